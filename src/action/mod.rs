@@ -1,0 +1,6 @@
+//! Stage orchestration: one file per verb, each taking an `XOptions` struct and running the pipeline
+//! stages in order (load → values → render → manifests). Nothing here parses flags or prints.
+
+mod template;
+
+pub use template::{template, TemplateOptions};

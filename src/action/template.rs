@@ -1,0 +1,224 @@
+//! `template`: render a chart locally, exactly as `helm template` prints it.
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    rc::Rc,
+};
+
+use anyhow::{bail, Context as _};
+
+use crate::{
+    chart, manifest,
+    render::{self, Capabilities, NoCluster, ReleaseInfo, RenderOptions},
+    values::{self, ValuesOptions},
+};
+
+/// Inputs of `template`.
+#[derive(Debug, Clone, Default)]
+pub struct TemplateOptions {
+    /// Release name (`.Release.Name`).
+    pub release_name: String,
+    /// Release namespace (`.Release.Namespace`).
+    pub namespace: String,
+    /// Chart directory or archive.
+    pub chart: PathBuf,
+    /// Values files and `--set*` flags.
+    pub values: ValuesOptions,
+    /// `--kube-version`.
+    pub kube_version: Option<String>,
+    /// `--api-versions`.
+    pub api_versions: Vec<String>,
+    /// `--show-only` templates (paths relative to the chart, globs allowed).
+    pub show_only: Vec<String>,
+    /// `--include-crds`.
+    pub include_crds: bool,
+    /// `--skip-crds` (wins over `--include-crds`).
+    pub skip_crds: bool,
+    /// `--no-hooks`.
+    pub no_hooks: bool,
+    /// `--skip-tests`.
+    pub skip_tests: bool,
+    /// `--is-upgrade`.
+    pub is_upgrade: bool,
+    /// `--output-dir`: write files there instead of returning one stream.
+    pub output_dir: Option<PathBuf>,
+}
+
+/// Renders and returns what `helm template` prints (empty when written to `output_dir`).
+pub fn template(opts: &TemplateOptions) -> anyhow::Result<String> {
+    let loaded = chart::load(&opts.chart)?;
+    let user = values::merge_user_values(&opts.values)?;
+    let (chart, vals) = values::resolve(loaded, user)?;
+    values::validate_schema(&chart, &vals)?;
+
+    let mut caps = Capabilities::default().with_extra_api_versions(&opts.api_versions);
+    if let Some(v) = &opts.kube_version {
+        caps = caps.with_kube_version(v).map_err(anyhow::Error::msg)?;
+    }
+    let render_opts = RenderOptions {
+        release: Some(ReleaseInfo {
+            name: opts.release_name.clone(),
+            namespace: opts.namespace.clone(),
+            revision: 1,
+            is_upgrade: opts.is_upgrade,
+        }),
+        capabilities: caps,
+        strict: false,
+    };
+    let rendered = render::render(&chart, &vals, &render_opts, Rc::new(NoCluster))?;
+    let (hooks, manifests) = manifest::sort_manifests(&rendered.files)?;
+
+    // (path, text) in Helm's print order: CRDs when asked, manifests, then hooks.
+    let mut docs: Vec<(String, String)> = Vec::new();
+    if opts.include_crds && !opts.skip_crds {
+        crd_objects(&chart, None, &mut docs);
+    }
+    for m in &manifests {
+        docs.push((m.path.clone(), m.content.clone()));
+    }
+    if !opts.no_hooks {
+        for h in &hooks {
+            if opts.skip_tests && h.events.iter().any(|e| e == "test" || e == "test-success") {
+                continue;
+            }
+            docs.push((h.manifest.path.clone(), h.manifest.content.clone()));
+        }
+    }
+
+    if let Some(dir) = &opts.output_dir {
+        write_output_dir(dir, &docs)?;
+        return Ok(String::new());
+    }
+    let mut out = String::new();
+    for (path, text) in &docs {
+        out.push_str("---\n# Source: ");
+        out.push_str(path);
+        out.push('\n');
+        out.push_str(text);
+        out.push('\n');
+    }
+    if !opts.show_only.is_empty() {
+        return show_only(&out, &opts.show_only);
+    }
+    Ok(out)
+}
+
+/// The `crds/` files of the chart and its subcharts (Helm's `CRDObjects`): `.yaml`, `.yml` and `.json`
+/// files, named by their path under the chart's full path.
+fn crd_objects(chart: &chart::Chart, parent: Option<&str>, out: &mut Vec<(String, String)>) {
+    let full = match parent {
+        None => chart.name().to_string(),
+        Some(p) => format!("{p}/charts/{}", chart.name()),
+    };
+    for f in &chart.crds {
+        if [".yaml", ".yml", ".json"].iter().any(|ext| f.name.ends_with(ext)) {
+            out.push((format!("{full}/{}", f.name), String::from_utf8_lossy(&f.data).into_owned()));
+        }
+    }
+    for dep in &chart.dependencies {
+        crd_objects(dep, Some(&full), out);
+    }
+}
+
+/// `--show-only`: keep the documents whose template path (after the chart name) matches a pattern,
+/// in the order of the patterns, as Helm does; a pattern matching nothing is an error.
+fn show_only(all: &str, patterns: &[String]) -> anyhow::Result<String> {
+    let docs = manifest::split_documents(all);
+    let mut out = String::new();
+    for pat in patterns {
+        let pat = pat.replace('\\', "/");
+        let mut found = false;
+        for d in &docs {
+            let Some(rest) = d.lines().find_map(|l| l.strip_prefix("# Source: ")) else { continue };
+            let Some((_, path)) = rest.split_once('/') else { continue };
+            if path_match(&pat, path) {
+                out.push_str("---\n");
+                out.push_str(d);
+                out.push('\n');
+                found = true;
+            }
+        }
+        if !found {
+            bail!("could not find template {pat} in chart");
+        }
+    }
+    Ok(out)
+}
+
+/// Go's `filepath.Match`: `*` and `?` within a segment, `[...]` classes; the whole path must match.
+fn path_match(pattern: &str, path: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p.first() {
+            None => s.is_empty(),
+            Some(b'*') => (0..=s.len()).take_while(|&n| n == 0 || s[n - 1] != b'/').any(|n| go(&p[1..], &s[n..])),
+            Some(b'?') => s.first().is_some_and(|&c| c != b'/') && go(&p[1..], &s[1..]),
+            Some(b'[') => {
+                let Some(end) = p.iter().position(|&c| c == b']') else { return false };
+                let class = &p[1..end];
+                let (neg, class) = match class.first() {
+                    Some(b'^') => (true, &class[1..]),
+                    _ => (false, class),
+                };
+                let Some(&c) = s.first() else { return false };
+                let mut hit = false;
+                let mut i = 0;
+                while i < class.len() {
+                    if i + 2 < class.len() && class[i + 1] == b'-' {
+                        hit |= class[i] <= c && c <= class[i + 2];
+                        i += 3;
+                    } else {
+                        hit |= class[i] == c;
+                        i += 1;
+                    }
+                }
+                hit != neg && go(&p[end + 1..], &s[1..])
+            }
+            Some(b'\\') if p.len() > 1 => s.first() == Some(&p[1]) && go(&p[2..], &s[1..]),
+            Some(&c) => s.first() == Some(&c) && go(&p[1..], &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), path.as_bytes())
+}
+
+/// `--output-dir`: one file per template path, documents of the same path appended (Helm's writeToFile).
+fn write_output_dir(dir: &Path, docs: &[(String, String)]) -> anyhow::Result<()> {
+    let mut written = std::collections::HashSet::new();
+    for (path, text) in docs {
+        let target = dir.join(path);
+        if let Some(parent) = target.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating `{}`", parent.display()))?;
+        }
+        let chunk = format!("---\n# Source: {path}\n{text}\n");
+        if written.insert(path.clone()) {
+            fs::write(&target, chunk).with_context(|| format!("writing `{}`", target.display()))?;
+        } else {
+            use std::io::Write as _;
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(&target)
+                .with_context(|| format!("appending to `{}`", target.display()))?;
+            f.write_all(chunk.as_bytes()).with_context(|| format!("appending to `{}`", target.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_match;
+
+    #[test]
+    fn show_only_patterns_match_like_filepath_match() {
+        let cases = [
+            ("exact", "templates/a.yaml", "templates/a.yaml", true),
+            ("star in segment", "templates/*.yaml", "templates/a.yaml", true),
+            ("star stops at slash", "templates/*", "templates/sub/a.yaml", false),
+            ("class", "templates/[ab].yaml", "templates/b.yaml", true),
+            ("no prefix match", "templates", "templates/a.yaml", false),
+        ];
+        for (name, p, s, want) in cases {
+            assert_eq!(path_match(p, s), want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! `kubectl chart template RELEASE CHART`.
+
+use std::{io::Write, path::PathBuf};
+
+use clap::{ArgAction, Args};
+
+use super::{GlobalArgs, ValuesArgs};
+use crate::action::{self, TemplateOptions};
+
+/// Render chart templates locally and display the output.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # Render the bundled demo chart
+  kubectl chart template demo fixtures/charts/demo
+
+  # Render with a values file and an override, for Kubernetes 1.31
+  kubectl chart template web ./chart -n prod -f prod.yaml --set image.tag=1.2.3 --kube-version 1.31.0
+
+  # Only show one template
+  kubectl chart template web ./chart -s templates/deployment.yaml")]
+pub struct TemplateArgs {
+    /// Release name.
+    #[arg(value_name = "RELEASE")]
+    release: String,
+    /// Chart directory or packaged chart (.tgz).
+    #[arg(value_name = "CHART")]
+    chart: PathBuf,
+    #[command(flatten)]
+    values: ValuesArgs,
+    /// Kubernetes version used for Capabilities.KubeVersion.
+    #[arg(long = "kube-version", value_name = "VERSION")]
+    kube_version: Option<String>,
+    /// Kubernetes api versions used for Capabilities.APIVersions (can specify multiple).
+    #[arg(short = 'a', long = "api-versions", value_name = "VERSION", action = ArgAction::Append, value_delimiter = ',')]
+    api_versions: Vec<String>,
+    /// Only show manifests rendered from the given templates (can specify multiple).
+    #[arg(short = 's', long = "show-only", value_name = "TEMPLATE", action = ArgAction::Append)]
+    show_only: Vec<String>,
+    /// Include CRDs in the templated output.
+    #[arg(long = "include-crds")]
+    include_crds: bool,
+    /// If set, no CRDs will be included in the output.
+    #[arg(long = "skip-crds")]
+    skip_crds: bool,
+    /// Prevent hooks from being rendered.
+    #[arg(long = "no-hooks")]
+    no_hooks: bool,
+    /// Skip tests from templated output.
+    #[arg(long = "skip-tests")]
+    skip_tests: bool,
+    /// Set .Release.IsUpgrade instead of .Release.IsInstall.
+    #[arg(long = "is-upgrade")]
+    is_upgrade: bool,
+    /// Write the executed templates to files in this directory instead of stdout.
+    #[arg(long = "output-dir", value_name = "DIR")]
+    output_dir: Option<PathBuf>,
+}
+
+/// Runs `template`.
+pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let opts = TemplateOptions {
+        release_name: a.release,
+        namespace: global.namespace.clone().unwrap_or_else(|| "default".to_string()),
+        chart: a.chart,
+        values: a.values.to_options(),
+        kube_version: a.kube_version,
+        api_versions: a.api_versions,
+        show_only: a.show_only,
+        include_crds: a.include_crds,
+        skip_crds: a.skip_crds,
+        no_hooks: a.no_hooks,
+        skip_tests: a.skip_tests,
+        is_upgrade: a.is_upgrade,
+        output_dir: a.output_dir,
+    };
+    let text = action::template(&opts)?;
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! The dynamic value every template sees: Go's `interface{}` as Helm fills it.
+//!
+//! Go templates run over `map[string]interface{}` trees decoded from YAML/JSON, plus a few structs
+//! (`.Chart`, `.Capabilities`, `.Files`). This enum mirrors exactly the Go types those trees hold,
+//! because output depends on the type: `1` (int) and `1.0` (float64) print differently, `eq` refuses
+//! to compare them, and `kindOf` names them.
+//!
+//! Maps have *reference* semantics, like Go maps: Sprig's `set`, `unset` and `merge` mutate them in
+//! place and every holder sees the change (charts rely on `$_ := set $ctx "key" v`). Lists are immutable
+//! (Sprig's list functions all return new slices).
+
+use std::{cell::RefCell, collections::BTreeMap, fmt, rc::Rc};
+
+/// A Go map (`map[string]interface{}`): shared, mutable, iterated in sorted key order (as
+/// text/template's `range` and encoding/json do).
+pub type Map = Rc<RefCell<BTreeMap<String, Value>>>;
+
+/// A template value.
+#[derive(Clone, Default)]
+pub enum Value {
+    /// Go's untyped `nil` (also what a missing map key yields).
+    #[default]
+    Nil,
+    /// `bool`
+    Bool(bool),
+    /// Go `int`/`int64` (template literals, `len`, `add`, `int`, ...).
+    Int(i64),
+    /// Go `float64` (every number Helm decodes from YAML or JSON values).
+    Float(f64),
+    /// Go `string`.
+    Str(Rc<str>),
+    /// Go `[]byte` (`.Files.GetBytes`).
+    Bytes(Rc<[u8]>),
+    /// Go `[]interface{}`.
+    List(Rc<Vec<Value>>),
+    /// Go `map[string]interface{}`.
+    Map(Map),
+    /// A Go struct or named type with fields and methods (`.Chart`, `.Files`, `.Capabilities`...).
+    Object(Rc<dyn Object>),
+}
+
+/// A Go struct or named type exposed to templates.
+pub trait Object {
+    /// The Go type name used in error messages and by `typeOf`, e.g. `*chart.Metadata`.
+    fn type_name(&self) -> &str;
+    /// The `reflect.Kind` name used by `kindOf`/`kindIs`, e.g. `ptr`, `struct`, `slice`.
+    fn kind_name(&self) -> &str {
+        "ptr"
+    }
+    /// A field or a method called with no arguments; `None` if the type has no such member.
+    fn field(&self, name: &str) -> Option<Value>;
+    /// A method called with arguments; `None` if there is no such method.
+    fn method(&self, _name: &str, _args: &[Value]) -> Option<Result<Value, String>> {
+        None
+    }
+    /// How `fmt` prints it with `%v` (Go calls `String()` when the type has one).
+    fn go_string(&self) -> String;
+    /// The value `toYaml`/`toJson` serialise (Go marshals exported fields); `None` for `{}`.
+    fn to_plain(&self) -> Option<Value> {
+        None
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => write!(f, "nil"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Bytes(b) => write!(f, "bytes{:?}", &b[..]),
+            Value::List(l) => f.debug_list().entries(l.iter()).finish(),
+            Value::Map(m) => f.debug_map().entries(m.borrow().iter()).finish(),
+            Value::Object(o) => write!(f, "<{}>", o.type_name()),
+        }
+    }
+}
+
+impl PartialEq for Value {
+    /// Deep equality (Sprig's `deepEqual`, tests). Int and Float are different types, as in Go.
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Nil, Value::Nil) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Float(a), Value::Float(b)) => a == b,
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            (Value::List(a), Value::List(b)) => a == b,
+            (Value::Map(a), Value::Map(b)) => Rc::ptr_eq(a, b) || *a.borrow() == *b.borrow(),
+            (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+}
+
+impl Value {
+    /// A new string value.
+    pub fn str(s: impl Into<Rc<str>>) -> Value {
+        Value::Str(s.into())
+    }
+
+    /// A new, empty map.
+    pub fn new_map() -> Value {
+        Value::Map(Rc::new(RefCell::new(BTreeMap::new())))
+    }
+
+    /// A map value from entries.
+    pub fn map_from(entries: BTreeMap<String, Value>) -> Value {
+        Value::Map(Rc::new(RefCell::new(entries)))
+    }
+
+    /// A list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(items))
+    }
+
+    /// Go's truth: false, 0, nil, and empty strings, slices and maps are false.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(i) => *i != 0,
+            Value::Float(x) => *x != 0.0,
+            Value::Str(s) => !s.is_empty(),
+            Value::Bytes(b) => !b.is_empty(),
+            Value::List(l) => !l.is_empty(),
+            Value::Map(m) => !m.borrow().is_empty(),
+            Value::Object(_) => true,
+        }
+    }
+
+    /// The string inside, if this is a string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The map inside, if this is a map.
+    pub fn as_map(&self) -> Option<&Map> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// Go's `reflect.Kind` name, as Sprig's `kindOf` prints it.
+    pub fn kind_name(&self) -> &str {
+        match self {
+            Value::Nil => "invalid",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float64",
+            Value::Str(_) => "string",
+            Value::Bytes(_) | Value::List(_) => "slice",
+            Value::Map(_) => "map",
+            Value::Object(o) => o.kind_name(),
+        }
+    }
+
+    /// Go's type name, as Sprig's `typeOf` prints it (`%T`).
+    pub fn type_name(&self) -> &str {
+        match self {
+            Value::Nil => "<nil>",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float64",
+            Value::Str(_) => "string",
+            Value::Bytes(_) => "[]uint8",
+            Value::List(_) => "[]interface {}",
+            Value::Map(_) => "map[string]interface {}",
+            Value::Object(o) => o.type_name(),
+        }
+    }
+
+    /// A deep copy: maps are copied, not shared (Sprig's `deepCopy`).
+    pub fn deep_copy(&self) -> Value {
+        match self {
+            Value::List(l) => Value::list(l.iter().map(Value::deep_copy).collect()),
+            Value::Map(m) => {
+                Value::map_from(m.borrow().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Converts from JSON; numbers become `Float` as Go's `encoding/json` decodes them into
+    /// `interface{}` (Helm's values), unless `ints` is set (then integral numbers stay `Int`).
+    pub fn from_json(v: &serde_json::Value, ints: bool) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match (ints, n.as_i64()) {
+                (true, Some(i)) => Value::Int(i),
+                _ => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::str(s.as_str()),
+            serde_json::Value::Array(a) => Value::list(a.iter().map(|x| Value::from_json(x, ints)).collect()),
+            serde_json::Value::Object(o) => {
+                Value::map_from(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v, ints))).collect())
+            }
+        }
+    }
+
+    /// Converts to JSON the way Go's `encoding/json` marshals it (`[]byte` becomes base64, structs
+    /// their plain form). Non-finite floats become null.
+    pub fn to_json(&self) -> serde_json::Value {
+        use base64::Engine as _;
+        match self {
+            Value::Nil => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
+            Value::Str(s) => serde_json::Value::String(s.to_string()),
+            Value::Bytes(b) => serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
+            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
+            Value::Map(m) => serde_json::Value::Object(
+                m.borrow().iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            ),
+            Value::Object(o) => o.to_plain().map_or(serde_json::json!({}), |p| p.to_json()),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::str(s)
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::str(s)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<f64> for Value {
+    fn from(x: f64) -> Self {
+        Value::Float(x)
+    }
+}
+impl From<Vec<Value>> for Value {
+    fn from(l: Vec<Value>) -> Self {
+        Value::list(l)
+    }
+}

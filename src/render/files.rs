@@ -1,0 +1,257 @@
+//! `.Files`: a chart's non-template files, with Helm's accessors (`Get`, `GetBytes`, `Glob`, `Lines`,
+//! `AsConfig`, `AsSecrets`).
+//!
+//! In Helm `files` is a Go map type (`map[string][]byte`) with methods, so templates may also `range`
+//! over it or over the result of `Glob`; [`Object::to_plain`] gives that map.
+
+use std::{collections::BTreeMap, rc::Rc};
+
+use base64::Engine as _;
+
+use crate::gotemplate::{Object, Value};
+
+/// A set of chart files by path.
+#[derive(Debug, Clone, Default)]
+pub struct Files {
+    files: Rc<BTreeMap<String, Rc<[u8]>>>,
+}
+
+impl Files {
+    /// Files from (path, content) pairs.
+    pub fn new<'a>(from: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+        Files { files: Rc::new(from.into_iter().map(|(n, d)| (n.to_string(), Rc::from(d))).collect()) }
+    }
+
+    /// The `.Files` value.
+    pub fn into_value(self) -> Value {
+        Value::Object(Rc::new(self))
+    }
+
+    fn get_bytes(&self, name: &str) -> Rc<[u8]> {
+        self.files.get(name).cloned().unwrap_or_else(|| Rc::from(&[][..]))
+    }
+
+    fn glob(&self, pattern: &str) -> Files {
+        let parsed = Glob::parse(pattern).unwrap_or(Glob(vec![Tok::AnyDeep]));
+        let files =
+            self.files.iter().filter(|(n, _)| parsed.matches(n)).map(|(n, d)| (n.clone(), d.clone())).collect();
+        Files { files: Rc::new(files) }
+    }
+
+    fn as_map(&self, encode: impl Fn(&[u8]) -> String) -> String {
+        // Helm keys by base name, so later files with the same base name win (map order is random in
+        // Go; here the sorted path order decides).
+        let mut m = BTreeMap::new();
+        for (k, v) in self.files.iter() {
+            let base = k.rsplit('/').next().unwrap_or(k);
+            m.insert(base.to_string(), Value::str(encode(v)));
+        }
+        if m.is_empty() {
+            return "{}".to_string();
+        }
+        crate::yaml::to_yaml(&Value::map_from(m))
+    }
+
+    fn lines(&self, path: &str) -> Value {
+        let Some(data) = self.files.get(path) else { return Value::list(vec![]) };
+        if data.is_empty() {
+            return Value::list(vec![Value::str("")]);
+        }
+        let s = String::from_utf8_lossy(data);
+        let s = s.strip_suffix('\n').unwrap_or(&s);
+        Value::list(s.split('\n').map(Value::from).collect())
+    }
+}
+
+impl Object for Files {
+    fn type_name(&self) -> &str {
+        "engine.files"
+    }
+    fn kind_name(&self) -> &str {
+        "map"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "AsConfig" => Some(Value::str(self.as_map(|d| String::from_utf8_lossy(d).into_owned()))),
+            "AsSecrets" => {
+                Some(Value::str(self.as_map(|d| base64::engine::general_purpose::STANDARD.encode(d))))
+            }
+            // A map type: other names are key lookups.
+            _ => Some(self.files.get(name).map_or(Value::Nil, |d| Value::Bytes(d.clone()))),
+        }
+    }
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        let arg = || match args {
+            [Value::Str(s)] => Ok(s.to_string()),
+            [other] => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
+            _ => Err(format!("wrong number of args for {name}: want 1 got {}", args.len())),
+        };
+        Some(match name {
+            "Get" => arg().map(|p| Value::str(String::from_utf8_lossy(&self.get_bytes(&p)).into_owned())),
+            "GetBytes" => arg().map(|p| Value::Bytes(self.get_bytes(&p))),
+            "Glob" => arg().map(|p| self.glob(&p).into_value()),
+            "Lines" => arg().map(|p| self.lines(&p)),
+            "AsConfig" | "AsSecrets" if args.is_empty() => return self.field(name).map(Ok),
+            _ => return None,
+        })
+    }
+    fn go_string(&self) -> String {
+        let inner: Vec<String> = self
+            .files
+            .iter()
+            .map(|(k, v)| format!("{k}:{}", crate::gotemplate::gofmt::format_v(&Value::Bytes(v.clone()))))
+            .collect();
+        format!("map[{}]", inner.join(" "))
+    }
+    fn to_plain(&self) -> Option<Value> {
+        Some(Value::map_from(self.files.iter().map(|(k, v)| (k.clone(), Value::Bytes(v.clone()))).collect()))
+    }
+}
+
+/// A glob with `/` as separator, as `gobwas/glob` compiles it for `.Files.Glob`: `*` and `?` stay
+/// within a path segment, `**` crosses segments, `[a-z]`/`[!a-z]` classes, `{a,b}` alternatives.
+#[derive(Debug, Clone)]
+struct Glob(Vec<Tok>);
+
+#[derive(Debug, Clone)]
+enum Tok {
+    Lit(char),
+    Any,
+    AnyDeep,
+    One,
+    Class { negated: bool, ranges: Vec<(char, char)> },
+    Alt(Vec<Glob>),
+}
+
+impl Glob {
+    fn parse(pattern: &str) -> Option<Glob> {
+        let chars: Vec<char> = pattern.chars().collect();
+        let (g, rest) = Self::parse_seq(&chars, 0, false)?;
+        (rest == chars.len()).then_some(g)
+    }
+
+    /// Parses until the end or, inside `{}`, until `,` or `}`; returns the position reached.
+    fn parse_seq(c: &[char], mut i: usize, in_alt: bool) -> Option<(Glob, usize)> {
+        let mut toks = Vec::new();
+        while i < c.len() {
+            match c[i] {
+                ',' | '}' if in_alt => break,
+                '\\' => {
+                    toks.push(Tok::Lit(*c.get(i + 1)?));
+                    i += 2;
+                }
+                '*' if c.get(i + 1) == Some(&'*') => {
+                    toks.push(Tok::AnyDeep);
+                    i += 2;
+                }
+                '*' => {
+                    toks.push(Tok::Any);
+                    i += 1;
+                }
+                '?' => {
+                    toks.push(Tok::One);
+                    i += 1;
+                }
+                '[' => {
+                    i += 1;
+                    let negated = c.get(i) == Some(&'!');
+                    if negated {
+                        i += 1;
+                    }
+                    let mut ranges = Vec::new();
+                    while *c.get(i)? != ']' {
+                        let lo = c[i];
+                        if c.get(i + 1) == Some(&'-') && c.get(i + 2).is_some_and(|&x| x != ']') {
+                            ranges.push((lo, c[i + 2]));
+                            i += 3;
+                        } else {
+                            ranges.push((lo, lo));
+                            i += 1;
+                        }
+                    }
+                    i += 1;
+                    toks.push(Tok::Class { negated, ranges });
+                }
+                '{' => {
+                    let mut alts = Vec::new();
+                    i += 1;
+                    loop {
+                        let (g, next) = Self::parse_seq(c, i, true)?;
+                        alts.push(g);
+                        match c.get(next)? {
+                            ',' => i = next + 1,
+                            _ => {
+                                i = next + 1;
+                                break;
+                            }
+                        }
+                    }
+                    toks.push(Tok::Alt(alts));
+                }
+                ch => {
+                    toks.push(Tok::Lit(ch));
+                    i += 1;
+                }
+            }
+        }
+        Some((Glob(toks), i))
+    }
+
+    fn matches(&self, s: &str) -> bool {
+        let chars: Vec<char> = s.chars().collect();
+        Self::match_from(&self.0, &chars)
+    }
+
+    fn match_from(toks: &[Tok], s: &[char]) -> bool {
+        let Some((tok, rest)) = toks.split_first() else { return s.is_empty() };
+        match tok {
+            Tok::Lit(c) => s.first() == Some(c) && Self::match_from(rest, &s[1..]),
+            Tok::One => s.first().is_some_and(|&c| c != '/') && Self::match_from(rest, &s[1..]),
+            Tok::Class { negated, ranges } => s.first().is_some_and(|&c| {
+                let inside = ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi);
+                inside != *negated && c != '/'
+            }) && Self::match_from(rest, &s[1..]),
+            Tok::Any => (0..=s.len())
+                .take_while(|&n| n == 0 || s[n - 1] != '/')
+                .any(|n| Self::match_from(rest, &s[n..])),
+            Tok::AnyDeep => (0..=s.len()).any(|n| Self::match_from(rest, &s[n..])),
+            Tok::Alt(alts) => alts.iter().any(|alt| {
+                let mut joined = alt.0.clone();
+                joined.extend_from_slice(rest);
+                Self::match_from(&joined, s)
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_matches_like_gobwas_with_slash_separator() {
+        let cases = [
+            ("star stays in segment", "files/*", "files/a.txt", true),
+            ("star does not cross slash", "files/*", "files/sub/a.txt", false),
+            ("double star crosses", "files/**", "files/sub/a.txt", true),
+            ("double star mid", "**.yaml", "a/b/c.yaml", true),
+            ("question", "f?le", "file", true),
+            ("class", "[a-c]x", "bx", true),
+            ("negated class", "[!a-c]x", "bx", false),
+            ("alternatives", "conf/{a,b}.ini", "conf/b.ini", true),
+            ("alternatives miss", "conf/{a,b}.ini", "conf/c.ini", false),
+            ("literal", "config.toml", "config.toml", true),
+        ];
+        for (name, pat, input, want) in cases {
+            let g = Glob::parse(pat).expect(name);
+            assert_eq!(g.matches(input), want, "{name}: {pat} vs {input}");
+        }
+    }
+
+    #[test]
+    fn lines_drops_one_trailing_newline() {
+        let f = Files::new([("a.txt", &b"x\ny\n"[..])]);
+        assert_eq!(f.lines("a.txt"), Value::list(vec![Value::from("x"), Value::from("y")]));
+        assert_eq!(f.lines("missing"), Value::list(vec![]));
+    }
+}

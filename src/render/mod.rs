@@ -1,0 +1,232 @@
+//! Stage 3: render a loaded chart with its resolved values, exactly as Helm's engine does.
+//!
+//! What Helm does, and so we do (helm v3.17 `pkg/engine/engine.go`):
+//! - every template of the chart and of its enabled subcharts goes into ONE template set, named by its
+//!   full path (`parent/charts/sub/templates/x.yaml`), parsed deepest paths first and, at equal depth,
+//!   in reverse name order — so when two charts `define` the same name, the shallower (parent) wins;
+//! - each chart's templates see their own scope: `.Values` is the chart's part of the values tree,
+//!   `.Chart` its metadata, `.Files` its files; `.Release` and `.Capabilities` are shared;
+//! - partials (`_*`) are parsed but not rendered; library charts contribute only partials;
+//! - `<no value>` is removed from every output.
+//!
+//! Entry point: [`render`]. What it does not do: split or sort documents (that is `manifest`).
+
+mod files;
+mod funcs;
+mod scope;
+
+pub use files::Files;
+pub use funcs::{helm_funcs, Lookup, NoCluster, WARN_END, WARN_START};
+pub use scope::{chart_value, Capabilities, ReleaseInfo, Struct, HELM_COMPAT_VERSION};
+
+use std::{collections::BTreeMap, rc::Rc};
+
+use crate::{
+    chart::Chart,
+    gotemplate::{Templates, Value},
+};
+
+/// How to render.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// What `.Release` says.
+    pub release: Option<ReleaseInfo>,
+    /// What `.Capabilities` says.
+    pub capabilities: Capabilities,
+    /// Missing map keys are errors (Helm's `--strict` lint mode).
+    pub strict: bool,
+}
+
+/// The output of rendering: every non-partial template's text by full path.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    /// Rendered text by template path, e.g. `podinfo/templates/deployment.yaml` (NOTES.txt excluded).
+    pub files: BTreeMap<String, String>,
+    /// The top chart's rendered `NOTES.txt`, if it has one.
+    pub notes: Option<String>,
+}
+
+/// A render failure, worded as Helm words it.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A template does not parse.
+    #[error("parse error at ({location}): {message}")]
+    Parse {
+        /// `chart/templates/x.yaml:LINE`
+        location: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// `required` or `fail` stopped the render.
+    #[error("execution error at ({location}): {message}")]
+    Execution {
+        /// `chart/templates/x.yaml:LINE:COL`
+        location: String,
+        /// The chart author's message.
+        message: String,
+    },
+    /// Any other execution error, in Go's words (`template: x.yaml:3:4: executing ...`).
+    #[error("{0}")]
+    Template(String),
+    /// The chart's `kubeVersion` does not admit the target cluster.
+    #[error("chart requires kubeVersion: {required} which is incompatible with Kubernetes {actual}")]
+    KubeVersion {
+        /// The chart's constraint.
+        required: String,
+        /// The target version.
+        actual: String,
+    },
+}
+
+struct Renderable {
+    text: Rc<str>,
+    scope: Value,
+    base_path: String,
+}
+
+/// Renders `chart` (already reduced to its enabled dependencies) with `values` (already coalesced).
+pub fn render(
+    chart: &Chart,
+    values: &Value,
+    opts: &RenderOptions,
+    lookup: Rc<dyn Lookup>,
+) -> Result<Rendered, Error> {
+    if let Some(required) = chart.metadata.kube_version.as_deref().filter(|s| !s.is_empty()) {
+        let actual = &opts.capabilities.kube_version;
+        let ok = crate::semver_constraints::parse(required)
+            .ok()
+            .zip(crate::semver_constraints::parse_version(actual).ok())
+            .is_some_and(|(c, v)| c.matches(&v));
+        if !ok {
+            return Err(Error::KubeVersion { required: required.to_string(), actual: actual.clone() });
+        }
+    }
+    let release = opts.release.clone().unwrap_or_else(|| ReleaseInfo {
+        name: "release-name".into(),
+        namespace: "default".into(),
+        revision: 1,
+        is_upgrade: false,
+    });
+    let shared = (release.to_value(), opts.capabilities.to_value());
+    let mut tpls = BTreeMap::new();
+    collect(chart, None, values, &shared, &mut tpls);
+
+    // Parse order: more '/' first; equal depth in reverse byte order (Helm's sort.Reverse(byPathLen)).
+    let mut names: Vec<&String> = tpls.keys().collect();
+    names.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+
+    let mut set = Templates::new(Rc::new(helm_funcs(lookup)));
+    set.set_missing_key_error(opts.strict);
+    for name in &names {
+        set.parse(name, &tpls[*name].text).map_err(|e| parse_error(name, &e))?;
+    }
+
+    let mut out = Rendered::default();
+    let notes_name = format!("{}/templates/NOTES.txt", chart.name());
+    for name in names {
+        if name.rsplit('/').next().is_some_and(|base| base.starts_with('_')) {
+            continue;
+        }
+        let r = &tpls[name];
+        if let Some(m) = r.scope.as_map() {
+            let template = BTreeMap::from([
+                ("Name".to_string(), Value::str(name.as_str())),
+                ("BasePath".to_string(), Value::str(r.base_path.as_str())),
+            ]);
+            m.borrow_mut().insert("Template".to_string(), Value::map_from(template));
+        }
+        let text = set.execute(name, &r.scope).map_err(|e| exec_error(&e))?;
+        let text = text.replace("<no value>", "");
+        if name.ends_with("NOTES.txt") {
+            // Only the top chart's notes are shown (Helm's --render-subchart-notes is off by default).
+            if *name == notes_name {
+                out.notes = Some(text);
+            }
+            continue;
+        }
+        out.files.insert(name.clone(), text);
+    }
+    Ok(out)
+}
+
+/// Walks the chart tree, building each chart's scope and registering its templates
+/// (Helm's `recAllTpls`). Returns the chart's scope, which its parent lists under `.Subcharts`.
+fn collect(
+    chart: &Chart,
+    parent_path: Option<&str>,
+    values: &Value,
+    shared: &(Value, Value),
+    out: &mut BTreeMap<String, Renderable>,
+) -> Value {
+    let full_path = match parent_path {
+        None => chart.name().to_string(),
+        Some(p) => format!("{p}/charts/{}", chart.name()),
+    };
+    let metadata = serde_json::to_value(&chart.metadata).unwrap_or_default();
+    let files = Files::new(chart.files.iter().map(|f| (f.name.as_str(), f.data.as_slice())));
+    let subcharts = Value::new_map();
+    let scope = BTreeMap::from([
+        ("Chart".to_string(), chart_value(&metadata, parent_path.is_none())),
+        ("Files".to_string(), files.into_value()),
+        ("Release".to_string(), shared.0.clone()),
+        ("Capabilities".to_string(), shared.1.clone()),
+        ("Values".to_string(), values.clone()),
+        ("Subcharts".to_string(), subcharts.clone()),
+    ]);
+    let scope = Value::map_from(scope);
+    for dep in &chart.dependencies {
+        // A subchart sees `.Values.<name>` of its parent, or an empty map when that is not a map.
+        let sub_values = values
+            .as_map()
+            .and_then(|m| m.borrow().get(dep.name()).cloned())
+            .filter(|v| matches!(v, Value::Map(_)))
+            .unwrap_or_else(Value::new_map);
+        let sub_scope = collect(dep, Some(&full_path), &sub_values, shared, out);
+        if let Some(m) = subcharts.as_map() {
+            m.borrow_mut().insert(dep.name().to_string(), sub_scope);
+        }
+    }
+    let library = chart.is_library();
+    for t in &chart.templates {
+        let base = t.name.rsplit('/').next().unwrap_or(&t.name);
+        if library && !base.starts_with('_') {
+            continue;
+        }
+        out.insert(
+            format!("{full_path}/{}", t.name),
+            Renderable {
+                text: Rc::from(String::from_utf8_lossy(&t.data).as_ref()),
+                scope: scope.clone(),
+                base_path: format!("{full_path}/templates"),
+            },
+        );
+    }
+    scope
+}
+
+fn parse_error(name: &str, e: &crate::gotemplate::Error) -> Error {
+    let location = match e.line() {
+        Some(line) => format!("{}:{line}", e.template()),
+        None => name.to_string(),
+    };
+    Error::Parse { location, message: e.message().to_string() }
+}
+
+fn exec_error(e: &crate::gotemplate::Error) -> Error {
+    let text = e.to_string();
+    if let (Some(start), Some(end)) = (text.find(WARN_START), text.rfind(WARN_END)) {
+        if start < end {
+            let location = match (e.line(), e.col()) {
+                (Some(l), Some(c)) => format!("{}:{l}:{c}", e.template()),
+                (Some(l), None) => format!("{}:{l}", e.template()),
+                _ => e.template().to_string(),
+            };
+            let message = text[start + WARN_START.len()..end].to_string();
+            return Error::Execution { location, message };
+        }
+    }
+    Error::Template(text)
+}

@@ -1,0 +1,369 @@
+//! Helm's value coalescing (`pkg/chartutil/coalesce.go`) and dependency processing
+//! (`pkg/chartutil/dependencies.go`): which subcharts are enabled, aliases, `import-values`, and
+//! the final values tree.
+//!
+//! Go maps are shared references and Helm's code relies on that (a table copied from one tree into
+//! another is the same table). [`Value::Map`] has the same reference semantics, so the algorithms
+//! below follow Helm's steps, including its shallow copies, rather than building fresh trees: the
+//! aliasing is what decides some edge cases. Iterations over a table snapshot its entries first so
+//! that a table merged into itself (possible through that aliasing) cannot double-borrow.
+
+use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
+
+use super::Error;
+use crate::{
+    chart::{is_compatible_range, Chart},
+    gotemplate::{Map, Value},
+};
+
+/// The values key shared between a chart and all its subcharts.
+pub const GLOBAL_KEY: &str = "global";
+
+fn new_map() -> Map {
+    Rc::new(RefCell::new(BTreeMap::new()))
+}
+
+fn entries(m: &Map) -> Vec<(String, Value)> {
+    m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+fn get(m: &Map, k: &str) -> Option<Value> {
+    m.borrow().get(k).cloned()
+}
+
+fn deep_copy_map(m: &Map) -> Map {
+    match Value::Map(m.clone()).deep_copy() {
+        Value::Map(c) => c,
+        _ => new_map(),
+    }
+}
+
+fn concat_prefix(a: &str, b: &str) -> String {
+    if a.is_empty() {
+        b.to_string()
+    } else {
+        format!("{a}.{b}")
+    }
+}
+
+/// Helm's `CoalesceValues` (`merge == false`: user nulls delete chart defaults) and `MergeValues`
+/// (`merge == true`: nulls kept for a later coalesce). `vals` is deep-copied first.
+pub fn coalesce_values(chart: &Chart, vals: Option<&Map>, merge: bool) -> Result<Map, Error> {
+    let dest = vals.map_or_else(new_map, deep_copy_map);
+    coalesce(chart, &dest, "", merge)?;
+    Ok(dest)
+}
+
+fn coalesce(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result<(), Error> {
+    coalesce_chart_values(chart, dest, prefix, merge);
+    coalesce_deps(chart, dest, prefix, merge)
+}
+
+fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result<(), Error> {
+    for sub in &chart.dependencies {
+        let name = sub.name();
+        let dv = match get(dest, name) {
+            None => {
+                let m = new_map();
+                dest.borrow_mut().insert(name.to_string(), Value::Map(m.clone()));
+                m
+            }
+            Some(Value::Map(m)) => m,
+            Some(other) => {
+                return Err(Error::new(format!("type mismatch on {name}: %!t({})", go_type_value(&other))));
+            }
+        };
+        let sub_prefix = concat_prefix(prefix, chart.name());
+        coalesce_globals(&dv, dest, &sub_prefix);
+        coalesce(sub, &dv, &sub_prefix, merge)?;
+    }
+    Ok(())
+}
+
+/// Go's `%!t(type=value)` operand for a non-bool (nil prints as `<nil>`).
+fn go_type_value(v: &Value) -> String {
+    match v {
+        Value::Nil => "<nil>".into(),
+        Value::Int(i) => format!("int64={i}"),
+        Value::Float(f) => format!("float64={f}"),
+        Value::Str(s) => format!("string={s}"),
+        other => format!("{}={:?}", other.type_name(), other),
+    }
+}
+
+/// Copies the parent's `global` table into the child's, parent entries winning; tables are merged
+/// top-down on a shallow copy, as Helm does.
+fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
+    let dg = match get(dest, GLOBAL_KEY) {
+        None => new_map(),
+        Some(Value::Map(m)) => m,
+        Some(_) => return,
+    };
+    let sg = match get(src, GLOBAL_KEY) {
+        None => new_map(),
+        Some(Value::Map(m)) => m,
+        Some(_) => return,
+    };
+    for (key, val) in entries(&sg) {
+        if let Value::Map(vm) = &val {
+            let vv: Map = Rc::new(RefCell::new(vm.borrow().clone()));
+            match get(&dg, &key) {
+                None => {
+                    dg.borrow_mut().insert(key, Value::Map(vv));
+                }
+                Some(Value::Map(destv)) => {
+                    coalesce_tables(&vv, &destv, &concat_prefix(prefix, &key), true);
+                    dg.borrow_mut().insert(key, Value::Map(vv));
+                }
+                Some(_) => {}
+            }
+        } else if matches!(get(&dg, &key), Some(Value::Map(_))) {
+            // Helm skips a scalar global that would replace a child's table.
+        } else {
+            dg.borrow_mut().insert(key, val);
+        }
+    }
+    dest.borrow_mut().insert(GLOBAL_KEY.to_string(), Value::Map(dg));
+}
+
+/// Merges a chart's own `values.yaml` (deep-copied) under the values in `v`.
+fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool) {
+    let sub_prefix = concat_prefix(prefix, chart.name());
+    let vc = match chart.values.deep_copy() {
+        Value::Map(m) => m,
+        _ => new_map(),
+    };
+    for (key, val) in entries(&vc) {
+        match get(v, &key) {
+            Some(Value::Nil) if !merge => {
+                v.borrow_mut().remove(&key);
+            }
+            Some(Value::Map(dest)) => {
+                if let Value::Map(src) = &val {
+                    let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
+                    coalesce_tables(&dest, src, &concat_prefix(&sub_prefix, &key), merge);
+                }
+            }
+            Some(_) => {}
+            None => {
+                v.borrow_mut().insert(key, val);
+            }
+        }
+    }
+}
+
+/// Helm's `CoalesceTables` (`merge == false`) and `MergeTables` (`merge == true`): `src` fills in
+/// what `dst` lacks; `dst` wins; with `merge == false` a null in `dst` deletes the key.
+pub fn coalesce_tables(dst: &Map, src: &Map, prefix: &str, merge: bool) {
+    for (key, val) in entries(src) {
+        let dv = get(dst, &key);
+        match dv {
+            Some(Value::Nil) if !merge => {
+                dst.borrow_mut().remove(&key);
+            }
+            None => {
+                dst.borrow_mut().insert(key, val);
+            }
+            Some(Value::Map(dm)) => {
+                if let Value::Map(sm) = &val {
+                    coalesce_tables(&dm, sm, &concat_prefix(prefix, &key), merge);
+                }
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// Helm's `Values.Table`: the table at a dotted path.
+pub fn table(v: &Map, path: &str) -> Option<Map> {
+    let mut cur = v.clone();
+    for part in path.split('.') {
+        let next = match get(&cur, part) {
+            Some(Value::Map(m)) => m,
+            _ => return None,
+        };
+        cur = next;
+    }
+    Some(cur)
+}
+
+/// Helm's `Values.PathValue`: a non-table value at a dotted path.
+pub fn path_value(v: &Map, path: &str) -> Option<Value> {
+    if path.is_empty() {
+        return None;
+    }
+    let (parent, key) = match path.rsplit_once('.') {
+        Some((p, k)) => (table(v, p)?, k),
+        None => (v.clone(), path),
+    };
+    match get(&parent, key) {
+        Some(Value::Map(_)) | None => None,
+        Some(other) => Some(other),
+    }
+}
+
+/// Helm's `processDependencyEnabled`: applies aliases, evaluates `condition` and `tags` against
+/// the coalesced values, and drops disabled subcharts (recursively).
+pub fn process_enabled(chart: &mut Chart, v: &Map, path: &str) -> Result<(), Error> {
+    // Helm stops when Chart.yaml declares no dependencies (a nil list); an empty list is treated
+    // the same here.
+    if chart.metadata.dependencies.is_empty() {
+        return Ok(());
+    }
+    let existing = std::mem::take(&mut chart.dependencies);
+    let mut deps: Vec<Chart> = Vec::new();
+    for ex in &existing {
+        let declared = chart
+            .metadata
+            .dependencies
+            .iter()
+            .any(|req| ex.name() == req.name && is_compatible_range(&req.version, &ex.metadata.version));
+        if !declared {
+            deps.push(ex.clone());
+        }
+    }
+    for req in &mut chart.metadata.dependencies {
+        let found = existing
+            .iter()
+            .find(|c| c.name() == req.name && is_compatible_range(&req.version, &c.metadata.version));
+        if let Some(c) = found {
+            let mut out = c.clone();
+            if !req.alias.is_empty() {
+                out.metadata.name = req.alias.clone();
+            }
+            deps.push(out);
+        }
+        if !req.alias.is_empty() {
+            req.name = req.alias.clone();
+        }
+    }
+    chart.dependencies = deps;
+    for req in &mut chart.metadata.dependencies {
+        req.enabled = true;
+    }
+
+    let cvals = coalesce_values(chart, Some(v), false)?;
+    process_tags(chart, &cvals);
+    process_conditions(chart, &cvals, path);
+
+    let removed: Vec<String> =
+        chart.metadata.dependencies.iter().filter(|r| !r.enabled).map(|r| r.name.clone()).collect();
+    chart.dependencies.retain(|d| !removed.iter().any(|r| r == d.name()));
+    chart.metadata.dependencies.retain(|r| !removed.contains(&r.name));
+    for sub in &mut chart.dependencies {
+        let subpath = format!("{path}{}.", sub.name());
+        process_enabled(sub, &cvals, &subpath)?;
+    }
+    Ok(())
+}
+
+fn process_tags(chart: &mut Chart, cvals: &Map) {
+    let Some(tags) = table(cvals, "tags") else { return };
+    for r in &mut chart.metadata.dependencies {
+        let (mut has_true, mut has_false) = (false, false);
+        for k in &r.tags {
+            if let Some(Value::Bool(b)) = get(&tags, k) {
+                if b {
+                    has_true = true;
+                } else {
+                    has_false = true;
+                }
+            }
+        }
+        if !has_true && has_false {
+            r.enabled = false;
+        } else if has_true || !has_false {
+            r.enabled = true;
+        }
+    }
+}
+
+fn process_conditions(chart: &mut Chart, cvals: &Map, path: &str) {
+    for r in &mut chart.metadata.dependencies {
+        for c in r.condition.trim().split(',') {
+            if c.is_empty() {
+                continue;
+            }
+            if let Some(Value::Bool(b)) = path_value(cvals, &format!("{path}{c}")) {
+                r.enabled = b;
+                break;
+            }
+        }
+    }
+}
+
+/// Helm's `processDependencyImportValues` (with `merge`, as `helm template`/`install` use it):
+/// children first, then each chart's `import-values` copied into its own values.
+pub fn process_import_values(chart: &mut Chart) -> Result<(), Error> {
+    for sub in &mut chart.dependencies {
+        process_import_values(sub)?;
+    }
+    if chart.metadata.dependencies.is_empty() {
+        return Ok(());
+    }
+    let cvals = coalesce_values(chart, None, true)?;
+    let b = new_map();
+    for r in &mut chart.metadata.dependencies {
+        let mut normalized = Vec::new();
+        for iv in &r.import_values {
+            match iv {
+                Value::Map(m) => {
+                    let field = |k: &str| match get(m, k) {
+                        Some(Value::Str(s)) => Ok(s.to_string()),
+                        _ => Err(Error::new(format!(
+                            "dependency {}: import-values entry needs string \"child\" and \"parent\" keys",
+                            r.name
+                        ))),
+                    };
+                    let child = field("child")?;
+                    let parent = field("parent")?;
+                    normalized.push(child_parent(&child, &parent));
+                    let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else { continue };
+                    coalesce_tables(&b, &path_to_map(&parent, as_map(vv)), "", true);
+                }
+                Value::Str(s) => {
+                    let child = format!("exports.{s}");
+                    normalized.push(child_parent(&child, "."));
+                    let Some(vm) = table(&cvals, &format!("{}.{child}", r.name)) else { continue };
+                    coalesce_tables(&b, &as_map(vm), "", true);
+                }
+                _ => {}
+            }
+        }
+        r.import_values = normalized;
+    }
+    let cvals = deep_copy_map(&cvals);
+    coalesce_tables(&cvals, &b, "", true);
+    chart.values = Value::Map(cvals);
+    Ok(())
+}
+
+/// Helm's `Values.AsMap`: an empty table is replaced by a fresh one (so it is not shared).
+fn as_map(m: Map) -> Map {
+    if m.borrow().is_empty() {
+        new_map()
+    } else {
+        m
+    }
+}
+
+fn child_parent(child: &str, parent: &str) -> Value {
+    let mut m = BTreeMap::new();
+    m.insert("child".to_string(), Value::str(child));
+    m.insert("parent".to_string(), Value::str(parent));
+    Value::map_from(m)
+}
+
+/// Helm's `pathToMap`: `a.b` and a table become `{a: {b: table}}`; `.` is the table itself.
+fn path_to_map(path: &str, data: Map) -> Map {
+    if path == "." {
+        return data;
+    }
+    let mut cur = data;
+    for part in path.split('.').rev() {
+        let m = new_map();
+        m.borrow_mut().insert(part.to_string(), Value::Map(cur));
+        cur = m;
+    }
+    cur
+}

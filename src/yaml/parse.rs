@@ -1,0 +1,733 @@
+//! YAML decoding the way Helm does it: go-yaml v2 (YAML 1.1) into `interface{}`, then
+//! `sigs.k8s.io/yaml`'s conversion to JSON-compatible data.
+//!
+//! The event parser is `granit-parser` (shipped inside `serde-saphyr`); composing nodes and resolving
+//! plain scalars is done here because Helm's results depend on go-yaml v2's exact resolver: `yes`, `on`
+//! and `y` are booleans, `010` is octal, `0x1F` hex, `1_000` an int, timestamps stay strings, and
+//! `<<` merges override earlier keys. Aliases are expanded while decoding with go-yaml's own
+//! alias-ratio limit, so a "billion laughs" document fails quickly instead of exhausting memory.
+
+use std::{collections::HashMap, rc::Rc};
+
+use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle, ScanError};
+
+use super::Error;
+use crate::gotemplate::Value;
+
+const TAG_PREFIX: &str = "tag:yaml.org,2002:";
+const STR_TAG: &str = "tag:yaml.org,2002:str";
+const BOOL_TAG: &str = "tag:yaml.org,2002:bool";
+const INT_TAG: &str = "tag:yaml.org,2002:int";
+const FLOAT_TAG: &str = "tag:yaml.org,2002:float";
+const NULL_TAG: &str = "tag:yaml.org,2002:null";
+const TIMESTAMP_TAG: &str = "tag:yaml.org,2002:timestamp";
+const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
+
+/// Helm's values decoding: the document must be a mapping (or empty); numbers become floats.
+pub fn parse_values(text: &str, file: &str) -> Result<Value, Error> {
+    let root = first_document(text, file)?;
+    match root {
+        Y::Null => Ok(Value::new_map()),
+        Y::Map(_) => Ok(to_value(root, file)?),
+        other => Err(Error::new(
+            file,
+            None,
+            format!(
+                "error unmarshaling JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                other.json_kind()
+            ),
+        )),
+    }
+}
+
+/// Like [`parse_values`] but any top-level type is accepted (`fromYaml`, `fromJson`).
+pub fn parse_any(text: &str, file: &str) -> Result<Value, Error> {
+    let root = first_document(text, file)?;
+    to_value(root, file)
+}
+
+/// Every document of a stream as JSON data; integers stay integers, keys keep document order.
+/// An empty document (between two `---`) yields `null`.
+pub fn parse_documents(text: &str, file: &str) -> Result<Vec<serde_json::Value>, Error> {
+    let docs = compose(text, file, false)?;
+    docs.iter()
+        .map(|doc| {
+            let mut d = Decoder::default();
+            let y = d.decode(doc).map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))?;
+            to_json_value(y).map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))
+        })
+        .collect()
+}
+
+fn first_document(text: &str, file: &str) -> Result<Y, Error> {
+    let docs = compose(text, file, true)?;
+    let Some(doc) = docs.first() else { return Ok(Y::Null) };
+    let mut d = Decoder::default();
+    d.decode(doc).map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Composition: events to a node tree (anchors shared through `Rc`).
+
+#[derive(Debug)]
+pub(crate) struct Node {
+    kind: Kind,
+    line: usize,
+    col: usize,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Scalar { value: String, style: ScalarStyle, tag: Option<String> },
+    Seq(Vec<Rc<Node>>),
+    Map(Vec<(Rc<Node>, Rc<Node>)>),
+    Alias(Rc<Node>),
+}
+
+enum Frame {
+    Seq { items: Vec<Rc<Node>>, anchor: usize, line: usize, col: usize },
+    Map { pairs: Vec<(Rc<Node>, Rc<Node>)>, key: Option<Rc<Node>>, anchor: usize, line: usize, col: usize },
+}
+
+fn scan_error(file: &str, e: &ScanError) -> Error {
+    let m = e.marker();
+    Error::new(file, Some((m.line(), m.col() + 1)), e.info())
+}
+
+/// Composes the documents of `text` (only the first one when `first_only`, as go-yaml's
+/// `Unmarshal` reads only that and never looks at the rest).
+fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Error> {
+    let mut opts = Options::default();
+    // libyaml (and so go-yaml) adds no line feed to a block scalar ending the input.
+    opts.block_scalar_eof_without_line_feed = true;
+    opts.emit_anchor_events = true;
+    let parser = Parser::new_from_str_with_options(text, opts);
+    let mut docs = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();
+    let mut names: HashMap<usize, String> = HashMap::new();
+    let mut root: Option<Rc<Node>> = None;
+    for ev in parser {
+        let (event, span) = ev.map_err(|e| scan_error(file, &e))?;
+        let (line, col) = (span.start.line(), span.start.col() + 1);
+        let done: Option<(Rc<Node>, usize)> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentStart(..) => None,
+            Event::DocumentEnd => {
+                docs.push(root.take().unwrap_or_else(|| {
+                    Rc::new(Node {
+                        kind: Kind::Scalar { value: String::new(), style: ScalarStyle::Plain, tag: None },
+                        line,
+                        col,
+                    })
+                }));
+                anchors.clear();
+                if first_only {
+                    break;
+                }
+                None
+            }
+            Event::Anchor(id, name) => {
+                names.insert(id, name.into_owned());
+                None
+            }
+            Event::Alias(id) => match anchors.get(&id) {
+                Some(target) => Some((Rc::new(Node { kind: Kind::Alias(target.clone()), line, col }), 0)),
+                None => {
+                    let name = names.get(&id).cloned().unwrap_or_default();
+                    return Err(Error::new(
+                        file,
+                        Some((line, col)),
+                        format!("anchor '{name}' value contains itself"),
+                    ));
+                }
+            },
+            Event::UnresolvedAlias(name) => {
+                return Err(Error::new(file, Some((line, col)), format!("unknown anchor '{name}' referenced")));
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
+                Some((
+                    Rc::new(Node { kind: Kind::Scalar { value: value.into_owned(), style, tag }, line, col }),
+                    anchor,
+                ))
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                stack.push(Frame::Seq { items: Vec::new(), anchor, line, col });
+                None
+            }
+            Event::MappingStart(_, anchor, _) => {
+                stack.push(Frame::Map { pairs: Vec::new(), key: None, anchor, line, col });
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
+                Some(Frame::Seq { items, anchor, line, col }) => {
+                    Some((Rc::new(Node { kind: Kind::Seq(items), line, col }), anchor))
+                }
+                Some(Frame::Map { pairs, anchor, line, col, .. }) => {
+                    Some((Rc::new(Node { kind: Kind::Map(pairs), line, col }), anchor))
+                }
+                None => return Err(Error::new(file, Some((line, col)), "unbalanced collection end")),
+            },
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        if let Some((node, anchor)) = done {
+            if anchor != 0 {
+                anchors.insert(anchor, node.clone());
+            }
+            match stack.last_mut() {
+                Some(Frame::Seq { items, .. }) => items.push(node),
+                Some(Frame::Map { pairs, key, .. }) => match key.take() {
+                    Some(k) => pairs.push((k, node)),
+                    None => *key = Some(node),
+                },
+                None => root = Some(node),
+            }
+        }
+    }
+    Ok(docs)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding: go-yaml v2's `Unmarshal` into `interface{}`.
+
+/// A value as go-yaml v2 decodes it into `interface{}` (maps keep their keys' types).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Y {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Y>),
+    Map(Vec<(Y, Y)>),
+}
+
+impl Y {
+    /// The name `encoding/json` uses for this value in "cannot unmarshal X into ..." errors.
+    fn json_kind(&self) -> &'static str {
+        match self {
+            Y::Null => "null",
+            Y::Bool(_) => "bool",
+            Y::Int(_) | Y::Uint(_) | Y::Float(_) => "number",
+            Y::Str(_) => "string",
+            Y::Seq(_) => "array",
+            Y::Map(_) => "object",
+        }
+    }
+
+    /// A hashable identity for map keys (Go map key equality: same dynamic type and value).
+    fn key_id(&self) -> Option<String> {
+        Some(match self {
+            Y::Null => "n".to_string(),
+            Y::Bool(b) => format!("b{b}"),
+            Y::Int(i) => format!("i{i}"),
+            Y::Uint(u) => format!("u{u}"),
+            Y::Float(f) if f.is_nan() => return None,
+            Y::Float(f) => format!("f{}", if *f == 0.0 { 0 } else { f.to_bits() }),
+            Y::Str(s) => format!("s{s}"),
+            Y::Seq(_) | Y::Map(_) => return None,
+        })
+    }
+}
+
+/// A map under construction: setting an existing key replaces its value in place, as Go's
+/// `SetMapIndex` does.
+#[derive(Default)]
+struct MapBuilder {
+    pairs: Vec<(Y, Y)>,
+    index: HashMap<String, usize>,
+}
+
+impl MapBuilder {
+    fn set(&mut self, k: Y, v: Y) {
+        match k.key_id() {
+            Some(id) => match self.index.get(&id) {
+                Some(&i) => self.pairs[i].1 = v,
+                None => {
+                    self.index.insert(id, self.pairs.len());
+                    self.pairs.push((k, v));
+                }
+            },
+            None => self.pairs.push((k, v)),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Decoder {
+    decode_count: usize,
+    alias_count: usize,
+    alias_depth: usize,
+}
+
+/// go-yaml v2's `allowedAliasRatio`: small documents may come 99% from alias expansion, large ones
+/// only 10%.
+fn allowed_alias_ratio(decode_count: usize) -> f64 {
+    const LOW: usize = 400_000;
+    const HIGH: usize = 4_000_000;
+    if decode_count <= LOW {
+        0.99
+    } else if decode_count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decode_count - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+fn at(n: &Node, msg: impl std::fmt::Display) -> String {
+    format!("line {}: {msg}", n.line)
+}
+
+impl Decoder {
+    fn decode(&mut self, n: &Node) -> Result<Y, String> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && self.alias_count as f64 / self.decode_count as f64 > allowed_alias_ratio(self.decode_count)
+        {
+            return Err("document contains excessive aliasing".to_string());
+        }
+        match &n.kind {
+            Kind::Alias(target) => {
+                self.alias_depth += 1;
+                let r = self.decode(target);
+                self.alias_depth -= 1;
+                r
+            }
+            Kind::Scalar { value, style, tag } => decode_scalar(value, *style, tag.as_deref()).map_err(|m| at(n, m)),
+            Kind::Seq(items) => Ok(Y::Seq(items.iter().map(|i| self.decode(i)).collect::<Result<_, _>>()?)),
+            Kind::Map(_) => {
+                let mut m = MapBuilder::default();
+                self.mapping(n, &mut m)?;
+                Ok(Y::Map(m.pairs))
+            }
+        }
+    }
+
+    fn mapping(&mut self, n: &Node, out: &mut MapBuilder) -> Result<(), String> {
+        let Kind::Map(pairs) = &n.kind else { return Ok(()) };
+        for (k, v) in pairs {
+            if is_merge(k) {
+                self.merge(v, out)?;
+                continue;
+            }
+            let key = self.decode(k)?;
+            if matches!(key, Y::Map(_) | Y::Seq(_)) {
+                return Err(at(k, "invalid map key"));
+            }
+            let val = self.decode(v)?;
+            out.set(key, val);
+        }
+        Ok(())
+    }
+
+    /// Merges `<<: value` into `out`; merged keys replace keys set before the merge (go-yaml v2).
+    fn merge(&mut self, v: &Node, out: &mut MapBuilder) -> Result<(), String> {
+        const WANT_MAP: &str = "map merge requires map or sequence of maps as the value";
+        let target = |n: &Node| -> Option<bool> {
+            match &n.kind {
+                Kind::Map(_) => Some(true),
+                Kind::Alias(t) => Some(matches!(t.kind, Kind::Map(_))),
+                _ => None,
+            }
+        };
+        match &v.kind {
+            Kind::Map(_) | Kind::Alias(_) => {
+                if target(v) != Some(true) {
+                    return Err(at(v, WANT_MAP));
+                }
+                self.merge_one(v, out)
+            }
+            Kind::Seq(items) => {
+                // Earlier maps take precedence, so merge them last.
+                for item in items.iter().rev() {
+                    if target(item) != Some(true) {
+                        return Err(at(item, WANT_MAP));
+                    }
+                    self.merge_one(item, out)?;
+                }
+                Ok(())
+            }
+            Kind::Scalar { .. } => Err(at(v, WANT_MAP)),
+        }
+    }
+
+    fn merge_one(&mut self, n: &Node, out: &mut MapBuilder) -> Result<(), String> {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        match &n.kind {
+            Kind::Alias(t) => {
+                self.alias_depth += 1;
+                let r = self.merge_one(t, out);
+                self.alias_depth -= 1;
+                r
+            }
+            _ => self.mapping(n, out),
+        }
+    }
+}
+
+fn is_merge(n: &Node) -> bool {
+    matches!(&n.kind, Kind::Scalar { value, style, tag }
+        if value == "<<" && ((tag.is_none() && *style == ScalarStyle::Plain)
+            || tag.as_deref() == Some("tag:yaml.org,2002:merge")))
+}
+
+fn decode_scalar(value: &str, style: ScalarStyle, tag: Option<&str>) -> Result<Y, String> {
+    if tag.is_none() && style != ScalarStyle::Plain {
+        return Ok(Y::Str(value.to_string()));
+    }
+    let tag = tag.unwrap_or("");
+    let (rtag, y) = resolve(tag, value)?;
+    if rtag == BINARY_TAG {
+        use base64::Engine as _;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(value.split_whitespace().collect::<String>())
+            .map_err(|e| format!("!!binary value contains invalid base64 data: {e}"))?;
+        return Ok(Y::Str(String::from_utf8_lossy(&data).into_owned()));
+    }
+    Ok(y)
+}
+
+fn short_tag(tag: &str) -> String {
+    match tag.strip_prefix(TAG_PREFIX) {
+        Some(rest) => format!("!!{rest}"),
+        None => tag.to_string(),
+    }
+}
+
+/// go-yaml v2's `resolve`: the tag and value a scalar has under an (optional) explicit tag.
+/// Timestamps resolve to their text (go-yaml keeps them as strings for `interface{}`).
+pub(crate) fn resolve(tag: &str, input: &str) -> Result<(&'static str, Y), String> {
+    let resolvable = matches!(tag, "" | STR_TAG | BOOL_TAG | INT_TAG | FLOAT_TAG | NULL_TAG | TIMESTAMP_TAG);
+    if !resolvable {
+        return Ok((if tag == BINARY_TAG { BINARY_TAG } else { "" }, Y::Str(input.to_string())));
+    }
+    let (rtag, y) = resolve_implicit(tag, input);
+    if tag.is_empty() || tag == rtag || tag == STR_TAG {
+        return Ok((rtag, y));
+    }
+    if tag == FLOAT_TAG && rtag == INT_TAG {
+        if let Y::Int(i) = y {
+            return Ok((FLOAT_TAG, Y::Float(i as f64)));
+        }
+    }
+    Err(format!("cannot decode {} `{input}` as a {}", short_tag(rtag), short_tag(tag)))
+}
+
+fn resolve_implicit(tag: &str, input: &str) -> (&'static str, Y) {
+    let hint = match input.as_bytes().first() {
+        None => b'N',
+        Some(b'+' | b'-') => b'S',
+        Some(b'0'..=b'9') => b'D',
+        Some(b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~') => b'M',
+        Some(b'.') => b'.',
+        Some(_) => 0,
+    };
+    if hint == 0 || tag == STR_TAG {
+        return (STR_TAG, Y::Str(input.to_string()));
+    }
+    match input {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return (BOOL_TAG, Y::Bool(true))
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return (BOOL_TAG, Y::Bool(false))
+        }
+        "" | "~" | "null" | "Null" | "NULL" => return (NULL_TAG, Y::Null),
+        ".nan" | ".NaN" | ".NAN" => return (FLOAT_TAG, Y::Float(f64::NAN)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return (FLOAT_TAG, Y::Float(f64::INFINITY)),
+        "-.inf" | "-.Inf" | "-.INF" => return (FLOAT_TAG, Y::Float(f64::NEG_INFINITY)),
+        _ => {}
+    }
+    match hint {
+        b'.' => {
+            if let Some(f) = parse_yaml_float(input) {
+                return (FLOAT_TAG, Y::Float(f));
+            }
+        }
+        b'D' | b'S' => {
+            if (tag.is_empty() || tag == TIMESTAMP_TAG) && is_timestamp(input) {
+                return (TIMESTAMP_TAG, Y::Str(input.to_string()));
+            }
+            let plain: String = input.chars().filter(|&c| c != '_').collect();
+            if let Some(i) = go_parse_int(&plain) {
+                return (INT_TAG, Y::Int(i));
+            }
+            if let Some(u) = go_parse_uint(&plain) {
+                return (INT_TAG, Y::Uint(u));
+            }
+            if let Some(f) = parse_yaml_float(&plain) {
+                return (FLOAT_TAG, Y::Float(f));
+            }
+            if let Some(bits) = plain.strip_prefix("0b") {
+                if let Ok(i) = i64::from_str_radix(bits, 2) {
+                    return (INT_TAG, Y::Int(i));
+                }
+                if let Ok(u) = u64::from_str_radix(bits, 2) {
+                    if !bits.starts_with('+') {
+                        return (INT_TAG, Y::Uint(u));
+                    }
+                }
+            } else if let Some(bits) = plain.strip_prefix("-0b") {
+                if let Ok(i) = i64::from_str_radix(&format!("-{bits}"), 2) {
+                    return (INT_TAG, Y::Int(i));
+                }
+            }
+        }
+        _ => {}
+    }
+    (STR_TAG, Y::Str(input.to_string()))
+}
+
+/// go-yaml's `yamlStyleFloat` regexp (`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+/// followed by `strconv.ParseFloat`, which rejects out-of-range values.
+fn parse_yaml_float(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if matches!(b.first(), Some(b'+' | b'-')) {
+        i += 1;
+    }
+    let digits = |i: &mut usize| {
+        let st = *i;
+        while *i < b.len() && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        *i - st
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return None;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    let f: f64 = s.parse().ok()?;
+    f.is_finite().then_some(f)
+}
+
+/// Splits Go's base-0 integer syntax: sign, radix (`0x`, `0o`, `0b`, leading `0` = octal), digits.
+fn go_int_parts(s: &str) -> Option<(bool, u32, &str)> {
+    let (neg, rest) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = rest.get(..2).map(|p| p.to_ascii_lowercase());
+    let (radix, digits) = match lower.as_deref() {
+        Some("0x") => (16, &rest[2..]),
+        Some("0o") => (8, &rest[2..]),
+        Some("0b") => (2, &rest[2..]),
+        _ if rest.len() > 1 && rest.starts_with('0') => (8, &rest[1..]),
+        _ => (10, rest),
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    Some((neg, radix, digits))
+}
+
+/// `strconv.ParseInt(s, 0, 64)`.
+pub(crate) fn go_parse_int(s: &str) -> Option<i64> {
+    let (neg, radix, digits) = go_int_parts(s)?;
+    let u = u128::from_str_radix(digits, radix).ok()?;
+    if neg {
+        (u <= 1u128 << 63).then(|| (u as i128).wrapping_neg() as i64)
+    } else {
+        i64::try_from(u).ok()
+    }
+}
+
+/// `strconv.ParseUint(s, 0, 64)` (no sign allowed).
+fn go_parse_uint(s: &str) -> Option<u64> {
+    if s.starts_with(['+', '-']) {
+        return None;
+    }
+    let (_, radix, digits) = go_int_parts(s)?;
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// go-yaml's `parseTimestamp`: `time.Parse` with the layouts `2006-1-2T15:4:5.999999999Z07:00`
+/// (also lower-case `t`), `2006-1-2 15:4:5.999999999` and `2006-1-2`.
+pub(crate) fn is_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let num = |i: &mut usize, min: usize, max: usize| -> Option<u32> {
+        let st = *i;
+        while *i < b.len() && *i - st < max && b[*i].is_ascii_digit() {
+            *i += 1;
+        }
+        if *i - st < min {
+            return None;
+        }
+        s[st..*i].parse().ok()
+    };
+    let expect = |i: &mut usize, c: u8| -> Option<()> {
+        (b.get(*i) == Some(&c)).then(|| *i += 1)
+    };
+    let parse = || -> Option<()> {
+        let year = num(&mut i, 4, 4)?;
+        expect(&mut i, b'-')?;
+        let month = num(&mut i, 1, 2)?;
+        expect(&mut i, b'-')?;
+        let day = num(&mut i, 1, 2)?;
+        if !(1..=12).contains(&month) || day < 1 || day > days_in(month, year) {
+            return None;
+        }
+        if i == b.len() {
+            return Some(());
+        }
+        let zoned = match b[i] {
+            b'T' | b't' => true,
+            b' ' => false,
+            _ => return None,
+        };
+        i += 1;
+        let h = num(&mut i, 1, 2)?;
+        expect(&mut i, b':')?;
+        let m = num(&mut i, 1, 2)?;
+        expect(&mut i, b':')?;
+        let sec = num(&mut i, 1, 2)?;
+        if h > 23 || m > 59 || sec > 59 {
+            return None;
+        }
+        if matches!(b.get(i), Some(b'.' | b',')) && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+        }
+        if zoned {
+            match b.get(i) {
+                Some(b'Z') => i += 1,
+                Some(b'+' | b'-') => {
+                    i += 1;
+                    let zh = num(&mut i, 2, 2)?;
+                    expect(&mut i, b':')?;
+                    let zm = num(&mut i, 2, 2)?;
+                    if zh > 24 || zm > 59 {
+                        return None;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        (i == b.len()).then_some(())
+    };
+    parse().is_some()
+}
+
+fn days_in(month: u32, year: u32) -> u32 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// sigs.k8s.io/yaml: keys to strings, then JSON.
+
+/// `sigs.k8s.io/yaml`'s key conversion; null and uint64 keys are errors there too.
+fn key_string(k: &Y) -> Result<String, String> {
+    Ok(match k {
+        Y::Str(s) => s.clone(),
+        Y::Int(i) => i.to_string(),
+        Y::Float(f) => match super::emit::format_float_g32(*f).as_str() {
+            "+Inf" => ".inf".to_string(),
+            "-Inf" => "-.inf".to_string(),
+            "NaN" => ".nan".to_string(),
+            s => s.to_string(),
+        },
+        Y::Bool(b) => b.to_string(),
+        Y::Null => return Err("unsupported map key of type: <nil>, key: <nil>".to_string()),
+        Y::Uint(u) => return Err(format!("unsupported map key of type: uint64, key: 0x{u:x}")),
+        Y::Seq(_) | Y::Map(_) => return Err("invalid map key".to_string()),
+    })
+}
+
+fn conversion_error(file: &str, m: String) -> Error {
+    Error::new(file, None, format!("error converting YAML to JSON: {m}"))
+}
+
+/// The JSON round trip of Helm's values: every number becomes a float64.
+fn to_value(y: Y, file: &str) -> Result<Value, Error> {
+    Ok(match y {
+        Y::Null => Value::Nil,
+        Y::Bool(b) => Value::Bool(b),
+        Y::Int(i) => Value::Float(i as f64),
+        Y::Uint(u) => Value::Float(u as f64),
+        Y::Float(f) if !f.is_finite() => {
+            return Err(conversion_error(file, format!("json: unsupported value: {}", go_nonfinite(f))))
+        }
+        Y::Float(f) => Value::Float(f),
+        Y::Str(s) => Value::str(s),
+        Y::Seq(items) => Value::list(items.into_iter().map(|i| to_value(i, file)).collect::<Result<_, _>>()?),
+        Y::Map(pairs) => {
+            let mut m = std::collections::BTreeMap::new();
+            for (k, v) in pairs {
+                let k = key_string(&k).map_err(|e| conversion_error(file, e))?;
+                m.insert(k, to_value(v, file)?);
+            }
+            Value::map_from(m)
+        }
+    })
+}
+
+fn go_nonfinite(f: f64) -> &'static str {
+    if f.is_nan() {
+        "NaN"
+    } else if f > 0.0 {
+        "+Inf"
+    } else {
+        "-Inf"
+    }
+}
+
+fn to_json_value(y: Y) -> Result<serde_json::Value, String> {
+    Ok(match y {
+        Y::Null => serde_json::Value::Null,
+        Y::Bool(b) => serde_json::Value::Bool(b),
+        Y::Int(i) => i.into(),
+        Y::Uint(u) => u.into(),
+        Y::Float(f) => serde_json::Number::from_f64(f)
+            .map(serde_json::Value::Number)
+            .ok_or_else(|| format!("json: unsupported value: {}", go_nonfinite(f)))?,
+        Y::Str(s) => serde_json::Value::String(s),
+        Y::Seq(items) => serde_json::Value::Array(items.into_iter().map(to_json_value).collect::<Result<_, _>>()?),
+        Y::Map(pairs) => {
+            let mut m = serde_json::Map::new();
+            for (k, v) in pairs {
+                m.insert(key_string(&k)?, to_json_value(v)?);
+            }
+            serde_json::Value::Object(m)
+        }
+    })
+}
