@@ -22,7 +22,9 @@ pub fn ensure_archive(name: &str, data: &[u8]) -> Result<(), String> {
         return Ok(());
     }
     if name.ends_with(".yml") || name.ends_with(".yaml") {
-        return Err(format!("file '{name}' seems to be a YAML file, but expected a gzipped archive"));
+        return Err(format!(
+            "file '{name}' seems to be a YAML file, but expected a gzipped archive"
+        ));
     }
     let head = &data[..data.len().min(512)];
     let content_type = if std::str::from_utf8(head).is_ok() && !head.contains(&0) {
@@ -30,7 +32,9 @@ pub fn ensure_archive(name: &str, data: &[u8]) -> Result<(), String> {
     } else {
         "application/octet-stream"
     };
-    Err(format!("file '{name}' does not appear to be a gzipped archive; got '{content_type}'"))
+    Err(format!(
+        "file '{name}' does not appear to be a gzipped archive; got '{content_type}'"
+    ))
 }
 
 /// Helm's `LoadArchiveFiles`: every regular file of the archive, named relative to the chart root.
@@ -129,7 +133,10 @@ mod tests {
     }
 
     fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default()));
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
         for (name, data) in entries {
             let mut h = tar::Header::new_gnu();
             h.set_size(data.len() as u64);
@@ -149,10 +156,31 @@ mod tests {
         let cases: &[(&str, &str, Result<&str, &str>)] = &[
             ("plain", "c/Chart.yaml", Ok("Chart.yaml")),
             ("nested", "c/templates/a.yaml", Ok("templates/a.yaml")),
-            ("parent escape", "c/../../etc/passwd", Err("chart illegally references parent directory")),
-            ("chart yaml at top", "Chart.yaml", Err("chart yaml not in base directory")),
-            ("drive letter", "c/c:/x", Err("chart contains illegally named files")),
-            ("windows separators", "c\\templates\\a.yaml", Ok("templates/a.yaml")),
+            (
+                "parent escape",
+                "c/../../etc/passwd",
+                Err("chart illegally references parent directory"),
+            ),
+            (
+                "file at top",
+                "Chart.yaml",
+                Err("chart illegally contains content outside the base directory: \"Chart.yaml\""),
+            ),
+            (
+                "chart yaml as top dir",
+                "Chart.yaml/x",
+                Err("chart yaml not in base directory"),
+            ),
+            (
+                "drive letter",
+                "c/c:/x",
+                Err("chart contains illegally named files"),
+            ),
+            (
+                "windows separators",
+                "c\\templates\\a.yaml",
+                Ok("templates/a.yaml"),
+            ),
         ];
         for (name, path, want) in cases {
             let got = load_archive_files(&tgz(&[(path, b"x")])).map(|f| f[0].name.clone());

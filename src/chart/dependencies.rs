@@ -74,7 +74,10 @@ impl Dependency {
         for t in &mut self.tags {
             *t = sanitize(t);
         }
-        let alias_ok = self.alias.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        let alias_ok = self
+            .alias
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !self.alias.is_empty() && !alias_ok {
             return Err(format!(
                 "validation: dependency {} has disallowed characters in the alias",
@@ -87,8 +90,12 @@ impl Dependency {
 
 /// Helm's `chartutil.IsCompatibleRange`: false when either side does not parse.
 pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
-    let Ok(v) = crate::semver_constraints::parse_version(version) else { return false };
-    let Ok(c) = crate::semver_constraints::Constraints::parse(constraint) else { return false };
+    let Ok(v) = crate::semver_constraints::parse_version(version) else {
+        return false;
+    };
+    let Ok(c) = crate::semver_constraints::Constraints::parse(constraint) else {
+        return false;
+    };
     c.matches(&v)
 }
 

@@ -72,7 +72,12 @@ impl Rules {
         } else {
             (Kind::Base, rest)
         };
-        self.patterns.push(Pattern { glob: glob.to_string(), kind, negate, must_dir });
+        self.patterns.push(Pattern {
+            glob: glob.to_string(),
+            kind,
+            negate,
+            must_dir,
+        });
         Ok(())
     }
 
@@ -204,7 +209,9 @@ fn match_from(p: &[char], pi: usize, n: &[char], ni: usize) -> bool {
         }
         '?' => ni < n.len() && n[ni] != '/' && match_from(p, pi + 1, n, ni + 1),
         '[' => {
-            let Some((negated, ranges, end)) = parse_class(p, pi + 1) else { return false };
+            let Some((negated, ranges, end)) = parse_class(p, pi + 1) else {
+                return false;
+            };
             let Some(&c) = n.get(ni) else { return false };
             let inside = ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi);
             inside != negated && match_from(p, end, n, ni + 1)

@@ -23,7 +23,8 @@ pub struct BufferedFile {
 pub fn load_dir(dir: &Path) -> Result<Chart, Error> {
     let ignore_path = dir.join(helmignore::HELM_IGNORE);
     let mut rules = if ignore_path.is_file() {
-        let text = fs::read(&ignore_path).map_err(|e| Error::new(format!("{}: {e}", ignore_path.display())))?;
+        let text =
+            fs::read(&ignore_path).map_err(|e| Error::new(format!("{}: {e}", ignore_path.display())))?;
         helmignore::Rules::parse(&String::from_utf8_lossy(&text))
             .map_err(|e| Error::new(format!("{}: {e}", ignore_path.display())))?
     } else {
@@ -46,7 +47,10 @@ fn walk(
     depth: usize,
 ) -> Result<(), Error> {
     if depth > MAX_DEPTH {
-        return Err(Error::new(format!("{}: too many levels of symbolic links", dir.display())));
+        return Err(Error::new(format!(
+            "{}: too many levels of symbolic links",
+            dir.display()
+        )));
     }
     let read = fs::read_dir(dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;
     let mut names: Vec<std::ffi::OsString> = read.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
@@ -55,9 +59,14 @@ fn walk(
     for name in names {
         let path = dir.join(&name);
         let name = name.to_string_lossy();
-        let n = if rel.is_empty() { name.to_string() } else { format!("{rel}/{name}") };
+        let n = if rel.is_empty() {
+            name.to_string()
+        } else {
+            format!("{rel}/{name}")
+        };
         // Following symlinks: the target decides whether this is a directory.
-        let meta = fs::metadata(&path).map_err(|e| Error::new(format!("error evaluating symlink {}: {e}", path.display())))?;
+        let meta = fs::metadata(&path)
+            .map_err(|e| Error::new(format!("error evaluating symlink {}: {e}", path.display())))?;
         if meta.is_dir() {
             if rules.ignore(&n, true) {
                 continue;
@@ -102,7 +111,8 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
         if f.name == "Chart.yaml" {
             let md = metadata.get_or_insert_with(Metadata::default);
             let doc = parse_yaml_doc(&f.data, "Chart.yaml")?;
-            md.apply(&doc).map_err(|e| Error::new(format!("cannot load Chart.yaml: {e}")))?;
+            md.apply(&doc)
+                .map_err(|e| Error::new(format!("cannot load Chart.yaml: {e}")))?;
             if md.api_version.is_empty() {
                 md.api_version = "v1".into();
             }
@@ -140,33 +150,54 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
             "requirements.yaml" => {
                 let md = metadata.get_or_insert_with(Metadata::default);
                 let doc = parse_yaml_doc(&f.data, "requirements.yaml")?;
-                md.apply(&doc).map_err(|e| Error::new(format!("cannot load requirements.yaml: {e}")))?;
+                md.apply(&doc)
+                    .map_err(|e| Error::new(format!("cannot load requirements.yaml: {e}")))?;
                 chart.requirements = Some(md.dependencies.clone());
                 if md.api_version == "v1" {
-                    chart.files.push(File { name: f.name, data: f.data });
+                    chart.files.push(File {
+                        name: f.name,
+                        data: f.data,
+                    });
                 }
             }
             "requirements.lock" => {
                 check_yaml(&f.data, "requirements.lock")?;
                 if metadata.as_ref().is_some_and(|m| m.api_version == "v1") {
-                    chart.files.push(File { name: f.name, data: f.data });
+                    chart.files.push(File {
+                        name: f.name,
+                        data: f.data,
+                    });
                 }
             }
-            _ if name.starts_with("templates/") => chart.templates.push(File { name: f.name, data: f.data }),
+            _ if name.starts_with("templates/") => chart.templates.push(File {
+                name: f.name,
+                data: f.data,
+            }),
             _ if name.starts_with("charts/") => {
                 if name.ends_with(".prov") {
-                    chart.files.push(File { name: f.name, data: f.data });
+                    chart.files.push(File {
+                        name: f.name,
+                        data: f.data,
+                    });
                     continue;
                 }
                 let fname = name["charts/".len()..].to_string();
                 let cname = fname.split('/').next().unwrap_or_default().to_string();
-                subcharts.entry(cname).or_default().push(BufferedFile { name: fname, data: f.data });
+                subcharts.entry(cname).or_default().push(BufferedFile {
+                    name: fname,
+                    data: f.data,
+                });
             }
-            _ => chart.files.push(File { name: f.name, data: f.data }),
+            _ => chart.files.push(File {
+                name: f.name,
+                data: f.data,
+            }),
         }
     }
 
-    let Some(mut md) = metadata else { return Err(Error::new("Chart.yaml file is missing")) };
+    let Some(mut md) = metadata else {
+        return Err(Error::new("Chart.yaml file is missing"));
+    };
     md.validate().map_err(Error::new)?;
     chart.metadata = md;
     chart.crds = chart
@@ -197,7 +228,10 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
                 .into_iter()
                 .filter_map(|f| {
                     let (_, rest) = f.name.split_once('/')?;
-                    Some(BufferedFile { name: rest.to_string(), data: f.data })
+                    Some(BufferedFile {
+                        name: rest.to_string(),
+                        data: f.data,
+                    })
                 })
                 .collect();
             load_files(inner).map_err(wrap)?
@@ -210,8 +244,10 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
 
 fn parse_yaml_doc(data: &[u8], file: &str) -> Result<serde_json::Value, Error> {
     let text = String::from_utf8_lossy(data);
-    let v = crate::yaml::parse_any(&text, file).map_err(|e| Error::new(format!("cannot load {file}: {e}")))?;
-    Ok(v.to_json())
+    // Integers must stay integers here: a string field gets `1` from `1`, but `1.1` from `1.10`.
+    let docs = crate::yaml::parse_documents(&text, file)
+        .map_err(|e| Error::new(format!("cannot load {file}: {e}")))?;
+    Ok(docs.into_iter().next().unwrap_or(serde_json::Value::Null))
 }
 
 fn check_yaml(data: &[u8], file: &str) -> Result<(), Error> {
@@ -235,7 +271,9 @@ fn has_manifest_extension(name: &str) -> bool {
     match base.rfind('.') {
         Some(i) => {
             let ext = &base[i..];
-            [".yaml", ".yml", ".json"].iter().any(|e| ext.eq_ignore_ascii_case(e))
+            [".yaml", ".yml", ".json"]
+                .iter()
+                .any(|e| ext.eq_ignore_ascii_case(e))
         }
         None => false,
     }

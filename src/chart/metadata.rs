@@ -131,13 +131,19 @@ impl Metadata {
             return Err("validation: chart.metadata.name is required".into());
         }
         if self.name.contains('/') || self.name == "." || self.name == ".." {
-            return Err(format!("validation: chart.metadata.name {} is invalid", quote(&self.name)));
+            return Err(format!(
+                "validation: chart.metadata.name {} is invalid",
+                quote(&self.name)
+            ));
         }
         if self.version.is_empty() {
             return Err("validation: chart.metadata.version is required".into());
         }
         if crate::semver_constraints::parse_version(&self.version).is_err() {
-            return Err(format!("validation: chart.metadata.version {} is invalid", quote(&self.version)));
+            return Err(format!(
+                "validation: chart.metadata.version {} is invalid",
+                quote(&self.version)
+            ));
         }
         if !matches!(self.chart_type.as_str(), "" | "application" | "library") {
             return Err("validation: chart.metadata.type must be application or library".into());
@@ -150,9 +156,16 @@ impl Metadata {
         let mut seen = std::collections::HashSet::new();
         for d in &mut self.dependencies {
             d.validate()?;
-            let key = if d.alias.is_empty() { d.name.clone() } else { d.alias.clone() };
+            let key = if d.alias.is_empty() {
+                d.name.clone()
+            } else {
+                d.alias.clone()
+            };
             if !seen.insert(key.clone()) {
-                return Err(format!("validation: more than one dependency with name or alias {}", quote(&key)));
+                return Err(format!(
+                    "validation: more than one dependency with name or alias {}",
+                    quote(&key)
+                ));
             }
         }
         Ok(())
@@ -215,7 +228,12 @@ impl Metadata {
         if !self.annotations.is_empty() {
             m.insert(
                 "annotations".into(),
-                Json::Object(self.annotations.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect()),
+                Json::Object(
+                    self.annotations
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone().into()))
+                        .collect(),
+                ),
             );
         }
         if !self.kube_version.is_empty() {
@@ -277,7 +295,10 @@ pub(crate) fn for_each_field(
 }
 
 fn mismatch(v: &Json, field: &str, go_type: &str) -> String {
-    format!("json: cannot unmarshal {} into Go struct field {field} of type {go_type}", json_kind(v))
+    format!(
+        "json: cannot unmarshal {} into Go struct field {field} of type {go_type}",
+        json_kind(v)
+    )
 }
 
 /// A string field: scalars are stringified as `sigs.k8s.io/yaml` does; null leaves it empty.
@@ -362,7 +383,8 @@ pub(crate) fn sanitize(s: &str) -> String {
         .filter_map(|c| {
             if c.is_whitespace() {
                 Some(' ')
-            } else if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{feff}' | '\u{2028}'..='\u{202e}')
+            } else if c.is_control()
+                || matches!(c, '\u{200b}'..='\u{200f}' | '\u{feff}' | '\u{2028}'..='\u{202e}')
             {
                 None
             } else {
@@ -383,7 +405,11 @@ pub(crate) fn format_float32_g(f: f64) -> String {
         return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
     }
     if x == 0.0 {
-        return if x.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if x.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Rust's `{:e}` on f32 yields the shortest round-trip digits: "1.1e0", "-1.2345e-7".
     let sci = format!("{x:e}");
@@ -457,7 +483,9 @@ mod tests {
         ];
         for (name, doc, want) in cases {
             let mut m = Metadata::default();
-            let got = m.apply(doc).map(|()| (m.version.as_str(), m.app_version.as_str()));
+            let got = m
+                .apply(doc)
+                .map(|()| (m.version.as_str(), m.app_version.as_str()));
             assert_eq!(got, want.map_err(String::from), "{name}");
         }
     }

@@ -60,7 +60,9 @@ pub struct Error {
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Error {
-        Error { message: message.into() }
+        Error {
+            message: message.into(),
+        }
     }
 }
 
@@ -74,7 +76,8 @@ impl std::error::Error for Error {}
 
 /// Loads a chart from a directory or a `.tgz`/`.tar.gz` archive (Helm's `loader.Load`).
 pub fn load(path: &Path) -> Result<Chart, Error> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::new(format!("stat {}: {}", path.display(), io_text(&e))))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Error::new(format!("stat {}: {}", path.display(), io_text(&e))))?;
     if meta.is_dir() {
         loader::load_dir(path)
     } else {
@@ -131,6 +134,151 @@ impl Chart {
         for d in &mut self.dependencies {
             d.parent_path = me.clone();
             d.set_parent_paths();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/charts")
+            .join(name)
+    }
+
+    fn names(files: &[File]) -> Vec<&str> {
+        files.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    #[test]
+    fn load_deps_fixture() {
+        let c = load(&fixture("deps")).unwrap();
+        assert_eq!(c.name(), "deps");
+        // `appVersion: 1.10` is a float in YAML; Helm stringifies it as "1.1".
+        assert_eq!(c.metadata.app_version, "1.1");
+        assert_eq!(names(&c.templates), ["templates/cm.yaml"]);
+        assert!(
+            c.files.is_empty(),
+            "values.yaml and Chart.yaml are not .Files: {:?}",
+            names(&c.files)
+        );
+        let deps: Vec<&str> = c.dependencies.iter().map(Chart::name).collect();
+        assert_eq!(deps, ["sub-a", "sub-b"]);
+        assert_eq!(c.dependencies[1].full_path(), "deps/charts/sub-b");
+        assert_eq!(names(&c.dependencies[1].templates), ["templates/svc.yaml"]);
+        assert_eq!(c.metadata.dependencies.len(), 3);
+        assert_eq!(c.metadata.dependencies[1].alias, "another");
+        assert!(!c.is_library());
+    }
+
+    #[test]
+    fn load_v1_with_requirements() {
+        let c = load(&fixture("v1chart")).unwrap();
+        assert_eq!(c.metadata.api_version, "v1");
+        assert_eq!(c.metadata.dependencies.len(), 1);
+        assert_eq!(c.metadata.dependencies[0].condition, "legacy.enabled");
+        assert_eq!(c.requirements.as_ref().map(Vec::len), Some(1));
+        // v1 charts keep requirements.yaml in .Files.
+        assert_eq!(names(&c.files), ["requirements.yaml"]);
+    }
+
+    #[test]
+    fn load_library() {
+        let c = load(&fixture("library")).unwrap();
+        assert!(c.is_library());
+    }
+
+    #[test]
+    fn helmignore_applied() {
+        let c = load(&fixture("ignored")).unwrap();
+        assert_eq!(names(&c.templates), ["templates/a.yaml"]);
+        // Helm keeps `.helmignore` itself in `.Files` unless it ignores itself.
+        assert_eq!(
+            names(&c.files),
+            [".helmignore", "crds/README.md", "crds/crd.yaml", "keep.txt"]
+        );
+        assert_eq!(names(&c.crds), ["crds/crd.yaml"]);
+    }
+
+    #[test]
+    fn load_errors_table() {
+        let dir = std::env::temp_dir().join(format!("kc-chart-test-{}", std::process::id()));
+        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+            (
+                "no chart yaml",
+                &[("values.yaml", "a: 1\n")],
+                "Chart.yaml file is missing",
+            ),
+            (
+                "no version",
+                &[("Chart.yaml", "apiVersion: v2\nname: x\n")],
+                "validation: chart.metadata.version is required",
+            ),
+            (
+                "bad type",
+                &[(
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: x\nversion: 1.0.0\ntype: app\n",
+                )],
+                "validation: chart.metadata.type must be application or library",
+            ),
+            (
+                "bad alias",
+                &[(
+                    "Chart.yaml",
+                    "apiVersion: v2\nname: x\nversion: 1.0.0\ndependencies:\n- name: a\n  alias: a.b\n",
+                )],
+                "validation: dependency \"a\" has disallowed characters in the alias",
+            ),
+            (
+                "stray file in charts",
+                &[
+                    ("Chart.yaml", "apiVersion: v2\nname: x\nversion: 1.0.0\n"),
+                    ("charts/README.md", "hi"),
+                ],
+                "error unpacking subchart README.md in x: Chart.yaml file is missing",
+            ),
+        ];
+        for (i, (name, files, want)) in cases.iter().enumerate() {
+            let root = dir.join(i.to_string());
+            for (p, text) in *files {
+                let path = root.join(p);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, text).unwrap();
+            }
+            let got = load(&root).map(|_| ()).map_err(|e| e.message);
+            assert_eq!(got, Err(want.to_string()), "{name}");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn load_archive_file_and_not_archive() {
+        let c = load(&fixture("deps/charts/sub-b-0.2.0.tgz")).unwrap();
+        assert_eq!(c.name(), "sub-b");
+        let err = load(&fixture("deps/values.yaml")).unwrap_err();
+        assert!(
+            err.message
+                .ends_with("seems to be a YAML file, but expected a gzipped archive"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn load_corpus_charts() {
+        let dir = Path::new("/work/shared/corpus/charts");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            eprintln!("skipping: {} is missing", dir.display());
+            return;
+        };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            let c = load(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            assert!(!c.name().is_empty(), "{}", p.display());
+            assert!(!c.templates.is_empty() || c.is_library(), "{}", p.display());
         }
     }
 }

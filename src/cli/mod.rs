@@ -2,6 +2,7 @@
 //! `action::XOptions`, calls the action, and writes the result; no logic lives here.
 
 mod args;
+mod completion;
 mod template;
 mod version;
 
@@ -39,6 +40,8 @@ pub enum Command {
     Template(template::TemplateArgs),
     /// Print the version of kubectl-chart.
     Version(version::VersionArgs),
+    /// Output shell completion code for bash, zsh, fish or powershell.
+    Completion(completion::CompletionArgs),
 }
 
 /// Runs the parsed command, writing its output to `out`.
@@ -46,5 +49,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Template(a) => template::exec(&cli.global, a, out),
         Command::Version(a) => version::exec(a, out),
+        Command::Completion(a) => completion::exec(a, out),
     }
 }

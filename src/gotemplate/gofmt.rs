@@ -1,6 +1,10 @@
 //! Go's `fmt` verbs over [`Value`]: what `print`, `printf`, `println` and `{{ . }}` produce.
 //!
-//! (Signatures fixed; bodies to be completed by the template-engine work.)
+//! Output is compared byte for byte with Helm, so this follows Go's rules exactly where charts
+//! can see them: `%v` of floats is `strconv.FormatFloat(f, 'g', -1, 64)` (`1e+06`), maps print
+//! sorted as `map[k:v]`, wrong verbs print `%!d(string=x)`, missing and extra operands print
+//! `%!s(MISSING)` and `%!(EXTRA int=1)`. Also home of Go's string quoting (`strconv.Quote`),
+//! which the template lexer and parser need too.
 
 use super::Value;
 
@@ -11,23 +15,22 @@ pub fn sprint(args: &[Value]) -> String {
         if i > 0 && !matches!(a, Value::Str(_)) && !matches!(args[i - 1], Value::Str(_)) {
             out.push(' ');
         }
-        out.push_str(&format_v(a));
+        write_v(&mut out, a);
     }
     out
 }
 
 /// `fmt.Sprintln(args...)`: operands always space-separated, plus a newline.
 pub fn sprintln(args: &[Value]) -> String {
-    let mut out: Vec<String> = args.iter().map(format_v).collect::<Vec<_>>();
-    out.push(String::new());
-    out.join(" ").trim_end_matches(' ').to_string() + "\n"
-}
-
-/// `fmt.Sprintf(format, args...)` with Go's verbs, flags, width and precision, and Go's
-/// `%!v(MISSING)` / `%!(EXTRA ...)` / `%!d(string=x)` error forms.
-pub fn sprintf(format: &str, args: &[Value]) -> String {
-    let _ = (format, args);
-    String::new()
+    let mut out = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        write_v(&mut out, a);
+    }
+    out.push('\n');
+    out
 }
 
 /// `fmt.Sprint(v)` of one value (`%v`): `[a b]` for lists, `map[k:v]` for maps, `<nil>` for nil,
@@ -35,12 +38,948 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
 pub fn format_v(v: &Value) -> String {
     match v {
         Value::Str(s) => s.to_string(),
-        _ => format!("{v:?}"),
+        _ => {
+            let mut out = String::new();
+            write_v(&mut out, v);
+            out
+        }
+    }
+}
+
+/// Appends `%v` of `v` to `out` (no intermediate strings for scalars).
+pub fn write_v(out: &mut String, v: &Value) {
+    use std::fmt::Write as _;
+    match v {
+        Value::Nil => out.push_str("<nil>"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::Float(f) => out.push_str(&format_float_g(*f)),
+        Value::Str(s) => out.push_str(s),
+        Value::Bytes(b) => {
+            out.push('[');
+            for (i, x) in b.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                let _ = write!(out, "{x}");
+            }
+            out.push(']');
+        }
+        Value::List(l) => {
+            out.push('[');
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                write_v(out, x);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push_str("map[");
+            for (i, (k, x)) in m.borrow().iter().enumerate() {
+                if i > 0 {
+                    out.push(' ');
+                }
+                out.push_str(k);
+                out.push(':');
+                write_v(out, x);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => out.push_str(&o.go_string()),
     }
 }
 
 /// `strconv.FormatFloat(f, 'g', -1, 64)`: shortest digits that round-trip; the `%e` form (`1e+06`,
-/// `1.5e-07`) when the decimal exponent is < -4 or >= 6, else plain (`100000`, `0.0001`).
+/// `1.5e-07`) when the decimal exponent is < -4 or >= 21... no: >= 6 for the shortest form, else plain.
 pub fn format_float_g(f: f64) -> String {
-    format!("{f}")
+    format_float(f, b'g', -1)
+}
+
+/// Decimal digits (no leading/trailing zeros) and decimal point position of |f|:
+/// value = 0.d1d2d3... × 10^dp. `prec` < 0 gives the shortest round-trip digits, otherwise
+/// exactly `prec` significant digits (correctly rounded).
+fn decimal_digits(f: f64, prec: i32) -> (Vec<u8>, i32) {
+    let a = f.abs();
+    if a == 0.0 {
+        return (Vec::new(), 0);
+    }
+    let s = if prec < 0 { format!("{a:e}") } else { format!("{:.*e}", (prec.max(1) - 1) as usize, a) };
+    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mut digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
+    while digits.len() > 1 && digits.last() == Some(&b'0') {
+        digits.pop();
+    }
+    if digits == [b'0'] {
+        return (Vec::new(), 0);
+    }
+    (digits, exp + 1)
+}
+
+fn fmt_e(out: &mut String, digits: &[u8], dp: i32, prec: i32, e: u8) {
+    out.push(if digits.is_empty() { '0' } else { digits[0] as char });
+    if prec > 0 {
+        out.push('.');
+        let mut i = 1;
+        let m = digits.len().min(prec as usize + 1);
+        while i < m {
+            out.push(digits[i] as char);
+            i += 1;
+        }
+        while i <= prec as usize {
+            out.push('0');
+            i += 1;
+        }
+    }
+    out.push(e as char);
+    let exp = if digits.is_empty() { 0 } else { dp - 1 };
+    out.push(if exp < 0 { '-' } else { '+' });
+    let exp = exp.unsigned_abs();
+    if exp < 10 {
+        out.push('0');
+    }
+    out.push_str(&exp.to_string());
+}
+
+fn fmt_f(out: &mut String, digits: &[u8], dp: i32, prec: i32) {
+    if dp > 0 {
+        let m = (dp as usize).min(digits.len());
+        for &d in &digits[..m] {
+            out.push(d as char);
+        }
+        for _ in m..dp as usize {
+            out.push('0');
+        }
+    } else {
+        out.push('0');
+    }
+    if prec > 0 {
+        out.push('.');
+        for i in 1..=prec {
+            let j = dp + i - 1;
+            let c = if j >= 0 && (j as usize) < digits.len() { digits[j as usize] } else { b'0' };
+            out.push(c as char);
+        }
+    }
+}
+
+/// `strconv.FormatFloat(f, fmt, prec, 64)` for fmt in `e E f g G` (and `F` as `f`).
+pub fn format_float(f: f64, fmt: u8, prec: i32) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    let mut out = String::new();
+    if f.is_sign_negative() {
+        out.push('-');
+    }
+    match fmt {
+        b'f' | b'F' => {
+            if prec < 0 {
+                let (d, dp) = decimal_digits(f, -1);
+                fmt_f(&mut out, &d, dp, (d.len() as i32 - dp).max(0));
+            } else {
+                out.push_str(&format!("{:.*}", prec as usize, f.abs()));
+            }
+        }
+        b'e' | b'E' => {
+            let (d, dp) = if prec < 0 { decimal_digits(f, -1) } else { decimal_digits(f, prec + 1) };
+            let p = if prec < 0 { d.len() as i32 - 1 } else { prec };
+            fmt_e(&mut out, &d, dp, p.max(0), fmt);
+        }
+        _ => {
+            let shortest = prec < 0;
+            let mut prec = prec;
+            if prec == 0 {
+                prec = 1;
+            }
+            let (d, dp) = decimal_digits(f, if shortest { -1 } else { prec });
+            let nd = d.len() as i32;
+            let mut eprec = prec;
+            if shortest {
+                eprec = 6;
+                prec = nd;
+            } else if eprec > nd && nd >= dp {
+                eprec = nd;
+            }
+            let exp = dp - 1;
+            let e = if fmt == b'G' { b'E' } else { b'e' };
+            if !d.is_empty() && (exp < -4 || exp >= eprec) {
+                let p = prec.min(nd);
+                fmt_e(&mut out, &d, dp, (p - 1).max(0), e);
+            } else {
+                let p = if prec > dp { nd } else { prec };
+                fmt_f(&mut out, &d, dp, (p - dp).max(0));
+            }
+        }
+    }
+    out
+}
+
+/// Go's `unicode.IsPrint` approximation: graphic characters and the ASCII space.
+pub(crate) fn is_print(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    let u = c as u32;
+    // Unassigned, private-use, surrogates, format characters Go treats as non-printable.
+    !(matches!(u, 0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x200B..=0x200F | 0x202A..=0x202E | 0x2060..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB | 0xE000..=0xF8FF | 0xF0000..=0x10FFFF)
+        || (0xFFFE..=0xFFFF).contains(&(u & 0xFFFF)))
+}
+
+fn quote_with(s: &str, q: char, ascii_only: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(q);
+    for c in s.chars() {
+        quote_char_into(&mut out, c, q, ascii_only);
+    }
+    out.push(q);
+    out
+}
+
+fn quote_char_into(out: &mut String, c: char, q: char, ascii_only: bool) {
+    use std::fmt::Write as _;
+    if c == q || c == '\\' {
+        out.push('\\');
+        out.push(c);
+        return;
+    }
+    if ascii_only {
+        if (c as u32) < 0x80 && is_print(c) {
+            out.push(c);
+            return;
+        }
+    } else if is_print(c) {
+        out.push(c);
+        return;
+    }
+    match c {
+        '\x07' => out.push_str("\\a"),
+        '\x08' => out.push_str("\\b"),
+        '\x0c' => out.push_str("\\f"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        '\t' => out.push_str("\\t"),
+        '\x0b' => out.push_str("\\v"),
+        c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c if (c as u32) < 0x10000 => {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\U{:08x}", c as u32);
+        }
+    }
+}
+
+/// `strconv.Quote`.
+pub fn quote(s: &str) -> String {
+    quote_with(s, '"', false)
+}
+
+/// `strconv.Unquote` for `"..."` and `` `...` `` literals; `None` is Go's `invalid syntax`.
+pub fn unquote(q: &str) -> Option<String> {
+    if q.len() < 2 {
+        return None;
+    }
+    let (first, last) = (q.as_bytes()[0], q.as_bytes()[q.len() - 1]);
+    let inner = &q[1..q.len() - 1];
+    if first == b'`' && last == b'`' {
+        if inner.contains('`') {
+            return None;
+        }
+        return Some(inner.replace('\r', ""));
+    }
+    if first != b'"' || last != b'"' {
+        return None;
+    }
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while !rest.is_empty() {
+        let c = rest.chars().next()?;
+        if c == '"' || c == '\n' {
+            return None;
+        }
+        if c != '\\' {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let (ch, used) = unescape(rest, b'"')?;
+        match ch {
+            Esc::Char(c) => out.push(c),
+            Esc::Byte(b) => {
+                // Raw bytes in a Go string; keep valid UTF-8 by mapping to the replacement char
+                // unless it forms a sequence with following escapes (rare in templates).
+                out.push(char::from_u32(b as u32).filter(|_| b < 0x80).unwrap_or('\u{FFFD}'));
+            }
+        }
+        rest = &rest[used..];
+    }
+    Some(out)
+}
+
+enum Esc {
+    Char(char),
+    Byte(u8),
+}
+
+/// One backslash escape at the start of `s`; returns the value and bytes consumed.
+fn unescape(s: &str, quote: u8) -> Option<(Esc, usize)> {
+    let b = s.as_bytes();
+    if b.len() < 2 {
+        return None;
+    }
+    let hex = |n: usize| -> Option<u32> {
+        let h = s.get(2..2 + n)?;
+        u32::from_str_radix(h, 16).ok().filter(|_| h.bytes().all(|c| c.is_ascii_hexdigit()))
+    };
+    Some(match b[1] {
+        b'a' => (Esc::Char('\x07'), 2),
+        b'b' => (Esc::Char('\x08'), 2),
+        b'f' => (Esc::Char('\x0c'), 2),
+        b'n' => (Esc::Char('\n'), 2),
+        b'r' => (Esc::Char('\r'), 2),
+        b't' => (Esc::Char('\t'), 2),
+        b'v' => (Esc::Char('\x0b'), 2),
+        b'\\' => (Esc::Char('\\'), 2),
+        b'\'' | b'"' if b[1] == quote => (Esc::Char(b[1] as char), 2),
+        b'x' => (Esc::Byte(hex(2)? as u8), 4),
+        b'u' => (Esc::Char(char::from_u32(hex(4)?)?), 6),
+        b'U' => (Esc::Char(char::from_u32(hex(8)?)?), 10),
+        b'0'..=b'7' => {
+            let o = s.get(1..4)?;
+            if !o.bytes().all(|c| (b'0'..=b'7').contains(&c)) {
+                return None;
+            }
+            let v = u32::from_str_radix(o, 8).ok()?;
+            if v > 255 {
+                return None;
+            }
+            (Esc::Byte(v as u8), 4)
+        }
+        _ => return None,
+    })
+}
+
+/// `strconv.UnquoteChar` of the inside of a char literal (`a`, `\n`, `\x41`); the whole input
+/// must be exactly one character.
+pub(crate) fn unquote_char(s: &str) -> Option<char> {
+    let c = s.chars().next()?;
+    if c == '\'' {
+        return None;
+    }
+    if c != '\\' {
+        return (s.len() == c.len_utf8()).then_some(c);
+    }
+    let (e, used) = unescape(s, b'\'')?;
+    if used != s.len() {
+        return None;
+    }
+    Some(match e {
+        Esc::Char(c) => c,
+        Esc::Byte(b) => b as char,
+    })
+}
+
+/// Formatting flags of one verb.
+#[derive(Default, Clone, Copy)]
+struct Flags {
+    minus: bool,
+    plus: bool,
+    sharp: bool,
+    space: bool,
+    zero: bool,
+    wid: Option<usize>,
+    prec: Option<usize>,
+}
+
+impl Flags {
+    /// Go's `fmt.pad`: width counts runes; zero padding only on the left.
+    fn pad(&self, out: &mut String, s: &str) {
+        let Some(w) = self.wid else {
+            out.push_str(s);
+            return;
+        };
+        let n = s.chars().count();
+        if n >= w {
+            out.push_str(s);
+            return;
+        }
+        let fill = if self.zero && !self.minus { '0' } else { ' ' };
+        if self.minus {
+            out.push_str(s);
+            out.extend(std::iter::repeat_n(' ', w - n));
+        } else {
+            out.extend(std::iter::repeat_n(fill, w - n));
+            out.push_str(s);
+        }
+    }
+}
+
+/// `fmt.Sprintf(format, args...)` with Go's verbs, flags, width and precision, and Go's
+/// `%!v(MISSING)` / `%!(EXTRA ...)` / `%!d(string=x)` error forms.
+pub fn sprintf(format: &str, args: &[Value]) -> String {
+    let mut out = String::with_capacity(format.len() + 16);
+    let b = format.as_bytes();
+    let end = b.len();
+    let mut i = 0;
+    let mut argn = 0usize;
+    let mut reordered = false;
+    while i < end {
+        let lasti = i;
+        while i < end && b[i] != b'%' {
+            i += 1;
+        }
+        if i > lasti {
+            out.push_str(&format[lasti..i]);
+        }
+        if i >= end {
+            break;
+        }
+        i += 1;
+        let mut fl = Flags::default();
+        while i < end {
+            match b[i] {
+                b'#' => fl.sharp = true,
+                b'0' => fl.zero = !fl.minus,
+                b'+' => fl.plus = true,
+                b'-' => {
+                    fl.minus = true;
+                    fl.zero = false;
+                }
+                b' ' => fl.space = true,
+                _ => break,
+            }
+            i += 1;
+        }
+        let mut good_argnum = true;
+        let mut after_index = false;
+        let arg_number = |i: &mut usize, argn: &mut usize, reordered: &mut bool, good: &mut bool| -> bool {
+            if *i >= end || b[*i] != b'[' {
+                return false;
+            }
+            *reordered = true;
+            if let Some(close) = format[*i + 1..].find(']') {
+                let close = *i + 1 + close;
+                match format[*i + 1..close].parse::<usize>() {
+                    Ok(n) if n >= 1 => {
+                        *argn = n - 1;
+                        *i = close + 1;
+                        return true;
+                    }
+                    _ => {
+                        *good = false;
+                        *i = close + 1;
+                        return true;
+                    }
+                }
+            }
+            *good = false;
+            false
+        };
+        after_index = arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum) || after_index;
+        // width
+        if i < end && b[i] == b'*' {
+            i += 1;
+            match args.get(argn) {
+                Some(Value::Int(n)) if good_argnum => {
+                    let n = *n;
+                    argn += 1;
+                    if n < 0 {
+                        fl.minus = true;
+                        fl.zero = false;
+                    }
+                    if n.unsigned_abs() > 1_000_000 {
+                        out.push_str("%!(BADWIDTH)");
+                    } else {
+                        fl.wid = Some(n.unsigned_abs() as usize);
+                    }
+                }
+                _ => {
+                    if args.get(argn).is_some() {
+                        argn += 1;
+                    }
+                    out.push_str("%!(BADWIDTH)");
+                }
+            }
+            after_index = false;
+        } else {
+            let st = i;
+            while i < end && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i > st {
+                fl.wid = format[st..i].parse().ok();
+                if after_index {
+                    good_argnum = false;
+                }
+            }
+        }
+        // precision
+        if i + 1 <= end && i < end && b[i] == b'.' {
+            i += 1;
+            if after_index {
+                good_argnum = false;
+            }
+            after_index = arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum) || false;
+            if i < end && b[i] == b'*' {
+                i += 1;
+                match args.get(argn) {
+                    Some(Value::Int(n)) if good_argnum => {
+                        let n = *n;
+                        argn += 1;
+                        if n < 0 {
+                            fl.prec = None;
+                        } else {
+                            fl.prec = Some(n as usize);
+                        }
+                    }
+                    _ => {
+                        if args.get(argn).is_some() {
+                            argn += 1;
+                        }
+                        out.push_str("%!(BADPREC)");
+                    }
+                }
+                after_index = false;
+            } else {
+                let st = i;
+                while i < end && b[i].is_ascii_digit() {
+                    i += 1;
+                }
+                fl.prec = Some(format[st..i].parse().unwrap_or(0));
+            }
+        }
+        if !after_index {
+            after_index = arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum);
+        }
+        let _ = after_index;
+        if i >= end {
+            out.push_str("%!(NOVERB)");
+            break;
+        }
+        let verb = format[i..].chars().next().unwrap_or('%');
+        i += verb.len_utf8();
+        if verb == '%' {
+            out.push('%');
+            continue;
+        }
+        if !good_argnum {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(BADINDEX)");
+            continue;
+        }
+        let Some(arg) = args.get(argn) else {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(MISSING)");
+            continue;
+        };
+        argn += 1;
+        if verb == 'v' {
+            if fl.sharp {
+                fl.sharp = false;
+                let s = go_syntax(arg);
+                fl.pad(&mut out, &s);
+                continue;
+            }
+            fl.plus = false;
+        }
+        print_arg(&mut out, arg, verb, &fl);
+    }
+    if !reordered && argn < args.len() {
+        out.push_str("%!(EXTRA ");
+        for (k, a) in args[argn..].iter().enumerate() {
+            if k > 0 {
+                out.push_str(", ");
+            }
+            if matches!(a, Value::Nil) {
+                out.push_str("<nil>");
+            } else {
+                out.push_str(a.type_name());
+                out.push('=');
+                print_arg(&mut out, a, 'v', &Flags::default());
+            }
+        }
+        out.push(')');
+    }
+    out
+}
+
+fn bad_verb(out: &mut String, v: &Value, verb: char) {
+    out.push_str("%!");
+    out.push(verb);
+    out.push('(');
+    if matches!(v, Value::Nil) {
+        out.push_str("<nil>");
+    } else {
+        out.push_str(v.type_name());
+        out.push('=');
+        print_arg(out, v, 'v', &Flags::default());
+    }
+    out.push(')');
+}
+
+fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
+    if verb == 'T' {
+        fl.pad(out, v.type_name());
+        return;
+    }
+    match v {
+        Value::Nil => match verb {
+            'v' => fl.pad(out, "<nil>"),
+            _ => bad_verb(out, v, verb),
+        },
+        Value::Bool(b) => match verb {
+            't' | 'v' => fl.pad(out, if *b { "true" } else { "false" }),
+            _ => bad_verb(out, v, verb),
+        },
+        Value::Int(i) => fmt_int(out, *i, verb, fl, v),
+        Value::Float(f) => match verb {
+            'v' => fmt_float(out, *f, b'g', fl.prec.map_or(-1, |p| p as i32), fl),
+            'g' | 'G' => fmt_float(out, *f, verb as u8, fl.prec.map_or(-1, |p| p as i32), fl),
+            'e' | 'E' | 'f' | 'F' => fmt_float(out, *f, verb as u8, fl.prec.map_or(6, |p| p as i32), fl),
+            _ => bad_verb(out, v, verb),
+        },
+        Value::Str(s) => fmt_str(out, s.as_bytes(), verb, fl, v),
+        Value::Bytes(bs) => match verb {
+            's' | 'q' | 'x' | 'X' => fmt_str(out, bs, verb, fl, v),
+            _ => {
+                out.push('[');
+                for (k, x) in bs.iter().enumerate() {
+                    if k > 0 {
+                        out.push(' ');
+                    }
+                    print_arg(out, &Value::Int(*x as i64), verb, fl);
+                }
+                out.push(']');
+            }
+        },
+        Value::List(l) => {
+            out.push('[');
+            for (k, x) in l.iter().enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                print_arg(out, x, verb, fl);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push_str("map[");
+            for (k, (key, x)) in m.borrow().iter().enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                print_arg(out, &Value::str(key.as_str()), verb, fl);
+                out.push(':');
+                print_arg(out, x, verb, fl);
+            }
+            out.push(']');
+        }
+        Value::Object(o) => match verb {
+            'v' | 's' => fl.pad(out, &o.go_string()),
+            'q' => fl.pad(out, &quote(&o.go_string())),
+            _ => bad_verb(out, v, verb),
+        },
+    }
+}
+
+fn fmt_int(out: &mut String, i: i64, verb: char, fl: &Flags, v: &Value) {
+    let (base, upper) = match verb {
+        'v' | 'd' => (10, false),
+        'b' => (2, false),
+        'o' | 'O' => (8, false),
+        'x' => (16, false),
+        'X' => (16, true),
+        'c' => {
+            let c = char::from_u32(i as u32).filter(|_| (0..=0x10FFFF).contains(&i)).unwrap_or('\u{FFFD}');
+            fl.pad(out, c.encode_utf8(&mut [0; 4]));
+            return;
+        }
+        'q' => {
+            let c = char::from_u32(i as u32).filter(|_| (0..=0x10FFFF).contains(&i)).unwrap_or('\u{FFFD}');
+            let mut s = String::from('\'');
+            quote_char_into(&mut s, c, '\'', fl.plus);
+            s.push('\'');
+            fl.pad(out, &s);
+            return;
+        }
+        'U' => {
+            let mut s = format!("U+{:04X}", i);
+            if fl.sharp {
+                if let Some(c) = char::from_u32(i as u32).filter(|c| is_print(*c)) {
+                    s.push_str(&format!(" '{c}'"));
+                }
+            }
+            fl.pad(out, &s);
+            return;
+        }
+        _ => return bad_verb(out, v, verb),
+    };
+    let neg = i < 0;
+    let u = i.unsigned_abs();
+    let mut digits = match (base, upper) {
+        (10, _) => u.to_string(),
+        (2, _) => format!("{u:b}"),
+        (8, _) => format!("{u:o}"),
+        (_, false) => format!("{u:x}"),
+        (_, true) => format!("{u:X}"),
+    };
+    let mut prec: Option<usize> = None;
+    if let Some(p) = fl.prec {
+        if p == 0 && u == 0 {
+            let mut f2 = *fl;
+            f2.zero = false;
+            f2.pad(out, "");
+            return;
+        }
+        prec = Some(p);
+    } else if fl.zero && fl.wid.is_some() && !fl.minus {
+        let mut p = fl.wid.unwrap_or(0);
+        if neg || fl.plus || fl.space {
+            p = p.saturating_sub(1);
+        }
+        prec = Some(p);
+    }
+    if let Some(p) = prec {
+        if digits.len() < p {
+            digits = "0".repeat(p - digits.len()) + &digits;
+        }
+    }
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    } else if fl.plus {
+        s.push('+');
+    } else if fl.space {
+        s.push(' ');
+    }
+    if fl.sharp {
+        match base {
+            2 => s.push_str("0b"),
+            8 if !digits.starts_with('0') => s.push('0'),
+            16 => s.push_str(if upper { "0X" } else { "0x" }),
+            _ => {}
+        }
+    }
+    if verb == 'O' {
+        s.push_str("0o");
+    }
+    s.push_str(&digits);
+    let mut f2 = *fl;
+    f2.zero = false;
+    f2.pad(out, &s);
+}
+
+fn fmt_float(out: &mut String, f: f64, verb: u8, prec: i32, fl: &Flags) {
+    let mut num = format_float(f, verb, prec);
+    if !num.starts_with(['-', '+']) {
+        num.insert(0, '+');
+    }
+    if fl.space && num.starts_with('+') && !fl.plus {
+        num.replace_range(0..1, " ");
+    }
+    let body = &num[1..];
+    if body.starts_with('I') || body.starts_with('N') {
+        let mut f2 = *fl;
+        f2.zero = false;
+        if body.starts_with('N') && !fl.space && !fl.plus {
+            f2.pad(out, body);
+        } else {
+            f2.pad(out, &num);
+        }
+        return;
+    }
+    if fl.plus || !num.starts_with('+') {
+        if fl.zero && !fl.minus {
+            if let Some(w) = fl.wid {
+                if w > num.len() {
+                    out.push_str(&num[..1]);
+                    out.extend(std::iter::repeat_n('0', w - num.len()));
+                    out.push_str(&num[1..]);
+                    return;
+                }
+            }
+        }
+        fl.pad(out, &num);
+        return;
+    }
+    fl.pad(out, &num[1..]);
+}
+
+fn fmt_str(out: &mut String, bytes: &[u8], verb: char, fl: &Flags, v: &Value) {
+    use std::fmt::Write as _;
+    let s = String::from_utf8_lossy(bytes);
+    match verb {
+        'v' | 's' => {
+            let t: std::borrow::Cow<'_, str> = match fl.prec {
+                Some(p) => s.chars().take(p).collect::<String>().into(),
+                None => s.clone(),
+            };
+            fl.pad(out, &t);
+        }
+        'q' => {
+            let t: String = match fl.prec {
+                Some(p) => s.chars().take(p).collect(),
+                None => s.to_string(),
+            };
+            let q = if fl.sharp && !t.contains('`') && t.chars().all(|c| c == '\t' || (is_print(c) && c != '\u{FEFF}')) {
+                format!("`{t}`")
+            } else {
+                quote_with(&t, '"', fl.plus)
+            };
+            fl.pad(out, &q);
+        }
+        'x' | 'X' => {
+            let n = fl.prec.map_or(bytes.len(), |p| p.min(bytes.len()));
+            let mut h = String::new();
+            for (k, byte) in bytes[..n].iter().enumerate() {
+                if fl.space && k > 0 {
+                    h.push(' ');
+                }
+                if fl.sharp && (fl.space || k == 0) {
+                    h.push_str(if verb == 'x' { "0x" } else { "0X" });
+                }
+                if verb == 'x' {
+                    let _ = write!(h, "{byte:02x}");
+                } else {
+                    let _ = write!(h, "{byte:02X}");
+                }
+            }
+            fl.pad(out, &h);
+        }
+        _ => bad_verb(out, v, verb),
+    }
+}
+
+/// `%#v`: Go-syntax representation.
+fn go_syntax(v: &Value) -> String {
+    match v {
+        Value::Nil => "<nil>".into(),
+        Value::Str(s) => quote(s),
+        Value::Float(f) => {
+            let s = format_float_g(*f);
+            if s.contains(['.', 'e', 'I', 'N']) {
+                s
+            } else {
+                s + ".0"
+            }
+        }
+        Value::Bytes(b) => {
+            let items: Vec<String> = b.iter().map(|x| format!("0x{x:x}")).collect();
+            format!("[]byte{{{}}}", items.join(", "))
+        }
+        Value::List(l) => {
+            let items: Vec<String> = l.iter().map(go_syntax).collect();
+            format!("[]interface {{}}{{{}}}", items.join(", "))
+        }
+        Value::Map(m) => {
+            let items: Vec<String> = m.borrow().iter().map(|(k, x)| format!("{}:{}", quote(k), go_syntax(x))).collect();
+            format!("map[string]interface {{}}{{{}}}", items.join(", "))
+        }
+        other => format_v(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_g() {
+        let cases: &[(&str, f64, &str)] = &[
+            ("million", 1000000.0, "1e+06"),
+            ("100k", 100000.0, "100000"),
+            ("small", 0.0001, "0.0001"),
+            ("smaller", 0.00001, "1e-05"),
+            ("frac", 3.14, "3.14"),
+            ("int", 3.0, "3"),
+            ("neg", -2.5, "-2.5"),
+            ("zero", 0.0, "0"),
+            ("big", 1.5e300, "1.5e+300"),
+            ("7digits", 1234567.0, "1.234567e+06"),
+            ("tiny", 1.5e-7, "1.5e-07"),
+            ("inf", f64::INFINITY, "+Inf"),
+            ("nan", f64::NAN, "NaN"),
+            ("third", 1.0 / 3.0, "0.3333333333333333"),
+        ];
+        for (name, f, want) in cases {
+            assert_eq!(format_float_g(*f), *want, "case {name}");
+        }
+    }
+
+    #[test]
+    fn printf() {
+        let s = |x: &str| Value::str(x);
+        let cases: Vec<(&str, &str, Vec<Value>, &str)> = vec![
+            ("pad float", "%05.1f", vec![Value::Float(3.14159)], "003.1"),
+            ("neg pad float", "%06.2f", vec![Value::Float(-3.14159)], "-03.14"),
+            ("d", "%d", vec![Value::Int(42)], "42"),
+            ("d of float", "%d", vec![Value::Float(2.0)], "%!d(float64=2)"),
+            ("s of int", "%s", vec![Value::Int(3)], "%!s(int=3)"),
+            ("s of nil", "%s", vec![Value::Nil], "%!s(<nil>)"),
+            ("v of nil", "%v", vec![Value::Nil], "<nil>"),
+            ("missing", "%s and %s", vec![s("a")], "a and %!s(MISSING)"),
+            ("extra", "%s", vec![s("a"), Value::Int(1), s("b")], "a%!(EXTRA int=1, string=b)"),
+            ("q", "%q", vec![s("a\"b\n")], "\"a\\\"b\\n\""),
+            ("width", "[%5s|%-5s]", vec![s("ab"), s("cd")], "[   ab|cd   ]"),
+            ("zero int", "%05d", vec![Value::Int(-42)], "-0042"),
+            ("hex", "%x %X %#x", vec![Value::Int(255), Value::Int(255), Value::Int(255)], "ff FF 0xff"),
+            ("hex str", "%x", vec![s("hi")], "6869"),
+            ("percent", "100%%", vec![], "100%"),
+            ("e", "%e", vec![Value::Float(1234.5678)], "1.234568e+03"),
+            ("g prec", "%.3g", vec![Value::Float(1234.5678)], "1.23e+03"),
+            ("list", "%v", vec![Value::list(vec![Value::Int(1), s("a")])], "[1 a]"),
+            ("list d", "%d", vec![Value::list(vec![Value::Int(1), s("a")])], "[1 %!d(string=a)]"),
+            ("T", "%T %T", vec![Value::Int(1), s("x")], "int string"),
+            ("c", "%c", vec![Value::Int(65)], "A"),
+            ("t", "%t", vec![Value::Bool(true)], "true"),
+            ("star width", "%*d", vec![Value::Int(4), Value::Int(7)], "   7"),
+            ("index", "%[2]s %[1]s", vec![s("a"), s("b")], "b a"),
+            ("noverb", "abc%", vec![], "abc%!(NOVERB)"),
+            ("plus", "%+d", vec![Value::Int(5)], "+5"),
+            ("prec str", "%.2s", vec![s("abcdef")], "ab"),
+            ("v float", "%v", vec![Value::Float(1e21)], "1e+21"),
+        ];
+        for (name, f, args, want) in cases {
+            assert_eq!(sprintf(f, &args), want, "case {name}");
+        }
+    }
+
+    #[test]
+    fn sprint_rules() {
+        let cases: Vec<(&str, Vec<Value>, &str)> = vec![
+            ("ints spaced", vec![Value::Int(1), Value::Int(2)], "1 2"),
+            ("strings joined", vec![Value::str("a"), Value::str("b")], "ab"),
+            ("mixed", vec![Value::str("a"), Value::Int(1), Value::Int(2), Value::str("b")], "a1 2b"),
+            ("nil", vec![Value::Nil, Value::Nil], "<nil> <nil>"),
+        ];
+        for (name, args, want) in cases {
+            assert_eq!(sprint(&args), want, "case {name}");
+        }
+        assert_eq!(sprintln(&[Value::str("a"), Value::str("b")]), "a b\n");
+    }
+
+    #[test]
+    fn maps_sorted() {
+        let m = Value::new_map();
+        if let Value::Map(mm) = &m {
+            mm.borrow_mut().insert("b".into(), Value::Int(2));
+            mm.borrow_mut().insert("a".into(), Value::Float(1.5));
+        }
+        assert_eq!(format_v(&m), "map[a:1.5 b:2]");
+    }
 }

@@ -9,12 +9,20 @@
 //!
 //! Entry point: [`Templates`] — parse named templates into one set, then execute one by name.
 
+mod ast;
+mod builtins;
+mod exec;
 pub mod gofmt;
+mod lex;
+mod parse;
 mod value;
 
 pub use value::{Map, Object, Value};
 
-use std::{collections::HashMap, rc::Rc};
+use std::{collections::HashMap, fmt, rc::Rc};
+
+use ast::{is_empty_tree, Tmpl};
+use exec::Layer;
 
 /// What a template function returns: a value or an error message (Go's `error`), which the executor
 /// reports as `error calling NAME: MESSAGE` at the call's position.
@@ -55,5 +63,512 @@ impl FuncMap {
     /// Removes a function (Helm drops Sprig's `env` and `expandenv`).
     pub fn remove(&mut self, name: &str) {
         self.funcs.remove(name);
+    }
+}
+
+/// A template error with Go's exact text (`template: NAME:LINE: ...` for parse errors,
+/// `template: NAME:LINE:COL: executing "NAME" at <...>: ...` for execution errors).
+#[derive(Clone, Debug)]
+pub struct Error {
+    template: String,
+    line: Option<usize>,
+    col: Option<usize>,
+    message: String,
+    full: String,
+}
+
+impl Error {
+    pub(crate) fn parse(parse_name: &str, line: usize, msg: String) -> Error {
+        let full = format!("template: {parse_name}:{line}: {msg}");
+        Error { template: parse_name.to_string(), line: Some(line), col: None, message: msg, full }
+    }
+
+    pub(crate) fn exec(parse_name: &str, line: usize, col: usize, name: &str, ctx: &str, msg: String) -> Error {
+        let message = format!("executing {} at <{ctx}>: {msg}", gofmt::quote(name));
+        let full = format!("template: {parse_name}:{line}:{col}: {message}");
+        Error { template: parse_name.to_string(), line: Some(line), col: Some(col), message, full }
+    }
+
+    pub(crate) fn exec_plain(name: &str, msg: String) -> Error {
+        let full = format!("template: {name}: {msg}");
+        Error { template: name.to_string(), line: None, col: None, message: msg, full }
+    }
+
+    fn other(template: &str, full: String) -> Error {
+        Error { template: template.to_string(), line: None, col: None, message: full.clone(), full }
+    }
+
+    /// The template named in the location (Go's `ParseName`: the file a define came from).
+    pub fn template(&self) -> &str {
+        &self.template
+    }
+    /// 1-based line of the location.
+    pub fn line(&self) -> Option<usize> {
+        self.line
+    }
+    /// Byte column of the location (0-based, as Go prints it); execution errors only.
+    pub fn col(&self) -> Option<usize> {
+        self.col
+    }
+    /// The text after the location (`unexpected "}" in operand`, `executing "x" at <.a>: ...`).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// A set of named templates sharing one function map (Go's `*template.Template` and its
+/// associated templates).
+pub struct Templates {
+    funcs: Rc<FuncMap>,
+    map: HashMap<String, Rc<Tmpl>>,
+    missing_error: bool,
+    root_name: String,
+}
+
+/// Adds parsed trees to a set with Go's `AddParseTree` rule: an empty (whitespace-only) tree
+/// does not replace an existing one. `parent` is consulted for the existing definition.
+fn associate(map: &mut HashMap<String, Rc<Tmpl>>, parent: Option<&Layer<'_>>, trees: Vec<Rc<Tmpl>>) {
+    for t in trees {
+        let exists = map.get(&t.name).or_else(|| parent.and_then(|p| p.lookup(&t.name)));
+        if exists.is_some() && is_empty_tree(&t.root) {
+            continue;
+        }
+        map.insert(t.name.clone(), t);
+    }
+}
+
+impl Templates {
+    /// An empty set using `funcs` (plus Go's builtins).
+    pub fn new(funcs: Rc<FuncMap>) -> Self {
+        Templates { funcs, map: HashMap::new(), missing_error: false, root_name: "gotpl".into() }
+    }
+
+    /// Go's `Option("missingkey=error")`: a missing map key is an error instead of `<no value>`.
+    pub fn set_missing_key_error(&mut self, on: bool) {
+        self.missing_error = on;
+    }
+
+    /// Name of the set's root template, used in `no template "x" associated with template "ROOT"`
+    /// (default `gotpl`, the name Helm gives its root).
+    pub fn set_root_name(&mut self, name: &str) {
+        self.root_name = name.to_string();
+    }
+
+    /// Parses `text` as template `name` and adds it and every `{{define}}`/`{{block}}` in it to
+    /// the set; a later parse of an existing name replaces it, unless the new body is empty.
+    pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        let trees = parse::parse(name, text, &self.funcs)?;
+        associate(&mut self.map, None, trees);
+        Ok(())
+    }
+
+    /// Whether a template of that name is defined.
+    pub fn has(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    /// Executes template `name` with `data` as dot and `$`.
+    pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
+        let layer = Layer {
+            map: &self.map,
+            parent: None,
+            funcs: &self.funcs,
+            missing_error: self.missing_error,
+            root_name: &self.root_name,
+        };
+        let Some(t) = self.map.get(name) else {
+            return Err(Error::other(name, no_template(name, &self.root_name)));
+        };
+        let mut out = String::new();
+        exec::run(&layer, t, data, 0, &mut out)?;
+        Ok(out)
+    }
+}
+
+fn no_template(name: &str, root: &str) -> String {
+    format!("template: no template {} associated with template {}", gofmt::quote(name), gofmt::quote(root))
+}
+
+/// What a [`Func::Ctx`] function gets: access to the executing template set.
+pub struct Call<'a> {
+    layer: &'a Layer<'a>,
+    name: &'a str,
+    depth: usize,
+}
+
+impl Call<'_> {
+    /// Name of the template currently executing.
+    pub fn template_name(&self) -> &str {
+        self.name
+    }
+
+    /// Executes a named template of the current set with `data` (Helm's `include`); counts
+    /// towards the caller's nesting depth. The error is the full Go error text.
+    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<String, String> {
+        let Some(t) = self.layer.lookup(name) else {
+            return Err(no_template(name, self.layer.root_name));
+        };
+        if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
+            return Err(format!("template: {name}: exceeded maximum template depth ({})", exec::MAX_EXEC_DEPTH));
+        }
+        let mut out = String::new();
+        exec::run(self.layer, t, data, self.depth + 1, &mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    /// Parses `text` as template `name` in a copy of the current set (its defines are visible
+    /// to this call only) and executes it with `data` (Helm's `tpl`).
+    pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<String, String> {
+        if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
+            return Err(format!("template: {name}: exceeded maximum template depth ({})", exec::MAX_EXEC_DEPTH));
+        }
+        let trees = parse::parse(name, text, self.layer.funcs).map_err(|e| e.to_string())?;
+        let top = trees.iter().find(|t| t.name == name).cloned();
+        let mut map = HashMap::new();
+        associate(&mut map, Some(self.layer), trees);
+        let layer = Layer {
+            map: &map,
+            parent: Some(self.layer),
+            funcs: self.layer.funcs,
+            missing_error: self.layer.missing_error,
+            root_name: self.layer.root_name,
+        };
+        let mut out = String::new();
+        if let Some(t) = top {
+            exec::run(&layer, &t, data, self.depth + 1, &mut out).map_err(|e| e.to_string())?;
+        }
+        Ok(out)
+    }
+
+    /// Current nesting depth of template calls.
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    struct Files;
+    impl Object for Files {
+        fn type_name(&self) -> &str {
+            "engine.files"
+        }
+        fn field(&self, _name: &str) -> Option<Value> {
+            None
+        }
+        fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+            match name {
+                "Get" => Some(Ok(Value::from(format!("content of {}", gofmt::format_v(&args[0]))))),
+                _ => None,
+            }
+        }
+        fn go_string(&self) -> String {
+            "files".into()
+        }
+    }
+
+    fn funcs() -> Rc<FuncMap> {
+        let mut f = FuncMap::new();
+        f.insert_simple("upper", |a| Ok(Value::from(gofmt::format_v(&a[0]).to_uppercase())));
+        f.insert_simple("fail", |_| Err("boom".into()));
+        f.insert_simple("list", |a| Ok(Value::list(a.to_vec())));
+        f.insert_ctx("include", |c, a| {
+            let name = a[0].as_str().unwrap_or_default().to_string();
+            c.execute_template(&name, a.get(1).unwrap_or(&Value::Nil)).map(Value::from)
+        });
+        f.insert_ctx("tpl", |c, a| {
+            let text = a[0].as_str().unwrap_or_default().to_string();
+            let name = c.template_name().to_string();
+            c.execute_text(&name, &text, a.get(1).unwrap_or(&Value::Nil)).map(Value::from)
+        });
+        Rc::new(f)
+    }
+
+    fn data() -> Value {
+        let j = serde_json::json!({
+            "Values": {"a": {"b": "deep"}, "n": 3, "f": 1.5, "s": "str", "l": [1, 2, 3, 4], "nul": null,
+                        "m": {"z": 1, "y": 2}, "empty": [], "t": true, "nils": [null]},
+            "b": 2, "a": 1
+        });
+        let v = Value::from_json(&j, true);
+        if let Value::Map(m) = &v {
+            m.borrow_mut().insert("Files".into(), Value::Object(Rc::new(Files)));
+        }
+        v
+    }
+
+    fn render(text: &str) -> Result<String, String> {
+        let mut t = Templates::new(funcs());
+        t.parse("t", text).map_err(|e| e.to_string())?;
+        t.execute("t", &data()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn outputs() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("float exponent", "{{ 1000000.0 }}", "1e+06"),
+            ("printf pad", r#"{{ printf "%05.1f" 3.14159 }}"#, "003.1"),
+            ("int", "{{ 42 }}", "42"),
+            ("char const", "{{ 'a' }}", "97"),
+            ("hex", "{{ 0x1F }}", "31"),
+            ("exp float", "{{ 1e3 }}", "1000"),
+            ("underscore", "{{ 1_000 }}", "1000"),
+            ("octal", "{{ 017 }}", "15"),
+            ("string escapes", r#"{{ "a\tb\u00e9" }}"#, "a\tbé"),
+            ("raw string", "{{ `a\\n` }}", "a\\n"),
+            ("bool nil print", "{{ true }} {{ .nothing }}", "true <no value>"),
+            ("range map order", "{{ range $k, $v := .Values.m }}{{ $k }}={{ $v }};{{ end }}", "y=2;z=1;"),
+            ("range list", "{{ range .Values.l }}{{ . }},{{ end }}", "1,2,3,4,"),
+            ("range index", "{{ range $i, $e := .Values.l }}{{ $i }}{{ end }}", "0123"),
+            ("range int", "{{ range 3 }}{{ . }}{{ end }}", "012"),
+            ("range else", "{{ range .Values.empty }}x{{ else }}empty{{ end }}", "empty"),
+            ("range nil else", "{{ range .nothing }}x{{ else }}none{{ end }}", "none"),
+            (
+                "break continue",
+                "{{ range $i, $v := .Values.l }}{{ if eq $i 1 }}{{ continue }}{{ end }}{{ if eq $i 3 }}{{ break }}{{ end }}{{ $v }}{{ end }}",
+                "13",
+            ),
+            ("trim markers", "a  {{- 1 -}}  \n b", "a1b"),
+            ("trim newline", "x\n{{- /* c */ -}}\ny", "xy"),
+            ("comment", "a{{/* c */}}b", "ab"),
+            ("assign in if", "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "2"),
+            ("decl scoped", "{{ $x := 1 }}{{ if true }}{{ $x := 2 }}{{ $x }}{{ end }}{{ $x }}", "21"),
+            ("dollar", "{{ with .Values.a }}{{ $.b }}{{ .b }}{{ end }}", "2deep"),
+            ("if else if", "{{ if .nothing }}a{{ else if .Values.t }}b{{ else }}c{{ end }}", "b"),
+            ("else with", "{{ with .nothing }}a{{ else with .Values.s }}{{ . }}{{ end }}", "str"),
+            ("with else", "{{ with .nothing }}a{{ else }}b{{ end }}", "b"),
+            ("missing key", "{{ .Values.zzz }}|{{ .Values.a.zzz }}", "<no value>|<no value>"),
+            ("nil value prints no value", "{{ .Values.nul }}", "<no value>"),
+            ("pipe var invalid nil", "{{ $x := .missing }}{{ $x.foo }}", "<no value>"),
+            ("and or", r#"{{ or 0 "" "x" }} {{ and 1 0 2 }} {{ and 1 2 }} {{ or 0 "" }}"#, "x 0 2 "),
+            ("and short circuit", "{{ and false (fail) }}{{ or true (fail) }}", "falsetrue"),
+            ("not", "{{ not 0 }} {{ not .Values.l }}", "true false"),
+            ("eq multi", "{{ eq 1 2 1 }} {{ eq .Values.s \"str\" }} {{ ne 1 2 }}", "true true true"),
+            ("eq nil", "{{ eq .nothing .nothing }} {{ eq .Values.s .nothing }}", "true false"),
+            ("lt", r#"{{ lt 1 2 }} {{ le 2 2 }} {{ gt "b" "a" }} {{ ge 1.5 2.5 }}"#, "true true true false"),
+            ("len", r#"{{ len "abc" }} {{ len .Values.l }} {{ len .Values.m }}"#, "3 4 2"),
+            ("index", r#"{{ index .Values.l 1 }} {{ index .Values.m "y" }} {{ index . "Values" "a" "b" }} {{ index .Values.m "q" }}"#, "2 2 deep <no value>"),
+            ("slice", "{{ slice .Values.l 1 3 }} {{ slice \"hello\" 1 }}", "[2 3] ello"),
+            ("print", r#"{{ print 1 2 "a" "b" 3 }}"#, "1 2ab3"),
+            ("println", r#"{{ println 1 "a" }}"#, "1 a\n"),
+            ("pipeline last arg", r#"{{ "a" | printf "%s-%s" "b" }}"#, "b-a"),
+            ("pipeline chain", r#"{{ .Values.s | upper | printf "<%s>" }}"#, "<STR>"),
+            ("paren field", "{{ (index .Values \"a\").b }}", "deep"),
+            ("method args", r#"{{ .Files.Get "x.txt" }}"#, "content of x.txt"),
+            ("method pipe arg", r#"{{ "y" | .Files.Get }}"#, "content of y"),
+            ("html", r#"{{ html "<a href='x'>&</a>" }}"#, "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"),
+            ("js", r#"{{ js "a'b\"<=>\n" }}"#, "a\\'b\\\"\\u003C\\u003D\\u003E\\u000A"),
+            ("urlquery", r#"{{ urlquery "a b&c/é" }}"#, "a+b%26c%2F%C3%A9"),
+            ("print map", "{{ .Values.m }}", "map[y:2 z:1]"),
+            ("print list", "{{ list 1 \"a\" 2.5 .nothing }}", "[1 a 2.5 <nil>]"),
+            ("float value", "{{ .Values.f }}", "1.5"),
+            ("define and template", r#"{{ define "x" }}[{{ . }}]{{ end }}{{ template "x" 5 }}"#, "[5]"),
+            ("template no pipe", r#"{{ define "x" }}[{{ . }}]{{ end }}{{ template "x" }}"#, "[<no value>]"),
+            ("block default", r#"{{ block "b" .Values.s }}<{{ . }}>{{ end }}"#, "<str>"),
+            ("include", r#"{{ define "x" }}{{ .b }}{{ end }}{{ include "x" . | upper }}"#, "DEEP"),
+            ("tpl", r#"{{ tpl "{{ .s }}-{{ define \"q\" }}Q{{ end }}{{ template \"q\" }}" .Values }}"#, "str-Q"),
+            ("variable field", "{{ $v := .Values }}{{ $v.a.b }}", "deep"),
+            ("nested define vars", r#"{{ define "x" }}{{ $ }}{{ end }}{{ $y := 1 }}{{ template "x" "in" }}"#, "in"),
+        ];
+        for (name, text, want) in cases {
+            let got = render(text).unwrap_or_else(|e| format!("ERROR: {e}"));
+            assert_eq!(&got, want, "case {name}: {text}");
+        }
+    }
+
+    #[test]
+    fn exec_errors() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "nil pointer",
+                "{{ .Values.nul.y }}",
+                r#"template: t:1:10: executing "t" at <.Values.nul.y>: nil pointer evaluating interface {}.y"#,
+            ),
+            (
+                "nil pointer missing",
+                "{{ .Values.x.y }}",
+                r#"template: t:1:10: executing "t" at <.Values.x.y>: nil pointer evaluating interface {}.y"#,
+            ),
+            (
+                "field of string in map",
+                "{{ .Values.s.x }}",
+                r#"template: t:1:10: executing "t" at <.Values.s.x>: can't evaluate field x in type interface {}"#,
+            ),
+            (
+                "field of string dot",
+                "{{ with .Values.s }}{{ .x }}{{ end }}",
+                r#"template: t:1:23: executing "t" at <.x>: can't evaluate field x in type string"#,
+            ),
+            (
+                "range nil elem",
+                "{{ range .Values.nils }}{{ .a }}{{ end }}",
+                r#"template: t:1:26: executing "t" at <.a>: nil pointer evaluating interface {}.a"#,
+            ),
+            (
+                "func error",
+                "{{ fail \"x\" }}",
+                r#"template: t:1:3: executing "t" at <fail "x">: error calling fail: boom"#,
+            ),
+            (
+                "wrong args",
+                "{{ not 1 2 }}",
+                r#"template: t:1:3: executing "t" at <not>: wrong number of args for not: want 1 got 2"#,
+            ),
+            (
+                "incompatible eq",
+                "{{ eq 1 1.0 }}",
+                r#"template: t:1:3: executing "t" at <eq 1 1.0>: error calling eq: incompatible types for comparison"#,
+            ),
+            (
+                "index out of range",
+                "{{ index .Values.l 5 }}",
+                r#"template: t:1:3: executing "t" at <index .Values.l 5>: error calling index: index out of range: 5"#,
+            ),
+            (
+                "template not defined",
+                "{{ template \"nope\" }}",
+                r#"template: t:1:12: executing "t" at <{{template "nope"}}>: template "nope" not defined"#,
+            ),
+            (
+                "map with args",
+                "{{ .Values.m 1 }}",
+                r#"template: t:1:10: executing "t" at <.Values.m>: m is not a method but has arguments"#,
+            ),
+            (
+                "line and col",
+                "a\nbc {{ .Values.nul.y }}",
+                r#"template: t:2:13: executing "t" at <.Values.nul.y>: nil pointer evaluating interface {}.y"#,
+            ),
+            (
+                "include error wrapped",
+                r#"{{ define "x" }}{{ fail }}{{ end }}{{ include "x" . }}"#,
+                r#"template: t:1:39: executing "t" at <include "x" .>: error calling include: template: t:1:19: executing "x" at <fail>: error calling fail: boom"#,
+            ),
+            (
+                "printf non string format",
+                "{{ printf 3 }}",
+                r#"template: t:1:10: executing "t" at <3>: expected string; found 3"#,
+            ),
+        ];
+        for (name, text, want) in cases {
+            let got = render(text).err().unwrap_or_else(|| "no error".into());
+            assert_eq!(&got, want, "case {name}: {text}");
+        }
+    }
+
+    #[test]
+    fn parse_errors() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("unexpected brace", "{{ .x } }", r#"template: t:1: unexpected "}" in operand"#),
+            ("undefined function", "{{ foo }}", r#"template: t:1: function "foo" not defined"#),
+            ("unexpected eof", "{{ if true }}", "template: t:1: unexpected EOF"),
+            ("stray end", "a\n{{ end }}", "template: t:2: unexpected {{end}}"),
+            ("undefined var", "{{ $x }}", r#"template: t:1: undefined variable "$x""#),
+            ("var scope ends", "{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}", r#"template: t:1: undefined variable "$x""#),
+            ("too many decls", "{{ range $a, $b, $c := . }}{{ end }}", "template: t:1: too many declarations in range"),
+            ("unclosed action", "a\nb\n{{ .x ", "template: t:3: unclosed action"),
+            ("unclosed multiline", "{{ .x\n\n", "template: t:3: unclosed action started at t:1"),
+            ("break outside", "{{ break }}", "template: t:1: {{break}} outside {{range}}"),
+            ("missing value", "{{ if }}{{ end }}", "template: t:1: missing value for if"),
+            ("bad number", "{{ 3k }}", r#"template: t:1: bad number syntax: "3k""#),
+            ("unclosed comment", "{{/* x }}", "template: t:1: unclosed comment"),
+            ("non executable", "{{ 1 | 2 }}", "template: t:1: non executable command in pipeline stage 2"),
+            ("dup define", r#"{{ define "a" }}x{{ end }}{{ define "a" }}y{{ end }}"#, r#"template: t:1: template: multiple definition of template "a""#),
+            ("else in define", r#"{{ define "a" }}x{{ else }}y{{ end }}"#, "template: t:1: unexpected {{else}} in define clause"),
+            ("unterminated string", "{{ \"abc }}", "template: t:1: unterminated quoted string"),
+        ];
+        for (name, text, want) in cases {
+            let mut t = Templates::new(funcs());
+            let got = t.parse("t", text).err().map(|e| e.to_string()).unwrap_or_else(|| "no error".into());
+            assert_eq!(&got, want, "case {name}: {text}");
+        }
+    }
+
+    #[test]
+    fn missing_key_error() {
+        let mut t = Templates::new(funcs());
+        t.set_missing_key_error(true);
+        t.parse("t", "{{ .Values.zzz }}").unwrap_or_else(|e| panic!("{e}"));
+        let err = t.execute("t", &data()).err().map(|e| e.to_string());
+        assert_eq!(
+            err.as_deref(),
+            Some(r#"template: t:1:10: executing "t" at <.Values.zzz>: map has no entry for key "zzz""#)
+        );
+    }
+
+    #[test]
+    fn define_override_order() {
+        let mut t = Templates::new(funcs());
+        let steps: &[(&str, &str, &str)] = &[
+            ("a", r#"{{ define "x" }}one{{ end }}"#, "one"),
+            ("b", r#"{{ define "x" }}two{{ end }}"#, "two"),
+            ("c", r#"{{ define "x" }}  {{ end }}"#, "two"),
+            ("main", r#"{{ template "x" }}"#, "two"),
+        ];
+        for (name, text, want) in steps {
+            t.parse(name, text).unwrap_or_else(|e| panic!("{e}"));
+            t.parse("main", r#"{{ template "x" }}"#).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(t.execute("main", &Value::Nil).ok().as_deref(), Some(*want), "after {name}");
+        }
+        assert!(t.has("x") && t.has("a") && !t.has("zz"));
+        let err = t.execute("zz", &Value::Nil).err().map(|e| e.to_string());
+        assert_eq!(err.as_deref(), Some(r#"template: no template "zz" associated with template "gotpl""#));
+    }
+
+    #[test]
+    fn error_accessors() {
+        let err = render("{{ .Values.nul.y }}").err();
+        assert!(err.is_some());
+        let mut t = Templates::new(funcs());
+        t.parse("t", "\n{{ .Values.nul.y }}").unwrap_or_else(|e| panic!("{e}"));
+        let e = t.execute("t", &data()).err().unwrap_or_else(|| panic!("no error"));
+        assert_eq!((e.template(), e.line(), e.col()), ("t", Some(2), Some(10)));
+        assert_eq!(e.message(), r#"executing "t" at <.Values.nul.y>: nil pointer evaluating interface {}.y"#);
+    }
+
+    /// Infinite recursion through `template` and through `include` must end in Go's depth error,
+    /// not a stack overflow, on an 8 MiB stack in a debug build.
+    #[test]
+    fn deep_recursion() {
+        let h = std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(|| {
+                let a = render(r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#);
+                let b = render(r#"{{ define "r" }}{{ include "r" . }}{{ end }}{{ include "r" . }}"#);
+                (a, b)
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (a, b) = h.join().unwrap_or_else(|_| panic!("recursion crashed"));
+        let a = a.err().unwrap_or_default();
+        let b = b.err().unwrap_or_default();
+        assert!(a.contains("exceeded maximum template depth (2000)"), "{a}");
+        assert!(b.contains("exceeded maximum template depth (2000)"), "{}", &b[b.len().saturating_sub(300)..]);
+    }
+
+    #[test]
+    fn map_mutation_during_range() {
+        let mut f = FuncMap::new();
+        f.insert_simple("set", |a| {
+            if let (Value::Map(m), Some(k)) = (&a[0], a[1].as_str()) {
+                m.borrow_mut().insert(k.to_string(), a[2].clone());
+            }
+            Ok(a[0].clone())
+        });
+        let mut t = Templates::new(Rc::new(f));
+        t.parse("t", r#"{{ range $k, $v := . }}{{ $_ := set $ "new" 1 }}{{ $k }}{{ end }}{{ len . }}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let m: BTreeMap<String, Value> = [("a".to_string(), Value::Int(1))].into_iter().collect();
+        assert_eq!(t.execute("t", &Value::map_from(m)).ok().as_deref(), Some("a2"));
     }
 }

@@ -91,13 +91,10 @@ pub fn render(
     opts: &RenderOptions,
     lookup: Rc<dyn Lookup>,
 ) -> Result<Rendered, Error> {
-    if let Some(required) = chart.metadata.kube_version.as_deref().filter(|s| !s.is_empty()) {
+    let required = chart.metadata.kube_version.as_str();
+    if !required.is_empty() {
         let actual = &opts.capabilities.kube_version;
-        let ok = crate::semver_constraints::parse(required)
-            .ok()
-            .zip(crate::semver_constraints::parse_version(actual).ok())
-            .is_some_and(|(c, v)| c.matches(&v));
-        if !ok {
+        if !crate::chart::is_compatible_range(required, actual) {
             return Err(Error::KubeVersion { required: required.to_string(), actual: actual.clone() });
         }
     }
@@ -165,11 +162,10 @@ fn collect(
         None => chart.name().to_string(),
         Some(p) => format!("{p}/charts/{}", chart.name()),
     };
-    let metadata = serde_json::to_value(&chart.metadata).unwrap_or_default();
     let files = Files::new(chart.files.iter().map(|f| (f.name.as_str(), f.data.as_slice())));
     let subcharts = Value::new_map();
     let scope = BTreeMap::from([
-        ("Chart".to_string(), chart_value(&metadata, parent_path.is_none())),
+        ("Chart".to_string(), chart_value(&chart.metadata, parent_path.is_none())),
         ("Files".to_string(), files.into_value()),
         ("Release".to_string(), shared.0.clone()),
         ("Capabilities".to_string(), shared.1.clone()),

@@ -7,7 +7,10 @@
 
 use std::{collections::BTreeMap, rc::Rc};
 
-use crate::gotemplate::{Object, Value};
+use crate::{
+    chart::Metadata,
+    gotemplate::{Object, Value},
+};
 
 /// Which Kubernetes and API versions `.Capabilities` reports (Helm's `chartutil.Capabilities`).
 #[derive(Debug, Clone)]
@@ -273,51 +276,128 @@ impl ReleaseInfo {
     }
 }
 
-/// `.Chart`: Helm's `chart.Metadata` plus `IsRoot`, built from the chart's metadata serialised with
-/// its Chart.yaml (json) field names.
-pub fn chart_value(metadata_json: &serde_json::Value, is_root: bool) -> Value {
-    // Go field name, json name, zero value kind.
-    const FIELDS: &[(&str, &str, Zero)] = &[
-        ("Name", "name", Zero::Str),
-        ("Home", "home", Zero::Str),
-        ("Sources", "sources", Zero::Nil),
-        ("Version", "version", Zero::Str),
-        ("Description", "description", Zero::Str),
-        ("Keywords", "keywords", Zero::Nil),
-        ("Maintainers", "maintainers", Zero::Nil),
-        ("Icon", "icon", Zero::Str),
-        ("APIVersion", "apiVersion", Zero::Str),
-        ("Condition", "condition", Zero::Str),
-        ("Tags", "tags", Zero::Str),
-        ("AppVersion", "appVersion", Zero::Str),
-        ("Deprecated", "deprecated", Zero::Bool),
-        ("Annotations", "annotations", Zero::Nil),
-        ("KubeVersion", "kubeVersion", Zero::Str),
-        ("Dependencies", "dependencies", Zero::Nil),
-        ("Type", "type", Zero::Str),
-    ];
-    let mut s = Struct::new("chart.Metadata");
-    let mut plain = BTreeMap::new();
-    for (go, json, zero) in FIELDS {
-        let v = match metadata_json.get(*json) {
-            Some(serde_json::Value::Null) | None => match zero {
-                Zero::Str => Value::str(""),
-                Zero::Bool => Value::Bool(false),
-                Zero::Nil => Value::Nil,
-            },
-            Some(v) => {
-                plain.insert(json.to_string(), Value::from_json(v, true));
-                Value::from_json(v, true)
+/// `.Chart`: Helm's `chart.Metadata` struct plus `IsRoot`. Nil slices and maps stay nil (Go's zero
+/// values); `toYaml .Chart` sees the json field names with `omitempty`.
+pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
+    let strs = |v: &[String]| -> Value {
+        if v.is_empty() {
+            Value::Nil
+        } else {
+            Value::list(v.iter().map(|s| Value::str(s.as_str())).collect())
+        }
+    };
+    let annotations = if m.annotations.is_empty() {
+        Value::Nil
+    } else {
+        Value::map_from(m.annotations.iter().map(|(k, v)| (k.clone(), Value::str(v.as_str()))).collect())
+    };
+    let maintainers = if m.maintainers.is_empty() {
+        Value::Nil
+    } else {
+        Value::list(
+            m.maintainers
+                .iter()
+                .map(|x| {
+                    let plain = plain_map(&[("name", &x.name), ("email", &x.email), ("url", &x.url)]);
+                    Struct::new("*chart.Maintainer")
+                        .field("Name", Value::str(x.name.as_str()))
+                        .field("Email", Value::str(x.email.as_str()))
+                        .field("URL", Value::str(x.url.as_str()))
+                        .plain(plain)
+                        .into_value()
+                })
+                .collect(),
+        )
+    };
+    let dependencies = if m.dependencies.is_empty() {
+        Value::Nil
+    } else {
+        Value::list(
+            m.dependencies
+                .iter()
+                .map(|d| {
+                    let plain = plain_map(&[
+                        ("name", &d.name),
+                        ("version", &d.version),
+                        ("repository", &d.repository),
+                        ("condition", &d.condition),
+                        ("alias", &d.alias),
+                    ]);
+                    Struct::new("*chart.Dependency")
+                        .field("Name", Value::str(d.name.as_str()))
+                        .field("Version", Value::str(d.version.as_str()))
+                        .field("Repository", Value::str(d.repository.as_str()))
+                        .field("Condition", Value::str(d.condition.as_str()))
+                        .field("Tags", strs(&d.tags))
+                        .field("Enabled", Value::Bool(d.enabled))
+                        .field("ImportValues", Value::list(d.import_values.clone()))
+                        .field("Alias", Value::str(d.alias.as_str()))
+                        .plain(plain)
+                        .into_value()
+                })
+                .collect(),
+        )
+    };
+    let mut plain = plain_map(&[
+        ("name", &m.name),
+        ("home", &m.home),
+        ("version", &m.version),
+        ("description", &m.description),
+        ("icon", &m.icon),
+        ("apiVersion", &m.api_version),
+        ("condition", &m.condition),
+        ("tags", &m.tags),
+        ("appVersion", &m.app_version),
+        ("kubeVersion", &m.kube_version),
+        ("type", &m.chart_type),
+    ]);
+    if let Value::Map(p) = &mut plain {
+        let mut p = p.borrow_mut();
+        for (k, v) in [
+            ("sources", strs(&m.sources)),
+            ("keywords", strs(&m.keywords)),
+            ("annotations", annotations.clone()),
+            ("maintainers", maintainers.clone()),
+            ("dependencies", dependencies.clone()),
+        ] {
+            if !matches!(v, Value::Nil) {
+                p.insert(k.to_string(), v);
             }
-        };
-        s = s.field(go, v);
+        }
+        if m.deprecated {
+            p.insert("deprecated".to_string(), Value::Bool(true));
+        }
     }
-    s.field("IsRoot", Value::Bool(is_root)).plain(Value::map_from(plain)).into_value()
+    Struct::new("chart.Metadata")
+        .field("Name", Value::str(m.name.as_str()))
+        .field("Home", Value::str(m.home.as_str()))
+        .field("Sources", strs(&m.sources))
+        .field("Version", Value::str(m.version.as_str()))
+        .field("Description", Value::str(m.description.as_str()))
+        .field("Keywords", strs(&m.keywords))
+        .field("Maintainers", maintainers)
+        .field("Icon", Value::str(m.icon.as_str()))
+        .field("APIVersion", Value::str(m.api_version.as_str()))
+        .field("Condition", Value::str(m.condition.as_str()))
+        .field("Tags", Value::str(m.tags.as_str()))
+        .field("AppVersion", Value::str(m.app_version.as_str()))
+        .field("Deprecated", Value::Bool(m.deprecated))
+        .field("Annotations", annotations)
+        .field("KubeVersion", Value::str(m.kube_version.as_str()))
+        .field("Dependencies", dependencies)
+        .field("Type", Value::str(m.chart_type.as_str()))
+        .field("IsRoot", Value::Bool(is_root))
+        .plain(plain)
+        .into_value()
 }
 
-#[derive(Clone, Copy)]
-enum Zero {
-    Str,
-    Bool,
-    Nil,
+/// A map of the non-empty string fields (json `omitempty`).
+fn plain_map(fields: &[(&str, &String)]) -> Value {
+    Value::map_from(
+        fields
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_string(), Value::str(v.as_str())))
+            .collect(),
+    )
 }

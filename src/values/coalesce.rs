@@ -70,7 +70,10 @@ fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result
             }
             Some(Value::Map(m)) => m,
             Some(other) => {
-                return Err(Error::new(format!("type mismatch on {name}: %!t({})", go_type_value(&other))));
+                return Err(Error::new(format!(
+                    "type mismatch on {name}: %!t({})",
+                    go_type_value(&other)
+                )));
             }
         };
         let sub_prefix = concat_prefix(prefix, chart.name());
@@ -246,9 +249,16 @@ pub fn process_enabled(chart: &mut Chart, v: &Map, path: &str) -> Result<(), Err
     process_tags(chart, &cvals);
     process_conditions(chart, &cvals, path);
 
-    let removed: Vec<String> =
-        chart.metadata.dependencies.iter().filter(|r| !r.enabled).map(|r| r.name.clone()).collect();
-    chart.dependencies.retain(|d| !removed.iter().any(|r| r == d.name()));
+    let removed: Vec<String> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|r| !r.enabled)
+        .map(|r| r.name.clone())
+        .collect();
+    chart
+        .dependencies
+        .retain(|d| !removed.iter().any(|r| r == d.name()));
     chart.metadata.dependencies.retain(|r| !removed.contains(&r.name));
     for sub in &mut chart.dependencies {
         let subpath = format!("{path}{}.", sub.name());
@@ -318,13 +328,17 @@ pub fn process_import_values(chart: &mut Chart) -> Result<(), Error> {
                     let child = field("child")?;
                     let parent = field("parent")?;
                     normalized.push(child_parent(&child, &parent));
-                    let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else { continue };
+                    let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else {
+                        continue;
+                    };
                     coalesce_tables(&b, &path_to_map(&parent, as_map(vv)), "", true);
                 }
                 Value::Str(s) => {
                     let child = format!("exports.{s}");
                     normalized.push(child_parent(&child, "."));
-                    let Some(vm) = table(&cvals, &format!("{}.{child}", r.name)) else { continue };
+                    let Some(vm) = table(&cvals, &format!("{}.{child}", r.name)) else {
+                        continue;
+                    };
                     coalesce_tables(&b, &as_map(vm), "", true);
                 }
                 _ => {}

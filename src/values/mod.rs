@@ -30,7 +30,9 @@ pub struct Error {
 
 impl Error {
     pub fn new(message: impl Into<String>) -> Error {
-        Error { message: message.into() }
+        Error {
+            message: message.into(),
+        }
     }
 }
 
@@ -111,7 +113,9 @@ pub fn merge_user_values(opts: &ValuesOptions) -> Result<Value, Error> {
 fn read_file(path: &str) -> Result<Vec<u8>, String> {
     if path.trim() == "-" {
         let mut buf = Vec::new();
-        std::io::stdin().read_to_end(&mut buf).map_err(|e| format!("read stdin: {e}"))?;
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("read stdin: {e}"))?;
         return Ok(buf);
     }
     std::fs::read(path).map_err(|e| {
@@ -156,4 +160,204 @@ pub fn resolve(mut chart: Chart, user: Value) -> Result<(Chart, Value), Error> {
     chart.set_parent_paths();
     let vals = coalesce::coalesce_values(&chart, Some(&user), false)?;
     Ok((chart, Value::Map(vals)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn fixture(name: &str) -> Chart {
+        crate::chart::load(
+            &Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/charts")
+                .join(name),
+        )
+        .unwrap()
+    }
+
+    fn json(v: &Value) -> serde_json::Value {
+        v.to_json()
+    }
+
+    fn set(args: &[&str]) -> Value {
+        merge_user_values(&ValuesOptions {
+            set: args.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn dep_names(c: &Chart) -> Vec<&str> {
+        c.dependencies.iter().map(Chart::name).collect()
+    }
+
+    #[test]
+    fn resolve_defaults() {
+        let (chart, vals) = resolve(fixture("deps"), Value::new_map()).unwrap();
+        // tags.backend=false disables sub-b; another.enabled=false disables the alias.
+        assert_eq!(dep_names(&chart), ["sub-a"]);
+        let want = serde_json::json!({
+            "another": {"enabled": false},
+            "exported": true,
+            "global": {"region": "eu", "shared": {"a": 1.0}},
+            "imported": {"extra": true, "level": "parent"},
+            "replicas": 2.0,
+            "sub-a": {
+                "color": "blue",
+                "config": {"extra": true, "level": "child"},
+                "enabled": true,
+                "exports": {"data": {"exported": true}},
+                "global": {"region": "eu", "shared": {"a": 1.0, "b": 2.0}},
+                "size": 3.0
+            },
+            "tags": {"backend": false}
+        });
+        assert_eq!(json(&vals), want);
+        // YAML numbers stay floats.
+        let replicas = vals.as_map().unwrap().borrow().get("replicas").cloned();
+        assert_eq!(replicas, Some(Value::Float(2.0)));
+    }
+
+    #[test]
+    fn resolve_enable_alias_and_tags() {
+        let user = set(&["another.enabled=true,tags.backend=true,sub-a.size=5"]);
+        let (chart, vals) = resolve(fixture("deps"), user).unwrap();
+        assert_eq!(dep_names(&chart), ["sub-a", "another", "sub-b"]);
+        assert_eq!(chart.dependencies[1].full_path(), "deps/charts/another");
+        let v = json(&vals);
+        assert_eq!(v["another"]["color"], "red");
+        assert_eq!(v["another"]["global"]["region"], "eu");
+        assert_eq!(
+            v["sub-b"],
+            serde_json::json!({"port": 80.0, "global": {"region": "eu", "shared": {"a": 1.0}}})
+        );
+        // --set integers are int64.
+        let size = vals.as_map().unwrap().borrow()["sub-a"]
+            .as_map()
+            .unwrap()
+            .borrow()["size"]
+            .clone();
+        assert_eq!(size, Value::Int(5));
+    }
+
+    #[test]
+    fn resolve_null_deletes_table() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("top-level default", "replicas=null", &["replicas"]),
+            ("subchart default", "sub-a.color=null", &["sub-a", "color"]),
+        ];
+        for (name, arg, path) in cases {
+            let (_, vals) = resolve(fixture("deps"), set(&[arg])).unwrap();
+            let mut cur = json(&vals);
+            for p in &path[..path.len() - 1] {
+                cur = cur[*p].clone();
+            }
+            assert!(cur.get(path[path.len() - 1]).is_none(), "{name}: {cur}");
+        }
+    }
+
+    #[test]
+    fn resolve_v1_requirements_condition() {
+        let (chart, _) = resolve(fixture("v1chart"), Value::new_map()).unwrap();
+        assert!(chart.dependencies.is_empty());
+        let (chart, vals) = resolve(fixture("v1chart"), set(&["legacy.enabled=true"])).unwrap();
+        assert_eq!(dep_names(&chart), ["legacy"]);
+        assert_eq!(
+            json(&vals)["legacy"],
+            serde_json::json!({"enabled": true, "global": {}})
+        );
+    }
+
+    #[test]
+    fn schema_violation_reported() {
+        let (chart, vals) = resolve(fixture("schema"), Value::new_map()).unwrap();
+        let err = validate_schema(&chart, &vals).unwrap_err();
+        assert_eq!(
+            err.message,
+            "values don't meet the specifications of the schema(s) in the following chart(s):\nschema:\n- replicas: Invalid type. Expected: integer, given: string\n"
+        );
+        let (chart, vals) = resolve(fixture("schema"), set(&["replicas=3"])).unwrap();
+        assert_eq!(validate_schema(&chart, &vals), Ok(()));
+    }
+
+    #[test]
+    fn merge_user_values_order() {
+        let dir = std::env::temp_dir().join(format!("kc-values-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f1 = dir.join("a.yaml");
+        let f2 = dir.join("b.yaml");
+        let content = dir.join("content.txt");
+        std::fs::write(&f1, "a:\n  x: 1\n  p: 2\nlist: [1, 2]\n").unwrap();
+        std::fs::write(&f2, "a:\n  p: 3\nlist: [9]\n").unwrap();
+        std::fs::write(&content, "hello\n").unwrap();
+        let opts = ValuesOptions {
+            value_files: vec![f1.display().to_string(), f2.display().to_string()],
+            set_json: vec![r#"j={"k":[1,2]}"#.into()],
+            set: vec!["a.x=10,s=007".into()],
+            set_string: vec!["b=true".into()],
+            set_file: vec![format!("f={}", content.display())],
+            set_literal: vec!["l=a,b\\c".into()],
+        };
+        let v = merge_user_values(&opts).unwrap();
+        let want = serde_json::json!({
+            "a": {"x": 10, "p": 3.0},
+            "b": "true",
+            "f": "hello\n",
+            "j": {"k": [1.0, 2.0]},
+            "l": "a,b\\c",
+            "list": [9.0],
+            "s": "007"
+        });
+        assert_eq!(json(&v), want);
+        let bad = ValuesOptions {
+            set: vec!["a.b".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            merge_user_values(&bad).unwrap_err().message,
+            "failed parsing --set data: key \"b\" has no value"
+        );
+        let bad = ValuesOptions {
+            set_json: vec!["a={".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            merge_user_values(&bad).unwrap_err().message,
+            "failed parsing --set-json data a={"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn resolve_corpus_charts() {
+        let dir = Path::new("/work/shared/corpus/charts");
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            eprintln!("skipping: {} is missing", dir.display());
+            return;
+        };
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            let chart = crate::chart::load(&p).unwrap();
+            let name = chart.name().to_string();
+            let (chart, vals) = resolve(chart, Value::new_map()).unwrap_or_else(|e| panic!("{name}: {e}"));
+            validate_schema(&chart, &vals).unwrap_or_else(|e| panic!("{name}: {e}"));
+            if name == "argo-cd" {
+                // redis-ha is behind `redis-ha.enabled: false`.
+                assert!(
+                    !dep_names(&chart).contains(&"redis-ha"),
+                    "{:?}",
+                    dep_names(&chart)
+                );
+            }
+            for d in &chart.dependencies {
+                assert!(
+                    matches!(vals.as_map().unwrap().borrow().get(d.name()), Some(Value::Map(_))),
+                    "{name}/{}",
+                    d.name()
+                );
+            }
+        }
+    }
 }

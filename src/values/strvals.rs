@@ -29,13 +29,23 @@ pub enum Reader<'a> {
 
 /// Parses `--set`-style `s` into `dest` (Helm's `ParseInto`/`ParseIntoString`/`ParseIntoFile`/`ParseJSON`).
 pub fn parse_into(s: &str, dest: &Map, reader: Reader<'_>) -> Result<(), String> {
-    let mut p = Parser { src: s, pos: 0, reader, literal: false };
+    let mut p = Parser {
+        src: s,
+        pos: 0,
+        reader,
+        literal: false,
+    };
     p.parse(dest)
 }
 
 /// Parses `--set-literal` text into `dest` (Helm's `ParseLiteralInto`).
 pub fn parse_literal_into(s: &str, dest: &Map) -> Result<(), String> {
-    let mut p = Parser { src: s, pos: 0, reader: Reader::Typed { strings: true }, literal: true };
+    let mut p = Parser {
+        src: s,
+        pos: 0,
+        reader: Reader::Typed { strings: true },
+        literal: true,
+    };
     p.parse(dest)
 }
 
@@ -92,12 +102,16 @@ impl Parser<'_, '_> {
     fn runes_until(&mut self, stop: &[char]) -> (String, Option<char>) {
         let mut v = String::new();
         loop {
-            let Some(r) = self.read_rune() else { return (v, None) };
+            let Some(r) = self.read_rune() else {
+                return (v, None);
+            };
             if stop.contains(&r) {
                 return (v, Some(r));
             }
             if r == '\\' && !self.literal {
-                let Some(next) = self.read_rune() else { return (v, None) };
+                let Some(next) = self.read_rune() else {
+                    return (v, None);
+                };
                 v.push(next);
             } else {
                 v.push(r);
@@ -106,7 +120,11 @@ impl Parser<'_, '_> {
     }
 
     fn key(&mut self, data: &Map, mut level: usize) -> PResult<()> {
-        let stop: &[char] = if self.literal { &['=', '[', '.'] } else { &['=', '[', ',', '.'] };
+        let stop: &[char] = if self.literal {
+            &['=', '[', '.']
+        } else {
+            &['=', '[', ',', '.']
+        };
         let (k, last) = self.runes_until(stop);
         match last {
             None => {
@@ -131,7 +149,10 @@ impl Parser<'_, '_> {
             Some('=') => self.key_value(data, &k),
             Some(',') => {
                 set(data, &k, Value::str(""));
-                Err(msg(format!("key {} has no value (cannot end with ,)", go_quote(&k))))
+                Err(msg(format!(
+                    "key {} has no value (cannot end with ,)",
+                    go_quote(&k)
+                )))
             }
             Some(_) => {
                 // '.': a nested map
@@ -215,7 +236,13 @@ impl Parser<'_, '_> {
         }
         let (k, last) = self.runes_until(&['[', '.', '=']);
         if !k.is_empty() {
-            return (Some(list), Err(msg(format!("unexpected data at end of array index: {}", go_quote(&k)))));
+            return (
+                Some(list),
+                Err(msg(format!(
+                    "unexpected data at end of array index: {}",
+                    go_quote(&k)
+                ))),
+            );
         }
         match last {
             None => (Some(list), Err(PErr::Eof)),
@@ -260,7 +287,10 @@ impl Parser<'_, '_> {
                 let current = match list.get(i as usize) {
                     None | Some(Value::Nil) => Vec::new(),
                     Some(Value::List(l)) => l.as_ref().clone(),
-                    Some(other) => return (Some(list), Err(conversion_panic(other, "[]interface {}"))),
+                    Some(other) => {
+                        let e = conversion_panic(other, "[]interface {}");
+                        return (Some(list), Err(e));
+                    }
                 };
                 let (inner, res) = self.list_item(current, next_i, level);
                 if res.is_err() {
@@ -281,7 +311,10 @@ impl Parser<'_, '_> {
                 }
                 set_index(list, i, Value::Map(inner))
             }
-            Some(other) => (None, Err(msg(format!("parse error: unexpected token {}", other as u32)))),
+            Some(other) => (
+                None,
+                Err(msg(format!("parse error: unexpected token {}", other as u32))),
+            ),
         }
     }
 
@@ -319,7 +352,9 @@ impl Parser<'_, '_> {
     }
 
     fn val_list(&mut self) -> Result<Vec<Value>, ListErr> {
-        let Some(r) = self.read_rune() else { return Err(ListErr::Eof) };
+        let Some(r) = self.read_rune() else {
+            return Err(ListErr::Eof);
+        };
         if r != '{' {
             self.unread_rune(r);
             return Err(ListErr::NotList);
@@ -370,12 +405,17 @@ fn set(data: &Map, key: &str, val: Value) {
 
 fn set_index(mut list: Vec<Value>, index: i64, val: Value) -> (Option<Vec<Value>>, PResult<()>) {
     if index < 0 {
-        return (Some(list), Err(msg(format!("negative {index} index not allowed"))));
+        return (
+            Some(list),
+            Err(msg(format!("negative {index} index not allowed"))),
+        );
     }
     if index > MAX_INDEX {
         return (
             Some(list),
-            Err(msg(format!("index of {index} is greater than maximum supported index of {MAX_INDEX}"))),
+            Err(msg(format!(
+                "index of {index} is greater than maximum supported index of {MAX_INDEX}"
+            ))),
         );
     }
     let index = index as usize;
@@ -393,7 +433,9 @@ fn conversion_panic(v: &Value, want: &str) -> PErr {
         Value::Int(_) => "int64",
         other => other.type_name(),
     };
-    msg(format!("unable to parse key: interface conversion: interface {{}} is {have}, not {want}"))
+    msg(format!(
+        "unable to parse key: interface conversion: interface {{}} is {have}, not {want}"
+    ))
 }
 
 /// Helm's `typedVal`: `--set` infers bools, null and int64 (case-insensitively for the words);
@@ -428,7 +470,8 @@ fn go_atoi(s: &str) -> Result<i64, String> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!("strconv.Atoi: parsing {}: invalid syntax", go_quote(s)));
     }
-    s.parse::<i64>().map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
+    s.parse::<i64>()
+        .map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
 }
 
 /// Go's `%q` / `strconv.Quote` for the strings that appear in messages.
@@ -466,7 +509,10 @@ mod tests {
             Value::Float(f) => serde_json::json!(format!("float:{f}")),
             Value::List(l) => serde_json::Value::Array(l.iter().map(to_json_typed).collect()),
             Value::Map(m) => serde_json::Value::Object(
-                m.borrow().iter().map(|(k, v)| (k.clone(), to_json_typed(v))).collect(),
+                m.borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), to_json_typed(v)))
+                    .collect(),
             ),
             other => other.to_json(),
         }
@@ -477,14 +523,38 @@ mod tests {
     #[test]
     fn parse_set_table() {
         let cases: &[(&str, &str, Option<&str>)] = &[
-            ("name1=null,f=false,t=true", "set: null/bools", Some(r#"{"name1":null,"f":false,"t":true}"#)),
+            (
+                "name1=null,f=false,t=true",
+                "set: null/bools",
+                Some(r#"{"name1":null,"f":false,"t":true}"#),
+            ),
             ("name1=value1", "set: simple", Some(r#"{"name1":"value1"}"#)),
-            ("name1=value1,name2=value2", "set: two", Some(r#"{"name1":"value1","name2":"value2"}"#)),
-            ("name1=value1,name2=value2,", "set: trailing comma", Some(r#"{"name1":"value1","name2":"value2"}"#)),
-            ("name1=,name2=value2", "set: empty value", Some(r#"{"name1":"","name2":"value2"}"#)),
-            ("leading_zeros=00009", "set: leading zeros", Some(r#"{"leading_zeros":"00009"}"#)),
+            (
+                "name1=value1,name2=value2",
+                "set: two",
+                Some(r#"{"name1":"value1","name2":"value2"}"#),
+            ),
+            (
+                "name1=value1,name2=value2,",
+                "set: trailing comma",
+                Some(r#"{"name1":"value1","name2":"value2"}"#),
+            ),
+            (
+                "name1=,name2=value2",
+                "set: empty value",
+                Some(r#"{"name1":"","name2":"value2"}"#),
+            ),
+            (
+                "leading_zeros=00009",
+                "set: leading zeros",
+                Some(r#"{"leading_zeros":"00009"}"#),
+            ),
             ("zero_int=0", "set: zero", Some(r#"{"zero_int":0}"#)),
-            ("long_int=1234567890", "set: long", Some(r#"{"long_int":1234567890}"#)),
+            (
+                "long_int=1234567890",
+                "set: long",
+                Some(r#"{"long_int":1234567890}"#),
+            ),
             ("boolean=true", "set: bool", Some(r#"{"boolean":true}"#)),
             ("is_null=null", "set: null", Some(r#"{"is_null":null}"#)),
             ("zero=0", "set: zero 2", Some(r#"{"zero":0}"#)),
@@ -492,53 +562,135 @@ mod tests {
             ("name1,name2=value2", "set: key without value 2", None),
             ("name1,name2=value2\\", "set: trailing escape", None),
             ("name1,name2", "set: only keys", None),
-            ("name1=one\\,two,name2=three\\,four", "set: escaped commas",
-                Some(r#"{"name1":"one,two","name2":"three,four"}"#)),
-            ("name1=one\\=two,name2=three\\=four", "set: escaped equals",
-                Some(r#"{"name1":"one=two","name2":"three=four"}"#)),
-            ("name1=one two three,name2=three two one", "set: spaces",
-                Some(r#"{"name1":"one two three","name2":"three two one"}"#)),
-            ("outer.inner=value", "set: nested", Some(r#"{"outer":{"inner":"value"}}"#)),
-            ("outer.middle.inner=value", "set: nested 2", Some(r#"{"outer":{"middle":{"inner":"value"}}}"#)),
-            ("outer.inner1=value,outer.inner2=value2", "set: siblings",
-                Some(r#"{"outer":{"inner1":"value","inner2":"value2"}}"#)),
-            ("outer.inner1=value,outer.middle.inner=value", "set: mixed depth",
-                Some(r#"{"outer":{"inner1":"value","middle":{"inner":"value"}}}"#)),
+            (
+                "name1=one\\,two,name2=three\\,four",
+                "set: escaped commas",
+                Some(r#"{"name1":"one,two","name2":"three,four"}"#),
+            ),
+            (
+                "name1=one\\=two,name2=three\\=four",
+                "set: escaped equals",
+                Some(r#"{"name1":"one=two","name2":"three=four"}"#),
+            ),
+            (
+                "name1=one two three,name2=three two one",
+                "set: spaces",
+                Some(r#"{"name1":"one two three","name2":"three two one"}"#),
+            ),
+            (
+                "outer.inner=value",
+                "set: nested",
+                Some(r#"{"outer":{"inner":"value"}}"#),
+            ),
+            (
+                "outer.middle.inner=value",
+                "set: nested 2",
+                Some(r#"{"outer":{"middle":{"inner":"value"}}}"#),
+            ),
+            (
+                "outer.inner1=value,outer.inner2=value2",
+                "set: siblings",
+                Some(r#"{"outer":{"inner1":"value","inner2":"value2"}}"#),
+            ),
+            (
+                "outer.inner1=value,outer.middle.inner=value",
+                "set: mixed depth",
+                Some(r#"{"outer":{"inner1":"value","middle":{"inner":"value"}}}"#),
+            ),
             ("name1.name2", "set: dotted no value", None),
             ("name1.name2,name1.name3", "set: dotted no value 2", None),
             ("name1.=name2", "set: empty nested key", None),
             ("name1.,name2", "set: empty nested key 2", None),
-            ("name1={value1,value2}", "set: list", Some(r#"{"name1":["value1","value2"]}"#)),
-            ("name1={value1,value2},name2={value1,value2}", "set: two lists",
-                Some(r#"{"name1":["value1","value2"],"name2":["value1","value2"]}"#)),
-            ("name1={1021,902}", "set: int list", Some(r#"{"name1":[1021,902]}"#)),
-            ("name1.name2={value1,value2}", "set: nested list", Some(r#"{"name1":{"name2":["value1","value2"]}}"#)),
+            (
+                "name1={value1,value2}",
+                "set: list",
+                Some(r#"{"name1":["value1","value2"]}"#),
+            ),
+            (
+                "name1={value1,value2},name2={value1,value2}",
+                "set: two lists",
+                Some(r#"{"name1":["value1","value2"],"name2":["value1","value2"]}"#),
+            ),
+            (
+                "name1={1021,902}",
+                "set: int list",
+                Some(r#"{"name1":[1021,902]}"#),
+            ),
+            (
+                "name1.name2={value1,value2}",
+                "set: nested list",
+                Some(r#"{"name1":{"name2":["value1","value2"]}}"#),
+            ),
             ("name1={1021,902", "set: unterminated list", None),
             ("list[0]=foo", "set: index", Some(r#"{"list":["foo"]}"#)),
-            ("list[0].foo=bar", "set: index then key", Some(r#"{"list":[{"foo":"bar"}]}"#)),
-            ("list[0].foo=bar,list[0].hello=world", "set: index keys",
-                Some(r#"{"list":[{"foo":"bar","hello":"world"}]}"#)),
-            ("list[0].foo=bar,list[-30].hello=world", "set: negative index", None),
-            ("list[0]=foo,list[1]=bar", "set: two indexes", Some(r#"{"list":["foo","bar"]}"#)),
-            ("list[0]=foo,list[1]=bar,", "set: two indexes trailing comma", Some(r#"{"list":["foo","bar"]}"#)),
-            ("list[0]=foo,list[3]=bar", "set: sparse", Some(r#"{"list":["foo",null,null,"bar"]}"#)),
+            (
+                "list[0].foo=bar",
+                "set: index then key",
+                Some(r#"{"list":[{"foo":"bar"}]}"#),
+            ),
+            (
+                "list[0].foo=bar,list[0].hello=world",
+                "set: index keys",
+                Some(r#"{"list":[{"foo":"bar","hello":"world"}]}"#),
+            ),
+            (
+                "list[0].foo=bar,list[-30].hello=world",
+                "set: negative index",
+                None,
+            ),
+            (
+                "list[0]=foo,list[1]=bar",
+                "set: two indexes",
+                Some(r#"{"list":["foo","bar"]}"#),
+            ),
+            (
+                "list[0]=foo,list[1]=bar,",
+                "set: two indexes trailing comma",
+                Some(r#"{"list":["foo","bar"]}"#),
+            ),
+            (
+                "list[0]=foo,list[3]=bar",
+                "set: sparse",
+                Some(r#"{"list":["foo",null,null,"bar"]}"#),
+            ),
             ("list[0]=foo,list[-20]=bar", "set: negative index 2", None),
             ("illegal[0]name.foo=bar", "set: data after index", None),
             ("noval[0]", "set: index without value", Some(r#"{"noval":[]}"#)),
             ("noval[0]=", "set: index empty value", Some(r#"{"noval":[""]}"#)),
             ("nested[0][0]=1", "set: nested index", Some(r#"{"nested":[[1]]}"#)),
-            ("nested[1][1]=1", "set: nested sparse", Some(r#"{"nested":[null,[null,1]]}"#)),
-            ("name1.name2[0].foo=bar,name1.name2[1].foo=bar", "set: list of maps in map",
-                Some(r#"{"name1":{"name2":[{"foo":"bar"},{"foo":"bar"}]}}"#)),
-            ("name1.name2[1].foo=bar,name1.name2[0].foo=bar", "set: list of maps reversed",
-                Some(r#"{"name1":{"name2":[{"foo":"bar"},{"foo":"bar"}]}}"#)),
-            ("name1.name2[1].foo=bar", "set: list of maps sparse", Some(r#"{"name1":{"name2":[null,{"foo":"bar"}]}}"#)),
+            (
+                "nested[1][1]=1",
+                "set: nested sparse",
+                Some(r#"{"nested":[null,[null,1]]}"#),
+            ),
+            (
+                "name1.name2[0].foo=bar,name1.name2[1].foo=bar",
+                "set: list of maps in map",
+                Some(r#"{"name1":{"name2":[{"foo":"bar"},{"foo":"bar"}]}}"#),
+            ),
+            (
+                "name1.name2[1].foo=bar,name1.name2[0].foo=bar",
+                "set: list of maps reversed",
+                Some(r#"{"name1":{"name2":[{"foo":"bar"},{"foo":"bar"}]}}"#),
+            ),
+            (
+                "name1.name2[1].foo=bar",
+                "set: list of maps sparse",
+                Some(r#"{"name1":{"name2":[null,{"foo":"bar"}]}}"#),
+            ),
             ("]={}].", "set: garbage", None),
             ("a[65537]=1", "set: index over max", None),
             ("a[65536]=1", "set: index at max", Some("max")),
-            ("key=\\u0041", "set: backslash escapes a rune only", Some(r#"{"key":"u0041"}"#)),
-            ("a=TRUE,b=Null,c=-5,d=+7,e=1.5,f=9223372036854775808", "set: inference",
-                Some(r#"{"a":true,"b":null,"c":-5,"d":7,"e":"1.5","f":"9223372036854775808"}"#)),
+            (
+                "key=\\u0041",
+                "set: backslash escapes a rune only",
+                Some(r#"{"key":"u0041"}"#),
+            ),
+            (
+                "a=TRUE,b=Null,c=-5,d=+7,e=1.5,f=9223372036854775808",
+                "set: inference",
+                Some(r#"{"a":true,"b":null,"c":-5,"d":7,"e":"1.5","f":"9223372036854775808"}"#),
+            ),
         ];
         for (input, name, want) in cases {
             let got = run(input, Reader::Typed { strings: false });
@@ -569,7 +721,7 @@ mod tests {
             ("a=1,a.b=2", "scalar then map",
                 "unable to parse key: interface conversion: interface {} is int64, not map[string]interface {}"),
             (
-                "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a1.a2.a3.a4.a5=1",
+                "a.b.c.d.e.f.g.h.i.j.k.l.m.n.o.p.q.r.s.t.u.v.w.x.y.z.a1.a2.a3.a4.a5.a6=1",
                 "nesting",
                 "value name nested level is greater than maximum supported nested level of 30",
             ),
@@ -583,7 +735,11 @@ mod tests {
     #[test]
     fn parse_set_string_table() {
         let cases: &[(&str, &str, &str)] = &[
-            ("long_int_string=1234567890", "string: long int", r#"{"long_int_string":"1234567890"}"#),
+            (
+                "long_int_string=1234567890",
+                "string: long int",
+                r#"{"long_int_string":"1234567890"}"#,
+            ),
             ("boolean=true", "string: bool", r#"{"boolean":"true"}"#),
             ("is_null=null", "string: null", r#"{"is_null":"null"}"#),
             ("zero=0", "string: zero", r#"{"zero":"0"}"#),
@@ -591,7 +747,11 @@ mod tests {
         ];
         for (input, name, want) in cases {
             let got = run(input, Reader::Typed { strings: true }).unwrap();
-            assert_eq!(got, serde_json::from_str::<serde_json::Value>(want).unwrap(), "{name}");
+            assert_eq!(
+                got,
+                serde_json::from_str::<serde_json::Value>(want).unwrap(),
+                "{name}"
+            );
         }
     }
 
@@ -609,7 +769,9 @@ mod tests {
             let got = run(input, Reader::Json);
             match (want, got) {
                 (None, Err(_)) => {}
-                (Some(w), Ok(v)) => assert_eq!(v, serde_json::from_str::<serde_json::Value>(w).unwrap(), "{name}"),
+                (Some(w), Ok(v)) => {
+                    assert_eq!(v, serde_json::from_str::<serde_json::Value>(w).unwrap(), "{name}")
+                }
                 (w, g) => panic!("{name}: want {w:?}, got {g:?}"),
             }
         }
@@ -619,15 +781,47 @@ mod tests {
     fn parse_literal_table() {
         let cases: &[(&str, &str, Option<&str>)] = &[
             ("name", "literal: no value", None),
-            ("long_int_string=1234567890", "literal: number", Some(r#"{"long_int_string":"1234567890"}"#)),
+            (
+                "long_int_string=1234567890",
+                "literal: number",
+                Some(r#"{"long_int_string":"1234567890"}"#),
+            ),
             ("boolean=true", "literal: bool", Some(r#"{"boolean":"true"}"#)),
-            ("name=value1,value2", "literal: commas kept", Some(r#"{"name":"value1,value2"}"#)),
-            ("name={value1,value2}", "literal: braces kept", Some(r#"{"name":"{value1,value2}"}"#)),
-            ("name=value1\\,value2", "literal: backslash kept", Some(r#"{"name":"value1\\,value2"}"#)),
-            ("name=\"value\"", "literal: quotes kept", Some(r#"{"name":"\"value\""}"#)),
-            ("outer.inner=value", "literal: nested", Some(r#"{"outer":{"inner":"value"}}"#)),
-            ("list[0].foo=bar", "literal: index", Some(r#"{"list":[{"foo":"bar"}]}"#)),
-            ("nested[1][1]=1", "literal: nested index", Some(r#"{"nested":[null,[null,"1"]]}"#)),
+            (
+                "name=value1,value2",
+                "literal: commas kept",
+                Some(r#"{"name":"value1,value2"}"#),
+            ),
+            (
+                "name={value1,value2}",
+                "literal: braces kept",
+                Some(r#"{"name":"{value1,value2}"}"#),
+            ),
+            (
+                "name=value1\\,value2",
+                "literal: backslash kept",
+                Some(r#"{"name":"value1\\,value2"}"#),
+            ),
+            (
+                "name=\"value\"",
+                "literal: quotes kept",
+                Some(r#"{"name":"\"value\""}"#),
+            ),
+            (
+                "outer.inner=value",
+                "literal: nested",
+                Some(r#"{"outer":{"inner":"value"}}"#),
+            ),
+            (
+                "list[0].foo=bar",
+                "literal: index",
+                Some(r#"{"list":[{"foo":"bar"}]}"#),
+            ),
+            (
+                "nested[1][1]=1",
+                "literal: nested index",
+                Some(r#"{"nested":[null,[null,"1"]]}"#),
+            ),
             ("a=b=c", "literal: equals kept", Some(r#"{"a":"b=c"}"#)),
         ];
         for (input, name, want) in cases {
@@ -635,7 +829,9 @@ mod tests {
             let got = parse_literal_into(input, m.as_map().unwrap()).map(|()| m.to_json());
             match (want, got) {
                 (None, Err(_)) => {}
-                (Some(w), Ok(v)) => assert_eq!(v, serde_json::from_str::<serde_json::Value>(w).unwrap(), "{name}"),
+                (Some(w), Ok(v)) => {
+                    assert_eq!(v, serde_json::from_str::<serde_json::Value>(w).unwrap(), "{name}")
+                }
                 (w, g) => panic!("{name}: want {w:?}, got {g:?}"),
             }
         }
@@ -646,10 +842,18 @@ mod tests {
         // TestParseInto: later --set values merge into what is there.
         let m = Value::new_map();
         let map = m.as_map().unwrap();
-        parse_into("outer.inner1=value1,outer.inner3[0]=value3", map, Reader::Typed { strings: false })
-            .unwrap();
-        parse_into("outer.inner2=value2,outer.inner3[1]=value4", map, Reader::Typed { strings: false })
-            .unwrap();
+        parse_into(
+            "outer.inner1=value1,outer.inner3[0]=value3",
+            map,
+            Reader::Typed { strings: false },
+        )
+        .unwrap();
+        parse_into(
+            "outer.inner2=value2,outer.inner3[1]=value4",
+            map,
+            Reader::Typed { strings: false },
+        )
+        .unwrap();
         let want = serde_json::json!({"outer": {"inner1": "value1", "inner2": "value2", "inner3": ["value3", "value4"]}});
         assert_eq!(m.to_json(), want);
     }
@@ -658,6 +862,9 @@ mod tests {
     fn parse_file_reader() {
         let read = |p: &str| -> Result<Value, String> { Ok(Value::str(format!("content of {p}"))) };
         let got = run("a.b=path/x.txt,c=y", Reader::File(&read)).unwrap();
-        assert_eq!(got, serde_json::json!({"a": {"b": "content of path/x.txt"}, "c": "content of y"}));
+        assert_eq!(
+            got,
+            serde_json::json!({"a": {"b": "content of path/x.txt"}, "c": "content of y"})
+        );
     }
 }

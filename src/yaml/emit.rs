@@ -122,6 +122,11 @@ pub fn format_float_g(f: f64) -> String {
     go_float(f, false, b'g')
 }
 
+/// `strconv.FormatFloat(f, 'f', -1, 64)`.
+pub(crate) fn format_float_f(f: f64) -> String {
+    go_float(f, false, b'f')
+}
+
 /// `strconv.FormatFloat(f, 'g', -1, 32)` (sigs.k8s.io/yaml's float map keys).
 pub(crate) fn format_float_g32(f: f64) -> String {
     go_float(f, true, b'g')
@@ -595,14 +600,10 @@ impl Emitter {
                 (s, Style::Plain)
             }
             Y::Str(s) => {
-                let can_plain = match self.flavor {
-                    Flavor::V2 => {
-                        matches!(resolve("", s), Ok((t, _)) if t.ends_with(":str")) && !is_base60_float(s)
-                    }
-                    Flavor::V3 => {
-                        super::parse::resolves_as_str_v3(s) && !is_base60_float(s) && !is_old_bool(s)
-                    }
-                };
+                // go-yaml v3 no longer reads yes/on as booleans but still quotes them.
+                let can_plain = matches!(resolve("", s), Ok((t, _)) if t.ends_with(":str"))
+                    && !is_base60_float(s)
+                    && !(self.flavor == Flavor::V3 && is_old_bool(s));
                 let style = if s.contains('\n') {
                     Style::Literal
                 } else if can_plain {
@@ -874,6 +875,157 @@ impl Emitter {
                 self.indention = false;
                 breaks = false;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        Value::map_from(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>())
+    }
+
+    #[test]
+    fn quoting() {
+        // Expected texts follow go-yaml v2's resolver (resolve.go) and emitter (emitterc.go).
+        let cases: &[(&str, &str, &str)] = &[
+            ("yes", "yes", "v: \"yes\""),
+            ("on", "on", "v: \"on\""),
+            ("y", "y", "v: \"y\""),
+            ("float text", "1.0", "v: \"1.0\""),
+            ("int text", "123", "v: \"123\""),
+            ("octal text", "0755", "v: \"0755\""),
+            ("date", "2024-01-01", "v: \"2024-01-01\""),
+            ("invalid date stays plain", "2024-13-01", "v: 2024-13-01"),
+            ("null", "null", "v: \"null\""),
+            ("tilde", "~", "v: \"~\""),
+            ("empty", "", "v: \"\""),
+            ("base60", "1:20", "v: \"1:20\""),
+            ("colon space", "a: b", "v: 'a: b'"),
+            ("alias star", "*x", "v: '*x'"),
+            ("tab", "\tx", "v: \"\\tx\""),
+            ("leading space", " x", "v: ' x'"),
+            ("plain with colon", "a:b", "v: a:b"),
+            ("single quote inside", "'q", "v: '''q'"),
+            ("emoji escaped", "\u{1F600}", "v: \"\\U0001F600\""),
+            ("plain url", "http://x/y", "v: http://x/y"),
+            ("dash alone", "-", "v: '-'"),
+            ("hash after space", "a #b", "v: 'a #b'"),
+        ];
+        for (name, s, want) in cases {
+            assert_eq!(to_yaml(&map(&[("v", Value::str(*s))])), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn key_order() {
+        let cases: &[(&str, &[&str], &str)] = &[
+            ("numeric runs", &["a10", "a9", "a1"], "a1: 0\na9: 0\na10: 0"),
+            ("non-letters before letters", &["B", "a", "_x", "1"], "_x: 0\n\"1\": 0\nB: 0\na: 0"),
+            ("upper before lower", &["b", "B"], "B: 0\nb: 0"),
+            ("shorter first", &["ab", "a"], "a: 0\nab: 0"),
+        ];
+        for (name, keys, want) in cases {
+            let m = map(&keys.iter().map(|k| (*k, Value::Int(0))).collect::<Vec<_>>());
+            assert_eq!(to_yaml(&m), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn block_scalars() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("clip", "a\nb\n", "v: |\n  a\n  b"),
+            ("strip", "a\nb", "v: |-\n  a\n  b"),
+            ("keep (one newline trimmed by toYaml)", "a\n\n", "v: |+\n  a\n"),
+            ("leading space hint", " a\nb", "v: |2-\n   a\n  b"),
+            ("trailing space forces quotes", "a \nb", "v: \"a \\nb\""),
+            ("empty line inside", "a\n\nb", "v: |-\n  a\n\n  b"),
+        ];
+        for (name, s, want) in cases {
+            assert_eq!(to_yaml(&map(&[("v", Value::str(*s))])), *want, "{name}");
+        }
+        assert_eq!(to_yaml(&Value::str("a\nb")), "|-\n  a\n  b", "root literal is indented");
+    }
+
+    #[test]
+    fn folding_matches_keda_golden() {
+        // From keda's golden CRD (spec.versions[].schema...), emitted by go-yaml v2 at width 80.
+        let text = "Kind of the resource being referred to. Defaults to TriggerAuthentication.";
+        let v = map(&[("description", Value::str(text))]);
+        let mut nested = v;
+        for k in ["j", "i", "h", "g", "f", "e", "d", "c", "b", "a"] {
+            nested = map(&[(k, nested)]);
+        }
+        let out = to_yaml(&nested);
+        assert!(
+            out.ends_with(
+                "                    description: Kind of the resource being referred to. Defaults\n                      to TriggerAuthentication."
+            ),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn numbers() {
+        let cases: &[(&str, Value, &str)] = &[
+            ("integral float becomes int", Value::Float(1_000_000.0), "1000000"),
+            ("fraction", Value::Float(1.5), "1.5"),
+            ("small float", Value::Float(1e-7), "1e-07"),
+            ("large float", Value::Float(1e21), "1e+21"),
+            ("big non-integral uses %g", Value::Float(123456789.5), "1.234567895e+08"),
+            ("beyond int64 still int", Value::Float(1e19), "10000000000000000000"),
+            ("beyond uint64 float", Value::Float(1e20), "1e+20"),
+            ("int", Value::Int(-3), "-3"),
+            ("bool", Value::Bool(true), "true"),
+            ("nil", Value::Nil, "null"),
+            ("nan fails", Value::Float(f64::NAN), ""),
+        ];
+        for (name, v, want) in cases {
+            assert_eq!(to_yaml(v), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn collections() {
+        let item = map(&[("a", Value::Int(1)), ("b", Value::Int(2))]);
+        let cases: &[(&str, Value, &str)] = &[
+            ("list of maps", Value::list(vec![item.clone()]), "- a: 1\n  b: 2"),
+            ("list under key", map(&[("k", Value::list(vec![Value::str("a")]))]), "k:\n- a"),
+            ("nested list", Value::list(vec![Value::list(vec![Value::Int(1), Value::Int(2)])]), "- - 1\n  - 2"),
+            ("empty list", map(&[("k", Value::list(vec![]))]), "k: []"),
+            ("empty map", map(&[("k", Value::new_map())]), "k: {}"),
+            ("root empty map", Value::new_map(), "{}"),
+            ("bytes are base64", Value::Bytes(b"hi".to_vec().into()), "aGk="),
+            ("map in map", map(&[("x", item)]), "x:\n  a: 1\n  b: 2"),
+        ];
+        for (name, v, want) in cases {
+            assert_eq!(to_yaml(v), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn pretty_indents_sequences() {
+        let v = map(&[("k", Value::list(vec![Value::str("a")])), ("f", Value::Float(1e6))]);
+        assert_eq!(to_yaml_pretty(&v), "f: 1e+06\nk:\n  - a");
+    }
+
+    #[test]
+    fn go_float_formats() {
+        let cases: &[(f64, &str, &str)] = &[
+            (1e6, "1e+06", "1000000"),
+            (100000.0, "100000", "100000"),
+            (0.0001, "0.0001", "0.0001"),
+            (0.00001, "1e-05", "0.00001"),
+            (1e-7, "1e-07", "1e-7"),
+            (1e21, "1e+21", "1e+21"),
+            (-2.5, "-2.5", "-2.5"),
+        ];
+        for (f, g, json) in cases {
+            assert_eq!(format_float_g(*f), *g, "g {f}");
+            assert_eq!(json_float(*f).as_deref(), Some(*json), "json {f}");
         }
     }
 }

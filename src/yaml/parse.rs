@@ -591,7 +591,7 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
     let expect = |i: &mut usize, c: u8| -> Option<()> {
         (b.get(*i) == Some(&c)).then(|| *i += 1)
     };
-    let parse = || -> Option<()> {
+    let mut parse = || -> Option<()> {
         let year = num(&mut i, 4, 4)?;
         expect(&mut i, b'-')?;
         let month = num(&mut i, 1, 2)?;

@@ -1,0 +1,340 @@
+//! Go's predefined template functions (`text/template/funcs.go`): `and`, `or`, `not`, `len`,
+//! `index`, `slice`, `print*`, the comparisons, the escapers and `call`, with Go's argument-count
+//! rules and error texts (`incompatible types for comparison`, `index out of range: 3`...).
+//!
+//! `and`/`or` short-circuit, so the executor evaluates them itself; everything else is a plain
+//! function of evaluated arguments here.
+
+use super::{gofmt, Value};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Builtin {
+    And,
+    Or,
+    Not,
+    Len,
+    Index,
+    Slice,
+    Print,
+    Printf,
+    Println,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Html,
+    Js,
+    Urlquery,
+    Call,
+}
+
+impl Builtin {
+    pub fn from_name(name: &str) -> Option<Builtin> {
+        Some(match name {
+            "and" => Builtin::And,
+            "or" => Builtin::Or,
+            "not" => Builtin::Not,
+            "len" => Builtin::Len,
+            "index" => Builtin::Index,
+            "slice" => Builtin::Slice,
+            "print" => Builtin::Print,
+            "printf" => Builtin::Printf,
+            "println" => Builtin::Println,
+            "eq" => Builtin::Eq,
+            "ne" => Builtin::Ne,
+            "lt" => Builtin::Lt,
+            "le" => Builtin::Le,
+            "gt" => Builtin::Gt,
+            "ge" => Builtin::Ge,
+            "html" => Builtin::Html,
+            "js" => Builtin::Js,
+            "urlquery" => Builtin::Urlquery,
+            "call" => Builtin::Call,
+            _ => return None,
+        })
+    }
+
+    /// Go signature shape: (number of fixed parameters, variadic?).
+    pub fn arity(self) -> (usize, bool) {
+        match self {
+            Builtin::And | Builtin::Or | Builtin::Index | Builtin::Slice | Builtin::Printf | Builtin::Eq => (1, true),
+            Builtin::Call => (1, true),
+            Builtin::Not | Builtin::Len => (1, false),
+            Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => (2, false),
+            Builtin::Print | Builtin::Println | Builtin::Html | Builtin::Js | Builtin::Urlquery => (0, true),
+        }
+    }
+
+    /// Calls the function on evaluated arguments (arity already checked; `and`/`or` and the
+    /// `printf` format type are handled by the executor).
+    pub fn call(self, args: &[Value]) -> Result<Value, String> {
+        match self {
+            Builtin::And => Ok(args.iter().find(|a| !a.truthy()).or(args.last()).cloned().unwrap_or_default()),
+            Builtin::Or => Ok(args.iter().find(|a| a.truthy()).or(args.last()).cloned().unwrap_or_default()),
+            Builtin::Not => Ok(Value::Bool(!args[0].truthy())),
+            Builtin::Len => length(&args[0]),
+            Builtin::Index => index(&args[0], &args[1..]),
+            Builtin::Slice => slice(&args[0], &args[1..]),
+            Builtin::Print => Ok(Value::from(gofmt::sprint(args))),
+            Builtin::Printf => {
+                let f = args[0].as_str().unwrap_or_default();
+                Ok(Value::from(gofmt::sprintf(f, &args[1..])))
+            }
+            Builtin::Println => Ok(Value::from(gofmt::sprintln(args))),
+            Builtin::Eq => eq(&args[0], &args[1..]).map(Value::Bool),
+            Builtin::Ne => eq(&args[0], &args[1..2]).map(|b| Value::Bool(!b)),
+            Builtin::Lt => lt(&args[0], &args[1]).map(Value::Bool),
+            Builtin::Le => le(&args[0], &args[1]).map(Value::Bool),
+            Builtin::Gt => le(&args[0], &args[1]).map(|b| Value::Bool(!b)),
+            Builtin::Ge => lt(&args[0], &args[1]).map(|b| Value::Bool(!b)),
+            Builtin::Html => Ok(Value::from(html_escape(&eval_args(args)))),
+            Builtin::Js => Ok(Value::from(js_escape(&eval_args(args)))),
+            Builtin::Urlquery => Ok(Value::from(query_escape(&eval_args(args)))),
+            Builtin::Call => match &args[0] {
+                Value::Nil => Err("call of nil".into()),
+                v => Err(format!("non-function of type {}", v.type_name())),
+            },
+        }
+    }
+}
+
+fn length(v: &Value) -> Result<Value, String> {
+    let n = match v {
+        Value::Str(s) => s.len(),
+        Value::Bytes(b) => b.len(),
+        Value::List(l) => l.len(),
+        Value::Map(m) => m.borrow().len(),
+        Value::Nil => return Err("reflect: call of reflect.Value.Type on zero Value".into()),
+        Value::Object(o) => return Err(format!("len of type {}", o.type_name())),
+        other => return Err(format!("len of type {}", other.type_name())),
+    };
+    Ok(Value::Int(n as i64))
+}
+
+/// Go's `indexArg`: an integer index within `0..=cap`.
+fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
+    let x = match i {
+        Value::Int(x) => *x,
+        Value::Nil => return Err("cannot index slice/array with nil".into()),
+        other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+    };
+    if x < 0 || x as u64 > cap as u64 {
+        return Err(format!("index out of range: {x}"));
+    }
+    Ok(x as usize)
+}
+
+fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
+    if matches!(item, Value::Nil) {
+        return Err("index of untyped nil".into());
+    }
+    let mut cur = item.clone();
+    for i in indexes {
+        cur = match &cur {
+            Value::List(l) => {
+                let x = index_arg(i, l.len())?;
+                l.get(x).cloned().ok_or_else(|| "reflect: slice index out of range".to_string())?
+            }
+            Value::Bytes(b) => {
+                let x = index_arg(i, b.len())?;
+                Value::Int(*b.get(x).ok_or_else(|| "reflect: slice index out of range".to_string())? as i64)
+            }
+            Value::Str(s) => {
+                let x = index_arg(i, s.len())?;
+                Value::Int(*s.as_bytes().get(x).ok_or_else(|| "reflect: string index out of range".to_string())? as i64)
+            }
+            Value::Map(m) => match i {
+                Value::Str(k) => m.borrow().get(&**k).cloned().unwrap_or_default(),
+                Value::Nil => return Err("value is nil; should be of type string".into()),
+                other => return Err(format!("value has type {}; should be string", other.type_name())),
+            },
+            Value::Nil => return Err("index of nil pointer".into()),
+            other => return Err(format!("can't index item of type {}", other.type_name())),
+        };
+    }
+    Ok(cur)
+}
+
+fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
+    if matches!(item, Value::Nil) {
+        return Err("slice of untyped nil".into());
+    }
+    if indexes.len() > 3 {
+        return Err(format!("too many slice indexes: {}", indexes.len()));
+    }
+    let len = match item {
+        Value::Str(s) => {
+            if indexes.len() == 3 {
+                return Err("cannot 3-index slice a string".into());
+            }
+            s.len()
+        }
+        Value::List(l) => l.len(),
+        Value::Bytes(b) => b.len(),
+        other => return Err(format!("can't slice item of type {}", other.type_name())),
+    };
+    let mut idx = [0, len, len];
+    for (k, i) in indexes.iter().enumerate() {
+        idx[k] = index_arg(i, len)?;
+    }
+    if idx[0] > idx[1] {
+        return Err(format!("invalid slice index: {} > {}", idx[0], idx[1]));
+    }
+    if indexes.len() == 3 && idx[1] > idx[2] {
+        return Err(format!("invalid slice index: {} > {}", idx[1], idx[2]));
+    }
+    let (a, b) = (idx[0], idx[1]);
+    Ok(match item {
+        Value::Str(s) => match s.get(a..b) {
+            Some(sub) => Value::str(sub),
+            None => Value::from(String::from_utf8_lossy(&s.as_bytes()[a..b]).into_owned()),
+        },
+        Value::List(l) => Value::list(l[a..b].to_vec()),
+        Value::Bytes(bs) => Value::Bytes(bs[a..b].into()),
+        _ => Value::Nil,
+    })
+}
+
+#[derive(PartialEq, Eq, Clone, Copy)]
+enum Kind {
+    Bool,
+    Int,
+    Float,
+    Str,
+    Other,
+}
+
+fn basic_kind(v: &Value) -> Kind {
+    match v {
+        Value::Bool(_) => Kind::Bool,
+        Value::Int(_) => Kind::Int,
+        Value::Float(_) => Kind::Float,
+        Value::Str(_) => Kind::Str,
+        _ => Kind::Other,
+    }
+}
+
+/// Go's `eq`: true if `a` equals any of `bs`.
+pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
+    if bs.is_empty() {
+        return Err("missing argument for comparison".into());
+    }
+    let k1 = basic_kind(a);
+    for b in bs {
+        let k2 = basic_kind(b);
+        let truth = if k1 != k2 {
+            if !matches!(a, Value::Nil) && !matches!(b, Value::Nil) {
+                return Err("incompatible types for comparison".into());
+            }
+            false
+        } else {
+            match (a, b) {
+                (Value::Bool(x), Value::Bool(y)) => x == y,
+                (Value::Int(x), Value::Int(y)) => x == y,
+                (Value::Float(x), Value::Float(y)) => x == y,
+                (Value::Str(x), Value::Str(y)) => x == y,
+                (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
+                (Value::Object(x), Value::Object(y)) => std::rc::Rc::ptr_eq(x, y),
+                (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_)) | (Value::Bytes(_), Value::Bytes(_)) => {
+                    return Err(format!("non-comparable type {}: {}", gofmt::format_v(b), b.type_name()));
+                }
+                _ => {
+                    return Err(format!(
+                        "non-comparable types {}: {}, {}: {}",
+                        gofmt::format_v(a),
+                        a.type_name(),
+                        b.type_name(),
+                        gofmt::format_v(b)
+                    ));
+                }
+            }
+        };
+        if truth {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn lt(a: &Value, b: &Value) -> Result<bool, String> {
+    let (k1, k2) = (basic_kind(a), basic_kind(b));
+    if k1 == Kind::Other || k2 == Kind::Other {
+        return Err("invalid type for comparison".into());
+    }
+    if k1 != k2 {
+        return Err("incompatible types for comparison".into());
+    }
+    Ok(match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Float(x), Value::Float(y)) => x < y,
+        (Value::Str(x), Value::Str(y)) => x < y,
+        _ => return Err("invalid type for comparison".into()),
+    })
+}
+
+fn le(a: &Value, b: &Value) -> Result<bool, String> {
+    if lt(a, b)? {
+        return Ok(true);
+    }
+    eq(a, std::slice::from_ref(b))
+}
+
+/// Go's `evalArgs` for the escapers: a lone string as is, otherwise `fmt.Sprint`.
+fn eval_args(args: &[Value]) -> String {
+    if let [Value::Str(s)] = args {
+        return s.to_string();
+    }
+    gofmt::sprint(args)
+}
+
+/// `template.HTMLEscapeString`.
+pub(crate) fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\'' => out.push_str("&#39;"),
+            '"' => out.push_str("&#34;"),
+            '\0' => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `template.JSEscapeString`.
+pub(crate) fn js_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            '<' => out.push_str("\\u003C"),
+            '>' => out.push_str("\\u003E"),
+            '&' => out.push_str("\\u0026"),
+            '=' => out.push_str("\\u003D"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) >= 0x80 && !gofmt::is_print(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `url.QueryEscape`.
+pub(crate) fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            b => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

@@ -1,0 +1,561 @@
+//! Executor: walks a parsed template over a [`Value`] and appends the output to one `String`.
+//!
+//! Follows Go's `text/template/exec.go` semantics, including the distinction Go makes between a
+//! nil that came out of a container (an `interface{}` holding nil: `.a.b` on it is an error,
+//! `nil pointer evaluating interface {}.b`) and a nil produced by a pipeline or passed as data (an
+//! invalid reflect.Value: field access on it yields nil silently). That distinction is the `iface`
+//! flag carried next to dot and variables. Errors remember the node being evaluated ("at") the way
+//! Go's `state.at` does, so messages carry Go's `NAME:LINE:COL` and `<context>`.
+
+use std::{collections::HashMap, rc::Rc};
+
+use super::{
+    ast::{Arg, Branch, Cmd, FuncRef, Node, Pipe, TemplateCall, Tmpl},
+    builtins::Builtin,
+    Call, Error, Func, FuncMap, Value,
+};
+
+/// Maximum nesting of template calls (`template`, `include`, `tpl`). Go allows 100000 on its
+/// growable stacks; ours is fixed, so the bound is set where a debug build still fits in the
+/// 8 MiB main-thread stack (measured by the `deep_recursion` test).
+pub(crate) const MAX_EXEC_DEPTH: usize = 2000;
+
+/// A template set seen by an execution: its own templates, then its parent's (`tpl` parses into a
+/// layer over the caller's set so its defines stay local).
+pub(crate) struct Layer<'a> {
+    pub map: &'a HashMap<String, Rc<Tmpl>>,
+    pub parent: Option<&'a Layer<'a>>,
+    pub funcs: &'a Rc<FuncMap>,
+    pub missing_error: bool,
+    pub root_name: &'a str,
+}
+
+impl<'a> Layer<'a> {
+    pub fn lookup(&self, name: &str) -> Option<&'a Rc<Tmpl>> {
+        match self.map.get(name) {
+            Some(t) => Some(t),
+            None => self.parent.and_then(|p| p.lookup(name)),
+        }
+    }
+}
+
+type R<T> = Result<T, Box<Error>>;
+
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Normal,
+    Break,
+    Continue,
+}
+
+/// The node errors are reported at.
+#[derive(Clone, Copy)]
+enum At<'a> {
+    None,
+    Pipe(&'a Pipe),
+    Cmd(&'a Cmd),
+    Arg(&'a Arg),
+    Tmpl(&'a TemplateCall),
+}
+
+struct VarSlot<'a> {
+    name: &'a str,
+    val: Value,
+    iface: bool,
+}
+
+pub(crate) struct State<'a, 'o> {
+    layer: &'a Layer<'a>,
+    tmpl: &'a Tmpl,
+    at: At<'a>,
+    vars: Vec<VarSlot<'a>>,
+    depth: usize,
+    out: &'o mut String,
+}
+
+/// Executes `tmpl` with `data` as dot and `$`, appending to `out`.
+pub(crate) fn run(layer: &Layer<'_>, tmpl: &Tmpl, data: &Value, depth: usize, out: &mut String) -> Result<(), Error> {
+    let mut st = State { layer, tmpl, at: At::None, vars: vec![VarSlot { name: "$", val: data.clone(), iface: false }], depth, out };
+    st.walk_list(data, false, &tmpl.root).map(|_| ()).map_err(|e| *e)
+}
+
+impl<'a> State<'a, '_> {
+    fn errorf(&self, msg: String) -> Box<Error> {
+        let (pos, ctx) = match self.at {
+            At::None => return Box::new(Error::exec_plain(&self.tmpl.name, msg)),
+            At::Pipe(p) => (p.pos, p.to_string()),
+            At::Cmd(c) => (c.pos, c.to_string()),
+            At::Arg(a) => (a.pos(), a.to_string()),
+            At::Tmpl(t) => (t.pos, t.to_string()),
+        };
+        let text = &self.tmpl.text[..pos.min(self.tmpl.text.len())];
+        let line = 1 + text.bytes().filter(|&b| b == b'\n').count();
+        let col = match text.rfind('\n') {
+            Some(i) => pos - (i + 1),
+            None => pos,
+        };
+        Box::new(Error::exec(&self.tmpl.parse_name, line, col, &self.tmpl.name, &ctx, msg))
+    }
+
+    fn walk_list(&mut self, dot: &Value, iface: bool, list: &'a [Node]) -> R<Flow> {
+        for n in list {
+            let f = self.walk(dot, iface, n)?;
+            if f != Flow::Normal {
+                return Ok(f);
+            }
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk(&mut self, dot: &Value, iface: bool, node: &'a Node) -> R<Flow> {
+        match node {
+            Node::Text(t) => self.out.push_str(t),
+            Node::Action(pipe) => {
+                let v = self.eval_pipeline(dot, iface, pipe)?;
+                if pipe.decl.is_empty() {
+                    match &v {
+                        Value::Nil => self.out.push_str("<no value>"),
+                        Value::Str(s) => self.out.push_str(s),
+                        v => super::gofmt::write_v(self.out, v),
+                    }
+                }
+            }
+            Node::If(b) | Node::With(b) => {
+                let with = matches!(node, Node::With(_));
+                let mark = self.vars.len();
+                let v = self.eval_pipeline(dot, iface, &b.pipe)?;
+                let flow = if v.truthy() {
+                    if with {
+                        self.walk_list(&v, false, &b.list)?
+                    } else {
+                        self.walk_list(dot, iface, &b.list)?
+                    }
+                } else if let Some(e) = &b.else_list {
+                    self.walk_list(dot, iface, e)?
+                } else {
+                    Flow::Normal
+                };
+                self.vars.truncate(mark);
+                return Ok(flow);
+            }
+            Node::Range(b) => return self.walk_range(dot, iface, b),
+            Node::Template(t) => self.walk_template(dot, iface, t)?,
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk_range(&mut self, dot: &Value, iface: bool, b: &'a Branch) -> R<Flow> {
+        let mark0 = self.vars.len();
+        let val = self.eval_pipeline(dot, iface, &b.pipe)?;
+        let mark = self.vars.len();
+        let ndecl = b.pipe.decl.len();
+        let mut ran = false;
+        let mut one = |st: &mut Self, index: Value, elem: Value, elem_iface: bool| -> R<Flow> {
+            ran = true;
+            let n = st.vars.len();
+            if ndecl > 0 {
+                st.vars[n - 1].val = elem.clone();
+                st.vars[n - 1].iface = elem_iface;
+            }
+            if ndecl > 1 {
+                st.vars[n - 2].val = index;
+                st.vars[n - 2].iface = false;
+            }
+            let f = st.walk_list(&elem, elem_iface, &b.list)?;
+            st.vars.truncate(mark);
+            Ok(f)
+        };
+        match &val {
+            Value::List(l) => {
+                let l = l.clone();
+                for (i, e) in l.iter().enumerate() {
+                    if one(self, Value::Int(i as i64), e.clone(), true)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
+            Value::Bytes(bs) => {
+                let bs = bs.clone();
+                for (i, e) in bs.iter().enumerate() {
+                    if one(self, Value::Int(i as i64), Value::Int(*e as i64), false)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
+            Value::Map(m) => {
+                let entries: Vec<(Value, Value)> =
+                    m.borrow().iter().map(|(k, v)| (Value::str(k.as_str()), v.clone())).collect();
+                for (k, v) in entries {
+                    if one(self, k, v, true)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
+            Value::Int(n) => {
+                if ndecl > 1 {
+                    return Err(self.errorf(format!("can't use {n} to iterate over more than one variable")));
+                }
+                for i in 0..*n {
+                    if one(self, Value::Int(i), Value::Int(i), false)? == Flow::Break {
+                        break;
+                    }
+                }
+            }
+            Value::Nil => {}
+            other => {
+                return Err(self.errorf(format!("range can't iterate over {}", super::gofmt::format_v(other))));
+            }
+        }
+        if !ran {
+            if let Some(e) = &b.else_list {
+                self.vars.truncate(mark);
+                self.walk_list(dot, iface, e)?;
+            }
+        }
+        self.vars.truncate(mark0);
+        Ok(Flow::Normal)
+    }
+
+    fn walk_template(&mut self, dot: &Value, iface: bool, t: &'a TemplateCall) -> R<()> {
+        self.at = At::Tmpl(t);
+        let Some(tmpl) = self.layer.lookup(&t.name) else {
+            return Err(self.errorf(format!("template {} not defined", super::gofmt::quote(&t.name))));
+        };
+        if self.depth >= MAX_EXEC_DEPTH {
+            return Err(self.errorf(format!("exceeded maximum template depth ({MAX_EXEC_DEPTH})")));
+        }
+        let new_dot = match &t.pipe {
+            Some(p) => self.eval_pipeline(dot, iface, p)?,
+            None => Value::Nil,
+        };
+        let mut st = State {
+            layer: self.layer,
+            tmpl,
+            at: At::None,
+            vars: vec![VarSlot { name: "$", val: new_dot.clone(), iface: false }],
+            depth: self.depth + 1,
+            out: &mut *self.out,
+        };
+        st.walk_list(&new_dot, false, &tmpl.root)?;
+        Ok(())
+    }
+
+    fn eval_pipeline(&mut self, dot: &Value, iface: bool, pipe: &'a Pipe) -> R<Value> {
+        self.at = At::Pipe(pipe);
+        let mut val: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            val = Some(self.eval_command(dot, iface, cmd, val.take())?);
+        }
+        let v = val.unwrap_or_default();
+        for name in &pipe.decl {
+            if pipe.is_assign {
+                self.set_var(name, v.clone())?;
+            } else {
+                self.vars.push(VarSlot { name, val: v.clone(), iface: false });
+            }
+        }
+        Ok(v)
+    }
+
+    fn set_var(&mut self, name: &str, v: Value) -> R<()> {
+        for slot in self.vars.iter_mut().rev() {
+            if slot.name == name {
+                slot.val = v;
+                slot.iface = false;
+                return Ok(());
+            }
+        }
+        Err(self.errorf(format!("undefined variable: {name}")))
+    }
+
+    fn var_value(&self, name: &str) -> R<(Value, bool)> {
+        for slot in self.vars.iter().rev() {
+            if slot.name == name {
+                return Ok((slot.val.clone(), slot.iface));
+            }
+        }
+        Err(self.errorf(format!("undefined variable: {name}")))
+    }
+
+    fn not_a_function(&self, args: &[Arg], has_final: bool) -> R<()> {
+        if args.len() > 1 || has_final {
+            return Err(self.errorf(format!("can't give argument to non-function {}", args[0])));
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &Value, iface: bool, cmd: &'a Cmd, fin: Option<Value>) -> R<Value> {
+        let first = &cmd.args[0];
+        match first {
+            Arg::Field { idents, .. } => {
+                self.at = At::Arg(first);
+                return Ok(self.eval_field_chain(dot, iface, dot.clone(), iface, first, idents, &cmd.args, fin)?.0);
+            }
+            Arg::Chain { .. } => return self.eval_chain(dot, iface, first, &cmd.args, fin),
+            Arg::Ident { name, func, .. } => {
+                self.at = At::Arg(first);
+                return self.eval_function(dot, iface, name, func, At::Cmd(cmd), &cmd.args[1..], fin);
+            }
+            Arg::Pipe(p) => {
+                self.not_a_function(&cmd.args, fin.is_some())?;
+                return self.eval_pipeline(dot, iface, p);
+            }
+            Arg::Var { .. } => return self.eval_variable(dot, iface, first, &cmd.args, fin),
+            _ => {}
+        }
+        self.at = At::Arg(first);
+        self.not_a_function(&cmd.args, fin.is_some())?;
+        match first {
+            Arg::Bool(_, b) => Ok(Value::Bool(*b)),
+            Arg::Dot(_) => Ok(dot.clone()),
+            Arg::Nil(_) => Err(self.errorf("nil is not a command".into())),
+            Arg::Number { value, .. } => value.clone().map_err(|m| self.errorf(m)),
+            Arg::Str { value, .. } => Ok(value.clone()),
+            other => Err(self.errorf(format!("can't evaluate command {}", super::gofmt::quote(&other.to_string())))),
+        }
+    }
+
+    fn eval_arg(&mut self, dot: &Value, iface: bool, arg: &'a Arg) -> R<Value> {
+        self.at = At::Arg(arg);
+        match arg {
+            Arg::Dot(_) => Ok(dot.clone()),
+            Arg::Nil(_) => Ok(Value::Nil),
+            Arg::Field { idents, .. } => {
+                Ok(self.eval_field_chain(dot, iface, dot.clone(), iface, arg, idents, std::slice::from_ref(arg), None)?.0)
+            }
+            Arg::Var { .. } => self.eval_variable(dot, iface, arg, &[], None),
+            Arg::Pipe(p) => self.eval_pipeline(dot, iface, p),
+            Arg::Ident { name, func, .. } => self.eval_function(dot, iface, name, func, At::Arg(arg), &[], None),
+            Arg::Chain { .. } => self.eval_chain(dot, iface, arg, &[], None),
+            Arg::Bool(_, b) => Ok(Value::Bool(*b)),
+            Arg::Number { value, .. } => value.clone().map_err(|m| self.errorf(m)),
+            Arg::Str { value, .. } => Ok(value.clone()),
+        }
+    }
+
+    fn eval_variable(&mut self, dot: &Value, iface: bool, var: &'a Arg, args: &'a [Arg], fin: Option<Value>) -> R<Value> {
+        let Arg::Var { name, fields, .. } = var else { return Ok(Value::Nil) };
+        self.at = At::Arg(var);
+        let (v, viface) = self.var_value(name)?;
+        if fields.is_empty() {
+            if !args.is_empty() {
+                self.not_a_function(args, fin.is_some())?;
+            }
+            return Ok(v);
+        }
+        let args: &'a [Arg] = if args.is_empty() { std::slice::from_ref(var) } else { args };
+        Ok(self.eval_field_chain(dot, iface, v, viface, var, fields, args, fin)?.0)
+    }
+
+    fn eval_chain(&mut self, dot: &Value, iface: bool, chain: &'a Arg, args: &'a [Arg], fin: Option<Value>) -> R<Value> {
+        let Arg::Chain { node, fields, .. } = chain else { return Ok(Value::Nil) };
+        self.at = At::Arg(chain);
+        if let Arg::Nil(_) = **node {
+            return Err(self.errorf(format!("indirection through explicit nil in {chain}")));
+        }
+        let recv = self.eval_arg(dot, iface, node)?;
+        let args: &'a [Arg] = if args.is_empty() { std::slice::from_ref(chain) } else { args };
+        Ok(self.eval_field_chain(dot, iface, recv, false, chain, fields, args, fin)?.0)
+    }
+
+    /// `.X.Y.Z` from `recv`; the last field gets the command's arguments (`args[0]` is the node
+    /// itself, as in Go).
+    #[allow(clippy::too_many_arguments)]
+    fn eval_field_chain(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        mut recv: Value,
+        mut recv_iface: bool,
+        node: &'a Arg,
+        idents: &'a [String],
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<(Value, bool)> {
+        let n = idents.len();
+        for ident in &idents[..n - 1] {
+            (recv, recv_iface) = self.eval_field(dot, iface, ident, node, &[], None, recv, recv_iface)?;
+        }
+        self.eval_field(dot, iface, &idents[n - 1], node, args, fin, recv, recv_iface)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_field(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        name: &str,
+        node: &'a Arg,
+        args: &'a [Arg],
+        fin: Option<Value>,
+        recv: Value,
+        recv_iface: bool,
+    ) -> R<(Value, bool)> {
+        let has_args = args.len() > 1 || fin.is_some();
+        match &recv {
+            Value::Nil if !recv_iface => {
+                if self.layer.missing_error {
+                    return Err(self.errorf(format!("nil data; no entry for key {}", super::gofmt::quote(name))));
+                }
+                Ok((Value::Nil, false))
+            }
+            Value::Nil => Err(self.errorf(format!("nil pointer evaluating interface {{}}.{name}"))),
+            Value::Map(m) => {
+                if has_args {
+                    return Err(self.errorf(format!("{name} is not a method but has arguments")));
+                }
+                let found = m.borrow().get(name).cloned();
+                match found {
+                    Some(v) => Ok((v, true)),
+                    None if self.layer.missing_error => {
+                        Err(self.errorf(format!("map has no entry for key {}", super::gofmt::quote(name))))
+                    }
+                    None => Ok((Value::Nil, true)),
+                }
+            }
+            Value::Object(o) => {
+                let o = o.clone();
+                if has_args {
+                    let mut argv = Vec::with_capacity(args.len());
+                    for a in &args[1..] {
+                        argv.push(self.eval_arg(dot, iface, a)?);
+                    }
+                    if let Some(f) = fin {
+                        argv.push(f);
+                    }
+                    match o.method(name, &argv) {
+                        Some(Ok(v)) => return Ok((v, false)),
+                        Some(Err(m)) => {
+                            self.at = At::Arg(node);
+                            return Err(self.errorf(format!("error calling {name}: {m}")));
+                        }
+                        None => {}
+                    }
+                    self.at = At::Arg(node);
+                    if o.field(name).is_some() {
+                        return Err(self.errorf(format!("{name} has arguments but cannot be invoked as function")));
+                    }
+                } else {
+                    if let Some(v) = o.field(name) {
+                        return Ok((v, false));
+                    }
+                    match o.method(name, &[]) {
+                        Some(Ok(v)) => return Ok((v, false)),
+                        Some(Err(m)) => {
+                            self.at = At::Arg(node);
+                            return Err(self.errorf(format!("error calling {name}: {m}")));
+                        }
+                        None => {}
+                    }
+                }
+                let typ = if recv_iface { "interface {}" } else { o.type_name() };
+                Err(self.errorf(format!("can't evaluate field {name} in type {typ}")))
+            }
+            other => {
+                let typ = if recv_iface { "interface {}" } else { other.type_name() };
+                Err(self.errorf(format!("can't evaluate field {name} in type {typ}")))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_function(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        name: &str,
+        func: &'a FuncRef,
+        call_node: At<'a>,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
+        let nargs = args.len() + usize::from(fin.is_some());
+        let b = match func {
+            FuncRef::User(f) => {
+                let mut argv = Vec::with_capacity(nargs);
+                for a in args {
+                    argv.push(self.eval_arg(dot, iface, a)?);
+                }
+                if let Some(f) = fin {
+                    argv.push(f);
+                }
+                let r = match f {
+                    Func::Simple(f) => f(&argv),
+                    Func::Ctx(f) => {
+                        let mut call = Call { layer: self.layer, name: &self.tmpl.name, depth: self.depth };
+                        f(&mut call, &argv)
+                    }
+                };
+                return r.map_err(|m| {
+                    self.at = call_node;
+                    self.errorf(format!("error calling {name}: {m}"))
+                });
+            }
+            FuncRef::Builtin(b) => *b,
+        };
+        let (fixed, variadic) = b.arity();
+        if variadic {
+            if nargs < fixed {
+                return Err(self.errorf(format!("wrong number of args for {name}: want at least {fixed} got {}", args.len())));
+            }
+        } else if nargs != fixed {
+            return Err(self.errorf(format!("wrong number of args for {name}: want {fixed} got {nargs}")));
+        }
+        if b == Builtin::And || b == Builtin::Or {
+            let want = b == Builtin::Or;
+            let mut v = Value::Nil;
+            for a in args {
+                v = self.eval_arg(dot, iface, a)?;
+                if v.truthy() == want {
+                    return Ok(v);
+                }
+            }
+            if let Some(f) = fin {
+                v = f;
+            }
+            return Ok(v);
+        }
+        let mut argv = Vec::with_capacity(nargs);
+        for (i, a) in args.iter().enumerate() {
+            if i == 0 && b == Builtin::Printf {
+                argv.push(self.eval_string_arg(dot, iface, a)?);
+            } else {
+                argv.push(self.eval_arg(dot, iface, a)?);
+            }
+        }
+        if let Some(f) = fin {
+            if args.is_empty() && b == Builtin::Printf && !matches!(f, Value::Str(_)) {
+                return Err(self.errorf(match &f {
+                    Value::Nil => "invalid value; expected string".to_string(),
+                    v => format!("wrong type for value; expected string; got {}", v.type_name()),
+                }));
+            }
+            argv.push(f);
+        }
+        b.call(&argv).map_err(|m| {
+            self.at = call_node;
+            self.errorf(format!("error calling {name}: {m}"))
+        })
+    }
+
+    /// An argument of Go type `string` (the `printf` format): literals must be strings, values
+    /// must hold strings.
+    fn eval_string_arg(&mut self, dot: &Value, iface: bool, a: &'a Arg) -> R<Value> {
+        self.at = At::Arg(a);
+        match a {
+            Arg::Str { value, .. } => Ok(value.clone()),
+            Arg::Bool(..) | Arg::Number { .. } => Err(self.errorf(format!("expected string; found {a}"))),
+            Arg::Nil(_) => Err(self.errorf("cannot assign nil to string".into())),
+            _ => {
+                let v = self.eval_arg(dot, iface, a)?;
+                match v {
+                    Value::Str(_) => Ok(v),
+                    Value::Nil => Err(self.errorf("invalid value; expected string".into())),
+                    v => Err(self.errorf(format!("wrong type for value; expected string; got {}", v.type_name()))),
+                }
+            }
+        }
+    }
+}

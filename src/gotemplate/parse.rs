@@ -1,0 +1,618 @@
+//! Parser: turns the token stream into [`Tmpl`] trees, one for the top-level text and one per
+//! `{{define}}`/`{{block}}`, with Go's grammar and Go's error texts
+//! (`template: NAME:LINE: unexpected "}" in operand`).
+//!
+//! It also does what Go checks at parse time: functions must exist, variables must be declared
+//! in an enclosing scope, `break`/`continue` must be inside `range`.
+
+use std::rc::Rc;
+
+use super::{
+    ast::{is_empty_tree, Arg, Branch, Cmd, FuncRef, Node, Pipe, TemplateCall, Tmpl},
+    builtins::Builtin,
+    lex::{lex, Item, T},
+    Error, FuncMap, Value,
+};
+
+/// What an item list stopped at.
+enum Stop {
+    End,
+    Else,
+}
+
+enum Parsed {
+    Node(Node),
+    End,
+    Else,
+}
+
+struct Parser<'s, 'f> {
+    items: Vec<Item<'s>>,
+    i: usize,
+    hi: usize,
+    funcs: &'f FuncMap,
+    parse_name: Rc<str>,
+    text: Rc<str>,
+    vars: Vec<String>,
+    range_depth: usize,
+    action_line: usize,
+    /// Trees defined so far in this parse, in definition order.
+    trees: Vec<Tmpl>,
+}
+
+type PResult<T> = Result<T, Box<Error>>;
+
+/// Parses `text` as template `name`; returns the top-level tree and every define/block, with
+/// Go's rule that two non-empty definitions of one name in a single parse are an error.
+pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Rc<Tmpl>>, Error> {
+    let items = lex(text, funcs.get("break").is_none(), funcs.get("continue").is_none());
+    let mut p = Parser {
+        items,
+        i: 0,
+        hi: 0,
+        funcs,
+        parse_name: Rc::from(name),
+        text: Rc::from(text),
+        vars: vec!["$".to_string()],
+        range_depth: 0,
+        action_line: 0,
+        trees: Vec::new(),
+    };
+    let root = p.parse_top().map_err(|e| *e)?;
+    p.add(name.to_string(), root).map_err(|e| *e)?;
+    Ok(p.trees.into_iter().map(Rc::new).collect())
+}
+
+impl<'s> Parser<'s, '_> {
+    fn next(&mut self) -> Item<'s> {
+        let idx = self.i.min(self.items.len() - 1);
+        self.i += 1;
+        self.hi = self.hi.max(idx);
+        self.items[idx].clone()
+    }
+
+    fn backup(&mut self) {
+        self.i -= 1;
+    }
+
+    fn peek(&mut self) -> Item<'s> {
+        let it = self.next();
+        self.backup();
+        it
+    }
+
+    fn next_non_space(&mut self) -> Item<'s> {
+        loop {
+            let it = self.next();
+            if it.typ != T::Space {
+                return it;
+            }
+        }
+    }
+
+    fn peek_non_space(&mut self) -> Item<'s> {
+        let it = self.next_non_space();
+        self.backup();
+        it
+    }
+
+    fn errorf(&self, msg: String) -> Box<Error> {
+        let line = self.items[self.hi.min(self.items.len() - 1)].line;
+        Box::new(Error::parse(&self.parse_name, line, msg))
+    }
+
+    fn unexpected(&self, it: &Item<'_>, context: &str) -> Box<Error> {
+        if it.typ == T::Error {
+            let mut extra = String::new();
+            if self.action_line != 0 && self.action_line != it.line {
+                extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
+                if it.val.ends_with(" action") {
+                    extra = extra[" in action".len()..].to_string();
+                }
+            }
+            return self.errorf(format!("{it}{extra}"));
+        }
+        self.errorf(format!("unexpected {it} in {context}"))
+    }
+
+    fn expect(&mut self, typ: T, context: &str) -> PResult<Item<'s>> {
+        let it = self.next_non_space();
+        if it.typ != typ {
+            return Err(self.unexpected(&it, context));
+        }
+        Ok(it)
+    }
+
+    /// Adds a finished tree: an empty tree never replaces a non-empty one, two non-empty
+    /// definitions of one name are an error.
+    fn add(&mut self, name: String, root: Vec<Node>) -> PResult<()> {
+        if let Some(idx) = self.trees.iter().position(|t| t.name == name) {
+            if is_empty_tree(&self.trees[idx].root) {
+                self.trees[idx].root = root;
+                return Ok(());
+            }
+            if !is_empty_tree(&root) {
+                return Err(self.errorf(format!(
+                    "template: multiple definition of template {}",
+                    super::gofmt::quote(&name)
+                )));
+            }
+            return Ok(());
+        }
+        self.trees.push(Tmpl { name, parse_name: self.parse_name.clone(), text: self.text.clone(), root });
+        Ok(())
+    }
+
+    fn parse_top(&mut self) -> PResult<Vec<Node>> {
+        let mut root = Vec::new();
+        loop {
+            let it = self.peek();
+            if it.typ == T::Eof {
+                break;
+            }
+            if it.typ == T::LeftDelim {
+                let save = self.i;
+                self.next();
+                if self.next_non_space().typ == T::Define {
+                    self.parse_definition()?;
+                    continue;
+                }
+                self.i = save;
+            }
+            match self.text_or_action()? {
+                Parsed::Node(n) => root.push(n),
+                Parsed::End => return Err(self.errorf("unexpected {{end}}".into())),
+                Parsed::Else => return Err(self.errorf("unexpected {{else}}".into())),
+            }
+        }
+        Ok(root)
+    }
+
+    fn parse_definition(&mut self) -> PResult<()> {
+        const CONTEXT: &str = "define clause";
+        let it = self.next_non_space();
+        if it.typ != T::Str && it.typ != T::RawString {
+            return Err(self.unexpected(&it, CONTEXT));
+        }
+        let name = self.unquote(&it.val)?;
+        self.expect(T::RightDelim, CONTEXT)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let saved_depth = std::mem::replace(&mut self.range_depth, 0);
+        let (list, stop) = self.item_list()?;
+        self.vars = saved_vars;
+        self.range_depth = saved_depth;
+        if let Stop::Else = stop {
+            return Err(self.errorf(format!("unexpected {{{{else}}}} in {CONTEXT}")));
+        }
+        self.add(name, list)
+    }
+
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Stop)> {
+        let mut list = Vec::new();
+        while self.peek_non_space().typ != T::Eof {
+            match self.text_or_action()? {
+                Parsed::Node(n) => list.push(n),
+                Parsed::End => return Ok((list, Stop::End)),
+                Parsed::Else => return Ok((list, Stop::Else)),
+            }
+        }
+        Err(self.errorf("unexpected EOF".into()))
+    }
+
+    fn text_or_action(&mut self) -> PResult<Parsed> {
+        let it = self.next_non_space();
+        match it.typ {
+            T::Text => Ok(Parsed::Node(Node::Text(it.val.into_owned().into_boxed_str()))),
+            T::LeftDelim => {
+                let saved = self.action_line;
+                self.action_line = it.line;
+                let r = self.action();
+                self.action_line = saved;
+                r
+            }
+            _ => Err(self.unexpected(&it, "input")),
+        }
+    }
+
+    fn action(&mut self) -> PResult<Parsed> {
+        let it = self.next_non_space();
+        match it.typ {
+            T::Block => return self.block_control().map(Parsed::Node),
+            T::Break | T::Continue => {
+                let what = if it.typ == T::Break { "break" } else { "continue" };
+                let t = self.next_non_space();
+                if t.typ != T::RightDelim {
+                    return Err(self.unexpected(&t, &["{{", what, "}}"].concat()));
+                }
+                if self.range_depth == 0 {
+                    return Err(self.errorf(["{{", what, "}} outside {{range}}"].concat()));
+                }
+                return Ok(Parsed::Node(if it.typ == T::Break { Node::Break } else { Node::Continue }));
+            }
+            T::Else => {
+                let p = self.peek_non_space();
+                if p.typ == T::If || p.typ == T::With {
+                    return Ok(Parsed::Else);
+                }
+                self.expect(T::RightDelim, "else")?;
+                return Ok(Parsed::Else);
+            }
+            T::End => {
+                self.expect(T::RightDelim, "end")?;
+                return Ok(Parsed::End);
+            }
+            T::If => return self.control("if").map(|b| Parsed::Node(Node::If(b))),
+            T::Range => return self.control("range").map(|b| Parsed::Node(Node::Range(b))),
+            T::With => return self.control("with").map(|b| Parsed::Node(Node::With(b))),
+            T::Template => return self.template_control().map(Parsed::Node),
+            _ => {}
+        }
+        self.backup();
+        let pipe = self.pipeline("command", T::RightDelim)?;
+        Ok(Parsed::Node(Node::Action(pipe)))
+    }
+
+    fn control(&mut self, context: &str) -> PResult<Box<Branch>> {
+        let nvars = self.vars.len();
+        let pipe = self.pipeline(context, T::RightDelim)?;
+        if context == "range" {
+            self.range_depth += 1;
+        }
+        let (list, stop) = self.item_list()?;
+        if context == "range" {
+            self.range_depth -= 1;
+        }
+        let mut else_list = None;
+        if let Stop::Else = stop {
+            let p = self.peek();
+            if context == "if" && p.typ == T::If {
+                self.next();
+                let b = self.control("if")?;
+                else_list = Some(vec![Node::If(b)]);
+            } else if context == "with" && p.typ == T::With {
+                self.next();
+                let b = self.control("with")?;
+                else_list = Some(vec![Node::With(b)]);
+            } else {
+                let (l, stop) = self.item_list()?;
+                if let Stop::Else = stop {
+                    return Err(self.errorf("expected end; found {{else}}".into()));
+                }
+                else_list = Some(l);
+            }
+        }
+        self.vars.truncate(nvars);
+        Ok(Box::new(Branch { pipe, list, else_list }))
+    }
+
+    fn template_name(&mut self, it: &Item<'_>, context: &str) -> PResult<String> {
+        match it.typ {
+            T::Str | T::RawString => self.unquote(&it.val),
+            _ => Err(self.unexpected(it, context)),
+        }
+    }
+
+    fn template_control(&mut self) -> PResult<Node> {
+        const CONTEXT: &str = "template clause";
+        let it = self.next_non_space();
+        let name = self.template_name(&it, CONTEXT)?;
+        let mut pipe = None;
+        if self.next_non_space().typ != T::RightDelim {
+            self.backup();
+            pipe = Some(self.pipeline(CONTEXT, T::RightDelim)?);
+        }
+        Ok(Node::Template(Box::new(TemplateCall { pos: it.pos, name, pipe })))
+    }
+
+    fn block_control(&mut self) -> PResult<Node> {
+        const CONTEXT: &str = "block clause";
+        let it = self.next_non_space();
+        let name = self.template_name(&it, CONTEXT)?;
+        let pipe = self.pipeline(CONTEXT, T::RightDelim)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".to_string()]);
+        let saved_depth = std::mem::replace(&mut self.range_depth, 0);
+        let (list, stop) = self.item_list()?;
+        self.vars = saved_vars;
+        self.range_depth = saved_depth;
+        if let Stop::Else = stop {
+            return Err(self.errorf(format!("unexpected {{{{else}}}} in {CONTEXT}")));
+        }
+        self.add(name.clone(), list)?;
+        Ok(Node::Template(Box::new(TemplateCall { pos: it.pos, name, pipe: Some(pipe) })))
+    }
+
+    fn pipeline(&mut self, context: &str, end: T) -> PResult<Pipe> {
+        let first = self.peek_non_space();
+        let mut pipe = Pipe { pos: first.pos, decl: Vec::new(), is_assign: false, cmds: Vec::new() };
+        loop {
+            let v = self.peek_non_space();
+            if v.typ != T::Variable {
+                break;
+            }
+            let save = self.i;
+            self.next();
+            let next = self.peek_non_space();
+            match next.typ {
+                T::Assign | T::Declare => {
+                    pipe.is_assign = next.typ == T::Assign;
+                    self.next_non_space();
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
+                    break;
+                }
+                T::Char if next.val == "," => {
+                    self.next_non_space();
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.to_string());
+                    if context == "range" && pipe.decl.len() < 2 {
+                        match self.peek_non_space().typ {
+                            T::Variable | T::RightDelim | T::RightParen => continue,
+                            _ => return Err(self.errorf("range can only initialize variables".into())),
+                        }
+                    }
+                    return Err(self.errorf(format!("too many declarations in {context}")));
+                }
+                _ => {
+                    self.i = save;
+                    break;
+                }
+            }
+        }
+        loop {
+            let it = self.next_non_space();
+            match it.typ {
+                t if t == end => {
+                    if pipe.cmds.is_empty() {
+                        return Err(self.errorf(format!("missing value for {context}")));
+                    }
+                    for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+                        if matches!(c.args[0], Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number { .. } | Arg::Str { .. }) {
+                            return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
+                        }
+                    }
+                    return Ok(pipe);
+                }
+                T::Bool
+                | T::CharConst
+                | T::Complex
+                | T::Dot
+                | T::Field
+                | T::Identifier
+                | T::Number
+                | T::Nil
+                | T::RawString
+                | T::Str
+                | T::Variable
+                | T::LeftParen => {
+                    self.backup();
+                    let c = self.command()?;
+                    pipe.cmds.push(c);
+                }
+                _ => return Err(self.unexpected(&it, context)),
+            }
+        }
+    }
+
+    fn command(&mut self) -> PResult<Cmd> {
+        let pos = self.peek_non_space().pos;
+        let mut args = Vec::new();
+        loop {
+            self.peek_non_space();
+            if let Some(op) = self.operand()? {
+                args.push(op);
+            }
+            let it = self.next();
+            match it.typ {
+                T::Space => continue,
+                T::RightDelim | T::RightParen => self.backup(),
+                T::Pipe => {}
+                _ => return Err(self.unexpected(&it, "operand")),
+            }
+            break;
+        }
+        if args.is_empty() {
+            return Err(self.errorf("empty command".into()));
+        }
+        Ok(Cmd { pos, args })
+    }
+
+    fn operand(&mut self) -> PResult<Option<Arg>> {
+        let Some(node) = self.term()? else { return Ok(None) };
+        let p = self.peek();
+        if p.typ != T::Field {
+            return Ok(Some(node));
+        }
+        let pos = p.pos;
+        let mut fields = Vec::new();
+        while self.peek().typ == T::Field {
+            let f = self.next();
+            fields.push(f.val[1..].to_string());
+        }
+        Ok(Some(match node {
+            Arg::Field { mut idents, .. } => {
+                idents.extend(fields);
+                Arg::Field { pos, idents }
+            }
+            Arg::Var { name, .. } => Arg::Var { pos, name, fields },
+            Arg::Bool(..) | Arg::Str { .. } | Arg::Number { .. } | Arg::Nil(_) | Arg::Dot(_) => {
+                return Err(self.errorf(format!("unexpected . after term {}", super::gofmt::quote(&node.to_string()))));
+            }
+            other => Arg::Chain { pos, node: Box::new(other), fields },
+        }))
+    }
+
+    fn term(&mut self) -> PResult<Option<Arg>> {
+        let it = self.next_non_space();
+        Ok(Some(match it.typ {
+            T::Identifier => {
+                let name = it.val.to_string();
+                let func = match self.funcs.get(&name) {
+                    Some(f) => FuncRef::User(f.clone()),
+                    None => match Builtin::from_name(&name) {
+                        Some(b) => FuncRef::Builtin(b),
+                        None => {
+                            return Err(self.errorf(format!("function {} not defined", super::gofmt::quote(&name))))
+                        }
+                    },
+                };
+                Arg::Ident { pos: it.pos, name, func }
+            }
+            T::Dot => Arg::Dot(it.pos),
+            T::Nil => Arg::Nil(it.pos),
+            T::Variable => {
+                let name = it.val.to_string();
+                if !self.vars.iter().any(|v| *v == name) {
+                    return Err(self.errorf(format!("undefined variable {}", super::gofmt::quote(&name))));
+                }
+                Arg::Var { pos: it.pos, name, fields: Vec::new() }
+            }
+            T::Field => Arg::Field { pos: it.pos, idents: vec![it.val[1..].to_string()] },
+            T::Bool => Arg::Bool(it.pos, it.val == "true"),
+            T::CharConst | T::Number | T::Complex => {
+                let value = self.number(&it)?;
+                Arg::Number { pos: it.pos, text: it.val.to_string(), value }
+            }
+            T::LeftParen => {
+                let p = self.pipeline("parenthesized pipeline", T::RightParen)?;
+                Arg::Pipe(Box::new(p))
+            }
+            T::Str | T::RawString => {
+                let s = self.unquote(&it.val)?;
+                Arg::Str { pos: it.pos, quoted: it.val.to_string(), value: Value::str(s) }
+            }
+            _ => {
+                self.backup();
+                return Ok(None);
+            }
+        }))
+    }
+
+    fn unquote(&self, q: &str) -> PResult<String> {
+        super::gofmt::unquote(q).ok_or_else(|| self.errorf("invalid syntax".into()))
+    }
+
+    /// A number literal as Go's `idealConstant` types it: float when written with `.`/exponent
+    /// (and not hex or a char), else int. The `Err` is an exec-time error (`overflows int`).
+    fn number(&self, it: &Item<'_>) -> PResult<Result<Value, String>> {
+        let text: &str = &it.val;
+        if it.typ == T::Complex {
+            return Err(self.errorf(format!("illegal number syntax: {}", super::gofmt::quote(text))));
+        }
+        if it.typ == T::CharConst {
+            let inner = &text[1..text.len() - 1];
+            return match super::gofmt::unquote_char(inner) {
+                Some(c) => Ok(Ok(Value::Int(c as i64))),
+                None => Err(self.errorf(format!("malformed character constant: {text}"))),
+            };
+        }
+        let int = parse_int(text);
+        let uint_ok = int.is_none() && parse_uint(text);
+        let has_float_syntax = text.contains(['.', 'e', 'E', 'p', 'P']);
+        let float = if let Some(i) = int {
+            Some(i as f64)
+        } else if uint_ok {
+            None
+        } else {
+            match parse_float(text) {
+                Some(_) if !has_float_syntax => {
+                    return Err(self.errorf(format!("integer overflow: {}", super::gofmt::quote(text))))
+                }
+                f => f,
+            }
+        };
+        if int.is_none() && !uint_ok && float.is_none() {
+            return Err(self.errorf(format!("illegal number syntax: {}", super::gofmt::quote(text))));
+        }
+        let is_hex = text.len() > 2 && (text.starts_with("0x") || text.starts_with("0X")) && !text.contains(['p', 'P']);
+        Ok(match (float, int) {
+            (Some(f), _) if has_float_syntax && !is_hex => Ok(Value::Float(f)),
+            (_, Some(i)) => Ok(Value::Int(i)),
+            _ => Err(format!("{text} overflows int")),
+        })
+    }
+}
+
+/// Underscores are allowed only between digits (or after a base prefix), as in Go.
+fn strip_underscores(s: &str, prefixed: bool) -> Option<String> {
+    if !s.contains('_') {
+        return Some(s.to_string());
+    }
+    let b = s.as_bytes();
+    let mut prev_ok = prefixed;
+    for (i, &c) in b.iter().enumerate() {
+        if c == b'_' {
+            if !prev_ok || i + 1 == b.len() || b[i + 1] == b'_' {
+                return None;
+            }
+            prev_ok = false;
+        } else {
+            prev_ok = c.is_ascii_alphanumeric();
+        }
+    }
+    Some(s.replace('_', ""))
+}
+
+/// `strconv.ParseInt(s, 0, 64)`.
+fn parse_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(r) = lower.strip_prefix("0x") {
+        (16, r.to_string(), true)
+    } else if let Some(r) = lower.strip_prefix("0o") {
+        (8, r.to_string(), true)
+    } else if let Some(r) = lower.strip_prefix("0b") {
+        (2, r.to_string(), true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_string(), true)
+    } else {
+        (10, lower.clone(), false)
+    };
+    let digits = strip_underscores(&digits, prefixed)?;
+    if digits.is_empty() || digits.starts_with(['+', '-']) {
+        return None;
+    }
+    let mag = u64::from_str_radix(&digits, radix).ok()?;
+    if neg {
+        if mag <= i64::MAX as u64 + 1 {
+            Some((mag as i128).wrapping_neg() as i64)
+        } else {
+            None
+        }
+    } else {
+        i64::try_from(mag).ok()
+    }
+}
+
+fn parse_uint(s: &str) -> bool {
+    if s.starts_with('-') {
+        return false;
+    }
+    let s = s.trim_start_matches('+');
+    let lower = s.to_ascii_lowercase();
+    let (radix, digits) = if let Some(r) = lower.strip_prefix("0x") {
+        (16, r)
+    } else if let Some(r) = lower.strip_prefix("0b") {
+        (2, r)
+    } else if let Some(r) = lower.strip_prefix("0o") {
+        (8, r)
+    } else {
+        (10, lower.as_str())
+    };
+    !digits.is_empty() && u64::from_str_radix(&digits.replace('_', ""), radix).is_ok()
+}
+
+/// `strconv.ParseFloat(s, 64)` for the decimal forms the lexer produces.
+fn parse_float(s: &str) -> Option<f64> {
+    let lower = s.to_ascii_lowercase();
+    let body = lower.trim_start_matches(['+', '-']);
+    if body.starts_with("0x") {
+        let v = parse_int(s)?;
+        return Some(v as f64);
+    }
+    let cleaned = strip_underscores(&lower, false)?;
+    cleaned.parse::<f64>().ok().filter(|f| f.is_finite())
+}

@@ -1,0 +1,156 @@
+//! Go's `encoding/json` output for template values: `toJson`, `toPrettyJson`, `toRawJson`.
+//!
+//! serde_json differs from Go in ways that show up in rendered manifests: Go escapes `<`, `>` and
+//! `&` as `\u003c`... (unless HTML escaping is off), escapes U+2028/U+2029, writes floats as
+//! `1e+21`/`1e-7` with its own thresholds, and base64-encodes `[]byte`. So the text is built here.
+
+use super::emit::json_float;
+use crate::gotemplate::Value;
+
+/// Helm's `toJson` (`json.Marshal`); `""` when marshalling fails (NaN or infinite floats).
+pub fn to_json(v: &Value) -> String {
+    marshal(v, true, None).unwrap_or_default()
+}
+
+/// Sprig's `toPrettyJson` (`json.MarshalIndent(v, "", "  ")`); `""` on failure.
+pub fn to_pretty_json(v: &Value) -> String {
+    marshal(v, true, Some("  ")).unwrap_or_default()
+}
+
+/// Sprig's `toRawJson` (no HTML escaping); `""` on failure (see [`to_raw_json_checked`]).
+pub fn to_raw_json(v: &Value) -> String {
+    to_raw_json_checked(v).unwrap_or_default()
+}
+
+/// Sprig's `mustToRawJson`: the error is Go's message (`json: unsupported value: NaN`).
+pub fn to_raw_json_checked(v: &Value) -> Result<String, String> {
+    marshal(v, false, None)
+}
+
+/// `json.Marshal` with or without HTML escaping, optionally indented like `MarshalIndent`.
+pub fn marshal(v: &Value, escape_html: bool, indent: Option<&str>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut w = Writer { out: &mut out, escape_html, indent };
+    w.value(v, 0)?;
+    Ok(out)
+}
+
+struct Writer<'a> {
+    out: &'a mut String,
+    escape_html: bool,
+    indent: Option<&'a str>,
+}
+
+impl Writer<'_> {
+    fn newline(&mut self, depth: usize) {
+        if let Some(ind) = self.indent {
+            self.out.push('\n');
+            for _ in 0..depth {
+                self.out.push_str(ind);
+            }
+        }
+    }
+
+    fn value(&mut self, v: &Value, depth: usize) -> Result<(), String> {
+        if depth > 1000 {
+            return Err("json: unsupported value: encountered a cycle".to_string());
+        }
+        match v {
+            Value::Nil => self.out.push_str("null"),
+            Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
+            Value::Int(i) => self.out.push_str(&i.to_string()),
+            Value::Float(f) => match json_float(*f) {
+                Some(s) => self.out.push_str(&s),
+                None => {
+                    let name = if f.is_nan() {
+                        "NaN"
+                    } else if *f > 0.0 {
+                        "+Inf"
+                    } else {
+                        "-Inf"
+                    };
+                    return Err(format!("json: unsupported value: {name}"));
+                }
+            },
+            Value::Str(s) => self.string(s),
+            Value::Bytes(b) => {
+                use base64::Engine as _;
+                self.string(&base64::engine::general_purpose::STANDARD.encode(b));
+            }
+            Value::List(l) => {
+                if l.is_empty() {
+                    self.out.push_str("[]");
+                    return Ok(());
+                }
+                self.out.push('[');
+                for (i, x) in l.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.newline(depth + 1);
+                    self.value(x, depth + 1)?;
+                }
+                self.newline(depth);
+                self.out.push(']');
+            }
+            Value::Map(m) => {
+                let m = m.borrow();
+                if m.is_empty() {
+                    self.out.push_str("{}");
+                    return Ok(());
+                }
+                self.out.push('{');
+                // BTreeMap order is byte order, which is how encoding/json sorts map keys.
+                for (i, (k, x)) in m.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.newline(depth + 1);
+                    self.string(k);
+                    self.out.push(':');
+                    if self.indent.is_some() {
+                        self.out.push(' ');
+                    }
+                    self.value(x, depth + 1)?;
+                }
+                self.newline(depth);
+                self.out.push('}');
+            }
+            Value::Object(o) => match o.to_plain() {
+                Some(p) => self.value(&p, depth + 1)?,
+                None => self.out.push_str("{}"),
+            },
+        }
+        Ok(())
+    }
+
+    fn string(&mut self, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        self.out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => self.out.push_str("\\\""),
+                '\\' => self.out.push_str("\\\\"),
+                '\n' => self.out.push_str("\\n"),
+                '\r' => self.out.push_str("\\r"),
+                '\t' => self.out.push_str("\\t"),
+                '\u{8}' => self.out.push_str("\\b"),
+                '\u{c}' => self.out.push_str("\\f"),
+                '<' | '>' | '&' if self.escape_html => {
+                    self.out.push_str("\\u00");
+                    self.out.push(HEX[(c as usize) >> 4] as char);
+                    self.out.push(HEX[(c as usize) & 0xF] as char);
+                }
+                c if (c as u32) < 0x20 => {
+                    self.out.push_str("\\u00");
+                    self.out.push(HEX[(c as usize) >> 4] as char);
+                    self.out.push(HEX[(c as usize) & 0xF] as char);
+                }
+                '\u{2028}' => self.out.push_str("\\u2028"),
+                '\u{2029}' => self.out.push_str("\\u2029"),
+                c => self.out.push(c),
+            }
+        }
+        self.out.push('"');
+    }
+}

@@ -1,0 +1,254 @@
+//! `toToml`: BurntSushi/toml v1.4.0's encoder (what Helm's `toToml` calls), written out by hand.
+//!
+//! Its layout is specific: in every table the plain keys come first, then sub-tables, each group
+//! sorted; nested table headers and their keys are indented two spaces per level; nil map values are
+//! skipped; arrays whose elements are all maps become `[[arrays.of.tables]]`; floats always carry a
+//! decimal point. Helm returns the error text instead of the document when encoding fails.
+
+use super::emit::format_float_f;
+use crate::gotemplate::Value;
+
+const INDENT: &str = "  ";
+
+/// Helm's `toToml`: the TOML document, or the encoder's error message.
+pub fn to_toml(v: &Value) -> String {
+    let mut e = Encoder { out: String::new() };
+    match e.encode(&[], v) {
+        Ok(()) => e.out,
+        Err(msg) => msg.to_string(),
+    }
+}
+
+const ERR_NIL_ELEMENT: &str = "toml: cannot encode array with nil element";
+const ERR_NO_KEY: &str = "toml: top-level values must be Go maps or structs";
+
+#[derive(PartialEq)]
+enum TomlType {
+    Nil,
+    Table,
+    ArrayOfTables,
+    Other,
+}
+
+/// The plain form of a struct-like object (`{}` when it has none).
+fn plain(v: &Value) -> Value {
+    match v {
+        Value::Object(o) => o.to_plain().map_or_else(Value::new_map, |p| plain(&p)),
+        other => other.clone(),
+    }
+}
+
+fn toml_type(v: &Value) -> Result<TomlType, &'static str> {
+    Ok(match plain(v) {
+        Value::Nil => TomlType::Nil,
+        Value::Map(_) => TomlType::Table,
+        Value::List(l) if !l.is_empty() => {
+            let mut all_tables = true;
+            for x in l.iter() {
+                match toml_type(x)? {
+                    TomlType::Nil => return Err(ERR_NIL_ELEMENT),
+                    TomlType::Table => {}
+                    _ => all_tables = false,
+                }
+            }
+            if all_tables {
+                TomlType::ArrayOfTables
+            } else {
+                TomlType::Other
+            }
+        }
+        _ => TomlType::Other,
+    })
+}
+
+fn is_bare(k: &str) -> bool {
+    k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{8}' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\u{c}' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn key_piece(k: &str) -> String {
+    if k.is_empty() {
+        "\"\"".to_string()
+    } else if is_bare(k) {
+        k.to_string()
+    } else {
+        quote(k)
+    }
+}
+
+fn key_path(key: &[String]) -> String {
+    key.iter().map(|k| key_piece(k)).collect::<Vec<_>>().join(".")
+}
+
+fn indent_for(key: &[String]) -> String {
+    INDENT.repeat(key.len().saturating_sub(1))
+}
+
+struct Encoder {
+    out: String,
+}
+
+impl Encoder {
+    fn newline(&mut self) {
+        if !self.out.is_empty() {
+            self.out.push('\n');
+        }
+    }
+
+    fn encode(&mut self, key: &[String], v: &Value) -> Result<(), &'static str> {
+        let v = plain(v);
+        match &v {
+            Value::Nil => Ok(()),
+            Value::Map(_) => self.table(key, &v),
+            Value::List(_) if toml_type(&v)? == TomlType::ArrayOfTables => self.array_of_tables(key, &v),
+            _ => self.key_value(key, &v, false),
+        }
+    }
+
+    fn key_value(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), &'static str> {
+        if let Some(last) = key.last() {
+            self.out.push_str(&indent_for(key));
+            self.out.push_str(&key_piece(last));
+            self.out.push_str(" = ");
+        }
+        self.element(v)?;
+        if !key.is_empty() && !inline {
+            self.newline();
+        }
+        Ok(())
+    }
+
+    fn element(&mut self, v: &Value) -> Result<(), &'static str> {
+        match plain(v) {
+            // A nil in an inline position: the Go encoder has no case for it either.
+            Value::Nil => return Err("toml: cannot encode a nil value"),
+            Value::Bool(b) => self.out.push_str(if b { "true" } else { "false" }),
+            Value::Int(i) => self.out.push_str(&i.to_string()),
+            Value::Float(f) => {
+                if f.is_nan() {
+                    self.out.push_str(if f.is_sign_negative() { "-nan" } else { "nan" });
+                } else if f.is_infinite() {
+                    self.out.push_str(if f < 0.0 { "-inf" } else { "inf" });
+                } else {
+                    let s = format_float_f(f);
+                    self.out.push_str(&s);
+                    if !s.contains('.') {
+                        self.out.push_str(".0");
+                    }
+                }
+            }
+            Value::Str(s) => self.out.push_str(&quote(&s)),
+            Value::Bytes(b) => {
+                let items: Vec<String> = b.iter().map(u8::to_string).collect();
+                self.out.push('[');
+                self.out.push_str(&items.join(", "));
+                self.out.push(']');
+            }
+            Value::List(l) => {
+                self.out.push('[');
+                for (i, x) in l.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.element(x)?;
+                }
+                self.out.push(']');
+            }
+            m @ Value::Map(_) => self.map(&[], &m, true)?,
+            Value::Object(_) => self.out.push_str("{}"),
+        }
+        Ok(())
+    }
+
+    fn table(&mut self, key: &[String], v: &Value) -> Result<(), &'static str> {
+        if key.len() == 1 {
+            self.newline();
+        }
+        if !key.is_empty() {
+            self.out.push_str(&indent_for(key));
+            self.out.push('[');
+            self.out.push_str(&key_path(key));
+            self.out.push(']');
+            self.newline();
+        }
+        self.map(key, v, false)
+    }
+
+    fn array_of_tables(&mut self, key: &[String], v: &Value) -> Result<(), &'static str> {
+        if key.is_empty() {
+            return Err(ERR_NO_KEY);
+        }
+        let Value::List(l) = v else { return Ok(()) };
+        for item in l.iter() {
+            let item = plain(item);
+            if matches!(item, Value::Nil) {
+                continue;
+            }
+            self.newline();
+            self.out.push_str(&indent_for(key));
+            self.out.push_str("[[");
+            self.out.push_str(&key_path(key));
+            self.out.push_str("]]");
+            self.newline();
+            self.map(key, &item, false)?;
+        }
+        Ok(())
+    }
+
+    fn map(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), &'static str> {
+        let Value::Map(m) = v else { return Ok(()) };
+        let m = m.borrow();
+        let mut direct = Vec::new();
+        let mut sub = Vec::new();
+        for (k, x) in m.iter() {
+            match toml_type(x)? {
+                TomlType::Table | TomlType::ArrayOfTables => sub.push((k, x)),
+                _ => direct.push((k, x)),
+            }
+        }
+        if inline {
+            self.out.push('{');
+        }
+        let trail = !sub.is_empty();
+        for (group, trail_comma) in [(direct, trail), (sub, false)] {
+            let n = group.len();
+            for (i, (k, x)) in group.into_iter().enumerate() {
+                if matches!(plain(x), Value::Nil) {
+                    continue;
+                }
+                if inline {
+                    self.key_value(std::slice::from_ref(k), x, true)?;
+                    if trail_comma || i != n - 1 {
+                        self.out.push_str(", ");
+                    }
+                } else {
+                    let mut path = key.to_vec();
+                    path.push(k.clone());
+                    self.encode(&path, x)?;
+                }
+            }
+        }
+        if inline {
+            self.out.push('}');
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,218 @@
+//! `kubectl-chart template` end to end, through the real binary: golden outputs for the fixture
+//! charts (the goldens were produced by helm v3.17.2 itself; `UPDATE_GOLDEN=1` rewrites them from our
+//! output, and the diff is then read in review), and one clear error line for each kind of bad input.
+
+use std::{
+    fs,
+    path::PathBuf,
+    process::{Command, Output},
+};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubectl-chart")).args(args).current_dir(root()).output().expect("run binary")
+}
+
+fn assert_golden(rel: &str, actual: &str) {
+    let path = root().join(rel);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let want = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {rel}: {e}"));
+    let want = want.replace("\r\n", "\n");
+    if want != actual {
+        let diff = similar::TextDiff::from_lines(&want, actual).unified_diff().header("want", "got").to_string();
+        panic!("{rel} differs (UPDATE_GOLDEN=1 rewrites it):\n{diff}");
+    }
+}
+
+/// (case, args, golden file)
+const GOLDEN_CASES: &[(&str, &[&str], &str)] = &[
+    ("demo defaults", &["template", "demo", "fixtures/charts/demo", "-n", "web"], "demo.yaml"),
+    (
+        "demo with values file, --set, --set-string, kube version",
+        &[
+            "template",
+            "prod",
+            "fixtures/charts/demo",
+            "-n",
+            "prod",
+            "-f",
+            "fixtures/values/demo-prod.yaml",
+            "--set",
+            "env.WORKERS=8",
+            "--set-string",
+            "secret.password=12345",
+            "--kube-version",
+            "1.29.0",
+        ],
+        "demo-prod.yaml",
+    ),
+];
+
+#[test]
+fn fixture_charts_render_like_helm() {
+    for (name, args, golden) in GOLDEN_CASES {
+        let out = run(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: exit {:?}\n{stderr}", out.status);
+        assert_golden(&format!("fixtures/golden/template/{golden}"), &String::from_utf8_lossy(&out.stdout));
+    }
+}
+
+#[test]
+fn show_only_selects_templates_in_pattern_order() {
+    let out = run(&[
+        "template",
+        "demo",
+        "fixtures/charts/demo",
+        "-s",
+        "templates/service.yaml",
+        "-s",
+        "charts/cache/templates/*.yaml",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let sources: Vec<&str> = text.lines().filter(|l| l.starts_with("# Source: ")).collect();
+    assert_eq!(
+        sources,
+        ["# Source: demo/templates/service.yaml", "# Source: demo/charts/cache/templates/statefulset.yaml"]
+    );
+    let missing = run(&["template", "demo", "fixtures/charts/demo", "-s", "templates/nope.yaml"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("could not find template templates/nope.yaml"));
+}
+
+#[test]
+fn output_dir_writes_one_file_per_template() {
+    let dir = tempdir("outdir");
+    let out = run(&["template", "demo", "fixtures/charts/demo", "--output-dir", dir.to_str().expect("utf8")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let svc = fs::read_to_string(dir.join("demo/templates/service.yaml")).expect("service written");
+    assert!(svc.starts_with("---\n# Source: demo/templates/service.yaml\napiVersion: v1\nkind: Service\n"));
+    assert!(dir.join("demo/charts/cache/templates/statefulset.yaml").exists());
+}
+
+fn tempdir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kc-test-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Writes a one-template chart with the given files and returns its directory.
+fn chart_with(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = tempdir(tag);
+    for (name, text) in files {
+        let p = dir.join(name);
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        fs::write(p, text).expect("write");
+    }
+    dir
+}
+
+fn stderr_of(args: &[&str]) -> (Option<i32>, String) {
+    let out = run(args);
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+const CHART_YAML: &str = "apiVersion: v2\nname: bad\nversion: 0.1.0\n";
+
+#[test]
+fn bad_input_gives_one_clear_error_and_exit_1() {
+    let cases: Vec<(&str, PathBuf, Vec<&str>, &[&str])> = vec![
+        ("missing chart", PathBuf::from("fixtures/charts/does-not-exist"), vec![], &["does-not-exist"]),
+        (
+            "bad Chart.yaml",
+            chart_with("badchart", &[("Chart.yaml", "apiVersion: v2\nname: [unclosed\n")]),
+            vec![],
+            &["Chart.yaml", "line"],
+        ),
+        (
+            "template syntax error",
+            chart_with(
+                "syntax",
+                &[("Chart.yaml", CHART_YAML), ("templates/cm.yaml", "a: 1\nb: {{ .Values.x \n")],
+            ),
+            vec![],
+            &["parse error at (bad/templates/cm.yaml:", "unclosed action"],
+        ),
+        (
+            "required value missing",
+            chart_with(
+                "required",
+                &[("Chart.yaml", CHART_YAML), ("templates/cm.yaml", "a: 1\nb: {{ required \"x is required\" .Values.x }}\n")],
+            ),
+            vec![],
+            &["execution error at (bad/templates/cm.yaml:2:6): x is required"],
+        ),
+        (
+            "schema violation",
+            chart_with(
+                "schema",
+                &[
+                    ("Chart.yaml", CHART_YAML),
+                    ("values.yaml", "replicas: 1\n"),
+                    (
+                        "values.schema.json",
+                        r#"{"type":"object","properties":{"replicas":{"type":"integer","minimum":1}}}"#,
+                    ),
+                    ("templates/cm.yaml", "a: {{ .Values.replicas }}\n"),
+                ],
+            ),
+            vec!["--set", "replicas=0"],
+            &["replicas"],
+        ),
+        (
+            "--set syntax error",
+            chart_with("setsyntax", &[("Chart.yaml", CHART_YAML), ("templates/cm.yaml", "a: 1\n")]),
+            vec!["--set", "a[=1"],
+            &["failed parsing --set data"],
+        ),
+        (
+            "YAML bomb in values",
+            chart_with(
+                "bomb",
+                &[
+                    ("Chart.yaml", CHART_YAML),
+                    (
+                        "values.yaml",
+                        "a: &a [x,x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\nf: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\ng: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\nh: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]\n",
+                    ),
+                    ("templates/cm.yaml", "a: 1\n"),
+                ],
+            ),
+            vec![],
+            &["values.yaml"],
+        ),
+        (
+            "invalid YAML rendered",
+            chart_with("badyaml", &[("Chart.yaml", CHART_YAML), ("templates/cm.yaml", "a: [1\n")]),
+            vec![],
+            &["bad/templates/cm.yaml"],
+        ),
+    ];
+    for (name, chart, extra, wants) in cases {
+        let chart = chart.to_string_lossy().into_owned();
+        let mut args = vec!["template", "rel", chart.as_str()];
+        args.extend(extra);
+        let (code, stderr) = stderr_of(&args);
+        assert_eq!(code, Some(1), "{name}: exit code; stderr: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: panicked: {stderr}");
+        for want in wants {
+            assert!(stderr.contains(want), "{name}: stderr lacks {want:?}: {stderr}");
+        }
+        assert!(stderr.lines().count() <= 4, "{name}: error should be short: {stderr}");
+    }
+}
+
+#[test]
+fn version_prints_crate_version() {
+    let out = run(&["version", "--short"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("v{}", env!("CARGO_PKG_VERSION")));
+}
