@@ -7,10 +7,15 @@
 //!   → manifest (split, sort) → diff → apply → release records
 //! ```
 //!
-//! Newcomers: start with [`render::render`], which runs the first three stages for `template`.
+//! Newcomers: start with [`action::template`], which runs the first stages for `kubectl chart
+//! template`, and [`render::render`], Helm's engine.
 
+pub mod action;
 pub mod chart;
+pub mod cli;
 pub mod gotemplate;
+pub mod manifest;
+pub mod render;
 pub mod semver_constraints;
 pub mod sprig;
 pub mod values;

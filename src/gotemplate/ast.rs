@@ -61,17 +61,40 @@ pub(crate) enum FuncRef {
 
 pub(crate) enum Arg {
     /// `.A.B`
-    Field { pos: usize, idents: Vec<String> },
+    Field {
+        pos: usize,
+        idents: Vec<String>,
+    },
     /// `$x.A.B` (`fields` empty for a bare `$x`)
-    Var { pos: usize, name: String, fields: Vec<String> },
+    Var {
+        pos: usize,
+        name: String,
+        fields: Vec<String>,
+    },
     /// `(pipe).A.B` or another term followed by fields
-    Chain { pos: usize, node: Box<Arg>, fields: Vec<String> },
-    Ident { pos: usize, name: String, func: FuncRef },
+    Chain {
+        pos: usize,
+        node: Box<Arg>,
+        fields: Vec<String>,
+    },
+    Ident {
+        pos: usize,
+        name: String,
+        func: FuncRef,
+    },
     Dot(usize),
     Nil(usize),
     Bool(usize, bool),
-    Number { pos: usize, text: String, value: Result<Value, String> },
-    Str { pos: usize, quoted: String, value: Value },
+    Number {
+        pos: usize,
+        text: String,
+        value: Result<Value, String>,
+    },
+    Str {
+        pos: usize,
+        quoted: String,
+        value: Value,
+    },
     Pipe(Box<Pipe>),
 }
 
@@ -173,5 +196,7 @@ impl fmt::Display for TemplateCall {
 /// Go's `parse.IsEmptyTree`: only whitespace text (and comments, which we drop) — such a
 /// template never replaces an existing definition.
 pub(crate) fn is_empty_tree(nodes: &[Node]) -> bool {
-    nodes.iter().all(|n| matches!(n, Node::Text(t) if t.trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']).is_empty()))
+    nodes.iter().all(
+        |n| matches!(n, Node::Text(t) if t.trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']).is_empty()),
+    )
 }

@@ -59,7 +59,9 @@ impl Builtin {
     /// Go signature shape: (number of fixed parameters, variadic?).
     pub fn arity(self) -> (usize, bool) {
         match self {
-            Builtin::And | Builtin::Or | Builtin::Index | Builtin::Slice | Builtin::Printf | Builtin::Eq => (1, true),
+            Builtin::And | Builtin::Or | Builtin::Index | Builtin::Slice | Builtin::Printf | Builtin::Eq => {
+                (1, true)
+            }
             Builtin::Call => (1, true),
             Builtin::Not | Builtin::Len => (1, false),
             Builtin::Ne | Builtin::Lt | Builtin::Le | Builtin::Gt | Builtin::Ge => (2, false),
@@ -71,8 +73,18 @@ impl Builtin {
     /// `printf` format type are handled by the executor).
     pub fn call(self, args: &[Value]) -> Result<Value, String> {
         match self {
-            Builtin::And => Ok(args.iter().find(|a| !a.truthy()).or(args.last()).cloned().unwrap_or_default()),
-            Builtin::Or => Ok(args.iter().find(|a| a.truthy()).or(args.last()).cloned().unwrap_or_default()),
+            Builtin::And => Ok(args
+                .iter()
+                .find(|a| !a.truthy())
+                .or(args.last())
+                .cloned()
+                .unwrap_or_default()),
+            Builtin::Or => Ok(args
+                .iter()
+                .find(|a| a.truthy())
+                .or(args.last())
+                .cloned()
+                .unwrap_or_default()),
             Builtin::Not => Ok(Value::Bool(!args[0].truthy())),
             Builtin::Len => length(&args[0]),
             Builtin::Index => index(&args[0], &args[1..]),
@@ -118,7 +130,12 @@ fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
     let x = match i {
         Value::Int(x) => *x,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
-        other => return Err(format!("cannot index slice/array with type {}", other.type_name())),
+        other => {
+            return Err(format!(
+                "cannot index slice/array with type {}",
+                other.type_name()
+            ))
+        }
     };
     if x < 0 || x as u64 > cap as u64 {
         return Err(format!("index out of range: {x}"));
@@ -135,15 +152,26 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         cur = match &cur {
             Value::List(l) => {
                 let x = index_arg(i, l.len())?;
-                l.get(x).cloned().ok_or_else(|| "reflect: slice index out of range".to_string())?
+                l.get(x)
+                    .cloned()
+                    .ok_or_else(|| "reflect: slice index out of range".to_string())?
             }
             Value::Bytes(b) => {
                 let x = index_arg(i, b.len())?;
-                Value::Int(*b.get(x).ok_or_else(|| "reflect: slice index out of range".to_string())? as i64)
+                Value::Int(
+                    *b.get(x)
+                        .ok_or_else(|| "reflect: slice index out of range".to_string())?
+                        as i64,
+                )
             }
             Value::Str(s) => {
                 let x = index_arg(i, s.len())?;
-                Value::Int(*s.as_bytes().get(x).ok_or_else(|| "reflect: string index out of range".to_string())? as i64)
+                Value::Int(
+                    *s.as_bytes()
+                        .get(x)
+                        .ok_or_else(|| "reflect: string index out of range".to_string())?
+                        as i64,
+                )
             }
             Value::Map(m) => match i {
                 Value::Str(k) => m.borrow().get(&**k).cloned().unwrap_or_default(),
@@ -237,8 +265,14 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Str(x), Value::Str(y)) => x == y,
                 (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
                 (Value::Object(x), Value::Object(y)) => std::rc::Rc::ptr_eq(x, y),
-                (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_)) | (Value::Bytes(_), Value::Bytes(_)) => {
-                    return Err(format!("non-comparable type {}: {}", gofmt::format_v(b), b.type_name()));
+                (Value::Map(_), Value::Map(_))
+                | (Value::List(_), Value::List(_))
+                | (Value::Bytes(_), Value::Bytes(_)) => {
+                    return Err(format!(
+                        "non-comparable type {}: {}",
+                        gofmt::format_v(b),
+                        b.type_name()
+                    ));
                 }
                 _ => {
                     return Err(format!(
@@ -286,7 +320,18 @@ fn eval_args(args: &[Value]) -> String {
     if let [Value::Str(s)] = args {
         return s.to_string();
     }
-    gofmt::sprint(args)
+    // Go passes each operand through printableValue first, which turns nil into "<no value>".
+    let args: Vec<Value> = args
+        .iter()
+        .map(|a| {
+            if let Value::Nil = a {
+                Value::str("<no value>")
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    gofmt::sprint(&args)
 }
 
 /// `template.HTMLEscapeString`.

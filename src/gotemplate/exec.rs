@@ -17,8 +17,10 @@ use super::{
 
 /// Maximum nesting of template calls (`template`, `include`, `tpl`). Go allows 100000 on its
 /// growable stacks; ours is fixed, so the bound is set where a debug build still fits in the
-/// 8 MiB main-thread stack (measured by the `deep_recursion` test).
-pub(crate) const MAX_EXEC_DEPTH: usize = 2000;
+/// 8 MiB main-thread stack: measured ~2 KB per `template` level and ~4.8 KB per `include` level
+/// (debug), checked by the `deep_recursion` test. It stays above Helm's own include limit (1000
+/// per name) so Helm's message wins for runaway includes.
+pub(crate) const MAX_EXEC_DEPTH: usize = 1200;
 
 /// A template set seen by an execution: its own templates, then its parent's (`tpl` parses into a
 /// layer over the caller's set so its defines stay local).
@@ -74,8 +76,25 @@ pub(crate) struct State<'a, 'o> {
 }
 
 /// Executes `tmpl` with `data` as dot and `$`, appending to `out`.
-pub(crate) fn run(layer: &Layer<'_>, tmpl: &Tmpl, data: &Value, depth: usize, out: &mut String) -> Result<(), Error> {
-    let mut st = State { layer, tmpl, at: At::None, vars: vec![VarSlot { name: "$", val: data.clone(), iface: false }], depth, out };
+pub(crate) fn run(
+    layer: &Layer<'_>,
+    tmpl: &Tmpl,
+    data: &Value,
+    depth: usize,
+    out: &mut String,
+) -> Result<(), Error> {
+    let mut st = State {
+        layer,
+        tmpl,
+        at: At::None,
+        vars: vec![VarSlot {
+            name: "$",
+            val: data.clone(),
+            iface: false,
+        }],
+        depth,
+        out,
+    };
     st.walk_list(data, false, &tmpl.root).map(|_| ()).map_err(|e| *e)
 }
 
@@ -94,7 +113,14 @@ impl<'a> State<'a, '_> {
             Some(i) => pos - (i + 1),
             None => pos,
         };
-        Box::new(Error::exec(&self.tmpl.parse_name, line, col, &self.tmpl.name, &ctx, msg))
+        Box::new(Error::exec(
+            &self.tmpl.parse_name,
+            line,
+            col,
+            &self.tmpl.name,
+            &ctx,
+            msg,
+        ))
     }
 
     fn walk_list(&mut self, dot: &Value, iface: bool, list: &'a [Node]) -> R<Flow> {
@@ -185,8 +211,11 @@ impl<'a> State<'a, '_> {
                 }
             }
             Value::Map(m) => {
-                let entries: Vec<(Value, Value)> =
-                    m.borrow().iter().map(|(k, v)| (Value::str(k.as_str()), v.clone())).collect();
+                let entries: Vec<(Value, Value)> = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (Value::str(k.as_str()), v.clone()))
+                    .collect();
                 for (k, v) in entries {
                     if one(self, k, v, true)? == Flow::Break {
                         break;
@@ -205,7 +234,10 @@ impl<'a> State<'a, '_> {
             }
             Value::Nil => {}
             other => {
-                return Err(self.errorf(format!("range can't iterate over {}", super::gofmt::format_v(other))));
+                return Err(self.errorf(format!(
+                    "range can't iterate over {}",
+                    super::gofmt::format_v(other)
+                )));
             }
         }
         if !ran {
@@ -234,7 +266,11 @@ impl<'a> State<'a, '_> {
             layer: self.layer,
             tmpl,
             at: At::None,
-            vars: vec![VarSlot { name: "$", val: new_dot.clone(), iface: false }],
+            vars: vec![VarSlot {
+                name: "$",
+                val: new_dot.clone(),
+                iface: false,
+            }],
             depth: self.depth + 1,
             out: &mut *self.out,
         };
@@ -253,7 +289,11 @@ impl<'a> State<'a, '_> {
             if pipe.is_assign {
                 self.set_var(name, v.clone())?;
             } else {
-                self.vars.push(VarSlot { name, val: v.clone(), iface: false });
+                self.vars.push(VarSlot {
+                    name,
+                    val: v.clone(),
+                    iface: false,
+                });
             }
         }
         Ok(v)
@@ -291,7 +331,9 @@ impl<'a> State<'a, '_> {
         match first {
             Arg::Field { idents, .. } => {
                 self.at = At::Arg(first);
-                return Ok(self.eval_field_chain(dot, iface, dot.clone(), iface, first, idents, &cmd.args, fin)?.0);
+                return Ok(self
+                    .eval_field_chain(dot, iface, dot.clone(), iface, first, idents, &cmd.args, fin)?
+                    .0);
             }
             Arg::Chain { .. } => return self.eval_chain(dot, iface, first, &cmd.args, fin),
             Arg::Ident { name, func, .. } => {
@@ -305,15 +347,25 @@ impl<'a> State<'a, '_> {
             Arg::Var { .. } => return self.eval_variable(dot, iface, first, &cmd.args, fin),
             _ => {}
         }
+        self.eval_literal_command(dot, cmd, fin.is_some())
+    }
+
+    /// A command whose first word is a constant, `.` or `nil`.
+    #[inline(never)]
+    fn eval_literal_command(&mut self, dot: &Value, cmd: &'a Cmd, has_final: bool) -> R<Value> {
+        let first = &cmd.args[0];
         self.at = At::Arg(first);
-        self.not_a_function(&cmd.args, fin.is_some())?;
+        self.not_a_function(&cmd.args, has_final)?;
         match first {
             Arg::Bool(_, b) => Ok(Value::Bool(*b)),
             Arg::Dot(_) => Ok(dot.clone()),
             Arg::Nil(_) => Err(self.errorf("nil is not a command".into())),
             Arg::Number { value, .. } => value.clone().map_err(|m| self.errorf(m)),
             Arg::Str { value, .. } => Ok(value.clone()),
-            other => Err(self.errorf(format!("can't evaluate command {}", super::gofmt::quote(&other.to_string())))),
+            other => Err(self.errorf(format!(
+                "can't evaluate command {}",
+                super::gofmt::quote(&other.to_string())
+            ))),
         }
     }
 
@@ -322,12 +374,23 @@ impl<'a> State<'a, '_> {
         match arg {
             Arg::Dot(_) => Ok(dot.clone()),
             Arg::Nil(_) => Ok(Value::Nil),
-            Arg::Field { idents, .. } => {
-                Ok(self.eval_field_chain(dot, iface, dot.clone(), iface, arg, idents, std::slice::from_ref(arg), None)?.0)
-            }
+            Arg::Field { idents, .. } => Ok(self
+                .eval_field_chain(
+                    dot,
+                    iface,
+                    dot.clone(),
+                    iface,
+                    arg,
+                    idents,
+                    std::slice::from_ref(arg),
+                    None,
+                )?
+                .0),
             Arg::Var { .. } => self.eval_variable(dot, iface, arg, &[], None),
             Arg::Pipe(p) => self.eval_pipeline(dot, iface, p),
-            Arg::Ident { name, func, .. } => self.eval_function(dot, iface, name, func, At::Arg(arg), &[], None),
+            Arg::Ident { name, func, .. } => {
+                self.eval_function(dot, iface, name, func, At::Arg(arg), &[], None)
+            }
             Arg::Chain { .. } => self.eval_chain(dot, iface, arg, &[], None),
             Arg::Bool(_, b) => Ok(Value::Bool(*b)),
             Arg::Number { value, .. } => value.clone().map_err(|m| self.errorf(m)),
@@ -335,8 +398,17 @@ impl<'a> State<'a, '_> {
         }
     }
 
-    fn eval_variable(&mut self, dot: &Value, iface: bool, var: &'a Arg, args: &'a [Arg], fin: Option<Value>) -> R<Value> {
-        let Arg::Var { name, fields, .. } = var else { return Ok(Value::Nil) };
+    fn eval_variable(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        var: &'a Arg,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
+        let Arg::Var { name, fields, .. } = var else {
+            return Ok(Value::Nil);
+        };
         self.at = At::Arg(var);
         let (v, viface) = self.var_value(name)?;
         if fields.is_empty() {
@@ -345,19 +417,40 @@ impl<'a> State<'a, '_> {
             }
             return Ok(v);
         }
-        let args: &'a [Arg] = if args.is_empty() { std::slice::from_ref(var) } else { args };
-        Ok(self.eval_field_chain(dot, iface, v, viface, var, fields, args, fin)?.0)
+        let args: &'a [Arg] = if args.is_empty() {
+            std::slice::from_ref(var)
+        } else {
+            args
+        };
+        Ok(self
+            .eval_field_chain(dot, iface, v, viface, var, fields, args, fin)?
+            .0)
     }
 
-    fn eval_chain(&mut self, dot: &Value, iface: bool, chain: &'a Arg, args: &'a [Arg], fin: Option<Value>) -> R<Value> {
-        let Arg::Chain { node, fields, .. } = chain else { return Ok(Value::Nil) };
+    fn eval_chain(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        chain: &'a Arg,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
+        let Arg::Chain { node, fields, .. } = chain else {
+            return Ok(Value::Nil);
+        };
         self.at = At::Arg(chain);
         if let Arg::Nil(_) = **node {
             return Err(self.errorf(format!("indirection through explicit nil in {chain}")));
         }
         let recv = self.eval_arg(dot, iface, node)?;
-        let args: &'a [Arg] = if args.is_empty() { std::slice::from_ref(chain) } else { args };
-        Ok(self.eval_field_chain(dot, iface, recv, false, chain, fields, args, fin)?.0)
+        let args: &'a [Arg] = if args.is_empty() {
+            std::slice::from_ref(chain)
+        } else {
+            args
+        };
+        Ok(self
+            .eval_field_chain(dot, iface, recv, false, chain, fields, args, fin)?
+            .0)
     }
 
     /// `.X.Y.Z` from `recv`; the last field gets the command's arguments (`args[0]` is the node
@@ -397,7 +490,10 @@ impl<'a> State<'a, '_> {
         match &recv {
             Value::Nil if !recv_iface => {
                 if self.layer.missing_error {
-                    return Err(self.errorf(format!("nil data; no entry for key {}", super::gofmt::quote(name))));
+                    return Err(self.errorf(format!(
+                        "nil data; no entry for key {}",
+                        super::gofmt::quote(name)
+                    )));
                 }
                 Ok((Value::Nil, false))
             }
@@ -435,7 +531,9 @@ impl<'a> State<'a, '_> {
                     }
                     self.at = At::Arg(node);
                     if o.field(name).is_some() {
-                        return Err(self.errorf(format!("{name} has arguments but cannot be invoked as function")));
+                        return Err(
+                            self.errorf(format!("{name} has arguments but cannot be invoked as function"))
+                        );
                     }
                 } else {
                     if let Some(v) = o.field(name) {
@@ -454,7 +552,11 @@ impl<'a> State<'a, '_> {
                 Err(self.errorf(format!("can't evaluate field {name} in type {typ}")))
             }
             other => {
-                let typ = if recv_iface { "interface {}" } else { other.type_name() };
+                let typ = if recv_iface {
+                    "interface {}"
+                } else {
+                    other.type_name()
+                };
                 Err(self.errorf(format!("can't evaluate field {name} in type {typ}")))
             }
         }
@@ -471,37 +573,37 @@ impl<'a> State<'a, '_> {
         args: &'a [Arg],
         fin: Option<Value>,
     ) -> R<Value> {
+        match func {
+            FuncRef::User(f) => self.call_user(dot, iface, name, f, call_node, args, fin),
+            FuncRef::Builtin(b) => self.call_builtin(dot, iface, name, *b, call_node, args, fin),
+        }
+    }
+
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn call_builtin(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        name: &str,
+        b: Builtin,
+        call_node: At<'a>,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
         let nargs = args.len() + usize::from(fin.is_some());
-        let b = match func {
-            FuncRef::User(f) => {
-                let mut argv = Vec::with_capacity(nargs);
-                for a in args {
-                    argv.push(self.eval_arg(dot, iface, a)?);
-                }
-                if let Some(f) = fin {
-                    argv.push(f);
-                }
-                let r = match f {
-                    Func::Simple(f) => f(&argv),
-                    Func::Ctx(f) => {
-                        let mut call = Call { layer: self.layer, name: &self.tmpl.name, depth: self.depth };
-                        f(&mut call, &argv)
-                    }
-                };
-                return r.map_err(|m| {
-                    self.at = call_node;
-                    self.errorf(format!("error calling {name}: {m}"))
-                });
-            }
-            FuncRef::Builtin(b) => *b,
-        };
         let (fixed, variadic) = b.arity();
         if variadic {
             if nargs < fixed {
-                return Err(self.errorf(format!("wrong number of args for {name}: want at least {fixed} got {}", args.len())));
+                return Err(self.errorf(format!(
+                    "wrong number of args for {name}: want at least {fixed} got {}",
+                    args.len()
+                )));
             }
         } else if nargs != fixed {
-            return Err(self.errorf(format!("wrong number of args for {name}: want {fixed} got {nargs}")));
+            return Err(self.errorf(format!(
+                "wrong number of args for {name}: want {fixed} got {nargs}"
+            )));
         }
         if b == Builtin::And || b == Builtin::Or {
             let want = b == Builtin::Or;
@@ -540,6 +642,48 @@ impl<'a> State<'a, '_> {
         })
     }
 
+    /// Calls a FuncMap function; kept out of `eval_function` so the frames on the
+    /// `include` recursion path stay small.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn call_user(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        name: &str,
+        f: &'a Func,
+        call_node: At<'a>,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        for a in args {
+            argv.push(self.eval_arg(dot, iface, a)?);
+        }
+        if let Some(f) = fin {
+            argv.push(f);
+        }
+        let r = match f {
+            Func::Simple(f) => f(&argv),
+            Func::Ctx(f) => {
+                let mut call = Call {
+                    layer: self.layer,
+                    name: &self.tmpl.name,
+                    depth: self.depth,
+                };
+                f(&mut call, &argv)
+            }
+        };
+        r.map_err(|m| self.call_error(call_node, name, m))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn call_error(&mut self, call_node: At<'a>, name: &str, m: String) -> Box<Error> {
+        self.at = call_node;
+        self.errorf(format!("error calling {name}: {m}"))
+    }
+
     /// An argument of Go type `string` (the `printf` format): literals must be strings, values
     /// must hold strings.
     fn eval_string_arg(&mut self, dot: &Value, iface: bool, a: &'a Arg) -> R<Value> {
@@ -553,7 +697,10 @@ impl<'a> State<'a, '_> {
                 match v {
                     Value::Str(_) => Ok(v),
                     Value::Nil => Err(self.errorf("invalid value; expected string".into())),
-                    v => Err(self.errorf(format!("wrong type for value; expected string; got {}", v.type_name()))),
+                    v => Err(self.errorf(format!(
+                        "wrong type for value; expected string; got {}",
+                        v.type_name()
+                    ))),
                 }
             }
         }

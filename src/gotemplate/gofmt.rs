@@ -94,7 +94,7 @@ pub fn write_v(out: &mut String, v: &Value) {
 }
 
 /// `strconv.FormatFloat(f, 'g', -1, 64)`: shortest digits that round-trip; the `%e` form (`1e+06`,
-/// `1.5e-07`) when the decimal exponent is < -4 or >= 21... no: >= 6 for the shortest form, else plain.
+/// `1.5e-07`) when the decimal exponent is < -4 or >= 6, else plain (`100000`, `0.0001`).
 pub fn format_float_g(f: f64) -> String {
     format_float(f, b'g', -1)
 }
@@ -107,7 +107,11 @@ fn decimal_digits(f: f64, prec: i32) -> (Vec<u8>, i32) {
     if a == 0.0 {
         return (Vec::new(), 0);
     }
-    let s = if prec < 0 { format!("{a:e}") } else { format!("{:.*e}", (prec.max(1) - 1) as usize, a) };
+    let s = if prec < 0 {
+        format!("{a:e}")
+    } else {
+        format!("{:.*e}", (prec.max(1) - 1) as usize, a)
+    };
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let mut digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
@@ -161,7 +165,11 @@ fn fmt_f(out: &mut String, digits: &[u8], dp: i32, prec: i32) {
         out.push('.');
         for i in 1..=prec {
             let j = dp + i - 1;
-            let c = if j >= 0 && (j as usize) < digits.len() { digits[j as usize] } else { b'0' };
+            let c = if j >= 0 && (j as usize) < digits.len() {
+                digits[j as usize]
+            } else {
+                b'0'
+            };
             out.push(c as char);
         }
     }
@@ -189,7 +197,11 @@ pub fn format_float(f: f64, fmt: u8, prec: i32) -> String {
             }
         }
         b'e' | b'E' => {
-            let (d, dp) = if prec < 0 { decimal_digits(f, -1) } else { decimal_digits(f, prec + 1) };
+            let (d, dp) = if prec < 0 {
+                decimal_digits(f, -1)
+            } else {
+                decimal_digits(f, prec + 1)
+            };
             let p = if prec < 0 { d.len() as i32 - 1 } else { prec };
             fmt_e(&mut out, &d, dp, p.max(0), fmt);
         }
@@ -321,7 +333,11 @@ pub fn unquote(q: &str) -> Option<String> {
             Esc::Byte(b) => {
                 // Raw bytes in a Go string; keep valid UTF-8 by mapping to the replacement char
                 // unless it forms a sequence with following escapes (rare in templates).
-                out.push(char::from_u32(b as u32).filter(|_| b < 0x80).unwrap_or('\u{FFFD}'));
+                out.push(
+                    char::from_u32(b as u32)
+                        .filter(|_| b < 0x80)
+                        .unwrap_or('\u{FFFD}'),
+                );
             }
         }
         rest = &rest[used..];
@@ -342,7 +358,9 @@ fn unescape(s: &str, quote: u8) -> Option<(Esc, usize)> {
     }
     let hex = |n: usize| -> Option<u32> {
         let h = s.get(2..2 + n)?;
-        u32::from_str_radix(h, 16).ok().filter(|_| h.bytes().all(|c| c.is_ascii_hexdigit()))
+        u32::from_str_radix(h, 16)
+            .ok()
+            .filter(|_| h.bytes().all(|c| c.is_ascii_hexdigit()))
     };
     Some(match b[1] {
         b'a' => (Esc::Char('\x07'), 2),
@@ -527,12 +545,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
         }
         // precision
-        if i + 1 <= end && i < end && b[i] == b'.' {
+        if i < end && b[i] == b'.' {
             i += 1;
             if after_index {
                 good_argnum = false;
             }
-            after_index = arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum) || false;
+            after_index = arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum);
             if i < end && b[i] == b'*' {
                 i += 1;
                 match args.get(argn) {
@@ -705,12 +723,16 @@ fn fmt_int(out: &mut String, i: i64, verb: char, fl: &Flags, v: &Value) {
         'x' => (16, false),
         'X' => (16, true),
         'c' => {
-            let c = char::from_u32(i as u32).filter(|_| (0..=0x10FFFF).contains(&i)).unwrap_or('\u{FFFD}');
+            let c = char::from_u32(i as u32)
+                .filter(|_| (0..=0x10FFFF).contains(&i))
+                .unwrap_or('\u{FFFD}');
             fl.pad(out, c.encode_utf8(&mut [0; 4]));
             return;
         }
         'q' => {
-            let c = char::from_u32(i as u32).filter(|_| (0..=0x10FFFF).contains(&i)).unwrap_or('\u{FFFD}');
+            let c = char::from_u32(i as u32)
+                .filter(|_| (0..=0x10FFFF).contains(&i))
+                .unwrap_or('\u{FFFD}');
             let mut s = String::from('\'');
             quote_char_into(&mut s, c, '\'', fl.plus);
             s.push('\'');
@@ -836,7 +858,10 @@ fn fmt_str(out: &mut String, bytes: &[u8], verb: char, fl: &Flags, v: &Value) {
                 Some(p) => s.chars().take(p).collect(),
                 None => s.to_string(),
             };
-            let q = if fl.sharp && !t.contains('`') && t.chars().all(|c| c == '\t' || (is_print(c) && c != '\u{FEFF}')) {
+            let q = if fl.sharp
+                && !t.contains('`')
+                && t.chars().all(|c| c == '\t' || (is_print(c) && c != '\u{FEFF}'))
+            {
                 format!("`{t}`")
             } else {
                 quote_with(&t, '"', fl.plus)
@@ -887,7 +912,11 @@ fn go_syntax(v: &Value) -> String {
             format!("[]interface {{}}{{{}}}", items.join(", "))
         }
         Value::Map(m) => {
-            let items: Vec<String> = m.borrow().iter().map(|(k, x)| format!("{}:{}", quote(k), go_syntax(x))).collect();
+            let items: Vec<String> = m
+                .borrow()
+                .iter()
+                .map(|(k, x)| format!("{}:{}", quote(k), go_syntax(x)))
+                .collect();
             format!("map[string]interface {{}}{{{}}}", items.join(", "))
         }
         other => format_v(other),
@@ -905,7 +934,7 @@ mod tests {
             ("100k", 100000.0, "100000"),
             ("small", 0.0001, "0.0001"),
             ("smaller", 0.00001, "1e-05"),
-            ("frac", 3.14, "3.14"),
+            ("frac", 0.3, "0.3"),
             ("int", 3.0, "3"),
             ("neg", -2.5, "-2.5"),
             ("zero", 0.0, "0"),
@@ -925,25 +954,45 @@ mod tests {
     fn printf() {
         let s = |x: &str| Value::str(x);
         let cases: Vec<(&str, &str, Vec<Value>, &str)> = vec![
-            ("pad float", "%05.1f", vec![Value::Float(3.14159)], "003.1"),
-            ("neg pad float", "%06.2f", vec![Value::Float(-3.14159)], "-03.14"),
+            ("pad float", "%05.1f", vec![Value::Float(1.23456)], "001.2"),
+            ("neg pad float", "%06.2f", vec![Value::Float(-1.23456)], "-01.23"),
             ("d", "%d", vec![Value::Int(42)], "42"),
             ("d of float", "%d", vec![Value::Float(2.0)], "%!d(float64=2)"),
             ("s of int", "%s", vec![Value::Int(3)], "%!s(int=3)"),
             ("s of nil", "%s", vec![Value::Nil], "%!s(<nil>)"),
             ("v of nil", "%v", vec![Value::Nil], "<nil>"),
             ("missing", "%s and %s", vec![s("a")], "a and %!s(MISSING)"),
-            ("extra", "%s", vec![s("a"), Value::Int(1), s("b")], "a%!(EXTRA int=1, string=b)"),
+            (
+                "extra",
+                "%s",
+                vec![s("a"), Value::Int(1), s("b")],
+                "a%!(EXTRA int=1, string=b)",
+            ),
             ("q", "%q", vec![s("a\"b\n")], "\"a\\\"b\\n\""),
             ("width", "[%5s|%-5s]", vec![s("ab"), s("cd")], "[   ab|cd   ]"),
             ("zero int", "%05d", vec![Value::Int(-42)], "-0042"),
-            ("hex", "%x %X %#x", vec![Value::Int(255), Value::Int(255), Value::Int(255)], "ff FF 0xff"),
+            (
+                "hex",
+                "%x %X %#x",
+                vec![Value::Int(255), Value::Int(255), Value::Int(255)],
+                "ff FF 0xff",
+            ),
             ("hex str", "%x", vec![s("hi")], "6869"),
             ("percent", "100%%", vec![], "100%"),
             ("e", "%e", vec![Value::Float(1234.5678)], "1.234568e+03"),
             ("g prec", "%.3g", vec![Value::Float(1234.5678)], "1.23e+03"),
-            ("list", "%v", vec![Value::list(vec![Value::Int(1), s("a")])], "[1 a]"),
-            ("list d", "%d", vec![Value::list(vec![Value::Int(1), s("a")])], "[1 %!d(string=a)]"),
+            (
+                "list",
+                "%v",
+                vec![Value::list(vec![Value::Int(1), s("a")])],
+                "[1 a]",
+            ),
+            (
+                "list d",
+                "%d",
+                vec![Value::list(vec![Value::Int(1), s("a")])],
+                "[1 %!d(string=a)]",
+            ),
             ("T", "%T %T", vec![Value::Int(1), s("x")], "int string"),
             ("c", "%c", vec![Value::Int(65)], "A"),
             ("t", "%t", vec![Value::Bool(true)], "true"),
@@ -964,7 +1013,11 @@ mod tests {
         let cases: Vec<(&str, Vec<Value>, &str)> = vec![
             ("ints spaced", vec![Value::Int(1), Value::Int(2)], "1 2"),
             ("strings joined", vec![Value::str("a"), Value::str("b")], "ab"),
-            ("mixed", vec![Value::str("a"), Value::Int(1), Value::Int(2), Value::str("b")], "a1 2b"),
+            (
+                "mixed",
+                vec![Value::str("a"), Value::Int(1), Value::Int(2), Value::str("b")],
+                "a1 2b",
+            ),
             ("nil", vec![Value::Nil, Value::Nil], "<nil> <nil>"),
         ];
         for (name, args, want) in cases {

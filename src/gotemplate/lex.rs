@@ -155,14 +155,22 @@ impl<'s> Lexer<'s> {
 
     /// Advances the line counter over the consumed text and makes `pos` the new token start.
     fn advance_start(&mut self) {
-        self.line += self.input[self.start..self.pos].bytes().filter(|&b| b == b'\n').count();
+        self.line += self.input[self.start..self.pos]
+            .bytes()
+            .filter(|&b| b == b'\n')
+            .count();
         self.start = self.pos;
         self.start_line = self.line;
     }
 
     fn emit(&mut self, typ: T) {
         let val = &self.input[self.start..self.pos];
-        self.items.push(Item { typ, pos: self.start, val: Cow::Borrowed(val), line: self.start_line });
+        self.items.push(Item {
+            typ,
+            pos: self.start,
+            val: Cow::Borrowed(val),
+            line: self.start_line,
+        });
         self.advance_start();
     }
 
@@ -171,7 +179,12 @@ impl<'s> Lexer<'s> {
     }
 
     fn error(&mut self, msg: String) -> St {
-        self.items.push(Item { typ: T::Error, pos: self.start, val: Cow::Owned(msg), line: self.start_line });
+        self.items.push(Item {
+            typ: T::Error,
+            pos: self.start,
+            val: Cow::Owned(msg),
+            line: self.start_line,
+        });
         St::Done
     }
 
@@ -305,15 +318,13 @@ impl<'s> Lexer<'s> {
             '`' => return self.lex_raw_quote(),
             '$' => return self.lex_field_or_var(T::Variable),
             '\'' => return self.lex_char(),
-            '.' => {
-                match self.peek_byte() {
-                    Some(b) if b.is_ascii_digit() => {
-                        self.pos -= 1;
-                        return self.lex_number();
-                    }
-                    _ => return self.lex_field_or_var(T::Field),
+            '.' => match self.peek_byte() {
+                Some(b) if b.is_ascii_digit() => {
+                    self.pos -= 1;
+                    return self.lex_number();
                 }
-            }
+                _ => return self.lex_field_or_var(T::Field),
+            },
             '+' | '-' | '0'..='9' => {
                 self.pos -= 1;
                 return self.lex_number();
@@ -492,7 +503,10 @@ impl<'s> Lexer<'s> {
     fn lex_number(&mut self) -> St {
         if !self.scan_number() {
             let bad = self.input[self.start..self.pos].to_string();
-            return self.error(format!("bad number syntax: {}", crate::gotemplate::gofmt::quote(&bad)));
+            return self.error(format!(
+                "bad number syntax: {}",
+                crate::gotemplate::gofmt::quote(&bad)
+            ));
         }
         if self.input[self.start..self.pos].ends_with('i') {
             self.emit(T::Complex);
@@ -556,10 +570,14 @@ mod tests {
     use super::*;
 
     fn kinds(s: &str) -> Vec<(T, String)> {
-        lex(s, true, true).into_iter().map(|i| (i.typ, i.val.into_owned())).collect()
+        lex(s, true, true)
+            .into_iter()
+            .map(|i| (i.typ, i.val.into_owned()))
+            .collect()
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn tokens() {
         let cases: &[(&str, &str, Vec<(T, &str)>)] = &[
             ("text", "hi", vec![(T::Text, "hi"), (T::Eof, "")]),
@@ -575,7 +593,11 @@ mod tests {
                     (T::Eof, ""),
                 ],
             ),
-            ("comment", "a {{- /* c */ -}} b", vec![(T::Text, "a"), (T::Text, "b"), (T::Eof, "")]),
+            (
+                "comment",
+                "a {{- /* c */ -}} b",
+                vec![(T::Text, "a"), (T::Text, "b"), (T::Eof, "")],
+            ),
             (
                 "decl",
                 "{{$x := 1}}",
@@ -590,8 +612,22 @@ mod tests {
                     (T::Eof, ""),
                 ],
             ),
-            ("bad number", "{{3k}}", vec![(T::LeftDelim, "{{"), (T::Error, "bad number syntax: \"3k\"")]),
-            ("unclosed", "{{ .x ", vec![(T::LeftDelim, "{{"), (T::Space, " "), (T::Field, ".x"), (T::Space, " "), (T::Error, "unclosed action")]),
+            (
+                "bad number",
+                "{{3k}}",
+                vec![(T::LeftDelim, "{{"), (T::Error, "bad number syntax: \"3k\"")],
+            ),
+            (
+                "unclosed",
+                "{{ .x ",
+                vec![
+                    (T::LeftDelim, "{{"),
+                    (T::Space, " "),
+                    (T::Field, ".x"),
+                    (T::Space, " "),
+                    (T::Error, "unclosed action"),
+                ],
+            ),
         ];
         for (name, input, want) in cases {
             let got = kinds(input);

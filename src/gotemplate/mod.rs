@@ -34,6 +34,7 @@ pub enum Func {
     /// A plain function of its arguments.
     Simple(fn(&[Value]) -> FuncResult),
     /// A function that needs the executing template set (`include`, `tpl`) or captured state.
+    #[allow(clippy::type_complexity)]
     Ctx(Rc<dyn Fn(&mut Call<'_>, &[Value]) -> FuncResult>),
 }
 
@@ -80,22 +81,53 @@ pub struct Error {
 impl Error {
     pub(crate) fn parse(parse_name: &str, line: usize, msg: String) -> Error {
         let full = format!("template: {parse_name}:{line}: {msg}");
-        Error { template: parse_name.to_string(), line: Some(line), col: None, message: msg, full }
+        Error {
+            template: parse_name.to_string(),
+            line: Some(line),
+            col: None,
+            message: msg,
+            full,
+        }
     }
 
-    pub(crate) fn exec(parse_name: &str, line: usize, col: usize, name: &str, ctx: &str, msg: String) -> Error {
+    pub(crate) fn exec(
+        parse_name: &str,
+        line: usize,
+        col: usize,
+        name: &str,
+        ctx: &str,
+        msg: String,
+    ) -> Error {
         let message = format!("executing {} at <{ctx}>: {msg}", gofmt::quote(name));
         let full = format!("template: {parse_name}:{line}:{col}: {message}");
-        Error { template: parse_name.to_string(), line: Some(line), col: Some(col), message, full }
+        Error {
+            template: parse_name.to_string(),
+            line: Some(line),
+            col: Some(col),
+            message,
+            full,
+        }
     }
 
     pub(crate) fn exec_plain(name: &str, msg: String) -> Error {
         let full = format!("template: {name}: {msg}");
-        Error { template: name.to_string(), line: None, col: None, message: msg, full }
+        Error {
+            template: name.to_string(),
+            line: None,
+            col: None,
+            message: msg,
+            full,
+        }
     }
 
     fn other(template: &str, full: String) -> Error {
-        Error { template: template.to_string(), line: None, col: None, message: full.clone(), full }
+        Error {
+            template: template.to_string(),
+            line: None,
+            col: None,
+            message: full.clone(),
+            full,
+        }
     }
 
     /// The template named in the location (Go's `ParseName`: the file a define came from).
@@ -137,7 +169,9 @@ pub struct Templates {
 /// does not replace an existing one. `parent` is consulted for the existing definition.
 fn associate(map: &mut HashMap<String, Rc<Tmpl>>, parent: Option<&Layer<'_>>, trees: Vec<Rc<Tmpl>>) {
     for t in trees {
-        let exists = map.get(&t.name).or_else(|| parent.and_then(|p| p.lookup(&t.name)));
+        let exists = map
+            .get(&t.name)
+            .or_else(|| parent.and_then(|p| p.lookup(&t.name)));
         if exists.is_some() && is_empty_tree(&t.root) {
             continue;
         }
@@ -148,7 +182,12 @@ fn associate(map: &mut HashMap<String, Rc<Tmpl>>, parent: Option<&Layer<'_>>, tr
 impl Templates {
     /// An empty set using `funcs` (plus Go's builtins).
     pub fn new(funcs: Rc<FuncMap>) -> Self {
-        Templates { funcs, map: HashMap::new(), missing_error: false, root_name: "gotpl".into() }
+        Templates {
+            funcs,
+            map: HashMap::new(),
+            missing_error: false,
+            root_name: "gotpl".into(),
+        }
     }
 
     /// Go's `Option("missingkey=error")`: a missing map key is an error instead of `<no value>`.
@@ -194,7 +233,11 @@ impl Templates {
 }
 
 fn no_template(name: &str, root: &str) -> String {
-    format!("template: no template {} associated with template {}", gofmt::quote(name), gofmt::quote(root))
+    format!(
+        "template: no template {} associated with template {}",
+        gofmt::quote(name),
+        gofmt::quote(root)
+    )
 }
 
 /// What a [`Func::Ctx`] function gets: access to the executing template set.
@@ -217,7 +260,10 @@ impl Call<'_> {
             return Err(no_template(name, self.layer.root_name));
         };
         if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
-            return Err(format!("template: {name}: exceeded maximum template depth ({})", exec::MAX_EXEC_DEPTH));
+            return Err(format!(
+                "template: {name}: exceeded maximum template depth ({})",
+                exec::MAX_EXEC_DEPTH
+            ));
         }
         let mut out = String::new();
         exec::run(self.layer, t, data, self.depth + 1, &mut out).map_err(|e| e.to_string())?;
@@ -228,7 +274,10 @@ impl Call<'_> {
     /// to this call only) and executes it with `data` (Helm's `tpl`).
     pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<String, String> {
         if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
-            return Err(format!("template: {name}: exceeded maximum template depth ({})", exec::MAX_EXEC_DEPTH));
+            return Err(format!(
+                "template: {name}: exceeded maximum template depth ({})",
+                exec::MAX_EXEC_DEPTH
+            ));
         }
         let trees = parse::parse(name, text, self.layer.funcs).map_err(|e| e.to_string())?;
         let top = trees.iter().find(|t| t.name == name).cloned();
@@ -269,7 +318,10 @@ mod tests {
         }
         fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
             match name {
-                "Get" => Some(Ok(Value::from(format!("content of {}", gofmt::format_v(&args[0]))))),
+                "Get" => Some(Ok(Value::from(format!(
+                    "content of {}",
+                    gofmt::format_v(&args[0])
+                )))),
                 _ => None,
             }
         }
@@ -280,17 +332,21 @@ mod tests {
 
     fn funcs() -> Rc<FuncMap> {
         let mut f = FuncMap::new();
-        f.insert_simple("upper", |a| Ok(Value::from(gofmt::format_v(&a[0]).to_uppercase())));
+        f.insert_simple("upper", |a| {
+            Ok(Value::from(gofmt::format_v(&a[0]).to_uppercase()))
+        });
         f.insert_simple("fail", |_| Err("boom".into()));
         f.insert_simple("list", |a| Ok(Value::list(a.to_vec())));
         f.insert_ctx("include", |c, a| {
             let name = a[0].as_str().unwrap_or_default().to_string();
-            c.execute_template(&name, a.get(1).unwrap_or(&Value::Nil)).map(Value::from)
+            c.execute_template(&name, a.get(1).unwrap_or(&Value::Nil))
+                .map(Value::from)
         });
         f.insert_ctx("tpl", |c, a| {
             let text = a[0].as_str().unwrap_or_default().to_string();
             let name = c.template_name().to_string();
-            c.execute_text(&name, &text, a.get(1).unwrap_or(&Value::Nil)).map(Value::from)
+            c.execute_text(&name, &text, a.get(1).unwrap_or(&Value::Nil))
+                .map(Value::from)
         });
         Rc::new(f)
     }
@@ -303,7 +359,8 @@ mod tests {
         });
         let v = Value::from_json(&j, true);
         if let Value::Map(m) = &v {
-            m.borrow_mut().insert("Files".into(), Value::Object(Rc::new(Files)));
+            m.borrow_mut()
+                .insert("Files".into(), Value::Object(Rc::new(Files)));
         }
         v
     }
@@ -370,13 +427,16 @@ mod tests {
             ("html", r#"{{ html "<a href='x'>&</a>" }}"#, "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"),
             ("js", r#"{{ js "a'b\"<=>\n" }}"#, "a\\'b\\\"\\u003C\\u003D\\u003E\\u000A"),
             ("urlquery", r#"{{ urlquery "a b&c/é" }}"#, "a+b%26c%2F%C3%A9"),
+            ("html nil", "{{ html .nothing }}", "&lt;no value&gt;"),
+            ("print nil", "{{ print .nothing }}", "<nil>"),
+            ("printf float d", r#"{{ printf "%d" .Values.f }}"#, "%!d(float64=1.5)"),
             ("print map", "{{ .Values.m }}", "map[y:2 z:1]"),
             ("print list", "{{ list 1 \"a\" 2.5 .nothing }}", "[1 a 2.5 <nil>]"),
             ("float value", "{{ .Values.f }}", "1.5"),
             ("define and template", r#"{{ define "x" }}[{{ . }}]{{ end }}{{ template "x" 5 }}"#, "[5]"),
             ("template no pipe", r#"{{ define "x" }}[{{ . }}]{{ end }}{{ template "x" }}"#, "[<no value>]"),
             ("block default", r#"{{ block "b" .Values.s }}<{{ . }}>{{ end }}"#, "<str>"),
-            ("include", r#"{{ define "x" }}{{ .b }}{{ end }}{{ include "x" . | upper }}"#, "DEEP"),
+            ("include", r#"{{ define "x" }}{{ .b }}{{ end }}{{ include "x" .Values.a | upper }}"#, "DEEP"),
             ("tpl", r#"{{ tpl "{{ .s }}-{{ define \"q\" }}Q{{ end }}{{ template \"q\" }}" .Values }}"#, "str-Q"),
             ("variable field", "{{ $v := .Values }}{{ $v.a.b }}", "deep"),
             ("nested define vars", r#"{{ define "x" }}{{ $ }}{{ end }}{{ $y := 1 }}{{ template "x" "in" }}"#, "in"),
@@ -413,7 +473,7 @@ mod tests {
             (
                 "range nil elem",
                 "{{ range .Values.nils }}{{ .a }}{{ end }}",
-                r#"template: t:1:26: executing "t" at <.a>: nil pointer evaluating interface {}.a"#,
+                r#"template: t:1:27: executing "t" at <.a>: nil pointer evaluating interface {}.a"#,
             ),
             (
                 "func error",
@@ -453,7 +513,7 @@ mod tests {
             (
                 "include error wrapped",
                 r#"{{ define "x" }}{{ fail }}{{ end }}{{ include "x" . }}"#,
-                r#"template: t:1:39: executing "t" at <include "x" .>: error calling include: template: t:1:19: executing "x" at <fail>: error calling fail: boom"#,
+                r#"template: t:1:38: executing "t" at <include "x" .>: error calling include: template: t:1:19: executing "x" at <fail>: error calling fail: boom"#,
             ),
             (
                 "printf non string format",
@@ -470,27 +530,87 @@ mod tests {
     #[test]
     fn parse_errors() {
         let cases: &[(&str, &str, &str)] = &[
-            ("unexpected brace", "{{ .x } }", r#"template: t:1: unexpected "}" in operand"#),
-            ("undefined function", "{{ foo }}", r#"template: t:1: function "foo" not defined"#),
+            (
+                "unexpected brace",
+                "{{ .x } }",
+                r#"template: t:1: unexpected "}" in operand"#,
+            ),
+            (
+                "undefined function",
+                "{{ foo }}",
+                r#"template: t:1: function "foo" not defined"#,
+            ),
             ("unexpected eof", "{{ if true }}", "template: t:1: unexpected EOF"),
             ("stray end", "a\n{{ end }}", "template: t:2: unexpected {{end}}"),
-            ("undefined var", "{{ $x }}", r#"template: t:1: undefined variable "$x""#),
-            ("var scope ends", "{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}", r#"template: t:1: undefined variable "$x""#),
-            ("too many decls", "{{ range $a, $b, $c := . }}{{ end }}", "template: t:1: too many declarations in range"),
-            ("unclosed action", "a\nb\n{{ .x ", "template: t:3: unclosed action"),
-            ("unclosed multiline", "{{ .x\n\n", "template: t:3: unclosed action started at t:1"),
-            ("break outside", "{{ break }}", "template: t:1: {{break}} outside {{range}}"),
-            ("missing value", "{{ if }}{{ end }}", "template: t:1: missing value for if"),
-            ("bad number", "{{ 3k }}", r#"template: t:1: bad number syntax: "3k""#),
+            (
+                "undefined var",
+                "{{ $x }}",
+                r#"template: t:1: undefined variable "$x""#,
+            ),
+            (
+                "var scope ends",
+                "{{ if true }}{{ $x := 1 }}{{ end }}{{ $x }}",
+                r#"template: t:1: undefined variable "$x""#,
+            ),
+            (
+                "too many decls",
+                "{{ range $a, $b, $c := . }}{{ end }}",
+                "template: t:1: too many declarations in range",
+            ),
+            (
+                "unclosed action",
+                "a\nb\n{{ .x ",
+                "template: t:3: unclosed action",
+            ),
+            (
+                "unclosed multiline",
+                "{{ .x\n\n",
+                "template: t:3: unclosed action started at t:1",
+            ),
+            (
+                "break outside",
+                "{{ break }}",
+                "template: t:1: {{break}} outside {{range}}",
+            ),
+            (
+                "missing value",
+                "{{ if }}{{ end }}",
+                "template: t:1: missing value for if",
+            ),
+            (
+                "bad number",
+                "{{ 3k }}",
+                r#"template: t:1: bad number syntax: "3k""#,
+            ),
             ("unclosed comment", "{{/* x }}", "template: t:1: unclosed comment"),
-            ("non executable", "{{ 1 | 2 }}", "template: t:1: non executable command in pipeline stage 2"),
-            ("dup define", r#"{{ define "a" }}x{{ end }}{{ define "a" }}y{{ end }}"#, r#"template: t:1: template: multiple definition of template "a""#),
-            ("else in define", r#"{{ define "a" }}x{{ else }}y{{ end }}"#, "template: t:1: unexpected {{else}} in define clause"),
-            ("unterminated string", "{{ \"abc }}", "template: t:1: unterminated quoted string"),
+            (
+                "non executable",
+                "{{ 1 | 2 }}",
+                "template: t:1: non executable command in pipeline stage 2",
+            ),
+            (
+                "dup define",
+                r#"{{ define "a" }}x{{ end }}{{ define "a" }}y{{ end }}"#,
+                r#"template: t:1: template: multiple definition of template "a""#,
+            ),
+            (
+                "else in define",
+                r#"{{ define "a" }}x{{ else }}y{{ end }}"#,
+                "template: t:1: unexpected {{else}} in define clause",
+            ),
+            (
+                "unterminated string",
+                "{{ \"abc }}",
+                "template: t:1: unterminated quoted string",
+            ),
         ];
         for (name, text, want) in cases {
             let mut t = Templates::new(funcs());
-            let got = t.parse("t", text).err().map(|e| e.to_string()).unwrap_or_else(|| "no error".into());
+            let got = t
+                .parse("t", text)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "no error".into());
             assert_eq!(&got, want, "case {name}: {text}");
         }
     }
@@ -499,7 +619,8 @@ mod tests {
     fn missing_key_error() {
         let mut t = Templates::new(funcs());
         t.set_missing_key_error(true);
-        t.parse("t", "{{ .Values.zzz }}").unwrap_or_else(|e| panic!("{e}"));
+        t.parse("t", "{{ .Values.zzz }}")
+            .unwrap_or_else(|e| panic!("{e}"));
         let err = t.execute("t", &data()).err().map(|e| e.to_string());
         assert_eq!(
             err.as_deref(),
@@ -518,12 +639,20 @@ mod tests {
         ];
         for (name, text, want) in steps {
             t.parse(name, text).unwrap_or_else(|e| panic!("{e}"));
-            t.parse("main", r#"{{ template "x" }}"#).unwrap_or_else(|e| panic!("{e}"));
-            assert_eq!(t.execute("main", &Value::Nil).ok().as_deref(), Some(*want), "after {name}");
+            t.parse("main", r#"{{ template "x" }}"#)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(
+                t.execute("main", &Value::Nil).ok().as_deref(),
+                Some(*want),
+                "after {name}"
+            );
         }
         assert!(t.has("x") && t.has("a") && !t.has("zz"));
         let err = t.execute("zz", &Value::Nil).err().map(|e| e.to_string());
-        assert_eq!(err.as_deref(), Some(r#"template: no template "zz" associated with template "gotpl""#));
+        assert_eq!(
+            err.as_deref(),
+            Some(r#"template: no template "zz" associated with template "gotpl""#)
+        );
     }
 
     #[test]
@@ -531,10 +660,17 @@ mod tests {
         let err = render("{{ .Values.nul.y }}").err();
         assert!(err.is_some());
         let mut t = Templates::new(funcs());
-        t.parse("t", "\n{{ .Values.nul.y }}").unwrap_or_else(|e| panic!("{e}"));
-        let e = t.execute("t", &data()).err().unwrap_or_else(|| panic!("no error"));
+        t.parse("t", "\n{{ .Values.nul.y }}")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let e = t
+            .execute("t", &data())
+            .err()
+            .unwrap_or_else(|| panic!("no error"));
         assert_eq!((e.template(), e.line(), e.col()), ("t", Some(2), Some(10)));
-        assert_eq!(e.message(), r#"executing "t" at <.Values.nul.y>: nil pointer evaluating interface {}.y"#);
+        assert_eq!(
+            e.message(),
+            r#"executing "t" at <.Values.nul.y>: nil pointer evaluating interface {}.y"#
+        );
     }
 
     /// Infinite recursion through `template` and through `include` must end in Go's depth error,
@@ -552,8 +688,12 @@ mod tests {
         let (a, b) = h.join().unwrap_or_else(|_| panic!("recursion crashed"));
         let a = a.err().unwrap_or_default();
         let b = b.err().unwrap_or_default();
-        assert!(a.contains("exceeded maximum template depth (2000)"), "{a}");
-        assert!(b.contains("exceeded maximum template depth (2000)"), "{}", &b[b.len().saturating_sub(300)..]);
+        assert!(a.contains("exceeded maximum template depth (1200)"), "{a}");
+        assert!(
+            b.contains("exceeded maximum template depth (1200)"),
+            "{}",
+            &b[b.len().saturating_sub(300)..]
+        );
     }
 
     #[test]
@@ -566,8 +706,11 @@ mod tests {
             Ok(a[0].clone())
         });
         let mut t = Templates::new(Rc::new(f));
-        t.parse("t", r#"{{ range $k, $v := . }}{{ $_ := set $ "new" 1 }}{{ $k }}{{ end }}{{ len . }}"#)
-            .unwrap_or_else(|e| panic!("{e}"));
+        t.parse(
+            "t",
+            r#"{{ range $k, $v := . }}{{ $_ := set $ "new" 1 }}{{ $k }}{{ end }}{{ len . }}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let m: BTreeMap<String, Value> = [("a".to_string(), Value::Int(1))].into_iter().collect();
         assert_eq!(t.execute("t", &Value::map_from(m)).ok().as_deref(), Some("a2"));
     }

@@ -45,7 +45,11 @@ type PResult<T> = Result<T, Box<Error>>;
 /// Parses `text` as template `name`; returns the top-level tree and every define/block, with
 /// Go's rule that two non-empty definitions of one name in a single parse are an error.
 pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Rc<Tmpl>>, Error> {
-    let items = lex(text, funcs.get("break").is_none(), funcs.get("continue").is_none());
+    let items = lex(
+        text,
+        funcs.get("break").is_none(),
+        funcs.get("continue").is_none(),
+    );
     let mut p = Parser {
         items,
         i: 0,
@@ -139,7 +143,12 @@ impl<'s> Parser<'s, '_> {
             }
             return Ok(());
         }
-        self.trees.push(Tmpl { name, parse_name: self.parse_name.clone(), text: self.text.clone(), root });
+        self.trees.push(Tmpl {
+            name,
+            parse_name: self.parse_name.clone(),
+            text: self.text.clone(),
+            root,
+        });
         Ok(())
     }
 
@@ -227,7 +236,11 @@ impl<'s> Parser<'s, '_> {
                 if self.range_depth == 0 {
                     return Err(self.errorf(["{{", what, "}} outside {{range}}"].concat()));
                 }
-                return Ok(Parsed::Node(if it.typ == T::Break { Node::Break } else { Node::Continue }));
+                return Ok(Parsed::Node(if it.typ == T::Break {
+                    Node::Break
+                } else {
+                    Node::Continue
+                }));
             }
             T::Else => {
                 let p = self.peek_non_space();
@@ -282,7 +295,11 @@ impl<'s> Parser<'s, '_> {
             }
         }
         self.vars.truncate(nvars);
-        Ok(Box::new(Branch { pipe, list, else_list }))
+        Ok(Box::new(Branch {
+            pipe,
+            list,
+            else_list,
+        }))
     }
 
     fn template_name(&mut self, it: &Item<'_>, context: &str) -> PResult<String> {
@@ -301,7 +318,11 @@ impl<'s> Parser<'s, '_> {
             self.backup();
             pipe = Some(self.pipeline(CONTEXT, T::RightDelim)?);
         }
-        Ok(Node::Template(Box::new(TemplateCall { pos: it.pos, name, pipe })))
+        Ok(Node::Template(Box::new(TemplateCall {
+            pos: it.pos,
+            name,
+            pipe,
+        })))
     }
 
     fn block_control(&mut self) -> PResult<Node> {
@@ -318,12 +339,21 @@ impl<'s> Parser<'s, '_> {
             return Err(self.errorf(format!("unexpected {{{{else}}}} in {CONTEXT}")));
         }
         self.add(name.clone(), list)?;
-        Ok(Node::Template(Box::new(TemplateCall { pos: it.pos, name, pipe: Some(pipe) })))
+        Ok(Node::Template(Box::new(TemplateCall {
+            pos: it.pos,
+            name,
+            pipe: Some(pipe),
+        })))
     }
 
     fn pipeline(&mut self, context: &str, end: T) -> PResult<Pipe> {
         let first = self.peek_non_space();
-        let mut pipe = Pipe { pos: first.pos, decl: Vec::new(), is_assign: false, cmds: Vec::new() };
+        let mut pipe = Pipe {
+            pos: first.pos,
+            decl: Vec::new(),
+            is_assign: false,
+            cmds: Vec::new(),
+        };
         loop {
             let v = self.peek_non_space();
             if v.typ != T::Variable {
@@ -366,8 +396,13 @@ impl<'s> Parser<'s, '_> {
                         return Err(self.errorf(format!("missing value for {context}")));
                     }
                     for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
-                        if matches!(c.args[0], Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number { .. } | Arg::Str { .. }) {
-                            return Err(self.errorf(format!("non executable command in pipeline stage {}", i + 1)));
+                        if matches!(
+                            c.args[0],
+                            Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number { .. } | Arg::Str { .. }
+                        ) {
+                            return Err(
+                                self.errorf(format!("non executable command in pipeline stage {}", i + 1))
+                            );
                         }
                     }
                     return Ok(pipe);
@@ -435,9 +470,16 @@ impl<'s> Parser<'s, '_> {
             }
             Arg::Var { name, .. } => Arg::Var { pos, name, fields },
             Arg::Bool(..) | Arg::Str { .. } | Arg::Number { .. } | Arg::Nil(_) | Arg::Dot(_) => {
-                return Err(self.errorf(format!("unexpected . after term {}", super::gofmt::quote(&node.to_string()))));
+                return Err(self.errorf(format!(
+                    "unexpected . after term {}",
+                    super::gofmt::quote(&node.to_string())
+                )));
             }
-            other => Arg::Chain { pos, node: Box::new(other), fields },
+            other => Arg::Chain {
+                pos,
+                node: Box::new(other),
+                fields,
+            },
         }))
     }
 
@@ -451,26 +493,43 @@ impl<'s> Parser<'s, '_> {
                     None => match Builtin::from_name(&name) {
                         Some(b) => FuncRef::Builtin(b),
                         None => {
-                            return Err(self.errorf(format!("function {} not defined", super::gofmt::quote(&name))))
+                            return Err(
+                                self.errorf(format!("function {} not defined", super::gofmt::quote(&name)))
+                            )
                         }
                     },
                 };
-                Arg::Ident { pos: it.pos, name, func }
+                Arg::Ident {
+                    pos: it.pos,
+                    name,
+                    func,
+                }
             }
             T::Dot => Arg::Dot(it.pos),
             T::Nil => Arg::Nil(it.pos),
             T::Variable => {
                 let name = it.val.to_string();
-                if !self.vars.iter().any(|v| *v == name) {
+                if !self.vars.contains(&name) {
                     return Err(self.errorf(format!("undefined variable {}", super::gofmt::quote(&name))));
                 }
-                Arg::Var { pos: it.pos, name, fields: Vec::new() }
+                Arg::Var {
+                    pos: it.pos,
+                    name,
+                    fields: Vec::new(),
+                }
             }
-            T::Field => Arg::Field { pos: it.pos, idents: vec![it.val[1..].to_string()] },
+            T::Field => Arg::Field {
+                pos: it.pos,
+                idents: vec![it.val[1..].to_string()],
+            },
             T::Bool => Arg::Bool(it.pos, it.val == "true"),
             T::CharConst | T::Number | T::Complex => {
                 let value = self.number(&it)?;
-                Arg::Number { pos: it.pos, text: it.val.to_string(), value }
+                Arg::Number {
+                    pos: it.pos,
+                    text: it.val.to_string(),
+                    value,
+                }
             }
             T::LeftParen => {
                 let p = self.pipeline("parenthesized pipeline", T::RightParen)?;
@@ -478,7 +537,11 @@ impl<'s> Parser<'s, '_> {
             }
             T::Str | T::RawString => {
                 let s = self.unquote(&it.val)?;
-                Arg::Str { pos: it.pos, quoted: it.val.to_string(), value: Value::str(s) }
+                Arg::Str {
+                    pos: it.pos,
+                    quoted: it.val.to_string(),
+                    value: Value::str(s),
+                }
             }
             _ => {
                 self.backup();
@@ -523,7 +586,9 @@ impl<'s> Parser<'s, '_> {
         if int.is_none() && !uint_ok && float.is_none() {
             return Err(self.errorf(format!("illegal number syntax: {}", super::gofmt::quote(text))));
         }
-        let is_hex = text.len() > 2 && (text.starts_with("0x") || text.starts_with("0X")) && !text.contains(['p', 'P']);
+        let is_hex = text.len() > 2
+            && (text.starts_with("0x") || text.starts_with("0X"))
+            && !text.contains(['p', 'P']);
         Ok(match (float, int) {
             (Some(f), _) if has_float_syntax && !is_hex => Ok(Value::Float(f)),
             (_, Some(i)) => Ok(Value::Int(i)),
@@ -552,8 +617,9 @@ fn strip_underscores(s: &str, prefixed: bool) -> Option<String> {
     Some(s.replace('_', ""))
 }
 
-/// `strconv.ParseInt(s, 0, 64)`.
-fn parse_int(s: &str) -> Option<i64> {
+/// Sign and magnitude of a Go integer literal in any base (`strconv.ParseUint(s, 0, 64)` rules:
+/// `0x`, `0o`, `0b`, a leading `0` for octal, underscores only between digits).
+fn parse_int_mag(s: &str) -> Option<(bool, u64)> {
     let (neg, body) = match s.as_bytes().first()? {
         b'-' => (true, &s[1..]),
         b'+' => (false, &s[1..]),
@@ -561,48 +627,36 @@ fn parse_int(s: &str) -> Option<i64> {
     };
     let lower = body.to_ascii_lowercase();
     let (radix, digits, prefixed) = if let Some(r) = lower.strip_prefix("0x") {
-        (16, r.to_string(), true)
+        (16, r, true)
     } else if let Some(r) = lower.strip_prefix("0o") {
-        (8, r.to_string(), true)
+        (8, r, true)
     } else if let Some(r) = lower.strip_prefix("0b") {
-        (2, r.to_string(), true)
+        (2, r, true)
     } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, lower[1..].to_string(), true)
+        (8, &lower[1..], true)
     } else {
-        (10, lower.clone(), false)
+        (10, lower.as_str(), false)
     };
-    let digits = strip_underscores(&digits, prefixed)?;
+    let digits = strip_underscores(digits, prefixed)?;
     if digits.is_empty() || digits.starts_with(['+', '-']) {
         return None;
     }
-    let mag = u64::from_str_radix(&digits, radix).ok()?;
+    Some((neg, u64::from_str_radix(&digits, radix).ok()?))
+}
+
+/// `strconv.ParseInt(s, 0, 64)`.
+fn parse_int(s: &str) -> Option<i64> {
+    let (neg, mag) = parse_int_mag(s)?;
     if neg {
-        if mag <= i64::MAX as u64 + 1 {
-            Some((mag as i128).wrapping_neg() as i64)
-        } else {
-            None
-        }
+        (mag <= i64::MAX as u64 + 1).then(|| (mag as i128).wrapping_neg() as i64)
     } else {
         i64::try_from(mag).ok()
     }
 }
 
+/// `strconv.ParseUint(s, 0, 64)` succeeds.
 fn parse_uint(s: &str) -> bool {
-    if s.starts_with('-') {
-        return false;
-    }
-    let s = s.trim_start_matches('+');
-    let lower = s.to_ascii_lowercase();
-    let (radix, digits) = if let Some(r) = lower.strip_prefix("0x") {
-        (16, r)
-    } else if let Some(r) = lower.strip_prefix("0b") {
-        (2, r)
-    } else if let Some(r) = lower.strip_prefix("0o") {
-        (8, r)
-    } else {
-        (10, lower.as_str())
-    };
-    !digits.is_empty() && u64::from_str_radix(&digits.replace('_', ""), radix).is_ok()
+    !s.starts_with(['-', '+']) && parse_int_mag(s).is_some()
 }
 
 /// `strconv.ParseFloat(s, 64)` for the decimal forms the lexer produces.

@@ -180,9 +180,12 @@ impl Value {
     pub fn deep_copy(&self) -> Value {
         match self {
             Value::List(l) => Value::list(l.iter().map(Value::deep_copy).collect()),
-            Value::Map(m) => {
-                Value::map_from(m.borrow().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect())
-            }
+            Value::Map(m) => Value::map_from(
+                m.borrow()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.deep_copy()))
+                    .collect(),
+            ),
             other => other.clone(),
         }
     }
@@ -199,9 +202,11 @@ impl Value {
             },
             serde_json::Value::String(s) => Value::str(s.as_str()),
             serde_json::Value::Array(a) => Value::list(a.iter().map(|x| Value::from_json(x, ints)).collect()),
-            serde_json::Value::Object(o) => {
-                Value::map_from(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v, ints))).collect())
-            }
+            serde_json::Value::Object(o) => Value::map_from(
+                o.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v, ints)))
+                    .collect(),
+            ),
         }
     }
 
@@ -217,9 +222,9 @@ impl Value {
             Value::Str(s) => serde_json::Value::String(s.to_string()),
             Value::Bytes(b) => serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-            Value::Map(m) => serde_json::Value::Object(
-                m.borrow().iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.borrow().iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
             Value::Object(o) => o.to_plain().map_or(serde_json::json!({}), |p| p.to_json()),
         }
     }

@@ -69,6 +69,15 @@ pub(crate) fn register(m: &mut FuncMap) {
         let [x] = fixed("atoi", a)?;
         Ok(Value::Int(atoi(str_arg(x)?)))
     });
+    m.insert_simple("randInt", |a| {
+        let [lo, hi] = fixed("randInt", a)?;
+        let (lo, hi) = (int_arg(lo)?, int_arg(hi)?);
+        let span = hi.wrapping_sub(lo);
+        if span <= 0 {
+            return Err("invalid argument to Intn".to_string());
+        }
+        Ok(Value::Int(lo + (super::strings::random_u64() % span as u64) as i64))
+    });
     m.insert_simple("toDecimal", |a| {
         let [x] = fixed("toDecimal", a)?;
         Ok(Value::Int(parse_octal(&gofmt::format_v(x)).unwrap_or(0)))
@@ -346,6 +355,14 @@ mod tests {
     }
 
     #[test]
+    fn rand_int_in_range() {
+        for _ in 0..50 {
+            let Ok(Value::Int(n)) = call("randInt", vec![i(-2), i(3)]) else { panic!("not an int") };
+            assert!((-2..3).contains(&n), "randInt gave {n}");
+        }
+    }
+
+    #[test]
     fn math_errors() {
         let cases: Vec<(&str, &str, Vec<Value>, &str)> = vec![
             ("div zero", "div", vec![i(1), i(0)], "runtime error: integer divide by zero"),
@@ -353,6 +370,7 @@ mod tests {
             ("divf zero", "divf", vec![i(1), i(0)], "decimal division by zero"),
             ("atoi int", "atoi", vec![i(1)], "wrong type for value; expected string; got int"),
             ("sub arity", "sub", vec![i(1)], "wrong number of args for sub: want 2 got 1"),
+            ("randInt empty range", "randInt", vec![i(3), i(3)], "invalid argument to Intn"),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Err(want.to_string()), "case {case}");

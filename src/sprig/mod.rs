@@ -119,3 +119,42 @@ pub(crate) fn slice_items(v: &Value) -> Result<Vec<Value>, Result<String, String
 pub(crate) fn str_list<S: Into<String>>(items: impl IntoIterator<Item = S>) -> Value {
     Value::list(items.into_iter().map(|s| Value::str(s.into())).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name of Sprig v3.3.0's `genericMap` (functions.go) except `env`/`expandenv` (Helm
+    /// deletes them) and `toJson`/`fromJson` (Helm replaces them with its own).
+    const SPRIG_NAMES: &str = "abbrev abbrevboth add add1 add1f addf adler32sum ago all any append atoi \
+        b32dec b32enc b64dec b64enc base bcrypt biggest buildCustomCert camelcase cat ceil chunk clean \
+        coalesce compact concat contains date dateInZone dateModify date_in_zone date_modify decryptAES \
+        deepCopy deepEqual default derivePassword dict dig dir div divf duration durationRound empty \
+        encryptAES ext fail first float64 floor genCA genCAWithKey genPrivateKey genSelfSignedCert \
+        genSelfSignedCertWithKey genSignedCert genSignedCertWithKey get getHostByName has hasKey \
+        hasPrefix hasSuffix hello htmlDate htmlDateInZone htpasswd indent initial initials int int64 \
+        isAbs join kebabcase keys kindIs kindOf last list lower max maxf merge mergeOverwrite min minf \
+        mod mul mulf mustAppend mustChunk mustCompact mustDateModify mustDeepCopy mustFirst \
+        mustFromJson mustHas mustInitial mustLast mustMerge mustMergeOverwrite mustPrepend mustPush \
+        mustRegexFind mustRegexFindAll mustRegexMatch mustRegexReplaceAll mustRegexReplaceAllLiteral \
+        mustRegexSplit mustRest mustReverse mustSlice mustToDate mustToJson mustToPrettyJson \
+        mustToRawJson mustUniq mustWithout must_date_modify nindent nospace now omit osBase osClean \
+        osDir osExt osIsAbs pick pluck plural prepend push quote randAlpha randAlphaNum randAscii \
+        randBytes randInt randNumeric regexFind regexFindAll regexMatch regexQuoteMeta regexReplaceAll \
+        regexReplaceAllLiteral regexSplit repeat replace rest reverse round semver semverCompare seq \
+        set sha1sum sha256sum sha512sum shuffle slice snakecase sortAlpha split splitList splitn \
+        squote sub subf substr swapcase ternary title toDate toDecimal toPrettyJson toRawJson toString \
+        toStrings trim trimAll trimPrefix trimSuffix trimall trunc tuple typeIs typeIsLike typeOf uniq \
+        unixEpoch unset until untilStep untitle upper urlJoin urlParse uuidv4 values without wrap \
+        wrapWith";
+
+    #[test]
+    fn all_sprig_functions_registered() {
+        let m = funcs();
+        let missing: Vec<&str> = SPRIG_NAMES.split_whitespace().filter(|n| m.get(n).is_none()).collect();
+        assert!(missing.is_empty(), "missing: {missing:?}");
+        for removed in ["env", "expandenv"] {
+            assert!(m.get(removed).is_none(), "{removed} must not be exposed");
+        }
+    }
+}

@@ -504,7 +504,7 @@ fn push_lower(out: &mut String, kind: Word, word: &str, connector: char) {
 fn lower_words(s: &str, connector: char) -> String {
     let mut out = String::new();
     let mut rest = s;
-    let mut take = |rest: &mut &str| -> (Word, String) {
+    let take = |rest: &mut &str| -> (Word, String) {
         let (k, n) = next_word(rest);
         let w = rest[..n].to_string();
         *rest = &rest[n..];
@@ -904,7 +904,7 @@ mod tests {
             ("camelcase complex", "camelcase", vec![s("_complex__case_")], "_Complex_Case_"),
             ("camelcase spaces", "camelcase", vec![s("some words")], "SomeWords"),
             ("camelcase caps", "camelcase", vec![s("GOLANG_IS_GREAT")], "GolangIsGreat"),
-            ("camelcase one rune", "camelcase", vec![s("a")], "a"),
+            ("camelcase one rune", "camelcase", vec![s("a")], "A"),
             ("wrap", "wrap", vec![i(5), s("Hello World")], "Hello\nWorld"),
             ("wrapWith", "wrapWith", vec![i(5), s("\t"), s("Hello World")], "Hello\tWorld"),
             ("wrapWith long", "wrapWith", vec![i(3), s("-"), s("abcdefg")], "abc-def-g"),

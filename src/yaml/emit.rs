@@ -111,7 +111,7 @@ fn go_float(f: f64, bits32: bool, mode: u8) -> String {
     };
     let exp = dp - 1;
     match mode {
-        b'g' if exp < -4 || exp >= 6 => fmt_e(neg, &digits, dp),
+        b'g' if !(-4..6).contains(&exp) => fmt_e(neg, &digits, dp),
         b'e' => fmt_e(neg, &digits, dp),
         _ => fmt_f(neg, &digits, dp),
     }
@@ -170,7 +170,11 @@ fn value_to_y(v: &Value, depth: usize) -> Result<Y, Unsupported> {
             use base64::Engine as _;
             Y::Str(base64::engine::general_purpose::STANDARD.encode(b))
         }
-        Value::List(l) => Y::Seq(l.iter().map(|x| value_to_y(x, depth + 1)).collect::<Result<_, _>>()?),
+        Value::List(l) => Y::Seq(
+            l.iter()
+                .map(|x| value_to_y(x, depth + 1))
+                .collect::<Result<_, _>>()?,
+        ),
         Value::Map(m) => Y::Map(
             m.borrow()
                 .iter()
@@ -207,9 +211,11 @@ fn json_to_y(v: &serde_json::Value) -> Option<Y> {
         }
         serde_json::Value::String(s) => Y::Str(s.clone()),
         serde_json::Value::Array(a) => Y::Seq(a.iter().map(json_to_y).collect::<Option<_>>()?),
-        serde_json::Value::Object(o) => {
-            Y::Map(o.iter().map(|(k, x)| Some((Y::Str(k.clone()), json_to_y(x)?))).collect::<Option<_>>()?)
-        }
+        serde_json::Value::Object(o) => Y::Map(
+            o.iter()
+                .map(|(k, x)| Some((Y::Str(k.clone()), json_to_y(x)?)))
+                .collect::<Option<_>>()?,
+        ),
     })
 }
 
@@ -226,7 +232,11 @@ fn value_to_y_v3(v: &Value, depth: usize) -> Option<Y> {
         Value::Str(s) => Y::Str(s.to_string()),
         // go-yaml v3 marshals []byte as a sequence of ints.
         Value::Bytes(b) => Y::Seq(b.iter().map(|&x| Y::Int(x.into())).collect()),
-        Value::List(l) => Y::Seq(l.iter().map(|x| value_to_y_v3(x, depth + 1)).collect::<Option<_>>()?),
+        Value::List(l) => Y::Seq(
+            l.iter()
+                .map(|x| value_to_y_v3(x, depth + 1))
+                .collect::<Option<_>>()?,
+        ),
         Value::Map(m) => Y::Map(
             m.borrow()
                 .iter()
@@ -282,7 +292,10 @@ pub(crate) fn key_less(a: &str, b: &str) -> bool {
                 }
             }
         }
-        let digit_val = |c: char| c.to_digit(10).map_or((c as i64).wrapping_sub('0' as i64), i64::from);
+        let digit_val = |c: char| {
+            c.to_digit(10)
+                .map_or((c as i64).wrapping_sub('0' as i64), i64::from)
+        };
         let mut ai = i;
         while ai < ar.len() && is_digit(ar[ai]) {
             an = an.wrapping_mul(10).wrapping_add(digit_val(ar[ai]));
@@ -371,7 +384,8 @@ fn analyze(chars: &[char]) -> Analysis {
     }
     let mut block_indicators = false;
     let (mut line_breaks, mut special) = (false, false);
-    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) = (false, false, false, false);
+    let (mut leading_space, mut leading_break, mut trailing_space, mut trailing_break) =
+        (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut previous_space, mut previous_break) = (false, false);
     let s: String = chars.iter().collect();
@@ -384,9 +398,8 @@ fn analyze(chars: &[char]) -> Analysis {
         let followed_by_ws = i + 1 >= n || matches!(chars[i + 1], ' ' | '\t');
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
-                    block_indicators = true
-                }
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@'
+                | '`' => block_indicators = true,
                 '?' | ':' | '-' if followed_by_ws => block_indicators = true,
                 _ => {}
             }
@@ -493,7 +506,21 @@ fn is_base60_float(s: &str) -> bool {
 fn is_old_bool(s: &str) -> bool {
     matches!(
         s,
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF"
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "on"
+            | "On"
+            | "ON"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "off"
+            | "Off"
+            | "OFF"
     )
 }
 
@@ -885,7 +912,12 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map_from(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>())
+        Value::map_from(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        )
     }
 
     #[test]
@@ -924,7 +956,11 @@ mod tests {
     fn key_order() {
         let cases: &[(&str, &[&str], &str)] = &[
             ("numeric runs", &["a10", "a9", "a1"], "a1: 0\na9: 0\na10: 0"),
-            ("non-letters before letters", &["B", "a", "_x", "1"], "_x: 0\n\"1\": 0\nB: 0\na: 0"),
+            (
+                "non-letters before letters",
+                &["B", "a", "_x", "1"],
+                "_x: 0\n\"1\": 0\nB: 0\na: 0",
+            ),
             ("upper before lower", &["b", "B"], "B: 0\nb: 0"),
             ("shorter first", &["ab", "a"], "a: 0\nab: 0"),
         ];
@@ -947,7 +983,11 @@ mod tests {
         for (name, s, want) in cases {
             assert_eq!(to_yaml(&map(&[("v", Value::str(*s))])), *want, "{name}");
         }
-        assert_eq!(to_yaml(&Value::str("a\nb")), "|-\n  a\n  b", "root literal is indented");
+        assert_eq!(
+            to_yaml(&Value::str("a\nb")),
+            "|-\n  a\n  b",
+            "root literal is indented"
+        );
     }
 
     #[test]
@@ -975,8 +1015,16 @@ mod tests {
             ("fraction", Value::Float(1.5), "1.5"),
             ("small float", Value::Float(1e-7), "1e-07"),
             ("large float", Value::Float(1e21), "1e+21"),
-            ("big non-integral uses %g", Value::Float(123456789.5), "1.234567895e+08"),
-            ("beyond int64 still int", Value::Float(1e19), "10000000000000000000"),
+            (
+                "big non-integral uses %g",
+                Value::Float(123456789.5),
+                "1.234567895e+08",
+            ),
+            (
+                "beyond int64 still int",
+                Value::Float(1e19),
+                "10000000000000000000",
+            ),
             ("beyond uint64 float", Value::Float(1e20), "1e+20"),
             ("int", Value::Int(-3), "-3"),
             ("bool", Value::Bool(true), "true"),
@@ -993,8 +1041,16 @@ mod tests {
         let item = map(&[("a", Value::Int(1)), ("b", Value::Int(2))]);
         let cases: &[(&str, Value, &str)] = &[
             ("list of maps", Value::list(vec![item.clone()]), "- a: 1\n  b: 2"),
-            ("list under key", map(&[("k", Value::list(vec![Value::str("a")]))]), "k:\n- a"),
-            ("nested list", Value::list(vec![Value::list(vec![Value::Int(1), Value::Int(2)])]), "- - 1\n  - 2"),
+            (
+                "list under key",
+                map(&[("k", Value::list(vec![Value::str("a")]))]),
+                "k:\n- a",
+            ),
+            (
+                "nested list",
+                Value::list(vec![Value::list(vec![Value::Int(1), Value::Int(2)])]),
+                "- - 1\n  - 2",
+            ),
             ("empty list", map(&[("k", Value::list(vec![]))]), "k: []"),
             ("empty map", map(&[("k", Value::new_map())]), "k: {}"),
             ("root empty map", Value::new_map(), "{}"),
@@ -1008,7 +1064,10 @@ mod tests {
 
     #[test]
     fn pretty_indents_sequences() {
-        let v = map(&[("k", Value::list(vec![Value::str("a")])), ("f", Value::Float(1e6))]);
+        let v = map(&[
+            ("k", Value::list(vec![Value::str("a")])),
+            ("f", Value::Float(1e6)),
+        ]);
         assert_eq!(to_yaml_pretty(&v), "f: 1e+06\nk:\n  - a");
     }
 

@@ -30,7 +30,11 @@ pub fn to_raw_json_checked(v: &Value) -> Result<String, String> {
 /// `json.Marshal` with or without HTML escaping, optionally indented like `MarshalIndent`.
 pub fn marshal(v: &Value, escape_html: bool, indent: Option<&str>) -> Result<String, String> {
     let mut out = String::new();
-    let mut w = Writer { out: &mut out, escape_html, indent };
+    let mut w = Writer {
+        out: &mut out,
+        escape_html,
+        indent,
+    };
     w.value(v, 0)?;
     Ok(out)
 }
@@ -152,5 +156,57 @@ impl Writer<'_> {
             }
         }
         self.out.push('"');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        Value::map_from(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn to_json_cases() {
+        // Go encoding/json: sorted keys, HTML escaping, Go float format, base64 bytes.
+        let cases: &[(&str, Value, &str)] = &[
+            ("html escaped", Value::str("<a&b>"), r#""\u003ca\u0026b\u003e""#),
+            ("control", Value::str("a\u{1}\n"), r#""a\u0001\n""#),
+            ("line separator", Value::str("\u{2028}"), r#""\u2028""#),
+            ("float int", Value::Float(3.0), "3"),
+            ("float exp", Value::Float(1e21), "1e+21"),
+            ("float small", Value::Float(1e-7), "1e-7"),
+            (
+                "sorted",
+                map(&[("b", Value::Int(1)), ("a", Value::Nil)]),
+                r#"{"a":null,"b":1}"#,
+            ),
+            ("bytes", Value::Bytes(b"hi".to_vec().into()), r#""aGk=""#),
+            ("nan fails", Value::Float(f64::NAN), ""),
+            ("empty list", Value::list(vec![]), "[]"),
+        ];
+        for (name, v, want) in cases {
+            assert_eq!(to_json(v), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn pretty_and_raw() {
+        let v = map(&[
+            ("a", Value::list(vec![Value::Int(1), Value::str("<")])),
+            ("b", Value::new_map()),
+        ]);
+        assert_eq!(
+            to_pretty_json(&v),
+            "{\n  \"a\": [\n    1,\n    \"\\u003c\"\n  ],\n  \"b\": {}\n}"
+        );
+        assert_eq!(to_raw_json(&v), r#"{"a":[1,"<"],"b":{}}"#);
     }
 }

@@ -53,7 +53,9 @@ pub fn parse_documents(text: &str, file: &str) -> Result<Vec<serde_json::Value>,
     docs.iter()
         .map(|doc| {
             let mut d = Decoder::default();
-            let y = d.decode(doc).map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))?;
+            let y = d
+                .decode(doc)
+                .map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))?;
             to_json_value(y).map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))
         })
         .collect()
@@ -61,9 +63,12 @@ pub fn parse_documents(text: &str, file: &str) -> Result<Vec<serde_json::Value>,
 
 fn first_document(text: &str, file: &str) -> Result<Y, Error> {
     let docs = compose(text, file, true)?;
-    let Some(doc) = docs.first() else { return Ok(Y::Null) };
+    let Some(doc) = docs.first() else {
+        return Ok(Y::Null);
+    };
     let mut d = Decoder::default();
-    d.decode(doc).map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))
+    d.decode(doc)
+        .map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -78,15 +83,30 @@ pub(crate) struct Node {
 
 #[derive(Debug)]
 enum Kind {
-    Scalar { value: String, style: ScalarStyle, tag: Option<String> },
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+        tag: Option<String>,
+    },
     Seq(Vec<Rc<Node>>),
     Map(Vec<(Rc<Node>, Rc<Node>)>),
     Alias(Rc<Node>),
 }
 
 enum Frame {
-    Seq { items: Vec<Rc<Node>>, anchor: usize, line: usize, col: usize },
-    Map { pairs: Vec<(Rc<Node>, Rc<Node>)>, key: Option<Rc<Node>>, anchor: usize, line: usize, col: usize },
+    Seq {
+        items: Vec<Rc<Node>>,
+        anchor: usize,
+        line: usize,
+        col: usize,
+    },
+    Map {
+        pairs: Vec<(Rc<Node>, Rc<Node>)>,
+        key: Option<Rc<Node>>,
+        anchor: usize,
+        line: usize,
+        col: usize,
+    },
 }
 
 fn scan_error(file: &str, e: &ScanError) -> Error {
@@ -115,7 +135,11 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
             Event::DocumentEnd => {
                 docs.push(root.take().unwrap_or_else(|| {
                     Rc::new(Node {
-                        kind: Kind::Scalar { value: String::new(), style: ScalarStyle::Plain, tag: None },
+                        kind: Kind::Scalar {
+                            value: String::new(),
+                            style: ScalarStyle::Plain,
+                            tag: None,
+                        },
                         line,
                         col,
                     })
@@ -131,7 +155,14 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
                 None
             }
             Event::Alias(id) => match anchors.get(&id) {
-                Some(target) => Some((Rc::new(Node { kind: Kind::Alias(target.clone()), line, col }), 0)),
+                Some(target) => Some((
+                    Rc::new(Node {
+                        kind: Kind::Alias(target.clone()),
+                        line,
+                        col,
+                    }),
+                    0,
+                )),
                 None => {
                     let name = names.get(&id).cloned().unwrap_or_default();
                     return Err(Error::new(
@@ -142,30 +173,74 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
                 }
             },
             Event::UnresolvedAlias(name) => {
-                return Err(Error::new(file, Some((line, col)), format!("unknown anchor '{name}' referenced")));
+                return Err(Error::new(
+                    file,
+                    Some((line, col)),
+                    format!("unknown anchor '{name}' referenced"),
+                ));
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
                 Some((
-                    Rc::new(Node { kind: Kind::Scalar { value: value.into_owned(), style, tag }, line, col }),
+                    Rc::new(Node {
+                        kind: Kind::Scalar {
+                            value: value.into_owned(),
+                            style,
+                            tag,
+                        },
+                        line,
+                        col,
+                    }),
                     anchor,
                 ))
             }
             Event::SequenceStart(_, anchor, _) => {
-                stack.push(Frame::Seq { items: Vec::new(), anchor, line, col });
+                stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    anchor,
+                    line,
+                    col,
+                });
                 None
             }
             Event::MappingStart(_, anchor, _) => {
-                stack.push(Frame::Map { pairs: Vec::new(), key: None, anchor, line, col });
+                stack.push(Frame::Map {
+                    pairs: Vec::new(),
+                    key: None,
+                    anchor,
+                    line,
+                    col,
+                });
                 None
             }
             Event::SequenceEnd | Event::MappingEnd => match stack.pop() {
-                Some(Frame::Seq { items, anchor, line, col }) => {
-                    Some((Rc::new(Node { kind: Kind::Seq(items), line, col }), anchor))
-                }
-                Some(Frame::Map { pairs, anchor, line, col, .. }) => {
-                    Some((Rc::new(Node { kind: Kind::Map(pairs), line, col }), anchor))
-                }
+                Some(Frame::Seq {
+                    items,
+                    anchor,
+                    line,
+                    col,
+                }) => Some((
+                    Rc::new(Node {
+                        kind: Kind::Seq(items),
+                        line,
+                        col,
+                    }),
+                    anchor,
+                )),
+                Some(Frame::Map {
+                    pairs,
+                    anchor,
+                    line,
+                    col,
+                    ..
+                }) => Some((
+                    Rc::new(Node {
+                        kind: Kind::Map(pairs),
+                        line,
+                        col,
+                    }),
+                    anchor,
+                )),
                 None => return Err(Error::new(file, Some((line, col)), "unbalanced collection end")),
             },
             #[allow(unreachable_patterns)]
@@ -299,8 +374,12 @@ impl Decoder {
                 self.alias_depth -= 1;
                 r
             }
-            Kind::Scalar { value, style, tag } => decode_scalar(value, *style, tag.as_deref()).map_err(|m| at(n, m)),
-            Kind::Seq(items) => Ok(Y::Seq(items.iter().map(|i| self.decode(i)).collect::<Result<_, _>>()?)),
+            Kind::Scalar { value, style, tag } => {
+                decode_scalar(value, *style, tag.as_deref()).map_err(|m| at(n, m))
+            }
+            Kind::Seq(items) => Ok(Y::Seq(
+                items.iter().map(|i| self.decode(i)).collect::<Result<_, _>>()?,
+            )),
             Kind::Map(_) => {
                 let mut m = MapBuilder::default();
                 self.mapping(n, &mut m)?;
@@ -406,9 +485,15 @@ fn short_tag(tag: &str) -> String {
 /// go-yaml v2's `resolve`: the tag and value a scalar has under an (optional) explicit tag.
 /// Timestamps resolve to their text (go-yaml keeps them as strings for `interface{}`).
 pub(crate) fn resolve(tag: &str, input: &str) -> Result<(&'static str, Y), String> {
-    let resolvable = matches!(tag, "" | STR_TAG | BOOL_TAG | INT_TAG | FLOAT_TAG | NULL_TAG | TIMESTAMP_TAG);
+    let resolvable = matches!(
+        tag,
+        "" | STR_TAG | BOOL_TAG | INT_TAG | FLOAT_TAG | NULL_TAG | TIMESTAMP_TAG
+    );
     if !resolvable {
-        return Ok((if tag == BINARY_TAG { BINARY_TAG } else { "" }, Y::Str(input.to_string())));
+        return Ok((
+            if tag == BINARY_TAG { BINARY_TAG } else { "" },
+            Y::Str(input.to_string()),
+        ));
     }
     let (rtag, y) = resolve_implicit(tag, input);
     if tag.is_empty() || tag == rtag || tag == STR_TAG {
@@ -419,7 +504,11 @@ pub(crate) fn resolve(tag: &str, input: &str) -> Result<(&'static str, Y), Strin
             return Ok((FLOAT_TAG, Y::Float(i as f64)));
         }
     }
-    Err(format!("cannot decode {} `{input}` as a {}", short_tag(rtag), short_tag(tag)))
+    Err(format!(
+        "cannot decode {} `{input}` as a {}",
+        short_tag(rtag),
+        short_tag(tag)
+    ))
 }
 
 fn resolve_implicit(tag: &str, input: &str) -> (&'static str, Y) {
@@ -443,7 +532,9 @@ fn resolve_implicit(tag: &str, input: &str) -> (&'static str, Y) {
         }
         "" | "~" | "null" | "Null" | "NULL" => return (NULL_TAG, Y::Null),
         ".nan" | ".NaN" | ".NAN" => return (FLOAT_TAG, Y::Float(f64::NAN)),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return (FLOAT_TAG, Y::Float(f64::INFINITY)),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return (FLOAT_TAG, Y::Float(f64::INFINITY))
+        }
         "-.inf" | "-.Inf" | "-.INF" => return (FLOAT_TAG, Y::Float(f64::NEG_INFINITY)),
         _ => {}
     }
@@ -588,9 +679,7 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
         }
         s[st..*i].parse().ok()
     };
-    let expect = |i: &mut usize, c: u8| -> Option<()> {
-        (b.get(*i) == Some(&c)).then(|| *i += 1)
-    };
+    let expect = |i: &mut usize, c: u8| -> Option<()> { (b.get(*i) == Some(&c)).then(|| *i += 1) };
     let mut parse = || -> Option<()> {
         let year = num(&mut i, 4, 4)?;
         expect(&mut i, b'-')?;
@@ -685,11 +774,19 @@ fn to_value(y: Y, file: &str) -> Result<Value, Error> {
         Y::Int(i) => Value::Float(i as f64),
         Y::Uint(u) => Value::Float(u as f64),
         Y::Float(f) if !f.is_finite() => {
-            return Err(conversion_error(file, format!("json: unsupported value: {}", go_nonfinite(f))))
+            return Err(conversion_error(
+                file,
+                format!("json: unsupported value: {}", go_nonfinite(f)),
+            ))
         }
         Y::Float(f) => Value::Float(f),
         Y::Str(s) => Value::str(s),
-        Y::Seq(items) => Value::list(items.into_iter().map(|i| to_value(i, file)).collect::<Result<_, _>>()?),
+        Y::Seq(items) => Value::list(
+            items
+                .into_iter()
+                .map(|i| to_value(i, file))
+                .collect::<Result<_, _>>()?,
+        ),
         Y::Map(pairs) => {
             let mut m = std::collections::BTreeMap::new();
             for (k, v) in pairs {
@@ -721,7 +818,9 @@ fn to_json_value(y: Y) -> Result<serde_json::Value, String> {
             .map(serde_json::Value::Number)
             .ok_or_else(|| format!("json: unsupported value: {}", go_nonfinite(f)))?,
         Y::Str(s) => serde_json::Value::String(s),
-        Y::Seq(items) => serde_json::Value::Array(items.into_iter().map(to_json_value).collect::<Result<_, _>>()?),
+        Y::Seq(items) => {
+            serde_json::Value::Array(items.into_iter().map(to_json_value).collect::<Result<_, _>>()?)
+        }
         Y::Map(pairs) => {
             let mut m = serde_json::Map::new();
             for (k, v) in pairs {
@@ -730,4 +829,182 @@ fn to_json_value(y: Y) -> Result<serde_json::Value, String> {
             serde_json::Value::Object(m)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn get(v: &Value, k: &str) -> Value {
+        v.as_map()
+            .and_then(|m| m.borrow().get(k).cloned())
+            .unwrap_or(Value::Str("<missing>".into()))
+    }
+
+    #[test]
+    fn values_scalars() {
+        // go-yaml v2 resolve.go, then the JSON round trip (numbers -> float64).
+        let cases: &[(&str, &str, Value)] = &[
+            ("yes", "v: yes", Value::Bool(true)),
+            ("on", "v: on", Value::Bool(true)),
+            ("y", "v: y", Value::Bool(true)),
+            ("off", "v: Off", Value::Bool(false)),
+            ("quoted yes", "v: \"yes\"", Value::str("yes")),
+            ("octal", "v: 010", Value::Float(8.0)),
+            ("invalid octal is float", "v: 08", Value::Float(8.0)),
+            ("hex", "v: 0x1F", Value::Float(31.0)),
+            ("underscores", "v: 1_000", Value::Float(1000.0)),
+            (
+                "big int rounds",
+                "v: 12345678901234567",
+                Value::Float(12345678901234568.0),
+            ),
+            (
+                "timestamp stays string",
+                "v: 2024-01-01",
+                Value::str("2024-01-01"),
+            ),
+            ("float", "v: 1.5", Value::Float(1.5)),
+            ("exp float", "v: 1e3", Value::Float(1000.0)),
+            ("null", "v: ~", Value::Nil),
+            ("empty", "v:", Value::Nil),
+            ("str tag", "v: !!str 123", Value::str("123")),
+            ("float tag on int", "v: !!float 1", Value::Float(1.0)),
+            ("literal keeps text", "v: |\n  a\n  b", Value::str("a\nb")),
+            ("binary", "v: !!binary aGk=", Value::str("hi")),
+        ];
+        for (name, text, want) in cases {
+            let v = parse_values(text, "values.yaml").unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(get(&v, "v"), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn values_keys() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("bool key", "yes: 1", "true"),
+            ("int key", "1: 1", "1"),
+            ("float key", "1.5: 1", "1.5"),
+            ("float key via float32 format", "0.1: 1", "0.1"),
+            ("on key", "on: 1", "true"),
+        ];
+        for (name, text, key) in cases {
+            let v = parse_values(text, "f").unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(get(&v, key), Value::Float(1.0), "{name}");
+        }
+        assert!(
+            parse_values("~: 1", "f").is_err(),
+            "null keys are unsupported by sigs.k8s.io/yaml"
+        );
+    }
+
+    #[test]
+    fn merge_keys() {
+        let text = "base: &b {a: 1, b: 2}\nx:\n  b: 3\n  <<: *b\n  c: 4\nw:\n  <<: [{a: 5}, {a: 6, d: 7}]\n";
+        let v = parse_values(text, "f").unwrap();
+        let x = get(&v, "x");
+        // go-yaml v2 applies a merge where it appears: it overrides the earlier `b: 3`.
+        assert_eq!(get(&x, "a"), Value::Float(1.0));
+        assert_eq!(get(&x, "b"), Value::Float(2.0));
+        assert_eq!(get(&x, "c"), Value::Float(4.0));
+        let y = get(&v, "w");
+        assert_eq!(
+            get(&y, "a"),
+            Value::Float(5.0),
+            "earlier maps in a merge list win"
+        );
+        assert_eq!(get(&y, "d"), Value::Float(7.0));
+    }
+
+    #[test]
+    fn values_documents() {
+        assert_eq!(parse_values("", "f").unwrap(), Value::new_map(), "empty document");
+        assert_eq!(parse_values("# only a comment\n", "f").unwrap(), Value::new_map());
+        let e = parse_values("- a\n", "f").unwrap_err();
+        assert!(
+            e.message
+                .contains("cannot unmarshal array into Go value of type map[string]interface {}"),
+            "{e}"
+        );
+        assert_eq!(
+            parse_values("a: 1\n---\nb: 2\n", "f").unwrap(),
+            parse_values("a: 1", "f").unwrap(),
+            "first doc only"
+        );
+        assert!(
+            parse_values("v: .inf", "f").is_err(),
+            "json: unsupported value: +Inf"
+        );
+    }
+
+    #[test]
+    fn syntax_error_position() {
+        let e = parse_values("a: 1\nb: [1, 2\nc: 3\n", "values.yaml").unwrap_err();
+        assert_eq!(e.file, "values.yaml");
+        assert!(e.line.is_some() && e.col.is_some(), "{e:?}");
+        let e = parse_values("a: 1\n  b: 2\n", "values.yaml").unwrap_err();
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(e.to_string().starts_with("values.yaml:2:"), "{e}");
+    }
+
+    #[test]
+    fn billion_laughs_rejected() {
+        let mut text =
+            String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
+        for w in names.windows(2) {
+            let refs = vec![format!("*{}", w[0]); 9].join(",");
+            text.push_str(&format!("{}: &{} [{refs}]\n", w[1], w[1]));
+        }
+        let e = parse_values(&text, "bomb.yaml").unwrap_err();
+        assert!(e.message.contains("excessive aliasing"), "{e}");
+        // Small documents with a few aliases are fine.
+        assert!(parse_values("a: &a [1]\nb: *a\nc: *a\n", "f").is_ok());
+    }
+
+    #[test]
+    fn any_and_documents() {
+        assert_eq!(
+            parse_any("[1, two]", "f").unwrap(),
+            Value::list(vec![Value::Float(1.0), Value::str("two")])
+        );
+        assert_eq!(
+            parse_any("{\"a\": [true]}", "f")
+                .unwrap()
+                .as_map()
+                .map(|m| m.borrow().len()),
+            Some(1)
+        );
+        let docs = parse_documents("a: 1\nb: 1.5\n---\n- x\n---\n", "f").unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[0], serde_json::json!({"a": 1, "b": 1.5}), "ints stay ints");
+        assert_eq!(docs[1], serde_json::json!(["x"]));
+        let keys: Vec<_> = parse_documents("z: 1\na: 2\n", "f").unwrap()[0]
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        assert_eq!(keys, ["z", "a"], "document order");
+    }
+
+    #[test]
+    fn resolver_table() {
+        let cases: &[(&str, &str)] = &[
+            ("123", INT_TAG),
+            ("-0b101", INT_TAG),
+            ("0o17", INT_TAG),
+            ("+1", INT_TAG),
+            (".5", FLOAT_TAG),
+            ("1e400", STR_TAG),
+            ("2001-12-14t21:59:43.10Z", TIMESTAMP_TAG),
+            ("2001-12-14 21:59:43.10", TIMESTAMP_TAG),
+            ("2001-02-30", STR_TAG),
+            ("NULL", NULL_TAG),
+            ("<<", STR_TAG),
+            ("yes", BOOL_TAG),
+            ("0x", STR_TAG),
+        ];
+        for (s, tag) in cases {
+            assert_eq!(resolve("", s).map(|r| r.0), Ok(*tag), "{s}");
+        }
+    }
 }

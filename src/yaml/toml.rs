@@ -62,7 +62,8 @@ fn toml_type(v: &Value) -> Result<TomlType, &'static str> {
 }
 
 fn is_bare(k: &str) -> bool {
-    k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    k.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 fn quote(s: &str) -> String {
@@ -144,7 +145,8 @@ impl Encoder {
             Value::Int(i) => self.out.push_str(&i.to_string()),
             Value::Float(f) => {
                 if f.is_nan() {
-                    self.out.push_str(if f.is_sign_negative() { "-nan" } else { "nan" });
+                    self.out
+                        .push_str(if f.is_sign_negative() { "-nan" } else { "nan" });
                 } else if f.is_infinite() {
                     self.out.push_str(if f < 0.0 { "-inf" } else { "inf" });
                 } else {
@@ -250,5 +252,70 @@ impl Encoder {
             self.out.push('}');
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn map(entries: &[(&str, Value)]) -> Value {
+        Value::map_from(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        )
+    }
+
+    #[test]
+    fn toml_cases() {
+        // Layout of BurntSushi/toml v1.4.0's encoder (encode.go: eMap, eTable, eArrayOfTables).
+        let cases: &[(&str, Value, &str)] = &[
+            (
+                "scalars",
+                map(&[
+                    ("a", Value::Int(1)),
+                    ("b", Value::Float(2.0)),
+                    ("c", Value::str("x\"y")),
+                ]),
+                "a = 1\nb = 2.0\nc = \"x\\\"y\"\n",
+            ),
+            (
+                "tables after keys, indented",
+                map(&[
+                    ("t", map(&[("u", map(&[("k", Value::Bool(true))]))])),
+                    ("z", Value::Int(1)),
+                ]),
+                "z = 1\n\n[t]\n  [t.u]\n    k = true\n",
+            ),
+            (
+                "array of tables",
+                map(&[(
+                    "arr",
+                    Value::list(vec![map(&[("n", Value::Int(1))]), map(&[("n", Value::Int(2))])]),
+                )]),
+                "[[arr]]\n  n = 1\n\n[[arr]]\n  n = 2\n",
+            ),
+            (
+                "quoted key and nil skipped",
+                map(&[("a.b", Value::Int(1)), ("n", Value::Nil)]),
+                "\"a.b\" = 1\n",
+            ),
+            (
+                "inline array",
+                map(&[("l", Value::list(vec![Value::Int(1), Value::str("a")]))]),
+                "l = [1, \"a\"]\n",
+            ),
+            (
+                "top-level list",
+                Value::list(vec![Value::new_map()]),
+                "toml: top-level values must be Go maps or structs",
+            ),
+        ];
+        for (name, v, want) in cases {
+            assert_eq!(to_toml(v), *want, "{name}");
+        }
     }
 }
