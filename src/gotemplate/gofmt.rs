@@ -96,6 +96,14 @@ pub fn write_v(out: &mut String, v: &Value) {
 /// `strconv.FormatFloat(f, 'g', -1, 64)`: shortest digits that round-trip; the `%e` form (`1e+06`,
 /// `1.5e-07`) when the decimal exponent is < -4 or >= 6, else plain (`100000`, `0.0001`).
 pub fn format_float_g(f: f64) -> String {
+    // Fast path for the common integral values (YAML numbers are all float64 in Helm): below 1e6
+    // the shortest %g form is just the integer digits.
+    if f.fract() == 0.0 && f.abs() < 1e6 {
+        if f == 0.0 && f.is_sign_negative() {
+            return "-0".into();
+        }
+        return (f as i64).to_string();
+    }
     format_float(f, b'g', -1)
 }
 
@@ -938,6 +946,9 @@ mod tests {
             ("int", 3.0, "3"),
             ("neg", -2.5, "-2.5"),
             ("zero", 0.0, "0"),
+            ("neg zero", -0.0, "-0"),
+            ("below million", 999999.0, "999999"),
+            ("neg int", -42.0, "-42"),
             ("big", 1.5e300, "1.5e+300"),
             ("7digits", 1234567.0, "1.234567e+06"),
             ("tiny", 1.5e-7, "1.5e-07"),

@@ -508,11 +508,19 @@ impl<'s> Lexer<'s> {
                 crate::gotemplate::gofmt::quote(&bad)
             ));
         }
-        if self.input[self.start..self.pos].ends_with('i') {
+        if matches!(self.peek_byte(), Some(b'+' | b'-')) {
+            // Complex: 1+2i. No spaces, must end in 'i'.
+            if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
+                let bad = self.input[self.start..self.pos].to_string();
+                return self.error(format!(
+                    "bad number syntax: {}",
+                    crate::gotemplate::gofmt::quote(&bad)
+                ));
+            }
             self.emit(T::Complex);
-        } else {
-            self.emit(T::Number);
+            return St::Inside;
         }
+        self.emit(T::Number);
         St::Inside
     }
 

@@ -603,6 +603,36 @@ mod tests {
                 "{{ \"abc }}",
                 "template: t:1: unterminated quoted string",
             ),
+            (
+                "bad complex",
+                "{{ 1-2 }}",
+                r#"template: t:1: bad number syntax: "1-2""#,
+            ),
+            (
+                "define name",
+                "{{ define x }}{{ end }}",
+                r#"template: t:1: unexpected "x" in define clause"#,
+            ),
+            (
+                "bad character",
+                "{{ .a#b }}",
+                "template: t:1: bad character U+0023 '#'",
+            ),
+            (
+                "unexpected keyword",
+                "{{ if else }}{{ end }}",
+                "template: t:1: unexpected <else> in if",
+            ),
+            (
+                "range only vars",
+                "{{ range $a, 1 }}{{ end }}",
+                "template: t:1: range can only initialize variables",
+            ),
+            (
+                "integer overflow",
+                "{{ 99999999999999999999 }}",
+                r#"template: t:1: integer overflow: "99999999999999999999""#,
+            ),
         ];
         for (name, text, want) in cases {
             let mut t = Templates::new(funcs());

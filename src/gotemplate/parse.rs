@@ -35,12 +35,17 @@ struct Parser<'s, 'f> {
     text: Rc<str>,
     vars: Vec<String>,
     range_depth: usize,
+    paren_depth: usize,
     action_line: usize,
     /// Trees defined so far in this parse, in definition order.
     trees: Vec<Tmpl>,
 }
 
 type PResult<T> = Result<T, Box<Error>>;
+
+/// Nesting limit for parenthesized pipelines. Go allows 10000; our parser and executor recurse
+/// on the native stack, so the limit is lower to stay far from overflow.
+const MAX_PAREN_DEPTH: usize = 1000;
 
 /// Parses `text` as template `name`; returns the top-level tree and every define/block, with
 /// Go's rule that two non-empty definitions of one name in a single parse are an error.
@@ -59,6 +64,7 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Rc<Tm
         text: Rc::from(text),
         vars: vec!["$".to_string()],
         range_depth: 0,
+        paren_depth: 0,
         action_line: 0,
         trees: Vec::new(),
     };
@@ -213,10 +219,9 @@ impl<'s> Parser<'s, '_> {
         match it.typ {
             T::Text => Ok(Parsed::Node(Node::Text(it.val.into_owned().into_boxed_str()))),
             T::LeftDelim => {
-                let saved = self.action_line;
                 self.action_line = it.line;
                 let r = self.action();
-                self.action_line = saved;
+                self.action_line = 0;
                 r
             }
             _ => Err(self.unexpected(&it, "input")),
@@ -532,7 +537,13 @@ impl<'s> Parser<'s, '_> {
                 }
             }
             T::LeftParen => {
-                let p = self.pipeline("parenthesized pipeline", T::RightParen)?;
+                if self.paren_depth >= MAX_PAREN_DEPTH {
+                    return Err(self.errorf("max expression depth exceeded".into()));
+                }
+                self.paren_depth += 1;
+                let p = self.pipeline("parenthesized pipeline", T::RightParen);
+                self.paren_depth -= 1;
+                let p = p?;
                 Arg::Pipe(Box::new(p))
             }
             T::Str | T::RawString => {

@@ -18,7 +18,8 @@ pub fn to_int64(v: &Value) -> i64 {
 /// Go's `int64(f)` on amd64: truncation; NaN and out-of-range values give the "integer
 /// indefinite" value `math.MinInt64` (Rust's `as` would saturate instead).
 pub fn float_to_int(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || !(-TWO_63..TWO_63).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -50,7 +51,7 @@ fn underscore_ok(s: &str) -> bool {
     if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = b[1].to_ascii_lowercase() == b'x';
+        hex = b[1].eq_ignore_ascii_case(&b'x');
     }
     while i < b.len() {
         let c = b[i];
@@ -86,7 +87,14 @@ pub fn parse_go_int(s: &str) -> Option<i64> {
     let lower = body.to_ascii_lowercase();
     let lb = lower.as_bytes();
     let (radix, digits) = if lb[0] == b'0' && lb.len() >= 3 && matches!(lb[1], b'x' | b'o' | b'b') {
-        (match lb[1] { b'x' => 16, b'o' => 8, _ => 2 }, &lower[2..])
+        (
+            match lb[1] {
+                b'x' => 16,
+                b'o' => 8,
+                _ => 2,
+            },
+            &lower[2..],
+        )
     } else if lb[0] == b'0' && lb.len() > 1 {
         (8, &lower[1..])
     } else {
@@ -99,7 +107,9 @@ pub fn parse_go_int(s: &str) -> Option<i64> {
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
-    let mag = u128::from_str_radix(&digits, radix).ok().filter(|m| *m <= 1 << 64)?;
+    let mag = u128::from_str_radix(&digits, radix)
+        .ok()
+        .filter(|m| *m <= 1 << 64)?;
     let val = if neg { -(mag as i128) } else { mag as i128 };
     i64::try_from(val).ok()
 }
@@ -127,7 +137,11 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
     let val = if let Some(hex) = body.strip_prefix("0x") {
         parse_hex_float(hex)?
     } else {
-        if body.is_empty() || !body.bytes().all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-')) {
+        if body.is_empty()
+            || !body
+                .bytes()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'+' | b'-'))
+        {
             return None;
         }
         body.parse::<f64>().ok()?

@@ -14,7 +14,9 @@ pub(crate) fn register(m: &mut FuncMap) {
         let [v] = fixed("empty", a)?;
         Ok(Value::Bool(empty(v)))
     });
-    m.insert_simple("coalesce", |a| Ok(a.iter().find(|v| !empty(v)).cloned().unwrap_or_default()));
+    m.insert_simple("coalesce", |a| {
+        Ok(a.iter().find(|v| !empty(v)).cloned().unwrap_or_default())
+    });
     m.insert_simple("all", |a| Ok(Value::Bool(a.iter().all(|v| !empty(v)))));
     m.insert_simple("any", |a| Ok(Value::Bool(a.iter().any(|v| !empty(v)))));
     m.insert_simple("ternary", |a| {
@@ -68,24 +70,64 @@ mod tests {
             ("default nil", "default", vec![s("foo"), Value::Nil], s("foo")),
             ("default missing", "default", vec![s("foo")], s("foo")),
             ("default empty string", "default", vec![s("foo"), s("")], s("foo")),
-            ("default false", "default", vec![s("foo"), Value::Bool(false)], s("foo")),
+            (
+                "default false",
+                "default",
+                vec![s("foo"), Value::Bool(false)],
+                s("foo"),
+            ),
             ("default zero", "default", vec![s("foo"), Value::Int(0)], s("foo")),
-            ("default zero float", "default", vec![s("foo"), Value::Float(0.0)], s("foo")),
-            ("default empty list", "default", vec![s("foo"), Value::list(vec![])], s("foo")),
-            ("default empty map", "default", vec![s("foo"), Value::new_map()], s("foo")),
+            (
+                "default zero float",
+                "default",
+                vec![s("foo"), Value::Float(0.0)],
+                s("foo"),
+            ),
+            (
+                "default empty list",
+                "default",
+                vec![s("foo"), Value::list(vec![])],
+                s("foo"),
+            ),
+            (
+                "default empty map",
+                "default",
+                vec![s("foo"), Value::new_map()],
+                s("foo"),
+            ),
             ("default given", "default", vec![s("foo"), s("bar")], s("bar")),
-            ("default given 1", "default", vec![s("foo"), Value::Int(1)], Value::Int(1)),
+            (
+                "default given 1",
+                "default",
+                vec![s("foo"), Value::Int(1)],
+                Value::Int(1),
+            ),
             ("empty nil", "empty", vec![Value::Nil], Value::Bool(true)),
             ("empty string", "empty", vec![s("x")], Value::Bool(false)),
-            ("coalesce", "coalesce", vec![Value::Nil, s(""), Value::Int(0), s("x"), s("y")], s("x")),
+            (
+                "coalesce",
+                "coalesce",
+                vec![Value::Nil, s(""), Value::Int(0), s("x"), s("y")],
+                s("x"),
+            ),
             ("coalesce none", "coalesce", vec![Value::Nil, s("")], Value::Nil),
             ("all", "all", vec![s("a"), Value::Int(1)], Value::Bool(true)),
             ("all with empty", "all", vec![s("a"), s("")], Value::Bool(false)),
             ("all none", "all", vec![], Value::Bool(true)),
             ("any", "any", vec![s(""), Value::Int(1)], Value::Bool(true)),
             ("any none", "any", vec![], Value::Bool(false)),
-            ("ternary true", "ternary", vec![s("a"), s("b"), Value::Bool(true)], s("a")),
-            ("ternary false", "ternary", vec![s("a"), s("b"), Value::Bool(false)], s("b")),
+            (
+                "ternary true",
+                "ternary",
+                vec![s("a"), s("b"), Value::Bool(true)],
+                s("a"),
+            ),
+            (
+                "ternary false",
+                "ternary",
+                vec![s("a"), s("b"), Value::Bool(false)],
+                s("b"),
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Ok(want), "case {case}");

@@ -51,7 +51,8 @@ fn dict(a: &[Value]) -> FuncResult {
 fn get(a: &[Value]) -> FuncResult {
     let [d, k] = fixed("get", a)?;
     let (d, k) = (map_arg(d)?, str_arg(k)?);
-    Ok(d.and_then(|m| m.borrow().get(k).cloned()).unwrap_or_else(|| Value::str("")))
+    Ok(d.and_then(|m| m.borrow().get(k).cloned())
+        .unwrap_or_else(|| Value::str("")))
 }
 
 /// `set MAP KEY VALUE`: stores in place and returns the same map.
@@ -95,18 +96,28 @@ fn maps(a: &[Value]) -> Result<Vec<Map>, String> {
 fn pluck(a: &[Value]) -> FuncResult {
     at_least("pluck", a, 1)?;
     let k = str_arg(&a[0])?;
-    let found = maps(&a[1..])?.iter().filter_map(|m| m.borrow().get(k).cloned()).collect();
+    let found = maps(&a[1..])?
+        .iter()
+        .filter_map(|m| m.borrow().get(k).cloned())
+        .collect();
     Ok(Value::list(found))
 }
 
 fn keys(a: &[Value]) -> FuncResult {
-    let ks = maps(a)?.iter().flat_map(|m| m.borrow().keys().cloned().collect::<Vec<_>>()).collect::<Vec<_>>();
+    let ks = maps(a)?
+        .iter()
+        .flat_map(|m| m.borrow().keys().cloned().collect::<Vec<_>>())
+        .collect::<Vec<_>>();
     Ok(super::str_list(ks))
 }
 
 fn values(a: &[Value]) -> FuncResult {
     let [d] = fixed("values", a)?;
-    Ok(Value::list(map_arg(d)?.map(|m| m.borrow().values().cloned().collect()).unwrap_or_default()))
+    Ok(Value::list(
+        map_arg(d)?
+            .map(|m| m.borrow().values().cloned().collect())
+            .unwrap_or_default(),
+    ))
 }
 
 /// `pick MAP KEYS...` keeps the listed keys, `omit MAP KEYS...` drops them; both return a new map.
@@ -161,7 +172,8 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool) {
                     },
                     Some(d) => d.clone(),
                 };
-                dst.borrow_mut().insert(k.clone(), if replace { sv.clone() } else { kept });
+                dst.borrow_mut()
+                    .insert(k.clone(), if replace { sv.clone() } else { kept });
             }
             _ => {}
         }
@@ -227,10 +239,15 @@ fn dig(a: &[Value]) -> FuncResult {
     };
     let default = &a[a.len() - 2];
     let ks = &a[..a.len() - 2];
-    let keys: Vec<&str> = ks.iter().map(|k| k.as_str().ok_or_else(|| assert_err(k, "string"))).collect::<Result<_, _>>()?;
+    let keys: Vec<&str> = ks
+        .iter()
+        .map(|k| k.as_str().ok_or_else(|| assert_err(k, "string")))
+        .collect::<Result<_, _>>()?;
     for (i, k) in keys.iter().enumerate() {
         let step = cur.borrow().get(*k).cloned();
-        let Some(step) = step else { return Ok(default.clone()) };
+        let Some(step) = step else {
+            return Ok(default.clone());
+        };
         if i == keys.len() - 1 {
             return Ok(step);
         }
@@ -269,23 +286,53 @@ mod tests {
         // Expectations from sprig's dict_test.go.
         let ab = || d(vec![("a", i(1)), ("b", i(2))]);
         let cases: Vec<(&str, &str, Vec<Value>, Value)> = vec![
-            ("dict", "dict", vec![s("a"), i(1), i(2), s("b")], d(vec![("a", i(1)), ("2", s("b"))])),
-            ("dict odd", "dict", vec![s("a"), i(1), s("b")], d(vec![("a", i(1)), ("b", s(""))])),
+            (
+                "dict",
+                "dict",
+                vec![s("a"), i(1), i(2), s("b")],
+                d(vec![("a", i(1)), ("2", s("b"))]),
+            ),
+            (
+                "dict odd",
+                "dict",
+                vec![s("a"), i(1), s("b")],
+                d(vec![("a", i(1)), ("b", s(""))]),
+            ),
             ("get", "get", vec![ab(), s("a")], i(1)),
             ("get missing", "get", vec![ab(), s("z")], s("")),
             ("get nil map", "get", vec![Value::Nil, s("z")], s("")),
             ("hasKey", "hasKey", vec![ab(), s("a")], Value::Bool(true)),
             ("hasKey no", "hasKey", vec![ab(), s("z")], Value::Bool(false)),
-            ("pluck", "pluck", vec![s("a"), ab(), d(vec![]), d(vec![("a", i(3))])], Value::list(vec![i(1), i(3)])),
+            (
+                "pluck",
+                "pluck",
+                vec![s("a"), ab(), d(vec![]), d(vec![("a", i(3))])],
+                Value::list(vec![i(1), i(3)]),
+            ),
             ("keys", "keys", vec![ab()], Value::list(vec![s("a"), s("b")])),
             ("values", "values", vec![ab()], Value::list(vec![i(1), i(2)])),
             ("pick", "pick", vec![ab(), s("a"), s("z")], d(vec![("a", i(1))])),
             ("omit", "omit", vec![ab(), s("a")], d(vec![("b", i(2))])),
             ("unset", "unset", vec![ab(), s("a")], d(vec![("b", i(2))])),
-            ("set", "set", vec![ab(), s("c"), i(3)], d(vec![("a", i(1)), ("b", i(2)), ("c", i(3))])),
+            (
+                "set",
+                "set",
+                vec![ab(), s("c"), i(3)],
+                d(vec![("a", i(1)), ("b", i(2)), ("c", i(3))]),
+            ),
             ("deepCopy", "deepCopy", vec![ab()], ab()),
-            ("dig", "dig", vec![s("a"), s("b"), s("dflt"), d(vec![("a", d(vec![("b", i(1))]))])], i(1)),
-            ("dig missing", "dig", vec![s("a"), s("x"), s("dflt"), d(vec![("a", d(vec![]))])], s("dflt")),
+            (
+                "dig",
+                "dig",
+                vec![s("a"), s("b"), s("dflt"), d(vec![("a", d(vec![("b", i(1))]))])],
+                i(1),
+            ),
+            (
+                "dig missing",
+                "dig",
+                vec![s("a"), s("x"), s("dflt"), d(vec![("a", d(vec![]))])],
+                s("dflt"),
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Ok(want), "case {case}");
@@ -297,7 +344,10 @@ mod tests {
         let m = d(vec![]);
         call("set", vec![m.clone(), s("k"), i(1)]).unwrap();
         assert_eq!(m, d(vec![("k", i(1))]));
-        assert_eq!(call("set", vec![Value::Nil, s("k"), i(1)]), Err("assignment to entry in nil map".into()));
+        assert_eq!(
+            call("set", vec![Value::Nil, s("k"), i(1)]),
+            Err("assignment to entry in nil map".into())
+        );
     }
 
     #[test]
@@ -333,7 +383,11 @@ mod tests {
             ("z", s("")),
         ]);
         let target = dst();
-        assert_eq!(call("merge", vec![target.clone(), src()]), Ok(merged.clone()), "merge result");
+        assert_eq!(
+            call("merge", vec![target.clone(), src()]),
+            Ok(merged.clone()),
+            "merge result"
+        );
         assert_eq!(target, merged, "merge mutates dst");
         let overwritten = d(vec![
             ("a", s("two")),
@@ -344,23 +398,56 @@ mod tests {
             ("n", s("new")),
             ("z", s("")),
         ]);
-        assert_eq!(call("mergeOverwrite", vec![dst(), src()]), Ok(overwritten), "mergeOverwrite");
-        let empty_wins = call("mergeOverwrite", vec![d(vec![("a", s("x"))]), d(vec![("a", s(""))])]);
+        assert_eq!(
+            call("mergeOverwrite", vec![dst(), src()]),
+            Ok(overwritten),
+            "mergeOverwrite"
+        );
+        let empty_wins = call(
+            "mergeOverwrite",
+            vec![d(vec![("a", s("x"))]), d(vec![("a", s(""))])],
+        );
         assert_eq!(empty_wins, Ok(d(vec![("a", s(""))])), "overwrite with empty");
-        assert_eq!(call("merge", vec![Value::Nil, d(vec![("a", i(1))])]), Ok(d(vec![("a", i(1))])), "nil dst");
+        assert_eq!(
+            call("merge", vec![Value::Nil, d(vec![("a", i(1))])]),
+            Ok(d(vec![("a", i(1))])),
+            "nil dst"
+        );
     }
 
     #[test]
     fn dict_errors() {
         let cases: Vec<(&str, &str, Vec<Value>, &str)> = vec![
-            ("dig short", "dig", vec![s("a"), d(vec![])], "dig needs at least three arguments"),
-            ("dig not map", "dig", vec![s("a"), s("x"), s("m")],
-                "interface conversion: interface {} is string, not map[string]interface {}"),
-            ("dig through scalar", "dig", vec![s("a"), s("b"), s("x"), d(vec![("a", i(1))])],
-                "interface conversion: interface {} is int, not map[string]interface {}"),
-            ("get string", "get", vec![s("x"), s("a")],
-                "wrong type for value; expected map[string]interface {}; got string"),
-            ("deepCopy nil", "deepCopy", vec![Value::Nil], "reflect: call of reflect.Value.Type on zero Value"),
+            (
+                "dig short",
+                "dig",
+                vec![s("a"), d(vec![])],
+                "dig needs at least three arguments",
+            ),
+            (
+                "dig not map",
+                "dig",
+                vec![s("a"), s("x"), s("m")],
+                "interface conversion: interface {} is string, not map[string]interface {}",
+            ),
+            (
+                "dig through scalar",
+                "dig",
+                vec![s("a"), s("b"), s("x"), d(vec![("a", i(1))])],
+                "interface conversion: interface {} is int, not map[string]interface {}",
+            ),
+            (
+                "get string",
+                "get",
+                vec![s("x"), s("a")],
+                "wrong type for value; expected map[string]interface {}; got string",
+            ),
+            (
+                "deepCopy nil",
+                "deepCopy",
+                vec![Value::Nil],
+                "reflect: call of reflect.Value.Type on zero Value",
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Err(want.to_string()), "case {case}");

@@ -15,7 +15,9 @@ use base64::Engine as _;
 pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("b64enc", |a| {
         let [s] = fixed("b64enc", a)?;
-        Ok(Value::str(base64::engine::general_purpose::STANDARD.encode(str_arg(s)?)))
+        Ok(Value::str(
+            base64::engine::general_purpose::STANDARD.encode(str_arg(s)?),
+        ))
     });
     m.insert_simple("b64dec", |a| {
         let [s] = fixed("b64dec", a)?;
@@ -216,11 +218,17 @@ fn b32_decode(s: &str) -> Result<Vec<u8>, usize> {
 /// [1e-6, 1e21).
 pub(crate) fn json_float(f: f64) -> Result<String, String> {
     if !f.is_finite() {
-        let shown = if f.is_nan() { "NaN" } else if f > 0.0 { "+Inf" } else { "-Inf" };
+        let shown = if f.is_nan() {
+            "NaN"
+        } else if f > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        };
         return Err(format!("json: unsupported value: {shown}"));
     }
     let abs = f.abs();
-    if abs != 0.0 && (abs < 1e-6 || abs >= 1e21) {
+    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
         let text = format!("{f:e}");
         let (mant, exp) = text.split_once('e').unwrap_or((&text, "0"));
         let sign = if exp.starts_with('-') { "" } else { "+" };
@@ -250,7 +258,13 @@ fn json_string(s: &str, html: bool, out: &mut String) {
     out.push('"');
 }
 
-fn write_json(v: &Value, indent: Option<&str>, html: bool, depth: usize, out: &mut String) -> Result<(), String> {
+fn write_json(
+    v: &Value,
+    indent: Option<&str>,
+    html: bool,
+    depth: usize,
+    out: &mut String,
+) -> Result<(), String> {
     let newline = |out: &mut String, d: usize| {
         if let Some(ind) = indent {
             out.push('\n');
@@ -352,13 +366,43 @@ mod tests {
             ("b64enc", "b64enc", vec![s("Hello World")], "SGVsbG8gV29ybGQ="),
             ("b64dec", "b64dec", vec![s("SGVsbG8gV29ybGQ=")], "Hello World"),
             ("b64dec newlines", "b64dec", vec![s("SGVs\nbG8=")], "Hello"),
-            ("b64dec bad char", "b64dec", vec![s("SGV!")], "illegal base64 data at input byte 3"),
-            ("b64dec short", "b64dec", vec![s("SGVsbG8")], "illegal base64 data at input byte 4"),
-            ("b64dec trailing", "b64dec", vec![s("SGU=x")], "illegal base64 data at input byte 4"),
-            ("b32enc", "b32enc", vec![s("Hello World")], "JBSWY3DPEBLW64TMMQ======"),
-            ("b32dec", "b32dec", vec![s("JBSWY3DPEBLW64TMMQ======")], "Hello World"),
+            (
+                "b64dec bad char",
+                "b64dec",
+                vec![s("SGV!")],
+                "illegal base64 data at input byte 3",
+            ),
+            (
+                "b64dec short",
+                "b64dec",
+                vec![s("SGVsbG8")],
+                "illegal base64 data at input byte 4",
+            ),
+            (
+                "b64dec trailing",
+                "b64dec",
+                vec![s("SGU=x")],
+                "illegal base64 data at input byte 4",
+            ),
+            (
+                "b32enc",
+                "b32enc",
+                vec![s("Hello World")],
+                "JBSWY3DPEBLW64TMMQ======",
+            ),
+            (
+                "b32dec",
+                "b32dec",
+                vec![s("JBSWY3DPEBLW64TMMQ======")],
+                "Hello World",
+            ),
             ("b32enc foob", "b32enc", vec![s("foob")], "MZXW6YQ="),
-            ("b32dec bad", "b32dec", vec![s("MZXW6YQ!")], "illegal base32 data at input byte 7"),
+            (
+                "b32dec bad",
+                "b32dec",
+                vec![s("MZXW6YQ!")],
+                "illegal base32 data at input byte 7",
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Ok(s(want)), "case {case}");
@@ -369,7 +413,10 @@ mod tests {
     fn json() {
         let m = Value::map_from(
             [
-                ("b".to_string(), Value::list(vec![Value::Int(1), Value::Float(1.5)])),
+                (
+                    "b".to_string(),
+                    Value::list(vec![Value::Int(1), Value::Float(1.5)]),
+                ),
                 ("a".to_string(), s("<x&y>")),
                 ("c".to_string(), Value::new_map()),
             ]
@@ -378,12 +425,35 @@ mod tests {
         );
         // Go's encoding/json output for the same map[string]interface{}.
         let cases: Vec<(&str, &str, Vec<Value>, &str)> = vec![
-            ("mustToJson", "mustToJson", vec![m.clone()], r#"{"a":"\u003cx\u0026y\u003e","b":[1,1.5],"c":{}}"#),
-            ("toRawJson", "toRawJson", vec![m.clone()], r#"{"a":"<x&y>","b":[1,1.5],"c":{}}"#),
-            ("toPrettyJson", "toPrettyJson", vec![m.clone()],
-                "{\n  \"a\": \"\\u003cx\\u0026y\\u003e\",\n  \"b\": [\n    1,\n    1.5\n  ],\n  \"c\": {}\n}"),
-            ("floats", "mustToJson", vec![Value::list(vec![Value::Float(1e21), Value::Float(1e-7),
-                Value::Float(100000.0), Value::Float(0.000001)])], "[1e+21,1e-7,100000,0.000001]"),
+            (
+                "mustToJson",
+                "mustToJson",
+                vec![m.clone()],
+                r#"{"a":"\u003cx\u0026y\u003e","b":[1,1.5],"c":{}}"#,
+            ),
+            (
+                "toRawJson",
+                "toRawJson",
+                vec![m.clone()],
+                r#"{"a":"<x&y>","b":[1,1.5],"c":{}}"#,
+            ),
+            (
+                "toPrettyJson",
+                "toPrettyJson",
+                vec![m.clone()],
+                "{\n  \"a\": \"\\u003cx\\u0026y\\u003e\",\n  \"b\": [\n    1,\n    1.5\n  ],\n  \"c\": {}\n}",
+            ),
+            (
+                "floats",
+                "mustToJson",
+                vec![Value::list(vec![
+                    Value::Float(1e21),
+                    Value::Float(1e-7),
+                    Value::Float(100000.0),
+                    Value::Float(0.000001),
+                ])],
+                "[1e+21,1e-7,100000,0.000001]",
+            ),
             ("nil", "mustToJson", vec![Value::Nil], "null"),
         ];
         for (case, name, args, want) in cases {
@@ -400,7 +470,10 @@ mod tests {
                 .collect()
             ))
         );
-        assert_eq!(call("mustFromJson", vec![s("{")]), Err("unexpected end of JSON input".into()));
+        assert_eq!(
+            call("mustFromJson", vec![s("{")]),
+            Err("unexpected end of JSON input".into())
+        );
         assert_eq!(call("toPrettyJson", vec![Value::Float(f64::NAN)]), Ok(s("")));
     }
 }

@@ -71,12 +71,17 @@ fn prepend(name: &str, a: &[Value]) -> FuncResult {
 
 fn first(name: &str, a: &[Value]) -> FuncResult {
     let [l] = fixed(name, a)?;
-    Ok(items(l, |k| format!("Cannot find first on type {k}"))?.into_iter().next().unwrap_or_default())
+    Ok(items(l, |k| format!("Cannot find first on type {k}"))?
+        .into_iter()
+        .next()
+        .unwrap_or_default())
 }
 
 fn last(name: &str, a: &[Value]) -> FuncResult {
     let [l] = fixed(name, a)?;
-    Ok(items(l, |k| format!("Cannot find last on type {k}"))?.pop().unwrap_or_default())
+    Ok(items(l, |k| format!("Cannot find last on type {k}"))?
+        .pop()
+        .unwrap_or_default())
 }
 
 fn rest(name: &str, a: &[Value]) -> FuncResult {
@@ -136,13 +141,19 @@ fn has(name: &str, a: &[Value]) -> FuncResult {
 /// gives nil; bad bounds give reflect's panic text.
 fn slice(name: &str, a: &[Value]) -> FuncResult {
     at_least(name, a, 1)?;
-    let v = items(&a[0], |k| format!("list should be type of slice or array but {k}"))?;
+    let v = items(&a[0], |k| {
+        format!("list should be type of slice or array but {k}")
+    })?;
     if v.is_empty() {
         return Ok(Value::Nil);
     }
     let len = v.len() as i64;
     let start = a.get(1).map_or(0, convert::to_int64);
-    let end = if a.len() < 3 { len } else { convert::to_int64(&a[2]) };
+    let end = if a.len() < 3 {
+        len
+    } else {
+        convert::to_int64(&a[2])
+    };
     if start < 0 || end < start || end > len {
         return Err("reflect.Value.Slice: slice index out of range".to_string());
     }
@@ -165,7 +176,9 @@ fn chunk(name: &str, a: &[Value]) -> FuncResult {
         // Go computes a negative or NaN-derived length here and make() panics.
         return Err("runtime error: makeslice: len out of range".to_string());
     }
-    Ok(Value::list(v.chunks(size as usize).map(|c| Value::list(c.to_vec())).collect()))
+    Ok(Value::list(
+        v.chunks(size as usize).map(|c| Value::list(c.to_vec())).collect(),
+    ))
 }
 
 fn concat(a: &[Value]) -> FuncResult {
@@ -217,7 +230,11 @@ fn until(a: &[Value]) -> FuncResult {
 
 fn until_step(a: &[Value]) -> FuncResult {
     let [start, stop, step] = fixed("untilStep", a)?;
-    Ok(ints(until_step_vec(int_arg(start)?, int_arg(stop)?, int_arg(step)?)))
+    Ok(ints(until_step_vec(
+        int_arg(start)?,
+        int_arg(stop)?,
+        int_arg(step)?,
+    )))
 }
 
 /// `seq [START [STEP]] END`, like the Unix tool: an inclusive range printed space-separated.
@@ -226,11 +243,11 @@ fn seq(a: &[Value]) -> FuncResult {
     let nums = match p.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            until_step_vec(1, end + inc, inc)
+            until_step_vec(1, end.wrapping_add(inc), inc)
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            until_step_vec(*start, end + step, step)
+            until_step_vec(*start, end.wrapping_add(step), step)
         }
         [start, step, end] => {
             let mut inc = 1;
@@ -240,7 +257,7 @@ fn seq(a: &[Value]) -> FuncResult {
                     return Ok(Value::str(""));
                 }
             }
-            until_step_vec(*start, end + inc, *step)
+            until_step_vec(*start, end.wrapping_add(inc), *step)
         }
         _ => Vec::new(),
     };
@@ -276,8 +293,18 @@ mod tests {
         let abc = || l(vec![s("a"), s("b"), s("c")]);
         let cases: Vec<(&str, &str, Vec<Value>, Value)> = vec![
             ("list", "list", vec![i(1), s("a")], l(vec![i(1), s("a")])),
-            ("push", "push", vec![abc(), s("d")], l(vec![s("a"), s("b"), s("c"), s("d")])),
-            ("prepend", "prepend", vec![abc(), s("z")], l(vec![s("z"), s("a"), s("b"), s("c")])),
+            (
+                "push",
+                "push",
+                vec![abc(), s("d")],
+                l(vec![s("a"), s("b"), s("c"), s("d")]),
+            ),
+            (
+                "prepend",
+                "prepend",
+                vec![abc(), s("z")],
+                l(vec![s("z"), s("a"), s("b"), s("c")]),
+            ),
             ("first", "first", vec![abc()], s("a")),
             ("first empty", "first", vec![l(vec![])], Value::Nil),
             ("last", "last", vec![abc()], s("c")),
@@ -285,26 +312,78 @@ mod tests {
             ("rest empty", "rest", vec![l(vec![])], l(vec![])),
             ("initial", "initial", vec![abc()], l(vec![s("a"), s("b")])),
             ("reverse", "reverse", vec![abc()], l(vec![s("c"), s("b"), s("a")])),
-            ("uniq", "uniq", vec![l(vec![i(1), i(2), i(1), Value::Float(1.0)])],
-                l(vec![i(1), i(2), Value::Float(1.0)])),
-            ("compact", "compact", vec![l(vec![i(1), i(0), s(""), Value::Nil, s("a"), Value::Bool(false)])],
-                l(vec![i(1), s("a")])),
-            ("without", "without", vec![l(vec![i(1), i(2), i(3), i(4)]), i(1), i(3)], l(vec![i(2), i(4)])),
+            (
+                "uniq",
+                "uniq",
+                vec![l(vec![i(1), i(2), i(1), Value::Float(1.0)])],
+                l(vec![i(1), i(2), Value::Float(1.0)]),
+            ),
+            (
+                "compact",
+                "compact",
+                vec![l(vec![i(1), i(0), s(""), Value::Nil, s("a"), Value::Bool(false)])],
+                l(vec![i(1), s("a")]),
+            ),
+            (
+                "without",
+                "without",
+                vec![l(vec![i(1), i(2), i(3), i(4)]), i(1), i(3)],
+                l(vec![i(2), i(4)]),
+            ),
             ("has", "has", vec![i(2), l(vec![i(1), i(2)])], Value::Bool(true)),
-            ("has float vs int", "has", vec![Value::Float(2.0), l(vec![i(1), i(2)])], Value::Bool(false)),
-            ("has nil haystack", "has", vec![i(1), Value::Nil], Value::Bool(false)),
+            (
+                "has float vs int",
+                "has",
+                vec![Value::Float(2.0), l(vec![i(1), i(2)])],
+                Value::Bool(false),
+            ),
+            (
+                "has nil haystack",
+                "has",
+                vec![i(1), Value::Nil],
+                Value::Bool(false),
+            ),
             ("slice all", "slice", vec![abc()], abc()),
             ("slice 1", "slice", vec![abc(), i(1)], l(vec![s("b"), s("c")])),
             ("slice 1 2", "slice", vec![abc(), i(1), i(2)], l(vec![s("b")])),
             ("slice empty", "slice", vec![l(vec![])], Value::Nil),
-            ("concat", "concat", vec![l(vec![i(1)]), l(vec![i(2), i(3)])], l(vec![i(1), i(2), i(3)])),
-            ("chunk", "chunk", vec![i(2), l(vec![i(1), i(2), i(3)])],
-                l(vec![l(vec![i(1), i(2)]), l(vec![i(3)])])),
+            (
+                "concat",
+                "concat",
+                vec![l(vec![i(1)]), l(vec![i(2), i(3)])],
+                l(vec![i(1), i(2), i(3)]),
+            ),
+            (
+                "chunk",
+                "chunk",
+                vec![i(2), l(vec![i(1), i(2), i(3)])],
+                l(vec![l(vec![i(1), i(2)]), l(vec![i(3)])]),
+            ),
             ("until", "until", vec![i(3)], l(vec![i(0), i(1), i(2)])),
-            ("until negative", "until", vec![i(-3)], l(vec![i(0), i(-1), i(-2)])),
-            ("untilStep", "untilStep", vec![i(0), i(10), i(3)], l(vec![i(0), i(3), i(6), i(9)])),
-            ("untilStep down", "untilStep", vec![i(3), i(0), i(-1)], l(vec![i(3), i(2), i(1)])),
-            ("untilStep wrong way", "untilStep", vec![i(0), i(3), i(-1)], l(vec![])),
+            (
+                "until negative",
+                "until",
+                vec![i(-3)],
+                l(vec![i(0), i(-1), i(-2)]),
+            ),
+            (
+                "untilStep",
+                "untilStep",
+                vec![i(0), i(10), i(3)],
+                l(vec![i(0), i(3), i(6), i(9)]),
+            ),
+            (
+                "untilStep down",
+                "untilStep",
+                vec![i(3), i(0), i(-1)],
+                l(vec![i(3), i(2), i(1)]),
+            ),
+            (
+                "untilStep wrong way",
+                "untilStep",
+                vec![i(0), i(3), i(-1)],
+                l(vec![]),
+            ),
             // seq expectations from sprig's numeric_test.go.
             ("seq 0 1 3", "seq", vec![i(0), i(1), i(3)], s("0 1 2 3")),
             ("seq 0 3 10", "seq", vec![i(0), i(3), i(10)], s("0 3 6 9")),
@@ -325,15 +404,44 @@ mod tests {
     #[test]
     fn list_errors() {
         let cases: Vec<(&str, &str, Vec<Value>, &str)> = vec![
-            ("first string", "first", vec![s("abc")], "Cannot find first on type string"),
-            ("mustLast map", "mustLast", vec![Value::new_map()], "Cannot find last on type map"),
+            (
+                "first string",
+                "first",
+                vec![s("abc")],
+                "Cannot find first on type string",
+            ),
+            (
+                "mustLast map",
+                "mustLast",
+                vec![Value::new_map()],
+                "Cannot find last on type map",
+            ),
             ("push int", "push", vec![i(1), i(2)], "Cannot push on type int"),
             ("first nil", "first", vec![Value::Nil], super::super::NIL_DEREF),
-            ("slice string", "slice", vec![s("abc")], "list should be type of slice or array but string"),
-            ("slice out of range", "slice", vec![l(vec![i(1)]), i(0), i(3)],
-                "reflect.Value.Slice: slice index out of range"),
-            ("concat string", "concat", vec![s("x")], "Cannot concat type string as list"),
-            ("chunk string", "chunk", vec![i(2), s("x")], "Cannot chunk type string"),
+            (
+                "slice string",
+                "slice",
+                vec![s("abc")],
+                "list should be type of slice or array but string",
+            ),
+            (
+                "slice out of range",
+                "slice",
+                vec![l(vec![i(1)]), i(0), i(3)],
+                "reflect.Value.Slice: slice index out of range",
+            ),
+            (
+                "concat string",
+                "concat",
+                vec![s("x")],
+                "Cannot concat type string as list",
+            ),
+            (
+                "chunk string",
+                "chunk",
+                vec![i(2), s("x")],
+                "Cannot chunk type string",
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Err(want.to_string()), "case {case}");

@@ -14,13 +14,25 @@ pub(crate) fn register(m: &mut FuncMap) {
         let [x] = fixed("add1", a)?;
         Ok(Value::Int(convert::to_int64(x).wrapping_add(1)))
     });
-    m.insert_simple("add", |a| Ok(Value::Int(a.iter().fold(0i64, |acc, x| acc.wrapping_add(convert::to_int64(x))))));
+    m.insert_simple("add", |a| {
+        Ok(Value::Int(
+            a.iter()
+                .fold(0i64, |acc, x| acc.wrapping_add(convert::to_int64(x))),
+        ))
+    });
     m.insert_simple("sub", |a| int_op("sub", a, |x, y| Ok(x.wrapping_sub(y))));
-    m.insert_simple("div", |a| int_op("div", a, |x, y| checked_div(x, y, i64::wrapping_div)));
-    m.insert_simple("mod", |a| int_op("mod", a, |x, y| checked_div(x, y, i64::wrapping_rem)));
+    m.insert_simple("div", |a| {
+        int_op("div", a, |x, y| checked_div(x, y, i64::wrapping_div))
+    });
+    m.insert_simple("mod", |a| {
+        int_op("mod", a, |x, y| checked_div(x, y, i64::wrapping_rem))
+    });
     m.insert_simple("mul", |a| {
         at_least("mul", a, 1)?;
-        Ok(Value::Int(a.iter().fold(1i64, |acc, x| acc.wrapping_mul(convert::to_int64(x)))))
+        Ok(Value::Int(
+            a.iter()
+                .fold(1i64, |acc, x| acc.wrapping_mul(convert::to_int64(x))),
+        ))
     });
     m.insert_simple("max", |a| int_fold("max", a, i64::max));
     m.insert_simple("biggest", |a| int_fold("biggest", a, i64::max));
@@ -76,7 +88,9 @@ pub(crate) fn register(m: &mut FuncMap) {
         if span <= 0 {
             return Err("invalid argument to Intn".to_string());
         }
-        Ok(Value::Int(lo + (super::strings::random_u64() % span as u64) as i64))
+        Ok(Value::Int(
+            lo + (super::strings::random_u64() % span as u64) as i64,
+        ))
     });
     m.insert_simple("toDecimal", |a| {
         let [x] = fixed("toDecimal", a)?;
@@ -98,12 +112,20 @@ fn checked_div(x: i64, y: i64, f: fn(i64, i64) -> i64) -> Result<i64, String> {
 
 fn int_fold(name: &str, a: &[Value], f: fn(i64, i64) -> i64) -> FuncResult {
     at_least(name, a, 1)?;
-    Ok(Value::Int(a[1..].iter().fold(convert::to_int64(&a[0]), |acc, x| f(acc, convert::to_int64(x)))))
+    Ok(Value::Int(
+        a[1..]
+            .iter()
+            .fold(convert::to_int64(&a[0]), |acc, x| f(acc, convert::to_int64(x))),
+    ))
 }
 
 fn float_fold(name: &str, a: &[Value], f: fn(f64, f64) -> f64) -> FuncResult {
     at_least(name, a, 1)?;
-    Ok(Value::Float(a[1..].iter().fold(convert::to_float64(&a[0]), |acc, x| f(acc, convert::to_float64(x)))))
+    Ok(Value::Float(
+        a[1..].iter().fold(convert::to_float64(&a[0]), |acc, x| {
+            f(acc, convert::to_float64(x))
+        }),
+    ))
 }
 
 /// `math.Max`: +Inf wins, then NaN; +0 beats -0.
@@ -113,7 +135,11 @@ fn go_max(x: f64, y: f64) -> f64 {
     } else if x.is_nan() || y.is_nan() {
         f64::NAN
     } else if x == 0.0 && y == 0.0 {
-        if x.is_sign_negative() { y } else { x }
+        if x.is_sign_negative() {
+            y
+        } else {
+            x
+        }
     } else if x > y {
         x
     } else {
@@ -128,7 +154,11 @@ fn go_min(x: f64, y: f64) -> f64 {
     } else if x.is_nan() || y.is_nan() {
         f64::NAN
     } else if x == 0.0 && y == 0.0 {
-        if x.is_sign_negative() { x } else { y }
+        if x.is_sign_negative() {
+            x
+        } else {
+            y
+        }
     } else if x < y {
         x
     } else {
@@ -151,7 +181,11 @@ fn round(a: &[Value]) -> FuncResult {
     let pow = 10f64.powf(places);
     let digit = pow * val;
     let frac = digit - digit.trunc();
-    let r = if frac >= round_on { digit.ceil() } else { digit.floor() };
+    let r = if frac >= round_on {
+        digit.ceil()
+    } else {
+        digit.floor()
+    };
     Ok(Value::Float(r / pow))
 }
 
@@ -197,15 +231,26 @@ impl Dec {
     /// `decimal.NewFromFloat`: the shortest decimal that round-trips to `f`.
     fn from_f64(f: f64) -> Result<Dec, String> {
         if !f.is_finite() {
-            let shown = if f.is_nan() { "NaN" } else if f > 0.0 { "+Inf" } else { "-Inf" };
+            let shown = if f.is_nan() {
+                "NaN"
+            } else if f > 0.0 {
+                "+Inf"
+            } else {
+                "-Inf"
+            };
             return Err(format!("Cannot create a Decimal from {shown}"));
         }
         let text = format!("{f:e}");
         let (mant, exp) = text.split_once('e').unwrap_or((&text, "0"));
         let exp: i32 = exp.parse().map_err(|_| format!("bad float {text}"))?;
         let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
-        let coef: i128 = format!("{int}{frac}").parse().map_err(|_| format!("bad float {text}"))?;
-        Ok(Dec { coef, exp: exp - frac.len() as i32 })
+        let coef: i128 = format!("{int}{frac}")
+            .parse()
+            .map_err(|_| format!("bad float {text}"))?;
+        Ok(Dec {
+            coef,
+            exp: exp - frac.len() as i32,
+        })
     }
 
     fn to_f64(self) -> f64 {
@@ -227,9 +272,22 @@ impl Dec {
     /// One operation; `None` when i128 is not wide enough (the caller then falls back to f64).
     fn apply(self, op: Op, o: Dec) -> Option<Dec> {
         match op {
-            Op::Add => self.align(o).and_then(|(a, b, exp)| Some(Dec { coef: a.checked_add(b)?, exp })),
-            Op::Sub => self.align(o).and_then(|(a, b, exp)| Some(Dec { coef: a.checked_sub(b)?, exp })),
-            Op::Mul => Some(Dec { coef: self.coef.checked_mul(o.coef)?, exp: self.exp.checked_add(o.exp)? }),
+            Op::Add => self.align(o).and_then(|(a, b, exp)| {
+                Some(Dec {
+                    coef: a.checked_add(b)?,
+                    exp,
+                })
+            }),
+            Op::Sub => self.align(o).and_then(|(a, b, exp)| {
+                Some(Dec {
+                    coef: a.checked_sub(b)?,
+                    exp,
+                })
+            }),
+            Op::Mul => Some(Dec {
+                coef: self.coef.checked_mul(o.coef)?,
+                exp: self.exp.checked_add(o.exp)?,
+            }),
             Op::Div => {
                 // Quotient to 16 decimal places, half away from zero (`DivRound(d2, 16)`).
                 let k = self.exp - o.exp + 16;
@@ -240,7 +298,11 @@ impl Dec {
                 };
                 let (q, r) = (num / den, num % den);
                 let away = r.checked_abs()?.checked_mul(2)? >= den.checked_abs()?;
-                let q = if away { q + if (num < 0) != (den < 0) { -1 } else { 1 } } else { q };
+                let q = if away {
+                    q + if (num < 0) != (den < 0) { -1 } else { 1 }
+                } else {
+                    q
+                };
                 Some(Dec { coef: q, exp: -16 })
             }
         }
@@ -265,7 +327,9 @@ fn decimal_op(first: &Value, rest: &[Value], op: Op) -> FuncResult {
             return Err("decimal division by zero".to_string());
         }
         acc = match acc {
-            Ok(a) => a.apply(op, d).ok_or_else(|| float_apply(op, a.to_f64(), d.to_f64())),
+            Ok(a) => a
+                .apply(op, d)
+                .ok_or_else(|| float_apply(op, a.to_f64(), d.to_f64())),
             Err(f) => Err(float_apply(op, f, d.to_f64())),
         };
     }
@@ -328,8 +392,18 @@ mod tests {
             ("round string", "round", vec![s("123.55555"), i(3)], f(123.556)),
             ("round up", "round", vec![f(123.500001), i(0)], f(124.0)),
             ("round down", "round", vec![f(123.49999999), i(0)], f(123.0)),
-            ("round custom", "round", vec![f(123.2329999), i(2), f(0.3)], f(123.23)),
-            ("round custom up", "round", vec![f(123.233), i(2), f(0.3)], f(123.24)),
+            (
+                "round custom",
+                "round",
+                vec![f(123.2329999), i(2), f(0.3)],
+                f(123.23),
+            ),
+            (
+                "round custom up",
+                "round",
+                vec![f(123.233), i(2), f(0.3)],
+                f(123.24),
+            ),
             ("int string junk", "int", vec![s("12abc")], i(0)),
             ("int zero fraction", "int", vec![s("12.00")], i(12)),
             ("int fraction", "int", vec![s("12.5")], i(0)),
@@ -357,7 +431,9 @@ mod tests {
     #[test]
     fn rand_int_in_range() {
         for _ in 0..50 {
-            let Ok(Value::Int(n)) = call("randInt", vec![i(-2), i(3)]) else { panic!("not an int") };
+            let Ok(Value::Int(n)) = call("randInt", vec![i(-2), i(3)]) else {
+                panic!("not an int")
+            };
             assert!((-2..3).contains(&n), "randInt gave {n}");
         }
     }
@@ -365,12 +441,37 @@ mod tests {
     #[test]
     fn math_errors() {
         let cases: Vec<(&str, &str, Vec<Value>, &str)> = vec![
-            ("div zero", "div", vec![i(1), i(0)], "runtime error: integer divide by zero"),
-            ("mod zero", "mod", vec![i(1), s("x")], "runtime error: integer divide by zero"),
+            (
+                "div zero",
+                "div",
+                vec![i(1), i(0)],
+                "runtime error: integer divide by zero",
+            ),
+            (
+                "mod zero",
+                "mod",
+                vec![i(1), s("x")],
+                "runtime error: integer divide by zero",
+            ),
             ("divf zero", "divf", vec![i(1), i(0)], "decimal division by zero"),
-            ("atoi int", "atoi", vec![i(1)], "wrong type for value; expected string; got int"),
-            ("sub arity", "sub", vec![i(1)], "wrong number of args for sub: want 2 got 1"),
-            ("randInt empty range", "randInt", vec![i(3), i(3)], "invalid argument to Intn"),
+            (
+                "atoi int",
+                "atoi",
+                vec![i(1)],
+                "wrong type for value; expected string; got int",
+            ),
+            (
+                "sub arity",
+                "sub",
+                vec![i(1)],
+                "wrong number of args for sub: want 2 got 1",
+            ),
+            (
+                "randInt empty range",
+                "randInt",
+                vec![i(3), i(3)],
+                "invalid argument to Intn",
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Err(want.to_string()), "case {case}");

@@ -60,7 +60,10 @@ pub(crate) fn fixed<'a, const N: usize>(name: &str, args: &'a [Value]) -> Result
 /// Checks the minimum argument count of a variadic function.
 pub(crate) fn at_least(name: &str, args: &[Value], n: usize) -> Result<(), String> {
     if args.len() < n {
-        return Err(format!("wrong number of args for {name}: want at least {n} got {}", args.len()));
+        return Err(format!(
+            "wrong number of args for {name}: want at least {n} got {}",
+            args.len()
+        ));
     }
     Ok(())
 }
@@ -151,10 +154,138 @@ mod tests {
     #[test]
     fn all_sprig_functions_registered() {
         let m = funcs();
-        let missing: Vec<&str> = SPRIG_NAMES.split_whitespace().filter(|n| m.get(n).is_none()).collect();
+        let missing: Vec<&str> = SPRIG_NAMES
+            .split_whitespace()
+            .filter(|n| m.get(n).is_none())
+            .collect();
         assert!(missing.is_empty(), "missing: {missing:?}");
         for removed in ["env", "expandenv"] {
             assert!(m.get(removed).is_none(), "{removed} must not be exposed");
         }
+    }
+
+    /// Renders `tpl` with Sprig's functions through the template engine.
+    fn run(tpl: &str) -> Result<String, String> {
+        let mut t = crate::gotemplate::Templates::new(std::rc::Rc::new(funcs()));
+        t.parse("t", tpl).map_err(|e| e.to_string())?;
+        t.execute("t", &Value::new_map())
+            .map_err(|e| e.message().to_string())
+    }
+
+    #[test]
+    fn templates_end_to_end() {
+        // Templates and expected output from sprig's *_test.go files (runt cases).
+        let cases = [
+            ("substr", r#"{{"fooo" | substr 0 3 }}"#, "foo"),
+            ("trunc", r#"{{ "foooooo" | trunc 3 }}"#, "foo"),
+            ("trunc negative", r#"{{ "baaaaaar" | trunc -3 }}"#, "aar"),
+            ("quote", r#"{{quote "a" "b" "c"}}"#, r#""a" "b" "c""#),
+            (
+                "quote escaped",
+                r#"{{quote "\"a\"" "b" "c"}}"#,
+                r#""\"a\"" "b" "c""#,
+            ),
+            ("quote ints", "{{quote 1 2 3 }}", r#""1" "2" "3""#),
+            ("squote ints", "{{squote 1 2 3 }}", "'1' '2' '3'"),
+            ("split", r#"{{$v := "foo$bar$baz" | split "$"}}{{$v._0}}"#, "foo"),
+            (
+                "splitn",
+                r#"{{$v := "foo$bar$baz" | splitn "$" 2}}{{$v._1}}"#,
+                "bar$baz",
+            ),
+            ("toString kind", "{{ toString 1 | kindOf }}", "string"),
+            (
+                "toStrings",
+                "{{ $s := list 1 2 3 | toStrings }}{{ index $s 1 | kindOf }}",
+                "string",
+            ),
+            (
+                "sortAlpha",
+                r#"{{ list "c" "a" "b" | sortAlpha | join "" }}"#,
+                "abc",
+            ),
+            (
+                "sortAlpha ints",
+                r#"{{ list 2 1 4 3 | sortAlpha | join "" }}"#,
+                "1234",
+            ),
+            ("cat", r#"{{$b := "b"}}{{"c" | cat "a" $b}}"#, "a b c"),
+            ("indent", r#"{{indent 4 "a\nb\nc"}}"#, "    a\n    b\n    c"),
+            ("nindent", r#"{{nindent 4 "a\nb\nc"}}"#, "\n    a\n    b\n    c"),
+            (
+                "replace",
+                r#"{{"I Am Henry VIII" | replace " " "-"}}"#,
+                "I-Am-Henry-VIII",
+            ),
+            (
+                "plural",
+                r#"{{$num := len "two"}}{{$num}} {{$num | plural "1 char" "chars"}}"#,
+                "3 chars",
+            ),
+            ("add", "{{ 3 | add 1 2}}", "6"),
+            ("addf", "{{ 3 | addf 1.5 2.2}}", "6.7"),
+            ("divf", "{{ 2 | divf 5 4 }}", "0.625"),
+            ("mulf", r#"{{ 1.2 | mulf "2.4" 10 "4"}}"#, "115.2"),
+            ("toString float", "{{ 1e6 | toString }}", "1e+06"),
+            ("toString big float", "{{ 100000.5 | toString }}", "100000.5"),
+            ("default", r#"{{ "" | default "foo" }}"#, "foo"),
+            ("default list", "{{ list | default 3 }}", "3"),
+            ("dict get", r#"{{ $d := dict "a" 1 }}{{ get $d "a" }}"#, "1"),
+            (
+                "set",
+                r#"{{ $d := dict }}{{ $_ := set $d "k" "v" }}{{ $d.k }}"#,
+                "v",
+            ),
+            (
+                "merge",
+                r#"{{ $a := dict "x" 1 }}{{ $_ := merge $a (dict "x" 2 "y" 3) }}{{ $a }}"#,
+                "map[x:1 y:3]",
+            ),
+            (
+                "deepCopy",
+                r#"{{- $one := dict "foo" (dict "bar" "baz") "qux" true -}}{{ deepCopy $one }}"#,
+                "map[foo:map[bar:baz] qux:true]",
+            ),
+            (
+                "dig",
+                r#"{{- $d := dict "a" (dict "b" (dict "c" 1)) }}{{ dig "a" "b" "c" "" $d }}"#,
+                "1",
+            ),
+            ("keys", r#"{{ keys (dict "b" 1 "a" 2) | sortAlpha }}"#, "[a b]"),
+            ("first", "{{ list 1 2 3 | first }}", "1"),
+            ("first empty", "{{ list | first }}", "<no value>"),
+            ("rest", "{{ list 1 2 3 | rest }}", "[2 3]"),
+            ("until", "{{ until 3 }}", "[0 1 2]"),
+            (
+                "regexReplaceAll",
+                r#"{{ regexReplaceAll "a(x*)b" "-ab-axxb-" "${1}W" }}"#,
+                "-W-xxW-",
+            ),
+            ("b64", r#"{{ b64enc "coffee" | b64dec }}"#, "coffee"),
+            ("urlParse", r#"{{ (urlParse "http://h:80/p").hostname }}"#, "h"),
+            (
+                "semverCompare",
+                r#"{{ semverCompare ">=1.2.0" "1.3.0" }}"#,
+                "true",
+            ),
+        ];
+        for (case, tpl, want) in cases {
+            assert_eq!(run(tpl).as_deref(), Ok(want), "case {case}");
+        }
+    }
+
+    #[test]
+    fn template_errors() {
+        // Helm's messages for Sprig panics surfacing through text/template.
+        let err = run(r#"{{ first "abc" }}"#).unwrap_err();
+        assert!(
+            err.contains("error calling first: Cannot find first on type string"),
+            "{err}"
+        );
+        let err = run("{{ div 1 0 }}").unwrap_err();
+        assert!(
+            err.contains("error calling div: runtime error: integer divide by zero"),
+            "{err}"
+        );
     }
 }

@@ -18,13 +18,16 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("urlJoin", url_join);
 }
 
+/// A URL's username and optional password, unescaped.
+type UserInfo = (String, Option<String>);
+
 /// The parts of a Go `url.URL` that Sprig reads or writes.
 #[derive(Default, Debug)]
 struct Url {
     scheme: String,
     opaque: String,
     /// Username and optional password, unescaped.
-    user: Option<(String, Option<String>)>,
+    user: Option<UserInfo>,
     host: String,
     path: String,
     raw_query: String,
@@ -47,8 +50,25 @@ fn should_escape(c: u8, mode: Mode) -> bool {
         return false;
     }
     if mode == Mode::Host
-        && matches!(c, b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'=' | b':'
-            | b'[' | b']' | b'<' | b'>' | b'"')
+        && matches!(
+            c,
+            b'!' | b'$'
+                | b'&'
+                | b'\''
+                | b'('
+                | b')'
+                | b'*'
+                | b'+'
+                | b','
+                | b';'
+                | b'='
+                | b':'
+                | b'['
+                | b']'
+                | b'<'
+                | b'>'
+                | b'"'
+        )
     {
         return false;
     }
@@ -92,20 +112,33 @@ fn unescape(s: &str, mode: Mode) -> Result<String, String> {
         match b[i] {
             b'%' => {
                 let hex = |c: u8| char::from(c).to_digit(16);
-                let digits = if i + 2 < b.len() { hex(b[i + 1]).zip(hex(b[i + 2])) } else { None };
+                let digits = if i + 2 < b.len() {
+                    hex(b[i + 1]).zip(hex(b[i + 2]))
+                } else {
+                    None
+                };
                 let Some((h, l)) = digits else {
                     let end = (i + 3).min(b.len());
-                    return Err(format!("invalid URL escape {}", go_quote(&String::from_utf8_lossy(&b[i..end]))));
+                    return Err(format!(
+                        "invalid URL escape {}",
+                        go_quote(&String::from_utf8_lossy(&b[i..end]))
+                    ));
                 };
                 if mode == Mode::Host && h < 8 && &b[i..i + 3] != b"%25" {
-                    return Err(format!("invalid URL escape {}", go_quote(&String::from_utf8_lossy(&b[i..i + 3]))));
+                    return Err(format!(
+                        "invalid URL escape {}",
+                        go_quote(&String::from_utf8_lossy(&b[i..i + 3]))
+                    ));
                 }
                 out.push((h * 16 + l) as u8);
                 i += 3;
             }
             c => {
                 if mode == Mode::Host && c < 0x80 && should_escape(c, mode) {
-                    return Err(format!("invalid character {} in host name", go_quote(&char::from(c).to_string())));
+                    return Err(format!(
+                        "invalid character {} in host name",
+                        go_quote(&char::from(c).to_string())
+                    ));
                 }
                 out.push(c);
                 i += 1;
@@ -117,12 +150,16 @@ fn unescape(s: &str, mode: Mode) -> Result<String, String> {
 
 /// `validOptionalPort`: empty, or `:` followed by digits only.
 fn valid_port(p: &str) -> bool {
-    p.is_empty() || p.strip_prefix(':').is_some_and(|d| d.bytes().all(|c| c.is_ascii_digit()))
+    p.is_empty()
+        || p.strip_prefix(':')
+            .is_some_and(|d| d.bytes().all(|c| c.is_ascii_digit()))
 }
 
 fn parse_host(host: &str) -> Result<String, String> {
     if host.starts_with('[') {
-        let Some(i) = host.rfind(']') else { return Err("missing ']' in host".to_string()) };
+        let Some(i) = host.rfind(']') else {
+            return Err("missing ']' in host".to_string());
+        };
         let port = &host[i + 1..];
         if !valid_port(port) {
             return Err(format!("invalid port {} after host", go_quote(port)));
@@ -136,18 +173,23 @@ fn parse_host(host: &str) -> Result<String, String> {
     unescape(host, Mode::Host)
 }
 
-fn parse_authority(auth: &str) -> Result<(Option<(String, Option<String>)>, String), String> {
-    let Some(at) = auth.rfind('@') else { return Ok((None, parse_host(auth)?)) };
+fn parse_authority(auth: &str) -> Result<(Option<UserInfo>, String), String> {
+    let Some(at) = auth.rfind('@') else {
+        return Ok((None, parse_host(auth)?));
+    };
     let host = parse_host(&auth[at + 1..])?;
     let info = &auth[..at];
-    let valid = info.bytes().all(|c| {
-        c.is_ascii_alphanumeric() || b"-._:~!$&'()*+,;=%@".contains(&c)
-    });
+    let valid = info
+        .bytes()
+        .all(|c| c.is_ascii_alphanumeric() || b"-._:~!$&'()*+,;=%@".contains(&c));
     if !valid {
         return Err("net/url: invalid userinfo".to_string());
     }
     let user = match info.split_once(':') {
-        Some((u, p)) => (unescape(u, Mode::UserPassword)?, Some(unescape(p, Mode::UserPassword)?)),
+        Some((u, p)) => (
+            unescape(u, Mode::UserPassword)?,
+            Some(unescape(p, Mode::UserPassword)?),
+        ),
         None => (unescape(info, Mode::UserPassword)?, None),
     };
     Ok((Some(user), host))
@@ -239,7 +281,7 @@ fn hostname(host: &str) -> String {
     h.to_string()
 }
 
-fn userinfo_string(user: &(String, Option<String>)) -> String {
+fn userinfo_string(user: &UserInfo) -> String {
     let mut s = escape(&user.0, Mode::UserPassword);
     if let Some(p) = &user.1 {
         s.push(':');
@@ -258,9 +300,9 @@ fn url_string(u: &Url) -> String {
     if !u.opaque.is_empty() {
         out.push_str(&u.opaque);
     } else {
-        if (!u.scheme.is_empty() || !u.host.is_empty() || u.user.is_some())
-            && !(u.omit_host && u.host.is_empty() && u.user.is_none())
-        {
+        // Go omits the empty authority of `scheme:/path` URLs (OmitHost).
+        let has_authority = !u.host.is_empty() || u.user.is_some();
+        if has_authority || (!u.scheme.is_empty() && !u.omit_host) {
             if !u.host.is_empty() || !u.path.is_empty() || u.user.is_some() {
                 out.push_str("//");
             }
@@ -302,7 +344,10 @@ fn url_parse(a: &[Value]) -> FuncResult {
     d.insert("query".to_string(), Value::str(u.raw_query.as_str()));
     d.insert("opaque".to_string(), Value::str(u.opaque.as_str()));
     d.insert("fragment".to_string(), Value::str(u.fragment.as_str()));
-    d.insert("userinfo".to_string(), Value::str(u.user.as_ref().map(userinfo_string).unwrap_or_default()));
+    d.insert(
+        "userinfo".to_string(),
+        Value::str(u.user.as_ref().map(userinfo_string).unwrap_or_default()),
+    );
     Ok(Value::map_from(d))
 }
 
@@ -376,12 +421,37 @@ mod tests {
             ]))
         );
         let cases: Vec<(&str, Value, &str)> = vec![
-            ("full", dict(&[("fragment", "fragment"), ("host", "host:80"), ("path", "/path"),
-                ("query", "query"), ("scheme", "proto")]), "proto://host:80/path?query#fragment"),
-            ("user", dict(&[("host", "host:80"), ("path", "/path"), ("scheme", "proto"),
-                ("userinfo", "ASDJKJSD")]), "proto://ASDJKJSD@host:80/path"),
-            ("opaque", dict(&[("scheme", "mailto"), ("opaque", "user@example.com")]), "mailto:user@example.com"),
-            ("escaped path", dict(&[("scheme", "http"), ("host", "h"), ("path", "/a b")]), "http://h/a%20b"),
+            (
+                "full",
+                dict(&[
+                    ("fragment", "fragment"),
+                    ("host", "host:80"),
+                    ("path", "/path"),
+                    ("query", "query"),
+                    ("scheme", "proto"),
+                ]),
+                "proto://host:80/path?query#fragment",
+            ),
+            (
+                "user",
+                dict(&[
+                    ("host", "host:80"),
+                    ("path", "/path"),
+                    ("scheme", "proto"),
+                    ("userinfo", "ASDJKJSD"),
+                ]),
+                "proto://ASDJKJSD@host:80/path",
+            ),
+            (
+                "opaque",
+                dict(&[("scheme", "mailto"), ("opaque", "user@example.com")]),
+                "mailto:user@example.com",
+            ),
+            (
+                "escaped path",
+                dict(&[("scheme", "http"), ("host", "h"), ("path", "/a b")]),
+                "http://h/a%20b",
+            ),
         ];
         for (case, d, want) in cases {
             assert_eq!(call("urlJoin", vec![d]), Ok(s(want)), "case {case}");

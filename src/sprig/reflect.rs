@@ -28,7 +28,7 @@ pub(crate) fn register(m: &mut FuncMap) {
         let [k, v] = fixed("kindIs", a)?;
         Ok(Value::Bool(str_arg(k)? == v.kind_name()))
     });
-    m.insert_simple("deepEqual", |a| deep_equal(a));
+    m.insert_simple("deepEqual", deep_equal);
 }
 
 /// `reflect.DeepEqual`: same types and equal contents (int 1 and float64 1 differ).
@@ -60,8 +60,18 @@ mod tests {
             ("typeOf string", "typeOf", vec![s("x")], s("string")),
             ("typeOf int", "typeOf", vec![Value::Int(1)], s("int")),
             ("typeOf float", "typeOf", vec![Value::Float(1.5)], s("float64")),
-            ("typeOf list", "typeOf", vec![Value::list(vec![])], s("[]interface {}")),
-            ("typeOf map", "typeOf", vec![Value::new_map()], s("map[string]interface {}")),
+            (
+                "typeOf list",
+                "typeOf",
+                vec![Value::list(vec![])],
+                s("[]interface {}"),
+            ),
+            (
+                "typeOf map",
+                "typeOf",
+                vec![Value::new_map()],
+                s("map[string]interface {}"),
+            ),
             ("typeOf nil", "typeOf", vec![Value::Nil], s("<nil>")),
             ("typeIs", "typeIs", vec![s("string"), s("x")], t.clone()),
             ("typeIs no", "typeIs", vec![s("int"), s("x")], f.clone()),
@@ -70,10 +80,24 @@ mod tests {
             ("kindOf map", "kindOf", vec![Value::new_map()], s("map")),
             ("kindOf nil", "kindOf", vec![Value::Nil], s("invalid")),
             ("kindIs", "kindIs", vec![s("int"), Value::Int(1)], t.clone()),
-            ("kindIs float", "kindIs", vec![s("int"), Value::Float(1.0)], f.clone()),
-            ("deepEqual lists", "deepEqual",
-                vec![Value::list(vec![Value::Int(1)]), Value::list(vec![Value::Int(1)])], t.clone()),
-            ("deepEqual int float", "deepEqual", vec![Value::Int(1), Value::Float(1.0)], f.clone()),
+            (
+                "kindIs float",
+                "kindIs",
+                vec![s("int"), Value::Float(1.0)],
+                f.clone(),
+            ),
+            (
+                "deepEqual lists",
+                "deepEqual",
+                vec![Value::list(vec![Value::Int(1)]), Value::list(vec![Value::Int(1)])],
+                t.clone(),
+            ),
+            (
+                "deepEqual int float",
+                "deepEqual",
+                vec![Value::Int(1), Value::Float(1.0)],
+                f.clone(),
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Ok(want), "case {case}");

@@ -27,9 +27,15 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("mustRegexFindAll", |a| find_all("mustRegexFindAll", a, compile));
     m.insert_simple("regexFind", |a| find("regexFind", a, must_compile));
     m.insert_simple("mustRegexFind", |a| find("mustRegexFind", a, compile));
-    m.insert_simple("regexReplaceAll", |a| replace("regexReplaceAll", a, must_compile, true));
-    m.insert_simple("mustRegexReplaceAll", |a| replace("mustRegexReplaceAll", a, compile, true));
-    m.insert_simple("regexReplaceAllLiteral", |a| replace("regexReplaceAllLiteral", a, must_compile, false));
+    m.insert_simple("regexReplaceAll", |a| {
+        replace("regexReplaceAll", a, must_compile, true)
+    });
+    m.insert_simple("mustRegexReplaceAll", |a| {
+        replace("mustRegexReplaceAll", a, compile, true)
+    });
+    m.insert_simple("regexReplaceAllLiteral", |a| {
+        replace("regexReplaceAllLiteral", a, must_compile, false)
+    });
     m.insert_simple("mustRegexReplaceAllLiteral", |a| {
         replace("mustRegexReplaceAllLiteral", a, compile, false)
     });
@@ -107,6 +113,27 @@ fn translate(pat: &str) -> String {
                 }
                 class_start = true;
             }
+            '{' if class_depth == 0 => {
+                // Go reads `{` as a literal unless it starts a valid `{n}`, `{n,}` or `{n,m}`.
+                let ahead: String = chars.clone().take_while(|c| *c != '}').collect();
+                let closed = chars.clone().nth(ahead.chars().count()) == Some('}');
+                let (lo, hi) = ahead.split_once(',').unwrap_or((&ahead, ""));
+                let valid = closed
+                    && !lo.is_empty()
+                    && lo.bytes().all(|b| b.is_ascii_digit())
+                    && hi.bytes().all(|b| b.is_ascii_digit());
+                if valid {
+                    out.push('{');
+                    out.push_str(&ahead);
+                    out.push('}');
+                    for _ in 0..=ahead.chars().count() {
+                        chars.next();
+                    }
+                } else {
+                    out.push_str("\\{");
+                }
+            }
+            '}' if class_depth == 0 => out.push_str("\\}"),
             ']' if class_depth > 0 && !at_class_start => {
                 class_depth -= 1;
                 out.push(']');
@@ -185,8 +212,10 @@ fn find_all(name: &str, a: &[Value], comp: Compiler) -> FuncResult {
     if n == 0 {
         return Ok(str_list(Vec::<String>::new()));
     }
-    let found: Vec<String> =
-        all_matches(&re, s, n).iter().filter_map(|c| c.get(0).map(|m| m.as_str().to_string())).collect();
+    let found: Vec<String> = all_matches(&re, s, n)
+        .iter()
+        .filter_map(|c| c.get(0).map(|m| m.as_str().to_string()))
+        .collect();
     Ok(str_list(found))
 }
 
@@ -230,7 +259,10 @@ fn expand(re: &Regex, caps: &regex::Captures<'_>, template: &str, out: &mut Stri
         };
         let group = match num {
             Some(n) => caps.get(n),
-            None => names.iter().position(|x| *x == Some(name)).and_then(|i| caps.get(i)),
+            None => names
+                .iter()
+                .position(|x| *x == Some(name))
+                .and_then(|i| caps.get(i)),
         };
         if let Some(g) = group {
             out.push_str(g.as_str());
@@ -260,7 +292,13 @@ fn replace(name: &str, a: &[Value], comp: Compiler, expand_repl: bool) -> FuncRe
         }
         last_end = m.end();
         let width = s[pos..].chars().next().map_or(1, char::len_utf8);
-        pos = if pos + width > m.end() { pos + width } else if pos + 1 > m.end() { pos + 1 } else { m.end() };
+        pos = if pos + width > m.end() {
+            pos + width
+        } else if pos + 1 > m.end() {
+            pos + 1
+        } else {
+            m.end()
+        };
     }
     out.push_str(&s[last_end.min(s.len())..]);
     Ok(Value::str(out))
@@ -336,32 +374,162 @@ mod tests {
         let t = Value::Bool(true);
         let f = Value::Bool(false);
         let cases: Vec<(&str, &str, Vec<Value>, Value)> = vec![
-            ("match", "regexMatch", vec![s("^[a-z]+\\[[0-9]+\\]$"), s("adam[23]")], t.clone()),
-            ("match no", "regexMatch", vec![s("^[a-z]+\\[[0-9]+\\]$"), s("eve[7]x")], f.clone()),
-            ("match bad pattern", "regexMatch", vec![s("[a"), s("a")], f.clone()),
-            ("match ascii digit", "regexMatch", vec![s("^\\d$"), s("٣")], f.clone()),
-            ("findAll", "regexFindAll", vec![s("a.{2}"), s("aaabaaa"), i(-1)], l(&["aaa", "aaa"])),
-            ("findAll n", "regexFindAll", vec![s("[2,4,6,8]"), s("123456789"), i(2)], l(&["2", "4"])),
-            ("findAll zero", "regexFindAll", vec![s("a"), s("aaa"), i(0)], l(&[])),
-            ("findAll empty matches", "regexFindAll", vec![s("a*"), s("baaac"), i(-1)], l(&["", "aaa", ""])),
-            ("find", "regexFind", vec![s("[a-zA-Z][1-9]"), s("abcd1234")], s("d1")),
+            (
+                "match",
+                "regexMatch",
+                vec![s("^[a-z]+\\[[0-9]+\\]$"), s("adam[23]")],
+                t.clone(),
+            ),
+            (
+                "match no",
+                "regexMatch",
+                vec![s("^[a-z]+\\[[0-9]+\\]$"), s("eve[7]x")],
+                f.clone(),
+            ),
+            (
+                "match bad pattern",
+                "regexMatch",
+                vec![s("[a"), s("a")],
+                f.clone(),
+            ),
+            (
+                "match ascii digit",
+                "regexMatch",
+                vec![s("^\\d$"), s("٣")],
+                f.clone(),
+            ),
+            (
+                "findAll",
+                "regexFindAll",
+                vec![s("a.{2}"), s("aaabaaa"), i(-1)],
+                l(&["aaa", "aaa"]),
+            ),
+            (
+                "findAll n",
+                "regexFindAll",
+                vec![s("[2,4,6,8]"), s("123456789"), i(2)],
+                l(&["2", "4"]),
+            ),
+            (
+                "findAll zero",
+                "regexFindAll",
+                vec![s("a"), s("aaa"), i(0)],
+                l(&[]),
+            ),
+            (
+                "findAll empty matches",
+                "regexFindAll",
+                vec![s("a*"), s("baaac"), i(-1)],
+                l(&["", "aaa", ""]),
+            ),
+            (
+                "find",
+                "regexFind",
+                vec![s("[a-zA-Z][1-9]"), s("abcd1234")],
+                s("d1"),
+            ),
             ("find none", "regexFind", vec![s("x"), s("abc")], s("")),
-            ("replaceAll", "regexReplaceAll", vec![s("a(x*)b"), s("-ab-axxb-"), s("${1}W")], s("-W-xxW-")),
-            ("replaceAll $1W", "regexReplaceAll", vec![s("a(x*)b"), s("-ab-axxb-"), s("$1W")], s("---")),
-            ("replaceAll dollar", "regexReplaceAll", vec![s("a(x*)b"), s("-ab-axxb-"), s("$$1")], s("-$1-$1-")),
-            ("replaceAll named", "regexReplaceAll",
-                vec![s("(?P<first>\\w+) (?P<last>\\w+)"), s("Jane Doe"), s("$last, $first")], s("Doe, Jane")),
-            ("replaceAll empty", "regexReplaceAll", vec![s("x*"), s("abc"), s("-")], s("-a-b-c-")),
-            ("replaceAllLiteral", "regexReplaceAllLiteral", vec![s("a(x*)b"), s("-ab-axxb-"), s("${1}")],
-                s("-${1}-${1}-")),
-            ("split", "regexSplit", vec![s("z+"), s("pizza"), i(-1)], l(&["pi", "a"])),
-            ("split n", "regexSplit", vec![s("a"), s("banana"), i(2)], l(&["b", "nana"])),
-            ("split empty pattern", "regexSplit", vec![s(""), s("abc"), i(-1)], l(&["a", "b", "c"])),
-            ("split empty input", "regexSplit", vec![s("a"), s(""), i(-1)], l(&[""])),
+            (
+                "replaceAll",
+                "regexReplaceAll",
+                vec![s("a(x*)b"), s("-ab-axxb-"), s("${1}W")],
+                s("-W-xxW-"),
+            ),
+            (
+                "replaceAll $1W",
+                "regexReplaceAll",
+                vec![s("a(x*)b"), s("-ab-axxb-"), s("$1W")],
+                s("---"),
+            ),
+            (
+                "replaceAll dollar",
+                "regexReplaceAll",
+                vec![s("a(x*)b"), s("-ab-axxb-"), s("$$1")],
+                s("-$1-$1-"),
+            ),
+            (
+                "replaceAll named",
+                "regexReplaceAll",
+                vec![
+                    s("(?P<first>\\w+) (?P<last>\\w+)"),
+                    s("Jane Doe"),
+                    s("$last, $first"),
+                ],
+                s("Doe, Jane"),
+            ),
+            (
+                "replaceAll empty",
+                "regexReplaceAll",
+                vec![s("x*"), s("abc"), s("-")],
+                s("-a-b-c-"),
+            ),
+            (
+                "replaceAllLiteral",
+                "regexReplaceAllLiteral",
+                vec![s("a(x*)b"), s("-ab-axxb-"), s("${1}")],
+                s("-${1}-${1}-"),
+            ),
+            (
+                "split",
+                "regexSplit",
+                vec![s("z+"), s("pizza"), i(-1)],
+                l(&["pi", "a"]),
+            ),
+            (
+                "split n",
+                "regexSplit",
+                vec![s("a"), s("banana"), i(2)],
+                l(&["b", "nana"]),
+            ),
+            (
+                "split empty pattern",
+                "regexSplit",
+                vec![s(""), s("abc"), i(-1)],
+                l(&["a", "b", "c"]),
+            ),
+            (
+                "split empty input",
+                "regexSplit",
+                vec![s("a"), s(""), i(-1)],
+                l(&[""]),
+            ),
             ("split zero", "regexSplit", vec![s("a"), s("abc"), i(0)], l(&[])),
-            ("quoteMeta", "regexQuoteMeta", vec![s("1.5-2.0?")], s("1\\.5-2\\.0\\?")),
-            ("word boundary ascii", "regexReplaceAll", vec![s("\\bé"), s("aé é"), s("X")], s("aX é")),
-            ("class digits", "regexFind", vec![s("[\\d]+"), s("ab12c")], s("12")),
+            (
+                "quoteMeta",
+                "regexQuoteMeta",
+                vec![s("1.5-2.0?")],
+                s("1\\.5-2\\.0\\?"),
+            ),
+            (
+                "word boundary ascii",
+                "regexReplaceAll",
+                vec![s("\\bé"), s("aé é"), s("X")],
+                s("aX é"),
+            ),
+            (
+                "class digits",
+                "regexFind",
+                vec![s("[\\d]+"), s("ab12c")],
+                s("12"),
+            ),
+            (
+                "literal braces",
+                "regexReplaceAll",
+                vec![s("{{ *(\\w+) *}}"), s("a {{ x }} b"), s("<$1>")],
+                s("a <x> b"),
+            ),
+            (
+                "counted repeat",
+                "regexFind",
+                vec![s("a{2,}"), s("caaab")],
+                s("aaa"),
+            ),
+            (
+                "brace literal comma",
+                "regexFind",
+                vec![s("a{,2}"), s("a{,2}")],
+                s("a{,2}"),
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Ok(want), "case {case}");
@@ -371,11 +539,24 @@ mod tests {
     #[test]
     fn regex_errors() {
         let cases: Vec<(&str, &str, Vec<Value>, &str)> = vec![
-            ("must match", "mustRegexMatch", vec![s("[a"), s("a")],
-                "error parsing regexp: missing closing ]: `[a`"),
-            ("find panics", "regexFind", vec![s("[a"), s("a")],
-                "regexp: Compile(\"[a\"): error parsing regexp: missing closing ]: `[a`"),
-            ("missing paren", "mustRegexFind", vec![s("(a"), s("a")], "error parsing regexp: missing closing ): `(a`"),
+            (
+                "must match",
+                "mustRegexMatch",
+                vec![s("[a"), s("a")],
+                "error parsing regexp: missing closing ]: `[a`",
+            ),
+            (
+                "find panics",
+                "regexFind",
+                vec![s("[a"), s("a")],
+                "regexp: Compile(\"[a\"): error parsing regexp: missing closing ]: `[a`",
+            ),
+            (
+                "missing paren",
+                "mustRegexFind",
+                vec![s("(a"), s("a")],
+                "error parsing regexp: missing closing ): `(a`",
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Err(want.to_string()), "case {case}");

@@ -16,19 +16,31 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("abbrevboth", abbrevboth);
     m.insert_simple("trunc", trunc);
     m.insert_simple("trim", |a| map_str("trim", a, |s| s.trim().to_string()));
-    m.insert_simple("upper", |a| map_str("upper", a, |s| s.chars().map(go_upper).collect()));
-    m.insert_simple("lower", |a| map_str("lower", a, |s| s.chars().map(go_lower).collect()));
+    m.insert_simple("upper", |a| {
+        map_str("upper", a, |s| s.chars().map(go_upper).collect())
+    });
+    m.insert_simple("lower", |a| {
+        map_str("lower", a, |s| s.chars().map(go_lower).collect())
+    });
     m.insert_simple("title", |a| map_str("title", a, title));
     m.insert_simple("untitle", |a| map_str("untitle", a, untitle));
     m.insert_simple("substr", substr);
     m.insert_simple("repeat", repeat);
-    m.insert_simple("trimall", |a| two_str("trimall", a, |cut, s| go_trim(s, cut).to_string()));
-    m.insert_simple("trimAll", |a| two_str("trimAll", a, |cut, s| go_trim(s, cut).to_string()));
+    m.insert_simple("trimall", |a| {
+        two_str("trimall", a, |cut, s| go_trim(s, cut).to_string())
+    });
+    m.insert_simple("trimAll", |a| {
+        two_str("trimAll", a, |cut, s| go_trim(s, cut).to_string())
+    });
     m.insert_simple("trimSuffix", |a| {
-        two_str("trimSuffix", a, |suf, s| s.strip_suffix(suf).unwrap_or(s).to_string())
+        two_str("trimSuffix", a, |suf, s| {
+            s.strip_suffix(suf).unwrap_or(s).to_string()
+        })
     });
     m.insert_simple("trimPrefix", |a| {
-        two_str("trimPrefix", a, |pre, s| s.strip_prefix(pre).unwrap_or(s).to_string())
+        two_str("trimPrefix", a, |pre, s| {
+            s.strip_prefix(pre).unwrap_or(s).to_string()
+        })
     });
     m.insert_simple("nospace", |a| map_str("nospace", a, nospace));
     m.insert_simple("initials", |a| map_str("initials", a, initials));
@@ -39,9 +51,15 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("camelcase", |a| map_str("camelcase", a, pascal_case));
     m.insert_simple("wrap", wrap);
     m.insert_simple("wrapWith", wrap_with);
-    m.insert_simple("contains", |a| two_str_bool("contains", a, |sub, s| s.contains(sub)));
-    m.insert_simple("hasPrefix", |a| two_str_bool("hasPrefix", a, |p, s| s.starts_with(p)));
-    m.insert_simple("hasSuffix", |a| two_str_bool("hasSuffix", a, |p, s| s.ends_with(p)));
+    m.insert_simple("contains", |a| {
+        two_str_bool("contains", a, |sub, s| s.contains(sub))
+    });
+    m.insert_simple("hasPrefix", |a| {
+        two_str_bool("hasPrefix", a, |p, s| s.starts_with(p))
+    });
+    m.insert_simple("hasSuffix", |a| {
+        two_str_bool("hasSuffix", a, |p, s| s.ends_with(p))
+    });
     m.insert_simple("quote", quote);
     m.insert_simple("squote", squote);
     m.insert_simple("cat", cat);
@@ -335,8 +353,7 @@ fn is_connector(c: char) -> bool {
 
 /// xstrings' `isAlphabet`: a letter that is not a CJK ideograph.
 fn is_alphabet(c: char) -> bool {
-    c.is_alphabetic()
-        && !matches!(c as u32, 0x4E00..=0x9FCC | 0x3400..=0x4D85 | 0x20000..=0x2B81D)
+    c.is_alphabetic() && !matches!(c as u32, 0x4E00..=0x9FCC | 0x3400..=0x4D85 | 0x20000..=0x2B81D)
 }
 
 /// xstrings `ToPascalCase` (Sprig's `camelcase`): connectors (`-`, `_`, spaces) are removed and
@@ -593,7 +610,10 @@ fn abbreviate_full(s: &str, offset: i64, width: i64) -> Option<String> {
     }
     if offset + width - 3 < len {
         let tail = lossy(&b[offset as usize..]);
-        return Some(format!("...{}", abbreviate_full(&tail, 0, width - 3).unwrap_or_default()));
+        return Some(format!(
+            "...{}",
+            abbreviate_full(&tail, 0, width - 3).unwrap_or_default()
+        ));
     }
     Some(format!("...{}", lossy(&b[(len - (width - 3)) as usize..])))
 }
@@ -753,26 +773,40 @@ fn wrap(a: &[Value]) -> FuncResult {
 
 fn wrap_with(a: &[Value]) -> FuncResult {
     let [w, sep, s] = fixed("wrapWith", a)?;
-    Ok(Value::str(wrap_custom(str_arg(s)?, int_arg(w)?, str_arg(sep)?, true)))
+    Ok(Value::str(wrap_custom(
+        str_arg(s)?,
+        int_arg(w)?,
+        str_arg(sep)?,
+        true,
+    )))
 }
 
 // ---- variadic formatting ------------------------------------------------------------------
 
 fn quote(a: &[Value]) -> FuncResult {
-    let parts: Vec<String> =
-        a.iter().filter(|v| !matches!(v, Value::Nil)).map(|v| go_quote(&convert::to_string(v))).collect();
+    let parts: Vec<String> = a
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(|v| go_quote(&convert::to_string(v)))
+        .collect();
     Ok(Value::str(parts.join(" ")))
 }
 
 fn squote(a: &[Value]) -> FuncResult {
-    let parts: Vec<String> =
-        a.iter().filter(|v| !matches!(v, Value::Nil)).map(|v| format!("'{}'", gofmt::format_v(v))).collect();
+    let parts: Vec<String> = a
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(|v| format!("'{}'", gofmt::format_v(v)))
+        .collect();
     Ok(Value::str(parts.join(" ")))
 }
 
 fn cat(a: &[Value]) -> FuncResult {
-    let parts: Vec<String> =
-        a.iter().filter(|v| !matches!(v, Value::Nil)).map(gofmt::format_v).collect();
+    let parts: Vec<String> = a
+        .iter()
+        .filter(|v| !matches!(v, Value::Nil))
+        .map(gofmt::format_v)
+        .collect();
     Ok(Value::str(parts.join(" ")))
 }
 
@@ -782,7 +816,11 @@ fn cat(a: &[Value]) -> FuncResult {
 /// as one string.
 pub(crate) fn strslice(v: &Value) -> Vec<String> {
     match v {
-        Value::List(l) => l.iter().filter(|x| !matches!(x, Value::Nil)).map(convert::to_string).collect(),
+        Value::List(l) => l
+            .iter()
+            .filter(|x| !matches!(x, Value::Nil))
+            .map(convert::to_string)
+            .collect(),
         Value::Bytes(b) => b.iter().map(|x| x.to_string()).collect(),
         Value::Nil => Vec::new(),
         other => vec![convert::to_string(other)],
@@ -796,8 +834,16 @@ pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
     }
     if sep.is_empty() {
         let runes: Vec<char> = s.chars().collect();
-        let limit = if n < 0 || n as usize > runes.len() { runes.len() } else { n as usize };
-        let mut out: Vec<String> = runes.iter().take(limit.saturating_sub(1)).map(|c| c.to_string()).collect();
+        let limit = if n < 0 || n as usize > runes.len() {
+            runes.len()
+        } else {
+            n as usize
+        };
+        let mut out: Vec<String> = runes
+            .iter()
+            .take(limit.saturating_sub(1))
+            .map(|c| c.to_string())
+            .collect();
         if limit > 0 {
             out.push(runes[limit - 1..].iter().collect());
         }
@@ -811,8 +857,11 @@ pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
 }
 
 fn parts_map(parts: Vec<String>) -> Value {
-    let m: BTreeMap<String, Value> =
-        parts.into_iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::str(p))).collect();
+    let m: BTreeMap<String, Value> = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+        .collect();
     Value::map_from(m)
 }
 
@@ -875,7 +924,12 @@ mod tests {
             ("upper keeps sharp s", "upper", vec![s("straße")], "STRAßE"),
             ("lower", "lower", vec![s("HELLO")], "hello"),
             ("title", "title", vec![s("hello world")], "Hello World"),
-            ("title punctuation", "title", vec![s("her royal highness-x o'neil")], "Her Royal Highness-X O'Neil"),
+            (
+                "title punctuation",
+                "title",
+                vec![s("her royal highness-x o'neil")],
+                "Her Royal Highness-X O'Neil",
+            ),
             ("untitle", "untitle", vec![s("Hello World")], "hello world"),
             ("substr", "substr", vec![i(1), i(3), s("fooo")], "oo"),
             ("substr neg start", "substr", vec![i(-1), i(2), s("abc")], "ab"),
@@ -888,34 +942,104 @@ mod tests {
             ("nospace", "nospace", vec![s(" h e l l o ")], "hello"),
             ("nospace latin1 quirk", "nospace", vec![s("é x")], "Ã©x"),
             ("initials", "initials", vec![s("first last")], "fl"),
-            ("swapcase", "swapcase", vec![s("The Quick brown Fox")], "tHE qUICK BROWN fOX"),
+            (
+                "swapcase",
+                "swapcase",
+                vec![s("The Quick brown Fox")],
+                "tHE qUICK BROWN fOX",
+            ),
             ("snakecase", "snakecase", vec![s("FirstName")], "first_name"),
-            ("snakecase abbrev", "snakecase", vec![s("HTTPServer")], "http_server"),
+            (
+                "snakecase abbrev",
+                "snakecase",
+                vec![s("HTTPServer")],
+                "http_server",
+            ),
             ("snakecase NoHTTPS", "snakecase", vec![s("NoHTTPS")], "no_https"),
             ("snakecase GO_PATH", "snakecase", vec![s("GO_PATH")], "go_path"),
             ("snakecase space", "snakecase", vec![s("GO PATH")], "go_path"),
             ("snakecase http2xx", "snakecase", vec![s("http2xx")], "http_2xx"),
-            ("snakecase HTTP20xOK", "snakecase", vec![s("HTTP20xOK")], "http_20x_ok"),
-            ("snakecase Duration2m3s", "snakecase", vec![s("Duration2m3s")], "duration_2m3s"),
-            ("snakecase Bld4Floor3rd", "snakecase", vec![s("Bld4Floor3rd")], "bld4_floor_3rd"),
+            (
+                "snakecase HTTP20xOK",
+                "snakecase",
+                vec![s("HTTP20xOK")],
+                "http_20x_ok",
+            ),
+            (
+                "snakecase Duration2m3s",
+                "snakecase",
+                vec![s("Duration2m3s")],
+                "duration_2m3s",
+            ),
+            (
+                "snakecase Bld4Floor3rd",
+                "snakecase",
+                vec![s("Bld4Floor3rd")],
+                "bld4_floor_3rd",
+            ),
             ("kebabcase", "kebabcase", vec![s("FirstName")], "first-name"),
-            ("kebabcase HTTPServer", "kebabcase", vec![s("HTTPServer")], "http-server"),
+            (
+                "kebabcase HTTPServer",
+                "kebabcase",
+                vec![s("HTTPServer")],
+                "http-server",
+            ),
             ("camelcase", "camelcase", vec![s("http_server")], "HttpServer"),
-            ("camelcase complex", "camelcase", vec![s("_complex__case_")], "_Complex_Case_"),
-            ("camelcase spaces", "camelcase", vec![s("some words")], "SomeWords"),
-            ("camelcase caps", "camelcase", vec![s("GOLANG_IS_GREAT")], "GolangIsGreat"),
+            (
+                "camelcase complex",
+                "camelcase",
+                vec![s("_complex__case_")],
+                "_Complex_Case_",
+            ),
+            (
+                "camelcase spaces",
+                "camelcase",
+                vec![s("some words")],
+                "SomeWords",
+            ),
+            (
+                "camelcase caps",
+                "camelcase",
+                vec![s("GOLANG_IS_GREAT")],
+                "GolangIsGreat",
+            ),
             ("camelcase one rune", "camelcase", vec![s("a")], "A"),
             ("wrap", "wrap", vec![i(5), s("Hello World")], "Hello\nWorld"),
-            ("wrapWith", "wrapWith", vec![i(5), s("\t"), s("Hello World")], "Hello\tWorld"),
-            ("wrapWith long", "wrapWith", vec![i(3), s("-"), s("abcdefg")], "abc-def-g"),
+            (
+                "wrapWith",
+                "wrapWith",
+                vec![i(5), s("\t"), s("Hello World")],
+                "Hello\tWorld",
+            ),
+            (
+                "wrapWith long",
+                "wrapWith",
+                vec![i(3), s("-"), s("abcdefg")],
+                "abc-def-g",
+            ),
             ("abbrev", "abbrev", vec![i(5), s("hello world")], "he..."),
-            ("abbrev short", "abbrev", vec![i(3), s("hello world")], "hello world"),
-            ("abbrevboth", "abbrevboth", vec![i(5), i(10), s("1234 5678 9123")], "...5678..."),
+            (
+                "abbrev short",
+                "abbrev",
+                vec![i(3), s("hello world")],
+                "hello world",
+            ),
+            (
+                "abbrevboth",
+                "abbrevboth",
+                vec![i(5), i(10), s("1234 5678 9123")],
+                "...5678...",
+            ),
             ("trunc", "trunc", vec![i(5), s("Hello World")], "Hello"),
             ("trunc negative", "trunc", vec![i(-5), s("Hello World")], "World"),
             ("trunc long", "trunc", vec![i(50), s("Hello")], "Hello"),
             ("trunc negative long", "trunc", vec![i(-50), s("Hello")], "Hello"),
-            ("quote", "quote", vec![s("a"), Value::Nil, s("b\"c")], "\"a\" \"b\\\"c\""),
+            (
+                "quote",
+                "quote",
+                vec![s("a"), Value::Nil, s("b\"c")],
+                "\"a\" \"b\\\"c\"",
+            ),
             ("quote newline", "quote", vec![s("a\nb\u{1}")], "\"a\\nb\\x01\""),
             ("quote nbsp", "quote", vec![s("a\u{a0}é")], "\"a\\u00a0é\""),
             ("quote int", "quote", vec![i(1)], "\"1\""),
@@ -924,15 +1048,30 @@ mod tests {
             ("indent", "indent", vec![i(2), s("a\n\nb")], "  a\n  \n  b"),
             ("nindent", "nindent", vec![i(2), s("a\nb")], "\n  a\n  b"),
             ("replace", "replace", vec![s(" "), s("-"), s("a b c")], "a-b-c"),
-            ("replace empty old", "replace", vec![s(""), s("-"), s("ab")], "-a-b-"),
+            (
+                "replace empty old",
+                "replace",
+                vec![s(""), s("-"), s("ab")],
+                "-a-b-",
+            ),
             ("plural one", "plural", vec![s("one"), s("many"), i(1)], "one"),
             ("plural many", "plural", vec![s("one"), s("many"), i(2)], "many"),
             ("contains", "contains", vec![s("cat"), s("fair cat")], "true"),
             ("hasPrefix", "hasPrefix", vec![s("cat"), s("cat fair")], "true"),
             ("hasSuffix", "hasSuffix", vec![s("cat"), s("fair cat")], "true"),
             ("toString", "toString", vec![s("x")], "x"),
-            ("toString bytes", "toString", vec![Value::Bytes(b"hi".to_vec().into())], "hi"),
-            ("join", "join", vec![s("-"), Value::list(vec![s("a"), Value::Nil, s("b")])], "a-b"),
+            (
+                "toString bytes",
+                "toString",
+                vec![Value::Bytes(b"hi".to_vec().into())],
+                "hi",
+            ),
+            (
+                "join",
+                "join",
+                vec![s("-"), Value::list(vec![s("a"), Value::Nil, s("b")])],
+                "a-b",
+            ),
             ("join string", "join", vec![s("-"), s("abc")], "abc"),
             ("hello", "hello", vec![], "Hello!"),
         ];
@@ -952,18 +1091,61 @@ mod tests {
             Value::map_from(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
         };
         let cases: Vec<(&str, &str, Vec<Value>, Value)> = vec![
-            ("split", "split", vec![s("$"), s("a$b$c")], m(&[("_0", "a"), ("_1", "b"), ("_2", "c")])),
-            ("splitn", "splitn", vec![s("$"), i(2), s("a$b$c")], m(&[("_0", "a"), ("_1", "b$c")])),
+            (
+                "split",
+                "split",
+                vec![s("$"), s("a$b$c")],
+                m(&[("_0", "a"), ("_1", "b"), ("_2", "c")]),
+            ),
+            (
+                "splitn",
+                "splitn",
+                vec![s("$"), i(2), s("a$b$c")],
+                m(&[("_0", "a"), ("_1", "b$c")]),
+            ),
             ("splitn zero", "splitn", vec![s("$"), i(0), s("a$b")], m(&[])),
-            ("splitList", "splitList", vec![s("$"), s("a$b")], Value::list(vec![s("a"), s("b")])),
-            ("splitList empty sep", "splitList", vec![s(""), s("ab")], Value::list(vec![s("a"), s("b")])),
-            ("splitList empty", "splitList", vec![s(","), s("")], Value::list(vec![s("")])),
-            ("toStrings", "toStrings", vec![Value::list(vec![i(1), Value::Nil, s("b")])],
-                Value::list(vec![s("1"), s("b")])),
-            ("toStrings nil", "toStrings", vec![Value::Nil], Value::list(vec![])),
-            ("sortAlpha", "sortAlpha", vec![Value::list(vec![s("b"), s("a"), s("C")])],
-                Value::list(vec![s("C"), s("a"), s("b")])),
-            ("sortAlpha string", "sortAlpha", vec![s("x")], Value::list(vec![s("x")])),
+            (
+                "splitList",
+                "splitList",
+                vec![s("$"), s("a$b")],
+                Value::list(vec![s("a"), s("b")]),
+            ),
+            (
+                "splitList empty sep",
+                "splitList",
+                vec![s(""), s("ab")],
+                Value::list(vec![s("a"), s("b")]),
+            ),
+            (
+                "splitList empty",
+                "splitList",
+                vec![s(","), s("")],
+                Value::list(vec![s("")]),
+            ),
+            (
+                "toStrings",
+                "toStrings",
+                vec![Value::list(vec![i(1), Value::Nil, s("b")])],
+                Value::list(vec![s("1"), s("b")]),
+            ),
+            (
+                "toStrings nil",
+                "toStrings",
+                vec![Value::Nil],
+                Value::list(vec![]),
+            ),
+            (
+                "sortAlpha",
+                "sortAlpha",
+                vec![Value::list(vec![s("b"), s("a"), s("C")])],
+                Value::list(vec![s("C"), s("a"), s("b")]),
+            ),
+            (
+                "sortAlpha string",
+                "sortAlpha",
+                vec![s("x")],
+                Value::list(vec![s("x")]),
+            ),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Ok(want), "case {case}");
@@ -974,20 +1156,145 @@ mod tests {
     fn string_errors() {
         // Go's runtime panics and text/template's argument checks, as Helm reports them.
         let cases: Vec<(&str, &str, Vec<Value>, &str)> = vec![
-            ("substr end past length", "substr", vec![i(-1), i(5), s("abc")],
-                "runtime error: slice bounds out of range [:5] with length 3"),
-            ("substr start past end", "substr", vec![i(3), i(2), s("abcd")],
-                "runtime error: slice bounds out of range [3:2]"),
-            ("repeat negative", "repeat", vec![i(-1), s("a")], "strings: negative Repeat count"),
-            ("upper int", "upper", vec![i(1)], "wrong type for value; expected string; got int"),
-            ("upper nil", "upper", vec![Value::Nil], "invalid value; expected string"),
-            ("trunc float", "trunc", vec![Value::Float(5.0), s("a")],
-                "wrong type for value; expected int; got float64"),
-            ("upper arity", "upper", vec![], "wrong number of args for upper: want 1 got 0"),
+            (
+                "substr end past length",
+                "substr",
+                vec![i(-1), i(5), s("abc")],
+                "runtime error: slice bounds out of range [:5] with length 3",
+            ),
+            (
+                "substr start past end",
+                "substr",
+                vec![i(3), i(2), s("abcd")],
+                "runtime error: slice bounds out of range [3:2]",
+            ),
+            (
+                "repeat negative",
+                "repeat",
+                vec![i(-1), s("a")],
+                "strings: negative Repeat count",
+            ),
+            (
+                "upper int",
+                "upper",
+                vec![i(1)],
+                "wrong type for value; expected string; got int",
+            ),
+            (
+                "upper nil",
+                "upper",
+                vec![Value::Nil],
+                "invalid value; expected string",
+            ),
+            (
+                "trunc float",
+                "trunc",
+                vec![Value::Float(5.0), s("a")],
+                "wrong type for value; expected int; got float64",
+            ),
+            (
+                "upper arity",
+                "upper",
+                vec![],
+                "wrong number of args for upper: want 1 got 0",
+            ),
             ("fail", "fail", vec![s("boom")], "boom"),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Err(want.to_string()), "case {case}");
+        }
+    }
+
+    #[test]
+    fn snake_and_kebab_case_table() {
+        // xstrings' own TestToSnakeCaseAndToKebabCase table (kebab: `_` replaced by `-`).
+        let cases = [
+            ("HTTPServer", "http_server"),
+            ("_camelCase", "_camel_case"),
+            ("NoHTTPS", "no_https"),
+            ("Wi_thF", "wi_th_f"),
+            ("_AnotherTES_TCaseP", "_another_tes_t_case_p"),
+            ("ALL", "all"),
+            ("_HELLO_WORLD_", "_hello_world_"),
+            ("HELLO_WORLD", "hello_world"),
+            ("HELLO____WORLD", "hello____world"),
+            ("TW", "tw"),
+            ("_C", "_c"),
+            ("http2xx", "http_2xx"),
+            ("HTTP2XX", "http2_xx"),
+            ("HTTP20xOK", "http_20x_ok"),
+            ("HTTP20xStatus", "http_20x_status"),
+            ("HTTP-20xStatus", "http_20x_status"),
+            ("a", "a"),
+            ("Duration2m3s", "duration_2m3s"),
+            ("Bld4Floor3rd", "bld4_floor_3rd"),
+            (" _-_ ", "_____"),
+            ("a1b2c3d", "a_1b2c3d"),
+            ("A//B%%2c", "a//b%%2c"),
+            ("HTTP状态码404/502Error", "http_状态码404/502_error"),
+            ("中文(字符)", "中文(字符)"),
+            ("混合ABCWords与123数字456", "混合_abc_words_与123_数字456"),
+            ("  sentence case  ", "__sentence_case__"),
+            (
+                " Mixed-hyphen case _and SENTENCE_case and UPPER-case",
+                "_mixed_hyphen_case__and_sentence_case_and_upper_case",
+            ),
+            (
+                "FROM CamelCase to snake/kebab-case",
+                "from_camel_case_to_snake/kebab_case",
+            ),
+            ("", ""),
+            (
+                "Abc\u{FFFD}E\u{FFFD}f\u{FFFD}d\u{FFFD}2\u{FFFD}00z\u{FFFD}ZZ\u{FFFD}ZZ",
+                "abc_\u{FFFD}e\u{FFFD}f\u{FFFD}d_\u{FFFD}2\u{FFFD}00z_\u{FFFD}zz\u{FFFD}zz",
+            ),
+            (
+                "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}",
+                "\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD}",
+            ),
+            ("abc_123_def", "abc_123_def"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(lower_words(input, '_'), want, "snake {input:?}");
+            assert_eq!(lower_words(input, '-'), want.replace('_', "-"), "kebab {input:?}");
+        }
+    }
+
+    #[test]
+    fn pascal_case_table() {
+        // xstrings v1.5.0's TestToPascalCase table (Sprig's `camelcase`).
+        let cases = [
+            ("http_server", "HttpServer"),
+            ("_camel_case", "_CamelCase"),
+            ("no_https", "NoHttps"),
+            ("_complex__case_", "_Complex_Case_"),
+            (" complex -case ", " Complex Case "),
+            ("all", "All"),
+            ("GOLANG_IS_GREAT", "GolangIsGreat"),
+            ("GOLANG", "Golang"),
+            ("a", "A"),
+            ("好", "好"),
+            (
+                "FROM CamelCase to snake/kebab-case",
+                "FromCamelCaseToSnake/kebabCase",
+            ),
+            ("", ""),
+            ("some words", "SomeWords"),
+            ("hello-world", "HelloWorld"),
+            ("HELLO", "Hello"),
+            ("helloWORLD", "HelloWORLD"),
+            ("some_1_thing", "Some1Thing"),
+            ("1_abc", "1Abc"),
+            ("abc_1", "Abc1"),
+            ("v1_2v", "V12v"),
+            ("a__b", "A_B"),
+            ("a  b", "A B"),
+            ("1_2", "12"),
+            ("_a_B_", "_AB_"),
+            ("中文_测试", "中文测试"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(pascal_case(input), want, "camelcase {input:?}");
         }
     }
 
