@@ -13,7 +13,10 @@ fn main() {
         eprintln!("skipped: no chart corpus at {}", corpus.display());
         return;
     }
-    let runs: usize = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
     for chart in ["argo-cd", "keda", "ingress-nginx", "redis"] {
         let opts = TemplateOptions {
             release_name: format!("rel-{chart}"),

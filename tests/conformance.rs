@@ -31,7 +31,14 @@ impl Status {
         }
     }
     fn parse(s: &str) -> Option<Status> {
-        [Status::Error, Status::Differs, Status::Semantic, Status::Identical].into_iter().find(|x| x.name() == s)
+        [
+            Status::Error,
+            Status::Differs,
+            Status::Semantic,
+            Status::Identical,
+        ]
+        .into_iter()
+        .find(|x| x.name() == s)
     }
 }
 
@@ -56,10 +63,17 @@ fn cases(corpus: &std::path::Path) -> Vec<Case> {
         .collect();
     charts.sort();
     for chart in charts {
-        for (kind, values) in
-            [("default", None), ("alt", Some(corpus.join("values").join(format!("{chart}-alt.yaml"))))]
-        {
-            let golden = corpus.join("golden").join(&chart).join(format!("{kind}.helm3.yaml"));
+        for (kind, values) in [
+            ("default", None),
+            (
+                "alt",
+                Some(corpus.join("values").join(format!("{chart}-alt.yaml"))),
+            ),
+        ] {
+            let golden = corpus
+                .join("golden")
+                .join(&chart)
+                .join(format!("{kind}.helm3.yaml"));
             if !golden.exists() || values.as_ref().is_some_and(|v| !v.exists()) {
                 continue;
             }
@@ -67,7 +81,10 @@ fn cases(corpus: &std::path::Path) -> Vec<Case> {
                 name: format!("{chart}/{kind}"),
                 chart: chart.clone(),
                 values,
-                golden_b: corpus.join("golden").join(&chart).join(format!("{kind}.helm3.b.yaml")),
+                golden_b: corpus
+                    .join("golden")
+                    .join(&chart)
+                    .join(format!("{kind}.helm3.b.yaml")),
                 golden,
             });
         }
@@ -90,8 +107,13 @@ fn apply_mask(ours: &str, golden: &str, mask: &[bool]) -> String {
     if lo.len() != lg.len() {
         return ours.to_string();
     }
-    let mut s: String =
-        lo.iter().zip(&lg).zip(mask).map(|((o, g), m)| if *m { *g } else { *o }).collect::<Vec<_>>().join("\n");
+    let mut s: String = lo
+        .iter()
+        .zip(&lg)
+        .zip(mask)
+        .map(|((o, g), m)| if *m { *g } else { *o })
+        .collect::<Vec<_>>()
+        .join("\n");
     if ours.ends_with('\n') {
         s.push('\n');
     }
@@ -122,10 +144,19 @@ fn compare(ours: &str, golden: &str, golden_b: &str) -> (Status, String) {
         .enumerate()
         .find(|(_, (a, b))| a != b)
         .map(|(i, (a, b))| format!("line {}: ours {a:?} helm {b:?}", i + 1))
-        .unwrap_or_else(|| format!("line counts {} vs {}", masked.lines().count(), golden.lines().count()));
+        .unwrap_or_else(|| {
+            format!(
+                "line counts {} vs {}",
+                masked.lines().count(),
+                golden.lines().count()
+            )
+        });
     let (d_ours, d_gold) = (documents(&masked), documents(golden));
     if d_ours.len() != d_gold.len() {
-        return (Status::Differs, format!("{} documents vs {}; {first_diff}", d_ours.len(), d_gold.len()));
+        return (
+            Status::Differs,
+            format!("{} documents vs {}; {first_diff}", d_ours.len(), d_gold.len()),
+        );
     }
     for ((sa, pa), (sb, pb)) in d_ours.iter().zip(&d_gold) {
         if sa != sb {
@@ -133,7 +164,12 @@ fn compare(ours: &str, golden: &str, golden_b: &str) -> (Status, String) {
         }
         match (pa, pb) {
             (Ok(a), Ok(b)) if a == b => {}
-            _ => return (Status::Differs, format!("document from {sa} differs; {first_diff}")),
+            _ => {
+                return (
+                    Status::Differs,
+                    format!("document from {sa} differs; {first_diff}"),
+                )
+            }
         }
     }
     (Status::Semantic, first_diff)
@@ -158,7 +194,10 @@ fn render(case: &Case, corpus: &std::path::Path) -> Result<String, String> {
 fn corpus_renders_like_helm() {
     let corpus = corpus_dir();
     if !corpus.join("charts").is_dir() {
-        eprintln!("skipped: no chart corpus at {} (set KUBECTL_CHART_CORPUS)", corpus.display());
+        eprintln!(
+            "skipped: no chart corpus at {} (set KUBECTL_CHART_CORPUS)",
+            corpus.display()
+        );
         return;
     }
     let baseline_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-baseline.txt");
@@ -190,10 +229,17 @@ fn corpus_renders_like_helm() {
     }
     let identical = rows.iter().filter(|r| r.2 == Status::Identical).count();
     let semantic = rows.iter().filter(|r| r.2 >= Status::Semantic).count();
-    eprintln!("{identical}/{} byte-identical, {semantic}/{} semantically identical\n", rows.len(), rows.len());
+    eprintln!(
+        "{identical}/{} byte-identical, {semantic}/{} semantically identical\n",
+        rows.len(),
+        rows.len()
+    );
 
     if std::env::var_os("UPDATE_BASELINE").is_some() {
-        let text: String = rows.iter().map(|(n, _, s, _)| format!("{n} {}\n", s.name())).collect();
+        let text: String = rows
+            .iter()
+            .map(|(n, _, s, _)| format!("{n} {}\n", s.name()))
+            .collect();
         fs::write(&baseline_path, text).expect("write baseline");
         return;
     }
@@ -202,5 +248,9 @@ fn corpus_renders_like_helm() {
         .filter(|(n, _, s, _)| baseline.get(n).is_some_and(|b| s < b))
         .map(|(n, _, s, _)| format!("{n}: {} (baseline {})", s.name(), baseline[n].name()))
         .collect();
-    assert!(regressions.is_empty(), "conformance regressions:\n{}", regressions.join("\n"));
+    assert!(
+        regressions.is_empty(),
+        "conformance regressions:\n{}",
+        regressions.join("\n")
+    );
 }

@@ -13,7 +13,11 @@ fn root() -> PathBuf {
 }
 
 fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubectl-chart")).args(args).current_dir(root()).output().expect("run binary")
+    Command::new(env!("CARGO_BIN_EXE_kubectl-chart"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run binary")
 }
 
 fn assert_golden(rel: &str, actual: &str) {
@@ -26,14 +30,21 @@ fn assert_golden(rel: &str, actual: &str) {
     let want = fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {rel}: {e}"));
     let want = want.replace("\r\n", "\n");
     if want != actual {
-        let diff = similar::TextDiff::from_lines(&want, actual).unified_diff().header("want", "got").to_string();
+        let diff = similar::TextDiff::from_lines(&want, actual)
+            .unified_diff()
+            .header("want", "got")
+            .to_string();
         panic!("{rel} differs (UPDATE_GOLDEN=1 rewrites it):\n{diff}");
     }
 }
 
 /// (case, args, golden file)
 const GOLDEN_CASES: &[(&str, &[&str], &str)] = &[
-    ("demo defaults", &["template", "demo", "fixtures/charts/demo", "-n", "web"], "demo.yaml"),
+    (
+        "demo defaults",
+        &["template", "demo", "fixtures/charts/demo", "-n", "web"],
+        "demo.yaml",
+    ),
     (
         "demo with values file, --set, --set-string, kube version",
         &[
@@ -61,7 +72,10 @@ fn fixture_charts_render_like_helm() {
         let out = run(args);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{name}: exit {:?}\n{stderr}", out.status);
-        assert_golden(&format!("fixtures/golden/template/{golden}"), &String::from_utf8_lossy(&out.stdout));
+        assert_golden(
+            &format!("fixtures/golden/template/{golden}"),
+            &String::from_utf8_lossy(&out.stdout),
+        );
     }
 }
 
@@ -81,9 +95,18 @@ fn show_only_selects_templates_in_pattern_order() {
     let sources: Vec<&str> = text.lines().filter(|l| l.starts_with("# Source: ")).collect();
     assert_eq!(
         sources,
-        ["# Source: demo/templates/service.yaml", "# Source: demo/charts/cache/templates/statefulset.yaml"]
+        [
+            "# Source: demo/templates/service.yaml",
+            "# Source: demo/charts/cache/templates/statefulset.yaml"
+        ]
     );
-    let missing = run(&["template", "demo", "fixtures/charts/demo", "-s", "templates/nope.yaml"]);
+    let missing = run(&[
+        "template",
+        "demo",
+        "fixtures/charts/demo",
+        "-s",
+        "templates/nope.yaml",
+    ]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("could not find template templates/nope.yaml"));
 }
@@ -91,7 +114,13 @@ fn show_only_selects_templates_in_pattern_order() {
 #[test]
 fn output_dir_writes_one_file_per_template() {
     let dir = tempdir("outdir");
-    let out = run(&["template", "demo", "fixtures/charts/demo", "--output-dir", dir.to_str().expect("utf8")]);
+    let out = run(&[
+        "template",
+        "demo",
+        "fixtures/charts/demo",
+        "--output-dir",
+        dir.to_str().expect("utf8"),
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let svc = fs::read_to_string(dir.join("demo/templates/service.yaml")).expect("service written");
     assert!(svc.starts_with("---\n# Source: demo/templates/service.yaml\napiVersion: v1\nkind: Service\n"));
@@ -118,7 +147,10 @@ fn chart_with(tag: &str, files: &[(&str, &str)]) -> PathBuf {
 
 fn stderr_of(args: &[&str]) -> (Option<i32>, String) {
     let out = run(args);
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 const CHART_YAML: &str = "apiVersion: v2\nname: bad\nversion: 0.1.0\n";
@@ -131,7 +163,7 @@ fn bad_input_gives_one_clear_error_and_exit_1() {
             "bad Chart.yaml",
             chart_with("badchart", &[("Chart.yaml", "apiVersion: v2\nname: [unclosed\n")]),
             vec![],
-            &["Chart.yaml", "line"],
+            &["Chart.yaml:2:7"],
         ),
         (
             "template syntax error",
@@ -207,12 +239,18 @@ fn bad_input_gives_one_clear_error_and_exit_1() {
         for want in wants {
             assert!(stderr.contains(want), "{name}: stderr lacks {want:?}: {stderr}");
         }
-        assert!(stderr.lines().count() <= 4, "{name}: error should be short: {stderr}");
+        assert!(
+            stderr.lines().count() <= 4,
+            "{name}: error should be short: {stderr}"
+        );
     }
 }
 
 #[test]
 fn version_prints_crate_version() {
     let out = run(&["version", "--short"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("v{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("v{}", env!("CARGO_PKG_VERSION"))
+    );
 }

@@ -113,7 +113,10 @@ fn crd_objects(chart: &chart::Chart, parent: Option<&str>, out: &mut Vec<(String
     };
     for f in &chart.crds {
         if [".yaml", ".yml", ".json"].iter().any(|ext| f.name.ends_with(ext)) {
-            out.push((format!("{full}/{}", f.name), String::from_utf8_lossy(&f.data).into_owned()));
+            out.push((
+                format!("{full}/{}", f.name),
+                String::from_utf8_lossy(&f.data).into_owned(),
+            ));
         }
     }
     for dep in &chart.dependencies {
@@ -130,8 +133,12 @@ fn show_only(all: &str, patterns: &[String]) -> anyhow::Result<String> {
         let pat = pat.replace('\\', "/");
         let mut found = false;
         for d in &docs {
-            let Some(rest) = d.lines().find_map(|l| l.strip_prefix("# Source: ")) else { continue };
-            let Some((_, path)) = rest.split_once('/') else { continue };
+            let Some(rest) = d.lines().find_map(|l| l.strip_prefix("# Source: ")) else {
+                continue;
+            };
+            let Some((_, path)) = rest.split_once('/') else {
+                continue;
+            };
             if path_match(&pat, path) {
                 out.push_str("---\n");
                 out.push_str(d);
@@ -151,10 +158,14 @@ fn path_match(pattern: &str, path: &str) -> bool {
     fn go(p: &[u8], s: &[u8]) -> bool {
         match p.first() {
             None => s.is_empty(),
-            Some(b'*') => (0..=s.len()).take_while(|&n| n == 0 || s[n - 1] != b'/').any(|n| go(&p[1..], &s[n..])),
+            Some(b'*') => (0..=s.len())
+                .take_while(|&n| n == 0 || s[n - 1] != b'/')
+                .any(|n| go(&p[1..], &s[n..])),
             Some(b'?') => s.first().is_some_and(|&c| c != b'/') && go(&p[1..], &s[1..]),
             Some(b'[') => {
-                let Some(end) = p.iter().position(|&c| c == b']') else { return false };
+                let Some(end) = p.iter().position(|&c| c == b']') else {
+                    return false;
+                };
                 let class = &p[1..end];
                 let (neg, class) = match class.first() {
                     Some(b'^') => (true, &class[1..]),
@@ -198,7 +209,8 @@ fn write_output_dir(dir: &Path, docs: &[(String, String)]) -> anyhow::Result<()>
                 .append(true)
                 .open(&target)
                 .with_context(|| format!("appending to `{}`", target.display()))?;
-            f.write_all(chunk.as_bytes()).with_context(|| format!("appending to `{}`", target.display()))?;
+            f.write_all(chunk.as_bytes())
+                .with_context(|| format!("appending to `{}`", target.display()))?;
         }
     }
     Ok(())
@@ -213,7 +225,12 @@ mod tests {
         let cases = [
             ("exact", "templates/a.yaml", "templates/a.yaml", true),
             ("star in segment", "templates/*.yaml", "templates/a.yaml", true),
-            ("star stops at slash", "templates/*", "templates/sub/a.yaml", false),
+            (
+                "star stops at slash",
+                "templates/*",
+                "templates/sub/a.yaml",
+                false,
+            ),
             ("class", "templates/[ab].yaml", "templates/b.yaml", true),
             ("no prefix match", "templates", "templates/a.yaml", false),
         ];

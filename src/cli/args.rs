@@ -18,7 +18,13 @@ pub struct GlobalArgs {
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
     /// Log verbosity on stderr (0 quiet .. 9 trace), like kubectl's -v.
-    #[arg(short = 'v', long = "verbosity", global = true, default_value_t = 0, value_name = "LEVEL")]
+    #[arg(
+        short = 'v',
+        long = "verbosity",
+        global = true,
+        default_value_t = 0,
+        value_name = "LEVEL"
+    )]
     pub verbosity: u8,
 }
 

@@ -119,6 +119,11 @@ fn length(v: &Value) -> Result<Value, String> {
         Value::List(l) => l.len(),
         Value::Map(m) => m.borrow().len(),
         Value::Nil => return Err("reflect: call of reflect.Value.Type on zero Value".into()),
+        // Named map/slice types (`.Files`, `APIVersions`) have the length of what they wrap.
+        Value::Object(o) if matches!(o.kind_name(), "map" | "slice") => match o.to_plain() {
+            Some(plain) => return length(&plain),
+            None => 0,
+        },
         Value::Object(o) => return Err(format!("len of type {}", o.type_name())),
         other => return Err(format!("len of type {}", other.type_name())),
     };

@@ -175,6 +175,14 @@ impl<'a> State<'a, '_> {
     fn walk_range(&mut self, dot: &Value, iface: bool, b: &'a Branch) -> R<Flow> {
         let mark0 = self.vars.len();
         let val = self.eval_pipeline(dot, iface, &b.pipe)?;
+        // Go named map and slice types with methods (Helm's `.Files`, `.Capabilities.APIVersions`)
+        // range like their underlying map or slice.
+        let val = match &val {
+            Value::Object(o) if matches!(o.kind_name(), "map" | "slice") => {
+                o.to_plain().unwrap_or(Value::Nil)
+            }
+            _ => val,
+        };
         let mark = self.vars.len();
         let ndecl = b.pipe.decl.len();
         let mut ran = false;

@@ -89,7 +89,11 @@ static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?:^|\s*\n)---
 
 /// Helm's `SplitManifests`: documents of one file, trimmed, empty ones dropped.
 pub fn split_documents(text: &str) -> Vec<&str> {
-    SEPARATOR.split(text.trim()).filter(|d| !d.is_empty()).map(str::trim).collect()
+    SEPARATOR
+        .split(text.trim())
+        .filter(|d| !d.is_empty())
+        .map(str::trim)
+        .collect()
 }
 
 /// Splits every rendered file, separates hooks, and orders both by kind for install.
@@ -104,7 +108,12 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
         for doc_text in split_documents(content) {
             let doc = parse_one(doc_text, path)?;
             let head = head_of(&doc);
-            let manifest = Manifest { path: path.clone(), content: doc_text.to_string(), head, doc };
+            let manifest = Manifest {
+                path: path.clone(),
+                content: doc_text.to_string(),
+                head,
+                doc,
+            };
             let Some(hook_types) = manifest.head.annotations.get(HOOK_ANNOTATION).cloned() else {
                 generic.push(manifest);
                 continue;
@@ -126,7 +135,12 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
                 .get(HOOK_DELETE_ANNOTATION)
                 .map(|p| p.split(',').map(|x| x.trim().to_lowercase()).collect())
                 .unwrap_or_default();
-            hooks.push(Hook { manifest, events, weight, delete_policies });
+            hooks.push(Hook {
+                manifest,
+                events,
+                weight,
+                delete_policies,
+            });
         }
     }
     generic.sort_by(|a, b| order::compare_kinds(&a.head.kind, &b.head.kind, INSTALL_ORDER));
@@ -135,9 +149,15 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
 }
 
 fn parse_one(text: &str, path: &str) -> Result<serde_json::Value, Error> {
-    let mut docs = crate::yaml::parse_documents(text, path)
-        .map_err(|e| Error { path: path.to_string(), message: e.to_string() })?;
-    Ok(if docs.is_empty() { serde_json::Value::Null } else { docs.swap_remove(0) })
+    let mut docs = crate::yaml::parse_documents(text, path).map_err(|e| Error {
+        path: path.to_string(),
+        message: e.to_string(),
+    })?;
+    Ok(if docs.is_empty() {
+        serde_json::Value::Null
+    } else {
+        docs.swap_remove(0)
+    })
 }
 
 fn head_of(doc: &serde_json::Value) -> Head {
@@ -146,7 +166,11 @@ fn head_of(doc: &serde_json::Value) -> Head {
     let annotations = meta
         .and_then(|m| m.get("annotations"))
         .and_then(|a| a.as_object())
-        .map(|a| a.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default();
     Head {
         api_version: s(doc.get("apiVersion")),
@@ -165,9 +189,21 @@ mod tests {
         let cases: &[(&str, &str, &[&str])] = &[
             ("single", "a: 1\n", &["a: 1"]),
             ("leading separator", "---\na: 1\n---\nb: 2", &["a: 1", "b: 2"]),
-            ("empty docs dropped", "---\n---\na: 1\n---\n", &["a: 1"]),
+            ("empty docs dropped", "---\na: 1\n---\n", &["a: 1"]),
+            // After a separator eats its newline, a second `---` right after it is no longer at a
+            // line start for the regex, so Helm keeps it in the next document (checked with
+            // helm 3.17.2); so do we.
+            (
+                "adjacent separators",
+                "a: 1\n---\n---\nb: 2\n---\n\n---\nc: 3",
+                &["a: 1", "---\nb: 2", "---\nc: 3"],
+            ),
             ("comment-only doc kept", "# c\n---\na: 1", &["# c", "a: 1"]),
-            ("separator with trailing text stays split", "a: 1\n--- \nb: 2", &["a: 1", "b: 2"]),
+            (
+                "separator with trailing text stays split",
+                "a: 1\n--- \nb: 2",
+                &["a: 1", "b: 2"],
+            ),
         ];
         for (name, input, want) in cases {
             assert_eq!(split_documents(input), *want, "{name}");

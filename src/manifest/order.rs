@@ -102,6 +102,9 @@ mod tests {
     fn kinds_sort_like_helm() {
         let mut kinds = vec!["Deployment", "Zebra", "Service", "Alpha", "Namespace", "Service"];
         kinds.sort_by(|a, b| compare_kinds(a, b, INSTALL_ORDER));
-        assert_eq!(kinds, ["Namespace", "Service", "Service", "Deployment", "Alpha", "Zebra"]);
+        assert_eq!(
+            kinds,
+            ["Namespace", "Service", "Service", "Deployment", "Alpha", "Zebra"]
+        );
     }
 }

@@ -19,7 +19,13 @@ pub struct Files {
 impl Files {
     /// Files from (path, content) pairs.
     pub fn new<'a>(from: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
-        Files { files: Rc::new(from.into_iter().map(|(n, d)| (n.to_string(), Rc::from(d))).collect()) }
+        Files {
+            files: Rc::new(
+                from.into_iter()
+                    .map(|(n, d)| (n.to_string(), Rc::from(d)))
+                    .collect(),
+            ),
+        }
     }
 
     /// The `.Files` value.
@@ -33,9 +39,15 @@ impl Files {
 
     fn glob(&self, pattern: &str) -> Files {
         let parsed = Glob::parse(pattern).unwrap_or(Glob(vec![Tok::AnyDeep]));
-        let files =
-            self.files.iter().filter(|(n, _)| parsed.matches(n)).map(|(n, d)| (n.clone(), d.clone())).collect();
-        Files { files: Rc::new(files) }
+        let files = self
+            .files
+            .iter()
+            .filter(|(n, _)| parsed.matches(n))
+            .map(|(n, d)| (n.clone(), d.clone()))
+            .collect();
+        Files {
+            files: Rc::new(files),
+        }
     }
 
     fn as_map(&self, encode: impl Fn(&[u8]) -> String) -> String {
@@ -53,7 +65,9 @@ impl Files {
     }
 
     fn lines(&self, path: &str) -> Value {
-        let Some(data) = self.files.get(path) else { return Value::list(vec![]) };
+        let Some(data) = self.files.get(path) else {
+            return Value::list(vec![]);
+        };
         if data.is_empty() {
             return Value::list(vec![Value::str("")]);
         }
@@ -72,19 +86,31 @@ impl Object for Files {
     }
     fn field(&self, name: &str) -> Option<Value> {
         match name {
-            "AsConfig" => Some(Value::str(self.as_map(|d| String::from_utf8_lossy(d).into_owned()))),
-            "AsSecrets" => {
-                Some(Value::str(self.as_map(|d| base64::engine::general_purpose::STANDARD.encode(d))))
-            }
+            "AsConfig" => Some(Value::str(
+                self.as_map(|d| String::from_utf8_lossy(d).into_owned()),
+            )),
+            "AsSecrets" => Some(Value::str(
+                self.as_map(|d| base64::engine::general_purpose::STANDARD.encode(d)),
+            )),
             // A map type: other names are key lookups.
-            _ => Some(self.files.get(name).map_or(Value::Nil, |d| Value::Bytes(d.clone()))),
+            _ => Some(
+                self.files
+                    .get(name)
+                    .map_or(Value::Nil, |d| Value::Bytes(d.clone())),
+            ),
         }
     }
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let arg = || match args {
             [Value::Str(s)] => Ok(s.to_string()),
-            [other] => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
-            _ => Err(format!("wrong number of args for {name}: want 1 got {}", args.len())),
+            [other] => Err(format!(
+                "wrong type for value; expected string; got {}",
+                other.type_name()
+            )),
+            _ => Err(format!(
+                "wrong number of args for {name}: want 1 got {}",
+                args.len()
+            )),
         };
         Some(match name {
             "Get" => arg().map(|p| Value::str(String::from_utf8_lossy(&self.get_bytes(&p)).into_owned())),
@@ -99,12 +125,22 @@ impl Object for Files {
         let inner: Vec<String> = self
             .files
             .iter()
-            .map(|(k, v)| format!("{k}:{}", crate::gotemplate::gofmt::format_v(&Value::Bytes(v.clone()))))
+            .map(|(k, v)| {
+                format!(
+                    "{k}:{}",
+                    crate::gotemplate::gofmt::format_v(&Value::Bytes(v.clone()))
+                )
+            })
             .collect();
         format!("map[{}]", inner.join(" "))
     }
     fn to_plain(&self) -> Option<Value> {
-        Some(Value::map_from(self.files.iter().map(|(k, v)| (k.clone(), Value::Bytes(v.clone()))).collect()))
+        Some(Value::map_from(
+            self.files
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+                .collect(),
+        ))
     }
 }
 
@@ -119,7 +155,10 @@ enum Tok {
     Any,
     AnyDeep,
     One,
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
     Alt(Vec<Glob>),
 }
 
@@ -203,14 +242,18 @@ impl Glob {
     }
 
     fn match_from(toks: &[Tok], s: &[char]) -> bool {
-        let Some((tok, rest)) = toks.split_first() else { return s.is_empty() };
+        let Some((tok, rest)) = toks.split_first() else {
+            return s.is_empty();
+        };
         match tok {
             Tok::Lit(c) => s.first() == Some(c) && Self::match_from(rest, &s[1..]),
             Tok::One => s.first().is_some_and(|&c| c != '/') && Self::match_from(rest, &s[1..]),
-            Tok::Class { negated, ranges } => s.first().is_some_and(|&c| {
-                let inside = ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi);
-                inside != *negated && c != '/'
-            }) && Self::match_from(rest, &s[1..]),
+            Tok::Class { negated, ranges } => {
+                s.first().is_some_and(|&c| {
+                    let inside = ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi);
+                    inside != *negated && c != '/'
+                }) && Self::match_from(rest, &s[1..])
+            }
             Tok::Any => (0..=s.len())
                 .take_while(|&n| n == 0 || s[n - 1] != '/')
                 .any(|n| Self::match_from(rest, &s[n..])),
@@ -251,7 +294,10 @@ mod tests {
     #[test]
     fn lines_drops_one_trailing_newline() {
         let f = Files::new([("a.txt", &b"x\ny\n"[..])]);
-        assert_eq!(f.lines("a.txt"), Value::list(vec![Value::from("x"), Value::from("y")]));
+        assert_eq!(
+            f.lines("a.txt"),
+            Value::list(vec![Value::from("x"), Value::from("y")])
+        );
         assert_eq!(f.lines("missing"), Value::list(vec![]));
     }
 }

@@ -48,10 +48,16 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     m.insert_simple("toToml", |a| Ok(Value::str(yaml::to_toml(arg0(a)))));
     m.insert_simple("fromYaml", |a| Ok(from_doc(&string_arg(a, "fromYaml")?, false)));
     m.insert_simple("fromJson", |a| Ok(from_doc(&string_arg(a, "fromJson")?, false)));
-    m.insert_simple("fromYamlArray", |a| Ok(from_doc(&string_arg(a, "fromYamlArray")?, true)));
-    m.insert_simple("fromJsonArray", |a| Ok(from_doc(&string_arg(a, "fromJsonArray")?, true)));
+    m.insert_simple("fromYamlArray", |a| {
+        Ok(from_doc(&string_arg(a, "fromYamlArray")?, true))
+    });
+    m.insert_simple("fromJsonArray", |a| {
+        Ok(from_doc(&string_arg(a, "fromJsonArray")?, true))
+    });
     m.insert_simple("required", required);
-    m.insert_simple("fail", |a| Err(format!("{WARN_START}{}{WARN_END}", string_arg(a, "fail")?)));
+    m.insert_simple("fail", |a| {
+        Err(format!("{WARN_START}{}{WARN_END}", string_arg(a, "fail")?))
+    });
     // DNS lookups are off in Helm unless --enable-dns; we never resolve names while rendering.
     m.insert_simple("getHostByName", |_| Ok(Value::str("")));
     m.insert_ctx("lookup", move |_, a| {
@@ -74,7 +80,10 @@ fn arg0(a: &[Value]) -> &Value {
 fn string_arg(a: &[Value], func: &str) -> Result<String, String> {
     match a {
         [Value::Str(s)] => Ok(s.to_string()),
-        [other] => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
+        [other] => Err(format!(
+            "wrong type for value; expected string; got {}",
+            other.type_name()
+        )),
         _ => Err(format!("wrong number of args for {func}: want 1 got {}", a.len())),
     }
 }
@@ -88,7 +97,11 @@ fn from_doc(text: &str, array: bool) -> Value {
         Ok(Value::Nil) if array => Value::list(vec![]),
         Ok(Value::Nil) => Value::new_map(),
         Ok(other) => {
-            let want = if array { "[]interface {}" } else { "map[string]interface {}" };
+            let want = if array {
+                "[]interface {}"
+            } else {
+                "map[string]interface {}"
+            };
             let msg = format!(
                 "error unmarshaling JSON: json: cannot unmarshal {} into Go value of type {want}",
                 json_kind(&other)
@@ -122,7 +135,10 @@ fn json_kind(v: &Value) -> &'static str {
 
 fn required(a: &[Value]) -> FuncResult {
     let [warn, val] = a else {
-        return Err(format!("wrong number of args for required: want 2 got {}", a.len()));
+        return Err(format!(
+            "wrong number of args for required: want 2 got {}",
+            a.len()
+        ));
     };
     let msg = crate::sprig::convert::to_string(warn);
     match val {
@@ -135,8 +151,18 @@ fn required(a: &[Value]) -> FuncResult {
 fn include(call: &mut Call<'_>, a: &[Value], nesting: &RefCell<HashMap<String, usize>>) -> FuncResult {
     let (name, data) = match a {
         [Value::Str(n), d] => (n.to_string(), d),
-        [other, _] => return Err(format!("wrong type for value; expected string; got {}", other.type_name())),
-        _ => return Err(format!("wrong number of args for include: want 2 got {}", a.len())),
+        [other, _] => {
+            return Err(format!(
+                "wrong type for value; expected string; got {}",
+                other.type_name()
+            ))
+        }
+        _ => {
+            return Err(format!(
+                "wrong number of args for include: want 2 got {}",
+                a.len()
+            ))
+        }
     };
     {
         let mut n = nesting.borrow_mut();
@@ -158,7 +184,12 @@ fn include(call: &mut Call<'_>, a: &[Value], nesting: &RefCell<HashMap<String, u
 fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
     let (text, data) = match a {
         [Value::Str(t), d] => (t.to_string(), d),
-        [other, _] => return Err(format!("wrong type for value; expected string; got {}", other.type_name())),
+        [other, _] => {
+            return Err(format!(
+                "wrong type for value; expected string; got {}",
+                other.type_name()
+            ))
+        }
         _ => return Err(format!("wrong number of args for tpl: want 2 got {}", a.len())),
     };
     let name = call.template_name().to_string();

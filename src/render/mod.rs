@@ -95,7 +95,10 @@ pub fn render(
     if !required.is_empty() {
         let actual = &opts.capabilities.kube_version;
         if !crate::chart::is_compatible_range(required, actual) {
-            return Err(Error::KubeVersion { required: required.to_string(), actual: actual.clone() });
+            return Err(Error::KubeVersion {
+                required: required.to_string(),
+                actual: actual.clone(),
+            });
         }
     }
     let release = opts.release.clone().unwrap_or_else(|| ReleaseInfo {
@@ -118,7 +121,8 @@ pub fn render(
     let mut set = Templates::new(Rc::new(helm_funcs(lookup)));
     set.set_missing_key_error(opts.strict);
     for name in &names {
-        set.parse(name, &tpls[*name].text).map_err(|e| parse_error(name, &e))?;
+        set.parse(name, &tpls[*name].text)
+            .map_err(|e| parse_error(name, &e))?;
     }
 
     let mut out = Rendered::default();
@@ -133,7 +137,8 @@ pub fn render(
                 ("Name".to_string(), Value::str(name.as_str())),
                 ("BasePath".to_string(), Value::str(r.base_path.as_str())),
             ]);
-            m.borrow_mut().insert("Template".to_string(), Value::map_from(template));
+            m.borrow_mut()
+                .insert("Template".to_string(), Value::map_from(template));
         }
         let text = set.execute(name, &r.scope).map_err(|e| exec_error(&e))?;
         let text = text.replace("<no value>", "");
@@ -165,7 +170,10 @@ fn collect(
     let files = Files::new(chart.files.iter().map(|f| (f.name.as_str(), f.data.as_slice())));
     let subcharts = Value::new_map();
     let scope = BTreeMap::from([
-        ("Chart".to_string(), chart_value(&chart.metadata, parent_path.is_none())),
+        (
+            "Chart".to_string(),
+            chart_value(&chart.metadata, parent_path.is_none()),
+        ),
         ("Files".to_string(), files.into_value()),
         ("Release".to_string(), shared.0.clone()),
         ("Capabilities".to_string(), shared.1.clone()),
@@ -208,7 +216,10 @@ fn parse_error(name: &str, e: &crate::gotemplate::Error) -> Error {
         Some(line) => format!("{}:{line}", e.template()),
         None => name.to_string(),
     };
-    Error::Parse { location, message: e.message().to_string() }
+    Error::Parse {
+        location,
+        message: e.message().to_string(),
+    }
 }
 
 fn exec_error(e: &crate::gotemplate::Error) -> Error {

@@ -114,7 +114,10 @@ impl Capabilities {
     pub fn major_minor(&self) -> (String, String) {
         let core = self.kube_version.trim_start_matches('v');
         let mut parts = core.split(['.', '-', '+']);
-        (parts.next().unwrap_or("0").to_string(), parts.next().unwrap_or("0").to_string())
+        (
+            parts.next().unwrap_or("0").to_string(),
+            parts.next().unwrap_or("0").to_string(),
+        )
     }
 
     /// The `.Capabilities` object.
@@ -133,7 +136,10 @@ impl Capabilities {
             .field("GoVersion", Value::str(""));
         let caps = Struct::new("*chartutil.Capabilities")
             .field("KubeVersion", kube.into_value())
-            .field("APIVersions", Value::Object(Rc::new(VersionSet(self.api_versions.clone()))))
+            .field(
+                "APIVersions",
+                Value::Object(Rc::new(VersionSet(self.api_versions.clone()))),
+            )
             .field("HelmVersion", helm.into_value());
         caps.into_value()
     }
@@ -207,8 +213,11 @@ impl Object for Struct {
         }
         // Go prints structs as {v1 v2 ...} in field declaration order; ours are sorted, which is
         // close enough for a form nobody parses.
-        let inner: Vec<String> =
-            self.fields.values().map(crate::gotemplate::gofmt::format_v).collect();
+        let inner: Vec<String> = self
+            .fields
+            .values()
+            .map(crate::gotemplate::gofmt::format_v)
+            .collect();
         let amp = if self.type_name.starts_with('*') { "&" } else { "" };
         format!("{amp}{{{}}}", inner.join(" "))
     }
@@ -235,7 +244,10 @@ impl Object for VersionSet {
         match name {
             "Has" => Some(match args {
                 [Value::Str(s)] => Ok(Value::Bool(self.0.iter().any(|v| v == &**s))),
-                [other] => Err(format!("wrong type for value; expected string; got {}", other.type_name())),
+                [other] => Err(format!(
+                    "wrong type for value; expected string; got {}",
+                    other.type_name()
+                )),
                 _ => Err(format!("wrong number of args for Has: want 1 got {}", args.len())),
             }),
             _ => None,
@@ -245,7 +257,9 @@ impl Object for VersionSet {
         format!("[{}]", self.0.join(" "))
     }
     fn to_plain(&self) -> Option<Value> {
-        Some(Value::list(self.0.iter().map(|s| Value::str(s.as_str())).collect()))
+        Some(Value::list(
+            self.0.iter().map(|s| Value::str(s.as_str())).collect(),
+        ))
     }
 }
 
@@ -289,7 +303,12 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
     let annotations = if m.annotations.is_empty() {
         Value::Nil
     } else {
-        Value::map_from(m.annotations.iter().map(|(k, v)| (k.clone(), Value::str(v.as_str()))).collect())
+        Value::map_from(
+            m.annotations
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
+                .collect(),
+        )
     };
     let maintainers = if m.maintainers.is_empty() {
         Value::Nil
