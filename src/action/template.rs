@@ -47,10 +47,13 @@ pub struct TemplateOptions {
 
 /// Renders and returns what `helm template` prints (empty when written to `output_dir`).
 pub fn template(opts: &TemplateOptions) -> anyhow::Result<String> {
+    let started = std::time::Instant::now();
     let loaded = chart::load(&opts.chart)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
     let user = values::merge_user_values(&opts.values)?;
     let (chart, vals) = values::resolve(loaded, user)?;
     values::validate_schema(&chart, &vals)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "values resolved");
 
     let mut caps = Capabilities::default().with_extra_api_versions(&opts.api_versions);
     if let Some(v) = &opts.kube_version {
@@ -67,7 +70,9 @@ pub fn template(opts: &TemplateOptions) -> anyhow::Result<String> {
         strict: false,
     };
     let rendered = render::render(&chart, &vals, &render_opts, Rc::new(NoCluster))?;
+    tracing::debug!(elapsed = ?started.elapsed(), "rendered");
     let (hooks, manifests) = manifest::sort_manifests(&rendered.files)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "documents parsed and sorted");
 
     // (path, text) in Helm's print order: CRDs when asked, manifests, then hooks.
     let mut docs: Vec<(String, String)> = Vec::new();

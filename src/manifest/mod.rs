@@ -37,8 +37,6 @@ pub struct Manifest {
     pub content: String,
     /// Its head.
     pub head: Head,
-    /// The parsed document.
-    pub doc: serde_json::Value,
 }
 
 /// A document annotated with `helm.sh/hook`.
@@ -98,86 +96,108 @@ pub fn split_documents(text: &str) -> Vec<&str> {
 
 /// Splits every rendered file, separates hooks, and orders both by kind for install.
 /// Partials and empty files are skipped. Returns (hooks, manifests).
+///
+/// Every document is checked to be valid YAML (reading only its head), on all cores: on large charts
+/// this is as much work as rendering.
 pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Vec<Manifest>), Error> {
+    let docs: Vec<(&str, &str)> = files
+        .iter()
+        .filter(|(path, content)| {
+            !path.rsplit('/').next().is_some_and(|b| b.starts_with('_')) && !content.trim().is_empty()
+        })
+        .flat_map(|(path, content)| {
+            split_documents(content)
+                .into_iter()
+                .map(move |d| (path.as_str(), d))
+        })
+        .collect();
+    let heads = scan_heads(&docs)?;
+
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
-    for (path, content) in files {
-        if path.rsplit('/').next().is_some_and(|b| b.starts_with('_')) || content.trim().is_empty() {
+    for ((path, doc_text), head) in docs.into_iter().zip(heads) {
+        let manifest = Manifest {
+            path: path.to_string(),
+            content: doc_text.to_string(),
+            head,
+        };
+        let Some(hook_types) = manifest.head.annotations.get(HOOK_ANNOTATION).cloned() else {
+            generic.push(manifest);
+            continue;
+        };
+        let events: Vec<String> = hook_types.split(',').map(|h| h.trim().to_lowercase()).collect();
+        if events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
+            tracing::info!("skipping unknown hook: {hook_types:?}");
             continue;
         }
-        for doc_text in split_documents(content) {
-            let doc = parse_one(doc_text, path)?;
-            let head = head_of(&doc);
-            let manifest = Manifest {
-                path: path.clone(),
-                content: doc_text.to_string(),
-                head,
-                doc,
-            };
-            let Some(hook_types) = manifest.head.annotations.get(HOOK_ANNOTATION).cloned() else {
-                generic.push(manifest);
-                continue;
-            };
-            let events: Vec<String> = hook_types.split(',').map(|h| h.trim().to_lowercase()).collect();
-            if events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
-                tracing::info!("skipping unknown hook: {hook_types:?}");
-                continue;
-            }
-            let weight = manifest
-                .head
-                .annotations
-                .get(HOOK_WEIGHT_ANNOTATION)
-                .and_then(|w| w.parse::<i64>().ok())
-                .unwrap_or(0);
-            let delete_policies = manifest
-                .head
-                .annotations
-                .get(HOOK_DELETE_ANNOTATION)
-                .map(|p| p.split(',').map(|x| x.trim().to_lowercase()).collect())
-                .unwrap_or_default();
-            hooks.push(Hook {
-                manifest,
-                events,
-                weight,
-                delete_policies,
-            });
-        }
+        let weight = manifest
+            .head
+            .annotations
+            .get(HOOK_WEIGHT_ANNOTATION)
+            .and_then(|w| w.parse::<i64>().ok())
+            .unwrap_or(0);
+        let delete_policies = manifest
+            .head
+            .annotations
+            .get(HOOK_DELETE_ANNOTATION)
+            .map(|p| p.split(',').map(|x| x.trim().to_lowercase()).collect())
+            .unwrap_or_default();
+        hooks.push(Hook {
+            manifest,
+            events,
+            weight,
+            delete_policies,
+        });
     }
     generic.sort_by(|a, b| order::compare_kinds(&a.head.kind, &b.head.kind, INSTALL_ORDER));
     hooks.sort_by(|a, b| order::compare_kinds(&a.manifest.head.kind, &b.manifest.head.kind, INSTALL_ORDER));
     Ok((hooks, generic))
 }
 
-fn parse_one(text: &str, path: &str) -> Result<serde_json::Value, Error> {
-    let mut docs = crate::yaml::parse_documents(text, path).map_err(|e| Error {
-        path: path.to_string(),
-        message: e.to_string(),
-    })?;
-    Ok(if docs.is_empty() {
-        serde_json::Value::Null
-    } else {
-        docs.swap_remove(0)
-    })
-}
-
-fn head_of(doc: &serde_json::Value) -> Head {
-    let s = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let meta = doc.get("metadata");
-    let annotations = meta
-        .and_then(|m| m.get("annotations"))
-        .and_then(|a| a.as_object())
-        .map(|a| {
-            a.iter()
-                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
-                .collect()
+/// Heads of all documents, in order, scanned in parallel chunks; the first error in document
+/// order wins, so the message does not depend on scheduling.
+fn scan_heads(docs: &[(&str, &str)]) -> Result<Vec<Head>, Error> {
+    let scan = |(path, text): &(&str, &str)| -> Result<Head, Error> {
+        let h = crate::yaml::scan_head(text, path).map_err(|e| Error {
+            path: path.to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(Head {
+            api_version: h.api_version,
+            kind: h.kind,
+            name: h.name,
+            annotations: h.annotations,
         })
-        .unwrap_or_default();
-    Head {
-        api_version: s(doc.get("apiVersion")),
-        kind: s(doc.get("kind")),
-        name: s(meta.and_then(|m| m.get("name"))),
-        annotations,
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let total: usize = docs.iter().map(|d| d.1.len()).sum();
+    if threads == 1 || total < 256 * 1024 {
+        return docs.iter().map(scan).collect();
     }
+    // Chunks of about equal bytes: a few huge CRDs would otherwise land on one thread.
+    let mut chunks: Vec<&[(&str, &str)]> = Vec::with_capacity(threads);
+    let (mut start, mut acc) = (0, 0);
+    for (i, d) in docs.iter().enumerate() {
+        acc += d.1.len();
+        if acc >= total.div_ceil(threads) && chunks.len() + 1 < threads {
+            chunks.push(&docs[start..=i]);
+            (start, acc) = (i + 1, 0);
+        }
+    }
+    chunks.push(&docs[start..]);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| s.spawn(move || c.iter().map(scan).collect::<Vec<_>>()))
+            .collect();
+        let mut out = Vec::with_capacity(docs.len());
+        for h in handles {
+            for r in h.join().expect("scan thread panicked") {
+                out.push(r?);
+            }
+        }
+        Ok(out)
+    })
 }
 
 #[cfg(test)]

@@ -15,11 +15,13 @@
 use std::fmt;
 
 pub mod emit;
+pub mod head;
 pub mod json;
 pub mod parse;
 pub mod toml;
 
 pub use emit::{json_to_yaml, to_yaml, to_yaml_pretty};
+pub use head::{scan_head, DocHead};
 pub use json::{to_json, to_pretty_json, to_raw_json};
 pub use parse::{parse_any, parse_documents, parse_values};
 pub use toml::to_toml;
