@@ -13,8 +13,11 @@
 pub mod action;
 pub mod chart;
 pub mod cli;
+pub mod cluster;
+pub mod diff;
 pub mod gotemplate;
 pub mod manifest;
+pub mod release;
 pub mod render;
 pub mod semver_constraints;
 pub mod sprig;

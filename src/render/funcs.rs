@@ -200,5 +200,5 @@ fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
             format!("cannot parse template {text:?}: {e}")
         }
     })?;
-    Ok(Value::str(out.replace("<no value>", "")))
+    Ok(Value::str(super::strip_no_value(out)))
 }

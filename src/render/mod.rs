@@ -141,7 +141,7 @@ pub fn render(
                 .insert("Template".to_string(), Value::map_from(template));
         }
         let text = set.execute(name, &r.scope).map_err(|e| exec_error(&e))?;
-        let text = text.replace("<no value>", "");
+        let text = strip_no_value(text);
         if name.ends_with("NOTES.txt") {
             // Only the top chart's notes are shown (Helm's --render-subchart-notes is off by default).
             if *name == notes_name {
@@ -209,6 +209,16 @@ fn collect(
         );
     }
     scope
+}
+
+/// Removes Go's `<no value>` markers (Helm strips them from every output). Most outputs have none,
+/// so look with a SIMD search first and keep the string when there is nothing to do.
+pub(crate) fn strip_no_value(text: String) -> String {
+    const MARKER: &str = "<no value>";
+    if memchr::memmem::find(text.as_bytes(), MARKER.as_bytes()).is_none() {
+        return text;
+    }
+    text.replace(MARKER, "")
 }
 
 fn parse_error(name: &str, e: &crate::gotemplate::Error) -> Error {

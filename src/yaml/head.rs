@@ -35,6 +35,9 @@ enum Frame {
 
 /// Validates the first document of `text` and returns its head.
 pub fn scan_head(text: &str, file: &str) -> Result<DocHead, Error> {
+    if let Some(head) = super::fast::fast_head(text) {
+        return Ok(head);
+    }
     let mut opts = Options::default();
     opts.block_scalar_eof_without_line_feed = true;
     opts.emit_anchor_events = true;
@@ -107,6 +110,12 @@ fn record(head: &mut DocHead, path: &[Option<String>], key: &str, value: &str) {
         }
         _ => {}
     }
+}
+
+/// The full decoder's answer, for the fast path's differential tests.
+#[cfg(test)]
+pub(crate) fn full_head_for_tests(text: &str) -> Result<DocHead, Error> {
+    full_head(text, "t")
 }
 
 /// The slow path: decode the document fully and read the head from it.

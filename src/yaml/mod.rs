@@ -15,6 +15,7 @@
 use std::fmt;
 
 pub mod emit;
+mod fast;
 pub mod head;
 pub mod json;
 pub mod parse;

@@ -1,0 +1,544 @@
+//! [`KubeCluster`]: the [`Cluster`] trait on a real API server through `kube::Client`.
+//!
+//! Requests are built with kube-core's sans-IO builders over `DynamicObject`/`ApiResource` URLs and
+//! sent raw (`Client::send`), so this layer sees status codes and `Retry-After` headers itself:
+//! - at most `max_concurrency` requests in flight (a semaphore), so a 300-object apply cannot flood
+//!   the server's priority-and-fairness queues;
+//! - every request under a timeout (`--request-timeout`, else [`DEFAULT_REQUEST_TIMEOUT`]);
+//! - 429 and 5xx answers and transport failures retried with exponential backoff (429 honours
+//!   `Retry-After`), but only for GET, LIST and DELETE: a create or patch whose answer was lost may
+//!   have been applied, so the caller decides (kube's own blanket retry layer is switched off).
+
+use std::collections::{BTreeMap, HashMap};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use http_body_util::BodyExt;
+use kube::api::{
+    DeleteParams, GetParams, ListParams, PatchParams, PostParams, Preconditions, PropagationPolicy,
+};
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind, Request, Resource};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use super::discovery::{self, ListInfo};
+use super::{
+    name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Patch, Propagation, Result,
+    WriteOptions,
+};
+
+/// Used when no `--request-timeout` is given: long enough for a large LIST, short enough that a
+/// hung connection does not hang the run.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Sent on every request, so audit logs tell our requests apart from kubectl's or helm's.
+const USER_AGENT: &str = concat!("kubectl-chart/", env!("CARGO_PKG_VERSION"));
+
+/// kubectl's connection flags, already parsed (the CLI maps its flags onto this).
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    /// `--kubeconfig`: this file only; `KUBECONFIG` is then ignored.
+    pub kubeconfig: Option<PathBuf>,
+    /// The value of `KUBECONFIG` to use; `None` reads the process environment. Tests set it.
+    pub kubeconfig_env: Option<OsString>,
+    /// `--context`.
+    pub context: Option<String>,
+    /// `--cluster`.
+    pub cluster: Option<String>,
+    /// `--user`.
+    pub user: Option<String>,
+    /// `--namespace`: overrides the context's namespace.
+    pub namespace: Option<String>,
+    /// `--as`.
+    pub impersonate: Option<String>,
+    /// `--as-group`, repeatable.
+    pub impersonate_groups: Vec<String>,
+    /// `--request-timeout`; `None` means [`DEFAULT_REQUEST_TIMEOUT`], zero means none (kubectl's `0`).
+    pub request_timeout: Option<Duration>,
+    /// Requests in flight at once.
+    pub max_concurrency: usize,
+    /// Retries of idempotent requests.
+    pub retry: RetryPolicy,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            kubeconfig: None,
+            kubeconfig_env: None,
+            context: None,
+            cluster: None,
+            user: None,
+            namespace: None,
+            impersonate: None,
+            impersonate_groups: Vec::new(),
+            request_timeout: None,
+            max_concurrency: 16,
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// Backoff for idempotent requests: `base * 2^attempt`, capped at `max_delay`; a server's
+/// `Retry-After` replaces the computed delay (capped too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Attempts after the first.
+    pub max_retries: u32,
+    /// First backoff.
+    pub base_delay: Duration,
+    /// Longest single wait.
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_retries: 4,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+impl RetryPolicy {
+    fn delay(&self, attempt: u32, retry_after: Option<u64>) -> Duration {
+        let d = match retry_after {
+            Some(s) => Duration::from_secs(s),
+            None => self.base_delay.saturating_mul(1u32 << attempt.min(16)),
+        };
+        d.min(self.max_delay)
+    }
+}
+
+/// A connection to a real API server. Cheap to share behind `Arc<dyn Cluster>`.
+pub struct KubeCluster {
+    client: kube::Client,
+    namespace: String,
+    timeout: Option<Duration>,
+    retry: RetryPolicy,
+    permits: Semaphore,
+    resources: Mutex<HashMap<String, Arc<Value>>>,
+    openapi: Mutex<HashMap<String, Arc<Value>>>,
+}
+
+impl std::fmt::Debug for KubeCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KubeCluster")
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a request may be sent again after a failure without the risk of applying it twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Idempotent {
+    Yes,
+    No,
+}
+
+impl KubeCluster {
+    /// Connects as kubectl would with these flags (see [`ConnectOptions`]). Runs an exec credential
+    /// plugin once if the chosen user has one; sends no request to the server.
+    pub async fn connect(opts: &ConnectOptions) -> Result<Self> {
+        let mut config = super::kubeconfig::load_config(opts).await?;
+        if let Some(ns) = &opts.namespace {
+            config.default_namespace = ns.clone();
+        }
+        if let Some(user) = &opts.impersonate {
+            config.auth_info.impersonate = Some(user.clone());
+        }
+        if !opts.impersonate_groups.is_empty() {
+            config.auth_info.impersonate_groups = Some(opts.impersonate_groups.clone());
+        }
+        let timeout = Some(opts.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT)).filter(|t| !t.is_zero());
+        config.read_timeout = timeout;
+        config.default_retry = false;
+        let namespace = config.default_namespace.clone();
+        let client =
+            kube::Client::try_from(config).map_err(|e| Error::Config(format!("building client: {e}")))?;
+        Ok(KubeCluster {
+            client,
+            namespace,
+            timeout,
+            retry: opts.retry,
+            permits: Semaphore::new(opts.max_concurrency.max(1)),
+            resources: Mutex::default(),
+            openapi: Mutex::default(),
+        })
+    }
+
+    /// Sends one request (with retries when idempotent) and returns the body of a 2xx answer.
+    async fn call(&self, req: http::Request<Vec<u8>>, idem: Idempotent) -> Result<Vec<u8>> {
+        let mut attempt = 0;
+        loop {
+            let result = self.call_once(clone_request(&req)).await;
+            let retry_after = match &result {
+                Ok(_) => return result,
+                Err(Error::Api {
+                    code, retry_after, ..
+                }) if *code == 429 || *code >= 500 => *retry_after,
+                Err(Error::Connect(_) | Error::Timeout(_)) => None,
+                Err(_) => return result,
+            };
+            if idem == Idempotent::No || attempt >= self.retry.max_retries {
+                return result;
+            }
+            let wait = self.retry.delay(attempt, retry_after);
+            tracing::debug!(method = %req.method(), uri = %req.uri(), attempt, ?wait, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn call_once(&self, mut req: http::Request<Vec<u8>>) -> Result<Vec<u8>> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Connect(e.to_string()))?;
+        req.headers_mut().insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        );
+        let send = async {
+            let res = self
+                .client
+                .send(req.map(kube::client::Body::from))
+                .await
+                .map_err(transport_error)?;
+            let status = res.status().as_u16();
+            let retry_after = res
+                .headers()
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok());
+            let body = res
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| Error::Connect(e.to_string()))?
+                .to_bytes();
+            if (200..300).contains(&status) {
+                return Ok(body.to_vec());
+            }
+            let mut err = Error::from_status(status, &body);
+            if let (
+                Error::Api {
+                    retry_after: ra @ None,
+                    ..
+                },
+                Some(h),
+            ) = (&mut err, retry_after)
+            {
+                *ra = Some(h);
+            }
+            Err(err)
+        };
+        match self.timeout {
+            Some(t) => tokio::time::timeout(t, send)
+                .await
+                .map_err(|_| Error::Timeout(t))?,
+            None => send.await,
+        }
+    }
+
+    async fn call_json(&self, req: http::Request<Vec<u8>>, idem: Idempotent) -> Result<Value> {
+        let body = self.call(req, idem).await?;
+        serde_json::from_slice(&body).map_err(|e| Error::Decode(e.to_string()))
+    }
+
+    /// The `APIResourceList` of `gvk`'s group-version, cached; `refresh` refetches it.
+    async fn resource_list(&self, gvk: &Gvk, refresh: bool) -> Result<Option<Arc<Value>>> {
+        let path = discovery::group_version_path(gvk);
+        if !refresh {
+            if let Some(v) = lock(&self.resources).get(&path) {
+                return Ok(Some(v.clone()));
+            }
+        }
+        let req = get_request(&path)?;
+        match self.call_json(req, Idempotent::Yes).await {
+            Ok(v) => {
+                let v = Arc::new(v);
+                lock(&self.resources).insert(path, v.clone());
+                Ok(Some(v))
+            }
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The URL builder for one resource in one namespace (or cluster-wide).
+    async fn request_for(&self, gvk: &Gvk, namespace: Option<&str>, list: bool) -> Result<Request> {
+        let info = self.resolve(gvk).await?;
+        let kgvk = GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind);
+        let ar = ApiResource::from_gvk_with_plural(&kgvk, &info.plural);
+        let ns = match (info.namespaced, namespace) {
+            (false, _) => None,
+            (true, Some(ns)) => Some(ns),
+            (true, None) if list => None,
+            (true, None) => Some(self.namespace.as_str()),
+        };
+        Ok(Request::new(DynamicObject::url_path(&ar, ns)))
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A poisoned cache only means another task panicked mid-insert; the map is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn get_request(path: &str) -> Result<http::Request<Vec<u8>>> {
+    http::Request::get(path)
+        .body(Vec::new())
+        .map_err(|e| Error::Invalid(e.to_string()))
+}
+
+fn clone_request(req: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
+    let mut out = http::Request::new(req.body().clone());
+    *out.method_mut() = req.method().clone();
+    *out.uri_mut() = req.uri().clone();
+    *out.headers_mut() = req.headers().clone();
+    out
+}
+
+fn transport_error(e: kube::Error) -> Error {
+    // Walk the source chain: hyper's top-level message ("client error (SendRequest)") hides the cause.
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    Error::Connect(msg)
+}
+
+fn build_error(e: kube::core::request::Error) -> Error {
+    Error::Invalid(format!("building request: {e}"))
+}
+
+/// Fills in `apiVersion`/`kind` on list items, which the server leaves out (client-go does the same).
+fn into_object_list(mut list: Value, gvk: &Gvk) -> ObjectList {
+    let api_version = list
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| gvk.api_version());
+    let kind = list
+        .get("kind")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("{}List", gvk.kind));
+    let item_kind = kind.strip_suffix("List").unwrap_or(&gvk.kind).to_string();
+    let metadata = list
+        .get_mut("metadata")
+        .map(Value::take)
+        .unwrap_or_else(|| Value::Object(Default::default()));
+    let items = match list.get_mut("items").map(Value::take) {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|mut item| {
+                if let Some(m) = item.as_object_mut() {
+                    m.entry("apiVersion")
+                        .or_insert_with(|| Value::String(api_version.clone()));
+                    m.entry("kind")
+                        .or_insert_with(|| Value::String(item_kind.clone()));
+                }
+                item
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    ObjectList {
+        api_version,
+        kind,
+        metadata,
+        items,
+    }
+}
+
+#[async_trait]
+impl Cluster for KubeCluster {
+    fn default_namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    async fn resolve(&self, gvk: &Gvk) -> Result<ApiResourceInfo> {
+        for refresh in [false, true] {
+            if let Some(list) = self.resource_list(gvk, refresh).await? {
+                if let Some(info) = discovery::find_resource(&list, gvk) {
+                    return Ok(info);
+                }
+            }
+        }
+        Err(Error::UnknownKind(gvk.clone()))
+    }
+
+    async fn list_info(&self, gvk: &Gvk) -> Result<Option<BTreeMap<String, ListInfo>>> {
+        let key = discovery::openapi_index_key(gvk);
+        let cached = lock(&self.openapi).get(&key).cloned();
+        let doc = match cached {
+            Some(d) => d,
+            None => {
+                let index = self
+                    .call_json(get_request("/openapi/v3")?, Idempotent::Yes)
+                    .await?;
+                let Some(url) = index
+                    .pointer(&format!(
+                        "/paths/{}/serverRelativeURL",
+                        key.replace('~', "~0").replace('/', "~1")
+                    ))
+                    .and_then(Value::as_str)
+                else {
+                    return Ok(None);
+                };
+                let doc = Arc::new(self.call_json(get_request(url)?, Idempotent::Yes).await?);
+                lock(&self.openapi).insert(key, doc.clone());
+                doc
+            }
+        };
+        Ok(discovery::list_map_keys_from_openapi(&doc, gvk))
+    }
+
+    async fn get(&self, gvk: &Gvk, namespace: Option<&str>, name: &str) -> Result<Value> {
+        let req = self
+            .request_for(gvk, namespace, false)
+            .await?
+            .get(name, &GetParams::default())
+            .map_err(build_error)?;
+        self.call_json(req, Idempotent::Yes).await
+    }
+
+    async fn list(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<ObjectList> {
+        let mut lp = ListParams::default();
+        if let Some(sel) = label_selector.filter(|s| !s.is_empty()) {
+            lp = lp.labels(sel);
+        }
+        let req = self
+            .request_for(gvk, namespace, true)
+            .await?
+            .list(&lp)
+            .map_err(build_error)?;
+        let list = self.call_json(req, Idempotent::Yes).await?;
+        Ok(into_object_list(list, gvk))
+    }
+
+    async fn create(&self, object: &Value, opts: &WriteOptions) -> Result<Value> {
+        let gvk = Gvk::of(object)?;
+        let (ns, _) = name_of(object)?;
+        let pp = PostParams {
+            dry_run: opts.dry_run,
+            field_manager: opts.field_manager.clone(),
+        };
+        let body = serde_json::to_vec(object).map_err(|e| Error::Invalid(e.to_string()))?;
+        let req = self
+            .request_for(&gvk, ns.as_deref(), false)
+            .await?
+            .create(&pp, body)
+            .map_err(build_error)?;
+        self.call_json(req, Idempotent::No).await
+    }
+
+    async fn patch(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        name: &str,
+        patch: &Patch,
+        opts: &WriteOptions,
+    ) -> Result<Value> {
+        let pp = PatchParams {
+            dry_run: opts.dry_run,
+            force: opts.force && matches!(patch, Patch::Apply(_)),
+            field_manager: opts.field_manager.clone(),
+            field_validation: None,
+        };
+        let r = self.request_for(gvk, namespace, false).await?;
+        let req = match patch {
+            Patch::Json(ops) => {
+                let ops: json_patch::Patch = serde_json::from_value(ops.clone())
+                    .map_err(|e| Error::Invalid(format!("invalid JSON patch: {e}")))?;
+                r.patch(name, &pp, &kube::api::Patch::<()>::Json(ops))
+            }
+            Patch::Merge(v) => r.patch(name, &pp, &kube::api::Patch::Merge(v)),
+            Patch::Strategic(v) => r.patch(name, &pp, &kube::api::Patch::Strategic(v)),
+            Patch::Apply(v) => r.patch(name, &pp, &kube::api::Patch::Apply(v)),
+        }
+        .map_err(build_error)?;
+        self.call_json(req, Idempotent::No).await
+    }
+
+    async fn delete(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        name: &str,
+        opts: &DeleteOptions,
+    ) -> Result<Value> {
+        let dp = DeleteParams {
+            dry_run: opts.dry_run,
+            propagation_policy: opts.propagation.map(|p| match p {
+                Propagation::Background => PropagationPolicy::Background,
+                Propagation::Foreground => PropagationPolicy::Foreground,
+                Propagation::Orphan => PropagationPolicy::Orphan,
+            }),
+            preconditions: opts.resource_version.clone().map(|rv| Preconditions {
+                resource_version: Some(rv),
+                uid: None,
+            }),
+            ..DeleteParams::default()
+        };
+        let req = self
+            .request_for(gvk, namespace, false)
+            .await?
+            .delete(name, &dp)
+            .map_err(build_error)?;
+        // A retried DELETE whose first attempt went through answers 404: the caller sees NotFound,
+        // which delete callers already treat as done.
+        self.call_json(req, Idempotent::Yes).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_caps_and_honours_retry_after() {
+        let p = RetryPolicy {
+            max_retries: 5,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(1),
+        };
+        let cases = [
+            ("first", 0, None, 100),
+            ("third", 2, None, 400),
+            ("capped", 6, None, 1000),
+            ("retry-after", 0, Some(1), 1000),
+            ("retry-after capped", 0, Some(30), 1000),
+        ];
+        for (name, attempt, ra, want_ms) in cases {
+            assert_eq!(p.delay(attempt, ra), Duration::from_millis(want_ms), "{name}");
+        }
+    }
+
+    #[test]
+    fn list_items_get_kind_and_api_version() {
+        // `GET /api/v1/namespaces/x/configmaps` as kube-apiserver sends it: items without kind.
+        let list = serde_json::json!({"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"7"},
+            "items":[{"metadata":{"name":"a"}}]});
+        let l = into_object_list(list, &Gvk::new("v1", "ConfigMap"));
+        assert_eq!(l.kind, "ConfigMapList");
+        assert_eq!(l.items[0]["kind"], "ConfigMap");
+        assert_eq!(l.items[0]["apiVersion"], "v1");
+        assert_eq!(l.metadata["resourceVersion"], "7");
+    }
+}

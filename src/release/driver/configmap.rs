@@ -1,0 +1,760 @@
+//! The cluster [`Driver`]: one ConfigMap per revision, one for the lock, and the namespace data
+//! key in a Secret, all through the narrow [`ConfigMapApi`] that the cluster layer implements.
+//!
+//! Layout (compare Helm's `storage/driver/cfgmaps.go`):
+//!
+//! * record `kubectl-chart.<release>.v<N>`: labels `owner=kubectl-chart`, `name`, `version`,
+//!   `status` (so `history` and `list` filter on the server, as Helm's do); annotations
+//!   `kubectl-chart.io/{chart,chart-version,app-version,first-deployed,last-deployed,run}` (chart
+//!   versions such as `1.0.0+build` are not valid label values); `data.release` = the encrypted
+//!   body from [`crate::release::codec`].
+//! * lock `kubectl-chart.<release>.lock`: labels `owner`, `name`, and no `version` label, which is
+//!   how record queries (`...,version`) leave it out; `data.lease` = the lease JSON.
+//! * key Secret [`KEY_SECRET`] with `data.key` = 32 raw bytes, created on first write.
+
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, Mutex},
+};
+
+use async_trait::async_trait;
+
+use super::{Driver, DriverError, Stored, Versioned};
+use crate::release::{
+    codec::{DataKey, KEY_SECRET, KEY_SECRET_FIELD},
+    lock::{lock_key, Lease},
+    record::{record_key, ChartRef, RecordMeta, Status, Timestamp, OWNER},
+};
+
+/// The parts of a ConfigMap the release store reads and writes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigMap {
+    /// `metadata.name`.
+    pub name: String,
+    /// `metadata.labels`.
+    pub labels: BTreeMap<String, String>,
+    /// `metadata.annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// `data`.
+    pub data: BTreeMap<String, String>,
+    /// `metadata.resourceVersion`: set on everything returned by the API; on an update, the
+    /// version the write is conditional on.
+    pub resource_version: Option<String>,
+}
+
+/// ConfigMap and Secret access in one namespace: the only cluster calls the release store makes.
+/// The cluster layer implements it; [`FakeConfigMapApi`] is an in-memory one for tests.
+///
+/// Errors map Kubernetes statuses: 404 → [`DriverError::NotFound`], 409 AlreadyExists on create
+/// → [`DriverError::AlreadyExists`], 409 Conflict on update/delete precondition →
+/// [`DriverError::Conflict`], anything else → [`DriverError::Other`].
+#[async_trait]
+pub trait ConfigMapApi: Send + Sync {
+    /// The namespace every call works in.
+    fn namespace(&self) -> &str;
+
+    /// GET a ConfigMap; `Ok(None)` on 404.
+    async fn get(&self, name: &str) -> Result<Option<ConfigMap>, DriverError>;
+
+    /// LIST ConfigMaps with a label selector in Kubernetes syntax (`a=b,c`: equality and
+    /// existence terms only).
+    async fn list(&self, label_selector: &str) -> Result<Vec<ConfigMap>, DriverError>;
+
+    /// CREATE; `resource_version` is ignored. Returns the object as stored.
+    async fn create(&self, cm: &ConfigMap) -> Result<ConfigMap, DriverError>;
+
+    /// UPDATE (PUT) with `metadata.resourceVersion = cm.resource_version`, so the server
+    /// rejects it with a Conflict when the object changed since it was read.
+    async fn update(&self, cm: &ConfigMap) -> Result<ConfigMap, DriverError>;
+
+    /// DELETE, with a `preconditions.resourceVersion` when `resource_version` is given.
+    async fn delete(&self, name: &str, resource_version: Option<&str>) -> Result<(), DriverError>;
+
+    /// GET a Secret's decoded `data`; `Ok(None)` on 404.
+    async fn get_secret(&self, name: &str) -> Result<Option<BTreeMap<String, Vec<u8>>>, DriverError>;
+
+    /// CREATE an Opaque Secret; [`DriverError::AlreadyExists`] if it exists.
+    async fn create_secret(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        data: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), DriverError>;
+}
+
+/// Annotation keys of a record (policy as data, one place).
+pub mod keys {
+    /// Chart name.
+    pub const CHART: &str = "kubectl-chart.io/chart";
+    /// Chart version.
+    pub const CHART_VERSION: &str = "kubectl-chart.io/chart-version";
+    /// Chart appVersion.
+    pub const APP_VERSION: &str = "kubectl-chart.io/app-version";
+    /// Unix seconds when revision 1 was written.
+    pub const FIRST_DEPLOYED: &str = "kubectl-chart.io/first-deployed";
+    /// Unix seconds when this revision last changed.
+    pub const LAST_DEPLOYED: &str = "kubectl-chart.io/last-deployed";
+    /// Run id of the writer.
+    pub const RUN: &str = "kubectl-chart.io/run";
+    /// `data` key of a record's body.
+    pub const BODY: &str = "release";
+    /// `data` key of a lock's lease.
+    pub const LEASE: &str = "lease";
+}
+
+/// A [`Driver`] over any [`ConfigMapApi`].
+pub struct ConfigMapDriver<A> {
+    api: A,
+    // The key never changes once read, and every write needs it: one GET per process.
+    key: Mutex<Option<DataKey>>,
+}
+
+impl<A: ConfigMapApi> ConfigMapDriver<A> {
+    /// A driver for the namespace of `api`.
+    pub fn new(api: A) -> ConfigMapDriver<A> {
+        ConfigMapDriver {
+            api,
+            key: Mutex::new(None),
+        }
+    }
+
+    /// The API it talks through.
+    pub fn api(&self) -> &A {
+        &self.api
+    }
+
+    fn cached_key(&self) -> Option<DataKey> {
+        self.key.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn cache_key(&self, k: &DataKey) {
+        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = Some(k.clone());
+    }
+
+    async fn read_key(&self) -> Result<Option<DataKey>, DriverError> {
+        let Some(data) = self.api.get_secret(KEY_SECRET).await? else {
+            return Ok(None);
+        };
+        let bytes = data.get(KEY_SECRET_FIELD).ok_or_else(|| DriverError::Other {
+            object: format!("Secret {KEY_SECRET}"),
+            message: format!("no data field {KEY_SECRET_FIELD:?}"),
+        })?;
+        DataKey::from_bytes(bytes)
+            .map(Some)
+            .map_err(|e| DriverError::Other {
+                object: format!("Secret {KEY_SECRET}"),
+                message: e.to_string(),
+            })
+    }
+}
+
+fn selector(terms: &[(&str, Option<&str>)]) -> String {
+    terms
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{k}={v}"),
+            None => (*k).to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn to_configmap(rec: &Stored) -> ConfigMap {
+    let m = &rec.meta;
+    let labels = BTreeMap::from([
+        ("owner".to_string(), OWNER.to_string()),
+        ("name".to_string(), m.name.clone()),
+        ("version".to_string(), m.revision.to_string()),
+        ("status".to_string(), m.status.as_str().to_string()),
+    ]);
+    let mut annotations = BTreeMap::from([
+        (keys::CHART.to_string(), m.chart.name.clone()),
+        (keys::CHART_VERSION.to_string(), m.chart.version.clone()),
+        (keys::FIRST_DEPLOYED.to_string(), m.first_deployed.to_string()),
+        (keys::LAST_DEPLOYED.to_string(), m.last_deployed.to_string()),
+        (keys::RUN.to_string(), m.owner.clone()),
+    ]);
+    if !m.chart.app_version.is_empty() {
+        annotations.insert(keys::APP_VERSION.to_string(), m.chart.app_version.clone());
+    }
+    ConfigMap {
+        name: record_key(&m.name, m.revision),
+        labels,
+        annotations,
+        data: BTreeMap::from([(keys::BODY.to_string(), rec.body.clone())]),
+        resource_version: rec.version.clone(),
+    }
+}
+
+fn from_configmap(cm: ConfigMap) -> Result<Stored, DriverError> {
+    let bad = |what: &str| DriverError::Other {
+        object: cm.name.clone(),
+        message: format!("not a kubectl-chart release record: {what}"),
+    };
+    let label = |k: &str| cm.labels.get(k).ok_or_else(|| bad(&format!("no label {k:?}")));
+    let ann = |k: &str| cm.annotations.get(k).cloned().unwrap_or_default();
+    let time = |k: &str| Timestamp(ann(k).parse().unwrap_or(0));
+    let name = label("name")?.clone();
+    let revision: u32 = label("version")?
+        .parse()
+        .map_err(|_| bad("label \"version\" is not a number"))?;
+    let status = Status::parse(label("status")?).ok_or_else(|| bad("unknown status label"))?;
+    let body = cm
+        .data
+        .get(keys::BODY)
+        .cloned()
+        .ok_or_else(|| bad("no data.release"))?;
+    Ok(Stored {
+        meta: RecordMeta {
+            name,
+            revision,
+            status,
+            chart: ChartRef {
+                name: ann(keys::CHART),
+                version: ann(keys::CHART_VERSION),
+                app_version: ann(keys::APP_VERSION),
+            },
+            first_deployed: time(keys::FIRST_DEPLOYED),
+            last_deployed: time(keys::LAST_DEPLOYED),
+            owner: ann(keys::RUN),
+        },
+        body,
+        version: cm.resource_version,
+    })
+}
+
+fn lock_configmap(lease: &Lease, version: Option<&str>) -> Result<ConfigMap, DriverError> {
+    let name = lock_key(&lease.release);
+    let json = serde_json::to_string(lease).map_err(|e| DriverError::Other {
+        object: name.clone(),
+        message: format!("encoding lease: {e}"),
+    })?;
+    Ok(ConfigMap {
+        labels: BTreeMap::from([
+            ("owner".to_string(), OWNER.to_string()),
+            ("name".to_string(), lease.release.clone()),
+        ]),
+        annotations: BTreeMap::new(),
+        data: BTreeMap::from([(keys::LEASE.to_string(), json)]),
+        resource_version: version.map(str::to_string),
+        name,
+    })
+}
+
+fn lease_from(cm: ConfigMap) -> Result<Versioned<Lease>, DriverError> {
+    let bad = |m: String| DriverError::Other {
+        object: cm.name.clone(),
+        message: m,
+    };
+    let json = cm
+        .data
+        .get(keys::LEASE)
+        .ok_or_else(|| bad("no data.lease".to_string()))?;
+    let value = serde_json::from_str(json).map_err(|e| bad(format!("decoding lease: {e}")))?;
+    let version = cm
+        .resource_version
+        .clone()
+        .ok_or_else(|| bad("no resourceVersion".to_string()))?;
+    Ok(Versioned { value, version })
+}
+
+fn stored_version(cm: &ConfigMap) -> Result<String, DriverError> {
+    cm.resource_version.clone().ok_or_else(|| DriverError::Other {
+        object: cm.name.clone(),
+        message: "the API returned no resourceVersion".to_string(),
+    })
+}
+
+#[async_trait]
+impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
+    fn namespace(&self) -> &str {
+        self.api.namespace()
+    }
+
+    async fn data_key(&self, create: bool) -> Result<Option<DataKey>, DriverError> {
+        if let Some(k) = self.cached_key() {
+            return Ok(Some(k));
+        }
+        if let Some(k) = self.read_key().await? {
+            self.cache_key(&k);
+            return Ok(Some(k));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let k = DataKey::generate();
+        let labels = BTreeMap::from([("owner".to_string(), OWNER.to_string())]);
+        let data = BTreeMap::from([(KEY_SECRET_FIELD.to_string(), k.as_bytes().to_vec())]);
+        match self.api.create_secret(KEY_SECRET, &labels, &data).await {
+            Ok(()) => {
+                self.cache_key(&k);
+                Ok(Some(k))
+            }
+            // Another run created it first: theirs is the namespace's key.
+            Err(DriverError::AlreadyExists(_)) => {
+                let k = self
+                    .read_key()
+                    .await?
+                    .ok_or_else(|| DriverError::NotFound(format!("Secret {KEY_SECRET}")))?;
+                self.cache_key(&k);
+                Ok(Some(k))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn get(&self, name: &str, revision: u32) -> Result<Option<Stored>, DriverError> {
+        match self.api.get(&record_key(name, revision)).await? {
+            Some(cm) => from_configmap(cm).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn query(&self, name: Option<&str>, status: Option<Status>) -> Result<Vec<Stored>, DriverError> {
+        let mut terms = vec![("owner", Some(OWNER))];
+        if let Some(n) = name {
+            terms.push(("name", Some(n)));
+        }
+        if let Some(s) = status {
+            terms.push(("status", Some(s.as_str())));
+        }
+        terms.push(("version", None));
+        let items = self.api.list(&selector(&terms)).await?;
+        items.into_iter().map(from_configmap).collect()
+    }
+
+    async fn create(&self, rec: &Stored) -> Result<Stored, DriverError> {
+        let cm = self.api.create(&to_configmap(rec)).await?;
+        Ok(Stored {
+            version: Some(stored_version(&cm)?),
+            ..rec.clone()
+        })
+    }
+
+    async fn update(&self, rec: &Stored) -> Result<Stored, DriverError> {
+        let cm = to_configmap(rec);
+        if cm.resource_version.is_none() {
+            // An unconditional update is exactly what this driver exists to prevent.
+            return Err(DriverError::Conflict(cm.name));
+        }
+        let cm = self.api.update(&cm).await?;
+        Ok(Stored {
+            version: Some(stored_version(&cm)?),
+            ..rec.clone()
+        })
+    }
+
+    async fn delete(&self, name: &str, revision: u32) -> Result<(), DriverError> {
+        self.api.delete(&record_key(name, revision), None).await
+    }
+
+    async fn get_lock(&self, name: &str) -> Result<Option<Versioned<Lease>>, DriverError> {
+        match self.api.get(&lock_key(name)).await? {
+            Some(cm) => lease_from(cm).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn create_lock(&self, lease: &Lease) -> Result<Versioned<Lease>, DriverError> {
+        let cm = self.api.create(&lock_configmap(lease, None)?).await?;
+        Ok(Versioned {
+            value: lease.clone(),
+            version: stored_version(&cm)?,
+        })
+    }
+
+    async fn update_lock(&self, lease: &Lease, version: &str) -> Result<Versioned<Lease>, DriverError> {
+        let cm = self.api.update(&lock_configmap(lease, Some(version))?).await?;
+        Ok(Versioned {
+            value: lease.clone(),
+            version: stored_version(&cm)?,
+        })
+    }
+
+    async fn delete_lock(&self, name: &str, version: Option<&str>) -> Result<(), DriverError> {
+        self.api.delete(&lock_key(name), version).await
+    }
+}
+
+/// An in-memory [`ConfigMapApi`] with Kubernetes' conflict rules, shareable between runs.
+#[derive(Clone, Default)]
+pub struct FakeConfigMapApi {
+    namespace: String,
+    state: Arc<Mutex<FakeState>>,
+    interleave: bool,
+}
+
+#[derive(Default)]
+struct FakeState {
+    configmaps: BTreeMap<String, ConfigMap>,
+    secrets: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    rv: u64,
+    calls: Vec<String>,
+}
+
+impl FakeConfigMapApi {
+    /// An empty namespace.
+    pub fn new(namespace: &str) -> FakeConfigMapApi {
+        FakeConfigMapApi {
+            namespace: namespace.to_string(),
+            ..Default::default()
+        }
+    }
+
+    /// Yield once before every call so concurrent runs interleave.
+    pub fn interleaved(mut self) -> FakeConfigMapApi {
+        self.interleave = true;
+        self
+    }
+
+    /// Every ConfigMap stored, by name.
+    pub fn configmaps(&self) -> BTreeMap<String, ConfigMap> {
+        self.st().configmaps.clone()
+    }
+
+    /// Every Secret stored, by name.
+    pub fn secrets(&self) -> BTreeMap<String, BTreeMap<String, Vec<u8>>> {
+        self.st().secrets.clone()
+    }
+
+    /// Every call made so far, as `verb name-or-selector`.
+    pub fn calls(&self) -> Vec<String> {
+        self.st().calls.clone()
+    }
+
+    /// Replace a Secret's data (tests of a replaced key).
+    pub fn put_secret(&self, name: &str, data: BTreeMap<String, Vec<u8>>) {
+        self.st().secrets.insert(name.to_string(), data);
+    }
+
+    fn st(&self) -> std::sync::MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn enter(&self, call: String) -> std::sync::MutexGuard<'_, FakeState> {
+        if self.interleave {
+            super::YieldOnce::new().await;
+        }
+        let mut st = self.st();
+        st.calls.push(call);
+        st
+    }
+}
+
+fn matches_selector(labels: &BTreeMap<String, String>, sel: &str) -> bool {
+    sel.split(',')
+        .filter(|t| !t.is_empty())
+        .all(|term| match term.split_once('=') {
+            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+            None => labels.contains_key(term),
+        })
+}
+
+#[async_trait]
+impl ConfigMapApi for FakeConfigMapApi {
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<ConfigMap>, DriverError> {
+        Ok(self
+            .enter(format!("get {name}"))
+            .await
+            .configmaps
+            .get(name)
+            .cloned())
+    }
+
+    async fn list(&self, label_selector: &str) -> Result<Vec<ConfigMap>, DriverError> {
+        let st = self.enter(format!("list {label_selector}")).await;
+        Ok(st
+            .configmaps
+            .values()
+            .filter(|c| matches_selector(&c.labels, label_selector))
+            .cloned()
+            .collect())
+    }
+
+    async fn create(&self, cm: &ConfigMap) -> Result<ConfigMap, DriverError> {
+        let mut st = self.enter(format!("create {}", cm.name)).await;
+        if st.configmaps.contains_key(&cm.name) {
+            return Err(DriverError::AlreadyExists(format!("configmaps {:?}", cm.name)));
+        }
+        st.rv += 1;
+        let out = ConfigMap {
+            resource_version: Some(st.rv.to_string()),
+            ..cm.clone()
+        };
+        st.configmaps.insert(cm.name.clone(), out.clone());
+        Ok(out)
+    }
+
+    async fn update(&self, cm: &ConfigMap) -> Result<ConfigMap, DriverError> {
+        let mut st = self.enter(format!("update {}", cm.name)).await;
+        let what = format!("configmaps {:?}", cm.name);
+        match st.configmaps.get(&cm.name) {
+            None => return Err(DriverError::NotFound(what)),
+            // A PUT without resourceVersion is unconditional in Kubernetes; with one, it must match.
+            Some(cur) if cm.resource_version.is_some() && cur.resource_version != cm.resource_version => {
+                return Err(DriverError::Conflict(what))
+            }
+            Some(_) => {}
+        }
+        st.rv += 1;
+        let out = ConfigMap {
+            resource_version: Some(st.rv.to_string()),
+            ..cm.clone()
+        };
+        st.configmaps.insert(cm.name.clone(), out.clone());
+        Ok(out)
+    }
+
+    async fn delete(&self, name: &str, resource_version: Option<&str>) -> Result<(), DriverError> {
+        let mut st = self.enter(format!("delete {name}")).await;
+        let what = format!("configmaps {name:?}");
+        match st.configmaps.get(name) {
+            None => Err(DriverError::NotFound(what)),
+            Some(cur) if resource_version.is_some_and(|v| Some(v) != cur.resource_version.as_deref()) => {
+                Err(DriverError::Conflict(what))
+            }
+            Some(_) => {
+                st.configmaps.remove(name);
+                Ok(())
+            }
+        }
+    }
+
+    async fn get_secret(&self, name: &str) -> Result<Option<BTreeMap<String, Vec<u8>>>, DriverError> {
+        Ok(self
+            .enter(format!("get secret {name}"))
+            .await
+            .secrets
+            .get(name)
+            .cloned())
+    }
+
+    async fn create_secret(
+        &self,
+        name: &str,
+        _labels: &BTreeMap<String, String>,
+        data: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), DriverError> {
+        let mut st = self.enter(format!("create secret {name}")).await;
+        if st.secrets.contains_key(name) {
+            return Err(DriverError::AlreadyExists(format!("secrets {name:?}")));
+        }
+        st.secrets.insert(name.to_string(), data.clone());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(name: &str, revision: u32, status: Status) -> Stored {
+        Stored {
+            meta: RecordMeta {
+                name: name.to_string(),
+                revision,
+                status,
+                chart: ChartRef {
+                    name: "web".into(),
+                    version: "1.0.0+build.1".into(),
+                    app_version: String::new(),
+                },
+                first_deployed: Timestamp(10),
+                last_deployed: Timestamp(20),
+                owner: "run-1".into(),
+            },
+            body: "BODY".into(),
+            version: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn record_layout() {
+        let api = FakeConfigMapApi::new("prod");
+        let d = ConfigMapDriver::new(api.clone());
+        d.create(&rec("web", 3, Status::PendingUpgrade)).await.unwrap();
+        let cm = api
+            .configmaps()
+            .remove("kubectl-chart.web.v3")
+            .expect("record object");
+        let labels: Vec<_> = cm.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        assert_eq!(
+            labels,
+            [
+                "name=web",
+                "owner=kubectl-chart",
+                "status=pending-upgrade",
+                "version=3"
+            ]
+        );
+        assert_eq!(
+            cm.annotations.get(keys::CHART_VERSION).map(String::as_str),
+            Some("1.0.0+build.1")
+        );
+        assert!(!cm.annotations.contains_key(keys::APP_VERSION));
+        assert_eq!(cm.data.keys().collect::<Vec<_>>(), ["release"]);
+        // and it reads back to the same record
+        let back = d.get("web", 3).await.unwrap().unwrap();
+        assert_eq!(
+            Stored {
+                version: None,
+                ..back
+            },
+            rec("web", 3, Status::PendingUpgrade)
+        );
+    }
+
+    /// (case, name filter, status filter, records wanted, LIST call made)
+    type QueryCase<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Option<Status>,
+        &'a [(&'a str, u32)],
+        &'a str,
+    );
+
+    #[tokio::test]
+    async fn queries_filter_on_the_server_and_skip_the_lock() {
+        let api = FakeConfigMapApi::new("prod");
+        let d = ConfigMapDriver::new(api.clone());
+        for (name, rev, st) in [
+            ("web", 1, Status::Superseded),
+            ("web", 2, Status::Deployed),
+            ("db", 1, Status::Deployed),
+        ] {
+            d.create(&rec(name, rev, st)).await.unwrap();
+        }
+        let lease = Lease {
+            release: "web".into(),
+            holder: "x".into(),
+            operation: crate::release::record::Operation::Upgrade,
+            acquired_at: Timestamp(0),
+            renewed_at: Timestamp(0),
+            ttl_secs: 60,
+        };
+        d.create_lock(&lease).await.unwrap();
+        let cases: [QueryCase; 3] = [
+            (
+                "all",
+                None,
+                None,
+                &[("db", 1), ("web", 1), ("web", 2)],
+                "list owner=kubectl-chart,version",
+            ),
+            (
+                "by name",
+                Some("web"),
+                None,
+                &[("web", 1), ("web", 2)],
+                "list owner=kubectl-chart,name=web,version",
+            ),
+            (
+                "by name and status",
+                Some("web"),
+                Some(Status::Deployed),
+                &[("web", 2)],
+                "list owner=kubectl-chart,name=web,status=deployed,version",
+            ),
+        ];
+        for (case, name, status, want, call) in cases {
+            let mut got: Vec<_> = d
+                .query(name, status)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| (s.meta.name, s.meta.revision))
+                .collect();
+            got.sort();
+            let want: Vec<_> = want.iter().map(|(n, r)| (n.to_string(), *r)).collect();
+            assert_eq!(got, want, "{case}");
+            assert_eq!(api.calls().last().map(String::as_str), Some(call), "{case}");
+        }
+    }
+
+    #[tokio::test]
+    async fn conditional_writes() {
+        let api = FakeConfigMapApi::new("prod");
+        let d = ConfigMapDriver::new(api.clone());
+        let created = d.create(&rec("web", 1, Status::PendingInstall)).await.unwrap();
+        let err = d
+            .create(&rec("web", 1, Status::PendingInstall))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DriverError::AlreadyExists(_)),
+            "create twice: {err}"
+        );
+
+        let mut a = created.clone();
+        a.meta.status = Status::Deployed;
+        let a2 = d.update(&a).await.unwrap();
+        assert_ne!(a2.version, created.version);
+        // a second writer still holding the old version loses
+        let mut b = created.clone();
+        b.meta.status = Status::Failed;
+        let err = d.update(&b).await.unwrap_err();
+        assert!(matches!(err, DriverError::Conflict(_)), "stale update: {err}");
+        // an update without any version is refused outright
+        let err = d.update(&Stored { version: None, ..b }).await.unwrap_err();
+        assert!(
+            matches!(err, DriverError::Conflict(_)),
+            "unconditional update: {err}"
+        );
+        assert_eq!(
+            d.get("web", 1).await.unwrap().unwrap().meta.status,
+            Status::Deployed
+        );
+    }
+
+    #[tokio::test]
+    async fn data_key_is_created_once_and_cached() {
+        let api = FakeConfigMapApi::new("prod");
+        let d1 = ConfigMapDriver::new(api.clone());
+        assert_eq!(d1.data_key(false).await.unwrap(), None, "read does not create");
+        assert!(api.secrets().is_empty());
+        let k1 = d1.data_key(true).await.unwrap().unwrap();
+        let stored = api.secrets().remove(KEY_SECRET).unwrap();
+        assert_eq!(
+            stored.get(KEY_SECRET_FIELD).map(Vec::as_slice),
+            Some(&k1.as_bytes()[..])
+        );
+        // another process reads the same key
+        let d2 = ConfigMapDriver::new(api.clone());
+        assert_eq!(d2.data_key(true).await.unwrap(), Some(k1.clone()));
+        let before = api.calls().len();
+        assert_eq!(d2.data_key(false).await.unwrap(), Some(k1));
+        assert_eq!(api.calls().len(), before, "cached key needs no call");
+    }
+
+    #[tokio::test]
+    async fn racing_key_creation_agrees() {
+        let api = FakeConfigMapApi::new("prod").interleaved();
+        let (d1, d2) = (
+            ConfigMapDriver::new(api.clone()),
+            ConfigMapDriver::new(api.clone()),
+        );
+        let (k1, k2) = tokio::join!(d1.data_key(true), d2.data_key(true));
+        assert_eq!(k1.unwrap(), k2.unwrap());
+    }
+
+    #[test]
+    fn selectors() {
+        let l = BTreeMap::from([
+            ("owner".to_string(), "kubectl-chart".to_string()),
+            ("version".to_string(), "1".to_string()),
+        ]);
+        let cases = [
+            ("equality", "owner=kubectl-chart", true),
+            ("existence", "owner=kubectl-chart,version", true),
+            ("missing key", "owner=kubectl-chart,status", false),
+            ("wrong value", "owner=helm", false),
+        ];
+        for (case, sel, want) in cases {
+            assert_eq!(matches_selector(&l, sel), want, "{case}");
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Where release records and locks are kept: the [`Driver`] trait and its two implementations.
+//!
+//! As in Helm (`pkg/storage/driver/driver.go`), the store's semantics (revisions, transitions,
+//! pruning, recovery) sit above a small storage interface, so tests run on [`MemoryDriver`] and
+//! the cluster uses [`ConfigMapDriver`]. Unlike Helm's, this interface is *conditional*: `create`
+//! fails when the object exists and `update`/`delete` take the version they expect to replace, so
+//! two runs racing on one release cannot silently overwrite each other.
+//!
+//! A driver handles one namespace and stores record bodies as opaque text: encryption happens in
+//! [`crate::release::codec`], above the driver, so no driver ever sees a plaintext record.
+
+mod configmap;
+mod memory;
+
+pub use configmap::{keys, ConfigMap, ConfigMapApi, ConfigMapDriver, FakeConfigMapApi};
+pub use memory::MemoryDriver;
+
+use std::{
+    future::Future,
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use async_trait::async_trait;
+
+use super::{
+    codec::DataKey,
+    lock::Lease,
+    record::{RecordMeta, Status},
+};
+
+/// A record as a driver keeps it: readable metadata, the encrypted body, and the storage
+/// version (a Kubernetes `resourceVersion`) that conditional writes compare against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// Metadata kept in labels and annotations.
+    pub meta: RecordMeta,
+    /// The encoded body ([`crate::release::codec::encode`]).
+    pub body: String,
+    /// Storage version; `None` before the record is created.
+    pub version: Option<String>,
+}
+
+/// A value and the storage version it was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    /// The value.
+    pub value: T,
+    /// Storage version (`resourceVersion`).
+    pub version: String,
+}
+
+/// What went wrong in storage. The first three are the outcomes the store reacts to; anything
+/// else is passed through as text from the layer below.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DriverError {
+    /// The object does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A create found the object already there.
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    /// An update or delete found another version than the one it read.
+    #[error("{0} was changed by another writer")]
+    Conflict(String),
+    /// Any other failure (network, permissions, validation), with the object it concerned.
+    #[error("{object}: {message}")]
+    Other {
+        /// Object name.
+        object: String,
+        /// The error from the layer below.
+        message: String,
+    },
+}
+
+/// Storage for the records and locks of the releases in one namespace.
+///
+/// Every method is one round trip to storage. Implementations must honour the preconditions:
+/// they are what makes concurrent runs safe.
+#[async_trait]
+pub trait Driver: Send + Sync {
+    /// The namespace this driver stores into.
+    fn namespace(&self) -> &str;
+
+    /// The namespace's data key. With `create`, make one (once, racing creators agree on the
+    /// first) when there is none; without, `Ok(None)` when there is none.
+    async fn data_key(&self, create: bool) -> Result<Option<DataKey>, DriverError>;
+
+    /// One revision of a release, `Ok(None)` when it does not exist.
+    async fn get(&self, name: &str, revision: u32) -> Result<Option<Stored>, DriverError>;
+
+    /// Records filtered by release name and status (each `None` = any), in no particular order.
+    async fn query(&self, name: Option<&str>, status: Option<Status>) -> Result<Vec<Stored>, DriverError>;
+
+    /// Create a record; [`DriverError::AlreadyExists`] if that revision exists. Returns it with
+    /// its new version.
+    async fn create(&self, rec: &Stored) -> Result<Stored, DriverError>;
+
+    /// Replace a record if its storage version is still `rec.version`, else
+    /// [`DriverError::Conflict`]. Returns it with its new version.
+    async fn update(&self, rec: &Stored) -> Result<Stored, DriverError>;
+
+    /// Delete a revision; [`DriverError::NotFound`] if it is gone.
+    async fn delete(&self, name: &str, revision: u32) -> Result<(), DriverError>;
+
+    /// The lock of a release, `Ok(None)` when nobody holds or held it.
+    async fn get_lock(&self, name: &str) -> Result<Option<Versioned<Lease>>, DriverError>;
+
+    /// Take a free lock; [`DriverError::AlreadyExists`] if a lock object exists.
+    async fn create_lock(&self, lease: &Lease) -> Result<Versioned<Lease>, DriverError>;
+
+    /// Replace the lock if it is still at `version`, else [`DriverError::Conflict`]
+    /// ([`DriverError::NotFound`] if it was deleted).
+    async fn update_lock(&self, lease: &Lease, version: &str) -> Result<Versioned<Lease>, DriverError>;
+
+    /// Delete the lock if it is still at `version` (`None`: whatever its version).
+    async fn delete_lock(&self, name: &str, version: Option<&str>) -> Result<(), DriverError>;
+}
+
+/// A future that is pending exactly once, so that drivers used in tests can let another
+/// task run between two storage calls and races actually interleave.
+pub(crate) struct YieldOnce(bool);
+
+impl YieldOnce {
+    pub(crate) fn new() -> YieldOnce {
+        YieldOnce(false)
+    }
+}
+
+impl Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}

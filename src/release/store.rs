@@ -1,0 +1,730 @@
+//! Release semantics over a [`Driver`]: history, the next revision, status transitions,
+//! pruning, uninstall, and recovery of runs that died (Helm's `pkg/storage/storage.go` plus the
+//! record writes scattered through `pkg/action`).
+//!
+//! A write operation is three calls: [`Store::begin`] (take the release's lease, recover
+//! abandoned records, prune, create revision N+1 as `pending-*`), then the caller's work with
+//! [`Store::renew`] every [`Pending::renew_every_secs`], then [`Store::mark_deployed`] or
+//! [`Store::mark_failed`] (which also give the lease back). Every record write is conditional
+//! (create-only, or update at the version read), so a run that lost its lease, or a second run
+//! that bypassed it, gets an error instead of corrupting history.
+//!
+//! Differences from Helm, on purpose: a pending record never blocks forever (see
+//! [`crate::release::lock`]); `mark_deployed` supersedes *every* other deployed revision (Helm
+//! does that only on rollback), so history never shows two deployed revisions; records hold
+//! computed values and no chart files; a failed rollback does not mark the previous revision
+//! superseded.
+
+use std::sync::{Arc, Mutex};
+
+use super::{
+    codec::{self, CodecError, DataKey},
+    driver::{Driver, DriverError, Stored},
+    lock::{self, Held, Lease, LockError, DEFAULT_TTL_SECS},
+    record::{record_key, validate_name, ChartRef, Clock, Hook, Operation, RecordMeta, Release, Status},
+};
+
+/// Helm's default `--history-max`.
+pub const DEFAULT_HISTORY_MAX: usize = 10;
+
+/// The largest body we try to store: Kubernetes caps a ConfigMap's data at 1 MiB
+/// (`MaxSecretSize`, also used for ConfigMaps); the rest is headroom for labels and annotations.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024 - 16 * 1024;
+
+/// Errors of the release store.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The release name would make invalid object names or labels.
+    #[error("{0}")]
+    InvalidName(String),
+    /// No record of the release.
+    #[error("release {0:?} not found")]
+    NotFound(String),
+    /// No such revision.
+    #[error("release {name:?} has no revision {revision}")]
+    RevisionNotFound {
+        /// Release name.
+        name: String,
+        /// Revision asked for.
+        revision: u32,
+    },
+    /// Another live run holds the release's lease.
+    #[error(
+        "another operation ({} by run {}) is in progress on release {:?}; its lock expires in \
+         {expires_in}s, after which the next run recovers the release (use --force-unlock if \
+         that run is gone)",
+        .lease.operation, .lease.holder, .lease.release
+    )]
+    InProgress {
+        /// The holder's lease.
+        lease: Lease,
+        /// Seconds until it expires.
+        expires_in: i64,
+    },
+    /// This run's lease was taken over: it must stop writing.
+    #[error("{0}; this run was too slow to renew it and stopped")]
+    LockLost(LockError),
+    /// The revision this run meant to create exists already.
+    #[error(
+        "release {name:?} revision {revision} was created by another run at the same time; \
+         nothing was changed"
+    )]
+    RevisionExists {
+        /// Release name.
+        name: String,
+        /// Revision.
+        revision: u32,
+    },
+    /// A record changed between this run's read and write.
+    #[error("release record {0} was changed by another run; nothing was changed")]
+    Conflict(String),
+    /// Uninstall of a release whose last revision is uninstalled already.
+    #[error("release {0:?} is already uninstalled")]
+    AlreadyUninstalled(String),
+    /// Records exist but the key that decrypts them does not.
+    #[error(
+        "release records in namespace {0:?} are encrypted, but Secret kubectl-chart-key is \
+         missing (deleted?), so they cannot be read"
+    )]
+    KeyMissing(String),
+    /// A body could not be encoded or decoded.
+    #[error("release record {object}: {source}")]
+    Codec {
+        /// Object name.
+        object: String,
+        /// Cause.
+        #[source]
+        source: CodecError,
+    },
+    /// The encoded record does not fit in one object.
+    #[error(
+        "release record {object} would be {bytes} bytes encoded, more than the {MAX_BODY_BYTES} \
+         a ConfigMap holds"
+    )]
+    TooLarge {
+        /// Object name.
+        object: String,
+        /// Encoded size.
+        bytes: usize,
+    },
+    /// Storage failed.
+    #[error("{op} release storage: {source}")]
+    Driver {
+        /// What the store was doing.
+        op: &'static str,
+        /// Cause.
+        #[source]
+        source: DriverError,
+    },
+}
+
+/// Result of the store.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn driver_err(op: &'static str) -> impl FnOnce(DriverError) -> Error {
+    move |source| Error::Driver { op, source }
+}
+
+/// What [`Store::begin`] writes into the new revision.
+#[derive(Debug, Clone)]
+pub struct BeginOptions {
+    /// Release name.
+    pub name: String,
+    /// Install, upgrade or rollback (uninstall has [`Store::begin_uninstall`]).
+    pub operation: Operation,
+    /// The chart.
+    pub chart: ChartRef,
+    /// User-supplied values.
+    pub values: serde_json::Value,
+    /// Values as templates saw them.
+    pub computed_values: serde_json::Value,
+    /// Rendered non-hook documents.
+    pub manifest: String,
+    /// Hook documents.
+    pub hooks: Vec<Hook>,
+    /// Rendered NOTES.txt.
+    pub notes: String,
+    /// Description while pending; empty for Helm's ("Initial install underway",
+    /// "Preparing upgrade", "Rollback in progress").
+    pub description: String,
+}
+
+/// A revision this run opened and holds the lease for. Finish it with [`Store::mark_deployed`],
+/// [`Store::mark_failed`] or [`Store::finish_uninstall`]; dropping it leaves the record pending
+/// until the lease expires and the next run recovers it.
+#[derive(Debug)]
+pub struct Pending {
+    release: Release,
+    stored: Stored,
+    held: Mutex<Held>,
+    recovered: Vec<u32>,
+    pruned: Vec<u32>,
+}
+
+impl Pending {
+    /// The record as written.
+    pub fn release(&self) -> &Release {
+        &self.release
+    }
+
+    /// Revisions found abandoned by dead runs and marked failed by this `begin`.
+    pub fn recovered(&self) -> &[u32] {
+        &self.recovered
+    }
+
+    /// Revisions deleted by `--history-max` pruning.
+    pub fn pruned(&self) -> &[u32] {
+        &self.pruned
+    }
+
+    /// The dead run's lease this run took over, if it took one over.
+    pub fn took_over(&self) -> Option<Lease> {
+        self.held().took_over
+    }
+
+    /// How often to call [`Store::renew`] while working.
+    pub fn renew_every_secs(&self) -> i64 {
+        self.held().renew_every_secs()
+    }
+
+    fn held(&self) -> Held {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The release records of one namespace.
+pub struct Store {
+    driver: Arc<dyn Driver>,
+    clock: Arc<dyn Clock>,
+    run_id: String,
+    history_max: usize,
+    lock_ttl_secs: i64,
+}
+
+impl Store {
+    /// A store over `driver`, writing as run `run_id` ([`lock::new_run_id`]), with Helm's default
+    /// history limit and [`DEFAULT_TTL_SECS`] leases.
+    pub fn new(driver: Arc<dyn Driver>, clock: Arc<dyn Clock>, run_id: impl Into<String>) -> Store {
+        Store {
+            driver,
+            clock,
+            run_id: run_id.into(),
+            history_max: DEFAULT_HISTORY_MAX,
+            lock_ttl_secs: DEFAULT_TTL_SECS,
+        }
+    }
+
+    /// `--history-max`: revisions kept per release, counting the new one; 0 = unlimited.
+    pub fn with_history_max(mut self, max: usize) -> Store {
+        self.history_max = max;
+        self
+    }
+
+    /// Lease time to live in seconds.
+    pub fn with_lock_ttl(mut self, secs: i64) -> Store {
+        self.lock_ttl_secs = secs.max(1);
+        self
+    }
+
+    /// This run's id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The namespace of the records.
+    pub fn namespace(&self) -> &str {
+        self.driver.namespace()
+    }
+
+    // ---- reads -------------------------------------------------------------------------------
+
+    /// Metadata of every revision of `name`, oldest first; needs no key. Empty if none.
+    pub async fn history_meta(&self, name: &str) -> Result<Vec<RecordMeta>> {
+        Ok(self
+            .stored_history(name)
+            .await?
+            .into_iter()
+            .map(|s| s.meta)
+            .collect())
+    }
+
+    /// Metadata of the newest revision of every release in the namespace, by name; needs no key
+    /// (what `list` prints).
+    pub async fn list(&self) -> Result<Vec<RecordMeta>> {
+        let mut all = self
+            .driver
+            .query(None, None)
+            .await
+            .map_err(driver_err("listing"))?;
+        all.sort_by(|a, b| (&a.meta.name, b.meta.revision).cmp(&(&b.meta.name, a.meta.revision)));
+        all.dedup_by(|b, a| a.meta.name == b.meta.name);
+        Ok(all.into_iter().map(|s| s.meta).collect())
+    }
+
+    /// Every revision of `name`, oldest first. Empty if none.
+    pub async fn history(&self, name: &str) -> Result<Vec<Release>> {
+        let stored = self.stored_history(name).await?;
+        if stored.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.read_key().await?;
+        stored.iter().map(|s| self.decode(s, &key)).collect()
+    }
+
+    /// One revision.
+    pub async fn get(&self, name: &str, revision: u32) -> Result<Release> {
+        let s = self
+            .driver
+            .get(name, revision)
+            .await
+            .map_err(driver_err("reading"))?
+            .ok_or_else(|| Error::RevisionNotFound {
+                name: name.to_string(),
+                revision,
+            })?;
+        let key = self.read_key().await?;
+        self.decode(&s, &key)
+    }
+
+    /// The newest revision, whatever its status (Helm's `Last`).
+    pub async fn last(&self, name: &str) -> Result<Option<Release>> {
+        let Some(s) = self.stored_history(name).await?.pop() else {
+            return Ok(None);
+        };
+        Ok(Some(self.decode(&s, &self.read_key().await?)?))
+    }
+
+    /// The newest deployed revision (Helm's `Deployed`).
+    pub async fn last_deployed(&self, name: &str) -> Result<Option<Release>> {
+        let found = self
+            .driver
+            .query(Some(name), Some(Status::Deployed))
+            .await
+            .map_err(driver_err("reading"))?;
+        let Some(s) = found.into_iter().max_by_key(|s| s.meta.revision) else {
+            return Ok(None);
+        };
+        Ok(Some(self.decode(&s, &self.read_key().await?)?))
+    }
+
+    /// Who holds the lease of `name`, live or expired.
+    pub async fn lock_holder(&self, name: &str) -> Result<Option<Lease>> {
+        let l = self
+            .driver
+            .get_lock(name)
+            .await
+            .map_err(driver_err("reading the lock of"))?;
+        Ok(l.map(|v| v.value))
+    }
+
+    /// `--force-unlock`: delete the lease whoever holds it; returns it.
+    pub async fn force_unlock(&self, name: &str) -> Result<Option<Lease>> {
+        lock::force_release(&*self.driver, name)
+            .await
+            .map_err(|e| self.lock_error(e))
+    }
+
+    // ---- writes ------------------------------------------------------------------------------
+
+    /// Open revision N+1 of `opts.name` as `pending-install|upgrade|rollback`.
+    pub async fn begin(&self, opts: BeginOptions) -> Result<Pending> {
+        validate_name(&opts.name).map_err(Error::InvalidName)?;
+        if opts.operation == Operation::Uninstall {
+            return Err(Error::InvalidName(
+                "internal: uninstall goes through begin_uninstall".to_string(),
+            ));
+        }
+        let key = self.write_key().await?;
+        let held = self.acquire(&opts.name, opts.operation).await?;
+        let out = self.begin_locked(opts, &key).await;
+        self.release_on_error(out, held).await
+    }
+
+    async fn begin_locked(&self, opts: BeginOptions, key: &DataKey) -> Result<PendingParts> {
+        let now = self.clock.now();
+        let recovered = self.recover(&opts.name, key).await?;
+        let history = self.stored_history(&opts.name).await?;
+        let revision = history.last().map_or(1, |s| s.meta.revision + 1);
+        let first_deployed = match (opts.operation, history.first()) {
+            (Operation::Install, _) | (_, None) => now,
+            (_, Some(first)) => first.meta.first_deployed,
+        };
+        let pruned = self.prune(&opts.name, &history).await?;
+        let description = if opts.description.is_empty() {
+            match opts.operation {
+                Operation::Install => "Initial install underway",
+                Operation::Upgrade => "Preparing upgrade",
+                _ => "Rollback in progress",
+            }
+            .to_string()
+        } else {
+            opts.description
+        };
+        let release = Release {
+            name: opts.name,
+            namespace: self.namespace().to_string(),
+            revision,
+            status: opts.operation.pending_status(),
+            chart: opts.chart,
+            values: opts.values,
+            computed_values: opts.computed_values,
+            manifest: opts.manifest,
+            hooks: opts.hooks,
+            notes: opts.notes,
+            description,
+            first_deployed,
+            last_deployed: now,
+            deleted: None,
+            owner: self.run_id.clone(),
+        };
+        let rec = Stored {
+            meta: release.meta(),
+            body: self.encode(&release, key)?,
+            version: None,
+        };
+        let stored = match self.driver.create(&rec).await {
+            Ok(s) => s,
+            Err(DriverError::AlreadyExists(_)) => {
+                return Err(Error::RevisionExists {
+                    name: release.name,
+                    revision,
+                })
+            }
+            Err(e) => return Err(driver_err("writing")(e)),
+        };
+        Ok(PendingParts {
+            release,
+            stored,
+            recovered,
+            pruned,
+        })
+    }
+
+    /// Extend this run's lease; [`Error::LockLost`] means stop now.
+    pub async fn renew(&self, p: &Pending) -> Result<()> {
+        let mut held = p.held();
+        lock::renew(&*self.driver, &mut held, self.clock.now())
+            .await
+            .map_err(|e| self.lock_error(e))?;
+        *p.held.lock().unwrap_or_else(|e| e.into_inner()) = held;
+        Ok(())
+    }
+
+    /// The revision worked: it becomes `deployed`, every other deployed revision `superseded`.
+    pub async fn mark_deployed(&self, p: Pending, description: &str) -> Result<Release> {
+        let out = self.mark_deployed_locked(&p, description).await;
+        self.finish(out, p.held()).await
+    }
+
+    async fn mark_deployed_locked(&self, p: &Pending, description: &str) -> Result<Release> {
+        // Fencing: a run whose lease was taken over must not mark anything deployed.
+        self.renew(p).await?;
+        let key = self.write_key().await?;
+        let now = self.clock.now();
+        let rel = Release {
+            status: Status::Deployed,
+            description: description.to_string(),
+            last_deployed: now,
+            ..p.release.clone()
+        };
+        // Deployed first, superseded after: a crash in between leaves two deployed revisions,
+        // which readers resolve to the newest, rather than none.
+        self.rewrite(&p.stored, &rel, &key).await?;
+        let deployed = self
+            .driver
+            .query(Some(&rel.name), Some(Status::Deployed))
+            .await
+            .map_err(driver_err("reading"))?;
+        for s in deployed.iter().filter(|s| s.meta.revision != rel.revision) {
+            let old = self.decode(s, &key)?;
+            let old = Release {
+                status: Status::Superseded,
+                last_deployed: now,
+                ..old
+            };
+            self.rewrite(s, &old, &key).await?;
+        }
+        Ok(rel)
+    }
+
+    /// The revision failed: it becomes `failed` with `description` (the error).
+    pub async fn mark_failed(&self, p: Pending, description: &str) -> Result<Release> {
+        let held = p.held();
+        let out = async {
+            let key = self.write_key().await?;
+            let rel = Release {
+                status: Status::Failed,
+                description: description.to_string(),
+                last_deployed: self.clock.now(),
+                ..p.release.clone()
+            };
+            self.rewrite(&p.stored, &rel, &key).await?;
+            Ok(rel)
+        }
+        .await;
+        self.finish(out, held).await
+    }
+
+    /// Start uninstalling: the newest revision becomes `uninstalling`.
+    pub async fn begin_uninstall(&self, name: &str) -> Result<Pending> {
+        validate_name(name).map_err(Error::InvalidName)?;
+        let key = self.write_key().await?;
+        let held = self.acquire(name, Operation::Uninstall).await?;
+        let out = async {
+            let recovered = self.recover(name, &key).await?;
+            let last = self
+                .stored_history(name)
+                .await?
+                .pop()
+                .ok_or_else(|| Error::NotFound(name.to_string()))?;
+            if last.meta.status == Status::Uninstalled {
+                return Err(Error::AlreadyUninstalled(name.to_string()));
+            }
+            let rel = Release {
+                status: Status::Uninstalling,
+                // Helm's text (pkg/action/uninstall.go)
+                description: "Deletion in progress (or silently failed)".to_string(),
+                owner: self.run_id.clone(),
+                ..self.decode(&last, &key)?
+            };
+            let stored = self.rewrite(&last, &rel, &key).await?;
+            Ok(PendingParts {
+                release: rel,
+                stored,
+                recovered,
+                pruned: Vec::new(),
+            })
+        }
+        .await;
+        self.release_on_error(out, held).await
+    }
+
+    /// Finish uninstalling: with `keep_history` the revision becomes `uninstalled` (returned),
+    /// otherwise every revision is deleted.
+    pub async fn finish_uninstall(&self, p: Pending, keep_history: bool) -> Result<Option<Release>> {
+        let out = async {
+            self.renew(&p).await?;
+            if keep_history {
+                let key = self.write_key().await?;
+                let now = self.clock.now();
+                let rel = Release {
+                    status: Status::Uninstalled,
+                    description: "Uninstallation complete".to_string(),
+                    deleted: Some(now),
+                    ..p.release.clone()
+                };
+                self.rewrite(&p.stored, &rel, &key).await?;
+                Ok(Some(rel))
+            } else {
+                self.delete_all(&p.release.name).await?;
+                Ok(None)
+            }
+        }
+        .await;
+        self.finish(out, p.held()).await
+    }
+
+    /// Delete every revision of an uninstalled release (`uninstall` of one already uninstalled
+    /// with kept history). Returns the deleted revisions.
+    pub async fn purge(&self, name: &str) -> Result<Vec<u32>> {
+        validate_name(name).map_err(Error::InvalidName)?;
+        let held = self.acquire(name, Operation::Uninstall).await?;
+        let out = self.delete_all(name).await;
+        self.finish(out, held).await
+    }
+
+    // ---- helpers -----------------------------------------------------------------------------
+
+    async fn stored_history(&self, name: &str) -> Result<Vec<Stored>> {
+        let mut h = self
+            .driver
+            .query(Some(name), None)
+            .await
+            .map_err(driver_err("reading"))?;
+        h.sort_by_key(|s| s.meta.revision);
+        Ok(h)
+    }
+
+    async fn read_key(&self) -> Result<DataKey> {
+        self.driver
+            .data_key(false)
+            .await
+            .map_err(driver_err("reading the data key of"))?
+            .ok_or_else(|| Error::KeyMissing(self.namespace().to_string()))
+    }
+
+    async fn write_key(&self) -> Result<DataKey> {
+        self.driver
+            .data_key(true)
+            .await
+            .map_err(driver_err("creating the data key of"))?
+            .ok_or_else(|| Error::KeyMissing(self.namespace().to_string()))
+    }
+
+    fn binding(&self, name: &str, revision: u32) -> String {
+        codec::binding(self.namespace(), &record_key(name, revision))
+    }
+
+    fn decode(&self, s: &Stored, key: &DataKey) -> Result<Release> {
+        let b = self.binding(&s.meta.name, s.meta.revision);
+        codec::decode(&s.body, key, &b).map_err(|source| Error::Codec {
+            object: record_key(&s.meta.name, s.meta.revision),
+            source,
+        })
+    }
+
+    fn encode(&self, rel: &Release, key: &DataKey) -> Result<String> {
+        let object = rel.key();
+        let body = codec::encode(rel, key, &self.binding(&rel.name, rel.revision)).map_err(|source| {
+            Error::Codec {
+                object: object.clone(),
+                source,
+            }
+        })?;
+        if body.len() > MAX_BODY_BYTES {
+            return Err(Error::TooLarge {
+                object,
+                bytes: body.len(),
+            });
+        }
+        Ok(body)
+    }
+
+    /// Replace `old` with `rel`, conditional on `old`'s version.
+    async fn rewrite(&self, old: &Stored, rel: &Release, key: &DataKey) -> Result<Stored> {
+        let rec = Stored {
+            meta: rel.meta(),
+            body: self.encode(rel, key)?,
+            version: old.version.clone(),
+        };
+        match self.driver.update(&rec).await {
+            Ok(s) => Ok(s),
+            Err(DriverError::Conflict(_)) | Err(DriverError::NotFound(_)) => Err(Error::Conflict(rel.key())),
+            Err(e) => Err(driver_err("writing")(e)),
+        }
+    }
+
+    async fn acquire(&self, name: &str, op: Operation) -> Result<Held> {
+        let now = self.clock.now();
+        lock::acquire(&*self.driver, name, &self.run_id, op, self.lock_ttl_secs, now)
+            .await
+            .map_err(|e| self.lock_error(e))
+    }
+
+    fn lock_error(&self, e: LockError) -> Error {
+        match e {
+            LockError::Busy(lease) => {
+                let expires_in = (lease.expires_at().0 - self.clock.now().0).max(0);
+                Error::InProgress { lease, expires_in }
+            }
+            LockError::Driver(source) => Error::Driver {
+                op: "locking",
+                source,
+            },
+            lost @ LockError::Lost { .. } => Error::LockLost(lost),
+        }
+    }
+
+    /// The recovery rule of [`crate::release::lock`]: holding the lease, any pending record
+    /// belongs to a dead run.
+    async fn recover(&self, name: &str, key: &DataKey) -> Result<Vec<u32>> {
+        let mut recovered = Vec::new();
+        for s in self.stored_history(name).await? {
+            if !s.meta.status.is_pending() {
+                continue;
+            }
+            let old = self.decode(&s, key)?;
+            let rel = Release {
+                status: Status::Failed,
+                description: format!(
+                    "interrupted: run {} stopped during {} and its lock expired",
+                    old.owner, old.status
+                ),
+                last_deployed: self.clock.now(),
+                ..old
+            };
+            self.rewrite(&s, &rel, key).await?;
+            recovered.push(s.meta.revision);
+        }
+        Ok(recovered)
+    }
+
+    /// Helm's `removeLeastRecent(name, max-1)`: delete the oldest revisions until, with the one
+    /// about to be created, at most `history_max` remain, never the newest deployed one.
+    async fn prune(&self, name: &str, history: &[Stored]) -> Result<Vec<u32>> {
+        if self.history_max == 0 || history.len() < self.history_max {
+            return Ok(Vec::new());
+        }
+        let keep = history
+            .iter()
+            .filter(|s| s.meta.status == Status::Deployed)
+            .map(|s| s.meta.revision)
+            .max();
+        let excess = history.len() + 1 - self.history_max;
+        let victims: Vec<u32> = history
+            .iter()
+            .map(|s| s.meta.revision)
+            .filter(|r| Some(*r) != keep)
+            .take(excess)
+            .collect();
+        for &r in &victims {
+            match self.driver.delete(name, r).await {
+                Ok(()) | Err(DriverError::NotFound(_)) => {}
+                Err(e) => return Err(driver_err("pruning")(e)),
+            }
+        }
+        Ok(victims)
+    }
+
+    async fn delete_all(&self, name: &str) -> Result<Vec<u32>> {
+        let mut gone = Vec::new();
+        for s in self.stored_history(name).await? {
+            match self.driver.delete(name, s.meta.revision).await {
+                Ok(()) | Err(DriverError::NotFound(_)) => gone.push(s.meta.revision),
+                Err(e) => return Err(driver_err("deleting")(e)),
+            }
+        }
+        Ok(gone)
+    }
+
+    async fn release_on_error(&self, out: Result<PendingParts>, held: Held) -> Result<Pending> {
+        match out {
+            Ok(parts) => Ok(parts.into_pending(held)),
+            Err(e) => {
+                // The error that stopped us matters more than a failure to unlock, which the
+                // lease's expiry repairs anyway.
+                let _ = lock::release(&*self.driver, held).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn finish<T>(&self, out: Result<T>, held: Held) -> Result<T> {
+        let unlocked = lock::release(&*self.driver, held).await;
+        let v = out?;
+        unlocked.map_err(|e| self.lock_error(e))?;
+        Ok(v)
+    }
+}
+
+struct PendingParts {
+    release: Release,
+    stored: Stored,
+    recovered: Vec<u32>,
+    pruned: Vec<u32>,
+}
+
+impl PendingParts {
+    fn into_pending(self, held: Held) -> Pending {
+        Pending {
+            release: self.release,
+            stored: self.stored,
+            held: Mutex::new(held),
+            recovered: self.recovered,
+            pruned: self.pruned,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

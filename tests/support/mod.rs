@@ -1,0 +1,7 @@
+//! Shared test support: the real control plane ([`k8s`]) and a fault-injecting proxy in front of it
+//! ([`faultproxy`]).
+
+#![allow(dead_code)]
+
+pub mod faultproxy;
+pub mod k8s;
