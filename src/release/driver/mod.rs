@@ -9,9 +9,11 @@
 //! A driver handles one namespace and stores record bodies as opaque text: encryption happens in
 //! [`crate::release::codec`], above the driver, so no driver ever sees a plaintext record.
 
+mod cluster;
 mod configmap;
 mod memory;
 
+pub use cluster::ClusterConfigMaps;
 pub use configmap::{keys, ConfigMap, ConfigMapApi, ConfigMapDriver, FakeConfigMapApi};
 pub use memory::MemoryDriver;
 

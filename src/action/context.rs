@@ -1,0 +1,58 @@
+//! What every verb that talks to a cluster shares: the connection, the release namespace, the
+//! clock, and the release store for a namespace.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use crate::{
+    cluster::{Cluster, ConnectOptions, KubeCluster},
+    release::{
+        driver::{ClusterConfigMaps, ConfigMapDriver},
+        lock, Clock, Store, SystemClock,
+    },
+};
+
+/// The environment of one run.
+#[derive(Clone)]
+pub struct Context {
+    /// The cluster, behind its one interface.
+    pub cluster: Arc<dyn Cluster>,
+    /// The namespace releases live in (`-n`, else the kubeconfig context's).
+    pub namespace: String,
+    /// Time source for release records.
+    pub clock: Arc<dyn Clock>,
+    /// This run's id, recorded as the writer of release records and locks.
+    pub run_id: String,
+    /// `--history-max` for stores this context makes.
+    pub history_max: usize,
+}
+
+impl Context {
+    /// Connects as kubectl would with these flags.
+    pub async fn connect(opts: &ConnectOptions) -> anyhow::Result<Context> {
+        let cluster = KubeCluster::connect(opts).await.context("connecting to the cluster")?;
+        let cluster: Arc<dyn Cluster> = Arc::new(cluster);
+        Ok(Context::with_cluster(cluster, None))
+    }
+
+    /// A context over any cluster implementation (tests use the in-memory one).
+    pub fn with_cluster(cluster: Arc<dyn Cluster>, namespace: Option<String>) -> Context {
+        let namespace = namespace.unwrap_or_else(|| cluster.default_namespace().to_string());
+        Context {
+            cluster,
+            namespace,
+            clock: Arc::new(SystemClock),
+            run_id: lock::new_run_id(),
+            history_max: crate::release::DEFAULT_HISTORY_MAX,
+        }
+    }
+
+    /// The release store of `namespace` (default: the context's).
+    pub fn store(&self, namespace: Option<&str>) -> Store {
+        let ns = namespace.unwrap_or(&self.namespace);
+        let api = ClusterConfigMaps::new(self.cluster.clone(), ns);
+        Store::new(Arc::new(ConfigMapDriver::new(api)), self.clock.clone(), self.run_id.clone())
+            .with_history_max(self.history_max)
+    }
+}
