@@ -30,6 +30,10 @@ fn main() -> ExitCode {
         {
             ExitCode::SUCCESS
         }
+        Err(e) if e.downcast_ref::<kubectl_chart::error::ExitStatus>().is_some() => ExitCode::from(
+            e.downcast_ref::<kubectl_chart::error::ExitStatus>()
+                .map_or(1, |s| s.code()),
+        ),
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "Error: {e:#}");
             ExitCode::FAILURE

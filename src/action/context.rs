@@ -31,7 +31,9 @@ pub struct Context {
 impl Context {
     /// Connects as kubectl would with these flags.
     pub async fn connect(opts: &ConnectOptions) -> anyhow::Result<Context> {
-        let cluster = KubeCluster::connect(opts).await.context("connecting to the cluster")?;
+        let cluster = KubeCluster::connect(opts)
+            .await
+            .context("connecting to the cluster")?;
         let cluster: Arc<dyn Cluster> = Arc::new(cluster);
         Ok(Context::with_cluster(cluster, None))
     }
@@ -52,7 +54,11 @@ impl Context {
     pub fn store(&self, namespace: Option<&str>) -> Store {
         let ns = namespace.unwrap_or(&self.namespace);
         let api = ClusterConfigMaps::new(self.cluster.clone(), ns);
-        Store::new(Arc::new(ConfigMapDriver::new(api)), self.clock.clone(), self.run_id.clone())
-            .with_history_max(self.history_max)
+        Store::new(
+            Arc::new(ConfigMapDriver::new(api)),
+            self.clock.clone(),
+            self.run_id.clone(),
+        )
+        .with_history_max(self.history_max)
     }
 }

@@ -3,15 +3,15 @@
 use std::{
     fs,
     path::{Path, PathBuf},
-    rc::Rc,
 };
 
 use anyhow::{bail, Context as _};
 
+use super::render::{render_release, RenderRequest, RenderedRelease};
 use crate::{
     chart, manifest,
-    render::{self, Capabilities, NoCluster, ReleaseInfo, RenderOptions},
-    values::{self, ValuesOptions},
+    render::{Capabilities, ReleaseInfo},
+    values::ValuesOptions,
 };
 
 /// Inputs of `template`.
@@ -47,32 +47,24 @@ pub struct TemplateOptions {
 
 /// Renders and returns what `helm template` prints (empty when written to `output_dir`).
 pub fn template(opts: &TemplateOptions) -> anyhow::Result<String> {
-    let started = std::time::Instant::now();
-    let loaded = chart::load(&opts.chart)?;
-    tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
-    let user = values::merge_user_values(&opts.values)?;
-    let (chart, vals) = values::resolve(loaded, user)?;
-    values::validate_schema(&chart, &vals)?;
-    tracing::debug!(elapsed = ?started.elapsed(), "values resolved");
-
     let mut caps = Capabilities::default().with_extra_api_versions(&opts.api_versions);
     if let Some(v) = &opts.kube_version {
         caps = caps.with_kube_version(v).map_err(anyhow::Error::msg)?;
     }
-    let render_opts = RenderOptions {
-        release: Some(ReleaseInfo {
-            name: opts.release_name.clone(),
-            namespace: opts.namespace.clone(),
-            revision: 1,
-            is_upgrade: opts.is_upgrade,
-        }),
-        capabilities: caps,
-        strict: false,
+    let release = ReleaseInfo {
+        name: opts.release_name.clone(),
+        namespace: opts.namespace.clone(),
+        revision: 1,
+        is_upgrade: opts.is_upgrade,
     };
-    let rendered = render::render(&chart, &vals, &render_opts, Rc::new(NoCluster))?;
-    tracing::debug!(elapsed = ?started.elapsed(), "rendered");
-    let (hooks, manifests) = manifest::sort_manifests(&rendered.files)?;
-    tracing::debug!(elapsed = ?started.elapsed(), "documents parsed and sorted");
+    let mut req = RenderRequest::new(opts.chart.clone(), opts.values.clone(), release);
+    req.capabilities = caps;
+    let RenderedRelease {
+        chart,
+        manifests,
+        hooks,
+        ..
+    } = render_release(&req)?;
 
     // (path, text) in Helm's print order: CRDs when asked, manifests, then hooks.
     let mut docs: Vec<(String, String)> = Vec::new();

@@ -8,8 +8,9 @@ use crate::values::ValuesOptions;
 /// `kubectl chart --context x template ...` never fails on an unknown flag.
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
-    /// Path to the kubeconfig file to use for CLI requests.
-    #[arg(long, global = true, env = "KUBECONFIG", value_name = "PATH")]
+    /// Path to the kubeconfig file to use for CLI requests (else `KUBECONFIG`, a list of files
+    /// merged as kubectl merges them, else ~/.kube/config).
+    #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<String>,
     /// The name of the kubeconfig context to use.
     #[arg(long, global = true, value_name = "NAME")]
@@ -17,6 +18,21 @@ pub struct GlobalArgs {
     /// If present, the namespace scope for this CLI request.
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
+    /// The name of the kubeconfig cluster to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub cluster: Option<String>,
+    /// The name of the kubeconfig user to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub user: Option<String>,
+    /// Username to impersonate for the operation.
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Group to impersonate for the operation (repeatable).
+    #[arg(long = "as-group", global = true, value_name = "GROUP", action = ArgAction::Append)]
+    pub as_group: Vec<String>,
+    /// How long to wait for a single server request (e.g. 30s, 1m; 0 = no limit).
+    #[arg(long = "request-timeout", global = true, value_name = "DURATION")]
+    pub request_timeout: Option<String>,
     /// Log verbosity on stderr (0 quiet .. 9 trace), like kubectl's -v.
     #[arg(
         short = 'v',
@@ -26,6 +42,47 @@ pub struct GlobalArgs {
         value_name = "LEVEL"
     )]
     pub verbosity: u8,
+}
+
+impl GlobalArgs {
+    /// The connection settings these flags ask for.
+    pub fn connect_options(&self) -> anyhow::Result<crate::cluster::ConnectOptions> {
+        let request_timeout = match &self.request_timeout {
+            None => None,
+            Some(t) => Some(parse_duration(t)?),
+        };
+        Ok(crate::cluster::ConnectOptions {
+            kubeconfig: self.kubeconfig.as_ref().map(Into::into),
+            context: self.context.clone(),
+            cluster: self.cluster.clone(),
+            user: self.user.clone(),
+            namespace: self.namespace.clone(),
+            impersonate: self.as_user.clone(),
+            impersonate_groups: self.as_group.clone(),
+            request_timeout,
+            ..Default::default()
+        })
+    }
+}
+
+/// kubectl-style durations: `30s`, `2m`, `1h`, `500ms`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| anyhow::anyhow!("invalid duration {s:?}: expected e.g. 30s, 5m, 1h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "ms" => n / 1000.0,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => anyhow::bail!("invalid duration {s:?}: unknown unit {unit:?}"),
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 /// Values flags, as Helm's (`-f`, `--set`, `--set-string`, `--set-file`, `--set-json`, `--set-literal`).

@@ -3,6 +3,7 @@
 
 mod args;
 mod completion;
+mod diff;
 mod template;
 mod version;
 
@@ -38,17 +39,85 @@ pub struct Cli {
 pub enum Command {
     /// Render chart templates locally and print the result.
     Template(template::TemplateArgs),
+    /// Show what an upgrade, install or rollback would change (three-way diff against the cluster).
+    Diff(diff::DiffArgs),
     /// Print the version of kubectl-chart.
     Version(version::VersionArgs),
     /// Output shell completion code for bash, zsh, fish or powershell.
     Completion(completion::CompletionArgs),
 }
 
+/// The async runtime for commands that talk to a cluster: two workers (the machine size we design
+/// for), multi-threaded because `lookup` in templates blocks in place on cluster calls.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?)
+}
+
 /// Runs the parsed command, writing its output to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Template(a) => template::exec(&cli.global, a, out),
+        Command::Diff(a) => diff::exec(&cli.global, a, out),
         Command::Version(a) => version::exec(a, out),
         Command::Completion(a) => completion::exec(a, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    /// Flag names and types are consistent across all commands and the global flags (a clash such
+    /// as a command's own `--context` against kubectl's would panic at run time otherwise).
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+
+    /// Global kubectl flags parse next to each command's own (argument ids must not collide,
+    /// which `debug_assert` does not see).
+    #[test]
+    fn global_flags_mix_with_command_flags() {
+        let cases: &[&[&str]] = &[
+            &[
+                "kubectl-chart",
+                "--context",
+                "kind",
+                "template",
+                "r",
+                "chart",
+                "-n",
+                "ns",
+            ],
+            &[
+                "kubectl-chart",
+                "diff",
+                "r",
+                "chart",
+                "-U",
+                "3",
+                "--context",
+                "kind",
+                "--cluster",
+                "c",
+                "--as",
+                "u",
+            ],
+            &[
+                "kubectl-chart",
+                "version",
+                "--kubeconfig",
+                "/k",
+                "--request-timeout",
+                "5s",
+            ],
+        ];
+        for args in cases {
+            let parsed = <super::Cli as clap::Parser>::try_parse_from(*args);
+            assert!(parsed.is_ok(), "{args:?}: {:?}", parsed.err());
+        }
     }
 }

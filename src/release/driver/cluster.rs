@@ -25,7 +25,10 @@ pub struct ClusterConfigMaps {
 impl ClusterConfigMaps {
     /// Release records of `namespace`.
     pub fn new(cluster: Arc<dyn Cluster>, namespace: impl Into<String>) -> Self {
-        ClusterConfigMaps { cluster, namespace: namespace.into() }
+        ClusterConfigMaps {
+            cluster,
+            namespace: namespace.into(),
+        }
     }
 }
 
@@ -45,20 +48,31 @@ fn map_err(object: &str, e: ClusterError) -> DriverError {
     } else if e.is_conflict() {
         DriverError::Conflict(object.to_string())
     } else {
-        DriverError::Other { object: object.to_string(), message: e.to_string() }
+        DriverError::Other {
+            object: object.to_string(),
+            message: e.to_string(),
+        }
     }
 }
 
 fn strings(v: Option<&Value>) -> BTreeMap<String, String> {
     v.and_then(Value::as_object)
-        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn from_object(v: &Value) -> ConfigMap {
     let meta = v.get("metadata");
     ConfigMap {
-        name: meta.and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default().to_string(),
+        name: meta
+            .and_then(|m| m.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         labels: strings(meta.and_then(|m| m.get("labels"))),
         annotations: strings(meta.and_then(|m| m.get("annotations"))),
         data: strings(v.get("data")),
@@ -84,7 +98,10 @@ fn to_object(cm: &ConfigMap, namespace: &str) -> Value {
 }
 
 fn write_opts() -> WriteOptions {
-    WriteOptions { field_manager: Some(FIELD_MANAGER.to_string()), ..Default::default() }
+    WriteOptions {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..Default::default()
+    }
 }
 
 #[async_trait]
@@ -138,15 +155,28 @@ impl ConfigMapApi for ClusterConfigMaps {
         }
         let v = self
             .cluster
-            .patch(&cm_gvk(), Some(&self.namespace), &cm.name, &Patch::Merge(body), &write_opts())
+            .patch(
+                &cm_gvk(),
+                Some(&self.namespace),
+                &cm.name,
+                &Patch::Merge(body),
+                &write_opts(),
+            )
             .await
             .map_err(|e| map_err(&cm.name, e))?;
         Ok(from_object(&v))
     }
 
     async fn delete(&self, name: &str, resource_version: Option<&str>) -> Result<(), DriverError> {
-        let opts = DeleteOptions { resource_version: resource_version.map(str::to_string), ..Default::default() };
-        match self.cluster.delete(&cm_gvk(), Some(&self.namespace), name, &opts).await {
+        let opts = DeleteOptions {
+            resource_version: resource_version.map(str::to_string),
+            ..Default::default()
+        };
+        match self
+            .cluster
+            .delete(&cm_gvk(), Some(&self.namespace), name, &opts)
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => Err(map_err(name, e)),
         }
@@ -160,9 +190,12 @@ impl ConfigMapApi for ClusterConfigMaps {
         };
         let mut out = BTreeMap::new();
         for (k, b64) in strings(v.get("data")) {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(b64).map_err(|e| {
-                DriverError::Other { object: name.to_string(), message: format!("data.{k} is not base64: {e}") }
-            })?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| DriverError::Other {
+                    object: name.to_string(),
+                    message: format!("data.{k} is not base64: {e}"),
+                })?;
             out.insert(k, bytes);
         }
         Ok(Some(out))
@@ -174,8 +207,10 @@ impl ConfigMapApi for ClusterConfigMaps {
         labels: &BTreeMap<String, String>,
         data: &BTreeMap<String, Vec<u8>>,
     ) -> Result<(), DriverError> {
-        let data: BTreeMap<&String, String> =
-            data.iter().map(|(k, v)| (k, base64::engine::general_purpose::STANDARD.encode(v))).collect();
+        let data: BTreeMap<&String, String> = data
+            .iter()
+            .map(|(k, v)| (k, base64::engine::general_purpose::STANDARD.encode(v)))
+            .collect();
         let obj = json!({
             "apiVersion": "v1",
             "kind": "Secret",
@@ -183,7 +218,10 @@ impl ConfigMapApi for ClusterConfigMaps {
             "metadata": { "name": name, "namespace": self.namespace, "labels": labels },
             "data": data,
         });
-        self.cluster.create(&obj, &write_opts()).await.map_err(|e| map_err(name, e))?;
+        self.cluster
+            .create(&obj, &write_opts())
+            .await
+            .map_err(|e| map_err(name, e))?;
         Ok(())
     }
 }

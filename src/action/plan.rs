@@ -1,0 +1,178 @@
+//! From rendered documents to a diff plan against the live cluster: the step `diff` shows and
+//! `install`/`upgrade`/`rollback` execute, so what is shown is exactly what is sent.
+
+use std::collections::{BTreeMap, HashMap};
+
+use anyhow::Context as _;
+use serde_json::Value;
+
+use super::Context;
+use crate::{
+    cluster::{self, Gvk},
+    diff::{self, Inputs, ListType, MergeKeys, ObjectRef, Plan},
+};
+
+/// Parses a recorded or rendered manifest stream into objects (comment-only documents dropped).
+pub fn parse_manifest_docs(text: &str, what: &str) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for doc in crate::manifest::split_documents(text) {
+        let source = doc
+            .lines()
+            .find_map(|l| l.strip_prefix("# Source: "))
+            .unwrap_or(what);
+        for v in crate::yaml::parse_documents(doc, source)? {
+            if v.is_object() {
+                out.push(v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether each kind is namespaced, from discovery; kinds the server does not serve yet (a CRD
+/// installed by this very release) are taken as namespaced, which is what custom resources
+/// almost always are, and their objects count as absent.
+async fn scopes(ctx: &Context, docs: &[&Value]) -> anyhow::Result<HashMap<Gvk, Option<bool>>> {
+    let mut out = HashMap::new();
+    for doc in docs {
+        let gvk = Gvk::of(doc).context("rendered object")?;
+        if out.contains_key(&gvk) {
+            continue;
+        }
+        let scope = match ctx.cluster.resolve(&gvk).await {
+            Ok(info) => Some(info.namespaced),
+            Err(cluster::Error::UnknownKind(_)) => None,
+            Err(e) => return Err(e).with_context(|| format!("discovering {gvk}")),
+        };
+        out.insert(gvk, scope);
+    }
+    Ok(out)
+}
+
+/// Defaults the namespace of namespaced objects to the release namespace, as Helm's client does.
+fn place(doc: &mut Value, namespaced: bool, namespace: &str) {
+    if namespaced
+        && doc
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+    {
+        if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("namespace".to_string(), Value::String(namespace.to_string()));
+        }
+    }
+}
+
+/// Plans `desired` against the cluster, with `original` (what the last deployed revision applied)
+/// as the base of the three-way merge.
+pub async fn plan_against_cluster(
+    ctx: &Context,
+    release: &str,
+    namespace: &str,
+    mut desired: Vec<Value>,
+    mut original: Vec<Value>,
+) -> anyhow::Result<Plan> {
+    let all: Vec<&Value> = desired.iter().chain(original.iter()).collect();
+    let scopes = scopes(ctx, &all).await?;
+    let namespaced = |doc: &Value| Gvk::of(doc).ok().and_then(|g| scopes.get(&g).copied().flatten());
+    for doc in desired.iter_mut().chain(original.iter_mut()) {
+        place(doc, namespaced(doc).unwrap_or(true), namespace);
+    }
+    for doc in &mut desired {
+        stamp_ownership(doc, release, namespace);
+    }
+
+    let mut inputs = Inputs::new();
+    let id = |doc: &Value| -> anyhow::Result<ObjectRef> {
+        let ns = namespaced(doc).unwrap_or(true).then_some(namespace);
+        Ok(ObjectRef::of(doc, ns)?)
+    };
+    let mut keys_by_ref: BTreeMap<String, (Gvk, Option<String>, String)> = BTreeMap::new();
+    for doc in &original {
+        inputs.original(id(doc)?, doc.clone())?;
+    }
+    for doc in &desired {
+        inputs.desired(id(doc)?, doc.clone())?;
+    }
+    for doc in desired.iter().chain(original.iter()) {
+        let gvk = Gvk::of(doc)?;
+        if scopes.get(&gvk).copied().flatten().is_none() {
+            continue;
+        }
+        let r = id(doc)?;
+        let ns = (!r.namespace.is_empty()).then(|| r.namespace.clone());
+        keys_by_ref.insert(r.to_string(), (gvk, ns, r.name.clone()));
+    }
+
+    // Live objects, fetched concurrently (the cluster layer bounds how many at once).
+    let mut set = tokio::task::JoinSet::new();
+    for (gvk, ns, name) in keys_by_ref.into_values() {
+        let cluster = ctx.cluster.clone();
+        set.spawn(async move {
+            let got = cluster.get(&gvk, ns.as_deref(), &name).await;
+            (gvk, ns, name, got)
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        let (gvk, ns, name, got) = joined.context("fetching live objects")?;
+        match got {
+            Ok(live) => {
+                let r = ObjectRef::of(&live, ns.as_deref())?;
+                inputs.live(r, live)?;
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e).with_context(|| format!("getting {} {name}", gvk.kind)),
+        }
+    }
+
+    let keys = merge_keys(ctx, &desired).await;
+    Ok(diff::plan(inputs, &keys)?)
+}
+
+/// Built-in merge keys plus what the cluster's OpenAPI declares for the kinds we render that the
+/// built-in table does not know (custom resources).
+async fn merge_keys(ctx: &Context, desired: &[Value]) -> MergeKeys {
+    let mut keys = MergeKeys::builtin();
+    let mut seen = std::collections::HashSet::new();
+    for doc in desired {
+        let Ok(gvk) = Gvk::of(doc) else { continue };
+        if !gvk.group.contains('.') || gvk.group.ends_with(".k8s.io") || !seen.insert(gvk.clone()) {
+            continue;
+        }
+        let Ok(Some(lists)) = ctx.cluster.list_info(&gvk).await else {
+            continue;
+        };
+        let dgvk = diff::Gvk::new(&gvk.group, &gvk.version, &gvk.kind);
+        for (path, info) in lists {
+            let list = match (info.list_type.as_deref(), info.patch_merge_key, info.map_keys) {
+                (_, Some(k), _) => ListType::Map(vec![k]),
+                (Some("map"), None, keys) if !keys.is_empty() => ListType::Map(keys),
+                (Some("set"), _, _) => ListType::Set,
+                _ => ListType::Atomic,
+            };
+            keys.insert(&dgvk, &path.replace("[]", ""), list);
+        }
+    }
+    keys
+}
+
+/// Marks an object as ours the way Helm does, so Helm users (and `helm` itself) recognise it.
+/// (Interim: the apply stage will own this.)
+fn stamp_ownership(doc: &mut Value, release: &str, namespace: &str) {
+    let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let labels = meta
+        .entry("labels")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Some(l) = labels.as_object_mut() {
+        l.insert("app.kubernetes.io/managed-by".into(), "Helm".into());
+    }
+    let ann = meta
+        .entry("annotations")
+        .or_insert_with(|| Value::Object(Default::default()));
+    if let Some(a) = ann.as_object_mut() {
+        a.insert("meta.helm.sh/release-name".into(), release.into());
+        a.insert("meta.helm.sh/release-namespace".into(), namespace.into());
+    }
+}

@@ -1,0 +1,99 @@
+//! The render half every verb shares: load the chart, resolve values, render, split and sort.
+//! `template` prints its result; `diff`, `install` and `upgrade` go on to plan and apply it.
+
+use std::{path::PathBuf, rc::Rc};
+
+use crate::{
+    chart::{self, Chart},
+    gotemplate::Value,
+    manifest::{self, Hook, Manifest},
+    render::{self, Capabilities, Lookup, NoCluster, ReleaseInfo, RenderOptions},
+    values::{self, ValuesOptions},
+};
+
+/// What to render.
+#[derive(Clone)]
+pub struct RenderRequest {
+    /// Chart directory or archive.
+    pub chart: PathBuf,
+    /// Values files and `--set*` flags.
+    pub values: ValuesOptions,
+    /// `.Release`.
+    pub release: ReleaseInfo,
+    /// `.Capabilities`.
+    pub capabilities: Capabilities,
+    /// Answers `lookup`; the offline default returns empty maps like `helm template`.
+    pub lookup: Rc<dyn Lookup>,
+}
+
+impl RenderRequest {
+    /// A request with offline defaults.
+    pub fn new(chart: PathBuf, values: ValuesOptions, release: ReleaseInfo) -> Self {
+        RenderRequest {
+            chart,
+            values,
+            release,
+            capabilities: Capabilities::default(),
+            lookup: Rc::new(NoCluster),
+        }
+    }
+}
+
+/// A rendered release, before anything touches a cluster.
+pub struct RenderedRelease {
+    /// The chart, reduced to its enabled dependencies.
+    pub chart: Chart,
+    /// Values the user supplied (files and flags merged).
+    pub user_values: Value,
+    /// Values after coalescing with the chart's defaults.
+    pub values: Value,
+    /// Non-hook documents in install order.
+    pub manifests: Vec<Manifest>,
+    /// Hook documents.
+    pub hooks: Vec<Hook>,
+    /// The top chart's NOTES.txt, rendered.
+    pub notes: Option<String>,
+}
+
+impl RenderedRelease {
+    /// The manifest text as Helm records it (`---\n# Source: …` documents).
+    pub fn manifest_text(&self) -> String {
+        let mut out = String::new();
+        for m in &self.manifests {
+            out.push_str("---\n# Source: ");
+            out.push_str(&m.path);
+            out.push('\n');
+            out.push_str(&m.content);
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Loads, resolves, validates, renders, splits and sorts. Nothing here writes anywhere.
+pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
+    let started = std::time::Instant::now();
+    let loaded = chart::load(&req.chart)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
+    let user_values = values::merge_user_values(&req.values)?;
+    let (chart, vals) = values::resolve(loaded, user_values.deep_copy())?;
+    values::validate_schema(&chart, &vals)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "values resolved");
+    let opts = RenderOptions {
+        release: Some(req.release.clone()),
+        capabilities: req.capabilities.clone(),
+        strict: false,
+    };
+    let rendered = render::render(&chart, &vals, &opts, req.lookup.clone())?;
+    tracing::debug!(elapsed = ?started.elapsed(), "rendered");
+    let (hooks, manifests) = manifest::sort_manifests(&rendered.files)?;
+    tracing::debug!(elapsed = ?started.elapsed(), "documents parsed and sorted");
+    Ok(RenderedRelease {
+        chart,
+        user_values,
+        values: vals,
+        manifests,
+        hooks,
+        notes: rendered.notes,
+    })
+}

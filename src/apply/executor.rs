@@ -1,0 +1,564 @@
+//! [`execute`]: writes a [`Plan`] to the cluster in ordered waves.
+//!
+//! Order (why): CRDs go first, and the run waits until they are `Established`, because a custom
+//! resource sent earlier fails with "no matches for kind" (Helm installs `crds/` first and waits
+//! 60 s for the same reason). Then one wave per kind in Helm's `InstallOrder` (namespaces before
+//! what lives in them, config before the workloads that mount it), unknown kinds last by name. Prunes
+//! come after every create and patch, in Helm's `UninstallOrder`, so nothing the new revision still
+//! uses disappears before its replacement exists.
+//!
+//! Inside a wave requests run concurrently up to [`ApplyOptions::concurrency`]; a wave ends when all
+//! its requests have answered, and a failed wave stops the run (with every error of that wave).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::cluster::{self, Cluster, DeleteOptions, Gvk, Patch, Propagation, WriteOptions};
+use crate::diff::{Action, Change, ObjectRef, Plan};
+use crate::manifest::{INSTALL_ORDER, UNINSTALL_ORDER};
+
+use super::progress::{silent, Event, Progress};
+use super::wait::{wait, WaitOptions, WaitTarget};
+use super::{check_ownership, describe, run_bounded, Error, OwnershipError, Task, FIELD_MANAGER};
+
+const CRD_KIND: &str = "CustomResourceDefinition";
+const CRD_GROUP: &str = "apiextensions.k8s.io";
+
+/// Which release the applied objects belong to, for the ownership check before any write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ownership {
+    /// Release name.
+    pub release: String,
+    /// Release namespace.
+    pub namespace: String,
+    /// Take over existing objects that carry no ownership metadata (never objects of another
+    /// release; see [`check_ownership`]).
+    pub adopt: bool,
+}
+
+/// Options of [`execute`].
+#[derive(Clone)]
+pub struct ApplyOptions {
+    /// Field manager of every write; [`FIELD_MANAGER`] by default.
+    pub field_manager: String,
+    /// Server-side dry run of every write: the server validates and defaults, nothing is stored.
+    pub dry_run: bool,
+    /// When an update fails because it changes an immutable field (422 "field is immutable"),
+    /// delete the object, wait until it is gone, and create it again.
+    pub force: bool,
+    /// Send creates and updates as server-side apply (`Patch::Apply`, forcing conflicts) of the
+    /// intent object instead of create / JSON patch.
+    pub server_side: bool,
+    /// Most requests in flight at once inside a wave (at least 1).
+    pub concurrency: usize,
+    /// When set, existing objects the plan patches or deletes must belong to this release.
+    pub ownership: Option<Ownership>,
+    /// The rendered objects (after [`stamp_ownership`](super::stamp_ownership)) by identity. Server-side
+    /// apply sends them, and a forced re-create creates them; for objects missing here the plan's
+    /// predicted object, without server-owned fields, is used instead, which also claims fields that
+    /// the server or other managers set.
+    pub intents: BTreeMap<ObjectRef, Value>,
+    /// Bound on each internal wait: CRDs becoming established, a forced delete completing.
+    pub timeout: Duration,
+    /// Poll interval of those internal waits.
+    pub poll_interval: Duration,
+    /// Where progress events go.
+    pub progress: Arc<dyn Progress>,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions {
+            field_manager: FIELD_MANAGER.to_string(),
+            dry_run: false,
+            force: false,
+            server_side: false,
+            concurrency: 16,
+            ownership: None,
+            intents: BTreeMap::new(),
+            // Helm waits 60 s for CRDs to be established (`helm3:pkg/action/install.go`).
+            timeout: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(250),
+            progress: silent(),
+        }
+    }
+}
+
+impl std::fmt::Debug for ApplyOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApplyOptions")
+            .field("field_manager", &self.field_manager)
+            .field("dry_run", &self.dry_run)
+            .field("force", &self.force)
+            .field("server_side", &self.server_side)
+            .field("concurrency", &self.concurrency)
+            .field("ownership", &self.ownership)
+            .field("intents", &self.intents.len())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What was done to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Created.
+    Created,
+    /// Updated in place (JSON patch, or server-side apply).
+    Patched,
+    /// Deleted and created again because an immutable field changed (`force`).
+    Replaced,
+    /// Pruned.
+    Deleted,
+    /// Pruned, but it was already gone.
+    AlreadyGone,
+    /// Up to date; no request sent.
+    Unchanged,
+    /// Left the chart but is annotated `helm.sh/resource-policy: keep`; no request sent.
+    Kept,
+    /// Dry run only: its kind comes from a CRD this plan creates, so the server cannot check it yet.
+    SkippedDryRun,
+}
+
+impl Outcome {
+    /// Lowercase name for output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Created => "created",
+            Outcome::Patched => "patched",
+            Outcome::Replaced => "replaced",
+            Outcome::Deleted => "deleted",
+            Outcome::AlreadyGone => "already gone",
+            Outcome::Unchanged => "unchanged",
+            Outcome::Kept => "kept",
+            Outcome::SkippedDryRun => "skipped (dry run)",
+        }
+    }
+}
+
+/// One object's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectResult {
+    /// Which object.
+    pub id: ObjectRef,
+    /// Its kind with version (as the plan named it).
+    pub gvk: Gvk,
+    /// What was done.
+    pub outcome: Outcome,
+    /// The object as the server answered the last write (`None` without a write, or for deletes).
+    pub object: Option<Value>,
+}
+
+/// What [`execute`] did, object by object, in the order the requests were made.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ApplyReport {
+    /// Whether every write was a server-side dry run.
+    pub dry_run: bool,
+    /// One entry per object of the plan that was handled so far.
+    pub objects: Vec<ObjectResult>,
+}
+
+impl ApplyReport {
+    /// Objects that exist after the apply and belong to it (created, patched, replaced or
+    /// unchanged): what `--wait` waits for, as Helm waits for the whole new revision.
+    pub fn wait_targets(&self) -> Vec<WaitTarget> {
+        self.objects
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.outcome,
+                    Outcome::Created | Outcome::Patched | Outcome::Replaced | Outcome::Unchanged
+                )
+            })
+            .map(|o| WaitTarget::new(o.gvk.clone(), non_empty(&o.id.namespace), &o.id.name))
+            .collect()
+    }
+
+    /// The result for `id`, if it was handled.
+    pub fn get(&self, id: &ObjectRef) -> Option<&ObjectResult> {
+        self.objects.iter().find(|o| &o.id == id)
+    }
+}
+
+/// A failed write.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{operation} {}: {error}", describe(.id))]
+pub struct ObjectFailure {
+    /// Which object.
+    pub id: ObjectRef,
+    /// What was being done: `creating`, `patching`, `applying`, `deleting`, `re-creating`.
+    pub operation: &'static str,
+    /// The cluster's error.
+    pub error: cluster::Error,
+}
+
+fn non_empty(s: &str) -> Option<&str> {
+    (!s.is_empty()).then_some(s)
+}
+
+/// Writes `plan` to `cluster` in Helm's order (see the module docs) and reports what was done.
+///
+/// Before any write, the ownership of every object to patch or delete is checked when
+/// [`ApplyOptions::ownership`] is set. A failed wave stops the run with [`Error::Apply`], which
+/// carries every error of that wave and the report of what was done.
+pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, Error> {
+    check_plan_ownership(plan, opts)?;
+    let mut report = ApplyReport {
+        dry_run: opts.dry_run,
+        objects: Vec::new(),
+    };
+    let mut writes: Vec<&Change> = Vec::new();
+    let mut deletes: Vec<&Change> = Vec::new();
+    for change in &plan.changes {
+        match change.action {
+            Action::Create | Action::Patch(_) => writes.push(change),
+            Action::Delete => deletes.push(change),
+            Action::Noop | Action::Keep => {
+                let outcome = if change.action == Action::Keep {
+                    Outcome::Kept
+                } else {
+                    Outcome::Unchanged
+                };
+                report.objects.push(ObjectResult {
+                    id: change.id.clone(),
+                    gvk: gvk_of(change),
+                    outcome,
+                    object: None,
+                });
+                opts.progress.event(&Event::Object {
+                    id: change.id.clone(),
+                    outcome,
+                });
+            }
+        }
+    }
+
+    // Kinds served by CRDs this plan creates: in a dry run the server cannot know them yet.
+    let new_kinds: BTreeSet<(String, String)> = plan
+        .changes
+        .iter()
+        .filter(|c| is_crd(&c.id) && c.action == Action::Create)
+        .filter_map(|c| c.predicted.as_ref().and_then(crd_served_kind))
+        .collect();
+
+    for wave in waves(&writes, install_rank) {
+        let kind = wave[0].id.kind.clone();
+        let crd_wave = is_crd(&wave[0].id);
+        let (to_send, skipped): (Vec<&Change>, Vec<&Change>) = wave.into_iter().partition(|c| {
+            !(opts.dry_run && new_kinds.contains(&(c.id.group.clone(), c.id.kind.clone())))
+        });
+        for c in skipped {
+            record(&mut report, opts, c, Outcome::SkippedDryRun, None);
+        }
+        run_wave(cluster, opts, &kind, false, &to_send, &mut report).await?;
+        if crd_wave && !opts.dry_run {
+            let targets: Vec<WaitTarget> = to_send
+                .iter()
+                .map(|c| WaitTarget::new(gvk_of(c), None, &c.id.name))
+                .collect();
+            let wait_opts = WaitOptions {
+                timeout: opts.timeout,
+                poll_interval: opts.poll_interval,
+                progress: opts.progress.clone(),
+                ..WaitOptions::default()
+            };
+            if let Err(source) = wait(cluster, &targets, &wait_opts).await {
+                return Err(Error::CrdNotEstablished { source, report });
+            }
+        }
+    }
+    for wave in waves(&deletes, uninstall_rank) {
+        let kind = wave[0].id.kind.clone();
+        run_wave(cluster, opts, &kind, true, &wave, &mut report).await?;
+    }
+    Ok(report)
+}
+
+fn check_plan_ownership(plan: &Plan, opts: &ApplyOptions) -> Result<(), Error> {
+    let Some(own) = &opts.ownership else {
+        return Ok(());
+    };
+    let mut errors = Vec::new();
+    for change in &plan.changes {
+        let Some(live) = &change.live else { continue };
+        let result = match change.action {
+            Action::Patch(_) => check_ownership(live, &own.release, &own.namespace),
+            // Pruning an object someone else's release took over would break that release; an
+            // unowned one was ours (it is in our last revision), so it may go.
+            Action::Delete => match check_ownership(live, &own.release, &own.namespace) {
+                Err(OwnershipError::Unowned { .. }) => Ok(()),
+                other => other,
+            },
+            _ => Ok(()),
+        };
+        match result {
+            Err(OwnershipError::Unowned { .. }) if own.adopt => {}
+            Err(e) => errors.push(e),
+            Ok(()) => {}
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Ownership(errors))
+    }
+}
+
+fn record(report: &mut ApplyReport, opts: &ApplyOptions, c: &Change, outcome: Outcome, object: Option<Value>) {
+    opts.progress.event(&Event::Object {
+        id: c.id.clone(),
+        outcome,
+    });
+    report.objects.push(ObjectResult {
+        id: c.id.clone(),
+        gvk: gvk_of(c),
+        outcome,
+        object,
+    });
+}
+
+async fn run_wave(
+    cluster: &dyn Cluster,
+    opts: &ApplyOptions,
+    kind: &str,
+    deleting: bool,
+    changes: &[&Change],
+    report: &mut ApplyReport,
+) -> Result<(), Error> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    opts.progress.event(&Event::Wave {
+        kind: kind.to_string(),
+        objects: changes.len(),
+        deleting,
+    });
+    let tasks: Vec<Task<'_, Result<(Outcome, Option<Value>), ObjectFailure>>> = changes
+        .iter()
+        .map(|c| Box::pin(apply_one(cluster, c, opts)) as Task<'_, _>)
+        .collect();
+    let mut failures = Vec::new();
+    for (c, result) in changes.iter().zip(run_bounded(opts.concurrency, tasks).await) {
+        match result {
+            Ok((outcome, object)) => record(report, opts, c, outcome, object),
+            Err(f) => failures.push(f),
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Apply {
+            failures,
+            report: std::mem::take(report),
+        })
+    }
+}
+
+/// Groups changes into waves of equal rank, ordered by rank, keeping plan order inside a wave.
+fn waves<'a>(changes: &[&'a Change], rank: fn(&ObjectRef) -> (usize, String)) -> Vec<Vec<&'a Change>> {
+    let mut by_rank: BTreeMap<(usize, String), Vec<&'a Change>> = BTreeMap::new();
+    for c in changes {
+        by_rank.entry(rank(&c.id)).or_default().push(c);
+    }
+    by_rank.into_values().collect()
+}
+
+/// CRDs first (wave 0), then Helm's install order, unknown kinds after it by name.
+fn install_rank(id: &ObjectRef) -> (usize, String) {
+    if is_crd(id) {
+        return (0, String::new());
+    }
+    kind_rank(&id.kind, INSTALL_ORDER, 1)
+}
+
+fn uninstall_rank(id: &ObjectRef) -> (usize, String) {
+    kind_rank(&id.kind, UNINSTALL_ORDER, 0)
+}
+
+fn kind_rank(kind: &str, order: &[&str], offset: usize) -> (usize, String) {
+    match order.iter().position(|k| *k == kind) {
+        Some(i) => (i + offset, String::new()),
+        None => (order.len() + offset, kind.to_string()),
+    }
+}
+
+fn is_crd(id: &ObjectRef) -> bool {
+    id.kind == CRD_KIND && id.group == CRD_GROUP
+}
+
+/// `(spec.group, spec.names.kind)` of a CRD object.
+fn crd_served_kind(crd: &Value) -> Option<(String, String)> {
+    let group = crd.pointer("/spec/group")?.as_str()?;
+    let kind = crd.pointer("/spec/names/kind")?.as_str()?;
+    Some((group.to_string(), kind.to_string()))
+}
+
+fn gvk_of(c: &Change) -> Gvk {
+    Gvk::new(&c.api_version, &c.id.kind)
+}
+
+fn write_options(opts: &ApplyOptions) -> WriteOptions {
+    WriteOptions {
+        field_manager: Some(opts.field_manager.clone()),
+        // Server-side apply takes fields from other managers, as Helm 4's `--force-conflicts`:
+        // the chart is the source of truth for what it declares.
+        force: opts.server_side,
+        dry_run: opts.dry_run,
+    }
+}
+
+/// What to send for `c` as a whole object: the caller's intent, else the plan's prediction without
+/// the fields the server owns.
+fn intent(c: &Change, opts: &ApplyOptions) -> Option<Value> {
+    if let Some(v) = opts.intents.get(&c.id) {
+        return Some(with_namespace(v.clone(), &c.id.namespace));
+    }
+    let mut obj = c.predicted.clone()?;
+    crate::diff::strip_server_fields(&mut obj, true);
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("deletionTimestamp");
+        meta.remove("deletionGracePeriodSeconds");
+    }
+    Some(with_namespace(obj, &c.id.namespace))
+}
+
+fn with_namespace(mut obj: Value, namespace: &str) -> Value {
+    if !namespace.is_empty() {
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.entry("namespace")
+                .or_insert_with(|| Value::String(namespace.to_string()));
+        }
+    }
+    obj
+}
+
+/// Whether the server refused an update because it changes an immutable field.
+fn is_immutable(e: &cluster::Error) -> bool {
+    matches!(e, cluster::Error::Api { code: 422, message, .. } if message.contains("immutable"))
+}
+
+async fn apply_one(
+    cluster: &dyn Cluster,
+    c: &Change,
+    opts: &ApplyOptions,
+) -> Result<(Outcome, Option<Value>), ObjectFailure> {
+    let gvk = gvk_of(c);
+    let ns = non_empty(&c.id.namespace);
+    let name = c.id.name.as_str();
+    let fail = |operation: &'static str, error: cluster::Error| ObjectFailure {
+        id: c.id.clone(),
+        operation,
+        error,
+    };
+    let wopts = write_options(opts);
+    let (operation, outcome, result) = match &c.action {
+        Action::Delete => {
+            let dopts = DeleteOptions {
+                propagation: Some(Propagation::Background),
+                dry_run: opts.dry_run,
+                resource_version: None,
+            };
+            return match cluster.delete(&gvk, ns, name, &dopts).await {
+                Ok(_) => Ok((Outcome::Deleted, None)),
+                Err(e) if e.is_not_found() => Ok((Outcome::AlreadyGone, None)),
+                Err(e) => Err(fail("deleting", e)),
+            };
+        }
+        Action::Noop => return Ok((Outcome::Unchanged, None)),
+        Action::Keep => return Ok((Outcome::Kept, None)),
+        Action::Create | Action::Patch(_) if opts.server_side => {
+            let body = intent(c, opts).ok_or_else(|| fail("applying", no_object()))?;
+            let outcome = if c.action == Action::Create {
+                Outcome::Created
+            } else {
+                Outcome::Patched
+            };
+            let r = cluster.patch(&gvk, ns, name, &Patch::Apply(body), &wopts).await;
+            ("applying", outcome, r)
+        }
+        Action::Create => {
+            let body = c
+                .predicted
+                .clone()
+                .map(|o| with_namespace(o, &c.id.namespace))
+                .ok_or_else(|| fail("creating", no_object()))?;
+            ("creating", Outcome::Created, cluster.create(&body, &wopts).await)
+        }
+        Action::Patch(p) => {
+            let ops = serde_json::to_value(p)
+                .map_err(|e| fail("patching", cluster::Error::Invalid(format!("encoding patch: {e}"))))?;
+            let r = cluster.patch(&gvk, ns, name, &Patch::Json(ops), &wopts).await;
+            ("patching", Outcome::Patched, r)
+        }
+    };
+    match result {
+        Ok(obj) => Ok((outcome, Some(obj))),
+        Err(e) if opts.force && is_immutable(&e) => recreate(cluster, c, opts, e.to_string()).await,
+        Err(e) => Err(fail(operation, e)),
+    }
+}
+
+fn no_object() -> cluster::Error {
+    cluster::Error::Invalid("the plan has no object to write".to_string())
+}
+
+/// Deletes the object, waits until the server no longer has it, and creates it again.
+async fn recreate(
+    cluster: &dyn Cluster,
+    c: &Change,
+    opts: &ApplyOptions,
+    reason: String,
+) -> Result<(Outcome, Option<Value>), ObjectFailure> {
+    let gvk = gvk_of(c);
+    let ns = non_empty(&c.id.namespace);
+    let fail = |error: cluster::Error| ObjectFailure {
+        id: c.id.clone(),
+        operation: "re-creating",
+        error,
+    };
+    opts.progress.event(&Event::Recreating {
+        id: c.id.clone(),
+        reason,
+    });
+    let body = intent(c, opts).ok_or_else(|| fail(no_object()))?;
+    let dopts = DeleteOptions {
+        propagation: Some(Propagation::Background),
+        dry_run: opts.dry_run,
+        resource_version: None,
+    };
+    match cluster.delete(&gvk, ns, &c.id.name, &dopts).await {
+        Ok(_) => {}
+        Err(e) if e.is_not_found() => {}
+        Err(e) => return Err(fail(e)),
+    }
+    if opts.dry_run {
+        // The object still exists, so a dry-run create would only say AlreadyExists.
+        return Ok((Outcome::Replaced, None));
+    }
+    let deadline = Instant::now() + opts.timeout;
+    loop {
+        match cluster.get(&gvk, ns, &c.id.name).await {
+            Err(e) if e.is_not_found() => break,
+            Err(e) => return Err(fail(e)),
+            Ok(_) if Instant::now() >= deadline => {
+                return Err(fail(cluster::Error::Invalid(format!(
+                    "still present {:?} after deleting it",
+                    opts.timeout
+                ))));
+            }
+            Ok(_) => tokio::time::sleep(opts.poll_interval).await,
+        }
+    }
+    let wopts = write_options(opts);
+    let created = if opts.server_side {
+        cluster
+            .patch(&gvk, ns, &c.id.name, &Patch::Apply(body), &wopts)
+            .await
+    } else {
+        cluster.create(&body, &wopts).await
+    };
+    created.map(|o| (Outcome::Replaced, Some(o))).map_err(fail)
+}
