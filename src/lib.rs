@@ -11,6 +11,7 @@
 //! template`, and [`render::render`], Helm's engine.
 
 pub mod action;
+pub mod apply;
 pub mod chart;
 pub mod cli;
 pub mod cluster;

@@ -461,7 +461,10 @@ fn render_krew_release_bot(template: &str, tag: &str) -> (String, Vec<String>) {
         if let Some(args) = action.strip_prefix("{{addURIAndSha \"") {
             let end = args.find("\" .TagName }}").expect("addURIAndSha URL .TagName");
             let uri = args[..end].replace("{{ .TagName }}", tag);
-            out.push_str(&format!("uri: {uri}\n    sha256: {}", "0".repeat(64)));
+            out.push_str(&format!(
+                "uri: {uri}\n    sha256: {}",
+                "0123456789abcdef".repeat(4)
+            ));
             uris.push(uri);
             rest = &args[end + "\" .TagName }}".len()..];
         } else if let Some(after) = action.strip_prefix("{{ .TagName }}") {
@@ -740,7 +743,7 @@ fn kubectl_runs_the_plugin_from_path() {
     );
     assert_eq!(
         stdout(&via),
-        read("fixtures/golden/demo.yaml").replace("\r\n", "\n"),
+        read("fixtures/golden/template/demo.yaml").replace("\r\n", "\n"),
         "vs helm golden"
     );
 }

@@ -30,11 +30,12 @@ impl Default for HistoryOptions {
 pub async fn history(ctx: &Context, opts: &HistoryOptions) -> anyhow::Result<Vec<Release>> {
     let name = opts.release.as_str();
     release::validate_name(name).map_err(anyhow::Error::msg)?;
-    let mut revisions = ctx
-        .store(None)
-        .history(name)
-        .await
-        .with_context(|| format!("reading the history of release {name} in namespace {}", ctx.namespace))?;
+    let mut revisions = ctx.store(None).history(name).await.with_context(|| {
+        format!(
+            "reading the history of release {name} in namespace {}",
+            ctx.namespace
+        )
+    })?;
     if revisions.is_empty() {
         return Err(not_found(ctx, name).await);
     }

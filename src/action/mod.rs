@@ -3,12 +3,26 @@
 
 mod context;
 mod diff;
+mod get;
+mod history;
+mod list;
 mod plan;
+mod rollback;
+mod uninstall;
+mod upgrade;
 mod render;
+mod status;
 mod template;
 
 pub use context::Context;
 pub use diff::{diff, DiffOptions, DiffResult};
+pub use get::{get, get_values, GetOptions, GetValuesOptions};
+pub use history::{history, HistoryOptions, DEFAULT_HISTORY_LIST_MAX};
+pub use list::{list, ListOptions, ListedRelease};
 pub use plan::{parse_manifest_docs, plan_against_cluster};
+pub use rollback::{rollback, RollbackOptions};
+pub use uninstall::{uninstall, UninstallOptions};
+pub use upgrade::{upgrade, DryRun, Mode, UpgradeOptions, UpgradeResult};
 pub use render::{render_release, RenderRequest, RenderedRelease};
+pub use status::{status, StatusOptions};
 pub use template::{template, TemplateOptions};

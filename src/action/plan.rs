@@ -79,7 +79,7 @@ pub async fn plan_against_cluster(
         place(doc, namespaced(doc).unwrap_or(true), namespace);
     }
     for doc in &mut desired {
-        stamp_ownership(doc, release, namespace);
+        crate::apply::stamp_ownership(doc, release, namespace);
     }
 
     let mut inputs = Inputs::new();
@@ -156,9 +156,8 @@ async fn merge_keys(ctx: &Context, desired: &[Value]) -> MergeKeys {
     keys
 }
 
-/// Marks an object as ours the way Helm does, so Helm users (and `helm` itself) recognise it.
-/// (Interim: the apply stage will own this.)
-fn stamp_ownership(doc: &mut Value, release: &str, namespace: &str) {
+#[allow(dead_code)]
+fn interim_stamp_ownership(doc: &mut Value, release: &str, namespace: &str) {
     let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) else {
         return;
     };
@@ -175,4 +174,33 @@ fn stamp_ownership(doc: &mut Value, release: &str, namespace: &str) {
         a.insert("meta.helm.sh/release-name".into(), release.into());
         a.insert("meta.helm.sh/release-namespace".into(), namespace.into());
     }
+}
+
+/// The objects a plan leaves in place (created, patched or unchanged), for `--wait`.
+pub(crate) fn wait_targets(plan: &Plan) -> Vec<crate::apply::WaitTarget> {
+    plan.changes
+        .iter()
+        .filter(|c| !matches!(c.action, diff::Action::Delete | diff::Action::Keep))
+        .map(|c| crate::apply::WaitTarget::from_ref(&c.id, &c.api_version))
+        .collect()
+}
+
+/// Polls until every object the plan deletes is gone (`uninstall --wait`).
+pub(crate) async fn wait_deleted(ctx: &Context, plan: &Plan, timeout: std::time::Duration) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    for c in plan.changes.iter().filter(|c| matches!(c.action, diff::Action::Delete)) {
+        let gvk = Gvk::new(&c.api_version, &c.id.kind);
+        let ns = (!c.id.namespace.is_empty()).then_some(c.id.namespace.as_str());
+        loop {
+            match ctx.cluster.get(&gvk, ns, &c.id.name).await {
+                Err(e) if e.is_not_found() => break,
+                Err(e) => return Err(e.into()),
+                Ok(_) if tokio::time::Instant::now() >= deadline => {
+                    anyhow::bail!("timed out waiting for {} {} to be deleted", c.id.kind, c.id.name)
+                }
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
+            }
+        }
+    }
+    Ok(())
 }

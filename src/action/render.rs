@@ -24,6 +24,8 @@ pub struct RenderRequest {
     pub capabilities: Capabilities,
     /// Answers `lookup`; the offline default returns empty maps like `helm template`.
     pub lookup: Rc<dyn Lookup>,
+    /// `--reuse-values`: the previous revision's user values, under this run's flags.
+    pub base_values: Option<serde_json::Value>,
 }
 
 impl RenderRequest {
@@ -35,6 +37,7 @@ impl RenderRequest {
             release,
             capabilities: Capabilities::default(),
             lookup: Rc::new(NoCluster),
+            base_values: None,
         }
     }
 }
@@ -75,7 +78,10 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     let started = std::time::Instant::now();
     let loaded = chart::load(&req.chart)?;
     tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
-    let user_values = values::merge_user_values(&req.values)?;
+    let mut user_values = values::merge_user_values(&req.values)?;
+    if let Some(base) = &req.base_values {
+        user_values = merge_over(Value::from_json(base, false), &user_values);
+    }
     let (chart, vals) = values::resolve(loaded, user_values.deep_copy())?;
     values::validate_schema(&chart, &vals)?;
     tracing::debug!(elapsed = ?started.elapsed(), "values resolved");
@@ -96,4 +102,24 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
         hooks,
         notes: rendered.notes,
     })
+}
+
+/// Deep-merges `over` onto `base` (maps merge, anything else in `over` wins), as Helm merges
+/// `--reuse-values` with the new flags.
+fn merge_over(base: Value, over: &Value) -> Value {
+    match (&base, over) {
+        (Value::Map(b), Value::Map(o)) => {
+            let merged = b.borrow().clone();
+            let mut merged = merged;
+            for (k, v) in o.borrow().iter() {
+                let next = match merged.remove(k) {
+                    Some(old) => merge_over(old, v),
+                    None => v.clone(),
+                };
+                merged.insert(k.clone(), next);
+            }
+            Value::map_from(merged)
+        }
+        _ => over.clone(),
+    }
 }

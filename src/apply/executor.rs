@@ -562,3 +562,404 @@ async fn recreate(
     };
     created.map(|o| (Outcome::Replaced, Some(o))).map_err(fail)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap as Map;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+
+    use super::*;
+    use crate::cluster::{ApiResourceInfo, FakeCluster, ListInfo, Method, ObjectList};
+
+    /// A [`FakeCluster`] whose writes take a little while and are logged with their start and end,
+    /// so tests can see concurrency and wave boundaries.
+    struct Slow {
+        inner: FakeCluster,
+        delay: Duration,
+        log: Mutex<Vec<String>>,
+        in_flight: Mutex<(usize, usize)>,
+    }
+
+    impl Slow {
+        fn new(inner: FakeCluster, delay_ms: u64) -> Self {
+            Slow {
+                inner,
+                delay: Duration::from_millis(delay_ms),
+                log: Mutex::default(),
+                in_flight: Mutex::default(),
+            }
+        }
+
+        async fn around<T>(&self, what: String, f: impl std::future::Future<Output = T>) -> T {
+            {
+                let mut n = self.in_flight.lock().expect("lock");
+                n.0 += 1;
+                n.1 = n.1.max(n.0);
+                self.log.lock().expect("lock").push(format!("start {what}"));
+            }
+            tokio::time::sleep(self.delay).await;
+            let out = f.await;
+            self.in_flight.lock().expect("lock").0 -= 1;
+            self.log.lock().expect("lock").push(format!("end {what}"));
+            out
+        }
+
+        fn max_in_flight(&self) -> usize {
+            self.in_flight.lock().expect("lock").1
+        }
+    }
+
+    fn patch_kind(p: &Patch) -> &'static str {
+        match p {
+            Patch::Json(_) => "json",
+            Patch::Merge(_) => "merge",
+            Patch::Strategic(_) => "strategic",
+            Patch::Apply(_) => "apply",
+        }
+    }
+
+    #[async_trait]
+    impl Cluster for Slow {
+        fn default_namespace(&self) -> &str {
+            self.inner.default_namespace()
+        }
+        async fn resolve(&self, gvk: &Gvk) -> cluster::Result<ApiResourceInfo> {
+            self.inner.resolve(gvk).await
+        }
+        async fn list_info(&self, gvk: &Gvk) -> cluster::Result<Option<Map<String, ListInfo>>> {
+            self.inner.list_info(gvk).await
+        }
+        async fn get(&self, gvk: &Gvk, ns: Option<&str>, name: &str) -> cluster::Result<Value> {
+            self.inner.get(gvk, ns, name).await
+        }
+        async fn list(&self, gvk: &Gvk, ns: Option<&str>, sel: Option<&str>) -> cluster::Result<ObjectList> {
+            self.inner.list(gvk, ns, sel).await
+        }
+        async fn create(&self, object: &Value, opts: &WriteOptions) -> cluster::Result<Value> {
+            let what = format!("create {} {}", object["kind"].as_str().unwrap_or(""), object["metadata"]["name"].as_str().unwrap_or(""));
+            self.around(what, self.inner.create(object, opts)).await
+        }
+        async fn patch(
+            &self,
+            gvk: &Gvk,
+            ns: Option<&str>,
+            name: &str,
+            patch: &Patch,
+            opts: &WriteOptions,
+        ) -> cluster::Result<Value> {
+            let what = format!("patch-{} {} {name}", patch_kind(patch), gvk.kind);
+            self.around(what, self.inner.patch(gvk, ns, name, patch, opts)).await
+        }
+        async fn delete(&self, gvk: &Gvk, ns: Option<&str>, name: &str, opts: &DeleteOptions) -> cluster::Result<Value> {
+            self.around(format!("delete {} {name}", gvk.kind), self.inner.delete(gvk, ns, name, opts))
+                .await
+        }
+    }
+
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    fn obj(api_version: &str, kind: &str, name: &str) -> Value {
+        json!({"apiVersion": api_version, "kind": kind, "metadata": {"name": name}})
+    }
+
+    fn change(object: Value, action: Action, live: Option<Value>) -> Change {
+        let api_version = object["apiVersion"].as_str().unwrap_or("").to_string();
+        let cluster_scoped = ["Namespace", "CustomResourceDefinition"].contains(&object["kind"].as_str().unwrap_or(""));
+        let id = ObjectRef::of(&object, (!cluster_scoped).then_some("default")).expect("id");
+        let predicted = match action {
+            Action::Delete => None,
+            _ => Some(object),
+        };
+        Change {
+            id,
+            api_version,
+            action,
+            live,
+            predicted,
+            drift: Vec::new(),
+        }
+    }
+
+    fn create(api_version: &str, kind: &str, name: &str) -> Change {
+        change(obj(api_version, kind, name), Action::Create, None)
+    }
+
+    fn delete(api_version: &str, kind: &str, name: &str) -> Change {
+        let live = obj(api_version, kind, name);
+        change(live.clone(), Action::Delete, Some(live))
+    }
+
+    fn json_patch(ops: Value) -> Action {
+        Action::Patch(serde_json::from_value(ops).expect("patch"))
+    }
+
+    fn crd() -> Value {
+        json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+               "metadata": {"name": "widgets.example.com"},
+               "spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"}},
+               // The fake has no controller; the created object carries the condition itself.
+               "status": {"conditions": [{"type": "Established", "status": "True"}]}})
+    }
+
+    fn writes(log: &[String]) -> Vec<String> {
+        log.iter().filter_map(|l| l.strip_prefix("start ").map(str::to_string)).collect()
+    }
+
+    #[test]
+    fn waves_follow_install_order_with_crds_first() {
+        block(async {
+            let fake = FakeCluster::new("default");
+            fake.add_kind("example.com/v1", "Widget", "widgets", true);
+            let c = Slow::new(fake, 0);
+            // Plan order is deliberately scrambled; expected order is helm's InstallOrder.
+            let plan = Plan {
+                changes: vec![
+                    create("example.com/v1", "Widget", "w"),
+                    create("apps/v1", "Deployment", "web"),
+                    create("v1", "Service", "web"),
+                    change(crd(), Action::Create, None),
+                    create("v1", "ConfigMap", "cfg"),
+                    create("v1", "Namespace", "ns1"),
+                    create("v1", "ServiceAccount", "sa"),
+                ],
+            };
+            let report = execute(&c, &plan, &ApplyOptions::default()).await.expect("apply");
+            assert_eq!(
+                writes(&c.log.lock().expect("lock")),
+                [
+                    "create CustomResourceDefinition widgets.example.com",
+                    "create Namespace ns1",
+                    "create ServiceAccount sa",
+                    "create ConfigMap cfg",
+                    "create Service web",
+                    "create Deployment web",
+                    "create Widget w",
+                ]
+            );
+            assert!(report.objects.iter().all(|o| o.outcome == Outcome::Created));
+            // The CRD was checked for Established before the Widget went out.
+            let calls = c.inner.calls();
+            let get_crd = calls.iter().position(|k| k.method == Method::Get && k.gvk.kind == "CustomResourceDefinition");
+            let create_widget = calls.iter().position(|k| k.method == Method::Create && k.gvk.kind == "Widget");
+            assert!(get_crd.expect("crd checked") < create_widget.expect("widget created"));
+        });
+    }
+
+    #[test]
+    fn noop_and_keep_send_nothing() {
+        block(async {
+            let c = FakeCluster::new("default");
+            let live = obj("v1", "ConfigMap", "a");
+            let plan = Plan {
+                changes: vec![
+                    change(live.clone(), Action::Noop, Some(live.clone())),
+                    change(obj("v1", "Secret", "s"), Action::Keep, Some(obj("v1", "Secret", "s"))),
+                ],
+            };
+            let report = execute(&c, &plan, &ApplyOptions::default()).await.expect("apply");
+            assert!(c.calls().is_empty(), "requests: {:?}", c.calls());
+            let outcomes: Vec<Outcome> = report.objects.iter().map(|o| o.outcome).collect();
+            assert_eq!(outcomes, [Outcome::Unchanged, Outcome::Kept]);
+        });
+    }
+
+    #[test]
+    fn concurrency_is_bounded_and_waves_do_not_overlap() {
+        let cases = [("one at a time", 1, 1), ("three", 3, 3), ("more than objects", 50, 8)];
+        for (name, limit, want) in cases {
+            block(async {
+                let c = Slow::new(FakeCluster::new("default"), 15);
+                let mut changes: Vec<Change> = (0..8).map(|i| create("v1", "ConfigMap", &format!("c{i}"))).collect();
+                changes.push(create("apps/v1", "Deployment", "web"));
+                let opts = ApplyOptions {
+                    concurrency: limit,
+                    ..ApplyOptions::default()
+                };
+                execute(&c, &Plan { changes }, &opts).await.expect(name);
+                assert_eq!(c.max_in_flight(), want, "{name}");
+                let log = c.log.lock().expect("lock").clone();
+                let last_cm_end = log.iter().rposition(|l| l.starts_with("end create ConfigMap"));
+                let dep_start = log.iter().position(|l| l == "start create Deployment web");
+                assert!(last_cm_end < dep_start, "{name}: waves overlap: {log:?}");
+            });
+        }
+    }
+
+    #[test]
+    fn prunes_come_last_in_uninstall_order() {
+        block(async {
+            let fake = FakeCluster::new("default");
+            for (av, kind, name) in [("v1", "ConfigMap", "old"), ("apps/v1", "Deployment", "old"), ("v1", "Service", "old")] {
+                fake.insert(json!({"apiVersion": av, "kind": kind, "metadata": {"name": name, "namespace": "default"}}))
+                    .expect("insert");
+            }
+            let c = Slow::new(fake, 0);
+            let plan = Plan {
+                changes: vec![
+                    delete("v1", "ConfigMap", "old"),
+                    delete("apps/v1", "Deployment", "old"),
+                    create("v1", "ConfigMap", "new"),
+                    delete("v1", "Service", "old"),
+                    delete("v1", "Secret", "gone"),
+                ],
+            };
+            let report = execute(&c, &plan, &ApplyOptions::default()).await.expect("apply");
+            assert_eq!(
+                writes(&c.log.lock().expect("lock")),
+                [
+                    "create ConfigMap new",
+                    "delete Service old",
+                    "delete Deployment old",
+                    "delete ConfigMap old",
+                    "delete Secret gone",
+                ]
+            );
+            let gone = report.objects.iter().find(|o| o.id.name == "gone").expect("secret");
+            assert_eq!(gone.outcome, Outcome::AlreadyGone);
+        });
+    }
+
+    fn immutable() -> cluster::Error {
+        cluster::Error::Api {
+            code: 422,
+            reason: "Invalid".into(),
+            // As kube-apiserver v1.32 words it for a Deployment selector change.
+            message: r#"Deployment.apps "web" is invalid: spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"web2"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable"#.into(),
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn force_recreates_on_immutable_field() {
+        for force in [false, true] {
+            block(async {
+                let fake = FakeCluster::new("default");
+                let live = fake
+                    .insert(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+                        "metadata": {"name": "web", "namespace": "default"},
+                        "spec": {"selector": {"matchLabels": {"app": "web"}}}, "status": {"replicas": 1}}))
+                    .expect("insert");
+                fake.inject(Method::Patch, Some("web"), immutable());
+                let c = Slow::new(fake, 0);
+                let mut ch = change(
+                    live.clone(),
+                    json_patch(json!([{"op": "replace", "path": "/spec/selector/matchLabels/app", "value": "web2"}])),
+                    Some(live.clone()),
+                );
+                let mut predicted = live.clone();
+                predicted["spec"]["selector"]["matchLabels"]["app"] = json!("web2");
+                ch.predicted = Some(predicted);
+                let opts = ApplyOptions {
+                    force,
+                    poll_interval: Duration::from_millis(1),
+                    ..ApplyOptions::default()
+                };
+                let result = execute(&c, &Plan { changes: vec![ch] }, &opts).await;
+                let log = writes(&c.log.lock().expect("lock"));
+                if !force {
+                    let err = result.expect_err("immutable without force").to_string();
+                    assert!(err.starts_with("patching Deployment default/web: Error from server (Invalid)"), "{err}");
+                    assert!(err.contains("field is immutable"), "{err}");
+                    assert_eq!(log, ["patch-json Deployment web"]);
+                    return;
+                }
+                let report = result.expect("force");
+                assert_eq!(log, ["patch-json Deployment web", "delete Deployment web", "create Deployment web"]);
+                assert_eq!(report.objects[0].outcome, Outcome::Replaced);
+                let now = c.inner.get(&Gvk::new("apps/v1", "Deployment"), None, "web").await.expect("get");
+                assert_eq!(now["spec"]["selector"]["matchLabels"]["app"], "web2");
+                assert!(now.get("status").is_none(), "server-owned fields are not sent back");
+                assert_ne!(now["metadata"]["uid"], live["metadata"]["uid"], "a new object");
+            });
+        }
+    }
+
+    #[test]
+    fn ownership_is_checked_before_any_write() {
+        let owned_by = |rel: Option<&str>| {
+            let mut o = obj("v1", "ConfigMap", "a");
+            o["metadata"]["namespace"] = json!("default");
+            if let Some(rel) = rel {
+                crate::apply::stamp_ownership(&mut o, rel, "default");
+            }
+            o
+        };
+        let cases: Vec<(&str, Value, bool, Option<&str>)> = vec![
+            ("ours", owned_by(Some("rel")), false, None),
+            ("other release", owned_by(Some("other")), true, Some("it belongs to release \"other\"")),
+            ("unowned without adopt", owned_by(None), false, Some("invalid ownership metadata")),
+            ("unowned with adopt", owned_by(None), true, None),
+        ];
+        for (name, live, adopt, want_err) in cases {
+            block(async {
+                let c = FakeCluster::new("default");
+                c.insert(live.clone()).expect("insert");
+                let ch = change(
+                    live.clone(),
+                    json_patch(json!([{"op": "add", "path": "/data", "value": {"k": "v"}}])),
+                    Some(live.clone()),
+                );
+                let opts = ApplyOptions {
+                    ownership: Some(Ownership {
+                        release: "rel".into(),
+                        namespace: "default".into(),
+                        adopt,
+                    }),
+                    ..ApplyOptions::default()
+                };
+                let result = execute(&c, &Plan { changes: vec![ch] }, &opts).await;
+                match want_err {
+                    None => {
+                        result.expect(name);
+                    }
+                    Some(want) => {
+                        let err = result.expect_err(name);
+                        assert!(matches!(err, Error::Ownership(_)), "{name}: {err:?}");
+                        assert!(err.to_string().contains(want), "{name}: {err}");
+                        assert!(c.calls().is_empty(), "{name}: nothing may be written");
+                    }
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn dry_run_and_server_side() {
+        block(async {
+            let fake = FakeCluster::new("default");
+            fake.add_kind("example.com/v1", "Widget", "widgets", true);
+            let live = fake.insert(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "namespace": "default"}, "data": {"k": "1"}})).expect("insert");
+            let c = Slow::new(fake, 0);
+            let mut patched = change(live.clone(), json_patch(json!([{"op": "replace", "path": "/data/k", "value": "2"}])), Some(live.clone()));
+            patched.predicted = Some(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "namespace": "default", "resourceVersion": "1"}, "data": {"k": "2"}}));
+            let plan = Plan {
+                changes: vec![change(crd(), Action::Create, None), create("example.com/v1", "Widget", "w"), patched],
+            };
+            let opts = ApplyOptions {
+                dry_run: true,
+                server_side: true,
+                ..ApplyOptions::default()
+            };
+            let report = execute(&c, &plan, &opts).await.expect("dry run");
+            assert!(c.inner.calls().iter().all(|k| k.dry_run), "{:?}", c.inner.calls());
+            assert_eq!(
+                writes(&c.log.lock().expect("lock")),
+                ["patch-apply CustomResourceDefinition widgets.example.com", "patch-apply ConfigMap a"]
+            );
+            let w = report.objects.iter().find(|o| o.id.kind == "Widget").expect("widget");
+            assert_eq!(w.outcome, Outcome::SkippedDryRun);
+            assert_eq!(c.inner.objects(), [live], "a dry run stores nothing");
+        });
+    }
+}

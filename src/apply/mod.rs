@@ -139,5 +139,3 @@ pub(crate) async fn run_bounded<T>(limit: usize, tasks: Vec<Task<'_, T>>) -> Vec
     results.into_iter().flatten().collect()
 }
 
-#[cfg(test)]
-pub(crate) mod testutil;

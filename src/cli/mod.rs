@@ -3,13 +3,22 @@
 
 mod args;
 mod completion;
+mod deploy;
 mod diff;
+mod rollback;
+mod uninstall;
+mod get;
+mod history;
+mod list;
+mod status;
 mod template;
 mod version;
 
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
+
+use crate::action;
 
 pub use args::{GlobalArgs, ValuesArgs};
 
@@ -41,6 +50,28 @@ pub enum Command {
     Template(template::TemplateArgs),
     /// Show what an upgrade, install or rollback would change (three-way diff against the cluster).
     Diff(diff::DiffArgs),
+    /// Fetch release history.
+    #[command(alias = "hist")]
+    History(history::HistoryArgs),
+    /// Display the status of the named release.
+    Status(status::StatusArgs),
+    /// List releases.
+    #[command(alias = "ls")]
+    List(list::ListArgs),
+    /// Download extended information of a named release.
+    Get(get::GetArgs),
+    /// Install a chart as a new release (fails if the release exists).
+    #[command(after_help = "Examples:\n  kubectl chart install web ./chart -n prod --create-namespace --wait")]
+    Install(deploy::DeployArgs),
+    /// Upgrade a release to a new chart or new values.
+    Upgrade(deploy::UpgradeArgs),
+    /// Install or upgrade: make the release match the chart (`helm upgrade --install`).
+    #[command(after_help = "Examples:\n  kubectl chart apply web ./chart -n prod -f prod.yaml --wait")]
+    Apply(deploy::DeployArgs),
+    /// Roll a release back to a previous revision.
+    Rollback(rollback::RollbackArgs),
+    /// Uninstall a release.
+    Uninstall(uninstall::UninstallArgs),
     /// Print the version of kubectl-chart.
     Version(version::VersionArgs),
     /// Output shell completion code for bash, zsh, fish or powershell.
@@ -61,6 +92,15 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     match cli.command {
         Command::Template(a) => template::exec(&cli.global, a, out),
         Command::Diff(a) => diff::exec(&cli.global, a, out),
+        Command::History(a) => history::exec(&cli.global, a, out),
+        Command::Status(a) => status::exec(&cli.global, a, out),
+        Command::List(a) => list::exec(&cli.global, a, out),
+        Command::Get(a) => get::exec(&cli.global, a, out),
+        Command::Install(a) => deploy::exec(&cli.global, a, action::Mode::Install, out),
+        Command::Upgrade(a) => deploy::exec_upgrade(&cli.global, a, out),
+        Command::Apply(a) => deploy::exec(&cli.global, a, action::Mode::Apply, out),
+        Command::Rollback(a) => rollback::exec(&cli.global, a, out),
+        Command::Uninstall(a) => uninstall::exec(&cli.global, a, out),
         Command::Version(a) => version::exec(a, out),
         Command::Completion(a) => completion::exec(a, out),
     }

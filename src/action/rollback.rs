@@ -1,0 +1,148 @@
+//! `rollback RELEASE [REVISION]`: re-apply a stored revision as a new revision.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+
+use super::{
+    plan::{parse_manifest_docs, plan_against_cluster},
+    upgrade::with_renewal,
+    Context,
+};
+use crate::{
+    apply::{self, ApplyOptions, HookOptions, Ownership, WaitOptions},
+    manifest,
+    release::{BeginOptions, Operation, Release, Status},
+};
+
+/// Inputs of `rollback`.
+#[derive(Debug, Clone)]
+pub struct RollbackOptions {
+    /// Release name.
+    pub release: String,
+    /// Revision to go back to; default: the one before the current.
+    pub revision: Option<u32>,
+    /// `--wait`.
+    pub wait: bool,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// `--force`.
+    pub force: bool,
+    /// `--no-hooks`.
+    pub no_hooks: bool,
+    /// `--description`.
+    pub description: Option<String>,
+    /// `--dry-run`: plan only.
+    pub dry_run: bool,
+}
+
+/// Hooks as recorded, back in the form the hook runner takes.
+pub(crate) fn recorded_hooks(rel: &Release) -> Vec<manifest::Hook> {
+    rel.hooks
+        .iter()
+        .map(|h| {
+            let head = crate::yaml::scan_head(&h.manifest, &h.path).unwrap_or_default();
+            manifest::Hook {
+                manifest: manifest::Manifest {
+                    path: h.path.clone(),
+                    content: h.manifest.clone(),
+                    head: manifest::Head {
+                        api_version: head.api_version,
+                        kind: head.kind,
+                        name: head.name,
+                        annotations: head.annotations,
+                    },
+                },
+                events: h.events.clone(),
+                weight: h.weight,
+                delete_policies: h.delete_policies.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Rolls back; returns the new revision.
+pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<Release> {
+    let store = ctx.store(None);
+    let history = store.history(&opts.release).await?;
+    let Some(current) = history.last() else {
+        bail!("release {} not found in namespace {}", opts.release, ctx.namespace);
+    };
+    let target_rev = match opts.revision {
+        Some(0) | None => {
+            if current.revision <= 1 {
+                bail!("release {} has no revision before {} to roll back to", opts.release, current.revision);
+            }
+            current.revision - 1
+        }
+        Some(r) => r,
+    };
+    let Some(target) = history.iter().find(|r| r.revision == target_rev).cloned() else {
+        bail!("release {}: revision {target_rev} not found (history: {})", opts.release, revisions(&history));
+    };
+    let desired = parse_manifest_docs(&target.manifest, "recorded manifest")?;
+    // The base is what was applied last (the current revision, whatever its status).
+    let original = if current.status == Status::Uninstalled {
+        Vec::new()
+    } else {
+        parse_manifest_docs(&current.manifest, "recorded manifest")?
+    };
+    let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+    let hooks = recorded_hooks(&target);
+    let begin = BeginOptions {
+        name: opts.release.clone(),
+        operation: Operation::Rollback,
+        chart: target.chart.clone(),
+        values: target.values.clone(),
+        computed_values: target.computed_values.clone(),
+        manifest: target.manifest.clone(),
+        hooks: target.hooks.clone(),
+        notes: target.notes.clone(),
+        description: String::new(),
+    };
+    if opts.dry_run {
+        let mut preview = target.clone();
+        preview.revision = current.revision + 1;
+        preview.status = Status::PendingRollback;
+        preview.description = format!("Dry run: rollback to {target_rev}");
+        return Ok(preview);
+    }
+    let pending = store.begin(begin).await?;
+    let work = async {
+        let hook_opts = HookOptions { timeout: opts.timeout, ..Default::default() };
+        if !opts.no_hooks {
+            apply::run_hooks(&*ctx.cluster, &hooks, "pre-rollback", &hook_opts).await.context("pre-rollback hooks")?;
+        }
+        let apply_opts = ApplyOptions {
+            force: opts.force,
+            ownership: Some(Ownership { release: opts.release.clone(), namespace: ctx.namespace.clone(), adopt: false }),
+            timeout: opts.timeout,
+            ..Default::default()
+        };
+        apply::execute(&*ctx.cluster, &plan, &apply_opts).await?;
+        if opts.wait {
+            let targets = super::plan::wait_targets(&plan);
+            apply::wait(&*ctx.cluster, &targets, &WaitOptions { timeout: opts.timeout, ..Default::default() }).await?;
+        }
+        if !opts.no_hooks {
+            apply::run_hooks(&*ctx.cluster, &hooks, "post-rollback", &hook_opts).await.context("post-rollback hooks")?;
+        }
+        anyhow::Ok(())
+    };
+    match with_renewal(&store, &pending, work).await {
+        Ok(()) => {
+            let desc = opts.description.clone().unwrap_or_else(|| format!("Rollback to {target_rev}"));
+            Ok(store.mark_deployed(pending, &desc).await?)
+        }
+        Err(e) => {
+            if let Err(rec) = store.mark_failed(pending, &format!("Rollback to {target_rev} failed: {e:#}")).await {
+                tracing::warn!("could not record the failure: {rec}");
+            }
+            Err(e)
+        }
+    }
+}
+
+fn revisions(history: &[Release]) -> String {
+    history.iter().map(|r| r.revision.to_string()).collect::<Vec<_>>().join(", ")
+}

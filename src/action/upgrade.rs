@@ -1,0 +1,374 @@
+//! `install`, `upgrade` and `apply` (= `upgrade --install`): render, plan against the cluster,
+//! record a pending revision, run hooks, apply, wait, and record the outcome.
+//!
+//! Order of events, and why:
+//! 1. everything is rendered, parsed and planned before the first write (a bad chart or values
+//!    file never leaves anything behind);
+//! 2. the pending revision is recorded under the release lock before any object changes, so a
+//!    run killed at any later point is visible in history and recovered by the next run;
+//! 3. pre-hooks, objects (in install order, prune last), wait, post-hooks;
+//! 4. the revision is marked deployed, or failed — and with `--atomic`, the previous revision is
+//!    re-applied as a new revision, as Helm does.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::{bail, Context as _};
+use serde_json::Value;
+
+use super::{
+    plan::{parse_manifest_docs, plan_against_cluster},
+    render::{render_release, RenderRequest},
+    Context,
+};
+use crate::{
+    apply::{self, ApplyOptions, HookOptions, Ownership, WaitOptions},
+    cluster::ClusterLookup,
+    diff::Plan,
+    manifest,
+    release::{self, BeginOptions, ChartRef, Operation, Release, Status},
+    render::{Capabilities, ReleaseInfo},
+    values::ValuesOptions,
+};
+
+/// Which verb is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `install`: the release must not exist.
+    Install,
+    /// `upgrade`: the release must exist.
+    Upgrade,
+    /// `apply` / `upgrade --install`: either.
+    Apply,
+}
+
+/// `--dry-run` variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DryRun {
+    /// Render and plan only; no request that writes.
+    Client,
+    /// Also send every write with the server's `dryRun=All`.
+    Server,
+}
+
+/// Inputs of `install`/`upgrade`/`apply`.
+#[derive(Clone)]
+pub struct UpgradeOptions {
+    /// Release name.
+    pub release: String,
+    /// Chart directory or archive.
+    pub chart: PathBuf,
+    /// Values flags.
+    pub values: ValuesOptions,
+    /// Verb.
+    pub mode: Mode,
+    /// `--dry-run`.
+    pub dry_run: Option<DryRun>,
+    /// `--wait`.
+    pub wait: bool,
+    /// `--wait-for-jobs`.
+    pub wait_for_jobs: bool,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// `--atomic`: on failure roll back to the previous revision (implies `--wait`).
+    pub atomic: bool,
+    /// `--create-namespace`.
+    pub create_namespace: bool,
+    /// `--description`.
+    pub description: Option<String>,
+    /// `--reuse-values`: start from the last revision's user values.
+    pub reuse_values: bool,
+    /// `--reset-then-reuse-values`: chart defaults, then the last user values, then the flags.
+    pub reset_then_reuse_values: bool,
+    /// `--force`: recreate objects whose immutable fields change.
+    pub force: bool,
+    /// `--server-side`: server-side apply instead of our JSON patches.
+    pub server_side: bool,
+    /// `--adopt`: take over existing objects that belong to no release.
+    pub adopt: bool,
+    /// `--no-hooks`.
+    pub no_hooks: bool,
+    /// `--kube-version` for `.Capabilities` (default: the cluster's).
+    pub kube_version: Option<String>,
+}
+
+/// What an install or upgrade did.
+pub struct UpgradeResult {
+    /// The recorded revision (for a dry run: the revision that would be recorded).
+    pub release: Release,
+    /// The plan that was (or would be) executed.
+    pub plan: Plan,
+}
+
+/// Runs install, upgrade or apply.
+pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<UpgradeResult> {
+    release::validate_name(&opts.release).map_err(anyhow::Error::msg)?;
+    let store = ctx.store(None);
+    let last = store.last(&opts.release).await?;
+    let last_deployed = store.last_deployed(&opts.release).await?;
+    let live_release = last.as_ref().filter(|r| r.status != Status::Uninstalled);
+    match (opts.mode, live_release) {
+        (Mode::Install, Some(r)) => bail!(
+            "cannot re-use a name that is still in use: release {} exists in namespace {} (revision {}, {})",
+            r.name,
+            r.namespace,
+            r.revision,
+            r.status.as_str()
+        ),
+        (Mode::Upgrade, None) => bail!(
+            "release {} not found in namespace {}; use `kubectl chart apply` or `upgrade --install` to install it",
+            opts.release,
+            ctx.namespace
+        ),
+        _ => {}
+    }
+    let is_upgrade = live_release.is_some();
+    let revision = last.as_ref().map_or(1, |r| r.revision + 1);
+
+    // 1. Render and plan; nothing is written before this has fully succeeded.
+    let mut caps = Capabilities::default();
+    if let Some(v) = &opts.kube_version {
+        caps = caps.with_kube_version(v).map_err(anyhow::Error::msg)?;
+    }
+    let mut req = RenderRequest::new(
+        opts.chart.clone(),
+        opts.values.clone(),
+        ReleaseInfo {
+            name: opts.release.clone(),
+            namespace: ctx.namespace.clone(),
+            revision: i64::from(revision),
+            is_upgrade,
+        },
+    );
+    req.capabilities = caps;
+    if opts.dry_run != Some(DryRun::Client) {
+        req.lookup = std::rc::Rc::new(ClusterLookup::new(ctx.cluster.clone(), tokio::runtime::Handle::current()));
+    }
+    if opts.reuse_values || opts.reset_then_reuse_values {
+        req.base_values = last_deployed.as_ref().map(|r| r.values.clone());
+    }
+    let rendered = render_release(&req)?;
+    let manifest_text = rendered.manifest_text();
+    let mut desired = parse_manifest_docs(&manifest_text, "rendered manifest")?;
+    if !is_upgrade {
+        // Helm installs `crds/` before anything else and never upgrades or deletes them.
+        for crd in crd_docs(&rendered.chart)? {
+            desired.insert(0, crd);
+        }
+    }
+    // The base of the three-way merge is what was last *applied*, even by a failed revision:
+    // its objects exist (some of them) and must be pruned when the chart stops rendering them.
+    let original = match live_release {
+        Some(r) => parse_manifest_docs(&r.manifest, "recorded manifest")?,
+        None => Vec::new(),
+    };
+    let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+    let chart_ref = ChartRef {
+        name: rendered.chart.metadata.name.clone(),
+        version: rendered.chart.metadata.version.clone(),
+        app_version: rendered.chart.metadata.app_version.clone(),
+    };
+    let begin = BeginOptions {
+        name: opts.release.clone(),
+        operation: if is_upgrade { Operation::Upgrade } else { Operation::Install },
+        chart: chart_ref,
+        values: rendered.user_values.to_json(),
+        computed_values: rendered.values.to_json(),
+        manifest: manifest_text,
+        hooks: rendered.hooks.iter().map(release::Hook::from).collect(),
+        notes: rendered.notes.clone().unwrap_or_default(),
+        description: String::new(),
+    };
+    let hooks = rendered.hooks.clone();
+    drop(rendered);
+
+    if opts.dry_run == Some(DryRun::Client) {
+        return Ok(UpgradeResult { release: preview(&begin, &ctx.namespace, revision), plan });
+    }
+    if opts.create_namespace && opts.dry_run.is_none() {
+        ensure_namespace(ctx).await?;
+    }
+
+    // 2. Record the pending revision (takes the release lock; recovers abandoned runs).
+    if opts.dry_run == Some(DryRun::Server) {
+        let report = apply::execute(&*ctx.cluster, &plan, &apply_options(ctx, opts, true)).await;
+        report.context("server-side dry run")?;
+        return Ok(UpgradeResult { release: preview(&begin, &ctx.namespace, revision), plan });
+    }
+    let pending = store.begin(begin).await?;
+
+    // 3. Hooks, objects, wait, hooks — with the lock renewed while we work.
+    let work = run(ctx, opts, &plan, &hooks, is_upgrade);
+    let outcome = with_renewal(&store, &pending, work).await;
+    match outcome {
+        Ok(()) => {
+            let desc = opts.description.clone().unwrap_or_else(|| {
+                if is_upgrade { "Upgrade complete".into() } else { "Install complete".into() }
+            });
+            let release = store.mark_deployed(pending, &desc).await?;
+            Ok(UpgradeResult { release, plan })
+        }
+        Err(e) => {
+            let failed = store.mark_failed(pending, &format!("{}: {e:#}", verb(is_upgrade))).await;
+            if let Err(record_err) = failed {
+                tracing::warn!("could not record the failure: {record_err}");
+            }
+            if opts.atomic {
+                if let Some(prev) = &last_deployed {
+                    let rb = super::rollback::RollbackOptions {
+                        release: opts.release.clone(),
+                        revision: Some(prev.revision),
+                        wait: true,
+                        timeout: opts.timeout,
+                        force: opts.force,
+                        no_hooks: opts.no_hooks,
+                        description: Some(format!("Rollback to {} after failed {}", prev.revision, verb(is_upgrade))),
+                        dry_run: false,
+                    };
+                    let rolled = Box::pin(super::rollback::rollback(ctx, &rb)).await;
+                    return match rolled {
+                        Ok(r) => Err(e.context(format!(
+                            "{} failed and was rolled back to revision {} (now revision {})",
+                            verb(is_upgrade),
+                            prev.revision,
+                            r.revision
+                        ))),
+                        Err(rb_err) => Err(e.context(format!("rollback after failure also failed: {rb_err:#}"))),
+                    };
+                }
+                // A failed atomic install removes what it created, as Helm does.
+                let un = super::uninstall::UninstallOptions {
+                    release: opts.release.clone(),
+                    keep_history: true,
+                    no_hooks: true,
+                    wait: false,
+                    timeout: opts.timeout,
+                    description: Some("Rolled back failed install".into()),
+                };
+                if let Err(un_err) = Box::pin(super::uninstall::uninstall(ctx, &un)).await {
+                    return Err(e.context(format!("cleanup after failed install also failed: {un_err:#}")));
+                }
+                return Err(e.context("install failed and its objects were removed"));
+            }
+            Err(e)
+        }
+    }
+}
+
+fn verb(is_upgrade: bool) -> &'static str {
+    if is_upgrade {
+        "upgrade"
+    } else {
+        "install"
+    }
+}
+
+/// The revision a dry run would record.
+fn preview(b: &BeginOptions, namespace: &str, revision: u32) -> Release {
+    Release {
+        name: b.name.clone(),
+        namespace: namespace.to_string(),
+        revision,
+        status: if b.operation == Operation::Upgrade { Status::PendingUpgrade } else { Status::PendingInstall },
+        chart: b.chart.clone(),
+        values: b.values.clone(),
+        computed_values: b.computed_values.clone(),
+        manifest: b.manifest.clone(),
+        hooks: b.hooks.clone(),
+        notes: b.notes.clone(),
+        description: "Dry run complete".into(),
+        first_deployed: crate::release::Timestamp(0),
+        last_deployed: crate::release::Timestamp(0),
+        deleted: None,
+        owner: String::new(),
+    }
+}
+
+/// Pre-hooks, the plan, wait, post-hooks.
+async fn run(
+    ctx: &Context,
+    opts: &UpgradeOptions,
+    plan: &Plan,
+    hooks: &[manifest::Hook],
+    is_upgrade: bool,
+) -> anyhow::Result<()> {
+    let (pre, post) = if is_upgrade { ("pre-upgrade", "post-upgrade") } else { ("pre-install", "post-install") };
+    let hook_opts = HookOptions { timeout: opts.timeout, ..Default::default() };
+    if !opts.no_hooks {
+        apply::run_hooks(&*ctx.cluster, hooks, pre, &hook_opts).await.with_context(|| format!("{pre} hooks"))?;
+    }
+    apply::execute(&*ctx.cluster, plan, &apply_options(ctx, opts, false)).await?;
+    if opts.wait || opts.atomic {
+        let targets = super::plan::wait_targets(plan);
+        let wait = WaitOptions { timeout: opts.timeout, wait_for_jobs: opts.wait_for_jobs, ..Default::default() };
+        apply::wait(&*ctx.cluster, &targets, &wait).await?;
+    }
+    if !opts.no_hooks {
+        apply::run_hooks(&*ctx.cluster, hooks, post, &hook_opts).await.with_context(|| format!("{post} hooks"))?;
+    }
+    Ok(())
+}
+
+fn apply_options(ctx: &Context, opts: &UpgradeOptions, dry_run: bool) -> ApplyOptions {
+    ApplyOptions {
+        dry_run,
+        force: opts.force,
+        server_side: opts.server_side,
+        ownership: Some(Ownership { release: opts.release.clone(), namespace: ctx.namespace.clone(), adopt: opts.adopt }),
+        timeout: opts.timeout,
+        ..Default::default()
+    }
+}
+
+/// Runs `work` while renewing the release lock, so a long wait never lets another run take over.
+pub(crate) async fn with_renewal<T>(
+    store: &release::Store,
+    pending: &release::Pending,
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    let every = Duration::from_secs(pending.renew_every_secs().max(1) as u64);
+    tokio::pin!(work);
+    let mut tick = tokio::time::interval(every);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = tick.tick() => {
+                store.renew(pending).await.context("renewing the release lock")?;
+            }
+        }
+    }
+}
+
+/// `crds/` documents of the chart and its subcharts.
+fn crd_docs(chart: &crate::chart::Chart) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for f in &chart.crds {
+        let text = String::from_utf8_lossy(&f.data);
+        for v in crate::yaml::parse_documents(&text, &f.name)? {
+            if v.is_object() {
+                out.push(v);
+            }
+        }
+    }
+    for dep in &chart.dependencies {
+        out.extend(crd_docs(dep)?);
+    }
+    Ok(out)
+}
+
+/// `--create-namespace`: create the release namespace unless it exists.
+async fn ensure_namespace(ctx: &Context) -> anyhow::Result<()> {
+    let gvk = crate::cluster::Gvk::new("v1", "Namespace");
+    match ctx.cluster.get(&gvk, None, &ctx.namespace).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_not_found() => {
+            let ns = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ctx.namespace}});
+            match ctx.cluster.create(&ns, &Default::default()).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_already_exists() => Ok(()),
+                Err(e) => Err(e).context("creating the release namespace"),
+            }
+        }
+        Err(e) => Err(e).context("checking the release namespace"),
+    }
+}

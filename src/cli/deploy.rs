@@ -1,0 +1,147 @@
+//! `kubectl chart install|upgrade|apply RELEASE CHART`: one flag set, three verbs (Helm's
+//! install, upgrade and `upgrade --install`).
+
+use std::{io::Write, path::PathBuf, time::Duration};
+
+use clap::Args;
+
+use super::{args::parse_duration, GlobalArgs, ValuesArgs};
+use crate::action::{self, Context, DryRun, Mode, UpgradeOptions};
+
+/// Flags shared by install, upgrade and apply.
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Release name.
+    #[arg(value_name = "RELEASE")]
+    release: String,
+    /// Chart directory or packaged chart (.tgz).
+    #[arg(value_name = "CHART")]
+    chart: PathBuf,
+    #[command(flatten)]
+    values: ValuesArgs,
+    /// Simulate: `client` renders and plans only; `server` also sends every write as a server-side dry run.
+    #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    dry_run: Option<String>,
+    /// Wait until every object is ready (Deployments rolled out, Jobs done with --wait-for-jobs, ...).
+    #[arg(long)]
+    wait: bool,
+    /// With --wait, also wait for Jobs to complete.
+    #[arg(long = "wait-for-jobs")]
+    wait_for_jobs: bool,
+    /// Time to wait for any single operation, such as hooks or readiness (e.g. 5m, 90s).
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    timeout: String,
+    /// Roll back (upgrade) or remove (install) on failure; implies --wait.
+    #[arg(long)]
+    atomic: bool,
+    /// Create the release namespace if it does not exist.
+    #[arg(long = "create-namespace")]
+    create_namespace: bool,
+    /// Description recorded with the revision.
+    #[arg(long, value_name = "TEXT")]
+    description: Option<String>,
+    /// Reuse the last revision's values and merge in any overrides from the flags.
+    #[arg(long = "reuse-values")]
+    reuse_values: bool,
+    /// Reset to the chart's values, then apply the last revision's user values and the flags.
+    #[arg(long = "reset-then-reuse-values")]
+    reset_then_reuse_values: bool,
+    /// Recreate objects whose immutable fields change (e.g. a Deployment selector).
+    #[arg(long)]
+    force: bool,
+    /// Use server-side apply instead of client-computed JSON patches.
+    #[arg(long = "server-side")]
+    server_side: bool,
+    /// Take over existing objects that belong to no release.
+    #[arg(long)]
+    adopt: bool,
+    /// Do not run hooks.
+    #[arg(long = "no-hooks")]
+    no_hooks: bool,
+    /// Keep at most this many revisions in history (0: no limit).
+    #[arg(long = "history-max", default_value_t = 10, value_name = "N")]
+    history_max: usize,
+    /// Kubernetes version for Capabilities.KubeVersion.
+    #[arg(long = "kube-version", value_name = "VERSION")]
+    kube_version: Option<String>,
+}
+
+/// `upgrade` only: install when the release does not exist.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # Upgrade web, waiting for the rollout and rolling back if it fails
+  kubectl chart upgrade web ./chart -n prod -f prod.yaml --atomic --timeout 5m
+
+  # Upgrade or install
+  kubectl chart upgrade --install web ./chart -n prod")]
+pub struct UpgradeArgs {
+    #[command(flatten)]
+    deploy: DeployArgs,
+    /// Install the release if it does not exist.
+    #[arg(short = 'i', long)]
+    install: bool,
+}
+
+/// Runs install, upgrade or apply.
+pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write) -> anyhow::Result<()> {
+    let dry_run = match a.dry_run.as_deref() {
+        None | Some("none") | Some("false") => None,
+        Some("client") | Some("true") | Some("") => Some(DryRun::Client),
+        Some("server") => Some(DryRun::Server),
+        Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client or server"),
+    };
+    let timeout: Duration = parse_duration(&a.timeout)?;
+    let opts = UpgradeOptions {
+        release: a.release,
+        chart: a.chart,
+        values: a.values.to_options(),
+        mode,
+        dry_run,
+        wait: a.wait,
+        wait_for_jobs: a.wait_for_jobs,
+        timeout,
+        atomic: a.atomic,
+        create_namespace: a.create_namespace,
+        description: a.description,
+        reuse_values: a.reuse_values,
+        reset_then_reuse_values: a.reset_then_reuse_values,
+        force: a.force,
+        server_side: a.server_side,
+        adopt: a.adopt,
+        no_hooks: a.no_hooks,
+        kube_version: a.kube_version,
+    };
+    let connect = global.connect_options()?;
+    let history_max = a.history_max;
+    let result = super::runtime()?.block_on(async {
+        let mut ctx = Context::connect(&connect).await?;
+        ctx.history_max = history_max;
+        action::upgrade(&ctx, &opts).await
+    })?;
+    let r = &result.release;
+    let c = result.plan.counts();
+    writeln!(out, "NAME: {}", r.name)?;
+    writeln!(out, "NAMESPACE: {}", r.namespace)?;
+    writeln!(out, "STATUS: {}", r.status.as_str())?;
+    writeln!(out, "REVISION: {}", r.revision)?;
+    writeln!(out, "DESCRIPTION: {}", r.description)?;
+    writeln!(
+        out,
+        "CHANGES: {} created, {} changed, {} deleted, {} unchanged{}",
+        c.create,
+        c.patch,
+        c.delete,
+        c.noop,
+        if dry_run.is_some() { " (dry run: nothing was written)" } else { "" }
+    )?;
+    if !r.notes.trim().is_empty() {
+        writeln!(out, "NOTES:\n{}", r.notes.trim_end())?;
+    }
+    Ok(())
+}
+
+/// Runs `upgrade` (with `--install`: apply).
+pub fn exec_upgrade(global: &GlobalArgs, a: UpgradeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let mode = if a.install { Mode::Apply } else { Mode::Upgrade };
+    exec(global, a.deploy, mode, out)
+}

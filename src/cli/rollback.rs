@@ -1,0 +1,64 @@
+//! `kubectl chart rollback RELEASE [REVISION]`.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::{args::parse_duration, GlobalArgs};
+use crate::action::{self, Context, RollbackOptions};
+
+/// Roll a release back to a previous revision (default: the one before the current).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # Back to the previous revision
+  kubectl chart rollback web -n prod
+
+  # Back to revision 3, waiting for readiness
+  kubectl chart rollback web 3 -n prod --wait")]
+pub struct RollbackArgs {
+    /// Release name.
+    #[arg(value_name = "RELEASE")]
+    release: String,
+    /// Revision to roll back to (default: previous).
+    #[arg(value_name = "REVISION")]
+    revision: Option<u32>,
+    /// Wait until every object is ready.
+    #[arg(long)]
+    wait: bool,
+    /// Time to wait for any single operation.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    timeout: String,
+    /// Recreate objects whose immutable fields change.
+    #[arg(long)]
+    force: bool,
+    /// Do not run hooks.
+    #[arg(long = "no-hooks")]
+    no_hooks: bool,
+    /// Description recorded with the revision.
+    #[arg(long, value_name = "TEXT")]
+    description: Option<String>,
+    /// Show what would happen without doing it.
+    #[arg(long = "dry-run")]
+    dry_run: bool,
+}
+
+/// Runs `rollback`.
+pub fn exec(global: &GlobalArgs, a: RollbackArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let opts = RollbackOptions {
+        release: a.release,
+        revision: a.revision,
+        wait: a.wait,
+        timeout: parse_duration(&a.timeout)?,
+        force: a.force,
+        no_hooks: a.no_hooks,
+        description: a.description,
+        dry_run: a.dry_run,
+    };
+    let connect = global.connect_options()?;
+    let r = super::runtime()?.block_on(async {
+        let ctx = Context::connect(&connect).await?;
+        action::rollback(&ctx, &opts).await
+    })?;
+    writeln!(out, "Rollback was a success! {} is now at revision {} ({}).", r.name, r.revision, r.description)?;
+    Ok(())
+}

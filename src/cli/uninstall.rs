@@ -1,0 +1,57 @@
+//! `kubectl chart uninstall RELEASE`.
+
+use std::io::Write;
+
+use clap::Args;
+
+use super::{args::parse_duration, GlobalArgs};
+use crate::action::{self, Context, UninstallOptions};
+
+/// Uninstall a release: run its delete hooks and delete what it created (objects annotated
+/// `helm.sh/resource-policy: keep` stay).
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:
+  # Remove web and its history
+  kubectl chart uninstall web -n prod
+
+  # Remove web but keep its history, so it can be rolled back
+  kubectl chart uninstall web -n prod --keep-history")]
+pub struct UninstallArgs {
+    /// Release name.
+    #[arg(value_name = "RELEASE")]
+    release: String,
+    /// Keep the release records (status uninstalled).
+    #[arg(long = "keep-history")]
+    keep_history: bool,
+    /// Do not run hooks.
+    #[arg(long = "no-hooks")]
+    no_hooks: bool,
+    /// Wait until the objects are gone.
+    #[arg(long)]
+    wait: bool,
+    /// Time to wait for any single operation.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    timeout: String,
+    /// Description recorded with the last revision.
+    #[arg(long, value_name = "TEXT")]
+    description: Option<String>,
+}
+
+/// Runs `uninstall`.
+pub fn exec(global: &GlobalArgs, a: UninstallArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let opts = UninstallOptions {
+        release: a.release.clone(),
+        keep_history: a.keep_history,
+        no_hooks: a.no_hooks,
+        wait: a.wait,
+        timeout: parse_duration(&a.timeout)?,
+        description: a.description,
+    };
+    let connect = global.connect_options()?;
+    super::runtime()?.block_on(async {
+        let ctx = Context::connect(&connect).await?;
+        action::uninstall(&ctx, &opts).await
+    })?;
+    writeln!(out, "release \"{}\" uninstalled", a.release)?;
+    Ok(())
+}
