@@ -14,7 +14,7 @@ use kubectl_chart::apply::{
     self, run_hooks, wait, ApplyOptions, HookOptions, HookPhase, Outcome, Ownership, WaitError, WaitOptions,
     WaitTarget,
 };
-use kubectl_chart::cluster::{Cluster, DeleteOptions, Gvk};
+use kubectl_chart::cluster::{DeleteOptions, Gvk};
 use kubectl_chart::diff::{plan, Action, Inputs, MergeKeys, ObjectRef, Plan};
 use kubectl_chart::manifest::sort_manifests;
 use serde_json::{json, Value};
@@ -77,8 +77,15 @@ async fn deployment_becomes_ready_and_wait_returns() {
         ..ApplyOptions::default()
     };
     let report = apply::execute(&*c, &plan, &opts).await.expect("apply");
-    let done: Vec<(&str, Outcome)> = report.objects.iter().map(|o| (o.id.kind.as_str(), o.outcome)).collect();
-    assert_eq!(done, [("Service", Outcome::Created), ("Deployment", Outcome::Created)]);
+    let done: Vec<(&str, Outcome)> = report
+        .objects
+        .iter()
+        .map(|o| (o.id.kind.as_str(), o.outcome))
+        .collect();
+    assert_eq!(
+        done,
+        [("Service", Outcome::Created), ("Deployment", Outcome::Created)]
+    );
     let live = c
         .get(&Gvk::new("apps/v1", "Deployment"), Some(&ns.name), "web")
         .await
@@ -94,13 +101,17 @@ async fn deployment_becomes_ready_and_wait_returns() {
     let events = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let sink = events.clone();
     let opts = WaitOptions {
-        progress: std::sync::Arc::new(move |e: &apply::Event| sink.lock().expect("lock").push(format!("{e:?}"))),
+        progress: std::sync::Arc::new(move |e: &apply::Event| {
+            sink.lock().expect("lock").push(format!("{e:?}"))
+        }),
         ..fast_wait(60)
     };
     wait(&*c, &report.wait_targets(), &opts).await.expect("ready");
     let events = events.lock().expect("lock");
     assert!(
-        events.iter().any(|e| e.contains("Ready") && e.contains("Deployment")),
+        events
+            .iter()
+            .any(|e| e.contains("Ready") && e.contains("Deployment")),
         "{events:?}"
     );
 }
@@ -110,8 +121,14 @@ async fn failing_image_times_out_with_a_clear_error() {
     let kit = require_kubelet_kit!();
     let c = kit.admin().await;
     let ns = TestNamespace::new(c.clone(), "apply-fail").await;
-    let plan = plan_of(vec![deployment(&ns.name, "bad", "example/fail", "bad")], vec![], vec![]);
-    apply::execute(&*c, &plan, &ApplyOptions::default()).await.expect("apply");
+    let plan = plan_of(
+        vec![deployment(&ns.name, "bad", "example/fail", "bad")],
+        vec![],
+        vec![],
+    );
+    apply::execute(&*c, &plan, &ApplyOptions::default())
+        .await
+        .expect("apply");
     let targets = WaitTarget::from_plan(&plan);
     let err = wait(&*c, &targets, &fast_wait(5)).await.expect_err("never ready");
     assert!(matches!(err, WaitError::Timeout { .. }), "{err:?}");
@@ -159,16 +176,23 @@ async fn hook_job_runs_and_hook_succeeded_deletes_it() {
     };
     let job = Gvk::new("batch/v1", "Job");
 
-    let (hooks, _) = sort_manifests(&hook_files(&ns.name, "migrate", "busybox", "hook-succeeded")).expect("split");
+    let (hooks, _) =
+        sort_manifests(&hook_files(&ns.name, "migrate", "busybox", "hook-succeeded")).expect("split");
     let runs = run_hooks(&*c, &hooks, "post-install", &opts).await.expect("hook");
     assert_eq!(runs.len(), 1);
     assert_eq!((runs[0].phase, runs[0].deleted), (HookPhase::Succeeded, true));
     let gone = c.get(&job, Some(&ns.name), "migrate").await.expect_err("deleted");
     assert!(gone.is_not_found(), "{gone}");
-    assert!(run_hooks(&*c, &hooks, "pre-install", &opts).await.expect("other event").is_empty());
+    assert!(run_hooks(&*c, &hooks, "pre-install", &opts)
+        .await
+        .expect("other event")
+        .is_empty());
 
-    let (hooks, _) = sort_manifests(&hook_files(&ns.name, "broken", "example/fail", "hook-failed")).expect("split");
-    let err = run_hooks(&*c, &hooks, "post-install", &opts).await.expect_err("fails");
+    let (hooks, _) =
+        sort_manifests(&hook_files(&ns.name, "broken", "example/fail", "hook-failed")).expect("split");
+    let err = run_hooks(&*c, &hooks, "post-install", &opts)
+        .await
+        .expect_err("fails");
     let msg = err.to_string();
     assert!(
         msg.starts_with(&format!(
@@ -177,7 +201,10 @@ async fn hook_job_runs_and_hook_succeeded_deletes_it() {
         )),
         "{msg}"
     );
-    let gone = c.get(&job, Some(&ns.name), "broken").await.expect_err("hook-failed deleted it");
+    let gone = c
+        .get(&job, Some(&ns.name), "broken")
+        .await
+        .expect_err("hook-failed deleted it");
     assert!(gone.is_not_found(), "{gone}");
 }
 
@@ -200,7 +227,9 @@ async fn crd_and_custom_resource_in_one_plan() {
         "metadata": {"name": "w1", "namespace": ns.name}, "spec": {"size": 3}});
     // The custom resource comes first in the plan; the CRD must still go out (and settle) first.
     let plan = plan_of(vec![widget, crd], vec![], vec![]);
-    let report = apply::execute(&*c, &plan, &ApplyOptions::default()).await.expect("apply");
+    let report = apply::execute(&*c, &plan, &ApplyOptions::default())
+        .await
+        .expect("apply");
     let order: Vec<&str> = report.objects.iter().map(|o| o.id.kind.as_str()).collect();
     assert_eq!(order, ["CustomResourceDefinition", "Widget"]);
     let got = c
@@ -209,7 +238,9 @@ async fn crd_and_custom_resource_in_one_plan() {
         .expect("widget stored");
     assert_eq!(got["spec"]["size"], 3);
     let crd_gvk = Gvk::new("apiextensions.k8s.io/v1", "CustomResourceDefinition");
-    let _ = c.delete(&crd_gvk, None, &crd_name, &DeleteOptions::default()).await;
+    let _ = c
+        .delete(&crd_gvk, None, &crd_name, &DeleteOptions::default())
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,9 +250,15 @@ async fn selector_change_is_immutable_unless_forced() {
     let ns = TestNamespace::new(c.clone(), "apply-force").await;
     let gvk = Gvk::new("apps/v1", "Deployment");
     let v1 = deployment(&ns.name, "web", "nginx", "web-v1");
-    apply::execute(&*c, &plan_of(vec![v1.clone()], vec![], vec![]), &ApplyOptions::default())
+    let install = plan_of(vec![v1.clone()], vec![], vec![]);
+    apply::execute(&*c, &install, &ApplyOptions::default())
         .await
         .expect("install");
+    // Until the rollout settles the controller keeps writing status, and the plan's patch (which
+    // tests resourceVersion) would be stale before it is sent.
+    wait(&*c, &WaitTarget::from_plan(&install), &fast_wait(60))
+        .await
+        .expect("ready");
     let live = c.get(&gvk, Some(&ns.name), "web").await.expect("live");
     let v2 = deployment(&ns.name, "web", "nginx", "web-v2");
     let upgrade = plan_of(vec![v2], vec![v1], vec![live.clone()]);
@@ -232,7 +269,10 @@ async fn selector_change_is_immutable_unless_forced() {
         .expect_err("selector is immutable");
     let msg = err.to_string();
     assert!(
-        msg.starts_with(&format!("patching Deployment {}/web: Error from server (Invalid)", ns.name)),
+        msg.starts_with(&format!(
+            "patching Deployment {}/web: Error from server (Invalid)",
+            ns.name
+        )),
         "{msg}"
     );
     assert!(msg.contains("field is immutable"), "{msg}");
@@ -246,5 +286,7 @@ async fn selector_change_is_immutable_unless_forced() {
     let now = c.get(&gvk, Some(&ns.name), "web").await.expect("recreated");
     assert_eq!(now["spec"]["selector"]["matchLabels"]["app"], "web-v2");
     assert_ne!(now["metadata"]["uid"], live["metadata"]["uid"], "a new object");
-    wait(&*c, &report.wait_targets(), &fast_wait(60)).await.expect("ready after re-create");
+    wait(&*c, &report.wait_targets(), &fast_wait(60))
+        .await
+        .expect("ready after re-create");
 }

@@ -26,6 +26,10 @@ pub struct Context {
     pub run_id: String,
     /// `--history-max` for stores this context makes.
     pub history_max: usize,
+    /// How long a release lock outlives a run that stopped renewing it (killed, crashed, cut
+    /// off): after that the next run takes over and marks the interrupted revision failed.
+    /// `KUBECTL_CHART_LOCK_TTL` (seconds) overrides the default.
+    pub lock_ttl_secs: i64,
 }
 
 impl Context {
@@ -47,6 +51,11 @@ impl Context {
             clock: Arc::new(SystemClock),
             run_id: lock::new_run_id(),
             history_max: crate::release::DEFAULT_HISTORY_MAX,
+            lock_ttl_secs: std::env::var("KUBECTL_CHART_LOCK_TTL")
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .filter(|&s: &i64| s > 0)
+                .unwrap_or(crate::release::lock::DEFAULT_TTL_SECS),
         }
     }
 
@@ -60,5 +69,6 @@ impl Context {
             self.run_id.clone(),
         )
         .with_history_max(self.history_max)
+        .with_lock_ttl(self.lock_ttl_secs)
     }
 }

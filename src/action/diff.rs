@@ -45,7 +45,10 @@ pub struct DiffResult {
 pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResult> {
     let store = ctx.store(None);
     // Same base as `upgrade`: the last applied revision, deployed or failed.
-    let last = store.last(&opts.release).await?.filter(|r| r.status != crate::release::Status::Uninstalled);
+    let last = store
+        .last(&opts.release)
+        .await?
+        .filter(|r| r.status != crate::release::Status::Uninstalled);
     let original = match &last {
         Some(rel) => parse_manifest_docs(&rel.manifest, "recorded manifest")?,
         None => Vec::new(),

@@ -43,3 +43,88 @@ pub async fn history(ctx: &Context, opts: &HistoryOptions) -> anyhow::Result<Vec
     revisions.drain(..skip);
     Ok(revisions)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::{
+        cluster::FakeCluster,
+        release::{BeginOptions, ChartRef, Operation},
+    };
+
+    async fn seeded(namespace: &str, revisions: usize) -> Context {
+        let ctx = Context::with_cluster(Arc::new(FakeCluster::new(namespace)), None);
+        let store = ctx.store(None);
+        for i in 0..revisions {
+            let op = if i == 0 {
+                Operation::Install
+            } else {
+                Operation::Upgrade
+            };
+            let p = store
+                .begin(BeginOptions {
+                    name: "web".into(),
+                    operation: op,
+                    chart: ChartRef::default(),
+                    values: serde_json::Value::Null,
+                    computed_values: serde_json::Value::Null,
+                    manifest: String::new(),
+                    hooks: Vec::new(),
+                    notes: String::new(),
+                    description: String::new(),
+                })
+                .await
+                .expect("begin");
+            store.mark_deployed(p, "done").await.expect("deployed");
+        }
+        ctx
+    }
+
+    #[tokio::test]
+    async fn max_keeps_the_newest_revisions_oldest_first() {
+        // helm getHistory: newest Max revisions, printed oldest first; --max 0 prints none.
+        let ctx = seeded("prod", 3).await;
+        let cases: [(&str, usize, &[u32]); 4] = [
+            ("default", DEFAULT_HISTORY_LIST_MAX, &[1, 2, 3]),
+            ("exactly all", 3, &[1, 2, 3]),
+            ("newest two", 2, &[2, 3]),
+            ("zero", 0, &[]),
+        ];
+        for (name, max, want) in cases {
+            let opts = HistoryOptions {
+                release: "web".into(),
+                max,
+            };
+            let got: Vec<u32> = history(&ctx, &opts)
+                .await
+                .expect(name)
+                .iter()
+                .map(|r| r.revision)
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_release_is_an_error_naming_the_namespace() {
+        let ctx = seeded("prod", 1).await;
+        let cases = [
+            (
+                "never installed",
+                "nope",
+                "release nope not found in namespace prod",
+            ),
+            ("invalid name", "Bad_Name", "invalid release name \"Bad_Name\""),
+        ];
+        for (name, release, want) in cases {
+            let opts = HistoryOptions {
+                release: release.into(),
+                ..HistoryOptions::default()
+            };
+            let err = history(&ctx, &opts).await.expect_err(name);
+            assert!(err.to_string().starts_with(want), "{name}: {err}");
+        }
+    }
+}

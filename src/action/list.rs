@@ -165,6 +165,92 @@ mod tests {
         }
     }
 
+    async fn seed(ctx: &Context, ns: &str, name: &str, outcomes: &[bool]) {
+        use crate::release::{BeginOptions, Operation};
+        let store = ctx.store(Some(ns));
+        for (i, ok) in outcomes.iter().enumerate() {
+            let p = store
+                .begin(BeginOptions {
+                    name: name.into(),
+                    operation: if i == 0 {
+                        Operation::Install
+                    } else {
+                        Operation::Upgrade
+                    },
+                    chart: ChartRef::default(),
+                    values: serde_json::Value::Null,
+                    computed_values: serde_json::Value::Null,
+                    manifest: String::new(),
+                    hooks: Vec::new(),
+                    notes: String::new(),
+                    description: String::new(),
+                })
+                .await
+                .expect("begin");
+            if *ok {
+                store.mark_deployed(p, "done").await.expect("deployed");
+            } else {
+                store.mark_failed(p, "boom").await.expect("failed");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn states_and_namespaces() {
+        let fake = std::sync::Arc::new(crate::cluster::FakeCluster::new("a"));
+        let ctx = Context::with_cluster(fake, None);
+        seed(&ctx, "a", "web", &[true, true, false]).await;
+        seed(&ctx, "a", "db", &[true]).await;
+        seed(&ctx, "b", "api", &[true, true]).await;
+        // helm List: newest revision per release, default mask deployed|failed, superseded alone
+        // lists every superseded revision.
+        let cases: [(&str, ListOptions, &[&str]); 4] = [
+            (
+                "default",
+                ListOptions::default(),
+                &["a/db/1/deployed", "a/web/3/failed"],
+            ),
+            (
+                "deployed only",
+                ListOptions {
+                    states: vec![Status::Deployed],
+                    ..ListOptions::default()
+                },
+                &["a/db/1/deployed"],
+            ),
+            (
+                "superseded alone",
+                ListOptions {
+                    states: vec![Status::Superseded],
+                    ..ListOptions::default()
+                },
+                &["a/web/1/superseded"],
+            ),
+            (
+                "all namespaces",
+                ListOptions {
+                    all_namespaces: true,
+                    ..ListOptions::default()
+                },
+                &["b/api/2/deployed", "a/db/1/deployed", "a/web/3/failed"],
+            ),
+        ];
+        for (name, opts, want) in cases {
+            let got: Vec<String> = list(&ctx, &opts)
+                .await
+                .expect(name)
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}/{}/{}/{}",
+                        r.namespace, r.meta.name, r.meta.revision, r.meta.status
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
     #[test]
     fn sort_orders() {
         // releaseutil: SortByName ascending; ByDate ascending by LastDeployed; -r reverses.

@@ -186,9 +186,17 @@ pub(crate) fn wait_targets(plan: &Plan) -> Vec<crate::apply::WaitTarget> {
 }
 
 /// Polls until every object the plan deletes is gone (`uninstall --wait`).
-pub(crate) async fn wait_deleted(ctx: &Context, plan: &Plan, timeout: std::time::Duration) -> anyhow::Result<()> {
+pub(crate) async fn wait_deleted(
+    ctx: &Context,
+    plan: &Plan,
+    timeout: std::time::Duration,
+) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + timeout;
-    for c in plan.changes.iter().filter(|c| matches!(c.action, diff::Action::Delete)) {
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, diff::Action::Delete))
+    {
         let gvk = Gvk::new(&c.api_version, &c.id.kind);
         let ns = (!c.id.namespace.is_empty()).then_some(c.id.namespace.as_str());
         loop {

@@ -66,19 +66,31 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
     let store = ctx.store(None);
     let history = store.history(&opts.release).await?;
     let Some(current) = history.last() else {
-        bail!("release {} not found in namespace {}", opts.release, ctx.namespace);
+        bail!(
+            "release {} not found in namespace {}",
+            opts.release,
+            ctx.namespace
+        );
     };
     let target_rev = match opts.revision {
         Some(0) | None => {
             if current.revision <= 1 {
-                bail!("release {} has no revision before {} to roll back to", opts.release, current.revision);
+                bail!(
+                    "release {} has no revision before {} to roll back to",
+                    opts.release,
+                    current.revision
+                );
             }
             current.revision - 1
         }
         Some(r) => r,
     };
     let Some(target) = history.iter().find(|r| r.revision == target_rev).cloned() else {
-        bail!("release {}: revision {target_rev} not found (history: {})", opts.release, revisions(&history));
+        bail!(
+            "release {}: revision {target_rev} not found (history: {})",
+            opts.release,
+            revisions(&history)
+        );
     };
     let desired = parse_manifest_docs(&target.manifest, "recorded manifest")?;
     // The base is what was applied last (the current revision, whatever its status).
@@ -109,33 +121,58 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
     }
     let pending = store.begin(begin).await?;
     let work = async {
-        let hook_opts = HookOptions { timeout: opts.timeout, ..Default::default() };
+        let hook_opts = HookOptions {
+            timeout: opts.timeout,
+            ..Default::default()
+        };
         if !opts.no_hooks {
-            apply::run_hooks(&*ctx.cluster, &hooks, "pre-rollback", &hook_opts).await.context("pre-rollback hooks")?;
+            apply::run_hooks(&*ctx.cluster, &hooks, "pre-rollback", &hook_opts)
+                .await
+                .context("pre-rollback hooks")?;
         }
         let apply_opts = ApplyOptions {
             force: opts.force,
-            ownership: Some(Ownership { release: opts.release.clone(), namespace: ctx.namespace.clone(), adopt: false }),
+            ownership: Some(Ownership {
+                release: opts.release.clone(),
+                namespace: ctx.namespace.clone(),
+                adopt: false,
+            }),
             timeout: opts.timeout,
             ..Default::default()
         };
         apply::execute(&*ctx.cluster, &plan, &apply_opts).await?;
         if opts.wait {
             let targets = super::plan::wait_targets(&plan);
-            apply::wait(&*ctx.cluster, &targets, &WaitOptions { timeout: opts.timeout, ..Default::default() }).await?;
+            apply::wait(
+                &*ctx.cluster,
+                &targets,
+                &WaitOptions {
+                    timeout: opts.timeout,
+                    ..Default::default()
+                },
+            )
+            .await?;
         }
         if !opts.no_hooks {
-            apply::run_hooks(&*ctx.cluster, &hooks, "post-rollback", &hook_opts).await.context("post-rollback hooks")?;
+            apply::run_hooks(&*ctx.cluster, &hooks, "post-rollback", &hook_opts)
+                .await
+                .context("post-rollback hooks")?;
         }
         anyhow::Ok(())
     };
     match with_renewal(&store, &pending, work).await {
         Ok(()) => {
-            let desc = opts.description.clone().unwrap_or_else(|| format!("Rollback to {target_rev}"));
+            let desc = opts
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("Rollback to {target_rev}"));
             Ok(store.mark_deployed(pending, &desc).await?)
         }
         Err(e) => {
-            if let Err(rec) = store.mark_failed(pending, &format!("Rollback to {target_rev} failed: {e:#}")).await {
+            if let Err(rec) = store
+                .mark_failed(pending, &format!("Rollback to {target_rev} failed: {e:#}"))
+                .await
+            {
                 tracing::warn!("could not record the failure: {rec}");
             }
             Err(e)
@@ -144,5 +181,9 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
 }
 
 fn revisions(history: &[Release]) -> String {
-    history.iter().map(|r| r.revision.to_string()).collect::<Vec<_>>().join(", ")
+    history
+        .iter()
+        .map(|r| r.revision.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -42,12 +42,21 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
     let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, Vec::new(), objects).await?;
     let hooks = recorded_hooks(&last);
     let work = async {
-        let hook_opts = HookOptions { timeout: opts.timeout, ..Default::default() };
+        let hook_opts = HookOptions {
+            timeout: opts.timeout,
+            ..Default::default()
+        };
         if !opts.no_hooks {
-            apply::run_hooks(&*ctx.cluster, &hooks, "pre-delete", &hook_opts).await.context("pre-delete hooks")?;
+            apply::run_hooks(&*ctx.cluster, &hooks, "pre-delete", &hook_opts)
+                .await
+                .context("pre-delete hooks")?;
         }
         let apply_opts = ApplyOptions {
-            ownership: Some(Ownership { release: opts.release.clone(), namespace: ctx.namespace.clone(), adopt: false }),
+            ownership: Some(Ownership {
+                release: opts.release.clone(),
+                namespace: ctx.namespace.clone(),
+                adopt: false,
+            }),
             timeout: opts.timeout,
             ..Default::default()
         };
@@ -56,7 +65,9 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
             super::plan::wait_deleted(ctx, &plan, opts.timeout).await?;
         }
         if !opts.no_hooks {
-            apply::run_hooks(&*ctx.cluster, &hooks, "post-delete", &hook_opts).await.context("post-delete hooks")?;
+            apply::run_hooks(&*ctx.cluster, &hooks, "post-delete", &hook_opts)
+                .await
+                .context("post-delete hooks")?;
         }
         anyhow::Ok(())
     };

@@ -141,7 +141,10 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     );
     req.capabilities = caps;
     if opts.dry_run != Some(DryRun::Client) {
-        req.lookup = std::rc::Rc::new(ClusterLookup::new(ctx.cluster.clone(), tokio::runtime::Handle::current()));
+        req.lookup = std::rc::Rc::new(ClusterLookup::new(
+            ctx.cluster.clone(),
+            tokio::runtime::Handle::current(),
+        ));
     }
     if opts.reuse_values || opts.reset_then_reuse_values {
         req.base_values = last_deployed.as_ref().map(|r| r.values.clone());
@@ -169,7 +172,11 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     };
     let begin = BeginOptions {
         name: opts.release.clone(),
-        operation: if is_upgrade { Operation::Upgrade } else { Operation::Install },
+        operation: if is_upgrade {
+            Operation::Upgrade
+        } else {
+            Operation::Install
+        },
         chart: chart_ref,
         values: rendered.user_values.to_json(),
         computed_values: rendered.values.to_json(),
@@ -182,7 +189,10 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     drop(rendered);
 
     if opts.dry_run == Some(DryRun::Client) {
-        return Ok(UpgradeResult { release: preview(&begin, &ctx.namespace, revision), plan });
+        return Ok(UpgradeResult {
+            release: preview(&begin, &ctx.namespace, revision),
+            plan,
+        });
     }
     if opts.create_namespace && opts.dry_run.is_none() {
         ensure_namespace(ctx).await?;
@@ -192,7 +202,10 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     if opts.dry_run == Some(DryRun::Server) {
         let report = apply::execute(&*ctx.cluster, &plan, &apply_options(ctx, opts, true)).await;
         report.context("server-side dry run")?;
-        return Ok(UpgradeResult { release: preview(&begin, &ctx.namespace, revision), plan });
+        return Ok(UpgradeResult {
+            release: preview(&begin, &ctx.namespace, revision),
+            plan,
+        });
     }
     let pending = store.begin(begin).await?;
 
@@ -202,13 +215,19 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     match outcome {
         Ok(()) => {
             let desc = opts.description.clone().unwrap_or_else(|| {
-                if is_upgrade { "Upgrade complete".into() } else { "Install complete".into() }
+                if is_upgrade {
+                    "Upgrade complete".into()
+                } else {
+                    "Install complete".into()
+                }
             });
             let release = store.mark_deployed(pending, &desc).await?;
             Ok(UpgradeResult { release, plan })
         }
         Err(e) => {
-            let failed = store.mark_failed(pending, &format!("{}: {e:#}", verb(is_upgrade))).await;
+            let failed = store
+                .mark_failed(pending, &format!("{}: {e:#}", verb(is_upgrade)))
+                .await;
             if let Err(record_err) = failed {
                 tracing::warn!("could not record the failure: {record_err}");
             }
@@ -221,7 +240,11 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
                         timeout: opts.timeout,
                         force: opts.force,
                         no_hooks: opts.no_hooks,
-                        description: Some(format!("Rollback to {} after failed {}", prev.revision, verb(is_upgrade))),
+                        description: Some(format!(
+                            "Rollback to {} after failed {}",
+                            prev.revision,
+                            verb(is_upgrade)
+                        )),
                         dry_run: false,
                     };
                     let rolled = Box::pin(super::rollback::rollback(ctx, &rb)).await;
@@ -232,7 +255,9 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
                             prev.revision,
                             r.revision
                         ))),
-                        Err(rb_err) => Err(e.context(format!("rollback after failure also failed: {rb_err:#}"))),
+                        Err(rb_err) => {
+                            Err(e.context(format!("rollback after failure also failed: {rb_err:#}")))
+                        }
                     };
                 }
                 // A failed atomic install removes what it created, as Helm does.
@@ -268,7 +293,11 @@ fn preview(b: &BeginOptions, namespace: &str, revision: u32) -> Release {
         name: b.name.clone(),
         namespace: namespace.to_string(),
         revision,
-        status: if b.operation == Operation::Upgrade { Status::PendingUpgrade } else { Status::PendingInstall },
+        status: if b.operation == Operation::Upgrade {
+            Status::PendingUpgrade
+        } else {
+            Status::PendingInstall
+        },
         chart: b.chart.clone(),
         values: b.values.clone(),
         computed_values: b.computed_values.clone(),
@@ -291,19 +320,34 @@ async fn run(
     hooks: &[manifest::Hook],
     is_upgrade: bool,
 ) -> anyhow::Result<()> {
-    let (pre, post) = if is_upgrade { ("pre-upgrade", "post-upgrade") } else { ("pre-install", "post-install") };
-    let hook_opts = HookOptions { timeout: opts.timeout, ..Default::default() };
+    let (pre, post) = if is_upgrade {
+        ("pre-upgrade", "post-upgrade")
+    } else {
+        ("pre-install", "post-install")
+    };
+    let hook_opts = HookOptions {
+        timeout: opts.timeout,
+        ..Default::default()
+    };
     if !opts.no_hooks {
-        apply::run_hooks(&*ctx.cluster, hooks, pre, &hook_opts).await.with_context(|| format!("{pre} hooks"))?;
+        apply::run_hooks(&*ctx.cluster, hooks, pre, &hook_opts)
+            .await
+            .with_context(|| format!("{pre} hooks"))?;
     }
     apply::execute(&*ctx.cluster, plan, &apply_options(ctx, opts, false)).await?;
     if opts.wait || opts.atomic {
         let targets = super::plan::wait_targets(plan);
-        let wait = WaitOptions { timeout: opts.timeout, wait_for_jobs: opts.wait_for_jobs, ..Default::default() };
+        let wait = WaitOptions {
+            timeout: opts.timeout,
+            wait_for_jobs: opts.wait_for_jobs,
+            ..Default::default()
+        };
         apply::wait(&*ctx.cluster, &targets, &wait).await?;
     }
     if !opts.no_hooks {
-        apply::run_hooks(&*ctx.cluster, hooks, post, &hook_opts).await.with_context(|| format!("{post} hooks"))?;
+        apply::run_hooks(&*ctx.cluster, hooks, post, &hook_opts)
+            .await
+            .with_context(|| format!("{post} hooks"))?;
     }
     Ok(())
 }
@@ -313,7 +357,11 @@ fn apply_options(ctx: &Context, opts: &UpgradeOptions, dry_run: bool) -> ApplyOp
         dry_run,
         force: opts.force,
         server_side: opts.server_side,
-        ownership: Some(Ownership { release: opts.release.clone(), namespace: ctx.namespace.clone(), adopt: opts.adopt }),
+        ownership: Some(Ownership {
+            release: opts.release.clone(),
+            namespace: ctx.namespace.clone(),
+            adopt: opts.adopt,
+        }),
         timeout: opts.timeout,
         ..Default::default()
     }

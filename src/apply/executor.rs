@@ -247,9 +247,9 @@ pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) ->
     for wave in waves(&writes, install_rank) {
         let kind = wave[0].id.kind.clone();
         let crd_wave = is_crd(&wave[0].id);
-        let (to_send, skipped): (Vec<&Change>, Vec<&Change>) = wave.into_iter().partition(|c| {
-            !(opts.dry_run && new_kinds.contains(&(c.id.group.clone(), c.id.kind.clone())))
-        });
+        let (to_send, skipped): (Vec<&Change>, Vec<&Change>) = wave
+            .into_iter()
+            .partition(|c| !(opts.dry_run && new_kinds.contains(&(c.id.group.clone(), c.id.kind.clone()))));
         for c in skipped {
             record(&mut report, opts, c, Outcome::SkippedDryRun, None);
         }
@@ -266,7 +266,10 @@ pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) ->
                 ..WaitOptions::default()
             };
             if let Err(source) = wait(cluster, &targets, &wait_opts).await {
-                return Err(Error::CrdNotEstablished { source, report });
+                return Err(Error::CrdNotEstablished {
+                    source: Box::new(source),
+                    report,
+                });
             }
         }
     }
@@ -307,7 +310,13 @@ fn check_plan_ownership(plan: &Plan, opts: &ApplyOptions) -> Result<(), Error> {
     }
 }
 
-fn record(report: &mut ApplyReport, opts: &ApplyOptions, c: &Change, outcome: Outcome, object: Option<Value>) {
+fn record(
+    report: &mut ApplyReport,
+    opts: &ApplyOptions,
+    c: &Change,
+    outcome: Outcome,
+    object: Option<Value>,
+) {
     opts.progress.event(&Event::Object {
         id: c.id.clone(),
         outcome,
@@ -336,7 +345,7 @@ async fn run_wave(
         objects: changes.len(),
         deleting,
     });
-    let tasks: Vec<Task<'_, Result<(Outcome, Option<Value>), ObjectFailure>>> = changes
+    let tasks: Vec<Task<'_, Written>> = changes
         .iter()
         .map(|c| Box::pin(apply_one(cluster, c, opts)) as Task<'_, _>)
         .collect();
@@ -440,11 +449,10 @@ fn is_immutable(e: &cluster::Error) -> bool {
     matches!(e, cluster::Error::Api { code: 422, message, .. } if message.contains("immutable"))
 }
 
-async fn apply_one(
-    cluster: &dyn Cluster,
-    c: &Change,
-    opts: &ApplyOptions,
-) -> Result<(Outcome, Option<Value>), ObjectFailure> {
+/// One object's write: what was done and the server's answer.
+type Written = Result<(Outcome, Option<Value>), ObjectFailure>;
+
+async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Written {
     let gvk = gvk_of(c);
     let ns = non_empty(&c.id.namespace);
     let name = c.id.name.as_str();
@@ -488,8 +496,12 @@ async fn apply_one(
             ("creating", Outcome::Created, cluster.create(&body, &wopts).await)
         }
         Action::Patch(p) => {
-            let ops = serde_json::to_value(p)
-                .map_err(|e| fail("patching", cluster::Error::Invalid(format!("encoding patch: {e}"))))?;
+            let ops = serde_json::to_value(p).map_err(|e| {
+                fail(
+                    "patching",
+                    cluster::Error::Invalid(format!("encoding patch: {e}")),
+                )
+            })?;
             let r = cluster.patch(&gvk, ns, name, &Patch::Json(ops), &wopts).await;
             ("patching", Outcome::Patched, r)
         }
@@ -506,12 +518,7 @@ fn no_object() -> cluster::Error {
 }
 
 /// Deletes the object, waits until the server no longer has it, and creates it again.
-async fn recreate(
-    cluster: &dyn Cluster,
-    c: &Change,
-    opts: &ApplyOptions,
-    reason: String,
-) -> Result<(Outcome, Option<Value>), ObjectFailure> {
+async fn recreate(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions, reason: String) -> Written {
     let gvk = gvk_of(c);
     let ns = non_empty(&c.id.namespace);
     let fail = |error: cluster::Error| ObjectFailure {
@@ -639,7 +646,11 @@ mod tests {
             self.inner.list(gvk, ns, sel).await
         }
         async fn create(&self, object: &Value, opts: &WriteOptions) -> cluster::Result<Value> {
-            let what = format!("create {} {}", object["kind"].as_str().unwrap_or(""), object["metadata"]["name"].as_str().unwrap_or(""));
+            let what = format!(
+                "create {} {}",
+                object["kind"].as_str().unwrap_or(""),
+                object["metadata"]["name"].as_str().unwrap_or("")
+            );
             self.around(what, self.inner.create(object, opts)).await
         }
         async fn patch(
@@ -651,11 +662,21 @@ mod tests {
             opts: &WriteOptions,
         ) -> cluster::Result<Value> {
             let what = format!("patch-{} {} {name}", patch_kind(patch), gvk.kind);
-            self.around(what, self.inner.patch(gvk, ns, name, patch, opts)).await
-        }
-        async fn delete(&self, gvk: &Gvk, ns: Option<&str>, name: &str, opts: &DeleteOptions) -> cluster::Result<Value> {
-            self.around(format!("delete {} {name}", gvk.kind), self.inner.delete(gvk, ns, name, opts))
+            self.around(what, self.inner.patch(gvk, ns, name, patch, opts))
                 .await
+        }
+        async fn delete(
+            &self,
+            gvk: &Gvk,
+            ns: Option<&str>,
+            name: &str,
+            opts: &DeleteOptions,
+        ) -> cluster::Result<Value> {
+            self.around(
+                format!("delete {} {name}", gvk.kind),
+                self.inner.delete(gvk, ns, name, opts),
+            )
+            .await
         }
     }
 
@@ -673,7 +694,8 @@ mod tests {
 
     fn change(object: Value, action: Action, live: Option<Value>) -> Change {
         let api_version = object["apiVersion"].as_str().unwrap_or("").to_string();
-        let cluster_scoped = ["Namespace", "CustomResourceDefinition"].contains(&object["kind"].as_str().unwrap_or(""));
+        let cluster_scoped =
+            ["Namespace", "CustomResourceDefinition"].contains(&object["kind"].as_str().unwrap_or(""));
         let id = ObjectRef::of(&object, (!cluster_scoped).then_some("default")).expect("id");
         let predicted = match action {
             Action::Delete => None,
@@ -711,7 +733,9 @@ mod tests {
     }
 
     fn writes(log: &[String]) -> Vec<String> {
-        log.iter().filter_map(|l| l.strip_prefix("start ").map(str::to_string)).collect()
+        log.iter()
+            .filter_map(|l| l.strip_prefix("start ").map(str::to_string))
+            .collect()
     }
 
     #[test]
@@ -748,8 +772,12 @@ mod tests {
             assert!(report.objects.iter().all(|o| o.outcome == Outcome::Created));
             // The CRD was checked for Established before the Widget went out.
             let calls = c.inner.calls();
-            let get_crd = calls.iter().position(|k| k.method == Method::Get && k.gvk.kind == "CustomResourceDefinition");
-            let create_widget = calls.iter().position(|k| k.method == Method::Create && k.gvk.kind == "Widget");
+            let get_crd = calls
+                .iter()
+                .position(|k| k.method == Method::Get && k.gvk.kind == "CustomResourceDefinition");
+            let create_widget = calls
+                .iter()
+                .position(|k| k.method == Method::Create && k.gvk.kind == "Widget");
             assert!(get_crd.expect("crd checked") < create_widget.expect("widget created"));
         });
     }
@@ -762,7 +790,11 @@ mod tests {
             let plan = Plan {
                 changes: vec![
                     change(live.clone(), Action::Noop, Some(live.clone())),
-                    change(obj("v1", "Secret", "s"), Action::Keep, Some(obj("v1", "Secret", "s"))),
+                    change(
+                        obj("v1", "Secret", "s"),
+                        Action::Keep,
+                        Some(obj("v1", "Secret", "s")),
+                    ),
                 ],
             };
             let report = execute(&c, &plan, &ApplyOptions::default()).await.expect("apply");
@@ -774,11 +806,17 @@ mod tests {
 
     #[test]
     fn concurrency_is_bounded_and_waves_do_not_overlap() {
-        let cases = [("one at a time", 1, 1), ("three", 3, 3), ("more than objects", 50, 8)];
+        let cases = [
+            ("one at a time", 1, 1),
+            ("three", 3, 3),
+            ("more than objects", 50, 8),
+        ];
         for (name, limit, want) in cases {
             block(async {
                 let c = Slow::new(FakeCluster::new("default"), 15);
-                let mut changes: Vec<Change> = (0..8).map(|i| create("v1", "ConfigMap", &format!("c{i}"))).collect();
+                let mut changes: Vec<Change> = (0..8)
+                    .map(|i| create("v1", "ConfigMap", &format!("c{i}")))
+                    .collect();
                 changes.push(create("apps/v1", "Deployment", "web"));
                 let opts = ApplyOptions {
                     concurrency: limit,
@@ -798,7 +836,11 @@ mod tests {
     fn prunes_come_last_in_uninstall_order() {
         block(async {
             let fake = FakeCluster::new("default");
-            for (av, kind, name) in [("v1", "ConfigMap", "old"), ("apps/v1", "Deployment", "old"), ("v1", "Service", "old")] {
+            for (av, kind, name) in [
+                ("v1", "ConfigMap", "old"),
+                ("apps/v1", "Deployment", "old"),
+                ("v1", "Service", "old"),
+            ] {
                 fake.insert(json!({"apiVersion": av, "kind": kind, "metadata": {"name": name, "namespace": "default"}}))
                     .expect("insert");
             }
@@ -823,7 +865,11 @@ mod tests {
                     "delete Secret gone",
                 ]
             );
-            let gone = report.objects.iter().find(|o| o.id.name == "gone").expect("secret");
+            let gone = report
+                .objects
+                .iter()
+                .find(|o| o.id.name == "gone")
+                .expect("secret");
             assert_eq!(gone.outcome, Outcome::AlreadyGone);
         });
     }
@@ -852,7 +898,9 @@ mod tests {
                 let c = Slow::new(fake, 0);
                 let mut ch = change(
                     live.clone(),
-                    json_patch(json!([{"op": "replace", "path": "/spec/selector/matchLabels/app", "value": "web2"}])),
+                    json_patch(
+                        json!([{"op": "replace", "path": "/spec/selector/matchLabels/app", "value": "web2"}]),
+                    ),
                     Some(live.clone()),
                 );
                 let mut predicted = live.clone();
@@ -867,17 +915,34 @@ mod tests {
                 let log = writes(&c.log.lock().expect("lock"));
                 if !force {
                     let err = result.expect_err("immutable without force").to_string();
-                    assert!(err.starts_with("patching Deployment default/web: Error from server (Invalid)"), "{err}");
+                    assert!(
+                        err.starts_with("patching Deployment default/web: Error from server (Invalid)"),
+                        "{err}"
+                    );
                     assert!(err.contains("field is immutable"), "{err}");
                     assert_eq!(log, ["patch-json Deployment web"]);
                     return;
                 }
                 let report = result.expect("force");
-                assert_eq!(log, ["patch-json Deployment web", "delete Deployment web", "create Deployment web"]);
+                assert_eq!(
+                    log,
+                    [
+                        "patch-json Deployment web",
+                        "delete Deployment web",
+                        "create Deployment web"
+                    ]
+                );
                 assert_eq!(report.objects[0].outcome, Outcome::Replaced);
-                let now = c.inner.get(&Gvk::new("apps/v1", "Deployment"), None, "web").await.expect("get");
+                let now = c
+                    .inner
+                    .get(&Gvk::new("apps/v1", "Deployment"), None, "web")
+                    .await
+                    .expect("get");
                 assert_eq!(now["spec"]["selector"]["matchLabels"]["app"], "web2");
-                assert!(now.get("status").is_none(), "server-owned fields are not sent back");
+                assert!(
+                    now.get("status").is_none(),
+                    "server-owned fields are not sent back"
+                );
                 assert_ne!(now["metadata"]["uid"], live["metadata"]["uid"], "a new object");
             });
         }
@@ -895,8 +960,18 @@ mod tests {
         };
         let cases: Vec<(&str, Value, bool, Option<&str>)> = vec![
             ("ours", owned_by(Some("rel")), false, None),
-            ("other release", owned_by(Some("other")), true, Some("it belongs to release \"other\"")),
-            ("unowned without adopt", owned_by(None), false, Some("invalid ownership metadata")),
+            (
+                "other release",
+                owned_by(Some("other")),
+                true,
+                Some("it belongs to release \"other\""),
+            ),
+            (
+                "unowned without adopt",
+                owned_by(None),
+                false,
+                Some("invalid ownership metadata"),
+            ),
             ("unowned with adopt", owned_by(None), true, None),
         ];
         for (name, live, adopt, want_err) in cases {
@@ -937,14 +1012,24 @@ mod tests {
         block(async {
             let fake = FakeCluster::new("default");
             fake.add_kind("example.com/v1", "Widget", "widgets", true);
-            let live = fake.insert(json!({"apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": "a", "namespace": "default"}, "data": {"k": "1"}})).expect("insert");
+            let live = fake
+                .insert(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "a", "namespace": "default"}, "data": {"k": "1"}}))
+                .expect("insert");
             let c = Slow::new(fake, 0);
-            let mut patched = change(live.clone(), json_patch(json!([{"op": "replace", "path": "/data/k", "value": "2"}])), Some(live.clone()));
+            let mut patched = change(
+                live.clone(),
+                json_patch(json!([{"op": "replace", "path": "/data/k", "value": "2"}])),
+                Some(live.clone()),
+            );
             patched.predicted = Some(json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": "a", "namespace": "default", "resourceVersion": "1"}, "data": {"k": "2"}}));
             let plan = Plan {
-                changes: vec![change(crd(), Action::Create, None), create("example.com/v1", "Widget", "w"), patched],
+                changes: vec![
+                    change(crd(), Action::Create, None),
+                    create("example.com/v1", "Widget", "w"),
+                    patched,
+                ],
             };
             let opts = ApplyOptions {
                 dry_run: true,
@@ -955,9 +1040,16 @@ mod tests {
             assert!(c.inner.calls().iter().all(|k| k.dry_run), "{:?}", c.inner.calls());
             assert_eq!(
                 writes(&c.log.lock().expect("lock")),
-                ["patch-apply CustomResourceDefinition widgets.example.com", "patch-apply ConfigMap a"]
+                [
+                    "patch-apply CustomResourceDefinition widgets.example.com",
+                    "patch-apply ConfigMap a"
+                ]
             );
-            let w = report.objects.iter().find(|o| o.id.kind == "Widget").expect("widget");
+            let w = report
+                .objects
+                .iter()
+                .find(|o| o.id.kind == "Widget")
+                .expect("widget");
             assert_eq!(w.outcome, Outcome::SkippedDryRun);
             assert_eq!(c.inner.objects(), [live], "a dry run stores nothing");
         });

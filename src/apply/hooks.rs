@@ -113,7 +113,10 @@ pub async fn run_hooks(
     event: &str,
     opts: &HookOptions,
 ) -> Result<Vec<HookRun>, Error> {
-    let mut selected: Vec<&Hook> = hooks.iter().filter(|h| h.events.iter().any(|e| e == event)).collect();
+    let mut selected: Vec<&Hook> = hooks
+        .iter()
+        .filter(|h| h.events.iter().any(|e| e == event))
+        .collect();
     selected.sort_by(|a, b| {
         a.weight
             .cmp(&b.weight)
@@ -123,7 +126,11 @@ pub async fn run_hooks(
     let mut done: Vec<(Vec<Target>, &Hook)> = Vec::new();
     for hook in selected {
         let targets = parse(cluster, hook, &opts.namespace).await?;
-        let shown = targets.iter().map(|t| t.shown.as_str()).collect::<Vec<_>>().join(", ");
+        let shown = targets
+            .iter()
+            .map(|t| t.shown.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
         let fail = |message: String| Error::Hook {
             event: event.to_string(),
             hook: shown.clone(),
@@ -189,7 +196,11 @@ pub async fn run_hooks(
             .await
             .map_err(|message| Error::Hook {
                 event: event.to_string(),
-                hook: targets.iter().map(|t| t.shown.as_str()).collect::<Vec<_>>().join(", "),
+                hook: targets
+                    .iter()
+                    .map(|t| t.shown.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 path: hook.manifest.path.clone(),
                 message,
             })?;
@@ -200,10 +211,11 @@ pub async fn run_hooks(
 
 async fn parse(cluster: &dyn Cluster, hook: &Hook, default_ns: &str) -> Result<Vec<Target>, Error> {
     let path = &hook.manifest.path;
-    let docs = crate::yaml::parse_documents(&hook.manifest.content, path).map_err(|e| Error::HookManifest {
-        path: path.clone(),
-        message: e.to_string(),
-    })?;
+    let docs =
+        crate::yaml::parse_documents(&hook.manifest.content, path).map_err(|e| Error::HookManifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
     let bad = |message: String| Error::HookManifest {
         path: path.clone(),
         message,
@@ -273,7 +285,10 @@ async fn delete_by_policy(
         ..DeleteOptions::default()
     };
     for t in targets {
-        match cluster.delete(&t.gvk, t.namespace.as_deref(), &t.name, &dopts).await {
+        match cluster
+            .delete(&t.gvk, t.namespace.as_deref(), &t.name, &dopts)
+            .await
+        {
             Ok(_) => {}
             Err(e) if e.is_not_found() => continue,
             Err(e) => return Err(format!("deleting {} ({policy}): {e}", t.shown)),
@@ -328,7 +343,11 @@ fn job_done(job: &Value) -> Done {
             _ => {}
         }
     }
-    let n = |k: &str| job.pointer(&format!("/status/{k}")).and_then(Value::as_i64).unwrap_or(0);
+    let n = |k: &str| {
+        job.pointer(&format!("/status/{k}"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+    };
     Done::No(format!(
         "jobs active: {}, failed: {}, succeeded: {}",
         n("active"),
@@ -433,11 +452,23 @@ mod tests {
             let hooks = [
                 hook("ConfigMap", "b", "pre-install", 0, &[], ""),
                 hook("Job", "a", "pre-install", 0, &["hook-succeeded"], COMPLETE),
-                hook("ConfigMap", "c", "pre-install", -1, &["before-hook-creation", "hook-succeeded"], ""),
+                hook(
+                    "ConfigMap",
+                    "c",
+                    "pre-install",
+                    -1,
+                    &["before-hook-creation", "hook-succeeded"],
+                    "",
+                ),
                 hook("ConfigMap", "d", "post-install", -5, &[], ""),
             ];
-            let runs = run_hooks(&c, &hooks, "pre-install", &opts()).await.expect("hooks");
-            let got: Vec<(&str, bool, HookPhase)> = runs.iter().map(|r| (r.name.as_str(), r.deleted, r.phase)).collect();
+            let runs = run_hooks(&c, &hooks, "pre-install", &opts())
+                .await
+                .expect("hooks");
+            let got: Vec<(&str, bool, HookPhase)> = runs
+                .iter()
+                .map(|r| (r.name.as_str(), r.deleted, r.phase))
+                .collect();
             assert_eq!(
                 got,
                 [
@@ -462,14 +493,21 @@ mod tests {
             ]
             .map(|(m, n)| (m, n.to_string()));
             assert_eq!(calls, want);
-            let names: Vec<String> = c.objects().iter().map(|o| o["metadata"]["name"].as_str().unwrap_or("").to_string()).collect();
+            let names: Vec<String> = c
+                .objects()
+                .iter()
+                .map(|o| o["metadata"]["name"].as_str().unwrap_or("").to_string())
+                .collect();
             assert_eq!(names, ["b"], "only the hook without hook-succeeded stays");
         });
     }
 
     #[test]
     fn failed_job_fails_the_hook() {
-        let cases: &[(&str, &[&str], usize)] = &[("kept for debugging", &[], 1), ("hook-failed deletes it", &["hook-failed"], 0)];
+        let cases: &[(&str, &[&str], usize)] = &[
+            ("kept for debugging", &[], 1),
+            ("hook-failed deletes it", &["hook-failed"], 0),
+        ];
         for (name, policies, left) in cases {
             block(async {
                 let c = FakeCluster::new("default");
@@ -477,14 +515,19 @@ mod tests {
                     hook("Job", "migrate", "pre-upgrade", 0, policies, FAILED),
                     hook("ConfigMap", "later", "pre-upgrade", 1, &[], ""),
                 ];
-                let err = run_hooks(&c, &hooks, "pre-upgrade", &opts()).await.expect_err(name);
+                let err = run_hooks(&c, &hooks, "pre-upgrade", &opts())
+                    .await
+                    .expect_err(name);
                 assert_eq!(
                     err.to_string(),
                     "pre-upgrade hook Job default/migrate (chart/templates/migrate.yaml) failed: job failed: BackoffLimitExceeded: Job has reached the specified backoff limit",
                     "{name}"
                 );
                 assert_eq!(c.objects().len(), *left, "{name}");
-                assert!(c.calls().iter().all(|k| k.name != "later"), "{name}: later hooks do not run");
+                assert!(
+                    c.calls().iter().all(|k| k.name != "later"),
+                    "{name}: later hooks do not run"
+                );
             });
         }
     }

@@ -57,7 +57,7 @@ pub enum Error {
     #[error("waiting for CustomResourceDefinitions: {source}")]
     CrdNotEstablished {
         /// Why the wait ended.
-        source: WaitError,
+        source: Box<WaitError>,
         /// What was done before.
         report: ApplyReport,
     },
@@ -138,4 +138,3 @@ pub(crate) async fn run_bounded<T>(limit: usize, tasks: Vec<Task<'_, T>>) -> Vec
     .await;
     results.into_iter().flatten().collect()
 }
-

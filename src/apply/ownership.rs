@@ -79,7 +79,11 @@ fn map_at<'a>(obj: &'a mut Map<String, Value>, key: &str) -> &'a mut Map<String,
 /// [`OwnershipError::Unowned`] when the label or an annotation is missing or the label has another
 /// value (the caller decides whether to adopt).
 pub fn check_ownership(live: &Value, release: &str, namespace: &str) -> Result<(), OwnershipError> {
-    let label = |k: &str| live.pointer("/metadata/labels").and_then(|m| m.get(k)).and_then(Value::as_str);
+    let label = |k: &str| {
+        live.pointer("/metadata/labels")
+            .and_then(|m| m.get(k))
+            .and_then(Value::as_str)
+    };
     let ann = |k: &str| {
         live.pointer("/metadata/annotations")
             .and_then(|m| m.get(k))
@@ -97,13 +101,20 @@ pub fn check_ownership(live: &Value, release: &str, namespace: &str) -> Result<(
     let mut problems = Vec::new();
     // Messages as Helm's `requireValue` words them.
     let mut require = |what: &str, key: &str, got: Option<&str>, want: &str| match got {
-        None => problems.push(format!("{what} validation error: missing key {key:?}: must be set to {want:?}")),
+        None => problems.push(format!(
+            "{what} validation error: missing key {key:?}: must be set to {want:?}"
+        )),
         Some(v) if v != want => problems.push(format!(
             "{what} validation error: key {key:?} must equal {want:?}: current value is {v:?}"
         )),
         Some(_) => {}
     };
-    require("label", MANAGED_BY_LABEL, label(MANAGED_BY_LABEL), MANAGED_BY_HELM);
+    require(
+        "label",
+        MANAGED_BY_LABEL,
+        label(MANAGED_BY_LABEL),
+        MANAGED_BY_HELM,
+    );
     require("annotation", RELEASE_NAME_ANNOTATION, owner, release);
     require("annotation", RELEASE_NAMESPACE_ANNOTATION, owner_ns, namespace);
     if problems.is_empty() {
@@ -140,7 +151,10 @@ mod tests {
         let cases = [
             ("bare", json!({"kind": "ConfigMap", "metadata": {"name": "a"}})),
             ("no metadata", json!({"kind": "ConfigMap"})),
-            ("null labels", json!({"kind": "ConfigMap", "metadata": {"labels": null}})),
+            (
+                "null labels",
+                json!({"kind": "ConfigMap", "metadata": {"labels": null}}),
+            ),
             (
                 "chart sets another manager",
                 json!({"kind": "ConfigMap", "metadata": {"labels": {"app.kubernetes.io/managed-by": "Tiller", "x": "1"}}}),
@@ -149,8 +163,14 @@ mod tests {
         for (name, mut obj) in cases {
             stamp_ownership(&mut obj, "rel", "prod");
             assert_eq!(obj["metadata"]["labels"][MANAGED_BY_LABEL], "Helm", "{name}");
-            assert_eq!(obj["metadata"]["annotations"][RELEASE_NAME_ANNOTATION], "rel", "{name}");
-            assert_eq!(obj["metadata"]["annotations"][RELEASE_NAMESPACE_ANNOTATION], "prod", "{name}");
+            assert_eq!(
+                obj["metadata"]["annotations"][RELEASE_NAME_ANNOTATION], "rel",
+                "{name}"
+            );
+            assert_eq!(
+                obj["metadata"]["annotations"][RELEASE_NAMESPACE_ANNOTATION], "prod",
+                "{name}"
+            );
             assert_eq!(check_ownership(&obj, "rel", "prod"), Ok(()), "{name}");
         }
     }

@@ -179,7 +179,11 @@ pub enum WaitError {
 
 /// Waits until every target is ready (see the module docs for the rules), or fails naming the
 /// objects still not ready and why.
-pub async fn wait(cluster: &dyn Cluster, targets: &[WaitTarget], opts: &WaitOptions) -> Result<(), WaitError> {
+pub async fn wait(
+    cluster: &dyn Cluster,
+    targets: &[WaitTarget],
+    opts: &WaitOptions,
+) -> Result<(), WaitError> {
     let start = Instant::now();
     let deadline = start + opts.timeout;
     let mut reasons: BTreeMap<usize, String> = (0..targets.len())
@@ -306,7 +310,11 @@ pub async fn readiness(
         "ReplicaSet" | "ReplicationController" => match generation_observed(&obj) {
             Readiness::Ready => {
                 let pods = cluster
-                    .list(&Gvk::new("v1", "Pod"), ns.as_deref(), selector_of(&obj).as_deref())
+                    .list(
+                        &Gvk::new("v1", "Pod"),
+                        ns.as_deref(),
+                        selector_of(&obj).as_deref(),
+                    )
                     .await?;
                 pods_ready(&obj, &pods.items)
             }
@@ -344,7 +352,10 @@ fn condition<'a>(obj: &'a Value, kind: &str) -> Option<&'a Value> {
 /// caller then filters by owner instead).
 fn selector_of(obj: &Value) -> Option<String> {
     let sel = obj.pointer("/spec/selector")?;
-    if sel.get("matchExpressions").is_some_and(|m| m.as_array().is_some_and(|a| !a.is_empty())) {
+    if sel
+        .get("matchExpressions")
+        .is_some_and(|m| m.as_array().is_some_and(|a| !a.is_empty()))
+    {
         return None;
     }
     let labels = sel.get("matchLabels").unwrap_or(sel).as_object()?;
@@ -361,7 +372,10 @@ fn owned_by(obj: &Value, owner: &Value) -> bool {
     };
     obj.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)
-        .is_some_and(|refs| refs.iter().any(|r| r.get("uid").and_then(Value::as_str) == Some(uid)))
+        .is_some_and(|refs| {
+            refs.iter()
+                .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
+        })
 }
 
 fn generation_observed(obj: &Value) -> Readiness {
@@ -429,7 +443,11 @@ fn scaled(v: Option<&Value>, total: i64, round_up: bool) -> Option<i64> {
         Value::String(s) => {
             let pct: i64 = s.strip_suffix('%')?.parse().ok()?;
             let x = pct * total;
-            Some(if round_up { (x + 99).div_euclid(100) } else { x.div_euclid(100) })
+            Some(if round_up {
+                (x + 99).div_euclid(100)
+            } else {
+                x.div_euclid(100)
+            })
         }
         _ => None,
     }
@@ -478,7 +496,9 @@ pub(crate) fn daemon_set_ready(ds: &Value) -> Readiness {
     let desired = int_at(ds, "/status/desiredNumberScheduled").unwrap_or(0);
     let updated = int_at(ds, "/status/updatedNumberScheduled").unwrap_or(0);
     if updated != desired {
-        return Readiness::NotReady(format!("{updated} out of {desired} expected pods have been scheduled"));
+        return Readiness::NotReady(format!(
+            "{updated} out of {desired} expected pods have been scheduled"
+        ));
     }
     let max_unavailable = scaled(
         ds.pointer("/spec/updateStrategy/rollingUpdate/maxUnavailable"),
@@ -506,7 +526,9 @@ pub(crate) fn stateful_set_ready(sts: &Value) -> Readiness {
     let expected = replicas - partition;
     let updated = int_at(sts, "/status/updatedReplicas").unwrap_or(0);
     if updated < expected {
-        return Readiness::NotReady(format!("{updated} out of {expected} expected pods have been scheduled"));
+        return Readiness::NotReady(format!(
+            "{updated} out of {expected} expected pods have been scheduled"
+        ));
     }
     let ready = int_at(sts, "/status/readyReplicas").unwrap_or(0);
     if ready != replicas {
@@ -536,7 +558,10 @@ fn pods_ready(owner: &Value, pods: &[Value]) -> Readiness {
 pub(crate) fn volume_ready(pvc: &Value) -> Readiness {
     match str_at(pvc, "/status/phase") {
         Some("Bound") => Readiness::Ready,
-        phase => Readiness::NotReady(format!("claim is not bound (phase {})", phase.unwrap_or("unknown"))),
+        phase => Readiness::NotReady(format!(
+            "claim is not bound (phase {})",
+            phase.unwrap_or("unknown")
+        )),
     }
 }
 
@@ -549,7 +574,11 @@ pub(crate) fn service_ready(svc: &Value) -> Readiness {
         return Readiness::NotReady("service has no cluster IP address".into());
     }
     if kind == "LoadBalancer" {
-        let has = |p: &str| svc.pointer(p).and_then(Value::as_array).is_some_and(|a| !a.is_empty());
+        let has = |p: &str| {
+            svc.pointer(p)
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty())
+        };
         if !has("/spec/externalIPs") && !has("/status/loadBalancer/ingress") {
             return Readiness::NotReady("load balancer has no ingress address".into());
         }
@@ -595,7 +624,12 @@ mod tests {
         };
         let rolling = |s: Value, u: Value| json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": s, "maxUnavailable": u}});
         let cases: Vec<(&str, Value, Value, Result<(), String>)> = vec![
-            ("25% of 4 allows 1 unavailable", dep(4, rolling(json!("25%"), json!("25%"))), rs(3, 1), Ok(())),
+            (
+                "25% of 4 allows 1 unavailable",
+                dep(4, rolling(json!("25%"), json!("25%"))),
+                rs(3, 1),
+                Ok(()),
+            ),
             (
                 "25% of 4 needs 3",
                 dep(4, rolling(json!("25%"), json!("25%"))),
@@ -610,7 +644,12 @@ mod tests {
                 Err("not ready: 0 out of 1 expected pods are ready".into()),
             ),
             // Surge 0 and unavailable rounding to 0: Kubernetes allows 1 unavailable.
-            ("both zero", dep(2, rolling(json!(0), json!("10%"))), rs(1, 1), Ok(())),
+            (
+                "both zero",
+                dep(2, rolling(json!(0), json!("10%"))),
+                rs(1, 1),
+                Ok(()),
+            ),
             (
                 "recreate waits for all",
                 dep(2, json!({"type": "Recreate"})),
@@ -631,7 +670,10 @@ mod tests {
         }
         let other = json!({"metadata": {"ownerReferences": [{"uid": "d1"}],
                      "annotations": {"deployment.kubernetes.io/revision": "2"}}});
-        assert!(new_replica_set(&dep(1, json!({})), &[other]).is_none(), "old revision is not new");
+        assert!(
+            new_replica_set(&dep(1, json!({})), &[other]).is_none(),
+            "old revision is not new"
+        );
     }
 
     #[test]
@@ -644,13 +686,17 @@ mod tests {
             ),
             (
                 "pod crash looping",
-                pod_ready(&json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
-                    "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}})),
+                pod_ready(
+                    &json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
+                    "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}),
+                ),
                 Err("not ready: pod is not ready: CrashLoopBackOff".into()),
             ),
             (
                 "job complete",
-                job_ready(&json!({"spec": {"completions": 1, "backoffLimit": 0}, "status": {"succeeded": 1}})),
+                job_ready(
+                    &json!({"spec": {"completions": 1, "backoffLimit": 0}, "status": {"succeeded": 1}}),
+                ),
                 Ok(()),
             ),
             (
@@ -663,14 +709,26 @@ mod tests {
                 job_ready(&json!({"spec": {"completions": 1, "backoffLimit": 0}, "status": {"failed": 1}})),
                 Err("failed: job is failed: 1 failed pods".into()),
             ),
-            ("pvc bound", volume_ready(&json!({"status": {"phase": "Bound"}})), Ok(())),
+            (
+                "pvc bound",
+                volume_ready(&json!({"status": {"phase": "Bound"}})),
+                Ok(()),
+            ),
             (
                 "pvc pending",
                 volume_ready(&json!({"status": {"phase": "Pending"}})),
                 Err("not ready: claim is not bound (phase Pending)".into()),
             ),
-            ("cluster ip service", service_ready(&json!({"spec": {"clusterIP": "10.0.0.1"}})), Ok(())),
-            ("external name", service_ready(&json!({"spec": {"type": "ExternalName"}})), Ok(())),
+            (
+                "cluster ip service",
+                service_ready(&json!({"spec": {"clusterIP": "10.0.0.1"}})),
+                Ok(()),
+            ),
+            (
+                "external name",
+                service_ready(&json!({"spec": {"type": "ExternalName"}})),
+                Ok(()),
+            ),
             (
                 "load balancer without ingress",
                 service_ready(&json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1"}})),
@@ -678,7 +736,9 @@ mod tests {
             ),
             (
                 "load balancer with external ip",
-                service_ready(&json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1", "externalIPs": ["1.2.3.4"]}})),
+                service_ready(
+                    &json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1", "externalIPs": ["1.2.3.4"]}}),
+                ),
                 Ok(()),
             ),
             (
@@ -697,7 +757,11 @@ mod tests {
                 crd_ready(&json!({"status": {"conditions": [{"type": "NamesAccepted", "status": "False"}]}})),
                 Ok(()),
             ),
-            ("crd new", crd_ready(&json!({})), Err("not ready: not established yet".into())),
+            (
+                "crd new",
+                crd_ready(&json!({})),
+                Err("not ready: not established yet".into()),
+            ),
             (
                 "statefulset partitioned",
                 stateful_set_ready(&json!({"metadata": {"generation": 1},
@@ -734,10 +798,71 @@ mod tests {
     }
 
     #[test]
+    fn wait_loop_reports_what_is_pending() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            let c = crate::cluster::FakeCluster::new("ns");
+            for (name, phase) in [("bound", "Bound"), ("pending", "Pending")] {
+                c.insert(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                    "metadata": {"name": name, "namespace": "ns"}, "status": {"phase": phase}}))
+                    .expect("insert");
+            }
+            let pvc = |name: &str| WaitTarget::new(Gvk::new("v1", "PersistentVolumeClaim"), Some("ns"), name);
+            let opts = WaitOptions {
+                timeout: Duration::from_millis(60),
+                poll_interval: Duration::from_millis(10),
+                ..WaitOptions::default()
+            };
+            let cases: Vec<(&str, Vec<WaitTarget>, Result<(), String>)> = vec![
+                ("all ready", vec![pvc("bound")], Ok(())),
+                (
+                    "one pending",
+                    vec![pvc("bound"), pvc("pending")],
+                    Err("timed out after 60ms waiting for 1 of 2 objects to be ready: \
+                         PersistentVolumeClaim ns/pending (claim is not bound (phase Pending))"
+                        .into()),
+                ),
+                (
+                    "missing is an error at once",
+                    vec![pvc("nope")],
+                    Err(r#"checking PersistentVolumeClaim ns/nope: Error from server (NotFound): persistentvolumeclaims "nope" not found"#.into()),
+                ),
+                (
+                    "deleted target that is gone",
+                    vec![WaitTarget { deleted: true, ..pvc("nope") }],
+                    Ok(()),
+                ),
+                (
+                    "deleted target still there",
+                    vec![WaitTarget { deleted: true, ..pvc("bound") }],
+                    Err("timed out after 60ms waiting for 1 of 1 objects to be ready: \
+                         PersistentVolumeClaim ns/bound (still exists)"
+                        .into()),
+                ),
+            ];
+            for (name, targets, want) in cases {
+                let got = wait(&c, &targets, &opts).await.map_err(|e| e.to_string());
+                assert_eq!(got, want, "{name}");
+            }
+        });
+    }
+
+    #[test]
     fn selectors() {
         let cases = [
-            ("match labels", json!({"spec": {"selector": {"matchLabels": {"a": "1", "b": "2"}}}}), Some("a=1,b=2")),
-            ("plain map", json!({"spec": {"selector": {"app": "web"}}}), Some("app=web")),
+            (
+                "match labels",
+                json!({"spec": {"selector": {"matchLabels": {"a": "1", "b": "2"}}}}),
+                Some("a=1,b=2"),
+            ),
+            (
+                "plain map",
+                json!({"spec": {"selector": {"app": "web"}}}),
+                Some("app=web"),
+            ),
             (
                 "expressions fall back to owners",
                 json!({"spec": {"selector": {"matchExpressions": [{"key": "a", "operator": "Exists"}]}}}),

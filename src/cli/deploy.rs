@@ -132,7 +132,11 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         c.patch,
         c.delete,
         c.noop,
-        if dry_run.is_some() { " (dry run: nothing was written)" } else { "" }
+        if dry_run.is_some() {
+            " (dry run: nothing was written)"
+        } else {
+            ""
+        }
     )?;
     if !r.notes.trim().is_empty() {
         writeln!(out, "NOTES:\n{}", r.notes.trim_end())?;

@@ -59,6 +59,10 @@ pub fn exec(global: &GlobalArgs, a: RollbackArgs, out: &mut dyn Write) -> anyhow
         let ctx = Context::connect(&connect).await?;
         action::rollback(&ctx, &opts).await
     })?;
-    writeln!(out, "Rollback was a success! {} is now at revision {} ({}).", r.name, r.revision, r.description)?;
+    writeln!(
+        out,
+        "Rollback was a success! {} is now at revision {} ({}).",
+        r.name, r.revision, r.description
+    )?;
     Ok(())
 }

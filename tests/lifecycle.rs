@@ -1,0 +1,306 @@
+//! The whole release lifecycle through the real binary against the real control plane (with the
+//! fake kubelet): install, upgrade, diff, a failing upgrade rolled back by `--atomic`, rollback,
+//! recovery after `kill -9` mid-upgrade (where Helm 3 and 4 stay stuck in "another operation is in
+//! progress"), uninstall. One binary, one control plane, a namespace per test.
+
+#[path = "support/apply_util.rs"]
+mod apply_util;
+mod support;
+
+use std::{
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use kubectl_chart::cluster::{Cluster, Gvk};
+use serde_json::Value;
+use support::k8s::{Kit, TestNamespace};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-chart"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+struct Env<'a> {
+    kit: &'a Kit,
+    ns: String,
+}
+
+impl Env<'_> {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = bin();
+        c.args(args)
+            .arg("-n")
+            .arg(&self.ns)
+            .arg("--kubeconfig")
+            .arg(&self.kit.kubeconfig)
+            .env_remove("KUBECONFIG")
+            .env("KUBECTL_CHART_LOCK_TTL", "4");
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run kubectl-chart")
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn history(&self) -> Vec<(u64, String, String)> {
+        let out = self.ok(&["history", "demo", "-o", "json"]);
+        let v: Value = serde_json::from_str(&out).expect("history json");
+        v.as_array()
+            .expect("array")
+            .iter()
+            .map(|r| {
+                (
+                    r["revision"].as_u64().expect("revision"),
+                    r["status"].as_str().expect("status").to_string(),
+                    r["description"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+const DEMO: &str = "fixtures/charts/demo";
+
+async fn deployment(cluster: &dyn Cluster, ns: &str) -> Option<Value> {
+    cluster
+        .get(&Gvk::new("apps/v1", "Deployment"), Some(ns), "demo")
+        .await
+        .ok()
+}
+
+fn setup() -> Option<&'static Kit> {
+    apply_util::kit_with_kubelet()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_upgrade_atomic_rollback_uninstall() {
+    let Some(kit) = setup() else { return };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-life").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    let base = ["--set", "cache.enabled=false", "--timeout", "60s"];
+
+    // First-install diff shows additions and exits 2 with --detailed-exitcode.
+    let out = env.run(&[
+        "diff",
+        "demo",
+        DEMO,
+        "--set",
+        "cache.enabled=false",
+        "--detailed-exitcode",
+        "-o",
+        "summary",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Deployment (apps) to be added"));
+
+    let mut args = vec!["install", "demo", DEMO, "--wait"];
+    args.extend(base);
+    let out = env.ok(&args);
+    assert!(out.contains("STATUS: deployed"), "{out}");
+    let dep = deployment(&*admin, &ns.name).await.expect("deployment exists");
+    assert_eq!(dep["spec"]["replicas"], 2);
+    assert_eq!(
+        dep["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "demo"
+    );
+    assert_eq!(dep["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm");
+
+    // Nothing changed: diff is empty and exits 0.
+    let out = env.run(&[
+        "diff",
+        "demo",
+        DEMO,
+        "--set",
+        "cache.enabled=false",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+
+    // A second install of the same name is refused.
+    let out = env.run(&["install", "demo", DEMO, "--set", "cache.enabled=false"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot re-use a name"));
+
+    // Upgrade changes replicas; an unrelated field set by someone else survives.
+    admin
+        .patch(
+            &Gvk::new("apps/v1", "Deployment"),
+            Some(&ns.name),
+            "demo",
+            &kubectl_chart::cluster::Patch::Merge(
+                serde_json::json!({"metadata": {"annotations": {"team/owner": "ops"}}}),
+            ),
+            &Default::default(),
+        )
+        .await
+        .expect("foreign annotation");
+    let mut args = vec!["upgrade", "demo", DEMO, "--wait", "--set", "replicaCount=3"];
+    args.extend(base);
+    env.ok(&args);
+    let dep = deployment(&*admin, &ns.name).await.expect("deployment");
+    assert_eq!(dep["spec"]["replicas"], 3);
+    assert_eq!(
+        dep["metadata"]["annotations"]["team/owner"], "ops",
+        "foreign field kept"
+    );
+
+    // A broken image never gets ready: --atomic marks the revision failed and rolls back.
+    let mut args = vec![
+        "upgrade",
+        "demo",
+        DEMO,
+        "--atomic",
+        "--set",
+        "image.repository=example/fail",
+        "--set",
+        "replicaCount=3",
+    ];
+    args.extend(["--set", "cache.enabled=false", "--timeout", "8s"]);
+    let out = env.run(&args);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("rolled back"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let h = env.history();
+    let statuses: Vec<&str> = h.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["superseded", "superseded", "failed", "deployed"],
+        "{h:?}"
+    );
+    let dep = deployment(&*admin, &ns.name).await.expect("deployment");
+    let image = dep["spec"]["template"]["spec"]["containers"][0]["image"]
+        .as_str()
+        .unwrap_or("");
+    assert!(image.starts_with("nginx:"), "image restored: {image}");
+
+    // Explicit rollback to revision 1.
+    let out = env.ok(&["rollback", "demo", "1", "--wait", "--timeout", "60s"]);
+    assert!(out.contains("revision 5"), "{out}");
+    assert_eq!(
+        deployment(&*admin, &ns.name).await.expect("deployment")["spec"]["replicas"],
+        2
+    );
+
+    // Uninstall removes everything the release created and its history.
+    env.ok(&["uninstall", "demo", "--wait", "--timeout", "60s"]);
+    assert!(deployment(&*admin, &ns.name).await.is_none());
+    let left = admin
+        .list(
+            &Gvk::new("v1", "ConfigMap"),
+            Some(&ns.name),
+            Some("owner=kubectl-chart"),
+        )
+        .await
+        .expect("list records");
+    assert!(
+        left.items.is_empty(),
+        "release records left: {}",
+        left.items.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_upgrade_does_not_leave_the_release_stuck() {
+    let Some(kit) = setup() else { return };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-kill").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    env.ok(&[
+        "install",
+        "demo",
+        DEMO,
+        "--set",
+        "cache.enabled=false",
+        "--wait",
+        "--timeout",
+        "60s",
+    ]);
+
+    // An upgrade that waits forever on a broken image, killed while it waits.
+    let mut child = env
+        .cmd(&[
+            "upgrade",
+            "demo",
+            DEMO,
+            "--wait",
+            "--timeout",
+            "300s",
+            "--set",
+            "cache.enabled=false",
+            "--set",
+            "image.repository=example/fail",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn upgrade");
+    let started = Instant::now();
+    loop {
+        let h = env.history();
+        if h.iter().any(|r| r.1 == "pending-upgrade") {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "upgrade never became pending: {h:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+
+    // Right away the release is locked by the dead run: a clear message, not a corrupted history.
+    let out = env.run(&["upgrade", "demo", DEMO, "--set", "cache.enabled=false"]);
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("in progress") || err.contains("lock"), "{err}");
+        // After the lock TTL (4 s in this test) the next run takes over.
+        std::thread::sleep(Duration::from_secs(5));
+        env.ok(&[
+            "upgrade",
+            "demo",
+            DEMO,
+            "--set",
+            "cache.enabled=false",
+            "--wait",
+            "--timeout",
+            "60s",
+        ]);
+    }
+    let h = env.history();
+    assert_eq!(h.len(), 3, "{h:?}");
+    assert_eq!(h[1].1, "failed", "the killed revision is marked failed: {h:?}");
+    assert!(h[1].2.contains("interrupted"), "{h:?}");
+    assert_eq!(h[2].1, "deployed", "{h:?}");
+}
