@@ -11,6 +11,11 @@
 //! * lock `kubectl-chart.<release>.lock`: labels `owner`, `name`, and no `version` label, which is
 //!   how record queries (`...,version`) leave it out; `data.lease` = the lease JSON.
 //! * key Secret [`KEY_SECRET`] with `data.key` = 32 raw bytes, created on first write.
+//! * part `kubectl-chart.<release>.v<N>.part<K>` of a record too big for one object (see
+//!   [`crate::release::Store`]): labels `owner`, `name`, `part-of-version=<N>`, `part=<K>`, and no
+//!   `version` label, so record queries leave parts out as they leave out the lock;
+//!   `data.part` = one slice of the encrypted body. (`part-of=<record name>` would be the obvious
+//!   label, but a record name can pass the 63 characters a label value may have.)
 
 use std::{
     collections::BTreeMap,
@@ -19,7 +24,7 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{Driver, DriverError, Stored, Versioned};
+use super::{part_key, Driver, DriverError, Stored, Versioned};
 use crate::release::{
     codec::{DataKey, KEY_SECRET, KEY_SECRET_FIELD},
     lock::{lock_key, Lease},
@@ -100,6 +105,12 @@ pub mod keys {
     pub const BODY: &str = "release";
     /// `data` key of a lock's lease.
     pub const LEASE: &str = "lease";
+    /// `data` key of a record part's text.
+    pub const PART: &str = "part";
+    /// Label of a record part: the revision it belongs to.
+    pub const PART_OF_VERSION: &str = "part-of-version";
+    /// Label of a record part: its index.
+    pub const PART_INDEX: &str = "part";
 }
 
 /// A [`Driver`] over any [`ConfigMapApi`].
@@ -258,6 +269,21 @@ fn lease_from(cm: ConfigMap) -> Result<Versioned<Lease>, DriverError> {
     Ok(Versioned { value, version })
 }
 
+fn part_configmap(name: &str, revision: u32, index: u32, text: &str) -> ConfigMap {
+    ConfigMap {
+        name: part_key(name, revision, index),
+        labels: BTreeMap::from([
+            ("owner".to_string(), OWNER.to_string()),
+            ("name".to_string(), name.to_string()),
+            (keys::PART_OF_VERSION.to_string(), revision.to_string()),
+            (keys::PART_INDEX.to_string(), index.to_string()),
+        ]),
+        annotations: BTreeMap::new(),
+        data: BTreeMap::from([(keys::PART.to_string(), text.to_string())]),
+        resource_version: None,
+    }
+}
+
 fn stored_version(cm: &ConfigMap) -> Result<String, DriverError> {
     cm.resource_version.clone().ok_or_else(|| DriverError::Other {
         object: cm.name.clone(),
@@ -373,6 +399,48 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
 
     async fn delete_lock(&self, name: &str, version: Option<&str>) -> Result<(), DriverError> {
         self.api.delete(&lock_key(name), version).await
+    }
+
+    async fn create_part(&self, name: &str, revision: u32, index: u32, text: &str) -> Result<(), DriverError> {
+        self.api
+            .create(&part_configmap(name, revision, index, text))
+            .await
+            .map(drop)
+    }
+
+    async fn get_part(&self, name: &str, revision: u32, index: u32) -> Result<Option<String>, DriverError> {
+        let object = part_key(name, revision, index);
+        let Some(cm) = self.api.get(&object).await? else {
+            return Ok(None);
+        };
+        match cm.data.get(keys::PART) {
+            Some(t) => Ok(Some(t.clone())),
+            None => Err(DriverError::Other {
+                object,
+                message: "not a kubectl-chart record part: no data.part".to_string(),
+            }),
+        }
+    }
+
+    async fn list_parts(&self, name: &str, revision: Option<u32>) -> Result<Vec<(u32, u32)>, DriverError> {
+        let rev = revision.map(|r| r.to_string());
+        let terms = [
+            ("owner", Some(OWNER)),
+            ("name", Some(name)),
+            (keys::PART_OF_VERSION, rev.as_deref()),
+        ];
+        let items = self.api.list(&selector(&terms)).await?;
+        Ok(items
+            .iter()
+            .filter_map(|cm| {
+                let num = |k: &str| cm.labels.get(k)?.parse::<u32>().ok();
+                Some((num(keys::PART_OF_VERSION)?, num(keys::PART_INDEX)?))
+            })
+            .collect())
+    }
+
+    async fn delete_part(&self, name: &str, revision: u32, index: u32) -> Result<(), DriverError> {
+        self.api.delete(&part_key(name, revision, index), None).await
     }
 }
 

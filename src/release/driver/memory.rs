@@ -13,7 +13,7 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{Driver, DriverError, Stored, Versioned, YieldOnce};
+use super::{part_key, Driver, DriverError, Stored, Versioned, YieldOnce};
 use crate::release::{
     codec::DataKey,
     lock::{lock_key, Lease},
@@ -23,6 +23,7 @@ use crate::release::{
 #[derive(Debug, Default)]
 struct State {
     records: BTreeMap<(String, u32), Stored>,
+    parts: BTreeMap<(String, u32, u32), String>,
     locks: BTreeMap<String, Versioned<Lease>>,
     key: Option<DataKey>,
     next_version: u64,
@@ -59,9 +60,12 @@ impl MemoryDriver {
         self
     }
 
-    /// Every record body currently stored, for tests that inspect what would reach the cluster.
+    /// Every record body and record part currently stored, for tests that inspect what would
+    /// reach the cluster.
     pub fn bodies(&self) -> Vec<String> {
-        self.lock().records.values().map(|s| s.body.clone()).collect()
+        let st = self.lock();
+        let records = st.records.values().map(|s| s.body.clone());
+        records.chain(st.parts.values().cloned()).collect()
     }
 
     async fn enter(&self) -> MutexGuard<'_, State> {
@@ -190,6 +194,39 @@ impl Driver for MemoryDriver {
                 st.locks.remove(name);
                 Ok(())
             }
+        }
+    }
+
+    async fn create_part(&self, name: &str, revision: u32, index: u32, text: &str) -> Result<(), DriverError> {
+        let mut st = self.enter().await;
+        let k = (name.to_string(), revision, index);
+        if st.parts.contains_key(&k) {
+            return Err(DriverError::AlreadyExists(part_key(name, revision, index)));
+        }
+        st.parts.insert(k, text.to_string());
+        Ok(())
+    }
+
+    async fn get_part(&self, name: &str, revision: u32, index: u32) -> Result<Option<String>, DriverError> {
+        let st = self.enter().await;
+        Ok(st.parts.get(&(name.to_string(), revision, index)).cloned())
+    }
+
+    async fn list_parts(&self, name: &str, revision: Option<u32>) -> Result<Vec<(u32, u32)>, DriverError> {
+        let st = self.enter().await;
+        Ok(st
+            .parts
+            .keys()
+            .filter(|(n, r, _)| n == name && revision.is_none_or(|x| x == *r))
+            .map(|(_, r, k)| (*r, *k))
+            .collect())
+    }
+
+    async fn delete_part(&self, name: &str, revision: u32, index: u32) -> Result<(), DriverError> {
+        let mut st = self.enter().await;
+        match st.parts.remove(&(name.to_string(), revision, index)) {
+            Some(_) => Ok(()),
+            None => Err(DriverError::NotFound(part_key(name, revision, index))),
         }
     }
 }

@@ -117,6 +117,46 @@ pub trait Driver: Send + Sync {
 
     /// Delete the lock if it is still at `version` (`None`: whatever its version).
     async fn delete_lock(&self, name: &str, version: Option<&str>) -> Result<(), DriverError>;
+
+    // Record parts: the pieces of a body too big for one object (see
+    // `crate::release::Store`, which splits and reassembles them). A part is written once and
+    // never updated; a rewrite of a big record creates parts under fresh indices. The defaults
+    // describe a storage without parts, so drivers written before parts existed keep compiling
+    // and simply cannot hold records over [`crate::release::MAX_BODY_BYTES`].
+
+    /// Create part `index` of a revision; [`DriverError::AlreadyExists`] if it exists.
+    async fn create_part(&self, name: &str, revision: u32, index: u32, text: &str) -> Result<(), DriverError> {
+        let _ = (revision, index, text);
+        Err(DriverError::Other {
+            object: name.to_string(),
+            message: "this release storage cannot keep records split into parts".to_string(),
+        })
+    }
+
+    /// The text of part `index` of a revision, `Ok(None)` when it does not exist.
+    async fn get_part(&self, name: &str, revision: u32, index: u32) -> Result<Option<String>, DriverError> {
+        let _ = (name, revision, index);
+        Ok(None)
+    }
+
+    /// `(revision, index)` of every stored part of `name` (of one revision when given), in no
+    /// particular order, whether or not a record refers to it.
+    async fn list_parts(&self, name: &str, revision: Option<u32>) -> Result<Vec<(u32, u32)>, DriverError> {
+        let _ = (name, revision);
+        Ok(Vec::new())
+    }
+
+    /// Delete part `index` of a revision; [`DriverError::NotFound`] if it is gone.
+    async fn delete_part(&self, name: &str, revision: u32, index: u32) -> Result<(), DriverError> {
+        let _ = index;
+        Err(DriverError::NotFound(crate::release::record::record_key(name, revision)))
+    }
+}
+
+/// The object name of a record part: `kubectl-chart.<release>.v<N>.part<K>`. It cannot clash
+/// with a record (names end in `.v<digits>`) or a lock (`.lock`).
+pub fn part_key(name: &str, revision: u32, index: u32) -> String {
+    format!("{}.part{index}", crate::release::record::record_key(name, revision))
 }
 
 /// A future that is pending exactly once, so that drivers used in tests can let another
