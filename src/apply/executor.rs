@@ -502,7 +502,12 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
                     cluster::Error::Invalid(format!("encoding patch: {e}")),
                 )
             })?;
-            let r = cluster.patch(&gvk, ns, name, &Patch::Json(ops), &wopts).await;
+            let mut r = cluster.patch(&gvk, ns, name, &Patch::Json(ops.clone()), &wopts).await;
+            if let Err(e) = &r {
+                if let Some(retargeted) = retarget_stale_patch(cluster, c, &ops, e).await {
+                    r = cluster.patch(&gvk, ns, name, &Patch::Json(retargeted), &wopts).await;
+                }
+            }
             ("patching", Outcome::Patched, r)
         }
     };
@@ -511,6 +516,52 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
         Err(e) if opts.force && is_immutable(&e) => recreate(cluster, c, opts, e.to_string()).await,
         Err(e) => Err(fail(operation, e)),
     }
+}
+
+/// After a JSON patch failed with 422 (which is how the API server reports a failed `test` op),
+/// the same operations aimed at the object's new `resourceVersion`, when the object changed only
+/// where we never patch: controllers write `status` (a Deployment's, on every rollout step) and
+/// that alone bumps the version between our read and our write. The index-based list operations
+/// stay valid because everything else is exactly the object the patch was computed from.
+async fn retarget_stale_patch(
+    cluster: &dyn Cluster,
+    c: &Change,
+    ops: &Value,
+    err: &cluster::Error,
+) -> Option<Value> {
+    if err.code() != Some(422) {
+        return None;
+    }
+    let tested = ops.get(0).filter(|op| {
+        op.get("op").and_then(Value::as_str) == Some("test")
+            && op.get("path").and_then(Value::as_str) == Some("/metadata/resourceVersion")
+    })?;
+    let planned = c.live.as_ref()?;
+    let now = cluster
+        .get(&gvk_of(c), non_empty(&c.id.namespace), &c.id.name)
+        .await
+        .ok()?;
+    let version = now.pointer("/metadata/resourceVersion")?.clone();
+    if Some(&version) == tested.get("value") {
+        return None;
+    }
+    let unpatched = |obj: &Value| {
+        let mut obj = obj.clone();
+        if let Some(map) = obj.as_object_mut() {
+            map.remove("status");
+            if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.remove("resourceVersion");
+                meta.remove("managedFields");
+            }
+        }
+        obj
+    };
+    if unpatched(&now) != unpatched(planned) {
+        return None;
+    }
+    let mut ops = ops.clone();
+    ops[0]["value"] = version;
+    Some(ops)
 }
 
 fn no_object() -> cluster::Error {

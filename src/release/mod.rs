@@ -4,7 +4,9 @@
 //! `kubectl-chart.<release>.v<N>` in the release's namespace, Helm-style (labels `owner`, `name`,
 //! `version`, `status` for server-side filtering; gzip'd JSON in `data.release`) but with the
 //! whole body encrypted under a per-namespace key ([`codec`]) and a lease lock so a killed run
-//! never leaves the release stuck in `pending-*` ([`lock`]).
+//! never leaves the release stuck in `pending-*` ([`lock`]). A body over the 1 MiB object limit
+//! is split into `kubectl-chart.<release>.v<N>.part<K>` objects, written before the record and
+//! checksummed (see [`Store`]).
 //!
 //! Entry point: [`Store`] (`begin` → work, `renew` → `mark_deployed`/`mark_failed`), over a
 //! [`driver::Driver`]: [`driver::ConfigMapDriver`] on a cluster through [`driver::ConfigMapApi`]
@@ -15,6 +17,7 @@
 pub mod codec;
 pub mod driver;
 pub mod lock;
+mod parts;
 mod record;
 mod store;
 
@@ -22,4 +25,4 @@ pub use record::{
     record_key, validate_name, ChartRef, Clock, Hook, HookRun, ManualClock, Operation, RecordMeta, Release,
     Status, SystemClock, Timestamp, OWNER,
 };
-pub use store::{BeginOptions, Error, Pending, Result, Store, DEFAULT_HISTORY_MAX, MAX_BODY_BYTES};
+pub use store::{BeginOptions, Error, Pending, Result, Store, DEFAULT_HISTORY_MAX, MAX_BODY_BYTES, MAX_SLICES};

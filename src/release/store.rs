@@ -9,6 +9,13 @@
 //! (create-only, or update at the version read), so a run that lost its lease, or a second run
 //! that bypassed it, gets an error instead of corrupting history.
 //!
+//! A body too big for one object (Kubernetes' 1 MiB) is split ([`crate::release`]'s `parts`):
+//! the parts are written first, under indices no earlier write of the revision used, then the
+//! record itself, whose create or conditional update stays the one commit point. A reader thus
+//! never finds a record whose parts were not written; a run that dies between the two leaves
+//! only unreferenced parts, which the next successful write of that revision, or the deletion
+//! of the release, removes. Replaced parts are deleted after the commit.
+//!
 //! Differences from Helm, on purpose: a pending record never blocks forever (see
 //! [`crate::release::lock`]); `mark_deployed` supersedes *every* other deployed revision (Helm
 //! does that only on rollback), so history never shows two deployed revisions; records hold
@@ -19,17 +26,28 @@ use std::sync::{Arc, Mutex};
 
 use super::{
     codec::{self, CodecError, DataKey},
+    driver::part_key,
     driver::{Driver, DriverError, Stored},
     lock::{self, Held, Lease, LockError, DEFAULT_TTL_SECS},
+    parts::{self, Manifest},
     record::{record_key, validate_name, ChartRef, Clock, Hook, Operation, RecordMeta, Release, Status},
 };
 
 /// Helm's default `--history-max`.
 pub const DEFAULT_HISTORY_MAX: usize = 10;
 
-/// The largest body we try to store: Kubernetes caps a ConfigMap's data at 1 MiB
+/// The largest body kept in one object: Kubernetes caps a ConfigMap's data at 1 MiB
 /// (`MaxSecretSize`, also used for ConfigMaps); the rest is headroom for labels and annotations.
+/// A bigger body is split into slices of at most this size (the record's slice also carries the
+/// parts manifest, one short line).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024 - 16 * 1024;
+
+/// The most slices one record may be split into (about 250 MiB): past that something is wrong
+/// with the chart, and thousands of objects would not help.
+pub const MAX_SLICES: usize = 256;
+
+/// Slice size: room for the manifest line on the record's slice.
+const SLICE_BYTES: usize = MAX_BODY_BYTES - 256;
 
 /// Errors of the release store.
 #[derive(Debug, thiserror::Error)]
@@ -88,18 +106,18 @@ pub enum Error {
     )]
     KeyMissing(String),
     /// A body could not be encoded or decoded.
-    #[error("release record {object}: {source}")]
+    #[error("release record {object}: {cause}")]
     Codec {
         /// Object name.
         object: String,
-        /// Cause.
-        #[source]
-        source: CodecError,
+        /// Cause. Part of the message and deliberately not `Error::source()`: printing the
+        /// chain (`{:#}`, as the CLI does) would otherwise repeat it.
+        cause: CodecError,
     },
-    /// The encoded record does not fit in one object.
+    /// The encoded record is too big even split into [`MAX_SLICES`] objects.
     #[error(
-        "release record {object} would be {bytes} bytes encoded, more than the {MAX_BODY_BYTES} \
-         a ConfigMap holds"
+        "release record {object} would be {bytes} bytes encoded, more than the {MAX_SLICES} \
+         objects of {MAX_BODY_BYTES} bytes a record may be split into"
     )]
     TooLarge {
         /// Object name.
@@ -107,14 +125,22 @@ pub enum Error {
         /// Encoded size.
         bytes: usize,
     },
+    /// A record split into parts cannot be put back together: a part is missing, or the
+    /// reassembled body does not match the record's checksum.
+    #[error("release record {object} is damaged: {reason}")]
+    Damaged {
+        /// Object name of the record.
+        object: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// Storage failed.
-    #[error("{op} release storage: {source}")]
+    #[error("{op} release storage: {cause}")]
     Driver {
         /// What the store was doing.
         op: &'static str,
-        /// Cause.
-        #[source]
-        source: DriverError,
+        /// Cause (in the message, not `Error::source()`, as for [`Error::Codec`]).
+        cause: DriverError,
     },
 }
 
@@ -122,7 +148,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn driver_err(op: &'static str) -> impl FnOnce(DriverError) -> Error {
-    move |source| Error::Driver { op, source }
+    move |cause| Error::Driver { op, cause }
 }
 
 /// What [`Store::begin`] writes into the new revision.
@@ -268,7 +294,11 @@ impl Store {
             return Ok(Vec::new());
         }
         let key = self.read_key().await?;
-        stored.iter().map(|s| self.decode(s, &key)).collect()
+        let mut out = Vec::with_capacity(stored.len());
+        for s in &stored {
+            out.push(self.load(s, &key).await?);
+        }
+        Ok(out)
     }
 
     /// One revision.
@@ -283,7 +313,7 @@ impl Store {
                 revision,
             })?;
         let key = self.read_key().await?;
-        self.decode(&s, &key)
+        self.load(&s, &key).await
     }
 
     /// The newest revision, whatever its status (Helm's `Last`).
@@ -291,7 +321,7 @@ impl Store {
         let Some(s) = self.stored_history(name).await?.pop() else {
             return Ok(None);
         };
-        Ok(Some(self.decode(&s, &self.read_key().await?)?))
+        Ok(Some(self.load(&s, &self.read_key().await?).await?))
     }
 
     /// The newest deployed revision (Helm's `Deployed`).
@@ -304,7 +334,7 @@ impl Store {
         let Some(s) = found.into_iter().max_by_key(|s| s.meta.revision) else {
             return Ok(None);
         };
-        Ok(Some(self.decode(&s, &self.read_key().await?)?))
+        Ok(Some(self.load(&s, &self.read_key().await?).await?))
     }
 
     /// Who holds the lease of `name`, live or expired.
@@ -377,21 +407,7 @@ impl Store {
             deleted: None,
             owner: self.run_id.clone(),
         };
-        let rec = Stored {
-            meta: release.meta(),
-            body: self.encode(&release, key)?,
-            version: None,
-        };
-        let stored = match self.driver.create(&rec).await {
-            Ok(s) => s,
-            Err(DriverError::AlreadyExists(_)) => {
-                return Err(Error::RevisionExists {
-                    name: release.name,
-                    revision,
-                })
-            }
-            Err(e) => return Err(driver_err("writing")(e)),
-        };
+        let stored = self.commit(None, &release, key).await?;
         Ok(PendingParts {
             release,
             stored,
@@ -436,7 +452,7 @@ impl Store {
             .await
             .map_err(driver_err("reading"))?;
         for s in deployed.iter().filter(|s| s.meta.revision != rel.revision) {
-            let old = self.decode(s, &key)?;
+            let old = self.load(s, &key).await?;
             let old = Release {
                 status: Status::Superseded,
                 last_deployed: now,
@@ -485,7 +501,7 @@ impl Store {
                 // Helm's text (pkg/action/uninstall.go)
                 description: "Deletion in progress (or silently failed)".to_string(),
                 owner: self.run_id.clone(),
-                ..self.decode(&last, &key)?
+                ..self.load(&last, &key).await?
             };
             let stored = self.rewrite(&last, &rel, &key).await?;
             Ok(PendingParts {
@@ -567,41 +583,162 @@ impl Store {
 
     fn decode(&self, s: &Stored, key: &DataKey) -> Result<Release> {
         let b = self.binding(&s.meta.name, s.meta.revision);
-        codec::decode(&s.body, key, &b).map_err(|source| Error::Codec {
+        codec::decode(&s.body, key, &b).map_err(|cause| Error::Codec {
             object: record_key(&s.meta.name, s.meta.revision),
-            source,
+            cause,
         })
     }
 
     fn encode(&self, rel: &Release, key: &DataKey) -> Result<String> {
         let object = rel.key();
-        let body = codec::encode(rel, key, &self.binding(&rel.name, rel.revision)).map_err(|source| {
-            Error::Codec {
-                object: object.clone(),
-                source,
-            }
-        })?;
-        if body.len() > MAX_BODY_BYTES {
-            return Err(Error::TooLarge {
-                object,
-                bytes: body.len(),
-            });
-        }
-        Ok(body)
+        codec::encode(rel, key, &self.binding(&rel.name, rel.revision))
+            .map_err(|cause| Error::Codec { object, cause })
     }
 
     /// Replace `old` with `rel`, conditional on `old`'s version.
     async fn rewrite(&self, old: &Stored, rel: &Release, key: &DataKey) -> Result<Stored> {
+        self.commit(Some(old), rel, key).await
+    }
+
+    /// Write `rel`: create it (`old` = `None`) or replace `old` at its version. A body too big
+    /// for one object has its parts written first; the create or update is the commit point.
+    async fn commit(&self, old: Option<&Stored>, rel: &Release, key: &DataKey) -> Result<Stored> {
+        let body = self.encode(rel, key)?;
+        let (body, written, stale) = self.write_parts(rel, body).await?;
         let rec = Stored {
             meta: rel.meta(),
-            body: self.encode(rel, key)?,
-            version: old.version.clone(),
+            body,
+            version: old.and_then(|o| o.version.clone()),
         };
-        match self.driver.update(&rec).await {
-            Ok(s) => Ok(s),
-            Err(DriverError::Conflict(_)) | Err(DriverError::NotFound(_)) => Err(Error::Conflict(rel.key())),
-            Err(e) => Err(driver_err("writing")(e)),
+        let out = match old {
+            None => self.driver.create(&rec).await.map_err(|e| match e {
+                DriverError::AlreadyExists(_) => Error::RevisionExists {
+                    name: rel.name.clone(),
+                    revision: rel.revision,
+                },
+                e => driver_err("writing")(e),
+            }),
+            Some(_) => self.driver.update(&rec).await.map_err(|e| match e {
+                DriverError::Conflict(_) | DriverError::NotFound(_) => Error::Conflict(rel.key()),
+                e => driver_err("writing")(e),
+            }),
+        };
+        let mut drop_parts = match &out {
+            Ok(_) => stale,
+            Err(_) => written,
+        };
+        if out.is_ok() {
+            if let Some(Ok(Some((m, _)))) = old.map(|o| parts::parse_head(&o.body)) {
+                drop_parts.extend(m.part_indices());
+            }
         }
+        drop_parts.sort_unstable();
+        drop_parts.dedup();
+        self.delete_parts(&rel.name, rel.revision, drop_parts).await;
+        out
+    }
+
+    /// For a body over [`MAX_BODY_BYTES`]: create its parts under indices above every part of
+    /// the revision that exists now, and return the record's body (manifest and first slice),
+    /// the parts written, and the parts that existed (stale once the record is committed).
+    async fn write_parts(&self, rel: &Release, body: String) -> Result<(String, Vec<u32>, Vec<u32>)> {
+        if body.len() <= MAX_BODY_BYTES {
+            return Ok((body, Vec::new(), Vec::new()));
+        }
+        let (name, revision) = (rel.name.as_str(), rel.revision);
+        let slices = parts::split(&body, SLICE_BYTES);
+        if slices.len() > MAX_SLICES {
+            return Err(Error::TooLarge {
+                object: rel.key(),
+                bytes: body.len(),
+            });
+        }
+        let stale: Vec<u32> = self
+            .driver
+            .list_parts(name, Some(revision))
+            .await
+            .map_err(driver_err("reading"))?
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect();
+        let m = Manifest {
+            slices: slices.len() as u32,
+            first: stale.iter().max().map_or(1, |k| k + 1),
+            sha256: parts::sha256_hex(&body),
+        };
+        let mut written = Vec::new();
+        for (k, text) in m.part_indices().zip(&slices[1..]) {
+            if let Err(e) = self.driver.create_part(name, revision, k, text).await {
+                self.delete_parts(name, revision, written).await;
+                return Err(match e {
+                    // Another writer picked the same fresh index: it is writing this revision.
+                    DriverError::AlreadyExists(_) => Error::Conflict(rel.key()),
+                    e => driver_err("writing")(e),
+                });
+            }
+            written.push(k);
+        }
+        Ok((parts::head_body(&m, slices[0]), written, stale))
+    }
+
+    /// Best-effort removal of parts nothing refers to: one left behind is inert, and is removed
+    /// with the release at the latest.
+    async fn delete_parts(&self, name: &str, revision: u32, indices: Vec<u32>) {
+        for k in indices {
+            match self.driver.delete_part(name, revision, k).await {
+                Ok(()) | Err(DriverError::NotFound(_)) => {}
+                Err(e) => tracing::warn!("could not delete {}: {e}", part_key(name, revision, k)),
+            }
+        }
+    }
+
+    /// A record's whole encoded body: itself, or its slices put back together and checked.
+    async fn full_body(&self, s: &Stored) -> Result<String> {
+        let (name, revision) = (&s.meta.name, s.meta.revision);
+        let damaged = |reason: String| Error::Damaged {
+            object: record_key(name, revision),
+            reason,
+        };
+        let (m, first) = match parts::parse_head(&s.body) {
+            Ok(None) => return Ok(s.body.clone()),
+            Ok(Some(head)) => head,
+            Err(reason) => return Err(damaged(reason)),
+        };
+        let mut body = String::with_capacity(first.len() * m.slices as usize);
+        body.push_str(first);
+        for k in m.part_indices() {
+            match self
+                .driver
+                .get_part(name, revision, k)
+                .await
+                .map_err(driver_err("reading"))?
+            {
+                Some(text) => body.push_str(&text),
+                None => {
+                    return Err(damaged(format!(
+                        "its part {} is missing ({} of {} slices)",
+                        part_key(name, revision, k),
+                        k - m.first + 2,
+                        m.slices
+                    )))
+                }
+            }
+        }
+        let got = parts::sha256_hex(&body);
+        if got != m.sha256 {
+            return Err(damaged(format!(
+                "its {} slices put together have sha256 {got}, but the record says {}; a part \
+                 was modified or replaced",
+                m.slices, m.sha256
+            )));
+        }
+        Ok(body)
+    }
+
+    /// Read and decrypt one record, reassembling it first if it was split.
+    async fn load(&self, s: &Stored, key: &DataKey) -> Result<Release> {
+        let body = self.full_body(s).await?;
+        self.decode(&Stored { body, ..s.clone() }, key)
     }
 
     async fn acquire(&self, name: &str, op: Operation) -> Result<Held> {
@@ -617,10 +754,7 @@ impl Store {
                 let expires_in = (lease.expires_at().0 - self.clock.now().0).max(0);
                 Error::InProgress { lease, expires_in }
             }
-            LockError::Driver(source) => Error::Driver {
-                op: "locking",
-                source,
-            },
+            LockError::Driver(cause) => Error::Driver { op: "locking", cause },
             lost @ LockError::Lost { .. } => Error::LockLost(lost),
         }
     }
@@ -633,7 +767,7 @@ impl Store {
             if !s.meta.status.is_pending() {
                 continue;
             }
-            let old = self.decode(&s, key)?;
+            let old = self.load(&s, key).await?;
             let rel = Release {
                 status: Status::Failed,
                 description: format!(
@@ -667,10 +801,15 @@ impl Store {
             .filter(|r| Some(*r) != keep)
             .take(excess)
             .collect();
-        for &r in &victims {
+        for s in history.iter().filter(|s| victims.contains(&s.meta.revision)) {
+            let r = s.meta.revision;
             match self.driver.delete(name, r).await {
                 Ok(()) | Err(DriverError::NotFound(_)) => {}
                 Err(e) => return Err(driver_err("pruning")(e)),
+            }
+            // The record first, its parts after: a reader never finds a record without parts.
+            if let Ok(Some((m, _))) = parts::parse_head(&s.body) {
+                self.delete_parts(name, r, m.part_indices().collect()).await;
             }
         }
         Ok(victims)
@@ -683,6 +822,15 @@ impl Store {
                 Ok(()) | Err(DriverError::NotFound(_)) => gone.push(s.meta.revision),
                 Err(e) => return Err(driver_err("deleting")(e)),
             }
+        }
+        // Every part of the release, referenced or left behind by a run that died.
+        match self.driver.list_parts(name, None).await {
+            Ok(found) => {
+                for (r, k) in found {
+                    self.delete_parts(name, r, vec![k]).await;
+                }
+            }
+            Err(e) => tracing::warn!("could not list the record parts of release {name:?}: {e}"),
         }
         Ok(gone)
     }
@@ -728,3 +876,6 @@ impl PendingParts {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod parts_tests;

@@ -401,7 +401,13 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
         self.api.delete(&lock_key(name), version).await
     }
 
-    async fn create_part(&self, name: &str, revision: u32, index: u32, text: &str) -> Result<(), DriverError> {
+    async fn create_part(
+        &self,
+        name: &str,
+        revision: u32,
+        index: u32,
+        text: &str,
+    ) -> Result<(), DriverError> {
         self.api
             .create(&part_configmap(name, revision, index, text))
             .await

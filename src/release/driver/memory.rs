@@ -197,7 +197,13 @@ impl Driver for MemoryDriver {
         }
     }
 
-    async fn create_part(&self, name: &str, revision: u32, index: u32, text: &str) -> Result<(), DriverError> {
+    async fn create_part(
+        &self,
+        name: &str,
+        revision: u32,
+        index: u32,
+        text: &str,
+    ) -> Result<(), DriverError> {
         let mut st = self.enter().await;
         let k = (name.to_string(), revision, index);
         if st.parts.contains_key(&k) {

@@ -125,7 +125,13 @@ pub trait Driver: Send + Sync {
     // and simply cannot hold records over [`crate::release::MAX_BODY_BYTES`].
 
     /// Create part `index` of a revision; [`DriverError::AlreadyExists`] if it exists.
-    async fn create_part(&self, name: &str, revision: u32, index: u32, text: &str) -> Result<(), DriverError> {
+    async fn create_part(
+        &self,
+        name: &str,
+        revision: u32,
+        index: u32,
+        text: &str,
+    ) -> Result<(), DriverError> {
         let _ = (revision, index, text);
         Err(DriverError::Other {
             object: name.to_string(),
@@ -149,14 +155,19 @@ pub trait Driver: Send + Sync {
     /// Delete part `index` of a revision; [`DriverError::NotFound`] if it is gone.
     async fn delete_part(&self, name: &str, revision: u32, index: u32) -> Result<(), DriverError> {
         let _ = index;
-        Err(DriverError::NotFound(crate::release::record::record_key(name, revision)))
+        Err(DriverError::NotFound(crate::release::record::record_key(
+            name, revision,
+        )))
     }
 }
 
 /// The object name of a record part: `kubectl-chart.<release>.v<N>.part<K>`. It cannot clash
 /// with a record (names end in `.v<digits>`) or a lock (`.lock`).
 pub fn part_key(name: &str, revision: u32, index: u32) -> String {
-    format!("{}.part{index}", crate::release::record::record_key(name, revision))
+    format!(
+        "{}.part{index}",
+        crate::release::record::record_key(name, revision)
+    )
 }
 
 /// A future that is pending exactly once, so that drivers used in tests can let another

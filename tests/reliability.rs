@@ -1,0 +1,574 @@
+//! Reliability of the release lifecycle through the real binary against the real control plane
+//! (with the fake kubelet): a release whose record is bigger than one object (issue 5), two runs
+//! racing for one release, Secret values never reaching a ConfigMap or a read-only command, and
+//! faults injected by a proxy in front of the API server while an upgrade writes. One control
+//! plane, a namespace per test (per case for the fault matrix), `-n` and `--kubeconfig` on every
+//! command, and a short lock TTL so a run left holding the lock is recovered in seconds.
+
+#[path = "support/apply_util.rs"]
+mod apply_util;
+mod support;
+
+use std::{
+    io::Read,
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use kubectl_chart::cluster::{Cluster, Gvk};
+use rand::RngCore;
+use serde_json::Value;
+use support::{
+    faultproxy::{Fault, FaultProxy, Rule},
+    k8s::{Kit, TestNamespace},
+};
+
+/// Lock TTL for every run: a run that dies holding the lock blocks the next for 2 s at most.
+const LOCK_TTL: &str = "2";
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "kc-reliability-{tag}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// Writes a chart: `Chart.yaml` for `name`, then each `(path, text)`.
+fn write_chart(dir: &Path, name: &str, files: &[(&str, String)]) -> PathBuf {
+    let root = dir.join(name);
+    std::fs::create_dir_all(root.join("templates")).expect("chart dir");
+    std::fs::write(
+        root.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+    )
+    .expect("Chart.yaml");
+    for (path, text) in files {
+        std::fs::write(root.join(path), text).expect("chart file");
+    }
+    root
+}
+
+/// `n` random bytes as base64: incompressible text that survives YAML as a plain scalar.
+fn random_b64(n: usize) -> String {
+    let mut raw = vec![0u8; n];
+    rand::rngs::OsRng.fill_bytes(&mut raw);
+    STANDARD.encode(raw)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs of the binary in one namespace through one kubeconfig.
+struct Env {
+    ns: String,
+    kubeconfig: PathBuf,
+}
+
+impl Env {
+    fn new(kit: &Kit, ns: &str) -> Env {
+        Env {
+            ns: ns.to_string(),
+            kubeconfig: kit.kubeconfig.clone(),
+        }
+    }
+
+    /// The same namespace through another kubeconfig (the fault proxy's).
+    fn via(&self, kubeconfig: PathBuf) -> Env {
+        Env {
+            ns: self.ns.clone(),
+            kubeconfig,
+        }
+    }
+
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-chart"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .arg("-n")
+            .arg(&self.ns)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .env_remove("KUBECONFIG")
+            .env("KUBECTL_CHART_LOCK_TTL", LOCK_TTL);
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run kubectl-chart")
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}\n{}",
+            text(&out.stderr),
+            text(&out.stdout)
+        );
+        text(&out.stdout)
+    }
+
+    /// `(revision, status, description)` oldest first.
+    fn history(&self, release: &str) -> Vec<(u64, String, String)> {
+        let out = self.ok(&["history", release, "-o", "json"]);
+        let v: Value = serde_json::from_str(&out).expect("history json");
+        v.as_array()
+            .expect("history is an array")
+            .iter()
+            .map(|r| {
+                (
+                    r["revision"].as_u64().expect("revision"),
+                    r["status"].as_str().expect("status").to_string(),
+                    r["description"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+async fn get(cluster: &dyn Cluster, kind: (&str, &str), ns: &str, name: &str) -> Option<Value> {
+    cluster.get(&Gvk::new(kind.0, kind.1), Some(ns), name).await.ok()
+}
+
+async fn configmaps(cluster: &dyn Cluster, ns: &str, selector: Option<&str>) -> Vec<Value> {
+    cluster
+        .list(&Gvk::new("v1", "ConfigMap"), Some(ns), selector)
+        .await
+        .expect("list configmaps")
+        .items
+}
+
+// ---- a record bigger than one object ------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn release_of_2_mib_installs_upgrades_and_rolls_back() {
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-big").await;
+    let env = Env::new(kit, &ns.name);
+    let dir = temp_dir("big");
+    // Four ConfigMaps of ~560 KiB random text each (one object may hold 1 MiB): a 2.2 MiB
+    // manifest that gzip cannot shrink below the 1 MiB a record object holds.
+    let blobs: Vec<String> = (0..4).map(|_| random_b64(420 * 1024)).collect();
+    let mut files = vec![(
+        "templates/marker.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: marker\ndata:\n  rev: {{ .Values.rev | quote }}\n"
+            .to_string(),
+    )];
+    let names: Vec<String> = (0..blobs.len())
+        .map(|i| format!("templates/blob{i}.yaml"))
+        .collect();
+    for (i, b) in blobs.iter().enumerate() {
+        files.push((
+            names[i].as_str(),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: blob{i}\ndata:\n  blob: {b}\n"),
+        ));
+    }
+    files.push(("values.yaml", "rev: \"1\"\n".to_string()));
+    let chart = write_chart(&dir, "big", &files);
+    let chart = chart.to_str().expect("utf-8 path");
+
+    env.ok(&["install", "big", chart, "--timeout", "60s"]);
+    env.ok(&["upgrade", "big", chart, "--set", "rev=2", "--timeout", "60s"]);
+    let marker = |v: Option<Value>| v.expect("marker exists")["data"]["rev"].clone();
+    assert_eq!(
+        marker(get(&*admin, ("v1", "ConfigMap"), &ns.name, "marker").await),
+        "2"
+    );
+
+    // Each revision's record is split: the record object plus parts, none over 1 MiB, and the
+    // parts are invisible to history (two revisions, not more).
+    let parts = configmaps(&*admin, &ns.name, Some("owner=kubectl-chart,part-of-version")).await;
+    assert!(
+        parts.len() >= 2,
+        "each revision needs at least one part: {}",
+        parts.len()
+    );
+    for cm in configmaps(&*admin, &ns.name, Some("owner=kubectl-chart")).await {
+        let size = serde_json::to_string(&cm["data"]).map(|s| s.len()).unwrap_or(0);
+        assert!(
+            size < 1024 * 1024,
+            "{} holds {size} bytes",
+            cm["metadata"]["name"]
+        );
+    }
+    let h = env.history("big");
+    let statuses: Vec<&str> = h.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(statuses, ["superseded", "deployed"], "{h:?}");
+
+    // The manifest reads back whole (reassembled and checksummed).
+    let manifest = env.ok(&["get", "manifest", "big", "--revision", "1"]);
+    assert!(
+        manifest.len() > 2 * 1024 * 1024,
+        "manifest of {} bytes",
+        manifest.len()
+    );
+    for b in &blobs {
+        assert!(
+            manifest.contains(b.as_str()),
+            "a blob is missing from the manifest"
+        );
+    }
+
+    env.ok(&["rollback", "big", "1", "--timeout", "60s"]);
+    assert_eq!(
+        marker(get(&*admin, ("v1", "ConfigMap"), &ns.name, "marker").await),
+        "1"
+    );
+    let h = env.history("big");
+    let statuses: Vec<&str> = h.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(statuses, ["superseded", "superseded", "deployed"], "{h:?}");
+    let blob0 = get(&*admin, ("v1", "ConfigMap"), &ns.name, "blob0")
+        .await
+        .expect("blob0");
+    assert_eq!(blob0["data"]["blob"].as_str(), Some(blobs[0].as_str()));
+
+    // Uninstall removes the records and every part.
+    env.ok(&["uninstall", "big", "--timeout", "60s"]);
+    let left = configmaps(&*admin, &ns.name, Some("owner=kubectl-chart")).await;
+    let left: Vec<&Value> = left.iter().map(|c| &c["metadata"]["name"]).collect();
+    assert!(left.is_empty(), "left after uninstall: {left:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---- two runs at once ------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_applies_at_once_one_proceeds_the_other_names_the_holder() {
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-race").await;
+    let env = Env::new(kit, &ns.name);
+    let dir = temp_dir("race");
+    // A pre-install/pre-upgrade hook Job (~1 s on the fake kubelet) and --wait keep the winner
+    // holding the lock well past the moment the loser asks for it.
+    let chart = write_chart(
+        &dir,
+        "slow",
+        &[
+            ("templates/deployment.yaml", deployment_template()),
+            (
+                "templates/hook.yaml",
+                "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: slow-hook\n  annotations:\n    \
+                 helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-delete-policy: before-hook-creation\n\
+                 spec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      \
+                 containers:\n      - name: hook\n        image: busybox\n"
+                    .to_string(),
+            ),
+            ("values.yaml", "replicas: 1\ntag: \"1.25\"\n".to_string()),
+        ],
+    );
+    let chart = chart.to_str().expect("utf-8 path");
+    let args = ["apply", "slow", chart, "--wait", "--timeout", "60s"];
+    let a = env
+        .cmd(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn a");
+    let b = env
+        .cmd(&args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn b");
+    let (pa, pb) = (a.id(), b.id());
+    let (oa, ob) = (a.wait_with_output().expect("a"), b.wait_with_output().expect("b"));
+    let (winner, loser, winner_pid) = match (oa.status.success(), ob.status.success()) {
+        (true, false) => (&oa, &ob, pa),
+        (false, true) => (&ob, &oa, pb),
+        _ => panic!(
+            "exactly one run must proceed:\nA {}: {}\nB {}: {}",
+            oa.status,
+            text(&oa.stderr),
+            ob.status,
+            text(&ob.stderr)
+        ),
+    };
+    assert!(
+        text(&winner.stdout).contains("STATUS: deployed"),
+        "{}",
+        text(&winner.stdout)
+    );
+    assert_eq!(loser.status.code(), Some(1), "{}", text(&loser.stderr));
+    let err = text(&loser.stderr);
+    assert!(
+        err.contains("in progress") && err.contains(&format!("by run {winner_pid}-")),
+        "the error names the lock holder (pid {winner_pid}): {err}"
+    );
+    let h = env.history("slow");
+    assert_eq!(h.len(), 1, "only the winner recorded a revision: {h:?}");
+    assert_eq!(h[0].1, "deployed", "{h:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---- Secret values stay secret ---------------------------------------------------------------
+
+/// Whether `needle` is in `hay` as text, or in its base64 decoding, or in the gunzip of that.
+fn leaks(hay: &str, needle: &str) -> bool {
+    if hay.contains(needle) {
+        return true;
+    }
+    let Ok(raw) = STANDARD.decode(hay.trim()) else {
+        return false;
+    };
+    if raw.windows(needle.len()).any(|w| w == needle.as_bytes()) {
+        return true;
+    }
+    let mut unzipped = Vec::new();
+    if raw.starts_with(&[0x1f, 0x8b])
+        && flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut unzipped)
+            .is_ok()
+    {
+        return unzipped.windows(needle.len()).any(|w| w == needle.as_bytes());
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_never_reach_a_configmap_or_read_commands() {
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-secret").await;
+    let env = Env::new(kit, &ns.name);
+    let dir = temp_dir("secret");
+    let template = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\ntype: Opaque\nstringData:\n  \
+                    password: {{ .Values.password | quote }}\ndata:\n  token: {{ .Values.token | b64enc }}\n\
+                    ---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\ndata:\n  greeting: \
+                    {{ .Values.greeting | quote }}\n";
+    // Two chart versions with different secrets (chart defaults, so `get values`, which prints
+    // only user-supplied values, has no reason to show them; a user who passes a password with
+    // --set sees it in `get values`, as with Helm).
+    let mut secrets = Vec::new();
+    let mut charts = Vec::new();
+    for v in ["v1", "v2"] {
+        let (pw, tok) = (
+            format!("pw-{}", random_b64(12).replace(['+', '/', '='], "x")),
+            format!("tok-{}", random_b64(12).replace(['+', '/', '='], "x")),
+        );
+        let d = dir.join(v);
+        let chart = write_chart(
+            &d,
+            "vault",
+            &[
+                ("templates/all.yaml", template.to_string()),
+                (
+                    "values.yaml",
+                    format!("password: {pw}\ntoken: {tok}\ngreeting: hi\n"),
+                ),
+            ],
+        );
+        secrets.push(pw);
+        secrets.push(tok);
+        charts.push(chart.to_str().expect("utf-8 path").to_string());
+    }
+    env.ok(&["install", "vault", &charts[0], "--set", "greeting=one"]);
+    env.ok(&["upgrade", "vault", &charts[1], "--set", "greeting=two"]);
+    env.ok(&["rollback", "vault", "1"]);
+    let live = get(&*admin, ("v1", "Secret"), &ns.name, "creds")
+        .await
+        .expect("secret");
+    assert_eq!(
+        live["data"]["password"]
+            .as_str()
+            .map(|s| STANDARD.decode(s).unwrap_or_default()),
+        Some(secrets[0].as_bytes().to_vec()),
+        "rolled back to the first password"
+    );
+
+    let mut needles: Vec<String> = secrets.clone();
+    needles.extend(secrets.iter().map(|s| STANDARD.encode(s)));
+    for cm in configmaps(&*admin, &ns.name, None).await {
+        let name = cm["metadata"]["name"].as_str().unwrap_or("?").to_string();
+        let mut texts: Vec<String> = Vec::new();
+        for field in [
+            &cm["data"],
+            &cm["metadata"]["labels"],
+            &cm["metadata"]["annotations"],
+        ] {
+            if let Some(m) = field.as_object() {
+                for (k, v) in m {
+                    texts.push(k.clone());
+                    texts.push(v.as_str().unwrap_or("").to_string());
+                }
+            }
+        }
+        for t in &texts {
+            for n in &needles {
+                assert!(!leaks(t, n), "ConfigMap {name} holds {n:?}");
+            }
+        }
+    }
+
+    let reads: [&[&str]; 5] = [
+        &["history", "vault"],
+        &["history", "vault", "-o", "json"],
+        &["status", "vault"],
+        &["get", "values", "vault"],
+        &["get", "values", "vault", "--revision", "2"],
+    ];
+    for args in reads {
+        let out = env.ok(args);
+        for n in &needles {
+            assert!(!out.contains(n.as_str()), "{args:?} prints {n:?}:\n{out}");
+        }
+    }
+    // `get manifest` prints the manifest as rendered, Secret included, exactly as
+    // `helm get manifest` does: it is the command for reading what was applied, and reading it
+    // needs the namespace's key Secret (RBAC on Secrets), not just ConfigMap access.
+    let manifest = env.ok(&["get", "manifest", "vault"]);
+    assert!(manifest.contains("kind: Secret"), "{manifest}");
+    assert!(
+        manifest.contains(&secrets[0]),
+        "stringData printed as rendered: {manifest}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---- faults while an upgrade writes ----------------------------------------------------------
+
+fn deployment_template() -> String {
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\nspec:\n  \
+     replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels:\n      app: web\n  template:\n    \
+     metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        \
+     image: nginx:{{ .Values.tag }}\n"
+        .to_string()
+}
+
+/// Where a fault is injected during the upgrade.
+#[derive(Debug, Clone, Copy)]
+enum Point {
+    /// The first write to a chart object (the Deployment, the only object that changes).
+    FirstObjectWrite,
+    /// The create of the release record `kubectl-chart.web.v2`: the upgrade's second
+    /// ConfigMap POST, after the lock's.
+    RecordWrite,
+}
+
+fn rule(point: Point, ns: &str, fault: Fault) -> Rule {
+    match point {
+        Point::FirstObjectWrite => Rule::new(
+            "PATCH",
+            &format!("/apis/apps/v1/namespaces/{ns}/deployments/web(\\?|$)"),
+            &[1],
+            fault,
+        ),
+        Point::RecordWrite => Rule::new(
+            "POST",
+            &format!("/api/v1/namespaces/{ns}/configmaps(\\?|$)"),
+            &[2],
+            fault,
+        ),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let dir = temp_dir("faults");
+    let chart = write_chart(
+        &dir,
+        "web",
+        &[
+            ("templates/deployment.yaml", deployment_template()),
+            ("values.yaml", "replicas: 1\ntag: \"1.25\"\n".to_string()),
+        ],
+    );
+    let chart = chart.to_str().expect("utf-8 path");
+    let upgrade = ["upgrade", "web", chart, "--set", "replicas=3,tag=1.27"];
+    let faults = [
+        ("500", Fault::Status(500)),
+        ("429", Fault::TooManyRequests { retry_after_secs: 1 }),
+        ("409", Fault::Status(409)),
+        ("drop before", Fault::DropBefore),
+        ("drop after write", Fault::DropAfter),
+    ];
+    let proxy = FaultProxy::start(kit);
+    let mut report = Vec::new();
+    for point in [Point::FirstObjectWrite, Point::RecordWrite] {
+        for (fname, fault) in &faults {
+            let case = format!("{fname} at {point:?}");
+            let ns = TestNamespace::new(admin.clone(), "kc-fault").await;
+            let env = Env::new(kit, &ns.name);
+            env.ok(&["install", "web", chart]);
+            proxy.clear_rules();
+            proxy.add_rule(rule(point, &ns.name, fault.clone()));
+            let faulty = env.via(proxy.kubeconfig(&dir, &ns.name));
+            let before = proxy.log().len();
+            let out = faulty.run(&upgrade);
+            let fired = proxy.log()[before..].iter().any(|r| r.fault.is_some());
+            proxy.clear_rules();
+            assert!(
+                fired,
+                "{case}: the fault never fired: {:?}",
+                &proxy.log()[before..]
+            );
+            let err = text(&out.stderr);
+            if out.status.success() {
+                report.push(format!("{case}: succeeded"));
+            } else {
+                assert_eq!(out.status.code(), Some(1), "{case}: {err}");
+                assert!(
+                    err.lines().any(|l| l.starts_with("Error: ")) && !err.contains("panicked"),
+                    "{case}: a clear error: {err}"
+                );
+                let line = err.lines().find(|l| l.starts_with("Error: ")).unwrap_or("");
+                report.push(format!("{case}: {line}"));
+            }
+
+            // History: revision 1 intact, nothing lost, numbered without gaps.
+            let h = env.history("web");
+            let revs: Vec<u64> = h.iter().map(|r| r.0).collect();
+            assert_eq!(revs, (1..=h.len() as u64).collect::<Vec<_>>(), "{case}: {h:?}");
+            assert!(
+                matches!(h[0].1.as_str(), "deployed" | "superseded"),
+                "{case}: {h:?}"
+            );
+
+            // Re-running the same command converges; a lock left behind expires within the TTL.
+            let mut again = env.run(&upgrade);
+            if !again.status.success() && text(&again.stderr).contains("in progress") {
+                std::thread::sleep(Duration::from_millis(2500));
+                again = env.run(&upgrade);
+            }
+            assert!(
+                again.status.success(),
+                "{case}: re-run failed: {}",
+                text(&again.stderr)
+            );
+            let h = env.history("web");
+            assert_eq!(h.last().map(|r| r.1.as_str()), Some("deployed"), "{case}: {h:?}");
+            assert!(
+                h.iter().all(|r| !r.1.starts_with("pending")),
+                "{case}: a pending revision survived the re-run: {h:?}"
+            );
+            assert_eq!(h.iter().filter(|r| r.1 == "deployed").count(), 1, "{case}: {h:?}");
+            let dep = get(&*admin, ("apps/v1", "Deployment"), &ns.name, "web")
+                .await
+                .expect("deployment");
+            assert_eq!(dep["spec"]["replicas"], 3, "{case}");
+            assert_eq!(
+                dep["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27",
+                "{case}"
+            );
+        }
+    }
+    eprintln!("fault outcomes:\n  {}", report.join("\n  "));
+    let _ = std::fs::remove_dir_all(dir);
+}
