@@ -102,9 +102,7 @@ pub fn split_documents(text: &str) -> Vec<&str> {
 pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Vec<Manifest>), Error> {
     let docs: Vec<(&str, &str)> = files
         .iter()
-        .filter(|(path, content)| {
-            !path.rsplit('/').next().is_some_and(|b| b.starts_with('_')) && !content.trim().is_empty()
-        })
+        .filter(|(path, content)| is_manifest_file(path, content))
         .flat_map(|(path, content)| {
             split_documents(content)
                 .into_iter()
@@ -112,15 +110,62 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
         })
         .collect();
     let heads = scan_heads(&docs)?;
+    let manifests = docs
+        .into_iter()
+        .zip(heads)
+        .map(|((path, doc), head)| Manifest {
+            path: path.to_string(),
+            content: doc.to_string(),
+            head,
+        })
+        .collect();
+    Ok(classify(manifests))
+}
 
+/// Whether a rendered file contributes documents (partials and blank files do not).
+fn is_manifest_file(path: &str, content: &str) -> bool {
+    !path.rsplit('/').next().is_some_and(|b| b.starts_with('_')) && !content.trim().is_empty()
+}
+
+/// One rendered file's documents with their heads, checked to be valid YAML: the unit of work
+/// a caller can run while the next file renders. Empty for partials and blank files.
+pub fn scan_file(path: &str, content: &str) -> Result<Vec<Manifest>, Error> {
+    if !is_manifest_file(path, content) {
+        return Ok(Vec::new());
+    }
+    split_documents(content)
+        .into_iter()
+        .map(|doc| {
+            let h = crate::yaml::scan_head(doc, path).map_err(|e| Error {
+                path: path.to_string(),
+                message: e.to_string(),
+            })?;
+            let head = Head {
+                api_version: h.api_version,
+                kind: h.kind,
+                name: h.name,
+                annotations: h.annotations,
+            };
+            Ok(Manifest {
+                path: path.to_string(),
+                content: doc.to_string(),
+                head,
+            })
+        })
+        .collect()
+}
+
+/// Files scanned with [`scan_file`], by path, into (hooks, manifests) in install order — the same
+/// result as [`sort_manifests`] on the files.
+pub fn sort_scanned(files: BTreeMap<String, Vec<Manifest>>) -> (Vec<Hook>, Vec<Manifest>) {
+    classify(files.into_values().flatten().collect())
+}
+
+/// Separates hooks (dropping unknown hook events, as Helm does) and sorts both by kind.
+fn classify(documents: Vec<Manifest>) -> (Vec<Hook>, Vec<Manifest>) {
     let mut hooks = Vec::new();
     let mut generic = Vec::new();
-    for ((path, doc_text), head) in docs.into_iter().zip(heads) {
-        let manifest = Manifest {
-            path: path.to_string(),
-            content: doc_text.to_string(),
-            head,
-        };
+    for manifest in documents {
         let Some(hook_types) = manifest.head.annotations.get(HOOK_ANNOTATION).cloned() else {
             generic.push(manifest);
             continue;
@@ -151,7 +196,7 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Ve
     }
     generic.sort_by(|a, b| order::compare_kinds(&a.head.kind, &b.head.kind, INSTALL_ORDER));
     hooks.sort_by(|a, b| order::compare_kinds(&a.manifest.head.kind, &b.manifest.head.kind, INSTALL_ORDER));
-    Ok((hooks, generic))
+    (hooks, generic)
 }
 
 /// Heads of all documents, in order, scanned in parallel chunks; the first error in document

@@ -130,16 +130,15 @@ mod tests {
         let head = head_body(&m, "S0NSAQ");
         assert_eq!(parse_head(&head), Ok(Some((m.clone(), "S0NSAQ"))));
         assert_eq!(m.part_indices().collect::<Vec<_>>(), [4, 5]);
-        let cases: [(&str, &str, Result<Option<()>, &str>); 6] = [
+        /// (case, body, `Ok(None)` for a whole body or an error fragment)
+        type Case<'a> = (&'a str, &'a str, Result<Option<()>, &'a str>);
+        let one_slice = format!("KCPARTS1 1 1 {}\nx", m.sha256);
+        let cases: [Case; 6] = [
             ("plain base64 body", "S0NSAQAAAA==", Ok(None)),
             ("no newline", "KCPARTS1 3 1 abc", Err("not terminated")),
             ("two fields", "KCPARTS1 3 1\nx", Err("does not have 3 fields")),
             ("bad count", "KCPARTS1 x 1 abc\nx", Err("slice count")),
-            (
-                "one slice",
-                &format!("KCPARTS1 1 1 {}\nx", m.sha256),
-                Err("out of range"),
-            ),
+            ("one slice", &one_slice, Err("out of range")),
             ("bad checksum", "KCPARTS1 3 1 abc\nx", Err("is not a sha256")),
         ];
         for (case, body, want) in cases {

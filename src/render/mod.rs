@@ -91,6 +91,23 @@ pub fn render(
     opts: &RenderOptions,
     lookup: Rc<dyn Lookup>,
 ) -> Result<Rendered, Error> {
+    let mut files = BTreeMap::new();
+    let notes = render_each(chart, values, opts, lookup, |name, text| {
+        files.insert(name, text);
+    })?;
+    Ok(Rendered { files, notes })
+}
+
+/// Like [`render`], but hands each rendered file to `sink` as soon as it is done (in Helm's
+/// render order, not sorted), so the caller can overlap its own work (document parsing) with the
+/// rendering of the next files. Returns the top chart's notes.
+pub fn render_each(
+    chart: &Chart,
+    values: &Value,
+    opts: &RenderOptions,
+    lookup: Rc<dyn Lookup>,
+    mut sink: impl FnMut(String, String),
+) -> Result<Option<String>, Error> {
     let required = chart.metadata.kube_version.as_str();
     if !required.is_empty() {
         let actual = &opts.capabilities.kube_version;
@@ -125,7 +142,7 @@ pub fn render(
             .map_err(|e| parse_error(name, &e))?;
     }
 
-    let mut out = Rendered::default();
+    let mut notes = None;
     let notes_name = format!("{}/templates/NOTES.txt", chart.name());
     for name in names {
         if name.rsplit('/').next().is_some_and(|base| base.starts_with('_')) {
@@ -145,13 +162,13 @@ pub fn render(
         if name.ends_with("NOTES.txt") {
             // Only the top chart's notes are shown (Helm's --render-subchart-notes is off by default).
             if *name == notes_name {
-                out.notes = Some(text);
+                notes = Some(text);
             }
             continue;
         }
-        out.files.insert(name.clone(), text);
+        sink(name.clone(), text);
     }
-    Ok(out)
+    Ok(notes)
 }
 
 /// Walks the chart tree, building each chart's scope and registering its templates
