@@ -13,10 +13,12 @@ use kubectl_chart::cli::{self, Cli};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Our own logs at -v 1+, the Kubernetes client's only from -v 4 (its errors are reported
+    // once, by us, as the command's error line).
     let level = match cli.global.verbosity {
-        0 => "warn",
-        1..=3 => "info",
-        4..=6 => "debug",
+        0 => "kubectl_chart=warn,off",
+        1..=3 => "kubectl_chart=info,off",
+        4..=6 => "kubectl_chart=debug,kube=debug,warn",
         _ => "trace",
     };
     tracing_subscriber::fmt()

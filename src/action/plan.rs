@@ -20,7 +20,10 @@ pub fn parse_manifest_docs(text: &str, what: &str) -> anyhow::Result<Vec<Value>>
             .lines()
             .find_map(|l| l.strip_prefix("# Source: "))
             .unwrap_or(what);
-        for v in crate::yaml::parse_documents(doc, source)? {
+        // `split_documents` trims each document, but Helm parses the joined manifest, where every
+        // document ends with a line break; without it a block scalar ending the document (`|`,
+        // clip chomping) would lose its final newline.
+        for v in crate::yaml::parse_documents(&format!("{doc}\n"), source)? {
             if v.is_object() {
                 out.push(v);
             }

@@ -176,15 +176,24 @@ impl KubeCluster {
         let mut attempt = 0;
         loop {
             let result = self.call_once(clone_request(&req)).await;
-            let retry_after = match &result {
+            // 429 means the server turned the request away before acting on it (API priority
+            // and fairness, or a webhook's rate limit), so even a create or patch is safe to
+            // send again; 5xx and lost connections may come after the write happened, so only
+            // idempotent requests retry those.
+            let (retry_after, safe) = match &result {
                 Ok(_) => return result,
                 Err(Error::Api {
+                    code: 429,
+                    retry_after,
+                    ..
+                }) => (*retry_after, true),
+                Err(Error::Api {
                     code, retry_after, ..
-                }) if *code == 429 || *code >= 500 => *retry_after,
-                Err(Error::Connect(_) | Error::Timeout(_)) => None,
+                }) if *code >= 500 => (*retry_after, false),
+                Err(Error::Connect(_) | Error::Timeout(_)) => (None, false),
                 Err(_) => return result,
             };
-            if idem == Idempotent::No || attempt >= self.retry.max_retries {
+            if (idem == Idempotent::No && !safe) || attempt >= self.retry.max_retries {
                 return result;
             }
             let wait = self.retry.delay(attempt, retry_after);
