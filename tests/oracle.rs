@@ -73,7 +73,9 @@ fn must(cmd: &mut Command) -> String {
 
 fn kubectl(kit: &Kit) -> Command {
     let mut c = Command::new(KUBECTL);
-    c.arg("--kubeconfig").arg(&kit.kubeconfig).env_remove("KUBECONFIG");
+    c.arg("--kubeconfig")
+        .arg(&kit.kubeconfig)
+        .env_remove("KUBECONFIG");
     c
 }
 
@@ -150,7 +152,9 @@ const BOOKKEEPING_LABELS: &[&str] = &["app.kubernetes.io/managed-by"];
 /// Drops server-owned fields (and, with `bookkeeping`, the tools' own records and
 /// `metadata.namespace`), then empty label/annotation maps.
 fn clean(mut obj: Value, bookkeeping: bool) -> Value {
-    let Some(map) = obj.as_object_mut() else { return obj };
+    let Some(map) = obj.as_object_mut() else {
+        return obj;
+    };
     map.remove("status");
     if let Some(meta) = map.get_mut("metadata").and_then(Value::as_object_mut) {
         for k in [
@@ -352,13 +356,19 @@ struct Scenario {
 fn edit(text: &str, edits: &[(&str, &str)], scenario: &str) -> String {
     let mut out = text.to_string();
     for (from, to) in edits {
-        assert!(out.contains(from), "scenario {scenario}: {from:?} not in the manifest");
+        assert!(
+            out.contains(from),
+            "scenario {scenario}: {from:?} not in the manifest"
+        );
         out = out.replacen(from, to, 1);
     }
     out
 }
 
-const WITH_SIDECAR: &[(&str, &str)] = &[("      #END-POD", "      - name: sidecar\n        image: busybox:1.36\n      #END-POD")];
+const WITH_SIDECAR: &[(&str, &str)] = &[(
+    "      #END-POD",
+    "      - name: sidecar\n        image: busybox:1.36\n      #END-POD",
+)];
 
 fn scenarios() -> Vec<Scenario> {
     vec![
@@ -521,11 +531,22 @@ fn scenarios() -> Vec<Scenario> {
 type Id = (String, String, String);
 
 fn ids_of(manifest: &str) -> Vec<Id> {
-    let field = |d: &Value, p: &str| d.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    let field = |d: &Value, p: &str| {
+        d.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     action::parse_manifest_docs(manifest, "manifest")
         .expect("manifest")
         .iter()
-        .map(|d| (field(d, "/kind"), field(d, "/metadata/name"), field(d, "/metadata/namespace")))
+        .map(|d| {
+            (
+                field(d, "/kind"),
+                field(d, "/metadata/name"),
+                field(d, "/metadata/namespace"),
+            )
+        })
         .collect()
 }
 
@@ -539,7 +560,8 @@ fn live_objects(kit: &Kit, ns: &str, ids: &[Id]) -> Objects {
             } else {
                 (format!("{kind}/{explicit}/{name}"), explicit.as_str())
             };
-            let got = run(kubectl(kit).args(["get", kind, name, "-n", ns, "-o", "json", "--ignore-not-found"]));
+            let got =
+                run(kubectl(kit).args(["get", kind, name, "-n", ns, "-o", "json", "--ignore-not-found"]));
             let text = got.unwrap_or_else(|e| panic!("{e}"));
             let obj = (!text.trim().is_empty())
                 .then(|| clean(serde_json::from_str(&text).expect("kubectl get json"), true));
@@ -576,7 +598,11 @@ fn run_scenario(kit: &Kit, s: &Scenario, server_side: bool) -> Finding {
         if server_side {
             // We force conflicts (as Helm 4 does: the chart is the source of truth for what it
             // declares), so the oracle must too, or a hand edit of our field is a conflict.
-            c.args(["--server-side", "--field-manager=oracle-kubectl", "--force-conflicts"]);
+            c.args([
+                "--server-side",
+                "--field-manager=oracle-kubectl",
+                "--force-conflicts",
+            ]);
         }
         must(&mut c);
     };
@@ -593,7 +619,11 @@ fn run_scenario(kit: &Kit, s: &Scenario, server_side: bool) -> Finding {
     ours_apply(&chart_a);
     for args in s.between {
         for ns in [&x.name, &y.name] {
-            must(kubectl(kit).args(*args).args(["-n", ns, &format!("--field-manager={HAND}")]));
+            must(
+                kubectl(kit)
+                    .args(*args)
+                    .args(["-n", ns, &format!("--field-manager={HAND}")]),
+            );
         }
     }
 
@@ -624,7 +654,10 @@ fn run_scenario(kit: &Kit, s: &Scenario, server_side: bool) -> Finding {
                 diffs.extend(d);
             }
             if !diffs.is_empty() {
-                failure = Some(format!("kubectl (left) and ours (right) differ:\n  {}", diffs.join("\n  ")));
+                failure = Some(format!(
+                    "kubectl (left) and ours (right) differ:\n  {}",
+                    diffs.join("\n  ")
+                ));
             }
             "same".to_string()
         }
@@ -643,7 +676,10 @@ fn run_scenario(kit: &Kit, s: &Scenario, server_side: bool) -> Finding {
     let failure = match (failure, prediction) {
         (f, Ok(note)) => {
             if !note.is_empty() {
-                eprintln!("[{} {mode}] server defaults not in the prediction:\n  {note}", s.name);
+                eprintln!(
+                    "[{} {mode}] server defaults not in the prediction:\n  {note}",
+                    s.name
+                );
             }
             f
         }
@@ -663,7 +699,13 @@ fn run_scenario(kit: &Kit, s: &Scenario, server_side: bool) -> Finding {
 /// or with `server_side` the apply body the executor would send) and checks the server's answer
 /// holds the predicted object. Returns the server-added fields (defaults) as a note.
 fn check_prediction(kit: &Kit, ns: &str, chart: &Path, server_side: bool) -> Result<String, String> {
-    let cli = must(ours(kit, ns).arg("diff").arg("rel").arg(chart).args(["-o", "json"]));
+    let cli = must(
+        ours(kit, ns)
+            .arg("diff")
+            .arg("rel")
+            .arg(chart)
+            .args(["-o", "json"]),
+    );
     let cli: Value = serde_json::from_str(&cli).map_err(|e| format!("diff -o json: {e}"))?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -687,7 +729,10 @@ fn check_prediction(kit: &Kit, ns: &str, chart: &Path, server_side: bool) -> Res
             kube_version: None,
             view: ViewOptions::default(),
         };
-        let plan = action::diff(&ctx, &opts).await.map_err(|e| format!("{e:#}"))?.plan;
+        let plan = action::diff(&ctx, &opts)
+            .await
+            .map_err(|e| format!("{e:#}"))?
+            .plan;
         let mut problems = Vec::new();
         let mut notes = Vec::new();
         // The executor itself, as a server dry run: the exact requests `apply` would send.
@@ -703,7 +748,11 @@ fn check_prediction(kit: &Kit, ns: &str, chart: &Path, server_side: bool) -> Res
         for (i, c) in plan.changes.iter().enumerate() {
             let shown = &cli[i];
             if shown["action"] != c.action.name() || shown["object"]["name"] != c.id.name.as_str() {
-                problems.push(format!("diff -o json entry {i} is {shown}, the plan has {} {}", c.action.name(), c.id));
+                problems.push(format!(
+                    "diff -o json entry {i} is {shown}, the plan has {} {}",
+                    c.action.name(),
+                    c.id
+                ));
                 continue;
             }
             let Action::Patch(patch) = &c.action else { continue };
@@ -711,29 +760,47 @@ fn check_prediction(kit: &Kit, ns: &str, chart: &Path, server_side: bool) -> Res
             // the CLI's run and ours.
             let ops = |v: Value| v.as_array().map(|a| a[1..].to_vec()).unwrap_or_default();
             if ops(shown["patch"].clone()) != ops(serde_json::to_value(patch).unwrap_or_default()) {
-                problems.push(format!("{}: diff -o json shows another patch than the plan's", c.id));
+                problems.push(format!(
+                    "{}: diff -o json shows another patch than the plan's",
+                    c.id
+                ));
             }
-            let real = report.objects.iter().find(|o| o.id == c.id).and_then(|o| o.object.clone());
+            let real = report
+                .objects
+                .iter()
+                .find(|o| o.id == c.id)
+                .and_then(|o| o.object.clone());
             let Some(real) = real else {
                 problems.push(format!("{}: the dry run returned no object", c.id));
                 continue;
             };
             let predicted = clean(c.predicted.clone().unwrap_or_default(), false);
             let (mut wrong, mut extra) = (Vec::new(), Vec::new());
-            contained(&predicted, &clean(real, false), &c.id.to_string(), &mut wrong, &mut extra);
+            contained(
+                &predicted,
+                &clean(real, false),
+                &c.id.to_string(),
+                &mut wrong,
+                &mut extra,
+            );
             problems.extend(wrong);
             notes.extend(extra);
         }
         if problems.is_empty() {
             Ok(notes.join("\n  "))
         } else {
-            Err(format!("prediction differs from the server's dry run:\n  {}", problems.join("\n  ")))
+            Err(format!(
+                "prediction differs from the server's dry run:\n  {}",
+                problems.join("\n  ")
+            ))
         }
     })
 }
 
 fn kubectl_oracle(server_side: bool) {
-    let Some(kit) = apply_util::kit_with_kubelet() else { return };
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
     let _shared = CLUSTER_WIDE.read().unwrap_or_else(|p| p.into_inner());
     let scenarios = scenarios();
     let findings: Mutex<Vec<Finding>> = Mutex::new(Vec::new());
@@ -747,18 +814,20 @@ fn kubectl_oracle(server_side: bool) {
                     *n - 1
                 };
                 let Some(s) = scenarios.get(i) else { break };
-                let f = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_scenario(kit, s, server_side)))
-                    .unwrap_or_else(|p| Finding {
-                        scenario: s.name,
-                        mode: if server_side { "server-side" } else { "client-side" },
-                        result: "error".into(),
-                        failure: Some(
-                            p.downcast_ref::<String>()
-                                .cloned()
-                                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                                .unwrap_or_default(),
-                        ),
-                    });
+                let f = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    run_scenario(kit, s, server_side)
+                }))
+                .unwrap_or_else(|p| Finding {
+                    scenario: s.name,
+                    mode: if server_side { "server-side" } else { "client-side" },
+                    result: "error".into(),
+                    failure: Some(
+                        p.downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default(),
+                    ),
+                });
                 findings.lock().unwrap_or_else(|p| p.into_inner()).push(f);
             });
         }
@@ -798,7 +867,12 @@ fn helm_binary() -> Option<PathBuf> {
         .output();
     let path = match got {
         Ok(out) if out.status.success() => {
-            let p = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or("").trim().to_string();
+            let p = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
+                .to_string();
             Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
         }
         Ok(out) => {
@@ -844,8 +918,14 @@ impl Helm<'_> {
             .args(["-n", self.ns, "--kubeconfig"])
             .arg(&self.kit.kubeconfig)
             .env_remove("KUBECONFIG")
-            .env("HELM_CACHE_HOME", std::env::temp_dir().join("kc-oracle-helm/cache"))
-            .env("HELM_CONFIG_HOME", std::env::temp_dir().join("kc-oracle-helm/config"))
+            .env(
+                "HELM_CACHE_HOME",
+                std::env::temp_dir().join("kc-oracle-helm/cache"),
+            )
+            .env(
+                "HELM_CONFIG_HOME",
+                std::env::temp_dir().join("kc-oracle-helm/config"),
+            )
             .env("HELM_DATA_HOME", std::env::temp_dir().join("kc-oracle-helm/data"));
         must(&mut c)
     }
@@ -914,7 +994,13 @@ fn drive(kit: &Kit, d: &dyn Driver, ns: &str, chart: &Path, set: &str) -> Stages
         }
         let objs = live_objects(kit, ns, &ids)
             .into_iter()
-            .map(|(k, v)| (replace_all(&json!(k), &subs).as_str().unwrap_or_default().to_string(), v.map(|v| replace_all(&v, &subs))))
+            .map(|(k, v)| {
+                let key = replace_all(&json!(k), &subs)
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                (key, v.map(|v| mask_checksums(replace_all(&v, &subs))))
+            })
             .collect();
         stages.push((stage, objs));
     };
@@ -929,10 +1015,45 @@ fn drive(kit: &Kit, d: &dyn Driver, ns: &str, chart: &Path, set: &str) -> Stages
     // too; then it goes, so the other tool can install the same cluster-scoped names.
     snap("uninstall", String::new());
     for (kind, name, explicit) in &ids {
-        let ns = if explicit.is_empty() { ns } else { explicit.as_str() };
-        must(kubectl(kit).args(["delete", kind, name, "-n", ns, "--ignore-not-found", "--wait=true"]));
+        let ns = if explicit.is_empty() {
+            ns
+        } else {
+            explicit.as_str()
+        };
+        must(kubectl(kit).args([
+            "delete",
+            kind,
+            name,
+            "-n",
+            ns,
+            "--ignore-not-found",
+            "--wait=true",
+        ]));
     }
     stages
+}
+
+/// `checksum/*` annotations (argo-cd's pod templates) hash rendered objects that embed the
+/// namespace, so they differ between namespaces by construction and cannot be normalised; the
+/// rendering itself is checked byte for byte by the conformance tests.
+fn mask_checksums(mut v: Value) -> Value {
+    fn walk(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if k.starts_with("checksum/") && x.is_string() {
+                        *x = json!("<checksum>");
+                    } else {
+                        walk(x);
+                    }
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
 }
 
 fn compare_stages(chart: &str, helm: &Stages, mine: &Stages) -> Vec<String> {
@@ -956,10 +1077,16 @@ fn compare_stages(chart: &str, helm: &Stages, mine: &Stages) -> Vec<String> {
                 id,
                 &mut d,
             );
-            out.extend(d.into_iter().map(|d| format!("{chart} {stage}: helm (left) vs ours (right): {d}")));
+            out.extend(
+                d.into_iter()
+                    .map(|d| format!("{chart} {stage}: helm (left) vs ours (right): {d}")),
+            );
         }
         let absent: Vec<&String> = h.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k).collect();
-        eprintln!("{chart:<10} {stage:<9} {} objects, absent in both: {absent:?}", h.len());
+        eprintln!(
+            "{chart:<10} {stage:<9} {} objects, absent in both: {absent:?}",
+            h.len()
+        );
     }
     out
 }
@@ -967,12 +1094,24 @@ fn compare_stages(chart: &str, helm: &Stages, mine: &Stages) -> Vec<String> {
 /// helm first, then ours (charts with cluster-scoped objects cannot be installed twice at once),
 /// each into a namespace of its own, then the stages compared.
 fn helm_oracle(chart: &str, set: &str, deployment: &str, replicas: [i64; 3]) {
-    let Some(kit) = apply_util::kit_with_kubelet() else { return };
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
     let Some(helm_bin) = helm_binary() else { return };
     let chart_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS).join(chart);
     let x = Ns::new(kit, "or-helm");
     let y = Ns::new(kit, "or-ours");
-    let theirs = drive(kit, &Helm { bin: &helm_bin, kit, ns: &x.name }, &x.name, &chart_dir, set);
+    let theirs = drive(
+        kit,
+        &Helm {
+            bin: &helm_bin,
+            kit,
+            ns: &x.name,
+        },
+        &x.name,
+        &chart_dir,
+        set,
+    );
     let mine = drive(kit, &Ours { kit, ns: &y.name }, &y.name, &chart_dir, set);
     // The oracle could agree with us on nothing happening; make sure the upgrade and the
     // rollback did what they say, on both sides.
@@ -987,7 +1126,11 @@ fn helm_oracle(chart: &str, set: &str, deployment: &str, replicas: [i64; 3]) {
                     .and_then(Value::as_i64)
             })
             .collect();
-        assert_eq!(got, replicas.map(Some), "{chart}: {who}'s replicas of {deployment} per stage");
+        assert_eq!(
+            got,
+            replicas.map(Some),
+            "{chart}: {who}'s replicas of {deployment} per stage"
+        );
     }
     let diffs = compare_stages(chart, &theirs, &mine);
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));

@@ -101,6 +101,7 @@ pub struct UpgradeResult {
 
 /// Runs install, upgrade or apply.
 pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<UpgradeResult> {
+    let started = std::time::Instant::now();
     release::validate_name(&opts.release).map_err(anyhow::Error::msg)?;
     let store = ctx.store(None);
     let last = store.last(&opts.release).await?;
@@ -164,7 +165,11 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         Some(r) => parse_manifest_docs(&r.manifest, "recorded manifest")?,
         None => Vec::new(),
     };
+    tracing::debug!(elapsed = ?started.elapsed(), "rendered");
     let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "planned");
+    // Objects we would take from someone else stop the run here, before anything is recorded.
+    apply::check_plan_ownership(&plan, &apply_options(ctx, opts, false))?;
     let chart_ref = ChartRef {
         name: rendered.chart.metadata.name.clone(),
         version: rendered.chart.metadata.version.clone(),
@@ -208,10 +213,12 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         });
     }
     let pending = store.begin(begin).await?;
+    tracing::debug!(elapsed = ?started.elapsed(), "pending revision recorded");
 
     // 3. Hooks, objects, wait, hooks — with the lock renewed while we work.
     let work = run(ctx, opts, &plan, &hooks, is_upgrade);
     let outcome = with_renewal(&store, &pending, work).await;
+    tracing::debug!(elapsed = ?started.elapsed(), "applied");
     match outcome {
         Ok(()) => {
             let desc = opts.description.clone().unwrap_or_else(|| {

@@ -253,7 +253,9 @@ pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) ->
         for c in skipped {
             record(&mut report, opts, c, Outcome::SkippedDryRun, None);
         }
+        let started = std::time::Instant::now();
         run_wave(cluster, opts, &kind, false, &to_send, &mut report).await?;
+        tracing::debug!(kind = %kind, objects = to_send.len(), elapsed = ?started.elapsed(), "wave applied");
         if crd_wave && !opts.dry_run {
             let targets: Vec<WaitTarget> = to_send
                 .iter()
@@ -265,7 +267,9 @@ pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) ->
                 progress: opts.progress.clone(),
                 ..WaitOptions::default()
             };
-            if let Err(source) = wait(cluster, &targets, &wait_opts).await {
+            let waited = wait(cluster, &targets, &wait_opts).await;
+            tracing::debug!(crds = targets.len(), elapsed = ?started.elapsed(), "CRDs established");
+            if let Err(source) = waited {
                 return Err(Error::CrdNotEstablished {
                     source: Box::new(source),
                     report,
@@ -280,7 +284,10 @@ pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) ->
     Ok(report)
 }
 
-fn check_plan_ownership(plan: &Plan, opts: &ApplyOptions) -> Result<(), Error> {
+/// Checks, before any write, that every existing object the plan patches or deletes belongs to
+/// the release in `opts.ownership` (callers run it before recording a revision, so a refused
+/// adoption leaves no trace; [`execute`] runs it again).
+pub fn check_plan_ownership(plan: &Plan, opts: &ApplyOptions) -> Result<(), Error> {
     let Some(own) = &opts.ownership else {
         return Ok(());
     };
@@ -502,10 +509,14 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
                     cluster::Error::Invalid(format!("encoding patch: {e}")),
                 )
             })?;
-            let mut r = cluster.patch(&gvk, ns, name, &Patch::Json(ops.clone()), &wopts).await;
+            let mut r = cluster
+                .patch(&gvk, ns, name, &Patch::Json(ops.clone()), &wopts)
+                .await;
             if let Err(e) = &r {
                 if let Some(retargeted) = retarget_stale_patch(cluster, c, &ops, e).await {
-                    r = cluster.patch(&gvk, ns, name, &Patch::Json(retargeted), &wopts).await;
+                    r = cluster
+                        .patch(&gvk, ns, name, &Patch::Json(retargeted), &wopts)
+                        .await;
                 }
             }
             ("patching", Outcome::Patched, r)

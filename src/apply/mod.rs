@@ -24,7 +24,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
-pub use executor::{execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership};
+pub use executor::{
+    check_plan_ownership, execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership,
+};
 pub use hooks::{run_hooks, HookOptions, HookPhase, HookRun};
 pub use ownership::{
     check_ownership, stamp_ownership, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,

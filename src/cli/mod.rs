@@ -5,13 +5,13 @@ mod args;
 mod completion;
 mod deploy;
 mod diff;
-mod rollback;
-mod uninstall;
 mod get;
 mod history;
 mod list;
+mod rollback;
 mod status;
 mod template;
+mod uninstall;
 mod version;
 
 use std::io::Write;
@@ -61,7 +61,9 @@ pub enum Command {
     /// Download extended information of a named release.
     Get(get::GetArgs),
     /// Install a chart as a new release (fails if the release exists).
-    #[command(after_help = "Examples:\n  kubectl chart install web ./chart -n prod --create-namespace --wait")]
+    #[command(
+        after_help = "Examples:\n  kubectl chart install web ./chart -n prod --create-namespace --wait"
+    )]
     Install(deploy::DeployArgs),
     /// Upgrade a release to a new chart or new values.
     Upgrade(deploy::UpgradeArgs),

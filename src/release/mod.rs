@@ -25,4 +25,6 @@ pub use record::{
     record_key, validate_name, ChartRef, Clock, Hook, HookRun, ManualClock, Operation, RecordMeta, Release,
     Status, SystemClock, Timestamp, OWNER,
 };
-pub use store::{BeginOptions, Error, Pending, Result, Store, DEFAULT_HISTORY_MAX, MAX_BODY_BYTES, MAX_SLICES};
+pub use store::{
+    BeginOptions, Error, Pending, Result, Store, DEFAULT_HISTORY_MAX, MAX_BODY_BYTES, MAX_SLICES,
+};
