@@ -72,9 +72,24 @@ pub async fn plan_against_cluster(
     ctx: &Context,
     release: &str,
     namespace: &str,
+    desired: Vec<Value>,
+    original: Vec<Value>,
+) -> anyhow::Result<Plan> {
+    Ok(plan_with_intents(ctx, release, namespace, desired, original)
+        .await?
+        .0)
+}
+
+/// [`plan_against_cluster`], plus the desired objects as they will be sent (namespaced and
+/// stamped with ownership) by identity: what server-side apply and forced re-creates send, so
+/// they claim exactly the fields the chart sets.
+pub async fn plan_with_intents(
+    ctx: &Context,
+    release: &str,
+    namespace: &str,
     mut desired: Vec<Value>,
     mut original: Vec<Value>,
-) -> anyhow::Result<Plan> {
+) -> anyhow::Result<(Plan, BTreeMap<ObjectRef, Value>)> {
     let all: Vec<&Value> = desired.iter().chain(original.iter()).collect();
     let scopes = scopes(ctx, &all).await?;
     let namespaced = |doc: &Value| Gvk::of(doc).ok().and_then(|g| scopes.get(&g).copied().flatten());
@@ -94,8 +109,10 @@ pub async fn plan_against_cluster(
     for doc in &original {
         inputs.original(id(doc)?, doc.clone())?;
     }
+    let mut intents = BTreeMap::new();
     for doc in &desired {
         inputs.desired(id(doc)?, doc.clone())?;
+        intents.insert(id(doc)?, doc.clone());
     }
     for doc in desired.iter().chain(original.iter()) {
         let gvk = Gvk::of(doc)?;
@@ -129,7 +146,7 @@ pub async fn plan_against_cluster(
     }
 
     let keys = merge_keys(ctx, &desired).await;
-    Ok(diff::plan(inputs, &keys)?)
+    Ok((diff::plan(inputs, &keys)?, intents))
 }
 
 /// Built-in merge keys plus what the cluster's OpenAPI declares for the kinds we render that the

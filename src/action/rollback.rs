@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 use super::{
-    plan::{parse_manifest_docs, plan_against_cluster},
+    plan::{parse_manifest_docs, plan_with_intents},
     upgrade::with_renewal,
     Context,
 };
@@ -99,7 +99,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
     } else {
         parse_manifest_docs(&current.manifest, "recorded manifest")?
     };
-    let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+    let (plan, intents) = plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original).await?;
     let hooks = recorded_hooks(&target);
     let begin = BeginOptions {
         name: opts.release.clone(),
@@ -131,6 +131,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
                 .context("pre-rollback hooks")?;
         }
         let apply_opts = ApplyOptions {
+            intents: intents.clone(),
             force: opts.force,
             ownership: Some(Ownership {
                 release: opts.release.clone(),

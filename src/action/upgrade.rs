@@ -10,20 +10,20 @@
 //! 4. the revision is marked deployed, or failed — and with `--atomic`, the previous revision is
 //!    re-applied as a new revision, as Helm does.
 
-use std::{path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, path::PathBuf, time::Duration};
 
 use anyhow::{bail, Context as _};
 use serde_json::Value;
 
 use super::{
-    plan::{parse_manifest_docs, plan_against_cluster},
+    plan::{parse_manifest_docs, plan_with_intents},
     render::{render_release, RenderRequest},
     Context,
 };
 use crate::{
     apply::{self, ApplyOptions, HookOptions, Ownership, WaitOptions},
     cluster::ClusterLookup,
-    diff::Plan,
+    diff::{ObjectRef, Plan},
     manifest,
     release::{self, BeginOptions, ChartRef, Operation, Release, Status},
     render::{Capabilities, ReleaseInfo},
@@ -166,10 +166,10 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         None => Vec::new(),
     };
     tracing::debug!(elapsed = ?started.elapsed(), "rendered");
-    let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+    let (plan, intents) = plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "planned");
     // Objects we would take from someone else stop the run here, before anything is recorded.
-    apply::check_plan_ownership(&plan, &apply_options(ctx, opts, false))?;
+    apply::check_plan_ownership(&plan, &apply_options(ctx, opts, false, BTreeMap::new()))?;
     let chart_ref = ChartRef {
         name: rendered.chart.metadata.name.clone(),
         version: rendered.chart.metadata.version.clone(),
@@ -205,7 +205,12 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
 
     // 2. Record the pending revision (takes the release lock; recovers abandoned runs).
     if opts.dry_run == Some(DryRun::Server) {
-        let report = apply::execute(&*ctx.cluster, &plan, &apply_options(ctx, opts, true)).await;
+        let report = apply::execute(
+            &*ctx.cluster,
+            &plan,
+            &apply_options(ctx, opts, true, intents.clone()),
+        )
+        .await;
         report.context("server-side dry run")?;
         return Ok(UpgradeResult {
             release: preview(&begin, &ctx.namespace, revision),
@@ -216,7 +221,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     tracing::debug!(elapsed = ?started.elapsed(), "pending revision recorded");
 
     // 3. Hooks, objects, wait, hooks — with the lock renewed while we work.
-    let work = run(ctx, opts, &plan, &hooks, is_upgrade);
+    let work = run(ctx, opts, &plan, intents, &hooks, is_upgrade);
     let outcome = with_renewal(&store, &pending, work).await;
     tracing::debug!(elapsed = ?started.elapsed(), "applied");
     match outcome {
@@ -324,6 +329,7 @@ async fn run(
     ctx: &Context,
     opts: &UpgradeOptions,
     plan: &Plan,
+    intents: BTreeMap<ObjectRef, Value>,
     hooks: &[manifest::Hook],
     is_upgrade: bool,
 ) -> anyhow::Result<()> {
@@ -341,7 +347,7 @@ async fn run(
             .await
             .with_context(|| format!("{pre} hooks"))?;
     }
-    apply::execute(&*ctx.cluster, plan, &apply_options(ctx, opts, false)).await?;
+    apply::execute(&*ctx.cluster, plan, &apply_options(ctx, opts, false, intents)).await?;
     if opts.wait || opts.atomic {
         let targets = super::plan::wait_targets(plan);
         let wait = WaitOptions {
@@ -359,8 +365,14 @@ async fn run(
     Ok(())
 }
 
-fn apply_options(ctx: &Context, opts: &UpgradeOptions, dry_run: bool) -> ApplyOptions {
+fn apply_options(
+    ctx: &Context,
+    opts: &UpgradeOptions,
+    dry_run: bool,
+    intents: BTreeMap<ObjectRef, Value>,
+) -> ApplyOptions {
     ApplyOptions {
+        intents,
         dry_run,
         force: opts.force,
         server_side: opts.server_side,

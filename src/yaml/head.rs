@@ -65,11 +65,16 @@ pub fn scan_head(text: &str, file: &str) -> Result<DocHead, Error> {
                         None => *key = Some(value.into_owned()),
                         Some(k) => record(&mut head, &path, &k, &value),
                     },
-                    Some(Frame::Seq) | None => {}
+                    Some(Frame::Seq) => {}
+                    // A scalar document: only the full decoder knows null from a string here.
+                    None => return full_head(text, file),
                 }
             }
             Event::MappingStart(..) | Event::SequenceStart(..) => {
                 let is_map = matches!(event, Event::MappingStart(..));
+                if stack.is_empty() && !is_map {
+                    return full_head(text, file);
+                }
                 let segment = match stack.last_mut() {
                     Some(Frame::Map { key }) => match key.take() {
                         // A container used as a key: Helm's JSON conversion rejects it; let the
@@ -124,6 +129,24 @@ fn full_head(text: &str, file: &str) -> Result<DocHead, Error> {
     let Some(doc) = docs.first() else {
         return Ok(DocHead::default());
     };
+    // Helm decodes every document into a struct: a scalar or list document is an error there.
+    let kind = match doc {
+        serde_json::Value::Object(_) | serde_json::Value::Null => None,
+        serde_json::Value::String(_) => Some("string"),
+        serde_json::Value::Array(_) => Some("array"),
+        serde_json::Value::Bool(_) => Some("bool"),
+        serde_json::Value::Number(_) => Some("number"),
+    };
+    if let Some(kind) = kind {
+        return Err(Error::new(
+            file,
+            None,
+            format!(
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of \
+                 type releaseutil.SimpleHead"
+            ),
+        ));
+    }
     let s = |v: Option<&serde_json::Value>| v.and_then(|v| v.as_str()).unwrap_or("").to_string();
     let meta = doc.get("metadata");
     Ok(DocHead {
@@ -154,6 +177,7 @@ mod tests {
             ("flow style", "{apiVersion: v1, kind: Secret, metadata: {name: s, annotations: {\"helm.sh/hook\": pre-install}}}"),
             ("quoted values", "kind: 'Job'\nmetadata:\n  name: \"j\"\n  annotations:\n    \"helm.sh/hook-weight\": \"-5\"\n"),
             ("anchors use full path", "kind: &k Job\nmetadata:\n  name: *k\n"),
+            ("null document", "~\n"),
             ("comment only", "# nothing here\n"),
         ];
         for (name, text) in cases {
