@@ -219,7 +219,11 @@ fn collect(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                text: Rc::from(String::from_utf8_lossy(&t.data).as_ref()),
+                text: match std::str::from_utf8(&t.data) {
+                    // Validation alone is much faster than the lossy decoder; most files are UTF-8.
+                    Ok(s) => Rc::from(s),
+                    Err(_) => Rc::from(String::from_utf8_lossy(&t.data).as_ref()),
+                },
                 scope: scope.clone(),
                 base_path: format!("{full_path}/templates"),
             },
