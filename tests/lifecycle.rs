@@ -112,6 +112,31 @@ async fn install_upgrade_atomic_rollback_uninstall() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Deployment (apps) to be added"));
 
+    // The full diff masks the Secret: neither the password nor its base64 form is printed.
+    let out = env.ok(&[
+        "diff",
+        "demo",
+        DEMO,
+        "--set",
+        "cache.enabled=false",
+        "--color",
+        "never",
+    ]);
+    assert!(out.contains("password: (changed)"), "{out}");
+    assert!(
+        !out.contains("s3cr3t") && !out.contains("czNjcjN0"),
+        "secret leaked in diff:\n{out}"
+    );
+    let out = env.ok(&[
+        "diff",
+        "demo",
+        DEMO,
+        "--set",
+        "cache.enabled=false",
+        "--show-secrets",
+    ]);
+    assert!(out.contains("czNjcjN0"), "--show-secrets shows the value");
+
     let mut args = vec!["install", "demo", DEMO, "--wait"];
     args.extend(base);
     let out = env.ok(&args);
@@ -285,8 +310,8 @@ async fn kill_9_mid_upgrade_does_not_leave_the_release_stuck() {
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("in progress") || err.contains("lock"), "{err}");
-        // After the lock TTL (4 s in this test) the next run takes over.
-        std::thread::sleep(Duration::from_secs(5));
+        // The user knows that run is gone: --force-unlock takes over at once (without it, the
+        // next run after the lock TTL would).
         env.ok(&[
             "upgrade",
             "demo",
@@ -296,6 +321,7 @@ async fn kill_9_mid_upgrade_does_not_leave_the_release_stuck() {
             "--wait",
             "--timeout",
             "60s",
+            "--force-unlock",
         ]);
     }
     let h = env.history();

@@ -89,6 +89,9 @@ pub struct UpgradeOptions {
     pub no_hooks: bool,
     /// `--kube-version` for `.Capabilities` (default: the cluster's).
     pub kube_version: Option<String>,
+    /// `--force-unlock`: break the release lock of a run known to be gone, without waiting for
+    /// its lease to expire (its pending revision is then recovered as interrupted).
+    pub force_unlock: bool,
 }
 
 /// What an install or upgrade did.
@@ -216,6 +219,15 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
             release: preview(&begin, &ctx.namespace, revision),
             plan,
         });
+    }
+    if opts.force_unlock {
+        if let Some(lease) = store.force_unlock(&opts.release).await? {
+            tracing::warn!(
+                "broke the lock of run {} ({})",
+                lease.holder,
+                lease.operation.as_str()
+            );
+        }
     }
     let pending = store.begin(begin).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "pending revision recorded");

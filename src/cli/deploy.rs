@@ -64,6 +64,10 @@ pub struct DeployArgs {
     /// Kubernetes version for Capabilities.KubeVersion.
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
+    /// Break the release lock held by a run that is known to be gone (killed, crashed) instead of
+    /// waiting for its lease to expire.
+    #[arg(long = "force-unlock")]
+    force_unlock: bool,
 }
 
 /// `upgrade` only: install when the release does not exist.
@@ -110,6 +114,7 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         adopt: a.adopt,
         no_hooks: a.no_hooks,
         kube_version: a.kube_version,
+        force_unlock: a.force_unlock,
     };
     let connect = global.connect_options()?;
     let history_max = a.history_max;
