@@ -330,3 +330,51 @@ async fn kill_9_mid_upgrade_does_not_leave_the_release_stuck() {
     assert!(h[1].2.contains("interrupted"), "{h:?}");
     assert_eq!(h[2].1, "deployed", "{h:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn template_validate_reads_the_cluster_and_reports_every_problem() {
+    let Some(kit) = setup() else { return };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-validate").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    let dir = std::env::temp_dir().join(format!("kc-validate-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("templates")).expect("chart dir");
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: vc\nversion: 0.1.0\n",
+    )
+    .expect("Chart.yaml");
+    let good = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\ndata:\n  \
+                kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  \
+                ns: {{ dig \"metadata\" \"name\" \"\" (lookup \"v1\" \"Namespace\" \"\" \"kube-system\") | quote }}\n";
+    std::fs::write(dir.join("templates/good.yaml"), good).expect("good");
+    let chart = dir.to_string_lossy().into_owned();
+
+    // Offline: Helm's defaults (v1.32.0, empty lookup). Validated: the live server's answers.
+    let offline = env.ok(&["template", "vc", &chart]);
+    assert!(
+        offline.contains("kube: \"v1.32.0\"") && offline.contains("ns: \"\""),
+        "{offline}"
+    );
+    let live = env.ok(&["template", "vc", &chart, "--validate"]);
+    assert!(
+        live.contains("kube: \"v1.32.") && live.contains("ns: \"kube-system\""),
+        "{live}"
+    );
+
+    let bad = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n---\n\
+               apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: cr\n  namespace: oops\n";
+    std::fs::write(dir.join("templates/bad.yaml"), bad).expect("bad");
+    let out = env.run(&["template", "vc", &chart, "--validate"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("does not serve example.com/v1 Widget"), "{err}");
+    assert!(
+        err.contains("ClusterRole is cluster-scoped but sets namespace oops"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

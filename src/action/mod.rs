@@ -23,6 +23,6 @@ pub use plan::{parse_manifest_docs, plan_against_cluster, plan_with_intents};
 pub use render::{render_release, RenderRequest, RenderedRelease};
 pub use rollback::{rollback, RollbackOptions};
 pub use status::{status, StatusOptions};
-pub use template::{template, TemplateOptions};
+pub use template::{template, template_validated, TemplateOptions};
 pub use uninstall::{uninstall, UninstallOptions};
 pub use upgrade::{upgrade, DryRun, Mode, UpgradeOptions, UpgradeResult};

@@ -51,6 +51,11 @@ pub fn template(opts: &TemplateOptions) -> anyhow::Result<String> {
     if let Some(v) = &opts.kube_version {
         caps = caps.with_kube_version(v).map_err(anyhow::Error::msg)?;
     }
+    let rendered = render_release(&request(opts, caps))?;
+    print(opts, rendered)
+}
+
+fn request(opts: &TemplateOptions, caps: Capabilities) -> RenderRequest {
     let release = ReleaseInfo {
         name: opts.release_name.clone(),
         namespace: opts.namespace.clone(),
@@ -59,13 +64,90 @@ pub fn template(opts: &TemplateOptions) -> anyhow::Result<String> {
     };
     let mut req = RenderRequest::new(opts.chart.clone(), opts.values.clone(), release);
     req.capabilities = caps;
+    req
+}
+
+/// `template --validate`: render against the live cluster (its Kubernetes version for
+/// `.Capabilities`, real `lookup`), then check that every kind is served and that namespaces fit
+/// the kinds' scope (namespaced objects in the release namespace, cluster-scoped ones without
+/// one). All problems are reported together; nothing is written.
+pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) -> anyhow::Result<String> {
+    let mut caps = Capabilities::default().with_extra_api_versions(&opts.api_versions);
+    let version = match &opts.kube_version {
+        Some(v) => Some(v.clone()),
+        None => ctx
+            .cluster
+            .server_version()
+            .await
+            .context("reading the server version")?,
+    };
+    if let Some(v) = version {
+        caps = caps.with_kube_version(&v).map_err(anyhow::Error::msg)?;
+    }
+    let mut req = request(opts, caps);
+    req.lookup = std::rc::Rc::new(crate::cluster::ClusterLookup::new(
+        ctx.cluster.clone(),
+        tokio::runtime::Handle::current(),
+    ));
+    let rendered = render_release(&req)?;
+    let mut problems = Vec::new();
+    for m in rendered
+        .manifests
+        .iter()
+        .chain(rendered.hooks.iter().map(|h| &h.manifest))
+    {
+        let what = format!("{} {:?} (from {})", m.head.kind, m.head.name, m.path);
+        let doc = super::plan::parse_manifest_docs(&m.content, &m.path)?;
+        let Some(doc) = doc.first() else { continue };
+        let gvk = match crate::cluster::Gvk::of(doc) {
+            Ok(g) => g,
+            Err(e) => {
+                problems.push(format!("{what}: {e}"));
+                continue;
+            }
+        };
+        let namespace = doc.pointer("/metadata/namespace").and_then(|v| v.as_str());
+        match ctx.cluster.resolve(&gvk).await {
+            Ok(info) if info.namespaced => {
+                if let Some(ns) = namespace.filter(|ns| *ns != opts.namespace) {
+                    problems.push(format!(
+                        "{what}: in namespace {ns}, not the release namespace {}",
+                        opts.namespace
+                    ));
+                }
+            }
+            Ok(_) => {
+                if let Some(ns) = namespace {
+                    problems.push(format!(
+                        "{what}: {} is cluster-scoped but sets namespace {ns}",
+                        gvk.kind
+                    ));
+                }
+            }
+            Err(crate::cluster::Error::UnknownKind(_)) => {
+                problems.push(format!(
+                    "{what}: the cluster does not serve {} {}",
+                    gvk.api_version(),
+                    gvk.kind
+                ));
+            }
+            Err(e) => return Err(e).context("discovery"),
+        }
+    }
+    if !problems.is_empty() {
+        bail!("validation failed:\n- {}", problems.join("\n- "));
+    }
+    print(opts, rendered)
+}
+
+/// Formats (or writes, with `--output-dir`) the rendered release as `helm template` does.
+fn print(opts: &TemplateOptions, rendered: RenderedRelease) -> anyhow::Result<String> {
     let RenderedRelease {
         chart,
         manifests,
         hooks,
         ..
-    } = render_release(&req)?;
-
+    } = rendered;
     // (path, text) in Helm's print order: CRDs when asked, manifests, then hooks.
     let mut docs: Vec<(String, String)> = Vec::new();
     if opts.include_crds && !opts.skip_crds {

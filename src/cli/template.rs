@@ -51,6 +51,10 @@ pub struct TemplateArgs {
     /// Set .Release.IsUpgrade instead of .Release.IsInstall.
     #[arg(long = "is-upgrade")]
     is_upgrade: bool,
+    /// Render against the cluster (its version, live `lookup`) and check every kind is served and
+    /// namespaces fit each kind's scope.
+    #[arg(long)]
+    validate: bool,
     /// Write the executed templates to files in this directory instead of stdout.
     #[arg(long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
@@ -73,7 +77,15 @@ pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow
         is_upgrade: a.is_upgrade,
         output_dir: a.output_dir,
     };
-    let text = action::template(&opts)?;
+    let text = if a.validate {
+        let connect = global.connect_options()?;
+        super::runtime()?.block_on(async {
+            let ctx = action::Context::connect(&connect).await?;
+            action::template_validated(&ctx, &opts).await
+        })?
+    } else {
+        action::template(&opts)?
+    };
     out.write_all(text.as_bytes())?;
     Ok(())
 }

@@ -412,6 +412,14 @@ impl Cluster for KubeCluster {
         Ok(discovery::list_map_keys_from_openapi(&doc, gvk))
     }
 
+    async fn server_version(&self) -> Result<Option<String>> {
+        let req = http::Request::get("/version")
+            .body(Vec::new())
+            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let v = self.call_json(req, Idempotent::Yes).await?;
+        Ok(v.get("gitVersion").and_then(Value::as_str).map(str::to_string))
+    }
+
     async fn get(&self, gvk: &Gvk, namespace: Option<&str>, name: &str) -> Result<Value> {
         let req = self
             .request_for(gvk, namespace, false)

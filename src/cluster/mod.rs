@@ -316,6 +316,12 @@ pub trait Cluster: Send + Sync {
     /// The namespace from `--namespace`, else the kubeconfig context, else `default`.
     fn default_namespace(&self) -> &str;
 
+    /// The server's version (`GET /version` `gitVersion`, e.g. `v1.32.13`), for
+    /// `.Capabilities.KubeVersion`. Implementations without a server answer `None`.
+    async fn server_version(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// Discovery: the resource serving `gvk`. Cached for the life of the value; a kind that is not
     /// found triggers one refresh of its group-version (for CRDs created during the run), then
     /// [`Error::UnknownKind`].
