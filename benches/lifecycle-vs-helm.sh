@@ -4,7 +4,8 @@
 # uninstall of a chart, interleaved per step. Prints wall time, peak RSS and API requests by verb for
 # each tool (told apart by user agent in the kit's audit log), and our speed-up against the faster helm.
 #   usage: benches/lifecycle-vs-helm.sh [--quick] [CHART_DIR]
-# Default chart: a generated one with 300 namespaced objects (100 ConfigMaps, Services, Deployments),
+# Default chart: a generated one with 300 namespaced objects (150 ConfigMaps, 100 Deployments, 50
+# Services: the kit's service IP range holds ~250 addresses for all three tools together),
 # because the tools share one cluster and cluster-scoped objects (CRDs, ClusterRoles) of one release
 # cannot be owned by the others'. --quick uses a debug build and 30 objects (CI proves the script works).
 # A benchmark, not a test: nothing here asserts timings.
@@ -25,12 +26,12 @@ kubeconfig="$("$kit/start" "$work/k8s" --kubelet --audit --owner-pid $$ | tail -
 export KUBECONFIG="$kubeconfig"
 
 if [ -z "$chart" ]; then
-  chart="$work/bench-chart"; n=100; $quick && n=10
+  chart="$work/bench-chart"; n=50; $quick && n=5
   mkdir -p "$chart/templates"
   printf 'apiVersion: v2\nname: bench\nversion: 0.1.0\n' > "$chart/Chart.yaml"
   printf 'count: %s\nimage: nginx:1.27\nbench: zero\n' "$n" > "$chart/values.yaml"
   cat > "$chart/templates/objects.yaml" <<'TPL'
-{{- range $i := until (int .Values.count) }}
+{{- range $i := until (mul 3 (int .Values.count) | int) }}
 ---
 apiVersion: v1
 kind: ConfigMap
@@ -41,6 +42,8 @@ data:
   {{- if eq $i 0 }}
   bench: {{ $.Values.bench | quote }}
   {{- end }}
+{{- end }}
+{{- range $i := until (int .Values.count) }}
 ---
 apiVersion: v1
 kind: Service
@@ -69,6 +72,24 @@ spec:
         image: {{ $.Values.image }}
         ports:
         - containerPort: 8080
+{{- end }}
+{{- range $i := until (int .Values.count) }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker-{{ $i }}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: worker-{{ $i }}}
+  template:
+    metadata:
+      labels: {app: worker-{{ $i }}}
+    spec:
+      containers:
+      - name: worker
+        image: {{ $.Values.image }}
 {{- end }}
 TPL
 fi

@@ -89,6 +89,8 @@ pub struct UpgradeOptions {
     pub no_hooks: bool,
     /// `--kube-version` for `.Capabilities` (default: the cluster's).
     pub kube_version: Option<String>,
+    /// Where apply, wait and hook progress goes (the CLI prints it on stderr).
+    pub progress: std::sync::Arc<dyn apply::Progress>,
     /// `--force-unlock`: break the release lock of a run known to be gone, without waiting for
     /// its lease to expire (its pending revision is then recovered as interrupted).
     pub force_unlock: bool,
@@ -352,6 +354,7 @@ async fn run(
     };
     let hook_opts = HookOptions {
         timeout: opts.timeout,
+        progress: opts.progress.clone(),
         ..Default::default()
     };
     if !opts.no_hooks {
@@ -365,6 +368,7 @@ async fn run(
         let wait = WaitOptions {
             timeout: opts.timeout,
             wait_for_jobs: opts.wait_for_jobs,
+            progress: opts.progress.clone(),
             ..Default::default()
         };
         apply::wait(&*ctx.cluster, &targets, &wait).await?;
@@ -385,6 +389,7 @@ fn apply_options(
 ) -> ApplyOptions {
     ApplyOptions {
         intents,
+        progress: opts.progress.clone(),
         dry_run,
         force: opts.force,
         server_side: opts.server_side,

@@ -115,6 +115,7 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         no_hooks: a.no_hooks,
         kube_version: a.kube_version,
         force_unlock: a.force_unlock,
+        progress: progress(a.wait || a.atomic),
     };
     let connect = global.connect_options()?;
     let history_max = a.history_max;
@@ -147,6 +148,18 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         writeln!(out, "NOTES:\n{}", r.notes.trim_end())?;
     }
     Ok(())
+}
+
+/// Progress on stderr: live on a terminal; plain lines when waiting without one (CI logs);
+/// nothing otherwise, as Helm prints nothing until it is done.
+pub fn progress(waiting: bool) -> std::sync::Arc<dyn crate::apply::Progress> {
+    use std::io::IsTerminal as _;
+    let tty = std::io::stderr().is_terminal();
+    if tty || waiting {
+        std::sync::Arc::new(crate::output::progress::StderrProgress::new(tty))
+    } else {
+        std::sync::Arc::new(crate::apply::NoProgress)
+    }
 }
 
 /// Runs `upgrade` (with `--install`: apply).

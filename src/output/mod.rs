@@ -7,6 +7,7 @@
 //! [`write_json`]/[`write_yaml`], and the release printers in [`release`]. This module decides
 //! no content: what goes into a row or an object is the printer's caller's data, untouched.
 
+pub mod progress;
 pub mod release;
 mod table;
 pub mod time;
