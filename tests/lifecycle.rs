@@ -378,3 +378,100 @@ async fn template_validate_reads_the_cluster_and_reports_every_problem() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Requests that change objects other than our own release records, lock and key.
+fn object_writes(log: &[support::faultproxy::Record]) -> Vec<String> {
+    log.iter()
+        .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+        .filter(|r| {
+            let path = r.path.split('?').next().unwrap_or("");
+            !path.contains("/configmaps/kubectl-chart.") && !path.ends_with("/configmaps")
+        })
+        .filter(|r| !r.path.contains("/secrets/kubectl-chart-key"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unchanged_objects_get_no_request_and_changed_ones_one_patch() {
+    let Some(kit) = setup() else { return };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-writes").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    env.ok(&[
+        "install",
+        "demo",
+        DEMO,
+        "--set",
+        "cache.enabled=false",
+        "--wait",
+        "--timeout",
+        "60s",
+    ]);
+
+    // The same upgrade again, through a recording proxy: no object is written, only the record.
+    let proxy = support::faultproxy::FaultProxy::start(kit);
+    let dir = std::env::temp_dir().join(format!("kc-writes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let kubeconfig = proxy.kubeconfig(&dir, &ns.name);
+    let via_proxy = |args: &[&str]| {
+        let mut c = bin();
+        c.args(args)
+            .arg("-n")
+            .arg(&ns.name)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("run")
+    };
+    let out = via_proxy(&[
+        "upgrade",
+        "demo",
+        DEMO,
+        "--set",
+        "cache.enabled=false",
+        "--no-hooks",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = proxy.log();
+    assert_eq!(
+        object_writes(&log),
+        Vec::<String>::new(),
+        "no-op upgrade wrote objects"
+    );
+    assert!(
+        log.iter()
+            .any(|r| r.method == "POST" && r.path.split('?').next().unwrap_or("").ends_with("/configmaps")),
+        "the new revision's record is written"
+    );
+
+    // One value changed: exactly one PATCH, to the one object it affects.
+    let before = proxy.log().len();
+    let out = via_proxy(&[
+        "upgrade",
+        "demo",
+        DEMO,
+        "--set",
+        "cache.enabled=false",
+        "--no-hooks",
+        "--set",
+        "replicaCount=4",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let writes = object_writes(&proxy.log()[before..]);
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(
+        writes[0].starts_with("PATCH ")
+            && writes[0]
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .ends_with("/deployments/demo"),
+        "{writes:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
