@@ -45,7 +45,6 @@ pub fn line(event: &Event) -> Option<String> {
             format!("hook {event}: {hook} {phase:?}").to_lowercase()
         }
         Event::HookDeleted { hook, policy } => format!("hook {hook} deleted ({policy})"),
-        _ => return None,
     })
 }
 
