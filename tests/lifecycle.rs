@@ -475,3 +475,49 @@ async fn unchanged_objects_get_no_request_and_changed_ones_one_patch() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 7: handlebars output goes through diff and apply like any other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handlebars_templates_apply_and_diff_like_any_other() {
+    let Some(kit) = setup() else { return };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-hbs").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    let chart = "fixtures/charts/mixed";
+    let out = env.run(&["diff", "web", chart, "--detailed-exitcode", "-o", "summary"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.ok(&["install", "web", chart, "--wait", "--timeout", "60s"]);
+    let dep = admin
+        .get(&Gvk::new("apps/v1", "Deployment"), Some(&ns.name), "web-mixed")
+        .await
+        .expect("handlebars Deployment applied");
+    assert_eq!(dep["spec"]["replicas"], 2);
+    assert_eq!(dep["metadata"]["labels"]["app.kubernetes.io/instance"], "web");
+    let out = env.run(&["diff", "web", chart, "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = env.run(&[
+        "diff",
+        "web",
+        chart,
+        "--set",
+        "replicaCount=3",
+        "--detailed-exitcode",
+        "-o",
+        "summary",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("web-mixed, Deployment (apps) to be changed"));
+}

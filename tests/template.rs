@@ -64,6 +64,21 @@ const GOLDEN_CASES: &[(&str, &[&str], &str)] = &[
         ],
         "demo-prod.yaml",
     ),
+    // Handlebars templates next to Go templates (no helm reference: helm has no handlebars; the
+    // golden was read in review).
+    (
+        "mixed go and handlebars",
+        &[
+            "template",
+            "web",
+            "fixtures/charts/mixed",
+            "-n",
+            "prod",
+            "--kube-version",
+            "1.31.0",
+        ],
+        "mixed.yaml",
+    ),
 ];
 
 #[test]
@@ -221,6 +236,28 @@ fn bad_input_gives_one_clear_error_and_exit_1() {
             ),
             vec![],
             &["values.yaml"],
+        ),
+        (
+            "handlebars missing value (strict mode)",
+            chart_with(
+                "hbsmissing",
+                &[("Chart.yaml", CHART_YAML), ("templates/cm.yaml.hbs", "a: 1\nb: {{Values.nope}}\n")],
+            ),
+            vec![],
+            &["handlebars: bad/templates/cm.yaml.hbs:2:", "nope"],
+        ),
+        (
+            "handlebars required",
+            chart_with(
+                "hbsrequired",
+                &[
+                    ("Chart.yaml", CHART_YAML),
+                    ("values.yaml", "x: \"\"\n"),
+                    ("templates/cm.yaml.hbs", "a: {{required \"x is required\" Values.x}}\n"),
+                ],
+            ),
+            vec![],
+            &["bad/templates/cm.yaml.hbs:1:", "x is required"],
         ),
         (
             "invalid YAML rendered",

@@ -59,6 +59,11 @@ pub trait Object {
     fn to_plain(&self) -> Option<Value> {
         None
     }
+    /// Fields by their Go names, for template languages that see data rather than call methods
+    /// (handlebars); empty when the type has none to show.
+    fn fields(&self) -> Vec<(String, Value)> {
+        Vec::new()
+    }
 }
 
 impl fmt::Debug for Value {

@@ -13,6 +13,7 @@
 
 mod files;
 mod funcs;
+mod hbs;
 mod scope;
 
 pub use files::Files;
@@ -129,13 +130,14 @@ pub fn render_each(
     collect(chart, None, values, &shared, &mut tpls);
 
     // Parse order: more '/' first; equal depth in reverse byte order (Helm's sort.Reverse(byPathLen)).
-    let mut names: Vec<&String> = tpls.keys().collect();
+    let mut names: Vec<&String> = tpls.keys().filter(|n| !hbs::is_hbs(n)).collect();
     names.sort_by(|a, b| {
         let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
         cb.cmp(&ca).then_with(|| b.cmp(a))
     });
 
-    let mut set = Templates::new(Rc::new(helm_funcs(lookup)));
+    let funcs = Rc::new(helm_funcs(lookup));
+    let mut set = Templates::new(funcs.clone());
     set.set_missing_key_error(opts.strict);
     for name in &names {
         set.parse(name, &tpls[*name].text)
@@ -168,7 +170,47 @@ pub fn render_each(
         }
         sink(name.clone(), text);
     }
+    render_handlebars(&tpls, &funcs, &mut sink)?;
     Ok(notes)
+}
+
+/// Renders the `*.hbs` templates (see [`hbs`]), each chart with its own partials.
+fn render_handlebars(
+    tpls: &BTreeMap<String, Renderable>,
+    funcs: &Rc<crate::gotemplate::FuncMap>,
+    sink: &mut impl FnMut(String, String),
+) -> Result<(), Error> {
+    let mut charts: BTreeMap<&str, hbs::HbsChart> = BTreeMap::new();
+    for (name, r) in tpls.iter().filter(|(n, _)| hbs::is_hbs(n)) {
+        if name.rsplit('/').next().is_some_and(|base| base.starts_with('_')) {
+            continue;
+        }
+        let chart = match charts.entry(r.base_path.as_str()) {
+            std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                let prefix = format!("{}/", r.base_path);
+                let partials: Vec<(String, Rc<str>)> = tpls
+                    .iter()
+                    .filter(|(n, _)| hbs::is_hbs(n) && n.starts_with(&prefix))
+                    .filter(|(n, _)| n.rsplit('/').next().is_some_and(|b| b.starts_with('_')))
+                    .map(|(n, t)| (n.clone(), t.text.clone()))
+                    .collect();
+                e.insert(hbs::HbsChart::new(&partials, funcs.clone())?)
+            }
+        };
+        let out_name = hbs::output_name(name);
+        if let Some(m) = r.scope.as_map() {
+            let template = BTreeMap::from([
+                ("Name".to_string(), Value::str(out_name)),
+                ("BasePath".to_string(), Value::str(r.base_path.as_str())),
+            ]);
+            m.borrow_mut()
+                .insert("Template".to_string(), Value::map_from(template));
+        }
+        let text = chart.render(name, &r.text, &r.scope)?;
+        sink(out_name.to_string(), text);
+    }
+    Ok(())
 }
 
 /// Walks the chart tree, building each chart's scope and registering its templates

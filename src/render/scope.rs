@@ -224,6 +224,9 @@ impl Object for Struct {
     fn to_plain(&self) -> Option<Value> {
         self.plain.clone()
     }
+    fn fields(&self) -> Vec<(String, Value)> {
+        self.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
 }
 
 /// `chartutil.VersionSet`: a list of API versions with a `Has` method.
