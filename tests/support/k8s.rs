@@ -100,11 +100,8 @@ fn start(kit_dir: &Path) -> Result<Kit, String> {
         std::process::id(),
         rand::random::<u32>()
     ));
-    // Always with the fake kubelet: tests that wait for pods (Deployments, hook Jobs) need the
-    // node, and the others do not mind it.
     let out = Command::new(kit_dir.join("start"))
         .arg(&dir)
-        .arg("--kubelet")
         .arg("--owner-pid")
         .arg(std::process::id().to_string())
         .output()
