@@ -52,6 +52,19 @@ impl Env<'_> {
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
+    /// Installs the demo chart without its cache subchart (whose PVC never binds on the kit).
+    fn install_demo(&self) {
+        self.ok(&[
+            "install",
+            "demo",
+            DEMO,
+            "--set",
+            "cache.enabled=false",
+            "--wait",
+            "--timeout",
+            "60s",
+        ]);
+    }
     fn history(&self) -> Vec<(u64, String, String)> {
         let out = self.ok(&["history", "demo", "-o", "json"]);
         let v: Value = serde_json::from_str(&out).expect("history json");
@@ -260,16 +273,7 @@ async fn kill_9_mid_upgrade_does_not_leave_the_release_stuck() {
         kit,
         ns: ns.name.clone(),
     };
-    env.ok(&[
-        "install",
-        "demo",
-        DEMO,
-        "--set",
-        "cache.enabled=false",
-        "--wait",
-        "--timeout",
-        "60s",
-    ]);
+    env.install_demo();
 
     // An upgrade that waits forever on a broken image, killed while it waits.
     let mut child = env
@@ -401,16 +405,7 @@ async fn unchanged_objects_get_no_request_and_changed_ones_one_patch() {
         kit,
         ns: ns.name.clone(),
     };
-    env.ok(&[
-        "install",
-        "demo",
-        DEMO,
-        "--set",
-        "cache.enabled=false",
-        "--wait",
-        "--timeout",
-        "60s",
-    ]);
+    env.install_demo();
 
     // The same upgrade again, through a recording proxy: no object is written, only the record.
     let proxy = support::faultproxy::FaultProxy::start(kit);
