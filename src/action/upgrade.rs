@@ -6,11 +6,16 @@
 //!    file never leaves anything behind);
 //! 2. the pending revision is recorded under the release lock before any object changes, so a
 //!    run killed at any later point is visible in history and recovered by the next run;
-//! 3. pre-hooks, objects (in install order, prune last), wait, post-hooks;
+//! 3. on install the chart's `crds/` that the cluster lacks (as Helm, before any hook), then
+//!    pre-hooks, objects (in install order, prune last), wait, post-hooks;
 //! 4. the revision is marked deployed, or failed — and with `--atomic`, the previous revision is
 //!    re-applied as a new revision, as Helm does.
 
-use std::{collections::BTreeMap, path::PathBuf, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::PathBuf,
+    time::Duration,
+};
 
 use anyhow::{bail, Context as _};
 use serde_json::Value;
@@ -158,12 +163,14 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     let rendered = render_release(&req)?;
     let manifest_text = rendered.manifest_text();
     let mut desired = parse_manifest_docs(&manifest_text, "rendered manifest")?;
-    if !is_upgrade {
-        // Helm installs `crds/` before anything else and never upgrades or deletes them.
-        for crd in crd_docs(&rendered.chart)? {
-            desired.insert(0, crd);
-        }
-    }
+    // Helm installs `crds/` before anything else, as they are (no release metadata), skips those
+    // that exist, and never upgrades or deletes them.
+    let crds = if is_upgrade {
+        Vec::new()
+    } else {
+        absent_crds(ctx, crd_docs(&rendered.chart)?).await?
+    };
+    desired.splice(0..0, crds.iter().cloned());
     // The base of the three-way merge is what was last *applied*, even by a failed revision:
     // its objects exist (some of them) and must be pruned when the chart stops rendering them.
     let original = match live_release {
@@ -171,10 +178,15 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         None => Vec::new(),
     };
     tracing::debug!(elapsed = ?started.elapsed(), "rendered");
-    let (plan, intents) = plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+    let (mut plan, mut intents) =
+        plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+    let crd_refs = unstamp_crds(&mut plan, &mut intents, &crds)?;
     tracing::debug!(elapsed = ?started.elapsed(), "planned");
     // Objects we would take from someone else stop the run here, before anything is recorded.
-    apply::check_plan_ownership(&plan, &apply_options(ctx, opts, false, BTreeMap::new()))?;
+    apply::check_plan_ownership(
+        &plan,
+        &apply_options(ctx, opts, false, BTreeMap::new(), &crd_refs),
+    )?;
     let chart_ref = ChartRef {
         name: rendered.chart.metadata.name.clone(),
         version: rendered.chart.metadata.version.clone(),
@@ -213,7 +225,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         let report = apply::execute(
             &*ctx.cluster,
             &plan,
-            &apply_options(ctx, opts, true, intents.clone()),
+            &apply_options(ctx, opts, true, intents.clone(), &crd_refs),
         )
         .await;
         report.context("server-side dry run")?;
@@ -235,7 +247,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     tracing::debug!(elapsed = ?started.elapsed(), "pending revision recorded");
 
     // 3. Hooks, objects, wait, hooks — with the lock renewed while we work.
-    let work = run(ctx, opts, &plan, intents, &hooks, is_upgrade);
+    let work = run(ctx, opts, &plan, intents, &crd_refs, &hooks, is_upgrade);
     let outcome = with_renewal(&store, &pending, work).await;
     tracing::debug!(elapsed = ?started.elapsed(), "applied");
     match outcome {
@@ -344,6 +356,7 @@ async fn run(
     opts: &UpgradeOptions,
     plan: &Plan,
     intents: BTreeMap<ObjectRef, Value>,
+    crds: &BTreeSet<ObjectRef>,
     hooks: &[manifest::Hook],
     is_upgrade: bool,
 ) -> anyhow::Result<()> {
@@ -357,12 +370,22 @@ async fn run(
         progress: opts.progress.clone(),
         ..Default::default()
     };
+    let apply_opts = apply_options(ctx, opts, false, intents, crds);
+    // `crds/` go before the pre-install hooks, as with Helm: a hook may be one of their resources.
+    let (first, rest): (Vec<_>, Vec<_>) = plan.changes.iter().cloned().partition(|c| crds.contains(&c.id));
+    let first = Plan { changes: first };
+    let rest = Plan { changes: rest };
+    apply::execute(&*ctx.cluster, &first, &apply_opts)
+        .await
+        .map_err(|e| force_hint(e, opts.force))?;
     if !opts.no_hooks {
         apply::run_hooks(&*ctx.cluster, hooks, pre, &hook_opts)
             .await
             .with_context(|| format!("{pre} hooks"))?;
     }
-    apply::execute(&*ctx.cluster, plan, &apply_options(ctx, opts, false, intents)).await?;
+    apply::execute(&*ctx.cluster, &rest, &apply_opts)
+        .await
+        .map_err(|e| force_hint(e, opts.force))?;
     if opts.wait || opts.atomic {
         let targets = super::plan::wait_targets(plan);
         let wait = WaitOptions {
@@ -386,9 +409,11 @@ fn apply_options(
     opts: &UpgradeOptions,
     dry_run: bool,
     intents: BTreeMap<ObjectRef, Value>,
+    crds: &BTreeSet<ObjectRef>,
 ) -> ApplyOptions {
     ApplyOptions {
         intents,
+        create_only: crds.clone(),
         progress: opts.progress.clone(),
         dry_run,
         force: opts.force,
@@ -400,6 +425,18 @@ fn apply_options(
         }),
         timeout: opts.timeout,
         ..Default::default()
+    }
+}
+
+/// Says what to do when a write failed only because it changes an immutable field.
+fn force_hint(e: apply::Error, force: bool) -> anyhow::Error {
+    let immutable = matches!(&e, apply::Error::Apply { failures, .. }
+        if failures.iter().any(apply::ObjectFailure::is_immutable));
+    if immutable && !force {
+        anyhow::Error::new(e)
+            .context("an immutable field changed (--force deletes and re-creates the object)")
+    } else {
+        e.into()
     }
 }
 
@@ -438,6 +475,43 @@ fn crd_docs(chart: &crate::chart::Chart) -> anyhow::Result<Vec<Value>> {
         out.extend(crd_docs(dep)?);
     }
     Ok(out)
+}
+
+/// The `crds/` documents whose CRD the cluster does not have yet (Helm skips the others).
+async fn absent_crds(ctx: &Context, docs: Vec<Value>) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for doc in docs {
+        let gvk = crate::cluster::Gvk::of(&doc).context("crds/")?;
+        let name = doc
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match ctx.cluster.get(&gvk, None, name).await {
+            Ok(_) => tracing::debug!("CRD {name} is already present, skipping"),
+            Err(e) if e.is_not_found() => out.push(doc),
+            Err(e) => return Err(e).with_context(|| format!("checking CRD {name}")),
+        }
+    }
+    Ok(out)
+}
+
+/// Puts the `crds/` objects back as the chart has them (planning stamped them with release
+/// metadata, which Helm never adds to `crds/`), and returns their identities.
+fn unstamp_crds(
+    plan: &mut Plan,
+    intents: &mut BTreeMap<ObjectRef, Value>,
+    crds: &[Value],
+) -> anyhow::Result<BTreeSet<ObjectRef>> {
+    let mut refs = BTreeSet::new();
+    for doc in crds {
+        let id = ObjectRef::of(doc, None)?;
+        for change in plan.changes.iter_mut().filter(|c| c.id == id) {
+            change.predicted = Some(doc.clone());
+        }
+        intents.insert(id.clone(), doc.clone());
+        refs.insert(id);
+    }
+    Ok(refs)
 }
 
 /// `--create-namespace`: create the release namespace unless it exists.

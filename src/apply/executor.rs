@@ -61,6 +61,11 @@ pub struct ApplyOptions {
     /// predicted object, without server-owned fields, is used instead, which also claims fields that
     /// the server or other managers set.
     pub intents: BTreeMap<ObjectRef, Value>,
+    /// Objects to create only when absent, as Helm installs `crds/`: a create that finds one
+    /// already there (another run created it since the plan was made) leaves it as it is
+    /// ([`Outcome::Unchanged`]), and they are always created, never server-side applied, so an
+    /// existing one is never overwritten.
+    pub create_only: BTreeSet<ObjectRef>,
     /// Bound on each internal wait: CRDs becoming established, a forced delete completing.
     pub timeout: Duration,
     /// Poll interval of those internal waits.
@@ -79,6 +84,7 @@ impl Default for ApplyOptions {
             concurrency: 16,
             ownership: None,
             intents: BTreeMap::new(),
+            create_only: BTreeSet::new(),
             // Helm waits 60 s for CRDs to be established (`helm3:pkg/action/install.go`).
             timeout: Duration::from_secs(60),
             poll_interval: Duration::from_millis(250),
@@ -97,6 +103,7 @@ impl std::fmt::Debug for ApplyOptions {
             .field("concurrency", &self.concurrency)
             .field("ownership", &self.ownership)
             .field("intents", &self.intents.len())
+            .field("create_only", &self.create_only)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
     }
@@ -193,6 +200,14 @@ pub struct ObjectFailure {
     pub operation: &'static str,
     /// The cluster's error.
     pub error: cluster::Error,
+}
+
+impl ObjectFailure {
+    /// Whether the server refused the write because it changes an immutable field (what
+    /// [`ApplyOptions::force`] re-creates objects for).
+    pub fn is_immutable(&self) -> bool {
+        is_immutable(&self.error)
+    }
 }
 
 fn non_empty(s: &str) -> Option<&str> {
@@ -484,7 +499,7 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
         }
         Action::Noop => return Ok((Outcome::Unchanged, None)),
         Action::Keep => return Ok((Outcome::Kept, None)),
-        Action::Create | Action::Patch(_) if opts.server_side => {
+        Action::Create | Action::Patch(_) if opts.server_side && !opts.create_only.contains(&c.id) => {
             let body = intent(c, opts).ok_or_else(|| fail("applying", no_object()))?;
             let outcome = if c.action == Action::Create {
                 Outcome::Created
@@ -524,6 +539,7 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
     };
     match result {
         Ok(obj) => Ok((outcome, Some(obj))),
+        Err(e) if e.is_already_exists() && opts.create_only.contains(&c.id) => Ok((Outcome::Unchanged, None)),
         Err(e) if opts.force && is_immutable(&e) => recreate(cluster, c, opts, e.to_string()).await,
         Err(e) => Err(fail(operation, e)),
     }
@@ -845,6 +861,32 @@ mod tests {
     }
 
     #[test]
+    fn create_only_objects_that_exist_are_left_alone() {
+        for server_side in [false, true] {
+            block(async {
+                let c = FakeCluster::new("default");
+                let mut theirs = crd();
+                theirs["spec"]["names"]["singular"] = json!("theirs");
+                let live = c.insert(theirs).expect("created by someone else since the plan");
+                let plan = Plan {
+                    changes: vec![change(crd(), Action::Create, None)],
+                };
+                let id = plan.changes[0].id.clone();
+                let refused = execute(&c, &plan, &ApplyOptions::default()).await;
+                assert!(refused.is_err(), "an ordinary create fails on an existing object");
+                let opts = ApplyOptions {
+                    create_only: BTreeSet::from([id]),
+                    server_side,
+                    ..ApplyOptions::default()
+                };
+                let report = execute(&c, &plan, &opts).await.expect("create only");
+                assert_eq!(report.objects[0].outcome, Outcome::Unchanged);
+                assert_eq!(c.objects(), [live], "server_side {server_side}: not overwritten");
+            });
+        }
+    }
+
+    #[test]
     fn noop_and_keep_send_nothing() {
         block(async {
             let c = FakeCluster::new("default");
@@ -976,12 +1018,17 @@ mod tests {
                 let result = execute(&c, &Plan { changes: vec![ch] }, &opts).await;
                 let log = writes(&c.log.lock().expect("lock"));
                 if !force {
-                    let err = result.expect_err("immutable without force").to_string();
+                    let refused = result.expect_err("immutable without force");
+                    let err = refused.to_string();
                     assert!(
                         err.starts_with("patching Deployment default/web: Error from server (Invalid)"),
                         "{err}"
                     );
                     assert!(err.contains("field is immutable"), "{err}");
+                    let Error::Apply { failures, .. } = &refused else {
+                        panic!("not an apply error");
+                    };
+                    assert!(failures[0].is_immutable());
                     assert_eq!(log, ["patch-json Deployment web"]);
                     return;
                 }
