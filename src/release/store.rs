@@ -771,7 +771,7 @@ impl Store {
             let rel = Release {
                 status: Status::Failed,
                 description: format!(
-                    "interrupted: run {} stopped during {} and its lock expired",
+                    "interrupted: run {} stopped during {} before finishing; a later run took over its lock",
                     old.owner, old.status
                 ),
                 last_deployed: self.clock.now(),

@@ -277,7 +277,7 @@ async fn recovery_of_abandoned_pending() {
     assert_eq!(rec2.status, Status::Failed);
     assert_eq!(
         rec2.description,
-        "interrupted: run run-a stopped during pending-upgrade and its lock expired"
+        "interrupted: run run-a stopped during pending-upgrade before finishing; a later run took over its lock"
     );
     // run-a was only stalled, not dead: it must not be able to finish or fail its revision
     let err = a.mark_deployed(abandoned, "Upgrade complete").await.unwrap_err();

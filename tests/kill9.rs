@@ -1,0 +1,943 @@
+//! `kill -9` of the binary at random points of an upgrade, then a rerun (issue 10, part 3): the
+//! rerun must converge and the release history must stay intact, wherever the kill landed.
+//!
+//! One release of a generated chart (40 ConfigMaps, 10 Deployments and a Secret, every object
+//! driven by the values, so each upgrade changes all of them and rolls every Deployment) is
+//! upgraded 20 times on the real control plane with the fake kubelet. One unkilled upgrade is
+//! timed first (its `-v 4` log dates render, plan, record, apply, wait). Each run then starts
+//! `upgrade --wait` and sends SIGKILL after a delay drawn uniformly from [0, 1.2 × that
+//! upgrade's duration] or, for half the runs, from [0, 1.2 × the time until its last object was
+//! written]: waiting for rollouts is ~90% of the wall time, so the whole range alone would
+//! almost never kill while the lock, the record and the objects are written. It records what
+//! the cluster looks like right after the kill (the phase: before the lock, locked, recorded,
+//! applying k/51, waiting, marked deployed, lock not released, exited), then reruns the same
+//! upgrade: odd runs without `--force-unlock`, retrying while the dead run's lease (a short
+//! `KUBECTL_CHART_LOCK_TTL`) is live and checking the "in progress" message names the dead
+//! holder, even runs with `--force-unlock`. After each rerun: live objects equal the chart
+//! rendered for the rerun's values and are rolled out, `history -o json` (which decrypts every
+//! record) has every revision ever seen, no gap, one `deployed`, no `pending-*`, the killed
+//! revision (if it was recorded) `failed`/"interrupted" or `superseded` with the killed run's
+//! manifest, and no ConfigMap holds a Secret value, even decoded. The seed is printed;
+//! `KC_KILL_SEED=N` replays the same values and delay fractions (where a delay lands still
+//! depends on the machine's speed).
+
+#[path = "support/apply_util.rs"]
+mod apply_util;
+mod support;
+
+use std::{
+    collections::BTreeMap,
+    fs::File,
+    io::{BufRead, BufReader, Read},
+    path::PathBuf,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use kubectl_chart::cluster::{Cluster, Gvk};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+use serde_json::Value;
+use support::k8s::{Kit, TestNamespace};
+
+const RELEASE: &str = "k9";
+const RUNS: usize = 20;
+const CONFIGMAPS: usize = 40;
+const DEPLOYMENTS: usize = 10;
+/// ConfigMaps, Deployments and the Secret.
+const OBJECTS: usize = CONFIGMAPS + DEPLOYMENTS + 1;
+/// Seconds: a dead run blocks the next for at most this long (plus the second the lease's
+/// whole-second timestamps may add).
+const LOCK_TTL: &str = "3";
+/// How long an odd run's rerun may keep meeting the dead run's lock before that is a failure:
+/// several TTLs, far above the 4 s the lease can live after the kill.
+const LOCK_WAIT_LIMIT: Duration = Duration::from_secs(20);
+
+// ---- the chart -------------------------------------------------------------------------------
+
+const VALUES_YAML: &str = "token: init
+payload: alpha
+replicas: 1
+image: nginx:1.25
+brokenIndex: -1
+secretValue: changeme
+";
+
+const CONFIGMAPS_YAML: &str = r#"{{- range $i := until 40 }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: cm-{{ $i }}
+data:
+  token: {{ $.Values.token | quote }}
+  index: {{ $i | quote }}
+  payload: {{ printf "%s-%d" $.Values.payload $i | quote }}
+{{- end }}
+"#;
+
+const DEPLOYMENTS_YAML: &str = r#"{{- range $i := until 10 }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web-{{ $i }}
+spec:
+  replicas: {{ $.Values.replicas }}
+  revisionHistoryLimit: 2
+  selector:
+    matchLabels:
+      app: web-{{ $i }}
+  template:
+    metadata:
+      labels:
+        app: web-{{ $i }}
+      annotations:
+        kill9/token: {{ $.Values.token | quote }}
+    spec:
+      containers:
+        - name: web
+          image: {{ if eq $i (int $.Values.brokenIndex) }}example/fail:{{ $.Values.token }}{{ else }}{{ $.Values.image }}{{ end }}
+          env:
+            - name: TOKEN
+              value: {{ $.Values.token | quote }}
+            - name: PASSWORD
+              valueFrom:
+                secretKeyRef:
+                  name: creds
+                  key: password
+{{- end }}
+"#;
+
+const SECRET_YAML: &str = r#"apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+type: Opaque
+data:
+  password: {{ .Values.secretValue | b64enc | quote }}
+"#;
+
+fn write_chart() -> PathBuf {
+    let root = std::env::temp_dir().join(format!(
+        "kc-kill9-{}-{:08x}/chart",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(root.join("templates")).expect("chart dir");
+    let files = [
+        ("Chart.yaml", "apiVersion: v2\nname: kill9\nversion: 0.1.0\n"),
+        ("values.yaml", VALUES_YAML),
+        ("templates/configmaps.yaml", CONFIGMAPS_YAML),
+        ("templates/deployments.yaml", DEPLOYMENTS_YAML),
+        ("templates/secret.yaml", SECRET_YAML),
+    ];
+    for (path, text) in files {
+        std::fs::write(root.join(path), text).expect("chart file");
+    }
+    root
+}
+
+/// One value set. `broken` puts an image containing `fail` into one Deployment, whose rollout
+/// then never completes: a killed run with it is rerun with the same values minus the breakage
+/// (the user fixed the image), since the same values could only time out again.
+#[derive(Debug, Clone)]
+struct Values {
+    set: &'static str,
+    token: String,
+    payload: &'static str,
+    replicas: u32,
+    image: &'static str,
+    broken: bool,
+    secret: String,
+}
+
+impl Values {
+    fn args(&self) -> Vec<String> {
+        let mut a = Vec::new();
+        let mut set = |flag: &str, kv: String| {
+            a.push(flag.to_string());
+            a.push(kv);
+        };
+        set("--set-string", format!("token={}", self.token));
+        set("--set-string", format!("payload={}", self.payload));
+        set("--set", format!("replicas={}", self.replicas));
+        set("--set-string", format!("image={}", self.image));
+        set(
+            "--set",
+            format!("brokenIndex={}", if self.broken { 3 } else { -1 }),
+        );
+        set("--set-string", format!("secretValue={}", self.secret));
+        a
+    }
+    fn fixed(&self) -> Values {
+        Values {
+            broken: false,
+            ..self.clone()
+        }
+    }
+}
+
+/// The three good value sets and the broken one, drawn by the seeded generator.
+fn draw_values(rng: &mut StdRng, token: String) -> Values {
+    let secret = format!("pw-{:016x}", rng.gen::<u64>());
+    let (set, payload, replicas, image, broken) = match rng.gen_range(0..10) {
+        0..=2 => ("A", "alpha", 1, "nginx:1.25", false),
+        3..=5 => ("B", "beta", 2, "nginx:1.27", false),
+        6..=7 => ("C", "gamma", 1, "busybox:1.36", false),
+        _ => ("F", "alpha", 1, "nginx:1.25", true),
+    };
+    Values {
+        set,
+        token,
+        payload,
+        replicas,
+        image,
+        broken,
+        secret,
+    }
+}
+
+// ---- running the binary ----------------------------------------------------------------------
+
+struct Env<'a> {
+    kit: &'a Kit,
+    ns: String,
+    chart: PathBuf,
+}
+
+impl Env<'_> {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-chart"));
+        c.args(args)
+            .arg("-n")
+            .arg(&self.ns)
+            .arg("--kubeconfig")
+            .arg(&self.kit.kubeconfig)
+            .env_remove("KUBECONFIG")
+            .env("KUBECTL_CHART_LOCK_TTL", LOCK_TTL);
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().expect("run kubectl-chart")
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "{args:?} failed: {}\n{}",
+            text(&out.stderr),
+            text(&out.stdout)
+        );
+        text(&out.stdout)
+    }
+    /// `upgrade RELEASE CHART --wait` with `values` and `extra` flags; unlimited history so
+    /// every revision stays checkable.
+    fn upgrade(&self, values: &Values, extra: &[&str]) -> Command {
+        let chart = self.chart.to_string_lossy().into_owned();
+        let mut args: Vec<String> = ["upgrade", RELEASE, &chart, "--wait", "--timeout", "60s"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        args.extend(["--history-max".to_string(), "0".to_string()]);
+        args.extend(values.args());
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        self.cmd(&refs)
+    }
+    /// What the chart renders for `values`, one JSON value per document.
+    fn render(&self, values: &Values) -> Vec<Value> {
+        let chart = self.chart.to_string_lossy().into_owned();
+        let mut args = vec!["template".to_string(), RELEASE.to_string(), chart];
+        args.extend(values.args());
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        parse_docs(&self.ok(&refs), "template")
+    }
+    fn manifest(&self, revision: u32) -> Vec<Value> {
+        let rev = revision.to_string();
+        let out = self.ok(&["get", "manifest", RELEASE, "--revision", &rev]);
+        parse_docs(&out, &format!("get manifest --revision {rev}"))
+    }
+    /// `history -o json`, which decrypts every revision's record: each must still be readable.
+    fn history(&self) -> (Vec<Rev>, String) {
+        let out = self.ok(&["history", RELEASE, "-o", "json"]);
+        let v: Value = serde_json::from_str(&out).expect("history json");
+        let revs = v
+            .as_array()
+            .expect("history array")
+            .iter()
+            .map(|r| Rev {
+                revision: r["revision"].as_u64().expect("revision") as u32,
+                status: r["status"].as_str().expect("status").to_string(),
+                description: r["description"].as_str().unwrap_or("").to_string(),
+            })
+            .collect();
+        (revs, out)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Rev {
+    revision: u32,
+    status: String,
+    description: String,
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn parse_docs(text: &str, what: &str) -> Vec<Value> {
+    let mut docs: Vec<Value> = kubectl_chart::yaml::parse_documents(text, what)
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+        .into_iter()
+        .filter(|d| !d.is_null())
+        .collect();
+    docs.sort_by_key(key_of);
+    docs
+}
+
+fn key_of(obj: &Value) -> (String, String) {
+    (
+        obj["kind"].as_str().unwrap_or("").to_string(),
+        obj["metadata"]["name"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Runs `upgrade --wait -v 4` to its end and returns when (since spawn) each step showed on
+/// stderr: the debug log's `rendered`, `planned`, `pending revision recorded`, the progress
+/// lines' first `applying` wave and last object written, the first readiness line, then `exit`.
+fn timed_upgrade(env: &Env, values: &Values) -> Vec<(&'static str, Duration)> {
+    const STEPS: [&str; 3] = ["rendered", "planned", "pending revision recorded"];
+    let started = Instant::now();
+    let mut child = env
+        .upgrade(values, &["-v", "4"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn upgrade");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut timeline = Vec::new();
+    let (mut last_object, mut waiting) = (None, None);
+    let mut log = String::new();
+    for line in BufReader::new(stderr).lines() {
+        let line = line.expect("read stderr");
+        let at = started.elapsed();
+        if line.contains("kubectl_chart::action::upgrade") {
+            if let Some(step) = STEPS.iter().find(|s| line.contains(&format!(" {s} "))) {
+                timeline.push((*step, at));
+            }
+        } else if line.starts_with("applying ") && !timeline.iter().any(|(s, _)| *s == "applying") {
+            timeline.push(("applying", at));
+        } else if line.starts_with("  ") && waiting.is_none() {
+            last_object = Some(at);
+        } else if (line.starts_with("waiting:") || line.starts_with("ready:")) && waiting.is_none() {
+            waiting = Some(at);
+        }
+        log.push_str(&line);
+        log.push('\n');
+    }
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "unkilled upgrade: {status}\n{log}");
+    let last_object = last_object.unwrap_or_else(|| panic!("no object progress line:\n{log}"));
+    timeline.push(("objects written", last_object));
+    if let Some(w) = waiting {
+        timeline.push(("waiting", w));
+    }
+    timeline.push(("exit", started.elapsed()));
+    timeline.sort_by_key(|(_, t)| *t);
+    timeline
+}
+
+// ---- the cluster at the instant of the kill --------------------------------------------------
+
+/// What a killed run left behind, read with an admin client right after SIGKILL (nothing moves
+/// any more but the controllers).
+#[derive(Debug)]
+struct Snapshot {
+    /// revision → `status` label, from the record ConfigMaps' labels (readable without the key).
+    records: BTreeMap<u32, String>,
+    /// Holder of the release lock and when its lease expires (Unix seconds), if the lock object
+    /// exists.
+    lock: Option<(String, i64)>,
+    /// Objects already carrying the killed run's values.
+    updated: usize,
+    /// Deployments whose rollout to the killed run's template has completed.
+    rolled_out: usize,
+}
+
+async fn snapshot(admin: &dyn Cluster, ns: &str, values: &Values) -> Snapshot {
+    let cms = list(admin, ("v1", "ConfigMap"), ns).await;
+    let mut records = BTreeMap::new();
+    let mut lock = None;
+    let mut updated = 0;
+    for cm in &cms {
+        let labels = &cm["metadata"]["labels"];
+        let name = cm["metadata"]["name"].as_str().unwrap_or("");
+        if labels["owner"] == "kubectl-chart" && labels["name"] == RELEASE {
+            if let Some(v) = labels["version"].as_str().and_then(|v| v.parse::<u32>().ok()) {
+                records.insert(v, labels["status"].as_str().unwrap_or("?").to_string());
+            }
+        }
+        if name == format!("kubectl-chart.{RELEASE}.lock") {
+            let lease: Value =
+                serde_json::from_str(cm["data"]["lease"].as_str().unwrap_or("{}")).unwrap_or_default();
+            let expires = lease["renewed_at"].as_i64().unwrap_or(0) + lease["ttl_secs"].as_i64().unwrap_or(0);
+            lock = Some((lease["holder"].as_str().unwrap_or("?").to_string(), expires));
+        }
+        if name.starts_with("cm-") && cm["data"]["token"] == values.token.as_str() {
+            updated += 1;
+        }
+    }
+    let mut rolled_out = 0;
+    for d in list(admin, ("apps/v1", "Deployment"), ns).await {
+        if d["spec"]["template"]["metadata"]["annotations"]["kill9/token"] != values.token.as_str() {
+            continue;
+        }
+        updated += 1;
+        if rolled_out_now(&d) {
+            rolled_out += 1;
+        }
+    }
+    let secret = admin
+        .get(&Gvk::new("v1", "Secret"), Some(ns), "creds")
+        .await
+        .expect("secret creds");
+    if secret["data"]["password"] == STANDARD.encode(&values.secret).as_str() {
+        updated += 1;
+    }
+    Snapshot {
+        records,
+        lock,
+        updated,
+        rolled_out,
+    }
+}
+
+fn rolled_out_now(d: &Value) -> bool {
+    let want = d["spec"]["replicas"].as_u64().unwrap_or(1);
+    d["status"]["observedGeneration"].as_i64() >= d["metadata"]["generation"].as_i64()
+        && d["status"]["updatedReplicas"].as_u64() == Some(want)
+        && d["status"]["availableReplicas"].as_u64() == Some(want)
+}
+
+async fn list(admin: &dyn Cluster, kind: (&str, &str), ns: &str) -> Vec<Value> {
+    admin
+        .list(&Gvk::new(kind.0, kind.1), Some(ns), None)
+        .await
+        .unwrap_or_else(|e| panic!("list {}: {e}", kind.1))
+        .items
+}
+
+/// Where in the upgrade the kill landed, from what it left behind. `before` is the newest
+/// revision before the run.
+fn phase(s: &Snapshot, before: u32, exited: bool) -> (String, &'static str) {
+    let new: Vec<&String> = s.records.range(before + 1..).map(|(_, st)| st).collect();
+    let deployed = s.records.values().filter(|st| *st == "deployed").count();
+    if exited {
+        return ("exited before the kill".into(), "exited");
+    }
+    match new.first().map(|st| st.as_str()) {
+        None if s.lock.is_none() => ("no lock yet (render/plan)".into(), "before-lock"),
+        None => ("locked, no record yet".into(), "locked"),
+        Some("pending-upgrade") if s.updated == 0 => ("recorded, nothing applied".into(), "recorded"),
+        Some("pending-upgrade") if s.updated < OBJECTS => {
+            (format!("applying {}/{OBJECTS}", s.updated), "applying")
+        }
+        Some("pending-upgrade") => (
+            format!("waiting, {}/{DEPLOYMENTS} rolled out", s.rolled_out),
+            "waiting",
+        ),
+        Some("deployed") if deployed > 1 => {
+            ("marked deployed, previous not yet superseded".into(), "marking")
+        }
+        Some("deployed") if s.lock.is_some() => ("deployed, lock not yet released".into(), "unlocking"),
+        Some("deployed") => ("finished, not yet exited".into(), "finished"),
+        Some(other) => (format!("record {other}"), "other"),
+    }
+}
+
+// ---- checks ----------------------------------------------------------------------------------
+
+/// Whether `live` has every field of `want` with the same value (lists: same length, element by
+/// element), so fields the server defaults are allowed. The error names the first difference.
+fn contains(live: &Value, want: &Value, path: &str) -> Result<(), String> {
+    match (live, want) {
+        (Value::Object(l), Value::Object(w)) => {
+            for (k, wv) in w {
+                let p = format!("{path}.{k}");
+                match l.get(k) {
+                    Some(lv) => contains(lv, wv, &p)?,
+                    None => return Err(format!("{p}: missing, want {wv}")),
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(l), Value::Array(w)) if l.len() == w.len() => l
+            .iter()
+            .zip(w)
+            .enumerate()
+            .try_for_each(|(i, (lv, wv))| contains(lv, wv, &format!("{path}[{i}]"))),
+        _ if live == want => Ok(()),
+        _ => Err(format!("{path}: live {live}, want {want}")),
+    }
+}
+
+/// Every rendered object is live with the rendered `data`/`spec`, and every Deployment has
+/// rolled out to it.
+async fn assert_live_matches(admin: &dyn Cluster, ns: &str, rendered: &[Value], ctx: &str) {
+    let mut live: BTreeMap<(String, String), Value> = BTreeMap::new();
+    for kind in [("v1", "ConfigMap"), ("apps/v1", "Deployment"), ("v1", "Secret")] {
+        for o in list(admin, kind, ns).await {
+            live.insert((kind.1.to_string(), key_of(&o).1), o);
+        }
+    }
+    assert_eq!(rendered.len(), OBJECTS, "{ctx}: rendered objects");
+    for want in rendered {
+        let k = key_of(want);
+        let got = live
+            .get(&k)
+            .unwrap_or_else(|| panic!("{ctx}: {k:?} rendered but not in the cluster"));
+        for field in ["data", "spec"] {
+            if want.get(field).is_some() {
+                contains(&got[field], &want[field], &format!("{}/{}.{field}", k.0, k.1))
+                    .unwrap_or_else(|e| panic!("{ctx}: live object differs from the render: {e}"));
+            }
+        }
+        if k.0 == "Deployment" {
+            assert!(
+                rolled_out_now(got),
+                "{ctx}: {} not rolled out: {}",
+                k.1,
+                got["status"]
+            );
+        }
+    }
+}
+
+/// Whether `needle` is in `hay` as text, in its base64 decoding, or in the gunzip of that.
+fn leaks(hay: &str, needle: &str) -> bool {
+    let has = |b: &[u8]| b.windows(needle.len()).any(|w| w == needle.as_bytes());
+    if hay.contains(needle) {
+        return true;
+    }
+    let Ok(raw) = STANDARD.decode(hay.trim()) else {
+        return false;
+    };
+    if has(&raw) {
+        return true;
+    }
+    let mut unzipped = Vec::new();
+    raw.starts_with(&[0x1f, 0x8b])
+        && flate2::read::GzDecoder::new(&raw[..])
+            .read_to_end(&mut unzipped)
+            .is_ok()
+        && has(&unzipped)
+}
+
+/// No ConfigMap in the namespace (records, parts, the lock, the chart's own) holds any Secret
+/// value used so far, as text or as its base64, in `data` or `binaryData`, decoded or not.
+async fn assert_no_secret_in_configmaps(admin: &dyn Cluster, ns: &str, secrets: &[String], ctx: &str) {
+    for cm in list(admin, ("v1", "ConfigMap"), ns).await {
+        let name = cm["metadata"]["name"].as_str().unwrap_or("?").to_string();
+        for field in ["data", "binaryData"] {
+            let Some(map) = cm[field].as_object() else {
+                continue;
+            };
+            for (k, v) in map {
+                let hay = v.as_str().unwrap_or("");
+                for s in secrets {
+                    for needle in [s.clone(), STANDARD.encode(s)] {
+                        assert!(
+                            !leaks(hay, &needle),
+                            "{ctx}: Secret value {s:?} found in ConfigMap {name} {field}.{k}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn assert_no_secret_in(out: &str, secrets: &[String], what: &str) {
+    for s in secrets {
+        assert!(
+            !out.contains(s.as_str()) && !out.contains(&STANDARD.encode(s)),
+            "{what} prints Secret value {s:?}"
+        );
+    }
+}
+
+// ---- the test --------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_history_intact() {
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    let seed: u64 = match std::env::var("KC_KILL_SEED") {
+        Ok(s) => s.trim().parse().expect("KC_KILL_SEED is a u64"),
+        Err(_) => rand::random(),
+    };
+    eprintln!("kill9: seed {seed} (replay with KC_KILL_SEED={seed})");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-kill9").await;
+    let chart = write_chart();
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+        chart: chart.clone(),
+    };
+    let logs = chart.parent().expect("temp dir").to_path_buf();
+    let mut secrets: Vec<String> = Vec::new();
+
+    let initial = draw_values(&mut rng, "install".into());
+    secrets.push(initial.secret.clone());
+    let chart_arg = chart.to_string_lossy().into_owned();
+    let mut install: Vec<String> = ["install", RELEASE, &chart_arg, "--wait", "--timeout", "60s"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    install.extend(initial.fixed().args());
+    env.ok(&install.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // One upgrade nobody kills sets the scale of the kill delays; its debug log (`-v 4`) dates
+    // the steps, so the summary can say where a delay falls.
+    let measure = Values {
+        token: "measure".into(),
+        ..draw_values(&mut rng, String::new()).fixed()
+    };
+    secrets.push(measure.secret.clone());
+    let timeline = timed_upgrade(&env, &measure);
+    let full = timeline.last().expect("exit").1;
+    let written = timeline
+        .iter()
+        .find(|(step, _)| *step == "objects written")
+        .map(|(_, t)| *t)
+        .expect("objects written");
+    assert_live_matches(&*admin, &ns.name, &env.render(&measure), "unkilled upgrade").await;
+    eprintln!(
+        "kill9: one unkilled upgrade of {OBJECTS} objects: {}",
+        timeline
+            .iter()
+            .map(|(step, t)| format!("{step} {} ms", t.as_millis()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    eprintln!(
+        "kill9: kills drawn from [0, {} ms] (whole upgrade) or, for half the runs, [0, {} ms] (until every object is written)",
+        full.mul_f64(1.2).as_millis(),
+        written.mul_f64(1.2).as_millis()
+    );
+
+    let (mut seen, _) = env.history();
+    assert_eq!(
+        seen.iter().map(|r| r.revision).collect::<Vec<_>>(),
+        vec![1, 2],
+        "{seen:?}"
+    );
+    let mut phases: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut delays = Vec::new();
+    let mut recorded_kills = 0;
+    let mut waited_out = 0;
+
+    for run in 1..=RUNS {
+        let killed_values = draw_values(&mut rng, format!("run-{run:02}"));
+        let rerun_values = killed_values.fixed();
+        secrets.push(killed_values.secret.clone());
+        let before = seen.last().expect("history").revision;
+        // Waiting for the rollouts is most of an upgrade's wall time, so kills drawn over the whole
+        // of it alone would rarely land while records and objects are written: half the runs draw
+        // from the part before the wait.
+        let early = rng.gen_bool(0.5);
+        let fraction: f64 = rng.gen_range(0.0..1.2);
+        let delay = if early { written } else { full }.mul_f64(fraction);
+        let fraction = delay.as_secs_f64() / full.as_secs_f64();
+        delays.push(fraction);
+        let ctx = format!(
+            "seed {seed}, run {run} (set {}, kill at {fraction:.2}×)",
+            killed_values.set
+        );
+
+        // The killed run.
+        let log_path = logs.join(format!("run-{run:02}.log"));
+        let log = File::create(&log_path).expect("log file");
+        let mut child = env
+            .upgrade(&killed_values, &[])
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn upgrade");
+        std::thread::sleep(delay);
+        let exited = child.try_wait().expect("try_wait").is_some();
+        if !exited {
+            child.kill().expect("kill -9");
+        }
+        let status = child.wait().expect("wait for the killed run");
+        // A request the dead process had fully sent may still be in the server's hands.
+        std::thread::sleep(Duration::from_millis(150));
+        let snap = snapshot(&*admin, &ns.name, &killed_values).await;
+        let (detail, bucket) = phase(&snap, before, exited);
+        *phases.entry(bucket).or_default() += 1;
+        let killed_log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        assert_no_secret_in(&killed_log, &secrets, &format!("{ctx}: the killed run"));
+
+        // The rerun: odd runs wait the dead lease out, even runs break it.
+        let force = run % 2 == 0;
+        let started = Instant::now();
+        let mut attempts = 0;
+        let out = loop {
+            attempts += 1;
+            let extra: &[&str] = if force { &["--force-unlock"] } else { &[] };
+            let now = unix_now();
+            let out = env.upgrade(&rerun_values, extra).output().expect("run upgrade");
+            let err = text(&out.stderr);
+            // A lease that still had over a second to live when this attempt started must have
+            // kept it out (the margin covers the lease's whole-second timestamps).
+            if let (false, Some((holder, expires))) = (force, &snap.lock) {
+                assert!(
+                    !(out.status.success() && now + 1 < *expires),
+                    "{ctx}: a rerun without --force-unlock proceeded at {now} while the dead run {holder}'s lease ran until {expires}"
+                );
+            }
+            if out.status.success() || force {
+                break out;
+            }
+            assert!(
+                err.contains("in progress") && err.contains("--force-unlock"),
+                "{ctx}: rerun failed with something other than the lock: {err}"
+            );
+            if let Some((holder, _)) = &snap.lock {
+                assert!(
+                    err.contains(holder.as_str()),
+                    "{ctx}: message does not name the dead holder {holder}: {err}"
+                );
+            }
+            assert!(
+                started.elapsed() < LOCK_WAIT_LIMIT,
+                "{ctx}: still locked after {:?} with a {LOCK_TTL} s lock TTL: {err}",
+                started.elapsed()
+            );
+            std::thread::sleep(Duration::from_millis(400));
+        };
+        let waited = started.elapsed();
+        if attempts > 1 {
+            waited_out += 1;
+        }
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{ctx}: rerun ({}) failed after the kill in phase {detail}: {stderr}\nkilled run's log:\n{killed_log}",
+            if force { "--force-unlock" } else { "waiting out the lock" }
+        );
+        if let (true, Some((holder, _))) = (force, &snap.lock) {
+            // Nothing else touches the dead run's lock object, so --force-unlock finds and breaks it.
+            assert!(
+                stderr.contains(&format!("broke the lock of run {holder}")),
+                "{ctx}: --force-unlock does not say whose lock it broke: {stderr}"
+            );
+        }
+        assert_no_secret_in(
+            &format!("{stdout}{stderr}"),
+            &secrets,
+            &format!("{ctx}: the rerun"),
+        );
+
+        // Converged: the live objects are what the chart renders for the rerun's values.
+        let rendered = env.render(&rerun_values);
+        assert_live_matches(&*admin, &ns.name, &rendered, &ctx).await;
+
+        // History intact.
+        let (h, history_out) = env.history();
+        assert_no_secret_in(&history_out, &secrets, &format!("{ctx}: history -o json"));
+        let revs: Vec<u32> = h.iter().map(|r| r.revision).collect();
+        let want: Vec<u32> = (1..=revs.len() as u32).collect();
+        assert_eq!(revs, want, "{ctx}: revisions not 1..N without gaps: {h:?}");
+        let after = revs.len() as u32;
+        assert!(
+            after == before + 1 || after == before + 2,
+            "{ctx}: {before} revisions before, {after} after; want one for the rerun and at most one for the killed run: {h:?}"
+        );
+        for r in &h {
+            assert!(
+                !r.status.starts_with("pending"),
+                "{ctx}: revision {} left {}: {h:?}",
+                r.revision,
+                r.status
+            );
+        }
+        let deployed: Vec<u32> = h
+            .iter()
+            .filter(|r| r.status == "deployed")
+            .map(|r| r.revision)
+            .collect();
+        assert_eq!(
+            deployed,
+            vec![after],
+            "{ctx}: exactly one deployed, the rerun's: {h:?}"
+        );
+        assert_eq!(
+            h[after as usize - 1].description,
+            "Upgrade complete",
+            "{ctx}: {h:?}"
+        );
+        for old in &seen {
+            let now = &h[old.revision as usize - 1];
+            if old.status == "deployed" {
+                assert_eq!(
+                    now.status, "superseded",
+                    "{ctx}: revision {} was deployed: {h:?}",
+                    old.revision
+                );
+            } else {
+                assert_eq!(
+                    now, old,
+                    "{ctx}: revision {} changed after the run: {h:?}",
+                    old.revision
+                );
+            }
+        }
+        // Every revision the killed run left at the kill is still there.
+        for rev in snap.records.keys() {
+            assert!(
+                *rev <= after,
+                "{ctx}: revision {rev} seen at the kill is gone: {h:?}"
+            );
+        }
+        let rerun_rev = after;
+        if after == before + 2 {
+            recorded_kills += 1;
+            let k = &h[before as usize];
+            let at_kill = snap.records.get(&(before + 1)).map(String::as_str);
+            match at_kill {
+                Some("deployed") => assert_eq!(k.status, "superseded", "{ctx}: {h:?}"),
+                _ => {
+                    assert_eq!(k.status, "failed", "{ctx}: the killed revision: {h:?}");
+                    assert!(k.description.contains("interrupted"), "{ctx}: {h:?}");
+                }
+            }
+            // The killed revision's record holds the killed run's render.
+            assert_eq!(
+                env.manifest(before + 1),
+                env.render(&killed_values),
+                "{ctx}: manifest of killed revision {}",
+                before + 1
+            );
+        } else {
+            assert!(
+                !snap.records.contains_key(&(before + 1)),
+                "{ctx}: killed run's revision {} recorded at the kill is lost: {h:?}",
+                before + 1
+            );
+        }
+        assert_eq!(
+            env.manifest(rerun_rev),
+            rendered,
+            "{ctx}: manifest of revision {rerun_rev}"
+        );
+        assert_no_secret_in_configmaps(&*admin, &ns.name, &secrets, &ctx).await;
+
+        eprintln!(
+            "kill9: run {run:02} set {} kill at {:>5} ms ({fraction:.2}×, {}) {exit:<9} phase {detail:<42} lock {:<4} rerun {} attempts {attempts} in {} ms -> revisions {}..{after}{}",
+            killed_values.set,
+            delay.as_millis(),
+            if early { "early" } else { "whole" },
+            if snap.lock.is_some() { "held" } else { "free" },
+            if force { "--force-unlock" } else { "wait-out     " },
+            waited.as_millis(),
+            before + 1,
+            if after == before + 2 {
+                format!(" (killed revision {} {})", before + 1, h[before as usize].status)
+            } else {
+                String::new()
+            },
+            exit = match status.code() {
+                Some(c) => format!("exited {c}"),
+                None => "killed".to_string(),
+            },
+        );
+        seen = h;
+    }
+
+    // Finally every revision is still readable one by one.
+    for r in &seen {
+        let docs = env.manifest(r.revision);
+        assert_eq!(
+            docs.len(),
+            OBJECTS,
+            "seed {seed}: revision {} manifest",
+            r.revision
+        );
+    }
+    delays.sort_by(f64::total_cmp);
+    let quart = |q: f64| delays[((delays.len() - 1) as f64 * q).round() as usize];
+    eprintln!(
+        "kill9: seed {seed}: {RUNS} kills at {:.2}/{:.2}/{:.2}/{:.2}/{:.2}× (min/q1/median/q3/max) of one upgrade; phases {phases:?}; \
+         {recorded_kills} killed runs left a revision; {waited_out} reruns met the dead lock; {} revisions, all readable",
+        quart(0.0),
+        quart(0.25),
+        quart(0.5),
+        quart(0.75),
+        quart(1.0),
+        seen.len()
+    );
+    let _ = std::fs::remove_dir_all(&logs);
+    drop(ns);
+}
+
+// ---- the checks themselves can fail ------------------------------------------------------------
+
+#[test]
+fn contains_names_the_first_difference() {
+    let live = serde_json::json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [
+        {"name": "web", "image": "nginx:1.25", "imagePullPolicy": "IfNotPresent"}]}}}});
+    let same = serde_json::json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [
+        {"name": "web", "image": "nginx:1.25"}]}}}});
+    assert_eq!(contains(&live, &same, "d"), Ok(()));
+    let cases = [
+        (
+            serde_json::json!({"spec": {"replicas": 1}}),
+            "d.spec.replicas: live 2, want 1",
+        ),
+        (
+            serde_json::json!({"spec": {"paused": true}}),
+            "d.spec.paused: missing, want true",
+        ),
+        (
+            serde_json::json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "web", "image": "nginx:1.27"}]}}}}),
+            "d.spec.template.spec.containers[0].image: live \"nginx:1.25\", want \"nginx:1.27\"",
+        ),
+    ];
+    for (want, err) in cases {
+        assert_eq!(contains(&live, &want, "d"), Err(err.to_string()));
+    }
+    let two = serde_json::json!({"spec": {"template": {"spec": {"containers": [{}, {}]}}}});
+    assert!(
+        contains(&live, &two, "d").is_err(),
+        "a list of another length differs"
+    );
+}
+
+#[test]
+fn leaks_sees_through_base64_and_gzip() {
+    use std::io::Write;
+    let secret = "pw-0123456789abcdef";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(format!("{{\"password\":\"{secret}\"}}").as_bytes())
+        .expect("gzip");
+    let hidden = STANDARD.encode(gz.finish().expect("gzip"));
+    assert!(leaks(&hidden, secret));
+    assert!(leaks(&STANDARD.encode(secret), secret));
+    assert!(leaks(&format!("x {secret} y"), secret));
+    assert!(!leaks(&hidden, "pw-fedcba9876543210"));
+}
