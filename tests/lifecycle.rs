@@ -438,10 +438,32 @@ async fn unchanged_objects_get_no_request_and_changed_ones_one_patch() {
         Vec::<String>::new(),
         "no-op upgrade wrote objects"
     );
+    // And nothing else: no lock, no pending record, no patch of the previous record. The one
+    // write is the create of the new revision's final record.
+    let all_writes: Vec<String> = log
+        .iter()
+        .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+        .map(|r| format!("{} {}", r.method, r.path.split('?').next().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        all_writes.len(),
+        1,
+        "a no-op upgrade makes exactly one write: {all_writes:?}"
+    );
     assert!(
-        log.iter()
-            .any(|r| r.method == "POST" && r.path.split('?').next().unwrap_or("").ends_with("/configmaps")),
-        "the new revision's record is written"
+        all_writes[0].starts_with("POST ") && all_writes[0].ends_with("/configmaps"),
+        "the one write creates the new revision's record: {all_writes:?}"
+    );
+    let h = env.history();
+    let statuses: Vec<&str> = h.iter().map(|(_, s, _)| s.as_str()).collect();
+    assert_eq!(statuses, ["superseded", "deployed"], "{h:?}");
+    assert_eq!(h[1].2, "Upgrade complete", "{h:?}");
+    let status = env.ok(&["status", "demo", "--revision", "1", "-o", "json"]);
+    let status: Value = serde_json::from_str(&status).expect("status json");
+    assert_eq!(
+        status.pointer("/info/status").and_then(Value::as_str),
+        Some("superseded"),
+        "{status}"
     );
 
     // One value changed: exactly one PATCH, to the one object it affects.

@@ -27,10 +27,11 @@ impl Default for HistoryOptions {
 }
 
 /// The newest `max` revisions, oldest first. A release with no records is an error, as in Helm.
+/// Only what the history table shows is decoded: manifest, values, hooks and notes are empty.
 pub async fn history(ctx: &Context, opts: &HistoryOptions) -> anyhow::Result<Vec<Release>> {
     let name = opts.release.as_str();
     release::validate_name(name).map_err(anyhow::Error::msg)?;
-    let mut revisions = ctx.store(None).history(name).await.with_context(|| {
+    let mut revisions = ctx.store(None).history_summaries(name).await.with_context(|| {
         format!(
             "reading the history of release {name} in namespace {}",
             ctx.namespace

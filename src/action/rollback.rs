@@ -1,4 +1,9 @@
 //! `rollback RELEASE [REVISION]`: re-apply a stored revision as a new revision.
+//!
+//! Only two records are decrypted, the current one (the base of the plan) and the target:
+//! history is read as metadata, so memory does not grow with `--history-max`. A rollback whose
+//! plan changes nothing and runs no hook is recorded in one write, as an unchanged upgrade is
+//! ([`crate::release::Store::record_unchanged`]).
 
 use std::time::Duration;
 
@@ -12,7 +17,7 @@ use super::{
 use crate::{
     apply::{self, ApplyOptions, HookOptions, Ownership, WaitOptions},
     manifest,
-    release::{BeginOptions, Operation, Release, Status},
+    release::{BeginOptions, Operation, RecordMeta, Release, Status, Unchanged},
 };
 
 /// Inputs of `rollback`.
@@ -64,7 +69,7 @@ pub(crate) fn recorded_hooks(rel: &Release) -> Vec<manifest::Hook> {
 /// Rolls back; returns the new revision.
 pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<Release> {
     let store = ctx.store(None);
-    let history = store.history(&opts.release).await?;
+    let history = store.history_meta(&opts.release).await?;
     let Some(current) = history.last() else {
         bail!(
             "release {} not found in namespace {}",
@@ -85,40 +90,67 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         }
         Some(r) => r,
     };
-    let Some(target) = history.iter().find(|r| r.revision == target_rev).cloned() else {
+    if !history.iter().any(|r| r.revision == target_rev) {
         bail!(
             "release {}: revision {target_rev} not found (history: {})",
             opts.release,
             revisions(&history)
         );
-    };
+    }
+    let current_rev = current.revision;
+    let target = store.get(&opts.release, target_rev).await?;
     let desired = parse_manifest_docs(&target.manifest, "recorded manifest")?;
     // The base is what was applied last (the current revision, whatever its status).
     let original = if current.status == Status::Uninstalled {
         Vec::new()
+    } else if current_rev == target_rev {
+        desired.clone()
     } else {
-        parse_manifest_docs(&current.manifest, "recorded manifest")?
+        let cur = store.get(&opts.release, current_rev).await?;
+        parse_manifest_docs(&cur.manifest, "recorded manifest")?
     };
+    drop(history);
     let (plan, intents) = plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original).await?;
     let hooks = recorded_hooks(&target);
-    let begin = BeginOptions {
-        name: opts.release.clone(),
-        operation: Operation::Rollback,
-        chart: target.chart.clone(),
-        values: target.values.clone(),
-        computed_values: target.computed_values.clone(),
-        manifest: target.manifest.clone(),
-        hooks: target.hooks.clone(),
-        notes: target.notes.clone(),
-        description: String::new(),
-    };
     if opts.dry_run {
-        let mut preview = target.clone();
-        preview.revision = current.revision + 1;
+        let mut preview = target;
+        preview.revision = current_rev + 1;
         preview.status = Status::PendingRollback;
         preview.description = format!("Dry run: rollback to {target_rev}");
         return Ok(preview);
     }
+    let begin = BeginOptions {
+        name: opts.release.clone(),
+        operation: Operation::Rollback,
+        chart: target.chart,
+        values: target.values,
+        computed_values: target.computed_values,
+        manifest: target.manifest,
+        hooks: target.hooks,
+        notes: target.notes,
+        description: String::new(),
+    };
+    let description = opts
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("Rollback to {target_rev}"));
+    let runs_hooks = !opts.no_hooks
+        && hooks.iter().any(|h| {
+            h.events
+                .iter()
+                .any(|e| e == "pre-rollback" || e == "post-rollback")
+        });
+    let begin = if !plan.has_changes() && !runs_hooks && !opts.wait {
+        match store
+            .record_unchanged(begin, &description, current_rev + 1)
+            .await?
+        {
+            Unchanged::Recorded(r) => return Ok(r),
+            Unchanged::NeedsLock(b) => b,
+        }
+    } else {
+        begin
+    };
     let pending = store.begin(begin).await?;
     let work = async {
         let hook_opts = HookOptions {
@@ -162,13 +194,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         anyhow::Ok(())
     };
     match with_renewal(&store, &pending, work).await {
-        Ok(()) => {
-            let desc = opts
-                .description
-                .clone()
-                .unwrap_or_else(|| format!("Rollback to {target_rev}"));
-            Ok(store.mark_deployed(pending, &desc).await?)
-        }
+        Ok(()) => Ok(store.mark_deployed(pending, &description).await?),
         Err(e) => {
             if let Err(rec) = store
                 .mark_failed(pending, &format!("Rollback to {target_rev} failed: {e:#}"))
@@ -181,7 +207,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
     }
 }
 
-fn revisions(history: &[Release]) -> String {
+fn revisions(history: &[RecordMeta]) -> String {
     history
         .iter()
         .map(|r| r.revision.to_string())

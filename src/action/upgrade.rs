@@ -10,6 +10,12 @@
 //!    pre-hooks, objects (in install order, prune last), wait, post-hooks;
 //! 4. the revision is marked deployed, or failed — and with `--atomic`, the previous revision is
 //!    re-applied as a new revision, as Helm does.
+//!
+//! An upgrade whose plan changes nothing and that runs no hook and waits for nothing skips 2-4:
+//! there is nothing a crash could leave half done, so its revision is recorded by one create of
+//! the final record, with no lock ([`release::Store::record_unchanged`] says why that is safe).
+//! A no-op upgrade thus writes exactly one object, where the locked path writes six (lock
+//! create, renew and delete; record create and update).
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -115,7 +121,15 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     release::validate_name(&opts.release).map_err(anyhow::Error::msg)?;
     let store = ctx.store(None);
     let last = store.last(&opts.release).await?;
-    let last_deployed = store.last_deployed(&opts.release).await?;
+    // The newest deployed revision is almost always the newest revision: only when it is not
+    // is a second record read and decrypted. Only its number and user values are needed.
+    let (last_deployed_rev, last_deployed_values) = match &last {
+        Some(r) if r.status == Status::Deployed => (Some(r.revision), Some(r.values.clone())),
+        _ => match store.last_deployed(&opts.release).await? {
+            Some(r) => (Some(r.revision), Some(r.values)),
+            None => (None, None),
+        },
+    };
     let live_release = last.as_ref().filter(|r| r.status != Status::Uninstalled);
     match (opts.mode, live_release) {
         (Mode::Install, Some(r)) => bail!(
@@ -134,6 +148,10 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     }
     let is_upgrade = live_release.is_some();
     let revision = last.as_ref().map_or(1, |r| r.revision + 1);
+    // What was last applied is the base of the plan; the rest of that record is not needed.
+    let last_manifest = last
+        .filter(|r| r.status != Status::Uninstalled)
+        .map(|r| r.manifest);
 
     // 1. Render and plan; nothing is written before this has fully succeeded.
     let mut caps = Capabilities::default();
@@ -158,7 +176,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         ));
     }
     if opts.reuse_values || opts.reset_then_reuse_values {
-        req.base_values = last_deployed.as_ref().map(|r| r.values.clone());
+        req.base_values = last_deployed_values;
     }
     let rendered = render_release(&req)?;
     let manifest_text = rendered.manifest_text();
@@ -173,8 +191,8 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     desired.splice(0..0, crds.iter().cloned());
     // The base of the three-way merge is what was last *applied*, even by a failed revision:
     // its objects exist (some of them) and must be pruned when the chart stops rendering them.
-    let original = match live_release {
-        Some(r) => parse_manifest_docs(&r.manifest, "recorded manifest")?,
+    let original = match last_manifest {
+        Some(m) => parse_manifest_docs(&m, "recorded manifest")?,
         None => Vec::new(),
     };
     tracing::debug!(elapsed = ?started.elapsed(), "rendered");
@@ -209,6 +227,13 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     };
     let hooks = rendered.hooks.clone();
     drop(rendered);
+    let description = opts.description.clone().unwrap_or_else(|| {
+        if is_upgrade {
+            "Upgrade complete".into()
+        } else {
+            "Install complete".into()
+        }
+    });
 
     if opts.dry_run == Some(DryRun::Client) {
         return Ok(UpgradeResult {
@@ -243,6 +268,17 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
             );
         }
     }
+    let begin = if is_upgrade && !opts.force_unlock && nothing_to_do(opts, &plan, &hooks) {
+        match store.record_unchanged(begin, &description, revision).await? {
+            release::Unchanged::Recorded(release) => {
+                tracing::debug!(elapsed = ?started.elapsed(), "unchanged revision recorded");
+                return Ok(UpgradeResult { release, plan });
+            }
+            release::Unchanged::NeedsLock(begin) => begin,
+        }
+    } else {
+        begin
+    };
     let pending = store.begin(begin).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "pending revision recorded");
 
@@ -252,14 +288,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     tracing::debug!(elapsed = ?started.elapsed(), "applied");
     match outcome {
         Ok(()) => {
-            let desc = opts.description.clone().unwrap_or_else(|| {
-                if is_upgrade {
-                    "Upgrade complete".into()
-                } else {
-                    "Install complete".into()
-                }
-            });
-            let release = store.mark_deployed(pending, &desc).await?;
+            let release = store.mark_deployed(pending, &description).await?;
             Ok(UpgradeResult { release, plan })
         }
         Err(e) => {
@@ -270,19 +299,15 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
                 tracing::warn!("could not record the failure: {record_err}");
             }
             if opts.atomic {
-                if let Some(prev) = &last_deployed {
+                if let Some(prev) = last_deployed_rev {
                     let rb = super::rollback::RollbackOptions {
                         release: opts.release.clone(),
-                        revision: Some(prev.revision),
+                        revision: Some(prev),
                         wait: true,
                         timeout: opts.timeout,
                         force: opts.force,
                         no_hooks: opts.no_hooks,
-                        description: Some(format!(
-                            "Rollback to {} after failed {}",
-                            prev.revision,
-                            verb(is_upgrade)
-                        )),
+                        description: Some(format!("Rollback to {} after failed {}", prev, verb(is_upgrade))),
                         dry_run: false,
                     };
                     let rolled = Box::pin(super::rollback::rollback(ctx, &rb)).await;
@@ -290,7 +315,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
                         Ok(r) => Err(e.context(format!(
                             "{} failed and was rolled back to revision {} (now revision {})",
                             verb(is_upgrade),
-                            prev.revision,
+                            prev,
                             r.revision
                         ))),
                         Err(rb_err) => {
@@ -315,6 +340,16 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
             Err(e)
         }
     }
+}
+
+/// Whether the run has nothing that could be left half done: no object to write, no upgrade
+/// hook to run, nothing to wait for (a wait can fail, and a failure must be recorded as such).
+fn nothing_to_do(opts: &UpgradeOptions, plan: &Plan, hooks: &[manifest::Hook]) -> bool {
+    let runs_hooks = !opts.no_hooks
+        && hooks
+            .iter()
+            .any(|h| h.events.iter().any(|e| e == "pre-upgrade" || e == "post-upgrade"));
+    !plan.has_changes() && !runs_hooks && !opts.wait && !opts.atomic
 }
 
 fn verb(is_upgrade: bool) -> &'static str {

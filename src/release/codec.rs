@@ -14,7 +14,7 @@
 //! instead of as corruption. The associated data is `<namespace>/<object name>`, so a body copied
 //! onto another revision, release or namespace fails authentication instead of being believed.
 
-use std::io::{Read, Write};
+use std::io::BufReader;
 
 use aes_gcm::{
     aead::{Aead, KeyInit, Payload},
@@ -25,7 +25,9 @@ use flate2::{read::GzDecoder, write::GzEncoder, Compression};
 use rand::{rngs::OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
-use super::record::Release;
+use serde::{de::DeserializeOwned, Deserialize};
+
+use super::record::{ChartRef, Release, Status, Timestamp};
 
 const MAGIC: &[u8; 4] = b"KCR\x01";
 const KEY_ID_LEN: usize = 4;
@@ -140,9 +142,10 @@ pub fn binding(namespace: &str, object_name: &str) -> String {
 
 /// Encode a release for `data.release`: JSON, gzip, AES-256-GCM bound to `binding`, base64.
 pub fn encode(rel: &Release, key: &DataKey, binding: &str) -> Result<String, CodecError> {
-    let json = serde_json::to_vec(rel).map_err(CodecError::Serialize)?;
+    // Straight into gzip: the JSON of a big chart's record (megabytes of manifest) is never
+    // held whole, only its compressed form (a tenth of it).
     let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-    gz.write_all(&json).map_err(CodecError::Compress)?;
+    serde_json::to_writer(&mut gz, rel).map_err(CodecError::Serialize)?;
     let compressed = gz.finish().map_err(CodecError::Compress)?;
 
     let mut nonce = [0u8; NONCE_LEN];
@@ -168,6 +171,53 @@ pub fn encode(rel: &Release, key: &DataKey, binding: &str) -> Result<String, Cod
 
 /// Decode what [`encode`] produced, checking the key and the binding.
 pub fn decode(body: &str, key: &DataKey, binding: &str) -> Result<Release, CodecError> {
+    decode_as(body, key, binding)
+}
+
+/// What a history table shows of a record: [`decode_as`] into this skips the manifest, values,
+/// hooks and notes while decoding instead of allocating them.
+#[derive(Debug, Deserialize)]
+pub struct Summary {
+    name: String,
+    namespace: String,
+    revision: u32,
+    status: Status,
+    chart: ChartRef,
+    #[serde(default)]
+    description: String,
+    first_deployed: Timestamp,
+    last_deployed: Timestamp,
+    #[serde(default)]
+    deleted: Option<Timestamp>,
+    owner: String,
+}
+
+impl Summary {
+    /// A release with these fields and every heavy one empty.
+    pub fn into_release(self) -> Release {
+        Release {
+            name: self.name,
+            namespace: self.namespace,
+            revision: self.revision,
+            status: self.status,
+            chart: self.chart,
+            values: serde_json::Value::Null,
+            computed_values: serde_json::Value::Null,
+            manifest: String::new(),
+            hooks: Vec::new(),
+            notes: String::new(),
+            description: self.description,
+            first_deployed: self.first_deployed,
+            last_deployed: self.last_deployed,
+            deleted: self.deleted,
+            owner: self.owner,
+        }
+    }
+}
+
+/// [`decode`] into any view of the record's JSON ([`Release`], [`Summary`]). The JSON is
+/// decompressed as it is parsed, never held whole.
+pub fn decode_as<T: DeserializeOwned>(body: &str, key: &DataKey, binding: &str) -> Result<T, CodecError> {
     let raw = STANDARD.decode(body.trim()).map_err(CodecError::Base64)?;
     if raw.len() < HEADER_LEN || &raw[..MAGIC.len()] != MAGIC {
         return Err(CodecError::Format);
@@ -190,11 +240,19 @@ pub fn decode(body: &str, key: &DataKey, binding: &str) -> Result<Release, Codec
             },
         )
         .map_err(|_| CodecError::Tampered)?;
-    let mut json = Vec::new();
-    GzDecoder::new(compressed.as_slice())
-        .read_to_end(&mut json)
-        .map_err(CodecError::Decompress)?;
-    serde_json::from_slice(&json).map_err(CodecError::Deserialize)
+    drop(raw);
+    let json = BufReader::with_capacity(64 * 1024, GzDecoder::new(compressed.as_slice()));
+    serde_json::from_reader(json).map_err(|e| {
+        // A gzip error surfaces as an I/O error of the JSON reader.
+        if e.is_io() {
+            CodecError::Decompress(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                e.to_string(),
+            ))
+        } else {
+            CodecError::Deserialize(e)
+        }
+    })
 }
 
 #[cfg(test)]

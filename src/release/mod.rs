@@ -26,5 +26,5 @@ pub use record::{
     Status, SystemClock, Timestamp, OWNER,
 };
 pub use store::{
-    BeginOptions, Error, Pending, Result, Store, DEFAULT_HISTORY_MAX, MAX_BODY_BYTES, MAX_SLICES,
+    BeginOptions, Error, Pending, Result, Store, Unchanged, DEFAULT_HISTORY_MAX, MAX_BODY_BYTES, MAX_SLICES,
 };

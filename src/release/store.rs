@@ -16,9 +16,21 @@
 //! only unreferenced parts, which the next successful write of that revision, or the deletion
 //! of the release, removes. Replaced parts are deleted after the commit.
 //!
+//! An upgrade or rollback whose plan changes no object and runs no hook has nothing to protect
+//! from a crash, so [`Store::record_unchanged`] writes it as one create of the final `deployed`
+//! record, with no lease and no pending record (see there for why that stays safe).
+//!
+//! `superseded` is derived when records are read, not written: a record stored `deployed` with
+//! a newer record stored `deployed` reads as `superseded`, dated when that newer one was
+//! deployed (which is exactly what the patch that used to mark it wrote, so records written
+//! either way read the same). That saves a write per upgrade, and a crash between "deployed" and
+//! "superseded" can no longer leave two deployed revisions. Uninstall, the one operation that
+//! takes `deployed` away from the newest record, writes the derived status first
+//! ([`Store::begin_uninstall`]).
+//!
 //! Differences from Helm, on purpose: a pending record never blocks forever (see
-//! [`crate::release::lock`]); `mark_deployed` supersedes *every* other deployed revision (Helm
-//! does that only on rollback), so history never shows two deployed revisions; records hold
+//! [`crate::release::lock`]); every deployed revision but the newest reads as superseded (Helm
+//! marks that only on rollback), so history never shows two deployed revisions; records hold
 //! computed values and no chart files; a failed rollback does not mark the previous revision
 //! superseded.
 
@@ -65,6 +77,20 @@ pub enum Error {
         name: String,
         /// Revision asked for.
         revision: u32,
+    },
+    /// Another run recorded the revision this run meant to record, without holding the lease
+    /// (an unchanged upgrade, [`Store::record_unchanged`]).
+    #[error(
+        "another operation (by run {holder}) recorded revision {revision} of release {name:?} \
+         while this run was in progress; nothing was changed, run it again"
+    )]
+    Raced {
+        /// Release name.
+        name: String,
+        /// The revision the other run recorded.
+        revision: u32,
+        /// Run id of the other run, as its record names it.
+        holder: String,
     },
     /// Another live run holds the release's lease.
     #[error(
@@ -218,6 +244,16 @@ impl Pending {
     }
 }
 
+/// What [`Store::record_unchanged`] did.
+#[derive(Debug)]
+pub enum Unchanged {
+    /// The revision is recorded as deployed.
+    Recorded(Release),
+    /// A record is pending (a dead run's, or a live one's): only the locked path may recover
+    /// it. The options come back for [`Store::begin`].
+    NeedsLock(BeginOptions),
+}
+
 /// The release records of one namespace.
 pub struct Store {
     driver: Arc<dyn Driver>,
@@ -287,7 +323,31 @@ impl Store {
         Ok(all.into_iter().map(|s| s.meta).collect())
     }
 
-    /// Every revision of `name`, oldest first. Empty if none.
+    /// Every revision of `name`, oldest first, with what a history table shows (status, dates,
+    /// chart, description) but without the heavy fields: `values`, `computed_values`, `manifest`,
+    /// `hooks` and `notes` are empty. Records are decoded one at a time and those fields skipped
+    /// while decoding, so memory stays at one record's body however long the history.
+    pub async fn history_summaries(&self, name: &str) -> Result<Vec<Release>> {
+        let stored = self.stored_history(name).await?;
+        if stored.is_empty() {
+            return Ok(Vec::new());
+        }
+        let key = self.read_key().await?;
+        let mut out = Vec::with_capacity(stored.len());
+        for s in &stored {
+            let body = self.full_body(s).await?;
+            let b = self.binding(&s.meta.name, s.meta.revision);
+            let sum: codec::Summary = codec::decode_as(&body, &key, &b).map_err(|cause| Error::Codec {
+                object: record_key(&s.meta.name, s.meta.revision),
+                cause,
+            })?;
+            out.push(derived(s, sum.into_release()));
+        }
+        Ok(out)
+    }
+
+    /// Every revision of `name`, oldest first. Empty if none. Holds every body decoded at once:
+    /// prefer [`Store::history_summaries`] or [`Store::history_meta`] with [`Store::get`].
     pub async fn history(&self, name: &str) -> Result<Vec<Release>> {
         let stored = self.stored_history(name).await?;
         if stored.is_empty() {
@@ -303,7 +363,7 @@ impl Store {
 
     /// One revision.
     pub async fn get(&self, name: &str, revision: u32) -> Result<Release> {
-        let s = self
+        let mut s = self
             .driver
             .get(name, revision)
             .await
@@ -312,6 +372,22 @@ impl Store {
                 name: name.to_string(),
                 revision,
             })?;
+        if s.meta.status == Status::Deployed {
+            // Superseded is derived (see the module doc): by the next newer deployed record.
+            let deployed = self
+                .driver
+                .query(Some(name), Some(Status::Deployed))
+                .await
+                .map_err(driver_err("reading"))?;
+            if let Some(next) = deployed
+                .iter()
+                .filter(|d| d.meta.revision > revision)
+                .min_by_key(|d| d.meta.revision)
+            {
+                s.meta.status = Status::Superseded;
+                s.meta.last_deployed = next.meta.last_deployed;
+            }
+        }
         let key = self.read_key().await?;
         self.load(&s, &key).await
     }
@@ -416,6 +492,128 @@ impl Store {
         })
     }
 
+    /// Record an upgrade or rollback that changes no object and runs no hook as revision
+    /// `revision`, `deployed`, in one write: the create of its final record.
+    ///
+    /// The lease and the pending record exist so that a run killed while it changes objects is
+    /// visible and recovered, and so two runs never change objects at once. A run that changes
+    /// nothing needs neither, as long as it cannot slip a revision into history around another
+    /// run:
+    /// * a live lease of another run means that run may be changing objects: stop, naming it
+    ///   (read only; an expired lease of a dead run whose record is not pending is harmless);
+    /// * a pending record needs recovery, which only a lease holder may do:
+    ///   [`Unchanged::NeedsLock`] sends the caller down the locked path;
+    /// * the create itself is the mutual exclusion: it fails if the revision exists, so of two
+    ///   runs recording the same revision (this one, or a locked one, whose `begin` creates it
+    ///   too, before it writes any object) exactly one wins; a locked run that reads the
+    ///   history after this create records the next revision, and its plan still holds, since
+    ///   this run changed no object;
+    /// * `revision` is what the caller read and planned against; a newer record means the plan
+    ///   is stale: stop;
+    /// * an uninstall that took the lease after this run's check may have read the history
+    ///   before the create, and would leave the new record `deployed` over deleted objects, so
+    ///   the lease is read again after the create and, if an uninstall holds it, the record is
+    ///   deleted again (an uninstall that read it after the create handles it like any other).
+    ///
+    /// A kill at any point leaves either nothing or the finished record. `--history-max`
+    /// pruning then deletes the oldest revisions, as [`Store::begin`] does.
+    pub async fn record_unchanged(
+        &self,
+        opts: BeginOptions,
+        description: &str,
+        revision: u32,
+    ) -> Result<Unchanged> {
+        validate_name(&opts.name).map_err(Error::InvalidName)?;
+        if !matches!(opts.operation, Operation::Upgrade | Operation::Rollback) {
+            return Ok(Unchanged::NeedsLock(opts));
+        }
+        let key = self.write_key().await?;
+        let history = self.stored_history(&opts.name).await?;
+        let Some(last) = history.last() else {
+            return Ok(Unchanged::NeedsLock(opts));
+        };
+        if last.meta.status == Status::Uninstalled || history.iter().any(|s| s.meta.status.is_pending()) {
+            return Ok(Unchanged::NeedsLock(opts));
+        }
+        if last.meta.revision + 1 != revision {
+            return Err(Error::Raced {
+                name: opts.name,
+                revision: last.meta.revision,
+                holder: last.meta.owner.clone(),
+            });
+        }
+        let now = self.clock.now();
+        if let Some(lease) = self.live_lease_of_another(&opts.name).await? {
+            return Err(self.lock_error(LockError::Busy(lease)));
+        }
+        let first_deployed = history.first().map_or(now, |s| s.meta.first_deployed);
+        let rel = Release {
+            name: opts.name,
+            namespace: self.namespace().to_string(),
+            revision,
+            status: Status::Deployed,
+            chart: opts.chart,
+            values: opts.values,
+            computed_values: opts.computed_values,
+            manifest: opts.manifest,
+            hooks: opts.hooks,
+            notes: opts.notes,
+            description: description.to_string(),
+            first_deployed,
+            last_deployed: now,
+            deleted: None,
+            owner: self.run_id.clone(),
+        };
+        let stored = match self.commit(None, &rel, &key).await {
+            Ok(s) => s,
+            Err(Error::RevisionExists { name, revision }) => {
+                if let Some(lease) = self.live_lease_of_another(&name).await? {
+                    return Err(self.lock_error(LockError::Busy(lease)));
+                }
+                let holder = match self.driver.get(&name, revision).await {
+                    Ok(Some(s)) => s.meta.owner,
+                    _ => "unknown".to_string(),
+                };
+                return Err(Error::Raced {
+                    name,
+                    revision,
+                    holder,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        if let Some(lease) = self.live_lease_of_another(&rel.name).await? {
+            if lease.operation == Operation::Uninstall {
+                self.delete_record(&stored).await?;
+                return Err(self.lock_error(LockError::Busy(lease)));
+            }
+        }
+        self.prune(&rel.name, &history).await?;
+        Ok(Unchanged::Recorded(rel))
+    }
+
+    /// The lease of `name` if another run holds it and it has not expired.
+    async fn live_lease_of_another(&self, name: &str) -> Result<Option<Lease>> {
+        let now = self.clock.now();
+        Ok(self
+            .lock_holder(name)
+            .await?
+            .filter(|l| l.holder != self.run_id && !l.is_expired(now)))
+    }
+
+    /// Delete a record this run wrote, and its parts.
+    async fn delete_record(&self, s: &Stored) -> Result<()> {
+        let (name, r) = (&s.meta.name, s.meta.revision);
+        match self.driver.delete(name, r).await {
+            Ok(()) | Err(DriverError::NotFound(_)) => {}
+            Err(e) => return Err(driver_err("deleting")(e)),
+        }
+        if let Ok(Some((m, _))) = parts::parse_head(&s.body) {
+            self.delete_parts(name, r, m.part_indices().collect()).await;
+        }
+        Ok(())
+    }
+
     /// Extend this run's lease; [`Error::LockLost`] means stop now.
     pub async fn renew(&self, p: &Pending) -> Result<()> {
         let mut held = p.held();
@@ -443,23 +641,9 @@ impl Store {
             last_deployed: now,
             ..p.release.clone()
         };
-        // Deployed first, superseded after: a crash in between leaves two deployed revisions,
-        // which readers resolve to the newest, rather than none.
+        // The older deployed revision is not rewritten: it reads as superseded from now on
+        // (see the module doc), dated `now`, as the patch that used to mark it was.
         self.rewrite(&p.stored, &rel, &key).await?;
-        let deployed = self
-            .driver
-            .query(Some(&rel.name), Some(Status::Deployed))
-            .await
-            .map_err(driver_err("reading"))?;
-        for s in deployed.iter().filter(|s| s.meta.revision != rel.revision) {
-            let old = self.load(s, &key).await?;
-            let old = Release {
-                status: Status::Superseded,
-                last_deployed: now,
-                ..old
-            };
-            self.rewrite(s, &old, &key).await?;
-        }
         Ok(rel)
     }
 
@@ -481,13 +665,21 @@ impl Store {
         self.finish(out, held).await
     }
 
-    /// Start uninstalling: the newest revision becomes `uninstalling`.
+    /// Start uninstalling: the newest revision becomes `uninstalling`. Older revisions that
+    /// read as superseded only because the newest is deployed are first written as superseded:
+    /// once the newest is no longer `deployed`, nothing else would make them read so.
     pub async fn begin_uninstall(&self, name: &str) -> Result<Pending> {
         validate_name(name).map_err(Error::InvalidName)?;
         let key = self.write_key().await?;
         let held = self.acquire(name, Operation::Uninstall).await?;
         let out = async {
             let recovered = self.recover(name, &key).await?;
+            let mut history = self.stored_history_raw(name).await?;
+            let superseded = derive_superseded(&mut history);
+            for s in history.iter().filter(|s| superseded.contains(&s.meta.revision)) {
+                let rel = self.load(s, &key).await?;
+                self.rewrite(s, &rel, &key).await?;
+            }
             let last = self
                 .stored_history(name)
                 .await?
@@ -551,7 +743,15 @@ impl Store {
 
     // ---- helpers -----------------------------------------------------------------------------
 
+    /// The records of `name`, oldest first, statuses as read ([`derive_superseded`]).
     async fn stored_history(&self, name: &str) -> Result<Vec<Stored>> {
+        let mut h = self.stored_history_raw(name).await?;
+        derive_superseded(&mut h);
+        Ok(h)
+    }
+
+    /// The records of `name`, oldest first, statuses as stored.
+    async fn stored_history_raw(&self, name: &str) -> Result<Vec<Stored>> {
         let mut h = self
             .driver
             .query(Some(name), None)
@@ -579,14 +779,6 @@ impl Store {
 
     fn binding(&self, name: &str, revision: u32) -> String {
         codec::binding(self.namespace(), &record_key(name, revision))
-    }
-
-    fn decode(&self, s: &Stored, key: &DataKey) -> Result<Release> {
-        let b = self.binding(&s.meta.name, s.meta.revision);
-        codec::decode(&s.body, key, &b).map_err(|cause| Error::Codec {
-            object: record_key(&s.meta.name, s.meta.revision),
-            cause,
-        })
     }
 
     fn encode(&self, rel: &Release, key: &DataKey) -> Result<String> {
@@ -735,10 +927,15 @@ impl Store {
         Ok(body)
     }
 
-    /// Read and decrypt one record, reassembling it first if it was split.
+    /// Read and decrypt one record, reassembling it first if it was split; its status as read.
     async fn load(&self, s: &Stored, key: &DataKey) -> Result<Release> {
         let body = self.full_body(s).await?;
-        self.decode(&Stored { body, ..s.clone() }, key)
+        let b = self.binding(&s.meta.name, s.meta.revision);
+        let rel = codec::decode(&body, key, &b).map_err(|cause| Error::Codec {
+            object: record_key(&s.meta.name, s.meta.revision),
+            cause,
+        })?;
+        Ok(derived(s, rel))
     }
 
     async fn acquire(&self, name: &str, op: Operation) -> Result<Held> {
@@ -855,6 +1052,38 @@ impl Store {
     }
 }
 
+/// Derives `superseded` (see the module doc) in `history`, sorted oldest first: every record
+/// stored `deployed` below a newer record stored `deployed` reads `superseded`, dated when the
+/// first such newer record was deployed. Returns the revisions it changed.
+fn derive_superseded(history: &mut [Stored]) -> Vec<u32> {
+    let mut changed = Vec::new();
+    // When the nearest newer stored-deployed record was deployed.
+    let mut next_deployed = None;
+    for s in history.iter_mut().rev() {
+        if s.meta.status != Status::Deployed {
+            continue;
+        }
+        let own = s.meta.last_deployed;
+        if let Some(at) = next_deployed {
+            s.meta.status = Status::Superseded;
+            s.meta.last_deployed = at;
+            changed.push(s.meta.revision);
+        }
+        next_deployed = Some(own);
+    }
+    changed
+}
+
+/// A decoded body with the status its record reads as: a body still says `deployed` where
+/// [`derive_superseded`] made its metadata `superseded`.
+fn derived(s: &Stored, mut rel: Release) -> Release {
+    if s.meta.status == Status::Superseded && rel.status == Status::Deployed {
+        rel.status = Status::Superseded;
+        rel.last_deployed = s.meta.last_deployed;
+    }
+    rel
+}
+
 struct PendingParts {
     release: Release,
     stored: Stored,
@@ -879,3 +1108,6 @@ mod tests;
 
 #[cfg(test)]
 mod parts_tests;
+
+#[cfg(test)]
+mod unchanged_tests;

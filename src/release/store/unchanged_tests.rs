@@ -1,0 +1,290 @@
+//! Tests of the one-write path for unchanged upgrades ([`Store::record_unchanged`]) and of
+//! `superseded` derived at read time: write counts, mutual exclusion, and records written
+//! before either existed reading exactly as before.
+
+use super::*;
+use crate::release::{
+    driver::{ConfigMapDriver, FakeConfigMapApi},
+    record::{ManualClock, Timestamp},
+};
+
+fn opts(name: &str, op: Operation, tag: &str) -> BeginOptions {
+    BeginOptions {
+        name: name.to_string(),
+        operation: op,
+        chart: ChartRef {
+            name: "web".into(),
+            version: "1.0.0".into(),
+            app_version: String::new(),
+        },
+        values: serde_json::json!({ "tag": tag }),
+        computed_values: serde_json::json!({ "tag": tag }),
+        manifest: format!("kind: ConfigMap\ndata:\n  tag: {tag}\n"),
+        hooks: Vec::new(),
+        notes: String::new(),
+        description: String::new(),
+    }
+}
+
+/// A store over a fake ConfigMap API (whose call log counts requests), its API and its clock.
+fn cm_store(api: &FakeConfigMapApi, clock: &Arc<ManualClock>, run: &str) -> Store {
+    Store::new(Arc::new(ConfigMapDriver::new(api.clone())), clock.clone(), run)
+}
+
+/// Calls that write, as `verb name`.
+fn writes(calls: &[String]) -> Vec<String> {
+    calls
+        .iter()
+        .filter(|c| ["create ", "update ", "delete "].iter().any(|v| c.starts_with(v)))
+        .cloned()
+        .collect()
+}
+
+async fn install(s: &Store, name: &str) {
+    let p = s.begin(opts(name, Operation::Install, "a")).await.unwrap();
+    s.mark_deployed(p, "Install complete").await.unwrap();
+}
+
+async fn statuses(s: &Store, name: &str) -> Vec<(u32, Status, Timestamp)> {
+    s.history(name)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.revision, r.status, r.last_deployed))
+        .collect()
+}
+
+#[tokio::test]
+async fn unchanged_upgrade_is_one_create_and_reads_like_a_locked_one() {
+    let api = FakeConfigMapApi::new("prod");
+    let c = Arc::new(ManualClock::new(Timestamp(100)));
+    let s = cm_store(&api, &c, "run-1");
+    install(&s, "web").await;
+    c.advance(50);
+    let before = api.calls().len();
+    let out = s
+        .record_unchanged(opts("web", Operation::Upgrade, "a"), "Upgrade complete", 2)
+        .await
+        .unwrap();
+    let Unchanged::Recorded(rel) = out else {
+        panic!("not recorded: {out:?}")
+    };
+    assert_eq!(
+        writes(&api.calls()[before..]),
+        ["create kubectl-chart.web.v2"],
+        "exactly one write: the new record"
+    );
+    assert_eq!(
+        (rel.revision, rel.status, rel.description.as_str()),
+        (2, Status::Deployed, "Upgrade complete")
+    );
+    assert_eq!(rel.first_deployed, Timestamp(100), "first_deployed kept");
+    // Revision 1 is not rewritten, yet reads as superseded, dated when 2 was deployed.
+    let raw = api.configmaps();
+    assert_eq!(raw["kubectl-chart.web.v1"].labels["status"], "deployed");
+    let want = [
+        (1, Status::Superseded, Timestamp(150)),
+        (2, Status::Deployed, Timestamp(150)),
+    ];
+    assert_eq!(statuses(&s, "web").await, want);
+    let summaries: Vec<_> = s
+        .history_summaries("web")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.revision, r.status, r.last_deployed))
+        .collect();
+    assert_eq!(summaries, want, "summaries read the same");
+    let one = s.get("web", 1).await.unwrap();
+    assert_eq!(
+        (one.status, one.last_deployed),
+        (Status::Superseded, Timestamp(150))
+    );
+    assert_eq!(s.last_deployed("web").await.unwrap().unwrap().revision, 2);
+    let metas: Vec<_> = s
+        .history_meta("web")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.revision, m.status, m.last_deployed))
+        .collect();
+    assert_eq!(metas, want, "metadata reads the same");
+    assert!(s.lock_holder("web").await.unwrap().is_none(), "no lock left");
+}
+
+#[tokio::test]
+async fn records_of_the_old_layout_read_the_same() {
+    // The old code patched the previous deployed record to superseded (dated now); the new
+    // code leaves it deployed. Both histories must read identically.
+    async fn history_of(old_layout: bool) -> Vec<Release> {
+        let api = FakeConfigMapApi::new("prod");
+        let c = Arc::new(ManualClock::new(Timestamp(100)));
+        let s = cm_store(&api, &c, "run-1");
+        install(&s, "web").await;
+        c.advance(10);
+        let p = s.begin(opts("web", Operation::Upgrade, "b")).await.unwrap();
+        c.advance(10);
+        s.mark_deployed(p, "Upgrade complete").await.unwrap();
+        if old_layout {
+            let key = s.write_key().await.unwrap();
+            let raw = s.stored_history_raw("web").await.unwrap();
+            let old = Release {
+                status: Status::Superseded,
+                last_deployed: Timestamp(120),
+                ..s.load(&raw[0], &key).await.unwrap()
+            };
+            s.rewrite(&raw[0], &old, &key).await.unwrap();
+            assert_eq!(
+                api.configmaps()["kubectl-chart.web.v1"].labels["status"],
+                "superseded"
+            );
+        }
+        let mut h = s.history("web").await.unwrap();
+        h.push(s.get("web", 1).await.unwrap());
+        h
+    }
+    let (old, new) = (history_of(true).await, history_of(false).await);
+    // Only the run ids and the encryption differ between the two; both were written by run-1.
+    assert_eq!(old, new);
+    assert_eq!(new[0].status, Status::Superseded);
+    assert_eq!(new[0].last_deployed, Timestamp(120));
+}
+
+#[tokio::test]
+async fn a_live_lease_or_a_pending_record_stops_the_one_write_path() {
+    let api = FakeConfigMapApi::new("prod");
+    let c = Arc::new(ManualClock::new(Timestamp(100)));
+    let a = cm_store(&api, &c, "run-a");
+    let b = cm_store(&api, &c, "run-b");
+    install(&a, "web").await;
+
+    // A live lease without a record yet: stop, naming the holder.
+    let held = lock::acquire(&*a.driver, "web", "run-a", Operation::Upgrade, 60, c.now())
+        .await
+        .unwrap();
+    let before = api.calls().len();
+    let err = b
+        .record_unchanged(opts("web", Operation::Upgrade, "a"), "Upgrade complete", 2)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("in progress") && err.contains("by run run-a"),
+        "{err}"
+    );
+    assert!(writes(&api.calls()[before..]).is_empty(), "nothing written");
+    lock::release(&*a.driver, held).await.unwrap();
+
+    // A pending record (a run at work, or a dead one): the locked path must take over.
+    let p = a.begin(opts("web", Operation::Upgrade, "b")).await.unwrap();
+    let out = b
+        .record_unchanged(opts("web", Operation::Upgrade, "a"), "Upgrade complete", 3)
+        .await
+        .unwrap();
+    assert!(matches!(out, Unchanged::NeedsLock(_)), "{out:?}");
+    let err = b
+        .begin(opts("web", Operation::Upgrade, "a"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("by run run-a"), "{err}");
+    a.mark_deployed(p, "Upgrade complete").await.unwrap();
+
+    // An expired lease of a dead run that recorded nothing is no obstacle.
+    lock::acquire(&*a.driver, "web", "run-dead", Operation::Upgrade, 60, c.now())
+        .await
+        .unwrap();
+    c.advance(61);
+    let out = b
+        .record_unchanged(opts("web", Operation::Upgrade, "b"), "Upgrade complete", 3)
+        .await
+        .unwrap();
+    assert!(matches!(out, Unchanged::Recorded(_)), "{out:?}");
+
+    // A revision recorded since the caller read the release: its plan is stale.
+    let err = b
+        .record_unchanged(opts("web", Operation::Upgrade, "b"), "Upgrade complete", 3)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("by run run-b") && err.contains("revision 3"),
+        "{err}"
+    );
+    let got: Vec<Status> = statuses(&a, "web").await.into_iter().map(|x| x.1).collect();
+    assert_eq!(got, [Status::Superseded, Status::Superseded, Status::Deployed]);
+}
+
+#[tokio::test]
+async fn racing_unchanged_upgrades_one_wins_the_other_names_it() {
+    let api = FakeConfigMapApi::new("prod").interleaved();
+    let c = Arc::new(ManualClock::new(Timestamp(100)));
+    let (a, b) = (cm_store(&api, &c, "run-a"), cm_store(&api, &c, "run-b"));
+    install(&a, "web").await;
+    let (ra, rb) = tokio::join!(
+        a.record_unchanged(opts("web", Operation::Upgrade, "a"), "Upgrade complete", 2),
+        b.record_unchanged(opts("web", Operation::Upgrade, "a"), "Upgrade complete", 2),
+    );
+    let (winner, loser) = match (&ra, &rb) {
+        (Ok(Unchanged::Recorded(_)), Err(e)) => ("run-a", e.to_string()),
+        (Err(e), Ok(Unchanged::Recorded(_))) => ("run-b", e.to_string()),
+        _ => panic!("exactly one must win: {ra:?} / {rb:?}"),
+    };
+    assert!(loser.contains(&format!("by run {winner}")), "{loser}");
+    let h = a.history("web").await.unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[1].owner, winner);
+}
+
+#[tokio::test]
+async fn an_unchanged_upgrade_then_a_locked_one_then_uninstall_keep_history() {
+    let api = FakeConfigMapApi::new("prod");
+    let c = Arc::new(ManualClock::new(Timestamp(0)));
+    let s = cm_store(&api, &c, "run");
+    install(&s, "web").await;
+    c.advance(10);
+    let out = s
+        .record_unchanged(opts("web", Operation::Upgrade, "a"), "Upgrade complete", 2)
+        .await
+        .unwrap();
+    assert!(matches!(out, Unchanged::Recorded(_)), "{out:?}");
+    c.advance(10);
+    let p = s.begin(opts("web", Operation::Upgrade, "b")).await.unwrap();
+    assert_eq!(p.release().revision, 3);
+    s.mark_deployed(p, "Upgrade complete").await.unwrap();
+    // Uninstall takes deployed away from the newest: the older ones are written superseded
+    // first, with the dates they read with.
+    let p = s.begin_uninstall("web").await.unwrap();
+    s.finish_uninstall(p, true).await.unwrap();
+    let labels: Vec<String> = api
+        .configmaps()
+        .values()
+        .filter_map(|cm| cm.labels.get("status").cloned())
+        .collect();
+    assert_eq!(labels, ["superseded", "superseded", "uninstalled"]);
+    assert_eq!(
+        statuses(&s, "web").await,
+        [
+            (1, Status::Superseded, Timestamp(10)),
+            (2, Status::Superseded, Timestamp(20)),
+            (3, Status::Uninstalled, Timestamp(20)),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn history_max_prunes_after_an_unchanged_upgrade() {
+    let api = FakeConfigMapApi::new("prod");
+    let c = Arc::new(ManualClock::new(Timestamp(0)));
+    let s = cm_store(&api, &c, "run").with_history_max(2);
+    install(&s, "web").await;
+    for rev in 2..=4 {
+        let out = s
+            .record_unchanged(opts("web", Operation::Upgrade, "a"), "Upgrade complete", rev)
+            .await
+            .unwrap();
+        assert!(matches!(out, Unchanged::Recorded(_)), "{rev}: {out:?}");
+    }
+    let left: Vec<u32> = statuses(&s, "web").await.into_iter().map(|x| x.0).collect();
+    assert_eq!(left, [3, 4]);
+}
