@@ -19,7 +19,9 @@ pub(crate) struct Tmpl {
 }
 
 pub(crate) enum Node {
-    Text(Box<str>),
+    /// Text between actions, as a byte range of the tree's source ([`Tmpl::text`]): large
+    /// templates (CRDs) are mostly text, and slicing the shared source avoids copying it all.
+    Text(std::ops::Range<usize>),
     Action(Pipe),
     If(Box<Branch>),
     With(Box<Branch>),
@@ -195,8 +197,9 @@ impl fmt::Display for TemplateCall {
 
 /// Go's `parse.IsEmptyTree`: only whitespace text (and comments, which we drop) — such a
 /// template never replaces an existing definition.
-pub(crate) fn is_empty_tree(nodes: &[Node]) -> bool {
-    nodes.iter().all(
-        |n| matches!(n, Node::Text(t) if t.trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']).is_empty()),
-    )
+pub(crate) fn is_empty_tree(text: &str, nodes: &[Node]) -> bool {
+    nodes.iter().all(|n| {
+        matches!(n, Node::Text(r)
+            if text[r.clone()].trim_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']).is_empty())
+    })
 }

@@ -135,7 +135,7 @@ impl<'a> State<'a, '_> {
 
     fn walk(&mut self, dot: &Value, iface: bool, node: &'a Node) -> R<Flow> {
         match node {
-            Node::Text(t) => self.out.push_str(t),
+            Node::Text(r) => self.out.push_str(&self.tmpl.text[r.clone()]),
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, iface, pipe)?;
                 if pipe.decl.is_empty() {

@@ -172,7 +172,7 @@ fn associate(map: &mut HashMap<String, Rc<Tmpl>>, parent: Option<&Layer<'_>>, tr
         let exists = map
             .get(&t.name)
             .or_else(|| parent.and_then(|p| p.lookup(&t.name)));
-        if exists.is_some() && is_empty_tree(&t.root) {
+        if exists.is_some() && is_empty_tree(&t.text, &t.root) {
             continue;
         }
         map.insert(t.name.clone(), t);
@@ -204,6 +204,12 @@ impl Templates {
     /// Parses `text` as template `name` and adds it and every `{{define}}`/`{{block}}` in it to
     /// the set; a later parse of an existing name replaces it, unless the new body is empty.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
+        self.parse_shared(name, Rc::from(text))
+    }
+
+    /// [`Self::parse`] for a source the caller already shares: the trees keep it (text between
+    /// actions is sliced from it at execution) instead of a copy.
+    pub fn parse_shared(&mut self, name: &str, text: Rc<str>) -> Result<(), Error> {
         let trees = parse::parse(name, text, &self.funcs)?;
         associate(&mut self.map, None, trees);
         Ok(())
@@ -226,7 +232,9 @@ impl Templates {
         let Some(t) = self.map.get(name) else {
             return Err(Error::other(name, no_template(name, &self.root_name)));
         };
-        let mut out = String::new();
+        // A file's output is usually about as long as its source: sizing for that up front saves
+        // the regrowth copies (and fresh pages) of large templates.
+        let mut out = String::with_capacity(t.text.len());
         exec::run(&layer, t, data, 0, &mut out)?;
         Ok(out)
     }
@@ -279,7 +287,7 @@ impl Call<'_> {
                 exec::MAX_EXEC_DEPTH
             ));
         }
-        let trees = parse::parse(name, text, self.layer.funcs).map_err(|e| e.to_string())?;
+        let trees = parse::parse(name, Rc::from(text), self.layer.funcs).map_err(|e| e.to_string())?;
         let top = trees.iter().find(|t| t.name == name).cloned();
         let mut map = HashMap::new();
         associate(&mut map, Some(self.layer), trees);

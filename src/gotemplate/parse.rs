@@ -49,9 +49,9 @@ const MAX_PAREN_DEPTH: usize = 1000;
 
 /// Parses `text` as template `name`; returns the top-level tree and every define/block, with
 /// Go's rule that two non-empty definitions of one name in a single parse are an error.
-pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Rc<Tmpl>>, Error> {
+pub(crate) fn parse(name: &str, text: Rc<str>, funcs: &FuncMap) -> Result<Vec<Rc<Tmpl>>, Error> {
     let items = lex(
-        text,
+        &text,
         funcs.get("break").is_none(),
         funcs.get("continue").is_none(),
     );
@@ -61,7 +61,7 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Rc<Tm
         hi: 0,
         funcs,
         parse_name: Rc::from(name),
-        text: Rc::from(text),
+        text: text.clone(),
         vars: vec!["$".to_string()],
         range_depth: 0,
         paren_depth: 0,
@@ -137,11 +137,11 @@ impl<'s> Parser<'s, '_> {
     /// definitions of one name are an error.
     fn add(&mut self, name: String, root: Vec<Node>) -> PResult<()> {
         if let Some(idx) = self.trees.iter().position(|t| t.name == name) {
-            if is_empty_tree(&self.trees[idx].root) {
+            if is_empty_tree(&self.text, &self.trees[idx].root) {
                 self.trees[idx].root = root;
                 return Ok(());
             }
-            if !is_empty_tree(&root) {
+            if !is_empty_tree(&self.text, &root) {
                 return Err(self.errorf(format!(
                     "template: multiple definition of template {}",
                     super::gofmt::quote(&name)
@@ -217,7 +217,7 @@ impl<'s> Parser<'s, '_> {
     fn text_or_action(&mut self) -> PResult<Parsed> {
         let it = self.next_non_space();
         match it.typ {
-            T::Text => Ok(Parsed::Node(Node::Text(it.val.into_owned().into_boxed_str()))),
+            T::Text => Ok(Parsed::Node(Node::Text(it.pos..it.pos + it.val.len()))),
             T::LeftDelim => {
                 self.action_line = it.line;
                 let r = self.action();

@@ -140,7 +140,7 @@ pub fn render_each(
     let mut set = Templates::new(funcs.clone());
     set.set_missing_key_error(opts.strict);
     for name in &names {
-        set.parse(name, &tpls[*name].text)
+        set.parse_shared(name, tpls[*name].text.clone())
             .map_err(|e| parse_error(name, &e))?;
     }
 

@@ -10,6 +10,8 @@
 //! parser. So it can only disagree with the full parser by accepting invalid YAML, which the
 //! differential tests below guard against on real chart output and on mutated documents.
 
+use std::borrow::Cow;
+
 use super::DocHead;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -40,6 +42,17 @@ enum Pending<'a> {
     Block {
         parent: usize,
         block: Option<usize>,
+    },
+    /// A plain scalar whose node sits at `parent`: deeper lines continue it (folded into one
+    /// string). `head` when it is a head field, whose value a continuation would change.
+    Plain {
+        parent: usize,
+        head: bool,
+    },
+    /// A closed value (quoted, flow, or plain ended by a comment) at `parent`: a deeper line
+    /// after it is an error, left to the full parser.
+    Done {
+        parent: usize,
     },
 }
 
@@ -77,13 +90,52 @@ pub(crate) fn fast_head(text: &str) -> Option<DocHead> {
                 _ => pending = Pending::None,
             }
         }
-        if rest.is_empty() || rest.starts_with('#') {
+        if rest.is_empty() {
+            continue;
+        }
+        if rest.starts_with('#') {
+            // A comment ends a plain scalar: what follows may not continue it.
+            if let Pending::Plain { parent, .. } = pending {
+                pending = Pending::Done { parent };
+            }
             continue;
         }
         if rest.starts_with('\t') || (indent == 0 && (rest.starts_with("---") || rest.starts_with("..."))) {
             return None;
         }
+        match pending {
+            Pending::Plain { parent, head } if indent > parent => {
+                // A continuation line of a multi-line plain scalar (long CRD descriptions): only
+                // plain words, nothing YAML could read as structure or a comment.
+                if head || !plain_continuation(rest) {
+                    return None;
+                }
+                continue;
+            }
+            Pending::Done { parent } if indent > parent => return None,
+            Pending::Plain { .. } | Pending::Done { .. } => pending = Pending::None,
+            _ => {}
+        }
         let is_item = rest == "-" || rest.starts_with("- ");
+        if let Pending::Nested { indent: at, key, .. } = pending {
+            if indent > at && !is_item && split_key(rest).is_none() {
+                // The value on its own line, deeper than its key or dash (`toYaml | nindent` of an
+                // empty map gives `key:\n  {}`). Block scalars here are left to the full parser.
+                if rest.starts_with(['|', '>']) {
+                    return None;
+                }
+                let (after, scalar) = value(rest, at)?;
+                let head = match key {
+                    Some(key) => record(&stack, key, scalar, &mut head)?,
+                    None => false,
+                };
+                pending = match after {
+                    Pending::Plain { parent, .. } => Pending::Plain { parent, head },
+                    other => other,
+                };
+                continue;
+            }
+        }
         // Close deeper levels; a list at the same indent as its parent's keys ends at the next key.
         while stack
             .last()
@@ -183,8 +235,14 @@ fn entry<'a>(
         return None;
     }
     let (pending, scalar) = value(v, indent)?;
-    record(stack, key, scalar, head)?;
-    Some(pending)
+    let is_head = record(stack, key, scalar, head)?;
+    Some(match pending {
+        Pending::Plain { parent, .. } => Pending::Plain {
+            parent,
+            head: is_head,
+        },
+        other => other,
+    })
 }
 
 /// Splits `key: rest` / `key:`; None when the line is not a simple mapping entry.
@@ -247,9 +305,9 @@ fn is_indicator(c: u8) -> bool {
 }
 
 /// A value as the head would hold it.
-enum Scalar {
+enum Scalar<'a> {
     /// A string scalar, with its text.
-    Str(String),
+    Str(Cow<'a, str>),
     /// A plain scalar that YAML 1.1 may read as null, a bool or a number.
     Unsure,
     /// A collection or block scalar (never a head field in practice).
@@ -257,7 +315,7 @@ enum Scalar {
 }
 
 /// Validates a value after `key: ` or `- `. Returns what it leaves open and the scalar it holds.
-fn value(v: &str, indent: usize) -> Option<(Pending<'static>, Scalar)> {
+fn value(v: &str, indent: usize) -> Option<(Pending<'static>, Scalar<'_>)> {
     let b = v.as_bytes();
     match b[0] {
         b'|' | b'>' => {
@@ -282,16 +340,22 @@ fn value(v: &str, indent: usize) -> Option<(Pending<'static>, Scalar)> {
             trailing_ok(&v[end..])?;
             let inner = &v[1..end - 1];
             let text = if b[0] == b'\'' {
-                inner.replace("''", "'")
+                if inner.contains("''") {
+                    Cow::Owned(inner.replace("''", "'"))
+                } else {
+                    Cow::Borrowed(inner)
+                }
+            } else if inner.contains('\\') {
+                Cow::Owned(unescape(inner)?)
             } else {
-                unescape(inner)?
+                Cow::Borrowed(inner)
             };
-            Some((Pending::None, Scalar::Str(text)))
+            Some((Pending::Done { parent: indent }, Scalar::Str(text)))
         }
         b'[' | b'{' => {
             let end = flow_end(v)?;
             trailing_ok(&v[end..])?;
-            Some((Pending::None, Scalar::Other))
+            Some((Pending::Done { parent: indent }, Scalar::Other))
         }
         c if is_indicator(c) && !(c == b'-' && b.get(1).is_some_and(|&n| n != b' ')) => None,
         _ => {
@@ -317,9 +381,17 @@ fn value(v: &str, indent: usize) -> Option<(Pending<'static>, Scalar)> {
             let scalar = if resolves_non_string(text) {
                 Scalar::Unsure
             } else {
-                Scalar::Str(text.to_string())
+                Scalar::Str(Cow::Borrowed(text))
             };
-            Some((Pending::None, scalar))
+            let after = if end == v.len() {
+                Pending::Plain {
+                    parent: indent,
+                    head: false,
+                }
+            } else {
+                Pending::Done { parent: indent }
+            };
+            Some((after, scalar))
         }
     }
 }
@@ -449,32 +521,43 @@ fn resolves_non_string(s: &str) -> bool {
 
 /// Stores a head field when `key` sits at one of the paths the head holds; declines (None) when such
 /// a field is a plain scalar whose type only the full resolver can tell.
-fn record(stack: &[Level<'_>], key: &str, value: Scalar, head: &mut DocHead) -> Option<()> {
-    let path: Vec<Option<&str>> = stack.iter().skip(1).map(|l| l.parent_key).collect();
-    let at_root_map = stack
-        .first()
-        .is_some_and(|l| l.kind == Kind::Map && l.indent == 0);
-    if !at_root_map || stack.iter().any(|l| l.kind == Kind::Seq) {
-        return Some(());
+fn record(stack: &[Level<'_>], key: &str, value: Scalar<'_>, head: &mut DocHead) -> Option<bool> {
+    let Some((root, below)) = stack.split_first() else {
+        return Some(false);
+    };
+    if root.kind != Kind::Map || root.indent != 0 || below.iter().any(|l| l.kind == Kind::Seq) {
+        return Some(false);
     }
-    let slot: Option<&mut String> = match (path.as_slice(), key) {
+    let slot: Option<&mut String> = match (below, key) {
         ([], "apiVersion") => Some(&mut head.api_version),
         ([], "kind") => Some(&mut head.kind),
-        ([Some("metadata")], "name") => Some(&mut head.name),
-        ([Some("metadata"), Some("annotations")], k) => {
+        ([m], "name") if m.parent_key == Some("metadata") => Some(&mut head.name),
+        ([m, a], k) if m.parent_key == Some("metadata") && a.parent_key == Some("annotations") => {
             Some(head.annotations.entry(k.to_string()).or_default())
         }
         _ => None,
     };
     match (slot, value) {
-        (None, _) => Some(()),
+        (None, _) => Some(false),
         (Some(slot), Scalar::Str(s)) => {
-            *slot = s;
-            Some(())
+            *slot = s.into_owned();
+            Some(true)
         }
         // Collections and block scalars in head fields are unusual: let the full decoder say.
         (Some(_), Scalar::Unsure | Scalar::Other) => None,
     }
+}
+
+/// A continuation line of a multi-line plain scalar that this scanner vouches for: no tabs, no
+/// leading indicator, nothing that would start a mapping or a comment.
+fn plain_continuation(rest: &str) -> bool {
+    let b = rest.as_bytes();
+    !is_indicator(b[0])
+        && !matches!(b[0], b'"' | b'\'')
+        && !rest.contains('\t')
+        && !rest.contains(": ")
+        && !rest.contains(" #")
+        && !rest.ends_with(':')
 }
 
 #[cfg(test)]
@@ -497,6 +580,8 @@ mod tests {
             ("deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\n  annotations:\n    checksum/config: abc\n    \"helm.sh/hook\": pre-install\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \"nginx:1.2\"\n        args: [\"--a\", '--b', c]\n        env:\n          - name: X\n            value: '1'\n      volumes: []\n"),
             ("block scalar", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # trailing comment\ndata:\n  a.conf: |\n    line 1\n\n      indented\n  b: >-\n    folded\n  c: x\n"),
             ("comment only", "# Source: nothing\n"),
+            ("multi-line plain", "kind: CustomResourceDefinition\nspec:\n  description: one two\n    three, four\n\n    five.\n  next: x\n"),
+            ("value on its own line", "kind: Deployment\nspec:\n  resources:\n    {}\n  args:\n    []\n  x:\n    plain\n    more\n"),
             ("list under key at same indent", "kind: Role\nrules:\n- apiGroups:\n  - \"\"\n  resources: [pods]\n  verbs:\n  - get\nmetadata:\n  name: r\n"),
         ];
         for (name, text) in cases {
@@ -513,12 +598,15 @@ mod tests {
         let cases = [
             ("anchor", "a: &x 1\nb: *x\n"),
             ("tag", "a: !!str 1\n"),
-            ("multi-line plain", "a: one\n  two\n"),
             ("multi-line quoted", "a: \"one\n  two\"\n"),
             ("mapping in value", "a: b: c\n"),
             ("tab indent", "a:\n\tb: c\n"),
             ("flow map", "a: {b: c}\n"),
             ("bad dedent", "a:\n    b: 1\n  c: 2\n"),
+            ("continued head field", "kind: Job\nmetadata:\n  name: a\n    b\n"),
+            ("continued after comment", "a: one # c\n  two\n"),
+            ("key after own-line value", "a:\n  {}\n  b: c\n"),
+            ("block scalar on own line", "a:\n  |\n  x\n"),
         ];
         for (name, text) in cases {
             assert!(fast_head(text).is_none(), "{name}: fast path should decline");
@@ -562,6 +650,7 @@ mod tests {
         let seeds = [
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    a: \"b\\\"c\"\ndata:\n  k: |\n    v1\n    v2\n  l: x\nlist:\n- a\n- b: c\n  d: [e, 'f']\n",
             "kind: X\nspec:\n  items:\n    - name: a\n      value: '1'\n    -   name: b\n  empty: {}\n",
+            "kind: X\nmetadata:\n  name: n\nspec:\n  d: one two\n    three\n\n    four\n  e:\n    {}\n  f:\n  - a\n    b\n  g:\n    'q'\n",
         ];
         let inserts = [
             ":", " ", "-", "#", "\"", "'", "|", "[", "]", "\t", "\n", "  ", "- ", ": ",
