@@ -54,6 +54,12 @@ enum Pending<'a> {
     Done {
         parent: usize,
     },
+    /// A quoted scalar (`quote` is `'` or `"`) at `parent` still open at the end of its line:
+    /// deeper lines continue it until the closing quote (long CRD descriptions).
+    Quoted {
+        parent: usize,
+        quote: u8,
+    },
 }
 
 /// Returns the head when the document is entirely in the subset this scanner validates.
@@ -72,6 +78,24 @@ pub(crate) fn fast_head(text: &str) -> Option<DocHead> {
         }
         let indent = line.bytes().take_while(|&b| b == b' ').count();
         let rest = &line[indent..];
+        if let Pending::Quoted { parent, quote } = pending {
+            // Inside quotes `#` and `- ` are text; only the closing quote matters. Lines must stay
+            // deeper than the key (blank lines fold).
+            if rest.is_empty() {
+                continue;
+            }
+            if indent <= parent {
+                return None;
+            }
+            match quote_close(rest, quote)? {
+                Some(end) => {
+                    trailing_ok(&rest[end..])?;
+                    pending = Pending::Done { parent };
+                }
+                None => {}
+            }
+            continue;
+        }
         if let Pending::Block { parent, block } = &mut pending {
             if rest.is_empty() {
                 // An all-space line before the content indent is known must not be deeper than it
@@ -172,6 +196,10 @@ pub(crate) fn fast_head(text: &str) -> Option<DocHead> {
         } else {
             entry(rest, indent, &mut stack, &mut head)?
         };
+    }
+    // A quote still open at the end of the document is an error.
+    if matches!(pending, Pending::Quoted { .. }) {
+        return None;
     }
     Some(head)
 }
@@ -336,7 +364,17 @@ fn value(v: &str, indent: usize) -> Option<(Pending<'static>, Scalar<'_>)> {
             ))
         }
         b'"' | b'\'' => {
-            let end = quoted_end(v)?;
+            let Some(end) = quoted_end(v) else {
+                // Open at the end of the line: continued below. Never a head field (Other).
+                quote_close(&v[1..], b[0])?;
+                return Some((
+                    Pending::Quoted {
+                        parent: indent,
+                        quote: b[0],
+                    },
+                    Scalar::Other,
+                ));
+            };
             trailing_ok(&v[end..])?;
             let inner = &v[1..end - 1];
             let text = if b[0] == b'\'' {
@@ -421,6 +459,28 @@ fn quoted_end(s: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// Where a continuation line of a quoted scalar closes it: `Some(Some(i))` with `i` just after the
+/// closing quote, `Some(None)` when it stays open, `None` for what this scanner does not vouch for
+/// (escapes in double quotes, tabs).
+fn quote_close(line: &str, quote: u8) -> Option<Option<usize>> {
+    let b = line.as_bytes();
+    if b.contains(&b'\t') || (quote == b'"' && b.contains(&b'\\')) {
+        return None;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == quote {
+            if quote == b'\'' && b.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(Some(i + 1));
+        }
+        i += 1;
+    }
+    Some(None)
 }
 
 /// The end of a one-line flow collection holding only plain words and quoted scalars, not nested.
@@ -581,6 +641,7 @@ mod tests {
             ("block scalar", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # trailing comment\ndata:\n  a.conf: |\n    line 1\n\n      indented\n  b: >-\n    folded\n  c: x\n"),
             ("comment only", "# Source: nothing\n"),
             ("multi-line plain", "kind: CustomResourceDefinition\nspec:\n  description: one two\n    three, four\n\n    five.\n  next: x\n"),
+            ("multi-line quoted", "kind: X\nspec:\n  d: 'it''s\n    # not a comment\n\n    - nor an item'\n  e: \"one\n    two\" # c\n  f: g\n"),
             ("value on its own line", "kind: Deployment\nspec:\n  resources:\n    {}\n  args:\n    []\n  x:\n    plain\n    more\n"),
             ("list under key at same indent", "kind: Role\nrules:\n- apiGroups:\n  - \"\"\n  resources: [pods]\n  verbs:\n  - get\nmetadata:\n  name: r\n"),
         ];
@@ -598,7 +659,9 @@ mod tests {
         let cases = [
             ("anchor", "a: &x 1\nb: *x\n"),
             ("tag", "a: !!str 1\n"),
-            ("multi-line quoted", "a: \"one\n  two\"\n"),
+            ("multi-line quoted head field", "kind: \"Job\n  x\"\n"),
+            ("multi-line double quoted with escape", "a: \"one\\n\n  two\"\n"),
+            ("quoted continuation not deeper", "a:\n  b: 'one\n  two'\n"),
             ("mapping in value", "a: b: c\n"),
             ("tab indent", "a:\n\tb: c\n"),
             ("flow map", "a: {b: c}\n"),
@@ -650,6 +713,7 @@ mod tests {
         let seeds = [
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    a: \"b\\\"c\"\ndata:\n  k: |\n    v1\n    v2\n  l: x\nlist:\n- a\n- b: c\n  d: [e, 'f']\n",
             "kind: X\nspec:\n  items:\n    - name: a\n      value: '1'\n    -   name: b\n  empty: {}\n",
+            "kind: X\nspec:\n  d: 'a\n    b''c\n\n    d'\n  e: \"f\n    g\"\n  h: i\n",
             "kind: X\nmetadata:\n  name: n\nspec:\n  d: one two\n    three\n\n    four\n  e:\n    {}\n  f:\n  - a\n    b\n  g:\n    'q'\n",
         ];
         let inserts = [
