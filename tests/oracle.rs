@@ -16,6 +16,10 @@
 //!    release bookkeeping are normalised. keda brings cluster-scoped objects (CRDs in templates,
 //!    ClusterRoles, an APIService, a webhook), so the two tools take turns rather than share.
 //!
+//! 4. Unchanged means unchanged (issue 10): argo-cd freshly installed has no diff and a no-op
+//!    upgrade writes no object (server defaults inside atomic lists, `rules: null`), and its
+//!    uninstall deletes without reading each object first; requests seen by a recording proxy.
+//!
 //! One control plane (with the fake kubelet) for the binary; every scenario gets namespaces of its
 //! own and scenarios run a few at a time.
 
@@ -1154,4 +1158,180 @@ fn helm_oracle_argo_cd() {
     // CRDs in templates, like keda, and a pre-install hook-free but large chart (59 objects).
     let _alone = CLUSTER_WIDE.write().unwrap_or_else(|p| p.into_inner());
     helm_oracle("argo-cd", "server.replicas=2", "rel-argocd-server", [1, 2, 1]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Unchanged means unchanged
+
+/// Object writes in a proxy log: everything but our release records, lock and key.
+fn object_writes(log: &[support::faultproxy::Record]) -> Vec<String> {
+    log.iter()
+        .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
+        .filter(|r| !is_bookkeeping(&r.path))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+fn is_bookkeeping(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or("");
+    path.contains("/configmaps/kubectl-chart.")
+        || path.ends_with("/configmaps")
+        || path.contains("/secrets/kubectl-chart-key")
+}
+
+/// Deletes the CRDs a test release left behind (`keep` policy), so the next install of the same
+/// chart in another namespace does not meet objects of a release that is gone.
+struct KeptCrds<'a> {
+    kit: &'a Kit,
+    namespace: String,
+}
+
+impl Drop for KeptCrds<'_> {
+    fn drop(&mut self) {
+        let Ok(out) = run(kubectl(self.kit).args(["get", "crd", "-o", "json"])) else {
+            return;
+        };
+        let list: Value = serde_json::from_str(&out).unwrap_or_default();
+        for crd in list["items"].as_array().into_iter().flatten() {
+            if crd.pointer("/metadata/annotations/meta.helm.sh~1release-namespace")
+                == Some(&json!(self.namespace))
+            {
+                let name = crd["metadata"]["name"].as_str().unwrap_or_default();
+                let _ = kubectl(self.kit)
+                    .args(["delete", "crd", name, "--wait=true"])
+                    .output();
+            }
+        }
+    }
+}
+
+/// Issue 10: on a freshly installed argo-cd, `diff` reported "4 to change" (server-defaulted
+/// `protocol: TCP` inside NetworkPolicies' atomic `ingress`, and a Role's `rules: null`) and every
+/// upgrade patched those objects; uninstall read each object with a GET before deleting it.
+#[test]
+fn argo_cd_installed_is_unchanged_and_uninstalls_without_reads() {
+    // Cluster-scoped objects (CRDs, ClusterRoles) of release `rel`: nothing else may run meanwhile.
+    let _alone = CLUSTER_WIDE.write().unwrap_or_else(|p| p.into_inner());
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS).join("argo-cd");
+    if !chart.join("Chart.yaml").is_file() {
+        if std::env::var("KC_REQUIRE_K8S").as_deref() == Ok("1") {
+            panic!("no argo-cd chart at {}", chart.display());
+        }
+        eprintln!("skipped: no argo-cd chart at {}", chart.display());
+        return;
+    }
+    let chart = chart.to_string_lossy().into_owned();
+    let ns = Ns::new(kit, "or-noop");
+    let _crds = KeptCrds {
+        kit,
+        namespace: ns.name.clone(),
+    };
+    let proxy = support::faultproxy::FaultProxy::start(kit);
+    let dir = temp_dir("noop");
+    let kubeconfig = proxy.kubeconfig(&dir, &ns.name);
+    let via_proxy = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kubectl-chart"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .arg("-n")
+            .arg(&ns.name)
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .env_remove("KUBECONFIG")
+            .env("KUBECTL_CHART_LOCK_TTL", "10")
+            .output()
+            .expect("run kubectl-chart")
+    };
+    let text = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+
+    let out = via_proxy(&["install", "rel", &chart]);
+    assert!(out.status.success(), "install: {}", text(&out));
+
+    let out = via_proxy(&["diff", "rel", &chart, "--detailed-exitcode", "--color", "never"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "diff of the release just installed: {}",
+        text(&out)
+    );
+
+    let before = proxy.log().len();
+    // Hooks run on every upgrade by design, as with Helm (argo-cd's pre-upgrade redis-secret-init
+    // Job and its RBAC are re-created each time); what must not be written is the release itself.
+    let out = via_proxy(&["upgrade", "rel", &chart, "--no-hooks"]);
+    assert!(out.status.success(), "no-op upgrade: {}", text(&out));
+    let log = proxy.log();
+    assert_eq!(
+        object_writes(&log[before..]),
+        Vec::<String>::new(),
+        "a no-op upgrade wrote objects"
+    );
+
+    let before = proxy.log().len();
+    let out = via_proxy(&["uninstall", "rel"]);
+    assert!(out.status.success(), "uninstall: {}", text(&out));
+    let log = proxy.log();
+    let log = &log[before..];
+    let path_of = |r: &support::faultproxy::Record| r.path.split('?').next().unwrap_or("").to_string();
+    let deleted: BTreeSet<String> = log
+        .iter()
+        .filter(|r| r.method == "DELETE" && !is_bookkeeping(&r.path))
+        .map(path_of)
+        .collect();
+    let read_first: Vec<&String> = log
+        .iter()
+        .filter(|r| r.method == "GET")
+        .map(path_of)
+        .filter_map(|p| deleted.get(&p))
+        .collect();
+    let gets = log.iter().filter(|r| r.method == "GET").count();
+    eprintln!(
+        "argo-cd uninstall: {} deletes, {gets} GETs (lists and discovery included), {} requests",
+        deleted.len(),
+        log.len()
+    );
+    assert!(deleted.len() > 40, "argo-cd's objects were deleted: {deleted:?}");
+    // A kind with a single object may be read by name (a GET is one request as a LIST is);
+    // two reads of one kind mean objects are read one by one.
+    let mut reads_per_kind: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in &read_first {
+        *reads_per_kind
+            .entry(p.rsplit_once('/').map_or("", |(c, _)| c))
+            .or_default() += 1;
+    }
+    assert!(
+        reads_per_kind.values().all(|&n| n == 1),
+        "objects read one by one before deleting: {read_first:?}"
+    );
+    let left: Value = serde_json::from_str(&must(kubectl(kit).args([
+        "get",
+        // What the chart creates, not what controllers derive from it (ReplicaSets, Pods go by GC).
+        "deployments,statefulsets,services,serviceaccounts,configmaps,secrets,roles,rolebindings,networkpolicies",
+        "-n",
+        &ns.name,
+        "-l",
+        "app.kubernetes.io/instance=rel",
+        "-o",
+        "json",
+    ])))
+    .expect("kubectl json");
+    // Hook objects stay, as with Helm: they are not part of the release.
+    let left: Vec<String> = left["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|o| o.pointer("/metadata/annotations/helm.sh~1hook").is_none())
+        .map(|o| format!("{}/{}", o["kind"], o["metadata"]["name"]))
+        .collect();
+    assert_eq!(left, Vec::<String>::new(), "uninstall left objects behind");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -75,9 +75,12 @@ pub async fn plan_against_cluster(
     desired: Vec<Value>,
     original: Vec<Value>,
 ) -> anyhow::Result<Plan> {
-    Ok(plan_with_intents(ctx, release, namespace, desired, original)
-        .await?
-        .0)
+    // No intents: `diff` and `rollback` never send whole objects from this plan.
+    Ok(
+        plan_inner(ctx, release, namespace, desired, original, Fetch::Each, false)
+            .await?
+            .0,
+    )
 }
 
 /// [`plan_against_cluster`], plus the desired objects as they will be sent (namespaced and
@@ -87,8 +90,148 @@ pub async fn plan_with_intents(
     ctx: &Context,
     release: &str,
     namespace: &str,
+    desired: Vec<Value>,
+    original: Vec<Value>,
+) -> anyhow::Result<(Plan, BTreeMap<ObjectRef, Value>)> {
+    plan_inner(ctx, release, namespace, desired, original, Fetch::Each, true).await
+}
+
+/// The plan of `uninstall`: every object of the last revision (`original`) against the cluster.
+/// Live objects are read with one LIST per kind and namespace instead of one GET per object (306
+/// requests for 300 objects otherwise): the deletes need them only to honour `keep` and to refuse
+/// deleting an object another release took over.
+pub async fn plan_uninstall(
+    ctx: &Context,
+    release: &str,
+    namespace: &str,
+    original: Vec<Value>,
+) -> anyhow::Result<Plan> {
+    Ok(plan_inner(
+        ctx,
+        release,
+        namespace,
+        Vec::new(),
+        original,
+        Fetch::ListPerKind,
+        false,
+    )
+    .await?
+    .0)
+}
+
+/// How [`plan_inner`] reads live objects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    /// One GET per object: answers hold only our objects, whatever else the namespace holds.
+    Each,
+    /// One LIST per kind and namespace with two or more objects (never of CRDs), GET for the rest.
+    ListPerKind,
+}
+
+/// Lists ask only for what a Helm-compatible tool manages, as every object we apply is stamped so:
+/// it keeps release records (ours and Helm's, often hundreds of kilobytes each) and everyone
+/// else's objects out of the answer. An object of the release that lost the label is missed by
+/// the list and read with a GET instead, so the selector only saves bytes, never hides an object.
+const MANAGED_BY_HELM_SELECTOR: &str = "app.kubernetes.io/managed-by=Helm";
+
+/// Kinds never listed: CRDs are cluster-wide and each carries its whole schema.
+fn listable(gvk: &Gvk) -> bool {
+    !(gvk.group == "apiextensions.k8s.io" && gvk.kind == "CustomResourceDefinition")
+}
+
+/// Object address for a GET: kind, namespace (`None` when cluster-scoped), name.
+type Key = (Gvk, Option<String>, String);
+
+/// Drops `metadata.managedFields` from a live object as soon as it arrives: nothing downstream
+/// reads it (the diff never patches or shows it), and on a CRD it repeats every field name of the
+/// schema, the largest part of argo-cd's live objects.
+fn without_managed_fields(mut live: Value) -> Value {
+    if let Some(meta) = live.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+    }
+    live
+}
+
+/// Reads the live copy of every object in `keys` (absent ones are left out).
+async fn fetch_live(ctx: &Context, keys: Vec<Key>, how: Fetch) -> anyhow::Result<Vec<(Key, Value)>> {
+    let mut found = Vec::with_capacity(keys.len());
+    let mut singles: Vec<Key> = Vec::new();
+    if how == Fetch::ListPerKind {
+        let mut groups: BTreeMap<(Gvk, Option<String>), Vec<String>> = BTreeMap::new();
+        for (gvk, ns, name) in keys {
+            if listable(&gvk) {
+                groups.entry((gvk, ns)).or_default().push(name);
+            } else {
+                singles.push((gvk, ns, name));
+            }
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for ((gvk, ns), names) in groups {
+            // One object: a GET costs one request too, and its answer holds only that object.
+            if names.len() < 2 {
+                singles.extend(names.into_iter().map(|n| (gvk.clone(), ns.clone(), n)));
+                continue;
+            }
+            let cluster = ctx.cluster.clone();
+            set.spawn(async move {
+                let got = cluster
+                    .list(&gvk, ns.as_deref(), Some(MANAGED_BY_HELM_SELECTOR))
+                    .await;
+                (gvk, ns, names, got)
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let (gvk, ns, names, got) = joined.context("listing live objects")?;
+            let mut items: HashMap<String, Value> = got
+                .with_context(|| format!("listing {}", gvk.kind))?
+                .items
+                .into_iter()
+                .filter_map(|o| {
+                    let name = o.pointer("/metadata/name")?.as_str()?.to_string();
+                    Some((name, o))
+                })
+                .collect();
+            for name in names {
+                match items.remove(&name) {
+                    Some(o) => found.push(((gvk.clone(), ns.clone(), name), without_managed_fields(o))),
+                    None => singles.push((gvk.clone(), ns.clone(), name)),
+                }
+            }
+        }
+    } else {
+        singles = keys;
+    }
+
+    // The cluster layer bounds how many run at once.
+    let mut set = tokio::task::JoinSet::new();
+    for (gvk, ns, name) in singles {
+        let cluster = ctx.cluster.clone();
+        set.spawn(async move {
+            let got = cluster.get(&gvk, ns.as_deref(), &name).await;
+            ((gvk, ns, name), got)
+        });
+    }
+    while let Some(joined) = set.join_next().await {
+        let (key, got) = joined.context("fetching live objects")?;
+        match got {
+            Ok(live) => found.push((key, without_managed_fields(live))),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e).with_context(|| format!("getting {} {}", key.0.kind, key.2)),
+        }
+    }
+    Ok(found)
+}
+
+/// The plan of `desired` against the cluster with `original` as base; `how` reads live objects,
+/// `with_intents` also returns the desired objects by identity.
+async fn plan_inner(
+    ctx: &Context,
+    release: &str,
+    namespace: &str,
     mut desired: Vec<Value>,
     mut original: Vec<Value>,
+    how: Fetch,
+    with_intents: bool,
 ) -> anyhow::Result<(Plan, BTreeMap<ObjectRef, Value>)> {
     let all: Vec<&Value> = desired.iter().chain(original.iter()).collect();
     let scopes = scopes(ctx, &all).await?;
@@ -105,15 +248,7 @@ pub async fn plan_with_intents(
         let ns = namespaced(doc).unwrap_or(true).then_some(namespace);
         Ok(ObjectRef::of(doc, ns)?)
     };
-    let mut keys_by_ref: BTreeMap<String, (Gvk, Option<String>, String)> = BTreeMap::new();
-    for doc in &original {
-        inputs.original(id(doc)?, doc.clone())?;
-    }
-    let mut intents = BTreeMap::new();
-    for doc in &desired {
-        inputs.desired(id(doc)?, doc.clone())?;
-        intents.insert(id(doc)?, doc.clone());
-    }
+    let mut keys_by_ref: BTreeMap<String, Key> = BTreeMap::new();
     for doc in desired.iter().chain(original.iter()) {
         let gvk = Gvk::of(doc)?;
         if scopes.get(&gvk).copied().flatten().is_none() {
@@ -123,43 +258,40 @@ pub async fn plan_with_intents(
         let ns = (!r.namespace.is_empty()).then(|| r.namespace.clone());
         keys_by_ref.insert(r.to_string(), (gvk, ns, r.name.clone()));
     }
-
-    // Live objects, fetched concurrently (the cluster layer bounds how many at once).
-    let mut set = tokio::task::JoinSet::new();
-    for (gvk, ns, name) in keys_by_ref.into_values() {
-        let cluster = ctx.cluster.clone();
-        set.spawn(async move {
-            let got = cluster.get(&gvk, ns.as_deref(), &name).await;
-            (gvk, ns, name, got)
-        });
+    let desired_kinds: Vec<Gvk> = desired.iter().filter_map(|d| Gvk::of(d).ok()).collect();
+    // The documents move into the plan's inputs: every copy of argo-cd's objects (its CRDs hold
+    // 1.5 MB of schema) is tens of megabytes of JSON values.
+    let mut intents = BTreeMap::new();
+    for doc in original {
+        inputs.original(id(&doc)?, doc)?;
     }
-    while let Some(joined) = set.join_next().await {
-        let (gvk, ns, name, got) = joined.context("fetching live objects")?;
-        match got {
-            Ok(live) => {
-                let r = ObjectRef::of(&live, ns.as_deref())?;
-                inputs.live(r, live)?;
-            }
-            Err(e) if e.is_not_found() => {}
-            Err(e) => return Err(e).with_context(|| format!("getting {} {name}", gvk.kind)),
+    for doc in desired {
+        let r = id(&doc)?;
+        if with_intents {
+            intents.insert(r.clone(), doc.clone());
         }
+        inputs.desired(r, doc)?;
     }
 
-    let keys = merge_keys(ctx, &desired).await;
+    for ((_, ns, _), live) in fetch_live(ctx, keys_by_ref.into_values().collect(), how).await? {
+        let r = ObjectRef::of(&live, ns.as_deref())?;
+        inputs.live(r, live)?;
+    }
+
+    let keys = merge_keys(ctx, &desired_kinds).await;
     Ok((diff::plan(inputs, &keys)?, intents))
 }
 
 /// Built-in merge keys plus what the cluster's OpenAPI declares for the kinds we render that the
 /// built-in table does not know (custom resources).
-async fn merge_keys(ctx: &Context, desired: &[Value]) -> MergeKeys {
+async fn merge_keys(ctx: &Context, desired: &[Gvk]) -> MergeKeys {
     let mut keys = MergeKeys::builtin();
     let mut seen = std::collections::HashSet::new();
-    for doc in desired {
-        let Ok(gvk) = Gvk::of(doc) else { continue };
+    for gvk in desired {
         if !gvk.group.contains('.') || gvk.group.ends_with(".k8s.io") || !seen.insert(gvk.clone()) {
             continue;
         }
-        let Ok(Some(lists)) = ctx.cluster.list_info(&gvk).await else {
+        let Ok(Some(lists)) = ctx.cluster.list_info(gvk).await else {
             continue;
         };
         let dgvk = diff::Gvk::new(&gvk.group, &gvk.version, &gvk.kind);

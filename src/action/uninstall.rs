@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::{
-    plan::{parse_manifest_docs, plan_against_cluster},
+    plan::{parse_manifest_docs, plan_uninstall},
     rollback::recorded_hooks,
     upgrade::with_renewal,
     Context,
@@ -39,7 +39,7 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
     let pending = store.begin_uninstall(&opts.release).await?;
     let last = pending.release().clone();
     let objects = parse_manifest_docs(&last.manifest, "recorded manifest")?;
-    let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, Vec::new(), objects).await?;
+    let plan = plan_uninstall(ctx, &opts.release, &ctx.namespace, objects).await?;
     let hooks = recorded_hooks(&last);
     let work = async {
         let hook_opts = HookOptions {
@@ -80,5 +80,129 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
             }
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::{
+        cluster::{FakeCluster, Method},
+        release::{BeginOptions, ChartRef, Operation},
+    };
+
+    const MANIFEST: &str =
+        "---\n# Source: c/templates/a.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n\
+        ---\n# Source: c/templates/b.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n\
+        ---\n# Source: c/templates/gone.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gone\n\
+        ---\n# Source: c/templates/s.yaml\napiVersion: v1\nkind: Service\nmetadata:\n  name: s\n";
+
+    fn cm(name: &str, release: Option<&str>) -> Value {
+        let mut o =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": "prod"}});
+        if let Some(r) = release {
+            o["metadata"]["labels"] = json!({"app.kubernetes.io/managed-by": "Helm"});
+            o["metadata"]["annotations"] =
+                json!({"meta.helm.sh/release-name": r, "meta.helm.sh/release-namespace": "prod"});
+        }
+        o
+    }
+
+    async fn installed(b_owner: Option<&str>) -> (Arc<FakeCluster>, Context) {
+        let fake = Arc::new(FakeCluster::new("prod"));
+        let ctx = Context::with_cluster(fake.clone(), None);
+        let store = ctx.store(None);
+        let p = store
+            .begin(BeginOptions {
+                name: "web".into(),
+                operation: Operation::Install,
+                chart: ChartRef::default(),
+                values: Value::Null,
+                computed_values: Value::Null,
+                manifest: MANIFEST.into(),
+                hooks: Vec::new(),
+                notes: String::new(),
+                description: String::new(),
+            })
+            .await
+            .expect("begin");
+        store.mark_deployed(p, "done").await.expect("deployed");
+        for o in [
+            cm("a", Some("web")),
+            cm("b", b_owner),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "prod"}}),
+            cm("bystander", Some("other")),
+        ] {
+            fake.insert(o).expect("live object");
+        }
+        (fake, ctx)
+    }
+
+    fn opts() -> UninstallOptions {
+        UninstallOptions {
+            release: "web".into(),
+            keep_history: false,
+            no_hooks: true,
+            wait: false,
+            timeout: Duration::from_secs(5),
+            description: None,
+        }
+    }
+
+    fn names(fake: &FakeCluster, method: Method, kind: &str) -> Vec<String> {
+        fake.calls()
+            .into_iter()
+            .filter(|c| c.method == method && c.gvk.kind == kind && !c.name.starts_with("kubectl-chart"))
+            .map(|c| c.name)
+            .collect()
+    }
+
+    /// Issue 10: one GET per object before its DELETE (306 GETs for 300 objects); now one LIST
+    /// per kind, and a GET only for an object the list did not return.
+    #[tokio::test]
+    async fn reads_live_objects_with_one_list_per_kind() {
+        // `b` carries no ownership metadata: it is in our last revision, so it was ours and goes.
+        let (fake, ctx) = installed(None).await;
+        uninstall(&ctx, &opts()).await.expect("uninstall");
+        let mut deleted = names(&fake, Method::Delete, "ConfigMap");
+        deleted.sort();
+        assert_eq!(deleted, ["a", "b"]);
+        assert_eq!(names(&fake, Method::Delete, "Service"), ["s"]);
+        let mut read = names(&fake, Method::Get, "ConfigMap");
+        read.sort();
+        // The list asks for Helm-managed objects: `b` (unlabelled) and `gone` are read by name.
+        assert_eq!(
+            read,
+            ["b", "gone"],
+            "only objects the list lacked are read by name"
+        );
+        assert_eq!(
+            names(&fake, Method::Get, "Service"),
+            ["s"],
+            "a kind with one object is read by name"
+        );
+        let left: Vec<String> = fake
+            .objects()
+            .iter()
+            .map(|o| o["metadata"]["name"].as_str().unwrap_or("").to_string())
+            .filter(|n| !n.starts_with("kubectl-chart"))
+            .collect();
+        assert_eq!(left, ["bystander"]);
+    }
+
+    #[tokio::test]
+    async fn never_deletes_an_object_another_release_owns() {
+        let (fake, ctx) = installed(Some("other")).await;
+        let err = uninstall(&ctx, &opts()).await.expect_err("refused");
+        assert!(
+            format!("{err:#}").contains("belongs to release \"other\""),
+            "{err:#}"
+        );
+        assert!(names(&fake, Method::Delete, "ConfigMap").is_empty());
+        assert!(fake.objects().iter().any(|o| o["metadata"]["name"] == "b"));
     }
 }

@@ -1,8 +1,13 @@
 //! [`execute`]: writes a [`Plan`] to the cluster in ordered waves.
 //!
-//! Order (why): CRDs go first, and the run waits until they are `Established`, because a custom
-//! resource sent earlier fails with "no matches for kind" (Helm installs `crds/` first and waits
-//! 60 s for the same reason). Then one wave per kind in Helm's `InstallOrder` (namespaces before
+//! Order (why): CRDs go first, and the run waits until one is `Established` when something after it
+//! needs its kind: a custom resource sent earlier fails with "no matches for kind". So a CRD waits
+//! when a later object of the plan is of a kind it defines, or when it comes from `crds/`
+//! ([`ApplyOptions::create_only`]: Helm installs those first and waits 60 s, since the hooks and
+//! templates that follow in other calls may use them). A CRD in `templates/` that nothing in the
+//! plan instantiates is not waited for, as Helm does not wait there either (argo-cd's three cost
+//! ~5 s otherwise); a hook that is one of its resources waits when it is created
+//! ([`run_hooks`](super::run_hooks) asks [`wait_for_crd_of`]). Then one wave per kind in Helm's `InstallOrder` (namespaces before
 //! what lives in them, config before the workloads that mount it), unknown kinds last by name. Prunes
 //! come after every create and patch, in Helm's `UninstallOrder`, so nothing the new revision still
 //! uses disappears before its replacement exists.
@@ -259,6 +264,21 @@ pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) ->
         .filter_map(|c| c.predicted.as_ref().and_then(crd_served_kind))
         .collect();
 
+    // Kinds the plan writes after its CRDs: only a CRD serving one of them must be established
+    // before the run goes on.
+    let used_kinds: BTreeSet<(&str, &str)> = writes
+        .iter()
+        .filter(|c| !is_crd(&c.id))
+        .map(|c| (c.id.group.as_str(), c.id.kind.as_str()))
+        .collect();
+    let must_wait = |c: &Change| {
+        opts.create_only.contains(&c.id)
+            || c.predicted
+                .as_ref()
+                .and_then(crd_served_kind)
+                .is_some_and(|(g, k)| used_kinds.contains(&(g.as_str(), k.as_str())))
+    };
+
     for wave in waves(&writes, install_rank) {
         let kind = wave[0].id.kind.clone();
         let crd_wave = is_crd(&wave[0].id);
@@ -271,9 +291,10 @@ pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) ->
         let started = std::time::Instant::now();
         run_wave(cluster, opts, &kind, false, &to_send, &mut report).await?;
         tracing::debug!(kind = %kind, objects = to_send.len(), elapsed = ?started.elapsed(), "wave applied");
-        if crd_wave && !opts.dry_run {
+        if crd_wave && !opts.dry_run && to_send.iter().any(|c| must_wait(c)) {
             let targets: Vec<WaitTarget> = to_send
                 .iter()
+                .filter(|c| must_wait(c))
                 .map(|c| WaitTarget::new(gvk_of(c), None, &c.id.name))
                 .collect();
             let wait_opts = WaitOptions {
@@ -418,6 +439,30 @@ fn kind_rank(kind: &str, order: &[&str], offset: usize) -> (usize, String) {
 
 fn is_crd(id: &ObjectRef) -> bool {
     id.kind == CRD_KIND && id.group == CRD_GROUP
+}
+
+/// Waits until the CRD that defines `gvk`'s kind is `Established`, for a custom resource about to
+/// be created whose kind discovery does not serve yet (a hook of a CRD this run just created).
+/// Returns false, without waiting, when no CRD defines the kind.
+pub(crate) async fn wait_for_crd_of(
+    cluster: &dyn Cluster,
+    gvk: &Gvk,
+    opts: &WaitOptions,
+) -> Result<bool, super::WaitError> {
+    let crd_gvk = Gvk::new(&format!("{CRD_GROUP}/v1"), CRD_KIND);
+    let Ok(crds) = cluster.list(&crd_gvk, None, None).await else {
+        return Ok(false);
+    };
+    let Some(name) = crds
+        .items
+        .iter()
+        .find(|crd| crd_served_kind(crd).is_some_and(|(g, k)| g == gvk.group && k == gvk.kind))
+        .and_then(|crd| crd.pointer("/metadata/name").and_then(Value::as_str))
+    else {
+        return Ok(false);
+    };
+    wait(cluster, &[WaitTarget::new(crd_gvk.clone(), None, name)], opts).await?;
+    Ok(true)
 }
 
 /// `(spec.group, spec.names.kind)` of a CRD object.
@@ -858,6 +903,77 @@ mod tests {
                 .position(|k| k.method == Method::Create && k.gvk.kind == "Widget");
             assert!(get_crd.expect("crd checked") < create_widget.expect("widget created"));
         });
+    }
+
+    /// A CRD the fake never marks established (it has no controller), so any wait for it times out.
+    fn pending_crd() -> Value {
+        let mut c = crd();
+        c.as_object_mut().expect("map").remove("status");
+        c
+    }
+
+    fn short_wait() -> ApplyOptions {
+        ApplyOptions {
+            timeout: Duration::from_millis(200),
+            poll_interval: Duration::from_millis(10),
+            ..ApplyOptions::default()
+        }
+    }
+
+    /// Issue 10: argo-cd's three CRDs in `templates/` cost ~5 s of waiting although the chart
+    /// creates none of their resources; Helm goes on at once.
+    #[test]
+    fn crd_nothing_uses_is_not_waited_for() {
+        block(async {
+            let c = FakeCluster::new("default");
+            let plan = Plan {
+                changes: vec![
+                    change(pending_crd(), Action::Create, None),
+                    create("v1", "ConfigMap", "cfg"),
+                ],
+            };
+            let report = execute(&c, &plan, &short_wait())
+                .await
+                .expect("no wait, no timeout");
+            assert!(report.objects.iter().all(|o| o.outcome == Outcome::Created));
+            let crd_reads: Vec<_> = c
+                .calls()
+                .into_iter()
+                .filter(|k| k.method == Method::Get && k.gvk.kind == CRD_KIND)
+                .collect();
+            assert!(crd_reads.is_empty(), "{crd_reads:?}");
+        });
+    }
+
+    #[test]
+    fn crd_is_waited_for_when_the_plan_uses_its_kind_or_it_comes_from_crds_dir() {
+        let widget_in_plan = Plan {
+            changes: vec![
+                change(pending_crd(), Action::Create, None),
+                create("example.com/v1", "Widget", "w"),
+            ],
+        };
+        let crd_alone = Plan {
+            changes: vec![change(pending_crd(), Action::Create, None)],
+        };
+        let mut from_crds_dir = short_wait();
+        from_crds_dir.create_only = crd_alone.changes.iter().map(|c| c.id.clone()).collect();
+        for (name, plan, opts) in [
+            ("custom resource in the plan", widget_in_plan, short_wait()),
+            ("crds/ before hooks", crd_alone, from_crds_dir),
+        ] {
+            block(async {
+                let c = FakeCluster::new("default");
+                let err = execute(&c, &plan, &opts).await.expect_err(name);
+                assert!(matches!(err, Error::CrdNotEstablished { .. }), "{name}: {err}");
+                assert!(
+                    !c.calls()
+                        .iter()
+                        .any(|k| k.method == Method::Create && k.gvk.kind == "Widget"),
+                    "{name}: no custom resource before its CRD is established"
+                );
+            });
+        }
     }
 
     #[test]

@@ -21,7 +21,9 @@ use serde_json::Value;
 use crate::cluster::{self, Cluster, DeleteOptions, Gvk, Propagation, WriteOptions};
 use crate::manifest::Hook;
 
+use super::executor::wait_for_crd_of;
 use super::progress::{silent, Event, Progress};
+use super::wait::WaitOptions;
 use super::{describe_parts, Error, FIELD_MANAGER};
 
 /// Helm's delete policies.
@@ -125,7 +127,7 @@ pub async fn run_hooks(
     let mut runs = Vec::with_capacity(selected.len());
     let mut done: Vec<(Vec<Target>, &Hook)> = Vec::new();
     for hook in selected {
-        let targets = parse(cluster, hook, &opts.namespace).await?;
+        let targets = parse(cluster, hook, event, opts).await?;
         let shown = targets
             .iter()
             .map(|t| t.shown.as_str())
@@ -151,7 +153,18 @@ pub async fn run_hooks(
                 field_manager: Some(opts.field_manager.clone()),
                 ..WriteOptions::default()
             };
-            if let Err(e) = cluster.create(&t.object, &wopts).await {
+            let mut created = cluster.create(&t.object, &wopts).await;
+            if matches!(created, Err(cluster::Error::UnknownKind(_))) {
+                match kind_defined(cluster, &t.gvk, opts).await {
+                    Ok(true) => created = cluster.create(&t.object, &wopts).await,
+                    Ok(false) => {}
+                    Err(message) => {
+                        outcome = Err(message);
+                        break;
+                    }
+                }
+            }
+            if let Err(e) = created {
                 outcome = Err(format!("creating {}: {e}", t.shown));
                 break;
             }
@@ -209,7 +222,13 @@ pub async fn run_hooks(
     Ok(runs)
 }
 
-async fn parse(cluster: &dyn Cluster, hook: &Hook, default_ns: &str) -> Result<Vec<Target>, Error> {
+async fn parse(
+    cluster: &dyn Cluster,
+    hook: &Hook,
+    event: &str,
+    opts: &HookOptions,
+) -> Result<Vec<Target>, Error> {
+    let default_ns = opts.namespace.as_str();
     let path = &hook.manifest.path;
     let docs =
         crate::yaml::parse_documents(&hook.manifest.content, path).map_err(|e| Error::HookManifest {
@@ -227,10 +246,27 @@ async fn parse(cluster: &dyn Cluster, hook: &Hook, default_ns: &str) -> Result<V
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
             .is_some_and(|n| !n.is_empty());
-        // Only namespaced kinds get one; a kind discovery does not know yet keeps what it has.
-        if !has_ns && !default_ns.is_empty() && cluster.resolve(&gvk).await.is_ok_and(|r| r.namespaced) {
-            if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.insert("namespace".into(), Value::String(default_ns.to_string()));
+        // Only namespaced kinds get one; a kind discovery does not know keeps what it has.
+        if !has_ns && !default_ns.is_empty() {
+            let mut resolved = cluster.resolve(&gvk).await;
+            if matches!(resolved, Err(cluster::Error::UnknownKind(_))) {
+                match kind_defined(cluster, &gvk, opts).await {
+                    Ok(true) => resolved = cluster.resolve(&gvk).await,
+                    Ok(false) => {}
+                    Err(message) => {
+                        return Err(Error::Hook {
+                            event: event.to_string(),
+                            hook: format!("{} {}", hook.manifest.head.kind, hook.manifest.head.name),
+                            path: path.clone(),
+                            message,
+                        })
+                    }
+                }
+            }
+            if resolved.is_ok_and(|r| r.namespaced) {
+                if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.insert("namespace".into(), Value::String(default_ns.to_string()));
+                }
             }
         }
         let name = object
@@ -290,7 +326,9 @@ async fn delete_by_policy(
             .await
         {
             Ok(_) => {}
-            Err(e) if e.is_not_found() => continue,
+            // A kind discovery does not serve has no objects: the CRD of a custom resource hook
+            // created by this very run, not established yet.
+            Err(e) if e.is_not_found() || matches!(e, cluster::Error::UnknownKind(_)) => continue,
             Err(e) => return Err(format!("deleting {} ({policy}): {e}", t.shown)),
         }
         let deadline = Instant::now() + opts.timeout;
@@ -362,6 +400,21 @@ fn pod_done(pod: &Value) -> Done {
         Some("Failed") => Done::Failed("pod failed".to_string()),
         phase => Done::No(format!("pod {}", phase.unwrap_or("pending").to_lowercase())),
     }
+}
+
+/// For a hook whose kind discovery does not serve: a custom resource of a CRD this run created but
+/// did not wait for, since nothing in the plan used it. Waits until that CRD is established and
+/// says whether there was one.
+async fn kind_defined(cluster: &dyn Cluster, gvk: &Gvk, opts: &HookOptions) -> Result<bool, String> {
+    let wait_opts = WaitOptions {
+        timeout: opts.timeout,
+        poll_interval: opts.poll_interval,
+        progress: opts.progress.clone(),
+        ..WaitOptions::default()
+    };
+    wait_for_crd_of(cluster, gvk, &wait_opts)
+        .await
+        .map_err(|e| format!("waiting for the CustomResourceDefinition of {}: {e}", gvk.kind))
 }
 
 /// Waits until a Job or Pod hook completes; other kinds are done once created.
@@ -528,6 +581,62 @@ mod tests {
                     c.calls().iter().all(|k| k.name != "later"),
                     "{name}: later hooks do not run"
                 );
+            });
+        }
+    }
+
+    /// Issue 10: a CRD in `templates/` is no longer waited for unless the plan uses its kind, so
+    /// a post-install hook that is one of its resources waits for it itself.
+    #[test]
+    fn hook_of_a_new_crd_waits_until_it_is_established() {
+        for explicit_ns in [false, true] {
+            block(async {
+                let c = std::sync::Arc::new(FakeCluster::new("default"));
+                let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                    "metadata": {"name": "widgets.example.com"},
+                    "spec": {"group": "example.com", "scope": "Namespaced",
+                             "names": {"kind": "Widget", "plural": "widgets"},
+                             "versions": [{"name": "v1", "served": true, "storage": true}]}});
+                c.insert(crd).expect("created by the plan, not established yet");
+                // The API server's CRD controller, a little later.
+                let controller = c.clone();
+                let crd_gvk = Gvk::new("apiextensions.k8s.io/v1", "CustomResourceDefinition");
+                let established = tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(30)).await;
+                    let status =
+                        json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}});
+                    controller
+                        .patch(
+                            &crd_gvk,
+                            None,
+                            "widgets.example.com",
+                            &cluster::Patch::Merge(status),
+                            &WriteOptions::default(),
+                        )
+                        .await
+                        .expect("establish");
+                });
+                let ns = if explicit_ns { "  namespace: other\n" } else { "" };
+                let mut h = hook("ConfigMap", "w", "post-install", 0, &[], "");
+                h.manifest.content =
+                    format!("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n{ns}");
+                h.manifest.head.api_version = "example.com/v1".into();
+                h.manifest.head.kind = "Widget".into();
+                let o = HookOptions {
+                    namespace: "rel-ns".into(),
+                    ..opts()
+                };
+                run_hooks(&*c, &[h], "post-install", &o)
+                    .await
+                    .unwrap_or_else(|e| panic!("explicit namespace {explicit_ns}: {e}"));
+                established.await.expect("controller");
+                let widget = c
+                    .objects()
+                    .into_iter()
+                    .find(|o| o["kind"] == "Widget")
+                    .expect("widget created");
+                let want = if explicit_ns { "other" } else { "rel-ns" };
+                assert_eq!(widget["metadata"]["namespace"], want);
             });
         }
     }

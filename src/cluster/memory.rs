@@ -187,10 +187,7 @@ impl FakeCluster {
 
     fn key_of(&self, st: &State, object: &Value) -> Result<(Key, bool)> {
         let gvk = Gvk::of(object)?;
-        let info = st
-            .kinds
-            .get(&gvk)
-            .ok_or_else(|| Error::UnknownKind(gvk.clone()))?;
+        let info = kind_info(st, &gvk).ok_or_else(|| Error::UnknownKind(gvk.clone()))?;
         let (ns, name) = name_of(object)?;
         let ns = if info.namespaced {
             Some(ns.unwrap_or_else(|| self.namespace.clone()))
@@ -210,7 +207,7 @@ impl FakeCluster {
         name: &str,
         dry_run: bool,
     ) -> Result<(ApiResourceInfo, Option<String>)> {
-        let info = st.kinds.get(gvk).cloned();
+        let info = kind_info(st, gvk);
         let ns = match &info {
             Some(i) if i.namespaced => match (namespace, method) {
                 (None, Method::List) => None,
@@ -238,6 +235,55 @@ impl FakeCluster {
         let info = info.ok_or_else(|| Error::UnknownKind(gvk.clone()))?;
         Ok((info, ns))
     }
+}
+
+/// What discovery serves for `gvk`: a kind added with [`FakeCluster::add_kind`], else the kind of a
+/// stored CRD that is `Established` and serves that version, as the API server starts serving a
+/// CRD's resource only once it is established.
+fn kind_info(st: &State, gvk: &Gvk) -> Option<ApiResourceInfo> {
+    if let Some(info) = st.kinds.get(gvk) {
+        return Some(info.clone());
+    }
+    let crd_gvk = Gvk::new("apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    st.objects
+        .iter()
+        .filter(|((g, _, _), _)| *g == crd_gvk)
+        .map(|(_, crd)| crd)
+        .find(|crd| {
+            let s = |p: &str| crd.pointer(p).and_then(Value::as_str);
+            let serves_version = crd
+                .pointer("/spec/versions")
+                .and_then(Value::as_array)
+                .is_none_or(|vs| {
+                    vs.iter()
+                        .any(|v| v.get("name").and_then(Value::as_str) == Some(&gvk.version))
+                });
+            let established = crd
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        c.get("type").and_then(Value::as_str) == Some("Established")
+                            && c.get("status").and_then(Value::as_str) == Some("True")
+                    })
+                });
+            s("/spec/group") == Some(&gvk.group)
+                && s("/spec/names/kind") == Some(&gvk.kind)
+                && serves_version
+                && established
+        })
+        .map(|crd| ApiResourceInfo {
+            gvk: gvk.clone(),
+            plural: crd
+                .pointer("/spec/names/plural")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            namespaced: crd.pointer("/spec/scope").and_then(Value::as_str) != Some("Cluster"),
+            verbs: ["create", "delete", "get", "list", "patch", "update", "watch"]
+                .map(String::from)
+                .to_vec(),
+        })
 }
 
 /// Sets resourceVersion (and uid/creationTimestamp-free identity) on a stored object.

@@ -185,8 +185,9 @@ pub struct Change {
     pub action: Action,
     /// The cluster's copy, as given.
     pub live: Option<Value>,
-    /// The object as it should be afterwards: LIVE with the patch applied, the object to create,
-    /// LIVE for keep and no-op, `None` for delete.
+    /// The object as it should be afterwards: LIVE with the patch applied, or the object to
+    /// create; `None` for delete, keep and no-op (nothing changes: it is [`Change::live`], not
+    /// copied, since a copy of every unchanged object doubled the memory of a large diff).
     pub predicted: Option<Value>,
     /// Where LIVE drifted from what we applied on fields we still declare (JSON Pointers into
     /// LIVE; the root pointer when the whole object was deleted by hand). The patch reverts these.
@@ -284,7 +285,7 @@ pub fn plan(inputs: Inputs, keys: &MergeKeys) -> Result<Plan, Error> {
             (Some(d), Some(l)) => {
                 let tw = three_way_patch(original.as_ref(), d, l, keys);
                 if tw.patch.is_empty() {
-                    (Action::Noop, Some(l.clone()), tw.drift)
+                    (Action::Noop, None, tw.drift)
                 } else {
                     let p = predict(l, &tw.patch).map_err(|err| Error::Predict {
                         id: e.id.to_string(),
@@ -295,13 +296,13 @@ pub fn plan(inputs: Inputs, keys: &MergeKeys) -> Result<Plan, Error> {
             }
             (None, Some(l)) if original.is_some() => {
                 if has_keep(original.as_ref()) || has_keep(Some(l)) {
-                    (Action::Keep, Some(l.clone()), Vec::new())
+                    (Action::Keep, None, Vec::new())
                 } else {
                     (Action::Delete, None, Vec::new())
                 }
             }
             // Gone already, or never ours.
-            (None, live) => (Action::Noop, live.clone(), Vec::new()),
+            (None, _) => (Action::Noop, None, Vec::new()),
         };
         changes.push(Change {
             id: e.id,

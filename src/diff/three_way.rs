@@ -132,12 +132,15 @@ impl Walk<'_> {
         }
     }
 
-    /// A value replaced whole when it differs.
+    /// A value replaced whole when it differs. "Differs" allows for the server: LIVE may hold
+    /// fields DESIRED does not set inside a list replaced whole (`protocol: TCP` defaulted into
+    /// a NetworkPolicy's `ingress[].ports[]`), so replacing it again would be a no-op the server
+    /// re-defaults on every run; see [`covers`].
     fn leaf(&mut self, ptr: &PointerBuf, o: Option<&Value>, d: &Value, l: &Value) {
-        if json_eq(d, l) {
+        if covers(o, d, l) {
             return;
         }
-        if o.is_some_and(|o| !json_eq(o, l)) {
+        if o.is_some_and(|o| !covers(None, o, l)) {
             self.drift.push(ptr.clone());
         }
         if ptr.is_root() {
@@ -161,7 +164,9 @@ impl Walk<'_> {
         for (k, dv) in d {
             let path = child(ptr, k.clone());
             let ov = o.and_then(|o| o.get(k)).filter(|v| !v.is_null());
-            match (dv, l.get(k)) {
+            // A null on the live side is as absent as a missing key: the API server returns
+            // `rules: null` for a Role created with an empty `rules:`.
+            match (dv, l.get(k).filter(|v| !v.is_null())) {
                 (Value::Null, Some(_)) => self.remove(path),
                 (Value::Null, None) => {}
                 (_, None) => {
@@ -178,7 +183,7 @@ impl Walk<'_> {
             }
         }
         for (k, ov) in o.into_iter().flatten() {
-            if !ov.is_null() && !d.contains_key(k) && l.contains_key(k) {
+            if !ov.is_null() && !d.contains_key(k) && l.get(k).is_some_and(|v| !v.is_null()) {
                 self.remove(child(ptr, k.clone()));
             }
         }
@@ -330,6 +335,39 @@ pub(super) fn ids(list: &[Value], keys: &[String]) -> Option<Vec<Vec<Value>>> {
     Some(out)
 }
 
+/// Whether LIVE already holds DESIRED where DESIRED is replaced whole: maps match when LIVE has
+/// every non-null field of DESIRED with a covering value, lacks every field ORIGINAL set there and
+/// DESIRED dropped, and otherwise may hold more (what the server defaulted); lists match element by
+/// element at equal length; scalars by [`json_eq`]. A null in DESIRED means absent, as does a null
+/// in LIVE. So a field the chart sets that was changed or removed by hand still differs, and so
+/// does a field we stopped setting; only a field nobody declared is taken as the server's.
+pub(crate) fn covers(o: Option<&Value>, d: &Value, l: &Value) -> bool {
+    match (d, l) {
+        (Value::Object(dm), Value::Object(lm)) => {
+            let om = o.and_then(Value::as_object);
+            let present = |k: &str| lm.get(k).is_some_and(|v| !v.is_null());
+            dm.iter().all(|(k, dv)| match (dv, lm.get(k)) {
+                (Value::Null, _) => !present(k),
+                (_, Some(lv)) => covers(om.and_then(|om| om.get(k)), dv, lv),
+                (_, None) => false,
+            }) && om
+                .into_iter()
+                .flatten()
+                .all(|(k, ov)| ov.is_null() || dm.get(k).is_some_and(|dv| !dv.is_null()) || !present(k))
+        }
+        (Value::Array(da), Value::Array(la)) => {
+            let oa = o.and_then(Value::as_array);
+            da.len() == la.len()
+                && da
+                    .iter()
+                    .zip(la)
+                    .enumerate()
+                    .all(|(i, (dv, lv))| covers(oa.and_then(|oa| oa.get(i)), dv, lv))
+        }
+        _ => json_eq(d, l),
+    }
+}
+
 /// Integral floats as integers, so `80` and `80.0` name the same port.
 fn normalize_num(v: &Value) -> Value {
     match v.as_f64() {
@@ -386,6 +424,21 @@ mod tests {
     fn with_rv(mut v: Value) -> Value {
         v["metadata"]["resourceVersion"] = json!("42");
         v
+    }
+
+    /// A NetworkPolicy whose `spec.ingress` (atomic: no merge key) holds one rule with these ports.
+    fn netpol(ports: Value) -> Value {
+        json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "np"},
+               "spec": {"ingress": [{"from": [{"namespaceSelector": {}}], "ports": ports}]}})
+    }
+
+    fn role(rules: Option<Value>) -> Value {
+        let mut r =
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "r"}});
+        if let Some(rules) = rules {
+            r["rules"] = rules;
+        }
+        r
     }
 
     fn pod(containers: Value) -> Value {
@@ -571,6 +624,96 @@ mod tests {
                     "spec": {"ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP", "nodePort": 30080}]}}),
                 want: json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
                     "spec": {"ports": [{"port": 80, "targetPort": 9090, "protocol": "TCP", "nodePort": 30080}]}}),
+                drift: &[],
+            },
+            // issue 10: argo-cd's NetworkPolicies patched on every upgrade.
+            Case {
+                name: "server default inside an atomic list is no change",
+                original: Some(netpol(json!([{"port": "metrics"}]))),
+                desired: netpol(json!([{"port": "metrics"}])),
+                live: netpol(json!([{"port": "metrics", "protocol": "TCP"}])),
+                want: netpol(json!([{"port": "metrics", "protocol": "TCP"}])),
+                drift: &[],
+            },
+            Case {
+                name: "server default inside an atomic list on first contact",
+                original: None,
+                desired: netpol(json!([{"port": "metrics"}])),
+                live: netpol(json!([{"port": "metrics", "protocol": "TCP"}])),
+                want: netpol(json!([{"port": "metrics", "protocol": "TCP"}])),
+                drift: &[],
+            },
+            Case {
+                name: "field changed by hand inside an atomic list is reverted",
+                original: Some(netpol(json!([{"port": "metrics"}]))),
+                desired: netpol(json!([{"port": "metrics"}])),
+                live: netpol(json!([{"port": "other", "protocol": "TCP"}])),
+                want: netpol(json!([{"port": "metrics"}])),
+                drift: &["/spec/ingress"],
+            },
+            Case {
+                name: "field removed by hand inside an atomic list is restored",
+                original: Some(netpol(json!([{"port": "metrics", "protocol": "UDP"}]))),
+                desired: netpol(json!([{"port": "metrics", "protocol": "UDP"}])),
+                live: netpol(json!([{"port": "metrics"}])),
+                want: netpol(json!([{"port": "metrics", "protocol": "UDP"}])),
+                drift: &["/spec/ingress"],
+            },
+            Case {
+                name: "element added by hand to an atomic list is removed",
+                original: Some(netpol(json!([{"port": "metrics"}]))),
+                desired: netpol(json!([{"port": "metrics"}])),
+                live: netpol(json!([{"port": "metrics", "protocol": "TCP"}, {"port": "x"}])),
+                want: netpol(json!([{"port": "metrics"}])),
+                drift: &["/spec/ingress"],
+            },
+            Case {
+                name: "field we stopped setting inside an atomic list is removed",
+                original: Some(netpol(json!([{"port": "metrics", "protocol": "UDP"}]))),
+                desired: netpol(json!([{"port": "metrics"}])),
+                live: netpol(json!([{"port": "metrics", "protocol": "UDP"}])),
+                want: netpol(json!([{"port": "metrics"}])),
+                drift: &[],
+            },
+            Case {
+                name: "chart change inside an atomic list is no drift",
+                original: Some(netpol(json!([{"port": "metrics"}]))),
+                desired: netpol(json!([{"port": "http"}])),
+                live: netpol(json!([{"port": "metrics", "protocol": "TCP"}])),
+                want: netpol(json!([{"port": "http"}])),
+                drift: &[],
+            },
+            // issue 10: argo-cd's repo-server Role renders `rules:` empty; the server returns null.
+            Case {
+                name: "null in desired and null on live is no change",
+                original: Some(role(Some(Value::Null))),
+                desired: role(Some(Value::Null)),
+                live: role(Some(Value::Null)),
+                want: role(Some(Value::Null)),
+                drift: &[],
+            },
+            Case {
+                name: "null in desired and absent on live is no change",
+                original: None,
+                desired: role(Some(Value::Null)),
+                live: role(None),
+                want: role(None),
+                drift: &[],
+            },
+            Case {
+                name: "field dropped from the chart and null on live is no change",
+                original: Some(role(Some(json!([{"verbs": ["get"]}])))),
+                desired: role(None),
+                live: role(Some(Value::Null)),
+                want: role(Some(Value::Null)),
+                drift: &[],
+            },
+            Case {
+                name: "null inside an atomic list element means absent",
+                original: None,
+                desired: netpol(json!([{"port": "metrics", "endPort": null}])),
+                live: netpol(json!([{"port": "metrics", "protocol": "TCP"}])),
+                want: netpol(json!([{"port": "metrics", "protocol": "TCP"}])),
                 drift: &[],
             },
         ]
