@@ -612,9 +612,12 @@ fn record(stack: &[Level<'_>], key: &str, value: Scalar<'_>, head: &mut DocHead)
 /// leading indicator, nothing that would start a mapping or a comment.
 fn plain_continuation(rest: &str) -> bool {
     let b = rest.as_bytes();
-    !is_indicator(b[0])
-        && !matches!(b[0], b'"' | b'\'')
-        && !rest.contains('\t')
+    // Indicators and quotes mean something only at a scalar's start: on a continuation line they
+    // are text — except what would read as a new list item, key or comment.
+    !matches!(
+        b,
+        [b'#', ..] | [b'-' | b'?' | b':'] | [b'-' | b'?' | b':', b' ', ..]
+    ) && !rest.contains('\t')
         && !rest.contains(": ")
         && !rest.contains(" #")
         && !rest.ends_with(':')
@@ -640,7 +643,7 @@ mod tests {
             ("deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\n  annotations:\n    checksum/config: abc\n    \"helm.sh/hook\": pre-install\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \"nginx:1.2\"\n        args: [\"--a\", '--b', c]\n        env:\n          - name: X\n            value: '1'\n      volumes: []\n"),
             ("block scalar", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # trailing comment\ndata:\n  a.conf: |\n    line 1\n\n      indented\n  b: >-\n    folded\n  c: x\n"),
             ("comment only", "# Source: nothing\n"),
-            ("multi-line plain", "kind: CustomResourceDefinition\nspec:\n  description: one two\n    three, four\n\n    five.\n  next: x\n"),
+            ("multi-line plain", "kind: CustomResourceDefinition\nspec:\n  description: one two\n    `--dry-run` [x] *y &z !a |b >c %d @e\n    three, four (e.g.\n    \"2m\", '1h')\n\n    five.\n  next: x\n"),
             ("multi-line quoted", "kind: X\nspec:\n  d: 'it''s\n    # not a comment\n\n    - nor an item'\n  e: \"one\n    two\" # c\n  f: g\n"),
             ("value on its own line", "kind: Deployment\nspec:\n  resources:\n    {}\n  args:\n    []\n  x:\n    plain\n    more\n"),
             ("list under key at same indent", "kind: Role\nrules:\n- apiGroups:\n  - \"\"\n  resources: [pods]\n  verbs:\n  - get\nmetadata:\n  name: r\n"),
@@ -714,6 +717,8 @@ mod tests {
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\n  annotations:\n    a: \"b\\\"c\"\ndata:\n  k: |\n    v1\n    v2\n  l: x\nlist:\n- a\n- b: c\n  d: [e, 'f']\n",
             "kind: X\nspec:\n  items:\n    - name: a\n      value: '1'\n    -   name: b\n  empty: {}\n",
             "kind: X\nspec:\n  d: 'a\n    b''c\n\n    d'\n  e: \"f\n    g\"\n  h: i\n",
+            "kind: X\nspec:\n  d: a duration (e.g.\n    \"2m\", '1h')\n  e: f\n",
+            "kind: X\nspec:\n  d: a `x\n    --dry-run` [y] {z}\n    *a &b !c |d >e %f @g ,h ]i }j\n  e: f\n",
             "kind: X\nmetadata:\n  name: n\nspec:\n  d: one two\n    three\n\n    four\n  e:\n    {}\n  f:\n  - a\n    b\n  g:\n    'q'\n",
         ];
         let inserts = [
