@@ -10,7 +10,7 @@
 //! written]: waiting for rollouts is ~90% of the wall time, so the whole range alone would
 //! almost never kill while the lock, the record and the objects are written. It records what
 //! the cluster looks like right after the kill (the phase: before the lock, locked, recorded,
-//! applying k/51, waiting, marked deployed, lock not released, exited), then reruns the same
+//! applying k/51, waiting, deployed with the lock not released, exited), then reruns the same
 //! upgrade: odd runs without `--force-unlock`, retrying while the dead run's lease (a short
 //! `KUBECTL_CHART_LOCK_TTL`) is live and checking the "in progress" message names the dead
 //! holder, even runs with `--force-unlock`. After each rerun: live objects equal the chart
@@ -440,8 +440,10 @@ async fn list(admin: &dyn Cluster, kind: (&str, &str), ns: &str) -> Vec<Value> {
 /// Where in the upgrade the kill landed, from what it left behind. `before` is the newest
 /// revision before the run.
 fn phase(s: &Snapshot, before: u32, exited: bool) -> (String, &'static str) {
+    // Only the new revision's label tells the phase: older records keep their stored
+    // `deployed` label, `superseded` being derived when history is read (no write marks it), so
+    // there is no "marked deployed, previous not yet superseded" step to land in.
     let new: Vec<&String> = s.records.range(before + 1..).map(|(_, st)| st).collect();
-    let deployed = s.records.values().filter(|st| *st == "deployed").count();
     if exited {
         return ("exited before the kill".into(), "exited");
     }
@@ -456,9 +458,6 @@ fn phase(s: &Snapshot, before: u32, exited: bool) -> (String, &'static str) {
             format!("waiting, {}/{DEPLOYMENTS} rolled out", s.rolled_out),
             "waiting",
         ),
-        Some("deployed") if deployed > 1 => {
-            ("marked deployed, previous not yet superseded".into(), "marking")
-        }
         Some("deployed") if s.lock.is_some() => ("deployed, lock not yet released".into(), "unlocking"),
         Some("deployed") => ("finished, not yet exited".into(), "finished"),
         Some(other) => (format!("record {other}"), "other"),

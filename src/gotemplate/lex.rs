@@ -84,6 +84,21 @@ impl std::fmt::Display for Item<'_> {
 const LEFT: &str = "{{";
 const RIGHT: &str = "}}";
 
+/// Where the next `{{` starts. Templates are mostly text (CRDs are hundreds of KB of it), and a
+/// memchr scan for `{` beats the general substring search for this two-byte needle.
+fn find_left_delim(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b'{', &b[from..]) {
+        let at = from + i;
+        if b.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
 }
@@ -203,7 +218,7 @@ impl<'s> Lexer<'s> {
     }
 
     fn lex_text(&mut self) -> St {
-        if let Some(x) = self.rest().find(LEFT) {
+        if let Some(x) = find_left_delim(self.rest()) {
             if x > 0 {
                 self.pos += x;
                 let after = &self.input[self.pos + LEFT.len()..];
