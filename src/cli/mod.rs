@@ -29,8 +29,8 @@ pub use args::{GlobalArgs, ValuesArgs};
     bin_name = "kubectl chart",
     version,
     about = "Render, diff, apply and roll back Helm charts from kubectl.",
-    long_about = "kubectl chart renders Helm charts exactly as Helm does, and (soon) diffs and applies them \
-                  with release history kept in ConfigMaps.\n\n\
+    long_about = "kubectl chart renders Helm charts exactly as Helm does, diffs them three-way against the \
+                  cluster, applies and rolls them back, with encrypted release history kept in ConfigMaps.\n\n\
                   Find more information at: the project README.",
     propagate_version = true
 )]
