@@ -335,12 +335,7 @@ impl Store {
         let key = self.read_key().await?;
         let mut out = Vec::with_capacity(stored.len());
         for s in &stored {
-            let body = self.full_body(s).await?;
-            let b = self.binding(&s.meta.name, s.meta.revision);
-            let sum: codec::Summary = codec::decode_as(&body, &key, &b).map_err(|cause| Error::Codec {
-                object: record_key(&s.meta.name, s.meta.revision),
-                cause,
-            })?;
+            let sum: codec::Summary = self.load_as(s, &key).await?;
             out.push(derived(s, sum.into_release()));
         }
         Ok(out)
@@ -929,13 +924,18 @@ impl Store {
 
     /// Read and decrypt one record, reassembling it first if it was split; its status as read.
     async fn load(&self, s: &Stored, key: &DataKey) -> Result<Release> {
+        Ok(derived(s, self.load_as(s, key).await?))
+    }
+
+    /// Read and decrypt one record into `T` (the whole [`Release`], or a [`codec::Summary`] that
+    /// skips the heavy fields while decoding).
+    async fn load_as<T: serde::de::DeserializeOwned>(&self, s: &Stored, key: &DataKey) -> Result<T> {
         let body = self.full_body(s).await?;
         let b = self.binding(&s.meta.name, s.meta.revision);
-        let rel = codec::decode(&body, key, &b).map_err(|cause| Error::Codec {
+        codec::decode_as(&body, key, &b).map_err(|cause| Error::Codec {
             object: record_key(&s.meta.name, s.meta.revision),
             cause,
-        })?;
-        Ok(derived(s, rel))
+        })
     }
 
     async fn acquire(&self, name: &str, op: Operation) -> Result<Held> {
