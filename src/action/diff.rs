@@ -6,12 +6,14 @@ use std::path::PathBuf;
 use anyhow::bail;
 
 use super::{
-    plan::{parse_manifest_docs, plan_against_cluster},
+    base::{Base, ParsedManifest, Prefetched},
+    plan::plan_against_cluster,
     render::{render_release, RenderRequest},
     Context,
 };
 use crate::{
     diff::{self, Plan, ViewOptions},
+    release::Status,
     render::{Capabilities, ReleaseInfo},
     values::ValuesOptions,
 };
@@ -43,21 +45,12 @@ pub struct DiffResult {
 
 /// Computes the diff; writes nothing.
 pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResult> {
-    let store = ctx.store(None);
-    // Same base as `upgrade`: the last applied revision, deployed or failed.
-    let last = store
-        .last(&opts.release)
-        .await?
-        .filter(|r| r.status != crate::release::Status::Uninstalled);
-    let original = match &last {
-        Some(rel) => parse_manifest_docs(&rel.manifest, "recorded manifest")?,
-        None => Vec::new(),
-    };
-    let desired = match (&opts.chart, opts.revision) {
-        (_, Some(rev)) => {
-            let target = store.get(&opts.release, rev).await?;
-            parse_manifest_docs(&target.manifest, "recorded manifest")?
-        }
+    // Same base as `upgrade`: the last applied revision, deployed or failed; read (and its live
+    // objects fetched) while the chart renders.
+    let base = Base::start(ctx, &opts.release, true).await?;
+    let last = base.meta().filter(|m| m.status != Status::Uninstalled).cloned();
+    let rendered = match (&opts.chart, opts.revision) {
+        (_, Some(_)) => None,
         (Some(chart), None) => {
             let revision = last.as_ref().map_or(1, |r| i64::from(r.revision) + 1);
             let release = ReleaseInfo {
@@ -72,12 +65,25 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
                     .with_kube_version(v)
                     .map_err(anyhow::Error::msg)?;
             }
-            let rendered = render_release(&req)?;
-            parse_manifest_docs(&rendered.manifest_text(), "rendered manifest")?
+            Some(render_release(&req)?.manifest_text())
         }
         (None, None) => bail!("diff needs a CHART, or --revision N to compare with a stored revision"),
     };
-    let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+    let (original, live) = match base.finish().await? {
+        Some(loaded) => (Some(loaded.manifest), loaded.live),
+        None => (None, Prefetched::new()),
+    };
+    let desired = match (rendered, opts.revision) {
+        (_, Some(rev)) => {
+            let target = ctx.store(None).get(&opts.release, rev).await?;
+            ParsedManifest::parse(&target.manifest, "recorded manifest", original.as_ref())?
+        }
+        (Some(text), None) => ParsedManifest::parse(&text, "rendered manifest", original.as_ref())?,
+        (None, None) => bail!("diff needs a CHART, or --revision N to compare with a stored revision"),
+    };
+    let original = original.map(ParsedManifest::into_objects).unwrap_or_default();
+    let desired = desired.into_objects();
+    let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original, live).await?;
     let text = diff::render(&plan, &opts.view);
     Ok(DiffResult { plan, text })
 }

@@ -1,6 +1,7 @@
 //! Stage orchestration: one file per verb, each taking an `XOptions` struct and running the pipeline
 //! stages in order (load → values → render → manifests). Nothing here parses flags or prints.
 
+mod base;
 mod context;
 mod diff;
 mod get;
@@ -19,7 +20,7 @@ pub use diff::{diff, DiffOptions, DiffResult};
 pub use get::{get, get_values, GetOptions, GetValuesOptions};
 pub use history::{history, HistoryOptions, DEFAULT_HISTORY_LIST_MAX};
 pub use list::{list, ListOptions, ListedRelease};
-pub use plan::{parse_manifest_docs, plan_against_cluster, plan_with_intents};
+pub use plan::parse_manifest_docs;
 pub use render::{render_release, RenderRequest, RenderedRelease};
 pub use rollback::{rollback, RollbackOptions};
 pub use status::{status, StatusOptions};

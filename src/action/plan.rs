@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Context as _;
 use serde_json::Value;
 
-use super::Context;
+use super::{base::Prefetched, Context};
 use crate::{
     cluster::{self, Gvk},
     diff::{self, Inputs, ListType, MergeKeys, ObjectRef, Plan},
@@ -16,38 +16,56 @@ use crate::{
 pub fn parse_manifest_docs(text: &str, what: &str) -> anyhow::Result<Vec<Value>> {
     let mut out = Vec::new();
     for doc in crate::manifest::split_documents(text) {
-        let source = doc
-            .lines()
-            .find_map(|l| l.strip_prefix("# Source: "))
-            .unwrap_or(what);
-        // `split_documents` trims each document, but Helm parses the joined manifest, where every
-        // document ends with a line break; without it a block scalar ending the document (`|`,
-        // clip chomping) would lose its final newline.
-        for v in crate::yaml::parse_documents(&format!("{doc}\n"), source)? {
-            if v.is_object() {
-                out.push(v);
-            }
-        }
+        out.extend(parse_document(doc, what)?);
     }
     Ok(out)
 }
 
+/// Parses one document of a manifest stream (as split by [`crate::manifest::split_documents`])
+/// into its objects; errors name its `# Source:` template, else `what`.
+pub(crate) fn parse_document(doc: &str, what: &str) -> anyhow::Result<Vec<Value>> {
+    let source = doc
+        .lines()
+        .find_map(|l| l.strip_prefix("# Source: "))
+        .unwrap_or(what);
+    // `split_documents` trims each document, but Helm parses the joined manifest, where every
+    // document ends with a line break; without it a block scalar ending the document (`|`,
+    // clip chomping) would lose its final newline.
+    let mut text = String::with_capacity(doc.len() + 1);
+    text.push_str(doc);
+    text.push('\n');
+    let mut out = crate::yaml::parse_documents(&text, source)?;
+    out.retain(Value::is_object);
+    Ok(out)
+}
+
+/// Whether each kind is namespaced (`None`: not served), by kind.
+pub(crate) type Scopes = HashMap<Gvk, Option<bool>>;
+
 /// Whether each kind is namespaced, from discovery; kinds the server does not serve yet (a CRD
 /// installed by this very release) are taken as namespaced, which is what custom resources
 /// almost always are, and their objects count as absent.
-async fn scopes(ctx: &Context, docs: &[&Value]) -> anyhow::Result<HashMap<Gvk, Option<bool>>> {
+pub(crate) async fn scopes(ctx: &Context, docs: &[&Value]) -> anyhow::Result<Scopes> {
+    let kinds = docs
+        .iter()
+        .map(|doc| Gvk::of(doc).context("rendered object"))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    scopes_of(ctx, kinds.iter()).await
+}
+
+/// [`scopes`] of the given kinds.
+pub(crate) async fn scopes_of(ctx: &Context, kinds: impl Iterator<Item = &Gvk>) -> anyhow::Result<Scopes> {
     let mut out = HashMap::new();
-    for doc in docs {
-        let gvk = Gvk::of(doc).context("rendered object")?;
-        if out.contains_key(&gvk) {
+    for gvk in kinds {
+        if out.contains_key(gvk) {
             continue;
         }
-        let scope = match ctx.cluster.resolve(&gvk).await {
+        let scope = match ctx.cluster.resolve(gvk).await {
             Ok(info) => Some(info.namespaced),
             Err(cluster::Error::UnknownKind(_)) => None,
             Err(e) => return Err(e).with_context(|| format!("discovering {gvk}")),
         };
-        out.insert(gvk, scope);
+        out.insert(gvk.clone(), scope);
     }
     Ok(out)
 }
@@ -68,16 +86,19 @@ fn place(doc: &mut Value, namespaced: bool, namespace: &str) {
 
 /// Plans `desired` against the cluster, with `original` (what the last deployed revision applied)
 /// as the base of the three-way merge.
-pub async fn plan_against_cluster(
+/// `prefetched`: live objects already read ([`super::base`]); the rest are read here.
+pub(crate) async fn plan_against_cluster(
     ctx: &Context,
     release: &str,
     namespace: &str,
     desired: Vec<Value>,
     original: Vec<Value>,
+    prefetched: Prefetched,
 ) -> anyhow::Result<Plan> {
-    // No intents: `diff` and `rollback` never send whole objects from this plan.
+    // No intents: `diff` never sends whole objects from this plan.
+    let how = Fetch::Each;
     Ok(
-        plan_inner(ctx, release, namespace, desired, original, Fetch::Each, false)
+        plan_inner(ctx, release, namespace, desired, original, how, prefetched, false)
             .await?
             .0,
     )
@@ -86,14 +107,16 @@ pub async fn plan_against_cluster(
 /// [`plan_against_cluster`], plus the desired objects as they will be sent (namespaced and
 /// stamped with ownership) by identity: what server-side apply and forced re-creates send, so
 /// they claim exactly the fields the chart sets.
-pub async fn plan_with_intents(
+pub(crate) async fn plan_with_intents(
     ctx: &Context,
     release: &str,
     namespace: &str,
     desired: Vec<Value>,
     original: Vec<Value>,
+    prefetched: Prefetched,
 ) -> anyhow::Result<(Plan, BTreeMap<ObjectRef, Value>)> {
-    plan_inner(ctx, release, namespace, desired, original, Fetch::Each, true).await
+    let how = Fetch::Each;
+    plan_inner(ctx, release, namespace, desired, original, how, prefetched, true).await
 }
 
 /// The plan of `uninstall`: every object of the last revision (`original`) against the cluster.
@@ -113,6 +136,7 @@ pub async fn plan_uninstall(
         Vec::new(),
         original,
         Fetch::ListPerKind,
+        Prefetched::new(),
         false,
     )
     .await?
@@ -121,7 +145,7 @@ pub async fn plan_uninstall(
 
 /// How [`plan_inner`] reads live objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Fetch {
+pub(crate) enum Fetch {
     /// One GET per object: answers hold only our objects, whatever else the namespace holds.
     Each,
     /// One LIST per kind and namespace with two or more objects (never of CRDs), GET for the rest.
@@ -140,7 +164,18 @@ fn listable(gvk: &Gvk) -> bool {
 }
 
 /// Object address for a GET: kind, namespace (`None` when cluster-scoped), name.
-type Key = (Gvk, Option<String>, String);
+pub(crate) type Key = (Gvk, Option<String>, String);
+
+/// The address of `doc` once placed in `namespace`; `None` for a kind the server does not serve.
+pub(crate) fn key_of(doc: &Value, scopes: &Scopes, namespace: &str) -> anyhow::Result<Option<Key>> {
+    let gvk = Gvk::of(doc)?;
+    let Some(namespaced) = scopes.get(&gvk).copied().flatten() else {
+        return Ok(None);
+    };
+    let r = ObjectRef::of(doc, namespaced.then_some(namespace))?;
+    let ns = (!r.namespace.is_empty()).then_some(r.namespace);
+    Ok(Some((gvk, ns, r.name)))
+}
 
 /// Drops `metadata.managedFields` from a live object as soon as it arrives: nothing downstream
 /// reads it (the diff never patches or shows it), and on a CRD it repeats every field name of the
@@ -153,7 +188,11 @@ fn without_managed_fields(mut live: Value) -> Value {
 }
 
 /// Reads the live copy of every object in `keys` (absent ones are left out).
-async fn fetch_live(ctx: &Context, keys: Vec<Key>, how: Fetch) -> anyhow::Result<Vec<(Key, Value)>> {
+pub(crate) async fn fetch_live(
+    ctx: &Context,
+    keys: Vec<Key>,
+    how: Fetch,
+) -> anyhow::Result<Vec<(Key, Value)>> {
     let mut found = Vec::with_capacity(keys.len());
     let mut singles: Vec<Key> = Vec::new();
     if how == Fetch::ListPerKind {
@@ -202,7 +241,10 @@ async fn fetch_live(ctx: &Context, keys: Vec<Key>, how: Fetch) -> anyhow::Result
         singles = keys;
     }
 
-    // The cluster layer bounds how many run at once.
+    // The cluster layer bounds how many run at once, so the slowest answers go first: a CRD
+    // carries its whole schema twice (spec and managedFields; argo-cd's largest is 4 MB, 100 ms
+    // in the API server), the longest pole of the reads.
+    singles.sort_by_key(|(gvk, _, _)| listable(gvk));
     let mut set = tokio::task::JoinSet::new();
     for (gvk, ns, name) in singles {
         let cluster = ctx.cluster.clone();
@@ -231,6 +273,7 @@ async fn plan_inner(
     mut desired: Vec<Value>,
     mut original: Vec<Value>,
     how: Fetch,
+    mut prefetched: Prefetched,
     with_intents: bool,
 ) -> anyhow::Result<(Plan, BTreeMap<ObjectRef, Value>)> {
     let all: Vec<&Value> = desired.iter().chain(original.iter()).collect();
@@ -248,15 +291,13 @@ async fn plan_inner(
         let ns = namespaced(doc).unwrap_or(true).then_some(namespace);
         Ok(ObjectRef::of(doc, ns)?)
     };
-    let mut keys_by_ref: BTreeMap<String, Key> = BTreeMap::new();
+    // One read per object, whatever apiVersions name it (an upgrade moving a kind to a newer
+    // version); the original's wins, as the base read ahead uses it.
+    let mut keys: BTreeMap<String, Key> = BTreeMap::new();
     for doc in desired.iter().chain(original.iter()) {
-        let gvk = Gvk::of(doc)?;
-        if scopes.get(&gvk).copied().flatten().is_none() {
-            continue;
+        if let Some(key) = key_of(doc, &scopes, namespace)? {
+            keys.insert(id(doc)?.to_string(), key);
         }
-        let r = id(doc)?;
-        let ns = (!r.namespace.is_empty()).then(|| r.namespace.clone());
-        keys_by_ref.insert(r.to_string(), (gvk, ns, r.name.clone()));
     }
     let desired_kinds: Vec<Gvk> = desired.iter().filter_map(|d| Gvk::of(d).ok()).collect();
     // The documents move into the plan's inputs: every copy of argo-cd's objects (its CRDs hold
@@ -273,7 +314,19 @@ async fn plan_inner(
         inputs.desired(r, doc)?;
     }
 
-    for ((_, ns, _), live) in fetch_live(ctx, keys_by_ref.into_values().collect(), how).await? {
+    // Objects read ahead are taken as read; only the others are read now.
+    let mut live_objects = Vec::with_capacity(keys.len());
+    let mut to_read = Vec::new();
+    for key in keys.into_values() {
+        match prefetched.remove(&key) {
+            Some(Some(live)) => live_objects.push((key, live)),
+            Some(None) => {}
+            None => to_read.push(key),
+        }
+    }
+    drop(prefetched);
+    live_objects.extend(fetch_live(ctx, to_read, how).await?);
+    for ((_, ns, _), live) in live_objects {
         let r = ObjectRef::of(&live, ns.as_deref())?;
         inputs.live(r, live)?;
     }
@@ -306,26 +359,6 @@ async fn merge_keys(ctx: &Context, desired: &[Gvk]) -> MergeKeys {
         }
     }
     keys
-}
-
-#[allow(dead_code)]
-fn interim_stamp_ownership(doc: &mut Value, release: &str, namespace: &str) {
-    let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let labels = meta
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if let Some(l) = labels.as_object_mut() {
-        l.insert("app.kubernetes.io/managed-by".into(), "Helm".into());
-    }
-    let ann = meta
-        .entry("annotations")
-        .or_insert_with(|| Value::Object(Default::default()));
-    if let Some(a) = ann.as_object_mut() {
-        a.insert("meta.helm.sh/release-name".into(), release.into());
-        a.insert("meta.helm.sh/release-namespace".into(), namespace.into());
-    }
 }
 
 /// The objects a plan leaves in place (created, patched or unchanged), for `--wait`.

@@ -10,7 +10,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 use super::{
-    plan::{parse_manifest_docs, plan_with_intents},
+    base::{ParsedManifest, Prefetched},
+    plan::plan_with_intents,
     upgrade::with_renewal,
     Context,
 };
@@ -99,18 +100,28 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
     }
     let current_rev = current.revision;
     let target = store.get(&opts.release, target_rev).await?;
-    let desired = parse_manifest_docs(&target.manifest, "recorded manifest")?;
-    // The base is what was applied last (the current revision, whatever its status).
+    let desired = ParsedManifest::parse(&target.manifest, "recorded manifest", None)?;
+    // The base is what was applied last (the current revision, whatever its status); the
+    // documents both revisions share are parsed once.
     let original = if current.status == Status::Uninstalled {
         Vec::new()
     } else if current_rev == target_rev {
-        desired.clone()
+        desired.objects()
     } else {
         let cur = store.get(&opts.release, current_rev).await?;
-        parse_manifest_docs(&cur.manifest, "recorded manifest")?
+        ParsedManifest::parse(&cur.manifest, "recorded manifest", Some(&desired))?.into_objects()
     };
     drop(history);
-    let (plan, intents) = plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+    let desired = desired.into_objects();
+    let (plan, intents) = plan_with_intents(
+        ctx,
+        &opts.release,
+        &ctx.namespace,
+        desired,
+        original,
+        Prefetched::new(),
+    )
+    .await?;
     let hooks = recorded_hooks(&target);
     if opts.dry_run {
         let mut preview = target;

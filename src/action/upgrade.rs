@@ -27,7 +27,8 @@ use anyhow::{bail, Context as _};
 use serde_json::Value;
 
 use super::{
-    plan::{parse_manifest_docs, plan_with_intents},
+    base::{Base, ParsedManifest, Prefetched},
+    plan::plan_with_intents,
     render::{render_release, RenderRequest},
     Context,
 };
@@ -120,22 +121,16 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     let started = std::time::Instant::now();
     release::validate_name(&opts.release).map_err(anyhow::Error::msg)?;
     let store = ctx.store(None);
-    let last = store.last(&opts.release).await?;
-    // The newest deployed revision is almost always the newest revision: only when it is not
-    // is a second record read and decrypted. Only its number and user values are needed.
-    let (last_deployed_rev, last_deployed_values) = match &last {
-        Some(r) if r.status == Status::Deployed => (Some(r.revision), Some(r.values.clone())),
-        _ => match store.last_deployed(&opts.release).await? {
-            Some(r) => (Some(r.revision), Some(r.values)),
-            None => (None, None),
-        },
-    };
+    // The last revision is read, decoded, parsed and its live objects fetched in the background
+    // while the chart renders; its metadata is here at once.
+    let base = Base::start(ctx, &opts.release, true).await?;
+    let last = base.meta().cloned();
     let live_release = last.as_ref().filter(|r| r.status != Status::Uninstalled);
     match (opts.mode, live_release) {
         (Mode::Install, Some(r)) => bail!(
             "cannot re-use a name that is still in use: release {} exists in namespace {} (revision {}, {})",
             r.name,
-            r.namespace,
+            ctx.namespace,
             r.revision,
             r.status.as_str()
         ),
@@ -148,10 +143,31 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     }
     let is_upgrade = live_release.is_some();
     let revision = last.as_ref().map_or(1, |r| r.revision + 1);
-    // What was last applied is the base of the plan; the rest of that record is not needed.
-    let last_manifest = last
-        .filter(|r| r.status != Status::Uninstalled)
-        .map(|r| r.manifest);
+    // `--reuse-values` renders with the last deployed revision's user values, so the base must be
+    // read before rendering; otherwise it is read while the chart renders.
+    let reuse = opts.reuse_values || opts.reset_then_reuse_values;
+    let (mut base, mut loaded) = if reuse {
+        (None, base.finish().await?)
+    } else {
+        (Some(base), None)
+    };
+    // The newest deployed revision is almost always the newest revision: only when it is not
+    // are the records read again (and a second one decrypted, for its values).
+    let (last_deployed_rev, last_deployed_values) = match &last {
+        Some(r) if r.status == Status::Deployed => (
+            Some(r.revision),
+            loaded.as_ref().map(|l| l.release.values.clone()),
+        ),
+        _ if reuse => match store.last_deployed(&opts.release).await? {
+            Some(r) => (Some(r.revision), Some(r.values)),
+            None => (None, None),
+        },
+        _ => {
+            let history = store.history_meta(&opts.release).await?;
+            let deployed = history.iter().rev().find(|m| m.status == Status::Deployed);
+            (deployed.map(|m| m.revision), None)
+        }
+    };
 
     // 1. Render and plan; nothing is written before this has fully succeeded.
     let mut caps = Capabilities::default();
@@ -180,7 +196,18 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     }
     let rendered = render_release(&req)?;
     let manifest_text = rendered.manifest_text();
-    let mut desired = parse_manifest_docs(&manifest_text, "rendered manifest")?;
+    if let Some(b) = base.take() {
+        loaded = b.finish().await?;
+    }
+    // The base of the three-way merge is what was last *applied*, even by a failed revision:
+    // its objects exist (some of them) and must be pruned when the chart stops rendering them.
+    let (original, live) = match loaded {
+        Some(l) => (Some(l.manifest), l.live),
+        None => (None, Prefetched::new()),
+    };
+    let mut desired =
+        ParsedManifest::parse(&manifest_text, "rendered manifest", original.as_ref())?.into_objects();
+    let original = original.map(ParsedManifest::into_objects).unwrap_or_default();
     // Helm installs `crds/` before anything else, as they are (no release metadata), skips those
     // that exist, and never upgrades or deletes them.
     let crds = if is_upgrade {
@@ -189,15 +216,9 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         absent_crds(ctx, crd_docs(&rendered.chart)?).await?
     };
     desired.splice(0..0, crds.iter().cloned());
-    // The base of the three-way merge is what was last *applied*, even by a failed revision:
-    // its objects exist (some of them) and must be pruned when the chart stops rendering them.
-    let original = match last_manifest {
-        Some(m) => parse_manifest_docs(&m, "recorded manifest")?,
-        None => Vec::new(),
-    };
     tracing::debug!(elapsed = ?started.elapsed(), "rendered");
     let (mut plan, mut intents) =
-        plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original).await?;
+        plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original, live).await?;
     let crd_refs = unstamp_crds(&mut plan, &mut intents, &crds)?;
     tracing::debug!(elapsed = ?started.elapsed(), "planned");
     // Objects we would take from someone else stop the run here, before anything is recorded.

@@ -1,7 +1,7 @@
 //! Turning a [`Release`] into the text stored in a record's `data.release`, and back.
 //!
-//! The encoding is Helm's (`storage/driver/util.go`: JSON, then gzip at best compression, then
-//! standard base64) with one step added: between gzip and base64 the bytes are sealed with
+//! The encoding is Helm's (`storage/driver/util.go`: JSON, then gzip — at the default level, where
+//! Helm uses best — then standard base64) with one step added: between gzip and base64 the bytes are sealed with
 //! AES-256-GCM under the namespace's data key. The rule is simple on purpose: **the whole body is
 //! encrypted, always**. Deciding which parts of a record are sensitive (Secret documents, values
 //! that feed them, hook output, failure messages quoting a manifest) is guesswork, and a wrong guess
@@ -14,7 +14,7 @@
 //! instead of as corruption. The associated data is `<namespace>/<object name>`, so a body copied
 //! onto another revision, release or namespace fails authentication instead of being believed.
 
-use std::io::BufReader;
+use std::io::{Read, Write};
 
 use aes_gcm::{
     aead::{Aead, KeyInit, Payload},
@@ -142,10 +142,13 @@ pub fn binding(namespace: &str, object_name: &str) -> String {
 
 /// Encode a release for `data.release`: JSON, gzip, AES-256-GCM bound to `binding`, base64.
 pub fn encode(rel: &Release, key: &DataKey, binding: &str) -> Result<String, CodecError> {
-    // Straight into gzip: the JSON of a big chart's record (megabytes of manifest) is never
-    // held whole, only its compressed form (a tenth of it).
-    let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-    serde_json::to_writer(&mut gz, rel).map_err(CodecError::Serialize)?;
+    // JSON whole, then compressed in one call: serde_json writes a string's escapes piece by
+    // piece, and each small write into the compressor has a fixed cost. Gzip's default level,
+    // not Helm's best: on argo-cd's record (1.9 MB of JSON) best is 4.5x slower for 4% fewer bytes.
+    let json = serde_json::to_vec(rel).map_err(CodecError::Serialize)?;
+    let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 8), Compression::default());
+    gz.write_all(&json).map_err(CodecError::Compress)?;
+    drop(json);
     let compressed = gz.finish().map_err(CodecError::Compress)?;
 
     let mut nonce = [0u8; NONCE_LEN];
@@ -241,18 +244,15 @@ pub fn decode_as<T: DeserializeOwned>(body: &str, key: &DataKey, binding: &str) 
         )
         .map_err(|_| CodecError::Tampered)?;
     drop(raw);
-    let json = BufReader::with_capacity(64 * 1024, GzDecoder::new(compressed.as_slice()));
-    serde_json::from_reader(json).map_err(|e| {
-        // A gzip error surfaces as an I/O error of the JSON reader.
-        if e.is_io() {
-            CodecError::Decompress(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                e.to_string(),
-            ))
-        } else {
-            CodecError::Deserialize(e)
-        }
-    })
+    // Inflated whole, then parsed from the slice: serde_json reads a slice several times faster
+    // than a reader (strings are scanned in bulk instead of byte by byte), and the inflated JSON
+    // is a few megabytes at most, freed before this returns.
+    let mut json = Vec::with_capacity(compressed.len().saturating_mul(8));
+    GzDecoder::new(compressed.as_slice())
+        .read_to_end(&mut json)
+        .map_err(CodecError::Decompress)?;
+    drop(compressed);
+    serde_json::from_slice(&json).map_err(CodecError::Deserialize)
 }
 
 #[cfg(test)]

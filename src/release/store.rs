@@ -389,10 +389,21 @@ impl Store {
 
     /// The newest revision, whatever its status (Helm's `Last`).
     pub async fn last(&self, name: &str) -> Result<Option<Release>> {
-        let Some(s) = self.stored_history(name).await?.pop() else {
+        let Some(s) = self.newest(name).await? else {
             return Ok(None);
         };
-        Ok(Some(self.load(&s, &self.read_key().await?).await?))
+        Ok(Some(self.read(&s).await?))
+    }
+
+    /// The newest record of `name` as stored, status derived, body still sealed: [`Store::last`]
+    /// without decoding, so a caller can act on the metadata while [`Store::read`] runs.
+    pub async fn newest(&self, name: &str) -> Result<Option<Stored>> {
+        Ok(self.stored_history(name).await?.pop())
+    }
+
+    /// Decodes a record returned by [`Store::newest`] (reads the namespace's key).
+    pub async fn read(&self, s: &Stored) -> Result<Release> {
+        self.load(s, &self.read_key().await?).await
     }
 
     /// The newest deployed revision (Helm's `Deployed`).

@@ -592,6 +592,7 @@ fn record(stack: &[Level<'_>], key: &str, value: Scalar<'_>, head: &mut DocHead)
         ([], "apiVersion") => Some(&mut head.api_version),
         ([], "kind") => Some(&mut head.kind),
         ([m], "name") if m.parent_key == Some("metadata") => Some(&mut head.name),
+        ([m], "namespace") if m.parent_key == Some("metadata") => Some(&mut head.namespace),
         ([m, a], k) if m.parent_key == Some("metadata") && a.parent_key == Some("annotations") => {
             Some(head.annotations.entry(k.to_string()).or_default())
         }
@@ -640,7 +641,7 @@ mod tests {
     #[test]
     fn typical_manifests_take_the_fast_path_and_agree() {
         let cases = [
-            ("deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\n  annotations:\n    checksum/config: abc\n    \"helm.sh/hook\": pre-install\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \"nginx:1.2\"\n        args: [\"--a\", '--b', c]\n        env:\n          - name: X\n            value: '1'\n      volumes: []\n"),
+            ("deployment", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: prod\n  labels:\n    app: web\n  annotations:\n    checksum/config: abc\n    \"helm.sh/hook\": pre-install\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: \"nginx:1.2\"\n        args: [\"--a\", '--b', c]\n        env:\n          - name: X\n            value: '1'\n      volumes: []\n"),
             ("block scalar", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # trailing comment\ndata:\n  a.conf: |\n    line 1\n\n      indented\n  b: >-\n    folded\n  c: x\n"),
             ("comment only", "# Source: nothing\n"),
             ("multi-line plain", "kind: CustomResourceDefinition\nspec:\n  description: one two\n    `--dry-run` [x] *y &z !a |b >c %d @e\n    three, four (e.g.\n    \"2m\", '1h')\n\n    five.\n  next: x\n"),

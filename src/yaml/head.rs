@@ -1,4 +1,4 @@
-//! A document's head (`apiVersion`, `kind`, `metadata.name`, `metadata.annotations`) read straight
+//! A document's head (`apiVersion`, `kind`, `metadata.name`/`namespace`/`annotations`) read straight
 //! from the parser's events, without building the document.
 //!
 //! `helm template` parses every rendered document only to sort it and to reject invalid YAML. Building
@@ -21,6 +21,8 @@ pub struct DocHead {
     pub kind: String,
     /// `metadata.name`, empty when absent.
     pub name: String,
+    /// `metadata.namespace`, empty when absent.
+    pub namespace: String,
     /// `metadata.annotations` with string values.
     pub annotations: BTreeMap<String, String>,
 }
@@ -110,6 +112,7 @@ fn record(head: &mut DocHead, path: &[Option<String>], key: &str, value: &str) {
         ([], "apiVersion") => head.api_version = value.to_string(),
         ([], "kind") => head.kind = value.to_string(),
         ([Some(m)], "name") if m == "metadata" => head.name = value.to_string(),
+        ([Some(m)], "namespace") if m == "metadata" => head.namespace = value.to_string(),
         ([Some(m), Some(a)], k) if m == "metadata" && a == "annotations" => {
             head.annotations.insert(k.to_string(), value.to_string());
         }
@@ -153,6 +156,7 @@ fn full_head(text: &str, file: &str) -> Result<DocHead, Error> {
         api_version: s(doc.get("apiVersion")),
         kind: s(doc.get("kind")),
         name: s(meta.and_then(|m| m.get("name"))),
+        namespace: s(meta.and_then(|m| m.get("namespace"))),
         annotations: meta
             .and_then(|m| m.get("annotations"))
             .and_then(|a| a.as_object())
@@ -172,8 +176,8 @@ mod tests {
     #[test]
     fn heads_match_the_full_decoder() {
         let cases = [
-            ("plain", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n    a: b\n"),
-            ("nested names ignored", "kind: Pod\nspec:\n  containers:\n  - name: c\nmetadata:\n  name: p\n"),
+            ("plain", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: ns\n  annotations:\n    a: b\n"),
+            ("nested names ignored", "kind: Pod\nspec:\n  containers:\n  - name: c\n    namespace: no\nmetadata:\n  name: p\n"),
             ("flow style", "{apiVersion: v1, kind: Secret, metadata: {name: s, annotations: {\"helm.sh/hook\": pre-install}}}"),
             ("quoted values", "kind: 'Job'\nmetadata:\n  name: \"j\"\n  annotations:\n    \"helm.sh/hook-weight\": \"-5\"\n"),
             ("anchors use full path", "kind: &k Job\nmetadata:\n  name: *k\n"),
@@ -187,6 +191,8 @@ mod tests {
                 "{name}"
             );
         }
+        assert_eq!(scan_head(cases[0].1, "t").unwrap().namespace, "ns");
+        assert_eq!(scan_head(cases[1].1, "t").unwrap().namespace, "");
     }
 
     #[test]
