@@ -187,6 +187,22 @@ async fn get_list_create_patch_delete_and_dry_run() {
         (list.kind.as_str(), list.items[0]["kind"].as_str()),
         ("ConfigMapList", Some("ConfigMap"))
     );
+    // Metadata only: same objects, labels kept, data left on the server.
+    let meta = c
+        .list_metadata(&cm_gvk(), n, Some("app=kc-test"))
+        .await
+        .expect("list metadata");
+    assert_eq!(meta.items.len(), 2);
+    for (item, full) in meta.items.iter().zip(&list.items) {
+        assert_eq!(item["metadata"]["name"], full["metadata"]["name"]);
+        assert_eq!(item["metadata"]["labels"], full["metadata"]["labels"]);
+        assert_eq!(
+            (item["apiVersion"].as_str(), item["kind"].as_str()),
+            (Some("v1"), Some("ConfigMap"))
+        );
+        assert!(full.get("data").is_some() && item.get("data").is_none(), "{item}");
+    }
+    assert_eq!(meta.kind, "ConfigMapList");
     assert!(c
         .list(&cm_gvk(), n, Some("app=other"))
         .await

@@ -96,9 +96,9 @@ pub(crate) async fn plan_against_cluster(
     prefetched: Prefetched,
 ) -> anyhow::Result<Plan> {
     // No intents: `diff` never sends whole objects from this plan.
-    let how = Fetch::Each;
+    let reads = Reads::each(prefetched);
     Ok(
-        plan_inner(ctx, release, namespace, desired, original, how, prefetched, false)
+        plan_inner(ctx, release, namespace, desired, original, reads, false)
             .await?
             .0,
     )
@@ -115,8 +115,8 @@ pub(crate) async fn plan_with_intents(
     original: Vec<Value>,
     prefetched: Prefetched,
 ) -> anyhow::Result<(Plan, BTreeMap<ObjectRef, Value>)> {
-    let how = Fetch::Each;
-    plan_inner(ctx, release, namespace, desired, original, how, prefetched, true).await
+    let reads = Reads::each(prefetched);
+    plan_inner(ctx, release, namespace, desired, original, reads, true).await
 }
 
 /// The plan of `uninstall`: every object of the last revision (`original`) against the cluster.
@@ -135,8 +135,10 @@ pub async fn plan_uninstall(
         namespace,
         Vec::new(),
         original,
-        Fetch::ListPerKind,
-        Prefetched::new(),
+        Reads {
+            how: Fetch::ListPerKind,
+            prefetched: Prefetched::new(),
+        },
         false,
     )
     .await?
@@ -150,6 +152,21 @@ pub(crate) enum Fetch {
     Each,
     /// One LIST per kind and namespace with two or more objects (never of CRDs), GET for the rest.
     ListPerKind,
+}
+
+/// How [`plan_inner`] gets live objects: those read ahead, and how to read the rest.
+struct Reads {
+    how: Fetch,
+    prefetched: Prefetched,
+}
+
+impl Reads {
+    fn each(prefetched: Prefetched) -> Reads {
+        Reads {
+            how: Fetch::Each,
+            prefetched,
+        }
+    }
 }
 
 /// Lists ask only for what a Helm-compatible tool manages, as every object we apply is stamped so:
@@ -264,18 +281,18 @@ pub(crate) async fn fetch_live(
     Ok(found)
 }
 
-/// The plan of `desired` against the cluster with `original` as base; `how` reads live objects,
-/// `with_intents` also returns the desired objects by identity.
+/// The plan of `desired` against the cluster with `original` as base; `reads` says how live objects
+/// are read, `with_intents` also returns the desired objects by identity.
 async fn plan_inner(
     ctx: &Context,
     release: &str,
     namespace: &str,
     mut desired: Vec<Value>,
     mut original: Vec<Value>,
-    how: Fetch,
-    mut prefetched: Prefetched,
+    reads: Reads,
     with_intents: bool,
 ) -> anyhow::Result<(Plan, BTreeMap<ObjectRef, Value>)> {
+    let Reads { how, mut prefetched } = reads;
     let all: Vec<&Value> = desired.iter().chain(original.iter()).collect();
     let scopes = scopes(ctx, &all).await?;
     let namespaced = |doc: &Value| Gvk::of(doc).ok().and_then(|g| scopes.get(&g).copied().flatten());

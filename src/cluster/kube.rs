@@ -448,6 +448,37 @@ impl Cluster for KubeCluster {
         Ok(into_object_list(list, gvk))
     }
 
+    async fn list_metadata(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<ObjectList> {
+        let mut lp = ListParams::default();
+        if let Some(sel) = label_selector.filter(|s| !s.is_empty()) {
+            lp = lp.labels(sel);
+        }
+        let req = self
+            .request_for(gvk, namespace, true)
+            .await?
+            .list_metadata(&lp)
+            .map_err(build_error)?;
+        let mut list = self.call_json(req, Idempotent::Yes).await?;
+        // The server names the list and its items `meta.k8s.io/v1` `PartialObjectMetadata(List)`;
+        // callers see the kind they listed, as from `list`.
+        if let Some(items) = list.get_mut("items").and_then(Value::as_array_mut) {
+            for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                item.insert("apiVersion".into(), Value::String(gvk.api_version()));
+                item.insert("kind".into(), Value::String(gvk.kind.clone()));
+            }
+        }
+        if let Some(m) = list.as_object_mut() {
+            m.insert("apiVersion".into(), Value::String(gvk.api_version()));
+            m.insert("kind".into(), Value::String(format!("{}List", gvk.kind)));
+        }
+        Ok(into_object_list(list, gvk))
+    }
+
     async fn create(&self, object: &Value, opts: &WriteOptions) -> Result<Value> {
         let gvk = Gvk::of(object)?;
         let (ns, _) = name_of(object)?;

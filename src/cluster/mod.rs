@@ -342,6 +342,25 @@ pub trait Cluster: Send + Sync {
         label_selector: Option<&str>,
     ) -> Result<ObjectList>;
 
+    /// [`Cluster::list`] of the objects' metadata only (a `PartialObjectMetadataList`): for callers
+    /// that read labels and annotations, so large bodies (release records) stay on the server.
+    /// Items carry `apiVersion` and `kind` of `gvk`, and `metadata`. The default lists whole
+    /// objects and drops the rest.
+    async fn list_metadata(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<ObjectList> {
+        let mut list = self.list(gvk, namespace, label_selector).await?;
+        for item in &mut list.items {
+            if let Some(m) = item.as_object_mut() {
+                m.retain(|k, _| matches!(k.as_str(), "apiVersion" | "kind" | "metadata"));
+            }
+        }
+        Ok(list)
+    }
+
     /// Creates `object` (kind, name and namespace from the object itself); returns what the server
     /// stored (or would store, with `dry_run`). Never retried: a lost answer may hide a success.
     async fn create(&self, object: &Value, opts: &WriteOptions) -> Result<Value>;

@@ -303,7 +303,7 @@ impl Store {
     /// Metadata of every revision of `name`, oldest first; needs no key. Empty if none.
     pub async fn history_meta(&self, name: &str) -> Result<Vec<RecordMeta>> {
         Ok(self
-            .stored_history(name)
+            .history_without_bodies(name)
             .await?
             .into_iter()
             .map(|s| s.meta)
@@ -315,7 +315,7 @@ impl Store {
     pub async fn list(&self) -> Result<Vec<RecordMeta>> {
         let mut all = self
             .driver
-            .query(None, None)
+            .query_meta(None, None)
             .await
             .map_err(driver_err("listing"))?;
         all.sort_by(|a, b| (&a.meta.name, b.meta.revision).cmp(&(&b.meta.name, a.meta.revision)));
@@ -397,7 +397,28 @@ impl Store {
 
     /// The newest record of `name` as stored, status derived, body still sealed: [`Store::last`]
     /// without decoding, so a caller can act on the metadata while [`Store::read`] runs.
+    ///
+    /// Reads the history's metadata, then the newest record alone: a list of whole records
+    /// carries every revision's body (argo-cd: ten revisions, 1.5 MB), of which one is read.
     pub async fn newest(&self, name: &str) -> Result<Option<Stored>> {
+        // A record pruned between the two reads (another run's history limit) sends us back to
+        // the list; should that keep happening, one list of whole records answers atomically.
+        for _ in 0..2 {
+            let Some(meta) = self.history_without_bodies(name).await?.pop().map(|s| s.meta) else {
+                return Ok(None);
+            };
+            let found = self
+                .driver
+                .get(name, meta.revision)
+                .await
+                .map_err(driver_err("reading"))?;
+            if let Some(mut s) = found {
+                // Status as derived from the whole history (superseded, see the module doc).
+                s.meta.status = meta.status;
+                s.meta.last_deployed = meta.last_deployed;
+                return Ok(Some(s));
+            }
+        }
         Ok(self.stored_history(name).await?.pop())
     }
 
@@ -752,6 +773,18 @@ impl Store {
     /// The records of `name`, oldest first, statuses as read ([`derive_superseded`]).
     async fn stored_history(&self, name: &str) -> Result<Vec<Stored>> {
         let mut h = self.stored_history_raw(name).await?;
+        derive_superseded(&mut h);
+        Ok(h)
+    }
+
+    /// [`Store::stored_history`] without the bodies (each `body` empty).
+    async fn history_without_bodies(&self, name: &str) -> Result<Vec<Stored>> {
+        let mut h = self
+            .driver
+            .query_meta(Some(name), None)
+            .await
+            .map_err(driver_err("reading"))?;
+        h.sort_by_key(|s| s.meta.revision);
         derive_superseded(&mut h);
         Ok(h)
     }

@@ -127,6 +127,15 @@ impl ConfigMapApi for ClusterConfigMaps {
         Ok(list.items.iter().map(from_object).collect())
     }
 
+    async fn list_metadata(&self, label_selector: &str) -> Result<Vec<ConfigMap>, DriverError> {
+        let list = self
+            .cluster
+            .list_metadata(&cm_gvk(), Some(&self.namespace), Some(label_selector))
+            .await
+            .map_err(|e| map_err(label_selector, e))?;
+        Ok(list.items.iter().map(from_object).collect())
+    }
+
     async fn create(&self, cm: &ConfigMap) -> Result<ConfigMap, DriverError> {
         let v = self
             .cluster

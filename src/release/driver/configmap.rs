@@ -65,6 +65,9 @@ pub trait ConfigMapApi: Send + Sync {
     /// existence terms only).
     async fn list(&self, label_selector: &str) -> Result<Vec<ConfigMap>, DriverError>;
 
+    /// [`ConfigMapApi::list`] without `data`: names, labels, annotations and versions only.
+    async fn list_metadata(&self, label_selector: &str) -> Result<Vec<ConfigMap>, DriverError>;
+
     /// CREATE; `resource_version` is ignored. Returns the object as stored.
     async fn create(&self, cm: &ConfigMap) -> Result<ConfigMap, DriverError>;
 
@@ -168,6 +171,19 @@ fn selector(terms: &[(&str, Option<&str>)]) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// The label selector of records, by release name and status (each `None` = any).
+fn record_selector(name: Option<&str>, status: Option<Status>) -> String {
+    let mut terms = vec![("owner", Some(OWNER))];
+    if let Some(n) = name {
+        terms.push(("name", Some(n)));
+    }
+    if let Some(s) = status {
+        terms.push(("status", Some(s.as_str())));
+    }
+    terms.push(("version", None));
+    selector(&terms)
 }
 
 fn to_configmap(rec: &Stored) -> ConfigMap {
@@ -337,16 +353,24 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
     }
 
     async fn query(&self, name: Option<&str>, status: Option<Status>) -> Result<Vec<Stored>, DriverError> {
-        let mut terms = vec![("owner", Some(OWNER))];
-        if let Some(n) = name {
-            terms.push(("name", Some(n)));
-        }
-        if let Some(s) = status {
-            terms.push(("status", Some(s.as_str())));
-        }
-        terms.push(("version", None));
-        let items = self.api.list(&selector(&terms)).await?;
+        let items = self.api.list(&record_selector(name, status)).await?;
         items.into_iter().map(from_configmap).collect()
+    }
+
+    async fn query_meta(
+        &self,
+        name: Option<&str>,
+        status: Option<Status>,
+    ) -> Result<Vec<Stored>, DriverError> {
+        let items = self.api.list_metadata(&record_selector(name, status)).await?;
+        items
+            .into_iter()
+            .map(|mut cm| {
+                // Only the labels and annotations are read; the body stays on the server.
+                cm.data.insert(keys::BODY.to_string(), String::new());
+                from_configmap(cm)
+            })
+            .collect()
     }
 
     async fn create(&self, rec: &Stored) -> Result<Stored, DriverError> {
@@ -546,6 +570,19 @@ impl ConfigMapApi for FakeConfigMapApi {
             .values()
             .filter(|c| matches_selector(&c.labels, label_selector))
             .cloned()
+            .collect())
+    }
+
+    async fn list_metadata(&self, label_selector: &str) -> Result<Vec<ConfigMap>, DriverError> {
+        let st = self.enter(format!("list-metadata {label_selector}")).await;
+        Ok(st
+            .configmaps
+            .values()
+            .filter(|c| matches_selector(&c.labels, label_selector))
+            .map(|c| ConfigMap {
+                data: BTreeMap::new(),
+                ..c.clone()
+            })
             .collect())
     }
 

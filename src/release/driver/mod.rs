@@ -94,6 +94,20 @@ pub trait Driver: Send + Sync {
     /// Records filtered by release name and status (each `None` = any), in no particular order.
     async fn query(&self, name: Option<&str>, status: Option<Status>) -> Result<Vec<Stored>, DriverError>;
 
+    /// [`Driver::query`] without the bodies (each `body` empty): metadata and versions only, for
+    /// callers that read one body at most ([`Driver::get`]). The default reads whole records.
+    async fn query_meta(
+        &self,
+        name: Option<&str>,
+        status: Option<Status>,
+    ) -> Result<Vec<Stored>, DriverError> {
+        let mut all = self.query(name, status).await?;
+        for s in &mut all {
+            s.body = String::new();
+        }
+        Ok(all)
+    }
+
     /// Create a record; [`DriverError::AlreadyExists`] if that revision exists. Returns it with
     /// its new version.
     async fn create(&self, rec: &Stored) -> Result<Stored, DriverError>;

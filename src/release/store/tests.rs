@@ -592,3 +592,42 @@ fn store_futures_are_send() {
     send(s.begin(opts("web", Operation::Install)));
     send(s.history("web"));
 }
+
+#[tokio::test]
+async fn the_last_revision_is_read_without_the_bodies_of_the_others() {
+    let api = FakeConfigMapApi::new("prod");
+    let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+    let c = clock(0);
+    let s = store(&d, &c, "run");
+    for op in [Operation::Install, Operation::Upgrade, Operation::Upgrade] {
+        let mut o = opts("web", op);
+        o.manifest = format!("kind: ConfigMap # {op:?}\n");
+        let p = s.begin(o).await.unwrap();
+        s.mark_deployed(p, "done").await.unwrap();
+    }
+    let before = api.calls().len();
+    let fresh: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+    let last = store(&fresh, &c, "reader").last("web").await.unwrap().unwrap();
+    assert_eq!((last.revision, last.status), (3, Status::Deployed));
+    let calls = api.calls()[before..].to_vec();
+    // One list of metadata, then the newest record and the key: no list carries bodies.
+    assert!(calls[0].starts_with("list-metadata "), "{calls:?}");
+    assert!(calls.iter().all(|c| !c.starts_with("list ")), "{calls:?}");
+    assert!(
+        calls.contains(&"get kubectl-chart.web.v3".to_string()),
+        "{calls:?}"
+    );
+    assert!(
+        !calls.iter().any(|c| c.ends_with(".v1") || c.ends_with(".v2")),
+        "{calls:?}"
+    );
+    // History tables need no body either; revision 2's status is derived from revision 3.
+    assert_eq!(
+        statuses(&s, "web").await,
+        [
+            (1, Status::Superseded),
+            (2, Status::Superseded),
+            (3, Status::Deployed)
+        ]
+    );
+}
