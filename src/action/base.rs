@@ -70,8 +70,26 @@ pub(crate) struct Loaded {
     pub release: Release,
     /// Its manifest, parsed; empty when the release is uninstalled (nothing of it is live).
     pub manifest: ParsedManifest,
-    /// Live copies of the manifest's objects.
-    pub live: Prefetched,
+    /// Live copies of the manifest's objects, still arriving.
+    pub live: LiveReads,
+}
+
+/// The reads of a base's live objects, started in the background.
+pub(crate) struct LiveReads(Option<JoinHandle<anyhow::Result<Prefetched>>>);
+
+impl LiveReads {
+    /// No reads (nothing to read, or not asked to).
+    pub(crate) fn none() -> LiveReads {
+        LiveReads(None)
+    }
+
+    /// Waits for the reads.
+    pub(crate) async fn wait(self) -> anyhow::Result<Prefetched> {
+        match self.0 {
+            Some(task) => task.await.context("reading live objects")?,
+            None => Ok(Prefetched::new()),
+        }
+    }
 }
 
 /// The newest revision of a release: its metadata at once, the rest when [`Base::finish`]ed.
@@ -122,7 +140,7 @@ async fn load(ctx: &Context, newest: Stored, prefetch: bool) -> anyhow::Result<L
         return Ok(Loaded {
             release,
             manifest: ParsedManifest { docs: Vec::new() },
-            live: Prefetched::new(),
+            live: LiveReads::none(),
         });
     }
     // The caller needs the record's other fields only; the manifest lives on, parsed.
@@ -134,15 +152,16 @@ async fn load(ctx: &Context, newest: Stored, prefetch: bool) -> anyhow::Result<L
         let ctx = ctx.clone();
         tokio::spawn(async move { read_live(&ctx, heads).await })
     });
-    let manifest = ParsedManifest::parse(&text, "recorded manifest", None)?;
-    let live = match reads {
-        Some(task) => task.await.context("reading live objects")??,
-        None => Prefetched::new(),
-    };
+    // Parsing is long CPU work: on a blocking thread, not this task's worker, where the reads
+    // just spawned would wait for it (a task spawned from a worker runs on that worker first).
+    let manifest =
+        tokio::task::spawn_blocking(move || ParsedManifest::parse(&text, "recorded manifest", None))
+            .await
+            .context("parsing the recorded manifest")??;
     Ok(Loaded {
         release,
         manifest,
-        live,
+        live: LiveReads(reads),
     })
 }
 

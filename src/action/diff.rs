@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::bail;
 
 use super::{
-    base::{Base, ParsedManifest, Prefetched},
+    base::{Base, LiveReads, ParsedManifest},
     plan::plan_against_cluster,
     render::{render_release, RenderRequest},
     Context,
@@ -71,7 +71,7 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
     };
     let (original, live) = match base.finish().await? {
         Some(loaded) => (Some(loaded.manifest), loaded.live),
-        None => (None, Prefetched::new()),
+        None => (None, LiveReads::none()),
     };
     let desired = match (rendered, opts.revision) {
         (_, Some(rev)) => {
@@ -83,6 +83,7 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
     };
     let original = original.map(ParsedManifest::into_objects).unwrap_or_default();
     let desired = desired.into_objects();
+    let live = live.wait().await?;
     let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original, live).await?;
     let text = diff::render(&plan, &opts.view);
     Ok(DiffResult { plan, text })

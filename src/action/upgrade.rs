@@ -27,7 +27,7 @@ use anyhow::{bail, Context as _};
 use serde_json::Value;
 
 use super::{
-    base::{Base, ParsedManifest, Prefetched},
+    base::{Base, LiveReads, ParsedManifest},
     plan::plan_with_intents,
     render::{render_release, RenderRequest},
     Context,
@@ -203,7 +203,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     // its objects exist (some of them) and must be pruned when the chart stops rendering them.
     let (original, live) = match loaded {
         Some(l) => (Some(l.manifest), l.live),
-        None => (None, Prefetched::new()),
+        None => (None, LiveReads::none()),
     };
     let mut desired =
         ParsedManifest::parse(&manifest_text, "rendered manifest", original.as_ref())?.into_objects();
@@ -216,6 +216,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         absent_crds(ctx, crd_docs(&rendered.chart)?).await?
     };
     desired.splice(0..0, crds.iter().cloned());
+    let live = live.wait().await?;
     tracing::debug!(elapsed = ?started.elapsed(), "rendered");
     let (mut plan, mut intents) =
         plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original, live).await?;
