@@ -555,7 +555,8 @@ impl Store {
             return Ok(Unchanged::NeedsLock(opts));
         }
         let key = self.write_key().await?;
-        let history = self.stored_history(&opts.name).await?;
+        // Metadata is all this path reads (pruning reads the one or two records it deletes).
+        let history = self.history_without_bodies(&opts.name).await?;
         let Some(last) = history.last() else {
             return Ok(Unchanged::NeedsLock(opts));
         };
@@ -1044,12 +1045,22 @@ impl Store {
             .collect();
         for s in history.iter().filter(|s| victims.contains(&s.meta.revision)) {
             let r = s.meta.revision;
+            // A history read without bodies: the victim's own says whether it has parts.
+            let body = if s.body.is_empty() {
+                match self.driver.get(name, r).await {
+                    Ok(Some(full)) => full.body,
+                    Ok(None) => continue,
+                    Err(e) => return Err(driver_err("pruning")(e)),
+                }
+            } else {
+                s.body.clone()
+            };
             match self.driver.delete(name, r).await {
                 Ok(()) | Err(DriverError::NotFound(_)) => {}
                 Err(e) => return Err(driver_err("pruning")(e)),
             }
             // The record first, its parts after: a reader never finds a record without parts.
-            if let Ok(Some((m, _))) = parts::parse_head(&s.body) {
+            if let Ok(Some((m, _))) = parts::parse_head(&body) {
                 self.delete_parts(name, r, m.part_indices().collect()).await;
             }
         }

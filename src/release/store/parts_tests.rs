@@ -219,6 +219,26 @@ async fn pruning_and_uninstall_remove_parts() {
     );
     assert_eq!(parts.len(), 4, "{parts:?}");
 
+    // An unchanged upgrade reads the history without bodies and prunes v2 with its parts.
+    let unchanged = opts(Operation::Upgrade, random_manifest(2 * MIB));
+    match s.record_unchanged(unchanged, "unchanged", 4).await.unwrap() {
+        Unchanged::Recorded(r) => assert_eq!(r.revision, 4),
+        Unchanged::NeedsLock(_) => panic!("no lock needed"),
+    }
+    let parts = part_names(&api);
+    assert!(
+        parts.iter().all(|p| !p.starts_with("kubectl-chart.web.v2.")),
+        "parts of pruned v2 remain: {parts:?}"
+    );
+    assert_eq!(parts.len(), 4, "{parts:?}");
+    api.delete("kubectl-chart.web.v4", None).await.unwrap();
+    for p in part_names(&api)
+        .iter()
+        .filter(|p| p.starts_with("kubectl-chart.web.v4."))
+    {
+        api.delete(p, None).await.unwrap();
+    }
+
     // A run that died after writing parts for v4 and before committing it.
     api.create(&ConfigMap {
         name: "kubectl-chart.web.v4.part1".into(),
