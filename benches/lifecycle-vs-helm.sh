@@ -5,7 +5,7 @@
 # and API requests by verb for each step and tool, taken from the kit's audit log (an event belongs to a
 # tool's step when its user agent is that tool's and the API server received it while the step ran), and
 # our speed-up against the faster helm. Report: benches/lifecycle-report.py.
-#   usage: benches/lifecycle-vs-helm.sh [--quick] [--chart argo-cd|CHART_DIR] [--field KEY=VALUE] [--separate]
+#   usage: benches/lifecycle-vs-helm.sh [--quick] [--chart argo-cd|CHART_DIR] [--field KEY=VALUE] [--separate] [--repeat N]
 # Default chart: a generated one with 300 namespaced objects (150 ConfigMaps, 100 Deployments, 50
 # Services: the kit's service IP range holds ~250 addresses for all three tools together); all tools
 # share one cluster, one namespace each. A chart with cluster-scoped objects (argo-cd: CRDs,
@@ -14,6 +14,9 @@
 # --field is the one-field upgrade (default `bench=one` for the generated chart, `server.replicas=2`
 # for argo-cd: both change exactly one field of one object). No step uses --wait; argo-cd's hook Job
 # completes through the fake kubelet.
+# --repeat N: the diff step (read-only, so repeatable) runs N times per tool, tools interleaved, and
+# the report shows each tool's median run (default 3; 1 with --quick). The other steps change the
+# release and run once.
 # --quick: debug build and a 30-object chart, for CI: exits non-zero if any step of any tool failed,
 # and 0 with a message if no helm binary can be fetched (helm is kept in $KC_HELM_DIR, default
 # target/reference). A benchmark, not a test: no timing asserted.
@@ -22,7 +25,7 @@ set -euo pipefail
 {
 cd "$(dirname "$0")/.."
 usage() { sed -n '8p' "$0" | sed 's/^# *//' >&2; exit 2; }
-quick=false chart="" field="" separate=false
+quick=false chart="" field="" separate=false repeat=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) quick=true ;;
@@ -31,12 +34,16 @@ while [ $# -gt 0 ]; do
     --chart=*) chart=${1#--chart=} ;;
     --field) [ $# -ge 2 ] || usage; field=$2; shift ;;
     --field=*) field=${1#--field=} ;;
+    --repeat) [ $# -ge 2 ] || usage; repeat=$2; shift ;;
+    --repeat=*) repeat=${1#--repeat=} ;;
     -h | --help) usage ;;
     -*) echo "unknown option $1" >&2; usage ;;
     *) chart=$1 ;;
   esac
   shift
 done
+if [ -z "$repeat" ]; then if $quick; then repeat=1; else repeat=3; fi; fi
+case $repeat in '' | *[!0-9]* | 0) echo "--repeat takes a positive number" >&2; exit 2 ;; esac
 corpus="${KUBECTL_CHART_CORPUS:-../shared/corpus}"
 kit="${KC_TEST_K8S:-../shared/k8s}"
 # A bare name is a corpus chart.
@@ -204,7 +211,10 @@ run() {
 
 steps=(install diff noop field rollback uninstall)
 for step in "${steps[@]}"; do
-  for t in "${tools[@]}"; do run "$t" "$step"; done
+  n=1; [ "$step" = diff ] && n=$repeat
+  for _ in $(seq "$n"); do
+    for t in "${tools[@]}"; do run "$t" "$step"; done
+  done
 done
 # The API server writes an event when the response is done; let the last ones reach the log.
 sleep 1
