@@ -99,8 +99,9 @@ pub(crate) struct Base {
 }
 
 impl Base {
-    /// Lists the release's records (one request) and starts reading the newest in the background:
-    /// decrypt, decode, parse its manifest, and GET its live objects unless `prefetch` is off.
+    /// Reads the release's record metadata and its newest record (a metadata list and one GET),
+    /// then decrypts, decodes and parses it in the background, and GETs its live objects unless
+    /// `prefetch` is off (every caller today wants them; a caller that only needs the record would not).
     pub(crate) async fn start(ctx: &Context, release: &str, prefetch: bool) -> anyhow::Result<Base> {
         let store = ctx.store(None);
         let Some(newest) = store.newest(release).await? else {
