@@ -100,9 +100,8 @@ pub(crate) struct Base {
 
 impl Base {
     /// Reads the release's record metadata and its newest record (a metadata list and one GET),
-    /// then decrypts, decodes and parses it in the background, and GETs its live objects unless
-    /// `prefetch` is off (every caller today wants them; a caller that only needs the record would not).
-    pub(crate) async fn start(ctx: &Context, release: &str, prefetch: bool) -> anyhow::Result<Base> {
+    /// then decrypts, decodes and parses it in the background and GETs its live objects.
+    pub(crate) async fn start(ctx: &Context, release: &str) -> anyhow::Result<Base> {
         let store = ctx.store(None);
         let Some(newest) = store.newest(release).await? else {
             return Ok(Base {
@@ -112,7 +111,7 @@ impl Base {
         };
         let meta = newest.meta.clone();
         let ctx = ctx.clone();
-        let task = tokio::spawn(async move { load(&ctx, newest, prefetch).await });
+        let task = tokio::spawn(async move { load(&ctx, newest).await });
         Ok(Base {
             meta: Some(meta),
             task: Some(task),
@@ -133,7 +132,7 @@ impl Base {
     }
 }
 
-async fn load(ctx: &Context, newest: Stored, prefetch: bool) -> anyhow::Result<Loaded> {
+async fn load(ctx: &Context, newest: Stored) -> anyhow::Result<Loaded> {
     let store = ctx.store(None);
     let mut release = store.read(&newest).await?;
     drop(newest);
@@ -148,11 +147,11 @@ async fn load(ctx: &Context, newest: Stored, prefetch: bool) -> anyhow::Result<L
     let text = std::mem::take(&mut release.manifest);
     // The reads start from the documents' heads (a fast scan) and run while the whole manifest
     // is parsed here.
-    let reads = prefetch.then(|| {
-        let heads = object_heads(&text);
+    let heads = object_heads(&text);
+    let reads = {
         let ctx = ctx.clone();
         tokio::spawn(async move { read_live(&ctx, heads).await })
-    });
+    };
     // Parsing is long CPU work: on a blocking thread, not this task's worker, where the reads
     // just spawned would wait for it (a task spawned from a worker runs on that worker first).
     let manifest =
@@ -162,7 +161,7 @@ async fn load(ctx: &Context, newest: Stored, prefetch: bool) -> anyhow::Result<L
     Ok(Loaded {
         release,
         manifest,
-        live: LiveReads(reads),
+        live: LiveReads(Some(reads)),
     })
 }
 

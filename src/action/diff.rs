@@ -47,7 +47,7 @@ pub struct DiffResult {
 pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResult> {
     // Same base as `upgrade`: the last applied revision, deployed or failed; read (and its live
     // objects fetched) while the chart renders.
-    let base = Base::start(ctx, &opts.release, true).await?;
+    let base = Base::start(ctx, &opts.release).await?;
     let last = base.meta().filter(|m| m.status != Status::Uninstalled).cloned();
     let rendered = match (&opts.chart, opts.revision) {
         (_, Some(_)) => None,

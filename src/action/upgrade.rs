@@ -123,7 +123,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     let store = ctx.store(None);
     // The last revision is read, decoded, parsed and its live objects fetched in the background
     // while the chart renders; its metadata is here at once.
-    let base = Base::start(ctx, &opts.release, true).await?;
+    let base = Base::start(ctx, &opts.release).await?;
     let last = base.meta().cloned();
     let live_release = last.as_ref().filter(|r| r.status != Status::Uninstalled);
     match (opts.mode, live_release) {

@@ -330,6 +330,15 @@ fn build_error(e: kube::core::request::Error) -> Error {
 }
 
 /// Fills in `apiVersion`/`kind` on list items, which the server leaves out (client-go does the same).
+/// List parameters: just the label selector, when there is one.
+fn list_params(label_selector: Option<&str>) -> ListParams {
+    let lp = ListParams::default();
+    match label_selector.filter(|s| !s.is_empty()) {
+        Some(sel) => lp.labels(sel),
+        None => lp,
+    }
+}
+
 fn into_object_list(mut list: Value, gvk: &Gvk) -> ObjectList {
     let api_version = list
         .get("apiVersion")
@@ -435,10 +444,7 @@ impl Cluster for KubeCluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<ObjectList> {
-        let mut lp = ListParams::default();
-        if let Some(sel) = label_selector.filter(|s| !s.is_empty()) {
-            lp = lp.labels(sel);
-        }
+        let lp = list_params(label_selector);
         let req = self
             .request_for(gvk, namespace, true)
             .await?
@@ -454,10 +460,7 @@ impl Cluster for KubeCluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<ObjectList> {
-        let mut lp = ListParams::default();
-        if let Some(sel) = label_selector.filter(|s| !s.is_empty()) {
-            lp = lp.labels(sel);
-        }
+        let lp = list_params(label_selector);
         let req = self
             .request_for(gvk, namespace, true)
             .await?

@@ -780,25 +780,15 @@ impl Store {
 
     /// [`Store::stored_history`] without the bodies (each `body` empty).
     async fn history_without_bodies(&self, name: &str) -> Result<Vec<Stored>> {
-        let mut h = self
-            .driver
-            .query_meta(Some(name), None)
-            .await
-            .map_err(driver_err("reading"))?;
-        h.sort_by_key(|s| s.meta.revision);
+        let found = self.driver.query_meta(Some(name), None).await;
+        let mut h = oldest_first(found)?;
         derive_superseded(&mut h);
         Ok(h)
     }
 
     /// The records of `name`, oldest first, statuses as stored.
     async fn stored_history_raw(&self, name: &str) -> Result<Vec<Stored>> {
-        let mut h = self
-            .driver
-            .query(Some(name), None)
-            .await
-            .map_err(driver_err("reading"))?;
-        h.sort_by_key(|s| s.meta.revision);
-        Ok(h)
+        oldest_first(self.driver.query(Some(name), None).await)
     }
 
     async fn read_key(&self) -> Result<DataKey> {
@@ -1110,6 +1100,13 @@ impl Store {
 /// Derives `superseded` (see the module doc) in `history`, sorted oldest first: every record
 /// stored `deployed` below a newer record stored `deployed` reads `superseded`, dated when the
 /// first such newer record was deployed. Returns the revisions it changed.
+/// A driver's answer to a query of one release, sorted by revision.
+fn oldest_first(found: std::result::Result<Vec<Stored>, DriverError>) -> Result<Vec<Stored>> {
+    let mut h = found.map_err(driver_err("reading"))?;
+    h.sort_by_key(|s| s.meta.revision);
+    Ok(h)
+}
+
 fn derive_superseded(history: &mut [Stored]) -> Vec<u32> {
     let mut changed = Vec::new();
     // When the nearest newer stored-deployed record was deployed.
