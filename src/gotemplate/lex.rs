@@ -170,10 +170,9 @@ impl<'s> Lexer<'s> {
 
     /// Advances the line counter over the consumed text and makes `pos` the new token start.
     fn advance_start(&mut self) {
-        self.line += self.input[self.start..self.pos]
-            .bytes()
-            .filter(|&b| b == b'\n')
-            .count();
+        // Text tokens span whole files (argo-cd's CRD templates are 1.8 MB): a SIMD count, where
+        // the plain byte filter was 5% of `template`'s main thread.
+        self.line += bytecount::count(&self.input.as_bytes()[self.start..self.pos], b'\n');
         self.start = self.pos;
         self.start_line = self.line;
     }
