@@ -7,7 +7,7 @@
 
 use std::{collections::BTreeMap, fs, path::Path};
 
-use super::{archive, helmignore, metadata::Metadata, Chart, Error, File};
+use super::{archive, helmignore, metadata::Metadata, Chart, Error, File, Template};
 use crate::gotemplate::Value;
 
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
@@ -169,9 +169,13 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
                     });
                 }
             }
-            _ if name.starts_with("templates/") => chart.templates.push(File {
+            _ if name.starts_with("templates/") => chart.templates.push(Template {
                 name: f.name,
-                data: f.data,
+                // Moved, not copied: most files are valid UTF-8, and validating is all it costs.
+                text: std::rc::Rc::new(
+                    String::from_utf8(f.data)
+                        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+                ),
             }),
             _ if name.starts_with("charts/") => {
                 if name.ends_with(".prov") {

@@ -25,13 +25,21 @@ pub struct File {
     pub data: Vec<u8>,
 }
 
+/// A file under `templates/`, its text ready to be shared with the template engine.
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub name: String,
+    /// The file as UTF-8 (invalid sequences replaced, as Go's strings would print them).
+    pub text: crate::gotemplate::Source,
+}
+
 /// A loaded chart.
 #[derive(Debug, Clone)]
 pub struct Chart {
     /// `Chart.yaml` (with `requirements.yaml` folded in for v1 charts).
     pub metadata: Metadata,
     /// `templates/**`, names like `templates/deployment.yaml`, in walk (byte) order.
-    pub templates: Vec<File>,
+    pub templates: Vec<Template>,
     /// What `.Files` holds: every file that is not `Chart.yaml`, `values.yaml`,
     /// `values.schema.json`, `Chart.lock`, a template or part of a subchart (v1 charts also keep
     /// `requirements.yaml`/`requirements.lock`; `charts/*.prov` stay too). Includes `crds/`.
@@ -152,13 +160,17 @@ mod tests {
         files.iter().map(|f| f.name.as_str()).collect()
     }
 
+    fn template_names(templates: &[Template]) -> Vec<&str> {
+        templates.iter().map(|t| t.name.as_str()).collect()
+    }
+
     #[test]
     fn load_deps_fixture() {
         let c = load(&fixture("deps")).unwrap();
         assert_eq!(c.name(), "deps");
         // `appVersion: 1.10` is a float in YAML; Helm stringifies it as "1.1".
         assert_eq!(c.metadata.app_version, "1.1");
-        assert_eq!(names(&c.templates), ["templates/cm.yaml"]);
+        assert_eq!(template_names(&c.templates), ["templates/cm.yaml"]);
         assert!(
             c.files.is_empty(),
             "values.yaml and Chart.yaml are not .Files: {:?}",
@@ -167,7 +179,10 @@ mod tests {
         let deps: Vec<&str> = c.dependencies.iter().map(Chart::name).collect();
         assert_eq!(deps, ["sub-a", "sub-b"]);
         assert_eq!(c.dependencies[1].full_path(), "deps/charts/sub-b");
-        assert_eq!(names(&c.dependencies[1].templates), ["templates/svc.yaml"]);
+        assert_eq!(
+            template_names(&c.dependencies[1].templates),
+            ["templates/svc.yaml"]
+        );
         assert_eq!(c.metadata.dependencies.len(), 3);
         assert_eq!(c.metadata.dependencies[1].alias, "another");
         assert!(!c.is_library());
@@ -193,7 +208,7 @@ mod tests {
     #[test]
     fn helmignore_applied() {
         let c = load(&fixture("ignored")).unwrap();
-        assert_eq!(names(&c.templates), ["templates/a.yaml"]);
+        assert_eq!(template_names(&c.templates), ["templates/a.yaml"]);
         // Helm keeps `.helmignore` itself in `.Files` unless it ignores itself.
         assert_eq!(
             names(&c.files),

@@ -14,7 +14,7 @@ use super::{builtins::Builtin, Func, Value};
 pub(crate) struct Tmpl {
     pub name: String,
     pub parse_name: std::rc::Rc<str>,
-    pub text: std::rc::Rc<str>,
+    pub text: super::Source,
     pub root: Vec<Node>,
 }
 

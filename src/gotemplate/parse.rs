@@ -11,7 +11,7 @@ use super::{
     ast::{is_empty_tree, Arg, Branch, Cmd, FuncRef, Node, Pipe, TemplateCall, Tmpl},
     builtins::Builtin,
     lex::{lex, Item, T},
-    Error, FuncMap, Value,
+    Error, FuncMap, Source, Value,
 };
 
 /// What an item list stopped at.
@@ -32,7 +32,7 @@ struct Parser<'s, 'f> {
     hi: usize,
     funcs: &'f FuncMap,
     parse_name: Rc<str>,
-    text: Rc<str>,
+    text: Source,
     vars: Vec<String>,
     range_depth: usize,
     paren_depth: usize,
@@ -49,7 +49,7 @@ const MAX_PAREN_DEPTH: usize = 1000;
 
 /// Parses `text` as template `name`; returns the top-level tree and every define/block, with
 /// Go's rule that two non-empty definitions of one name in a single parse are an error.
-pub(crate) fn parse(name: &str, text: Rc<str>, funcs: &FuncMap) -> Result<Vec<Rc<Tmpl>>, Error> {
+pub(crate) fn parse(name: &str, text: Source, funcs: &FuncMap) -> Result<Vec<Rc<Tmpl>>, Error> {
     let items = lex(
         &text,
         funcs.get("break").is_none(),

@@ -80,7 +80,7 @@ pub enum Error {
 }
 
 struct Renderable {
-    text: Rc<str>,
+    text: crate::gotemplate::Source,
     scope: Value,
     base_path: String,
 }
@@ -189,7 +189,7 @@ fn render_handlebars(
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
                 let prefix = format!("{}/", r.base_path);
-                let partials: Vec<(String, Rc<str>)> = tpls
+                let partials: Vec<(String, crate::gotemplate::Source)> = tpls
                     .iter()
                     .filter(|(n, _)| hbs::is_hbs(n) && n.starts_with(&prefix))
                     .filter(|(n, _)| n.rsplit('/').next().is_some_and(|b| b.starts_with('_')))
@@ -261,11 +261,7 @@ fn collect(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                text: match std::str::from_utf8(&t.data) {
-                    // Validation alone is much faster than the lossy decoder; most files are UTF-8.
-                    Ok(s) => Rc::from(s),
-                    Err(_) => Rc::from(String::from_utf8_lossy(&t.data).as_ref()),
-                },
+                text: t.text.clone(),
                 scope: scope.clone(),
                 base_path: format!("{full_path}/templates"),
             },

@@ -64,18 +64,15 @@ enum Pending<'a> {
 
 /// Returns the head when the document is entirely in the subset this scanner validates.
 pub(crate) fn fast_head(text: &str) -> Option<DocHead> {
+    // Control characters, C1 controls, BOMs and non-characters are errors or oddities in YAML:
+    // leave them to the full parser (this also declines a few harmless characters, e.g. `©`).
+    if has_odd_bytes(text.as_bytes()) {
+        return None;
+    }
     let mut head = DocHead::default();
     let mut stack: Vec<Level<'_>> = Vec::new();
     let mut pending = Pending::None;
-    for line in text.split('\n') {
-        // Control characters, C1 controls, BOMs and non-characters are errors or oddities in YAML:
-        // leave them to the full parser (this also declines a few harmless characters, e.g. `©`).
-        if line
-            .bytes()
-            .any(|b| (b < 0x20 && b != b'\t') || b == 0x7f || b == 0xc2 || b == 0xef)
-        {
-            return None;
-        }
+    for line in lines(text) {
         let indent = line.bytes().take_while(|&b| b == b' ').count();
         let rest = &line[indent..];
         if let Pending::Quoted { parent, quote } = pending {
@@ -202,6 +199,36 @@ pub(crate) fn fast_head(text: &str) -> Option<DocHead> {
         return None;
     }
     Some(head)
+}
+
+/// Whether `text` holds a byte the scanner leaves to the full parser: a control character other
+/// than tab and newline, DEL, or the lead byte of C1 controls/NEL (0xC2) or of BOMs and
+/// non-characters (0xEF). Checked for the whole document at once, in 64-byte blocks without early
+/// exit so that the compiler vectorises it: byte by byte per line it was a fifth of the scanner's
+/// time on argo-cd's 1.4 MB CRD.
+fn has_odd_bytes(text: &[u8]) -> bool {
+    let odd = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') | (b == 0x7f) | (b == 0xc2) | (b == 0xef);
+    let mut blocks = text.chunks_exact(64);
+    for block in &mut blocks {
+        if block.iter().fold(false, |any, &b| any | odd(b)) {
+            return true;
+        }
+    }
+    blocks.remainder().iter().any(|&b| odd(b))
+}
+
+/// `text.split('\n')` with the memchr crate's SIMD search for the newlines (the standard
+/// library's search was an eighth of the scanner's time).
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', text.as_bytes())
+        .map(Some)
+        .chain(std::iter::once(None))
+        .map(move |end| {
+            let line = &text[start..end.unwrap_or(text.len())];
+            start = end.map_or(text.len(), |e| e + 1);
+            line
+        })
 }
 
 /// A `- ...` line at `indent`: a scalar item, an empty item opening a nested block, or a compact
@@ -656,6 +683,42 @@ mod tests {
             );
             agree(name, text);
         }
+    }
+
+    #[test]
+    fn line_and_byte_helpers_match_their_plain_forms() {
+        let texts = [
+            "",
+            "\n",
+            "a",
+            "a\n",
+            "\n\nb\nc\n\n",
+            "no newline at all, but long enough",
+        ];
+        for t in texts {
+            assert_eq!(
+                lines(t).collect::<Vec<_>>(),
+                t.split('\n').collect::<Vec<_>>(),
+                "{t:?}"
+            );
+        }
+        let plain = |b: &[u8]| {
+            b.iter()
+                .any(|&b| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f || b == 0xc2 || b == 0xef)
+        };
+        // Each odd byte (and each allowed one) at every position of a text longer than one block,
+        // so both the blocks and the remainder are checked.
+        let base = vec![b'a'; 150];
+        for byte in [
+            0x00, 0x09, 0x0a, 0x0d, 0x1f, 0x20, 0x7e, 0x7f, 0xc2, 0xc3, 0xef, 0xff,
+        ] {
+            for at in [0, 1, 63, 64, 127, 128, 149] {
+                let mut t = base.clone();
+                t[at] = byte;
+                assert_eq!(has_odd_bytes(&t), plain(&t), "byte {byte:#x} at {at}");
+            }
+        }
+        assert!(!has_odd_bytes(&base));
     }
 
     #[test]
