@@ -24,6 +24,6 @@ pub use plan::parse_manifest_docs;
 pub use render::{render_release, RenderRequest, RenderedRelease};
 pub use rollback::{rollback, RollbackOptions};
 pub use status::{status, StatusOptions};
-pub use template::{template, template_validated, TemplateOptions};
+pub use template::{template, template_to, template_validated, TemplateOptions};
 pub use uninstall::{uninstall, UninstallOptions};
 pub use upgrade::{upgrade, DryRun, Mode, UpgradeOptions, UpgradeResult};

@@ -77,15 +77,14 @@ pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow
         is_upgrade: a.is_upgrade,
         output_dir: a.output_dir,
     };
-    let text = if a.validate {
-        let connect = global.connect_options()?;
-        super::runtime()?.block_on(async {
-            let ctx = action::Context::connect(&connect).await?;
-            action::template_validated(&ctx, &opts).await
-        })?
-    } else {
-        action::template(&opts)?
-    };
+    if !a.validate {
+        return action::template_to(&opts, out);
+    }
+    let connect = global.connect_options()?;
+    let text = super::runtime()?.block_on(async {
+        let ctx = action::Context::connect(&connect).await?;
+        action::template_validated(&ctx, &opts).await
+    })?;
     out.write_all(text.as_bytes())?;
     Ok(())
 }
