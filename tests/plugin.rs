@@ -820,3 +820,26 @@ fn template_help_has_examples() {
         "examples should use the plugin form:\n{help}"
     );
 }
+
+/// `diff` needs exactly one of CHART and `--revision`; a wrong call is a usage error from the
+/// command line itself, before any cluster is looked for (the kubeconfig here does not exist).
+#[test]
+fn diff_usage_errors_come_before_any_cluster_access() {
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("neither", &["diff", "web"], "<CHART>"),
+        (
+            "both",
+            &["diff", "web", "fixtures/charts/demo", "--revision", "2"],
+            "--revision",
+        ),
+    ];
+    for (name, args, mentions) in cases {
+        let mut all = args.to_vec();
+        all.extend(["--kubeconfig", "/nonexistent/kubeconfig"]);
+        let o = direct(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(mentions), "{name}: {err}");
+        assert!(!err.contains("/nonexistent"), "{name}: looked for a cluster: {err}");
+    }
+}

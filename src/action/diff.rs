@@ -47,11 +47,17 @@ pub struct DiffResult {
 pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResult> {
     // Same base as `upgrade`: the last applied revision, deployed or failed; read (and its live
     // objects fetched) while the chart renders.
+    // A usage error must come before the first request.
+    match (&opts.chart, opts.revision) {
+        (Some(_), Some(_)) => bail!("diff takes a CHART or --revision N, not both"),
+        (None, None) => bail!("diff needs a CHART, or --revision N to compare with a stored revision"),
+        _ => {}
+    }
     let base = Base::start(ctx, &opts.release).await?;
     let last = base.meta().filter(|m| m.status != Status::Uninstalled).cloned();
-    let rendered = match (&opts.chart, opts.revision) {
-        (_, Some(_)) => None,
-        (Some(chart), None) => {
+    let rendered = match &opts.chart {
+        None => None,
+        Some(chart) => {
             let revision = last.as_ref().map_or(1, |r| i64::from(r.revision) + 1);
             let release = ReleaseInfo {
                 name: opts.release.clone(),
@@ -67,19 +73,19 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
             }
             Some(render_release(&req)?.manifest_text())
         }
-        (None, None) => bail!("diff needs a CHART, or --revision N to compare with a stored revision"),
     };
     let (original, live) = match base.finish().await? {
         Some(loaded) => (Some(loaded.manifest), loaded.live),
         None => (None, LiveReads::none()),
     };
     let desired = match (rendered, opts.revision) {
-        (_, Some(rev)) => {
+        (Some(text), _) => ParsedManifest::parse(&text, "rendered manifest", original.as_ref())?,
+        (None, rev) => {
+            // Checked above: without a chart there is a revision.
+            let rev = rev.unwrap_or_default();
             let target = ctx.store(None).get(&opts.release, rev).await?;
             ParsedManifest::parse(&target.manifest, "recorded manifest", original.as_ref())?
         }
-        (Some(text), None) => ParsedManifest::parse(&text, "rendered manifest", original.as_ref())?,
-        (None, None) => bail!("diff needs a CHART, or --revision N to compare with a stored revision"),
     };
     let original = original.map(ParsedManifest::into_objects).unwrap_or_default();
     let desired = desired.into_objects();

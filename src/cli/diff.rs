@@ -29,7 +29,11 @@ pub struct DiffArgs {
     #[arg(value_name = "RELEASE")]
     release: String,
     /// Chart directory or packaged chart (.tgz); omit with --revision.
-    #[arg(value_name = "CHART")]
+    #[arg(
+        value_name = "CHART",
+        required_unless_present = "revision",
+        conflicts_with = "revision"
+    )]
     chart: Option<PathBuf>,
     #[command(flatten)]
     values: ValuesArgs,
