@@ -840,6 +840,9 @@ fn diff_usage_errors_come_before_any_cluster_access() {
         let err = String::from_utf8_lossy(&o.stderr);
         assert_eq!(o.status.code(), Some(2), "{name}: {err}");
         assert!(err.contains(mentions), "{name}: {err}");
-        assert!(!err.contains("/nonexistent"), "{name}: looked for a cluster: {err}");
+        assert!(
+            !err.contains("/nonexistent"),
+            "{name}: looked for a cluster: {err}"
+        );
     }
 }
