@@ -36,28 +36,11 @@ struct Env<'a> {
 
 impl Env<'_> {
     fn run(&self, args: &[&str]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_kubectl-chart"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args(args)
-            .arg("-n")
-            .arg(&self.ns)
-            .arg("--kubeconfig")
-            .arg(&self.kit.kubeconfig)
-            .env_remove("KUBECONFIG")
-            .env("KUBECTL_CHART_LOCK_TTL", "4")
-            .output()
-            .expect("run kubectl-chart")
+        support::cli::run(support::cli::command(&self.kit.kubeconfig, &self.ns, "4", args))
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        support::cli::succeeded(args, &self.run(args))
     }
 
     /// Runs a command that must fail; returns its stderr.

@@ -208,28 +208,13 @@ struct Env<'a> {
 
 impl Env<'_> {
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-chart"));
-        c.args(args)
-            .arg("-n")
-            .arg(&self.ns)
-            .arg("--kubeconfig")
-            .arg(&self.kit.kubeconfig)
-            .env_remove("KUBECONFIG")
-            .env("KUBECTL_CHART_LOCK_TTL", LOCK_TTL);
-        c
+        support::cli::command(&self.kit.kubeconfig, &self.ns, LOCK_TTL, args)
     }
     fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run kubectl-chart")
+        support::cli::run(self.cmd(args))
     }
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}\n{}",
-            text(&out.stderr),
-            text(&out.stdout)
-        );
-        text(&out.stdout)
+        support::cli::succeeded(args, &self.run(args))
     }
     /// `upgrade RELEASE CHART --wait` with `values` and `extra` flags; unlimited history so
     /// every revision stays checkable.

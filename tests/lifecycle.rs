@@ -16,11 +16,7 @@ use kubectl_chart::cluster::{Cluster, Gvk};
 use serde_json::Value;
 use support::k8s::{Kit, TestNamespace};
 
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-chart"));
-    c.current_dir(env!("CARGO_MANIFEST_DIR"));
-    c
-}
+use support::cli::bin;
 
 struct Env<'a> {
     kit: &'a Kit,
@@ -29,28 +25,13 @@ struct Env<'a> {
 
 impl Env<'_> {
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = bin();
-        c.args(args)
-            .arg("-n")
-            .arg(&self.ns)
-            .arg("--kubeconfig")
-            .arg(&self.kit.kubeconfig)
-            .env_remove("KUBECONFIG")
-            .env("KUBECTL_CHART_LOCK_TTL", "4");
-        c
+        support::cli::command(&self.kit.kubeconfig, &self.ns, "4", args)
     }
     fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).output().expect("run kubectl-chart")
+        support::cli::run(self.cmd(args))
     }
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stderr),
-            String::from_utf8_lossy(&out.stdout)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        support::cli::succeeded(args, &self.run(args))
     }
     /// Installs the demo chart without its cache subchart (whose PVC never binds on the kit).
     fn install_demo(&self) {

@@ -3,5 +3,6 @@
 
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod faultproxy;
 pub mod k8s;
