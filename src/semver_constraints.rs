@@ -161,15 +161,13 @@ struct VersionParts<'a> {
 impl<'a> VersionParts<'a> {
     /// `^SEMVER_RE$`: numbers are digits.
     fn scan(s: &'a str) -> Option<Self> {
-        Self::scan_with(s, |n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        Self::scan_with(s, is_digits)
     }
 
     /// `^CV_RE$` restricted to numbers that are digits or one wildcard (`x`, `X`, `*`); other
     /// mixes the pattern allows (`1x`, `|`) are left to the regular expression.
     fn scan_constraint(s: &'a str) -> Option<Self> {
-        Self::scan_with(s, |n| {
-            is_x(n) || (!n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
-        })
+        Self::scan_with(s, |n| is_x(n) || is_digits(n))
     }
 
     fn scan_with(s: &'a str, number: impl Fn(&str) -> bool) -> Option<Self> {
@@ -374,6 +372,10 @@ struct Constraint {
     minor_dirty: bool,
     patch_dirty: bool,
     dirty: bool,
+}
+
+fn is_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_x(s: &str) -> bool {

@@ -43,21 +43,34 @@ pub struct DiffResult {
     pub text: String,
 }
 
+/// What the new side of the diff comes from.
+enum Target<'a> {
+    Chart(&'a PathBuf),
+    Revision(u32),
+}
+
+/// The new side, once known: rendered text, or the stored revision still to be read.
+enum NewSide {
+    Rendered(String),
+    Stored(u32),
+}
+
 /// Computes the diff; writes nothing.
 pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResult> {
-    // Same base as `upgrade`: the last applied revision, deployed or failed; read (and its live
-    // objects fetched) while the chart renders.
     // A usage error must come before the first request.
-    match (&opts.chart, opts.revision) {
+    let target = match (&opts.chart, opts.revision) {
+        (Some(chart), None) => Target::Chart(chart),
+        (None, Some(rev)) => Target::Revision(rev),
         (Some(_), Some(_)) => bail!("diff takes a CHART or --revision N, not both"),
         (None, None) => bail!("diff needs a CHART, or --revision N to compare with a stored revision"),
-        _ => {}
-    }
+    };
+    // Same base as `upgrade`: the last applied revision, deployed or failed; read (and its live
+    // objects fetched) while the chart renders.
     let base = Base::start(ctx, &opts.release).await?;
     let last = base.meta().filter(|m| m.status != Status::Uninstalled).cloned();
-    let rendered = match &opts.chart {
-        None => None,
-        Some(chart) => {
+    let new_side = match target {
+        Target::Revision(rev) => NewSide::Stored(rev),
+        Target::Chart(chart) => {
             let revision = last.as_ref().map_or(1, |r| i64::from(r.revision) + 1);
             let release = ReleaseInfo {
                 name: opts.release.clone(),
@@ -71,18 +84,16 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
                     .with_kube_version(v)
                     .map_err(anyhow::Error::msg)?;
             }
-            Some(render_release(&req)?.manifest_text())
+            NewSide::Rendered(render_release(&req)?.manifest_text())
         }
     };
     let (original, live) = match base.finish().await? {
         Some(loaded) => (Some(loaded.manifest), loaded.live),
         None => (None, LiveReads::none()),
     };
-    let desired = match (rendered, opts.revision) {
-        (Some(text), _) => ParsedManifest::parse(&text, "rendered manifest", original.as_ref())?,
-        (None, rev) => {
-            // Checked above: without a chart there is a revision.
-            let rev = rev.unwrap_or_default();
+    let desired = match new_side {
+        NewSide::Rendered(text) => ParsedManifest::parse(&text, "rendered manifest", original.as_ref())?,
+        NewSide::Stored(rev) => {
             let target = ctx.store(None).get(&opts.release, rev).await?;
             ParsedManifest::parse(&target.manifest, "recorded manifest", original.as_ref())?
         }

@@ -48,9 +48,7 @@ pub struct TemplateOptions {
 
 /// Renders and returns what `helm template` prints (empty when written to `output_dir`).
 pub fn template(opts: &TemplateOptions) -> anyhow::Result<String> {
-    let mut out = Vec::new();
-    template_to(opts, &mut out)?;
-    Ok(String::from_utf8(out)?)
+    printed(|out| template_to(opts, out))
 }
 
 /// [`template`], written to `out` as it is formatted instead of gathered first (argo-cd prints
@@ -146,8 +144,13 @@ pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) ->
     if !problems.is_empty() {
         bail!("validation failed:\n- {}", problems.join("\n- "));
     }
+    printed(|out| print_to(opts, rendered, out))
+}
+
+/// What `print` writes, as a string.
+fn printed(print: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<String> {
     let mut out = Vec::new();
-    print_to(opts, rendered, &mut out)?;
+    print(&mut out)?;
     Ok(String::from_utf8(out)?)
 }
 
@@ -181,21 +184,18 @@ fn print_to(opts: &TemplateOptions, rendered: RenderedRelease, out: &mut dyn Wri
     if let Some(dir) = &opts.output_dir {
         return write_output_dir(dir, &docs);
     }
-    const SOURCE: &str = "---\n# Source: ";
-    if !opts.show_only.is_empty() {
-        let mut all = String::new();
-        for (path, text) in &docs {
-            all.push_str(SOURCE);
-            all.push_str(path);
-            all.push('\n');
-            all.push_str(text);
-            all.push('\n');
-        }
-        out.write_all(show_only(&all, &opts.show_only)?.as_bytes())?;
-        return Ok(());
+    if opts.show_only.is_empty() {
+        return write_docs(&docs, out);
     }
-    for (path, text) in &docs {
-        out.write_all(SOURCE.as_bytes())?;
+    let all = printed(|all| write_docs(&docs, all))?;
+    out.write_all(show_only(&all, &opts.show_only)?.as_bytes())?;
+    Ok(())
+}
+
+/// Documents as `helm template` prints them: `---`, a `# Source:` line, the text.
+fn write_docs(docs: &[(&str, &str)], out: &mut dyn Write) -> anyhow::Result<()> {
+    for (path, text) in docs {
+        out.write_all(b"---\n# Source: ")?;
         out.write_all(path.as_bytes())?;
         out.write_all(b"\n")?;
         out.write_all(text.as_bytes())?;

@@ -329,7 +329,6 @@ fn build_error(e: kube::core::request::Error) -> Error {
     Error::Invalid(format!("building request: {e}"))
 }
 
-/// Fills in `apiVersion`/`kind` on list items, which the server leaves out (client-go does the same).
 /// List parameters: just the label selector, when there is one.
 fn list_params(label_selector: Option<&str>) -> ListParams {
     let lp = ListParams::default();
@@ -339,6 +338,7 @@ fn list_params(label_selector: Option<&str>) -> ListParams {
     }
 }
 
+/// Fills in `apiVersion`/`kind` on list items, which the server leaves out (client-go does the same).
 fn into_object_list(mut list: Value, gvk: &Gvk) -> ObjectList {
     let api_version = list
         .get("apiVersion")

@@ -19,16 +19,16 @@ mod value;
 
 pub use value::{Map, Object, Value};
 
+use std::{collections::HashMap, fmt, rc::Rc};
+
+use ast::{is_empty_tree, Tmpl};
+use exec::Layer;
+
 /// A template's source text, shared by its trees (text between actions is sliced from it at
 /// execution). An `Rc<String>` rather than `Rc<str>`: a chart's file read into a `String`
 /// becomes one without copying, where `Rc<str>` copies every byte (argo-cd's templates are
 /// 2.2 MB, and that copy was 9% of `template`'s main thread with its page faults).
 pub type Source = Rc<String>;
-
-use std::{collections::HashMap, fmt, rc::Rc};
-
-use ast::{is_empty_tree, Tmpl};
-use exec::Layer;
 
 /// What a template function returns: a value or an error message (Go's `error`), which the executor
 /// reports as `error calling NAME: MESSAGE` at the call's position.

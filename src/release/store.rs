@@ -1038,12 +1038,12 @@ impl Store {
             // A history read without bodies: the victim's own says whether it has parts.
             let body = if s.body.is_empty() {
                 match self.driver.get(name, r).await {
-                    Ok(Some(full)) => full.body,
+                    Ok(Some(full)) => std::borrow::Cow::Owned(full.body),
                     Ok(None) => continue,
                     Err(e) => return Err(driver_err("pruning")(e)),
                 }
             } else {
-                s.body.clone()
+                std::borrow::Cow::Borrowed(&s.body)
             };
             match self.driver.delete(name, r).await {
                 Ok(()) | Err(DriverError::NotFound(_)) => {}
@@ -1097,9 +1097,6 @@ impl Store {
     }
 }
 
-/// Derives `superseded` (see the module doc) in `history`, sorted oldest first: every record
-/// stored `deployed` below a newer record stored `deployed` reads `superseded`, dated when the
-/// first such newer record was deployed. Returns the revisions it changed.
 /// A driver's answer to a query of one release, sorted by revision.
 fn oldest_first(found: std::result::Result<Vec<Stored>, DriverError>) -> Result<Vec<Stored>> {
     let mut h = found.map_err(driver_err("reading"))?;
@@ -1107,6 +1104,9 @@ fn oldest_first(found: std::result::Result<Vec<Stored>, DriverError>) -> Result<
     Ok(h)
 }
 
+/// Derives `superseded` (see the module doc) in `history`, sorted oldest first: every record
+/// stored `deployed` below a newer record stored `deployed` reads `superseded`, dated when the
+/// first such newer record was deployed. Returns the revisions it changed.
 fn derive_superseded(history: &mut [Stored]) -> Vec<u32> {
     let mut changed = Vec::new();
     // When the nearest newer stored-deployed record was deployed.

@@ -21,7 +21,7 @@ use handlebars::{
 use serde_json::Value as Json;
 
 use super::Error;
-use crate::gotemplate::{Func, FuncMap, Value};
+use crate::gotemplate::{Func, FuncMap, Source, Value};
 
 /// Go-template functions offered as handlebars helpers, by the same names.
 const HELPERS: &[&str] = &[
@@ -64,7 +64,7 @@ pub struct HbsChart {
 
 impl HbsChart {
     /// A registry with `partials` (full template path, text) registered, and the helpers.
-    pub fn new(partials: &[(String, crate::gotemplate::Source)], funcs: Rc<FuncMap>) -> Result<Self, Error> {
+    pub fn new(partials: &[(String, Source)], funcs: Rc<FuncMap>) -> Result<Self, Error> {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);

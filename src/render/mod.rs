@@ -24,7 +24,7 @@ use std::{collections::BTreeMap, rc::Rc};
 
 use crate::{
     chart::Chart,
-    gotemplate::{Templates, Value},
+    gotemplate::{Source, Templates, Value},
 };
 
 /// How to render.
@@ -80,7 +80,7 @@ pub enum Error {
 }
 
 struct Renderable {
-    text: crate::gotemplate::Source,
+    text: Source,
     scope: Value,
     base_path: String,
 }
@@ -189,7 +189,7 @@ fn render_handlebars(
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::btree_map::Entry::Vacant(e) => {
                 let prefix = format!("{}/", r.base_path);
-                let partials: Vec<(String, crate::gotemplate::Source)> = tpls
+                let partials: Vec<(String, Source)> = tpls
                     .iter()
                     .filter(|(n, _)| hbs::is_hbs(n) && n.starts_with(&prefix))
                     .filter(|(n, _)| n.rsplit('/').next().is_some_and(|b| b.starts_with('_')))

@@ -249,7 +249,7 @@ fn lines(text: &str) -> impl Iterator<Item = &str> {
 /// mapping starting on the same line.
 fn item<'a>(rest: &'a str, indent: usize, stack: &mut Vec<Level<'a>>) -> Option<Pending<'a>> {
     let after = &rest[1..];
-    let spaces = after.bytes().take_while(|&b| b == b' ').count();
+    let spaces = leading_spaces(after.as_bytes());
     let content = &after[spaces..];
     if content.starts_with('\t') {
         return None;
@@ -285,7 +285,7 @@ fn entry<'a>(
     head: &mut DocHead,
 ) -> Option<Pending<'a>> {
     let (key, after) = split_key(rest)?;
-    let spaces = after.bytes().take_while(|&b| b == b' ').count();
+    let spaces = leading_spaces(after.as_bytes());
     let v = &after[spaces..];
     if v.starts_with('\t') {
         return None;
