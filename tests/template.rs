@@ -2,6 +2,10 @@
 //! charts (the goldens were produced by helm v3.17.2 itself; `UPDATE_GOLDEN=1` rewrites them from our
 //! output, and the diff is then read in review), and one clear error line for each kind of bad input.
 
+// Ported test tables; a module of this binary (not a binary of its own) to keep test binaries few.
+#[path = "template/suites.rs"]
+mod suites;
+
 use std::{
     fs,
     path::PathBuf,
