@@ -235,6 +235,7 @@ enum Kind {
     Bool,
     Int,
     Float,
+    Complex,
     Str,
     Other,
 }
@@ -245,6 +246,7 @@ fn basic_kind(v: &Value) -> Kind {
         Value::Int(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Str(_) => Kind::Str,
+        Value::Object(o) if o.as_complex().is_some() => Kind::Complex,
         _ => Kind::Other,
     }
 }
@@ -269,7 +271,10 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Str(x), Value::Str(y)) => x == y,
                 (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
-                (Value::Object(x), Value::Object(y)) => std::rc::Rc::ptr_eq(x, y),
+                (Value::Object(x), Value::Object(y)) => match (x.as_complex(), y.as_complex()) {
+                    (Some(cx), Some(cy)) => cx == cy,
+                    _ => std::rc::Rc::ptr_eq(x, y),
+                },
                 (Value::Map(_), Value::Map(_))
                 | (Value::List(_), Value::List(_))
                 | (Value::Bytes(_), Value::Bytes(_)) => {
@@ -304,6 +309,10 @@ fn lt(a: &Value, b: &Value) -> Result<bool, String> {
     }
     if k1 != k2 {
         return Err("incompatible types for comparison".into());
+    }
+    // Same kind, but one that has no order.
+    if matches!(k1, Kind::Bool | Kind::Complex) {
+        return Err("invalid type for comparison".into());
     }
     Ok(match (a, b) {
         (Value::Int(x), Value::Int(y)) => x < y,

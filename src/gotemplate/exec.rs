@@ -15,12 +15,24 @@ use super::{
     Call, Error, Func, FuncMap, Value,
 };
 
-/// Maximum nesting of template calls (`template`, `include`, `tpl`). Go allows 100000 on its
-/// growable stacks; ours is fixed, so the bound is set where a debug build still fits in the
-/// 8 MiB main-thread stack: measured ~2 KB per `template` level and ~4.8 KB per `include` level
-/// (debug), checked by the `deep_recursion` test. It stays above Helm's own include limit (1000
-/// per name) so Helm's message wins for runaway includes.
-pub(crate) const MAX_EXEC_DEPTH: usize = 1200;
+/// Maximum nesting of template calls (`template`, `include`, `tpl`): Go's `maxExecDepth`.
+/// Go's stacks grow; ours grow too, through [`grow`] at every nested call. Helm caps `include`
+/// itself at 1000 levels per name (in render/), so only `template` reaches this bound.
+pub(crate) const MAX_EXEC_DEPTH: usize = 100_000;
+
+/// Stack left, at a nested template call, under which the call runs on a fresh heap segment.
+/// One level of `template` takes ~2 KB of stack in a debug build and `include` ~5 KB (measured
+/// by `deep_recursion`); the margin covers the functions a level calls (toYaml of a deep
+/// value, regex compilation) before the next check.
+const RED_ZONE: usize = 256 * 1024;
+
+/// Size of each heap segment: room for a few hundred levels, so segments are rarely switched.
+const SEGMENT: usize = 4 * 1024 * 1024;
+
+/// Runs `f` (a nested template call) where at least [`RED_ZONE`] of stack is left.
+pub(crate) fn grow<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(RED_ZONE, SEGMENT, f)
+}
 
 /// A template set seen by an execution: its own templates, then its parent's (`tpl` parses into a
 /// layer over the caller's set so its defines stay local).
@@ -184,18 +196,32 @@ impl<'a> State<'a, '_> {
             _ => val,
         };
         let mark = self.vars.len();
-        let ndecl = b.pipe.decl.len();
+        let decl = &b.pipe.decl;
+        let assign = b.pipe.is_assign;
         let mut ran = false;
         let mut one = |st: &mut Self, index: Value, elem: Value, elem_iface: bool| -> R<Flow> {
             ran = true;
-            let n = st.vars.len();
-            if ndecl > 0 {
-                st.vars[n - 1].val = elem.clone();
-                st.vars[n - 1].iface = elem_iface;
-            }
-            if ndecl > 1 {
-                st.vars[n - 2].val = index;
-                st.vars[n - 2].iface = false;
+            if assign {
+                // `range $i = ...` and `range $k, $v = ...` assign to variables declared
+                // outside the range (go#56490): the element, or the index then the element.
+                match &decl[..] {
+                    [v] => st.assign_var(v, elem.clone(), elem_iface)?,
+                    [k, v] => {
+                        st.assign_var(k, index, false)?;
+                        st.assign_var(v, elem.clone(), elem_iface)?;
+                    }
+                    _ => {}
+                }
+            } else {
+                let n = st.vars.len();
+                if !decl.is_empty() {
+                    st.vars[n - 1].val = elem.clone();
+                    st.vars[n - 1].iface = elem_iface;
+                }
+                if decl.len() > 1 {
+                    st.vars[n - 2].val = index;
+                    st.vars[n - 2].iface = false;
+                }
             }
             let f = st.walk_list(&elem, elem_iface, &b.list)?;
             st.vars.truncate(mark);
@@ -230,16 +256,7 @@ impl<'a> State<'a, '_> {
                     }
                 }
             }
-            Value::Int(n) => {
-                if ndecl > 1 {
-                    return Err(self.errorf(format!("can't use {n} to iterate over more than one variable")));
-                }
-                for i in 0..*n {
-                    if one(self, Value::Int(i), Value::Int(i), false)? == Flow::Break {
-                        break;
-                    }
-                }
-            }
+            // Go 1.23 ranges over slices, maps and channels only (ints came in Go 1.24).
             Value::Nil => {}
             other => {
                 return Err(self.errorf(format!(
@@ -282,7 +299,7 @@ impl<'a> State<'a, '_> {
             depth: self.depth + 1,
             out: &mut *self.out,
         };
-        st.walk_list(&new_dot, false, &tmpl.root)?;
+        grow(|| st.walk_list(&new_dot, false, &tmpl.root))?;
         Ok(())
     }
 
@@ -308,10 +325,15 @@ impl<'a> State<'a, '_> {
     }
 
     fn set_var(&mut self, name: &str, v: Value) -> R<()> {
+        self.assign_var(name, v, false)
+    }
+
+    /// Assigns to the innermost variable of that name; `iface` as for [`VarSlot`].
+    fn assign_var(&mut self, name: &str, v: Value, iface: bool) -> R<()> {
         for slot in self.vars.iter_mut().rev() {
             if slot.name == name {
                 slot.val = v;
-                slot.iface = false;
+                slot.iface = iface;
                 return Ok(());
             }
         }

@@ -118,7 +118,7 @@ fn decimal_digits(f: f64, prec: i32) -> (Vec<u8>, i32) {
     let s = if prec < 0 {
         format!("{a:e}")
     } else {
-        format!("{:.*e}", (prec.max(1) - 1) as usize, a)
+        format!("{:.*e}", (prec.clamp(1, MAX_SIGNIFICANT_DIGITS) - 1) as usize, a)
     };
     let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
@@ -201,8 +201,24 @@ pub fn format_float(f: f64, fmt: u8, prec: i32) -> String {
                 let (d, dp) = decimal_digits(f, -1);
                 fmt_f(&mut out, &d, dp, (d.len() as i32 - dp).max(0));
             } else {
-                out.push_str(&format!("{:.*}", prec as usize, f.abs()));
+                // A double has at most 1074 fractional digits; past them every digit is 0 (and
+                // Rust's formatter refuses precisions over 65535, which Go allows up to 1e6).
+                let p = (prec as usize).min(MAX_FRACTION_DIGITS);
+                out.push_str(&format!("{:.*}", p, f.abs()));
+                out.extend(std::iter::repeat_n('0', prec as usize - p));
             }
+        }
+        b'x' | b'X' => format_hex_float(&mut out, f.abs(), prec, fmt),
+        b'b' => {
+            let bits = f.abs().to_bits();
+            let (mut exp, mut mant) = ((bits >> 52) as i64, bits & ((1 << 52) - 1));
+            if exp == 0 {
+                exp = 1;
+            } else {
+                mant |= 1 << 52;
+            }
+            exp -= 1023 + 52;
+            out.push_str(&format!("{mant}p{}{}", if exp >= 0 { "+" } else { "" }, exp));
         }
         b'e' | b'E' => {
             let (d, dp) = if prec < 0 {
@@ -240,6 +256,78 @@ pub fn format_float(f: f64, fmt: u8, prec: i32) -> String {
         }
     }
     out
+}
+
+/// Fractional digits past which a double's decimal expansion is all zeros (2^-1074 has 1074).
+const MAX_FRACTION_DIGITS: usize = 1100;
+
+/// Significant digits past which a double's decimal expansion is all zeros (at most 767).
+const MAX_SIGNIFICANT_DIGITS: i32 = 800;
+
+/// `strconv.FormatFloat(f, 'x', prec, 64)` of a non-negative finite `f`: `0x1.8p+00`, the
+/// fraction in hex (shortest when `prec` < 0, else rounded to `prec` digits), the binary
+/// exponent with at least two digits.
+fn format_hex_float(out: &mut String, f: f64, prec: i32, fmt: u8) {
+    use std::fmt::Write as _;
+    let bits = f.to_bits();
+    let (mut exp, mut mant) = ((bits >> 52) as i64, bits & ((1 << 52) - 1));
+    if exp == 0 {
+        exp = 1;
+    } else {
+        mant |= 1 << 52;
+    }
+    exp -= 1023;
+    if mant == 0 {
+        exp = 0;
+    }
+    // The leading 1 (if any) at bit 60, leaving 15 hex digits of fraction below it.
+    mant <<= 8;
+    while mant != 0 && mant & (1 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if (0..15).contains(&prec) {
+        let shift = prec as u32 * 4;
+        let extra = (mant << shift) & ((1 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let upper = fmt == b'X';
+    out.push_str(if upper { "0X" } else { "0x" });
+    out.push(if (mant >> 60) & 1 == 1 { '1' } else { '0' });
+    mant <<= 4;
+    let digit = |m: u64| {
+        let d = ((m >> 60) & 15) as u32;
+        let c = char::from_digit(d, 16).unwrap_or('0');
+        if upper {
+            c.to_ascii_uppercase()
+        } else {
+            c
+        }
+    };
+    if prec < 0 && mant != 0 {
+        out.push('.');
+        while mant != 0 {
+            out.push(digit(mant));
+            mant <<= 4;
+        }
+    } else if prec > 0 {
+        out.push('.');
+        for _ in 0..prec {
+            out.push(digit(mant));
+            mant <<= 4;
+        }
+    }
+    out.push(if upper { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let _ = write!(out, "{:02}", exp.unsigned_abs());
 }
 
 /// Go's `unicode.IsPrint` approximation: graphic characters and the ASCII space.
@@ -398,23 +486,20 @@ fn unescape(s: &str, quote: u8) -> Option<(Esc, usize)> {
     })
 }
 
-/// `strconv.UnquoteChar` of the inside of a char literal (`a`, `\n`, `\x41`); the whole input
-/// must be exactly one character.
-pub(crate) fn unquote_char(s: &str) -> Option<char> {
+/// `strconv.UnquoteChar(s, '\'')`: the first character of `s` (a char literal after its opening
+/// quote), as its value and the bytes it took; `None` is Go's `invalid syntax`.
+pub(crate) fn unquote_char(s: &str) -> Option<(u32, usize)> {
     let c = s.chars().next()?;
     if c == '\'' {
         return None;
     }
     if c != '\\' {
-        return (s.len() == c.len_utf8()).then_some(c);
+        return Some((c as u32, c.len_utf8()));
     }
     let (e, used) = unescape(s, b'\'')?;
-    if used != s.len() {
-        return None;
-    }
     Some(match e {
-        Esc::Char(c) => c,
-        Esc::Byte(b) => b as char,
+        Esc::Char(c) => (c as u32, used),
+        Esc::Byte(b) => (u32::from(b), used),
     })
 }
 
@@ -490,70 +575,53 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             i += 1;
         }
         let mut good_argnum = true;
-        let mut after_index = false;
+        // Go's argNumber: `[n]` selects operand n (1-based); a malformed or out-of-range index
+        // makes the verb print %!v(BADINDEX).
         let arg_number = |i: &mut usize, argn: &mut usize, reordered: &mut bool, good: &mut bool| -> bool {
             if *i >= end || b[*i] != b'[' {
                 return false;
             }
             *reordered = true;
-            if let Some(close) = format[*i + 1..].find(']') {
-                let close = *i + 1 + close;
-                match format[*i + 1..close].parse::<usize>() {
-                    Ok(n) if n >= 1 => {
-                        *argn = n - 1;
-                        *i = close + 1;
-                        return true;
-                    }
-                    _ => {
-                        *good = false;
-                        *i = close + 1;
-                        return true;
-                    }
+            let (index, wid, ok) = parse_arg_number(&b[*i..]);
+            *i += wid;
+            match index {
+                Some(n) if ok && n < args.len() => {
+                    *argn = n;
+                    true
+                }
+                _ => {
+                    *good = false;
+                    ok
                 }
             }
-            *good = false;
-            false
         };
-        after_index = arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum) || after_index;
+        let mut after_index = arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum);
         // width
         if i < end && b[i] == b'*' {
             i += 1;
-            match args.get(argn) {
-                Some(Value::Int(n)) if good_argnum => {
-                    let n = *n;
-                    argn += 1;
-                    if n < 0 {
-                        fl.minus = true;
-                        fl.zero = false;
-                    }
-                    if n.unsigned_abs() > 1_000_000 {
-                        out.push_str("%!(BADWIDTH)");
-                    } else {
-                        fl.wid = Some(n.unsigned_abs() as usize);
-                    }
+            let (n, ok) = int_from_arg(args, &mut argn);
+            if ok {
+                if n < 0 {
+                    fl.minus = true;
+                    fl.zero = false;
                 }
-                _ => {
-                    if args.get(argn).is_some() {
-                        argn += 1;
-                    }
-                    out.push_str("%!(BADWIDTH)");
-                }
+                fl.wid = Some(n.unsigned_abs() as usize);
+            } else {
+                out.push_str("%!(BADWIDTH)");
             }
             after_index = false;
         } else {
-            let st = i;
-            while i < end && b[i].is_ascii_digit() {
-                i += 1;
-            }
-            if i > st {
-                fl.wid = format[st..i].parse().ok();
+            let (n, present, next) = parse_num(b, i);
+            i = next;
+            if present {
+                fl.wid = Some(n);
                 if after_index {
                     good_argnum = false;
                 }
             }
         }
         // precision
-        if i < end && b[i] == b'.' {
+        if i + 1 < end && b[i] == b'.' {
             i += 1;
             if after_index {
                 good_argnum = false;
@@ -561,36 +629,22 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             after_index = arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum);
             if i < end && b[i] == b'*' {
                 i += 1;
-                match args.get(argn) {
-                    Some(Value::Int(n)) if good_argnum => {
-                        let n = *n;
-                        argn += 1;
-                        if n < 0 {
-                            fl.prec = None;
-                        } else {
-                            fl.prec = Some(n as usize);
-                        }
-                    }
-                    _ => {
-                        if args.get(argn).is_some() {
-                            argn += 1;
-                        }
-                        out.push_str("%!(BADPREC)");
-                    }
+                let (n, ok) = int_from_arg(args, &mut argn);
+                // A negative precision means none.
+                fl.prec = (ok && n >= 0).then_some(n as usize);
+                if !ok {
+                    out.push_str("%!(BADPREC)");
                 }
                 after_index = false;
             } else {
-                let st = i;
-                while i < end && b[i].is_ascii_digit() {
-                    i += 1;
-                }
-                fl.prec = Some(format[st..i].parse().unwrap_or(0));
+                let (n, _, next) = parse_num(b, i);
+                i = next;
+                fl.prec = Some(n);
             }
         }
         if !after_index {
-            after_index = arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum);
+            arg_number(&mut i, &mut argn, &mut reordered, &mut good_argnum);
         }
-        let _ = after_index;
         if i >= end {
             out.push_str("%!(NOVERB)");
             break;
@@ -644,6 +698,58 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
     out
 }
 
+/// Go's `tooLarge`: widths and precisions are limited to a million.
+fn too_large(n: i64) -> bool {
+    !(-1_000_000..=1_000_000).contains(&n)
+}
+
+/// Go's `parsenum` from `b[i..]`: the number, whether there was one, and where it ends; a
+/// number that grows past a million consumes the rest of the format (which then has no verb).
+fn parse_num(b: &[u8], mut i: usize) -> (usize, bool, usize) {
+    let mut n: i64 = 0;
+    let mut present = false;
+    while i < b.len() && b[i].is_ascii_digit() {
+        if too_large(n) {
+            return (0, false, b.len());
+        }
+        n = n * 10 + i64::from(b[i] - b'0');
+        present = true;
+        i += 1;
+    }
+    (n as usize, present, i)
+}
+
+/// Go's `parseArgNumber` of `[n]...`: the 0-based index, the bytes taken and whether the
+/// bracket was well formed.
+fn parse_arg_number(b: &[u8]) -> (Option<usize>, usize, bool) {
+    if b.len() < 3 {
+        return (None, 1, false);
+    }
+    match b.iter().position(|&c| c == b']') {
+        Some(close) => {
+            let (n, ok, next) = parse_num(&b[..close], 1);
+            if !ok || next != close {
+                return (None, close + 1, false);
+            }
+            (n.checked_sub(1), close + 1, true)
+        }
+        None => (None, 1, false),
+    }
+}
+
+/// Go's `intFromArg` for `*` widths and precisions: the operand if it is an int within a
+/// million (the operand is consumed either way).
+fn int_from_arg(args: &[Value], argn: &mut usize) -> (i64, bool) {
+    let Some(v) = args.get(*argn) else {
+        return (0, false);
+    };
+    *argn += 1;
+    match v {
+        Value::Int(n) if !too_large(*n) => (*n, true),
+        _ => (0, false),
+    }
+}
+
 fn bad_verb(out: &mut String, v: &Value, verb: char) {
     out.push_str("%!");
     out.push(verb);
@@ -676,6 +782,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
         Value::Float(f) => match verb {
             'v' => fmt_float(out, *f, b'g', fl.prec.map_or(-1, |p| p as i32), fl),
             'g' | 'G' => fmt_float(out, *f, verb as u8, fl.prec.map_or(-1, |p| p as i32), fl),
+            'b' | 'x' | 'X' => fmt_float(out, *f, verb as u8, fl.prec.map_or(-1, |p| p as i32), fl),
             'e' | 'E' | 'f' | 'F' => fmt_float(out, *f, verb as u8, fl.prec.map_or(6, |p| p as i32), fl),
             _ => bad_verb(out, v, verb),
         },
@@ -715,12 +822,34 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             }
             out.push(']');
         }
+        Value::Object(o) if o.as_complex().is_some() => {
+            let (re, im) = o.as_complex().unwrap_or_default();
+            fmt_complex(out, re, im, verb, fl, v);
+        }
         Value::Object(o) => match verb {
             'v' | 's' => fl.pad(out, &o.go_string()),
             'q' => fl.pad(out, &quote(&o.go_string())),
             _ => bad_verb(out, v, verb),
         },
     }
+}
+
+/// Go's `fmtComplex`: `(re+imi)`, each part formatted as a float with the verb's flags and
+/// width, the imaginary part always signed.
+fn fmt_complex(out: &mut String, re: f64, im: f64, verb: char, fl: &Flags, v: &Value) {
+    let (fverb, prec) = match verb {
+        'v' => (b'g', -1),
+        'b' | 'g' | 'G' | 'x' | 'X' => (verb as u8, -1),
+        'f' | 'F' | 'e' | 'E' => (verb as u8, 6),
+        _ => return bad_verb(out, v, verb),
+    };
+    let prec = fl.prec.map_or(prec, |p| p as i32);
+    out.push('(');
+    fmt_float(out, re, fverb, prec, fl);
+    let mut signed = *fl;
+    signed.plus = true;
+    fmt_float(out, im, fverb, prec, &signed);
+    out.push_str("i)");
 }
 
 fn fmt_int(out: &mut String, i: i64, verb: char, fl: &Flags, v: &Value) {
@@ -961,6 +1090,23 @@ mod tests {
         }
     }
 
+    /// Go takes precisions up to a million; Rust's formatter panics past 65535.
+    #[test]
+    fn huge_precision() {
+        let cases: &[(&str, Value, usize, &str)] = &[
+            ("%.70000f", Value::Float(1.5), 70_002, "1.5000"),
+            ("%.70000e", Value::Float(1.5), 70_006, "1.5000"),
+            ("%.70000g", Value::Float(1.5), 3, "1.5"),
+            ("%.70000d", Value::Int(7), 70_000, "0000"),
+            ("%.70000s", Value::str("abc"), 3, "abc"),
+        ];
+        for (format, arg, len, head) in cases {
+            let got = sprintf(format, std::slice::from_ref(arg));
+            assert_eq!(got.len(), *len, "{format}");
+            assert!(got.starts_with(head), "{format}: {}", &got[..10.min(got.len())]);
+        }
+    }
+
     #[test]
     fn printf() {
         let s = |x: &str| Value::str(x);
@@ -1010,6 +1156,70 @@ mod tests {
             ("star width", "%*d", vec![Value::Int(4), Value::Int(7)], "   7"),
             ("index", "%[2]s %[1]s", vec![s("a"), s("b")], "b a"),
             ("noverb", "abc%", vec![], "abc%!(NOVERB)"),
+            // Expectations below from Go 1.23's fmt_test.go and `helm template`.
+            (
+                "index past operands",
+                "%[3]d",
+                vec![Value::Int(1)],
+                "%!d(BADINDEX)",
+            ),
+            ("index zero", "%[0]d", vec![Value::Int(1)], "%!d(BADINDEX)"),
+            ("index unclosed", "%[1d", vec![Value::Int(1)], "%!d(BADINDEX)"),
+            ("index signed", "%[+1]d", vec![Value::Int(1)], "%!d(BADINDEX)"),
+            ("index then width", "%[1]2d", vec![Value::Int(1)], "%!d(BADINDEX)"),
+            (
+                "index reorders",
+                "%[2]d %[1]d",
+                vec![Value::Int(1), Value::Int(2)],
+                "2 1",
+            ),
+            (
+                "width over a million",
+                "%100000000d",
+                vec![Value::Int(1)],
+                "%!(NOVERB)%!(EXTRA int=1)",
+            ),
+            (
+                "precision over a million",
+                "%.100000000d",
+                vec![Value::Int(1)],
+                "%!(NOVERB)%!(EXTRA int=1)",
+            ),
+            (
+                "star width too large",
+                "%*d",
+                vec![Value::Int(10_000_000), Value::Int(1)],
+                "%!(BADWIDTH)1",
+            ),
+            (
+                "star precision too large",
+                "%.*d",
+                vec![Value::Int(10_000_000), Value::Int(1)],
+                "%!(BADPREC)1",
+            ),
+            (
+                "star precision negative",
+                "%.*d",
+                vec![Value::Int(-1), Value::Int(7)],
+                "7",
+            ),
+            ("dot at end is the verb", "%.", vec![Value::Int(1)], "%!.(int=1)"),
+            ("hex float", "%x", vec![Value::Float(1.5)], "0x1.8p+00"),
+            ("hex float zero", "%x", vec![Value::Float(0.0)], "0x0p+00"),
+            (
+                "hex float precision",
+                "%.3X",
+                vec![Value::Float(-1.0 / 3.0)],
+                "-0X1.555P-02",
+            ),
+            ("hex float rounds up", "%.0x", vec![Value::Float(1.99)], "0x1p+01"),
+            (
+                "binary float",
+                "%b",
+                vec![Value::Float(-0.5)],
+                "-4503599627370496p-53",
+            ),
+            ("int as float verb", "%x", vec![Value::Int(255)], "ff"),
             ("plus", "%+d", vec![Value::Int(5)], "+5"),
             ("prec str", "%.2s", vec![s("abcdef")], "ab"),
             ("v float", "%v", vec![Value::Float(1e21)], "1e+21"),

@@ -11,6 +11,7 @@ use super::{
     ast::{is_empty_tree, Arg, Branch, Cmd, FuncRef, Node, Pipe, TemplateCall, Tmpl},
     builtins::Builtin,
     lex::{lex, Item, T},
+    number::{self, Lexed},
     Error, FuncMap, Source, Value,
 };
 
@@ -565,119 +566,15 @@ impl<'s> Parser<'s, '_> {
         super::gofmt::unquote(q).ok_or_else(|| self.errorf("invalid syntax".into()))
     }
 
-    /// A number literal as Go's `idealConstant` types it: float when written with `.`/exponent
-    /// (and not hex or a char), else int. The `Err` is an exec-time error (`overflows int`).
+    /// A number literal read with Go's `newNumber` (a parse error if Go rejects it) and typed
+    /// with its `idealConstant`; the inner `Err` is an exec-time error (`overflows int`).
     fn number(&self, it: &Item<'_>) -> PResult<Result<Value, String>> {
-        let text: &str = &it.val;
-        if it.typ == T::Complex {
-            return Err(self.errorf(format!("illegal number syntax: {}", super::gofmt::quote(text))));
-        }
-        if it.typ == T::CharConst {
-            let inner = &text[1..text.len() - 1];
-            return match super::gofmt::unquote_char(inner) {
-                Some(c) => Ok(Ok(Value::Int(c as i64))),
-                None => Err(self.errorf(format!("malformed character constant: {text}"))),
-            };
-        }
-        let int = parse_int(text);
-        let uint_ok = int.is_none() && parse_uint(text);
-        let has_float_syntax = text.contains(['.', 'e', 'E', 'p', 'P']);
-        let float = if let Some(i) = int {
-            Some(i as f64)
-        } else if uint_ok {
-            None
-        } else {
-            match parse_float(text) {
-                Some(_) if !has_float_syntax => {
-                    return Err(self.errorf(format!("integer overflow: {}", super::gofmt::quote(text))))
-                }
-                f => f,
-            }
+        let lexed = match it.typ {
+            T::CharConst => Lexed::Char,
+            T::Complex => Lexed::Complex,
+            _ => Lexed::Number,
         };
-        if int.is_none() && !uint_ok && float.is_none() {
-            return Err(self.errorf(format!("illegal number syntax: {}", super::gofmt::quote(text))));
-        }
-        let is_hex = text.len() > 2
-            && (text.starts_with("0x") || text.starts_with("0X"))
-            && !text.contains(['p', 'P']);
-        Ok(match (float, int) {
-            (Some(f), _) if has_float_syntax && !is_hex => Ok(Value::Float(f)),
-            (_, Some(i)) => Ok(Value::Int(i)),
-            _ => Err(format!("{text} overflows int")),
-        })
+        let n = number::parse(&it.val, lexed).map_err(|m| self.errorf(m))?;
+        Ok(n.value(&it.val))
     }
-}
-
-/// Underscores are allowed only between digits (or after a base prefix), as in Go.
-fn strip_underscores(s: &str, prefixed: bool) -> Option<String> {
-    if !s.contains('_') {
-        return Some(s.to_string());
-    }
-    let b = s.as_bytes();
-    let mut prev_ok = prefixed;
-    for (i, &c) in b.iter().enumerate() {
-        if c == b'_' {
-            if !prev_ok || i + 1 == b.len() || b[i + 1] == b'_' {
-                return None;
-            }
-            prev_ok = false;
-        } else {
-            prev_ok = c.is_ascii_alphanumeric();
-        }
-    }
-    Some(s.replace('_', ""))
-}
-
-/// Sign and magnitude of a Go integer literal in any base (`strconv.ParseUint(s, 0, 64)` rules:
-/// `0x`, `0o`, `0b`, a leading `0` for octal, underscores only between digits).
-fn parse_int_mag(s: &str) -> Option<(bool, u64)> {
-    let (neg, body) = match s.as_bytes().first()? {
-        b'-' => (true, &s[1..]),
-        b'+' => (false, &s[1..]),
-        _ => (false, s),
-    };
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits, prefixed) = if let Some(r) = lower.strip_prefix("0x") {
-        (16, r, true)
-    } else if let Some(r) = lower.strip_prefix("0o") {
-        (8, r, true)
-    } else if let Some(r) = lower.strip_prefix("0b") {
-        (2, r, true)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..], true)
-    } else {
-        (10, lower.as_str(), false)
-    };
-    let digits = strip_underscores(digits, prefixed)?;
-    if digits.is_empty() || digits.starts_with(['+', '-']) {
-        return None;
-    }
-    Some((neg, u64::from_str_radix(&digits, radix).ok()?))
-}
-
-/// `strconv.ParseInt(s, 0, 64)`.
-fn parse_int(s: &str) -> Option<i64> {
-    let (neg, mag) = parse_int_mag(s)?;
-    if neg {
-        (mag <= i64::MAX as u64 + 1).then(|| (mag as i128).wrapping_neg() as i64)
-    } else {
-        i64::try_from(mag).ok()
-    }
-}
-
-/// `strconv.ParseUint(s, 0, 64)` succeeds.
-fn parse_uint(s: &str) -> bool {
-    !s.starts_with(['-', '+']) && parse_int_mag(s).is_some()
-}
-
-/// `strconv.ParseFloat(s, 64)` for the decimal forms the lexer produces.
-fn parse_float(s: &str) -> Option<f64> {
-    let lower = s.to_ascii_lowercase();
-    let body = lower.trim_start_matches(['+', '-']);
-    if body.starts_with("0x") {
-        let v = parse_int(s)?;
-        return Some(v as f64);
-    }
-    let cleaned = strip_underscores(&lower, false)?;
-    cleaned.parse::<f64>().ok().filter(|f| f.is_finite())
 }

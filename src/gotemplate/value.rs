@@ -64,6 +64,11 @@ pub trait Object {
     fn fields(&self) -> Vec<(String, Value)> {
         Vec::new()
     }
+    /// The real and imaginary parts when this is a Go `complex128` (a template literal such as
+    /// `1+2i`): `eq` compares those by value and `if` tests them against zero.
+    fn as_complex(&self) -> Option<(f64, f64)> {
+        None
+    }
 }
 
 impl fmt::Debug for Value {
@@ -132,7 +137,7 @@ impl Value {
             Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Object(_) => true,
+            Value::Object(o) => o.as_complex().is_none_or(|(re, im)| re != 0.0 || im != 0.0),
         }
     }
 
