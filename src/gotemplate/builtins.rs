@@ -278,16 +278,17 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Map(_), Value::Map(_))
                 | (Value::List(_), Value::List(_))
                 | (Value::Bytes(_), Value::Bytes(_)) => {
+                    // Go formats the operand with %s: numbers inside print as %!s(float64=1).
                     return Err(format!(
                         "non-comparable type {}: {}",
-                        gofmt::format_v(b),
+                        gofmt::sprintf("%s", std::slice::from_ref(b)),
                         b.type_name()
                     ));
                 }
                 _ => {
                     return Err(format!(
                         "non-comparable types {}: {}, {}: {}",
-                        gofmt::format_v(a),
+                        gofmt::sprintf("%s", std::slice::from_ref(a)),
                         a.type_name(),
                         b.type_name(),
                         gofmt::format_v(b)

@@ -428,6 +428,27 @@ impl<'a> State<'a, '_> {
         }
     }
 
+    /// [`Self::eval_arg`], also telling whether the value came out of a container (an
+    /// `interface{}` in Go: a nil there is a nil interface, not a missing value).
+    fn eval_arg_iface(&mut self, dot: &Value, iface: bool, arg: &'a Arg) -> R<(Value, bool)> {
+        self.at = At::Arg(arg);
+        match arg {
+            Arg::Field { idents, .. } => self.eval_field_chain(
+                dot,
+                iface,
+                dot.clone(),
+                iface,
+                arg,
+                idents,
+                std::slice::from_ref(arg),
+                None,
+            ),
+            Arg::Var { name, fields, .. } if fields.is_empty() => self.var_value(name),
+            Arg::Dot(_) => Ok((dot.clone(), iface)),
+            _ => Ok((self.eval_arg(dot, iface, arg)?, false)),
+        }
+    }
+
     fn eval_variable(
         &mut self,
         dot: &Value,
@@ -653,6 +674,14 @@ impl<'a> State<'a, '_> {
         for (i, a) in args.iter().enumerate() {
             if i == 0 && b == Builtin::Printf {
                 argv.push(self.eval_string_arg(dot, iface, a)?);
+            } else if b == Builtin::Len {
+                // Go tells a nil held in a map ("len of nil pointer") from a missing key.
+                let (v, held) = self.eval_arg_iface(dot, iface, a)?;
+                if held && matches!(v, Value::Nil) {
+                    self.at = call_node;
+                    return Err(self.errorf(format!("error calling {name}: len of nil pointer")));
+                }
+                argv.push(v);
             } else {
                 argv.push(self.eval_arg(dot, iface, a)?);
             }
