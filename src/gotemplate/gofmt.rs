@@ -630,9 +630,9 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             if i < end && b[i] == b'*' {
                 i += 1;
                 let (n, ok) = int_from_arg(args, &mut argn);
-                // A negative precision means none.
+                // A negative precision is refused like a bad one (and means none).
                 fl.prec = (ok && n >= 0).then_some(n as usize);
-                if !ok {
+                if fl.prec.is_none() {
                     out.push_str("%!(BADPREC)");
                 }
                 after_index = false;
@@ -1201,7 +1201,7 @@ mod tests {
                 "star precision negative",
                 "%.*d",
                 vec![Value::Int(-1), Value::Int(7)],
-                "7",
+                "%!(BADPREC)7",
             ),
             ("dot at end is the verb", "%.", vec![Value::Int(1)], "%!.(int=1)"),
             ("hex float", "%x", vec![Value::Float(1.5)], "0x1.8p+00"),
