@@ -695,6 +695,19 @@ impl<'a> State<'a, '_> {
             }
             argv.push(f);
         }
+        if b == Builtin::Call {
+            // No template value is a Go func, so `call` always fails once its operands are
+            // evaluated; Go names the operand node.
+            if let (Some(first), Some(v)) = (args.first(), argv.first()) {
+                if !matches!(v, Value::Nil) {
+                    self.at = call_node;
+                    return Err(self.errorf(format!(
+                        "error calling {name}: non-function {first} of type {}",
+                        v.type_name()
+                    )));
+                }
+            }
+        }
         b.call(&argv).map_err(|m| {
             self.at = call_node;
             self.errorf(format!("error calling {name}: {m}"))
