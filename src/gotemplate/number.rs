@@ -151,7 +151,8 @@ fn scan_complex(text: &str) -> Result<(f64, f64), String> {
     if !rest.starts_with(['+', '-']) {
         return Err(SYNTAX.into());
     }
-    let imag_len = float_token_len(rest);
+    // The sign is Sscan's; the token after it may carry a sign of its own.
+    let imag_len = 1 + float_token_len(&rest[1..]);
     let (imag, tail) = rest.split_at(imag_len);
     if !tail.starts_with('i') {
         return Err(SYNTAX.into());
@@ -163,8 +164,10 @@ fn scan_complex(text: &str) -> Result<(f64, f64), String> {
     Ok((part(real)?, part(imag)?))
 }
 
-/// Length of the float token `fmt`'s scanner takes from the start of `s` (sign, base prefix,
-/// digits, point, exponent); its grammar is the lexer's, without the imaginary `i`.
+/// Length of the float token `fmt`'s scanner (`floatToken`) takes from the start of `s`: an
+/// optional sign, `0x` (the only base prefix it knows), digits, point, exponent. Like Go's, it
+/// consumes the first letters of `NaN`/`Inf` even when the word does not follow (`1+i` leaves
+/// `i` as the imaginary token, and Sscan then finds no `i` after it).
 fn float_token_len(s: &str) -> usize {
     let b = s.as_bytes();
     let mut i = 0;
@@ -176,18 +179,18 @@ fn float_token_len(s: &str) -> usize {
             false
         }
     };
+    if accept(&mut i, b"nN") && accept(&mut i, b"aA") && accept(&mut i, b"nN") {
+        return i;
+    }
     accept(&mut i, b"+-");
+    if accept(&mut i, b"iI") && accept(&mut i, b"nN") && accept(&mut i, b"fF") {
+        return i;
+    }
     let mut digits: &[u8] = b"0123456789_";
     let mut exp: &[u8] = b"eEpP";
-    if accept(&mut i, b"0") {
-        if accept(&mut i, b"xX") {
-            digits = b"0123456789abcdefABCDEF_";
-            exp = b"pP";
-        } else if accept(&mut i, b"oO") {
-            digits = b"01234567_";
-        } else if accept(&mut i, b"bB") {
-            digits = b"01_";
-        }
+    if accept(&mut i, b"0") && accept(&mut i, b"xX") {
+        digits = b"0123456789abcdefABCDEF_";
+        exp = b"pP";
     }
     while accept(&mut i, digits) {}
     if accept(&mut i, b".") {
@@ -533,6 +536,10 @@ mod tests {
                 Lexed::Complex,
                 "Estrconv.ParseFloat: parsing \"0x1\": invalid syntax",
             ),
+            ("1+i", Lexed::Complex, "Esyntax error scanning complex number"),
+            ("0b1+2i", Lexed::Complex, "Esyntax error scanning complex number"),
+            ("0x1p1+0x1p2i", Lexed::Complex, "(2+4i)"),
+            ("1e+5-2e-1i", Lexed::Complex, "(100000-0.2i)"),
         ];
         for (text, lexed, want) in cases {
             let got = match parse(text, *lexed).and_then(|n| n.value(text)) {
