@@ -130,16 +130,18 @@ impl Number {
     }
 }
 
+/// 2^63, exactly.
+const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+
 /// `f` as an int64 when Go's `float64(int64(f)) == f` holds.
 fn exact_i64(f: f64) -> Option<i64> {
     // i64::MIN is exactly representable; 2^63 is not an int64.
-    (f.fract() == 0.0 && (-9.223_372_036_854_775_808e18..9.223_372_036_854_775_808e18).contains(&f))
-        .then_some(f as i64)
+    (f.fract() == 0.0 && (-TWO_63..TWO_63).contains(&f)).then_some(f as i64)
 }
 
 /// `f` as a uint64 when Go's `float64(uint64(f)) == f` holds.
 fn exact_u64(f: f64) -> Option<u64> {
-    (f.fract() == 0.0 && (0.0..1.844_674_407_370_955_2e19).contains(&f)).then_some(f as u64)
+    (f.fract() == 0.0 && (0.0..2.0 * TWO_63).contains(&f)).then_some(f as u64)
 }
 
 /// `fmt.Sscan` of a complex128 from a complex token (`1+2i`, `-1.5e3-0x1p4i`): a float, a sign,
@@ -212,7 +214,7 @@ fn underscore_ok(s: &str) -> bool {
     if s.len() >= 2 && s[0] == b'0' && matches!(s[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
         i = 2;
         saw = b'0';
-        hex = s[1].to_ascii_lowercase() == b'x';
+        hex = s[1].eq_ignore_ascii_case(&b'x');
     }
     for &c in &s[i..] {
         if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
