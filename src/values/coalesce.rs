@@ -179,16 +179,29 @@ pub fn coalesce_tables(dst: &Map, src: &Map, prefix: &str, merge: bool) {
 
 /// Helm's `Values.Table`: the table at a dotted path.
 pub fn table(v: &Map, path: &str) -> Option<Map> {
+    table_or_missing(v, path).ok()
+}
+
+/// [`table`], or Helm's `ErrNoTable` text naming the first segment that is not a table
+/// (`"exports" is not a table`).
+fn table_or_missing(v: &Map, path: &str) -> Result<Map, String> {
     let mut cur = v.clone();
     for part in path.split('.') {
         let next = match get(&cur, part) {
             Some(Value::Map(m)) => m,
-            _ => return None,
+            _ => return Err(format!("{} is not a table", super::strvals::go_quote(part))),
         };
         cur = next;
     }
-    Some(cur)
+    Ok(cur)
 }
+
+// Helm logs with Go's `log.Lshortfile`, so each warning starts with the source position of the
+// call in helm v3.17.2. The same prefixes keep our stderr identical to Helm's for whoever compares
+// or greps it.
+const CONDITION_WARNING_AT: &str = "dependencies.go:63";
+const IMPORT_CHILD_WARNING_AT: &str = "dependencies.go:269";
+const IMPORT_EXPORTS_WARNING_AT: &str = "dependencies.go:286";
 
 /// Helm's `Values.PathValue`: a non-table value at a dotted path.
 pub fn path_value(v: &Map, path: &str) -> Option<Value> {
@@ -207,7 +220,13 @@ pub fn path_value(v: &Map, path: &str) -> Option<Value> {
 
 /// Helm's `processDependencyEnabled`: applies aliases, evaluates `condition` and `tags` against
 /// the coalesced values, and drops disabled subcharts (recursively).
-pub fn process_enabled(chart: &mut Chart, v: &Map, path: &str) -> Result<(), Error> {
+/// A condition that holds something other than a bool is skipped with a warning, as in Helm.
+pub fn process_enabled(
+    chart: &mut Chart,
+    v: &Map,
+    path: &str,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), Error> {
     // Helm stops when Chart.yaml declares no dependencies (a nil list); an empty list is treated
     // the same here.
     if chart.metadata.dependencies.is_empty() {
@@ -247,7 +266,7 @@ pub fn process_enabled(chart: &mut Chart, v: &Map, path: &str) -> Result<(), Err
 
     let cvals = coalesce_values(chart, Some(v), false)?;
     process_tags(chart, &cvals);
-    process_conditions(chart, &cvals, path);
+    process_conditions(chart, &cvals, path, warn);
 
     let removed: Vec<String> = chart
         .metadata
@@ -262,7 +281,7 @@ pub fn process_enabled(chart: &mut Chart, v: &Map, path: &str) -> Result<(), Err
     chart.metadata.dependencies.retain(|r| !removed.contains(&r.name));
     for sub in &mut chart.dependencies {
         let subpath = format!("{path}{}.", sub.name());
-        process_enabled(sub, &cvals, &subpath)?;
+        process_enabled(sub, &cvals, &subpath, warn)?;
     }
     Ok(())
 }
@@ -288,25 +307,35 @@ fn process_tags(chart: &mut Chart, cvals: &Map) {
     }
 }
 
-fn process_conditions(chart: &mut Chart, cvals: &Map, path: &str) {
+fn process_conditions(chart: &mut Chart, cvals: &Map, path: &str, warn: &mut dyn FnMut(String)) {
     for r in &mut chart.metadata.dependencies {
         for c in r.condition.trim().split(',') {
             if c.is_empty() {
                 continue;
             }
-            if let Some(Value::Bool(b)) = path_value(cvals, &format!("{path}{c}")) {
-                r.enabled = b;
-                break;
+            // A path that holds nothing (or a table) is silently skipped; any other non-bool
+            // value is skipped with Helm's warning.
+            match path_value(cvals, &format!("{path}{c}")) {
+                Some(Value::Bool(b)) => {
+                    r.enabled = b;
+                    break;
+                }
+                Some(_) => warn(format!(
+                    "{CONDITION_WARNING_AT}: Warning: Condition path '{c}' for chart {} returned non-bool value",
+                    r.name
+                )),
+                None => {}
             }
         }
     }
 }
 
 /// Helm's `processDependencyImportValues` (with `merge`, as `helm template`/`install` use it):
-/// children first, then each chart's `import-values` copied into its own values.
-pub fn process_import_values(chart: &mut Chart) -> Result<(), Error> {
+/// children first, then each chart's `import-values` copied into its own values. An entry whose
+/// source is not a table in the child's values is skipped with Helm's warning.
+pub fn process_import_values(chart: &mut Chart, warn: &mut dyn FnMut(String)) -> Result<(), Error> {
     for sub in &mut chart.dependencies {
-        process_import_values(sub)?;
+        process_import_values(sub, warn)?;
     }
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
@@ -318,26 +347,34 @@ pub fn process_import_values(chart: &mut Chart) -> Result<(), Error> {
         for iv in &r.import_values {
             match iv {
                 Value::Map(m) => {
-                    let field = |k: &str| match get(m, k) {
-                        Some(Value::Str(s)) => Ok(s.to_string()),
-                        _ => Err(Error::new(format!(
-                            "dependency {}: import-values entry needs string \"child\" and \"parent\" keys",
-                            r.name
-                        ))),
-                    };
-                    let child = field("child")?;
-                    let parent = field("parent")?;
+                    // Helm formats both keys with `%v`, so a missing key reads `<nil>`.
+                    let field = |k: &str| crate::sprig::convert::to_string(&get(m, k).unwrap_or(Value::Nil));
+                    let child = field("child");
+                    let parent = field("parent");
                     normalized.push(child_parent(&child, &parent));
-                    let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else {
-                        continue;
+                    let vv = match table_or_missing(&cvals, &format!("{}.{child}", r.name)) {
+                        Ok(vv) => vv,
+                        Err(e) => {
+                            warn(format!(
+                                "{IMPORT_CHILD_WARNING_AT}: Warning: ImportValues missing table from chart {}: {e}",
+                                r.name
+                            ));
+                            continue;
+                        }
                     };
                     coalesce_tables(&b, &path_to_map(&parent, as_map(vv)), "", true);
                 }
                 Value::Str(s) => {
                     let child = format!("exports.{s}");
                     normalized.push(child_parent(&child, "."));
-                    let Some(vm) = table(&cvals, &format!("{}.{child}", r.name)) else {
-                        continue;
+                    let vm = match table_or_missing(&cvals, &format!("{}.{child}", r.name)) {
+                        Ok(vm) => vm,
+                        Err(e) => {
+                            warn(format!(
+                                "{IMPORT_EXPORTS_WARNING_AT}: Warning: ImportValues missing table: {e}"
+                            ));
+                            continue;
+                        }
                     };
                     coalesce_tables(&b, &as_map(vm), "", true);
                 }
