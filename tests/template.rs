@@ -109,6 +109,13 @@ const CHART_CHECK_CASES: &[(&str, &str, i32, Option<&str>, &str)] = &[
         "missing-dep.stderr",
     ),
     ("library chart", "library", 1, None, "library.stderr"),
+    (
+        "values.schema.json of the chart and two levels of subcharts",
+        "bad-schema",
+        1,
+        None,
+        "bad-schema.stderr",
+    ),
 ];
 
 #[test]
