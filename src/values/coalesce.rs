@@ -46,20 +46,39 @@ fn concat_prefix(a: &str, b: &str) -> String {
     }
 }
 
+/// Where to send Helm's warnings (one line each, as Helm logs them).
+pub type Warn<'a> = &'a mut dyn FnMut(String);
+
+// Helm logs coalescing warnings with the source position of the call in helm v3.17.2
+// (`log.Lshortfile`); the prefixes keep our stderr identical to Helm's.
+const GLOBALS_DEST_AT: &str = "coalesce.go:138";
+const GLOBALS_SRC_AT: &str = "coalesce.go:145";
+const GLOBALS_CONFLICT_AT: &str = "coalesce.go:161";
+const GLOBALS_TABLE_AT: &str = "coalesce.go:175";
+const SKIPPED_AT: &str = "coalesce.go:237";
+const OVERWRITE_TABLE_AT: &str = "coalesce.go:298";
+const DEST_TABLE_AT: &str = "coalesce.go:301";
+
+/// Go's `%v` of a value in a warning (`map[u:1]`).
+fn go_v(v: &Value) -> String {
+    crate::sprig::convert::to_string(v)
+}
+
 /// Helm's `CoalesceValues` (`merge == false`: user nulls delete chart defaults) and `MergeValues`
-/// (`merge == true`: nulls kept for a later coalesce). `vals` is deep-copied first.
-pub fn coalesce_values(chart: &Chart, vals: Option<&Map>, merge: bool) -> Result<Map, Error> {
+/// (`merge == true`: nulls kept for a later coalesce). `vals` is deep-copied first. A value that
+/// cannot replace another (a table over a scalar or the reverse) is kept, with Helm's warning.
+pub fn coalesce_values(chart: &Chart, vals: Option<&Map>, merge: bool, warn: Warn<'_>) -> Result<Map, Error> {
     let dest = vals.map_or_else(new_map, deep_copy_map);
-    coalesce(chart, &dest, "", merge)?;
+    coalesce(chart, &dest, "", merge, warn)?;
     Ok(dest)
 }
 
-fn coalesce(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result<(), Error> {
-    coalesce_chart_values(chart, dest, prefix, merge);
-    coalesce_deps(chart, dest, prefix, merge)
+fn coalesce(chart: &Chart, dest: &Map, prefix: &str, merge: bool, warn: Warn<'_>) -> Result<(), Error> {
+    coalesce_chart_values(chart, dest, prefix, merge, warn);
+    coalesce_deps(chart, dest, prefix, merge, warn)
 }
 
-fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result<(), Error> {
+fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool, warn: Warn<'_>) -> Result<(), Error> {
     for sub in &chart.dependencies {
         let name = sub.name();
         let dv = match get(dest, name) {
@@ -77,8 +96,8 @@ fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result
             }
         };
         let sub_prefix = concat_prefix(prefix, chart.name());
-        coalesce_globals(&dv, dest, &sub_prefix);
-        coalesce(sub, &dv, &sub_prefix, merge)?;
+        coalesce_globals(&dv, dest, &sub_prefix, warn);
+        coalesce(sub, &dv, &sub_prefix, merge, warn)?;
     }
     Ok(())
 }
@@ -96,16 +115,24 @@ fn go_type_value(v: &Value) -> String {
 
 /// Copies the parent's `global` table into the child's, parent entries winning; tables are merged
 /// top-down on a shallow copy, as Helm does.
-fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
+fn coalesce_globals(dest: &Map, src: &Map, prefix: &str, warn: Warn<'_>) {
     let dg = match get(dest, GLOBAL_KEY) {
         None => new_map(),
         Some(Value::Map(m)) => m,
-        Some(_) => return,
+        Some(_) => {
+            return warn(format!(
+            "{GLOBALS_DEST_AT}: warning: skipping globals because destination {GLOBAL_KEY} is not a table."
+        ))
+        }
     };
     let sg = match get(src, GLOBAL_KEY) {
         None => new_map(),
         Some(Value::Map(m)) => m,
-        Some(_) => return,
+        Some(_) => {
+            return warn(format!(
+                "{GLOBALS_SRC_AT}: warning: skipping globals because source {GLOBAL_KEY} is not a table."
+            ))
+        }
     };
     for (key, val) in entries(&sg) {
         if let Value::Map(vm) = &val {
@@ -115,13 +142,17 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
                     dg.borrow_mut().insert(key, Value::Map(vv));
                 }
                 Some(Value::Map(destv)) => {
-                    coalesce_tables(&vv, &destv, &concat_prefix(prefix, &key), true);
+                    coalesce_tables(&vv, &destv, &concat_prefix(prefix, &key), true, warn);
                     dg.borrow_mut().insert(key, Value::Map(vv));
                 }
-                Some(_) => {}
+                Some(_) => warn(format!(
+                    "{GLOBALS_CONFLICT_AT}: Conflict: cannot merge map onto non-map for {}. Skipping.",
+                    super::strvals::go_quote(&key)
+                )),
             }
         } else if matches!(get(&dg, &key), Some(Value::Map(_))) {
             // Helm skips a scalar global that would replace a child's table.
+            warn(format!("{GLOBALS_TABLE_AT}: key {key} is table. Skipping"));
         } else {
             dg.borrow_mut().insert(key, val);
         }
@@ -130,7 +161,7 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
 }
 
 /// Merges a chart's own `values.yaml` (deep-copied) under the values in `v`.
-fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool) {
+fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool, warn: Warn<'_>) {
     let sub_prefix = concat_prefix(prefix, chart.name());
     let vc = match chart.values.deep_copy() {
         Value::Map(m) => m,
@@ -141,12 +172,16 @@ fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool) {
             Some(Value::Nil) if !merge => {
                 v.borrow_mut().remove(&key);
             }
-            Some(Value::Map(dest)) => {
-                if let Value::Map(src) = &val {
+            Some(Value::Map(dest)) => match &val {
+                Value::Map(src) => {
                     let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                    coalesce_tables(&dest, src, &concat_prefix(&sub_prefix, &key), merge);
+                    coalesce_tables(&dest, src, &concat_prefix(&sub_prefix, &key), merge, warn);
                 }
-            }
+                Value::Nil => {}
+                _ => warn(format!(
+                    "{SKIPPED_AT}: warning: skipped value for {sub_prefix}.{key}: Not a table."
+                )),
+            },
             Some(_) => {}
             None => {
                 v.borrow_mut().insert(key, val);
@@ -157,22 +192,27 @@ fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool) {
 
 /// Helm's `CoalesceTables` (`merge == false`) and `MergeTables` (`merge == true`): `src` fills in
 /// what `dst` lacks; `dst` wins; with `merge == false` a null in `dst` deletes the key.
-pub fn coalesce_tables(dst: &Map, src: &Map, prefix: &str, merge: bool) {
+pub fn coalesce_tables(dst: &Map, src: &Map, prefix: &str, merge: bool, warn: Warn<'_>) {
     for (key, val) in entries(src) {
-        let dv = get(dst, &key);
-        match dv {
-            Some(Value::Nil) if !merge => {
+        let full_key = concat_prefix(prefix, &key);
+        match (get(dst, &key), &val) {
+            (Some(Value::Nil), _) if !merge => {
                 dst.borrow_mut().remove(&key);
             }
-            None => {
+            (None, _) => {
                 dst.borrow_mut().insert(key, val);
             }
-            Some(Value::Map(dm)) => {
-                if let Value::Map(sm) = &val {
-                    coalesce_tables(&dm, sm, &concat_prefix(prefix, &key), merge);
-                }
-            }
-            Some(_) => {}
+            (Some(Value::Map(dm)), Value::Map(sm)) => coalesce_tables(&dm, sm, &full_key, merge, warn),
+            (Some(_), Value::Map(_)) => warn(format!(
+                "{OVERWRITE_TABLE_AT}: warning: cannot overwrite table with non table for {full_key} ({})",
+                go_v(&val)
+            )),
+            (Some(Value::Map(_)), Value::Nil) => {}
+            (Some(Value::Map(_)), _) => warn(format!(
+                "{DEST_TABLE_AT}: warning: destination for {full_key} is a table. Ignoring non-table value ({})",
+                go_v(&val)
+            )),
+            (Some(_), _) => {}
         }
     }
 }
@@ -264,7 +304,7 @@ pub fn process_enabled(
         req.enabled = true;
     }
 
-    let cvals = coalesce_values(chart, Some(v), false)?;
+    let cvals = coalesce_values(chart, Some(v), false, warn)?;
     process_tags(chart, &cvals);
     process_conditions(chart, &cvals, path, warn);
 
@@ -340,7 +380,7 @@ pub fn process_import_values(chart: &mut Chart, warn: &mut dyn FnMut(String)) ->
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let cvals = coalesce_values(chart, None, true)?;
+    let cvals = coalesce_values(chart, None, true, warn)?;
     let b = new_map();
     for r in &mut chart.metadata.dependencies {
         let mut normalized = Vec::new();
@@ -362,7 +402,7 @@ pub fn process_import_values(chart: &mut Chart, warn: &mut dyn FnMut(String)) ->
                             continue;
                         }
                     };
-                    coalesce_tables(&b, &path_to_map(&parent, as_map(vv)), "", true);
+                    coalesce_tables(&b, &path_to_map(&parent, as_map(vv)), "", true, warn);
                 }
                 Value::Str(s) => {
                     let child = format!("exports.{s}");
@@ -376,7 +416,7 @@ pub fn process_import_values(chart: &mut Chart, warn: &mut dyn FnMut(String)) ->
                             continue;
                         }
                     };
-                    coalesce_tables(&b, &as_map(vm), "", true);
+                    coalesce_tables(&b, &as_map(vm), "", true, warn);
                 }
                 _ => {}
             }
@@ -384,7 +424,7 @@ pub fn process_import_values(chart: &mut Chart, warn: &mut dyn FnMut(String)) ->
         r.import_values = normalized;
     }
     let cvals = deep_copy_map(&cvals);
-    coalesce_tables(&cvals, &b, "", true);
+    coalesce_tables(&cvals, &b, "", true, warn);
     chart.values = Value::Map(cvals);
     Ok(())
 }

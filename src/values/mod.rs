@@ -179,7 +179,7 @@ pub fn resolve_reporting(
     coalesce::process_enabled(&mut chart, &user, "", warn)?;
     coalesce::process_import_values(&mut chart, warn)?;
     chart.set_parent_paths();
-    let vals = coalesce::coalesce_values(&chart, Some(&user), false)?;
+    let vals = coalesce::coalesce_values(&chart, Some(&user), false, warn)?;
     Ok((chart, Value::Map(vals)))
 }
 
