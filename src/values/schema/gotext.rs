@@ -143,9 +143,20 @@ pub(super) fn format_ok(format: &str, v: &Json) -> bool {
         Regex::new(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$")
             .is_ok_and(|re| re.is_match(s))
     };
+    let matches = |re: &str| Regex::new(re).is_ok_and(|re| re.is_match(s));
     match format {
         "time" => go_time(),
-        "date-time" => standard("date-time") || standard("date") || go_time(),
+        // Go's layouts want an upper-case `T` and `Z`.
+        "date-time" => !s.contains(['t', 'z']) && (standard("date-time") || standard("date") || go_time()),
+        // v1.2.0's pattern is lower-case only.
+        "uuid" => matches("^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"),
+        // Go's `url.Parse` takes nearly anything (spaces included) but bad `%` escapes and control
+        // characters; gojsonschema also refuses a backslash.
+        "uri-reference" | "iri-reference" => {
+            !s.contains('\\')
+                && !s.chars().any(|c| c.is_ascii_control())
+                && matches("^([^%]|%[0-9A-Fa-f]{2})*$")
+        }
         other => standard(other),
     }
 }
@@ -172,5 +183,96 @@ mod tests {
             assert_eq!(go_float(*f), *big_float, "big.Float {f}");
             assert_eq!(go_json(&serde_json::json!(f)), *json, "json {f}");
         }
+    }
+
+    #[test]
+    fn formats_match_go_checkers() {
+        // (format, string, valid): helm v3.17.2's verdict for `{"format": FORMAT}` on each.
+        #[rustfmt::skip]
+        let cases: &[(&str, &str, bool)] = &[
+            ("email", "a@b.c", true),
+            ("email", "a@b", true),
+            ("email", "John <j@x.org>", true),
+            ("email", "bad", false),
+            ("email", "a@@b.c", false),
+            ("hostname", "a_b", false),
+            ("hostname", "a.b", true),
+            ("hostname", "-ab", false),
+            ("hostname", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false),
+            ("hostname", "ex.com.", false),
+            ("hostname", "a..b", false),
+            ("hostname", "1.2.3.4", true),
+            ("ipv4", "1.2.3.4", true),
+            ("ipv4", "1.2.3", false),
+            ("ipv4", "01.2.3.4", false),
+            ("ipv4", "256.1.1.1", false),
+            ("ipv4", "::1", false),
+            ("ipv6", "::1", true),
+            ("ipv6", "1.2.3.4", false),
+            ("ipv6", "fe80::1%eth0", false),
+            ("ipv6", "::ffff:1.2.3.4", true),
+            ("uri", "foo", false),
+            ("uri", "http://x", true),
+            ("uri", "x:y", true),
+            ("uri", "/rel", false),
+            ("uri", "http://exa mple.com", false),
+            ("uri", "mailto:a@b", true),
+            ("uri-reference", "foo", true),
+            ("uri-reference", "/rel", true),
+            ("uri-reference", "http://x", true),
+            ("uri-reference", "%zz", false),
+            ("uri-reference", "a b", true),
+            ("date", "2020-01-01", true),
+            ("date", "2020-13-01", false),
+            ("date", "2020-02-30", false),
+            ("date", "20200101", false),
+            ("time", "10:00:00", true),
+            ("time", "10:00:00Z", true),
+            ("time", "10:00:00+01:00", true),
+            ("time", "25:00:00", false),
+            ("time", "10:00", false),
+            ("time", "10:00:00.5", true),
+            ("date-time", "2020-01-01T10:00:00Z", true),
+            ("date-time", "2020-01-01", true),
+            ("date-time", "10:00:00", true),
+            ("date-time", "2020-01-01T10:00:00", false),
+            ("date-time", "2020-01-01 10:00:00Z", false),
+            ("date-time", "2020-01-01t10:00:00z", false),
+            ("uuid", "123e4567-e89b-12d3-a456-426614174000", true),
+            ("uuid", "123E4567-E89B-12D3-A456-426614174000", false),
+            ("uuid", "123e4567e89b12d3a456426614174000", false),
+            ("regex", "a+", true),
+            ("regex", "(", false),
+            ("regex", "\\p{L}", true),
+            ("regex", "(?<n>a)", true),
+            ("regex", "a{2,1}", false),
+            ("json-pointer", "", true),
+            ("json-pointer", "/a", true),
+            ("json-pointer", "a", false),
+            ("json-pointer", "/a~2", false),
+            ("relative-json-pointer", "0", true),
+            ("relative-json-pointer", "1/a", true),
+            ("relative-json-pointer", "0#", true),
+            ("relative-json-pointer", "-1", false),
+            ("relative-json-pointer", "a", false),
+            ("uri-template", "http://x/{a}", true),
+            ("uri-template", "{", false),
+            ("uri-template", "x", true),
+        ];
+        for (format, s, want) in cases {
+            assert_eq!(
+                format_ok(format, &Json::String(s.to_string())),
+                *want,
+                "{format} {s:?}"
+            );
+        }
+        assert!(
+            !format_ok("date", &serde_json::json!(5)),
+            "a known format fails on a number"
+        );
+        assert!(
+            format_ok("int32", &serde_json::json!(5)),
+            "an unknown format passes"
+        );
     }
 }
