@@ -83,7 +83,78 @@ const GOLDEN_CASES: &[(&str, &[&str], &str)] = &[
         ],
         "mixed.yaml",
     ),
+    (
+        ".Files.Glob with malformed patterns",
+        &["template", "rel", "fixtures/charts/glob-edges", "-n", "ns"],
+        "glob-edges.yaml",
+    ),
 ];
+
+/// Charts Helm warns about or refuses before rendering: (case, chart, exit code, stdout golden
+/// (none when the command fails), stderr golden). Both goldens are helm v3.17.2's own output for
+/// `helm template rel CHART -n ns`, byte for byte; a stderr golden named `*.sorted.stderr` holds
+/// Helm's lines sorted, for warnings Helm prints in Go's random map order.
+const CHART_CHECK_CASES: &[(&str, &str, i32, Option<&str>, &str)] = &[
+    (
+        "deprecated chart, non-bool conditions, import-values of nothing",
+        "dangling-refs",
+        0,
+        Some("dangling-refs.yaml"),
+        "dangling-refs.stderr",
+    ),
+    (
+        "dependencies missing from charts/",
+        "missing-dep",
+        1,
+        None,
+        "missing-dep.stderr",
+    ),
+    ("library chart", "library", 1, None, "library.stderr"),
+    (
+        "parent values that cannot replace a subchart's, warned about in each coalescing pass",
+        "coalesce-warnings",
+        0,
+        Some("coalesce-warnings.yaml"),
+        "coalesce-warnings.sorted.stderr",
+    ),
+    (
+        "values.schema.json of the chart and two levels of subcharts",
+        "bad-schema",
+        1,
+        None,
+        "bad-schema.stderr",
+    ),
+];
+
+#[test]
+fn chart_level_checks_match_helm() {
+    for (name, chart, code, stdout_golden, stderr_golden) in CHART_CHECK_CASES {
+        let chart = format!("fixtures/charts/{chart}");
+        let out = run(&["template", "rel", &chart, "-n", "ns"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(*code),
+            "{name}: exit code; stderr: {stderr}"
+        );
+        if let Some(golden) = stdout_golden {
+            assert_golden(
+                &format!("fixtures/golden/template/{golden}"),
+                &String::from_utf8_lossy(&out.stdout),
+            );
+        } else {
+            assert!(out.stdout.is_empty(), "{name}: printed output although it failed");
+        }
+        let stderr = if stderr_golden.ends_with(".sorted.stderr") {
+            let mut lines: Vec<&str> = stderr.lines().collect();
+            lines.sort_unstable();
+            lines.iter().map(|l| format!("{l}\n")).collect()
+        } else {
+            stderr.into_owned()
+        };
+        assert_golden(&format!("fixtures/golden/template/{stderr_golden}"), &stderr);
+    }
+}
 
 #[test]
 fn fixture_charts_render_like_helm() {

@@ -82,7 +82,10 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     if let Some(base) = &req.base_values {
         user_values = merge_over(Value::from_json(base, false), &user_values);
     }
-    let (chart, vals) = values::resolve(loaded, user_values.deep_copy())?;
+    // Helm's warnings (deprecated chart, dangling conditions and imports) reach stderr as it
+    // prints them, before anything is rendered.
+    let (chart, vals) =
+        values::resolve_reporting(loaded, user_values.deep_copy(), &mut |w| eprintln!("{w}"))?;
     values::validate_schema(&chart, &vals)?;
     tracing::debug!(elapsed = ?started.elapsed(), "values resolved");
     let opts = RenderOptions {

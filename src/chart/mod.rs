@@ -136,6 +136,35 @@ impl Chart {
         }
     }
 
+    /// Helm's `checkIfInstallable`: only application charts (`type` empty or `application`) are
+    /// installed or templated; a library chart only lends its partials to other charts.
+    pub fn check_installable(&self) -> Result<(), Error> {
+        match self.metadata.chart_type.as_str() {
+            "" | "application" => Ok(()),
+            other => Err(Error::new(format!("{other} charts are not installable"))),
+        }
+    }
+
+    /// Helm's `action.CheckDependencies` with the hint `helm install`/`template` wraps it in: every
+    /// dependency `Chart.yaml` lists needs a chart of that name under `charts/` (versions are
+    /// checked later, and a mismatch only disables the subchart, as in Helm).
+    pub fn check_dependencies_present(&self) -> Result<(), Error> {
+        let missing: Vec<&str> = self
+            .metadata
+            .dependencies
+            .iter()
+            .filter(|req| !self.dependencies.iter().any(|d| d.name() == req.name))
+            .map(|req| req.name.as_str())
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(Error::new(format!(
+            "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+            missing.join(", ")
+        )))
+    }
+
     /// Sets every subchart's `parent_path` from this chart's position in the tree.
     pub fn set_parent_paths(&mut self) {
         let me = self.full_path();
@@ -197,6 +226,48 @@ mod tests {
         assert_eq!(c.requirements.as_ref().map(Vec::len), Some(1));
         // v1 charts keep requirements.yaml in .Files.
         assert_eq!(names(&c.files), ["requirements.yaml"]);
+    }
+
+    #[test]
+    fn top_chart_checks() {
+        let with = |chart_type: &str, declared: &[&str], present: &[&str]| {
+            let mut c = Chart::empty();
+            c.metadata.chart_type = chart_type.into();
+            c.metadata.dependencies = declared
+                .iter()
+                .map(|n| Dependency {
+                    name: n.to_string(),
+                    ..Default::default()
+                })
+                .collect();
+            c.dependencies = present
+                .iter()
+                .map(|n| {
+                    let mut d = Chart::empty();
+                    d.metadata.name = n.to_string();
+                    d
+                })
+                .collect();
+            c
+        };
+        let cases: &[(&str, Chart, Result<(), &str>, Result<(), &str>)] = &[
+            ("application", with("application", &[], &[]), Ok(()), Ok(())),
+            ("untyped", with("", &[], &[]), Ok(()), Ok(())),
+            ("library", with("library", &[], &[]), Err("library charts are not installable"), Ok(())),
+            ("all present", with("", &["a", "b"], &["b", "a", "extra"]), Ok(()), Ok(())),
+            (
+                "two missing, in Chart.yaml order",
+                with("", &["b", "a", "c"], &["a"]),
+                Ok(()),
+                Err("An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: b, c"),
+            ),
+        ];
+        for (name, chart, installable, present) in cases {
+            let got = chart.check_installable().map_err(|e| e.message);
+            assert_eq!(got, installable.map_err(String::from), "{name}: installable");
+            let got = chart.check_dependencies_present().map_err(|e| e.message);
+            assert_eq!(got, present.map_err(String::from), "{name}: dependencies");
+        }
     }
 
     #[test]

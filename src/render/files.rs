@@ -38,6 +38,7 @@ impl Files {
     }
 
     fn glob(&self, pattern: &str) -> Files {
+        // Helm compiles `**` instead of a pattern gobwas refuses, so a bad pattern matches all.
         let parsed = Glob::parse(pattern).unwrap_or(Glob(vec![Tok::AnyDeep]));
         let files = self
             .files
@@ -145,7 +146,18 @@ impl Object for Files {
 }
 
 /// A glob with `/` as separator, as `gobwas/glob` compiles it for `.Files.Glob`: `*` and `?` stay
-/// within a path segment, `**` crosses segments, `[a-z]`/`[!a-z]` classes, `{a,b}` alternatives.
+/// within a path segment, `**` crosses segments, `[a-z]`/`[!abc]` classes, `{a,b}` alternatives.
+///
+/// The parse follows gobwas's lexer rather than a textbook glob grammar, because malformed
+/// patterns are where the two differ and Helm's behaviour is gobwas's:
+/// - a `\` at the end of the pattern escapes nothing and is dropped;
+/// - an unclosed `{` is closed at the end of the pattern (`{a,b` is `{a,b}`);
+/// - a class is either one range (`[a-c]`) or a list (`[abc]`), never both; an empty list, an
+///   inverted range or an unclosed `[` is an error; classes match `/` too;
+/// - `}` and `,` outside `{}` are plain characters.
+///
+/// A pattern gobwas refuses makes Helm fall back to `**` (every file), which [`Glob::parse`]'s
+/// callers reproduce.
 #[derive(Debug, Clone)]
 struct Glob(Vec<Tok>);
 
@@ -163,6 +175,7 @@ enum Tok {
 }
 
 impl Glob {
+    /// The compiled pattern, or `None` where gobwas reports a syntax error.
     fn parse(pattern: &str) -> Option<Glob> {
         let chars: Vec<char> = pattern.chars().collect();
         let (g, rest) = Self::parse_seq(&chars, 0, false)?;
@@ -176,7 +189,10 @@ impl Glob {
             match c[i] {
                 ',' | '}' if in_alt => break,
                 '\\' => {
-                    toks.push(Tok::Lit(*c.get(i + 1)?));
+                    // A trailing `\` is dropped (gobwas's lexer ends the text there).
+                    if let Some(&next) = c.get(i + 1) {
+                        toks.push(Tok::Lit(next));
+                    }
                     i += 2;
                 }
                 '*' if c.get(i + 1) == Some(&'*') => {
@@ -192,24 +208,9 @@ impl Glob {
                     i += 1;
                 }
                 '[' => {
-                    i += 1;
-                    let negated = c.get(i) == Some(&'!');
-                    if negated {
-                        i += 1;
-                    }
-                    let mut ranges = Vec::new();
-                    while *c.get(i)? != ']' {
-                        let lo = c[i];
-                        if c.get(i + 1) == Some(&'-') && c.get(i + 2).is_some_and(|&x| x != ']') {
-                            ranges.push((lo, c[i + 2]));
-                            i += 3;
-                        } else {
-                            ranges.push((lo, lo));
-                            i += 1;
-                        }
-                    }
-                    i += 1;
-                    toks.push(Tok::Class { negated, ranges });
+                    let (tok, next) = Self::parse_class(c, i + 1)?;
+                    toks.push(tok);
+                    i = next;
                 }
                 '{' => {
                     let mut alts = Vec::new();
@@ -217,12 +218,10 @@ impl Glob {
                     loop {
                         let (g, next) = Self::parse_seq(c, i, true)?;
                         alts.push(g);
-                        match c.get(next)? {
-                            ',' => i = next + 1,
-                            _ => {
-                                i = next + 1;
-                                break;
-                            }
+                        i = next + 1;
+                        // The end of the pattern closes every open `{`.
+                        if c.get(next) != Some(&',') {
+                            break;
                         }
                     }
                     toks.push(Tok::Alt(alts));
@@ -233,7 +232,42 @@ impl Glob {
                 }
             }
         }
-        Some((Glob(toks), i))
+        Some((Glob(toks), i.min(c.len())))
+    }
+
+    /// A class after its `[`: `!`, then one `lo-hi` range or a list of characters (with `\`
+    /// escapes), then `]`. Returns the token and the position after `]`.
+    fn parse_class(c: &[char], mut i: usize) -> Option<(Tok, usize)> {
+        let mut negated = false;
+        if c.get(i) == Some(&'!') {
+            negated = true;
+            i += 1;
+        }
+        let first = *c.get(i)?;
+        if c.get(i + 1) == Some(&'-') {
+            let hi = *c.get(i + 2)?;
+            if c.get(i + 3) != Some(&']') || hi < first {
+                return None;
+            }
+            let ranges = vec![(first, hi)];
+            return Some((Tok::Class { negated, ranges }, i + 4));
+        }
+        let mut ranges = Vec::new();
+        while i < c.len() && c[i] != ']' {
+            if c[i] == '\\' {
+                if let Some(&next) = c.get(i + 1) {
+                    ranges.push((next, next));
+                }
+                i += 2;
+            } else {
+                ranges.push((c[i], c[i]));
+                i += 1;
+            }
+        }
+        if c.get(i) != Some(&']') || ranges.is_empty() {
+            return None;
+        }
+        Some((Tok::Class { negated, ranges }, i + 1))
     }
 
     fn matches(&self, s: &str) -> bool {
@@ -248,10 +282,11 @@ impl Glob {
         match tok {
             Tok::Lit(c) => s.first() == Some(c) && Self::match_from(rest, &s[1..]),
             Tok::One => s.first().is_some_and(|&c| c != '/') && Self::match_from(rest, &s[1..]),
+            // gobwas's range and list matchers do not know the separator: `[!a]` matches `/`.
             Tok::Class { negated, ranges } => {
                 s.first().is_some_and(|&c| {
                     let inside = ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi);
-                    inside != *negated && c != '/'
+                    inside != *negated
                 }) && Self::match_from(rest, &s[1..])
             }
             Tok::Any => (0..=s.len())
@@ -284,10 +319,60 @@ mod tests {
             ("alternatives", "conf/{a,b}.ini", "conf/b.ini", true),
             ("alternatives miss", "conf/{a,b}.ini", "conf/c.ini", false),
             ("literal", "config.toml", "config.toml", true),
+            // Malformed patterns, each checked against helm v3.17.2's `.Files.Glob`.
+            ("trailing backslash dropped", "files/*\\", "files/a.txt", true),
+            ("trailing backslash not literal", "files/x\\", "files/x\\", false),
+            (
+                "unclosed brace closed at end",
+                "files/{a.txt,b.ini",
+                "files/b.ini",
+                true,
+            ),
+            (
+                "nested unclosed braces",
+                "files/{a.txt,{b.ini",
+                "files/b.ini",
+                true,
+            ),
+            ("unclosed brace is not literal", "files/{a", "files/{a", false),
+            ("escaped close brace", "files/c{e,x\\}", "files/ce", true),
+            ("brace outside alternatives", "files/c}", "files/c}", true),
+            ("comma outside alternatives", "a,b", "a,b", true),
+            ("class matches separator", "files[!a]a.txt", "files/a.txt", true),
+            (
+                "class range matches separator",
+                "files[.-0]a.txt",
+                "files/a.txt",
+                true,
+            ),
+            ("caret is not negation", "files/[^a].txt", "files/a.txt", true),
+            ("escaped close bracket", "c[\\]]", "c]", true),
+            ("dash first is a list", "c[-a]", "c-", true),
+            ("bang listed after negation", "c[!!]", "c!", false),
         ];
         for (name, pat, input, want) in cases {
             let g = Glob::parse(pat).expect(name);
             assert_eq!(g.matches(input), want, "{name}: {pat} vs {input}");
+        }
+    }
+
+    #[test]
+    fn patterns_gobwas_refuses() {
+        // Helm falls back to `**` for these (checked against helm v3.17.2).
+        let cases = [
+            ("unclosed class", "files/[x"),
+            ("empty class", "files/[]"),
+            ("empty negated class", "c[!]"),
+            ("close bracket first", "c[]]"),
+            ("inverted range", "files/[z-a].txt"),
+            ("range then more", "c[a-cx]"),
+            ("two ranges", "c[a-c-e]"),
+            ("range to end", "c[a-]"),
+            ("escaped dash is a range", "c[\\-]"),
+            ("backslash in class at end", "files/[\\"),
+        ];
+        for (name, pat) in cases {
+            assert!(Glob::parse(pat).is_none(), "{name}: {pat} parsed");
         }
     }
 

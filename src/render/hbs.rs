@@ -9,10 +9,12 @@
 //! - Helpers call the very functions Go templates use (`toYaml`, `indent`, `nindent`, `quote`,
 //!   `default`, `required`, `b64enc`, `sha256sum`, `eq`, `ne`, `and`, `or`, `not`,
 //!   `semverCompare`), so both languages format values identically.
-//! - A missing value is an error (strict mode), and every error names the template, line and
-//!   column, like the Go-template errors.
+//! - A missing value is an error (strict mode), also as a helper's argument, except as the last
+//!   argument of `default` and `required`, which exist to handle it (and `#if`/`#unless`, which
+//!   test for it). Every error is one line naming the template (or partial) file, line and column,
+//!   like the Go-template errors.
 
-use std::{collections::BTreeMap, rc::Rc};
+use std::{collections::BTreeMap, rc::Rc, sync::Arc};
 
 use handlebars::{
     Context, Handlebars, Helper, HelperResult, JsonRender, Output, RenderContext, RenderError,
@@ -57,9 +59,29 @@ fn partial_name(name: &str) -> Option<&str> {
     base.strip_prefix('_')?.strip_suffix(".hbs")
 }
 
+/// Helpers whose last argument may be missing: handling a missing value is what they are for.
+const TAKES_MISSING: &[&str] = &["default", "required"];
+
+/// Partial name → its file (`templates/_labels.hbs`), to name files in errors.
+type PartialFiles = Arc<BTreeMap<String, String>>;
+
 /// Renders handlebars templates of one chart.
 pub struct HbsChart {
     registry: Handlebars<'static>,
+    partial_files: PartialFiles,
+}
+
+/// The error when a helper argument names a value that does not exist (strict mode only checks
+/// values printed directly, not those passed to helpers).
+fn check_params(h: &Helper<'_>, helper: &str) -> Result<(), RenderError> {
+    let params = h.params();
+    let exempt = TAKES_MISSING.contains(&helper);
+    for (i, p) in params.iter().enumerate() {
+        if p.is_value_missing() && !(exempt && i + 1 == params.len()) {
+            return Err(RenderErrorReason::MissingVariable(p.relative_path().cloned()).into());
+        }
+    }
+    Ok(())
 }
 
 impl HbsChart {
@@ -68,12 +90,15 @@ impl HbsChart {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
+        let mut files = BTreeMap::new();
         for (path, text) in partials {
             let name = partial_name(path).unwrap_or(path);
+            files.insert(name.to_string(), path.clone());
             registry
                 .register_partial(name, &**text)
-                .map_err(|e| template_error(path, &e.to_string(), None))?;
+                .map_err(|e| Error::Template(format!("handlebars: {}", describe_template_error(path, &e))))?;
         }
+        let partial_files: PartialFiles = Arc::new(files);
         for name in HELPERS {
             // Handlebars helpers must be Send + Sync: only plain functions qualify, which all of
             // these are.
@@ -90,6 +115,7 @@ impl HbsChart {
                           _: &mut RenderContext<'_, '_>,
                           out: &mut dyn Output|
                           -> HelperResult {
+                        check_params(h, &helper_name)?;
                         let args: Vec<Value> = h
                             .params()
                             .iter()
@@ -110,15 +136,17 @@ impl HbsChart {
                 ),
             );
         }
+        let files = partial_files.clone();
         registry.register_helper(
             "include",
             Box::new(
-                |h: &Helper<'_>,
-                 r: &Handlebars<'_>,
-                 ctx: &Context,
-                 _: &mut RenderContext<'_, '_>,
-                 out: &mut dyn Output|
-                 -> HelperResult {
+                move |h: &Helper<'_>,
+                      r: &Handlebars<'_>,
+                      ctx: &Context,
+                      _: &mut RenderContext<'_, '_>,
+                      out: &mut dyn Output|
+                      -> HelperResult {
+                    check_params(h, "include")?;
                     let name = h
                         .param(0)
                         .and_then(|p| p.value().as_str())
@@ -128,7 +156,10 @@ impl HbsChart {
                         .map_or_else(|| ctx.data().clone(), |p| p.value().clone());
                     let text = r
                         .render_template(&format!("{{{{> {name}}}}}"), &data)
-                        .map_err(|e| RenderErrorReason::Other(format!("error calling include: {e}")))?;
+                        .map_err(|e| {
+                            let inner = describe_render_error(None, &e, &files);
+                            RenderErrorReason::Other(format!("error calling include: {inner}"))
+                        })?;
                     // A partial file ends with a line break; as text to pipe into `nindent` it
                     // should not (Go charts get the same with `{{- define }}` trimming).
                     out.write(text.trim_end_matches('\n'))?;
@@ -136,7 +167,10 @@ impl HbsChart {
                 },
             ),
         );
-        Ok(HbsChart { registry })
+        Ok(HbsChart {
+            registry,
+            partial_files,
+        })
     }
 
     /// Renders one template with its chart's scope.
@@ -145,17 +179,60 @@ impl HbsChart {
         self.registry
             .render_template(text, &context)
             .map_err(|e: RenderError| {
-                template_error(path, &e.reason().to_string(), e.line_no.zip(e.column_no))
+                Error::Template(format!(
+                    "handlebars: {}",
+                    describe_render_error(Some(path), &e, &self.partial_files)
+                ))
             })
     }
 }
 
-fn template_error(path: &str, message: &str, at: Option<(usize, usize)>) -> Error {
-    let location = match at {
-        Some((line, col)) => format!("{path}:{line}:{col}"),
-        None => path.to_string(),
+/// `FILE:LINE:COL: MESSAGE` on one line. `path` names the template being rendered (`None` for
+/// the text `include` renders, whose positions mean nothing to the user); an error raised inside
+/// a partial names the partial's file instead (handlebars records the partial's name; the
+/// template rendered from text it calls "Unnamed").
+fn describe_render_error(path: Option<&str>, e: &RenderError, partials: &BTreeMap<String, String>) -> String {
+    let file_of = |name: Option<&String>| name.and_then(|n| partials.get(n)).map(String::as_str).or(path);
+    if let RenderErrorReason::TemplateError(te) = e.reason() {
+        return match file_of(te.name()) {
+            Some(file) => describe_template_error(file, te),
+            None => describe_template_error("", te),
+        };
+    }
+    let message = describe_reason(e.reason());
+    match (file_of(e.template_name.as_ref()), e.line_no, e.column_no) {
+        (Some(file), Some(line), Some(col)) => format!("{file}:{line}:{col}: {message}"),
+        (Some(file), _, _) => format!("{file}: {message}"),
+        (None, _, _) => message,
+    }
+}
+
+/// A parse error on one line: handlebars's own text spans several lines (a source excerpt, the
+/// template called "Unnamed") and lists every token the grammar expected.
+fn describe_template_error(file: &str, te: &handlebars::TemplateError) -> String {
+    use handlebars::TemplateErrorReason as T;
+    let message = match te.reason() {
+        T::InvalidSyntax(_) => "invalid handlebars syntax".to_string(),
+        other => other.to_string(),
     };
-    Error::Template(format!("handlebars: {location}: {message}"))
+    match te.pos() {
+        _ if file.is_empty() => message,
+        Some((line, col)) => format!("{file}:{line}:{col}: {message}"),
+        None => format!("{file}: {message}"),
+    }
+}
+
+/// A render error's reason in words, without Rust debug text.
+fn describe_reason(reason: &RenderErrorReason) -> String {
+    match reason {
+        RenderErrorReason::MissingVariable(Some(path)) => format!("missing value {path}"),
+        RenderErrorReason::MissingVariable(None) => "missing value".into(),
+        RenderErrorReason::PartialNotFound(name) => format!("partial {name:?} not found"),
+        RenderErrorReason::HelperNotFound(name) => format!("helper {name:?} not found"),
+        RenderErrorReason::TemplateNotFound(name) => format!("template {name:?} not found"),
+        RenderErrorReason::NestedError(e) => e.to_string(),
+        other => other.to_string(),
+    }
 }
 
 /// What a helper's result prints as: strings raw, everything else as JSON text.
@@ -194,5 +271,133 @@ fn to_context(v: &Value) -> Json {
         // Values hold Go float64s; integral ones print without a fraction, as Go prints them.
         Value::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => Json::from(*f as i64),
         other => other.to_json(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "c/templates/cm.yaml.hbs";
+
+    /// Renders `text` as `c/templates/cm.yaml.hbs` with the partial `templates/_labels.hbs`.
+    fn render(text: &str, partial: &str) -> Result<String, String> {
+        let funcs = Rc::new(super::super::helm_funcs(Rc::new(super::super::NoCluster)));
+        let partials = [(
+            "c/templates/_labels.hbs".to_string(),
+            Rc::new(partial.to_string()),
+        )];
+        let chart = HbsChart::new(&partials, funcs).map_err(|e| e.to_string())?;
+        let scope = Value::from_json(
+            &serde_json::json!({"Values": {"name": "web", "empty": ""}}),
+            false,
+        );
+        chart.render(FILE, text, &scope).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn values_and_helpers() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("plain value", "a: {{Values.name}}", "a: web"),
+            ("helper", "a: {{quote Values.name}}", "a: \"web\""),
+            (
+                "default takes a missing value",
+                "a: {{default \"d\" Values.nope}}",
+                "a: d",
+            ),
+            (
+                "if tests for a missing value",
+                "a: {{#if Values.nope}}x{{else}}y{{/if}}",
+                "a: y",
+            ),
+            ("include", "a: {{include \"labels\" this}}", "a: app: web"),
+        ];
+        for (name, text, want) in cases {
+            assert_eq!(
+                render(text, "app: {{Values.name}}\n").as_deref(),
+                Ok(*want),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_are_one_line_naming_file_line_column() {
+        let good = "app: {{Values.name}}\n";
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "missing value printed",
+                "a: 1\nb: {{Values.nope}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:2:4: missing value Values.nope",
+            ),
+            (
+                "missing value passed to a helper",
+                "a: 1\nb: {{nindent 4 Values.nope}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:2:4: missing value Values.nope",
+            ),
+            (
+                "missing value in a subexpression",
+                "a: {{quote (toYaml Values.a.b)}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:1:4: missing value Values.a.b",
+            ),
+            (
+                "missing default itself",
+                "a: {{default Values.nope \"x\"}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:1:4: missing value Values.nope",
+            ),
+            (
+                "required fails with its message",
+                "a: {{required \"name2 is required\" Values.name2}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:1:4: error calling required: name2 is required",
+            ),
+            (
+                "unknown helper",
+                "a: {{nohelper 1}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:1:4: helper \"nohelper\" not found",
+            ),
+            (
+                "unknown partial",
+                "a: {{> nope}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:1:4: partial \"nope\" not found",
+            ),
+            (
+                "include of an unknown partial",
+                "a: {{include \"nope\" this}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:1:4: error calling include: partial \"nope\" not found",
+            ),
+            (
+                "missing value inside a partial",
+                "a:\n  {{> labels}}\n",
+                "app: {{Values.name}}\nx: {{Values.nope}}\n",
+                "c/templates/_labels.hbs:2:4: missing value Values.nope",
+            ),
+            (
+                "missing value inside an included partial",
+                "a: {{include \"labels\" this}}\n",
+                "app: {{Values.name}}\nx: {{Values.nope}}\n",
+                "c/templates/cm.yaml.hbs:1:4: error calling include: c/templates/_labels.hbs:2:4: missing value Values.nope",
+            ),
+            (
+                "mismatched block",
+                "a: {{#if Values.name}}\n{{/each}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:2:1: helper \"if\" was opened, but \"each\" is closing",
+            ),
+            ("bad syntax", "a: {{#if}}\n", good, "c/templates/cm.yaml.hbs:2:1: invalid handlebars syntax"),
+            ("bad syntax in a partial", "a: 1\n", "x: {{#if}}\n", "c/templates/_labels.hbs:2:1: invalid handlebars syntax"),
+        ];
+        for (name, text, partial, want) in cases {
+            let got = render(text, partial).expect_err(name);
+            assert_eq!(got, format!("handlebars: {want}"), "{name}");
+            assert!(!got.contains('\n'), "{name}: several lines: {got}");
+        }
     }
 }

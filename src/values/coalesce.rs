@@ -46,20 +46,39 @@ fn concat_prefix(a: &str, b: &str) -> String {
     }
 }
 
+/// Where to send Helm's warnings (one line each, as Helm logs them).
+pub type Warn<'a> = &'a mut dyn FnMut(String);
+
+// Helm logs coalescing warnings with the source position of the call in helm v3.17.2
+// (`log.Lshortfile`); the prefixes keep our stderr identical to Helm's.
+const GLOBALS_DEST_AT: &str = "coalesce.go:138";
+const GLOBALS_SRC_AT: &str = "coalesce.go:145";
+const GLOBALS_CONFLICT_AT: &str = "coalesce.go:161";
+const GLOBALS_TABLE_AT: &str = "coalesce.go:175";
+const SKIPPED_AT: &str = "coalesce.go:237";
+const OVERWRITE_TABLE_AT: &str = "coalesce.go:298";
+const DEST_TABLE_AT: &str = "coalesce.go:301";
+
+/// Go's `%v` of a value in a warning (`map[u:1]`).
+fn go_v(v: &Value) -> String {
+    crate::sprig::convert::to_string(v)
+}
+
 /// Helm's `CoalesceValues` (`merge == false`: user nulls delete chart defaults) and `MergeValues`
-/// (`merge == true`: nulls kept for a later coalesce). `vals` is deep-copied first.
-pub fn coalesce_values(chart: &Chart, vals: Option<&Map>, merge: bool) -> Result<Map, Error> {
+/// (`merge == true`: nulls kept for a later coalesce). `vals` is deep-copied first. A value that
+/// cannot replace another (a table over a scalar or the reverse) is kept, with Helm's warning.
+pub fn coalesce_values(chart: &Chart, vals: Option<&Map>, merge: bool, warn: Warn<'_>) -> Result<Map, Error> {
     let dest = vals.map_or_else(new_map, deep_copy_map);
-    coalesce(chart, &dest, "", merge)?;
+    coalesce(chart, &dest, "", merge, warn)?;
     Ok(dest)
 }
 
-fn coalesce(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result<(), Error> {
-    coalesce_chart_values(chart, dest, prefix, merge);
-    coalesce_deps(chart, dest, prefix, merge)
+fn coalesce(chart: &Chart, dest: &Map, prefix: &str, merge: bool, warn: Warn<'_>) -> Result<(), Error> {
+    coalesce_chart_values(chart, dest, prefix, merge, warn);
+    coalesce_deps(chart, dest, prefix, merge, warn)
 }
 
-fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result<(), Error> {
+fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool, warn: Warn<'_>) -> Result<(), Error> {
     for sub in &chart.dependencies {
         let name = sub.name();
         let dv = match get(dest, name) {
@@ -77,8 +96,8 @@ fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool) -> Result
             }
         };
         let sub_prefix = concat_prefix(prefix, chart.name());
-        coalesce_globals(&dv, dest, &sub_prefix);
-        coalesce(sub, &dv, &sub_prefix, merge)?;
+        coalesce_globals(&dv, dest, &sub_prefix, warn);
+        coalesce(sub, &dv, &sub_prefix, merge, warn)?;
     }
     Ok(())
 }
@@ -96,16 +115,24 @@ fn go_type_value(v: &Value) -> String {
 
 /// Copies the parent's `global` table into the child's, parent entries winning; tables are merged
 /// top-down on a shallow copy, as Helm does.
-fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
+fn coalesce_globals(dest: &Map, src: &Map, prefix: &str, warn: Warn<'_>) {
     let dg = match get(dest, GLOBAL_KEY) {
         None => new_map(),
         Some(Value::Map(m)) => m,
-        Some(_) => return,
+        Some(_) => {
+            return warn(format!(
+            "{GLOBALS_DEST_AT}: warning: skipping globals because destination {GLOBAL_KEY} is not a table."
+        ))
+        }
     };
     let sg = match get(src, GLOBAL_KEY) {
         None => new_map(),
         Some(Value::Map(m)) => m,
-        Some(_) => return,
+        Some(_) => {
+            return warn(format!(
+                "{GLOBALS_SRC_AT}: warning: skipping globals because source {GLOBAL_KEY} is not a table."
+            ))
+        }
     };
     for (key, val) in entries(&sg) {
         if let Value::Map(vm) = &val {
@@ -115,13 +142,17 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
                     dg.borrow_mut().insert(key, Value::Map(vv));
                 }
                 Some(Value::Map(destv)) => {
-                    coalesce_tables(&vv, &destv, &concat_prefix(prefix, &key), true);
+                    coalesce_tables(&vv, &destv, &concat_prefix(prefix, &key), true, warn);
                     dg.borrow_mut().insert(key, Value::Map(vv));
                 }
-                Some(_) => {}
+                Some(_) => warn(format!(
+                    "{GLOBALS_CONFLICT_AT}: Conflict: cannot merge map onto non-map for {}. Skipping.",
+                    super::strvals::go_quote(&key)
+                )),
             }
         } else if matches!(get(&dg, &key), Some(Value::Map(_))) {
             // Helm skips a scalar global that would replace a child's table.
+            warn(format!("{GLOBALS_TABLE_AT}: key {key} is table. Skipping"));
         } else {
             dg.borrow_mut().insert(key, val);
         }
@@ -130,7 +161,7 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str) {
 }
 
 /// Merges a chart's own `values.yaml` (deep-copied) under the values in `v`.
-fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool) {
+fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool, warn: Warn<'_>) {
     let sub_prefix = concat_prefix(prefix, chart.name());
     let vc = match chart.values.deep_copy() {
         Value::Map(m) => m,
@@ -141,12 +172,16 @@ fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool) {
             Some(Value::Nil) if !merge => {
                 v.borrow_mut().remove(&key);
             }
-            Some(Value::Map(dest)) => {
-                if let Value::Map(src) = &val {
+            Some(Value::Map(dest)) => match &val {
+                Value::Map(src) => {
                     let merge = merge || chart.dependencies.iter().any(|d| d.name() == key);
-                    coalesce_tables(&dest, src, &concat_prefix(&sub_prefix, &key), merge);
+                    coalesce_tables(&dest, src, &concat_prefix(&sub_prefix, &key), merge, warn);
                 }
-            }
+                Value::Nil => {}
+                _ => warn(format!(
+                    "{SKIPPED_AT}: warning: skipped value for {sub_prefix}.{key}: Not a table."
+                )),
+            },
             Some(_) => {}
             None => {
                 v.borrow_mut().insert(key, val);
@@ -157,38 +192,56 @@ fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool) {
 
 /// Helm's `CoalesceTables` (`merge == false`) and `MergeTables` (`merge == true`): `src` fills in
 /// what `dst` lacks; `dst` wins; with `merge == false` a null in `dst` deletes the key.
-pub fn coalesce_tables(dst: &Map, src: &Map, prefix: &str, merge: bool) {
+pub fn coalesce_tables(dst: &Map, src: &Map, prefix: &str, merge: bool, warn: Warn<'_>) {
     for (key, val) in entries(src) {
-        let dv = get(dst, &key);
-        match dv {
-            Some(Value::Nil) if !merge => {
+        let full_key = concat_prefix(prefix, &key);
+        match (get(dst, &key), &val) {
+            (Some(Value::Nil), _) if !merge => {
                 dst.borrow_mut().remove(&key);
             }
-            None => {
+            (None, _) => {
                 dst.borrow_mut().insert(key, val);
             }
-            Some(Value::Map(dm)) => {
-                if let Value::Map(sm) = &val {
-                    coalesce_tables(&dm, sm, &concat_prefix(prefix, &key), merge);
-                }
-            }
-            Some(_) => {}
+            (Some(Value::Map(dm)), Value::Map(sm)) => coalesce_tables(&dm, sm, &full_key, merge, warn),
+            (Some(_), Value::Map(_)) => warn(format!(
+                "{OVERWRITE_TABLE_AT}: warning: cannot overwrite table with non table for {full_key} ({})",
+                go_v(&val)
+            )),
+            (Some(Value::Map(_)), Value::Nil) => {}
+            (Some(Value::Map(_)), _) => warn(format!(
+                "{DEST_TABLE_AT}: warning: destination for {full_key} is a table. Ignoring non-table value ({})",
+                go_v(&val)
+            )),
+            (Some(_), _) => {}
         }
     }
 }
 
 /// Helm's `Values.Table`: the table at a dotted path.
 pub fn table(v: &Map, path: &str) -> Option<Map> {
+    table_or_missing(v, path).ok()
+}
+
+/// [`table`], or Helm's `ErrNoTable` text naming the first segment that is not a table
+/// (`"exports" is not a table`).
+fn table_or_missing(v: &Map, path: &str) -> Result<Map, String> {
     let mut cur = v.clone();
     for part in path.split('.') {
         let next = match get(&cur, part) {
             Some(Value::Map(m)) => m,
-            _ => return None,
+            _ => return Err(format!("{} is not a table", super::strvals::go_quote(part))),
         };
         cur = next;
     }
-    Some(cur)
+    Ok(cur)
 }
+
+// Helm logs with Go's `log.Lshortfile`, so each warning starts with the source position of the
+// call in helm v3.17.2. The same prefixes keep our stderr identical to Helm's for whoever compares
+// or greps it.
+const CONDITION_WARNING_AT: &str = "dependencies.go:63";
+const IMPORT_CHILD_WARNING_AT: &str = "dependencies.go:269";
+const IMPORT_EXPORTS_WARNING_AT: &str = "dependencies.go:286";
 
 /// Helm's `Values.PathValue`: a non-table value at a dotted path.
 pub fn path_value(v: &Map, path: &str) -> Option<Value> {
@@ -207,7 +260,13 @@ pub fn path_value(v: &Map, path: &str) -> Option<Value> {
 
 /// Helm's `processDependencyEnabled`: applies aliases, evaluates `condition` and `tags` against
 /// the coalesced values, and drops disabled subcharts (recursively).
-pub fn process_enabled(chart: &mut Chart, v: &Map, path: &str) -> Result<(), Error> {
+/// A condition that holds something other than a bool is skipped with a warning, as in Helm.
+pub fn process_enabled(
+    chart: &mut Chart,
+    v: &Map,
+    path: &str,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), Error> {
     // Helm stops when Chart.yaml declares no dependencies (a nil list); an empty list is treated
     // the same here.
     if chart.metadata.dependencies.is_empty() {
@@ -245,9 +304,9 @@ pub fn process_enabled(chart: &mut Chart, v: &Map, path: &str) -> Result<(), Err
         req.enabled = true;
     }
 
-    let cvals = coalesce_values(chart, Some(v), false)?;
+    let cvals = coalesce_values(chart, Some(v), false, warn)?;
     process_tags(chart, &cvals);
-    process_conditions(chart, &cvals, path);
+    process_conditions(chart, &cvals, path, warn);
 
     let removed: Vec<String> = chart
         .metadata
@@ -262,7 +321,7 @@ pub fn process_enabled(chart: &mut Chart, v: &Map, path: &str) -> Result<(), Err
     chart.metadata.dependencies.retain(|r| !removed.contains(&r.name));
     for sub in &mut chart.dependencies {
         let subpath = format!("{path}{}.", sub.name());
-        process_enabled(sub, &cvals, &subpath)?;
+        process_enabled(sub, &cvals, &subpath, warn)?;
     }
     Ok(())
 }
@@ -288,58 +347,76 @@ fn process_tags(chart: &mut Chart, cvals: &Map) {
     }
 }
 
-fn process_conditions(chart: &mut Chart, cvals: &Map, path: &str) {
+fn process_conditions(chart: &mut Chart, cvals: &Map, path: &str, warn: &mut dyn FnMut(String)) {
     for r in &mut chart.metadata.dependencies {
         for c in r.condition.trim().split(',') {
             if c.is_empty() {
                 continue;
             }
-            if let Some(Value::Bool(b)) = path_value(cvals, &format!("{path}{c}")) {
-                r.enabled = b;
-                break;
+            // A path that holds nothing (or a table) is silently skipped; any other non-bool
+            // value is skipped with Helm's warning.
+            match path_value(cvals, &format!("{path}{c}")) {
+                Some(Value::Bool(b)) => {
+                    r.enabled = b;
+                    break;
+                }
+                Some(_) => warn(format!(
+                    "{CONDITION_WARNING_AT}: Warning: Condition path '{c}' for chart {} returned non-bool value",
+                    r.name
+                )),
+                None => {}
             }
         }
     }
 }
 
 /// Helm's `processDependencyImportValues` (with `merge`, as `helm template`/`install` use it):
-/// children first, then each chart's `import-values` copied into its own values.
-pub fn process_import_values(chart: &mut Chart) -> Result<(), Error> {
+/// children first, then each chart's `import-values` copied into its own values. An entry whose
+/// source is not a table in the child's values is skipped with Helm's warning.
+pub fn process_import_values(chart: &mut Chart, warn: &mut dyn FnMut(String)) -> Result<(), Error> {
     for sub in &mut chart.dependencies {
-        process_import_values(sub)?;
+        process_import_values(sub, warn)?;
     }
     if chart.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let cvals = coalesce_values(chart, None, true)?;
+    let cvals = coalesce_values(chart, None, true, warn)?;
     let b = new_map();
     for r in &mut chart.metadata.dependencies {
         let mut normalized = Vec::new();
         for iv in &r.import_values {
             match iv {
                 Value::Map(m) => {
-                    let field = |k: &str| match get(m, k) {
-                        Some(Value::Str(s)) => Ok(s.to_string()),
-                        _ => Err(Error::new(format!(
-                            "dependency {}: import-values entry needs string \"child\" and \"parent\" keys",
-                            r.name
-                        ))),
-                    };
-                    let child = field("child")?;
-                    let parent = field("parent")?;
+                    // Helm formats both keys with `%v`, so a missing key reads `<nil>`.
+                    let field = |k: &str| crate::sprig::convert::to_string(&get(m, k).unwrap_or(Value::Nil));
+                    let child = field("child");
+                    let parent = field("parent");
                     normalized.push(child_parent(&child, &parent));
-                    let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else {
-                        continue;
+                    let vv = match table_or_missing(&cvals, &format!("{}.{child}", r.name)) {
+                        Ok(vv) => vv,
+                        Err(e) => {
+                            warn(format!(
+                                "{IMPORT_CHILD_WARNING_AT}: Warning: ImportValues missing table from chart {}: {e}",
+                                r.name
+                            ));
+                            continue;
+                        }
                     };
-                    coalesce_tables(&b, &path_to_map(&parent, as_map(vv)), "", true);
+                    coalesce_tables(&b, &path_to_map(&parent, as_map(vv)), "", true, warn);
                 }
                 Value::Str(s) => {
                     let child = format!("exports.{s}");
                     normalized.push(child_parent(&child, "."));
-                    let Some(vm) = table(&cvals, &format!("{}.{child}", r.name)) else {
-                        continue;
+                    let vm = match table_or_missing(&cvals, &format!("{}.{child}", r.name)) {
+                        Ok(vm) => vm,
+                        Err(e) => {
+                            warn(format!(
+                                "{IMPORT_EXPORTS_WARNING_AT}: Warning: ImportValues missing table: {e}"
+                            ));
+                            continue;
+                        }
                     };
-                    coalesce_tables(&b, &as_map(vm), "", true);
+                    coalesce_tables(&b, &as_map(vm), "", true, warn);
                 }
                 _ => {}
             }
@@ -347,7 +424,7 @@ pub fn process_import_values(chart: &mut Chart) -> Result<(), Error> {
         r.import_values = normalized;
     }
     let cvals = deep_copy_map(&cvals);
-    coalesce_tables(&cvals, &b, "", true);
+    coalesce_tables(&cvals, &b, "", true, warn);
     chart.values = Value::Map(cvals);
     Ok(())
 }

@@ -149,16 +149,37 @@ pub fn merge_maps(a: &Value, b: &Value) -> Value {
 /// applies aliases and `import-values`, then coalesces `user` over the chart's defaults (subchart
 /// defaults under their names, `global` copied into every subchart, user `null` deleting a default).
 /// Returns the chart with only enabled dependencies and the top chart's values tree.
-pub fn resolve(mut chart: Chart, user: Value) -> Result<(Chart, Value), Error> {
+///
+/// Helm's warnings (a deprecated chart, a condition that is not a bool, an `import-values` path
+/// that is not a table) go to the log; [`resolve_reporting`] hands them to the caller instead.
+pub fn resolve(chart: Chart, user: Value) -> Result<(Chart, Value), Error> {
+    resolve_reporting(chart, user, &mut |w| tracing::warn!("{w}"))
+}
+
+/// [`resolve`], first making the checks `helm template`/`install` make on the top chart (a library
+/// chart is refused; every dependency of `Chart.yaml` must be under `charts/`), and passing each
+/// warning Helm would print to `warn`, as Helm's stderr line (without the newline), in Helm's order.
+pub fn resolve_reporting(
+    mut chart: Chart,
+    user: Value,
+    warn: &mut dyn FnMut(String),
+) -> Result<(Chart, Value), Error> {
+    chart.check_installable().map_err(|e| Error::new(e.message))?;
+    if chart.metadata.deprecated {
+        warn("WARNING: This chart is deprecated".into());
+    }
+    chart
+        .check_dependencies_present()
+        .map_err(|e| Error::new(e.message))?;
     let user: Map = match user {
         Value::Map(m) => m,
         Value::Nil => Value::new_map().as_map().cloned().unwrap_or_default(),
         _ => return Err(Error::new("user values must be a map")),
     };
-    coalesce::process_enabled(&mut chart, &user, "")?;
-    coalesce::process_import_values(&mut chart)?;
+    coalesce::process_enabled(&mut chart, &user, "", warn)?;
+    coalesce::process_import_values(&mut chart, warn)?;
     chart.set_parent_paths();
-    let vals = coalesce::coalesce_values(&chart, Some(&user), false)?;
+    let vals = coalesce::coalesce_values(&chart, Some(&user), false, warn)?;
     Ok((chart, Value::Map(vals)))
 }
 

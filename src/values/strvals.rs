@@ -240,7 +240,7 @@ impl Parser<'_, '_> {
                 Some(list),
                 Err(msg(format!(
                     "unexpected data at end of array index: {}",
-                    go_quote(&k)
+                    go_quote_runes(&k)
                 ))),
             );
         }
@@ -475,6 +475,23 @@ fn go_atoi(s: &str) -> Result<i64, String> {
 }
 
 /// Go's `%q` / `strconv.Quote` for the strings that appear in messages.
+/// Go's `%q` of a `[]rune`: each rune as a Go character literal, space-separated in brackets.
+fn go_quote_runes(s: &str) -> String {
+    let runes: Vec<String> = s
+        .chars()
+        .map(|c| match c {
+            '\'' => r"'\''".to_string(),
+            '\\' => r"'\\'".to_string(),
+            '\n' => r"'\n'".to_string(),
+            '\r' => r"'\r'".to_string(),
+            '\t' => r"'\t'".to_string(),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => format!("'\\x{:02x}'", c as u32),
+            c => format!("'{c}'"),
+        })
+        .collect();
+    format!("[{}]", runes.join(" "))
+}
+
 pub(crate) fn go_quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
@@ -714,7 +731,7 @@ mod tests {
             ("name1.name2", "nested no value", r#"key "name2" has no value"#),
             ("name1.=name2", "empty nested", r#"key map "name1" has no value"#),
             ("list[-30].hello=world", "negative", "negative -30 index not allowed"),
-            ("illegal[0]name.foo=bar", "after index", r#"unexpected data at end of array index: "name""#),
+            ("illegal[0]name.foo=bar", "after index", "unexpected data at end of array index: ['n' 'a' 'm' 'e']"),
             ("a[65537]=1", "max", "index of 65537 is greater than maximum supported index of 65536"),
             ("name1={1021,902", "unterminated", "list must terminate with '}'"),
             ("a[x]=1", "bad index", r#"error parsing index: strconv.Atoi: parsing "x": invalid syntax"#),

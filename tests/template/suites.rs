@@ -8,7 +8,7 @@
 //! - name: range assigns to an outer variable     # unique within the file
 //!   template: '{{$i := 0}}{{range $i = .Values.AI}}{{end}}{{$i}}'   # becomes templates/case.yaml
 //!   values: 'AI: [3, 4, 5]'                       # optional: values.yaml, as text (YAML 1.1 as Helm reads it)
-//!   set: ['n=5']                                  # optional: --set (also set_string, set_json)
+//!   set: ['n=5']                                  # optional: --set (also set_string, set_json, set_literal)
 //!   templates: {_h.tpl: '{{define "x"}}x{{end}}'} # optional: more files under templates/
 //!   files: {files/a.txt: 'hello'}                 # optional: more chart files (for .Files)
 //!   want: '5'                                     # the rendered templates/case.yaml ...
@@ -42,6 +42,8 @@ struct Case {
     #[serde(default)]
     set_json: Vec<String>,
     #[serde(default)]
+    set_literal: Vec<String>,
+    #[serde(default)]
     templates: BTreeMap<String, String>,
     #[serde(default)]
     files: BTreeMap<String, String>,
@@ -74,6 +76,7 @@ fn run_case(dir: &Path, case: &Case) -> Result<String, String> {
         set: case.set.clone(),
         set_string: case.set_string.clone(),
         set_json: case.set_json.clone(),
+        set_literal: case.set_literal.clone(),
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;
