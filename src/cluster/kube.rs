@@ -24,7 +24,7 @@ use kube::core::{ApiResource, DynamicObject, GroupVersionKind, Request, Resource
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use super::discovery::{self, ListInfo};
+use super::discovery::{self, Discovered, ListInfo, ServerCapabilities};
 use super::{
     name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Patch, Propagation, Result,
     WriteOptions,
@@ -123,6 +123,10 @@ pub struct KubeCluster {
     permits: Semaphore,
     resources: Mutex<HashMap<String, Arc<Value>>>,
     openapi: Mutex<HashMap<String, Arc<Value>>>,
+    /// Held (written) while [`Cluster::capabilities`] reads all of discovery, which fills
+    /// `resources`: a `resolve` that misses the cache meanwhile waits for it instead of asking
+    /// for the same group-version again.
+    discovering: tokio::sync::RwLock<()>,
 }
 
 impl std::fmt::Debug for KubeCluster {
@@ -168,6 +172,7 @@ impl KubeCluster {
             permits: Semaphore::new(opts.max_concurrency.max(1)),
             resources: Mutex::default(),
             openapi: Mutex::default(),
+            discovering: tokio::sync::RwLock::new(()),
         })
     }
 
@@ -267,6 +272,11 @@ impl KubeCluster {
             if let Some(v) = lock(&self.resources).get(&path) {
                 return Ok(Some(v.clone()));
             }
+            // A full discovery under way is about to fill the cache.
+            drop(self.discovering.read().await);
+            if let Some(v) = lock(&self.resources).get(&path) {
+                return Ok(Some(v.clone()));
+            }
         }
         let req = get_request(&path)?;
         match self.call_json(req, Idempotent::Yes).await {
@@ -278,6 +288,54 @@ impl KubeCluster {
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// `GET /version`.
+    async fn version_doc(&self) -> Result<Value> {
+        self.call_json(get_request("/version")?, Idempotent::Yes).await
+    }
+
+    /// All of discovery: aggregated (`GET /api` and `GET /apis`, two requests for everything)
+    /// when the server offers it, else the legacy group lists and then every group-version's
+    /// resource list, concurrently, a failure of one recorded rather than fatal (client-go's
+    /// `ServerGroupsAndResources`).
+    async fn discover(&self) -> Result<Discovered> {
+        let aggregated = |path: &'static str| async move {
+            let req = http::Request::get(path)
+                .header(http::header::ACCEPT, discovery::AGGREGATED_ACCEPT)
+                .body(Vec::new())
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            self.call_json(req, Idempotent::Yes).await
+        };
+        let (api, apis) = tokio::try_join!(aggregated("/api"), aggregated("/apis"))?;
+        let (mut docs, mut legacy) = (Vec::new(), [Value::Null, Value::Null]);
+        for (doc, slot) in [api, apis].into_iter().zip(&mut legacy) {
+            if discovery::is_aggregated(&doc) {
+                docs.push(doc);
+            } else {
+                *slot = doc;
+            }
+        }
+        let mut found = discovery::from_aggregated(&docs.iter().collect::<Vec<_>>());
+        let [api, apis] = &legacy;
+        let legacy_gvs = discovery::legacy_group_versions(api, apis);
+        let answers = join_all(legacy_gvs.iter().map(|gv| async move {
+            let path = discovery::gv_path(gv);
+            self.call_json(get_request(&path)?, Idempotent::Yes).await
+        }))
+        .await;
+        for (gv, answer) in legacy_gvs.into_iter().zip(answers) {
+            match answer {
+                Ok(list) => {
+                    found.resources.insert(gv.clone(), list);
+                }
+                Err(e) => {
+                    found.failed.insert(gv.clone(), e.to_string());
+                }
+            }
+            found.group_versions.push(gv);
+        }
+        Ok(found)
     }
 
     /// The URL builder for one resource in one namespace (or cluster-wide).
@@ -293,6 +351,31 @@ impl KubeCluster {
         };
         Ok(Request::new(DynamicObject::url_path(&ar, ns)))
     }
+}
+
+/// Runs futures concurrently on the calling task and returns their outputs in order (a small
+/// `join_all`: the only one this crate needs, not worth a dependency).
+async fn join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut futs: Vec<_> = futs.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futs.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -422,11 +505,19 @@ impl Cluster for KubeCluster {
     }
 
     async fn server_version(&self) -> Result<Option<String>> {
-        let req = http::Request::get("/version")
-            .body(Vec::new())
-            .map_err(|e| Error::Invalid(e.to_string()))?;
-        let v = self.call_json(req, Idempotent::Yes).await?;
+        let v = self.version_doc().await?;
         Ok(v.get("gitVersion").and_then(Value::as_str).map(str::to_string))
+    }
+
+    async fn capabilities(&self) -> Result<ServerCapabilities> {
+        let _discovering = self.discovering.write().await;
+        let (version, found) = tokio::try_join!(self.version_doc(), self.discover())?;
+        let mut cache = lock(&self.resources);
+        for (gv, list) in &found.resources {
+            cache.insert(discovery::gv_path(gv), Arc::new(list.clone()));
+        }
+        drop(cache);
+        Ok(ServerCapabilities::new(&version, &found))
     }
 
     async fn get(&self, gvk: &Gvk, namespace: Option<&str>, name: &str) -> Result<Value> {
