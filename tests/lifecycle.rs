@@ -419,6 +419,27 @@ async fn unchanged_objects_get_no_request_and_changed_ones_one_patch() {
         Vec::<String>::new(),
         "no-op upgrade wrote objects"
     );
+    // Discovery is read once, for `.Capabilities` and for resolving kinds alike (issue 16): the
+    // version and the two aggregated documents, and no group-version list on top.
+    let discovery: Vec<&str> = log
+        .iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path.split('?').next().unwrap_or(""))
+        .filter(|p| {
+            let segments: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+            matches!(
+                segments.as_slice(),
+                ["version"] | ["api"] | ["apis"] | ["api", _] | ["apis", _, _]
+            )
+        })
+        .collect();
+    let mut sorted = discovery.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["/api", "/apis", "/version"],
+        "discovery requests: {discovery:?}"
+    );
     // And nothing else: no lock, no pending record, no patch of the previous record. The one
     // write is the create of the new revision's final record.
     let all_writes: Vec<String> = log
