@@ -645,6 +645,7 @@ data:
   widget: {{ .Capabilities.APIVersions.Has (printf "%s/v1/Widget" .Values.group) | quote }}
   gadget: {{ .Capabilities.APIVersions.Has (printf "%s/v1/Gadget" .Values.group) | quote }}
   sprocket: {{ .Capabilities.APIVersions.Has (printf "%s/v1/Sprocket" .Values.group) | quote }}
+  broken: {{ .Capabilities.APIVersions.Has (printf "broken-%s/v1beta1" .Values.group) | quote }}
   apiVersions: {{ .Capabilities.APIVersions | toJson | quote }}
 {{- if .Capabilities.APIVersions.Has (printf "%s/v1/Widget" .Values.group) }}
 ---
@@ -667,7 +668,7 @@ fn caps_data(cm: &Value, group: &str) -> Value {
         .expect("apiVersions is JSON");
     let mut list: Vec<String> = list
         .into_iter()
-        .filter(|v| !v.contains(".example.com/") || v.starts_with(&format!("{group}/")))
+        .filter(|v| !v.contains(".example.com/") || v.contains(&format!("{group}/")))
         .collect();
     list.sort();
     data["apiVersions"] = serde_json::json!(list);
@@ -722,6 +723,29 @@ async fn issue_16_capabilities_come_from_the_live_cluster() {
         .expect("version")
         .expect("gitVersion");
     create_crd(&*admin, &group, "widgets", "Widget").await;
+    // An APIService whose backend does not exist (a metrics-server gone wrong): discovery marks
+    // it stale, and Helm goes on without it rather than fail every install.
+    let broken = format!("broken-{group}");
+    let apiservice = serde_json::json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+        "metadata": {"name": format!("v1beta1.{broken}")},
+        "spec": {"group": broken, "version": "v1beta1", "groupPriorityMinimum": 100, "versionPriority": 100,
+            "insecureSkipTLSVerify": true, "service": {"namespace": "default", "name": "nothing-here", "port": 443}}});
+    admin
+        .create(&apiservice, &Default::default())
+        .await
+        .expect("create APIService");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let caps = admin.capabilities().await.expect("discovery");
+        if caps.failed.contains_key(&format!("{broken}/v1beta1")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the APIService never went stale: {caps:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // template --validate: the server's answers; as in Helm, --kube-version and --api-versions
     // are ignored there. Nothing is installed, so the chart's own CRD is not served yet.
@@ -739,6 +763,7 @@ async fn issue_16_capabilities_come_from_the_live_cluster() {
         ours["policyV1beta1"], "false",
         "not served by 1.32, though in Helm's offline list"
     );
+    assert_eq!(ours["broken"], "false", "a stale group-version is left out");
 
     // Without --validate: offline, Helm's defaults plus the flags; a kubeconfig that does not
     // exist proves no connection is made.
@@ -809,6 +834,15 @@ async fn issue_16_capabilities_come_from_the_live_cluster() {
     );
     assert_eq!(ours["gadget"], "true");
 
+    let apiservice_gvk = Gvk::new("apiregistration.k8s.io/v1", "APIService");
+    let _ = admin
+        .delete(
+            &apiservice_gvk,
+            None,
+            &format!("v1beta1.{broken}"),
+            &Default::default(),
+        )
+        .await;
     let crd_gvk = Gvk::new("apiextensions.k8s.io/v1", "CustomResourceDefinition");
     for plural in ["widgets", "gadgets", "sprockets"] {
         let _ = admin
