@@ -7,7 +7,7 @@
 //! overlap chart loading and values resolution instead of adding to them. `template` without
 //! `--validate` never comes here: it stays offline with Helm's default capabilities.
 
-use std::{cell::RefCell, rc::Rc, sync::Arc};
+use std::{cell::RefCell, future::Future as _, rc::Rc, sync::Arc, task::Poll};
 
 use anyhow::Context as _;
 use serde_json::Value as Json;
@@ -41,9 +41,18 @@ impl PendingCapabilities {
     /// current-thread runtime nothing could run it while rendering blocks the thread, so it is
     /// read here, before the chart (correct, just not overlapped).
     pub async fn start(cluster: Arc<dyn Cluster>) -> Self {
-        let state = match tokio::runtime::Handle::current().runtime_flavor() {
-            RuntimeFlavor::CurrentThread => State::Done(cluster.capabilities().await),
-            _ => State::Running(tokio::spawn(async move { cluster.capabilities().await })),
+        let mut discovery = Box::pin(async move { cluster.capabilities().await });
+        // One poll here, before returning: it sends the requests and marks discovery as under
+        // way in the cluster's cache, so a `resolve` made before the spawned task first runs
+        // (the release records are read next) waits for this answer instead of asking for the
+        // same group-version again.
+        let first = std::future::poll_fn(|cx| Poll::Ready(discovery.as_mut().poll(cx))).await;
+        let state = match first {
+            Poll::Ready(answer) => State::Done(answer),
+            Poll::Pending => match tokio::runtime::Handle::current().runtime_flavor() {
+                RuntimeFlavor::CurrentThread => State::Done(discovery.await),
+                _ => State::Running(tokio::spawn(discovery)),
+            },
         };
         PendingCapabilities {
             state: Rc::new(RefCell::new(state)),
