@@ -123,10 +123,11 @@ pub struct KubeCluster {
     permits: Semaphore,
     resources: Mutex<HashMap<String, Arc<Value>>>,
     openapi: Mutex<HashMap<String, Arc<Value>>>,
-    /// Held (written) while [`Cluster::capabilities`] reads all of discovery, which fills
-    /// `resources`: a `resolve` that misses the cache meanwhile waits for it instead of asking
-    /// for the same group-version again.
-    discovering: tokio::sync::RwLock<()>,
+    /// Held (written) while [`Cluster::capabilities`] reads discovery, which fills `resources`:
+    /// a `resolve` that misses the cache meanwhile waits for it instead of asking for the same
+    /// group-version again. One for the core group (`GET /api`), one for the others
+    /// (`GET /apis`), so core kinds (release records) go ahead as soon as theirs is in.
+    discovering: [tokio::sync::RwLock<()>; 2],
 }
 
 impl std::fmt::Debug for KubeCluster {
@@ -172,7 +173,7 @@ impl KubeCluster {
             permits: Semaphore::new(opts.max_concurrency.max(1)),
             resources: Mutex::default(),
             openapi: Mutex::default(),
-            discovering: tokio::sync::RwLock::new(()),
+            discovering: Default::default(),
         })
     }
 
@@ -273,7 +274,7 @@ impl KubeCluster {
                 return Ok(Some(v.clone()));
             }
             // A full discovery under way is about to fill the cache.
-            drop(self.discovering.read().await);
+            drop(self.discovering[usize::from(!gvk.group.is_empty())].read().await);
             if let Some(v) = lock(&self.resources).get(&path) {
                 return Ok(Some(v.clone()));
             }
@@ -299,15 +300,25 @@ impl KubeCluster {
     /// when the server offers it, else the legacy group lists and then every group-version's
     /// resource list, concurrently, a failure of one recorded rather than fatal (client-go's
     /// `ServerGroupsAndResources`).
-    async fn discover(&self) -> Result<Discovered> {
-        let aggregated = |path: &'static str| async move {
+    ///
+    /// `held` are the write guards of `discovering`: each aggregated answer fills the cache and
+    /// lets its waiters go as soon as it arrives; with legacy discovery they are held to the end.
+    async fn discover(&self, held: [tokio::sync::RwLockWriteGuard<'_, ()>; 2]) -> Result<Discovered> {
+        let aggregated = |path: &'static str, guard| async move {
             let req = http::Request::get(path)
                 .header(http::header::ACCEPT, discovery::AGGREGATED_ACCEPT)
                 .body(Vec::new())
                 .map_err(|e| Error::Invalid(e.to_string()))?;
-            self.call_json(req, Idempotent::Yes).await
+            let doc = self.call_json(req, Idempotent::Yes).await?;
+            if !discovery::is_aggregated(&doc) {
+                return Ok((doc, Some(guard)));
+            }
+            self.fill_cache(&discovery::from_aggregated(&[&doc]));
+            Ok((doc, None))
         };
-        let (api, apis) = tokio::try_join!(aggregated("/api"), aggregated("/apis"))?;
+        let [core, groups] = held;
+        let ((api, _core), (apis, _groups)) =
+            tokio::try_join!(aggregated("/api", core), aggregated("/apis", groups))?;
         let (mut docs, mut legacy) = (Vec::new(), [Value::Null, Value::Null]);
         for (doc, slot) in [api, apis].into_iter().zip(&mut legacy) {
             if discovery::is_aggregated(&doc) {
@@ -335,7 +346,16 @@ impl KubeCluster {
             }
             found.group_versions.push(gv);
         }
+        self.fill_cache(&found);
         Ok(found)
+    }
+
+    /// Puts discovered `APIResourceList`s where `resolve` looks first.
+    fn fill_cache(&self, found: &Discovered) {
+        let mut cache = lock(&self.resources);
+        for (gv, list) in &found.resources {
+            cache.insert(discovery::gv_path(gv), Arc::new(list.clone()));
+        }
     }
 
     /// The URL builder for one resource in one namespace (or cluster-wide).
@@ -510,13 +530,13 @@ impl Cluster for KubeCluster {
     }
 
     async fn capabilities(&self) -> Result<ServerCapabilities> {
-        let _discovering = self.discovering.write().await;
-        let (version, found) = tokio::try_join!(self.version_doc(), self.discover())?;
-        let mut cache = lock(&self.resources);
-        for (gv, list) in &found.resources {
-            cache.insert(discovery::gv_path(gv), Arc::new(list.clone()));
-        }
-        drop(cache);
+        // Both taken before the first request goes out (the caller may poll this once and
+        // expect discovery to count as under way from then on).
+        let held = [
+            self.discovering[0].write().await,
+            self.discovering[1].write().await,
+        ];
+        let (version, found) = tokio::try_join!(self.version_doc(), self.discover(held))?;
         Ok(ServerCapabilities::new(&version, &found))
     }
 
