@@ -115,7 +115,7 @@ impl PendingCapabilities {
 /// group-version/kind. Helm falls back to its default API versions when discovery lists nothing
 /// at all. `kube_version` overrides the version (Major and Minor then come from it); `crds` are
 /// `crds/` documents the install creates before rendering.
-pub fn from_server(
+pub(crate) fn from_server(
     server: &ServerCapabilities,
     kube_version: Option<&str>,
     crds: &[Json],

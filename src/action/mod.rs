@@ -16,7 +16,7 @@ mod template;
 mod uninstall;
 mod upgrade;
 
-pub use capabilities::{from_server, PendingCapabilities};
+pub use capabilities::PendingCapabilities;
 pub use context::Context;
 pub use diff::{diff, DiffOptions, DiffResult};
 pub use get::{get, get_values, GetOptions, GetValuesOptions};
