@@ -692,6 +692,131 @@ mod tests {
         }
     }
 
+    /// A server without aggregated discovery (before Kubernetes 1.26, or with it switched off),
+    /// over plain HTTP: answers `path → (status, body)`, one request per connection, and logs
+    /// every path asked for.
+    async fn legacy_server(answers: Vec<(&'static str, u16, Value)>) -> (String, Arc<Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let seen = log.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (answers, seen) = (answers.clone(), seen.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&head);
+                    let path = text.split(' ').nth(1).unwrap_or("").to_string();
+                    lock(&seen).push(path.clone());
+                    let (status, body) = answers
+                        .iter()
+                        .find(|(p, _, _)| *p == path)
+                        .map(|(_, s, b)| (*s, b.to_string()))
+                        .unwrap_or((404, r#"{"kind":"Status","reason":"NotFound","code":404}"#.into()));
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        (url, log)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn legacy_discovery_tolerates_a_failing_group_version_and_fills_the_cache() {
+        let resources = |gv: &str, kind: &str, plural: &str| {
+            serde_json::json!({"kind": "APIResourceList", "groupVersion": gv, "resources": [
+                {"name": plural, "namespaced": true, "kind": kind, "verbs": ["get", "list"]}]})
+        };
+        let (url, log) = legacy_server(vec![
+            ("/version", 200, serde_json::json!({"major": "1", "minor": "25", "gitVersion": "v1.25.16"})),
+            ("/api", 200, serde_json::json!({"kind": "APIVersions", "versions": ["v1"]})),
+            ("/apis", 200, serde_json::json!({"kind": "APIGroupList", "groups": [
+                {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}]},
+                {"name": "metrics.k8s.io", "versions": [{"groupVersion": "metrics.k8s.io/v1beta1", "version": "v1beta1"}]}]})),
+            ("/api/v1", 200, resources("v1", "ConfigMap", "configmaps")),
+            ("/apis/apps/v1", 200, resources("apps/v1", "Deployment", "deployments")),
+            // An APIService whose backend is down.
+            ("/apis/metrics.k8s.io/v1beta1", 503, serde_json::json!({"kind": "Status", "reason": "ServiceUnavailable", "code": 503})),
+        ])
+        .await;
+        let dir = std::env::temp_dir().join(format!("kc-legacy-discovery-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let kubeconfig = dir.join("config");
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {url}\n\
+             users:\n- name: u\n  user: {{}}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n\
+             current-context: x\n"
+        );
+        std::fs::write(&kubeconfig, config).expect("kubeconfig");
+        let cluster = KubeCluster::connect(&ConnectOptions {
+            kubeconfig: Some(kubeconfig),
+            retry: RetryPolicy {
+                max_retries: 0,
+                ..RetryPolicy::default()
+            },
+            ..ConnectOptions::default()
+        })
+        .await
+        .expect("connect");
+        let caps = cluster
+            .capabilities()
+            .await
+            .expect("a failing group-version is no error");
+        assert_eq!(
+            (
+                caps.git_version.as_str(),
+                caps.major.as_str(),
+                caps.minor.as_str()
+            ),
+            ("v1.25.16", "1", "25")
+        );
+        // Helm keeps the failing group-version itself (it is in the group list), not its kinds.
+        assert_eq!(
+            caps.api_versions,
+            [
+                "apps/v1",
+                "apps/v1/Deployment",
+                "metrics.k8s.io/v1beta1",
+                "v1",
+                "v1/ConfigMap"
+            ]
+        );
+        assert_eq!(caps.failed.keys().collect::<Vec<_>>(), ["metrics.k8s.io/v1beta1"]);
+        // Kinds resolve from what discovery read: no request more.
+        let asked = lock(&log).len();
+        let info = cluster
+            .resolve(&Gvk::new("apps/v1", "Deployment"))
+            .await
+            .expect("resolve");
+        assert_eq!(info.plural, "deployments");
+        assert_eq!(lock(&log).len(), asked, "resolve asked again: {:?}", lock(&log));
+        let mut paths = lock(&log).clone();
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "/api",
+                "/api/v1",
+                "/apis",
+                "/apis/apps/v1",
+                "/apis/metrics.k8s.io/v1beta1",
+                "/version"
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn list_items_get_kind_and_api_version() {
         // `GET /api/v1/namespaces/x/configmaps` as kube-apiserver sends it: items without kind.
