@@ -48,9 +48,9 @@ impl PendingCapabilities {
         // same group-version again.
         let first = std::future::poll_fn(|cx| Poll::Ready(discovery.as_mut().poll(cx))).await;
         let state = match first {
-            Poll::Ready(answer) => State::Done(answer),
+            Poll::Ready(answer) => State::Done(collected(answer)),
             Poll::Pending => match tokio::runtime::Handle::current().runtime_flavor() {
-                RuntimeFlavor::CurrentThread => State::Done(discovery.await),
+                RuntimeFlavor::CurrentThread => State::Done(collected(discovery.await)),
                 _ => State::Running(tokio::spawn(discovery)),
             },
         };
@@ -81,18 +81,7 @@ impl PendingCapabilities {
             let handle_rt = tokio::runtime::Handle::current();
             let joined = tokio::task::block_in_place(|| handle_rt.block_on(handle));
             let answer = joined.unwrap_or_else(|e| Err(cluster::Error::Connect(format!("discovery: {e}"))));
-            if let Ok(server) = &answer {
-                if !server.failed.is_empty() {
-                    // Helm (issue 6361) warns and goes on: an APIService whose backend is down
-                    // must not block every install; its kinds are simply missing.
-                    let failed: Vec<&str> = server.failed.keys().map(String::as_str).collect();
-                    tracing::warn!(
-                        "discovery failed for {}; their kinds are left out of .Capabilities.APIVersions",
-                        failed.join(", ")
-                    );
-                }
-            }
-            *state = State::Done(answer);
+            *state = State::Done(collected(answer));
         }
         let State::Done(answer) = &*state else {
             unreachable!("discovery was collected above")
@@ -108,6 +97,22 @@ impl PendingCapabilities {
         };
         from_server(server, self.kube_version.as_deref(), &crds)
     }
+}
+
+/// Discovery's answer, once: group-versions that failed are reported here and left out. Helm
+/// (issue 6361) warns and goes on: an APIService whose backend is down must not block every
+/// install.
+fn collected(answer: cluster::Result<ServerCapabilities>) -> cluster::Result<ServerCapabilities> {
+    if let Ok(server) = &answer {
+        if !server.failed.is_empty() {
+            let failed: Vec<&str> = server.failed.keys().map(String::as_str).collect();
+            tracing::warn!(
+                "discovery failed for {}; their kinds are left out of .Capabilities.APIVersions",
+                failed.join(", ")
+            );
+        }
+    }
+    answer
 }
 
 /// `.Capabilities` from the server's answer, as Helm's `getCapabilities` builds them: the
