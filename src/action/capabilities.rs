@@ -125,9 +125,11 @@ pub(crate) fn from_server(
     kube_version: Option<&str>,
     crds: &[Json],
 ) -> anyhow::Result<Capabilities> {
-    let mut caps = Capabilities::default();
-    caps.kube_version = server.git_version.clone();
-    caps.server_major_minor = Some((server.major.clone(), server.minor.clone()));
+    let mut caps = Capabilities {
+        kube_version: server.git_version.clone(),
+        server_major_minor: Some((server.major.clone(), server.minor.clone())),
+        ..Capabilities::default()
+    };
     if !server.api_versions.is_empty() {
         caps.api_versions = server.api_versions.clone();
     }
