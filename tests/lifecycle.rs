@@ -419,6 +419,27 @@ async fn unchanged_objects_get_no_request_and_changed_ones_one_patch() {
         Vec::<String>::new(),
         "no-op upgrade wrote objects"
     );
+    // Discovery is read once, for `.Capabilities` and for resolving kinds alike (issue 16): the
+    // version and the two aggregated documents, and no group-version list on top.
+    let discovery: Vec<&str> = log
+        .iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path.split('?').next().unwrap_or(""))
+        .filter(|p| {
+            let segments: Vec<&str> = p.trim_start_matches('/').split('/').collect();
+            matches!(
+                segments.as_slice(),
+                ["version"] | ["api"] | ["apis"] | ["api", _] | ["apis", _, _]
+            )
+        })
+        .collect();
+    let mut sorted = discovery.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        ["/api", "/apis", "/version"],
+        "discovery requests: {discovery:?}"
+    );
     // And nothing else: no lock, no pending record, no patch of the previous record. The one
     // write is the create of the new revision's final record.
     let all_writes: Vec<String> = log
@@ -518,4 +539,315 @@ async fn handlebars_templates_apply_and_diff_like_any_other() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("web-mixed, Deployment (apps) to be changed"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 16: `.Capabilities` from the live cluster
+
+/// helm 3.17.2 to compare with: `$KC_HELM3`, else what `../shared/tools/get-helm` provides; `None`
+/// (after saying why) unless `KC_REQUIRE_HELM=1`.
+fn helm3() -> Option<std::path::PathBuf> {
+    let missing = |why: String| {
+        if std::env::var("KC_REQUIRE_HELM").as_deref() == Ok("1") {
+            panic!("{why}, and KC_REQUIRE_HELM=1 forbids skipping");
+        }
+        eprintln!("skipped the helm comparison: {why}");
+        None
+    };
+    if let Some(p) = std::env::var_os("KC_HELM3") {
+        return Some(p.into());
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let script = root.join("../shared/tools/get-helm");
+    match Command::new(&script)
+        .args(["3", "target/reference"])
+        .current_dir(root)
+        .output()
+    {
+        Ok(out) if out.status.success() => {
+            let path = String::from_utf8_lossy(&out.stdout);
+            Some(root.join(path.lines().last().unwrap_or("").trim()))
+        }
+        Ok(out) => missing(format!("get-helm: {}", String::from_utf8_lossy(&out.stderr))),
+        Err(e) => missing(format!("running {}: {e}", script.display())),
+    }
+}
+
+/// Runs helm against the kit in `ns`, with its caches in a temp dir; returns stdout.
+fn helm(bin: &std::path::Path, kit: &Kit, ns: &str, args: &[&str]) -> String {
+    let home = std::env::temp_dir().join("kc-caps-helm");
+    let mut c = Command::new(bin);
+    c.args(args)
+        .args(["-n", ns, "--kubeconfig"])
+        .arg(&kit.kubeconfig)
+        .env_remove("KUBECONFIG")
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"));
+    let out = c.output().expect("run helm");
+    assert!(
+        out.status.success(),
+        "helm {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A namespaced CRD `PLURAL.GROUP` serving `v1` with any content.
+fn crd(group: &str, plural: &str, kind: &str) -> Value {
+    serde_json::json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.{group}")},
+        "spec": {"group": group, "scope": "Namespaced",
+            "names": {"plural": plural, "singular": kind.to_lowercase(), "kind": kind},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema":
+                {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}})
+}
+
+/// Creates a CRD and waits until the server serves its kind.
+async fn create_crd(admin: &dyn Cluster, group: &str, plural: &str, kind: &str) {
+    admin
+        .create(&crd(group, plural, kind), &Default::default())
+        .await
+        .expect("create CRD");
+    let gvk = Gvk::new(&format!("{group}/v1"), kind);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while admin.resolve(&gvk).await.is_err() {
+        assert!(Instant::now() < deadline, "{kind} never served");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The capability-reading chart: every way charts commonly ask, in one ConfigMap, and a Widget
+/// that exists only when the cluster serves its kind. `crds/` brings the Sprocket kind.
+fn write_caps_chart(dir: &std::path::Path, group: &str) {
+    std::fs::create_dir_all(dir.join("templates")).expect("chart dir");
+    std::fs::create_dir_all(dir.join("crds")).expect("crds dir");
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: caps\nversion: 0.1.0\n",
+    )
+    .expect("Chart.yaml");
+    std::fs::write(dir.join("values.yaml"), format!("group: {group}\n")).expect("values.yaml");
+    let sprocket = serde_json::to_string(&crd(group, "sprockets", "Sprocket")).expect("json");
+    std::fs::write(dir.join("crds/sprocket.json"), sprocket).expect("crd");
+    let template = r#"apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: caps
+data:
+  version: {{ .Capabilities.KubeVersion.Version | quote }}
+  gitVersion: {{ .Capabilities.KubeVersion.GitVersion | quote }}
+  majorMinor: "{{ .Capabilities.KubeVersion.Major }}.{{ .Capabilities.KubeVersion.Minor }}"
+  patchGate: {{ semverCompare ">=1.32.5-0" .Capabilities.KubeVersion.Version | quote }}
+  policyV1: {{ .Capabilities.APIVersions.Has "policy/v1" | quote }}
+  policyV1beta1: {{ .Capabilities.APIVersions.Has "policy/v1beta1" | quote }}
+  scale: {{ .Capabilities.APIVersions.Has "apps/v1/Scale" | quote }}
+  widget: {{ .Capabilities.APIVersions.Has (printf "%s/v1/Widget" .Values.group) | quote }}
+  gadget: {{ .Capabilities.APIVersions.Has (printf "%s/v1/Gadget" .Values.group) | quote }}
+  sprocket: {{ .Capabilities.APIVersions.Has (printf "%s/v1/Sprocket" .Values.group) | quote }}
+  broken: {{ .Capabilities.APIVersions.Has (printf "broken-%s/v1beta1" .Values.group) | quote }}
+  apiVersions: {{ .Capabilities.APIVersions | toJson | quote }}
+{{- if .Capabilities.APIVersions.Has (printf "%s/v1/Widget" .Values.group) }}
+---
+apiVersion: {{ .Values.group }}/v1
+kind: Widget
+metadata:
+  name: w
+spec:
+  size: 3
+{{- end }}
+"#;
+    std::fs::write(dir.join("templates/caps.yaml"), template).expect("template");
+}
+
+/// The ConfigMap's data with `apiVersions` sorted (Helm's order is a Go map's, so random) and
+/// without other tests' `*.example.com` groups, which may come and go between two runs.
+fn caps_data(cm: &Value, group: &str) -> Value {
+    let mut data = cm["data"].clone();
+    let list: Vec<String> = serde_json::from_str(data["apiVersions"].as_str().expect("apiVersions"))
+        .expect("apiVersions is JSON");
+    let mut list: Vec<String> = list
+        .into_iter()
+        .filter(|v| !v.contains(".example.com/") || v.contains(&format!("{group}/")))
+        .collect();
+    list.sort();
+    data["apiVersions"] = serde_json::json!(list);
+    data
+}
+
+/// The ConfigMap of a `template` output.
+fn rendered_caps(text: &str, group: &str) -> Value {
+    let docs = kubectl_chart::yaml::parse_documents(text, "template output").expect("yaml");
+    let cm = docs
+        .iter()
+        .find(|d| d["kind"] == "ConfigMap")
+        .unwrap_or_else(|| panic!("no ConfigMap in\n{text}"));
+    caps_data(cm, group)
+}
+
+async fn stored_caps(admin: &dyn Cluster, ns: &str, group: &str) -> Value {
+    let cm = admin
+        .get(&Gvk::new("v1", "ConfigMap"), Some(ns), "caps")
+        .await
+        .expect("caps ConfigMap");
+    caps_data(&cm, group)
+}
+
+async fn widget(admin: &dyn Cluster, ns: &str, group: &str) -> Option<Value> {
+    let gvk = Gvk::new(&format!("{group}/v1"), "Widget");
+    admin.get(&gvk, Some(ns), "w").await.ok()
+}
+
+/// Issue 16: install, upgrade, diff and `template --validate` render with the server's version
+/// and API versions, CRDs created at run time included, and store what `helm install` and
+/// `helm upgrade` store for the same chart on the same cluster; `template` stays offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_16_capabilities_come_from_the_live_cluster() {
+    let Some(kit) = setup() else { return };
+    let Some(helm_bin) = helm3() else { return };
+    let admin = kit.admin().await;
+    let ours_ns = TestNamespace::new(admin.clone(), "kc-caps").await;
+    let helm_ns = TestNamespace::new(admin.clone(), "kc-caps-helm").await;
+    let env = Env {
+        kit,
+        ns: ours_ns.name.clone(),
+    };
+    // A group of our own: CRDs are cluster-wide and other tests share the control plane.
+    let group = format!("kc{:06x}.example.com", rand::random::<u32>() & 0xff_ffff);
+    let dir = std::env::temp_dir().join(format!("kc-caps-{}-{group}", std::process::id()));
+    write_caps_chart(&dir, &group);
+    let chart = dir.to_string_lossy().into_owned();
+    let server = admin
+        .server_version()
+        .await
+        .expect("version")
+        .expect("gitVersion");
+    create_crd(&*admin, &group, "widgets", "Widget").await;
+    // An APIService whose backend does not exist (a metrics-server gone wrong): discovery marks
+    // it stale, and Helm goes on without it rather than fail every install.
+    let broken = format!("broken-{group}");
+    let apiservice = serde_json::json!({"apiVersion": "apiregistration.k8s.io/v1", "kind": "APIService",
+        "metadata": {"name": format!("v1beta1.{broken}")},
+        "spec": {"group": broken, "version": "v1beta1", "groupPriorityMinimum": 100, "versionPriority": 100,
+            "insecureSkipTLSVerify": true, "service": {"namespace": "default", "name": "nothing-here", "port": 443}}});
+    admin
+        .create(&apiservice, &Default::default())
+        .await
+        .expect("create APIService");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let caps = admin.capabilities().await.expect("discovery");
+        if caps.failed.contains_key(&format!("{broken}/v1beta1")) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the APIService never went stale: {caps:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // template --validate: the server's answers; as in Helm, --kube-version and --api-versions
+    // are ignored there. Nothing is installed, so the chart's own CRD is not served yet.
+    let flags = ["--kube-version", "1.20.0", "--api-versions", "foo/v1"];
+    let mut args = vec!["template", "caps", &chart, "--validate"];
+    args.extend(flags);
+    let ours = rendered_caps(&env.ok(&args), &group);
+    let theirs = rendered_caps(&helm(&helm_bin, kit, &helm_ns.name, &args), &group);
+    assert_eq!(ours, theirs, "template --validate: ours vs helm");
+    assert_eq!(ours["version"], server.as_str());
+    assert_eq!(ours["gitVersion"], server.as_str());
+    assert_eq!(ours["widget"], "true");
+    assert_eq!(ours["sprocket"], "false");
+    assert_eq!(
+        ours["policyV1beta1"], "false",
+        "not served by 1.32, though in Helm's offline list"
+    );
+    assert_eq!(ours["broken"], "false", "a stale group-version is left out");
+
+    // Without --validate: offline, Helm's defaults plus the flags; a kubeconfig that does not
+    // exist proves no connection is made.
+    let mut c = bin();
+    c.args([
+        "template",
+        "caps",
+        &chart,
+        "--kubeconfig",
+        "/nonexistent/kubeconfig",
+    ])
+    .args(flags)
+    .env_remove("KUBECONFIG");
+    let offline = rendered_caps(
+        &support::cli::succeeded(&["template"], &c.output().expect("run")),
+        &group,
+    );
+    assert_eq!(
+        (offline["version"].as_str(), offline["widget"].as_str()),
+        (Some("v1.20.0"), Some("false"))
+    );
+    assert!(offline["apiVersions"]
+        .as_array()
+        .expect("list")
+        .contains(&Value::from("foo/v1")));
+
+    // diff before the first install renders what install will: the chart's CRD counts as served.
+    let diff = env.ok(&["diff", "caps", &chart, "--color", "never"]);
+    assert!(
+        diff.contains("widget: \"true\"") && diff.contains("sprocket: \"true\""),
+        "{diff}"
+    );
+
+    // install: ours first (so the Sprocket CRD is ours to create, before rendering), then helm's.
+    env.ok(&["install", "caps", &chart]);
+    helm(&helm_bin, kit, &helm_ns.name, &["install", "caps", &chart]);
+    let ours = stored_caps(&*admin, &ours_ns.name, &group).await;
+    let theirs = stored_caps(&*admin, &helm_ns.name, &group).await;
+    assert_eq!(ours, theirs, "install: ours vs helm");
+    assert_eq!(
+        (
+            ours["widget"].as_str(),
+            ours["sprocket"].as_str(),
+            ours["gadget"].as_str()
+        ),
+        (Some("true"), Some("true"), Some("false"))
+    );
+    let (w_ours, w_theirs) = (
+        widget(&*admin, &ours_ns.name, &group).await,
+        widget(&*admin, &helm_ns.name, &group).await,
+    );
+    assert_eq!(
+        w_ours.expect("our Widget")["spec"],
+        w_theirs.expect("helm's Widget")["spec"]
+    );
+
+    // A CRD created between two runs: diff and upgrade see it.
+    create_crd(&*admin, &group, "gadgets", "Gadget").await;
+    let diff = env.ok(&["diff", "caps", &chart, "--color", "never"]);
+    assert!(diff.contains("gadget: \"true\""), "{diff}");
+    env.ok(&["upgrade", "caps", &chart]);
+    helm(&helm_bin, kit, &helm_ns.name, &["upgrade", "caps", &chart]);
+    let ours = stored_caps(&*admin, &ours_ns.name, &group).await;
+    assert_eq!(
+        ours,
+        stored_caps(&*admin, &helm_ns.name, &group).await,
+        "upgrade: ours vs helm"
+    );
+    assert_eq!(ours["gadget"], "true");
+
+    let apiservice_gvk = Gvk::new("apiregistration.k8s.io/v1", "APIService");
+    let _ = admin
+        .delete(
+            &apiservice_gvk,
+            None,
+            &format!("v1beta1.{broken}"),
+            &Default::default(),
+        )
+        .await;
+    let crd_gvk = Gvk::new("apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    for plural in ["widgets", "gadgets", "sprockets"] {
+        let _ = admin
+            .delete(&crd_gvk, None, &format!("{plural}.{group}"), &Default::default())
+            .await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,6 +7,7 @@ use anyhow::bail;
 
 use super::{
     base::{Base, LiveReads, ParsedManifest},
+    capabilities::PendingCapabilities,
     plan::plan_against_cluster,
     render::{render_release, RenderRequest},
     Context,
@@ -14,7 +15,7 @@ use super::{
 use crate::{
     diff::{self, Plan, ViewOptions},
     release::Status,
-    render::{Capabilities, ReleaseInfo},
+    render::ReleaseInfo,
     values::ValuesOptions,
 };
 
@@ -64,6 +65,12 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
         (Some(_), Some(_)) => bail!("diff takes a CHART or --revision N, not both"),
         (None, None) => bail!("diff needs a CHART, or --revision N to compare with a stored revision"),
     };
+    // `.Capabilities` from the server, read while the base is fetched and the chart loads (only
+    // when there is a chart to render).
+    let discovery = match target {
+        Target::Chart(_) => Some(PendingCapabilities::start(ctx.cluster.clone()).await),
+        Target::Revision(_) => None,
+    };
     // Same base as `upgrade`: the last applied revision, deployed or failed; read (and its live
     // objects fetched) while the chart renders.
     let base = Base::start(ctx, &opts.release).await?;
@@ -79,11 +86,12 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
                 is_upgrade: last.is_some(),
             };
             let mut req = RenderRequest::new(chart.clone(), opts.values.clone(), release);
-            if let Some(v) = &opts.kube_version {
-                req.capabilities = Capabilities::default()
-                    .with_kube_version(v)
-                    .map_err(anyhow::Error::msg)?;
-            }
+            // The render an install or upgrade would make: on a first install the chart's
+            // `crds/` kinds count as served, since install creates them before rendering.
+            req.discovery = discovery.map(|d| {
+                d.with_kube_version(opts.kube_version.clone())
+                    .with_chart_crds(last.is_none())
+            });
             NewSide::Rendered(render_release(&req)?.manifest_text())
         }
     };

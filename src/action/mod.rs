@@ -2,6 +2,7 @@
 //! stages in order (load → values → render → manifests). Nothing here parses flags or prints.
 
 mod base;
+mod capabilities;
 mod context;
 mod diff;
 mod get;
@@ -15,6 +16,7 @@ mod template;
 mod uninstall;
 mod upgrade;
 
+pub use capabilities::PendingCapabilities;
 pub use context::Context;
 pub use diff::{diff, DiffOptions, DiffResult};
 pub use get::{get, get_values, GetOptions, GetValuesOptions};

@@ -22,6 +22,9 @@ pub struct RenderRequest {
     pub release: ReleaseInfo,
     /// `.Capabilities`.
     pub capabilities: Capabilities,
+    /// `.Capabilities` from the live cluster instead: discovery started before the chart is
+    /// loaded, waited for once the chart is ready to render.
+    pub discovery: Option<super::capabilities::PendingCapabilities>,
     /// Answers `lookup`; the offline default returns empty maps like `helm template`.
     pub lookup: Rc<dyn Lookup>,
     /// `--reuse-values`: the previous revision's user values, under this run's flags.
@@ -36,6 +39,7 @@ impl RenderRequest {
             values,
             release,
             capabilities: Capabilities::default(),
+            discovery: None,
             lookup: Rc::new(NoCluster),
             base_values: None,
         }
@@ -88,9 +92,14 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
         values::resolve_reporting(loaded, user_values.deep_copy(), &mut |w| eprintln!("{w}"))?;
     values::validate_schema(&chart, &vals)?;
     tracing::debug!(elapsed = ?started.elapsed(), "values resolved");
+    let capabilities = match &req.discovery {
+        Some(pending) => pending.wait(&chart)?,
+        None => req.capabilities.clone(),
+    };
+    tracing::debug!(elapsed = ?started.elapsed(), "capabilities ready");
     let opts = RenderOptions {
         release: Some(req.release.clone()),
-        capabilities: req.capabilities.clone(),
+        capabilities,
         strict: false,
     };
     // Render on this thread while another splits and checks each finished file: on large charts

@@ -8,7 +8,10 @@ use std::{
 
 use anyhow::{bail, Context as _};
 
-use super::render::{render_release, RenderRequest, RenderedRelease};
+use super::{
+    capabilities::PendingCapabilities,
+    render::{render_release, RenderRequest, RenderedRelease},
+};
 use crate::{
     chart, manifest,
     render::{Capabilities, ReleaseInfo},
@@ -74,24 +77,22 @@ fn request(opts: &TemplateOptions, caps: Capabilities) -> RenderRequest {
     req
 }
 
-/// `template --validate`: render against the live cluster (its Kubernetes version for
-/// `.Capabilities`, real `lookup`), then check that every kind is served and that namespaces fit
-/// the kinds' scope (namespaced objects in the release namespace, cluster-scoped ones without
-/// one). All problems are reported together; nothing is written.
+/// `template --validate`: render against the live cluster (`.Capabilities` from its discovery,
+/// real `lookup`), then check that every kind is served and that namespaces fit the kinds' scope
+/// (namespaced objects in the release namespace, cluster-scoped ones without one). All problems
+/// are reported together; nothing is written.
+///
+/// As in Helm, `--kube-version` and `--api-versions` only apply offline: with `--validate` the
+/// server's answer is used as it is.
 pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) -> anyhow::Result<String> {
-    let mut caps = Capabilities::default().with_extra_api_versions(&opts.api_versions);
-    let version = match &opts.kube_version {
-        Some(v) => Some(v.clone()),
-        None => ctx
-            .cluster
-            .server_version()
-            .await
-            .context("reading the server version")?,
-    };
-    if let Some(v) = version {
-        caps = caps.with_kube_version(&v).map_err(anyhow::Error::msg)?;
+    let discovery = PendingCapabilities::start(ctx.cluster.clone()).await;
+    if opts.kube_version.is_some() || !opts.api_versions.is_empty() {
+        tracing::warn!(
+            "--kube-version and --api-versions are ignored with --validate: the cluster's are used"
+        );
     }
-    let mut req = request(opts, caps);
+    let mut req = request(opts, Capabilities::default());
+    req.discovery = Some(discovery);
     req.lookup = std::rc::Rc::new(crate::cluster::ClusterLookup::new(
         ctx.cluster.clone(),
         tokio::runtime::Handle::current(),

@@ -28,6 +28,7 @@ use serde_json::Value;
 
 use super::{
     base::{Base, LiveReads, ParsedManifest},
+    capabilities::{crd_docs, PendingCapabilities},
     plan::plan_with_intents,
     render::{render_release, RenderRequest},
     Context,
@@ -38,7 +39,7 @@ use crate::{
     diff::{ObjectRef, Plan},
     manifest,
     release::{self, BeginOptions, ChartRef, Operation, Release, Status},
-    render::{Capabilities, ReleaseInfo},
+    render::ReleaseInfo,
     values::ValuesOptions,
 };
 
@@ -121,6 +122,9 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     let started = std::time::Instant::now();
     release::validate_name(&opts.release).map_err(anyhow::Error::msg)?;
     let store = ctx.store(None);
+    // `.Capabilities` from the server (Helm reads them even for a client dry run), read while
+    // the last revision is fetched and the chart loads.
+    let discovery = PendingCapabilities::start(ctx.cluster.clone()).await;
     // The last revision is read, decoded, parsed and its live objects fetched in the background
     // while the chart renders; its metadata is here at once.
     let base = Base::start(ctx, &opts.release).await?;
@@ -170,10 +174,6 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     };
 
     // 1. Render and plan; nothing is written before this has fully succeeded.
-    let mut caps = Capabilities::default();
-    if let Some(v) = &opts.kube_version {
-        caps = caps.with_kube_version(v).map_err(anyhow::Error::msg)?;
-    }
     let mut req = RenderRequest::new(
         opts.chart.clone(),
         opts.values.clone(),
@@ -184,7 +184,11 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
             is_upgrade,
         },
     );
-    req.capabilities = caps;
+    req.discovery = Some(
+        discovery
+            .with_kube_version(opts.kube_version.clone())
+            .with_chart_crds(!is_upgrade && opts.dry_run.is_none()),
+    );
     if opts.dry_run != Some(DryRun::Client) {
         req.lookup = std::rc::Rc::new(ClusterLookup::new(
             ctx.cluster.clone(),
@@ -515,23 +519,6 @@ pub(crate) async fn with_renewal<T>(
             }
         }
     }
-}
-
-/// `crds/` documents of the chart and its subcharts.
-fn crd_docs(chart: &crate::chart::Chart) -> anyhow::Result<Vec<Value>> {
-    let mut out = Vec::new();
-    for f in &chart.crds {
-        let text = String::from_utf8_lossy(&f.data);
-        for v in crate::yaml::parse_documents(&text, &f.name)? {
-            if v.is_object() {
-                out.push(v);
-            }
-        }
-    }
-    for dep in &chart.dependencies {
-        out.extend(crd_docs(dep)?);
-    }
-    Ok(out)
 }
 
 /// The `crds/` documents whose CRD the cluster does not have yet (Helm skips the others).

@@ -61,7 +61,8 @@ pub struct DeployArgs {
     /// Keep at most this many revisions in history (0: no limit).
     #[arg(long = "history-max", default_value_t = 10, value_name = "N")]
     history_max: usize,
-    /// Kubernetes version for Capabilities.KubeVersion.
+    /// Kubernetes version for Capabilities.KubeVersion, instead of the cluster's (its API versions
+    /// are kept).
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
     /// Break the release lock held by a run that is known to be gone (killed, crashed) instead of

@@ -56,7 +56,8 @@ pub struct DiffArgs {
     /// Exit with 2 when there are changes.
     #[arg(long = "detailed-exitcode")]
     detailed_exitcode: bool,
-    /// Kubernetes version for Capabilities.KubeVersion.
+    /// Kubernetes version for Capabilities.KubeVersion, instead of the cluster's (its API versions
+    /// are kept).
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
 }

@@ -27,10 +27,11 @@ pub struct TemplateArgs {
     chart: PathBuf,
     #[command(flatten)]
     values: ValuesArgs,
-    /// Kubernetes version used for Capabilities.KubeVersion.
+    /// Kubernetes version used for Capabilities.KubeVersion (ignored with --validate, as in Helm).
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
-    /// Kubernetes api versions used for Capabilities.APIVersions (can specify multiple).
+    /// Kubernetes api versions used for Capabilities.APIVersions (can specify multiple; ignored
+    /// with --validate, as in Helm).
     #[arg(short = 'a', long = "api-versions", value_name = "VERSION", action = ArgAction::Append, value_delimiter = ',')]
     api_versions: Vec<String>,
     /// Only show manifests rendered from the given templates (can specify multiple).
@@ -51,7 +52,7 @@ pub struct TemplateArgs {
     /// Set .Release.IsUpgrade instead of .Release.IsInstall.
     #[arg(long = "is-upgrade")]
     is_upgrade: bool,
-    /// Render against the cluster (its version, live `lookup`) and check every kind is served and
+    /// Render against the cluster (its version and API versions, live `lookup`) and check every kind is served and
     /// namespaces fit each kind's scope.
     #[arg(long)]
     validate: bool,

@@ -1,10 +1,12 @@
 //! Discovery answers, read without I/O: which REST resource serves a kind (from an `APIResourceList`),
-//! and which lists in a kind's schema are sets or maps (from an OpenAPI v3 group-version document).
+//! which lists in a kind's schema are sets or maps (from an OpenAPI v3 group-version document), and
+//! what the server serves as a whole, for `.Capabilities` ([`ServerCapabilities`], from `/version`
+//! and aggregated or per-group-version discovery).
 //!
 //! `kube.rs` fetches the documents and caches the results per run; everything here is pure so it can
 //! be tested on captured server answers.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::Value;
 
@@ -48,10 +50,191 @@ pub(crate) fn find_resource(list: &Value, gvk: &Gvk) -> Option<ApiResourceInfo> 
 
 /// The discovery path of a group-version: `/api/v1` for the core group, `/apis/GROUP/VERSION` else.
 pub(crate) fn group_version_path(gvk: &Gvk) -> String {
-    if gvk.group.is_empty() {
-        format!("/api/{}", gvk.version)
+    gv_path(&gvk.api_version())
+}
+
+/// [`group_version_path`] of a group-version string (`v1`, `apps/v1`).
+pub(crate) fn gv_path(group_version: &str) -> String {
+    if group_version.contains('/') {
+        format!("/apis/{group_version}")
     } else {
-        format!("/apis/{}/{}", gvk.group, gvk.version)
+        format!("/api/{group_version}")
+    }
+}
+
+/// What discovery found on a server, in the shape client-go's `ServerGroupsAndResources` returns
+/// it (what Helm's `GetVersionSet` reads).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Discovered {
+    /// Every group-version the server lists (`v1`, `apps/v1`), in its order.
+    pub group_versions: Vec<String>,
+    /// The `APIResourceList` of each group-version that answered, keyed by group-version, in the
+    /// shape `GET /apis/GROUP/VERSION` has (subresources as `deployments/scale` entries).
+    pub resources: BTreeMap<String, Value>,
+    /// Group-versions whose resources could not be read, and why. Helm tolerates these (an
+    /// APIService whose backend is down must not stop every install): their kinds are simply
+    /// missing from `.Capabilities.APIVersions`.
+    pub failed: BTreeMap<String, String>,
+}
+
+/// The media type of aggregated discovery (`GET /api`, `GET /apis` answering every group's
+/// resources at once; GA in Kubernetes 1.30), with plain JSON last so an older server answers the
+/// legacy `APIVersions`/`APIGroupList` instead. The same list client-go 0.32 sends.
+pub(crate) const AGGREGATED_ACCEPT: &str =
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,\
+application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json";
+
+/// Whether an answer to `GET /api` or `GET /apis` is aggregated discovery.
+pub(crate) fn is_aggregated(doc: &Value) -> bool {
+    doc.get("kind").and_then(Value::as_str) == Some("APIGroupDiscoveryList")
+}
+
+/// Reads aggregated discovery documents (the answers of `GET /api` and `GET /apis`) as client-go
+/// does: a version marked `Stale` (its aggregated APIService did not answer) is a failed
+/// group-version and is left out of the group list too; a resource or subresource without a
+/// `responseKind` is skipped.
+pub(crate) fn from_aggregated(docs: &[&Value]) -> Discovered {
+    let mut out = Discovered::default();
+    for doc in docs {
+        let groups = doc.get("items").and_then(Value::as_array).into_iter().flatten();
+        for group in groups {
+            let name = group
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let versions = group
+                .get("versions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            for v in versions {
+                let version = v.get("version").and_then(Value::as_str).unwrap_or("");
+                let gv = if name.is_empty() {
+                    version.to_string()
+                } else {
+                    format!("{name}/{version}")
+                };
+                if v.get("freshness").and_then(Value::as_str) == Some("Stale") {
+                    out.failed
+                        .insert(gv, "the server reports this group-version as stale".into());
+                    continue;
+                }
+                let resources = v.get("resources").and_then(Value::as_array).into_iter().flatten();
+                let list: Vec<Value> = resources.flat_map(aggregated_resource).collect();
+                out.resources.insert(
+                    gv.clone(),
+                    serde_json::json!({"kind": "APIResourceList", "apiVersion": "v1",
+                        "groupVersion": gv, "resources": list}),
+                );
+                out.group_versions.push(gv);
+            }
+        }
+    }
+    out
+}
+
+/// One aggregated `APIResourceDiscovery` as legacy `APIResource` entries: the resource itself,
+/// then one `RESOURCE/SUBRESOURCE` entry per subresource.
+fn aggregated_resource(r: &Value) -> Vec<Value> {
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let name = s(r, "resource");
+    let namespaced = r.get("scope").and_then(Value::as_str) == Some("Namespaced");
+    let verbs = r
+        .get("verbs")
+        .cloned()
+        .unwrap_or_else(|| Value::Array(Vec::new()));
+    let mut out = Vec::new();
+    if let Some(kind) = r.get("responseKind").filter(|k| k.is_object()) {
+        out.push(
+            serde_json::json!({"name": name, "singularName": s(r, "singularResource"),
+            "namespaced": namespaced, "group": s(kind, "group"), "version": s(kind, "version"),
+            "kind": s(kind, "kind"), "verbs": verbs}),
+        );
+    }
+    let subresources = r
+        .get("subresources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    for sub in subresources {
+        let Some(kind) = sub.get("responseKind").filter(|k| k.is_object()) else {
+            continue;
+        };
+        out.push(
+            serde_json::json!({"name": format!("{name}/{}", s(sub, "subresource")),
+            "singularName": "", "namespaced": namespaced, "group": s(kind, "group"),
+            "version": s(kind, "version"), "kind": s(kind, "kind"),
+            "verbs": sub.get("verbs").cloned().unwrap_or_else(|| Value::Array(Vec::new()))}),
+        );
+    }
+    out
+}
+
+/// The group-versions of legacy discovery: `GET /api` (`APIVersions`, the core group) and
+/// `GET /apis` (`APIGroupList`), in the server's order.
+pub(crate) fn legacy_group_versions(api: &Value, apis: &Value) -> Vec<String> {
+    let core = api
+        .get("versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let groups = apis.get("groups").and_then(Value::as_array).into_iter().flatten();
+    let grouped = groups
+        .flat_map(|g| g.get("versions").and_then(Value::as_array).into_iter().flatten())
+        .filter_map(|v| v.get("groupVersion"));
+    core.chain(grouped)
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect()
+}
+
+/// The server's version and everything it serves: what Helm's `getCapabilities` puts in
+/// `.Capabilities` when it renders against a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerCapabilities {
+    /// `gitVersion` of `GET /version`, as the server prints it (`v1.32.13`, `v1.30.4-eks-a737599`).
+    pub git_version: String,
+    /// `major` of `GET /version` (`1`).
+    pub major: String,
+    /// `minor` of `GET /version` (`32`; some providers say `32+`).
+    pub minor: String,
+    /// Every served group-version (`apps/v1`) and group-version/kind (`apps/v1/Deployment`),
+    /// sorted, each once (Helm's `GetVersionSet`; its order is a Go map's, so any order is Helm's).
+    pub api_versions: Vec<String>,
+    /// Group-versions whose discovery failed and were left out (see [`Discovered::failed`]).
+    pub failed: BTreeMap<String, String>,
+}
+
+impl ServerCapabilities {
+    /// Builds the capabilities from the `GET /version` answer and discovery, as Helm's
+    /// `GetVersionSet` does: every listed group-version, then `GROUP/VERSION/Kind` for every
+    /// resource and subresource of each answered group-version (so `apps/v1/Scale`, the kind of
+    /// `deployments/scale`, is there too).
+    pub fn new(version: &Value, discovered: &Discovered) -> Self {
+        let s = |k: &str| version.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+        let mut set: BTreeSet<String> = discovered.group_versions.iter().cloned().collect();
+        for (gv, list) in &discovered.resources {
+            let resources = list
+                .get("resources")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten();
+            for kind in resources.filter_map(|r| r.get("kind").and_then(Value::as_str)) {
+                // Go's `path.Join`: an empty kind adds nothing.
+                set.insert(if kind.is_empty() {
+                    gv.clone()
+                } else {
+                    format!("{gv}/{kind}")
+                });
+            }
+        }
+        ServerCapabilities {
+            git_version: s("gitVersion"),
+            major: s("major"),
+            minor: s("minor"),
+            api_versions: set.into_iter().collect(),
+            failed: discovered.failed.clone(),
+        }
     }
 }
 
@@ -190,6 +373,136 @@ mod tests {
                 want,
                 "{name}"
             );
+        }
+    }
+
+    /// `GET /api` and `GET /apis` with the aggregated media type, as kube-apiserver v1.32 answers
+    /// (trimmed), plus a stale aggregated group and entries without a `responseKind`.
+    fn aggregated_docs() -> (Value, Value) {
+        let api = json!({"kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/v2","items":[
+            {"metadata":{"creationTimestamp":null},"versions":[{"version":"v1","resources":[
+                {"resource":"configmaps","responseKind":{"group":"","version":"","kind":"ConfigMap"},
+                 "scope":"Namespaced","singularResource":"configmap","verbs":["get","list"]},
+                {"resource":"pods","responseKind":{"group":"","version":"","kind":"Pod"},
+                 "scope":"Namespaced","singularResource":"pod","verbs":["get"],"subresources":[
+                    {"subresource":"eviction","responseKind":{"group":"policy","version":"v1","kind":"Eviction"},"verbs":["create"]},
+                    {"subresource":"status","responseKind":{"group":"","version":"","kind":"Pod"},"verbs":["get"]},
+                    {"subresource":"nokind","verbs":["get"]}]},
+                {"resource":"nokinds","scope":"Cluster","verbs":["get"]}],"freshness":"Current"}]}]});
+        let apis = json!({"kind":"APIGroupDiscoveryList","apiVersion":"apidiscovery.k8s.io/v2","items":[
+            {"metadata":{"name":"apps"},"versions":[{"version":"v1","resources":[
+                {"resource":"deployments","responseKind":{"group":"","version":"","kind":"Deployment"},
+                 "scope":"Namespaced","singularResource":"deployment","verbs":["get","patch"],"subresources":[
+                    {"subresource":"scale","responseKind":{"group":"autoscaling","version":"v1","kind":"Scale"},"verbs":["get"]}]}],
+                "freshness":"Current"}]},
+            {"metadata":{"name":"autoscaling"},"versions":[{"version":"v2","resources":[]},{"version":"v1","resources":[]}]},
+            {"metadata":{"name":"metrics.k8s.io"},"versions":[{"version":"v1beta1","resources":[],"freshness":"Stale"}]}
+        ]});
+        (api, apis)
+    }
+
+    #[test]
+    fn aggregated_discovery_reads_like_client_go() {
+        let (api, apis) = aggregated_docs();
+        assert!(is_aggregated(&api) && is_aggregated(&apis));
+        assert!(!is_aggregated(&json!({"kind":"APIGroupList","groups":[]})));
+        let d = from_aggregated(&[&api, &apis]);
+        assert_eq!(
+            d.group_versions,
+            ["v1", "apps/v1", "autoscaling/v2", "autoscaling/v1"]
+        );
+        assert_eq!(d.failed.keys().collect::<Vec<_>>(), ["metrics.k8s.io/v1beta1"]);
+        // The converted lists serve `resolve` as a legacy answer would.
+        let cases = [
+            ("core namespaced", "v1", "ConfigMap", Some(("configmaps", true))),
+            ("grouped", "apps/v1", "Deployment", Some(("deployments", true))),
+            ("only a subresource kind", "apps/v1", "Scale", None),
+        ];
+        for (name, gv, kind, want) in cases {
+            let got = find_resource(&d.resources[gv], &Gvk::new(gv, kind));
+            assert_eq!(
+                got.as_ref().map(|r| (r.plural.as_str(), r.namespaced)),
+                want,
+                "{name}"
+            );
+        }
+        let names: Vec<&str> = d.resources["v1"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["configmaps", "pods", "pods/eviction", "pods/status"],
+            "entries without a kind are skipped"
+        );
+    }
+
+    #[test]
+    fn version_set_has_group_versions_and_kinds_like_helm() {
+        let (api, apis) = aggregated_docs();
+        let d = from_aggregated(&[&api, &apis]);
+        let version =
+            json!({"major":"1","minor":"32+","gitVersion":"v1.32.13-eks-1","platform":"linux/amd64"});
+        let caps = ServerCapabilities::new(&version, &d);
+        assert_eq!(
+            (
+                caps.git_version.as_str(),
+                caps.major.as_str(),
+                caps.minor.as_str()
+            ),
+            ("v1.32.13-eks-1", "1", "32+")
+        );
+        // Subresource kinds count under their parent's group-version (`v1/Eviction`, `apps/v1/Scale`),
+        // as Helm's `path.Join(GroupVersion, Kind)` makes them; a stale group-version is absent.
+        assert_eq!(
+            caps.api_versions,
+            [
+                "apps/v1",
+                "apps/v1/Deployment",
+                "apps/v1/Scale",
+                "autoscaling/v1",
+                "autoscaling/v2",
+                "v1",
+                "v1/ConfigMap",
+                "v1/Eviction",
+                "v1/Pod",
+            ]
+        );
+    }
+
+    #[test]
+    fn legacy_group_lists() {
+        // `GET /api` (`APIVersions`) and `GET /apis` (`APIGroupList`) from a server without
+        // aggregated discovery.
+        let api = json!({"kind":"APIVersions","versions":["v1"],"serverAddressByClientCIDRs":[]});
+        let apis = json!({"kind":"APIGroupList","apiVersion":"v1","groups":[
+            {"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],
+             "preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},
+            {"name":"batch","versions":[{"groupVersion":"batch/v1","version":"v1"},
+                {"groupVersion":"batch/v1beta1","version":"v1beta1"}]}]});
+        let cases: [(&str, &Value, &Value, &[&str]); 3] = [
+            (
+                "both",
+                &api,
+                &apis,
+                &["v1", "apps/v1", "batch/v1", "batch/v1beta1"],
+            ),
+            ("core only", &api, &Value::Null, &["v1"]),
+            (
+                "groups only",
+                &Value::Null,
+                &apis,
+                &["apps/v1", "batch/v1", "batch/v1beta1"],
+            ),
+        ];
+        for (name, api, apis, want) in cases {
+            assert_eq!(legacy_group_versions(api, apis), want, "{name}");
+        }
+        let paths = [("v1", "/api/v1"), ("apps/v1", "/apis/apps/v1")];
+        for (gv, want) in paths {
+            assert_eq!(gv_path(gv), want);
         }
     }
 

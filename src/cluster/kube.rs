@@ -24,7 +24,7 @@ use kube::core::{ApiResource, DynamicObject, GroupVersionKind, Request, Resource
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use super::discovery::{self, ListInfo};
+use super::discovery::{self, Discovered, ListInfo, ServerCapabilities};
 use super::{
     name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Patch, Propagation, Result,
     WriteOptions,
@@ -123,6 +123,11 @@ pub struct KubeCluster {
     permits: Semaphore,
     resources: Mutex<HashMap<String, Arc<Value>>>,
     openapi: Mutex<HashMap<String, Arc<Value>>>,
+    /// Held (written) while [`Cluster::capabilities`] reads discovery, which fills `resources`:
+    /// a `resolve` that misses the cache meanwhile waits for it instead of asking for the same
+    /// group-version again. One for the core group (`GET /api`), one for the others
+    /// (`GET /apis`), so core kinds (release records) go ahead as soon as theirs is in.
+    discovering: [tokio::sync::RwLock<()>; 2],
 }
 
 impl std::fmt::Debug for KubeCluster {
@@ -168,6 +173,7 @@ impl KubeCluster {
             permits: Semaphore::new(opts.max_concurrency.max(1)),
             resources: Mutex::default(),
             openapi: Mutex::default(),
+            discovering: Default::default(),
         })
     }
 
@@ -267,6 +273,11 @@ impl KubeCluster {
             if let Some(v) = lock(&self.resources).get(&path) {
                 return Ok(Some(v.clone()));
             }
+            // A full discovery under way is about to fill the cache.
+            drop(self.discovering[usize::from(!gvk.group.is_empty())].read().await);
+            if let Some(v) = lock(&self.resources).get(&path) {
+                return Ok(Some(v.clone()));
+            }
         }
         let req = get_request(&path)?;
         match self.call_json(req, Idempotent::Yes).await {
@@ -277,6 +288,73 @@ impl KubeCluster {
             }
             Err(e) if e.is_not_found() => Ok(None),
             Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /version`.
+    async fn version_doc(&self) -> Result<Value> {
+        self.call_json(get_request("/version")?, Idempotent::Yes).await
+    }
+
+    /// All of discovery: aggregated (`GET /api` and `GET /apis`, two requests for everything)
+    /// when the server offers it, else the legacy group lists and then every group-version's
+    /// resource list, concurrently, a failure of one recorded rather than fatal (client-go's
+    /// `ServerGroupsAndResources`).
+    ///
+    /// `held` are the write guards of `discovering`: each aggregated answer fills the cache and
+    /// lets its waiters go as soon as it arrives; with legacy discovery they are held to the end.
+    async fn discover(&self, held: [tokio::sync::RwLockWriteGuard<'_, ()>; 2]) -> Result<Discovered> {
+        let aggregated = |path: &'static str, guard| async move {
+            let req = http::Request::get(path)
+                .header(http::header::ACCEPT, discovery::AGGREGATED_ACCEPT)
+                .body(Vec::new())
+                .map_err(|e| Error::Invalid(e.to_string()))?;
+            let doc = self.call_json(req, Idempotent::Yes).await?;
+            if !discovery::is_aggregated(&doc) {
+                return Ok((doc, Some(guard)));
+            }
+            self.fill_cache(&discovery::from_aggregated(&[&doc]));
+            Ok((doc, None))
+        };
+        let [core, groups] = held;
+        let ((api, _core), (apis, _groups)) =
+            tokio::try_join!(aggregated("/api", core), aggregated("/apis", groups))?;
+        let (mut docs, mut legacy) = (Vec::new(), [Value::Null, Value::Null]);
+        for (doc, slot) in [api, apis].into_iter().zip(&mut legacy) {
+            if discovery::is_aggregated(&doc) {
+                docs.push(doc);
+            } else {
+                *slot = doc;
+            }
+        }
+        let mut found = discovery::from_aggregated(&docs.iter().collect::<Vec<_>>());
+        let [api, apis] = &legacy;
+        let legacy_gvs = discovery::legacy_group_versions(api, apis);
+        let answers = join_all(legacy_gvs.iter().map(|gv| async move {
+            let path = discovery::gv_path(gv);
+            self.call_json(get_request(&path)?, Idempotent::Yes).await
+        }))
+        .await;
+        for (gv, answer) in legacy_gvs.into_iter().zip(answers) {
+            match answer {
+                Ok(list) => {
+                    found.resources.insert(gv.clone(), list);
+                }
+                Err(e) => {
+                    found.failed.insert(gv.clone(), e.to_string());
+                }
+            }
+            found.group_versions.push(gv);
+        }
+        self.fill_cache(&found);
+        Ok(found)
+    }
+
+    /// Puts discovered `APIResourceList`s where `resolve` looks first.
+    fn fill_cache(&self, found: &Discovered) {
+        let mut cache = lock(&self.resources);
+        for (gv, list) in &found.resources {
+            cache.insert(discovery::gv_path(gv), Arc::new(list.clone()));
         }
     }
 
@@ -293,6 +371,31 @@ impl KubeCluster {
         };
         Ok(Request::new(DynamicObject::url_path(&ar, ns)))
     }
+}
+
+/// Runs futures concurrently on the calling task and returns their outputs in order (a small
+/// `join_all`: the only one this crate needs, not worth a dependency).
+async fn join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut futs: Vec<_> = futs.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in futs.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -422,11 +525,19 @@ impl Cluster for KubeCluster {
     }
 
     async fn server_version(&self) -> Result<Option<String>> {
-        let req = http::Request::get("/version")
-            .body(Vec::new())
-            .map_err(|e| Error::Invalid(e.to_string()))?;
-        let v = self.call_json(req, Idempotent::Yes).await?;
+        let v = self.version_doc().await?;
         Ok(v.get("gitVersion").and_then(Value::as_str).map(str::to_string))
+    }
+
+    async fn capabilities(&self) -> Result<ServerCapabilities> {
+        // Both taken before the first request goes out (the caller may poll this once and
+        // expect discovery to count as under way from then on).
+        let held = [
+            self.discovering[0].write().await,
+            self.discovering[1].write().await,
+        ];
+        let (version, found) = tokio::try_join!(self.version_doc(), self.discover(held))?;
+        Ok(ServerCapabilities::new(&version, &found))
     }
 
     async fn get(&self, gvk: &Gvk, namespace: Option<&str>, name: &str) -> Result<Value> {
@@ -579,6 +690,131 @@ mod tests {
         for (name, attempt, ra, want_ms) in cases {
             assert_eq!(p.delay(attempt, ra), Duration::from_millis(want_ms), "{name}");
         }
+    }
+
+    /// A server without aggregated discovery (before Kubernetes 1.26, or with it switched off),
+    /// over plain HTTP: answers `path → (status, body)`, one request per connection, and logs
+    /// every path asked for.
+    async fn legacy_server(answers: Vec<(&'static str, u16, Value)>) -> (String, Arc<Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let seen = log.clone();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (answers, seen) = (answers.clone(), seen.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let text = String::from_utf8_lossy(&head);
+                    let path = text.split(' ').nth(1).unwrap_or("").to_string();
+                    lock(&seen).push(path.clone());
+                    let (status, body) = answers
+                        .iter()
+                        .find(|(p, _, _)| *p == path)
+                        .map(|(_, s, b)| (*s, b.to_string()))
+                        .unwrap_or((404, r#"{"kind":"Status","reason":"NotFound","code":404}"#.into()));
+                    let reply = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        (url, log)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn legacy_discovery_tolerates_a_failing_group_version_and_fills_the_cache() {
+        let resources = |gv: &str, kind: &str, plural: &str| {
+            serde_json::json!({"kind": "APIResourceList", "groupVersion": gv, "resources": [
+                {"name": plural, "namespaced": true, "kind": kind, "verbs": ["get", "list"]}]})
+        };
+        let (url, log) = legacy_server(vec![
+            ("/version", 200, serde_json::json!({"major": "1", "minor": "25", "gitVersion": "v1.25.16"})),
+            ("/api", 200, serde_json::json!({"kind": "APIVersions", "versions": ["v1"]})),
+            ("/apis", 200, serde_json::json!({"kind": "APIGroupList", "groups": [
+                {"name": "apps", "versions": [{"groupVersion": "apps/v1", "version": "v1"}]},
+                {"name": "metrics.k8s.io", "versions": [{"groupVersion": "metrics.k8s.io/v1beta1", "version": "v1beta1"}]}]})),
+            ("/api/v1", 200, resources("v1", "ConfigMap", "configmaps")),
+            ("/apis/apps/v1", 200, resources("apps/v1", "Deployment", "deployments")),
+            // An APIService whose backend is down.
+            ("/apis/metrics.k8s.io/v1beta1", 503, serde_json::json!({"kind": "Status", "reason": "ServiceUnavailable", "code": 503})),
+        ])
+        .await;
+        let dir = std::env::temp_dir().join(format!("kc-legacy-discovery-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let kubeconfig = dir.join("config");
+        let config = format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {url}\n\
+             users:\n- name: u\n  user: {{}}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\n\
+             current-context: x\n"
+        );
+        std::fs::write(&kubeconfig, config).expect("kubeconfig");
+        let cluster = KubeCluster::connect(&ConnectOptions {
+            kubeconfig: Some(kubeconfig),
+            retry: RetryPolicy {
+                max_retries: 0,
+                ..RetryPolicy::default()
+            },
+            ..ConnectOptions::default()
+        })
+        .await
+        .expect("connect");
+        let caps = cluster
+            .capabilities()
+            .await
+            .expect("a failing group-version is no error");
+        assert_eq!(
+            (
+                caps.git_version.as_str(),
+                caps.major.as_str(),
+                caps.minor.as_str()
+            ),
+            ("v1.25.16", "1", "25")
+        );
+        // Helm keeps the failing group-version itself (it is in the group list), not its kinds.
+        assert_eq!(
+            caps.api_versions,
+            [
+                "apps/v1",
+                "apps/v1/Deployment",
+                "metrics.k8s.io/v1beta1",
+                "v1",
+                "v1/ConfigMap"
+            ]
+        );
+        assert_eq!(caps.failed.keys().collect::<Vec<_>>(), ["metrics.k8s.io/v1beta1"]);
+        // Kinds resolve from what discovery read: no request more.
+        let asked = lock(&log).len();
+        let info = cluster
+            .resolve(&Gvk::new("apps/v1", "Deployment"))
+            .await
+            .expect("resolve");
+        assert_eq!(info.plural, "deployments");
+        assert_eq!(lock(&log).len(), asked, "resolve asked again: {:?}", lock(&log));
+        let mut paths = lock(&log).clone();
+        paths.sort();
+        assert_eq!(
+            paths,
+            [
+                "/api",
+                "/api/v1",
+                "/apis",
+                "/apis/apps/v1",
+                "/apis/metrics.k8s.io/v1beta1",
+                "/version"
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::discovery::ListInfo;
+use super::discovery::{Discovered, ListInfo, ServerCapabilities};
 use super::{
     name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Patch, Result, WriteOptions,
 };
@@ -23,6 +23,8 @@ use super::{
 /// A [`Cluster`] method, for error injection and the call log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Method {
+    /// [`Cluster::capabilities`] (logged with an empty kind).
+    Capabilities,
     /// [`Cluster::resolve`].
     Resolve,
     /// [`Cluster::get`].
@@ -56,6 +58,8 @@ type Key = (Gvk, Option<String>, String);
 
 #[derive(Default)]
 struct State {
+    /// The `GET /version` answer; see [`FakeCluster::set_server_version`].
+    version: Value,
     kinds: BTreeMap<Gvk, ApiResourceInfo>,
     objects: BTreeMap<Key, Value>,
     revision: u64,
@@ -136,7 +140,13 @@ impl FakeCluster {
         for (av, kind, plural, namespaced) in BUILTIN_KINDS {
             fake.add_kind(av, kind, plural, *namespaced);
         }
+        fake.set_server_version("v1.32.0", "1", "32");
         fake
+    }
+
+    /// What `GET /version` answers (default `v1.32.0`, major `1`, minor `32`).
+    pub fn set_server_version(&self, git_version: &str, major: &str, minor: &str) {
+        self.state().version = json!({"major": major, "minor": minor, "gitVersion": git_version});
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -258,19 +268,10 @@ fn kind_info(st: &State, gvk: &Gvk) -> Option<ApiResourceInfo> {
                     vs.iter()
                         .any(|v| v.get("name").and_then(Value::as_str) == Some(&gvk.version))
                 });
-            let established = crd
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .is_some_and(|cs| {
-                    cs.iter().any(|c| {
-                        c.get("type").and_then(Value::as_str) == Some("Established")
-                            && c.get("status").and_then(Value::as_str) == Some("True")
-                    })
-                });
             s("/spec/group") == Some(&gvk.group)
                 && s("/spec/names/kind") == Some(&gvk.kind)
                 && serves_version
-                && established
+                && is_established(crd)
         })
         .map(|crd| ApiResourceInfo {
             gvk: gvk.clone(),
@@ -284,6 +285,61 @@ fn kind_info(st: &State, gvk: &Gvk) -> Option<ApiResourceInfo> {
                 .map(String::from)
                 .to_vec(),
         })
+}
+
+/// Whether a CRD has the `Established` condition (the server serves its kind from then on).
+fn is_established(crd: &Value) -> bool {
+    let conditions = crd.pointer("/status/conditions").and_then(Value::as_array);
+    conditions.is_some_and(|cs| {
+        cs.iter().any(|c| {
+            c.get("type").and_then(Value::as_str) == Some("Established")
+                && c.get("status").and_then(Value::as_str) == Some("True")
+        })
+    })
+}
+
+/// Discovery as the server would answer it: one `APIResourceList` per group-version, for the
+/// kinds added with [`FakeCluster::add_kind`] and every served version of each established CRD.
+fn discovered(st: &State) -> Discovered {
+    let verbs = ["create", "delete", "get", "list", "patch", "update", "watch"];
+    let mut kinds: Vec<(String, Value)> = st
+        .kinds
+        .values()
+        .map(|i| {
+            let entry =
+                json!({"name": i.plural, "namespaced": i.namespaced, "kind": i.gvk.kind, "verbs": i.verbs});
+            (i.gvk.api_version(), entry)
+        })
+        .collect();
+    let crd_gvk = Gvk::new("apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    let crds = st.objects.iter().filter(|((g, _, _), _)| *g == crd_gvk);
+    for (_, crd) in crds.filter(|(_, crd)| is_established(crd)) {
+        let s = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or("");
+        let versions = crd
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        for v in versions.filter(|v| v.get("served").and_then(Value::as_bool) != Some(false)) {
+            let version = v.get("name").and_then(Value::as_str).unwrap_or("");
+            let entry = json!({"name": s("/spec/names/plural"), "namespaced": s("/spec/scope") != "Cluster",
+                "kind": s("/spec/names/kind"), "verbs": verbs});
+            kinds.push((format!("{}/{version}", s("/spec/group")), entry));
+        }
+    }
+    let mut out = Discovered::default();
+    for (gv, entry) in kinds {
+        if !out.resources.contains_key(&gv) {
+            out.group_versions.push(gv.clone());
+        }
+        let list = out.resources.entry(gv.clone()).or_insert_with(
+            || json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": []}),
+        );
+        if let Some(resources) = list.get_mut("resources").and_then(Value::as_array_mut) {
+            resources.push(entry);
+        }
+    }
+    out
 }
 
 /// Sets resourceVersion (and uid/creationTimestamp-free identity) on a stored object.
@@ -359,6 +415,18 @@ fn matches_selector(object: &Value, selector: &str) -> bool {
 impl Cluster for FakeCluster {
     fn default_namespace(&self) -> &str {
         &self.namespace
+    }
+
+    async fn capabilities(&self) -> Result<ServerCapabilities> {
+        let mut st = self.state();
+        let none = Gvk::new("", "");
+        // Any injected error fails it; `enter` would also insist on a known kind.
+        if let Err(e) = self.enter(&mut st, Method::Capabilities, &none, None, "", false) {
+            if !matches!(e, Error::UnknownKind(_)) {
+                return Err(e);
+            }
+        }
+        Ok(ServerCapabilities::new(&st.version, &discovered(&st)))
     }
 
     async fn resolve(&self, gvk: &Gvk) -> Result<ApiResourceInfo> {
@@ -526,6 +594,46 @@ mod tests {
             .build()
             .expect("runtime")
             .block_on(f)
+    }
+
+    #[test]
+    fn capabilities_list_builtins_and_established_crds() {
+        block(async {
+            let c = FakeCluster::new("ns1");
+            c.set_server_version("v1.32.13", "1", "32");
+            let crd = |established: &str| {
+                json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                    "metadata": {"name": "widgets.example.com"},
+                    "spec": {"group": "example.com", "scope": "Namespaced",
+                        "names": {"plural": "widgets", "kind": "Widget"},
+                        "versions": [{"name": "v1", "served": true}, {"name": "v1alpha1", "served": false}]},
+                    "status": {"conditions": [{"type": "Established", "status": established}]}})
+            };
+            let has = |caps: &ServerCapabilities, v: &str| caps.api_versions.iter().any(|x| x == v);
+            c.insert(crd("False")).expect("insert");
+            let caps = c.capabilities().await.expect("capabilities");
+            assert_eq!(
+                (caps.git_version.as_str(), caps.minor.as_str()),
+                ("v1.32.13", "32")
+            );
+            for v in ["v1", "v1/ConfigMap", "apps/v1", "apps/v1/Deployment"] {
+                assert!(has(&caps, v), "{v} in {:?}", caps.api_versions);
+            }
+            assert!(!has(&caps, "example.com/v1"), "not served before Established");
+            c.insert(crd("True")).expect("replace");
+            let caps = c.capabilities().await.expect("capabilities");
+            let cases = [
+                ("served version", "example.com/v1", true),
+                ("served kind", "example.com/v1/Widget", true),
+                ("unserved version", "example.com/v1alpha1", false),
+            ];
+            for (name, v, want) in cases {
+                assert_eq!(has(&caps, v), want, "{name}");
+            }
+            c.inject(Method::Capabilities, None, Error::Connect("refused".into()));
+            let err = c.capabilities().await.expect_err("injected");
+            assert_eq!(err.to_string(), "unable to connect to the server: refused");
+        });
     }
 
     #[test]

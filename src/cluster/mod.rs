@@ -25,7 +25,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::Value;
 
-pub use self::discovery::{list_map_keys_from_openapi, ListInfo};
+pub use self::discovery::{list_map_keys_from_openapi, Discovered, ListInfo, ServerCapabilities};
 pub use self::kube::{ConnectOptions, KubeCluster, RetryPolicy};
 pub use self::lookup::ClusterLookup;
 pub use self::memory::{Call, FakeCluster, Method};
@@ -320,6 +320,16 @@ pub trait Cluster: Send + Sync {
     /// `.Capabilities.KubeVersion`. Implementations without a server answer `None`.
     async fn server_version(&self) -> Result<Option<String>> {
         Ok(None)
+    }
+
+    /// Everything the server serves and its version, for `.Capabilities` (Helm's
+    /// `getCapabilities`): read fresh from the server, once per call. Group-versions whose
+    /// discovery fails are tolerated and listed in [`ServerCapabilities::failed`]; failing to
+    /// read the version or the group list is an error. Implementations that keep a discovery
+    /// cache fill it from this answer, so [`Cluster::resolve`] asks nothing more. The default
+    /// knows no server and fails.
+    async fn capabilities(&self) -> Result<ServerCapabilities> {
+        Err(Error::Invalid("this cluster has no discovery".to_string()))
     }
 
     /// Discovery: the resource serving `gvk`. Cached for the life of the value; a kind that is not

@@ -19,6 +19,9 @@ pub struct Capabilities {
     pub kube_version: String,
     /// Group/versions (`apps/v1`) and group/version/kinds (`apps/v1/Deployment`) for `APIVersions.Has`.
     pub api_versions: Vec<String>,
+    /// `Major` and `Minor` as a server reported them (`1`, `32+`); `None` derives them from
+    /// `kube_version`, as Helm's `ParseKubeVersion` does for `--kube-version` and its default.
+    pub server_major_minor: Option<(String, String)>,
 }
 
 /// The Helm release of which our rendering semantics are a copy (what `.Capabilities.HelmVersion` says).
@@ -90,6 +93,7 @@ impl Default for Capabilities {
         Capabilities {
             kube_version: "v1.32.0".to_string(),
             api_versions: DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect(),
+            server_major_minor: None,
         }
     }
 }
@@ -101,6 +105,7 @@ impl Capabilities {
         let v = crate::semver_constraints::parse_version(version)
             .map_err(|e| format!("invalid kube version '{version}': {e}"))?;
         self.kube_version = format!("v{v}");
+        self.server_major_minor = None;
         Ok(self)
     }
 
@@ -112,6 +117,9 @@ impl Capabilities {
 
     /// Major and minor of the Kubernetes version, as strings (Helm's `KubeVersion.Major/Minor`).
     pub fn major_minor(&self) -> (String, String) {
+        if let Some(mm) = &self.server_major_minor {
+            return mm.clone();
+        }
         let core = self.kube_version.trim_start_matches('v');
         let mut parts = core.split(['.', '-', '+']);
         (
