@@ -710,15 +710,17 @@ spec:
 ''')
 
 
-COND_TEMPLATE = r'''{{- range $i, $app := .Values.apps }}
+COND_TEMPLATE = r'''{{- range $env := .Values.environments }}
+{{- range $i, $app := $.Values.apps }}
 {{- if and $app.enabled (or (eq $app.tier "frontend") (eq $app.tier "backend") (eq $app.tier "batch")) }}
 ---
 apiVersion: {{ if eq $app.kind "CronJob" }}batch/v1{{ else if eq $app.kind "StatefulSet" }}apps/v1{{ else }}apps/v1{{ end }}
 kind: {{ $app.kind | default "Deployment" }}
 metadata:
-  name: {{ printf "%s-%s-%s" $.Release.Name $.Values.group $app.name | trunc 63 | trimSuffix "-" }}
+  name: {{ printf "%s-%s-%s-%s" $.Release.Name $env.name $.Values.group $app.name | trunc 63 | trimSuffix "-" }}
   labels:
     app: {{ $app.name }}
+    env: {{ $env.name }}
     group: GROUP
     {{- if $app.tier }}
     tier: {{ $app.tier }}
@@ -747,7 +749,13 @@ spec:
               image: {{ $app.image | default "busybox:1.36" }}
   {{- else }}
   {{- if not $app.autoscale }}
+  {{- if eq $env.name "prod" }}
+  replicas: {{ mul ($app.replicas | default 1) $env.scale }}
+  {{- else if $env.single }}
+  replicas: 1
+  {{- else }}
   replicas: {{ $app.replicas | default 1 }}
+  {{- end }}
   {{- end }}
   {{- if eq $app.kind "StatefulSet" }}
   serviceName: {{ $app.name }}
@@ -811,14 +819,14 @@ spec:
               value: ""
             {{- end }}
             {{- end }}
-          {{- if $app.resources }}
+          {{- if and $app.resources (not $env.single) }}
           resources:
             {{- if $app.resources.limits }}
             limits:
               {{- if $app.resources.limits.cpu }}
               cpu: {{ $app.resources.limits.cpu }}
               {{- end }}
-              {{- if $app.resources.limits.memory }}
+              {{- if and $app.resources.limits.memory (ne $env.name "dev") }}
               memory: {{ $app.resources.limits.memory }}
               {{- end }}
             {{- end }}
@@ -854,7 +862,7 @@ spec:
 apiVersion: v1
 kind: Service
 metadata:
-  name: {{ printf "%s-%s" $.Release.Name $app.name | trunc 63 }}
+  name: {{ printf "%s-%s-%s" $.Release.Name $env.name $app.name | trunc 63 }}
   labels:
     app: {{ $app.name }}
     {{- if $app.tier }}
@@ -891,7 +899,7 @@ spec:
 apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata:
-  name: {{ printf "%s-%s" $.Release.Name $app.name | trunc 63 }}
+  name: {{ printf "%s-%s-%s" $.Release.Name $env.name $app.name | trunc 63 }}
 spec:
   {{- if gt (int $app.replicas) 3 }}
   minAvailable: {{ sub $app.replicas 2 }}
@@ -904,17 +912,19 @@ spec:
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end }}
 '''
 
 
-GROUPS = 40
+GROUPS = 13
 
 
 def conditional(root):
     write(os.path.join(root, "Chart.yaml"), chart_yaml("switchboard"))
     kinds = ["Deployment", "StatefulSet", "CronJob"]
     tiers = ["frontend", "backend", "batch", "edge"]
-    vals = {"global": {"labels": {"owner": "platform", "cost-center": "1234"}, "metrics": False}, "group": "core"}
+    vals = {"global": {"labels": {"owner": "platform", "cost-center": "1234"}, "metrics": False}, "group": "core",
+            "environments": [{"name": "dev", "single": True}, {"name": "staging"}, {"name": "prod", "scale": 3}]}
     for g in range(GROUPS):
         apps = []
         for a in range(28):
