@@ -73,9 +73,13 @@ pub fn load_archive_files(data: &[u8]) -> Result<Vec<BufferedFile>, String> {
         if parts[0] == "Chart.yaml" {
             return Err("chart yaml not in base directory".into());
         }
-        let mut buf = Vec::new();
-        entry.read_to_end(&mut buf).map_err(|e| e.to_string())?;
-        let data = buf.strip_prefix(UTF8_BOM).map(<[u8]>::to_vec).unwrap_or(buf);
+        // Sized from the header: growing from empty copied big files (CRDs) several times over. The
+        // header is untrusted, so a claim past 64 MiB only starts the buffer there.
+        let mut data = Vec::with_capacity(usize::try_from(entry.size()).unwrap_or(0).min(64 << 20));
+        entry.read_to_end(&mut data).map_err(|e| e.to_string())?;
+        if data.starts_with(UTF8_BOM) {
+            data.drain(..UTF8_BOM.len());
+        }
         files.push(BufferedFile { name: n, data });
     }
     if files.is_empty() {

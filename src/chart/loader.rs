@@ -5,7 +5,12 @@
 //! `LoadFiles` does, because that split decides what `.Files` and the renderer see. A directory walk
 //! follows symlinks, visits entries in byte order and applies `.helmignore`.
 
-use std::{collections::BTreeMap, fs, path::Path};
+use std::{
+    collections::BTreeMap,
+    fs,
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicUsize, Ordering},
+};
 
 use super::{archive, helmignore, metadata::Metadata, Chart, Error, File, Template};
 use crate::gotemplate::Value;
@@ -31,9 +36,19 @@ pub fn load_dir(dir: &Path) -> Result<Chart, Error> {
         helmignore::Rules::default()
     };
     rules.add_defaults();
-    let mut files = Vec::new();
-    walk(dir, "", &rules, &mut files, 0)?;
+    let mut found = Vec::new();
+    let walked = walk(dir, "", &rules, &mut found, 0);
+    // Every file the walk found comes before the place where it stopped, so a read error of one
+    // of them is what a walk that reads as it goes would have met first.
+    let files = read_all(found)?;
+    walked?;
     load_files(files)
+}
+
+/// A file the walk kept, to be read.
+struct Found {
+    name: String,
+    path: PathBuf,
 }
 
 /// Symlinked directories could loop; Go would recurse until the OS refuses the path.
@@ -43,7 +58,7 @@ fn walk(
     dir: &Path,
     rel: &str,
     rules: &helmignore::Rules,
-    out: &mut Vec<BufferedFile>,
+    out: &mut Vec<Found>,
     depth: usize,
 ) -> Result<(), Error> {
     if depth > MAX_DEPTH {
@@ -53,21 +68,27 @@ fn walk(
         )));
     }
     let read = fs::read_dir(dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;
-    let mut names: Vec<std::ffi::OsString> = read.filter_map(|e| e.ok().map(|e| e.file_name())).collect();
+    let mut entries: Vec<(std::ffi::OsString, fs::DirEntry)> =
+        read.filter_map(Result::ok).map(|e| (e.file_name(), e)).collect();
     // Go sorts names as byte strings.
-    names.sort_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
-    for name in names {
-        let path = dir.join(&name);
+    entries.sort_by(|(a, _), (b, _)| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+    for (name, entry) in entries {
+        let path = entry.path();
         let name = name.to_string_lossy();
         let n = if rel.is_empty() {
             name.to_string()
         } else {
             format!("{rel}/{name}")
         };
-        // Following symlinks: the target decides whether this is a directory.
-        let meta = fs::metadata(&path)
-            .map_err(|e| Error::new(format!("error evaluating symlink {}: {e}", path.display())))?;
-        if meta.is_dir() {
+        // Following symlinks: the target decides whether this is a directory. Other entries' type
+        // comes with the directory listing, which saves a stat per file (hundreds on big charts).
+        let symlink_error =
+            |e: std::io::Error| Error::new(format!("error evaluating symlink {}: {e}", path.display()));
+        let mut kind = entry.file_type().map_err(symlink_error)?;
+        if kind.is_symlink() {
+            kind = fs::metadata(&path).map_err(symlink_error)?.file_type();
+        }
+        if kind.is_dir() {
             if rules.ignore(&n, true) {
                 continue;
             }
@@ -77,17 +98,66 @@ fn walk(
         if rules.ignore(&n, false) {
             continue;
         }
-        if !meta.is_file() {
+        if !kind.is_file() {
             return Err(Error::new(format!(
                 "cannot load irregular file {} as it has file mode type bits set",
                 path.display()
             )));
         }
-        let data = fs::read(&path).map_err(|e| Error::new(format!("error reading {n}: {e}")))?;
-        let data = data.strip_prefix(UTF8_BOM).map(<[u8]>::to_vec).unwrap_or(data);
-        out.push(BufferedFile { name: n, data });
+        out.push(Found { name: n, path });
     }
     Ok(())
+}
+
+/// Below this many files a second thread costs more than it saves.
+const PARALLEL_READ_MIN: usize = 32;
+
+/// Reads the files the walk found, in walk order, on two threads when there are many: on big
+/// charts (MBs of `crds/` and dashboards) reading is most of loading, and nothing else runs yet.
+/// The first failing file in walk order is the error, as when reading one by one.
+fn read_all(found: Vec<Found>) -> Result<Vec<BufferedFile>, Error> {
+    let read = |f: &Found| -> Result<Vec<u8>, Error> {
+        let mut data = fs::read(&f.path).map_err(|e| Error::new(format!("error reading {}: {e}", f.name)))?;
+        if data.starts_with(UTF8_BOM) {
+            data.drain(..UTF8_BOM.len());
+        }
+        Ok(data)
+    };
+    let mut results: Vec<Option<Result<Vec<u8>, Error>>> = Vec::with_capacity(found.len());
+    results.resize_with(found.len(), || None);
+    if found.len() < PARALLEL_READ_MIN {
+        for (slot, f) in results.iter_mut().zip(&found) {
+            *slot = Some(read(f));
+        }
+    } else {
+        // Each thread takes the next unread file, so one big file does not hold up the rest.
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(f) = found.get(i) else { break };
+                done.push((i, read(f)));
+            }
+            done
+        };
+        let (mine, theirs) = std::thread::scope(|s| {
+            let helper = s.spawn(work);
+            let mine = work();
+            (mine, helper.join().expect("chart file reader panicked"))
+        });
+        for (i, r) in mine.into_iter().chain(theirs) {
+            results[i] = Some(r);
+        }
+    }
+    found
+        .into_iter()
+        .zip(results)
+        .map(|(f, r)| {
+            let data = r.expect("every file was read")?;
+            Ok(BufferedFile { name: f.name, data })
+        })
+        .collect()
 }
 
 /// Loads a chart archive file (Helm's `LoadFile`).
@@ -156,7 +226,7 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
                 if md.api_version == "v1" {
                     chart.files.push(File {
                         name: f.name,
-                        data: f.data,
+                        data: f.data.into(),
                     });
                 }
             }
@@ -165,7 +235,7 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
                 if metadata.as_ref().is_some_and(|m| m.api_version == "v1") {
                     chart.files.push(File {
                         name: f.name,
-                        data: f.data,
+                        data: f.data.into(),
                     });
                 }
             }
@@ -181,7 +251,7 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
                 if name.ends_with(".prov") {
                     chart.files.push(File {
                         name: f.name,
-                        data: f.data,
+                        data: f.data.into(),
                     });
                     continue;
                 }
@@ -194,7 +264,7 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
             }
             _ => chart.files.push(File {
                 name: f.name,
-                data: f.data,
+                data: f.data.into(),
             }),
         }
     }
@@ -280,5 +350,106 @@ fn has_manifest_extension(name: &str) -> bool {
                 .any(|e| ext.eq_ignore_ascii_case(e))
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory under the system temp dir, unique to this test process and `name`.
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("kc-loader-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn put(root: &Path, rel: &str, data: &[u8]) {
+        let path = root.join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, data).unwrap();
+    }
+
+    /// A chart with more files than `PARALLEL_READ_MIN`, so the two-thread reader runs.
+    fn many_files(root: &Path) {
+        put(
+            root,
+            "Chart.yaml",
+            b"apiVersion: v2\nname: many\nversion: 1.0.0\n",
+        );
+        for i in 0..PARALLEL_READ_MIN * 2 {
+            put(
+                root,
+                &format!("files/f{i:03}.txt"),
+                format!("file {i}\n").as_bytes(),
+            );
+        }
+        put(root, "files/bom.txt", b"\xEF\xBB\xBFwith bom\n");
+    }
+
+    #[test]
+    fn many_files_come_back_in_walk_order_with_their_own_contents() {
+        let root = scratch("order");
+        many_files(&root);
+        let chart = load_dir(&root).unwrap();
+        let names: Vec<&str> = chart.files.iter().map(|f| f.name.as_str()).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted, "walk order is byte order");
+        assert_eq!(names.len(), PARALLEL_READ_MIN * 2 + 1);
+        for f in &chart.files {
+            let want = match f.name.strip_prefix("files/f") {
+                Some(rest) => format!(
+                    "file {}\n",
+                    rest.trim_end_matches(".txt").parse::<usize>().unwrap()
+                ),
+                None => "with bom\n".to_string(),
+            };
+            assert_eq!(&*f.data, want.as_bytes(), "{}", f.name);
+        }
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn walk_errors_after_many_files_are_reported() {
+        use std::os::unix::fs::symlink;
+        type Setup = fn(&Path);
+        let cases: &[(&str, Setup, &str)] = &[
+            (
+                "broken symlink",
+                |root| symlink(root.join("nowhere"), root.join("files/zz-link")).unwrap(),
+                "error evaluating symlink",
+            ),
+            (
+                "socket",
+                |root| {
+                    std::os::unix::net::UnixListener::bind(root.join("files/zz.sock")).unwrap();
+                },
+                "cannot load irregular file",
+            ),
+        ];
+        for (name, setup, want) in cases {
+            let root = scratch(&name.replace(' ', "-"));
+            many_files(&root);
+            setup(&root);
+            let err = load_dir(&root).map(|_| ()).unwrap_err();
+            assert!(err.message.contains(want), "{name}: {}", err.message);
+            let _ = fs::remove_dir_all(&root);
+        }
+    }
+
+    #[test]
+    fn symlinked_directories_are_followed() {
+        let root = scratch("dirlink");
+        many_files(&root);
+        let elsewhere = scratch("dirlink-target");
+        put(&elsewhere, "inner.txt", b"inner\n");
+        std::os::unix::fs::symlink(&elsewhere, root.join("linked")).unwrap();
+        let chart = load_dir(&root).unwrap();
+        let inner = chart.files.iter().find(|f| f.name == "linked/inner.txt");
+        assert_eq!(inner.map(|f| &*f.data), Some(&b"inner\n"[..]));
+        let _ = fs::remove_dir_all(&root);
+        let _ = fs::remove_dir_all(&elsewhere);
     }
 }

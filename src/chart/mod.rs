@@ -22,7 +22,10 @@ use crate::gotemplate::Value;
 #[derive(Debug, Clone, PartialEq)]
 pub struct File {
     pub name: String,
-    pub data: Vec<u8>,
+    /// Shared, not owned: a chart's files (MBs of `crds/` and dashboards on big charts) are
+    /// listed again in `crds`, cloned with their chart when a dependency is aliased or kept, and
+    /// handed to `.Files` as `Rc<[u8]>` values; each of those was a full copy.
+    pub data: std::rc::Rc<[u8]>,
 }
 
 /// A file under `templates/`, its text ready to be shared with the template engine.

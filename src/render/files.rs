@@ -17,14 +17,10 @@ pub struct Files {
 }
 
 impl Files {
-    /// Files from (path, content) pairs.
-    pub fn new<'a>(from: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Self {
+    /// Files from (path, content) pairs; shared contents (`Rc<[u8]>`) are not copied.
+    pub fn new<'a, D: Into<Rc<[u8]>>>(from: impl IntoIterator<Item = (&'a str, D)>) -> Self {
         Files {
-            files: Rc::new(
-                from.into_iter()
-                    .map(|(n, d)| (n.to_string(), Rc::from(d)))
-                    .collect(),
-            ),
+            files: Rc::new(from.into_iter().map(|(n, d)| (n.to_string(), d.into())).collect()),
         }
     }
 

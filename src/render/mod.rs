@@ -226,7 +226,7 @@ fn collect(
         None => chart.name().to_string(),
         Some(p) => format!("{p}/charts/{}", chart.name()),
     };
-    let files = Files::new(chart.files.iter().map(|f| (f.name.as_str(), f.data.as_slice())));
+    let files = Files::new(chart.files.iter().map(|f| (f.name.as_str(), f.data.clone())));
     let subcharts = Value::new_map();
     let scope = BTreeMap::from([
         (
