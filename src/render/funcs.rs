@@ -17,6 +17,9 @@ pub const WARN_START: &str = "HELM_ERR_START";
 /// Marks its end.
 pub const WARN_END: &str = "HELM_ERR_END";
 
+/// The name of Helm's root template (`template.New("gotpl")`), under which `tpl` parses its text.
+pub(crate) const ROOT_TEMPLATE: &str = "gotpl";
+
 /// How many times one name may be on the `include` stack at once (Helm's `recursionMaxNums`).
 const MAX_INCLUDE_NESTING: usize = 1000;
 
@@ -192,8 +195,10 @@ fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
         }
         _ => return Err(format!("wrong number of args for tpl: want 2 got {}", a.len())),
     };
-    let name = call.template_name().to_string();
-    let out = call.execute_text(&name, &text, data).map_err(|e| {
+    // Helm parses the text as a new template named like the set's root (`gotpl`), never like the
+    // caller: naming it after the caller would replace the caller's own `define` while the text
+    // runs, so a `define` that calls `tpl` whose text includes that same define recursed forever.
+    let out = call.execute_text(ROOT_TEMPLATE, &text, data).map_err(|e| {
         if e.contains(" executing ") || e.contains(WARN_START) {
             format!("error during tpl function execution for {text:?}: {e}")
         } else {

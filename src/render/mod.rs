@@ -139,6 +139,7 @@ pub fn render_each(
     let funcs = Rc::new(helm_funcs(lookup));
     let mut set = Templates::new(funcs.clone());
     set.set_missing_key_error(opts.strict);
+    set.set_root_name(funcs::ROOT_TEMPLATE);
     for name in &names {
         set.parse_shared(name, tpls[*name].text.clone())
             .map_err(|e| parse_error(name, &e))?;
