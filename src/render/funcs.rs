@@ -57,6 +57,9 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     m.insert_simple("fromJsonArray", |a| {
         Ok(from_doc(&string_arg(a, "fromJsonArray")?, true))
     });
+    // copystructure keeps a `chartutil.Values` a `chartutil.Values`; Sprig's copy knows only maps.
+    m.insert_simple("deepCopy", |a| deep_copy("deepCopy", a));
+    m.insert_simple("mustDeepCopy", |a| deep_copy("mustDeepCopy", a));
     m.insert_simple("required", required);
     m.insert_simple("fail", |a| {
         Err(format!("{WARN_START}{}{WARN_END}", string_arg(a, "fail")?))
@@ -133,6 +136,16 @@ fn json_kind(v: &Value) -> &'static str {
         Value::Str(_) => "string",
         Value::List(_) => "array",
         _ => "object",
+    }
+}
+
+fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
+    match a {
+        [Value::Object(o)] if o.type_name() == "chartutil.Values" => {
+            let plain = o.to_plain().unwrap_or_default();
+            Ok(super::Values::value(&plain.deep_copy()))
+        }
+        _ => crate::sprig::deep_copy(name, a),
     }
 }
 

@@ -15,10 +15,12 @@ mod files;
 mod funcs;
 mod hbs;
 mod scope;
+mod values;
 
 pub use files::Files;
 pub use funcs::{helm_funcs, Lookup, NoCluster, WARN_END, WARN_START};
 pub use scope::{chart_value, Capabilities, ReleaseInfo, Struct, HELM_COMPAT_VERSION};
+pub use values::Values;
 
 use std::{collections::BTreeMap, rc::Rc};
 
@@ -157,8 +159,9 @@ pub fn render_each(
                 ("Name".to_string(), Value::str(name.as_str())),
                 ("BasePath".to_string(), Value::str(r.base_path.as_str())),
             ]);
+            // `.Template` is a `chartutil.Values` in Helm too.
             m.borrow_mut()
-                .insert("Template".to_string(), Value::map_from(template));
+                .insert("Template".to_string(), Values::value(&Value::map_from(template)));
         }
         let text = set.execute(name, &r.scope).map_err(|e| exec_error(&e))?;
         let text = strip_no_value(text);
@@ -205,8 +208,9 @@ fn render_handlebars(
                 ("Name".to_string(), Value::str(out_name)),
                 ("BasePath".to_string(), Value::str(r.base_path.as_str())),
             ]);
+            // `.Template` is a `chartutil.Values` in Helm too.
             m.borrow_mut()
-                .insert("Template".to_string(), Value::map_from(template));
+                .insert("Template".to_string(), Values::value(&Value::map_from(template)));
         }
         let text = chart.render(name, &r.text, &r.scope)?;
         sink(out_name.to_string(), text);
@@ -237,7 +241,8 @@ fn collect(
         ("Files".to_string(), files.into_value()),
         ("Release".to_string(), shared.0.clone()),
         ("Capabilities".to_string(), shared.1.clone()),
-        ("Values".to_string(), values.clone()),
+        // Each chart's `.Values` is a `chartutil.Values` (the subchart's over its part of the tree).
+        ("Values".to_string(), Values::value(values)),
         ("Subcharts".to_string(), subcharts.clone()),
     ]);
     let scope = Value::map_from(scope);
