@@ -13,6 +13,7 @@
 
 mod files;
 mod funcs;
+mod gojson;
 mod hbs;
 mod scope;
 mod values;

@@ -28,6 +28,7 @@ mod strings;
 
 use crate::gotemplate::{FuncMap, Map, Value};
 
+pub(crate) use date::{parse_time, TimeValue};
 pub(crate) use dicts::deep_copy;
 
 /// All Sprig functions Helm exposes (Sprig's `TxtFuncMap` without `env` and `expandenv`).
