@@ -1027,9 +1027,8 @@ fn decrypt_aes(args: &[Value]) -> FuncResult {
     if crypt64.is_empty() {
         return Ok(Value::str(""));
     }
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(crypt64)
-        .map_err(|e| e.to_string())?;
+    let data = crate::sprig::encoding::b64_decode(crypt64)
+        .map_err(|at| format!("illegal base64 data at input byte {at}"))?;
     // Go panics on these inputs; the template engine reports the panic as the call's error.
     if data.len() < 16 {
         return Err(format!(
