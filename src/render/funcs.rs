@@ -135,7 +135,12 @@ fn from_yaml(text: &str, array: bool) -> Value {
             None if matches!(v, Value::Nil) => empty(array),
             None => v,
         },
-        Err(e) => with_error(e.message.clone(), array),
+        // sigs.k8s.io/yaml's wording around go-yaml's; the description itself is our parser's.
+        Err(e) => {
+            let line = e.line.map_or(String::new(), |l| format!("line {l}: "));
+            let msg = format!("error converting YAML to JSON: yaml: {line}{}", e.message);
+            with_error(msg, array)
+        }
     }
 }
 
