@@ -336,6 +336,51 @@ fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
 mod tests {
     use super::*;
 
+    /// Issue 16 (1a) and Helm's tpl errors: the text runs as template `gotpl`, so a define
+    /// calling tpl on text that includes the same define is not replaced by that text.
+    #[test]
+    fn tpl_runs_as_the_root_template() {
+        use crate::gotemplate::Templates;
+        let cases = [
+            (
+                r#"x: {{ include "render" (dict "text" "{{ include \"render\" (dict \"text\" \"inner\" \"ctx\" $) }}" "ctx" $) }}"#,
+                Ok("x: inner"),
+            ),
+            (
+                r#"{{ tpl "{{ define \"d\" }}in{{ end }}{{ include \"d\" . }}" . }}"#,
+                Ok("in"),
+            ),
+            (
+                r#"{{ tpl "{{ .x" . }}"#,
+                Err(
+                    r#"error calling tpl: cannot parse template "{{ .x": template: gotpl:1: unclosed action"#,
+                ),
+            ),
+            (
+                r#"{{ tpl "{{ .a.b.c }}" . }}"#,
+                Err(
+                    r#"error calling tpl: error during tpl function execution for "{{ .a.b.c }}": template: gotpl:1:5: executing "gotpl" at <.a.b.c>: nil pointer evaluating interface {}.b"#,
+                ),
+            ),
+        ];
+        for (text, want) in cases {
+            let mut set = Templates::new(Rc::new(helm_funcs(Rc::new(NoCluster))));
+            set.set_root_name(ROOT_TEMPLATE);
+            set.parse(
+                "_h.tpl",
+                r#"{{- define "render" -}}{{ tpl .text .ctx }}{{- end }}"#,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            set.parse("t", text).unwrap_or_else(|e| panic!("{e}"));
+            let got = set.execute("t", &Value::new_map()).map_err(|e| e.to_string());
+            match (want, got) {
+                (Ok(w), Ok(g)) => assert_eq!(g, w, "{text}"),
+                (Err(w), Err(g)) => assert!(g.contains(w), "{text}: {g}"),
+                (w, g) => panic!("{text}: want {w:?}, got {g:?}"),
+            }
+        }
+    }
+
     fn show(v: &Value) -> String {
         crate::gotemplate::gofmt::format_v(v)
     }
