@@ -6,6 +6,10 @@
 //!   in reverse name order — so when two charts `define` the same name, the shallower (parent) wins;
 //! - each chart's templates see their own scope: `.Values` is the chart's part of the values tree,
 //!   `.Chart` its metadata, `.Files` its files; `.Release` and `.Capabilities` are shared;
+//! - each scope's `.Values` (and `.Template`) is a `chartutil.Values` ([`Values`]): a map with
+//!   Helm's methods (`.Values.YAML`, `.Values.Table "a.b"`...);
+//! - `tpl` parses its text as a new template named like the set's root (`gotpl`) in a copy of the
+//!   set, so its `define`s are its own and the caller's are never replaced;
 //! - partials (`_*`) are parsed but not rendered; library charts contribute only partials;
 //! - `<no value>` is removed from every output.
 //!
