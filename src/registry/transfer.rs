@@ -143,7 +143,9 @@ pub async fn push(client: &Client, chart: &[u8], remote: &str, created: &str) ->
     };
     let m = Manifest {
         schema_version: 2,
-        media_type: manifest::MANIFEST_MEDIA_TYPE.into(),
+        // Helm 3.17 (oras-go v1) leaves the manifest's own mediaType out; so do we, so the two
+        // push the same bytes for the same chart and creation time.
+        media_type: String::new(),
         config: config_desc.clone(),
         layers: vec![layer.clone()],
         annotations: manifest::annotations(meta, created),
