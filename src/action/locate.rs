@@ -130,6 +130,7 @@ pub fn locate_chart(arg: &str, opts: &ChartSourceOptions) -> anyhow::Result<Loca
             }
             notices.push(format!("Pulled: {}", pulled.reference));
             notices.push(format!("Digest: {}", pulled.manifest_digest));
+            notices.extend(underscore_notice(&pulled.reference));
             let r = &pulled.reference;
             let file_name = match (&r.tag, &r.digest) {
                 (Some(t), _) => format!("{}-{}.tgz", r.name(), t.replace('_', "+")),
@@ -186,4 +187,19 @@ pub fn locate_chart(arg: &str, opts: &ChartSourceOptions) -> anyhow::Result<Loca
             "chart repositories are not supported yet: cannot resolve {repo}/{name} (use oci://…, an https://…/chart.tgz URL, a directory or a .tgz)"
         ),
     }
+}
+
+/// Helm's explanation, printed after a pull or push whose tag holds a `_` (a `+` in the version).
+pub(crate) fn underscore_notice(r: &registry::Reference) -> Vec<String> {
+    if !r.tag.as_deref().is_some_and(|t| t.contains('_')) {
+        return Vec::new();
+    }
+    vec![
+        format!("{r} contains an underscore."),
+        "OCI artifact references (e.g. tags) do not support the plus sign (+). To support\n\
+         storing semantic versions, Helm adopts the convention of changing plus (+) to\n\
+         an underscore (_) in chart version tags when pushing to a registry and back to\n\
+         a plus (+) when pulling from a registry."
+            .into(),
+    ]
 }
