@@ -7,3 +7,6 @@ mod support;
 
 #[path = "packages/oci.rs"]
 mod oci;
+
+#[path = "packages/edge.rs"]
+mod edge;
