@@ -8,6 +8,7 @@
 # Reports median wall time (ms), CPU time and peak RSS. A benchmark, not a test: no timing asserted.
 #   usage: benches/oci-vs-helm.sh [RUNS] [CHART]     (default 15 runs, corpus chart argo-cd)
 #   PROFILE=profiling benches/oci-vs-helm.sh   builds and times that cargo profile (default release)
+#   KC_BENCH_BIN=path benches/oci-vs-helm.sh   times that binary, without building
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-15}"
@@ -17,8 +18,12 @@ corpus="${KUBECTL_CHART_CORPUS:-../shared/corpus}"
 helm3="${KC_HELM3:-$(../shared/tools/get-helm 3 target/reference 2>/dev/null | tail -n1)}"
 helm4="${KC_HELM4:-$(../shared/tools/get-helm 4 target/reference 2>/dev/null | tail -n1)}"
 command -v docker-registry >/dev/null || { echo "needs docker-registry (apt-get install docker-registry)"; exit 1; }
-cargo build --profile "$profile" --quiet
-ours="target/$profile/kubectl-chart"
+if [ -n "${KC_BENCH_BIN:-}" ]; then
+  ours="$KC_BENCH_BIN"   # an already built binary
+else
+  cargo build --profile "$profile" --quiet
+  ours="target/$profile/kubectl-chart"
+fi
 
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
