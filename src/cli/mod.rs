@@ -8,7 +8,11 @@ mod diff;
 mod get;
 mod history;
 mod list;
+mod pull;
+mod push;
+mod registry;
 mod rollback;
+mod show;
 mod status;
 mod template;
 mod uninstall;
@@ -74,6 +78,14 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Uninstall a release.
     Uninstall(uninstall::UninstallArgs),
+    /// Download a chart from a registry or URL (and optionally unpack it).
+    Pull(pull::PullArgs),
+    /// Push a packaged chart to an OCI registry.
+    Push(push::PushArgs),
+    /// Show information of a chart.
+    Show(show::ShowArgs),
+    /// Login to or logout from an OCI registry.
+    Registry(registry::RegistryArgs),
     /// Print the version of kubectl-chart.
     Version(version::VersionArgs),
     /// Output shell completion code for bash, zsh, fish or powershell.
@@ -103,6 +115,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Apply(a) => deploy::exec(&cli.global, a, action::Mode::Apply, out),
         Command::Rollback(a) => rollback::exec(&cli.global, a, out),
         Command::Uninstall(a) => uninstall::exec(&cli.global, a, out),
+        Command::Pull(a) => pull::exec(a, out),
+        Command::Push(a) => push::exec(a, out),
+        Command::Show(a) => show::exec(a, out),
+        Command::Registry(a) => registry::exec(a, out),
         Command::Version(a) => version::exec(a, out),
         Command::Completion(a) => completion::exec(a, out),
     }

@@ -6,3 +6,4 @@
 pub mod cli;
 pub mod faultproxy;
 pub mod k8s;
+pub mod registry;
