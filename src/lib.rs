@@ -22,6 +22,7 @@ pub mod manifest;
 pub mod output;
 pub mod release;
 pub mod render;
+pub mod repo;
 pub mod semver_constraints;
 pub mod sprig;
 pub mod values;
