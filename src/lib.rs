@@ -19,6 +19,7 @@ pub mod diff;
 pub mod error;
 pub mod gotemplate;
 pub mod manifest;
+pub mod net;
 pub mod output;
 pub mod release;
 pub mod render;
