@@ -8,7 +8,9 @@ mod diff;
 mod get;
 mod history;
 mod list;
+mod repo;
 mod rollback;
+mod search;
 mod status;
 mod template;
 mod uninstall;
@@ -74,6 +76,10 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Uninstall a release.
     Uninstall(uninstall::UninstallArgs),
+    /// Add, list, remove, update, and index chart repositories.
+    Repo(repo::RepoArgs),
+    /// Search for a keyword in charts.
+    Search(search::SearchArgs),
     /// Print the version of kubectl-chart.
     Version(version::VersionArgs),
     /// Output shell completion code for bash, zsh, fish or powershell.
@@ -103,6 +109,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Apply(a) => deploy::exec(&cli.global, a, action::Mode::Apply, out),
         Command::Rollback(a) => rollback::exec(&cli.global, a, out),
         Command::Uninstall(a) => uninstall::exec(&cli.global, a, out),
+        Command::Repo(a) => repo::exec(a, out),
+        Command::Search(a) => search::exec(a, out),
         Command::Version(a) => version::exec(a, out),
         Command::Completion(a) => completion::exec(a, out),
     }
@@ -147,6 +155,26 @@ mod tests {
                 "c",
                 "--as",
                 "u",
+            ],
+            &[
+                "kubectl-chart",
+                "search",
+                "repo",
+                "nginx",
+                "--version",
+                "^1",
+                "-l",
+            ],
+            &[
+                "kubectl-chart",
+                "repo",
+                "add",
+                "r",
+                "http://h/",
+                "--username",
+                "u",
+                "--password",
+                "p",
             ],
             &[
                 "kubectl-chart",

@@ -183,7 +183,7 @@ fn entry_from_json(v: &Json) -> Result<Entry, String> {
 }
 
 /// Writes `data` to `path` through a temporary sibling and a rename, creating the directory.
-pub(crate) fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), Error> {
+pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> Result<(), Error> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -19,7 +19,7 @@ mod paths;
 mod search;
 mod select;
 
-pub use config::{lock_path, Entry, RepoFile};
+pub use config::{lock_path, write_atomic, Entry, RepoFile, RepoLock};
 pub use generate::{archives, index_directory, merge, write_index, DirEntry};
 pub use index::{ChartVersion, Index};
 pub use paths::HelmPaths;

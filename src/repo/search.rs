@@ -24,6 +24,17 @@ pub struct SearchHit {
     score: usize,
 }
 
+impl SearchHit {
+    /// A hit outside a search (printers' tests).
+    pub fn new(name: String, chart: ChartVersion) -> SearchHit {
+        SearchHit {
+            name,
+            chart,
+            score: 0,
+        }
+    }
+}
+
 /// Searches `repos` (name and index, in `repositories.yaml` order). `keyword` empty lists
 /// everything; `version` is the constraint (already defaulted as Helm does); `versions` keeps
 /// every matching version instead of the newest of each chart.
