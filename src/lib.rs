@@ -12,15 +12,18 @@
 
 pub mod action;
 pub mod apply;
+pub mod cache;
 pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod diff;
 pub mod error;
 pub mod gotemplate;
+pub mod helmpath;
 pub mod manifest;
 pub mod net;
 pub mod output;
+pub mod registry;
 pub mod release;
 pub mod render;
 pub mod repo;

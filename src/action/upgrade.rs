@@ -69,6 +69,8 @@ pub struct UpgradeOptions {
     pub release: String,
     /// Chart directory or archive.
     pub chart: PathBuf,
+    /// Where the chart was fetched from, recorded with the revision.
+    pub chart_origin: Option<crate::release::ChartOrigin>,
     /// Values flags.
     pub values: ValuesOptions,
     /// Verb.
@@ -231,6 +233,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         name: rendered.chart.metadata.name.clone(),
         version: rendered.chart.metadata.version.clone(),
         app_version: rendered.chart.metadata.app_version.clone(),
+        origin: opts.chart_origin.clone(),
     };
     let begin = BeginOptions {
         name: opts.release.clone(),

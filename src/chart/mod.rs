@@ -10,11 +10,13 @@ pub mod dependencies;
 pub mod helmignore;
 pub mod loader;
 pub mod metadata;
+pub mod source;
 
 use std::{fmt, path::Path};
 
 pub use dependencies::{is_compatible_range, Dependency};
 pub use metadata::{Maintainer, Metadata};
+pub use source::ChartRef;
 
 use crate::gotemplate::Value;
 

@@ -121,3 +121,73 @@ impl ValuesArgs {
         }
     }
 }
+
+/// Helm's chart-locating flags (`ChartPathOptions`), for every verb that takes a chart reference.
+/// Chart repositories' `--repo` and `--pass-credentials` belong with the repository support.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ChartArgs {
+    /// Specify a version constraint for the chart version to use (an exact version or a
+    /// constraint such as ^1.2 or ">=1, <2"). Without it, the latest stable version is used.
+    #[arg(long, value_name = "VERSION", default_value = "")]
+    pub version: String,
+    /// Use development versions, too. Equivalent to version '>0.0.0-0'. If --version is set, this is ignored.
+    #[arg(long)]
+    pub devel: bool,
+    /// Use insecure HTTP connections for the chart download.
+    #[arg(long = "plain-http")]
+    pub plain_http: bool,
+    /// Verify certificates of HTTPS-enabled servers using this CA bundle.
+    #[arg(long = "ca-file", value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Identify HTTPS client using this SSL certificate file.
+    #[arg(long = "cert-file", value_name = "FILE")]
+    pub cert_file: Option<std::path::PathBuf>,
+    /// Identify HTTPS client using this SSL key file.
+    #[arg(long = "key-file", value_name = "FILE")]
+    pub key_file: Option<std::path::PathBuf>,
+    /// Skip tls certificate checks for the chart download.
+    #[arg(long = "insecure-skip-tls-verify")]
+    pub insecure_skip_tls_verify: bool,
+    /// Chart repository or registry username.
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Chart repository or registry password.
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+}
+
+impl ChartArgs {
+    /// The options the chart source step takes.
+    pub fn to_options(&self) -> crate::action::ChartSourceOptions {
+        crate::action::ChartSourceOptions {
+            version: self.version.clone(),
+            devel: self.devel,
+            plain_http: self.plain_http,
+            tls: crate::net::TlsOptions {
+                ca_file: self.ca_file.clone(),
+                cert_file: self.cert_file.clone(),
+                key_file: self.key_file.clone(),
+                insecure_skip_tls_verify: self.insecure_skip_tls_verify,
+            },
+            username: self.username.clone(),
+            password: self.password.clone(),
+        }
+    }
+}
+
+/// Resolves a chart argument (fetching a remote chart), printing Helm's `Pulled:`/`Digest:`
+/// notices on stderr as it does.
+pub fn locate(chart: &str, args: &ChartArgs) -> anyhow::Result<crate::action::LocatedChart> {
+    let located = crate::action::locate_chart(chart, &args.to_options())?;
+    print_notices(&located.notices);
+    Ok(located)
+}
+
+/// Helm's progress lines, on stderr.
+pub fn print_notices(lines: &[String]) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    for l in lines {
+        let _ = writeln!(err, "{l}");
+    }
+}

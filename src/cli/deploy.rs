@@ -1,7 +1,7 @@
 //! `kubectl chart install|upgrade|apply RELEASE CHART`: one flag set, three verbs (Helm's
 //! install, upgrade and `upgrade --install`).
 
-use std::{io::Write, path::PathBuf, time::Duration};
+use std::{io::Write, time::Duration};
 
 use clap::Args;
 
@@ -10,15 +10,18 @@ use crate::action::{self, Context, DryRun, Mode, UpgradeOptions};
 
 /// Flags shared by install, upgrade and apply.
 #[derive(Debug, Args)]
+#[command(disable_version_flag = true)]
 pub struct DeployArgs {
     /// Release name.
     #[arg(value_name = "RELEASE")]
     release: String,
-    /// Chart directory or packaged chart (.tgz).
+    /// Chart: a directory, a packaged chart (.tgz), oci://host/path/name[:tag] or an https:// URL.
     #[arg(value_name = "CHART")]
-    chart: PathBuf,
+    chart: String,
     #[command(flatten)]
     values: ValuesArgs,
+    #[command(flatten)]
+    chart_args: super::args::ChartArgs,
     /// Simulate: `client` renders and plans only; `server` also sends every write as a server-side dry run.
     #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
     dry_run: Option<String>,
@@ -72,12 +75,15 @@ pub struct DeployArgs {
 
 /// `upgrade` only: install when the release does not exist.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(
+    disable_version_flag = true,
+    after_help = "Examples:
   # Upgrade web, waiting for the rollout and rolling back if it fails
   kubectl chart upgrade web ./chart -n prod -f prod.yaml --atomic --timeout 5m
 
   # Upgrade or install
-  kubectl chart upgrade --install web ./chart -n prod")]
+  kubectl chart upgrade --install web ./chart -n prod"
+)]
 pub struct UpgradeArgs {
     #[command(flatten)]
     deploy: DeployArgs,
@@ -95,9 +101,11 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client or server"),
     };
     let timeout: Duration = parse_duration(&a.timeout)?;
+    let located = super::args::locate(&a.chart, &a.chart_args)?;
     let opts = UpgradeOptions {
         release: a.release,
-        chart: a.chart,
+        chart: located.path,
+        chart_origin: located.origin,
         values: a.values.to_options(),
         mode,
         dry_run,

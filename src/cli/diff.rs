@@ -1,6 +1,6 @@
 //! `kubectl chart diff RELEASE CHART` and `kubectl chart diff --revision N RELEASE`.
 
-use std::{io::Write, path::PathBuf};
+use std::io::Write;
 
 use clap::Args;
 
@@ -13,7 +13,9 @@ use crate::{
 /// Show what an upgrade (or install, or rollback) would change: a three-way diff of the last
 /// applied revision, the live objects and the new render. Secrets are masked.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(
+    disable_version_flag = true,
+    after_help = "Examples:
   # What would upgrading web with new values change?
   kubectl chart diff web ./chart -n prod -f prod.yaml
 
@@ -23,7 +25,8 @@ use crate::{
   # Machine-readable, and exit 2 when anything would change
   kubectl chart diff web ./chart -o json --detailed-exitcode
 
-Exit codes: 0 no changes (or changes without --detailed-exitcode), 1 error, 2 changes with --detailed-exitcode.")]
+Exit codes: 0 no changes (or changes without --detailed-exitcode), 1 error, 2 changes with --detailed-exitcode."
+)]
 pub struct DiffArgs {
     /// Release name.
     #[arg(value_name = "RELEASE")]
@@ -34,9 +37,11 @@ pub struct DiffArgs {
         required_unless_present = "revision",
         conflicts_with = "revision"
     )]
-    chart: Option<PathBuf>,
+    chart: Option<String>,
     #[command(flatten)]
     values: ValuesArgs,
+    #[command(flatten)]
+    chart_args: super::args::ChartArgs,
     /// Compare with stored revision N instead of a chart (what `rollback RELEASE N` would do).
     #[arg(long, value_name = "N")]
     revision: Option<u32>,
@@ -66,9 +71,13 @@ pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Re
     use std::io::IsTerminal as _;
     let terminal =
         std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let chart = match &a.chart {
+        Some(c) => Some(super::args::locate(c, &a.chart_args)?.path),
+        None => None,
+    };
     let opts = DiffOptions {
         release: a.release,
-        chart: a.chart,
+        chart,
         values: a.values.to_options(),
         revision: a.revision,
         kube_version: a.kube_version,

@@ -8,9 +8,13 @@ mod diff;
 mod get;
 mod history;
 mod list;
+mod pull;
+mod push;
+mod registry;
 mod repo;
 mod rollback;
 mod search;
+mod show;
 mod status;
 mod template;
 mod uninstall;
@@ -76,6 +80,14 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Uninstall a release.
     Uninstall(uninstall::UninstallArgs),
+    /// Download a chart from a registry or URL (and optionally unpack it).
+    Pull(pull::PullArgs),
+    /// Push a packaged chart to an OCI registry.
+    Push(push::PushArgs),
+    /// Show information of a chart.
+    Show(show::ShowArgs),
+    /// Login to or logout from an OCI registry.
+    Registry(registry::RegistryArgs),
     /// Add, list, remove, update, and index chart repositories.
     Repo(repo::RepoArgs),
     /// Search for a keyword in charts.
@@ -109,6 +121,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Apply(a) => deploy::exec(&cli.global, a, action::Mode::Apply, out),
         Command::Rollback(a) => rollback::exec(&cli.global, a, out),
         Command::Uninstall(a) => uninstall::exec(&cli.global, a, out),
+        Command::Pull(a) => pull::exec(a, out),
+        Command::Push(a) => push::exec(a, out),
+        Command::Show(a) => show::exec(a, out),
+        Command::Registry(a) => registry::exec(a, out),
         Command::Repo(a) => repo::exec(a, out),
         Command::Search(a) => search::exec(a, out),
         Command::Version(a) => version::exec(a, out),

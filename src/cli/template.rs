@@ -9,7 +9,9 @@ use crate::action::{self, TemplateOptions};
 
 /// Render chart templates locally and display the output.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
+#[command(
+    disable_version_flag = true,
+    after_help = "Examples:
   # Render the bundled demo chart
   kubectl chart template demo fixtures/charts/demo
 
@@ -17,16 +19,19 @@ use crate::action::{self, TemplateOptions};
   kubectl chart template web ./chart -n prod -f prod.yaml --set image.tag=1.2.3 --kube-version 1.31.0
 
   # Only show one template
-  kubectl chart template web ./chart -s templates/deployment.yaml")]
+  kubectl chart template web ./chart -s templates/deployment.yaml"
+)]
 pub struct TemplateArgs {
     /// Release name.
     #[arg(value_name = "RELEASE")]
     release: String,
-    /// Chart directory or packaged chart (.tgz).
+    /// Chart: a directory, a packaged chart (.tgz), oci://host/path/name[:tag] or an https:// URL.
     #[arg(value_name = "CHART")]
-    chart: PathBuf,
+    chart: String,
     #[command(flatten)]
     values: ValuesArgs,
+    #[command(flatten)]
+    chart_args: super::args::ChartArgs,
     /// Kubernetes version used for Capabilities.KubeVersion.
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
@@ -62,10 +67,11 @@ pub struct TemplateArgs {
 
 /// Runs `template`.
 pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let located = super::args::locate(&a.chart, &a.chart_args)?;
     let opts = TemplateOptions {
         release_name: a.release,
         namespace: global.namespace.clone().unwrap_or_else(|| "default".to_string()),
-        chart: a.chart,
+        chart: located.path,
         values: a.values.to_options(),
         kube_version: a.kube_version,
         api_versions: a.api_versions,

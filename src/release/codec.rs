@@ -270,6 +270,7 @@ pub(crate) mod tests {
                 name: "web".into(),
                 version: "1.2.3".into(),
                 app_version: "2.0".into(),
+                origin: None,
             },
             values: serde_json::json!({"password": "hunter2-user-value"}),
             computed_values: serde_json::json!({"password": "hunter2-user-value", "replicas": 2}),

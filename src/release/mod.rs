@@ -22,8 +22,8 @@ mod record;
 mod store;
 
 pub use record::{
-    record_key, validate_name, ChartRef, Clock, Hook, HookRun, ManualClock, Operation, RecordMeta, Release,
-    Status, SystemClock, Timestamp, OWNER,
+    record_key, validate_name, ChartOrigin, ChartRef, Clock, Hook, HookRun, ManualClock, Operation,
+    RecordMeta, Release, Status, SystemClock, Timestamp, OWNER,
 };
 pub use store::{
     BeginOptions, Error, Pending, Result, Store, Unchanged, DEFAULT_HISTORY_MAX, MAX_BODY_BYTES, MAX_SLICES,

@@ -196,6 +196,19 @@ pub struct ChartRef {
     /// `Chart.yaml` `appVersion`, empty when the chart has none.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub app_version: String,
+    /// Where the chart was fetched from (absent for a chart directory, and in records written
+    /// before charts could be fetched).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<ChartOrigin>,
+}
+
+/// Where a chart came from: the reference or path it was given as, and the archive's digest.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChartOrigin {
+    /// `oci://host/repo/name:tag`, an `https://` URL, or an archive path.
+    pub source: String,
+    /// `sha256:<hex>` of the chart archive.
+    pub digest: String,
 }
 
 /// The last execution of a hook (Helm's `HookExecution`).

@@ -1,6 +1,5 @@
-//! Where Helm keeps its files (`pkg/helmpath`): the config, cache and data homes and the
-//! repository files inside them, with the same environment variables and XDG fallbacks, so a
-//! setup made with `helm` is the one we read and the other way round.
+//! Where Helm keeps the repository files (`pkg/helmpath`), resolved once: the homes and
+//! variables come from [`crate::helmpath`], this adds the per-repository cache file names.
 
 use std::path::{Path, PathBuf};
 
@@ -25,41 +24,16 @@ impl HelmPaths {
         HelmPaths::resolve(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
     }
 
-    /// From a lookup function (tests pass a table instead of the environment). Unset and empty
-    /// variables are the same, as Go's `os.Getenv` makes them.
+    /// From a lookup function (tests pass a table instead of the environment); the rules are
+    /// [`crate::helmpath`]'s, shared with the registry side.
     pub fn resolve(env: impl Fn(&str) -> Option<String>) -> HelmPaths {
-        let home = env("HOME").map(PathBuf::from).unwrap_or_default();
-        // helmpath/lazypath: HELM_*_HOME wins, then $XDG_*_HOME/helm, then the platform default.
-        let base = |helm: &str, xdg: &str, default: &[&str]| -> PathBuf {
-            if let Some(p) = env(helm) {
-                return PathBuf::from(p);
-            }
-            let root = env(xdg)
-                .map(PathBuf::from)
-                .unwrap_or_else(|| default.iter().fold(home.clone(), |p, part| p.join(part)));
-            root.join("helm")
-        };
-        let (config_default, cache_default, data_default): (&[&str], &[&str], &[&str]) =
-            if cfg!(target_os = "macos") {
-                (&["Library", "Preferences"], &["Library", "Caches"], &["Library"])
-            } else {
-                (&[".config"], &[".cache"], &[".local", "share"])
-            };
-        let config_home = base("HELM_CONFIG_HOME", "XDG_CONFIG_HOME", config_default);
-        let cache_home = base("HELM_CACHE_HOME", "XDG_CACHE_HOME", cache_default);
-        let data_home = base("HELM_DATA_HOME", "XDG_DATA_HOME", data_default);
-        let repository_config = env("HELM_REPOSITORY_CONFIG")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| config_home.join("repositories.yaml"));
-        let repository_cache = env("HELM_REPOSITORY_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| cache_home.join("repository"));
+        let env: crate::helmpath::Env = &env;
         HelmPaths {
-            config_home,
-            cache_home,
-            data_home,
-            repository_config,
-            repository_cache,
+            config_home: crate::helmpath::config_home(env),
+            cache_home: crate::helmpath::cache_home(env),
+            data_home: crate::helmpath::data_home(env),
+            repository_config: crate::helmpath::repository_config(env),
+            repository_cache: crate::helmpath::repository_cache(env),
         }
     }
 
@@ -134,9 +108,6 @@ mod tests {
                 "/h/.cache/helm/repository",
             ),
         ];
-        if cfg!(target_os = "macos") {
-            return;
-        }
         for (name, env, config, repo_config, repo_cache) in cases {
             let p = HelmPaths::resolve(|k| {
                 env.iter()

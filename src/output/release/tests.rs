@@ -20,6 +20,7 @@ fn rel(revision: u32, status: Status, description: &str) -> Release {
             name: "alpine".into(),
             version: "0.1.0".into(),
             app_version: "1.0".into(),
+            origin: None,
         },
         values: json!({"image": {"tag": "1.2"}}),
         computed_values: json!({"replicas": 1, "image": {"tag": "1.2", "repo": "alpine"}}),
@@ -85,6 +86,7 @@ fn list_formats() {
             name: "nginx".into(),
             version: "15.0.0".into(),
             app_version: String::new(),
+            origin: None,
         },
         ..rel(1, Status::Failed, "").meta()
     };

@@ -34,6 +34,7 @@ fn opts(op: Operation, manifest: String) -> BeginOptions {
             name: "web".into(),
             version: "1.0.0".into(),
             app_version: String::new(),
+            origin: None,
         },
         values: serde_json::json!({}),
         computed_values: serde_json::json!({}),

@@ -35,6 +35,7 @@ fn opts(name: &str, op: Operation) -> BeginOptions {
             name: "web".into(),
             version: "1.0.0".into(),
             app_version: "2".into(),
+            origin: None,
         },
         values: serde_json::json!({"replicas": 2}),
         computed_values: serde_json::json!({"replicas": 2, "image": "nginx"}),

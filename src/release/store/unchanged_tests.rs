@@ -16,6 +16,7 @@ fn opts(name: &str, op: Operation, tag: &str) -> BeginOptions {
             name: "web".into(),
             version: "1.0.0".into(),
             app_version: String::new(),
+            origin: None,
         },
         values: serde_json::json!({ "tag": tag }),
         computed_values: serde_json::json!({ "tag": tag }),
