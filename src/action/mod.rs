@@ -7,7 +7,7 @@ mod diff;
 mod get;
 mod history;
 mod list;
-mod locate;
+pub(crate) mod locate;
 mod plan;
 mod pull;
 mod push;

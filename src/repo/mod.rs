@@ -17,7 +17,7 @@ mod generate;
 pub mod index;
 mod paths;
 mod search;
-mod select;
+pub mod select;
 
 pub use config::{lock_path, write_atomic, Entry, RepoFile, RepoLock};
 pub use generate::{archives, index_directory, merge, write_index, DirEntry};

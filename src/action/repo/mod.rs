@@ -6,6 +6,7 @@
 //! `repositories.yaml` and the cache as they were.
 
 mod add;
+mod fetch;
 mod index;
 mod list;
 mod remove;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _};
 
 pub use add::{repo_add, RepoAddOptions};
+pub use fetch::{locate_in_repo, locate_in_repo_url};
 pub use index::{repo_index, RepoIndexOptions};
 pub use list::{repo_list, RepoListOptions};
 pub use remove::{repo_remove, RepoRemoveOptions};
