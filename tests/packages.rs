@@ -1,0 +1,9 @@
+//! The package manager end to end: charts from real OCI registries and chart repositories,
+//! through the real binary, with helm as the oracle. One test binary for all of it, a module per
+//! kind of source.
+
+#[allow(dead_code)]
+mod support;
+
+#[path = "packages/repo.rs"]
+mod repo;
