@@ -5,5 +5,11 @@
 #[allow(dead_code)]
 mod support;
 
+#[path = "packages/oci.rs"]
+mod oci;
+
+#[path = "packages/edge.rs"]
+mod edge;
+
 #[path = "packages/repo.rs"]
 mod repo;

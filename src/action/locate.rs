@@ -188,6 +188,7 @@ pub(crate) fn locate_oci(raw: &str, opts: &ChartSourceOptions) -> anyhow::Result
     }
     notices.push(format!("Pulled: {}", pulled.reference));
     notices.push(format!("Digest: {}", pulled.manifest_digest));
+    notices.extend(underscore_notice(&pulled.reference));
     let r = &pulled.reference;
     let file_name = match (&r.tag, &r.digest) {
         (Some(t), _) => format!("{}-{}.tgz", r.name(), t.replace('_', "+")),
@@ -204,4 +205,19 @@ pub(crate) fn locate_oci(raw: &str, opts: &ChartSourceOptions) -> anyhow::Result
         archive: Some(pulled.chart),
         file_name: Some(file_name),
     })
+}
+
+/// Helm's explanation, printed after a pull or push whose tag holds a `_` (a `+` in the version).
+pub(crate) fn underscore_notice(r: &registry::Reference) -> Vec<String> {
+    if !r.tag.as_deref().is_some_and(|t| t.contains('_')) {
+        return Vec::new();
+    }
+    vec![
+        format!("{r} contains an underscore."),
+        "OCI artifact references (e.g. tags) do not support the plus sign (+). To support\n\
+         storing semantic versions, Helm adopts the convention of changing plus (+) to\n\
+         an underscore (_) in chart version tags when pushing to a registry and back to\n\
+         a plus (+) when pulling from a registry."
+            .into(),
+    ]
 }

@@ -31,15 +31,6 @@ pub fn push(opts: &PushOptions) -> anyhow::Result<Vec<String>> {
         format!("Pushed: {}", pushed.reference),
         format!("Digest: {}", pushed.manifest_digest),
     ];
-    if pushed.reference.tag.as_deref().is_some_and(|t| t.contains('_')) {
-        lines.push(format!("{} contains an underscore.", pushed.reference));
-        lines.push(
-            "OCI artifact references (e.g. tags) do not support the plus sign (+). To support\n\
-             storing semantic versions, Helm adopts the convention of changing plus (+) to\n\
-             an underscore (_) in chart version tags when pushing to a registry and back to\n\
-             a plus (+) when pulling from a registry."
-                .into(),
-        );
-    }
+    lines.extend(super::locate::underscore_notice(&pushed.reference));
     Ok(lines)
 }

@@ -54,7 +54,12 @@ fn render(ch: &Chart, raw_values: Option<&[u8]>, part: ShowPart) -> String {
     use ShowPart::*;
     let mut out = String::new();
     if matches!(part, Chart | All) {
-        out.push_str(&crate::yaml::emit::json_to_yaml(&ch.metadata.to_json()));
+        // sigs.k8s.io/yaml output ends in a newline and Helm adds one more.
+        let yaml = crate::yaml::emit::json_to_yaml(&ch.metadata.to_json());
+        out.push_str(&yaml);
+        if !yaml.ends_with('\n') {
+            out.push('\n');
+        }
         out.push('\n');
     }
     if matches!(part, Values | All) {

@@ -11,6 +11,13 @@ use super::loader::BufferedFile;
 
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
+/// The most an archive may expand to, all files together. Helm 3.17.3 introduced the same
+/// limits (100 MiB, 5 MiB per file) against decompression bombs; we take its numbers so a chart
+/// either tool accepts loads in both, and a chart from the network cannot fill memory.
+pub const MAX_DECOMPRESSED_CHART: u64 = 100 << 20;
+/// The most one file of an archive may expand to.
+pub const MAX_DECOMPRESSED_FILE: u64 = 5 << 20;
+
 /// Whether the bytes start with the gzip signature Helm checks for (`\x1f\x8b\x08`).
 pub fn is_gzip(data: &[u8]) -> bool {
     data.starts_with(&[0x1F, 0x8B, 0x08])
@@ -43,6 +50,7 @@ pub fn load_archive_files(data: &[u8]) -> Result<Vec<BufferedFile>, String> {
     let mut archive = tar::Archive::new(gz);
     let entries = archive.entries().map_err(|e| e.to_string())?;
     let mut files = Vec::new();
+    let mut remaining = MAX_DECOMPRESSED_CHART;
     for entry in entries {
         let mut entry = entry.map_err(|e| e.to_string())?;
         let kind = entry.header().entry_type();
@@ -73,8 +81,31 @@ pub fn load_archive_files(data: &[u8]) -> Result<Vec<BufferedFile>, String> {
         if parts[0] == "Chart.yaml" {
             return Err("chart yaml not in base directory".into());
         }
+        // The header's size is checked first, then the read itself is bounded, since a hostile
+        // archive's headers need not tell the truth.
+        let size = entry.header().size().map_err(|e| e.to_string())?;
+        if size > MAX_DECOMPRESSED_FILE {
+            return Err(format!(
+                "decompressed chart file {} is larger than the maximum file size {MAX_DECOMPRESSED_FILE}",
+                crate::values::strvals::go_quote(&raw_name)
+            ));
+        }
+        if size > remaining {
+            return Err(format!(
+                "decompressed chart is larger than the maximum file size {MAX_DECOMPRESSED_CHART}"
+            ));
+        }
         let mut buf = Vec::new();
-        entry.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        (&mut entry)
+            .take(remaining.min(MAX_DECOMPRESSED_FILE) + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| e.to_string())?;
+        if buf.len() as u64 > MAX_DECOMPRESSED_FILE || buf.len() as u64 > remaining {
+            return Err(format!(
+                "decompressed chart is larger than the maximum file size {MAX_DECOMPRESSED_CHART}"
+            ));
+        }
+        remaining -= buf.len() as u64;
         let data = buf.strip_prefix(UTF8_BOM).map(<[u8]>::to_vec).unwrap_or(buf);
         files.push(BufferedFile { name: n, data });
     }
@@ -186,6 +217,25 @@ mod tests {
             let got = load_archive_files(&tgz(&[(path, b"x")])).map(|f| f[0].name.clone());
             assert_eq!(got, want.map(String::from).map_err(String::from), "{name}");
         }
+    }
+
+    #[test]
+    fn decompression_limits() {
+        let big = vec![b'a'; (MAX_DECOMPRESSED_FILE + 1) as usize];
+        let err = load_archive_files(&tgz(&[("c/Chart.yaml", b"x"), ("c/big.txt", &big)])).unwrap_err();
+        assert_eq!(
+            err,
+            format!("decompressed chart file \"c/big.txt\" is larger than the maximum file size {MAX_DECOMPRESSED_FILE}")
+        );
+        // 21 files of 5 MiB: each allowed, together over 100 MiB (compresses to ~100 KiB).
+        let chunk = vec![b'a'; MAX_DECOMPRESSED_FILE as usize];
+        let names: Vec<String> = (0..21).map(|i| format!("c/f{i}")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &chunk[..])).collect();
+        let err = load_archive_files(&tgz(&entries)).unwrap_err();
+        assert_eq!(
+            err,
+            format!("decompressed chart is larger than the maximum file size {MAX_DECOMPRESSED_CHART}")
+        );
     }
 
     #[test]

@@ -21,14 +21,20 @@ pub fn chart_name(c: &ChartRef) -> String {
 
 /// One revision as `helm history -o json` writes it (`releaseInfo`).
 pub fn history_entry(r: &Release) -> Value {
-    json!({
+    let mut v = json!({
         "revision": r.revision,
         "updated": time::rfc3339(r.last_deployed),
         "status": r.status.as_str(),
         "chart": chart_name(&r.chart),
         "app_version": r.chart.app_version,
         "description": r.description,
-    })
+    });
+    // Our addition: where the chart came from, only when known (Helm's keys stay as they are).
+    if let Some(o) = &r.chart.origin {
+        v["chart_source"] = o.source.clone().into();
+        v["chart_digest"] = o.digest.clone().into();
+    }
+    v
 }
 
 /// `history`: revisions as given (oldest first).
@@ -36,23 +42,39 @@ pub fn write_history(out: &mut dyn Write, revisions: &[Release], format: OutputF
     match format {
         OutputFormat::Table => {
             let mut t = Table::new();
-            t.add_row([
+            // A SOURCE column (our addition) only when some revision's chart was fetched or
+            // packaged; otherwise the table is Helm's.
+            let sourced = revisions.iter().any(|r| r.chart.origin.is_some());
+            let mut header = vec![
                 "REVISION",
                 "UPDATED",
                 "STATUS",
                 "CHART",
                 "APP VERSION",
                 "DESCRIPTION",
-            ]);
+            ];
+            if sourced {
+                header.push("SOURCE");
+            }
+            t.add_row(header);
             for r in revisions {
-                t.add_row([
+                let mut row = vec![
                     r.revision.to_string(),
                     time::ansic(r.last_deployed),
                     r.status.to_string(),
                     chart_name(&r.chart),
                     r.chart.app_version.clone(),
                     r.description.clone(),
-                ]);
+                ];
+                if sourced {
+                    row.push(
+                        r.chart
+                            .origin
+                            .as_ref()
+                            .map_or_else(String::new, |o| format!("{}@{}", o.source, o.digest)),
+                    );
+                }
+                t.add_row(row);
             }
             t.write(out)
         }
@@ -264,6 +286,12 @@ fn write_status_table(
     writeln!(out, "NAMESPACE: {}", r.namespace)?;
     writeln!(out, "STATUS: {}", r.status)?;
     writeln!(out, "REVISION: {}", r.revision)?;
+    // Not in Helm's output (it does not record it): shown only for charts that were fetched or
+    // packaged, so a release from a chart directory prints exactly as Helm's.
+    if let Some(o) = &r.chart.origin {
+        writeln!(out, "CHART SOURCE: {}", o.source)?;
+        writeln!(out, "CHART DIGEST: {}", o.digest)?;
+    }
     if debug {
         writeln!(out, "CHART: {}", r.chart.name)?;
         writeln!(out, "VERSION: {}", r.chart.version)?;

@@ -59,6 +59,8 @@ pub struct Client {
     explicit: Option<Auth>,
     /// Bearer tokens by `host scope`, and `host basic` for registries that asked for basic auth.
     tokens: Mutex<HashMap<String, Auth>>,
+    /// `?n=` for tag lists; `None` lets the registry choose its page size.
+    tag_page_size: Option<u32>,
 }
 
 /// A manifest as fetched: parsed, its digest, and its bytes (kept for the cache).
@@ -77,7 +79,14 @@ impl Client {
             plain_http,
             explicit,
             tokens: Mutex::new(HashMap::new()),
+            tag_page_size: None,
         }
+    }
+
+    /// Asks for tag lists in pages of `n` (registries cap it; the rest comes through `Link`).
+    pub fn with_tag_page_size(mut self, n: u32) -> Client {
+        self.tag_page_size = Some(n);
+        self
     }
 
     fn base(&self, host: &str) -> String {
@@ -179,6 +188,9 @@ impl Client {
         }
         let scope = auth::scope(&r.repository, false);
         let mut url = format!("{}/v2/{}/tags/list", self.base(&r.registry), r.repository);
+        if let Some(n) = self.tag_page_size {
+            url.push_str(&format!("?n={n}"));
+        }
         let mut out = Vec::new();
         // A registry that hands back the same page forever must not loop us forever.
         for _ in 0..10_000 {

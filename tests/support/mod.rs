@@ -7,3 +7,4 @@ pub mod chartrepo;
 pub mod cli;
 pub mod faultproxy;
 pub mod k8s;
+pub mod registry;

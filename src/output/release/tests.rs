@@ -288,3 +288,29 @@ fn get_printers() {
         assert_eq!(got, want, "{name}");
     }
 }
+
+/// A fetched chart's origin shows in history (a SOURCE column, JSON keys) and status, and a
+/// release from a chart directory prints exactly as before.
+#[test]
+fn chart_origin_shown_when_known() {
+    let mut fetched = rel(2, Status::Deployed, "Upgrade complete");
+    fetched.chart.origin = Some(crate::release::ChartOrigin {
+        source: "oci://reg.test/charts/alpine:0.1.0".into(),
+        digest: "sha256:ab".into(),
+    });
+    let revs = [rel(1, Status::Superseded, "Install complete"), fetched.clone()];
+    let table = text(|o| write_history(o, &revs, OutputFormat::Table));
+    let lines: Vec<&str> = table.lines().collect();
+    // uitable pads every cell, the last column too.
+    assert!(lines[0].trim_end().ends_with("\tSOURCE"), "{table}");
+    assert!(
+        lines[2].ends_with("\toci://reg.test/charts/alpine:0.1.0@sha256:ab"),
+        "{table}"
+    );
+    let plain = text(|o| write_history(o, &revs[..1], OutputFormat::Table));
+    assert!(!plain.contains("SOURCE"), "no column without an origin: {plain}");
+    let entry = history_entry(&fetched);
+    assert_eq!(entry["chart_source"], "oci://reg.test/charts/alpine:0.1.0");
+    assert_eq!(entry["chart_digest"], "sha256:ab");
+    assert!(history_entry(&revs[0]).get("chart_source").is_none());
+}
