@@ -607,3 +607,48 @@ fn a_50_mb_index_is_read_only_as_far_as_needed() {
         eprintln!("helm template from it: {:?}", t.elapsed());
     }
 }
+
+/// An index whose entries point at `oci://` URLs (as some large catalogues now publish): the
+/// repository resolves the version, the registry client pulls it.
+#[test]
+fn index_entries_pointing_at_oci_are_pulled_from_the_registry() {
+    let Some(r) = crate::support::registry::plain() else {
+        return;
+    };
+    let h = Homes::new("oci-index");
+    let tgz = h.dir.join("app-1.2.0.tgz");
+    let data = chart_tgz("app", "1.2.0");
+    std::fs::write(&tgz, &data).unwrap();
+    let remote = format!("oci://{}/repo-index", r.host);
+    ok(
+        &h.kc(&["push", tgz.to_str().unwrap(), &remote, "--plain-http"]),
+        "push",
+    );
+    let index = format!(
+        "apiVersion: v1\nentries:\n  app:\n  - apiVersion: v2\n    created: \"2024-01-01T00:00:00Z\"\n    digest: {}\n    name: app\n    urls:\n    - {remote}/app:1.2.0\n    version: 1.2.0\n  - apiVersion: v2\n    name: app\n    urls:\n    - {remote}/app:1.0.0\n    version: 1.0.0\ngenerated: \"2024-01-01T00:00:00Z\"\n",
+        sha256(&data)
+    );
+    std::fs::write(h.served().join("index.yaml"), index).unwrap();
+    let server = ChartRepo::serve(&h.served());
+    ok(&h.kc(&["repo", "add", "r", &server.url]), "repo add");
+    let out = h.kc(&["template", "x", "r/app", "--plain-http"]);
+    let ours = ok(&out, "template of an oci entry");
+    assert!(ours.contains("chart: app-1.2.0"), "{ours}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("Pulled: {}/repo-index/app:1.2.0", r.host))
+    );
+    // Only the index was asked of the repository server; the chart came from the registry.
+    assert_eq!(server.total_hits(), 1);
+    if let Some(helm) = helm3() {
+        ok(&h.helm(&helm, &["repo", "update"]), "helm repo update");
+        let theirs = h.helm(&helm, &["template", "x", "r/app", "--plain-http"]);
+        if theirs.status.success() {
+            assert_eq!(ours, String::from_utf8_lossy(&theirs.stdout));
+        } else {
+            eprintln!(
+                "helm 3 cannot template an oci:// index entry: {}",
+                String::from_utf8_lossy(&theirs.stderr)
+            );
+        }
+    }
+}
