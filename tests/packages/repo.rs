@@ -652,3 +652,98 @@ fn index_entries_pointing_at_oci_are_pulled_from_the_registry() {
         }
     }
 }
+
+/// A repository's credentials reach its own origin only; a chart URL on another host gets them
+/// only with `--pass-credentials` (Helm's rule). Both servers check what they were sent.
+#[test]
+fn repository_credentials_stay_with_the_repository() {
+    use base64::Engine as _;
+    let h = Homes::new("creds");
+    let cdn_dir = h.dir.join("cdn");
+    std::fs::create_dir_all(&cdn_dir).unwrap();
+    write_charts(&cdn_dir, &[("app", "1.0.0")]);
+    write_charts(&h.served(), &[("local", "1.0.0")]);
+    let cdn = ChartRepo::serve(&cdn_dir);
+    ok(
+        &h.kc(&["repo", "index", h.served().to_str().unwrap()]),
+        "repo index",
+    );
+    // `app` lives on the other server (another port: another origin).
+    let index = std::fs::read_to_string(h.served().join("index.yaml")).unwrap();
+    let app = format!(
+        "  app:\n  - apiVersion: v2\n    digest: {}\n    name: app\n    urls:\n    - {}/app-1.0.0.tgz\n    version: 1.0.0\n",
+        sha256(&std::fs::read(cdn_dir.join("app-1.0.0.tgz")).unwrap()),
+        cdn.url
+    );
+    std::fs::write(
+        h.served().join("index.yaml"),
+        index.replacen("entries:\n", &format!("entries:\n{app}"), 1),
+    )
+    .unwrap();
+    let server = ChartRepo::serve(&h.served());
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("user:s3cret")
+    );
+    server.require_basic(&basic);
+
+    let err = failed(
+        &h.kc(&["repo", "add", "r", &server.url]),
+        "repo add without credentials",
+    );
+    assert!(err.contains("401"), "{err}");
+    ok(
+        &h.kc(&[
+            "repo",
+            "add",
+            "r",
+            &server.url,
+            "--username",
+            "user",
+            "--password",
+            "s3cret",
+        ]),
+        "repo add",
+    );
+    ok(
+        &h.kc(&["template", "x", "r/local"]),
+        "template from the repository's host",
+    );
+    assert!(server
+        .seen_auth()
+        .iter()
+        .filter(|(p, _)| p == "/local-1.0.0.tgz")
+        .all(|(_, a)| a.as_deref() == Some(basic.as_str())));
+    ok(&h.kc(&["template", "x", "r/app"]), "template from another host");
+    assert_eq!(
+        cdn.seen_auth(),
+        vec![("/app-1.0.0.tgz".to_string(), None)],
+        "credentials leaked to another host"
+    );
+
+    // With --pass-credentials they go along (a fresh cache, so the archive is fetched again).
+    let _ = std::fs::remove_dir_all(h.cache().join("kubectl-chart"));
+    ok(
+        &h.kc(&[
+            "repo",
+            "add",
+            "r",
+            &server.url,
+            "--username",
+            "user",
+            "--password",
+            "s3cret",
+            "--pass-credentials",
+            "--force-update",
+        ]),
+        "repo add --pass-credentials",
+    );
+    ok(
+        &h.kc(&["template", "x", "r/app"]),
+        "template with pass-credentials",
+    );
+    assert_eq!(
+        cdn.seen_auth().last().and_then(|(_, a)| a.clone()).as_deref(),
+        Some(basic.as_str())
+    );
+}
