@@ -263,6 +263,23 @@ fn repo_index_writes_what_helm_writes() {
     );
     let theirs = std::fs::read_to_string(theirs_dir.join("index.yaml")).unwrap();
     assert_eq!(stable(&ours), stable(&theirs));
+    // helm's index, served (URLs relative this time): both tools template the same bytes from it.
+    ok(
+        &h.helm(&helm, &["repo", "index", theirs_dir.to_str().unwrap()]),
+        "helm repo index",
+    );
+    let server = ChartRepo::serve(&theirs_dir);
+    ok(&h.kc(&["repo", "add", "helmidx", &server.url]), "repo add");
+    for args in [
+        &["template", "x", "helmidx/other"][..],
+        &["template", "x", "helmidx/app", "--version", "~1.2"],
+    ] {
+        assert_eq!(
+            ok(&h.kc(args), "template"),
+            ok(&h.helm(&helm, args), "helm template"),
+            "{args:?}"
+        );
+    }
     // --merge keeps versions only the other index has.
     let extra = h.dir.join("extra");
     std::fs::create_dir_all(&extra).unwrap();
