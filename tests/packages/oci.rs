@@ -678,3 +678,62 @@ fn registry_harness_serves_v2() {
         Some("registry/2.0")
     );
 }
+
+/// `install` from an `oci://` reference on the real control plane: the release records the
+/// reference and the archive digest, and `status` and `history` show them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn install_from_oci_records_the_source() {
+    let (Some(r), Some(helm3)) = (reg::plain(), helm(3)) else {
+        return;
+    };
+    let Some(kit) = crate::support::k8s::kit() else {
+        return;
+    };
+    let ns = crate::support::k8s::TestNamespace::new(kit.admin().await, "oci").await;
+    let h = Homes::new("install");
+    let tgz = h.package(&helm3, "demo", "1.0.0");
+    ok(
+        &h.kc(&[
+            "push",
+            tgz.to_str().unwrap(),
+            &format!("oci://{}/install", r.host),
+            "--plain-http",
+        ]),
+        "push",
+    );
+    let reference = format!("oci://{}/install/demo:1.0.0", r.host);
+    let kubeconfig = kit.kubeconfig.to_str().unwrap();
+    let with_cluster = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(&["-n", &ns.name, "--kubeconfig", kubeconfig]);
+        h.command(Path::new(env!("CARGO_BIN_EXE_kubectl-chart")), &all)
+            .env_remove("KUBECONFIG")
+            .output()
+            .expect("run kubectl-chart")
+    };
+    // The cache subchart's PVC never binds on the kit; it is not what this test is about.
+    // No hooks: the demo chart's hook Job needs a kubelet, which the plain kit has not.
+    let out = with_cluster(&[
+        "install",
+        "web",
+        &reference,
+        "--plain-http",
+        "--set",
+        "cache.enabled=false",
+        "--no-hooks",
+    ]);
+    ok(&out, "install from oci");
+    let digest = format!("sha256:{}", sha256_file(&tgz));
+    let status = with_cluster(&["status", "web"]);
+    ok(&status, "status");
+    let text = stdout(&status);
+    assert!(
+        text.contains(&format!("CHART SOURCE: {reference}\nCHART DIGEST: {digest}\n")),
+        "{text}"
+    );
+    let history = with_cluster(&["history", "web", "-o", "json"]);
+    ok(&history, "history");
+    let v: serde_json::Value = serde_json::from_slice(&history.stdout).expect("history json");
+    assert_eq!(v[0]["chart_source"], reference.as_str());
+    assert_eq!(v[0]["chart_digest"], digest.as_str());
+}
