@@ -197,8 +197,12 @@ pub fn exec(a: RepoArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             write_repo_list(out, &repos, a.output)?;
         }
         RepoCommand::Remove(a) => {
-            for line in act::repo_remove(&paths, &RepoRemoveOptions { names: a.names })? {
+            let done = act::repo_remove(&paths, &RepoRemoveOptions { names: a.names })?;
+            for line in &done.lines {
                 writeln!(out, "{line}")?;
+            }
+            if let Some(e) = done.error {
+                return Err(e);
             }
         }
         RepoCommand::Index(a) => {

@@ -13,7 +13,7 @@
 
 use anyhow::Context as _;
 
-use super::{client_for, entry_auth, fetch_index, get};
+use super::{client_for, fetch_index, get};
 use crate::{
     action::locate::{content_cache, locate_oci, ChartSourceOptions, LocatedChart},
     cache, net,
@@ -162,7 +162,6 @@ fn download(
             ..entry.clone()
         }
     };
-    debug_assert!(send_auth || entry_auth(&auth_entry).is_none());
     let resp = crate::action::locate::block_on(get(
         &client,
         &auth_entry,

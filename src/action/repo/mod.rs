@@ -20,7 +20,7 @@ pub use add::{repo_add, RepoAddOptions};
 pub use fetch::{locate_in_repo, locate_in_repo_url};
 pub use index::{repo_index, RepoIndexOptions};
 pub use list::{repo_list, RepoListOptions};
-pub use remove::{repo_remove, RepoRemoveOptions};
+pub use remove::{repo_remove, RemoveOutcome, RepoRemoveOptions};
 pub use update::{repo_update, RepoUpdateOptions, UpdateOutcome};
 
 use crate::{

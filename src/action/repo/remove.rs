@@ -11,9 +11,19 @@ pub struct RepoRemoveOptions {
     pub names: Vec<String>,
 }
 
-/// Removes each repository in turn (Helm writes the file after each one, so an unknown name
-/// after a known one keeps the first removal); returns the lines to print.
-pub fn repo_remove(paths: &HelmPaths, opts: &RepoRemoveOptions) -> anyhow::Result<Vec<String>> {
+/// What `repo remove` did: the lines to print, and the error that stopped it, if any. Helm
+/// removes (and writes the file) name by name, so an unknown name after a known one keeps the
+/// first removal and its line.
+#[derive(Debug)]
+pub struct RemoveOutcome {
+    /// `"name" has been removed from your repositories`, one per removed repository.
+    pub lines: Vec<String>,
+    /// Why it stopped early.
+    pub error: Option<anyhow::Error>,
+}
+
+/// Removes each repository in turn.
+pub fn repo_remove(paths: &HelmPaths, opts: &RepoRemoveOptions) -> anyhow::Result<RemoveOutcome> {
     let _lock = RepoFile::lock(&paths.repository_config)?;
     let mut file = RepoFile::load(&paths.repository_config)?;
     if file.repositories.is_empty() {
@@ -22,12 +32,10 @@ pub fn repo_remove(paths: &HelmPaths, opts: &RepoRemoveOptions) -> anyhow::Resul
     let mut lines = Vec::new();
     for name in &opts.names {
         if !file.remove(name) {
-            if !lines.is_empty() {
-                // Report what was done before failing, as Helm has printed it by then.
-                let done = lines.join("\n");
-                anyhow::bail!("{done}\nno repo named {name:?} found");
-            }
-            anyhow::bail!("no repo named {name:?} found");
+            return Ok(RemoveOutcome {
+                lines,
+                error: Some(anyhow::anyhow!("no repo named {name:?} found")),
+            });
         }
         file.write(&paths.repository_config)?;
         for cached in [paths.charts_file(name), paths.index_file(name)] {
@@ -40,5 +48,5 @@ pub fn repo_remove(paths: &HelmPaths, opts: &RepoRemoveOptions) -> anyhow::Resul
         }
         lines.push(format!("{name:?} has been removed from your repositories"));
     }
-    Ok(lines)
+    Ok(RemoveOutcome { lines, error: None })
 }
