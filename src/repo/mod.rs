@@ -24,7 +24,7 @@ pub use generate::{archives, index_directory, merge, write_index, DirEntry};
 pub use index::{ChartVersion, Index};
 pub use paths::HelmPaths;
 pub use search::{search, SearchHit, SEARCH_MAX_SCORE};
-pub use select::{all_versions, devel_constraint, find_version, resolve_url, select, FindError, SelectError};
+pub use select::{devel_constraint, find_version, resolve_url, select, FindError, SelectError};
 
 /// A repository error naming the file (or URL) and what was wrong with it.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@
 //! without a version is the constraint `>0.0.0-0` (helm's `install`/`template` set it so).
 
 use super::{
-    index::{empty_warning, find_chart, skip_warning, sort_newest_first, ChartVersion, Lookup},
+    index::{empty_warning, find_chart, skip_warning, ChartVersion, Lookup},
     Error,
 };
 use crate::semver_constraints::{parse_version, Constraints, Version};
@@ -138,36 +138,6 @@ pub fn find_version(
             Err(e) => warnings.push(skip_warning(name, &version, source, &e)),
         }
     }
-}
-
-/// All valid versions of `name`, newest first (`search --versions` over one chart, tests).
-pub fn all_versions(
-    data: &[u8],
-    name: &str,
-    source: &str,
-    warnings: &mut Vec<String>,
-) -> Result<Vec<ChartVersion>, Error> {
-    Ok(match find_chart(data, name, source)? {
-        Lookup::Missing => Vec::new(),
-        Lookup::Decoded(mut index) => {
-            warnings.append(&mut index.warnings);
-            index.entries.remove(name).unwrap_or_default()
-        }
-        Lookup::Items(items) => {
-            let mut out = Vec::new();
-            for item in items {
-                match item.decode(source)? {
-                    Some(mut cv) => match cv.validate() {
-                        Ok(()) => out.push(cv),
-                        Err(e) => warnings.push(skip_warning(name, &cv.metadata.version.clone(), source, &e)),
-                    },
-                    None => warnings.push(empty_warning(name, source)),
-                }
-            }
-            sort_newest_first(&mut out);
-            out
-        }
-    })
 }
 
 /// Helm's `ResolveReferenceURL`: an absolute `reference` is returned as is; a relative one is
