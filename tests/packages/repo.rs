@@ -19,15 +19,20 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// helm 3: `$KC_HELM3`, else the shared tool script's download, else `None` after saying why
-/// (`KC_REQUIRE_HELM=1` turns that into a failure).
+/// helm 3 (the version we match).
 fn helm3() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("KC_HELM3") {
+    helm(3)
+}
+
+/// helm `major`: `$KC_HELM<major>`, else the shared tool script's download, else `None` after
+/// saying why (`KC_REQUIRE_HELM=1` turns that into a failure).
+fn helm(major: u8) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(format!("KC_HELM{major}")) {
         return Some(PathBuf::from(p));
     }
     let script = root().join("../shared/tools/get-helm");
     let why = match Command::new(&script)
-        .args(["3", "target/reference"])
+        .args([&major.to_string(), "target/reference"])
         .current_dir(root())
         .output()
     {
@@ -369,6 +374,27 @@ fn repositories_added_by_either_tool_are_seen_by_the_other() {
         theirs,
         format!("[{{\"name\":\"ours\",\"url\":\"{}\"}}]\n", server.url)
     );
+    // helm 4 reads and writes the same file.
+    if let Some(helm4) = self::helm(4) {
+        ok(
+            &h.helm(&helm4, &["repo", "add", "four", &server.url]),
+            "helm 4 repo add",
+        );
+        let ours = ok(&h.kc(&["repo", "list", "-o", "yaml"]), "repo list");
+        assert_eq!(
+            ours,
+            ok(
+                &h.helm(&helm4, &["repo", "list", "-o", "yaml"]),
+                "helm 4 repo list"
+            )
+        );
+        assert!(ours.contains("name: four"), "{ours}");
+        let args = ["template", "x", "four/app"];
+        assert_eq!(
+            ok(&h.kc(&args), "template"),
+            ok(&h.helm(&helm4, &args), "helm 4 template")
+        );
+    }
 }
 
 #[test]
@@ -507,6 +533,27 @@ fn bad_downloads_fail_clearly_and_leave_nothing() {
             "{args:?}"
         );
     }
+
+    // An update that gets half an index keeps the cached one.
+    let cached = std::fs::read(h.cache().join("repository/r-index.yaml")).unwrap();
+    server.truncate("/index.yaml");
+    let out = ok(&h.kc(&["repo", "update"]), "repo update");
+    assert!(
+        out.contains("...Unable to get an update from the \"r\" chart repository"),
+        "{out}"
+    );
+    assert_eq!(
+        std::fs::read(h.cache().join("repository/r-index.yaml")).unwrap(),
+        cached
+    );
+    let err = failed(
+        &h.kc(&["repo", "update", "--fail-on-repo-update-fail"]),
+        "update, failing",
+    );
+    assert!(
+        err.contains("Failed to update the following repositories"),
+        "{err}"
+    );
 
     // A repository that is not one changes nothing.
     let config = h.dir.join("config/repositories.yaml");
