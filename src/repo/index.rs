@@ -2,7 +2,7 @@
 //!
 //! Helm decodes the whole index on every `install repo/name`; popular indexes are tens of MB.
 //! [`find_chart`] instead scans lines for the `entries.<name>` key and splits that block into
-//! its list items, reading only each item's `version:` line; [`select`](super::select) picks
+//! its list items, reading only each item's `version:` line; [`select`](super::select()) picks
 //! the version and only that item is decoded and validated. The scan understands the layout
 //! every index writer produces (block mappings and sequences, as `sigs.k8s.io/yaml` emits them);
 //! on anything else (JSON, flow style, tabs, escaped keys) it falls back to decoding everything,

@@ -4,13 +4,14 @@
 //! What it does: where Helm keeps things ([`HelmPaths`], the `HELM_*` variables), reading and
 //! writing `repositories.yaml` under Helm's lock ([`RepoFile`]), finding one chart's versions in
 //! an index without parsing the whole file ([`index::find_chart`]), Helm's version choice
-//! ([`select`]), and generating an index from a directory of archives ([`generate`]).
+//! ([`select()`]), generating an index from a directory of archives ([`index_directory`]), and
+//! `search repo`'s matching ([`search()`]).
 //!
 //! What it does not do: any network. Downloads go through the `net` module in `action`; this
 //! module only ever sees bytes and paths, so every rule here is unit-tested without a server.
 //!
-//! Start with [`index::find_chart`] then [`select`]: together they are `helm`'s
-//! `IndexFile.Get` for `repo/name` references.
+//! Start with [`find_version`] (built on [`index::find_chart`] and [`select()`]): Helm's
+//! `IndexFile.Get` for `repo/name` references, decoding only the chosen entry.
 
 mod config;
 mod generate;

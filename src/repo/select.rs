@@ -233,8 +233,8 @@ mod tests {
 
     #[test]
     fn select_matches_helm_get() {
-        // (case, --version, picked); each row was checked against helm 3.17 `template`
-        // in tests/packages.rs as well.
+        // (case, --version, picked); tests/packages/repo.rs runs the same kinds of cases
+        // through helm 3.17 `template` and compares.
         let cases = [
             ("newest stable", "", Some("1.10.0")),
             ("devel", ">0.0.0-0", Some("2.0.0-beta.1")),
