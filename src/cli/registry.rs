@@ -7,6 +7,7 @@ use std::{
 
 use clap::{Args, Subcommand};
 
+use super::args::print_notices;
 use crate::action::{self, ChartSourceOptions, LoginOptions};
 
 /// Login to or logout from a registry.
@@ -66,10 +67,15 @@ pub struct LogoutArgs {
 }
 
 /// Runs `registry`.
-pub fn exec(a: RegistryArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn exec(a: RegistryArgs, _out: &mut dyn Write) -> anyhow::Result<()> {
     match a.command {
         RegistryCommand::Login(l) => {
             let mut password = l.password;
+            if !password.is_empty() {
+                print_notices(&[
+                    "WARNING: Using --password via the CLI is insecure. Use --password-stdin.".into(),
+                ]);
+            }
             if l.password_stdin {
                 if !password.is_empty() {
                     anyhow::bail!("--password and --password-stdin are mutually exclusive");
@@ -93,11 +99,11 @@ pub fn exec(a: RegistryArgs, out: &mut dyn Write) -> anyhow::Result<()> {
                     ..Default::default()
                 },
             })?;
-            writeln!(out, "{msg}")?;
+            print_notices(&[msg]);
         }
         RegistryCommand::Logout(l) => {
             let msg = action::logout(&l.host)?;
-            writeln!(out, "{msg}")?;
+            print_notices(&[msg]);
         }
     }
     Ok(())

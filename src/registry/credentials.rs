@@ -212,7 +212,8 @@ pub fn remove_login(path: &Path, host: &str) -> Result<(), String> {
         })
         .is_some();
     if !removed {
-        return Err(format!("not logged in to {host}"));
+        // Helm's (oras-go's) words.
+        return Err("not logged in".into());
     }
     write_object(path, v)
 }

@@ -584,7 +584,11 @@ fn tls_registry_with_login() {
         &ca,
     ]);
     ok(&login, "login");
-    assert_eq!(stdout(&login), "Login Succeeded\n");
+    assert_eq!(
+        String::from_utf8_lossy(&login.stderr),
+        "WARNING: Using --password via the CLI is insecure. Use --password-stdin.\nLogin Succeeded\n",
+        "Helm's words, on stderr as Helm prints them"
+    );
     ok(
         &h.kc(&["push", tgz_s, &remote, "--ca-file", &ca]),
         "push after login",
@@ -627,9 +631,11 @@ fn tls_registry_with_login() {
     let logout = h.kc(&["registry", "logout", &r.host]);
     ok(&logout, "logout");
     assert_eq!(
-        stdout(&logout),
+        String::from_utf8_lossy(&logout.stderr),
         format!("Removing login credentials for {}\n", r.host)
     );
+    let err = failed(&h.kc(&["registry", "logout", &r.host]), "second logout");
+    assert_eq!(err, "Error: not logged in\n");
     let err = failed(
         &h.kc(&[
             "pull",
@@ -642,6 +648,43 @@ fn tls_registry_with_login() {
         "pull after logout",
     );
     assert!(err.contains("authentication failed"), "{err}");
+    // --password-stdin, as CI scripts log in.
+    let mut child = h
+        .command(
+            Path::new(env!("CARGO_BIN_EXE_kubectl-chart")),
+            &[
+                "registry",
+                "login",
+                &r.host,
+                "-u",
+                &user,
+                "--password-stdin",
+                "--ca-file",
+                &ca,
+            ],
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn login");
+    {
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{pass}\n").as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    ok(&out, "login --password-stdin");
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "Login Succeeded\n");
+    ok(
+        &h.kc(&["show", "chart", &format!("{remote}/demo:1.0.0"), "--ca-file", &ca]),
+        "show after stdin login",
+    );
+    ok(&h.kc(&["registry", "logout", &r.host]), "logout again");
     // --username/--password work without a stored login.
     ok(
         &h.kc(&[
