@@ -26,6 +26,7 @@ pub mod output;
 pub mod registry;
 pub mod release;
 pub mod render;
+pub mod repo;
 pub mod semver_constraints;
 pub mod sprig;
 pub mod values;

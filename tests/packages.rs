@@ -1,6 +1,6 @@
-//! The package manager end to end: charts from real OCI registries (and, with the repository
-//! work, chart repositories), through the real binary, with helm as the oracle. One test binary
-//! for all of it, a module per kind of source.
+//! The package manager end to end: charts from real OCI registries and chart repositories,
+//! through the real binary, with helm as the oracle. One test binary for all of it, a module per
+//! kind of source.
 
 #[allow(dead_code)]
 mod support;
@@ -10,3 +10,6 @@ mod oci;
 
 #[path = "packages/edge.rs"]
 mod edge;
+
+#[path = "packages/repo.rs"]
+mod repo;

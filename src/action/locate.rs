@@ -30,6 +30,10 @@ pub struct ChartSourceOptions {
     pub username: Option<String>,
     /// `--password`.
     pub password: Option<String>,
+    /// `--repo`: a chart repository URL the chart name is looked up in (no `repo add` needed).
+    pub repo: Option<String>,
+    /// `--pass-credentials`: send the credentials to every host, not only the repository's.
+    pub pass_credentials: bool,
 }
 
 /// A chart ready to load.
@@ -95,6 +99,13 @@ pub fn content_cache() -> Cache {
 
 /// Resolves `arg` to a local chart, downloading (and caching) it when remote.
 pub fn locate_chart(arg: &str, opts: &ChartSourceOptions) -> anyhow::Result<LocatedChart> {
+    // `--repo URL`: the argument is a chart name in that repository (a local path still wins,
+    // as in Helm's LocateChart).
+    if let Some(repo_url) = opts.repo.as_deref().filter(|u| !u.is_empty()) {
+        if !std::path::Path::new(arg).exists() {
+            return super::repo::locate_in_repo_url(repo_url, arg, opts);
+        }
+    }
     let chart_ref = ChartRef::parse(arg).map_err(anyhow::Error::msg)?;
     match chart_ref {
         ChartRef::Dir(path) => Ok(LocatedChart {
@@ -117,37 +128,7 @@ pub fn locate_chart(arg: &str, opts: &ChartSourceOptions) -> anyhow::Result<Loca
                 file_name: None,
             })
         }
-        ChartRef::Oci(raw) => {
-            let client = registry_client(opts)?;
-            let cache = content_cache();
-            let pulled = block_on(registry::pull(&client, Some(&cache), &raw, &opts.version, opts.devel))??;
-            let mut notices = Vec::new();
-            if pulled.legacy_media_type {
-                notices.push(format!(
-                    "Warning: chart media type {} is deprecated",
-                    registry::manifest::LEGACY_CHART_LAYER_MEDIA_TYPE
-                ));
-            }
-            notices.push(format!("Pulled: {}", pulled.reference));
-            notices.push(format!("Digest: {}", pulled.manifest_digest));
-            notices.extend(underscore_notice(&pulled.reference));
-            let r = &pulled.reference;
-            let file_name = match (&r.tag, &r.digest) {
-                (Some(t), _) => format!("{}-{}.tgz", r.name(), t.replace('_', "+")),
-                (None, Some(d)) => format!("{}@{}.tgz", r.name(), d.replace(':', "-")),
-                (None, None) => format!("{}.tgz", r.name()),
-            };
-            Ok(LocatedChart {
-                path: cache.path(&pulled.chart_digest)?,
-                origin: Some(ChartOrigin {
-                    source: format!("oci://{}", pulled.reference),
-                    digest: pulled.chart_digest.clone(),
-                }),
-                notices,
-                archive: Some(pulled.chart),
-                file_name: Some(file_name),
-            })
-        }
+        ChartRef::Oci(raw) => locate_oci(&raw, opts),
         ChartRef::Url(url) => {
             let client = http_client(opts)?;
             let auth = match (&opts.username, &opts.password) {
@@ -183,10 +164,47 @@ pub fn locate_chart(arg: &str, opts: &ChartSourceOptions) -> anyhow::Result<Loca
                 file_name: Some(file_name),
             })
         }
-        ChartRef::Repo { repo, name } => anyhow::bail!(
-            "chart repositories are not supported yet: cannot resolve {repo}/{name} (use oci://…, an https://…/chart.tgz URL, a directory or a .tgz)"
-        ),
+        ChartRef::Repo { repo, name } => super::repo::locate_in_repo(&repo, &name, opts),
     }
+}
+
+/// Pulls `raw` (`oci://…`) from its registry through the content cache.
+pub(crate) fn locate_oci(raw: &str, opts: &ChartSourceOptions) -> anyhow::Result<LocatedChart> {
+    let client = registry_client(opts)?;
+    let cache = content_cache();
+    let pulled = block_on(registry::pull(
+        &client,
+        Some(&cache),
+        raw,
+        &opts.version,
+        opts.devel,
+    ))??;
+    let mut notices = Vec::new();
+    if pulled.legacy_media_type {
+        notices.push(format!(
+            "Warning: chart media type {} is deprecated",
+            registry::manifest::LEGACY_CHART_LAYER_MEDIA_TYPE
+        ));
+    }
+    notices.push(format!("Pulled: {}", pulled.reference));
+    notices.push(format!("Digest: {}", pulled.manifest_digest));
+    notices.extend(underscore_notice(&pulled.reference));
+    let r = &pulled.reference;
+    let file_name = match (&r.tag, &r.digest) {
+        (Some(t), _) => format!("{}-{}.tgz", r.name(), t.replace('_', "+")),
+        (None, Some(d)) => format!("{}@{}.tgz", r.name(), d.replace(':', "-")),
+        (None, None) => format!("{}.tgz", r.name()),
+    };
+    Ok(LocatedChart {
+        path: cache.path(&pulled.chart_digest)?,
+        origin: Some(ChartOrigin {
+            source: format!("oci://{}", pulled.reference),
+            digest: pulled.chart_digest.clone(),
+        }),
+        notices,
+        archive: Some(pulled.chart),
+        file_name: Some(file_name),
+    })
 }
 
 /// Helm's explanation, printed after a pull or push whose tag holds a `_` (a `+` in the version).

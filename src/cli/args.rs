@@ -123,7 +123,6 @@ impl ValuesArgs {
 }
 
 /// Helm's chart-locating flags (`ChartPathOptions`), for every verb that takes a chart reference.
-/// Chart repositories' `--repo` and `--pass-credentials` belong with the repository support.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ChartArgs {
     /// Specify a version constraint for the chart version to use (an exact version or a
@@ -154,6 +153,12 @@ pub struct ChartArgs {
     /// Chart repository or registry password.
     #[arg(long, value_name = "PASSWORD")]
     pub password: Option<String>,
+    /// Chart repository url where to locate the requested chart.
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// Pass credentials to all domains.
+    #[arg(long = "pass-credentials")]
+    pub pass_credentials: bool,
 }
 
 impl ChartArgs {
@@ -171,6 +176,8 @@ impl ChartArgs {
             },
             username: self.username.clone(),
             password: self.password.clone(),
+            repo: self.repo.clone(),
+            pass_credentials: self.pass_credentials,
         }
     }
 }

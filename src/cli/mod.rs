@@ -11,7 +11,9 @@ mod list;
 mod pull;
 mod push;
 mod registry;
+mod repo;
 mod rollback;
+mod search;
 mod show;
 mod status;
 mod template;
@@ -86,6 +88,10 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Login to or logout from an OCI registry.
     Registry(registry::RegistryArgs),
+    /// Add, list, remove, update, and index chart repositories.
+    Repo(repo::RepoArgs),
+    /// Search for a keyword in charts.
+    Search(search::SearchArgs),
     /// Print the version of kubectl-chart.
     Version(version::VersionArgs),
     /// Output shell completion code for bash, zsh, fish or powershell.
@@ -119,6 +125,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Push(a) => push::exec(a, out),
         Command::Show(a) => show::exec(a, out),
         Command::Registry(a) => registry::exec(a, out),
+        Command::Repo(a) => repo::exec(a, out),
+        Command::Search(a) => search::exec(a, out),
         Command::Version(a) => version::exec(a, out),
         Command::Completion(a) => completion::exec(a, out),
     }
@@ -163,6 +171,26 @@ mod tests {
                 "c",
                 "--as",
                 "u",
+            ],
+            &[
+                "kubectl-chart",
+                "search",
+                "repo",
+                "nginx",
+                "--version",
+                "^1",
+                "-l",
+            ],
+            &[
+                "kubectl-chart",
+                "repo",
+                "add",
+                "r",
+                "http://h/",
+                "--username",
+                "u",
+                "--password",
+                "p",
             ],
             &[
                 "kubectl-chart",

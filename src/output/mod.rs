@@ -9,6 +9,7 @@
 
 pub mod progress;
 pub mod release;
+pub mod repo;
 mod table;
 pub mod time;
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod chartrepo;
 pub mod cli;
 pub mod faultproxy;
 pub mod k8s;
