@@ -47,6 +47,7 @@ fn begin(name: &str, op: Operation, version: &str, tag: &str) -> BeginOptions {
             name: "demo".into(),
             version: version.into(),
             app_version: "2.0".into(),
+            origin: None,
         },
         values: json!({"image": {"tag": tag}}),
         computed_values: json!({"image": {"tag": tag, "repository": "nginx"}, "replicas": 1}),
