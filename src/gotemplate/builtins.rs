@@ -154,6 +154,10 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     }
     let mut cur = item.clone();
     for i in indexes {
+        // A named map type (`chartutil.Values`) indexes like its map.
+        if let Some(m) = map_object(&cur) {
+            cur = Value::Map(m);
+        }
         cur = match &cur {
             Value::List(l) => {
                 let x = index_arg(i, l.len())?;
@@ -188,6 +192,14 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         };
     }
     Ok(cur)
+}
+
+/// The map of a Go named map type, if `v` is one.
+fn map_object(v: &Value) -> Option<crate::gotemplate::Map> {
+    match v {
+        Value::Object(o) => o.as_map().cloned(),
+        _ => None,
+    }
 }
 
 fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {

@@ -551,6 +551,7 @@ impl<'a> State<'a, '_> {
             Value::Nil => Err(self.errorf(format!("nil pointer evaluating interface {{}}.{name}"))),
             Value::Map(m) => {
                 if has_args {
+                    self.at = At::Arg(node);
                     return Err(self.errorf(format!("{name} is not a method but has arguments")));
                 }
                 let found = m.borrow().get(name).cloned();
@@ -561,6 +562,30 @@ impl<'a> State<'a, '_> {
                     }
                     None => Ok((Value::Nil, true)),
                 }
+            }
+            Value::Object(o) if o.as_map().is_some() => {
+                // A named map type: its methods first (Go looks methods up before map keys),
+                // then the map's keys, exactly as for a plain map.
+                let o = o.clone();
+                let mut argv = Vec::with_capacity(args.len());
+                for a in args.iter().skip(1) {
+                    argv.push(self.eval_arg(dot, iface, a)?);
+                }
+                argv.extend(fin.clone());
+                match o.method(name, &argv) {
+                    Some(Ok(v)) => return Ok((v, false)),
+                    Some(Err(m)) => {
+                        self.at = At::Arg(node);
+                        // Go checks the argument count before calling, so that error is not wrapped.
+                        if m.starts_with("wrong number of args for ") {
+                            return Err(self.errorf(m));
+                        }
+                        return Err(self.errorf(format!("error calling {name}: {m}")));
+                    }
+                    None => {}
+                }
+                let map = o.as_map().cloned().unwrap_or_default();
+                self.eval_field(dot, iface, name, node, args, fin, Value::Map(map), recv_iface)
             }
             Value::Object(o) => {
                 let o = o.clone();

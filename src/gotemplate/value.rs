@@ -59,6 +59,12 @@ pub trait Object {
     fn to_plain(&self) -> Option<Value> {
         None
     }
+    /// For a Go named map type (Helm's `chartutil.Values`), the map it is: such a value indexes,
+    /// ranges, has a length, is truthy when not empty and is accepted by functions taking a map,
+    /// like its map; a field name that is not one of its methods reads the key.
+    fn as_map(&self) -> Option<&Map> {
+        None
+    }
     /// Fields by their Go names, for template languages that see data rather than call methods
     /// (handlebars); empty when the type has none to show.
     fn fields(&self) -> Vec<(String, Value)> {
@@ -137,7 +143,11 @@ impl Value {
             Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Object(o) => o.as_complex().is_none_or(|(re, im)| re != 0.0 || im != 0.0),
+            Value::Object(o) => match (o.as_map(), o.as_complex()) {
+                (Some(m), _) => !m.borrow().is_empty(),
+                (_, Some((re, im))) => re != 0.0 || im != 0.0,
+                _ => true,
+            },
         }
     }
 

@@ -17,6 +17,9 @@ pub const WARN_START: &str = "HELM_ERR_START";
 /// Marks its end.
 pub const WARN_END: &str = "HELM_ERR_END";
 
+/// The name of Helm's root template (`template.New("gotpl")`), under which `tpl` parses its text.
+pub(crate) const ROOT_TEMPLATE: &str = "gotpl";
+
 /// How many times one name may be on the `include` stack at once (Helm's `recursionMaxNums`).
 const MAX_INCLUDE_NESTING: usize = 1000;
 
@@ -46,14 +49,18 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     m.insert_simple("toYamlPretty", |a| Ok(Value::str(yaml::to_yaml_pretty(arg0(a)))));
     m.insert_simple("toJson", |a| Ok(Value::str(yaml::to_json(arg0(a)))));
     m.insert_simple("toToml", |a| Ok(Value::str(yaml::to_toml(arg0(a)))));
-    m.insert_simple("fromYaml", |a| Ok(from_doc(&string_arg(a, "fromYaml")?, false)));
-    m.insert_simple("fromJson", |a| Ok(from_doc(&string_arg(a, "fromJson")?, false)));
+    m.insert_simple("fromYaml", |a| Ok(from_yaml(&string_arg(a, "fromYaml")?, false)));
+    m.insert_simple("fromJson", |a| Ok(from_json(&string_arg(a, "fromJson")?, false)));
     m.insert_simple("fromYamlArray", |a| {
-        Ok(from_doc(&string_arg(a, "fromYamlArray")?, true))
+        Ok(from_yaml(&string_arg(a, "fromYamlArray")?, true))
     });
     m.insert_simple("fromJsonArray", |a| {
-        Ok(from_doc(&string_arg(a, "fromJsonArray")?, true))
+        Ok(from_json(&string_arg(a, "fromJsonArray")?, true))
     });
+    m.insert_simple("fromToml", |a| Ok(from_toml(&string_arg(a, "fromToml")?)));
+    // copystructure keeps a `chartutil.Values` a `chartutil.Values`; Sprig's copy knows only maps.
+    m.insert_simple("deepCopy", |a| deep_copy("deepCopy", a));
+    m.insert_simple("mustDeepCopy", |a| deep_copy("mustDeepCopy", a));
     m.insert_simple("required", required);
     m.insert_simple("fail", |a| {
         Err(format!("{WARN_START}{}{WARN_END}", string_arg(a, "fail")?))
@@ -88,38 +95,148 @@ fn string_arg(a: &[Value], func: &str) -> Result<String, String> {
     }
 }
 
-/// `fromYaml` and friends never fail the render: a parse error goes into the result, as Helm does
-/// (`{"Error": msg}` for maps, `[msg]` for arrays).
-fn from_doc(text: &str, array: bool) -> Value {
+/// What `fromYaml` and friends give: a map (or list) whose parse error is stored in it, never a
+/// failed render, exactly as Helm does (`{"Error": msg}` for maps, `[msg]` for lists).
+fn with_error(msg: String, array: bool) -> Value {
+    if array {
+        Value::list(vec![Value::str(msg)])
+    } else {
+        Value::map_from([("Error".to_string(), Value::str(msg))].into())
+    }
+}
+
+/// Go's `json: cannot unmarshal KIND into Go value of type T` for a document of the wrong shape;
+/// `None` when it fits (null fits both: it leaves the empty result alone).
+fn shape_error(v: &Value, array: bool) -> Option<String> {
+    let want = if array {
+        "[]interface {}"
+    } else {
+        "map[string]interface {}"
+    };
+    match v {
+        Value::Nil | Value::List(_) if array => None,
+        Value::Nil | Value::Map(_) if !array => None,
+        other => Some(format!(
+            "json: cannot unmarshal {} into Go value of type {want}",
+            json_kind(other)
+        )),
+    }
+}
+
+/// `fromYaml`/`fromYamlArray`: sigs.k8s.io/yaml converts the YAML to JSON and decodes that, so a
+/// shape error is worded by both layers.
+fn from_yaml(text: &str, array: bool) -> Value {
     match yaml::parse_any(text, "") {
-        Ok(v @ Value::List(_)) if array => v,
-        Ok(v @ Value::Map(_)) if !array => v,
-        Ok(Value::Nil) if array => Value::list(vec![]),
-        Ok(Value::Nil) => Value::new_map(),
-        Ok(other) => {
-            let want = if array {
-                "[]interface {}"
-            } else {
-                "map[string]interface {}"
-            };
-            let msg = format!(
-                "error unmarshaling JSON: json: cannot unmarshal {} into Go value of type {want}",
-                json_kind(&other)
-            );
-            if array {
-                Value::list(vec![Value::str(msg)])
-            } else {
-                Value::map_from([("Error".to_string(), Value::str(msg))].into())
-            }
-        }
+        Ok(v) => match shape_error(&v, array) {
+            Some(e) => with_error(
+                format!("error unmarshaling JSON: while decoding JSON: {e}"),
+                array,
+            ),
+            None if matches!(v, Value::Nil) => empty(array),
+            None => v,
+        },
+        // sigs.k8s.io/yaml's wording around go-yaml's; the description itself is our parser's.
         Err(e) => {
-            let msg = e.message.clone();
-            if array {
-                Value::list(vec![Value::str(msg)])
-            } else {
-                Value::map_from([("Error".to_string(), Value::str(msg))].into())
+            let line = e.line.map_or(String::new(), |l| format!("line {l}: "));
+            let msg = format!("error converting YAML to JSON: yaml: {line}{}", e.message);
+            with_error(msg, array)
+        }
+    }
+}
+
+/// `fromJson`/`fromJsonArray`: Go's `json.Unmarshal` (syntax checked first, numbers as float64).
+fn from_json(text: &str, array: bool) -> Value {
+    if let Err(e) = super::gojson::check(text.as_bytes()) {
+        return with_error(e, array);
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(j) => {
+            let v = Value::from_json(&j, false);
+            match shape_error(&v, array) {
+                Some(e) => with_error(e, array),
+                None if matches!(v, Value::Nil) => empty(array),
+                None => v,
             }
         }
+        // Only what Go's scanner accepts gets here; serde_json refuses a few of those (lone
+        // UTF-16 surrogates), which Go would decode with replacement characters.
+        Err(e) => with_error(e.to_string(), array),
+    }
+}
+
+/// `fromToml`: BurntSushi/toml's decoding into `map[string]interface{}` (integers int64,
+/// datetimes `time.Time`); an error leaves only `Error` in the map. The error names the line as
+/// BurntSushi does (`toml: line N: ...`), but the description is the toml crate's own.
+fn from_toml(text: &str) -> Value {
+    match text.parse::<toml::Table>() {
+        Ok(table) => toml_value(toml::Value::Table(table)),
+        Err(e) => {
+            let line = e
+                .span()
+                .map_or(0, |s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let msg = e.message().trim_end().to_string();
+            with_error(format!("toml: line {line}: {msg}"), false)
+        }
+    }
+}
+
+fn toml_value(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::str(s),
+        toml::Value::Integer(i) => Value::Int(i),
+        toml::Value::Float(f) => Value::Float(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => toml_time(&d),
+        toml::Value::Array(a) => Value::list(a.into_iter().map(toml_value).collect()),
+        toml::Value::Table(t) => Value::map_from(t.into_iter().map(|(k, v)| (k, toml_value(v))).collect()),
+    }
+}
+
+/// A TOML datetime as Go's `time.Time`. Local datetimes, dates and times are in Go's local zone,
+/// which is UTC where Helm runs without TZ; a time alone is on Go's zero date (year 0).
+fn toml_time(d: &toml::value::Datetime) -> Value {
+    let date = d.date.map_or_else(
+        || "0000-01-01".to_string(),
+        |x| format!("{:04}-{:02}-{:02}", x.year, x.month, x.day),
+    );
+    let time = d.time.map_or_else(
+        || "00:00:00".to_string(),
+        |t| {
+            let frac = t.nanosecond.map_or(String::new(), |n| format!(".{n:09}"));
+            format!("{:02}:{:02}:{:02}{frac}", t.hour, t.minute, t.second.unwrap_or(0))
+        },
+    );
+    // BurntSushi/toml gives local kinds fixed zones of offset 0 named after the kind.
+    let local_zone = match (d.date, d.time, d.offset) {
+        (_, _, Some(_)) => None,
+        (Some(_), Some(_), None) => Some("datetime-local"),
+        (Some(_), None, None) => Some("date-local"),
+        (None, _, None) => Some("time-local"),
+    };
+    let offset = match d.offset {
+        Some(toml::value::Offset::Custom { minutes }) => {
+            let sign = if minutes < 0 { '-' } else { '+' };
+            format!("{sign}{:02}:{:02}", minutes.abs() / 60, minutes.abs() % 60)
+        }
+        _ => "Z".to_string(),
+    };
+    let text = format!("{date}T{time}{offset}");
+    match crate::sprig::parse_time("2006-01-02T15:04:05.999999999Z07:00", &text) {
+        Ok(mut t) => {
+            if let Some(zone) = local_zone {
+                t.zone = zone.to_string();
+            }
+            crate::sprig::TimeValue::new(t)
+        }
+        Err(_) => Value::str(d.to_string()),
+    }
+}
+
+fn empty(array: bool) -> Value {
+    if array {
+        Value::list(vec![])
+    } else {
+        Value::new_map()
     }
 }
 
@@ -130,6 +247,16 @@ fn json_kind(v: &Value) -> &'static str {
         Value::Str(_) => "string",
         Value::List(_) => "array",
         _ => "object",
+    }
+}
+
+fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
+    match a {
+        [Value::Object(o)] if o.type_name() == "chartutil.Values" => {
+            let plain = o.to_plain().unwrap_or_default();
+            Ok(super::Values::value(&plain.deep_copy()))
+        }
+        _ => crate::sprig::deep_copy(name, a),
     }
 }
 
@@ -192,8 +319,10 @@ fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
         }
         _ => return Err(format!("wrong number of args for tpl: want 2 got {}", a.len())),
     };
-    let name = call.template_name().to_string();
-    let out = call.execute_text(&name, &text, data).map_err(|e| {
+    // Helm parses the text as a new template named like the set's root (`gotpl`), never like the
+    // caller: naming it after the caller would replace the caller's own `define` while the text
+    // runs, so a `define` that calls `tpl` whose text includes that same define recursed forever.
+    let out = call.execute_text(ROOT_TEMPLATE, &text, data).map_err(|e| {
         if e.contains(" executing ") || e.contains(WARN_START) {
             format!("error during tpl function execution for {text:?}: {e}")
         } else {
@@ -201,4 +330,98 @@ fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
         }
     })?;
     Ok(Value::str(super::strip_no_value(out)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 16 (1a) and Helm's tpl errors: the text runs as template `gotpl`, so a define
+    /// calling tpl on text that includes the same define is not replaced by that text.
+    #[test]
+    fn tpl_runs_as_the_root_template() {
+        use crate::gotemplate::Templates;
+        let cases = [
+            (
+                r#"x: {{ include "render" (dict "text" "{{ include \"render\" (dict \"text\" \"inner\" \"ctx\" $) }}" "ctx" $) }}"#,
+                Ok("x: inner"),
+            ),
+            (
+                r#"{{ tpl "{{ define \"d\" }}in{{ end }}{{ include \"d\" . }}" . }}"#,
+                Ok("in"),
+            ),
+            (
+                r#"{{ tpl "{{ .x" . }}"#,
+                Err(
+                    r#"error calling tpl: cannot parse template "{{ .x": template: gotpl:1: unclosed action"#,
+                ),
+            ),
+            (
+                r#"{{ tpl "{{ .a.b.c }}" . }}"#,
+                Err(
+                    r#"error calling tpl: error during tpl function execution for "{{ .a.b.c }}": template: gotpl:1:5: executing "gotpl" at <.a.b.c>: nil pointer evaluating interface {}.b"#,
+                ),
+            ),
+        ];
+        for (text, want) in cases {
+            let mut set = Templates::new(Rc::new(helm_funcs(Rc::new(NoCluster))));
+            set.set_root_name(ROOT_TEMPLATE);
+            set.parse(
+                "_h.tpl",
+                r#"{{- define "render" -}}{{ tpl .text .ctx }}{{- end }}"#,
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            set.parse("t", text).unwrap_or_else(|e| panic!("{e}"));
+            let got = set.execute("t", &Value::new_map()).map_err(|e| e.to_string());
+            match (want, got) {
+                (Ok(w), Ok(g)) => assert_eq!(g, w, "{text}"),
+                (Err(w), Err(g)) => assert!(g.contains(w), "{text}: {g}"),
+                (w, g) => panic!("{text}: want {w:?}, got {g:?}"),
+            }
+        }
+    }
+
+    fn show(v: &Value) -> String {
+        crate::gotemplate::gofmt::format_v(v)
+    }
+
+    /// Each expected text is what helm v3.17.2 prints for `{{ fromToml ... }}` (or its `.Error`).
+    #[test]
+    fn from_toml_like_helm() {
+        let cases = [
+            ("hello = \"world\"", "map[hello:world]"),
+            ("", "map[]"),
+            ("[t]\nk = 1\n[[t.a]]\nx = 1.5", "map[t:map[a:[map[x:1.5]] k:1]]"),
+            ("d = 1979-05-27", "map[d:1979-05-27 00:00:00 +0000 date-local]"),
+            (
+                "o = 1979-05-27T00:32:00-07:00",
+                "map[o:1979-05-27 00:32:00 -0700 -0700]",
+            ),
+            (
+                "l = 1979-05-27T07:32:00",
+                "map[l:1979-05-27 07:32:00 +0000 datetime-local]",
+            ),
+            ("z = 1979-05-27T07:32:00Z", "map[z:1979-05-27 07:32:00 +0000 UTC]"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(show(&from_toml(text)), want, "{text:?}");
+        }
+        // Lines are counted as BurntSushi counts them only where the two parsers stop at the
+        // same place (it reports a missing value on the line after it).
+        let errors = [
+            ("a = 1\nb = \nc = 3", "toml: line "),
+            ("a = 1\na = 2", "toml: line 2: "),
+        ];
+        for (text, prefix) in errors {
+            let v = from_toml(text);
+            let m = v.as_map().map(|m| m.borrow().clone()).unwrap_or_default();
+            let err = m
+                .get("Error")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            assert_eq!(m.len(), 1, "{text:?}: only Error");
+            assert!(err.starts_with(prefix), "{text:?}: {err}");
+        }
+    }
 }

@@ -6,6 +6,10 @@
 //!   in reverse name order — so when two charts `define` the same name, the shallower (parent) wins;
 //! - each chart's templates see their own scope: `.Values` is the chart's part of the values tree,
 //!   `.Chart` its metadata, `.Files` its files; `.Release` and `.Capabilities` are shared;
+//! - each scope's `.Values` (and `.Template`) is a `chartutil.Values` ([`Values`]): a map with
+//!   Helm's methods (`.Values.YAML`, `.Values.Table "a.b"`...);
+//! - `tpl` parses its text as a new template named like the set's root (`gotpl`) in a copy of the
+//!   set, so its `define`s are its own and the caller's are never replaced;
 //! - partials (`_*`) are parsed but not rendered; library charts contribute only partials;
 //! - `<no value>` is removed from every output.
 //!
@@ -13,12 +17,15 @@
 
 mod files;
 mod funcs;
+mod gojson;
 mod hbs;
 mod scope;
+mod values;
 
 pub use files::Files;
 pub use funcs::{helm_funcs, Lookup, NoCluster, WARN_END, WARN_START};
 pub use scope::{chart_value, Capabilities, ReleaseInfo, Struct, HELM_COMPAT_VERSION};
+pub use values::Values;
 
 use std::{collections::BTreeMap, rc::Rc};
 
@@ -139,6 +146,7 @@ pub fn render_each(
     let funcs = Rc::new(helm_funcs(lookup));
     let mut set = Templates::new(funcs.clone());
     set.set_missing_key_error(opts.strict);
+    set.set_root_name(funcs::ROOT_TEMPLATE);
     for name in &names {
         set.parse_shared(name, tpls[*name].text.clone())
             .map_err(|e| parse_error(name, &e))?;
@@ -156,8 +164,9 @@ pub fn render_each(
                 ("Name".to_string(), Value::str(name.as_str())),
                 ("BasePath".to_string(), Value::str(r.base_path.as_str())),
             ]);
+            // `.Template` is a `chartutil.Values` in Helm too.
             m.borrow_mut()
-                .insert("Template".to_string(), Value::map_from(template));
+                .insert("Template".to_string(), Values::value(&Value::map_from(template)));
         }
         let text = set.execute(name, &r.scope).map_err(|e| exec_error(&e))?;
         let text = strip_no_value(text);
@@ -204,8 +213,9 @@ fn render_handlebars(
                 ("Name".to_string(), Value::str(out_name)),
                 ("BasePath".to_string(), Value::str(r.base_path.as_str())),
             ]);
+            // `.Template` is a `chartutil.Values` in Helm too.
             m.borrow_mut()
-                .insert("Template".to_string(), Value::map_from(template));
+                .insert("Template".to_string(), Values::value(&Value::map_from(template)));
         }
         let text = chart.render(name, &r.text, &r.scope)?;
         sink(out_name.to_string(), text);
@@ -236,7 +246,8 @@ fn collect(
         ("Files".to_string(), files.into_value()),
         ("Release".to_string(), shared.0.clone()),
         ("Capabilities".to_string(), shared.1.clone()),
-        ("Values".to_string(), values.clone()),
+        // Each chart's `.Values` is a `chartutil.Values` (the subchart's over its part of the tree).
+        ("Values".to_string(), Values::value(values)),
         ("Subcharts".to_string(), subcharts.clone()),
     ]);
     let scope = Value::map_from(scope);

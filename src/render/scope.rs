@@ -390,7 +390,9 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
             p.insert("deprecated".to_string(), Value::Bool(true));
         }
     }
-    Struct::new("chart.Metadata")
+    // Helm 3.17 hands templates an anonymous struct embedding the metadata (recAllTpls), which
+    // is what `typeOf .Chart` and `%T` print.
+    Struct::new("struct { chart.Metadata; IsRoot bool }")
         .field("Name", Value::str(m.name.as_str()))
         .field("Home", Value::str(m.home.as_str()))
         .field("Sources", strs(&m.sources))

@@ -7,8 +7,11 @@
 //! `x509.CreateCertificate` (same extensions, order, criticality, key identifiers). The
 //! certificate DER is written here; the key maths come from RustCrypto crates.
 //!
-//! Differences from Go: DSA keys are refused (Go's `crypto/dsa` is deprecated and no maintained
-//! Rust crate exists); EC keys must be on P-256 (the curve `genPrivateKey "ecdsa"` makes);
+//! `genPrivateKey "dsa"` makes L=2048/N=256 parameters and a key, written as OpenSSL's
+//! `DSA PRIVATE KEY` (SEQUENCE of version 0, p, q, g, y, x), as Sprig's `DSAKeyFormat` is.
+//!
+//! Differences from Go: DSA keys are not read back (Go's x509 cannot sign with them either);
+//! EC keys must be on P-256 (the curve `genPrivateKey "ecdsa"` makes);
 //! ECDSA signatures are deterministic (RFC 6979) where Go's are randomised.
 
 use std::{net::IpAddr, rc::Rc};
@@ -417,6 +420,33 @@ fn new_rsa(bits: usize) -> Result<PrivateKey, String> {
         .map_err(|e| format!("error generating rsa key: {e}"))
 }
 
+/// A new DSA key, PEM-encoded as Sprig writes it. It is not a [`PrivateKey`]: nothing else in
+/// Sprig can use one (Go's x509 refuses DSA keys for certificates).
+fn new_dsa_pem() -> String {
+    use dsa::{Components, KeySize, SigningKey};
+    let components = Components::generate(&mut OsRng, KeySize::DSA_2048_256);
+    let key = SigningKey::generate(&mut OsRng, components);
+    let public = key.verifying_key();
+    let c = public.components();
+    pem_encode(
+        "DSA PRIVATE KEY",
+        &dsa_key_der(&[
+            &c.p().to_bytes_be(),
+            &c.q().to_bytes_be(),
+            &c.g().to_bytes_be(),
+            &public.y().to_bytes_be(),
+            &key.x().to_bytes_be(),
+        ]),
+    )
+}
+
+/// Sprig's `DSAKeyFormat`: version 0, then p, q, g, y, x as INTEGERs.
+fn dsa_key_der(pqgyx: &[&[u8]; 5]) -> Vec<u8> {
+    let mut items = vec![der::uint(&[0])];
+    items.extend(pqgyx.iter().map(|n| der::uint(n)));
+    der::seq(&items)
+}
+
 fn new_ecdsa() -> PrivateKey {
     PrivateKey::Ecdsa(p256::SecretKey::random(&mut OsRng))
 }
@@ -545,7 +575,7 @@ fn gen_private_key(args: &[Value]) -> FuncResult {
             .map_err(|e| e.replace("error generating rsa key", "failed to generate private key"))?,
         "ecdsa" => new_ecdsa(),
         "ed25519" => new_ed25519(),
-        "dsa" => return Err("failed to generate private key: dsa keys are not supported".into()),
+        "dsa" => return Ok(Value::str(new_dsa_pem())),
         // Sprig returns this text as the "key".
         _ => return Ok(Value::str(format!("Unknown type {kind}"))),
     };
@@ -997,9 +1027,8 @@ fn decrypt_aes(args: &[Value]) -> FuncResult {
     if crypt64.is_empty() {
         return Ok(Value::str(""));
     }
-    let data = base64::engine::general_purpose::STANDARD
-        .decode(crypt64)
-        .map_err(|e| e.to_string())?;
+    let data = crate::sprig::encoding::b64_decode(crypt64)
+        .map_err(|at| format!("illegal base64 data at input byte {at}"))?;
     // Go panics on these inputs; the template engine reports the panic as the call's error.
     if data.len() < 16 {
         return Err(format!(
@@ -1170,7 +1199,28 @@ mod tests {
             }
         }
         assert_eq!(text(gen_private_key(&[s("foo")])), "Unknown type foo");
-        assert!(gen_private_key(&[s("dsa")]).is_err(), "dsa unsupported");
+    }
+
+    /// A DSA key is Sprig's DSAKeyFormat: version 0 and p, q, g, y, x of L=2048/N=256 that
+    /// belong together (y = g^x mod p, q divides p-1).
+    #[test]
+    fn dsa_key_format() {
+        use dsa::BigUint;
+        let pem = text(gen_private_key(&[s("dsa")]));
+        let (block, der_bytes) = pem_decode(&pem).expect("pem");
+        assert_eq!(block, "DSA PRIVATE KEY");
+        let ((tag, _, body), rest) = der::read(&der_bytes).expect("sequence");
+        assert_eq!((tag, rest.len()), (0x30, 0));
+        let fields = der::children(body).expect("fields");
+        assert!(fields.iter().all(|f| f.0 == 0x02), "all INTEGERs");
+        let n: Vec<BigUint> = fields.iter().map(|f| BigUint::from_bytes_be(f.2)).collect();
+        let [version, p, q, g, y, x] = &n[..] else {
+            panic!("want 6 fields, got {}", n.len());
+        };
+        assert_eq!(*version, BigUint::from(0u8));
+        assert_eq!((p.bits(), q.bits()), (2048, 256));
+        assert_eq!(&g.modpow(x, p), y, "y = g^x mod p");
+        assert_eq!((p - 1u8) % q, BigUint::from(0u8), "q divides p-1");
         assert_eq!(
             parse_private_key_pem("nothing").err(),
             Some("no PEM data in input".into())

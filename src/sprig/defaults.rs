@@ -36,7 +36,7 @@ pub(crate) fn empty(v: &Value) -> bool {
         Value::Bytes(b) => b.is_empty(),
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.borrow().is_empty(),
-        Value::Object(_) => false,
+        Value::Object(o) => o.as_map().is_some_and(|m| m.borrow().is_empty()),
     }
 }
 

@@ -209,7 +209,8 @@ fn merge(name: &str, a: &[Value], overwrite: bool) -> FuncResult {
     Ok(Value::Map(dst))
 }
 
-fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
+/// `deepCopy`/`mustDeepCopy` (Helm's engine wraps it for its `chartutil.Values`).
+pub(crate) fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
     let [v] = fixed(name, a)?;
     if matches!(v, Value::Nil) {
         // copystructure asks reflect for the type of the nil value and panics.

@@ -69,7 +69,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 const B32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /// `base64.StdEncoding.DecodeString`; `Err` holds Go's `CorruptInputError` offset.
-fn b64_decode(s: &str) -> Result<Vec<u8>, usize> {
+pub(crate) fn b64_decode(s: &str) -> Result<Vec<u8>, usize> {
     let src = s.as_bytes();
     let val = |c: u8| B64.iter().position(|x| *x == c).map(|p| p as u32);
     let is_nl = |c: u8| c == b'\n' || c == b'\r';

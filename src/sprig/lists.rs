@@ -155,7 +155,8 @@ fn slice(name: &str, a: &[Value]) -> FuncResult {
         convert::to_int64(&a[2])
     };
     if start < 0 || end < start || end > len {
-        return Err("reflect.Value.Slice: slice index out of range".to_string());
+        // reflect's panic text in the Go Helm 3.17 is built with (1.23).
+        return Err("reflect.Value.Slice: slice index out of bounds".to_string());
     }
     let (s, e) = (start as usize, end as usize);
     Ok(match &a[0] {
@@ -428,7 +429,7 @@ mod tests {
                 "slice out of range",
                 "slice",
                 vec![l(vec![i(1)]), i(0), i(3)],
-                "reflect.Value.Slice: slice index out of range",
+                "reflect.Value.Slice: slice index out of bounds",
             ),
             (
                 "concat string",

@@ -324,7 +324,7 @@ fn decimal_op(first: &Value, rest: &[Value], op: Op) -> FuncResult {
     for x in rest {
         let d = Dec::from_f64(convert::to_float64(x))?;
         if matches!(op, Op::Div) && d.coef == 0 {
-            return Err("decimal division by zero".to_string());
+            return Err("decimal division by 0".to_string());
         }
         acc = match acc {
             Ok(a) => a
@@ -453,7 +453,7 @@ mod tests {
                 vec![i(1), s("x")],
                 "runtime error: integer divide by zero",
             ),
-            ("divf zero", "divf", vec![i(1), i(0)], "decimal division by zero"),
+            ("divf zero", "divf", vec![i(1), i(0)], "decimal division by 0"),
             (
                 "atoi int",
                 "atoi",

@@ -28,6 +28,9 @@ mod strings;
 
 use crate::gotemplate::{FuncMap, Map, Value};
 
+pub(crate) use date::{parse_time, TimeValue};
+pub(crate) use dicts::deep_copy;
+
 /// All Sprig functions Helm exposes (Sprig's `TxtFuncMap` without `env` and `expandenv`).
 pub fn funcs() -> FuncMap {
     let mut m = FuncMap::new();
@@ -102,6 +105,11 @@ pub(crate) fn map_arg(v: &Value) -> Result<Option<&Map>, String> {
     match v {
         Value::Map(m) => Ok(Some(m)),
         Value::Nil => Ok(None),
+        // A named map type (Helm's `chartutil.Values`) is assignable to a map parameter in Go.
+        Value::Object(o) => o
+            .as_map()
+            .map(Some)
+            .ok_or_else(|| type_err("map[string]interface {}", v)),
         _ => Err(type_err("map[string]interface {}", v)),
     }
 }

@@ -80,6 +80,19 @@ fn translate(pat: &str) -> String {
                     ('W', true) => "[^0-9A-Za-z_]",
                     ('s', true) => "\\t\\n\\f\\r ",
                     ('S', true) => "[^\\t\\n\\f\\r ]",
+                    // A Unicode class `\p{Greek}`: copied whole, so the brace handling below does
+                    // not escape its braces.
+                    ('p' | 'P', _) if chars.peek() == Some(&'{') => {
+                        out.push('\\');
+                        out.push(n);
+                        for d in chars.by_ref() {
+                            out.push(d);
+                            if d == '}' {
+                                break;
+                            }
+                        }
+                        continue;
+                    }
                     _ => {
                         out.push('\\');
                         out.push(n);
