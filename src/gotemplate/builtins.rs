@@ -133,7 +133,7 @@ fn length(v: &Value) -> Result<Value, String> {
 /// Go's `indexArg`: an integer index within `0..=cap`.
 fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
     let x = match i {
-        Value::Int(x) => *x,
+        Value::Int(x) | Value::Int64(x) => *x,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
             return Err(format!(
@@ -255,7 +255,7 @@ enum Kind {
 fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Str(_) => Kind::Str,
         Value::Object(o) if o.as_complex().is_some() => Kind::Complex,
@@ -279,7 +279,8 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
         } else {
             match (a, b) {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
-                (Value::Int(x), Value::Int(y)) => x == y,
+                // int and int64 share Go's intKind, so they compare by value.
+                (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Str(x), Value::Str(y)) => x == y,
                 (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
@@ -328,7 +329,7 @@ fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         return Err("invalid type for comparison".into());
     }
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::Str(x), Value::Str(y)) => x < y,
         _ => return Err("invalid type for comparison".into()),

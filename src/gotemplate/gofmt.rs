@@ -52,7 +52,7 @@ pub fn write_v(out: &mut String, v: &Value) {
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => {
+        Value::Int(i) | Value::Int64(i) => {
             let _ = write!(out, "{i}");
         }
         Value::Float(f) => out.push_str(&format_float_g(*f)),
@@ -745,7 +745,7 @@ fn int_from_arg(args: &[Value], argn: &mut usize) -> (i64, bool) {
     };
     *argn += 1;
     match v {
-        Value::Int(n) if !too_large(*n) => (*n, true),
+        Value::Int(n) | Value::Int64(n) if !too_large(*n) => (*n, true),
         _ => (0, false),
     }
 }
@@ -778,7 +778,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             't' | 'v' => fl.pad(out, if *b { "true" } else { "false" }),
             _ => bad_verb(out, v, verb),
         },
-        Value::Int(i) => fmt_int(out, *i, verb, fl, v),
+        Value::Int(i) | Value::Int64(i) => fmt_int(out, *i, verb, fl, v),
         Value::Float(f) => match verb {
             'v' => fmt_float(out, *f, b'g', fl.prec.map_or(-1, |p| p as i32), fl),
             'g' | 'G' => fmt_float(out, *f, verb as u8, fl.prec.map_or(-1, |p| p as i32), fl),

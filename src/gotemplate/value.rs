@@ -23,8 +23,17 @@ pub enum Value {
     Nil,
     /// `bool`
     Bool(bool),
-    /// Go `int`/`int64` (template literals, `len`, `add`, `int`, ...).
+    /// Go `int` (template literals, `len`, `int`, `atoi`, `until`...).
     Int(i64),
+    /// Go `int64` (`--set` integers, Sprig's `int64`, `add`, `sub`, `mul`, `div`, `mod`, `max`,
+    /// `min`, `add1`, `toDecimal`, `fromToml`, `time.Time.Unix`).
+    ///
+    /// A separate variant rather than a kind flag on `Int`: both hold the same 64-bit value (Go's
+    /// `int` is 64 bits wide on every platform Helm ships for), so they differ only in the type name
+    /// `typeOf`, `kindOf` and `%T` print and in which `int` parameters refuse them. A variant costs
+    /// nothing on the common `int` path (no flag to carry or test), and readers that do not care
+    /// which one they got use [`Value::as_int`].
+    Int64(i64),
     /// Go `float64` (every number Helm decodes from YAML or JSON values).
     Float(f64),
     /// Go `string`.
@@ -83,6 +92,7 @@ impl fmt::Debug for Value {
             Value::Nil => write!(f, "nil"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
+            Value::Int64(i) => write!(f, "{i}i64"),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Str(s) => write!(f, "{s:?}"),
             Value::Bytes(b) => write!(f, "bytes{:?}", &b[..]),
@@ -94,12 +104,13 @@ impl fmt::Debug for Value {
 }
 
 impl PartialEq for Value {
-    /// Deep equality (Sprig's `deepEqual`, tests). Int and Float are different types, as in Go.
+    /// Deep equality (Sprig's `deepEqual`, tests). Int, Int64 and Float are different types, as
+    /// in Go's `reflect.DeepEqual`.
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => a == b,
             (Value::Bytes(a), Value::Bytes(b)) => a == b,
@@ -137,7 +148,7 @@ impl Value {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(x) => *x != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
@@ -159,6 +170,15 @@ impl Value {
         }
     }
 
+    /// The integer inside, if this is a Go `int` or `int64` (for readers that accept any integer
+    /// kind, as Go's `reflect.Value.Int` does).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            _ => None,
+        }
+    }
+
     /// The map inside, if this is a map.
     pub fn as_map(&self) -> Option<&Map> {
         match self {
@@ -173,6 +193,7 @@ impl Value {
             Value::Nil => "invalid",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
@@ -187,6 +208,7 @@ impl Value {
             Value::Nil => "<nil>",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
             Value::Str(_) => "string",
             Value::Bytes(_) => "[]uint8",
@@ -237,7 +259,7 @@ impl Value {
         match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
             Value::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
             Value::Bytes(b) => serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b)),

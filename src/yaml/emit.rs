@@ -163,7 +163,7 @@ fn value_to_y(v: &Value, depth: usize) -> Result<Y, Unsupported> {
     Ok(match v {
         Value::Nil => Y::Null,
         Value::Bool(b) => Y::Bool(*b),
-        Value::Int(i) => Y::Int(*i),
+        Value::Int(i) | Value::Int64(i) => Y::Int(*i),
         Value::Float(f) => number_y(&json_float(*f).ok_or(Unsupported)?),
         Value::Str(s) => Y::Str(s.to_string()),
         Value::Bytes(b) => {
@@ -227,7 +227,7 @@ fn value_to_y_v3(v: &Value, depth: usize) -> Option<Y> {
     Some(match v {
         Value::Nil => Y::Null,
         Value::Bool(b) => Y::Bool(*b),
-        Value::Int(i) => Y::Int(*i),
+        Value::Int(i) | Value::Int64(i) => Y::Int(*i),
         Value::Float(f) => Y::Float(*f),
         Value::Str(s) => Y::Str(s.to_string()),
         // go-yaml v3 marshals []byte as a sequence of ints.

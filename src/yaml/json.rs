@@ -62,7 +62,7 @@ impl Writer<'_> {
         match v {
             Value::Nil => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => self.out.push_str(&i.to_string()),
+            Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
             Value::Float(f) => match json_float(*f) {
                 Some(s) => self.out.push_str(&s),
                 None => {
