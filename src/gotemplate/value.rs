@@ -38,6 +38,12 @@ pub enum Value {
     Float(f64),
     /// Go `string`.
     Str(Rc<str>),
+    /// A Go `string` holding bytes that are not valid UTF-8 (`"/w==" | b64dec`, a string sliced
+    /// mid-rune). Go strings are byte strings; ours are `str` on the fast path, and only a
+    /// producer that can make invalid UTF-8 builds one of these, through [`Value::from_go_bytes`],
+    /// which keeps valid text a `Str`. It prints, measures, compares, hashes and re-encodes by its
+    /// bytes, as Go does; a reader that wants text gets it with U+FFFD for each bad byte.
+    BStr(Rc<[u8]>),
     /// Go `[]byte` (`.Files.GetBytes`).
     Bytes(Rc<[u8]>),
     /// Go `[]interface{}`.
@@ -95,6 +101,7 @@ impl fmt::Debug for Value {
             Value::Int64(i) => write!(f, "{i}i64"),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Str(s) => write!(f, "{s:?}"),
+            Value::BStr(b) => write!(f, "bstr{:?}", &b[..]),
             Value::Bytes(b) => write!(f, "bytes{:?}", &b[..]),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),
             Value::Map(m) => f.debug_map().entries(m.borrow().iter()).finish(),
@@ -113,7 +120,7 @@ impl PartialEq for Value {
             (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => a == b,
-            (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            (Value::Bytes(a), Value::Bytes(b)) | (Value::BStr(a), Value::BStr(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Map(a), Value::Map(b)) => Rc::ptr_eq(a, b) || *a.borrow() == *b.borrow(),
             (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
@@ -151,7 +158,7 @@ impl Value {
             Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(x) => *x != 0.0,
             Value::Str(s) => !s.is_empty(),
-            Value::Bytes(b) => !b.is_empty(),
+            Value::Bytes(b) | Value::BStr(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
             Value::Object(o) => match (o.as_map(), o.as_complex()) {
@@ -159,6 +166,36 @@ impl Value {
                 (_, Some((re, im))) => re != 0.0 || im != 0.0,
                 _ => true,
             },
+        }
+    }
+
+    /// A Go string from bytes: a `Str` when they are valid UTF-8 (always, in practice), else a
+    /// [`Value::BStr`] that keeps them.
+    pub fn from_go_bytes(b: Vec<u8>) -> Value {
+        match String::from_utf8(b) {
+            Ok(s) => Value::str(s),
+            Err(e) => Value::BStr(e.into_bytes().into()),
+        }
+    }
+
+    /// Text for bytes that may not be UTF-8, with U+FFFD for each invalid byte, as Go's `range`
+    /// over a string and encoding/json see them (Rust's lossy conversion would merge a run of
+    /// bad bytes into one U+FFFD).
+    pub fn go_lossy(b: &[u8]) -> String {
+        let mut out = String::with_capacity(b.len());
+        for chunk in b.utf8_chunks() {
+            out.push_str(chunk.valid());
+            out.extend(chunk.invalid().iter().map(|_| char::REPLACEMENT_CHARACTER));
+        }
+        out
+    }
+
+    /// The bytes of a Go string (valid UTF-8 or not); `None` for anything else.
+    pub fn go_str_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Str(s) => Some(s.as_bytes()),
+            Value::BStr(b) => Some(b),
+            _ => None,
         }
     }
 
@@ -195,7 +232,7 @@ impl Value {
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::BStr(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
             Value::Map(_) => "map",
             Value::Object(o) => o.kind_name(),
@@ -210,7 +247,7 @@ impl Value {
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::BStr(_) => "string",
             Value::Bytes(_) => "[]uint8",
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
@@ -262,6 +299,8 @@ impl Value {
             Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
             Value::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
+            // encoding/json writes each invalid byte as U+FFFD.
+            Value::BStr(b) => serde_json::Value::String(Value::go_lossy(b)),
             Value::Bytes(b) => serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
             Value::Map(m) => {
@@ -300,5 +339,41 @@ impl From<f64> for Value {
 impl From<Vec<Value>> for Value {
     fn from(l: Vec<Value>) -> Self {
         Value::list(l)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_strings_keep_their_bytes() {
+        // (case, bytes, Str expected?, type name) — valid UTF-8 stays on the `Str` fast path.
+        let cases: [(&str, &[u8], bool); 4] = [
+            ("empty", b"", true),
+            ("ascii", b"abc", true),
+            ("two-byte char", "é".as_bytes(), true),
+            ("lone 0xff", b"\xff", false),
+        ];
+        for (case, bytes, is_str) in cases {
+            let v = Value::from_go_bytes(bytes.to_vec());
+            assert_eq!(matches!(v, Value::Str(_)), is_str, "{case}");
+            assert_eq!(v.go_str_bytes(), Some(bytes), "{case}");
+            assert_eq!(v.type_name(), "string", "{case}");
+            assert_eq!(v.kind_name(), "string", "{case}");
+            assert_eq!(v.truthy(), !bytes.is_empty(), "{case}");
+        }
+    }
+
+    #[test]
+    fn int_and_int64_differ_only_in_type() {
+        let (int, int64) = (Value::Int(7), Value::Int64(7));
+        assert_eq!((int.type_name(), int64.type_name()), ("int", "int64"));
+        assert_eq!((int.kind_name(), int64.kind_name()), ("int", "int64"));
+        assert_eq!((int.as_int(), int64.as_int()), (Some(7), Some(7)));
+        assert_eq!(int64.to_json(), serde_json::json!(7));
+        // reflect.DeepEqual tells them apart.
+        assert_ne!(int, int64);
+        assert!(!Value::Int64(0).truthy());
     }
 }

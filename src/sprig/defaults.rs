@@ -33,7 +33,7 @@ pub(crate) fn empty(v: &Value) -> bool {
         Value::Int(i) | Value::Int64(i) => *i == 0,
         Value::Float(f) => *f == 0.0,
         Value::Str(s) => s.is_empty(),
-        Value::Bytes(b) => b.is_empty(),
+        Value::Bytes(b) | Value::BStr(b) => b.is_empty(),
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.borrow().is_empty(),
         Value::Object(o) => o.as_map().is_some_and(|m| m.borrow().is_empty()),

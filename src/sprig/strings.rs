@@ -641,14 +641,14 @@ fn trunc(a: &[Value]) -> FuncResult {
     let (c, s) = (int_arg(c)?, str_arg(s)?);
     let b = s.as_bytes();
     let len = b.len() as i64;
-    let out = if c < 0 && len + c > 0 {
-        lossy(&b[(len + c) as usize..])
+    // Go slices the bytes: a cut inside a character keeps its first bytes (a byte string).
+    Ok(if c < 0 && len + c > 0 {
+        Value::from_go_bytes(b[(len + c) as usize..].to_vec())
     } else if c >= 0 && len > c {
-        lossy(&b[..c as usize])
+        Value::from_go_bytes(b[..c as usize].to_vec())
     } else {
-        s.to_string()
-    };
-    Ok(Value::str(out))
+        Value::str(s)
+    })
 }
 
 /// `substring(start, end, s)`, with Go's slice-bounds panics as errors.
@@ -677,7 +677,8 @@ fn substr(a: &[Value]) -> FuncResult {
         }
         &b[start as usize..end as usize]
     };
-    Ok(Value::str(lossy(out)))
+    // Go slices the bytes: a cut inside a character keeps them (a byte string).
+    Ok(Value::from_go_bytes(out.to_vec()))
 }
 
 /// `strings.Repeat`, with its panics.
