@@ -69,7 +69,11 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("plural", plural);
     m.insert_simple("toString", |a| {
         let [v] = fixed("toString", a)?;
-        Ok(Value::str(convert::to_string(v)))
+        Ok(match v {
+            // A string is returned as it is, bytes and all.
+            Value::BStr(_) => v.clone(),
+            _ => Value::str(convert::to_string(v)),
+        })
     });
     m.insert_simple("join", join);
     m.insert_simple("split", split);
@@ -788,7 +792,11 @@ fn quote(a: &[Value]) -> FuncResult {
     let parts: Vec<String> = a
         .iter()
         .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| go_quote(&convert::to_string(v)))
+        .map(|v| match v {
+            // strconv.Quote escapes the bytes that are not UTF-8 as `\xNN`.
+            Value::BStr(_) => gofmt::sprintf("%q", std::slice::from_ref(v)),
+            _ => go_quote(&convert::to_string(v)),
+        })
         .collect();
     Ok(Value::str(parts.join(" ")))
 }
