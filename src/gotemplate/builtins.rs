@@ -115,7 +115,8 @@ impl Builtin {
 fn length(v: &Value) -> Result<Value, String> {
     let n = match v {
         Value::Str(s) => s.len(),
-        Value::Bytes(b) | Value::BStr(b) => b.len(),
+        Value::Bytes(b) => b.len(),
+        Value::BStr(b) => b.len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.borrow().len(),
         Value::Nil => return Err("reflect: call of reflect.Value.Type on zero Value".into()),

@@ -58,7 +58,7 @@ pub fn write_v(out: &mut String, v: &Value) {
         Value::Float(f) => out.push_str(&format_float_g(*f)),
         Value::Str(s) => out.push_str(s),
         // Template output is text we hold as UTF-8: each invalid byte becomes U+FFFD here.
-        Value::BStr(b) => out.push_str(&Value::go_lossy(b)),
+        Value::BStr(b) => out.push_str(b.text()),
         Value::Bytes(b) => {
             out.push('[');
             for (i, x) in b.iter().enumerate() {

@@ -42,8 +42,9 @@ pub enum Value {
     /// mid-rune). Go strings are byte strings; ours are `str` on the fast path, and only a
     /// producer that can make invalid UTF-8 builds one of these, through [`Value::from_go_bytes`],
     /// which keeps valid text a `Str`. It prints, measures, compares, hashes and re-encodes by its
-    /// bytes, as Go does; a reader that wants text gets it with U+FFFD for each bad byte.
-    BStr(Rc<[u8]>),
+    /// bytes, as Go does; a reader that wants text ([`Value::as_str`], so every Sprig function
+    /// taking a `string`) gets it with U+FFFD for each bad byte, as Go's rune-wise functions see it.
+    BStr(Rc<ByteStr>),
     /// Go `[]byte` (`.Files.GetBytes`).
     Bytes(Rc<[u8]>),
     /// Go `[]interface{}`.
@@ -52,6 +53,29 @@ pub enum Value {
     Map(Map),
     /// A Go struct or named type with fields and methods (`.Chart`, `.Files`, `.Capabilities`...).
     Object(Rc<dyn Object>),
+}
+
+/// The bytes of a Go string that is not valid UTF-8, with the text a `str` reader sees. Both are
+/// kept because such values are rare and short (a decoded key, a string cut mid-character), while
+/// handing out `&str` lets every string function accept them without a second code path.
+#[derive(PartialEq)]
+pub struct ByteStr {
+    bytes: Box<[u8]>,
+    text: String,
+}
+
+impl ByteStr {
+    /// The text, with U+FFFD for each byte that is not UTF-8.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::ops::Deref for ByteStr {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 /// A Go struct or named type exposed to templates.
@@ -120,7 +144,8 @@ impl PartialEq for Value {
             (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => a == b,
-            (Value::Bytes(a), Value::Bytes(b)) | (Value::BStr(a), Value::BStr(b)) => a == b,
+            (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            (Value::BStr(a), Value::BStr(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Map(a), Value::Map(b)) => Rc::ptr_eq(a, b) || *a.borrow() == *b.borrow(),
             (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
@@ -158,7 +183,8 @@ impl Value {
             Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(x) => *x != 0.0,
             Value::Str(s) => !s.is_empty(),
-            Value::Bytes(b) | Value::BStr(b) => !b.is_empty(),
+            Value::Bytes(b) => !b.is_empty(),
+            Value::BStr(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
             Value::Object(o) => match (o.as_map(), o.as_complex()) {
@@ -174,7 +200,11 @@ impl Value {
     pub fn from_go_bytes(b: Vec<u8>) -> Value {
         match String::from_utf8(b) {
             Ok(s) => Value::str(s),
-            Err(e) => Value::BStr(e.into_bytes().into()),
+            Err(e) => {
+                let bytes = e.into_bytes().into_boxed_slice();
+                let text = Value::go_lossy(&bytes);
+                Value::BStr(Rc::new(ByteStr { bytes, text }))
+            }
         }
     }
 
@@ -194,15 +224,16 @@ impl Value {
     pub fn go_str_bytes(&self) -> Option<&[u8]> {
         match self {
             Value::Str(s) => Some(s.as_bytes()),
-            Value::BStr(b) => Some(b),
+            Value::BStr(b) => Some(&b.bytes),
             _ => None,
         }
     }
 
-    /// The string inside, if this is a string.
+    /// The string inside, if this is a string (one that is not UTF-8 reads with U+FFFD).
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
+            Value::BStr(b) => Some(b.text()),
             _ => None,
         }
     }
@@ -300,7 +331,7 @@ impl Value {
             Value::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
             // encoding/json writes each invalid byte as U+FFFD.
-            Value::BStr(b) => serde_json::Value::String(Value::go_lossy(b)),
+            Value::BStr(b) => serde_json::Value::String(b.text().to_string()),
             Value::Bytes(b) => serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
             Value::Map(m) => {
@@ -348,12 +379,14 @@ mod tests {
 
     #[test]
     fn go_strings_keep_their_bytes() {
+        assert_eq!(Value::go_lossy(b"a\xc3\xff"), "a\u{FFFD}\u{FFFD}");
         // (case, bytes, Str expected?, type name) — valid UTF-8 stays on the `Str` fast path.
-        let cases: [(&str, &[u8], bool); 4] = [
+        let cases: [(&str, &[u8], bool); 5] = [
             ("empty", b"", true),
             ("ascii", b"abc", true),
             ("two-byte char", "é".as_bytes(), true),
             ("lone 0xff", b"\xff", false),
+            ("cut character and 0xff", b"a\xc3\xff", false),
         ];
         for (case, bytes, is_str) in cases {
             let v = Value::from_go_bytes(bytes.to_vec());
@@ -362,6 +395,12 @@ mod tests {
             assert_eq!(v.type_name(), "string", "{case}");
             assert_eq!(v.kind_name(), "string", "{case}");
             assert_eq!(v.truthy(), !bytes.is_empty(), "{case}");
+            // Readers of text see U+FFFD for each byte that is not UTF-8.
+            assert_eq!(
+                v.as_str().map(String::from),
+                Some(Value::go_lossy(bytes)),
+                "{case}"
+            );
         }
     }
 

@@ -64,6 +64,7 @@ fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), String> {
 fn string_arg(args: &[Value], i: usize) -> Result<&str, String> {
     match &args[i] {
         Value::Str(s) => Ok(s),
+        Value::BStr(b) => Ok(b.text()),
         other => Err(format!(
             "wrong type for value; expected string; got {}",
             other.type_name()

@@ -159,7 +159,7 @@ impl Encoder {
             }
             Value::Str(s) => self.out.push_str(&quote(&s)),
             // The text we write is UTF-8: each invalid byte becomes U+FFFD.
-            Value::BStr(b) => self.out.push_str(&quote(&Value::go_lossy(&b))),
+            Value::BStr(b) => self.out.push_str(&quote(b.text())),
             Value::Bytes(b) => {
                 let items: Vec<String> = b.iter().map(u8::to_string).collect();
                 self.out.push('[');
