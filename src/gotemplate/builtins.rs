@@ -116,6 +116,7 @@ fn length(v: &Value) -> Result<Value, String> {
     let n = match v {
         Value::Str(s) => s.len(),
         Value::Bytes(b) => b.len(),
+        Value::BStr(b) => b.len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.borrow().len(),
         Value::Nil => return Err("reflect: call of reflect.Value.Type on zero Value".into()),
@@ -133,7 +134,7 @@ fn length(v: &Value) -> Result<Value, String> {
 /// Go's `indexArg`: an integer index within `0..=cap`.
 fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
     let x = match i {
-        Value::Int(x) => *x,
+        Value::Int(x) | Value::Int64(x) => *x,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
             return Err(format!(
@@ -173,11 +174,11 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                         as i64,
                 )
             }
-            Value::Str(s) => {
+            Value::Str(_) | Value::BStr(_) => {
+                let s = cur.go_str_bytes().unwrap_or_default();
                 let x = index_arg(i, s.len())?;
                 Value::Int(
-                    *s.as_bytes()
-                        .get(x)
+                    *s.get(x)
                         .ok_or_else(|| "reflect: string index out of range".to_string())?
                         as i64,
                 )
@@ -210,11 +211,11 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
     let len = match item {
-        Value::Str(s) => {
+        Value::Str(_) | Value::BStr(_) => {
             if indexes.len() == 3 {
                 return Err("cannot 3-index slice a string".into());
             }
-            s.len()
+            item.go_str_bytes().map_or(0, <[u8]>::len)
         }
         Value::List(l) => l.len(),
         Value::Bytes(b) => b.len(),
@@ -234,8 +235,10 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     Ok(match item {
         Value::Str(s) => match s.get(a..b) {
             Some(sub) => Value::str(sub),
-            None => Value::from(String::from_utf8_lossy(&s.as_bytes()[a..b]).into_owned()),
+            // Cut inside a character: Go keeps the bytes.
+            None => Value::from_go_bytes(s.as_bytes()[a..b].to_vec()),
         },
+        Value::BStr(bs) => Value::from_go_bytes(bs[a..b].to_vec()),
         Value::List(l) => Value::list(l[a..b].to_vec()),
         Value::Bytes(bs) => Value::Bytes(bs[a..b].into()),
         _ => Value::Nil,
@@ -255,9 +258,9 @@ enum Kind {
 fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) => Kind::Int,
+        Value::Int(_) | Value::Int64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
-        Value::Str(_) => Kind::Str,
+        Value::Str(_) | Value::BStr(_) => Kind::Str,
         Value::Object(o) if o.as_complex().is_some() => Kind::Complex,
         _ => Kind::Other,
     }
@@ -279,9 +282,14 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
         } else {
             match (a, b) {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
-                (Value::Int(x), Value::Int(y)) => x == y,
+                // int and int64 share Go's intKind, so they compare by value.
+                (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Str(x), Value::Str(y)) => x == y,
+                // Go compares strings by their bytes, valid UTF-8 or not.
+                (Value::Str(_) | Value::BStr(_), Value::Str(_) | Value::BStr(_)) => {
+                    a.go_str_bytes() == b.go_str_bytes()
+                }
                 (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
                 (Value::Object(x), Value::Object(y)) => match (x.as_complex(), y.as_complex()) {
                     (Some(cx), Some(cy)) => cx == cy,
@@ -328,9 +336,12 @@ fn lt(a: &Value, b: &Value) -> Result<bool, String> {
         return Err("invalid type for comparison".into());
     }
     Ok(match (a, b) {
-        (Value::Int(x), Value::Int(y)) => x < y,
+        (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::Str(x), Value::Str(y)) => x < y,
+        (Value::Str(_) | Value::BStr(_), Value::Str(_) | Value::BStr(_)) => {
+            a.go_str_bytes() < b.go_str_bytes()
+        }
         _ => return Err("invalid type for comparison".into()),
     })
 }

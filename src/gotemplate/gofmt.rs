@@ -52,11 +52,13 @@ pub fn write_v(out: &mut String, v: &Value) {
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => {
+        Value::Int(i) | Value::Int64(i) => {
             let _ = write!(out, "{i}");
         }
         Value::Float(f) => out.push_str(&format_float_g(*f)),
         Value::Str(s) => out.push_str(s),
+        // Template output is text we hold as UTF-8: each invalid byte becomes U+FFFD here.
+        Value::BStr(b) => out.push_str(b.text()),
         Value::Bytes(b) => {
             out.push('[');
             for (i, x) in b.iter().enumerate() {
@@ -745,7 +747,7 @@ fn int_from_arg(args: &[Value], argn: &mut usize) -> (i64, bool) {
     };
     *argn += 1;
     match v {
-        Value::Int(n) if !too_large(*n) => (*n, true),
+        Value::Int(n) | Value::Int64(n) if !too_large(*n) => (*n, true),
         _ => (0, false),
     }
 }
@@ -778,7 +780,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             't' | 'v' => fl.pad(out, if *b { "true" } else { "false" }),
             _ => bad_verb(out, v, verb),
         },
-        Value::Int(i) => fmt_int(out, *i, verb, fl, v),
+        Value::Int(i) | Value::Int64(i) => fmt_int(out, *i, verb, fl, v),
         Value::Float(f) => match verb {
             'v' => fmt_float(out, *f, b'g', fl.prec.map_or(-1, |p| p as i32), fl),
             'g' | 'G' => fmt_float(out, *f, verb as u8, fl.prec.map_or(-1, |p| p as i32), fl),
@@ -787,6 +789,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             _ => bad_verb(out, v, verb),
         },
         Value::Str(s) => fmt_str(out, s.as_bytes(), verb, fl, v),
+        Value::BStr(b) => fmt_str(out, b, verb, fl, v),
         Value::Bytes(bs) => match verb {
             's' | 'q' | 'x' | 'X' => fmt_str(out, bs, verb, fl, v),
             _ => {
@@ -990,6 +993,20 @@ fn fmt_str(out: &mut String, bytes: &[u8], verb: char, fl: &Flags, v: &Value) {
             };
             fl.pad(out, &t);
         }
+        // strconv.Quote escapes each byte that is not UTF-8 as `\xNN` (only a Go string that is
+        // not valid UTF-8 has such bytes; precision and `#` are not modelled for it).
+        'q' if std::str::from_utf8(bytes).is_err() => {
+            let mut q = String::from("\"");
+            for chunk in bytes.utf8_chunks() {
+                let valid = quote_with(chunk.valid(), '"', fl.plus);
+                q.push_str(&valid[1..valid.len() - 1]);
+                for byte in chunk.invalid() {
+                    let _ = write!(q, "\\x{byte:02x}");
+                }
+            }
+            q.push('"');
+            fl.pad(out, &q);
+        }
         'q' => {
             let t: String = match fl.prec {
                 Some(p) => s.chars().take(p).collect(),
@@ -1087,6 +1104,30 @@ mod tests {
         ];
         for (name, f, want) in cases {
             assert_eq!(format_float_g(*f), *want, "case {name}");
+        }
+    }
+
+    /// A Go string that is not UTF-8 prints by its bytes; int64 prints like int but types apart.
+    #[test]
+    fn byte_strings_and_int64() {
+        let bstr = |b: &[u8]| Value::from_go_bytes(b.to_vec());
+        let cases: Vec<(&str, Value, &str)> = vec![
+            ("%q", bstr(b"\xff"), r#""\xff""#),
+            ("%q", bstr(b"a\xff\n\xc3"), r#""a\xff\n\xc3""#),
+            ("%+q", bstr(b"\xc3\xa9\xff"), r#""\u00e9\xff""#),
+            ("%x", bstr(b"\xff\x00"), "ff00"),
+            ("%s|", bstr(b"a\xff"), "a\u{FFFD}|"),
+            ("%T", bstr(b"\xff"), "string"),
+            ("%T", Value::Int64(1), "int64"),
+            ("%05d", Value::Int64(-42), "-0042"),
+            ("%v", Value::Int64(i64::MIN), "-9223372036854775808"),
+        ];
+        for (format, arg, want) in cases {
+            assert_eq!(
+                sprintf(format, std::slice::from_ref(&arg)),
+                want,
+                "{format} {arg:?}"
+            );
         }
     }
 

@@ -23,12 +23,28 @@ pub enum Value {
     Nil,
     /// `bool`
     Bool(bool),
-    /// Go `int`/`int64` (template literals, `len`, `add`, `int`, ...).
+    /// Go `int` (template literals, `len`, `int`, `atoi`, `until`...).
     Int(i64),
+    /// Go `int64` (`--set` integers, Sprig's `int64`, `add`, `sub`, `mul`, `div`, `mod`, `max`,
+    /// `min`, `add1`, `toDecimal`, `fromToml`, `time.Time.Unix`).
+    ///
+    /// A separate variant rather than a kind flag on `Int`: both hold the same 64-bit value (Go's
+    /// `int` is 64 bits wide on every platform Helm ships for), so they differ only in the type name
+    /// `typeOf`, `kindOf` and `%T` print and in which `int` parameters refuse them. A variant costs
+    /// nothing on the common `int` path (no flag to carry or test), and readers that do not care
+    /// which one they got use [`Value::as_int`].
+    Int64(i64),
     /// Go `float64` (every number Helm decodes from YAML or JSON values).
     Float(f64),
     /// Go `string`.
     Str(Rc<str>),
+    /// A Go `string` holding bytes that are not valid UTF-8 (`"/w==" | b64dec`, a string sliced
+    /// mid-rune). Go strings are byte strings; ours are `str` on the fast path, and only a
+    /// producer that can make invalid UTF-8 builds one of these, through [`Value::from_go_bytes`],
+    /// which keeps valid text a `Str`. It prints, measures, compares, hashes and re-encodes by its
+    /// bytes, as Go does; a reader that wants text ([`Value::as_str`], so every Sprig function
+    /// taking a `string`) gets it with U+FFFD for each bad byte, as Go's rune-wise functions see it.
+    BStr(Rc<ByteStr>),
     /// Go `[]byte` (`.Files.GetBytes`).
     Bytes(Rc<[u8]>),
     /// Go `[]interface{}`.
@@ -37,6 +53,29 @@ pub enum Value {
     Map(Map),
     /// A Go struct or named type with fields and methods (`.Chart`, `.Files`, `.Capabilities`...).
     Object(Rc<dyn Object>),
+}
+
+/// The bytes of a Go string that is not valid UTF-8, with the text a `str` reader sees. Both are
+/// kept because such values are rare and short (a decoded key, a string cut mid-character), while
+/// handing out `&str` lets every string function accept them without a second code path.
+#[derive(PartialEq)]
+pub struct ByteStr {
+    bytes: Box<[u8]>,
+    text: String,
+}
+
+impl ByteStr {
+    /// The text, with U+FFFD for each byte that is not UTF-8.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+}
+
+impl std::ops::Deref for ByteStr {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
 }
 
 /// A Go struct or named type exposed to templates.
@@ -83,8 +122,10 @@ impl fmt::Debug for Value {
             Value::Nil => write!(f, "nil"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
+            Value::Int64(i) => write!(f, "{i}i64"),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Str(s) => write!(f, "{s:?}"),
+            Value::BStr(b) => write!(f, "bstr{:?}", &b[..]),
             Value::Bytes(b) => write!(f, "bytes{:?}", &b[..]),
             Value::List(l) => f.debug_list().entries(l.iter()).finish(),
             Value::Map(m) => f.debug_map().entries(m.borrow().iter()).finish(),
@@ -94,15 +135,17 @@ impl fmt::Debug for Value {
 }
 
 impl PartialEq for Value {
-    /// Deep equality (Sprig's `deepEqual`, tests). Int and Float are different types, as in Go.
+    /// Deep equality (Sprig's `deepEqual`, tests). Int, Int64 and Float are different types, as
+    /// in Go's `reflect.DeepEqual`.
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
-            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => a == b,
             (Value::Bytes(a), Value::Bytes(b)) => a == b,
+            (Value::BStr(a), Value::BStr(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Map(a), Value::Map(b)) => Rc::ptr_eq(a, b) || *a.borrow() == *b.borrow(),
             (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
@@ -137,10 +180,11 @@ impl Value {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
-            Value::Int(i) => *i != 0,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
             Value::Float(x) => *x != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
+            Value::BStr(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
             Value::Object(o) => match (o.as_map(), o.as_complex()) {
@@ -151,10 +195,54 @@ impl Value {
         }
     }
 
-    /// The string inside, if this is a string.
+    /// A Go string from bytes: a `Str` when they are valid UTF-8 (always, in practice), else a
+    /// [`Value::BStr`] that keeps them.
+    pub fn from_go_bytes(b: Vec<u8>) -> Value {
+        match String::from_utf8(b) {
+            Ok(s) => Value::str(s),
+            Err(e) => {
+                let bytes = e.into_bytes().into_boxed_slice();
+                let text = Value::go_lossy(&bytes);
+                Value::BStr(Rc::new(ByteStr { bytes, text }))
+            }
+        }
+    }
+
+    /// Text for bytes that may not be UTF-8, with U+FFFD for each invalid byte, as Go's `range`
+    /// over a string and encoding/json see them (Rust's lossy conversion would merge a run of
+    /// bad bytes into one U+FFFD).
+    pub fn go_lossy(b: &[u8]) -> String {
+        let mut out = String::with_capacity(b.len());
+        for chunk in b.utf8_chunks() {
+            out.push_str(chunk.valid());
+            out.extend(chunk.invalid().iter().map(|_| char::REPLACEMENT_CHARACTER));
+        }
+        out
+    }
+
+    /// The bytes of a Go string (valid UTF-8 or not); `None` for anything else.
+    pub fn go_str_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Value::Str(s) => Some(s.as_bytes()),
+            Value::BStr(b) => Some(&b.bytes),
+            _ => None,
+        }
+    }
+
+    /// The string inside, if this is a string (one that is not UTF-8 reads with U+FFFD).
     pub fn as_str(&self) -> Option<&str> {
         match self {
             Value::Str(s) => Some(s),
+            Value::BStr(b) => Some(b.text()),
+            _ => None,
+        }
+    }
+
+    /// The integer inside, if this is a Go `int` or `int64` (for readers that accept any integer
+    /// kind, as Go's `reflect.Value.Int` does).
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
             _ => None,
         }
     }
@@ -173,8 +261,9 @@ impl Value {
             Value::Nil => "invalid",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::BStr(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
             Value::Map(_) => "map",
             Value::Object(o) => o.kind_name(),
@@ -187,8 +276,9 @@ impl Value {
             Value::Nil => "<nil>",
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
             Value::Float(_) => "float64",
-            Value::Str(_) => "string",
+            Value::Str(_) | Value::BStr(_) => "string",
             Value::Bytes(_) => "[]uint8",
             Value::List(_) => "[]interface {}",
             Value::Map(_) => "map[string]interface {}",
@@ -237,9 +327,11 @@ impl Value {
         match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
             Value::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
+            // encoding/json writes each invalid byte as U+FFFD.
+            Value::BStr(b) => serde_json::Value::String(b.text().to_string()),
             Value::Bytes(b) => serde_json::Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
             Value::Map(m) => {
@@ -278,5 +370,49 @@ impl From<f64> for Value {
 impl From<Vec<Value>> for Value {
     fn from(l: Vec<Value>) -> Self {
         Value::list(l)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_strings_keep_their_bytes() {
+        assert_eq!(Value::go_lossy(b"a\xc3\xff"), "a\u{FFFD}\u{FFFD}");
+        // (case, bytes, Str expected?, type name) — valid UTF-8 stays on the `Str` fast path.
+        let cases: [(&str, &[u8], bool); 5] = [
+            ("empty", b"", true),
+            ("ascii", b"abc", true),
+            ("two-byte char", "é".as_bytes(), true),
+            ("lone 0xff", b"\xff", false),
+            ("cut character and 0xff", b"a\xc3\xff", false),
+        ];
+        for (case, bytes, is_str) in cases {
+            let v = Value::from_go_bytes(bytes.to_vec());
+            assert_eq!(matches!(v, Value::Str(_)), is_str, "{case}");
+            assert_eq!(v.go_str_bytes(), Some(bytes), "{case}");
+            assert_eq!(v.type_name(), "string", "{case}");
+            assert_eq!(v.kind_name(), "string", "{case}");
+            assert_eq!(v.truthy(), !bytes.is_empty(), "{case}");
+            // Readers of text see U+FFFD for each byte that is not UTF-8.
+            assert_eq!(
+                v.as_str().map(String::from),
+                Some(Value::go_lossy(bytes)),
+                "{case}"
+            );
+        }
+    }
+
+    #[test]
+    fn int_and_int64_differ_only_in_type() {
+        let (int, int64) = (Value::Int(7), Value::Int64(7));
+        assert_eq!((int.type_name(), int64.type_name()), ("int", "int64"));
+        assert_eq!((int.kind_name(), int64.kind_name()), ("int", "int64"));
+        assert_eq!((int.as_int(), int64.as_int()), (Some(7), Some(7)));
+        assert_eq!(int64.to_json(), serde_json::json!(7));
+        // reflect.DeepEqual tells them apart.
+        assert_ne!(int, int64);
+        assert!(!Value::Int64(0).truthy());
     }
 }

@@ -183,7 +183,8 @@ fn from_toml(text: &str) -> Value {
 fn toml_value(v: toml::Value) -> Value {
     match v {
         toml::Value::String(s) => Value::str(s),
-        toml::Value::Integer(i) => Value::Int(i),
+        // BurntSushi/toml decodes integers into interface{} as int64.
+        toml::Value::Integer(i) => Value::Int64(i),
         toml::Value::Float(f) => Value::Float(f),
         toml::Value::Boolean(b) => Value::Bool(b),
         toml::Value::Datetime(d) => toml_time(&d),
@@ -243,7 +244,7 @@ fn empty(array: bool) -> Value {
 fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Float(_) => "number",
+        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
         Value::Str(_) => "string",
         Value::List(_) => "array",
         _ => "object",

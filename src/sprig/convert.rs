@@ -7,7 +7,7 @@ use crate::gotemplate::{gofmt, Value};
 /// (`"12.0"` → 12), anything else (or a bad string) 0.
 pub fn to_int64(v: &Value) -> i64 {
     match v {
-        Value::Int(i) => *i,
+        Value::Int(i) | Value::Int64(i) => *i,
         Value::Float(f) => float_to_int(*f),
         Value::Bool(b) => i64::from(*b),
         Value::Str(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
@@ -170,7 +170,7 @@ fn parse_hex_float(s: &str) -> Option<f64> {
 /// `cast.ToFloat64`: numbers as floats, bools 1/0, strings parsed ([`parse_go_float`]), else 0.
 pub fn to_float64(v: &Value) -> f64 {
     match v {
-        Value::Int(i) => *i as f64,
+        Value::Int(i) | Value::Int64(i) => *i as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Str(s) => parse_go_float(s).unwrap_or(0.0),

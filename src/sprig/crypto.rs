@@ -64,6 +64,7 @@ fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), String> {
 fn string_arg(args: &[Value], i: usize) -> Result<&str, String> {
     match &args[i] {
         Value::Str(s) => Ok(s),
+        Value::BStr(b) => Ok(b.text()),
         other => Err(format!(
             "wrong type for value; expected string; got {}",
             other.type_name()
@@ -96,23 +97,31 @@ fn list_arg(args: &[Value], i: usize) -> Result<Vec<Value>, String> {
 // ---------------------------------------------------------------------------------------------
 // Hashes and passwords
 
+/// A `string` parameter as Go's bytes: a hash of a string that is not UTF-8 covers its bytes.
+fn go_bytes_arg(args: &[Value], i: usize) -> Result<&[u8], String> {
+    match &args[i] {
+        Value::BStr(b) => Ok(b),
+        _ => string_arg(args, i).map(str::as_bytes),
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn sha1sum(args: &[Value]) -> FuncResult {
     want_args("sha1sum", args, 1)?;
-    Ok(Value::str(hex(&Sha1::digest(string_arg(args, 0)?.as_bytes()))))
+    Ok(Value::str(hex(&Sha1::digest(go_bytes_arg(args, 0)?))))
 }
 
 fn sha256sum(args: &[Value]) -> FuncResult {
     want_args("sha256sum", args, 1)?;
-    Ok(Value::str(hex(&Sha256::digest(string_arg(args, 0)?.as_bytes()))))
+    Ok(Value::str(hex(&Sha256::digest(go_bytes_arg(args, 0)?))))
 }
 
 fn sha512sum(args: &[Value]) -> FuncResult {
     want_args("sha512sum", args, 1)?;
-    Ok(Value::str(hex(&Sha512::digest(string_arg(args, 0)?.as_bytes()))))
+    Ok(Value::str(hex(&Sha512::digest(go_bytes_arg(args, 0)?))))
 }
 
 /// Adler-32 (RFC 1950), as Go's `hash/adler32`.
@@ -133,7 +142,7 @@ pub fn adler32(data: &[u8]) -> u32 {
 
 fn adler32sum(args: &[Value]) -> FuncResult {
     want_args("adler32sum", args, 1)?;
-    Ok(Value::str(adler32(string_arg(args, 0)?.as_bytes()).to_string()))
+    Ok(Value::str(adler32(go_bytes_arg(args, 0)?).to_string()))
 }
 
 /// Go's `bcrypt.GenerateFromPassword(pw, DefaultCost)`: `$2a$10$…`; failures become the text

@@ -1243,10 +1243,10 @@ impl Object for TimeValue {
             "Second" => Value::Int(i64::from(c.second)),
             "Nanosecond" => Value::Int(i64::from(t.nanos)),
             "YearDay" => Value::Int(i64::from(c.yday)),
-            "Unix" => Value::Int(t.unix),
-            "UnixMilli" => Value::Int(t.unix.saturating_mul(1000) + i64::from(t.nanos / 1_000_000)),
-            "UnixMicro" => Value::Int(t.unix.saturating_mul(1_000_000) + i64::from(t.nanos / 1000)),
-            "UnixNano" => Value::Int(t.unix.saturating_mul(NANOS_PER_SEC) + i64::from(t.nanos)),
+            "Unix" => Value::Int64(t.unix),
+            "UnixMilli" => Value::Int64(t.unix.saturating_mul(1000) + i64::from(t.nanos / 1_000_000)),
+            "UnixMicro" => Value::Int64(t.unix.saturating_mul(1_000_000) + i64::from(t.nanos / 1000)),
+            "UnixNano" => Value::Int64(t.unix.saturating_mul(NANOS_PER_SEC) + i64::from(t.nanos)),
             "IsZero" => Value::Bool(t.unix == ZERO_TIME_UNIX && t.nanos == 0),
             "UTC" | "Local" => TimeValue::new(t.in_utc()),
             "String" => Value::str(t.go_string()),
@@ -1342,7 +1342,7 @@ fn time_arg(args: &[Value], i: usize) -> Result<Time, String> {
 /// Sprig's loose date argument: a time, or unix seconds; anything else is "now".
 fn loose_time(v: &Value) -> Time {
     match v {
-        Value::Int(secs) => Time::from_unix(*secs),
+        Value::Int(secs) | Value::Int64(secs) => Time::from_unix(*secs),
         other => time_of(other).unwrap_or_else(Time::now),
     }
 }
@@ -1414,7 +1414,8 @@ fn duration(args: &[Value]) -> FuncResult {
     want_args("duration", args, 1)?;
     let n = match &args[0] {
         Value::Str(s) => s.parse::<i64>().unwrap_or(0),
-        Value::Int(n) => *n,
+        // Sprig's type switch names int64 only: a template's `int` (`duration 95`) is 0s.
+        Value::Int64(n) => *n,
         _ => 0,
     };
     // Go's Duration multiplication wraps on overflow.
@@ -1425,7 +1426,8 @@ fn duration_round(args: &[Value]) -> FuncResult {
     want_args("durationRound", args, 1)?;
     let d = match &args[0] {
         Value::Str(s) => parse_duration(s).unwrap_or(0),
-        Value::Int(n) => *n,
+        // As in `duration`, only int64 counts; a plain `int` is a zero duration.
+        Value::Int64(n) => *n,
         other => time_of(other).map_or(0, |t| t.since()),
     };
     let u = d.unsigned_abs();

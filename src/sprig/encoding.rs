@@ -16,20 +16,20 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("b64enc", |a| {
         let [s] = fixed("b64enc", a)?;
         Ok(Value::str(
-            base64::engine::general_purpose::STANDARD.encode(str_arg(s)?),
+            base64::engine::general_purpose::STANDARD.encode(go_str_arg(s)?),
         ))
     });
     m.insert_simple("b64dec", |a| {
         let [s] = fixed("b64dec", a)?;
-        Ok(Value::str(decoded_or_error(b64_decode(str_arg(s)?), "base64")))
+        Ok(decoded_or_error(b64_decode(str_arg(s)?), "base64"))
     });
     m.insert_simple("b32enc", |a| {
         let [s] = fixed("b32enc", a)?;
-        Ok(Value::str(b32_encode(str_arg(s)?.as_bytes())))
+        Ok(Value::str(b32_encode(go_str_arg(s)?)))
     });
     m.insert_simple("b32dec", |a| {
         let [s] = fixed("b32dec", a)?;
-        Ok(Value::str(decoded_or_error(b32_decode(str_arg(s)?), "base32")))
+        Ok(decoded_or_error(b32_decode(str_arg(s)?), "base32"))
     });
     m.insert_simple("mustToJson", |a| {
         let [v] = fixed("mustToJson", a)?;
@@ -57,12 +57,18 @@ pub(crate) fn register(m: &mut FuncMap) {
     });
 }
 
-/// Sprig returns a decoding error's text in place of the data.
-fn decoded_or_error(r: Result<Vec<u8>, usize>, kind: &str) -> String {
+/// Sprig returns a decoding error's text in place of the data, and the data as a Go string: the
+/// bytes as they are, UTF-8 or not (`"/w==" | b64dec | b64enc` is `/w==` again).
+fn decoded_or_error(r: Result<Vec<u8>, usize>, kind: &str) -> Value {
     match r {
-        Ok(b) => String::from_utf8_lossy(&b).into_owned(),
-        Err(at) => format!("illegal {kind} data at input byte {at}"),
+        Ok(b) => Value::from_go_bytes(b),
+        Err(at) => Value::str(format!("illegal {kind} data at input byte {at}")),
     }
+}
+
+/// A `string` parameter read as Go's bytes, so a string that is not UTF-8 encodes as it is.
+fn go_str_arg(v: &Value) -> Result<&[u8], String> {
+    v.go_str_bytes().ok_or_else(|| super::type_err("string", v))
 }
 
 const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -276,9 +282,21 @@ fn write_json(
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) => out.push_str(&i.to_string()),
+        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&json_float(*f)?),
         Value::Str(s) => json_string(s, html, out),
+        // encoding/json writes each invalid byte as U+FFFD.
+        Value::BStr(b) => {
+            out.push('"');
+            for chunk in b.utf8_chunks() {
+                let mut part = String::new();
+                json_string(chunk.valid(), html, &mut part);
+                out.push_str(&part[1..part.len() - 1]);
+                // Written escaped, so it differs from a U+FFFD that was in the text.
+                out.extend(chunk.invalid().iter().map(|_| "\\ufffd"));
+            }
+            out.push('"');
+        }
         Value::Bytes(b) => json_string(&base64::engine::general_purpose::STANDARD.encode(b), html, out),
         Value::List(l) => {
             if l.is_empty() {

@@ -59,6 +59,8 @@ mod tests {
         let cases: Vec<(&str, &str, Vec<Value>, Value)> = vec![
             ("typeOf string", "typeOf", vec![s("x")], s("string")),
             ("typeOf int", "typeOf", vec![Value::Int(1)], s("int")),
+            ("typeOf int64", "typeOf", vec![Value::Int64(1)], s("int64")),
+            ("kindOf int64", "kindOf", vec![Value::Int64(1)], s("int64")),
             ("typeOf float", "typeOf", vec![Value::Float(1.5)], s("float64")),
             (
                 "typeOf list",

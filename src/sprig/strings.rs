@@ -69,7 +69,11 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("plural", plural);
     m.insert_simple("toString", |a| {
         let [v] = fixed("toString", a)?;
-        Ok(Value::str(convert::to_string(v)))
+        Ok(match v {
+            // A string is returned as it is, bytes and all.
+            Value::BStr(_) => v.clone(),
+            _ => Value::str(convert::to_string(v)),
+        })
     });
     m.insert_simple("join", join);
     m.insert_simple("split", split);
@@ -641,14 +645,14 @@ fn trunc(a: &[Value]) -> FuncResult {
     let (c, s) = (int_arg(c)?, str_arg(s)?);
     let b = s.as_bytes();
     let len = b.len() as i64;
-    let out = if c < 0 && len + c > 0 {
-        lossy(&b[(len + c) as usize..])
+    // Go slices the bytes: a cut inside a character keeps its first bytes (a byte string).
+    Ok(if c < 0 && len + c > 0 {
+        Value::from_go_bytes(b[(len + c) as usize..].to_vec())
     } else if c >= 0 && len > c {
-        lossy(&b[..c as usize])
+        Value::from_go_bytes(b[..c as usize].to_vec())
     } else {
-        s.to_string()
-    };
-    Ok(Value::str(out))
+        Value::str(s)
+    })
 }
 
 /// `substring(start, end, s)`, with Go's slice-bounds panics as errors.
@@ -677,7 +681,8 @@ fn substr(a: &[Value]) -> FuncResult {
         }
         &b[start as usize..end as usize]
     };
-    Ok(Value::str(lossy(out)))
+    // Go slices the bytes: a cut inside a character keeps them (a byte string).
+    Ok(Value::from_go_bytes(out.to_vec()))
 }
 
 /// `strings.Repeat`, with its panics.
@@ -787,7 +792,11 @@ fn quote(a: &[Value]) -> FuncResult {
     let parts: Vec<String> = a
         .iter()
         .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| go_quote(&convert::to_string(v)))
+        .map(|v| match v {
+            // strconv.Quote escapes the bytes that are not UTF-8 as `\xNN`.
+            Value::BStr(_) => gofmt::sprintf("%q", std::slice::from_ref(v)),
+            _ => go_quote(&convert::to_string(v)),
+        })
         .collect();
     Ok(Value::str(parts.join(" ")))
 }

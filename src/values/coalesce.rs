@@ -106,7 +106,8 @@ fn coalesce_deps(chart: &Chart, dest: &Map, prefix: &str, merge: bool, warn: War
 fn go_type_value(v: &Value) -> String {
     match v {
         Value::Nil => "<nil>".into(),
-        Value::Int(i) => format!("int64={i}"),
+        Value::Int(i) => format!("int={i}"),
+        Value::Int64(i) => format!("int64={i}"),
         Value::Float(f) => format!("float64={f}"),
         Value::Str(s) => format!("string={s}"),
         other => format!("{}={:?}", other.type_name(), other),

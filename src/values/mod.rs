@@ -259,7 +259,7 @@ mod tests {
             .unwrap()
             .borrow()["size"]
             .clone();
-        assert_eq!(size, Value::Int(5));
+        assert_eq!(size, Value::Int64(5));
     }
 
     #[test]

@@ -430,7 +430,6 @@ fn set_index(mut list: Vec<Value>, index: i64, val: Value) -> (Option<Vec<Value>
 fn conversion_panic(v: &Value, want: &str) -> PErr {
     let have = match v {
         Value::Nil => "nil",
-        Value::Int(_) => "int64",
         other => other.type_name(),
     };
     msg(format!(
@@ -454,11 +453,11 @@ pub fn typed_val(val: &str, strings: bool) -> Value {
         return Value::Nil;
     }
     if val == "0" {
-        return Value::Int(0);
+        return Value::Int64(0);
     }
     if !val.is_empty() && !val.starts_with('0') {
         if let Ok(i) = go_atoi(val) {
-            return Value::Int(i);
+            return Value::Int64(i);
         }
     }
     Value::str(val)

@@ -163,9 +163,11 @@ fn value_to_y(v: &Value, depth: usize) -> Result<Y, Unsupported> {
     Ok(match v {
         Value::Nil => Y::Null,
         Value::Bool(b) => Y::Bool(*b),
-        Value::Int(i) => Y::Int(*i),
+        Value::Int(i) | Value::Int64(i) => Y::Int(*i),
         Value::Float(f) => number_y(&json_float(*f).ok_or(Unsupported)?),
         Value::Str(s) => Y::Str(s.to_string()),
+        // The value goes through encoding/json first, which writes each invalid byte as U+FFFD.
+        Value::BStr(b) => Y::Str(b.text().to_string()),
         Value::Bytes(b) => {
             use base64::Engine as _;
             Y::Str(base64::engine::general_purpose::STANDARD.encode(b))
@@ -227,9 +229,11 @@ fn value_to_y_v3(v: &Value, depth: usize) -> Option<Y> {
     Some(match v {
         Value::Nil => Y::Null,
         Value::Bool(b) => Y::Bool(*b),
-        Value::Int(i) => Y::Int(*i),
+        Value::Int(i) | Value::Int64(i) => Y::Int(*i),
         Value::Float(f) => Y::Float(*f),
         Value::Str(s) => Y::Str(s.to_string()),
+        // go-yaml v3 would tag this `!!binary`; not modelled: U+FFFD for each invalid byte.
+        Value::BStr(b) => Y::Str(b.text().to_string()),
         // go-yaml v3 marshals []byte as a sequence of ints.
         Value::Bytes(b) => Y::Seq(b.iter().map(|&x| Y::Int(x.into())).collect()),
         Value::List(l) => Y::Seq(

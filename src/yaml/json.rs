@@ -62,7 +62,7 @@ impl Writer<'_> {
         match v {
             Value::Nil => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
-            Value::Int(i) => self.out.push_str(&i.to_string()),
+            Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
             Value::Float(f) => match json_float(*f) {
                 Some(s) => self.out.push_str(&s),
                 None => {
@@ -77,6 +77,20 @@ impl Writer<'_> {
                 }
             },
             Value::Str(s) => self.string(s),
+            // encoding/json writes each invalid byte as U+FFFD.
+            Value::BStr(b) => {
+                self.out.push('"');
+                for chunk in b.utf8_chunks() {
+                    let start = self.out.len();
+                    self.string(chunk.valid());
+                    // Keep the escaped text, not the quotes around it.
+                    self.out.pop();
+                    self.out.remove(start);
+                    // Written escaped, so it differs from a U+FFFD that was in the text.
+                    self.out.extend(chunk.invalid().iter().map(|_| "\\ufffd"));
+                }
+                self.out.push('"');
+            }
             Value::Bytes(b) => {
                 use base64::Engine as _;
                 self.string(&base64::engine::general_purpose::STANDARD.encode(b));

@@ -142,7 +142,7 @@ impl Encoder {
             // A nil in an inline position: the Go encoder has no case for it either.
             Value::Nil => return Err("toml: cannot encode a nil value"),
             Value::Bool(b) => self.out.push_str(if b { "true" } else { "false" }),
-            Value::Int(i) => self.out.push_str(&i.to_string()),
+            Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
             Value::Float(f) => {
                 if f.is_nan() {
                     self.out
@@ -158,6 +158,8 @@ impl Encoder {
                 }
             }
             Value::Str(s) => self.out.push_str(&quote(&s)),
+            // The text we write is UTF-8: each invalid byte becomes U+FFFD.
+            Value::BStr(b) => self.out.push_str(&quote(b.text())),
             Value::Bytes(b) => {
                 let items: Vec<String> = b.iter().map(u8::to_string).collect();
                 self.out.push('[');
