@@ -64,7 +64,7 @@ pub fn load_archive_files(data: &[u8]) -> Result<Vec<BufferedFile>, String> {
         if rest.starts_with('/') {
             return Err("chart illegally contains absolute paths".into());
         }
-        let n = clean_path(&rest);
+        let n = crate::gotemplate::gostr::path_clean(&rest);
         if n == "." {
             return Err(format!(
                 "chart illegally contains content outside the base directory: {}",
@@ -120,53 +120,9 @@ pub fn load_archive_files(data: &[u8]) -> Result<Vec<BufferedFile>, String> {
     Ok(files)
 }
 
-/// Go's `path.Clean` for a relative path.
-pub fn clean_path(p: &str) -> String {
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|s| *s != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    let joined = out.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clean_path_table() {
-        // Go's path.Clean examples.
-        let cases = [
-            ("a/c", "a/c"),
-            ("a//c", "a/c"),
-            ("a/c/.", "a/c"),
-            ("a/c/b/..", "a/c"),
-            ("/../a/c", "/a/c"),
-            ("/../a/b/../././/c", "/a/c"),
-            ("", "."),
-            ("../x", "../x"),
-            ("a/../..", ".."),
-        ];
-        for (input, want) in cases {
-            assert_eq!(clean_path(input), want, "{input:?}");
-        }
-    }
 
     fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(

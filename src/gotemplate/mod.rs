@@ -13,6 +13,7 @@ mod ast;
 mod builtins;
 mod exec;
 pub mod gofmt;
+pub mod gostr;
 mod lex;
 mod number;
 mod parse;

@@ -84,13 +84,13 @@ fn url_join(base: &str, parts: &[&str]) -> String {
     };
     let mut all: Vec<&str> = vec![path];
     all.extend(parts.iter().copied());
-    let joined = clean(
-        &all.iter()
-            .filter(|s| !s.is_empty())
-            .copied()
-            .collect::<Vec<_>>()
-            .join("/"),
-    );
+    let nonempty: Vec<&str> = all.into_iter().filter(|s| !s.is_empty()).collect();
+    // `path.Join` of nothing but empty elements is "", not the "." `path.Clean` would give.
+    let joined = if nonempty.is_empty() {
+        String::new()
+    } else {
+        crate::gotemplate::gostr::path_clean(&nonempty.join("/"))
+    };
     let mut out = if !prefix.is_empty() && !joined.is_empty() && !joined.starts_with('/') {
         format!("{prefix}/{joined}")
     } else {
@@ -101,34 +101,6 @@ fn url_join(base: &str, parts: &[&str]) -> String {
         out.push_str(q);
     }
     out
-}
-
-/// Go's `path.Clean` for the joined path ("" stays "").
-fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return String::new();
-    }
-    let rooted = p.starts_with('/');
-    let mut out: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if out.last().is_some_and(|s| *s != "..") {
-                    out.pop();
-                } else if !rooted {
-                    out.push("..");
-                }
-            }
-            s => out.push(s),
-        }
-    }
-    let body = out.join("/");
-    match (rooted, body.is_empty()) {
-        (true, _) => format!("/{body}"),
-        (false, true) => ".".into(),
-        (false, false) => body,
-    }
 }
 
 /// Builds the index of `dir` (Helm's `IndexDirectory`); `created` is the time stamped on each

@@ -27,33 +27,7 @@ fn is_abs(name: &str, a: &[Value]) -> FuncResult {
     Ok(Value::Bool(str_arg(p)?.starts_with('/')))
 }
 
-/// `path.Clean`: the shortest equivalent path (no `.`, resolved `..`, single slashes).
-pub(crate) fn clean(p: &str) -> String {
-    if p.is_empty() {
-        return ".".to_string();
-    }
-    let rooted = p.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for seg in p.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|l| *l != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            s => parts.push(s),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".to_string(),
-        (false, false) => joined,
-    }
-}
+use crate::gotemplate::gostr::path_clean as clean;
 
 /// `path.Base`: the last element, trailing slashes ignored; `.` for empty, `/` for all slashes.
 fn base(p: &str) -> String {

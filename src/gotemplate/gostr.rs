@@ -1,0 +1,119 @@
+//! Go standard-library string behaviours that several stages must reproduce byte for byte:
+//! `path.Clean` and `encoding/json`'s string escaping (`strconv.Quote` lives next door in
+//! [`super::gofmt`], as `%q` is one of fmt's verbs).
+//!
+//! Why here: gotemplate is the lowest layer of the crate (it imports nothing above it and knows
+//! nothing of Helm), so chart/, yaml/, values/, sprig/ and repo/ can all use these helpers
+//! without any of them climbing a layer or importing a sibling.
+
+/// Go's `path.Clean`: the shortest equivalent path, with `.` elements dropped, `..` resolved
+/// against the element before it (and dropped at the root), and runs of slashes folded; `""`
+/// becomes `"."`.
+pub fn path_clean(p: &str) -> String {
+    let rooted = p.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|s| *s != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            s => out.push(s),
+        }
+    }
+    let joined = out.join("/");
+    match (rooted, joined.is_empty()) {
+        (true, _) => format!("/{joined}"),
+        (false, true) => ".".into(),
+        (false, false) => joined,
+    }
+}
+
+/// Appends `s` as `encoding/json` writes a string: quoted, with `"`, `\` and control characters
+/// escaped (short forms where Go has them), U+2028 and U+2029 always escaped, and `<`, `>` and
+/// `&` escaped when `escape_html` (Go's default, off for `SetEscapeHTML(false)`).
+pub fn json_string_into(out: &mut String, s: &str, escape_html: bool) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '<' | '>' | '&' if escape_html => push_u00(out, c, HEX),
+            c if (c as u32) < 0x20 => push_u00(out, c, HEX),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `\u00XX` for a character below U+0100, written without going through `format!`: this runs
+/// for every escaped character of every `toJson` call.
+fn push_u00(out: &mut String, c: char, hex: &[u8; 16]) {
+    out.push_str("\\u00");
+    out.push(hex[(c as usize) >> 4] as char);
+    out.push(hex[(c as usize) & 0xF] as char);
+}
+
+/// [`json_string_into`] as a new string.
+pub fn json_string(s: &str, escape_html: bool) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    json_string_into(&mut out, s, escape_html);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_clean_table() {
+        // Go's path.Clean examples, plus the edges: empty, all slashes, `..` past the start.
+        let cases = [
+            ("a/c", "a/c"),
+            ("a//c", "a/c"),
+            ("a/c/.", "a/c"),
+            ("a/c/b/..", "a/c"),
+            ("/../a/c", "/a/c"),
+            ("/../a/b/../././/c", "/a/c"),
+            ("", "."),
+            ("../x", "../x"),
+            ("a/../..", ".."),
+            ("a/./b/../c//d/", "a/c/d"),
+            ("../../a/..", "../.."),
+            ("//", "/"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(path_clean(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn json_string_table() {
+        // What Go's json.Marshal (html) and an encoder with SetEscapeHTML(false) print.
+        let cases = [
+            ("plain", "x", true, r#""x""#),
+            ("quote and backslash", r#"a"b\c"#, true, r#""a\"b\\c""#),
+            ("short escapes", "\n\r\t\u{8}\u{c}", true, r#""\n\r\t\b\f""#),
+            ("other control", "\u{1}\u{1f}", true, r#""\u0001\u001f""#),
+            ("html escaped", "<a>&", true, r#""\u003ca\u003e\u0026""#),
+            ("html kept", "<a>&", false, r#""<a>&""#),
+            ("line separators", "\u{2028}\u{2029}", false, r#""\u2028\u2029""#),
+            ("delete and non-ascii kept", "\u{7f}é", true, "\"\u{7f}é\""),
+        ];
+        for (name, input, html, want) in cases {
+            assert_eq!(json_string(input, html), want, "{name}");
+        }
+    }
+}
