@@ -205,8 +205,9 @@ fn float_token_len(s: &str) -> usize {
     i
 }
 
-/// Go's `underscoreOK`: `_` may only separate digits, or follow a base prefix.
-fn underscore_ok(s: &str) -> bool {
+/// Go's `underscoreOK`: `_` may only separate digits, or follow a base prefix. Sprig's number
+/// conversions use it too, as `strconv` applies the same rule there.
+pub(crate) fn underscore_ok(s: &str) -> bool {
     let s = s.strip_prefix(['+', '-']).unwrap_or(s).as_bytes();
     let mut saw = b'^';
     let mut i = 0;

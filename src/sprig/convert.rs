@@ -1,6 +1,6 @@
 //! Go-style conversions shared by the Sprig functions (`spf13/cast` and Sprig's own `strval`).
 
-use crate::gotemplate::{gofmt, Value};
+use crate::gotemplate::{gofmt, underscore_ok, Value};
 
 /// `cast.ToInt64`: ints as is, floats truncated, bools 1/0, strings parsed with base prefixes
 /// (`strconv.ParseInt(s, 0, 0)`: `0x1f`, `0o17`, `017`, `0b1`) after cast drops a zero fraction
@@ -39,38 +39,6 @@ fn trim_zero_decimal(s: &str) -> &str {
         }
     }
     s
-}
-
-/// Go's `underscoreOK`: underscores only between digits, or between a base prefix and a digit.
-fn underscore_ok(s: &str) -> bool {
-    let s = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let b = s.as_bytes();
-    let mut saw = b'^';
-    let mut i = 0;
-    let mut hex = false;
-    if b.len() >= 2 && b[0] == b'0' && matches!(b[1].to_ascii_lowercase(), b'b' | b'o' | b'x') {
-        i = 2;
-        saw = b'0';
-        hex = b[1].eq_ignore_ascii_case(&b'x');
-    }
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-        } else if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-        } else {
-            if saw == b'_' {
-                return false;
-            }
-            saw = b'!';
-        }
-        i += 1;
-    }
-    saw != b'_'
 }
 
 /// `strconv.ParseInt(s, 0, 64)`: optional sign, base prefix (`0x`, `0o`, `0b`, leading `0` = octal),
