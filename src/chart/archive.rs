@@ -68,7 +68,7 @@ pub fn load_archive_files(data: &[u8]) -> Result<Vec<BufferedFile>, String> {
         if n == "." {
             return Err(format!(
                 "chart illegally contains content outside the base directory: {}",
-                crate::values::strvals::go_quote(&raw_name)
+                crate::gotemplate::gofmt::quote(&raw_name)
             ));
         }
         if n.starts_with("..") {
@@ -87,7 +87,7 @@ pub fn load_archive_files(data: &[u8]) -> Result<Vec<BufferedFile>, String> {
         if size > MAX_DECOMPRESSED_FILE {
             return Err(format!(
                 "decompressed chart file {} is larger than the maximum file size {MAX_DECOMPRESSED_FILE}",
-                crate::values::strvals::go_quote(&raw_name)
+                crate::gotemplate::gofmt::quote(&raw_name)
             ));
         }
         if size > remaining {

@@ -81,7 +81,7 @@ impl Dependency {
         if !self.alias.is_empty() && !alias_ok {
             return Err(format!(
                 "validation: dependency {} has disallowed characters in the alias",
-                crate::values::strvals::go_quote(&self.name)
+                crate::gotemplate::gofmt::quote(&self.name)
             ));
         }
         Ok(())

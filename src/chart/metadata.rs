@@ -123,7 +123,7 @@ impl Metadata {
         for s in self.sources.iter_mut().chain(self.keywords.iter_mut()) {
             *s = sanitize(s);
         }
-        let quote = crate::values::strvals::go_quote;
+        let quote = crate::gotemplate::gofmt::quote;
         if self.api_version.is_empty() {
             return Err("validation: chart.metadata.apiVersion is required".into());
         }

@@ -112,13 +112,13 @@ impl ChartVersion {
 pub fn empty_warning(chart: &str, source: &str) -> String {
     format!(
         "skipping loading invalid entry for chart {} from {source}: empty entry",
-        crate::values::strvals::go_quote(chart)
+        crate::gotemplate::gofmt::quote(chart)
     )
 }
 
 /// Helm's warning for an entry it drops.
 pub fn skip_warning(chart: &str, version: &str, source: &str, err: &str) -> String {
-    let q = crate::values::strvals::go_quote;
+    let q = crate::gotemplate::gofmt::quote;
     format!(
         "skipping loading invalid entry for chart {} {} from {source}: {err}",
         q(chart),

@@ -9,7 +9,7 @@
 //! outside [1e-6, 1e21), `[]byte` as base64.
 
 use super::{fixed, str_arg};
-use crate::gotemplate::{FuncMap, FuncResult, Value};
+use crate::gotemplate::{gostr::json_string_into, FuncMap, FuncResult, Value};
 use base64::Engine as _;
 
 pub(crate) fn register(m: &mut FuncMap) {
@@ -243,27 +243,6 @@ pub(crate) fn json_float(f: f64) -> Result<String, String> {
     Ok(format!("{f}"))
 }
 
-/// Go's JSON string escaping.
-fn json_string(s: &str, html: bool, out: &mut String) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' if html => out.push_str(&format!("\\u{:04x}", c as u32)),
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
 fn write_json(
     v: &Value,
     indent: Option<&str>,
@@ -284,20 +263,20 @@ fn write_json(
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
         Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
         Value::Float(f) => out.push_str(&json_float(*f)?),
-        Value::Str(s) => json_string(s, html, out),
+        Value::Str(s) => json_string_into(out, s, html),
         // encoding/json writes each invalid byte as U+FFFD.
         Value::BStr(b) => {
             out.push('"');
             for chunk in b.utf8_chunks() {
                 let mut part = String::new();
-                json_string(chunk.valid(), html, &mut part);
+                json_string_into(&mut part, chunk.valid(), html);
                 out.push_str(&part[1..part.len() - 1]);
                 // Written escaped, so it differs from a U+FFFD that was in the text.
                 out.extend(chunk.invalid().iter().map(|_| "\\ufffd"));
             }
             out.push('"');
         }
-        Value::Bytes(b) => json_string(&base64::engine::general_purpose::STANDARD.encode(b), html, out),
+        Value::Bytes(b) => json_string_into(out, &base64::engine::general_purpose::STANDARD.encode(b), html),
         Value::List(l) => {
             if l.is_empty() {
                 out.push_str("[]");
@@ -326,7 +305,7 @@ fn write_json(
                     out.push(',');
                 }
                 newline(out, depth + 1);
-                json_string(k, html, out);
+                json_string_into(out, k, html);
                 out.push(':');
                 if indent.is_some() {
                     out.push(' ');

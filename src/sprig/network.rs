@@ -4,7 +4,8 @@
 //! `getHostByName` always returns `""`: Helm replaces Sprig's version with that unless DNS
 //! lookups are enabled (`--enable-dns`), and rendering here never does network I/O.
 
-use super::{fixed, map_arg, str_arg, strings::go_quote};
+use super::{fixed, map_arg, str_arg};
+use crate::gotemplate::gofmt::quote as go_quote;
 use crate::gotemplate::{FuncMap, FuncResult, Value};
 use std::collections::BTreeMap;
 

@@ -8,7 +8,8 @@
 //! (so `$1a` names group `1a`, which does not exist, and expands to nothing), `${1}` is explicit,
 //! `$$` is a dollar.
 
-use super::{fixed, int_arg, str_arg, str_list, strings::go_quote};
+use super::{fixed, int_arg, str_arg, str_list};
+use crate::gotemplate::gofmt::quote as go_quote;
 use crate::gotemplate::{FuncMap, FuncResult, Value};
 use regex::Regex;
 

@@ -184,45 +184,6 @@ fn is_punct(c: char) -> bool {
         | 0xFF3B..=0xFF3D | 0xFF3F | 0xFF5B | 0xFF5D | 0xFF5F..=0xFF65)
 }
 
-/// `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
-fn is_go_print(c: char) -> bool {
-    if c.is_ascii() {
-        return (' '..='~').contains(&c);
-    }
-    let u = c as u32;
-    !(c.is_control()
-        || c.is_whitespace()
-        || matches!(u, 0xAD | 0x600..=0x605 | 0x61C | 0x6DD | 0x70F | 0x180E | 0x200B..=0x200F
-            | 0x202A..=0x202E | 0x2060..=0x2064 | 0x2066..=0x206F | 0xFEFF | 0xFFF9..=0xFFFB
-            | 0xE000..=0xF8FF | 0xF0000.. )
-        || (u & 0xFFFE) == 0xFFFE)
-}
-
-/// `strconv.Quote` (what `%q` prints for a string).
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if is_go_print(c) => out.push(c),
-            '\u{7}' => out.push_str("\\a"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{b}' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c if (c as u32) > 0xFFFF => out.push_str(&format!("\\U{:08x}", c as u32)),
-            c => out.push_str(&format!("\\u{:04x}", c as u32)),
-        }
-    }
-    out.push('"');
-    out
-}
-
 // ---- simple transformations ---------------------------------------------------------------
 
 /// `strings.Title`: upper-cases (title-cases) every rune that follows a separator; ASCII
@@ -795,7 +756,7 @@ fn quote(a: &[Value]) -> FuncResult {
         .map(|v| match v {
             // strconv.Quote escapes the bytes that are not UTF-8 as `\xNN`.
             Value::BStr(_) => gofmt::sprintf("%q", std::slice::from_ref(v)),
-            _ => go_quote(&convert::to_string(v)),
+            _ => gofmt::quote(&convert::to_string(v)),
         })
         .collect();
     Ok(Value::str(parts.join(" ")))

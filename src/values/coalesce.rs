@@ -148,7 +148,7 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str, warn: Warn<'_>) {
                 }
                 Some(_) => warn(format!(
                     "{GLOBALS_CONFLICT_AT}: Conflict: cannot merge map onto non-map for {}. Skipping.",
-                    super::strvals::go_quote(&key)
+                    crate::gotemplate::gofmt::quote(&key)
                 )),
             }
         } else if matches!(get(&dg, &key), Some(Value::Map(_))) {
@@ -230,7 +230,12 @@ fn table_or_missing(v: &Map, path: &str) -> Result<Map, String> {
     for part in path.split('.') {
         let next = match get(&cur, part) {
             Some(Value::Map(m)) => m,
-            _ => return Err(format!("{} is not a table", super::strvals::go_quote(part))),
+            _ => {
+                return Err(format!(
+                    "{} is not a table",
+                    crate::gotemplate::gofmt::quote(part)
+                ))
+            }
         };
         cur = next;
     }

@@ -8,6 +8,7 @@
 //! Helm's failures there are Go panics it recovers as `unable to parse key: ...`, and those texts are
 //! reproduced because users see them.
 
+use crate::gotemplate::gofmt::quote as go_quote;
 use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
 
 use crate::gotemplate::{Map, Value};
@@ -473,7 +474,6 @@ fn go_atoi(s: &str) -> Result<i64, String> {
         .map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
 }
 
-/// Go's `%q` / `strconv.Quote` for the strings that appear in messages.
 /// Go's `%q` of a `[]rune`: each rune as a Go character literal, space-separated in brackets.
 fn go_quote_runes(s: &str) -> String {
     let runes: Vec<String> = s
@@ -489,24 +489,6 @@ fn go_quote_runes(s: &str) -> String {
         })
         .collect();
     format!("[{}]", runes.join(" "))
-}
-
-pub(crate) fn go_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]

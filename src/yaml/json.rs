@@ -5,7 +5,7 @@
 //! `1e+21`/`1e-7` with its own thresholds, and base64-encodes `[]byte`. So the text is built here.
 
 use super::emit::json_float;
-use crate::gotemplate::Value;
+use crate::gotemplate::{gostr::json_string_into, Value};
 
 /// Helm's `toJson` (`json.Marshal`); `""` when marshalling fails (NaN or infinite floats).
 pub fn to_json(v: &Value) -> String {
@@ -143,33 +143,7 @@ impl Writer<'_> {
     }
 
     fn string(&mut self, s: &str) {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        self.out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => self.out.push_str("\\\""),
-                '\\' => self.out.push_str("\\\\"),
-                '\n' => self.out.push_str("\\n"),
-                '\r' => self.out.push_str("\\r"),
-                '\t' => self.out.push_str("\\t"),
-                '\u{8}' => self.out.push_str("\\b"),
-                '\u{c}' => self.out.push_str("\\f"),
-                '<' | '>' | '&' if self.escape_html => {
-                    self.out.push_str("\\u00");
-                    self.out.push(HEX[(c as usize) >> 4] as char);
-                    self.out.push(HEX[(c as usize) & 0xF] as char);
-                }
-                c if (c as u32) < 0x20 => {
-                    self.out.push_str("\\u00");
-                    self.out.push(HEX[(c as usize) >> 4] as char);
-                    self.out.push(HEX[(c as usize) & 0xF] as char);
-                }
-                '\u{2028}' => self.out.push_str("\\u2028"),
-                '\u{2029}' => self.out.push_str("\\u2029"),
-                c => self.out.push(c),
-            }
-        }
-        self.out.push('"');
+        json_string_into(&mut self.out, s, self.escape_html);
     }
 }
 

@@ -5,6 +5,7 @@ use regex::Regex;
 use serde_json::Value as Json;
 
 use super::walk::sorted;
+use crate::gotemplate::gostr::json_string;
 
 /// A number as Go prints a `big.Float` with `%v`: the shortest digits, in exponent form when the
 /// exponent is below -4 or at least 6 (`1e+06`, `1.5e-05`).
@@ -41,38 +42,17 @@ pub(super) fn go_json(v: &Json) -> String {
                 format!("{f}")
             }
         }
-        Json::String(s) => go_json_string(s),
+        Json::String(s) => json_string(s, true),
         Json::Array(items) => format!("[{}]", items.iter().map(go_json).collect::<Vec<_>>().join(",")),
         Json::Object(m) => format!(
             "{{{}}}",
             sorted(m)
                 .into_iter()
-                .map(|(k, v)| format!("{}:{}", go_json_string(k), go_json(v)))
+                .map(|(k, v)| format!("{}:{}", json_string(k, true), go_json(v)))
                 .collect::<Vec<_>>()
                 .join(",")
         ),
     }
-}
-
-fn go_json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// `x` is a whole multiple of `d`, computed on the decimal digits (as Go's `big.Rat` does), so
