@@ -862,42 +862,9 @@ fn kubectl_oracle_server_side() {
 // ---------------------------------------------------------------------------------------------
 // The helm oracle
 
-/// helm 3.17.2 from the shared tool script, or `None` (after saying why) unless `KC_REQUIRE_HELM=1`.
+/// helm 3.17.2, or `None` (after saying why) unless `KC_REQUIRE_HELM=1`.
 fn helm_binary() -> Option<PathBuf> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/get-helm");
-    let got = Command::new(&script)
-        .args(["3", "target/reference"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output();
-    let path = match got {
-        Ok(out) if out.status.success() => {
-            let p = String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .last()
-                .unwrap_or("")
-                .trim()
-                .to_string();
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
-        }
-        Ok(out) => {
-            let why = format!("get-helm failed: {}", String::from_utf8_lossy(&out.stderr));
-            return helm_missing(&why);
-        }
-        Err(e) => return helm_missing(&format!("running {}: {e}", script.display())),
-    };
-    if path.is_file() {
-        Some(path)
-    } else {
-        helm_missing(&format!("no helm binary at {}", path.display()))
-    }
-}
-
-fn helm_missing(why: &str) -> Option<PathBuf> {
-    if std::env::var("KC_REQUIRE_HELM").as_deref() == Ok("1") {
-        panic!("{why}, and KC_REQUIRE_HELM=1 forbids skipping");
-    }
-    eprintln!("skipped the helm oracle: {why}");
-    None
+    support::helm::find(3)
 }
 
 /// One of the two tools driving a release through install, upgrade and rollback.

@@ -4,7 +4,7 @@
 
 use std::{
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::Output,
 };
 
 use kubectl_chart::{cache, net, registry};
@@ -12,96 +12,25 @@ use sha2::{Digest as _, Sha256};
 
 use crate::support::registry as reg;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::helm::{failed, find as helm, ok, root, walk};
 
-/// helm 3 or 4: `$KC_HELM3`/`$KC_HELM4` when set, else from the shared tool script, else `None`
-/// (after saying why) unless `KC_REQUIRE_HELM=1`.
-fn helm(major: u8) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(format!("KC_HELM{major}")) {
-        return Some(PathBuf::from(p));
-    }
-    let script = root().join("../shared/tools/get-helm");
-    let out = Command::new(&script)
-        .args([&major.to_string(), "target/reference"])
-        .current_dir(root())
-        .output();
-    let path = match out {
-        Ok(o) if o.status.success() => root().join(
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .last()
-                .unwrap_or("")
-                .trim(),
-        ),
-        Ok(o) => return helm_missing(&String::from_utf8_lossy(&o.stderr)),
-        Err(e) => return helm_missing(&format!("running {}: {e}", script.display())),
-    };
-    if path.is_file() {
-        Some(path)
-    } else {
-        helm_missing(&format!("no helm binary at {}", path.display()))
-    }
-}
+/// A test's own Helm homes ([`crate::support::helm::Homes`]) and what the OCI tests add to them.
+struct Homes(crate::support::helm::Homes);
 
-fn helm_missing(why: &str) -> Option<PathBuf> {
-    if std::env::var("KC_REQUIRE_HELM").as_deref() == Ok("1") {
-        panic!("{why}, and KC_REQUIRE_HELM=1 forbids skipping");
+impl std::ops::Deref for Homes {
+    type Target = crate::support::helm::Homes;
+    fn deref(&self) -> &Self::Target {
+        &self.0
     }
-    eprintln!("skipped: no helm: {why}");
-    None
-}
-
-/// A test's own Helm homes (config, cache, data, docker config), shared by helm and us so a login
-/// made by one is seen by the other.
-struct Homes {
-    dir: PathBuf,
 }
 
 impl Homes {
     fn new(name: &str) -> Homes {
-        let dir = std::env::temp_dir().join(format!("kc-packages-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("work")).expect("mkdir");
-        Homes { dir }
-    }
-
-    fn work(&self) -> PathBuf {
-        self.dir.join("work")
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.join("cache")
+        Homes(crate::support::helm::Homes::new("packages", name))
     }
 
     fn registry_config(&self) -> PathBuf {
         self.dir.join("config/registry/config.json")
-    }
-
-    fn command(&self, program: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new(program);
-        c.args(args)
-            .current_dir(self.work())
-            .env("HOME", &self.dir)
-            .env("HELM_CONFIG_HOME", self.dir.join("config"))
-            .env("HELM_CACHE_HOME", self.cache())
-            .env("HELM_DATA_HOME", self.dir.join("data"))
-            .env("DOCKER_CONFIG", self.dir.join("docker"))
-            .env_remove("HELM_REGISTRY_CONFIG")
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("XDG_CACHE_HOME");
-        c
-    }
-
-    fn kc(&self, args: &[&str]) -> Output {
-        self.command(Path::new(env!("CARGO_BIN_EXE_kubectl-chart")), args)
-            .output()
-            .expect("run kubectl-chart")
-    }
-
-    fn helm(&self, helm: &Path, args: &[&str]) -> Output {
-        self.command(helm, args).output().expect("run helm")
     }
 
     /// `helm package` of a fixture chart at `version`; returns the archive path.
@@ -131,48 +60,6 @@ impl Homes {
     fn cache_files(&self) -> Vec<PathBuf> {
         walk(&self.cache())
     }
-}
-
-impl Drop for Homes {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn ok(out: &Output, what: &str) {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\nstdout: {}\nstderr: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn failed(out: &Output, what: &str) -> String {
-    assert!(
-        !out.status.success(),
-        "{what} should have failed:\nstdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn sha256_file(p: &Path) -> String {

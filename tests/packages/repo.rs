@@ -7,7 +7,7 @@
 use std::{
     io::Write as _,
     path::{Path, PathBuf},
-    process::{Command, Output},
+    process::Output,
     time::Instant,
 };
 
@@ -15,96 +15,33 @@ use sha2::{Digest as _, Sha256};
 
 use crate::support::chartrepo::ChartRepo;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::helm::{find as helm, ok, walk};
 
 /// helm 3 (the version we match).
 fn helm3() -> Option<PathBuf> {
     helm(3)
 }
 
-/// helm `major`: `$KC_HELM<major>`, else the shared tool script's download, else `None` after
-/// saying why (`KC_REQUIRE_HELM=1` turns that into a failure).
-fn helm(major: u8) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(format!("KC_HELM{major}")) {
-        return Some(PathBuf::from(p));
-    }
-    let script = root().join("../shared/tools/get-helm");
-    let why = match Command::new(&script)
-        .args([&major.to_string(), "target/reference"])
-        .current_dir(root())
-        .output()
-    {
-        Ok(o) if o.status.success() => {
-            let p = root().join(
-                String::from_utf8_lossy(&o.stdout)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-                    .trim(),
-            );
-            if p.is_file() {
-                return Some(p);
-            }
-            format!("no helm at {}", p.display())
-        }
-        Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-        Err(e) => format!("running {}: {e}", script.display()),
-    };
-    assert!(
-        std::env::var("KC_REQUIRE_HELM").as_deref() != Ok("1"),
-        "{why}, and KC_REQUIRE_HELM=1"
-    );
-    eprintln!("skipped the helm comparison: {why}");
-    None
-}
+/// A test's own Helm homes ([`crate::support::helm::Homes`]) plus the folder the repository
+/// serves.
+struct Homes(crate::support::helm::Homes);
 
-/// A test's own Helm homes, used by helm and by us alike.
-struct Homes {
-    dir: PathBuf,
+impl std::ops::Deref for Homes {
+    type Target = crate::support::helm::Homes;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
 }
 
 impl Homes {
     fn new(name: &str) -> Homes {
-        let dir = std::env::temp_dir().join(format!("kc-repo-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("work")).unwrap();
-        std::fs::create_dir_all(dir.join("served")).unwrap();
-        Homes { dir }
+        let h = crate::support::helm::Homes::new("repo", name);
+        std::fs::create_dir_all(h.dir.join("served")).unwrap();
+        Homes(h)
     }
 
     fn served(&self) -> PathBuf {
         self.dir.join("served")
-    }
-
-    fn cache(&self) -> PathBuf {
-        self.dir.join("cache")
-    }
-
-    fn command(&self, program: &Path, args: &[&str]) -> Command {
-        let mut c = Command::new(program);
-        c.args(args)
-            .current_dir(self.dir.join("work"))
-            .env("HOME", &self.dir)
-            .env("HELM_CONFIG_HOME", self.dir.join("config"))
-            .env("HELM_CACHE_HOME", self.cache())
-            .env("HELM_DATA_HOME", self.dir.join("data"))
-            .env_remove("HELM_REPOSITORY_CONFIG")
-            .env_remove("HELM_REPOSITORY_CACHE")
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("XDG_CACHE_HOME");
-        c
-    }
-
-    fn kc(&self, args: &[&str]) -> Output {
-        self.command(Path::new(env!("CARGO_BIN_EXE_kubectl-chart")), args)
-            .output()
-            .unwrap()
-    }
-
-    fn helm(&self, helm: &Path, args: &[&str]) -> Output {
-        self.command(helm, args).output().unwrap()
     }
 
     /// Files in the content cache (downloaded archives).
@@ -113,47 +50,10 @@ impl Homes {
     }
 }
 
-impl Drop for Homes {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-fn ok(out: &Output, what: &str) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({:?})\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
+/// The standard error of a run that must have failed the way a user's bad input fails: exit 1.
 fn failed(out: &Output, what: &str) -> String {
-    assert!(
-        !out.status.success(),
-        "{what} should fail: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
     assert_eq!(out.status.code(), Some(1), "{what}: exit code");
-    String::from_utf8_lossy(&out.stderr).into_owned()
+    crate::support::helm::failed(out, what)
 }
 
 /// A packaged chart as `helm package` lays it out: `name/Chart.yaml`, `name/values.yaml` and a

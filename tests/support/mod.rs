@@ -6,5 +6,6 @@
 pub mod chartrepo;
 pub mod cli;
 pub mod faultproxy;
+pub mod helm;
 pub mod k8s;
 pub mod registry;
