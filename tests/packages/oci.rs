@@ -52,6 +52,17 @@ impl Homes {
         dest.join(format!("{chart}-{version}.tgz"))
     }
 
+    /// [`Self::package`], then our `push` of the archive to `remote` over plain HTTP, which must
+    /// succeed; returns the archive path.
+    fn package_and_push(&self, helm: &Path, chart: &str, version: &str, remote: &str) -> PathBuf {
+        let tgz = self.package(helm, chart, version);
+        ok(
+            &self.kc(&["push", tgz.to_str().unwrap(), remote, "--plain-http"]),
+            "push",
+        );
+        tgz
+    }
+
     /// Every file under the test's work directory (what a failed command must not leave).
     fn work_files(&self) -> Vec<PathBuf> {
         walk(&self.work())
@@ -239,11 +250,7 @@ fn version_resolution_agrees_with_helm() {
     let h = Homes::new("versions");
     let remote = format!("oci://{}/versions", r.host);
     for v in ["0.9.0", "1.0.0", "1.2.0", "1.10.0", "1.5.0+build.7", "2.0.0-rc.1"] {
-        let tgz = h.package(&helm3, "demo", v);
-        ok(
-            &h.kc(&["push", tgz.to_str().unwrap(), &remote, "--plain-http"]),
-            "push",
-        );
+        h.package_and_push(&helm3, "demo", v, &remote);
     }
     let reference = format!("{remote}/demo");
     let cases: &[(&str, &[&str])] = &[
@@ -298,11 +305,7 @@ fn tag_list_pages() {
     let remote = format!("oci://{}/pages", r.host);
     let versions = ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"];
     for v in versions {
-        let tgz = h.package(&helm3, "demo", v);
-        ok(
-            &h.kc(&["push", tgz.to_str().unwrap(), &remote, "--plain-http"]),
-            "push",
-        );
+        h.package_and_push(&helm3, "demo", v, &remote);
     }
     let client = registry::Client::new(net::Client::new(Default::default()).unwrap(), true, None)
         .with_tag_page_size(2);
@@ -324,16 +327,7 @@ fn tampered_blob_is_refused() {
         return;
     };
     let h = Homes::new("tampered");
-    let tgz = h.package(&helm3, "demo", "3.0.0");
-    ok(
-        &h.kc(&[
-            "push",
-            tgz.to_str().unwrap(),
-            &format!("oci://{}/tampered", r.host),
-            "--plain-http",
-        ]),
-        "push",
-    );
+    let tgz = h.package_and_push(&helm3, "demo", "3.0.0", &format!("oci://{}/tampered", r.host));
     let digest = format!("sha256:{}", sha256_file(&tgz));
     let blob = r.blob_path(&digest);
     let mut bytes = std::fs::read(&blob).expect("blob");
@@ -366,16 +360,7 @@ fn unknown_references_fail_cleanly() {
         return;
     };
     let h = Homes::new("unknown");
-    let tgz = h.package(&helm3, "demo", "1.0.0");
-    ok(
-        &h.kc(&[
-            "push",
-            tgz.to_str().unwrap(),
-            &format!("oci://{}/unknown", r.host),
-            "--plain-http",
-        ]),
-        "push",
-    );
+    h.package_and_push(&helm3, "demo", "1.0.0", &format!("oci://{}/unknown", r.host));
     let cases = [
         (
             "unknown tag",
@@ -621,16 +606,7 @@ async fn install_from_oci_records_the_source() {
     };
     let ns = crate::support::k8s::TestNamespace::new(kit.admin().await, "oci").await;
     let h = Homes::new("install");
-    let tgz = h.package(&helm3, "demo", "1.0.0");
-    ok(
-        &h.kc(&[
-            "push",
-            tgz.to_str().unwrap(),
-            &format!("oci://{}/install", r.host),
-            "--plain-http",
-        ]),
-        "push",
-    );
+    let tgz = h.package_and_push(&helm3, "demo", "1.0.0", &format!("oci://{}/install", r.host));
     let reference = format!("oci://{}/install/demo:1.0.0", r.host);
     let kubeconfig = kit.kubeconfig.to_str().unwrap();
     let with_cluster = |args: &[&str]| {

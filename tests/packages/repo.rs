@@ -44,6 +44,14 @@ impl Homes {
         self.dir.join("served")
     }
 
+    /// Our `repo index` of the served folder (`--url url` when given), which must succeed.
+    fn index_served(&self, url: Option<&str>) {
+        let served = self.served();
+        let mut args = vec!["repo", "index", served.to_str().unwrap()];
+        args.extend(url.into_iter().flat_map(|u| ["--url", u]));
+        ok(&self.kc(&args), "repo index");
+    }
+
     /// Files in the content cache (downloaded archives).
     fn content_files(&self) -> Vec<PathBuf> {
         walk(&self.cache().join("kubectl-chart"))
@@ -128,16 +136,7 @@ fn repo_index_writes_what_helm_writes() {
     write_charts(&h.served().join("sub"), &[("other", "0.1.0")]);
     // Not a chart: skipped by both.
     std::fs::write(h.served().join("junk.tgz"), b"not gzip").unwrap();
-    ok(
-        &h.kc(&[
-            "repo",
-            "index",
-            h.served().to_str().unwrap(),
-            "--url",
-            "https://charts.test/x/",
-        ]),
-        "repo index",
-    );
+    h.index_served(Some("https://charts.test/x/"));
     let ours = std::fs::read_to_string(h.served().join("index.yaml")).unwrap();
     assert!(
         ours.contains("- https://charts.test/x/sub/other-0.1.0.tgz"),
@@ -224,10 +223,7 @@ fn repo_index_writes_what_helm_writes() {
 fn repositories_added_by_either_tool_are_seen_by_the_other() {
     let h = Homes::new("interop");
     write_charts(&h.served(), &VERSIONS[..3]);
-    ok(
-        &h.kc(&["repo", "index", h.served().to_str().unwrap()]),
-        "repo index",
-    );
+    h.index_served(None);
     let server = ChartRepo::serve(&h.served());
     let out = ok(&h.kc(&["repo", "add", "ours", &server.url]), "repo add");
     assert_eq!(out, "\"ours\" has been added to your repositories\n");
@@ -301,10 +297,7 @@ fn repositories_added_by_either_tool_are_seen_by_the_other() {
 fn template_picks_the_version_helm_picks() {
     let h = Homes::new("resolve");
     write_charts(&h.served(), VERSIONS);
-    ok(
-        &h.kc(&["repo", "index", h.served().to_str().unwrap()]),
-        "repo index",
-    );
+    h.index_served(None);
     let server = ChartRepo::serve(&h.served());
     ok(&h.kc(&["repo", "add", "r", &server.url]), "repo add");
     // (--version, --devel, the version we expect; helm must agree when it is available)
@@ -368,10 +361,7 @@ fn template_picks_the_version_helm_picks() {
 fn a_warm_cache_reads_no_network() {
     let h = Homes::new("warm");
     write_charts(&h.served(), &[("app", "1.0.0")]);
-    ok(
-        &h.kc(&["repo", "index", h.served().to_str().unwrap()]),
-        "repo index",
-    );
+    h.index_served(None);
     let server = ChartRepo::serve(&h.served());
     ok(&h.kc(&["repo", "add", "r", &server.url]), "repo add");
     let first = ok(&h.kc(&["template", "x", "r/app"]), "template");
@@ -388,10 +378,7 @@ fn bad_downloads_fail_clearly_and_leave_nothing() {
         &h.served(),
         &[("app", "1.0.0"), ("cut", "1.0.0"), ("lied", "1.0.0")],
     );
-    ok(
-        &h.kc(&["repo", "index", h.served().to_str().unwrap()]),
-        "repo index",
-    );
+    h.index_served(None);
     // `lied`'s digest in the index no longer matches its archive.
     let index = std::fs::read_to_string(h.served().join("index.yaml")).unwrap();
     let real = sha256(&std::fs::read(h.served().join("lied-1.0.0.tgz")).unwrap());
@@ -471,10 +458,7 @@ fn bad_downloads_fail_clearly_and_leave_nothing() {
 fn invalid_index_entries_are_skipped_with_helms_warning() {
     let h = Homes::new("invalid");
     write_charts(&h.served(), &[("app", "1.0.0"), ("app", "2.0.0")]);
-    ok(
-        &h.kc(&["repo", "index", h.served().to_str().unwrap()]),
-        "repo index",
-    );
+    h.index_served(None);
     // The newest entry loses its name: Helm drops it on load, so 1.0.0 is the newest valid one.
     let index = std::fs::read_to_string(h.served().join("index.yaml")).unwrap();
     let broken = index.replacen("    name: app\n", "    name: \"\"\n", 1);
@@ -506,16 +490,7 @@ fn invalid_index_entries_are_skipped_with_helms_warning() {
 fn a_50_mb_index_is_read_only_as_far_as_needed() {
     let h = Homes::new("big");
     write_charts(&h.served(), &[("needle", "1.0.0")]);
-    ok(
-        &h.kc(&[
-            "repo",
-            "index",
-            h.served().to_str().unwrap(),
-            "--url",
-            "PLACEHOLDER",
-        ]),
-        "repo index",
-    );
+    h.index_served(Some("PLACEHOLDER"));
     let small = std::fs::read_to_string(h.served().join("index.yaml")).unwrap();
     let needle: String = small
         .lines()
@@ -628,10 +603,7 @@ fn repository_credentials_stay_with_the_repository() {
     write_charts(&cdn_dir, &[("app", "1.0.0")]);
     write_charts(&h.served(), &[("local", "1.0.0")]);
     let cdn = ChartRepo::serve(&cdn_dir);
-    ok(
-        &h.kc(&["repo", "index", h.served().to_str().unwrap()]),
-        "repo index",
-    );
+    h.index_served(None);
     // `app` lives on the other server (another port: another origin).
     let index = std::fs::read_to_string(h.served().join("index.yaml")).unwrap();
     let app = format!(
