@@ -110,33 +110,12 @@ impl Walker<'_> {
         path: &mut Vec<String>,
         out: &mut Outcome,
     ) {
-        if let Some(Json::Array(alts)) = m
-            .get("anyOf")
-            .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
-        {
-            let mut best: Option<Outcome> = None;
-            let mut ok = false;
-            for alt in alts {
-                let r = self.sub(alt, node, path);
-                if r.valid() {
-                    ok = true;
-                    break;
-                }
-                if best.as_ref().is_none_or(|b| r.score > b.score) {
-                    best = Some(r);
-                }
-            }
-            if !ok {
-                out.add(path, "Must validate at least one schema (anyOf)".into());
-                if let Some(b) = best {
-                    out.merge(b);
-                }
+        if let Some(alts) = non_empty_array(m, "anyOf") {
+            if let Err(closest) = first_valid(alts.iter().map(|alt| self.sub(alt, node, path))) {
+                fail_with(out, path, "Must validate at least one schema (anyOf)", closest);
             }
         }
-        if let Some(Json::Array(alts)) = m
-            .get("oneOf")
-            .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
-        {
+        if let Some(alts) = non_empty_array(m, "oneOf") {
             let mut best: Option<Outcome> = None;
             let mut valid = 0;
             for alt in alts {
@@ -148,18 +127,17 @@ impl Walker<'_> {
                 }
             }
             if valid != 1 {
-                out.add(path, "Must validate one and only one schema (oneOf)".into());
-                if valid == 0 {
-                    if let Some(b) = best {
-                        out.merge(b);
-                    }
-                }
+                // The closest failure is shown only when none was valid, as gojsonschema does.
+                let closest = if valid == 0 { best } else { None };
+                fail_with(
+                    out,
+                    path,
+                    "Must validate one and only one schema (oneOf)",
+                    closest,
+                );
             }
         }
-        if let Some(Json::Array(all)) = m
-            .get("allOf")
-            .filter(|a| a.as_array().is_some_and(|a| !a.is_empty()))
-        {
+        if let Some(all) = non_empty_array(m, "allOf") {
             let mut valid = 0;
             for s in all {
                 let r = self.sub(s, node, path);
@@ -301,23 +279,12 @@ impl Walker<'_> {
         }
         if self.draft >= Draft::Draft6 {
             if let Some(s) = m.get("contains") {
-                let mut best: Option<Outcome> = None;
-                let mut ok = false;
-                for (i, v) in items.iter().enumerate() {
-                    let r = self.sub_at(s, v, path, &i.to_string());
-                    if r.valid() {
-                        ok = true;
-                        break;
-                    }
-                    if best.as_ref().is_none_or(|b| r.score > b.score) {
-                        best = Some(r);
-                    }
-                }
-                if !ok {
-                    out.add(path, "At least one of the items must match".into());
-                    if let Some(b) = best {
-                        out.merge(b);
-                    }
+                let tries = items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| self.sub_at(s, v, path, &i.to_string()));
+                if let Err(closest) = first_valid(tries) {
+                    fail_with(out, path, "At least one of the items must match", closest);
                 }
             }
         }
@@ -509,4 +476,32 @@ pub(super) fn type_of(v: &Json) -> &'static str {
 
 fn int_text(n: f64) -> String {
     format!("{}", n as i64)
+}
+
+/// `m[key]` when it is a non-empty array: gojsonschema ignores an empty `anyOf`/`oneOf`/`allOf`.
+fn non_empty_array<'a>(m: &'a serde_json::Map<String, Json>, key: &str) -> Option<&'a Vec<Json>> {
+    m.get(key).and_then(Json::as_array).filter(|a| !a.is_empty())
+}
+
+/// `Ok` as soon as one of `tries` is valid (the rest are not evaluated, as gojsonschema stops
+/// there); otherwise the closest failure: the highest score, the first among equals.
+fn first_valid(tries: impl Iterator<Item = Outcome>) -> Result<(), Option<Outcome>> {
+    let mut best: Option<Outcome> = None;
+    for r in tries {
+        if r.valid() {
+            return Ok(());
+        }
+        if best.as_ref().is_none_or(|b| r.score > b.score) {
+            best = Some(r);
+        }
+    }
+    Err(best)
+}
+
+/// Reports `description` at `path`, followed by the errors of the closest failed alternative.
+fn fail_with(out: &mut Outcome, path: &[String], description: &str, closest: Option<Outcome>) {
+    out.add(path, description.into());
+    if let Some(b) = closest {
+        out.merge(b);
+    }
 }
