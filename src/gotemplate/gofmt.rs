@@ -397,6 +397,19 @@ pub fn quote(s: &str) -> String {
     quote_with(s, '"', false)
 }
 
+/// `strconv.QuoteRune`: `c` as a Go character literal (what `%q` prints for a rune).
+pub fn quote_rune(c: char) -> String {
+    quote_rune_with(c, false)
+}
+
+/// `strconv.QuoteRune`, or `QuoteRuneToASCII` when `ascii_only` (`%+q`).
+fn quote_rune_with(c: char, ascii_only: bool) -> String {
+    let mut s = String::from('\'');
+    quote_char_into(&mut s, c, '\'', ascii_only);
+    s.push('\'');
+    s
+}
+
 /// `strconv.Unquote` for `"..."` and `` `...` `` literals; `None` is Go's `invalid syntax`.
 pub fn unquote(q: &str) -> Option<String> {
     if q.len() < 2 {
@@ -873,10 +886,7 @@ fn fmt_int(out: &mut String, i: i64, verb: char, fl: &Flags, v: &Value) {
             let c = char::from_u32(i as u32)
                 .filter(|_| (0..=0x10FFFF).contains(&i))
                 .unwrap_or('\u{FFFD}');
-            let mut s = String::from('\'');
-            quote_char_into(&mut s, c, '\'', fl.plus);
-            s.push('\'');
-            fl.pad(out, &s);
+            fl.pad(out, &quote_rune_with(c, fl.plus));
             return;
         }
         'U' => {
@@ -1080,6 +1090,31 @@ fn go_syntax(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quote_and_quote_rune() {
+        // strconv.Quote / QuoteRune: short escapes where Go has them (\a, \v), \x for other
+        // ASCII controls, \u for non-printable runes (U+180E is a format character in Go),
+        // printable non-ASCII as is.
+        let cases = [
+            ("plain", "ab", "\"ab\"", "'a'"),
+            ("bell", "\u{7}", r#""\a""#, r"'\a'"),
+            ("vertical tab", "\u{b}", r#""\v""#, r"'\v'"),
+            ("delete", "\u{7f}", r#""\x7f""#, r"'\x7f'"),
+            ("quotes", "'", "\"'\"", r"'\''"),
+            (
+                "mongolian vowel separator",
+                "\u{180e}",
+                r#""\u180e""#,
+                r"'\u180e'",
+            ),
+            ("accented", "é", "\"é\"", "'é'"),
+        ];
+        for (name, input, quoted, rune) in cases {
+            assert_eq!(quote(input), quoted, "{name}");
+            assert_eq!(quote_rune(input.chars().next().unwrap()), rune, "{name}");
+        }
+    }
 
     #[test]
     fn floats_g() {

@@ -476,18 +476,7 @@ fn go_atoi(s: &str) -> Result<i64, String> {
 
 /// Go's `%q` of a `[]rune`: each rune as a Go character literal, space-separated in brackets.
 fn go_quote_runes(s: &str) -> String {
-    let runes: Vec<String> = s
-        .chars()
-        .map(|c| match c {
-            '\'' => r"'\''".to_string(),
-            '\\' => r"'\\'".to_string(),
-            '\n' => r"'\n'".to_string(),
-            '\r' => r"'\r'".to_string(),
-            '\t' => r"'\t'".to_string(),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => format!("'\\x{:02x}'", c as u32),
-            c => format!("'{c}'"),
-        })
-        .collect();
+    let runes: Vec<String> = s.chars().map(crate::gotemplate::gofmt::quote_rune).collect();
     format!("[{}]", runes.join(" "))
 }
 
