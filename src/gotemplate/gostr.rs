@@ -66,6 +66,24 @@ fn push_u00(out: &mut String, c: char, hex: &[u8; 16]) {
     out.push(hex[(c as usize) & 0xF] as char);
 }
 
+/// `encoding/json`'s `HTMLEscape` of compact JSON text (as serde_json writes it): `<`, `>`, `&`,
+/// U+2028 and U+2029 escaped. These can only occur inside JSON strings, so replacing them in the
+/// whole text is the same as escaping them string by string, which is what `json.Marshal` does.
+pub fn json_html_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// [`json_string_into`] as a new string.
 pub fn json_string(s: &str, escape_html: bool) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -114,6 +132,11 @@ mod tests {
         ];
         for (name, input, html, want) in cases {
             assert_eq!(json_string(input, html), want, "{name}");
+            if html {
+                // Escaping serde_json's string afterwards gives the same text.
+                let plain = serde_json::to_string(input).unwrap();
+                assert_eq!(json_html_escape(&plain), want, "{name}: HTMLEscape");
+            }
         }
     }
 }

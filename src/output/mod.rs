@@ -72,21 +72,7 @@ pub fn write_json(out: &mut dyn Write, v: &serde_json::Value) -> io::Result<()> 
 
 /// `v` as Go's `json.Marshal` text (without the encoder's newline).
 pub fn go_json(v: &serde_json::Value) -> String {
-    let plain = v.to_string();
-    // These characters can only occur inside JSON strings, so replacing them in the whole text
-    // is the same as escaping them string by string (encoding/json's HTMLEscape does the same).
-    let mut text = String::with_capacity(plain.len());
-    for c in plain.chars() {
-        match c {
-            '<' => text.push_str("\\u003c"),
-            '>' => text.push_str("\\u003e"),
-            '&' => text.push_str("\\u0026"),
-            '\u{2028}' => text.push_str("\\u2028"),
-            '\u{2029}' => text.push_str("\\u2029"),
-            c => text.push(c),
-        }
-    }
-    text
+    crate::gotemplate::gostr::json_html_escape(&v.to_string())
 }
 
 /// Writes `v` as `sigs.k8s.io/yaml.Marshal` does (JSON read back by go-yaml v2, so every map's

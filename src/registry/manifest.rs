@@ -75,18 +75,7 @@ impl Manifest {
 /// JSON as Go's `encoding/json` writes it: compact, `<`, `>`, `&`, U+2028 and U+2029 escaped.
 pub fn go_json<T: Serialize>(v: &T) -> Vec<u8> {
     let text = serde_json::to_string(v).expect("serializing plain data cannot fail");
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("\\u003c"),
-            '>' => out.push_str("\\u003e"),
-            '&' => out.push_str("\\u0026"),
-            '\u{2028}' => out.push_str("\\u2028"),
-            '\u{2029}' => out.push_str("\\u2029"),
-            c => out.push(c),
-        }
-    }
-    out.into_bytes()
+    crate::gotemplate::gostr::json_html_escape(&text).into_bytes()
 }
 
 /// The config blob Helm pushes: `json.Marshal(chart.Metadata)`.
