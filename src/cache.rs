@@ -10,8 +10,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use sha2::{Digest as _, Sha256};
-
 /// A cache failure; the message names the file.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -48,7 +46,7 @@ pub fn digest_hex(digest: &str) -> Result<&str, Error> {
 
 /// `sha256:<hex>` of `data`.
 pub fn digest_of(data: &[u8]) -> String {
-    format!("sha256:{}", crate::net::hex(&Sha256::digest(data)))
+    format!("sha256:{}", crate::net::sha256_hex(data))
 }
 
 /// Checks that `data` has `digest`.

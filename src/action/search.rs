@@ -48,10 +48,9 @@ pub fn search_repo(
         }
     }
     // Helm's default constraints: stable only, or everything with --devel.
-    let version = match (opts.version.is_empty(), opts.devel) {
-        (false, _) => opts.version.clone(),
-        (true, true) => ">0.0.0-0".into(),
-        (true, false) => ">0.0.0".into(),
+    let version = match repo::devel_constraint(&opts.version, opts.devel) {
+        v if v.is_empty() => ">0.0.0".to_string(),
+        v => v,
     };
     let hits = repo::search(&repos, &opts.keyword, opts.regexp, &version, opts.versions)
         .map_err(anyhow::Error::msg)?;

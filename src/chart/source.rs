@@ -52,11 +52,6 @@ impl ChartRef {
             )),
         }
     }
-
-    /// Whether fetching it needs the network.
-    pub fn is_remote(&self) -> bool {
-        !matches!(self, ChartRef::Dir(_) | ChartRef::Archive(_))
-    }
 }
 
 #[cfg(test)]

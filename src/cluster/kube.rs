@@ -330,7 +330,7 @@ impl KubeCluster {
         let mut found = discovery::from_aggregated(&docs.iter().collect::<Vec<_>>());
         let [api, apis] = &legacy;
         let legacy_gvs = discovery::legacy_group_versions(api, apis);
-        let answers = join_all(legacy_gvs.iter().map(|gv| async move {
+        let answers = futures::future::join_all(legacy_gvs.iter().map(|gv| async move {
             let path = discovery::gv_path(gv);
             self.call_json(get_request(&path)?, Idempotent::Yes).await
         }))
@@ -371,31 +371,6 @@ impl KubeCluster {
         };
         Ok(Request::new(DynamicObject::url_path(&ar, ns)))
     }
-}
-
-/// Runs futures concurrently on the calling task and returns their outputs in order (a small
-/// `join_all`: the only one this crate needs, not worth a dependency).
-async fn join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let mut futs: Vec<_> = futs.map(Box::pin).collect();
-    let mut out: Vec<Option<F::Output>> = futs.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (f, slot) in futs.iter_mut().zip(out.iter_mut()) {
-            if slot.is_none() {
-                match f.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => *slot = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.into_iter().flatten().collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

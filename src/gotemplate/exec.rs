@@ -404,18 +404,7 @@ impl<'a> State<'a, '_> {
         match arg {
             Arg::Dot(_) => Ok(dot.clone()),
             Arg::Nil(_) => Ok(Value::Nil),
-            Arg::Field { idents, .. } => Ok(self
-                .eval_field_chain(
-                    dot,
-                    iface,
-                    dot.clone(),
-                    iface,
-                    arg,
-                    idents,
-                    std::slice::from_ref(arg),
-                    None,
-                )?
-                .0),
+            Arg::Field { .. } => Ok(self.eval_arg_iface(dot, iface, arg)?.0),
             Arg::Var { .. } => self.eval_variable(dot, iface, arg, &[], None),
             Arg::Pipe(p) => self.eval_pipeline(dot, iface, p),
             Arg::Ident { name, func, .. } => {

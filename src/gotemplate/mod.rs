@@ -10,7 +10,7 @@
 //! Entry point: [`Templates`] — parse named templates into one set, then execute one by name.
 
 mod ast;
-mod builtins;
+pub(crate) mod builtins;
 mod exec;
 pub mod gofmt;
 pub mod gostr;

@@ -92,24 +92,11 @@ pub fn token_url(realm: &str, service: Option<&str>, scope: Option<&str>) -> Str
             url.push(sep);
             url.push_str(k);
             url.push('=');
-            url.push_str(&query_escape(v));
+            url.push_str(&crate::gotemplate::builtins::query_escape(v));
             sep = '&';
         }
     }
     url
-}
-
-/// Go's `url.QueryEscape`.
-fn query_escape(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// The token from a token endpoint's JSON answer (`token`, or OAuth2's `access_token`).

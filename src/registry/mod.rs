@@ -18,5 +18,5 @@ pub mod resolve;
 mod transfer;
 
 pub use client::{Client, Error, FetchedManifest, MAX_CHART_ARCHIVE, MAX_MANIFEST};
-pub use reference::{is_oci, Reference};
+pub use reference::Reference;
 pub use transfer::{pull, push, Pulled, Pushed};

@@ -17,11 +17,6 @@ pub struct Reference {
     pub digest: Option<String>,
 }
 
-/// Whether a chart argument is an OCI reference (Helm's `registry.IsOCI`).
-pub fn is_oci(s: &str) -> bool {
-    s.starts_with("oci://")
-}
-
 impl Reference {
     /// Parses a reference, with or without the `oci://` scheme.
     pub fn parse(raw: &str) -> Result<Reference, String> {

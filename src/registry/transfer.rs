@@ -60,6 +60,7 @@ pub async fn pull(
         (Some(d), Some(c)) => c.get(d).map_err(|e| invalid(e.to_string()))?,
         _ => None,
     };
+    let manifest_cached = cached_manifest.is_some();
     let (m, manifest_digest, manifest_bytes): (Manifest, String, Vec<u8>) = match cached_manifest {
         Some(bytes) => (
             parse_manifest(&reference.to_string(), &bytes)?,
@@ -86,8 +87,13 @@ pub async fn pull(
         Some(c) => c,
         None => client.blob(&reference, &layer, MAX_CHART_ARCHIVE).await?,
     };
+    // Only what was downloaded is written: a cache hit was verified by `get` already.
     if let Some(c) = cache {
-        for (d, bytes) in [(&manifest_digest, &manifest_bytes), (&layer.digest, &chart)] {
+        let fetched = [
+            (!manifest_cached).then_some((&manifest_digest, &manifest_bytes)),
+            (!from_cache).then_some((&layer.digest, &chart)),
+        ];
+        for (d, bytes) in fetched.into_iter().flatten() {
             c.put(d, bytes).map_err(|e| invalid(format!("caching: {e}")))?;
         }
     }

@@ -330,13 +330,6 @@ pub fn find_chart<'a>(data: &'a [u8], name: &str, source: &str) -> Result<Lookup
     }
 }
 
-/// Chart names in file order, by the scan (for `<name>-charts.txt`), or `None` when the layout
-/// needs a full decode.
-pub fn chart_names(data: &[u8]) -> Option<Vec<String>> {
-    let text = std::str::from_utf8(data).ok()?;
-    scan(text).map(|s| s.charts.into_iter().map(|(n, _)| n).collect())
-}
-
 struct Scanned<'a> {
     /// The top-level lines other than the entries block (apiVersion, generated, …).
     top: String,
