@@ -9,6 +9,7 @@ pub mod archive;
 pub mod dependencies;
 pub mod helmignore;
 pub mod loader;
+pub mod lock;
 pub mod metadata;
 pub mod source;
 
