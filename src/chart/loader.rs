@@ -26,6 +26,12 @@ pub struct BufferedFile {
 
 /// Loads a chart directory (Helm's `LoadDir`).
 pub fn load_dir(dir: &Path) -> Result<Chart, Error> {
+    load_files(read_dir_files(dir)?)
+}
+
+/// The files of a chart directory as Helm's `LoadDir` collects them: `.helmignore` applied,
+/// byte order, BOMs stripped. Packaging writes exactly these.
+pub fn read_dir_files(dir: &Path) -> Result<Vec<BufferedFile>, Error> {
     let ignore_path = dir.join(helmignore::HELM_IGNORE);
     let mut rules = if ignore_path.is_file() {
         let text =
@@ -42,7 +48,7 @@ pub fn load_dir(dir: &Path) -> Result<Chart, Error> {
     // of them is what a walk that reads as it goes would have met first.
     let files = read_all(found)?;
     walked?;
-    load_files(files)
+    Ok(files)
 }
 
 /// A file the walk kept, to be read.

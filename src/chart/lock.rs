@@ -49,10 +49,12 @@ impl Lock {
         let map = match doc {
             Json::Object(m) => m,
             Json::Null => return Ok(lock),
-            other => return Err(format!(
+            other => {
+                return Err(format!(
                 "{file}: error unmarshaling JSON: json: cannot unmarshal {} into Go value of type chart.Lock",
                 super::dependencies::json_kind(&other)
-            )),
+            ))
+            }
         };
         let text_field = |v: &Json, field: &str| -> Result<String, String> {
             match v {

@@ -11,6 +11,7 @@ pub mod helmignore;
 pub mod loader;
 pub mod lock;
 pub mod metadata;
+pub mod package;
 pub mod source;
 
 use std::{fmt, path::Path};
