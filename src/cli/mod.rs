@@ -3,6 +3,7 @@
 
 mod args;
 mod completion;
+mod dependency;
 mod deploy;
 mod diff;
 mod get;
@@ -92,6 +93,11 @@ pub enum Command {
     Repo(repo::RepoArgs),
     /// Search for a keyword in charts.
     Search(search::SearchArgs),
+    /// Manage a chart's dependencies (list, update, build).
+    #[command(alias = "dep", alias = "dependencies")]
+    Dependency(dependency::DependencyArgs),
+    /// Package a chart directory into a chart archive.
+    Package(dependency::PackageArgs),
     /// Print the version of kubectl-chart.
     Version(version::VersionArgs),
     /// Output shell completion code for bash, zsh, fish or powershell.
@@ -127,6 +133,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Registry(a) => registry::exec(a, out),
         Command::Repo(a) => repo::exec(a, out),
         Command::Search(a) => search::exec(a, out),
+        Command::Dependency(a) => dependency::exec(a, out),
+        Command::Package(a) => dependency::exec_package(a, out),
         Command::Version(a) => version::exec(a, out),
         Command::Completion(a) => completion::exec(a, out),
     }

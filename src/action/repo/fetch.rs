@@ -108,7 +108,7 @@ fn same_origin(a: &str, b: &str) -> bool {
 
 /// Fetches the chosen entry's archive (or hands an `oci://` URL to the registry client).
 /// `warnings` (skipped index entries) become the result's notices, printed as Helm logs them.
-fn download(
+pub(crate) fn download(
     entry: &Entry,
     cv: repo::ChartVersion,
     opts: &ChartSourceOptions,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context as _};
 
 pub use add::{repo_add, RepoAddOptions};
+pub(crate) use fetch::download;
 pub use fetch::{locate_in_repo, locate_in_repo_url};
 pub use index::{repo_index, RepoIndexOptions};
 pub use list::{repo_list, RepoListOptions};
