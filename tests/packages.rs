@@ -13,3 +13,6 @@ mod edge;
 
 #[path = "packages/repo.rs"]
 mod repo;
+
+#[path = "packages/deps.rs"]
+mod deps;

@@ -156,14 +156,37 @@ fn chart_entries(
         });
     }
     let charts_dir = format!("{base}/charts");
+    let mut taken = std::collections::BTreeSet::new();
     for (group, files) in groups {
-        let files = if group.ends_with(".tgz") {
+        let unpacked = if group.ends_with(".tgz") {
             super::archive::load_archive_files(&files[0].data)
                 .map_err(|e| Error::new(format!("error unpacking subchart {group} in {}: {e}", md.name)))?
         } else {
-            files
+            files.clone()
         };
-        chart_entries(files, &charts_dir, opts, false, out)?;
+        let name = loader::load_files(unpacked.clone())
+            .map_err(|e| {
+                Error::new(format!(
+                    "error unpacking subchart {group} in {}: {}",
+                    md.name, e.message
+                ))
+            })?
+            .metadata
+            .name;
+        if taken.insert(name) {
+            chart_entries(unpacked, &charts_dir, opts, false, out)?;
+            continue;
+        }
+        // Two subcharts of one name (the same chart at two versions, one aliased): Helm would
+        // unpack both into charts/<name>/ and load one chart made of both. This one keeps its
+        // own entry instead, so the package loads as the directory does.
+        if group.ends_with(".tgz") {
+            out.push((format!("{charts_dir}/{group}"), files[0].data.clone()));
+        } else {
+            for f in files {
+                out.push((format!("{charts_dir}/{group}/{}", f.name), f.data));
+            }
+        }
     }
     Ok(md)
 }
@@ -287,6 +310,36 @@ mod tests {
         assert_eq!(chart.metadata.version, "2.0.0-rc.1");
         assert_eq!(chart.metadata.app_version, "9.9");
         assert_eq!(chart.dependencies.len(), 1, "the subchart loads from the package");
+    }
+
+    #[test]
+    fn a_second_subchart_of_the_same_name_stays_packed() {
+        let mut files = umbrella();
+        let other = save(
+            vec![file("Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n")],
+            &SaveOptions::default(),
+        )
+        .unwrap()
+        .data;
+        files.push(BufferedFile {
+            name: "charts/sub-0.1.0.tgz".into(),
+            data: other,
+        });
+        let a = save(files, &SaveOptions::default()).unwrap();
+        // Groups go in name order: sub-0.1.0.tgz is unpacked, sub-0.2.0.tgz stays packed.
+        assert!(
+            names(&a).contains(&"charts/sub-0.2.0.tgz".to_string()),
+            "{:?}",
+            names(&a)
+        );
+        let chart = loader::load_archive(&a.data).unwrap();
+        let mut versions: Vec<_> = chart
+            .dependencies
+            .iter()
+            .map(|c| c.metadata.version.clone())
+            .collect();
+        versions.sort();
+        assert_eq!(versions, ["0.1.0", "0.2.0"]);
     }
 
     #[test]
