@@ -155,7 +155,10 @@ pub fn hash_req(requested: &[Dependency], locked: &[Locked]) -> String {
         );
     }
     out.push_str("]]");
-    format!("sha256:{}", crate::net::sha256_hex(out.as_bytes()))
+    use sha2::Digest as _;
+    let sum = sha2::Sha256::digest(out.as_bytes());
+    let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// `json.Marshal` of one `chart.Dependency`: the struct's field order and `omitempty` tags.

@@ -100,22 +100,16 @@ struct UpdateArgs {
 
 /// Runs `dependency`.
 pub fn exec(a: DependencyArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let (result, verb) = match a.command {
+    let result = match a.command {
         DependencyCommand::List(l) => {
             let text = action::dependency::dependency_list(&DependencyListOptions { chart: l.chart })?;
             out.write_all(text.as_bytes())?;
             return Ok(());
         }
-        DependencyCommand::Update(u) => (
-            action::dependency::update(&u.connection.to_options(u.chart)),
-            "update",
-        ),
-        DependencyCommand::Build(u) => (
-            action::dependency::build(&u.connection.to_options(u.chart)),
-            "build",
-        ),
+        // Helm's messages as they are: scripts and people grep for them.
+        DependencyCommand::Update(u) => action::dependency::update(&u.connection.to_options(u.chart))?,
+        DependencyCommand::Build(u) => action::dependency::build(&u.connection.to_options(u.chart))?,
     };
-    let result = result.map_err(|e| e.context(format!("dependency {verb}")))?;
     for m in &result.messages {
         writeln!(out, "{m}")?;
     }

@@ -225,6 +225,34 @@ fn update_writes_what_helm_writes() {
         "update --skip-refresh",
     );
     assert_eq!(std::fs::read_to_string(ours.join("Chart.lock")).unwrap(), lock);
+
+    // A version no repository has: Helm's error, and nothing written.
+    for (tool, dir) in [("ours", "bad-ours"), ("helm", "bad-helm")] {
+        let bad = w.copy(dir);
+        let chart_yaml = bad.join("Chart.yaml");
+        let text = std::fs::read_to_string(&chart_yaml).unwrap();
+        std::fs::write(&chart_yaml, text.replace("version: ~0.3", "version: ~9.0")).unwrap();
+        let args = ["dependency", "update", bad.to_str().unwrap(), "--plain-http"];
+        let out = if tool == "ours" {
+            w.h.kc(&args)
+        } else {
+            w.h.helm(&w.helm, &args)
+        };
+        let err = crate::support::helm::failed(&out, tool);
+        assert!(
+            err.contains(&format!(
+                "can't get a valid version for 1 subchart(s): \"web\" (repository \"{}\", version \"~9.0\")",
+                w.unmanaged.url
+            )),
+            "{tool}: {err}"
+        );
+        if tool == "ours" {
+            assert!(
+                !bad.join("charts").exists() && !bad.join("Chart.lock").exists(),
+                "nothing written"
+            );
+        }
+    }
 }
 
 #[test]
@@ -242,11 +270,15 @@ fn build_installs_a_helm_lock_and_catches_changes() {
     let ours = w.copy("ours");
     std::fs::copy(theirs.join("Chart.lock"), ours.join("Chart.lock")).unwrap();
     let helm_lock = std::fs::read(ours.join("Chart.lock")).unwrap();
-    ok(
-        &w.h.kc(&["dependency", "build", ours.to_str().unwrap(), "--plain-http"]),
-        "dependency build",
-    );
-    assert_same_charts(&ours, &theirs);
+    // First from the indexes helm cached (the never-added repository under helm's own
+    // `helm-manager-<sha256>` name), then refreshed.
+    for extra in [&["--skip-refresh"][..], &[]] {
+        let _ = std::fs::remove_dir_all(ours.join("charts"));
+        let mut args = vec!["dependency", "build", ours.to_str().unwrap(), "--plain-http"];
+        args.extend(extra);
+        ok(&w.h.kc(&args), "dependency build");
+        assert_same_charts(&ours, &theirs);
+    }
     assert_eq!(
         std::fs::read(ours.join("Chart.lock")).unwrap(),
         helm_lock,
