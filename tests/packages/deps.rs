@@ -398,3 +398,65 @@ fn package_loads_and_renders_in_helm() {
         "{shown}"
     );
 }
+
+/// An archive's entries in order, name and bytes.
+fn entries(data: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut a = tar::Archive::new(flate2::read::GzDecoder::new(data));
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().display().to_string();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut e, &mut body).unwrap();
+        out.push((name, body));
+    }
+    out
+}
+
+/// Every fixture chart and every chart of the corpus (`$KUBECTL_CHART_CORPUS`, default
+/// `../shared/corpus`, skipped when absent) packs to the entries `helm package` writes, in the
+/// same order with the same bytes (only helm's time stamps differ), or fails as helm fails.
+#[test]
+fn package_holds_what_helm_package_holds() {
+    let Some(helm) = helm(3) else { return };
+    let h = Homes::new("deps", "pkgall");
+    let root = crate::support::helm::root();
+    let corpus = PathBuf::from(
+        std::env::var("KUBECTL_CHART_CORPUS")
+            .unwrap_or_else(|_| root.join("../shared/corpus").display().to_string()),
+    )
+    .join("charts");
+    let mut charts: Vec<PathBuf> = Vec::new();
+    for dir in [root.join("fixtures/charts"), corpus] {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            eprintln!("skipped {}: not found", dir.display());
+            continue;
+        };
+        let mut found: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.join("Chart.yaml").is_file())
+            .collect();
+        found.sort();
+        charts.extend(found);
+    }
+    assert!(charts.len() >= 10, "fixture charts found: {charts:?}");
+    let (ours, theirs) = (h.dir.join("ours"), h.dir.join("theirs"));
+    for chart in &charts {
+        let c = chart.to_str().unwrap();
+        let mine = h.kc(&["package", c, "-d", ours.to_str().unwrap()]);
+        let helms = h.helm(&helm, &["package", c, "-d", theirs.to_str().unwrap()]);
+        assert_eq!(mine.status.success(), helms.status.success(), "{c}: exit status");
+        if !helms.status.success() {
+            continue;
+        }
+        let out = String::from_utf8_lossy(&helms.stdout).into_owned();
+        let file = out.trim().rsplit(' ').next().unwrap().to_string();
+        let name = Path::new(&file).file_name().unwrap();
+        let a = entries(&std::fs::read(ours.join(name)).unwrap());
+        let b = entries(&std::fs::read(theirs.join(name)).unwrap());
+        let names = |v: &[(String, Vec<u8>)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&a), names(&b), "{c}: entries");
+        assert!(a == b, "{c}: entry contents differ");
+    }
+}
