@@ -84,7 +84,13 @@ pub fn package(opts: &PackageOptions) -> anyhow::Result<PackageResult> {
         },
     )
     .map_err(|e| anyhow::anyhow!("failed to save: {e}"))?;
-    let path = opts.destination.join(&archive.file_name);
+    // Helm reports `-d .` as the absolute working directory.
+    let dest = if opts.destination == std::path::Path::new(".") {
+        std::env::current_dir()?
+    } else {
+        opts.destination.clone()
+    };
+    let path = dest.join(&archive.file_name);
     super::pull::write_atomic(&path, &archive.data)?;
     Ok(PackageResult {
         digest: crate::cache::digest_of(&archive.data),

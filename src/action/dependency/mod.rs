@@ -11,7 +11,7 @@
 //! - every archive from a repository is checked against the index's `digest` (Helm 3 does not
 //!   check), and OCI blobs against their manifest, so a changed upstream archive is refused.
 //!
-//! Start with [`update`]; [`Plan`] is what update and build share.
+//! Start with [`update`]: classify sources, fetch indexes, resolve, fetch archives, then write.
 
 mod list;
 mod resolve;
@@ -97,7 +97,7 @@ pub fn update(opts: &DependencyOptions) -> anyhow::Result<DependencyResult> {
     if loaded.requested.is_empty() {
         return Ok(result);
     }
-    let mut repos = resolve::Repositories::load(opts)?;
+    let mut repos = resolve::Repositories::load()?;
     let sources = repos.classify(&mut loaded.requested, &loaded.dir)?;
     repos.fetch_indexes(&sources, opts, &mut result.messages)?;
     let plan = resolve::resolve(&loaded, &sources, &repos, opts)?;
@@ -131,8 +131,9 @@ pub fn build(opts: &DependencyOptions) -> anyhow::Result<DependencyResult> {
         return update(opts);
     };
     let mut result = DependencyResult::default();
-    let mut repos = resolve::Repositories::load(opts)?;
-    let sources = repos.classify(&mut loaded.requested, &loaded.dir)?;
+    let mut repos = resolve::Repositories::load()?;
+    // Classifying replaces `@name` repositories by their URLs, as Helm does before hashing.
+    repos.classify(&mut loaded.requested, &loaded.dir)?;
     if hash_req(&loaded.requested, &lock.dependencies) != lock.digest {
         let (lock_name, deps_name) = if loaded.api_v1 {
             ("requirements.lock", "requirements.yaml")
@@ -146,7 +147,6 @@ pub fn build(opts: &DependencyOptions) -> anyhow::Result<DependencyResult> {
     let locked_sources = repos.classify_locked(&lock.dependencies, &loaded.dir)?;
     repos.fetch_indexes(&locked_sources, opts, &mut result.messages)?;
     let plan = resolve::from_lock(&lock, &locked_sources, &repos)?;
-    drop(sources);
     let fetched = write::fetch_all(&loaded, &plan, &repos, opts, &mut result.messages)?;
     result.written = write::install(&loaded, &plan, fetched, None, &repos, &mut result.messages)?;
     Ok(result)

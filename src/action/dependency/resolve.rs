@@ -85,7 +85,7 @@ pub(super) fn local_path(repository: &str, chart_dir: &Path) -> anyhow::Result<P
 
 impl Repositories {
     /// Reads `repositories.yaml` (a missing file is an empty one).
-    pub fn load(_opts: &DependencyOptions) -> anyhow::Result<Repositories> {
+    pub fn load() -> anyhow::Result<Repositories> {
         let paths = HelmPaths::from_env();
         let configured = RepoFile::load(&paths.repository_config)?;
         Ok(Repositories {
