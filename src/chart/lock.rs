@@ -155,8 +155,26 @@ pub fn hash_req(requested: &[Dependency], locked: &[Locked]) -> String {
         );
     }
     out.push_str("]]");
+    sha256_digest(&out)
+}
+
+/// Helm's `resolver.HashV2Req`: the digest Helm 2 wrote into a v1 chart's `requirements.lock`
+/// (`json.Marshal` of `{"dependencies": requested}`), which Helm 3 still accepts there.
+pub fn hash_v2_req(requested: &[Dependency]) -> String {
+    let mut out = String::from("{\"dependencies\":[");
+    for (i, d) in requested.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        dependency_json(&mut out, d);
+    }
+    out.push_str("]}");
+    sha256_digest(&out)
+}
+
+fn sha256_digest(text: &str) -> String {
     use sha2::Digest as _;
-    let sum = sha2::Sha256::digest(out.as_bytes());
+    let sum = sha2::Sha256::digest(text.as_bytes());
     let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
@@ -271,6 +289,16 @@ mod tests {
         for (name, req, lock, want) in cases {
             assert_eq!(hash_req(&req, &lock), want, "{name}");
         }
+    }
+
+    /// Helm 2's digest of a requirements.yaml, computed independently (python's hashlib over
+    /// the Go JSON text `{"dependencies":[{"name":"a","version":"\u003e=1.0.0 \u003c2.0.0",…}]}`).
+    #[test]
+    fn hash_v2_req_is_helm_2s() {
+        assert_eq!(
+            hash_v2_req(&[dep("a", ">=1.0.0 <2.0.0", "file://../a")]),
+            "sha256:44100e89e5f8565a4fd6d5903ba0854891798707c7fcd32cc57fc88d4c28a604"
+        );
     }
 
     #[test]

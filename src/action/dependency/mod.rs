@@ -25,7 +25,7 @@ pub use list::{dependency_list, DependencyListOptions};
 
 use super::locate::ChartSourceOptions;
 use crate::chart::{
-    lock::{hash_req, Lock, Locked},
+    lock::{hash_req, hash_v2_req, Lock, Locked},
     Dependency,
 };
 
@@ -131,10 +131,14 @@ pub fn build(opts: &DependencyOptions) -> anyhow::Result<DependencyResult> {
         return update(opts);
     };
     let mut result = DependencyResult::default();
+    // A v1 chart's lock may come from Helm 2, whose digest is of requirements.yaml as written
+    // (before aliases are resolved); Helm 3 accepts it (helm#7233).
+    let v2_sum = loaded.api_v1.then(|| hash_v2_req(&loaded.requested));
     let mut repos = resolve::Repositories::load()?;
     // Classifying replaces `@name` repositories by their URLs, as Helm does before hashing.
     repos.classify(&mut loaded.requested, &loaded.dir)?;
-    if hash_req(&loaded.requested, &lock.dependencies) != lock.digest {
+    if hash_req(&loaded.requested, &lock.dependencies) != lock.digest && v2_sum.as_ref() != Some(&lock.digest)
+    {
         let (lock_name, deps_name) = if loaded.api_v1 {
             ("requirements.lock", "requirements.yaml")
         } else {
