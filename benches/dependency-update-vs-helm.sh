@@ -10,7 +10,8 @@
 # A benchmark, not a test.
 #   usage: benches/dependency-update-vs-helm.sh [RUNS]
 #   env:   OURS=path/to/kubectl-chart (else a release build), HELM3=..., HELM4=... (else
-#          ../shared/tools/get-helm 3|4)
+#          ../shared/tools/get-helm 3|4), COLD=1 (empty our content cache before each of our
+#          runs, so we download every archive as helm does)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-7}"
@@ -86,6 +87,8 @@ for n, p in tools:  # warm: each tool once, and the results compared
 assert outs["ours"] == outs["helm 3"], "Chart.lock or charts/ differ from helm 3's"
 def once(n, p):
     d = fresh(n)
+    if n == "ours" and os.environ.get("COLD") == "1":
+        shutil.rmtree(os.path.join(work, "cache", "kubectl-chart"), ignore_errors=True)
     t0 = time.perf_counter()
     proc = subprocess.Popen([p, "dependency", "update", d], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, ru = os.wait4(proc.pid, 0)
