@@ -100,7 +100,11 @@ impl Cache {
             move |source| Error::Io { path, source }
         };
         std::fs::create_dir_all(dir).map_err(io(dir))?;
-        let tmp = dir.join(format!(".tmp-{}-{}", std::process::id(), &digest[7..19]));
+        // Unique per call, not only per process: `dependency update` stores downloads from
+        // several threads, and two of them may carry the same bytes.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".tmp-{}-{n}-{}", std::process::id(), &digest[7..19]));
         let mut f = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         f.write_all(data).map_err(io(&tmp))?;
         f.sync_all().map_err(io(&tmp))?;

@@ -132,7 +132,7 @@ fn world(name: &str) -> Option<World> {
     let umbrella = h.work().join("umbrella");
     let deps = format!(
         "dependencies:\n\
-         - name: app\n  version: ^1.0.0\n  repository: \"@added\"\n\
+         - name: app\n  version: ~1.2.0\n  repository: \"@added\"\n\
          - name: app\n  alias: oldapp\n  version: \">=1.0.0 <1.2.0\"\n  repository: {}/\n\
          - name: web\n  version: ~0.3\n  repository: {}\n\
          - name: ocidep{name}\n  version: ^0.1.0\n  repository: oci://{}/deps\n\

@@ -19,7 +19,69 @@ use super::{
 };
 use crate::chart::{is_compatible_range, loader, package};
 
+/// How many archives are downloaded at once.
+const PARALLEL_DOWNLOADS: usize = 4;
+
+/// A download, described with plain data so it can run on its own thread.
+struct Job {
+    /// Its place in the fetched list.
+    slot: usize,
+    /// The URL or reference, for messages.
+    what: String,
+    kind: JobKind,
+    file_name: String,
+}
+
+enum JobKind {
+    Oci(String),
+    Repo {
+        entry: crate::repo::Entry,
+        name: String,
+        version: String,
+        urls: Vec<String>,
+        digest: String,
+    },
+}
+
+impl Job {
+    /// Downloads and verifies the archive; returns it with the notices to print.
+    fn run(&self, source: &crate::action::ChartSourceOptions) -> anyhow::Result<(Vec<u8>, Vec<String>)> {
+        let located = match &self.kind {
+            JobKind::Oci(reference) => crate::action::locate::locate_oci(
+                reference,
+                &crate::action::ChartSourceOptions {
+                    version: String::new(),
+                    devel: false,
+                    ..source.clone()
+                },
+            )?,
+            JobKind::Repo {
+                entry,
+                name,
+                version,
+                urls,
+                digest,
+            } => {
+                let cv = crate::repo::ChartVersion {
+                    metadata: crate::chart::Metadata {
+                        name: name.clone(),
+                        version: version.clone(),
+                        ..Default::default()
+                    },
+                    urls: urls.clone(),
+                    created: String::new(),
+                    digest: digest.clone(),
+                    removed: false,
+                };
+                crate::action::repo::download(entry, cv, source, Vec::new())?
+            }
+        };
+        Ok((located.archive.unwrap_or_default(), located.notices))
+    }
+}
+
 /// One archive, fetched and verified, waiting to be written.
+#[derive(Default)]
 pub(super) struct Fetched {
     file_name: String,
     data: Vec<u8>,
@@ -35,6 +97,7 @@ pub(super) fn fetch_all(
 ) -> anyhow::Result<Vec<Fetched>> {
     messages.push(format!("Saving {} charts", plan.len()));
     let mut fetched = Vec::new();
+    let mut jobs: Vec<Job> = Vec::new();
     let mut urls = BTreeSet::new();
     for p in plan {
         let l = &p.locked;
@@ -72,25 +135,18 @@ pub(super) fn fetch_all(
             Source::Oci(url) => {
                 let reference = format!("{}/{}:{}", url.trim_end_matches('/'), l.name, l.version);
                 messages.push(format!("Downloading {} from repo {}", l.name, l.repository));
-                let located = crate::action::locate::locate_oci(
-                    &reference,
-                    &crate::action::ChartSourceOptions {
-                        version: String::new(),
-                        devel: false,
-                        ..opts.source.clone()
-                    },
-                )
-                .with_context(|| format!("could not download {reference}"))?;
-                messages.extend(located.notices);
-                fetched.push(Fetched {
+                jobs.push(Job {
+                    slot: fetched.len(),
+                    what: reference.clone(),
+                    kind: JobKind::Oci(reference),
                     file_name: format!("{}-{}.tgz", l.name, l.version),
-                    data: located.archive.unwrap_or_default(),
                 });
+                fetched.push(Fetched::default());
             }
             Source::Repo(name) => {
                 let cv = p
                     .entry
-                    .clone()
+                    .as_ref()
                     .expect("repository charts are planned with their entry");
                 let first = cv.urls.first().cloned().unwrap_or_default();
                 let url = crate::repo::resolve_url(&repos.entry(name).url, &first);
@@ -102,18 +158,50 @@ pub(super) fn fetch_all(
                     continue;
                 }
                 messages.push(format!("Downloading {} from repo {}", l.name, l.repository));
-                let located = crate::action::repo::download(repos.entry(name), cv, &opts.source, Vec::new())
-                    .with_context(|| format!("could not download {url}"))?;
                 let file_name = if url.starts_with("oci://") {
                     format!("{}-{}.tgz", l.name, l.version)
                 } else {
                     url_file_name(&url)
                 };
-                fetched.push(Fetched {
+                jobs.push(Job {
+                    slot: fetched.len(),
+                    what: url,
+                    kind: JobKind::Repo {
+                        entry: repos.entry(name).clone(),
+                        name: cv.metadata.name.clone(),
+                        version: cv.metadata.version.clone(),
+                        urls: cv.urls.clone(),
+                        digest: cv.digest.clone(),
+                    },
                     file_name,
-                    data: located.archive.unwrap_or_default(),
                 });
+                fetched.push(Fetched::default());
             }
+        }
+    }
+    // Downloads run a few at a time (they wait on the network, not the CPU); results keep the
+    // dependencies' order, and the first failure in that order is the error.
+    for batch in jobs.chunks(PARALLEL_DOWNLOADS) {
+        let results: Vec<anyhow::Result<(Vec<u8>, Vec<String>)>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = batch
+                .iter()
+                .map(|job| scope.spawn(|| job.run(&opts.source)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(anyhow::anyhow!("a download thread panicked")))
+                })
+                .collect()
+        });
+        for (job, result) in batch.iter().zip(results) {
+            let (data, notices) = result.with_context(|| format!("could not download {}", job.what))?;
+            messages.extend(notices);
+            fetched[job.slot] = Fetched {
+                file_name: job.file_name.clone(),
+                data,
+            };
         }
     }
     Ok(fetched)
