@@ -104,6 +104,17 @@ impl Base {
     pub(crate) async fn start(ctx: &Context, release: &str) -> anyhow::Result<Base> {
         let store = ctx.store(None);
         let Some(newest) = store.newest(release).await? else {
+            // A release Helm installed and we have not taken over: its base is Helm's newest
+            // revision (the take-over, at the first write, makes that revision ours).
+            if let Some(rel) = super::takeover::helm_history(ctx, release).await?.pop() {
+                let meta = rel.meta();
+                let ctx = ctx.clone();
+                let task = tokio::spawn(async move { loaded(&ctx, rel).await });
+                return Ok(Base {
+                    meta: Some(meta),
+                    task: Some(task),
+                });
+            }
             return Ok(Base {
                 meta: None,
                 task: None,
@@ -134,8 +145,13 @@ impl Base {
 
 async fn load(ctx: &Context, newest: Stored) -> anyhow::Result<Loaded> {
     let store = ctx.store(None);
-    let mut release = store.read(&newest).await?;
+    let release = store.read(&newest).await?;
     drop(newest);
+    loaded(ctx, release).await
+}
+
+/// [`load`] once the record is decoded.
+async fn loaded(ctx: &Context, mut release: Release) -> anyhow::Result<Loaded> {
     if release.status == Status::Uninstalled {
         return Ok(Loaded {
             release,

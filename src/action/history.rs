@@ -2,7 +2,7 @@
 
 use anyhow::Context as _;
 
-use super::{get::not_found, Context};
+use super::{get::not_found, takeover, Context};
 use crate::release::{self, Release};
 
 /// Helm's default `--max`.
@@ -37,6 +37,10 @@ pub async fn history(ctx: &Context, opts: &HistoryOptions) -> anyhow::Result<Vec
             ctx.namespace
         )
     })?;
+    if revisions.is_empty() {
+        // A release Helm installed and we have not taken over yet: Helm's history.
+        revisions = takeover::helm_history(ctx, name).await?;
+    }
     if revisions.is_empty() {
         return Err(not_found(ctx, name).await);
     }

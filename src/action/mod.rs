@@ -19,6 +19,7 @@ mod rollback;
 mod search;
 mod show;
 mod status;
+mod takeover;
 mod template;
 mod uninstall;
 mod upgrade;

@@ -35,6 +35,8 @@ pub struct UninstallOptions {
 
 /// Uninstalls; returns the last record when history is kept.
 pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result<Option<Release>> {
+    // A release Helm installed: taken over first, so its objects and hooks are known.
+    super::takeover::take_over(ctx, &opts.release, false).await?;
     let store = ctx.store(None);
     let pending = store.begin_uninstall(&opts.release).await?;
     let last = pending.release().clone();

@@ -1,0 +1,258 @@
+//! Releases Helm 3 or Helm 4 installed: read verbs show them from Helm's own storage while we
+//! have no record of them, and the first write takes them over ([`take_over`]).
+//!
+//! Taking over copies Helm's whole history into our (encrypted) records as it is: revisions,
+//! statuses, descriptions, values, manifests, hooks. The next revision is Helm's last + 1, and
+//! `rollback` to a Helm revision restores its manifest, values and hooks. Helm then gets an honest
+//! last word: its deployed revision is marked `superseded`, with a description saying where the
+//! history went, so a colleague's `helm history` tells them, and `export-helm` hands the release
+//! back. Everything is read and decoded before the first write, so a corrupt Helm record stops
+//! the run with nothing written.
+
+use anyhow::Context as _;
+
+use super::Context;
+use crate::release::{
+    helm::{HelmRecord, HelmStorage},
+    Release, Status,
+};
+
+/// What Helm's records say once we hold the history.
+pub(crate) const TAKEN_OVER: &str =
+    "Superseded: taken over by kubectl chart, which keeps the history from here (kubectl chart export-helm hands it back)";
+
+/// The writer our imported revisions name.
+pub(crate) const IMPORTED: &str = "imported-from-helm";
+
+/// Helm's reason for refusing to touch a release with a pending revision (`errPending`).
+const HELM_PENDING: &str = "another operation (install/upgrade/rollback) is in progress";
+
+/// Helm's storage in the context's namespace.
+pub(crate) fn helm_storage(ctx: &Context, namespace: Option<&str>) -> HelmStorage {
+    HelmStorage::new(ctx.cluster.clone(), namespace.unwrap_or(&ctx.namespace))
+}
+
+/// Helm's history of `name`, oldest first, decoded as our records; empty when Helm has none.
+/// Callers ask only when we have no record of `name` (ours win once we took it over).
+pub(crate) async fn helm_history(ctx: &Context, name: &str) -> anyhow::Result<Vec<Release>> {
+    let records = helm_storage(ctx, None).history(name).await.with_context(|| {
+        format!(
+            "reading Helm's history of release {name} in namespace {}",
+            ctx.namespace
+        )
+    })?;
+    Ok(records.into_iter().map(|r| r.release).collect())
+}
+
+/// Takes `name` over from Helm if Helm has it and we do not: imports Helm's history, then marks
+/// Helm's deployed revision superseded. Returns the number of revisions imported (0: nothing to
+/// take over). A Helm revision still `pending-*` is refused with Helm's own reason, unless
+/// `recover` (`--force-unlock`): it is then imported as failed.
+pub(crate) async fn take_over(ctx: &Context, name: &str, recover: bool) -> anyhow::Result<usize> {
+    let store = ctx.store(None);
+    if !store.history_meta(name).await?.is_empty() {
+        return Ok(0);
+    }
+    let helm = helm_storage(ctx, None);
+    let records = helm.history(name).await.with_context(|| {
+        format!(
+            "reading Helm's history of release {name} in namespace {}",
+            ctx.namespace
+        )
+    })?;
+    let Some(last) = records.last() else {
+        return Ok(0);
+    };
+    let history = imported(&records, recover)?;
+    store
+        .import(&history)
+        .await
+        .with_context(|| format!("taking over Helm release {name} in namespace {}", ctx.namespace))?;
+    tracing::warn!(
+        "release {name}: taken over from Helm ({} revisions, the last revision {} {}); from now on \
+         kubectl chart keeps its history, and Helm's records say so",
+        records.len(),
+        last.release.revision,
+        last.release.status
+    );
+    let now = ctx.clock.now().0;
+    for rec in records
+        .iter()
+        .filter(|r| r.release.status == Status::Deployed || r.release.status.is_pending())
+    {
+        let status = if rec.release.status == Status::Deployed {
+            Status::Superseded
+        } else {
+            Status::Failed
+        };
+        // Our records hold the history now: a failure here loses nothing, so it is said, not fatal.
+        if let Err(e) = helm.remark(rec, status, TAKEN_OVER, now).await {
+            tracing::warn!("could not mark {} as taken over: {e}", rec.describe());
+        }
+    }
+    Ok(history.len())
+}
+
+/// Helm's records as the history we import: pending revisions refused, or with `recover` failed.
+fn imported(records: &[HelmRecord], recover: bool) -> anyhow::Result<Vec<Release>> {
+    let mut out = Vec::with_capacity(records.len());
+    for rec in records {
+        let mut rel = rec.release.clone();
+        // Written by Helm, imported by us: not `helm`, which marks releases still in Helm's hands.
+        rel.owner = IMPORTED.to_string();
+        if rel.status.is_pending() {
+            if !recover {
+                anyhow::bail!(
+                    "release {}: Helm revision {} is {} ({}): {HELM_PENDING}; if no helm run is \
+                     working on it any more, run the upgrade again with --force-unlock to take the \
+                     release over with that revision marked failed",
+                    rel.name,
+                    rel.revision,
+                    rel.status,
+                    rec.describe()
+                );
+            }
+            rel.description = format!(
+                "{} (left {} by Helm; recovered as failed on take-over)",
+                rel.description, rel.status
+            );
+            rel.status = Status::Failed;
+        }
+        out.push(rel);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::{
+        cluster::{Cluster, FakeCluster, Gvk, WriteOptions},
+        release::helm::{codec, helm_key},
+    };
+
+    fn secret(rev: u32, status: &str) -> Value {
+        let body = json!({
+            "name": "pod",
+            "info": {"first_deployed": "2026-12-06T13:52:23Z", "last_deployed": "2026-12-06T13:52:23Z",
+                     "description": format!("helm {rev}"), "status": status},
+            "chart": {"metadata": {"name": "demo", "version": "0.3.1"}, "values": {"a": 1}},
+            "config": {"rev": rev},
+            "manifest": format!("---\nkind: ConfigMap\nmetadata:\n  name: c{rev}\n"),
+            "version": rev,
+            "namespace": "mig"
+        });
+        use base64::Engine as _;
+        json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "helm.sh/release.v1",
+            "metadata": {"name": helm_key("pod", rev), "namespace": "mig",
+                         "labels": {"owner": "helm", "name": "pod", "version": rev.to_string(), "status": status}},
+            "data": {"release": base64::engine::general_purpose::STANDARD.encode(codec::encode(&body))},
+        })
+    }
+
+    async fn ctx_with(secrets: Vec<Value>) -> (Context, Arc<FakeCluster>) {
+        let fake = Arc::new(FakeCluster::new("mig"));
+        for s in secrets {
+            fake.create(&s, &WriteOptions::default()).await.unwrap();
+        }
+        (Context::with_cluster(fake.clone(), None), fake)
+    }
+
+    async fn helm_status(fake: &FakeCluster, rev: u32) -> (String, String) {
+        let s = fake
+            .get(&Gvk::new("v1", "Secret"), Some("mig"), &helm_key("pod", rev))
+            .await
+            .unwrap();
+        let rec =
+            crate::release::helm::storage::decode_object(crate::release::helm::Kind::Secret, &s).unwrap();
+        (rec.release.status.to_string(), rec.release.description)
+    }
+
+    #[tokio::test]
+    async fn takes_over_once_and_leaves_helm_a_last_word() {
+        let (ctx, fake) = ctx_with(vec![
+            secret(1, "superseded"),
+            secret(2, "failed"),
+            secret(3, "deployed"),
+        ])
+        .await;
+        assert_eq!(take_over(&ctx, "pod", false).await.unwrap(), 3);
+        let ours = ctx.store(None).history("pod").await.unwrap();
+        let got: Vec<(u32, Status, &str)> = ours
+            .iter()
+            .map(|r| (r.revision, r.status, r.description.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (1, Status::Superseded, "helm 1"),
+                (2, Status::Failed, "helm 2"),
+                (3, Status::Deployed, "helm 3")
+            ]
+        );
+        assert_eq!(ours[2].values, json!({"rev": 3}));
+        assert_eq!(
+            helm_status(&fake, 3).await,
+            ("superseded".to_string(), TAKEN_OVER.to_string())
+        );
+        assert_eq!(
+            helm_status(&fake, 2).await,
+            ("failed".to_string(), "helm 2".to_string()),
+            "untouched"
+        );
+        // Taken over: a second write imports nothing.
+        assert_eq!(take_over(&ctx, "pod", false).await.unwrap(), 0);
+        // A release Helm does not have is nothing to take over.
+        assert_eq!(take_over(&ctx, "other", false).await.unwrap(), 0);
+    }
+
+    #[tokio::test]
+    async fn pending_is_refused_with_helms_reason_unless_recovered() {
+        let (ctx, fake) = ctx_with(vec![secret(1, "deployed"), secret(2, "pending-upgrade")]).await;
+        let err = take_over(&ctx, "pod", false).await.unwrap_err().to_string();
+        assert!(
+            err.contains("Helm revision 2 is pending-upgrade (Secret mig/sh.helm.release.v1.pod.v2)"),
+            "{err}"
+        );
+        assert!(err.contains(HELM_PENDING), "{err}");
+        assert!(
+            ctx.store(None).history_meta("pod").await.unwrap().is_empty(),
+            "nothing written"
+        );
+        assert_eq!(helm_status(&fake, 1).await.0, "deployed");
+
+        assert_eq!(take_over(&ctx, "pod", true).await.unwrap(), 2);
+        let ours = ctx.store(None).history("pod").await.unwrap();
+        assert_eq!(ours[1].status, Status::Failed);
+        assert!(
+            ours[1].description.contains("recovered as failed"),
+            "{}",
+            ours[1].description
+        );
+        assert_eq!(helm_status(&fake, 2).await.0, "failed");
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_record_writes_nothing() {
+        let mut bad = secret(2, "deployed");
+        bad["data"]["release"] = json!("bm90IGd6aXA=");
+        let (ctx, fake) = ctx_with(vec![secret(1, "superseded"), bad]).await;
+        let before = fake.calls().len();
+        let err = format!("{:#}", take_over(&ctx, "pod", false).await.unwrap_err());
+        assert!(err.contains("Secret mig/sh.helm.release.v1.pod.v2"), "{err}");
+        assert!(ctx.store(None).history_meta("pod").await.unwrap().is_empty());
+        assert_eq!(helm_status(&fake, 1).await.0, "superseded");
+        use crate::cluster::Method;
+        let writes: Vec<String> = fake.calls()[before..]
+            .iter()
+            .filter(|c| matches!(c.method, Method::Create | Method::Patch | Method::Delete))
+            .map(|c| format!("{:?} {}", c.method, c.name))
+            .collect();
+        assert_eq!(writes, Vec::<String>::new(), "nothing written");
+    }
+}
