@@ -44,17 +44,18 @@ pub(crate) async fn helm_history(ctx: &Context, name: &str) -> anyhow::Result<Ve
     Ok(records.into_iter().map(|r| r.release).collect())
 }
 
-/// Takes `name` over from Helm if Helm has it and we do not: imports Helm's history, then marks
-/// Helm's deployed revision superseded. Returns the number of revisions imported (0: nothing to
+/// Takes `name` over from Helm if Helm has it and we do not (or Helm has revisions newer than
+/// ours, written after `export-helm`): imports those revisions, then marks Helm's deployed
+/// revision superseded. Returns the number of revisions imported (0: nothing to
 /// take over). A Helm revision still `pending-*` is refused with Helm's own reason, unless
 /// `recover` (`--force-unlock`): it is then imported as failed.
 pub(crate) async fn take_over(ctx: &Context, name: &str, recover: bool) -> anyhow::Result<usize> {
     let store = ctx.store(None);
-    if !store.history_meta(name).await?.is_empty() {
-        return Ok(0);
-    }
+    // Helm's revisions newer than ours: all of them the first time; after `export-helm`, those
+    // helm wrote since (one LIST, and nothing decoded, when there are none).
+    let ours = store.history_meta(name).await?.last().map_or(0, |m| m.revision);
     let helm = helm_storage(ctx, None);
-    let records = helm.history(name).await.with_context(|| {
+    let records = helm.history_after(name, ours).await.with_context(|| {
         format!(
             "reading Helm's history of release {name} in namespace {}",
             ctx.namespace
@@ -207,6 +208,22 @@ mod tests {
         );
         // Taken over: a second write imports nothing.
         assert_eq!(take_over(&ctx, "pod", false).await.unwrap(), 0);
+        // Handed back, and Helm wrote revision 4: the next write takes that one over.
+        fake.create(&secret(4, "deployed"), &WriteOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(take_over(&ctx, "pod", false).await.unwrap(), 1);
+        let ours = ctx.store(None).history_meta("pod").await.unwrap();
+        let got: Vec<(u32, Status)> = ours.iter().map(|m| (m.revision, m.status)).collect();
+        assert_eq!(
+            got,
+            [
+                (1, Status::Superseded),
+                (2, Status::Failed),
+                (3, Status::Superseded),
+                (4, Status::Deployed)
+            ]
+        );
         // A release Helm does not have is nothing to take over.
         assert_eq!(take_over(&ctx, "other", false).await.unwrap(), 0);
     }

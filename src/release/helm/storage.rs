@@ -183,8 +183,14 @@ impl HelmStorage {
     /// Every revision of `name` Helm stored, in Secrets and ConfigMaps, oldest first; all
     /// decoded (the first record that does not decode is the error). Empty when Helm has none.
     pub async fn history(&self, name: &str) -> Result<Vec<HelmRecord>> {
+        self.history_after(name, 0).await
+    }
+
+    /// [`HelmStorage::history`] of the revisions after `after` only (by their `version` label;
+    /// older records are not even decoded).
+    pub async fn history_after(&self, name: &str, after: u32) -> Result<Vec<HelmRecord>> {
         let selector = format!("owner={HELM_LABEL_OWNER},name={name}");
-        let mut out = self.decoded(Some(&self.namespace), &selector).await?;
+        let mut out = self.decoded(Some(&self.namespace), &selector, after).await?;
         out.sort_by_key(|r| r.release.revision);
         Ok(out)
     }
@@ -194,7 +200,7 @@ impl HelmStorage {
     pub async fn list_newest(&self, all_namespaces: bool) -> Result<Vec<HelmRecord>> {
         let ns = (!all_namespaces).then_some(self.namespace.as_str());
         let mut newest: BTreeMap<(String, String), HelmRecord> = BTreeMap::new();
-        for r in self.decoded(ns, &format!("owner={HELM_LABEL_OWNER}")).await? {
+        for r in self.decoded(ns, &format!("owner={HELM_LABEL_OWNER}"), 0).await? {
             let key = (r.namespace.clone(), r.release.name.clone());
             if newest
                 .get(&key)
@@ -206,7 +212,7 @@ impl HelmStorage {
         Ok(newest.into_values().collect())
     }
 
-    async fn decoded(&self, namespace: Option<&str>, selector: &str) -> Result<Vec<HelmRecord>> {
+    async fn decoded(&self, namespace: Option<&str>, selector: &str, after: u32) -> Result<Vec<HelmRecord>> {
         let mut out = Vec::new();
         for kind in [Kind::Secret, Kind::ConfigMap] {
             let list = self
@@ -224,7 +230,17 @@ impl HelmStorage {
                 if kind == Kind::Secret && item.get("type").and_then(Value::as_str) != Some(SECRET_TYPE) {
                     continue;
                 }
-                out.push(decode_object(kind, item)?);
+                let labelled = item
+                    .pointer("/metadata/labels/version")
+                    .and_then(Value::as_str)
+                    .and_then(|v| v.parse::<u32>().ok());
+                if after > 0 && labelled.is_some_and(|v| v <= after) {
+                    continue;
+                }
+                let rec = decode_object(kind, item)?;
+                if rec.release.revision > after {
+                    out.push(rec);
+                }
             }
         }
         Ok(out)

@@ -5,8 +5,10 @@ use super::{driver_err, validate_name, DriverError, Error, Operation, Release, R
 
 impl Store {
     /// Writes `history` (one release, oldest first, revisions unique) as our records, under the
-    /// release's lease, if the release has no record of ours yet. Nothing is pruned: the history
-    /// arrives whole, and `--history-max` applies from the next write on.
+    /// release's lease, if every record of ours is older than its first revision (none at all on
+    /// a first take-over; our whole history when Helm wrote newer revisions after `export-helm`).
+    /// Nothing is pruned: the history arrives whole, and `--history-max` applies from the next
+    /// write on.
     ///
     /// A failure part-way deletes what this call created, so a retry starts from nothing rather
     /// than finding half a history (which would read as ours and never be imported again).
@@ -28,7 +30,8 @@ impl Store {
         let key = self.write_key().await?;
         let held = self.acquire(&name, Operation::Upgrade).await?;
         let out = async {
-            if !self.history_without_bodies(&name).await?.is_empty() {
+            let ours = self.history_without_bodies(&name).await?;
+            if ours.last().is_some_and(|s| s.meta.revision >= first.revision) {
                 return Err(Error::RevisionExists {
                     name: name.clone(),
                     revision: first.revision,
