@@ -37,10 +37,10 @@ pub async fn history(ctx: &Context, opts: &HistoryOptions) -> anyhow::Result<Vec
             ctx.namespace
         )
     })?;
-    if revisions.is_empty() {
-        // A release Helm installed and we have not taken over yet: Helm's history.
-        revisions = takeover::helm_history(ctx, name).await?;
-    }
+    // A release Helm installed and we have not taken over yet: Helm's history; one Helm upgraded
+    // since `export-helm` handed it back: ours, then Helm's newer revisions.
+    let ours = revisions.last().map_or(0, |r| r.revision);
+    revisions.extend(takeover::helm_history_after(ctx, name, ours).await?);
     if revisions.is_empty() {
         return Err(not_found(ctx, name).await);
     }

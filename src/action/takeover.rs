@@ -35,12 +35,25 @@ pub(crate) fn helm_storage(ctx: &Context, namespace: Option<&str>) -> HelmStorag
 /// Helm's history of `name`, oldest first, decoded as our records; empty when Helm has none.
 /// Callers ask only when we have no record of `name` (ours win once we took it over).
 pub(crate) async fn helm_history(ctx: &Context, name: &str) -> anyhow::Result<Vec<Release>> {
-    let records = helm_storage(ctx, None).history(name).await.with_context(|| {
-        format!(
-            "reading Helm's history of release {name} in namespace {}",
-            ctx.namespace
-        )
-    })?;
+    helm_history_after(ctx, name, 0).await
+}
+
+/// Helm's revisions of `name` after revision `after` (our newest): what Helm wrote since it got
+/// the release back (`export-helm`), and what the next write takes over.
+pub(crate) async fn helm_history_after(
+    ctx: &Context,
+    name: &str,
+    after: u32,
+) -> anyhow::Result<Vec<Release>> {
+    let records = helm_storage(ctx, None)
+        .history_after(name, after)
+        .await
+        .with_context(|| {
+            format!(
+                "reading Helm's history of release {name} in namespace {}",
+                ctx.namespace
+            )
+        })?;
     Ok(records.into_iter().map(|r| r.release).collect())
 }
 

@@ -175,20 +175,22 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
             Some(r.revision),
             loaded.as_ref().map(|l| l.release.values.clone()),
         ),
-        _ if reuse => match store.last_deployed(&opts.release).await? {
+        // A base from Helm's storage (not yet taken over): its deployed revision is Helm's.
+        _ if reuse => match helm_deployed(ctx, last.as_ref()).await? {
             Some(r) => (Some(r.revision), Some(r.values)),
-            None => match helm_deployed(ctx, last.as_ref()).await? {
+            None => match store.last_deployed(&opts.release).await? {
                 Some(r) => (Some(r.revision), Some(r.values)),
                 None => (None, None),
             },
         },
-        _ => {
-            let history = store.history_meta(&opts.release).await?;
-            match history.iter().rev().find(|m| m.status == Status::Deployed) {
-                Some(m) => (Some(m.revision), None),
-                None => (helm_deployed(ctx, last.as_ref()).await?.map(|r| r.revision), None),
+        _ => match helm_deployed(ctx, last.as_ref()).await? {
+            Some(r) => (Some(r.revision), None),
+            None => {
+                let history = store.history_meta(&opts.release).await?;
+                let deployed = history.iter().rev().find(|m| m.status == Status::Deployed);
+                (deployed.map(|m| m.revision), None)
             }
-        }
+        },
     };
 
     // 1. Render and plan; nothing is written before this has fully succeeded.

@@ -190,6 +190,9 @@ impl HelmStorage {
     /// older records are not even decoded).
     pub async fn history_after(&self, name: &str, after: u32) -> Result<Vec<HelmRecord>> {
         let selector = format!("owner={HELM_LABEL_OWNER},name={name}");
+        if after > 0 && !self.any_after(&selector, after).await? {
+            return Ok(Vec::new());
+        }
         let mut out = self.decoded(Some(&self.namespace), &selector, after).await?;
         out.sort_by_key(|r| r.release.revision);
         Ok(out)
@@ -210,6 +213,33 @@ impl HelmStorage {
             }
         }
         Ok(newest.into_values().collect())
+    }
+
+    /// Whether any object of `selector` is labelled with a version after `after`: a metadata
+    /// LIST, so the bodies of the revisions already taken over stay on the server (the common
+    /// case: every write of a taken-over release asks, and Helm wrote nothing since).
+    async fn any_after(&self, selector: &str, after: u32) -> Result<bool> {
+        for kind in [Kind::Secret, Kind::ConfigMap] {
+            let list = self
+                .cluster
+                .list_metadata(&kind.gvk(), Some(&self.namespace), Some(selector))
+                .await
+                .map_err(|cause| Error::Cluster {
+                    op: "listing",
+                    what: format!("{}s ({selector})", kind.as_str()),
+                    cause,
+                })?;
+            let newer = list.items.iter().any(|item| {
+                item.pointer("/metadata/labels/version")
+                    .and_then(Value::as_str)
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .is_none_or(|v| v > after)
+            });
+            if newer {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn decoded(&self, namespace: Option<&str>, selector: &str, after: u32) -> Result<Vec<HelmRecord>> {
