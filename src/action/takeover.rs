@@ -10,11 +10,17 @@
 //! the run with nothing written.
 
 use anyhow::Context as _;
+use serde_json::{json, Value};
 
 use super::Context;
-use crate::release::{
-    helm::{HelmRecord, HelmStorage},
-    Release, Status,
+use crate::{
+    apply::FIELD_MANAGER,
+    cluster::{Gvk, Patch, WriteOptions},
+    diff::{Action, Plan},
+    release::{
+        helm::{HelmRecord, HelmStorage},
+        Release, Status,
+    },
 };
 
 /// What Helm's records say once we hold the history.
@@ -137,15 +143,117 @@ fn imported(records: &[HelmRecord], recover: bool) -> anyhow::Result<Vec<Release
     Ok(out)
 }
 
+/// Helm 4's server-side apply field manager.
+const HELM_FIELD_MANAGER: &str = "helm";
+
+/// Before a server-side apply of ours, hands the fields Helm 4 applied (field manager `helm`,
+/// operation `Apply`) to our manager, on the objects the plan writes (the others get no write,
+/// nor a read).
+///
+/// Without it, an apply of ours shares the fields with `helm`'s apply: a field our chart no
+/// longer sets stays alive, because `helm` still owns it (and a value change conflicts unless
+/// forced). Moving the entry makes us the only applier, as if we had applied those fields
+/// ourselves; it is one GET and, if `helm` applied anything, one conditional JSON patch of `metadata.managedFields` per object (tested
+/// against `resourceVersion`, so a concurrent change fails it), once: afterwards `helm` owns
+/// nothing. Returns how many objects were handed over.
+pub(crate) async fn adopt_helm_field_manager(ctx: &Context, plan: &Plan) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for ch in &plan.changes {
+        if !matches!(ch.action, Action::Patch(_)) {
+            continue;
+        }
+        let gvk = Gvk::new(&ch.api_version, &ch.id.kind);
+        let ns = (!ch.id.namespace.is_empty()).then_some(ch.id.namespace.as_str());
+        // The plan's copy of the live object is trimmed for diffing (no managedFields): read it.
+        let live = ctx
+            .cluster
+            .get(&gvk, ns, &ch.id.name)
+            .await
+            .with_context(|| format!("reading {} {}", ch.id.kind, ch.id.name))?;
+        let managed = live
+            .pointer("/metadata/managedFields")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let Some(moved) = move_apply_manager(managed, HELM_FIELD_MANAGER, FIELD_MANAGER) else {
+            continue;
+        };
+        let rv = live
+            .pointer("/metadata/resourceVersion")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let ops = json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
+            {"op": "replace", "path": "/metadata/managedFields", "value": moved},
+        ]);
+        ctx.cluster
+            .patch(
+                &gvk,
+                ns,
+                &ch.id.name,
+                &Patch::Json(ops),
+                &WriteOptions {
+                    field_manager: Some(FIELD_MANAGER.to_string()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "handing the fields Helm applied to {} {} to kubectl chart",
+                    ch.id.kind, ch.id.name
+                )
+            })?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// `managedFields` with the `Apply` entry of `from` folded into the `Apply` entry of `to` (the
+/// field sets united), or `None` when `from` applied nothing.
+fn move_apply_manager(managed: &[Value], from: &str, to: &str) -> Option<Vec<Value>> {
+    let is_apply = |m: &Value, who: &str| {
+        m["manager"] == who && m["operation"] == "Apply" && m.get("subresource").is_none()
+    };
+    let theirs = managed.iter().find(|m| is_apply(m, from))?;
+    let mut out: Vec<Value> = managed.iter().filter(|m| !is_apply(m, from)).cloned().collect();
+    match out.iter_mut().find(|m| is_apply(m, to)) {
+        Some(mine) => {
+            let mut fields = mine.get("fieldsV1").cloned().unwrap_or_else(|| json!({}));
+            union(&mut fields, theirs.get("fieldsV1").unwrap_or(&Value::Null));
+            mine["fieldsV1"] = fields;
+        }
+        None => {
+            let mut mine = theirs.clone();
+            mine["manager"] = json!(to);
+            out.push(mine);
+        }
+    }
+    Some(out)
+}
+
+/// Unites two `fieldsV1` tries (objects whose keys are `f:field`, `k:{..}`, `v:..`, `i:..`, `.`).
+fn union(into: &mut Value, other: &Value) {
+    let (Some(a), Some(b)) = (into.as_object_mut(), other.as_object()) else {
+        return;
+    };
+    for (k, v) in b {
+        match a.get_mut(k) {
+            Some(existing) => union(existing, v),
+            None => {
+                a.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
 
-    use serde_json::{json, Value};
-
     use super::*;
     use crate::{
-        cluster::{Cluster, FakeCluster, Gvk, WriteOptions},
+        cluster::{Cluster, FakeCluster},
         release::helm::{codec, helm_key},
     };
 
@@ -284,5 +392,44 @@ mod tests {
             .map(|c| format!("{:?} {}", c.method, c.name))
             .collect();
         assert_eq!(writes, Vec::<String>::new(), "nothing written");
+    }
+
+    #[test]
+    fn helm_apply_ownership_moves_to_ours() {
+        let helm = json!({"manager": "helm", "operation": "Apply", "apiVersion": "apps/v1",
+            "fieldsV1": {"f:spec": {"f:replicas": {}, "f:template": {"f:metadata": {"f:annotations": {"f:a": {}}}}}}});
+        let ours = json!({"manager": "kubectl-chart", "operation": "Apply", "apiVersion": "apps/v1",
+            "fieldsV1": {"f:spec": {"f:replicas": {}, "f:paused": {}}}});
+        let update = json!({"manager": "kubectl-chart", "operation": "Update", "fieldsV1": {"f:x": {}}});
+        let status =
+            json!({"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"});
+        let cases: Vec<(&str, Vec<Value>, Option<Vec<Value>>)> = vec![
+            ("nothing of helm's", vec![ours.clone(), status.clone()], None),
+            (
+                "renamed when we never applied",
+                vec![helm.clone(), update.clone(), status.clone()],
+                Some(vec![
+                    update.clone(),
+                    status.clone(),
+                    json!({"manager": "kubectl-chart", "operation": "Apply", "apiVersion": "apps/v1",
+                    "fieldsV1": helm["fieldsV1"]}),
+                ]),
+            ),
+            (
+                "united with our apply",
+                vec![helm.clone(), ours.clone()],
+                Some(vec![
+                    json!({"manager": "kubectl-chart", "operation": "Apply", "apiVersion": "apps/v1",
+                    "fieldsV1": {"f:spec": {"f:replicas": {}, "f:paused": {}, "f:template": {"f:metadata": {"f:annotations": {"f:a": {}}}}}}}),
+                ]),
+            ),
+        ];
+        for (name, managed, want) in cases {
+            assert_eq!(
+                move_apply_manager(&managed, "helm", "kubectl-chart"),
+                want,
+                "{name}"
+            );
+        }
     }
 }

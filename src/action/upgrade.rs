@@ -456,6 +456,10 @@ async fn run(
         ..Default::default()
     };
     let apply_opts = apply_options(ctx, opts, false, intents, crds);
+    if opts.server_side {
+        // Fields Helm 4 applied would otherwise stay alive when the chart drops them.
+        super::takeover::adopt_helm_field_manager(ctx, plan).await?;
+    }
     // `crds/` go before the pre-install hooks, as with Helm: a hook may be one of their resources.
     let (first, rest): (Vec<_>, Vec<_>) = plan.changes.iter().cloned().partition(|c| crds.contains(&c.id));
     let first = Plan { changes: first };
