@@ -233,9 +233,12 @@ async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
         String::from_utf8_lossy(&out.stderr)
     );
     let log = proxy.log();
+    // Besides Helm's record, the one other write is the namespace's first record key (a POST to
+    // the Secret collection): no object of the release.
     let writes: Vec<String> = object_writes(&log)
         .into_iter()
         .filter(|w| !w.contains("/secrets/sh.helm.release.v1.pod.v"))
+        .filter(|w| !(w.starts_with("POST ") && w.split('?').next().unwrap_or("").ends_with("/secrets")))
         .collect();
     assert_eq!(writes, Vec::<String>::new(), "unchanged objects got no write");
     let helm_writes: Vec<String> = object_writes(&log)
