@@ -143,6 +143,17 @@ fn imported(records: &[HelmRecord], recover: bool) -> anyhow::Result<Vec<Release
     Ok(out)
 }
 
+/// Deletes Helm's records of `name` (after an uninstall without `--keep-history`); returns how
+/// many. Records that are already gone are not an error.
+pub(crate) async fn forget_helm_records(ctx: &Context, name: &str) -> anyhow::Result<usize> {
+    helm_storage(ctx, None).delete_all(name).await.with_context(|| {
+        format!(
+            "deleting Helm's records of release {name} in namespace {}",
+            ctx.namespace
+        )
+    })
+}
+
 /// Helm 4's server-side apply field manager.
 const HELM_FIELD_MANAGER: &str = "helm";
 

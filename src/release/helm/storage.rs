@@ -276,6 +276,50 @@ impl HelmStorage {
         Ok(out)
     }
 
+    /// Deletes every record of `name` (Secrets and ConfigMaps), as `helm uninstall` does; by
+    /// metadata, so records that do not decode go too. Returns how many were deleted.
+    pub async fn delete_all(&self, name: &str) -> Result<usize> {
+        let selector = format!("owner={HELM_LABEL_OWNER},name={name}");
+        let mut n = 0;
+        for kind in [Kind::Secret, Kind::ConfigMap] {
+            let list = self
+                .cluster
+                .list_metadata(&kind.gvk(), Some(&self.namespace), Some(&selector))
+                .await
+                .map_err(|cause| Error::Cluster {
+                    op: "listing",
+                    what: format!("{}s ({selector})", kind.as_str()),
+                    cause,
+                })?;
+            for item in &list.items {
+                let object = item
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                // Only Helm's record names: a user's object with Helm's labels is not ours to delete.
+                if !object.starts_with(&format!("sh.helm.release.v1.{name}.v")) {
+                    continue;
+                }
+                match self
+                    .cluster
+                    .delete(&kind.gvk(), Some(&self.namespace), object, &Default::default())
+                    .await
+                {
+                    Ok(_) => n += 1,
+                    Err(e) if e.is_not_found() => {}
+                    Err(cause) => {
+                        return Err(Error::Cluster {
+                            op: "deleting",
+                            what: format!("{} {}/{object}", kind.as_str(), self.namespace),
+                            cause,
+                        })
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
     /// Rewrites a record with a new status and description (Helm's `Update`: labels `status`
     /// and `modifiedAt` follow), on condition that nobody changed it since it was read.
     pub async fn remark(&self, rec: &HelmRecord, status: Status, description: &str, now: i64) -> Result<()> {
@@ -541,5 +585,25 @@ mod tests {
         let got = HelmStorage::new(fake, "mig").list_newest(false).await.unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].release.revision, 2);
+    }
+
+    #[tokio::test]
+    async fn delete_all_removes_only_helm_records_of_the_release() {
+        let mut corrupt = secret(2, "%%%");
+        corrupt["metadata"]["name"] = json!(helm_key("pod", 2));
+        let lookalike = json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "mine", "namespace": "mig", "labels": {"owner": "helm", "name": "pod"}}});
+        let fake = fake(vec![secret(1, &good(1, "superseded")), corrupt, lookalike]).await;
+        let helm = HelmStorage::new(fake.clone(), "mig");
+        assert_eq!(
+            helm.delete_all("pod").await.unwrap(),
+            2,
+            "even a record that does not decode"
+        );
+        assert!(fake
+            .get(&Gvk::new("v1", "Secret"), Some("mig"), "mine")
+            .await
+            .is_ok());
+        assert_eq!(helm.delete_all("pod").await.unwrap(), 0);
     }
 }
