@@ -346,6 +346,100 @@ async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
         let gone = admin.get(&Gvk::new(api, kind), Some(&ns.name), name).await;
         assert!(gone.is_err_and(|e| e.is_not_found()), "{kind} {name} was left");
     }
+    // Helm's records went too, as `helm uninstall` removes them: the name is free for helm again.
+    let left = admin
+        .list(&secrets, Some(&ns.name), Some("owner=helm,name=pod"))
+        .await
+        .expect("list");
+    assert!(left.items.is_empty(), "{} Helm records left", left.items.len());
+    h(&["install", "pod", DEMO, "--set", "cache.enabled=false", "--wait"]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A chart whose Helm record is close to the 1 MiB object limit: Helm stores the chart's files
+/// and the manifest (each holding the same 330 kB of incompressible text), we store the manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_record_near_the_size_limit_is_taken_over_and_handed_back() {
+    let Some(kit) = setup() else { return };
+    let Some(helm3) = support::helm::find(3) else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-helmbig").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    let dir = std::env::temp_dir().join(format!("kc-helmbig-{}", std::process::id()));
+    let chart = dir.join("big");
+    std::fs::create_dir_all(chart.join("templates")).expect("mkdir");
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        "apiVersion: v2\nname: big\nversion: 1.0.0\n",
+    )
+    .expect("write");
+    std::fs::write(chart.join("values.yaml"), "size: 1\n").expect("write");
+    // No key is a bare `n`: YAML 1.1 (Helm's and ours) reads it as false.
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  count: {{ .Values.size | quote }}\n  blob: {{ .Files.Get \"blob.txt\" | quote }}\n",
+    )
+    .expect("write");
+    // Incompressible: a xorshift stream as base64-like text, so gzip cannot shrink it away.
+    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let blob: String = (0..330_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            alphabet[(x % 64) as usize] as char
+        })
+        .collect();
+    std::fs::write(chart.join("blob.txt"), &blob).expect("write");
+    let chart = chart.to_str().expect("utf-8 path");
+    let h = |args: &[&str]| helm(&helm3, kit, &ns.name, args);
+    h(&["install", "big", chart]);
+    let rec = admin
+        .get(
+            &Gvk::new("v1", "Secret"),
+            Some(&ns.name),
+            "sh.helm.release.v1.big.v1",
+        )
+        .await
+        .expect("helm record");
+    let size = rec["data"]["release"].as_str().expect("data").len() * 3 / 4;
+    assert!(size > 700_000, "the Helm record is near the limit: {size} bytes");
+
+    env.ok(&["upgrade", "big", chart, "--set", "size=2"]);
+    env.ok(&["rollback", "big", "1"]);
+    let cm = admin
+        .get(&Gvk::new("v1", "ConfigMap"), Some(&ns.name), "big")
+        .await
+        .expect("configmap");
+    assert_eq!(
+        (
+            cm["data"]["count"].as_str(),
+            cm["data"]["blob"].as_str().map(str::len)
+        ),
+        (Some("1"), Some(blob.len()))
+    );
+    env.ok(&["export-helm", "big"]);
+    assert_eq!(
+        rows(&h(&["history", "big", "-o", "json"])),
+        rows(&env.ok(&["history", "big", "-o", "json"]))
+    );
+    h(&["upgrade", "big", chart, "--set", "size=4"]);
+    h(&["rollback", "big", "2"]);
+    let cm = admin
+        .get(&Gvk::new("v1", "ConfigMap"), Some(&ns.name), "big")
+        .await
+        .expect("configmap");
+    assert_eq!(
+        cm["data"]["count"].as_str(),
+        Some("2"),
+        "helm rolled back to our revision 2"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 
