@@ -201,18 +201,66 @@ impl HelmStorage {
     /// The newest Helm revision of every release in the namespace (every namespace with
     /// `all_namespaces`), decoded.
     pub async fn list_newest(&self, all_namespaces: bool) -> Result<Vec<HelmRecord>> {
+        // Metadata first (Helm keeps up to ten records of up to 1 MiB per release), then one GET
+        // per release, of its newest record.
         let ns = (!all_namespaces).then_some(self.namespace.as_str());
-        let mut newest: BTreeMap<(String, String), HelmRecord> = BTreeMap::new();
-        for r in self.decoded(ns, &format!("owner={HELM_LABEL_OWNER}"), 0).await? {
-            let key = (r.namespace.clone(), r.release.name.clone());
-            if newest
-                .get(&key)
-                .is_none_or(|n| n.release.revision < r.release.revision)
-            {
-                newest.insert(key, r);
+        let selector = format!("owner={HELM_LABEL_OWNER}");
+        let mut newest: BTreeMap<(String, String), (u32, Kind, String)> = BTreeMap::new();
+        for kind in [Kind::Secret, Kind::ConfigMap] {
+            let list = self
+                .cluster
+                .list_metadata(&kind.gvk(), ns, Some(&selector))
+                .await
+                .map_err(|cause| Error::Cluster {
+                    op: "listing",
+                    what: format!("{}s ({selector})", kind.as_str()),
+                    cause,
+                })?;
+            for item in &list.items {
+                let label = |k: &str| {
+                    item.pointer(&format!("/metadata/labels/{k}"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                };
+                let text = |k: &str| {
+                    item.pointer(&format!("/metadata/{k}"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                let (name, object) = (label("name").to_string(), text("name"));
+                let Ok(version) = label("version").parse::<u32>() else {
+                    continue;
+                };
+                if object != helm_key(&name, version) {
+                    continue;
+                }
+                let key = (text("namespace"), name);
+                if newest.get(&key).is_none_or(|(v, _, _)| *v < version) {
+                    newest.insert(key, (version, kind, object));
+                }
             }
         }
-        Ok(newest.into_values().collect())
+        let mut out = Vec::with_capacity(newest.len());
+        for ((namespace, _), (_, kind, object)) in newest {
+            let item = match self.cluster.get(&kind.gvk(), Some(&namespace), &object).await {
+                Ok(item) => item,
+                // Deleted since the list (an uninstall): not a release any more.
+                Err(e) if e.is_not_found() => continue,
+                Err(cause) => {
+                    return Err(Error::Cluster {
+                        op: "reading",
+                        what: format!("{} {namespace}/{object}", kind.as_str()),
+                        cause,
+                    })
+                }
+            };
+            if kind == Kind::Secret && item.get("type").and_then(Value::as_str) != Some(SECRET_TYPE) {
+                continue;
+            }
+            out.push(decode_object(kind, &item)?);
+        }
+        Ok(out)
     }
 
     /// Whether any object of `selector` is labelled with a version after `after`: a metadata
