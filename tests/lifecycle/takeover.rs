@@ -551,3 +551,57 @@ async fn helm4_server_side_release_is_taken_over_without_conflicts_or_stale_fiel
     h(&["rollback", "pod", "2", "--wait"]);
     assert_eq!(replicas(&*admin, &ns.name).await, 3);
 }
+
+/// Helm's ConfigMap storage (`HELM_DRIVER=configmap`) is read and taken over the same way, and
+/// its last word lands in the ConfigMap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_configmap_storage_is_taken_over() {
+    let Some(kit) = setup() else { return };
+    let Some(helm3) = support::helm::find(3) else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-helmcm").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    let h = |args: &[&str]| {
+        let out = std::process::Command::new(&helm3)
+            .args(args)
+            .args(["-n", &ns.name, "--kubeconfig"])
+            .arg(&kit.kubeconfig)
+            .env_remove("KUBECONFIG")
+            .env("HELM_DRIVER", "configmap")
+            .env("HELM_CACHE_HOME", std::env::temp_dir().join("kc-helmcm/cache"))
+            .env("HELM_CONFIG_HOME", std::env::temp_dir().join("kc-helmcm/config"))
+            .output()
+            .expect("run helm");
+        assert!(
+            out.status.success(),
+            "helm {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    h(&["install", "pod", DEMO, "--set", "cache.enabled=false", "--wait"]);
+    h(&[
+        "upgrade",
+        "pod",
+        DEMO,
+        "--reuse-values",
+        "--set",
+        "replicaCount=3",
+        "--wait",
+    ]);
+    assert_eq!(env.pod_history(), rows(&h(&["history", "pod", "-o", "json"])));
+    env.ok(&["rollback", "pod", "1", "--wait"]);
+    assert_eq!(replicas(&*admin, &ns.name).await, 2);
+    assert_eq!(
+        statuses(&env.pod_history()),
+        [(1, "superseded"), (2, "superseded"), (3, "deployed")]
+    );
+    let helm_rows = rows(&h(&["history", "pod", "-o", "json"]));
+    assert_eq!(helm_rows[1].1, "superseded");
+    assert!(helm_rows[1].2.starts_with(TAKEN_OVER), "{helm_rows:?}");
+}
