@@ -6,6 +6,9 @@
 #[path = "support/apply_util.rs"]
 mod apply_util;
 mod support;
+/// Issue 18: releases Helm installed.
+#[path = "lifecycle/takeover.rs"]
+mod takeover;
 
 use std::{
     process::{Command, Output, Stdio},

@@ -103,7 +103,24 @@ impl Base {
     /// then decrypts, decodes and parses it in the background and GETs its live objects.
     pub(crate) async fn start(ctx: &Context, release: &str) -> anyhow::Result<Base> {
         let store = ctx.store(None);
-        let Some(newest) = store.newest(release).await? else {
+        let newest = store.newest(release).await?;
+        let ours = newest.as_ref().map_or(0, |s| s.meta.revision);
+        // A release Helm installed and we have not taken over (or that Helm upgraded after
+        // `export-helm`): the base is Helm's newest revision, which the take-over at the first
+        // write makes ours.
+        if let Some(rel) = super::takeover::helm_history_after(ctx, release, ours)
+            .await?
+            .pop()
+        {
+            let meta = rel.meta();
+            let ctx = ctx.clone();
+            let task = tokio::spawn(async move { loaded(&ctx, rel).await });
+            return Ok(Base {
+                meta: Some(meta),
+                task: Some(task),
+            });
+        }
+        let Some(newest) = newest else {
             return Ok(Base {
                 meta: None,
                 task: None,
@@ -134,8 +151,13 @@ impl Base {
 
 async fn load(ctx: &Context, newest: Stored) -> anyhow::Result<Loaded> {
     let store = ctx.store(None);
-    let mut release = store.read(&newest).await?;
+    let release = store.read(&newest).await?;
     drop(newest);
+    loaded(ctx, release).await
+}
+
+/// [`load`] once the record is decoded.
+async fn loaded(ctx: &Context, mut release: Release) -> anyhow::Result<Loaded> {
     if release.status == Status::Uninstalled {
         return Ok(Loaded {
             release,

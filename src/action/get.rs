@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 
-use super::Context;
+use super::{takeover, Context};
 use crate::{
     cluster::Gvk,
     release::{self, Release, OWNER},
@@ -42,13 +42,25 @@ pub async fn get(ctx: &Context, opts: &GetOptions) -> anyhow::Result<Release> {
     match opts.revision {
         None => match store.last(name).await.with_context(reading)? {
             Some(r) => Ok(r),
-            None => Err(not_found(ctx, name).await),
+            // A release Helm installed and we have not taken over yet: Helm's newest revision.
+            None => match takeover::helm_history(ctx, name).await?.pop() {
+                Some(r) => Ok(r),
+                None => Err(not_found(ctx, name).await),
+            },
         },
         Some(revision) => match store.get(name, revision).await {
             Ok(r) => Ok(r),
             Err(release::Error::RevisionNotFound { .. }) => {
-                if store.history_meta(name).await.with_context(reading)?.is_empty() {
+                let ours = store.history_meta(name).await.with_context(reading)?;
+                let helm = if ours.is_empty() {
+                    takeover::helm_history(ctx, name).await?
+                } else {
+                    Vec::new()
+                };
+                if ours.is_empty() && helm.is_empty() {
                     Err(not_found(ctx, name).await)
+                } else if let Some(r) = helm.into_iter().find(|r| r.revision == revision) {
+                    Ok(r)
                 } else {
                     Err(anyhow::anyhow!(
                         "release {name} has no revision {revision} in namespace {}",

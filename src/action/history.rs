@@ -2,8 +2,8 @@
 
 use anyhow::Context as _;
 
-use super::{get::not_found, Context};
-use crate::release::{self, Release};
+use super::{get::not_found, takeover, Context};
+use crate::release::{self, Release, Status};
 
 /// Helm's default `--max`.
 pub const DEFAULT_HISTORY_LIST_MAX: usize = 256;
@@ -37,6 +37,17 @@ pub async fn history(ctx: &Context, opts: &HistoryOptions) -> anyhow::Result<Vec
             ctx.namespace
         )
     })?;
+    // A release Helm installed and we have not taken over yet: Helm's history; one Helm upgraded
+    // since `export-helm` handed it back: ours, then Helm's newer revisions.
+    let ours = revisions.last().map_or(0, |r| r.revision);
+    let newer = takeover::helm_history_after(ctx, name, ours).await?;
+    if newer.iter().any(|r| r.status == Status::Deployed) {
+        // Helm's newer deployed revision replaced ours, as our own newer one would have.
+        for r in revisions.iter_mut().filter(|r| r.status == Status::Deployed) {
+            r.status = Status::Superseded;
+        }
+    }
+    revisions.extend(newer);
     if revisions.is_empty() {
         return Err(not_found(ctx, name).await);
     }

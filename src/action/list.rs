@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 
-use super::Context;
+use super::{takeover, Context};
 use crate::{
     cluster::Gvk,
-    release::{RecordMeta, Status, OWNER},
+    release::{helm, RecordMeta, Status, OWNER},
 };
 
 /// What to list and how to order it.
@@ -66,6 +66,7 @@ pub async fn list(ctx: &Context, opts: &ListOptions) -> anyhow::Result<Vec<Liste
         vec![ctx.namespace.clone()]
     };
     let mut out = Vec::new();
+    let mut ours = BTreeSet::new();
     for ns in namespaces {
         let store = ctx.store(Some(&ns));
         let newest = store
@@ -73,6 +74,7 @@ pub async fn list(ctx: &Context, opts: &ListOptions) -> anyhow::Result<Vec<Liste
             .await
             .with_context(|| format!("listing releases in namespace {ns}"))?;
         for meta in newest {
+            ours.insert((ns.clone(), meta.name.clone()));
             if filter.as_ref().is_some_and(|re| !re.is_match(&meta.name)) {
                 continue;
             }
@@ -94,6 +96,33 @@ pub async fn list(ctx: &Context, opts: &ListOptions) -> anyhow::Result<Vec<Liste
                     }),
             );
         }
+    }
+    // Releases Helm installed and we have not taken over: their newest Helm revision, written
+    // by `helm` (which the table marks).
+    let helm = match takeover::helm_storage(ctx, None)
+        .list_newest(opts.all_namespaces)
+        .await
+    {
+        Ok(found) => found,
+        // Without permission to list Secrets, Helm's releases cannot be seen: ours still can.
+        Err(helm::Error::Cluster { cause, .. }) if cause.code() == Some(403) => {
+            tracing::debug!("Helm's releases not listed: {cause}");
+            Vec::new()
+        }
+        Err(e) => return Err(anyhow::Error::new(e).context("listing Helm's releases")),
+    };
+    for rec in helm {
+        let meta = rec.release.meta();
+        if ours.contains(&(rec.namespace.clone(), meta.name.clone()))
+            || filter.as_ref().is_some_and(|re| !re.is_match(&meta.name))
+            || !states.contains(meta.status.as_str())
+        {
+            continue;
+        }
+        out.push(ListedRelease {
+            namespace: rec.namespace,
+            meta,
+        });
     }
     sort(&mut out, opts);
     let end = if opts.max == 0 {

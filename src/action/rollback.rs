@@ -69,6 +69,10 @@ pub(crate) fn recorded_hooks(rel: &Release) -> Vec<manifest::Hook> {
 
 /// Rolls back; returns the new revision.
 pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<Release> {
+    if !opts.dry_run {
+        // A release Helm installed: its history becomes ours, so its revisions are targets.
+        super::takeover::take_over(ctx, &opts.release, false).await?;
+    }
     let store = ctx.store(None);
     let history = store.history_meta(&opts.release).await?;
     let Some(current) = history.last() else {

@@ -35,6 +35,8 @@ pub struct UninstallOptions {
 
 /// Uninstalls; returns the last record when history is kept.
 pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result<Option<Release>> {
+    // A release Helm installed: taken over first, so its objects and hooks are known.
+    super::takeover::take_over(ctx, &opts.release, false).await?;
     let store = ctx.store(None);
     let pending = store.begin_uninstall(&opts.release).await?;
     let last = pending.release().clone();
@@ -72,7 +74,15 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
         anyhow::Ok(())
     };
     match with_renewal(&store, &pending, work).await {
-        Ok(()) => Ok(store.finish_uninstall(pending, opts.keep_history).await?),
+        Ok(()) => {
+            let last = store.finish_uninstall(pending, opts.keep_history).await?;
+            // As `helm uninstall` would: Helm's records go too, or a later `helm install` of the
+            // name finds a release "still in use".
+            if !opts.keep_history {
+                super::takeover::forget_helm_records(ctx, &opts.release).await?;
+            }
+            Ok(last)
+        }
         Err(e) => {
             let desc = format!("uninstall failed: {e:#}");
             if let Err(rec) = store.mark_failed(pending, &desc).await {

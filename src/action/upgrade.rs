@@ -119,6 +119,17 @@ pub struct UpgradeResult {
     pub plan: Plan,
 }
 
+/// The newest deployed revision of a release Helm holds (`last` came from Helm's storage when we
+/// have no record of it); `None` when we have records or Helm has no deployed revision.
+async fn helm_deployed(ctx: &Context, last: Option<&release::RecordMeta>) -> anyhow::Result<Option<Release>> {
+    if last.is_none_or(|m| m.owner != release::helm::HELM_OWNER) {
+        return Ok(None);
+    }
+    let history =
+        super::takeover::helm_history(ctx, &last.map(|m| m.name.clone()).unwrap_or_default()).await?;
+    Ok(history.into_iter().rev().find(|r| r.status == Status::Deployed))
+}
+
 /// Runs install, upgrade or apply.
 pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<UpgradeResult> {
     let started = std::time::Instant::now();
@@ -164,15 +175,22 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
             Some(r.revision),
             loaded.as_ref().map(|l| l.release.values.clone()),
         ),
-        _ if reuse => match store.last_deployed(&opts.release).await? {
+        // A base from Helm's storage (not yet taken over): its deployed revision is Helm's.
+        _ if reuse => match helm_deployed(ctx, last.as_ref()).await? {
             Some(r) => (Some(r.revision), Some(r.values)),
-            None => (None, None),
+            None => match store.last_deployed(&opts.release).await? {
+                Some(r) => (Some(r.revision), Some(r.values)),
+                None => (None, None),
+            },
         },
-        _ => {
-            let history = store.history_meta(&opts.release).await?;
-            let deployed = history.iter().rev().find(|m| m.status == Status::Deployed);
-            (deployed.map(|m| m.revision), None)
-        }
+        _ => match helm_deployed(ctx, last.as_ref()).await? {
+            Some(r) => (Some(r.revision), None),
+            None => {
+                let history = store.history_meta(&opts.release).await?;
+                let deployed = history.iter().rev().find(|m| m.status == Status::Deployed);
+                (deployed.map(|m| m.revision), None)
+            }
+        },
     };
 
     // 1. Render and plan; nothing is written before this has fully succeeded.
@@ -288,6 +306,9 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
             plan,
         });
     }
+    // A release Helm installed becomes ours now that everything is planned (the plan's base was
+    // Helm's last revision); with --force-unlock a revision Helm left pending is recovered.
+    super::takeover::take_over(ctx, &opts.release, opts.force_unlock).await?;
     if opts.force_unlock {
         if let Some(lease) = store.force_unlock(&opts.release).await? {
             tracing::warn!(
@@ -435,6 +456,10 @@ async fn run(
         ..Default::default()
     };
     let apply_opts = apply_options(ctx, opts, false, intents, crds);
+    if opts.server_side {
+        // Fields Helm 4 applied would otherwise stay alive when the chart drops them.
+        super::takeover::adopt_helm_field_manager(ctx, plan).await?;
+    }
     // `crds/` go before the pre-install hooks, as with Helm: a hook may be one of their resources.
     let (first, rest): (Vec<_>, Vec<_>) = plan.changes.iter().cloned().partition(|c| crds.contains(&c.id));
     let first = Plan { changes: first };

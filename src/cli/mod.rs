@@ -6,6 +6,7 @@ mod completion;
 mod dependency;
 mod deploy;
 mod diff;
+mod export_helm;
 mod get;
 mod history;
 mod list;
@@ -81,6 +82,9 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Uninstall a release.
     Uninstall(uninstall::UninstallArgs),
+    /// Write a release's history as Helm release Secrets (the way back to Helm).
+    #[command(name = "export-helm")]
+    ExportHelm(export_helm::ExportHelmArgs),
     /// Download a chart from a registry or URL (and optionally unpack it).
     Pull(pull::PullArgs),
     /// Push a packaged chart to an OCI registry.
@@ -127,6 +131,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Apply(a) => deploy::exec(&cli.global, a, action::Mode::Apply, out),
         Command::Rollback(a) => rollback::exec(&cli.global, a, out),
         Command::Uninstall(a) => uninstall::exec(&cli.global, a, out),
+        Command::ExportHelm(a) => export_helm::exec(&cli.global, a, out),
         Command::Pull(a) => pull::exec(a, out),
         Command::Push(a) => push::exec(a, out),
         Command::Show(a) => show::exec(a, out),

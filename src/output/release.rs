@@ -96,7 +96,7 @@ pub struct ListStyle {
 
 /// One release as `helm list -o json` writes it (`releaseElement`; the revision is a string there).
 pub fn list_entry(namespace: &str, m: &RecordMeta) -> Value {
-    json!({
+    let mut v = json!({
         "name": m.name,
         "namespace": namespace,
         "revision": m.revision.to_string(),
@@ -104,7 +104,21 @@ pub fn list_entry(namespace: &str, m: &RecordMeta) -> Value {
         "status": m.status.as_str(),
         "chart": chart_name(&m.chart),
         "app_version": m.chart.app_version,
-    })
+    });
+    // Helm's fields, plus where a release Helm still holds lives.
+    if m.owner == crate::release::helm::HELM_OWNER {
+        v["storage"] = json!("helm");
+    }
+    v
+}
+
+/// A release still in Helm's own storage (not taken over) is marked as such.
+fn status_cell(m: &RecordMeta) -> String {
+    if m.owner == crate::release::helm::HELM_OWNER {
+        format!("{} (helm)", m.status)
+    } else {
+        m.status.to_string()
+    }
 }
 
 /// `list`: one `(namespace, newest record)` per release, in the order given.
@@ -150,7 +164,7 @@ pub fn write_list(
                     ns.to_string(),
                     m.revision.to_string(),
                     time::go_string(m.last_deployed),
-                    m.status.to_string(),
+                    status_cell(m),
                     chart_name(&m.chart),
                     m.chart.app_version.clone(),
                 ]);

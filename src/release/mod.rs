@@ -16,6 +16,7 @@
 
 pub mod codec;
 pub mod driver;
+pub mod helm;
 pub mod lock;
 mod parts;
 mod record;

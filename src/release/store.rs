@@ -1163,3 +1163,5 @@ mod parts_tests;
 
 #[cfg(test)]
 mod unchanged_tests;
+
+mod import;

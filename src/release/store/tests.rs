@@ -632,3 +632,61 @@ async fn the_last_revision_is_read_without_the_bodies_of_the_others() {
         ]
     );
 }
+
+/// `import`: a foreign history becomes ours as it is, once; never over records of ours.
+#[tokio::test]
+async fn import_writes_history_as_is_once() {
+    let (d, c) = (mem(), clock(100));
+    let store = store(&d, &c, "importer");
+    let rel = |revision: u32, status: Status| Release {
+        name: "pod".into(),
+        namespace: "elsewhere".into(),
+        revision,
+        status,
+        chart: ChartRef::default(),
+        values: serde_json::json!({"a": revision}),
+        computed_values: serde_json::json!({}),
+        manifest: format!("m{revision}"),
+        hooks: Vec::new(),
+        notes: String::new(),
+        description: format!("helm {revision}"),
+        first_deployed: Timestamp(10),
+        last_deployed: Timestamp(10 + i64::from(revision)),
+        deleted: None,
+        owner: "helm".into(),
+    };
+    let history = vec![
+        rel(1, Status::Superseded),
+        rel(3, Status::Failed),
+        rel(4, Status::Deployed),
+    ];
+    store.import(&history).await.expect("import");
+    let got = store.history("pod").await.expect("history");
+    let summary: Vec<(u32, Status, &str, &str)> = got
+        .iter()
+        .map(|r| (r.revision, r.status, r.description.as_str(), r.namespace.as_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (1, Status::Superseded, "helm 1", "prod"),
+            (3, Status::Failed, "helm 3", "prod"),
+            (4, Status::Deployed, "helm 4", "prod"),
+        ]
+    );
+    assert_eq!(got[2].values, serde_json::json!({"a": 4}));
+    assert_eq!(
+        store.lock_holder("pod").await.expect("lock"),
+        None,
+        "the lease is given back"
+    );
+    // A second import finds records and writes nothing.
+    let err = store.import(&history).await.expect_err("second import");
+    assert!(matches!(err, Error::RevisionExists { .. }), "{err}");
+    assert_eq!(store.history("pod").await.expect("history").len(), 3);
+    // Out of order is refused before any write.
+    let other = super::Store::new(mem(), c.clone(), "importer");
+    let bad = vec![rel(2, Status::Superseded), rel(1, Status::Deployed)];
+    assert!(other.import(&bad).await.is_err());
+    assert!(other.history("pod").await.expect("history").is_empty());
+}
