@@ -1,4 +1,5 @@
-//! Executor: walks a parsed template over a [`Value`] and appends the output to one `String`.
+//! Executor: walks a parsed template over a [`Value`] and appends the output to one byte buffer
+//! (Go's output is bytes: a string from `b64dec` or `.Files.Get` need not be UTF-8).
 //!
 //! Follows Go's `text/template/exec.go` semantics, including the distinction Go makes between a
 //! nil that came out of a container (an `interface{}` holding nil: `.a.b` on it is an error,
@@ -84,7 +85,8 @@ pub(crate) struct State<'a, 'o> {
     at: At<'a>,
     vars: Vec<VarSlot<'a>>,
     depth: usize,
-    out: &'o mut String,
+    /// The output: bytes, because a Go string need not be UTF-8 and Go writes it as it is.
+    out: &'o mut Vec<u8>,
 }
 
 /// Executes `tmpl` with `data` as dot and `$`, appending to `out`.
@@ -93,7 +95,7 @@ pub(crate) fn run(
     tmpl: &Tmpl,
     data: &Value,
     depth: usize,
-    out: &mut String,
+    out: &mut Vec<u8>,
 ) -> Result<(), Error> {
     let mut st = State {
         layer,
@@ -147,14 +149,19 @@ impl<'a> State<'a, '_> {
 
     fn walk(&mut self, dot: &Value, iface: bool, node: &'a Node) -> R<Flow> {
         match node {
-            Node::Text(r) => self.out.push_str(&self.tmpl.text[r.clone()]),
+            Node::Text(r) => self.out.extend_from_slice(&self.tmpl.text.as_bytes()[r.clone()]),
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, iface, pipe)?;
                 if pipe.decl.is_empty() {
                     match &v {
-                        Value::Nil => self.out.push_str("<no value>"),
-                        Value::Str(s) => self.out.push_str(s),
-                        v => super::gofmt::write_v(self.out, v),
+                        Value::Nil => self.out.extend_from_slice(b"<no value>"),
+                        Value::Str(s) => self.out.extend_from_slice(s.as_bytes()),
+                        // Go writes a string's bytes as they are, UTF-8 or not (`b64dec`).
+                        Value::BStr(b) => self.out.extend_from_slice(b),
+                        Value::Int(i) | Value::Int64(i) => {
+                            let _ = std::io::Write::write_fmt(self.out, format_args!("{i}"));
+                        }
+                        v => self.out.extend_from_slice(super::gofmt::format_v(v).as_bytes()),
                     }
                 }
             }

@@ -229,8 +229,16 @@ impl Templates {
         self.map.contains_key(name)
     }
 
-    /// Executes template `name` with `data` as dot and `$`.
+    /// Executes template `name` with `data` as dot and `$`; text that is not UTF-8 (a
+    /// `b64dec` result printed as is) reads with U+FFFD, see [`Templates::execute_bytes`].
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
+        let out = self.execute_bytes(name, data)?;
+        Ok(String::from_utf8(out).unwrap_or_else(|e| Value::go_lossy(e.as_bytes())))
+    }
+
+    /// Executes template `name` with `data` as dot and `$`, returning the bytes Go would write:
+    /// Go strings are bytes, so the output need not be UTF-8.
+    pub fn execute_bytes(&self, name: &str, data: &Value) -> Result<Vec<u8>, Error> {
         let layer = Layer {
             map: &self.map,
             parent: None,
@@ -243,7 +251,7 @@ impl Templates {
         };
         // A file's output is usually about as long as its source: sizing for that up front saves
         // the regrowth copies (and fresh pages) of large templates.
-        let mut out = String::with_capacity(t.text.len());
+        let mut out = Vec::with_capacity(t.text.len());
         exec::run(&layer, t, data, 0, &mut out)?;
         Ok(out)
     }
@@ -271,8 +279,9 @@ impl Call<'_> {
     }
 
     /// Executes a named template of the current set with `data` (Helm's `include`); counts
-    /// towards the caller's nesting depth. The error is the full Go error text.
-    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<String, String> {
+    /// towards the caller's nesting depth. The output is bytes (Go's, not necessarily UTF-8);
+    /// the error is the full Go error text.
+    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<Vec<u8>, String> {
         let Some(t) = self.layer.lookup(name) else {
             return Err(no_template(name, self.layer.root_name));
         };
@@ -282,14 +291,15 @@ impl Call<'_> {
                 exec::MAX_EXEC_DEPTH
             ));
         }
-        let mut out = String::new();
+        let mut out = Vec::new();
         exec::grow(|| exec::run(self.layer, t, data, self.depth + 1, &mut out)).map_err(|e| e.to_string())?;
         Ok(out)
     }
 
     /// Parses `text` as template `name` in a copy of the current set (its defines are visible
-    /// to this call only) and executes it with `data` (Helm's `tpl`).
-    pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<String, String> {
+    /// to this call only) and executes it with `data` (Helm's `tpl`). The output is bytes, as
+    /// for [`Call::execute_template`].
+    pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<Vec<u8>, String> {
         if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
             return Err(format!(
                 "template: {name}: exceeded maximum template depth ({})",
@@ -308,7 +318,7 @@ impl Call<'_> {
             missing_error: self.layer.missing_error,
             root_name: self.layer.root_name,
         };
-        let mut out = String::new();
+        let mut out = Vec::new();
         if let Some(t) = top {
             exec::grow(|| exec::run(&layer, &t, data, self.depth + 1, &mut out))
                 .map_err(|e| e.to_string())?;
@@ -359,13 +369,13 @@ mod tests {
         f.insert_ctx("include", |c, a| {
             let name = a[0].as_str().unwrap_or_default().to_string();
             c.execute_template(&name, a.get(1).unwrap_or(&Value::Nil))
-                .map(Value::from)
+                .map(Value::from_go_bytes)
         });
         f.insert_ctx("tpl", |c, a| {
             let text = a[0].as_str().unwrap_or_default().to_string();
             let name = c.template_name().to_string();
             c.execute_text(&name, &text, a.get(1).unwrap_or(&Value::Nil))
-                .map(Value::from)
+                .map(Value::from_go_bytes)
         });
         Rc::new(f)
     }

@@ -306,12 +306,15 @@ fn include(call: &mut Call<'_>, a: &[Value], nesting: &RefCell<HashMap<String, u
     if let Some(c) = nesting.borrow_mut().get_mut(&name) {
         *c -= 1;
     }
-    out.map(Value::str)
+    // Go's output is bytes: a template printing `b64dec` output returns them as they are.
+    out.map(Value::from_go_bytes)
 }
 
 fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
     let (text, data) = match a {
-        [Value::Str(t), d] => (t.to_string(), d),
+        // A Go string that is not UTF-8 parses as its text (each bad byte as U+FFFD), where
+        // Go would keep the bytes of its text nodes.
+        [t @ (Value::Str(_) | Value::BStr(_)), d] => (t.as_str().unwrap_or_default().to_string(), d),
         [other, _] => {
             return Err(format!(
                 "wrong type for value; expected string; got {}",
@@ -330,7 +333,7 @@ fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
             format!("cannot parse template {text:?}: {e}")
         }
     })?;
-    Ok(Value::str(super::strip_no_value(out)))
+    Ok(Value::from_go_bytes(super::strip_no_value_bytes(out)))
 }
 
 #[cfg(test)]
