@@ -161,6 +161,10 @@ impl<'a> State<'a, '_> {
                         Value::Int(i) | Value::Int64(i) => {
                             let _ = std::io::Write::write_fmt(self.out, format_args!("{i}"));
                         }
+                        Value::Object(o) if o.field_string().is_some() => {
+                            let text = o.field_string().unwrap_or_default();
+                            self.out.extend_from_slice(text.as_bytes())
+                        }
                         v => self.out.extend_from_slice(super::gofmt::format_v(v).as_bytes()),
                     }
                 }

@@ -98,6 +98,18 @@ pub trait Object {
     fn to_plain(&self) -> Option<Value> {
         None
     }
+    /// A struct's fields as encoding/json writes them: in declaration order, under their json
+    /// names (`toJson` keeps this order where a map's keys would be sorted); `None` to marshal
+    /// [`Object::to_plain`].
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
+    /// What text/template prints for the value when it comes straight from a field and its type
+    /// has a `String()` method with a pointer receiver (Go takes the field's address to call it);
+    /// `None` prints [`Object::go_string`], as `fmt` does for a copy.
+    fn field_string(&self) -> Option<String> {
+        None
+    }
     /// For a Go named map type (Helm's `chartutil.Values`), the map it is: such a value indexes,
     /// ranges, has a length, is truthy when not empty and is accepted by functions taking a map,
     /// like its map; a field name that is not one of its methods reads the key.
