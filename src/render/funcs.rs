@@ -144,11 +144,10 @@ fn from_yaml(text: &str, array: bool) -> Value {
     }
 }
 
-/// `fromJson`/`fromJsonArray`: Go's `json.Unmarshal` (syntax checked first, numbers as float64).
+/// `fromJson`/`fromJsonArray`: Go's `json.Unmarshal` (numbers as float64). The text is read once:
+/// serde_json accepts only what Go's scanner accepts, so Go's scanner runs only on text serde_json
+/// refuses, to word the error as Go does.
 fn from_json(text: &str, array: bool) -> Value {
-    if let Err(e) = super::gojson::check(text.as_bytes()) {
-        return with_error(e, array);
-    }
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(j) => {
             let v = Value::from_json(&j, false);
@@ -158,9 +157,12 @@ fn from_json(text: &str, array: bool) -> Value {
                 None => v,
             }
         }
-        // Only what Go's scanner accepts gets here; serde_json refuses a few of those (lone
-        // UTF-16 surrogates), which Go would decode with replacement characters.
-        Err(e) => with_error(e.to_string(), array),
+        // serde_json also refuses a few texts Go's scanner accepts (lone UTF-16 surrogates, which
+        // Go would decode with replacement characters): those keep serde_json's words.
+        Err(e) => match super::gojson::check(text.as_bytes()) {
+            Err(go) => with_error(go, array),
+            Ok(()) => with_error(e.to_string(), array),
+        },
     }
 }
 
