@@ -19,7 +19,7 @@ mod number;
 mod parse;
 mod value;
 
-pub(crate) use number::underscore_ok;
+pub(crate) use number::{parse_float, parse_int};
 pub use value::{Map, Object, Value};
 
 use std::{collections::HashMap, fmt, rc::Rc};
