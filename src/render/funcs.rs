@@ -8,7 +8,7 @@
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 
 use crate::{
-    gotemplate::{Call, FuncMap, FuncResult, Value},
+    gotemplate::{Call, FuncMap, FuncResult, GoType, Value},
     yaml,
 };
 
@@ -77,8 +77,32 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     let nesting: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
     m.insert_ctx("include", move |call, a| include(call, a, &nesting));
     m.insert_ctx("tpl", tpl);
+    for (name, params) in HELM_SIGNATURES {
+        m.set_signature(name, params, false);
+    }
     m
 }
+
+/// The Go parameters of Helm's own template functions (helm v3.17 `pkg/engine/funcs.go`), checked
+/// by the executor before the call as Go checks them.
+const HELM_SIGNATURES: &[(&str, &[GoType])] = {
+    use GoType::{Any, String};
+    &[
+        ("include", &[String, Any]),
+        ("tpl", &[String, Any]),
+        ("required", &[String, Any]),
+        ("lookup", &[String, String, String, String]),
+        ("toYaml", &[Any]),
+        ("toYamlPretty", &[Any]),
+        ("toJson", &[Any]),
+        ("toToml", &[Any]),
+        ("fromYaml", &[String]),
+        ("fromYamlArray", &[String]),
+        ("fromJson", &[String]),
+        ("fromJsonArray", &[String]),
+        ("fromToml", &[String]),
+    ]
+};
 
 fn arg0(a: &[Value]) -> &Value {
     a.first().unwrap_or(&Value::Nil)
