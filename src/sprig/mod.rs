@@ -342,6 +342,12 @@ pub(crate) fn slice_items(v: &Value) -> Result<Vec<Value>, Result<String, String
     match v {
         Value::List(l) => Ok(l.as_ref().clone()),
         Value::Bytes(b) => Ok(b.iter().map(|x| Value::Int(i64::from(*x))).collect()),
+        // A named slice type (`.Capabilities.APIVersions`, a `chartutil.VersionSet`): Sprig
+        // reflects on its kind, so it is a slice like any other.
+        Value::Object(o) if o.kind_name() == "slice" => match o.to_plain() {
+            Some(Value::List(l)) => Ok(l.as_ref().clone()),
+            _ => Ok(Vec::new()),
+        },
         Value::Nil => Err(Err(NIL_DEREF.to_string())),
         other => Err(Ok(other.kind_name().to_string())),
     }
