@@ -590,13 +590,7 @@ impl<'a> State<'a, '_> {
             Value::Object(o) => {
                 let o = o.clone();
                 if has_args {
-                    let mut argv = Vec::with_capacity(args.len());
-                    for a in &args[1..] {
-                        argv.push(self.eval_arg(dot, iface, a)?);
-                    }
-                    if let Some(f) = fin {
-                        argv.push(f);
-                    }
+                    let argv = self.method_args(dot, iface, &o, name, node, &args[1..], fin)?;
                     match o.method(name, &argv) {
                         Some(Ok(v)) => return Ok((v, false)),
                         Some(Err(m)) => {
@@ -612,6 +606,11 @@ impl<'a> State<'a, '_> {
                         );
                     }
                 } else {
+                    // Go looks methods up first: `.Files.Get` alone is a call with no argument.
+                    if let Some(sig) = o.method_signature(name) {
+                        self.at = At::Arg(node);
+                        self.check_arity(name, &sig, 0, false)?;
+                    }
                     if let Some(v) = o.field(name) {
                         return Ok((v, false));
                     }
@@ -787,6 +786,41 @@ impl<'a> State<'a, '_> {
             }
         };
         r.map_err(|m| self.call_error(call_node, name, m))
+    }
+
+    /// The arguments of method `name` of `o` (after the receiver), checked against its declared
+    /// parameters as a function's are.
+    #[allow(clippy::too_many_arguments)]
+    fn method_args(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        o: &Rc<dyn super::Object>,
+        name: &str,
+        node: &'a Arg,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Vec<Value>> {
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        match o.method_signature(name) {
+            Some(sig) => {
+                self.at = At::Arg(node);
+                self.check_arity(name, &sig, args.len(), fin.is_some())?;
+                for (i, a) in args.iter().enumerate() {
+                    argv.push(self.eval_typed_arg(dot, iface, a, sig.param(i))?);
+                }
+                if let Some(f) = &fin {
+                    self.check_type(f, false, sig.param(args.len()))?;
+                }
+            }
+            None => {
+                for a in args {
+                    argv.push(self.eval_arg(dot, iface, a)?);
+                }
+            }
+        }
+        argv.extend(fin);
+        Ok(argv)
     }
 
     /// Go's count check for a function with declared parameters, made before any argument is

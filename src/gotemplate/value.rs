@@ -92,6 +92,11 @@ pub trait Object {
     fn method(&self, _name: &str, _args: &[Value]) -> Option<Result<Value, String>> {
         None
     }
+    /// The Go parameters of method `name`, when declared: the executor then checks its
+    /// arguments before the call, as for a function with a [`super::Signature`].
+    fn method_signature(&self, _name: &str) -> Option<super::Signature> {
+        None
+    }
     /// How `fmt` prints it with `%v` (Go calls `String()` when the type has one).
     fn go_string(&self) -> String;
     /// The value `toYaml`/`toJson` serialise (Go marshals exported fields); `None` for `{}`.

@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, rc::Rc};
 
 use base64::Engine as _;
 
-use crate::gotemplate::{Object, Value};
+use crate::gotemplate::{GoType, Object, Signature, Value};
 
 /// A set of chart files by path.
 #[derive(Debug, Clone, Default)]
@@ -124,6 +124,20 @@ impl Object for Files {
             "AsConfig" | "AsSecrets" if args.is_empty() => return self.field(name).map(Ok),
             _ => return None,
         })
+    }
+    fn method_signature(&self, name: &str) -> Option<Signature> {
+        const ONE_STRING: &[GoType] = &[GoType::String];
+        match name {
+            "Get" | "GetBytes" | "Glob" | "Lines" => Some(Signature {
+                params: ONE_STRING,
+                variadic: false,
+            }),
+            "AsConfig" | "AsSecrets" => Some(Signature {
+                params: &[],
+                variadic: false,
+            }),
+            _ => None,
+        }
     }
     fn go_string(&self) -> String {
         let inner: Vec<String> = self

@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, rc::Rc};
 
 use crate::{
     chart::Metadata,
-    gotemplate::{Object, Value},
+    gotemplate::{GoType, Object, Signature, Value},
 };
 
 /// Which Kubernetes and API versions `.Capabilities` reports (Helm's `chartutil.Capabilities`).
@@ -289,6 +289,12 @@ impl Object for VersionSet {
     }
     fn field(&self, _name: &str) -> Option<Value> {
         None
+    }
+    fn method_signature(&self, name: &str) -> Option<Signature> {
+        (name == "Has").then_some(Signature {
+            params: &[GoType::String],
+            variadic: false,
+        })
     }
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         match name {
