@@ -58,7 +58,8 @@ pub(crate) struct Cmd {
 
 pub(crate) enum FuncRef {
     Builtin(Builtin),
-    User(Func),
+    /// A FuncMap function, with its Go parameters when declared.
+    User(Func, Option<super::Signature>),
 }
 
 pub(crate) enum Arg {

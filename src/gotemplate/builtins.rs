@@ -89,12 +89,12 @@ impl Builtin {
             Builtin::Len => length(&args[0]),
             Builtin::Index => index(&args[0], &args[1..]),
             Builtin::Slice => slice(&args[0], &args[1..]),
-            Builtin::Print => Ok(Value::from(gofmt::sprint(args))),
+            Builtin::Print => Ok(gofmt::sprint_value(args, false)),
             Builtin::Printf => {
                 let f = args[0].as_str().unwrap_or_default();
                 Ok(Value::from(gofmt::sprintf(f, &args[1..])))
             }
-            Builtin::Println => Ok(Value::from(gofmt::sprintln(args))),
+            Builtin::Println => Ok(gofmt::sprint_value(args, true)),
             Builtin::Eq => eq(&args[0], &args[1..]).map(Value::Bool),
             Builtin::Ne => eq(&args[0], &args[1..2]).map(|b| Value::Bool(!b)),
             Builtin::Lt => lt(&args[0], &args[1]).map(Value::Bool),

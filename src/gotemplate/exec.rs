@@ -1,4 +1,5 @@
-//! Executor: walks a parsed template over a [`Value`] and appends the output to one `String`.
+//! Executor: walks a parsed template over a [`Value`] and appends the output to one byte buffer
+//! (Go's output is bytes: a string from `b64dec` or `.Files.Get` need not be UTF-8).
 //!
 //! Follows Go's `text/template/exec.go` semantics, including the distinction Go makes between a
 //! nil that came out of a container (an `interface{}` holding nil: `.a.b` on it is an error,
@@ -12,7 +13,7 @@ use std::{collections::HashMap, rc::Rc};
 use super::{
     ast::{Arg, Branch, Cmd, FuncRef, Node, Pipe, TemplateCall, Tmpl},
     builtins::Builtin,
-    Call, Error, Func, FuncMap, Value,
+    Call, Error, Func, FuncMap, GoType, Signature, Value,
 };
 
 /// Maximum nesting of template calls (`template`, `include`, `tpl`): Go's `maxExecDepth`.
@@ -84,7 +85,8 @@ pub(crate) struct State<'a, 'o> {
     at: At<'a>,
     vars: Vec<VarSlot<'a>>,
     depth: usize,
-    out: &'o mut String,
+    /// The output: bytes, because a Go string need not be UTF-8 and Go writes it as it is.
+    out: &'o mut Vec<u8>,
 }
 
 /// Executes `tmpl` with `data` as dot and `$`, appending to `out`.
@@ -93,7 +95,7 @@ pub(crate) fn run(
     tmpl: &Tmpl,
     data: &Value,
     depth: usize,
-    out: &mut String,
+    out: &mut Vec<u8>,
 ) -> Result<(), Error> {
     let mut st = State {
         layer,
@@ -147,14 +149,23 @@ impl<'a> State<'a, '_> {
 
     fn walk(&mut self, dot: &Value, iface: bool, node: &'a Node) -> R<Flow> {
         match node {
-            Node::Text(r) => self.out.push_str(&self.tmpl.text[r.clone()]),
+            Node::Text(r) => self.out.extend_from_slice(&self.tmpl.text.as_bytes()[r.clone()]),
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, iface, pipe)?;
                 if pipe.decl.is_empty() {
                     match &v {
-                        Value::Nil => self.out.push_str("<no value>"),
-                        Value::Str(s) => self.out.push_str(s),
-                        v => super::gofmt::write_v(self.out, v),
+                        Value::Nil => self.out.extend_from_slice(b"<no value>"),
+                        Value::Str(s) => self.out.extend_from_slice(s.as_bytes()),
+                        // Go writes a string's bytes as they are, UTF-8 or not (`b64dec`).
+                        Value::BStr(b) => self.out.extend_from_slice(b),
+                        Value::Int(i) | Value::Int64(i) => {
+                            let _ = std::io::Write::write_fmt(self.out, format_args!("{i}"));
+                        }
+                        Value::Object(o) if o.field_string().is_some() => {
+                            let text = o.field_string().unwrap_or_default();
+                            self.out.extend_from_slice(text.as_bytes())
+                        }
+                        v => self.out.extend_from_slice(super::gofmt::format_v(v).as_bytes()),
                     }
                 }
             }
@@ -579,13 +590,7 @@ impl<'a> State<'a, '_> {
             Value::Object(o) => {
                 let o = o.clone();
                 if has_args {
-                    let mut argv = Vec::with_capacity(args.len());
-                    for a in &args[1..] {
-                        argv.push(self.eval_arg(dot, iface, a)?);
-                    }
-                    if let Some(f) = fin {
-                        argv.push(f);
-                    }
+                    let argv = self.method_args(dot, iface, &o, name, node, &args[1..], fin)?;
                     match o.method(name, &argv) {
                         Some(Ok(v)) => return Ok((v, false)),
                         Some(Err(m)) => {
@@ -601,6 +606,11 @@ impl<'a> State<'a, '_> {
                         );
                     }
                 } else {
+                    // Go looks methods up first: `.Files.Get` alone is a call with no argument.
+                    if let Some(sig) = o.method_signature(name) {
+                        self.at = At::Arg(node);
+                        self.check_arity(name, &sig, 0, false)?;
+                    }
                     if let Some(v) = o.field(name) {
                         return Ok((v, false));
                     }
@@ -639,7 +649,7 @@ impl<'a> State<'a, '_> {
         fin: Option<Value>,
     ) -> R<Value> {
         match func {
-            FuncRef::User(f) => self.call_user(dot, iface, name, f, call_node, args, fin),
+            FuncRef::User(f, sig) => self.call_user(dot, iface, name, f, *sig, call_node, args, fin),
             FuncRef::Builtin(b) => self.call_builtin(dot, iface, name, *b, call_node, args, fin),
         }
     }
@@ -738,13 +748,28 @@ impl<'a> State<'a, '_> {
         iface: bool,
         name: &str,
         f: &'a Func,
+        sig: Option<Signature>,
         call_node: At<'a>,
         args: &'a [Arg],
         fin: Option<Value>,
     ) -> R<Value> {
         let mut argv = Vec::with_capacity(args.len() + 1);
-        for a in args {
-            argv.push(self.eval_arg(dot, iface, a)?);
+        match sig {
+            None => {
+                for a in args {
+                    argv.push(self.eval_arg(dot, iface, a)?);
+                }
+            }
+            Some(sig) => {
+                self.check_arity(name, &sig, args.len(), fin.is_some())?;
+                for (i, a) in args.iter().enumerate() {
+                    argv.push(self.eval_typed_arg(dot, iface, a, sig.param(i))?);
+                }
+                if let Some(f) = &fin {
+                    // A piped value is a pipeline's result: never a nil held in a container.
+                    self.check_type(f, false, sig.param(args.len()))?;
+                }
+            }
         }
         if let Some(f) = fin {
             argv.push(f);
@@ -761,6 +786,137 @@ impl<'a> State<'a, '_> {
             }
         };
         r.map_err(|m| self.call_error(call_node, name, m))
+    }
+
+    /// The arguments of method `name` of `o` (after the receiver), checked against its declared
+    /// parameters as a function's are.
+    #[allow(clippy::too_many_arguments)]
+    fn method_args(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        o: &Rc<dyn super::Object>,
+        name: &str,
+        node: &'a Arg,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Vec<Value>> {
+        let mut argv = Vec::with_capacity(args.len() + 1);
+        match o.method_signature(name) {
+            Some(sig) => {
+                self.at = At::Arg(node);
+                self.check_arity(name, &sig, args.len(), fin.is_some())?;
+                for (i, a) in args.iter().enumerate() {
+                    argv.push(self.eval_typed_arg(dot, iface, a, sig.param(i))?);
+                }
+                if let Some(f) = &fin {
+                    self.check_type(f, false, sig.param(args.len()))?;
+                }
+            }
+            None => {
+                for a in args {
+                    argv.push(self.eval_arg(dot, iface, a)?);
+                }
+            }
+        }
+        argv.extend(fin);
+        Ok(argv)
+    }
+
+    /// Go's count check for a function with declared parameters, made before any argument is
+    /// evaluated, at the function's name.
+    fn check_arity(&self, name: &str, sig: &Signature, given: usize, has_final: bool) -> R<()> {
+        let n = sig.params.len();
+        let with_final = given + usize::from(has_final);
+        if sig.variadic {
+            if with_final + 1 < n {
+                return Err(self.errorf(format!(
+                    "wrong number of args for {name}: want at least {} got {given}",
+                    n - 1
+                )));
+            }
+        } else if with_final != n {
+            return Err(self.errorf(format!(
+                "wrong number of args for {name}: want {n} got {with_final}"
+            )));
+        }
+        Ok(())
+    }
+
+    /// An argument for a parameter of type `t`, as Go's `evalArg` makes it: a constant must suit
+    /// the type (`expected string; found 3`), a value must be assignable (`wrong type for value;
+    /// expected string; got int`); the error names the argument.
+    fn eval_typed_arg(&mut self, dot: &Value, iface: bool, a: &'a Arg, t: GoType) -> R<Value> {
+        self.at = At::Arg(a);
+        let constant_fits = match a {
+            Arg::Nil(_) => {
+                if t.can_be_nil() {
+                    return Ok(Value::Nil);
+                }
+                return Err(self.errorf(format!("cannot assign nil to {}", t.name())));
+            }
+            Arg::Str { .. } => matches!(t, GoType::String | GoType::Any),
+            Arg::Bool(..) => matches!(t, GoType::Bool | GoType::Any),
+            Arg::Number { value, .. } => match (t, value) {
+                (GoType::Any, _) => true,
+                (GoType::Int | GoType::Int64 | GoType::Other("uint32"), Ok(Value::Int(_))) => true,
+                (GoType::Float64, Ok(Value::Int(_) | Value::Float(_))) => true,
+                _ => false,
+            },
+            Arg::Field { .. } => {
+                let (v, held) = self.eval_arg_iface(dot, iface, a)?;
+                self.check_type(&v, held, t)?;
+                return Ok(v);
+            }
+            _ => {
+                let v = self.eval_arg(dot, iface, a)?;
+                self.check_type(&v, false, t)?;
+                return Ok(v);
+            }
+        };
+        if constant_fits {
+            return self.eval_arg(dot, iface, a);
+        }
+        let want = match t {
+            GoType::String => "string",
+            GoType::Int | GoType::Int64 => "integer",
+            GoType::Float64 => "float",
+            GoType::Bool => "bool",
+            other => {
+                return Err(self.errorf(format!("can't handle {a} for arg of type {}", other.name())));
+            }
+        };
+        Err(self.errorf(format!("expected {want}; found {a}")))
+    }
+
+    /// Go's `validateType`: whether `v` may be passed for a parameter of type `t`. `held` is a
+    /// nil read out of a map (an `interface{}` holding nil, which only `interface{}` takes); any
+    /// other nil is Go's invalid value, which nil-able types take as their zero.
+    fn check_type(&self, v: &Value, held: bool, t: GoType) -> R<()> {
+        let fits = match (t, v) {
+            (GoType::Any | GoType::Other(_), _) => true,
+            (_, Value::Nil) if held => false,
+            (_, Value::Nil) if t.can_be_nil() => true,
+            (_, Value::Nil) => return Err(self.errorf(format!("invalid value; expected {}", t.name()))),
+            (GoType::String, Value::Str(_) | Value::BStr(_))
+            | (GoType::Int, Value::Int(_))
+            | (GoType::Int64, Value::Int64(_))
+            | (GoType::Float64, Value::Float(_))
+            | (GoType::Bool, Value::Bool(_))
+            | (GoType::Map, Value::Map(_))
+            | (GoType::List, Value::List(_)) => true,
+            (GoType::Map, Value::Object(o)) => o.as_map().is_some(),
+            _ => false,
+        };
+        if fits {
+            return Ok(());
+        }
+        let got = if matches!(v, Value::Nil) {
+            "interface {}"
+        } else {
+            v.type_name()
+        };
+        Err(self.errorf(format!("wrong type for value; expected {}; got {got}", t.name())))
     }
 
     #[cold]

@@ -12,7 +12,7 @@ use super::Value;
 pub fn sprint(args: &[Value]) -> String {
     let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
-        if i > 0 && !matches!(a, Value::Str(_)) && !matches!(args[i - 1], Value::Str(_)) {
+        if i > 0 && !is_string(a) && !is_string(&args[i - 1]) {
             out.push(' ');
         }
         write_v(&mut out, a);
@@ -31,6 +31,38 @@ pub fn sprintln(args: &[Value]) -> String {
     }
     out.push('\n');
     out
+}
+
+/// [`sprint`] (or [`sprintln`]) as the Go string it makes: a string operand that is not UTF-8
+/// keeps its bytes (`print (b64dec "/w==")` is the byte 0xff, as Go's `fmt` writes it).
+pub fn sprint_value(args: &[Value], ln: bool) -> Value {
+    if !args.iter().any(|a| matches!(a, Value::BStr(_))) {
+        return Value::from(if ln { sprintln(args) } else { sprint(args) });
+    }
+    let mut out = Vec::new();
+    let mut text = String::new();
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 && (ln || (!is_string(a) && !is_string(&args[i - 1]))) {
+            out.push(b' ');
+        }
+        match a {
+            Value::BStr(b) => out.extend_from_slice(b),
+            a => {
+                text.clear();
+                write_v(&mut text, a);
+                out.extend_from_slice(text.as_bytes());
+            }
+        }
+    }
+    if ln {
+        out.push(b'\n');
+    }
+    Value::from_go_bytes(out)
+}
+
+/// Whether `fmt` sees a Go string (its operands get no space between them in `Sprint`).
+fn is_string(v: &Value) -> bool {
+    matches!(v, Value::Str(_) | Value::BStr(_))
 }
 
 /// `fmt.Sprint(v)` of one value (`%v`): `[a b]` for lists, `map[k:v]` for maps, `<nil>` for nil,

@@ -19,7 +19,7 @@ mod number;
 mod parse;
 mod value;
 
-pub(crate) use number::underscore_ok;
+pub(crate) use number::{parse_float, parse_int};
 pub use value::{Map, Object, Value};
 
 use std::{collections::HashMap, fmt, rc::Rc};
@@ -47,10 +47,80 @@ pub enum Func {
     Ctx(Rc<dyn Fn(&mut Call<'_>, &[Value]) -> FuncResult>),
 }
 
+/// A Go parameter type of a template function, as far as the executor checks arguments against
+/// it before the call (Go's `evalArg` for constants, `validateType` for values).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum GoType {
+    /// `string`
+    String,
+    /// `int`
+    Int,
+    /// `int64`
+    Int64,
+    /// `float64`
+    Float64,
+    /// `bool`
+    Bool,
+    /// `map[string]interface{}` (a named map type such as `chartutil.Values` is assignable)
+    Map,
+    /// `[]interface{}`
+    List,
+    /// `interface{}`: anything
+    Any,
+    /// Another type (`time.Time`, `uint32`): constants are refused as Go refuses them, values are
+    /// left to the function.
+    Other(&'static str),
+}
+
+impl GoType {
+    /// The name Go's messages use.
+    pub fn name(self) -> &'static str {
+        match self {
+            GoType::String => "string",
+            GoType::Int => "int",
+            GoType::Int64 => "int64",
+            GoType::Float64 => "float64",
+            GoType::Bool => "bool",
+            GoType::Map => "map[string]interface {}",
+            GoType::List => "[]interface {}",
+            GoType::Any => "interface {}",
+            GoType::Other(name) => name,
+        }
+    }
+
+    /// Whether Go's zero value of the type is nil (a `nil` argument is then accepted).
+    pub(crate) fn can_be_nil(self) -> bool {
+        matches!(self, GoType::Map | GoType::List | GoType::Any)
+    }
+}
+
+/// A template function's Go parameters; with `variadic`, the last is the element type of a
+/// `...T` parameter. A function with a signature has its argument count and types checked by the
+/// executor, with Go's messages and positions, before it is called.
+#[derive(Clone, Copy, Debug)]
+pub struct Signature {
+    /// Parameter types in order.
+    pub params: &'static [GoType],
+    /// The last parameter is `...T`.
+    pub variadic: bool,
+}
+
+impl Signature {
+    /// The type of argument `i` (variadic arguments share the last one).
+    pub(crate) fn param(&self, i: usize) -> GoType {
+        let last = self.params.len().saturating_sub(1);
+        self.params
+            .get(if self.variadic { i.min(last) } else { i })
+            .copied()
+            .unwrap_or(GoType::Any)
+    }
+}
+
 /// Named functions available to templates (Go's `template.FuncMap`).
 #[derive(Clone, Default)]
 pub struct FuncMap {
     funcs: HashMap<String, Func>,
+    signatures: HashMap<String, Signature>,
 }
 
 impl FuncMap {
@@ -73,6 +143,16 @@ impl FuncMap {
     /// Removes a function (Helm drops Sprig's `env` and `expandenv`).
     pub fn remove(&mut self, name: &str) {
         self.funcs.remove(name);
+        self.signatures.remove(name);
+    }
+    /// Declares the Go parameters of function `name` (see [`Signature`]).
+    pub fn set_signature(&mut self, name: &str, params: &'static [GoType], variadic: bool) {
+        self.signatures
+            .insert(name.to_string(), Signature { params, variadic });
+    }
+    /// The declared parameters of function `name`.
+    pub(crate) fn signature(&self, name: &str) -> Option<Signature> {
+        self.signatures.get(name).copied()
     }
 }
 
@@ -229,8 +309,16 @@ impl Templates {
         self.map.contains_key(name)
     }
 
-    /// Executes template `name` with `data` as dot and `$`.
+    /// Executes template `name` with `data` as dot and `$`; text that is not UTF-8 (a
+    /// `b64dec` result printed as is) reads with U+FFFD, see [`Templates::execute_bytes`].
     pub fn execute(&self, name: &str, data: &Value) -> Result<String, Error> {
+        let out = self.execute_bytes(name, data)?;
+        Ok(String::from_utf8(out).unwrap_or_else(|e| Value::go_lossy(e.as_bytes())))
+    }
+
+    /// Executes template `name` with `data` as dot and `$`, returning the bytes Go would write:
+    /// Go strings are bytes, so the output need not be UTF-8.
+    pub fn execute_bytes(&self, name: &str, data: &Value) -> Result<Vec<u8>, Error> {
         let layer = Layer {
             map: &self.map,
             parent: None,
@@ -243,7 +331,7 @@ impl Templates {
         };
         // A file's output is usually about as long as its source: sizing for that up front saves
         // the regrowth copies (and fresh pages) of large templates.
-        let mut out = String::with_capacity(t.text.len());
+        let mut out = Vec::with_capacity(t.text.len());
         exec::run(&layer, t, data, 0, &mut out)?;
         Ok(out)
     }
@@ -271,8 +359,9 @@ impl Call<'_> {
     }
 
     /// Executes a named template of the current set with `data` (Helm's `include`); counts
-    /// towards the caller's nesting depth. The error is the full Go error text.
-    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<String, String> {
+    /// towards the caller's nesting depth. The output is bytes (Go's, not necessarily UTF-8);
+    /// the error is the full Go error text.
+    pub fn execute_template(&mut self, name: &str, data: &Value) -> Result<Vec<u8>, String> {
         let Some(t) = self.layer.lookup(name) else {
             return Err(no_template(name, self.layer.root_name));
         };
@@ -282,14 +371,15 @@ impl Call<'_> {
                 exec::MAX_EXEC_DEPTH
             ));
         }
-        let mut out = String::new();
+        let mut out = Vec::new();
         exec::grow(|| exec::run(self.layer, t, data, self.depth + 1, &mut out)).map_err(|e| e.to_string())?;
         Ok(out)
     }
 
     /// Parses `text` as template `name` in a copy of the current set (its defines are visible
-    /// to this call only) and executes it with `data` (Helm's `tpl`).
-    pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<String, String> {
+    /// to this call only) and executes it with `data` (Helm's `tpl`). The output is bytes, as
+    /// for [`Call::execute_template`].
+    pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<Vec<u8>, String> {
         if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
             return Err(format!(
                 "template: {name}: exceeded maximum template depth ({})",
@@ -308,7 +398,7 @@ impl Call<'_> {
             missing_error: self.layer.missing_error,
             root_name: self.layer.root_name,
         };
-        let mut out = String::new();
+        let mut out = Vec::new();
         if let Some(t) = top {
             exec::grow(|| exec::run(&layer, &t, data, self.depth + 1, &mut out))
                 .map_err(|e| e.to_string())?;
@@ -359,13 +449,13 @@ mod tests {
         f.insert_ctx("include", |c, a| {
             let name = a[0].as_str().unwrap_or_default().to_string();
             c.execute_template(&name, a.get(1).unwrap_or(&Value::Nil))
-                .map(Value::from)
+                .map(Value::from_go_bytes)
         });
         f.insert_ctx("tpl", |c, a| {
             let text = a[0].as_str().unwrap_or_default().to_string();
             let name = c.template_name().to_string();
             c.execute_text(&name, &text, a.get(1).unwrap_or(&Value::Nil))
-                .map(Value::from)
+                .map(Value::from_go_bytes)
         });
         Rc::new(f)
     }
@@ -382,6 +472,101 @@ mod tests {
                 .insert("Files".into(), Value::Object(Rc::new(Files)));
         }
         v
+    }
+
+    /// A declared signature makes the executor check arguments before the call, as Go's
+    /// `evalCall` does from a function's type; without one, the function checks them itself.
+    #[test]
+    fn declared_signatures_check_arguments_as_go_does() {
+        let mut f = FuncMap::new();
+        f.insert_simple("up", |a| {
+            Ok(Value::from(a[0].as_str().unwrap_or_default().to_uppercase()))
+        });
+        f.set_signature("up", &[GoType::String], false);
+        f.insert_simple("rep", |a| Ok(a[1].clone()));
+        f.set_signature("rep", &[GoType::Int, GoType::String], false);
+        f.insert_simple("keys", |_| Ok(Value::Nil));
+        f.set_signature("keys", &[GoType::Map, GoType::String], true);
+        f.insert_simple("loose", |a| Ok(Value::from(a.len() as i64)));
+        let f = Rc::new(f);
+        let cases = [
+            (
+                "fits",
+                "{{ up \"a\" }} {{ rep 2 \"b\" }} {{ \"c\" | up }}",
+                "A b C",
+            ),
+            (
+                "count",
+                "{{ up }}",
+                "t:1:3: executing \"t\" at <up>: wrong number of args for up: want 1 got 0",
+            ),
+            (
+                "count with final",
+                "{{ 1 | rep 2 \"b\" }}",
+                "at <rep>: wrong number of args for rep: want 2 got 3",
+            ),
+            (
+                "variadic count",
+                "{{ keys }}",
+                "at <keys>: wrong number of args for keys: want at least 1 got 0",
+            ),
+            (
+                "constant",
+                "{{ up 3 }}",
+                "t:1:6: executing \"t\" at <3>: expected string; found 3",
+            ),
+            (
+                "integer constant",
+                "{{ rep \"x\" \"b\" }}",
+                "at <\"x\">: expected integer; found \"x\"",
+            ),
+            (
+                "map constant",
+                "{{ keys 3 }}",
+                "at <3>: can't handle 3 for arg of type map[string]interface {}",
+            ),
+            (
+                "nil constant",
+                "{{ up nil }}",
+                "at <nil>: cannot assign nil to string",
+            ),
+            ("nil constant for a map", "{{ keys nil \"k\" }}", "<no value>"),
+            (
+                "value",
+                "{{ up .Values.n }}",
+                "at <.Values.n>: wrong type for value; expected string; got int",
+            ),
+            (
+                "missing key",
+                "{{ up .Values.zz }}",
+                "at <.Values.zz>: wrong type for value; expected string; got interface {}",
+            ),
+            (
+                "pipeline nil",
+                "{{ up (index .Values \"zz\") }}",
+                "invalid value; expected string",
+            ),
+            (
+                "variadic element",
+                "{{ keys .Values.a 3 }}",
+                "at <3>: expected string; found 3",
+            ),
+            (
+                "piped value",
+                "{{ 3 | up }}",
+                "at <up>: wrong type for value; expected string; got int",
+            ),
+            ("undeclared", "{{ loose 1 nil \"x\" }}", "3"),
+        ];
+        for (name, text, want) in cases {
+            let mut t = Templates::new(f.clone());
+            t.parse("t", text).expect(name);
+            let got = t.execute("t", &data()).unwrap_or_else(|e| e.to_string());
+            assert!(
+                got == want || (!want.is_empty() && got.contains(want)),
+                "{name}: {got}"
+            );
+        }
     }
 
     fn render(text: &str) -> Result<String, String> {

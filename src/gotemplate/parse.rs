@@ -495,7 +495,7 @@ impl<'s> Parser<'s, '_> {
             T::Identifier => {
                 let name = it.val.to_string();
                 let func = match self.funcs.get(&name) {
-                    Some(f) => FuncRef::User(f.clone()),
+                    Some(f) => FuncRef::User(f.clone(), self.funcs.signature(&name)),
                     None => match Builtin::from_name(&name) {
                         Some(b) => FuncRef::Builtin(b),
                         None => {

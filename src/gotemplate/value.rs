@@ -92,10 +92,27 @@ pub trait Object {
     fn method(&self, _name: &str, _args: &[Value]) -> Option<Result<Value, String>> {
         None
     }
+    /// The Go parameters of method `name`, when declared: the executor then checks its
+    /// arguments before the call, as for a function with a [`super::Signature`].
+    fn method_signature(&self, _name: &str) -> Option<super::Signature> {
+        None
+    }
     /// How `fmt` prints it with `%v` (Go calls `String()` when the type has one).
     fn go_string(&self) -> String;
     /// The value `toYaml`/`toJson` serialise (Go marshals exported fields); `None` for `{}`.
     fn to_plain(&self) -> Option<Value> {
+        None
+    }
+    /// A struct's fields as encoding/json writes them: in declaration order, under their json
+    /// names (`toJson` keeps this order where a map's keys would be sorted); `None` to marshal
+    /// [`Object::to_plain`].
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
+    /// What text/template prints for the value when it comes straight from a field and its type
+    /// has a `String()` method with a pointer receiver (Go takes the field's address to call it);
+    /// `None` prints [`Object::go_string`], as `fmt` does for a copy.
+    fn field_string(&self) -> Option<String> {
         None
     }
     /// For a Go named map type (Helm's `chartutil.Values`), the map it is: such a value indexes,

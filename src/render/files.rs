@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, rc::Rc};
 
 use base64::Engine as _;
 
-use crate::gotemplate::{Object, Value};
+use crate::gotemplate::{GoType, Object, Signature, Value};
 
 /// A set of chart files by path.
 #[derive(Debug, Clone, Default)]
@@ -68,9 +68,13 @@ impl Files {
         if data.is_empty() {
             return Value::list(vec![Value::str("")]);
         }
-        let s = String::from_utf8_lossy(data);
-        let s = s.strip_suffix('\n').unwrap_or(&s);
-        Value::list(s.split('\n').map(Value::from).collect())
+        // Go splits the string's bytes: a file that is not UTF-8 keeps its bytes line by line.
+        let s = data.strip_suffix(b"\n").unwrap_or(data);
+        Value::list(
+            s.split(|&b| b == b'\n')
+                .map(|l| Value::from_go_bytes(l.to_vec()))
+                .collect(),
+        )
     }
 }
 
@@ -84,7 +88,9 @@ impl Object for Files {
     fn field(&self, name: &str) -> Option<Value> {
         match name {
             "AsConfig" => Some(Value::str(
-                self.as_map(|d| String::from_utf8_lossy(d).into_owned()),
+                // `toYaml` marshals through encoding/json, which writes U+FFFD for each byte
+                // that is not UTF-8.
+                self.as_map(|d| Value::go_lossy(d)),
             )),
             "AsSecrets" => Some(Value::str(
                 self.as_map(|d| base64::engine::general_purpose::STANDARD.encode(d)),
@@ -110,13 +116,28 @@ impl Object for Files {
             )),
         };
         Some(match name {
-            "Get" => arg().map(|p| Value::str(String::from_utf8_lossy(&self.get_bytes(&p)).into_owned())),
+            // `string(bytes)`: a binary file keeps its bytes (`.Files.Get "x" | b64enc`).
+            "Get" => arg().map(|p| Value::from_go_bytes(self.get_bytes(&p).to_vec())),
             "GetBytes" => arg().map(|p| Value::Bytes(self.get_bytes(&p))),
             "Glob" => arg().map(|p| self.glob(&p).into_value()),
             "Lines" => arg().map(|p| self.lines(&p)),
             "AsConfig" | "AsSecrets" if args.is_empty() => return self.field(name).map(Ok),
             _ => return None,
         })
+    }
+    fn method_signature(&self, name: &str) -> Option<Signature> {
+        const ONE_STRING: &[GoType] = &[GoType::String];
+        match name {
+            "Get" | "GetBytes" | "Glob" | "Lines" => Some(Signature {
+                params: ONE_STRING,
+                variadic: false,
+            }),
+            "AsConfig" | "AsSecrets" => Some(Signature {
+                params: &[],
+                variadic: false,
+            }),
+            _ => None,
+        }
     }
     fn go_string(&self) -> String {
         let inner: Vec<String> = self
@@ -380,5 +401,39 @@ mod tests {
             Value::list(vec![Value::from("x"), Value::from("y")])
         );
         assert_eq!(f.lines("missing"), Value::list(vec![]));
+    }
+}
+
+#[cfg(test)]
+mod byte_tests {
+    use super::*;
+
+    /// Helm's `.Files.Get` is `string(bytes)`: a binary file keeps its bytes, so
+    /// `.Files.Get "x" | b64enc` gives the file back (helm v3.17.2: `//4AYcM=` for these bytes),
+    /// and `Lines` splits bytes; `AsConfig` goes through encoding/json, one U+FFFD per bad byte
+    /// (helm v3.17.2 printed this `AsConfig` for these files).
+    #[test]
+    fn binary_files_keep_their_bytes() {
+        let bin = &b"\xff\xfe\x00a\xc3"[..];
+        let f = Files::new([("files/bin.dat", bin), ("files/two.dat", &b"\xff\n\xc3\n"[..])]);
+        let get = f
+            .method("Get", &[Value::from("files/bin.dat")])
+            .expect("Get")
+            .expect("ok");
+        assert_eq!(get.go_str_bytes(), Some(bin), "Get");
+        assert_eq!(
+            f.lines("files/two.dat"),
+            Value::list(vec![
+                Value::from_go_bytes(vec![0xff]),
+                Value::from_go_bytes(vec![0xc3])
+            ]),
+            "Lines"
+        );
+        let config = f.field("AsConfig").expect("AsConfig");
+        assert_eq!(
+            config.as_str(),
+            Some("bin.dat: \"\u{fffd}\u{fffd}\\0a\u{fffd}\"\ntwo.dat: |\n  \u{fffd}\n  \u{fffd}"),
+            "AsConfig"
+        );
     }
 }

@@ -8,7 +8,7 @@
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 
 use crate::{
-    gotemplate::{Call, FuncMap, FuncResult, Value},
+    gotemplate::{Call, FuncMap, FuncResult, GoType, Value},
     yaml,
 };
 
@@ -77,8 +77,32 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     let nesting: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
     m.insert_ctx("include", move |call, a| include(call, a, &nesting));
     m.insert_ctx("tpl", tpl);
+    for (name, params) in HELM_SIGNATURES {
+        m.set_signature(name, params, false);
+    }
     m
 }
+
+/// The Go parameters of Helm's own template functions (helm v3.17 `pkg/engine/funcs.go`), checked
+/// by the executor before the call as Go checks them.
+const HELM_SIGNATURES: &[(&str, &[GoType])] = {
+    use GoType::{Any, String};
+    &[
+        ("include", &[String, Any]),
+        ("tpl", &[String, Any]),
+        ("required", &[String, Any]),
+        ("lookup", &[String, String, String, String]),
+        ("toYaml", &[Any]),
+        ("toYamlPretty", &[Any]),
+        ("toJson", &[Any]),
+        ("toToml", &[Any]),
+        ("fromYaml", &[String]),
+        ("fromYamlArray", &[String]),
+        ("fromJson", &[String]),
+        ("fromJsonArray", &[String]),
+        ("fromToml", &[String]),
+    ]
+};
 
 fn arg0(a: &[Value]) -> &Value {
     a.first().unwrap_or(&Value::Nil)
@@ -144,11 +168,10 @@ fn from_yaml(text: &str, array: bool) -> Value {
     }
 }
 
-/// `fromJson`/`fromJsonArray`: Go's `json.Unmarshal` (syntax checked first, numbers as float64).
+/// `fromJson`/`fromJsonArray`: Go's `json.Unmarshal` (numbers as float64). The text is read once:
+/// serde_json accepts only what Go's scanner accepts, so Go's scanner runs only on text serde_json
+/// refuses, to word the error as Go does.
 fn from_json(text: &str, array: bool) -> Value {
-    if let Err(e) = super::gojson::check(text.as_bytes()) {
-        return with_error(e, array);
-    }
     match serde_json::from_str::<serde_json::Value>(text) {
         Ok(j) => {
             let v = Value::from_json(&j, false);
@@ -158,9 +181,12 @@ fn from_json(text: &str, array: bool) -> Value {
                 None => v,
             }
         }
-        // Only what Go's scanner accepts gets here; serde_json refuses a few of those (lone
-        // UTF-16 surrogates), which Go would decode with replacement characters.
-        Err(e) => with_error(e.to_string(), array),
+        // serde_json also refuses a few texts Go's scanner accepts (lone UTF-16 surrogates, which
+        // Go would decode with replacement characters): those keep serde_json's words.
+        Err(e) => match super::gojson::check(text.as_bytes()) {
+            Err(go) => with_error(go, array),
+            Ok(()) => with_error(e.to_string(), array),
+        },
     }
 }
 
@@ -306,12 +332,15 @@ fn include(call: &mut Call<'_>, a: &[Value], nesting: &RefCell<HashMap<String, u
     if let Some(c) = nesting.borrow_mut().get_mut(&name) {
         *c -= 1;
     }
-    out.map(Value::str)
+    // Go's output is bytes: a template printing `b64dec` output returns them as they are.
+    out.map(Value::from_go_bytes)
 }
 
 fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
     let (text, data) = match a {
-        [Value::Str(t), d] => (t.to_string(), d),
+        // A Go string that is not UTF-8 parses as its text (each bad byte as U+FFFD), where
+        // Go would keep the bytes of its text nodes.
+        [t @ (Value::Str(_) | Value::BStr(_)), d] => (t.as_str().unwrap_or_default().to_string(), d),
         [other, _] => {
             return Err(format!(
                 "wrong type for value; expected string; got {}",
@@ -330,7 +359,7 @@ fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
             format!("cannot parse template {text:?}: {e}")
         }
     })?;
-    Ok(Value::str(super::strip_no_value(out)))
+    Ok(Value::from_go_bytes(super::strip_no_value_bytes(out)))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ mod files;
 mod funcs;
 mod gojson;
 mod hbs;
+mod not_text;
 mod scope;
 mod values;
 
@@ -76,6 +77,21 @@ pub enum Error {
     /// Any other execution error, in Go's words (`template: x.yaml:3:4: executing ...`).
     #[error("{0}")]
     Template(String),
+    /// A rendered manifest is not UTF-8 text (a template printed `b64dec` or `.Files.Get` output
+    /// as it is), so Helm's YAML reader refuses it; worded as Helm words it, plus where.
+    #[error(
+        "YAML parse error on {path}: error converting YAML to JSON: yaml: {message} (line {line}: {bytes})"
+    )]
+    NotText {
+        /// `chart/templates/x.yaml`
+        path: String,
+        /// go-yaml's reason (`invalid leading UTF-8 octet`).
+        message: &'static str,
+        /// Line in the rendered file.
+        line: usize,
+        /// The offending bytes (`0xff`).
+        bytes: String,
+    },
     /// The chart's `kubeVersion` does not admit the target cluster.
     #[error("chart requires kubeVersion: {required} which is incompatible with Kubernetes {actual}")]
     KubeVersion {
@@ -153,6 +169,7 @@ pub fn render_each(
     }
 
     let mut notes = None;
+    let mut not_text = None;
     let notes_name = format!("{}/templates/NOTES.txt", chart.name());
     for name in names {
         if name.rsplit('/').next().is_some_and(|base| base.starts_with('_')) {
@@ -168,8 +185,24 @@ pub fn render_each(
             m.borrow_mut()
                 .insert("Template".to_string(), Values::value(&Value::map_from(template)));
         }
-        let text = set.execute(name, &r.scope).map_err(|e| exec_error(&e))?;
-        let text = strip_no_value(text);
+        let out = set.execute_bytes(name, &r.scope).map_err(|e| exec_error(&e))?;
+        let text = match String::from_utf8(out) {
+            Ok(text) => strip_no_value(text),
+            // Helm fails on such a manifest only after rendering every file (a later render error
+            // wins), and shows notes as they are.
+            Err(e) => {
+                let bytes = strip_no_value_bytes(e.into_bytes());
+                if !name.ends_with("NOTES.txt") && not_text.is_none() {
+                    not_text = not_text::reader_problem(&bytes).map(|p| Error::NotText {
+                        path: name.clone(),
+                        message: p.message,
+                        line: p.line,
+                        bytes: p.bytes,
+                    });
+                }
+                Value::go_lossy(&bytes)
+            }
+        };
         if name.ends_with("NOTES.txt") {
             // Only the top chart's notes are shown (Helm's --render-subchart-notes is off by default).
             if *name == notes_name {
@@ -180,7 +213,10 @@ pub fn render_each(
         sink(name.clone(), text);
     }
     render_handlebars(&tpls, &funcs, &mut sink)?;
-    Ok(notes)
+    match not_text {
+        Some(e) => Err(e),
+        None => Ok(notes),
+    }
 }
 
 /// Renders the `*.hbs` templates (see [`hbs`]), each chart with its own partials.
@@ -284,12 +320,31 @@ fn collect(
 /// Removes Go's `<no value>` markers (Helm strips them from every output). Most outputs have none,
 /// so look with a SIMD search first and keep the string when there is nothing to do.
 pub(crate) fn strip_no_value(text: String) -> String {
-    const MARKER: &str = "<no value>";
-    if memchr::memmem::find(text.as_bytes(), MARKER.as_bytes()).is_none() {
+    if memchr::memmem::find(text.as_bytes(), NO_VALUE.as_bytes()).is_none() {
         return text;
     }
-    text.replace(MARKER, "")
+    text.replace(NO_VALUE, "")
 }
+
+/// [`strip_no_value`] over output that need not be UTF-8 (Helm's `strings.ReplaceAll` works on
+/// bytes).
+pub(crate) fn strip_no_value_bytes(out: Vec<u8>) -> Vec<u8> {
+    let finder = memchr::memmem::Finder::new(NO_VALUE);
+    if finder.find(&out).is_none() {
+        return out;
+    }
+    let mut kept = Vec::with_capacity(out.len());
+    let mut last = 0;
+    for at in finder.find_iter(&out) {
+        kept.extend_from_slice(&out[last..at]);
+        last = at + NO_VALUE.len();
+    }
+    kept.extend_from_slice(&out[last..]);
+    kept
+}
+
+/// What Go prints for a missing value, which Helm strips from every output.
+const NO_VALUE: &str = "<no value>";
 
 fn parse_error(name: &str, e: &crate::gotemplate::Error) -> Error {
     let location = match e.line() {

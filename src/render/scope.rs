@@ -9,7 +9,7 @@ use std::{collections::BTreeMap, rc::Rc};
 
 use crate::{
     chart::Metadata,
-    gotemplate::{Object, Value},
+    gotemplate::{GoType, Object, Signature, Value},
 };
 
 /// Which Kubernetes and API versions `.Capabilities` reports (Helm's `chartutil.Capabilities`).
@@ -26,9 +26,14 @@ pub struct Capabilities {
 
 /// The Helm release of which our rendering semantics are a copy (what `.Capabilities.HelmVersion` says).
 pub const HELM_COMPAT_VERSION: &str = "v3.17.2";
+/// The commit `helm version` of [`HELM_COMPAT_VERSION`] names (`.Capabilities.HelmVersion.GitCommit`).
+const HELM_COMPAT_GIT_COMMIT: &str = "cc0bbbd6d6276b83880042c1ecb34087e84d41eb";
+/// The Go release [`HELM_COMPAT_VERSION`] was built with (`.Capabilities.HelmVersion.GoVersion`).
+const HELM_COMPAT_GO_VERSION: &str = "go1.23.7";
 
 /// The group/versions client-go 0.32's scheme registers, which Helm 3.17 reports as
-/// `.Capabilities.APIVersions` when it has no cluster (`chartutil.DefaultVersionSet`).
+/// `.Capabilities.APIVersions` when it has no cluster (`chartutil.DefaultVersionSet`), in the
+/// order helm v3.17.2 lists them (`toJson` and `range` show it).
 const DEFAULT_API_VERSIONS: &[&str] = &[
     "v1",
     "admissionregistration.k8s.io/v1",
@@ -50,11 +55,11 @@ const DEFAULT_API_VERSIONS: &[&str] = &[
     "batch/v1",
     "batch/v1beta1",
     "certificates.k8s.io/v1",
-    "certificates.k8s.io/v1alpha1",
     "certificates.k8s.io/v1beta1",
-    "coordination.k8s.io/v1",
+    "certificates.k8s.io/v1alpha1",
     "coordination.k8s.io/v1alpha2",
     "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
     "discovery.k8s.io/v1",
     "discovery.k8s.io/v1beta1",
     "events.k8s.io/v1",
@@ -73,19 +78,19 @@ const DEFAULT_API_VERSIONS: &[&str] = &[
     "policy/v1",
     "policy/v1beta1",
     "rbac.authorization.k8s.io/v1",
-    "rbac.authorization.k8s.io/v1alpha1",
     "rbac.authorization.k8s.io/v1beta1",
-    "resource.k8s.io/v1alpha3",
+    "rbac.authorization.k8s.io/v1alpha1",
     "resource.k8s.io/v1beta1",
-    "scheduling.k8s.io/v1",
+    "resource.k8s.io/v1alpha3",
     "scheduling.k8s.io/v1alpha1",
     "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
     "storage.k8s.io/v1",
     "storage.k8s.io/v1alpha1",
-    "storage.k8s.io/v1beta1",
     "storagemigration.k8s.io/v1alpha1",
-    "apiextensions.k8s.io/v1",
     "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
 ];
 
 impl Default for Capabilities {
@@ -136,19 +141,34 @@ impl Capabilities {
             .field("Major", Value::str(major))
             .field("Minor", Value::str(minor))
             .method("GitVersion", Value::str(self.kube_version.as_str()))
-            .stringer(&self.kube_version);
-        let helm = Struct::new("version.BuildInfo")
-            .field("Version", Value::str(HELM_COMPAT_VERSION))
-            .field("GitCommit", Value::str(""))
-            .field("GitTreeState", Value::str(""))
-            .field("GoVersion", Value::str(""));
+            .stringer(&self.kube_version)
+            .plain_fields();
+        // The build Helm v3.17.2 reports (`helm version`), so charts printing it render alike.
+        let helm_fields = [
+            ("Version", "version", HELM_COMPAT_VERSION),
+            ("GitCommit", "git_commit", HELM_COMPAT_GIT_COMMIT),
+            ("GitTreeState", "git_tree_state", "clean"),
+            ("GoVersion", "go_version", HELM_COMPAT_GO_VERSION),
+        ];
+        let helm = helm_fields
+            .iter()
+            .fold(Struct::new("version.BuildInfo"), |st, (name, _, v)| {
+                st.field(name, Value::str(*v))
+            })
+            .plain(
+                helm_fields
+                    .iter()
+                    .map(|(_, tag, v)| (tag.to_string(), Value::str(*v)))
+                    .collect(),
+            );
         let caps = Struct::new("*chartutil.Capabilities")
             .field("KubeVersion", kube.into_value())
             .field(
                 "APIVersions",
                 Value::Object(Rc::new(VersionSet(self.api_versions.clone()))),
             )
-            .field("HelmVersion", helm.into_value());
+            .field("HelmVersion", helm.into_value())
+            .plain_fields();
         caps.into_value()
     }
 }
@@ -157,11 +177,13 @@ impl Capabilities {
 #[derive(Debug, Clone)]
 pub struct Struct {
     type_name: String,
-    fields: BTreeMap<String, Value>,
+    /// In declaration order, which is how `fmt` prints them (`{v1.32.0 1 32}`).
+    fields: Vec<(String, Value)>,
     methods: BTreeMap<String, Value>,
     string: Option<String>,
-    /// What `toYaml`/`toJson` see (Go marshals by json tags, which differ from field names).
-    plain: Option<Value>,
+    /// What `toYaml`/`toJson` see, in encoding/json's order (Go marshals a struct's fields in
+    /// declaration order, under their json tags, which differ from field names).
+    plain: Option<Vec<(String, Value)>>,
 }
 
 impl Struct {
@@ -169,15 +191,15 @@ impl Struct {
     pub fn new(type_name: &str) -> Self {
         Struct {
             type_name: type_name.to_string(),
-            fields: BTreeMap::new(),
+            fields: Vec::new(),
             methods: BTreeMap::new(),
             string: None,
             plain: None,
         }
     }
-    /// Adds a field.
+    /// Adds a field (after the ones already there).
     pub fn field(mut self, name: &str, v: Value) -> Self {
-        self.fields.insert(name.to_string(), v);
+        self.fields.push((name.to_string(), v));
         self
     }
     /// Adds a zero-argument method with a fixed result.
@@ -185,15 +207,23 @@ impl Struct {
         self.methods.insert(name.to_string(), v);
         self
     }
-    /// Gives the type a `String()` method (used by `%v`).
+    /// Gives the type a `String()` method with a pointer receiver: text/template calls it when
+    /// it prints the value straight from a field (`{{ .Capabilities.KubeVersion }}` is
+    /// `v1.32.0`), while a function handed the value (`print`, `quote`, `printf "%v"`) gets a
+    /// copy without it and prints the fields (`{v1.32.0 1 32}`).
     pub fn stringer(mut self, s: &str) -> Self {
         self.string = Some(s.to_string());
         self
     }
-    /// Sets what marshalling sees.
-    pub fn plain(mut self, v: Value) -> Self {
-        self.plain = Some(v);
+    /// Sets what marshalling sees: (json name, value) in declaration order.
+    pub fn plain(mut self, fields: Vec<(String, Value)>) -> Self {
+        self.plain = Some(fields);
         self
+    }
+    /// Marshals as its fields under their own names (a struct without json tags).
+    pub fn plain_fields(self) -> Self {
+        let fields = self.fields.clone();
+        self.plain(fields)
     }
     /// Wraps it as a template value.
     pub fn into_value(self) -> Value {
@@ -213,27 +243,36 @@ impl Object for Struct {
         }
     }
     fn field(&self, name: &str) -> Option<Value> {
-        self.fields.get(name).or_else(|| self.methods.get(name)).cloned()
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .or_else(|| self.methods.get(name))
+            .cloned()
     }
     fn go_string(&self) -> String {
-        if let Some(s) = &self.string {
-            return s.clone();
-        }
-        // Go prints structs as {v1 v2 ...} in field declaration order; ours are sorted, which is
-        // close enough for a form nobody parses.
+        // Go prints a struct as {v1 v2 ...} in field declaration order.
         let inner: Vec<String> = self
             .fields
-            .values()
-            .map(crate::gotemplate::gofmt::format_v)
+            .iter()
+            .map(|(_, v)| crate::gotemplate::gofmt::format_v(v))
             .collect();
         let amp = if self.type_name.starts_with('*') { "&" } else { "" };
         format!("{amp}{{{}}}", inner.join(" "))
     }
+    fn field_string(&self) -> Option<String> {
+        self.string.clone()
+    }
     fn to_plain(&self) -> Option<Value> {
+        self.plain
+            .as_ref()
+            .map(|p| Value::map_from(p.iter().cloned().collect()))
+    }
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
         self.plain.clone()
     }
     fn fields(&self) -> Vec<(String, Value)> {
-        self.fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+        self.fields.clone()
     }
 }
 
@@ -250,6 +289,12 @@ impl Object for VersionSet {
     }
     fn field(&self, _name: &str) -> Option<Value> {
         None
+    }
+    fn method_signature(&self, name: &str) -> Option<Signature> {
+        (name == "Has").then_some(Signature {
+            params: &[GoType::String],
+            variadic: false,
+        })
     }
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         match name {
@@ -368,36 +413,34 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
                 .collect(),
         )
     };
-    let mut plain = plain_map(&[
-        ("name", &m.name),
-        ("home", &m.home),
-        ("version", &m.version),
-        ("description", &m.description),
-        ("icon", &m.icon),
-        ("apiVersion", &m.api_version),
-        ("condition", &m.condition),
-        ("tags", &m.tags),
-        ("appVersion", &m.app_version),
-        ("kubeVersion", &m.kube_version),
-        ("type", &m.chart_type),
-    ]);
-    if let Value::Map(p) = &mut plain {
-        let mut p = p.borrow_mut();
-        for (k, v) in [
-            ("sources", strs(&m.sources)),
-            ("keywords", strs(&m.keywords)),
-            ("annotations", annotations.clone()),
-            ("maintainers", maintainers.clone()),
-            ("dependencies", dependencies.clone()),
-        ] {
-            if !matches!(v, Value::Nil) {
-                p.insert(k.to_string(), v);
-            }
-        }
-        if m.deprecated {
-            p.insert("deprecated".to_string(), Value::Bool(true));
-        }
-    }
+    // chart.Metadata's json tags in declaration order (all `omitempty`), then the embedding
+    // struct's own `IsRoot`, which has no tag.
+    let text = |k: &str, v: &String| (!v.is_empty()).then(|| (k.to_string(), Value::str(v.as_str())));
+    let some = |k: &str, v: &Value| (!matches!(v, Value::Nil)).then(|| (k.to_string(), v.clone()));
+    let plain: Vec<(String, Value)> = [
+        text("name", &m.name),
+        text("home", &m.home),
+        some("sources", &strs(&m.sources)),
+        text("version", &m.version),
+        text("description", &m.description),
+        some("keywords", &strs(&m.keywords)),
+        some("maintainers", &maintainers),
+        text("icon", &m.icon),
+        text("apiVersion", &m.api_version),
+        text("condition", &m.condition),
+        text("tags", &m.tags),
+        text("appVersion", &m.app_version),
+        m.deprecated
+            .then(|| ("deprecated".to_string(), Value::Bool(true))),
+        some("annotations", &annotations),
+        text("kubeVersion", &m.kube_version),
+        some("dependencies", &dependencies),
+        text("type", &m.chart_type),
+        Some(("IsRoot".to_string(), Value::Bool(is_root))),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     // Helm 3.17 hands templates an anonymous struct embedding the metadata (recAllTpls), which
     // is what `typeOf .Chart` and `%T` print.
     Struct::new("struct { chart.Metadata; IsRoot bool }")
@@ -423,13 +466,11 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
         .into_value()
 }
 
-/// A map of the non-empty string fields (json `omitempty`).
-fn plain_map(fields: &[(&str, &String)]) -> Value {
-    Value::map_from(
-        fields
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| (k.to_string(), Value::str(v.as_str())))
-            .collect(),
-    )
+/// The non-empty string fields (json `omitempty`), in declaration order.
+fn plain_map(fields: &[(&str, &String)]) -> Vec<(String, Value)> {
+    fields
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_string(), Value::str(v.as_str())))
+        .collect()
 }

@@ -9,7 +9,7 @@
 //! outside [1e-6, 1e21), `[]byte` as base64.
 
 use super::{fixed, str_arg};
-use crate::gotemplate::{gostr::json_string_into, FuncMap, FuncResult, Value};
+use crate::gotemplate::{FuncMap, FuncResult, Value};
 use base64::Engine as _;
 
 pub(crate) fn register(m: &mut FuncMap) {
@@ -220,114 +220,10 @@ fn b32_decode(s: &str) -> Result<Vec<u8>, usize> {
 
 // ---- JSON -------------------------------------------------------------------------------------
 
-/// Go's `encoding/json` float text: `'f'` form, or `'e'` form with a short exponent outside
-/// [1e-6, 1e21).
-pub(crate) fn json_float(f: f64) -> Result<String, String> {
-    if !f.is_finite() {
-        let shown = if f.is_nan() {
-            "NaN"
-        } else if f > 0.0 {
-            "+Inf"
-        } else {
-            "-Inf"
-        };
-        return Err(format!("json: unsupported value: {shown}"));
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-6..1e21).contains(&abs) {
-        let text = format!("{f:e}");
-        let (mant, exp) = text.split_once('e').unwrap_or((&text, "0"));
-        let sign = if exp.starts_with('-') { "" } else { "+" };
-        return Ok(format!("{mant}e{sign}{exp}"));
-    }
-    Ok(format!("{f}"))
-}
-
-fn write_json(
-    v: &Value,
-    indent: Option<&str>,
-    html: bool,
-    depth: usize,
-    out: &mut String,
-) -> Result<(), String> {
-    let newline = |out: &mut String, d: usize| {
-        if let Some(ind) = indent {
-            out.push('\n');
-            for _ in 0..d {
-                out.push_str(ind);
-            }
-        }
-    };
-    match v {
-        Value::Nil => out.push_str("null"),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Int(i) | Value::Int64(i) => out.push_str(&i.to_string()),
-        Value::Float(f) => out.push_str(&json_float(*f)?),
-        Value::Str(s) => json_string_into(out, s, html),
-        // encoding/json writes each invalid byte as U+FFFD.
-        Value::BStr(b) => {
-            out.push('"');
-            for chunk in b.utf8_chunks() {
-                let mut part = String::new();
-                json_string_into(&mut part, chunk.valid(), html);
-                out.push_str(&part[1..part.len() - 1]);
-                // Written escaped, so it differs from a U+FFFD that was in the text.
-                out.extend(chunk.invalid().iter().map(|_| "\\ufffd"));
-            }
-            out.push('"');
-        }
-        Value::Bytes(b) => json_string_into(out, &base64::engine::general_purpose::STANDARD.encode(b), html),
-        Value::List(l) => {
-            if l.is_empty() {
-                out.push_str("[]");
-                return Ok(());
-            }
-            out.push('[');
-            for (i, x) in l.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, depth + 1);
-                write_json(x, indent, html, depth + 1, out)?;
-            }
-            newline(out, depth);
-            out.push(']');
-        }
-        Value::Map(m) => {
-            let m = m.borrow();
-            if m.is_empty() {
-                out.push_str("{}");
-                return Ok(());
-            }
-            out.push('{');
-            for (i, (k, x)) in m.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                newline(out, depth + 1);
-                json_string_into(out, k, html);
-                out.push(':');
-                if indent.is_some() {
-                    out.push(' ');
-                }
-                write_json(x, indent, html, depth + 1, out)?;
-            }
-            newline(out, depth);
-            out.push('}');
-        }
-        Value::Object(o) => match o.to_plain() {
-            Some(p) => write_json(&p, indent, html, depth, out)?,
-            None => out.push_str("{}"),
-        },
-    }
-    Ok(())
-}
-
-/// `json.Marshal` (no indent) or `json.MarshalIndent(v, "", indent)`; `html` escapes `<>&`.
+/// `json.Marshal` (no indent) or `json.MarshalIndent(v, "", indent)`; `html` escapes `<>&`. The
+/// one Go JSON encoder is `yaml::json`; this only orders its arguments as Sprig's callers do.
 pub(crate) fn to_json(v: &Value, indent: Option<&str>, html: bool) -> Result<String, String> {
-    let mut out = String::new();
-    write_json(v, indent, html, 0, &mut out)?;
-    Ok(out)
+    crate::yaml::json::marshal(v, html, indent)
 }
 
 /// `json.Unmarshal` into `interface{}`: numbers become float64.

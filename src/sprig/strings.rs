@@ -860,6 +860,8 @@ fn sort_alpha(a: &[Value]) -> FuncResult {
     let [v] = fixed("sortAlpha", a)?;
     let mut items = match v {
         Value::List(_) | Value::Bytes(_) => strslice(v),
+        // A named slice type (`.Capabilities.APIVersions`) sorts as the slice it is.
+        Value::Object(o) if o.kind_name() == "slice" => strslice(&o.to_plain().unwrap_or_default()),
         other => vec![convert::to_string(other)],
     };
     items.sort();

@@ -111,34 +111,42 @@ impl Writer<'_> {
                 self.newline(depth);
                 self.out.push(']');
             }
-            Value::Map(m) => {
-                let m = m.borrow();
-                if m.is_empty() {
-                    self.out.push_str("{}");
-                    return Ok(());
-                }
-                self.out.push('{');
-                // BTreeMap order is byte order, which is how encoding/json sorts map keys.
-                for (i, (k, x)) in m.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
-                    }
-                    self.newline(depth + 1);
-                    self.string(k);
-                    self.out.push(':');
-                    if self.indent.is_some() {
-                        self.out.push(' ');
-                    }
-                    self.value(x, depth + 1)?;
-                }
-                self.newline(depth);
-                self.out.push('}');
-            }
-            Value::Object(o) => match o.to_plain() {
-                Some(p) => self.value(&p, depth + 1)?,
-                None => self.out.push_str("{}"),
+            // BTreeMap order is byte order, which is how encoding/json sorts map keys.
+            Value::Map(m) => self.fields(m.borrow().iter().map(|(k, v)| (k.as_str(), v)), depth)?,
+            Value::Object(o) => match (o.json_fields(), o.to_plain()) {
+                (Some(fields), _) => self.fields(fields.iter().map(|(k, v)| (k.as_str(), v)), depth)?,
+                (None, Some(p)) => self.value(&p, depth)?,
+                (None, None) => self.out.push_str("{}"),
             },
         }
+        Ok(())
+    }
+
+    /// An object's members in the order given.
+    fn fields<'v>(
+        &mut self,
+        fields: impl ExactSizeIterator<Item = (&'v str, &'v Value)>,
+        depth: usize,
+    ) -> Result<(), String> {
+        if fields.len() == 0 {
+            self.out.push_str("{}");
+            return Ok(());
+        }
+        self.out.push('{');
+        for (i, (k, x)) in fields.enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            self.newline(depth + 1);
+            self.string(k);
+            self.out.push(':');
+            if self.indent.is_some() {
+                self.out.push(' ');
+            }
+            self.value(x, depth + 1)?;
+        }
+        self.newline(depth);
+        self.out.push('}');
         Ok(())
     }
 

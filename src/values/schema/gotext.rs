@@ -1,6 +1,8 @@
 //! Go's texts for the values in gojsonschema's messages (`big.Float` and `encoding/json`), its
 //! exact `multipleOf`, and its v1.2.0 format checks.
 
+use std::sync::LazyLock;
+
 use regex::Regex;
 use serde_json::Value as Json;
 
@@ -111,35 +113,74 @@ pub(super) fn format_ok(format: &str, v: &Json) -> bool {
     }
     let Json::String(s) = v else { return false };
     let standard = |format: &str| {
-        let schema = serde_json::json!({ "format": format });
-        jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .map_or(true, |validator| validator.is_valid(v))
+        STANDARD
+            .iter()
+            .find(|(name, _)| *name == format)
+            .and_then(|(_, validator)| validator.as_ref())
+            .is_none_or(|validator| validator.is_valid(v))
     };
-    // Go's `time.Parse` layouts: `time` is `15:04:05` with an optional zone (and, as Go allows
-    // when parsing, fractions of a second); `date-time` also takes a bare date or time.
-    let go_time = || {
-        Regex::new(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$")
-            .is_ok_and(|re| re.is_match(s))
-    };
-    let matches = |re: &str| Regex::new(re).is_ok_and(|re| re.is_match(s));
     match format {
-        "time" => go_time(),
+        "time" => GO_TIME.is_match(s),
         // Go's layouts want an upper-case `T` and `Z`.
-        "date-time" => !s.contains(['t', 'z']) && (standard("date-time") || standard("date") || go_time()),
+        "date-time" => {
+            !s.contains(['t', 'z']) && (standard("date-time") || standard("date") || GO_TIME.is_match(s))
+        }
         // v1.2.0's pattern is lower-case only.
-        "uuid" => matches("^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$"),
+        "uuid" => UUID.is_match(s),
         // Go's `url.Parse` takes nearly anything (spaces included) but bad `%` escapes and control
         // characters; gojsonschema also refuses a backslash.
         "uri-reference" | "iri-reference" => {
-            !s.contains('\\')
-                && !s.chars().any(|c| c.is_ascii_control())
-                && matches("^([^%]|%[0-9A-Fa-f]{2})*$")
+            !s.contains('\\') && !s.chars().any(|c| c.is_ascii_control()) && URL_ESCAPES.is_match(s)
         }
         other => standard(other),
     }
 }
+
+/// The jsonschema crate's check of each format we take from it, built once (`None`: it could not
+/// build one, and the format then passes).
+static STANDARD: LazyLock<Vec<(&'static str, Option<jsonschema::Validator>)>> = LazyLock::new(|| {
+    [
+        "date",
+        "date-time",
+        "hostname",
+        "email",
+        "idn-email",
+        "ipv4",
+        "ipv6",
+        "uri",
+        "iri",
+        "uri-template",
+        "regex",
+        "json-pointer",
+        "relative-json-pointer",
+    ]
+    .into_iter()
+    .map(|format| {
+        let schema = serde_json::json!({ "format": format });
+        let validator = jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .ok();
+        (format, validator)
+    })
+    .collect()
+});
+
+/// Go's `time.Parse` layouts: `time` is `15:04:05` with an optional zone (and, as Go allows when
+/// parsing, fractions of a second); `date-time` also takes a bare date or time.
+static GO_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d+)?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)?$")
+        .expect("static regex")
+});
+
+/// gojsonschema v1.2.0's uuid pattern.
+static UUID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new("^[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}$").expect("static regex")
+});
+
+/// Text whose every `%` starts a valid escape.
+static URL_ESCAPES: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("^([^%]|%[0-9A-Fa-f]{2})*$").expect("static regex"));
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,8 @@
 //! What gojsonschema checks when it loads a schema (its message replaces Helm's list of
 //! violations), and local `$ref` resolution.
 
+use std::{cell::RefCell, collections::HashMap};
+
 use regex::Regex;
 use serde_json::Value as Json;
 
@@ -20,18 +22,33 @@ const VALID_TYPES: &[&str] = &[
 ];
 
 /// gojsonschema's load-time checks, so a schema it refuses is refused here with its message
-/// (Helm prints that message instead of a list of violations).
-pub(super) fn check_schema(schema: &Json, draft: Draft) -> Result<(), String> {
-    check_node(schema, schema, draft)
+/// (Helm prints that message instead of a list of violations). Returns the schema's patterns
+/// compiled, which checking them needed anyway, so the walk never compiles one again.
+pub(super) fn check_schema(schema: &Json, draft: Draft) -> Result<Patterns, String> {
+    let patterns = RefCell::new(HashMap::new());
+    check_node(schema, schema, draft, &patterns)?;
+    Ok(patterns.into_inner())
 }
 
-fn check_node(root: &Json, node: &Json, draft: Draft) -> Result<(), String> {
+/// A schema's `pattern`s and `patternProperties` keys, compiled (`None`: not a valid regex).
+pub(super) type Patterns = HashMap<String, Option<Regex>>;
+
+/// Whether `pattern` compiles, remembering it compiled.
+fn compiles(patterns: &RefCell<Patterns>, pattern: &str) -> bool {
+    patterns
+        .borrow_mut()
+        .entry(pattern.to_string())
+        .or_insert_with(|| Regex::new(pattern).ok())
+        .is_some()
+}
+
+fn check_node(root: &Json, node: &Json, draft: Draft, patterns: &RefCell<Patterns>) -> Result<(), String> {
     let m = match node {
         Json::Bool(_) if draft >= Draft::Draft6 => return Ok(()),
         Json::Object(m) => m,
         _ => return Err("Expected: valid schema, given: Invalid JSON".into()),
     };
-    let sub = |v: &Json| check_node(root, v, draft);
+    let sub = |v: &Json| check_node(root, v, draft, patterns);
     if let Some(Json::Object(defs)) = m.get("definitions") {
         defs.values().try_for_each(sub)?;
     }
@@ -56,7 +73,7 @@ fn check_node(root: &Json, node: &Json, draft: Draft) -> Result<(), String> {
     }
     if let Some(Json::Object(pp)) = m.get("patternProperties") {
         for (pattern, s) in pp {
-            if Regex::new(pattern).is_err() {
+            if !compiles(patterns, pattern) {
                 return Err(format!("Invalid regex pattern '{pattern}'"));
             }
             sub(s)?;
@@ -114,7 +131,7 @@ fn check_node(root: &Json, node: &Json, draft: Draft) -> Result<(), String> {
         }
     }
     if let Some(Json::String(p)) = m.get("pattern") {
-        if Regex::new(p).is_err() {
+        if !compiles(patterns, p) {
             return Err("pattern must be a valid regex".into());
         }
     }

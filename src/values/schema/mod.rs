@@ -28,7 +28,7 @@ mod gotext;
 mod load;
 mod walk;
 
-use std::{cell::RefCell, collections::HashMap};
+use std::cell::RefCell;
 
 use serde_json::Value as Json;
 
@@ -74,7 +74,7 @@ fn validate_tree(chart: &Chart, values: &Value) -> String {
 /// prints it).
 pub fn validate_single(schema: &Json, values: &Value) -> Result<(), String> {
     let draft = Draft::of(schema);
-    check_schema(schema, draft)?;
+    let patterns = check_schema(schema, draft)?;
     let instance = match values {
         Value::Nil => Json::Object(serde_json::Map::new()),
         v => helm_json(v),
@@ -82,7 +82,7 @@ pub fn validate_single(schema: &Json, values: &Value) -> Result<(), String> {
     let walker = Walker {
         root: schema,
         draft,
-        regexes: RefCell::new(HashMap::new()),
+        regexes: RefCell::new(patterns),
     };
     let mut result = Outcome::default();
     walker.validate(schema, &instance, &mut Vec::new(), &mut result);

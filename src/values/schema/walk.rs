@@ -16,6 +16,9 @@ use super::{
 pub(super) struct Walker<'s> {
     pub(super) root: &'s Json,
     pub(super) draft: Draft,
+    /// Compiled patterns, seeded with every one the schema check compiled; one it did not reach
+    /// (behind a `$ref` into a part of the document that is not a schema keyword) is compiled
+    /// here, once.
     pub(super) regexes: RefCell<HashMap<String, Option<Regex>>>,
 }
 
