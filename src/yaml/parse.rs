@@ -279,7 +279,7 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
 
 /// A value as go-yaml v2 decodes it into `interface{}` (maps keep their keys' types).
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Y {
+pub(crate) enum Y {
     Null,
     Bool(bool),
     Int(i64),
