@@ -14,6 +14,7 @@
 
 use std::fmt;
 
+mod direct;
 pub mod emit;
 mod fast;
 pub mod head;

@@ -25,6 +25,17 @@ const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
 
 /// Helm's values decoding: the document must be a mapping (or empty); numbers become floats.
 pub fn parse_values(text: &str, file: &str) -> Result<Value, Error> {
+    // Most values files are plain maps, lists and scalars: those are built straight from the
+    // events. Aliases, merge keys, duplicate keys and every error take the general path.
+    if let Some(v) = super::direct::parse_values(text) {
+        return Ok(v);
+    }
+    parse_values_general(text, file)
+}
+
+/// [`parse_values`] through go-yaml's two stages (nodes, then `interface{}` data): exact for every
+/// document, including its errors.
+pub(super) fn parse_values_general(text: &str, file: &str) -> Result<Value, Error> {
     let root = first_document(text, file)?;
     match root {
         Y::Null => Ok(Value::new_map()),
@@ -459,7 +470,7 @@ fn is_merge(n: &Node) -> bool {
             || tag.as_deref() == Some("tag:yaml.org,2002:merge")))
 }
 
-fn decode_scalar(value: &str, style: ScalarStyle, tag: Option<&str>) -> Result<Y, String> {
+pub(super) fn decode_scalar(value: &str, style: ScalarStyle, tag: Option<&str>) -> Result<Y, String> {
     if tag.is_none() && style != ScalarStyle::Plain {
         return Ok(Y::Str(value.to_string()));
     }
@@ -745,7 +756,7 @@ fn days_in(month: u32, year: u32) -> u32 {
 // sigs.k8s.io/yaml: keys to strings, then JSON.
 
 /// `sigs.k8s.io/yaml`'s key conversion; null and uint64 keys are errors there too.
-fn key_string(k: &Y) -> Result<String, String> {
+pub(super) fn key_string(k: &Y) -> Result<String, String> {
     Ok(match k {
         Y::Str(s) => s.clone(),
         Y::Int(i) => i.to_string(),
