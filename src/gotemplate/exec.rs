@@ -158,6 +158,19 @@ impl<'a> State<'a, '_> {
                     }
                 }
             }
+            // Nested control structures recurse here: grow the stack as Go's does.
+            Node::If(_) | Node::With(_) | Node::Range(_) => {
+                return grow(|| self.walk_control(dot, iface, node))
+            }
+            Node::Template(t) => self.walk_template(dot, iface, t)?,
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk_control(&mut self, dot: &Value, iface: bool, node: &'a Node) -> R<Flow> {
+        match node {
             Node::If(b) | Node::With(b) => {
                 let with = matches!(node, Node::With(_));
                 let mark = self.vars.len();
@@ -174,14 +187,11 @@ impl<'a> State<'a, '_> {
                     Flow::Normal
                 };
                 self.vars.truncate(mark);
-                return Ok(flow);
+                Ok(flow)
             }
-            Node::Range(b) => return self.walk_range(dot, iface, b),
-            Node::Template(t) => self.walk_template(dot, iface, t)?,
-            Node::Break => return Ok(Flow::Break),
-            Node::Continue => return Ok(Flow::Continue),
+            Node::Range(b) => self.walk_range(dot, iface, b),
+            _ => unreachable!("walk_control is called for if, with and range only"),
         }
-        Ok(Flow::Normal)
     }
 
     fn walk_range(&mut self, dot: &Value, iface: bool, b: &'a Branch) -> R<Flow> {

@@ -772,6 +772,74 @@ mod tests {
         assert_eq!(include.map(|s| s.len()), Ok(5000), "include");
     }
 
+    /// Issue 20: ~7,700 nested `{{if}}`/`{{range}}`/`{{with}}` (or ~16,500 `{{else if}}`)
+    /// overflowed the stack in the parser, the executor or the tree's drop, where Go renders
+    /// them. 20,000 levels each, on a 2 MiB thread in a debug build.
+    #[test]
+    fn deep_control_nesting() {
+        const N: usize = 20_000;
+        let cases: Vec<(&str, String, String)> = vec![
+            (
+                "if",
+                format!("{}x{}", "{{if 1}}".repeat(N), "{{end}}".repeat(N)),
+                "x".into(),
+            ),
+            (
+                "with",
+                format!("{}{{{{.}}}}{}", "{{with 2}}".repeat(N), "{{end}}".repeat(N)),
+                "2".into(),
+            ),
+            (
+                "range",
+                format!(
+                    "{}{{{{$i}}}}{}",
+                    "{{range $i := list 3}}".repeat(N),
+                    "{{end}}".repeat(N)
+                ),
+                "3".into(),
+            ),
+            (
+                "else if",
+                format!(
+                    "{{{{if 0}}}}{}{{{{else}}}}y{{{{end}}}}",
+                    "{{else if 0}}".repeat(N)
+                ),
+                "y".into(),
+            ),
+            (
+                "else with",
+                format!(
+                    "{{{{with 0}}}}{}{{{{else}}}}z{{{{end}}}}",
+                    "{{else with 0}}".repeat(N)
+                ),
+                "z".into(),
+            ),
+            (
+                "block",
+                format!(
+                    "{}b{}",
+                    (0..N)
+                        .map(|i| format!("{{{{block \"b{i}\" .}}}}"))
+                        .collect::<String>(),
+                    "{{end}}".repeat(N)
+                ),
+                "b".into(),
+            ),
+        ];
+        let h = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                cases
+                    .into_iter()
+                    .map(|(name, text, want)| (name, render(&text), want))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (name, got, want) in h.join().unwrap_or_else(|_| panic!("deep nesting crashed")) {
+            assert_eq!(got.as_deref(), Ok(want.as_str()), "{name}");
+        }
+    }
+
     #[test]
     fn map_mutation_during_range() {
         let mut f = FuncMap::new();

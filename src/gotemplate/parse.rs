@@ -10,6 +10,7 @@ use std::rc::Rc;
 use super::{
     ast::{is_empty_tree, Arg, Branch, Cmd, FuncRef, Node, Pipe, TemplateCall, Tmpl},
     builtins::Builtin,
+    exec::grow,
     lex::{lex, Item, T},
     number::{self, Lexed},
     Error, FuncMap, Source, Value,
@@ -232,7 +233,7 @@ impl<'s> Parser<'s, '_> {
     fn action(&mut self) -> PResult<Parsed> {
         let it = self.next_non_space();
         match it.typ {
-            T::Block => return self.block_control().map(Parsed::Node),
+            T::Block => return grow(|| self.block_control()).map(Parsed::Node),
             T::Break | T::Continue => {
                 let what = if it.typ == T::Break { "break" } else { "continue" };
                 let t = self.next_non_space();
@@ -260,9 +261,11 @@ impl<'s> Parser<'s, '_> {
                 self.expect(T::RightDelim, "end")?;
                 return Ok(Parsed::End);
             }
-            T::If => return self.control("if").map(|b| Parsed::Node(Node::If(b))),
-            T::Range => return self.control("range").map(|b| Parsed::Node(Node::Range(b))),
-            T::With => return self.control("with").map(|b| Parsed::Node(Node::With(b))),
+            // Control structures nest by recursion; Go's parser does too, on a stack that grows to
+            // 1 GB, so thousands of nested `{{if}}`s parse there: ours grows onto the heap.
+            T::If => return grow(|| self.control("if")).map(|b| Parsed::Node(Node::If(b))),
+            T::Range => return grow(|| self.control("range")).map(|b| Parsed::Node(Node::Range(b))),
+            T::With => return grow(|| self.control("with")).map(|b| Parsed::Node(Node::With(b))),
             T::Template => return self.template_control().map(Parsed::Node),
             _ => {}
         }
@@ -286,11 +289,12 @@ impl<'s> Parser<'s, '_> {
             let p = self.peek();
             if context == "if" && p.typ == T::If {
                 self.next();
-                let b = self.control("if")?;
+                // `{{else if}}` chains nest too (Go parses one as an `if` inside the else list).
+                let b = grow(|| self.control("if"))?;
                 else_list = Some(vec![Node::If(b)]);
             } else if context == "with" && p.typ == T::With {
                 self.next();
-                let b = self.control("with")?;
+                let b = grow(|| self.control("with"))?;
                 else_list = Some(vec![Node::With(b)]);
             } else {
                 let (l, stop) = self.item_list()?;
