@@ -20,6 +20,11 @@ use super::{
 /// itself at 1000 levels per name (in render/), so only `template` reaches this bound.
 pub(crate) const MAX_EXEC_DEPTH: usize = 100_000;
 
+/// Most bytes one execution (a file, an `include`, a `tpl`) may write. Go has no limit and runs
+/// out of memory on a runaway loop (`range until 100000` of a 100 KB `repeat` is 10 GB); an
+/// error naming the limit is better than an abort. No real chart comes near it.
+pub(crate) const MAX_OUTPUT: usize = 1 << 30;
+
 /// Stack left, at a nested template call, under which the call runs on a fresh heap segment.
 /// One level of `template` takes ~2 KB of stack in a debug build and `include` ~5 KB (measured
 /// by `deep_recursion`); the margin covers the functions a level calls (toYaml of a deep
@@ -42,6 +47,8 @@ pub(crate) struct Layer<'a> {
     pub funcs: &'a Rc<FuncMap>,
     pub missing_error: bool,
     pub root_name: &'a str,
+    /// [`MAX_OUTPUT`], lowered by tests.
+    pub max_output: usize,
 }
 
 impl<'a> Layer<'a> {
@@ -165,6 +172,12 @@ impl<'a> State<'a, '_> {
             Node::Template(t) => self.walk_template(dot, iface, t)?,
             Node::Break => return Ok(Flow::Break),
             Node::Continue => return Ok(Flow::Continue),
+        }
+        if self.out.len() > self.layer.max_output {
+            return Err(self.errorf(format!(
+                "template output is over the limit of {} bytes",
+                self.layer.max_output
+            )));
         }
         Ok(Flow::Normal)
     }

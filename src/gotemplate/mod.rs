@@ -172,6 +172,7 @@ pub struct Templates {
     map: HashMap<String, Rc<Tmpl>>,
     missing_error: bool,
     root_name: String,
+    max_output: usize,
 }
 
 /// Adds parsed trees to a set with Go's `AddParseTree` rule: an empty (whitespace-only) tree
@@ -196,6 +197,7 @@ impl Templates {
             map: HashMap::new(),
             missing_error: false,
             root_name: "gotpl".into(),
+            max_output: exec::MAX_OUTPUT,
         }
     }
 
@@ -224,6 +226,12 @@ impl Templates {
         Ok(())
     }
 
+    /// Lowers the output limit ([`exec::MAX_OUTPUT`]) so tests can reach it cheaply.
+    #[cfg(test)]
+    pub(crate) fn set_max_output(&mut self, bytes: usize) {
+        self.max_output = bytes;
+    }
+
     /// Whether a template of that name is defined.
     pub fn has(&self, name: &str) -> bool {
         self.map.contains_key(name)
@@ -237,6 +245,7 @@ impl Templates {
             funcs: &self.funcs,
             missing_error: self.missing_error,
             root_name: &self.root_name,
+            max_output: self.max_output,
         };
         let Some(t) = self.map.get(name) else {
             return Err(Error::other(name, no_template(name, &self.root_name)));
@@ -307,6 +316,7 @@ impl Call<'_> {
             funcs: self.layer.funcs,
             missing_error: self.layer.missing_error,
             root_name: self.layer.root_name,
+            max_output: self.layer.max_output,
         };
         let mut out = String::new();
         if let Some(t) = top {
@@ -855,6 +865,25 @@ mod tests {
             render(dup).err().as_deref(),
             Some(r#"template: t:1: template: multiple definition of template "a""#)
         );
+    }
+
+    /// Issue 20 (limits): a runaway loop's output stops at the limit with an error naming it
+    /// and the action, instead of growing until the allocator aborts; text and action output
+    /// both count, and output at the limit is fine.
+    #[test]
+    fn output_limit() {
+        let cases = [
+            ("text", "{{range .Values.l}}abcdefghij{{end}}", 25, Err("template: t:1:15: executing \"t\" at <.Values.l>: template output is over the limit of 25 bytes")),
+            ("action", "{{range .Values.l}}{{.}}{{.}}{{.}}{{end}}", 5, Err("template: t:1:31: executing \"t\" at <.>: template output is over the limit of 5 bytes")),
+            ("at limit", "{{range .Values.l}}abcdefghij{{end}}", 40, Ok("abcdefghij".repeat(4))),
+        ];
+        for (name, text, limit, want) in cases {
+            let mut t = Templates::new(funcs());
+            t.set_max_output(limit);
+            t.parse("t", text).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got = t.execute("t", &data()).map_err(|e| e.to_string());
+            assert_eq!(got, want.map(String::from).map_err(String::from), "{name}");
+        }
     }
 
     #[test]
