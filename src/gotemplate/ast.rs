@@ -38,6 +38,25 @@ pub(crate) struct Branch {
     pub else_list: Option<Vec<Node>>,
 }
 
+/// Dropped without recursion: a template may nest control structures tens of thousands deep
+/// (Go parses them), and the derived drop would take one native stack frame per level, after the
+/// parser and executor took care to grow theirs. Nested bodies are moved onto a heap work list
+/// and emptied there, so each branch is dropped with no children left.
+impl Drop for Branch {
+    fn drop(&mut self) {
+        let mut work: Vec<Vec<Node>> = vec![std::mem::take(&mut self.list)];
+        work.extend(self.else_list.take());
+        while let Some(list) = work.pop() {
+            for node in list {
+                if let Node::If(mut b) | Node::With(mut b) | Node::Range(mut b) = node {
+                    work.push(std::mem::take(&mut b.list));
+                    work.extend(b.else_list.take());
+                }
+            }
+        }
+    }
+}
+
 pub(crate) struct TemplateCall {
     pub pos: usize,
     pub name: String,

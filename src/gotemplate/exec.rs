@@ -21,6 +21,11 @@ use super::{
 /// itself at 1000 levels per name (in render/), so only `template` reaches this bound.
 pub(crate) const MAX_EXEC_DEPTH: usize = 100_000;
 
+/// Most bytes one execution (a file, an `include`, a `tpl`) may write. Go has no limit and runs
+/// out of memory on a runaway loop (`range until 100000` of a 100 KB `repeat` is 10 GB); an
+/// error naming the limit is better than an abort. No real chart comes near it.
+pub(crate) const MAX_OUTPUT: usize = 1 << 30;
+
 /// Stack left, at a nested template call, under which the call runs on a fresh heap segment.
 /// One level of `template` takes ~2 KB of stack in a debug build and `include` ~5 KB (measured
 /// by `deep_recursion`); the margin covers the functions a level calls (toYaml of a deep
@@ -43,6 +48,8 @@ pub(crate) struct Layer<'a> {
     pub funcs: &'a Rc<FuncMap>,
     pub missing_error: bool,
     pub root_name: &'a str,
+    /// [`MAX_OUTPUT`], lowered by tests.
+    pub max_output: usize,
 }
 
 impl<'a> Layer<'a> {
@@ -169,6 +176,25 @@ impl<'a> State<'a, '_> {
                     }
                 }
             }
+            // Nested control structures recurse here: grow the stack as Go's does.
+            Node::If(_) | Node::With(_) | Node::Range(_) => {
+                return grow(|| self.walk_control(dot, iface, node))
+            }
+            Node::Template(t) => self.walk_template(dot, iface, t)?,
+            Node::Break => return Ok(Flow::Break),
+            Node::Continue => return Ok(Flow::Continue),
+        }
+        if self.out.len() > self.layer.max_output {
+            return Err(self.errorf(format!(
+                "template output is over the limit of {} bytes",
+                self.layer.max_output
+            )));
+        }
+        Ok(Flow::Normal)
+    }
+
+    fn walk_control(&mut self, dot: &Value, iface: bool, node: &'a Node) -> R<Flow> {
+        match node {
             Node::If(b) | Node::With(b) => {
                 let with = matches!(node, Node::With(_));
                 let mark = self.vars.len();
@@ -185,14 +211,11 @@ impl<'a> State<'a, '_> {
                     Flow::Normal
                 };
                 self.vars.truncate(mark);
-                return Ok(flow);
+                Ok(flow)
             }
-            Node::Range(b) => return self.walk_range(dot, iface, b),
-            Node::Template(t) => self.walk_template(dot, iface, t)?,
-            Node::Break => return Ok(Flow::Break),
-            Node::Continue => return Ok(Flow::Continue),
+            Node::Range(b) => self.walk_range(dot, iface, b),
+            _ => unreachable!("walk_control is called for if, with and range only"),
         }
-        Ok(Flow::Normal)
     }
 
     fn walk_range(&mut self, dot: &Value, iface: bool, b: &'a Branch) -> R<Flow> {

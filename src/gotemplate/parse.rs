@@ -5,11 +5,12 @@
 //! It also does what Go checks at parse time: functions must exist, variables must be declared
 //! in an enclosing scope, `break`/`continue` must be inside `range`.
 
-use std::rc::Rc;
+use std::{collections::HashMap, rc::Rc};
 
 use super::{
     ast::{is_empty_tree, Arg, Branch, Cmd, FuncRef, Node, Pipe, TemplateCall, Tmpl},
     builtins::Builtin,
+    exec::grow,
     lex::{lex, Item, T},
     number::{self, Lexed},
     Error, FuncMap, Source, Value,
@@ -40,6 +41,8 @@ struct Parser<'s, 'f> {
     action_line: usize,
     /// Trees defined so far in this parse, in definition order.
     trees: Vec<Tmpl>,
+    /// Position of each name in `trees`.
+    tree_index: HashMap<String, usize>,
 }
 
 type PResult<T> = Result<T, Box<Error>>;
@@ -68,6 +71,7 @@ pub(crate) fn parse(name: &str, text: Source, funcs: &FuncMap) -> Result<Vec<Rc<
         paren_depth: 0,
         action_line: 0,
         trees: Vec::new(),
+        tree_index: HashMap::new(),
     };
     let root = p.parse_top().map_err(|e| *e)?;
     p.add(name.to_string(), root).map_err(|e| *e)?;
@@ -137,7 +141,8 @@ impl<'s> Parser<'s, '_> {
     /// Adds a finished tree: an empty tree never replaces a non-empty one, two non-empty
     /// definitions of one name are an error.
     fn add(&mut self, name: String, root: Vec<Node>) -> PResult<()> {
-        if let Some(idx) = self.trees.iter().position(|t| t.name == name) {
+        // By an index, not a scan of the trees: a file of 100,000 defines was quadratic.
+        if let Some(&idx) = self.tree_index.get(&name) {
             if is_empty_tree(&self.text, &self.trees[idx].root) {
                 self.trees[idx].root = root;
                 return Ok(());
@@ -150,6 +155,7 @@ impl<'s> Parser<'s, '_> {
             }
             return Ok(());
         }
+        self.tree_index.insert(name.clone(), self.trees.len());
         self.trees.push(Tmpl {
             name,
             parse_name: self.parse_name.clone(),
@@ -232,7 +238,7 @@ impl<'s> Parser<'s, '_> {
     fn action(&mut self) -> PResult<Parsed> {
         let it = self.next_non_space();
         match it.typ {
-            T::Block => return self.block_control().map(Parsed::Node),
+            T::Block => return grow(|| self.block_control()).map(Parsed::Node),
             T::Break | T::Continue => {
                 let what = if it.typ == T::Break { "break" } else { "continue" };
                 let t = self.next_non_space();
@@ -260,9 +266,11 @@ impl<'s> Parser<'s, '_> {
                 self.expect(T::RightDelim, "end")?;
                 return Ok(Parsed::End);
             }
-            T::If => return self.control("if").map(|b| Parsed::Node(Node::If(b))),
-            T::Range => return self.control("range").map(|b| Parsed::Node(Node::Range(b))),
-            T::With => return self.control("with").map(|b| Parsed::Node(Node::With(b))),
+            // Control structures nest by recursion; Go's parser does too, on a stack that grows to
+            // 1 GB, so thousands of nested `{{if}}`s parse there: ours grows onto the heap.
+            T::If => return grow(|| self.control("if")).map(|b| Parsed::Node(Node::If(b))),
+            T::Range => return grow(|| self.control("range")).map(|b| Parsed::Node(Node::Range(b))),
+            T::With => return grow(|| self.control("with")).map(|b| Parsed::Node(Node::With(b))),
             T::Template => return self.template_control().map(Parsed::Node),
             _ => {}
         }
@@ -286,11 +294,12 @@ impl<'s> Parser<'s, '_> {
             let p = self.peek();
             if context == "if" && p.typ == T::If {
                 self.next();
-                let b = self.control("if")?;
+                // `{{else if}}` chains nest too (Go parses one as an `if` inside the else list).
+                let b = grow(|| self.control("if"))?;
                 else_list = Some(vec![Node::If(b)]);
             } else if context == "with" && p.typ == T::With {
                 self.next();
-                let b = self.control("with")?;
+                let b = grow(|| self.control("with"))?;
                 else_list = Some(vec![Node::With(b)]);
             } else {
                 let (l, stop) = self.item_list()?;

@@ -192,6 +192,31 @@ fn concat(a: &[Value]) -> FuncResult {
 
 /// Sprig's `untilStep`: counts from start towards stop (exclusive) by step; nothing when the
 /// step points away from stop or is zero.
+/// Most elements `until`, `untilStep` and `seq` make (1 GiB of list). Sprig appends until the
+/// process runs out of memory; we stop first with an error naming the limit.
+pub(crate) const MAX_RANGE_LEN: i128 = 1 << 26;
+
+/// The number of elements [`until_step_vec`] makes, computed without making them.
+fn until_step_len(start: i64, stop: i64, step: i64) -> i128 {
+    let (start, stop, step) = (start as i128, stop as i128, step as i128);
+    match () {
+        _ if stop < start && step < 0 => (start - stop + (-step) - 1) / -step,
+        _ if stop > start && step > 0 => (stop - start + step - 1) / step,
+        _ => 0,
+    }
+}
+
+/// [`until_step_vec`], refused with an error naming `name` when over [`MAX_RANGE_LEN`].
+pub(crate) fn until_step_checked(name: &str, start: i64, stop: i64, step: i64) -> Result<Vec<i64>, String> {
+    let n = until_step_len(start, stop, step);
+    if n > MAX_RANGE_LEN {
+        return Err(format!(
+            "{name}: {n} elements is over the limit of {MAX_RANGE_LEN}"
+        ));
+    }
+    Ok(until_step_vec(start, stop, step))
+}
+
 pub(crate) fn until_step_vec(start: i64, stop: i64, step: i64) -> Vec<i64> {
     let mut out = Vec::new();
     if stop < start {
@@ -226,16 +251,22 @@ fn ints(v: Vec<i64>) -> Value {
 fn until(a: &[Value]) -> FuncResult {
     let [n] = fixed("until", a)?;
     let n = int_arg(n)?;
-    Ok(ints(until_step_vec(0, n, if n < 0 { -1 } else { 1 })))
+    Ok(ints(until_step_checked(
+        "until",
+        0,
+        n,
+        if n < 0 { -1 } else { 1 },
+    )?))
 }
 
 fn until_step(a: &[Value]) -> FuncResult {
     let [start, stop, step] = fixed("untilStep", a)?;
-    Ok(ints(until_step_vec(
+    Ok(ints(until_step_checked(
+        "untilStep",
         int_arg(start)?,
         int_arg(stop)?,
         int_arg(step)?,
-    )))
+    )?))
 }
 
 /// `seq [START [STEP]] END`, like the Unix tool: an inclusive range printed space-separated.
@@ -244,11 +275,11 @@ fn seq(a: &[Value]) -> FuncResult {
     let nums = match p.as_slice() {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            until_step_vec(1, end.wrapping_add(inc), inc)
+            until_step_checked("seq", 1, end.wrapping_add(inc), inc)?
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            until_step_vec(*start, end.wrapping_add(step), step)
+            until_step_checked("seq", *start, end.wrapping_add(step), step)?
         }
         [start, step, end] => {
             let mut inc = 1;
@@ -258,7 +289,7 @@ fn seq(a: &[Value]) -> FuncResult {
                     return Ok(Value::str(""));
                 }
             }
-            until_step_vec(*start, end.wrapping_add(inc), *step)
+            until_step_checked("seq", *start, end.wrapping_add(inc), *step)?
         }
         _ => Vec::new(),
     };
@@ -286,6 +317,58 @@ mod tests {
     }
     fn l(v: Vec<Value>) -> Value {
         Value::list(v)
+    }
+
+    /// Issue 20: `until 9223372036854775807` allocated until the process aborted (Sprig appends
+    /// until Go runs out of memory). Over the limit: an error, counted without allocating; at
+    /// the limit's edge and in either direction the count is exact.
+    #[test]
+    fn range_sizes_are_bounded() {
+        let max = MAX_RANGE_LEN as i64;
+        let cases: Vec<(&str, Vec<i64>, Result<usize, String>)> = vec![
+            (
+                "until max",
+                vec![i64::MAX],
+                Err(format!("until: {} elements is over the limit of {max}", i64::MAX)),
+            ),
+            (
+                "until min",
+                vec![i64::MIN],
+                Err(format!(
+                    "until: {} elements is over the limit of {max}",
+                    i64::MIN as i128 * -1
+                )),
+            ),
+            (
+                "until edge",
+                vec![max + 1],
+                Err(format!("until: {} elements is over the limit of {max}", max + 1)),
+            ),
+            ("untilStep big step", vec![0, i64::MAX, 1 << 40], Ok(8_388_608)),
+            ("untilStep down", vec![10, -10, -3], Ok(7)),
+            (
+                "untilStep wide",
+                vec![i64::MIN, i64::MAX, 2],
+                Err(format!(
+                    "untilStep: {} elements is over the limit of {max}",
+                    1i128 << 63
+                )),
+            ),
+            (
+                "seq huge",
+                vec![0, 1, i64::MAX - 1],
+                Err(format!("seq: {} elements is over the limit of {max}", i64::MAX)),
+            ),
+        ];
+        for (name, args, want) in cases {
+            let func = name.split(' ').next().unwrap_or_default();
+            let got = call(func, args.into_iter().map(Value::Int).collect()).map(|v| match v {
+                Value::List(l) => l.len(),
+                Value::Str(s) => s.split(' ').count(),
+                _ => usize::MAX,
+            });
+            assert_eq!(got, want, "{name}");
+        }
     }
 
     #[test]

@@ -39,41 +39,62 @@ fn count_arg(name: &str, args: &[Value]) -> Result<i64, String> {
     }
 }
 
+/// Go's `makeslice` refuses a slice of more than 2^48 bytes (amd64's `maxAlloc`) with this
+/// panic, which text/template turns into the call's error: goutils makes a `[]rune` of the
+/// length (4 bytes each), `randBytes` a `[]byte`.
+const MAKESLICE: &str = "runtime error: makeslice: len out of range";
+const MAX_ALLOC: i64 = 1 << 48;
+
+/// Longest random text we make: the bound `repeat` has. Between it and Go's `makeslice` limit,
+/// Helm allocates until the process dies; we say why instead.
+const MAX_LEN: i64 = 1 << 31;
+
+/// Checks a requested length against Go's `makeslice` limit (`elem` bytes an element) and ours.
+fn checked_len(name: &str, count: i64, elem: i64) -> Result<usize, String> {
+    if count > MAX_ALLOC / elem {
+        return Err(MAKESLICE.to_string());
+    }
+    if count > MAX_LEN {
+        return Err(format!("{name}: length {count} is over the limit of {MAX_LEN}"));
+    }
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
 /// `count` characters drawn uniformly from the union of `sets`.
-fn random_string(count: i64, sets: &[&[u8]]) -> Value {
+fn random_string(name: &str, args: &[Value], sets: &[&[u8]]) -> FuncResult {
+    let n = checked_len(name, count_arg(name, args)?, 4)?;
     let alphabet: Vec<u8> = sets.concat();
-    let n = usize::try_from(count).unwrap_or(0);
     let mut rng = OsRng;
     let s: String = (0..n)
         .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))
         .collect();
-    Value::str(s)
+    Ok(Value::str(s))
 }
 
 fn rand_alpha_num(args: &[Value]) -> FuncResult {
-    Ok(random_string(
-        count_arg("randAlphaNum", args)?,
-        &[LETTERS, DIGITS],
-    ))
+    random_string("randAlphaNum", args, &[LETTERS, DIGITS])
 }
 
 fn rand_alpha(args: &[Value]) -> FuncResult {
-    Ok(random_string(count_arg("randAlpha", args)?, &[LETTERS]))
+    random_string("randAlpha", args, &[LETTERS])
 }
 
 fn rand_numeric(args: &[Value]) -> FuncResult {
-    Ok(random_string(count_arg("randNumeric", args)?, &[DIGITS]))
+    random_string("randNumeric", args, &[DIGITS])
 }
 
 fn rand_ascii(args: &[Value]) -> FuncResult {
     // Printable ASCII, space through tilde (goutils' range 32..127).
     let printable: Vec<u8> = (32u8..127).collect();
-    Ok(random_string(count_arg("randAscii", args)?, &[&printable]))
+    random_string("randAscii", args, &[&printable])
 }
 
 fn rand_bytes(args: &[Value]) -> FuncResult {
     let n = count_arg("randBytes", args)?;
-    let n = usize::try_from(n).map_err(|_| "runtime error: makeslice: len out of range".to_string())?;
+    if n < 0 {
+        return Err(MAKESLICE.to_string());
+    }
+    let n = checked_len("randBytes", n, 1)?;
     let mut buf = vec![0u8; n];
     OsRng.fill_bytes(&mut buf);
     Ok(Value::str(base64::engine::general_purpose::STANDARD.encode(buf)))
@@ -150,6 +171,41 @@ mod tests {
             rand_bytes(&[Value::Int(-1)]).is_err(),
             "negative length panics in Go"
         );
+    }
+
+    /// Issue 20: huge lengths aborted the process ("memory allocation failed"). Past Go's
+    /// `makeslice` limit Helm's error; between it and ours a clear error; nothing is allocated.
+    #[test]
+    fn huge_lengths_are_errors() {
+        type F = fn(&[Value]) -> FuncResult;
+        let cases: [(&str, F, i64, &str); 8] = [
+            ("randAlphaNum", rand_alpha_num, i64::MAX, MAKESLICE),
+            ("randAlpha", rand_alpha, i64::MAX, MAKESLICE),
+            ("randNumeric", rand_numeric, 1 << 47, MAKESLICE),
+            ("randAscii", rand_ascii, i64::MAX, MAKESLICE),
+            ("randBytes", rand_bytes, i64::MAX, MAKESLICE),
+            (
+                "randAlphaNum",
+                rand_alpha_num,
+                1 << 40,
+                "randAlphaNum: length 1099511627776 is over the limit of 2147483648",
+            ),
+            (
+                "randAscii",
+                rand_ascii,
+                (1 << 31) + 1,
+                "randAscii: length 2147483649 is over the limit of 2147483648",
+            ),
+            (
+                "randBytes",
+                rand_bytes,
+                1 << 47,
+                "randBytes: length 140737488355328 is over the limit of 2147483648",
+            ),
+        ];
+        for (name, f, n, want) in cases {
+            assert_eq!(f(&[Value::Int(n)]).err().as_deref(), Some(want), "{name} {n}");
+        }
     }
 
     #[test]
