@@ -17,7 +17,7 @@ use super::{
     archive, helmignore,
     limits::{self, Budget, Source},
     metadata::Metadata,
-    Chart, Error, File, Template,
+    yaml_text, Chart, Error, File, Template,
 };
 use crate::gotemplate::Value;
 
@@ -331,6 +331,9 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
             "Chart.yaml" => {}
             "Chart.lock" => check_yaml(&f.data, "Chart.lock")?,
             "values.yaml" => {
+                if let Some(e) = yaml_text::reader_error(&f.data) {
+                    return Err(Error::new(format!("cannot load values.yaml: {e}")));
+                }
                 let text = String::from_utf8_lossy(&f.data);
                 let v = crate::yaml::parse_values(&text, "values.yaml")
                     .map_err(|e| Error::new(format!("cannot load values.yaml: {e}")))?;
@@ -431,6 +434,9 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
 }
 
 fn parse_yaml_doc(data: &[u8], file: &str) -> Result<serde_json::Value, Error> {
+    if let Some(e) = yaml_text::reader_error(data) {
+        return Err(Error::new(format!("cannot load {file}: {e}")));
+    }
     let text = String::from_utf8_lossy(data);
     // Integers must stay integers here: a string field gets `1` from `1`, but `1.1` from `1.10`.
     let docs = crate::yaml::parse_documents(&text, file)

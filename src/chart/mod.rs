@@ -12,6 +12,7 @@ pub mod limits;
 pub mod loader;
 pub mod metadata;
 pub mod source;
+pub mod yaml_text;
 
 use std::{fmt, path::Path};
 
