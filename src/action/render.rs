@@ -80,7 +80,8 @@ impl RenderedRelease {
 /// Loads, resolves, validates, renders, splits and sorts. Nothing here writes anywhere.
 pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     let started = std::time::Instant::now();
-    let loaded = chart::load(&req.chart)?;
+    // Helm's lines while loading (each symlink followed) reach stderr as it prints them.
+    let loaded = chart::load_reporting(&req.chart, &mut |w| eprintln!("{w}"))?;
     tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
     let mut user_values = values::merge_user_values(&req.values)?;
     if let Some(base) = &req.base_values {

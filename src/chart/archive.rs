@@ -7,16 +7,13 @@
 
 use std::io::Read;
 
-use super::loader::BufferedFile;
+use super::{
+    limits::{Budget, Source, MAX_FILE_SIZE},
+    loader::BufferedFile,
+    Error,
+};
 
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
-
-/// The most an archive may expand to, all files together. Helm 3.17.3 introduced the same
-/// limits (100 MiB, 5 MiB per file) against decompression bombs; we take its numbers so a chart
-/// either tool accepts loads in both, and a chart from the network cannot fill memory.
-pub const MAX_DECOMPRESSED_CHART: u64 = 100 << 20;
-/// The most one file of an archive may expand to.
-pub const MAX_DECOMPRESSED_FILE: u64 = 5 << 20;
 
 /// Whether the bytes start with the gzip signature Helm checks for (`\x1f\x8b\x08`).
 pub fn is_gzip(data: &[u8]) -> bool {
@@ -44,70 +41,72 @@ pub fn ensure_archive(name: &str, data: &[u8]) -> Result<(), String> {
     ))
 }
 
-/// Helm's `LoadArchiveFiles`: every regular file of the archive, named relative to the chart root.
+/// Helm's `LoadArchiveFiles`: every regular file of the archive, named relative to the chart root,
+/// within the limits of [`super::limits`].
 pub fn load_archive_files(data: &[u8]) -> Result<Vec<BufferedFile>, String> {
+    load_archive_files_within(data, &mut Budget::new()).map_err(|e| e.message)
+}
+
+/// [`load_archive_files`], counting what the archive holds against a chart tree's `budget`.
+pub(crate) fn load_archive_files_within(
+    data: &[u8],
+    budget: &mut Budget,
+) -> Result<Vec<BufferedFile>, Error> {
     let gz = flate2::read::GzDecoder::new(data);
     let mut archive = tar::Archive::new(gz);
-    let entries = archive.entries().map_err(|e| e.to_string())?;
+    let entries = archive.entries().map_err(corrupt)?;
     let mut files = Vec::new();
-    let mut remaining = MAX_DECOMPRESSED_CHART;
     for entry in entries {
-        let mut entry = entry.map_err(|e| e.to_string())?;
+        let mut entry = entry.map_err(corrupt)?;
         let kind = entry.header().entry_type();
         let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         if kind.is_dir() || matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader) {
             continue;
         }
         let delimiter = if raw_name.contains('\\') { '\\' } else { '/' };
-        let parts: Vec<&str> = raw_name.split(delimiter).collect();
-        let rest = parts[1..].join("/");
+        // Everything after the top directory, `/`-separated (cut, not split and joined: names
+        // can hold thousands of levels of nested subcharts).
+        let (top, rest) = raw_name.split_once(delimiter).unwrap_or((&raw_name, ""));
+        let rest = rest.replace(delimiter, "/");
         if rest.starts_with('/') {
-            return Err("chart illegally contains absolute paths".into());
+            return Err(Error::new("chart illegally contains absolute paths"));
         }
         let n = crate::gotemplate::gostr::path_clean(&rest);
         if n == "." {
-            return Err(format!(
+            return Err(Error::new(format!(
                 "chart illegally contains content outside the base directory: {}",
                 crate::gotemplate::gofmt::quote(&raw_name)
-            ));
+            )));
         }
         if n.starts_with("..") {
-            return Err("chart illegally references parent directory".into());
+            return Err(Error::new("chart illegally references parent directory"));
         }
         let b = n.as_bytes();
         if b.len() >= 3 && b[0].is_ascii_alphabetic() && b[1] == b':' && b[2] == b'/' {
-            return Err("chart contains illegally named files".into());
+            return Err(Error::new("chart contains illegally named files"));
         }
-        if parts[0] == "Chart.yaml" {
-            return Err("chart yaml not in base directory".into());
+        if top == "Chart.yaml" {
+            return Err(Error::new("chart yaml not in base directory"));
         }
-        // The header's size is checked first, then the read itself is bounded, since a hostile
-        // archive's headers need not tell the truth.
-        let size = entry.header().size().map_err(|e| e.to_string())?;
-        if size > MAX_DECOMPRESSED_FILE {
-            return Err(format!(
-                "decompressed chart file {} is larger than the maximum file size {MAX_DECOMPRESSED_FILE}",
-                crate::gotemplate::gofmt::quote(&raw_name)
-            ));
-        }
-        if size > remaining {
-            return Err(format!(
-                "decompressed chart is larger than the maximum file size {MAX_DECOMPRESSED_CHART}"
-            ));
-        }
-        // Sized from the (already bounded) header: growing from empty copied big files (CRDs)
-        // several times over.
-        let mut buf = Vec::with_capacity(size.min(remaining) as usize);
+        budget.take_file()?;
+        budget.take_bytes(raw_name.len() as u64)?;
+        // The entry reads exactly the size its header gives, so the limits are checked before
+        // anything is read, and the buffer is sized once: growing from empty copied big files
+        // (CRDs) several times over.
+        let size = entry.size();
+        Budget::check_file_size(&raw_name, size, Source::Archive)?;
+        budget.take_bytes(size)?;
+        let mut buf = Vec::with_capacity(size as usize);
         (&mut entry)
-            .take(remaining.min(MAX_DECOMPRESSED_FILE) + 1)
+            .take(MAX_FILE_SIZE)
             .read_to_end(&mut buf)
-            .map_err(|e| e.to_string())?;
-        if buf.len() as u64 > MAX_DECOMPRESSED_FILE || buf.len() as u64 > remaining {
-            return Err(format!(
-                "decompressed chart is larger than the maximum file size {MAX_DECOMPRESSED_CHART}"
-            ));
-        }
-        remaining -= buf.len() as u64;
+            .map_err(|e| {
+                let detail = crate::gotemplate::gofmt::quote(&e.to_string());
+                Error::new(format!(
+                    "reading {}: {detail}",
+                    crate::gotemplate::gofmt::quote(&raw_name)
+                ))
+            })?;
         let mut data = buf;
         if data.starts_with(UTF8_BOM) {
             data.drain(..UTF8_BOM.len());
@@ -115,14 +114,22 @@ pub fn load_archive_files(data: &[u8]) -> Result<Vec<BufferedFile>, String> {
         files.push(BufferedFile { name: n, data });
     }
     if files.is_empty() {
-        return Err("no files in chart archive".into());
+        return Err(Error::new("no files in chart archive"));
     }
     Ok(files)
+}
+
+/// A damaged archive's error. The tar reader's messages quote header fields, which are the
+/// archive's raw bytes: escaped, so a hostile header cannot write terminal escapes to stderr.
+fn corrupt(e: std::io::Error) -> Error {
+    let detail = crate::gotemplate::gofmt::quote(&e.to_string());
+    Error::new(format!("archive/tar: invalid tar header: {detail}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chart::limits::{MAX_CHART_SIZE, MAX_FILES};
 
     fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
@@ -182,21 +189,51 @@ mod tests {
 
     #[test]
     fn decompression_limits() {
-        let big = vec![b'a'; (MAX_DECOMPRESSED_FILE + 1) as usize];
+        let big = vec![b'a'; (MAX_FILE_SIZE + 1) as usize];
         let err = load_archive_files(&tgz(&[("c/Chart.yaml", b"x"), ("c/big.txt", &big)])).unwrap_err();
         assert_eq!(
             err,
-            format!("decompressed chart file \"c/big.txt\" is larger than the maximum file size {MAX_DECOMPRESSED_FILE}")
+            format!(
+                "decompressed chart file \"c/big.txt\" is larger than the maximum file size {MAX_FILE_SIZE}"
+            )
         );
         // 21 files of 5 MiB: each allowed, together over 100 MiB (compresses to ~100 KiB).
-        let chunk = vec![b'a'; MAX_DECOMPRESSED_FILE as usize];
+        let chunk = vec![b'a'; MAX_FILE_SIZE as usize];
         let names: Vec<String> = (0..21).map(|i| format!("c/f{i}")).collect();
         let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &chunk[..])).collect();
         let err = load_archive_files(&tgz(&entries)).unwrap_err();
         assert_eq!(
             err,
-            format!("decompressed chart is larger than the maximum file size {MAX_DECOMPRESSED_CHART}")
+            format!("decompressed chart is larger than the maximum size {MAX_CHART_SIZE}")
         );
+    }
+
+    #[test]
+    fn too_many_files() {
+        let names: Vec<String> = (0..=MAX_FILES).map(|i| format!("c/f{i}")).collect();
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+        let err = load_archive_files(&tgz(&entries)).unwrap_err();
+        assert_eq!(
+            err,
+            format!("chart has more than the maximum of {MAX_FILES} files")
+        );
+    }
+
+    #[test]
+    fn corrupt_header_is_escaped() {
+        // A size field holding a terminal escape instead of octal digits, with a valid checksum.
+        let mut h = tar::Header::new_old();
+        h.as_old_mut().name[..12].copy_from_slice(b"c/Chart.yaml");
+        h.as_old_mut().size.copy_from_slice(b"\x1b[31mEVIL\x1b[0");
+        h.set_cksum();
+        let mut raw = h.as_bytes().to_vec();
+        raw.extend_from_slice(&[0; 1024]);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &raw).unwrap();
+        let err = load_archive_files(&gz.finish().unwrap()).unwrap_err();
+        assert!(!err.contains('\x1b'), "{err}");
+        assert!(err.starts_with("archive/tar: invalid tar header: \""), "{err}");
+        assert!(err.contains("\\x1b[31mEVIL"), "{err}");
     }
 
     #[test]

@@ -184,44 +184,99 @@ fn class_char(p: &[char], i: usize) -> Option<(char, usize)> {
 }
 
 /// Go's `filepath.Match` on Unix: `*` and `?` never match `/`; classes and escapes as Go has them.
+///
+/// Go does not backtrack: the pattern is cut into chunks, each a star followed by fixed-width
+/// text, and each star takes the first place where its chunk matches (only the last chunk is
+/// tried further along, to end with the name). That is Helm's behaviour, and it keeps the cost
+/// at chunks × name length × chunk length: a backtracking matcher took minutes on a rule like
+/// `*a*a*a*a*a*a*a*a*a*a*a*a*b` against one 60-character name.
 pub fn go_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    match_from(&p, 0, &n, 0)
-}
-
-fn match_from(p: &[char], pi: usize, n: &[char], ni: usize) -> bool {
-    if pi == p.len() {
-        return ni == n.len();
-    }
-    match p[pi] {
-        '*' => {
-            let mut j = ni;
-            loop {
-                if match_from(p, pi + 1, n, j) {
-                    return true;
-                }
-                if j >= n.len() || n[j] == '/' {
-                    return false;
-                }
-                j += 1;
+    let (mut pat, mut name) = (&p[..], &n[..]);
+    'chunks: while !pat.is_empty() {
+        let (star, chunk, rest) = scan_chunk(pat);
+        pat = rest;
+        if star && chunk.is_empty() {
+            // A trailing star takes the rest of the name, if that has no separator.
+            return !name.contains(&'/');
+        }
+        // The chunk right here, unless it is the last one and leaves part of the name over.
+        if let Some(left) = match_chunk(chunk, name) {
+            if left.is_empty() || !pat.is_empty() {
+                name = left;
+                continue;
             }
         }
-        '?' => ni < n.len() && n[ni] != '/' && match_from(p, pi + 1, n, ni + 1),
-        '[' => {
-            let Some((negated, ranges, end)) = parse_class(p, pi + 1) else {
-                return false;
-            };
-            let Some(&c) = n.get(ni) else { return false };
-            let inside = ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi);
-            inside != negated && match_from(p, end, n, ni + 1)
+        if star {
+            // The star skips one more character each time, never a separator.
+            let mut i = 0;
+            while i < name.len() && name[i] != '/' {
+                if let Some(left) = match_chunk(chunk, &name[i + 1..]) {
+                    if pat.is_empty() && !left.is_empty() {
+                        i += 1;
+                        continue;
+                    }
+                    name = left;
+                    continue 'chunks;
+                }
+                i += 1;
+            }
         }
-        '\\' => match p.get(pi + 1) {
-            Some(&c) => n.get(ni) == Some(&c) && match_from(p, pi + 2, n, ni + 1),
-            None => false,
-        },
-        c => n.get(ni) == Some(&c) && match_from(p, pi + 1, n, ni + 1),
+        return false;
     }
+    name.is_empty()
+}
+
+/// Splits off the leading stars (any number count as one) and the text up to the next star
+/// outside a class: `(had a star, chunk, rest of the pattern)`.
+fn scan_chunk(p: &[char]) -> (bool, &[char], &[char]) {
+    let body_start = p.iter().take_while(|&&c| c == '*').count();
+    let body = &p[body_start..];
+    let mut in_class = false;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            '\\' => i += 1,
+            '[' => in_class = true,
+            ']' => in_class = false,
+            '*' if !in_class => break,
+            _ => {}
+        }
+        i += 1;
+    }
+    let i = i.min(body.len());
+    (body_start > 0, &body[..i], &body[i..])
+}
+
+/// Matches a star-free chunk against the start of `s`; returns what is left of `s`.
+fn match_chunk<'a>(chunk: &[char], mut s: &'a [char]) -> Option<&'a [char]> {
+    let mut i = 0;
+    while i < chunk.len() {
+        let (&c, rest) = s.split_first()?;
+        match chunk[i] {
+            '[' => {
+                let (negated, ranges, end) = parse_class(chunk, i + 1)?;
+                let inside = ranges.iter().any(|(lo, hi)| *lo <= c && c <= *hi);
+                if inside == negated {
+                    return None;
+                }
+                i = end;
+            }
+            '?' if c != '/' => i += 1,
+            '?' => return None,
+            '\\' => {
+                if chunk.get(i + 1) != Some(&c) {
+                    return None;
+                }
+                i += 2;
+            }
+            lit if lit == c => i += 1,
+            _ => return None,
+        }
+        s = rest;
+    }
+    Some(s)
 }
 
 #[cfg(test)]
@@ -267,6 +322,26 @@ mod tests {
             ("[x\\-]", "z", false),
             ("[\\-x]", "a", false),
             ("*x", "xxx", true),
+            // Go's stars do not backtrack; these hold either way, and the last ones are the
+            // patterns that made a backtracking matcher exponential.
+            ("*a*b", "aaab", true),
+            ("*a*bc", "abxbc", true),
+            ("a*b*c", "abbbcbc", true),
+            ("*", "a/b", false),
+            ("*/*", "a/b", true),
+            ("*[/]b", "a/b", true),
+            ("**a", "ba", true),
+            ("*a*a*a*a*a*a*a*a*a*a*a*a*b", &"a".repeat(60), false),
+            (
+                "*a*a*a*a*a*a*a*a*a*a*a*a*b",
+                &format!("{}b", "a".repeat(60)),
+                true,
+            ),
+            (
+                "*a*a*a*a*a*a*a*a*a*a*a*a*b",
+                &format!("{}/b", "a".repeat(60)),
+                false,
+            ),
         ];
         for (p, n, want) in cases {
             assert_eq!(go_match(p, n), *want, "match({p:?}, {n:?})");

@@ -8,11 +8,17 @@
 use std::{
     collections::BTreeMap,
     fs,
+    io::Read,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::atomic::{AtomicU64, AtomicUsize, Ordering},
 };
 
-use super::{archive, helmignore, metadata::Metadata, Chart, Error, File, Template};
+use super::{
+    archive, helmignore,
+    limits::{self, Budget, Source},
+    metadata::Metadata,
+    yaml_text, Chart, Error, File, Template,
+};
 use crate::gotemplate::Value;
 
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
@@ -24,14 +30,30 @@ pub struct BufferedFile {
     pub data: Vec<u8>,
 }
 
-/// Loads a chart directory (Helm's `LoadDir`).
+/// Loads a chart directory (Helm's `LoadDir`), logging Helm's line for each symlink it follows.
 pub fn load_dir(dir: &Path) -> Result<Chart, Error> {
-    load_files(read_dir_files(dir)?)
+    load_dir_reporting(dir, &mut |w| tracing::warn!("{w}"))
+}
+
+/// [`load_dir`], passing each line Helm prints to stderr while loading (one per symlink followed,
+/// since a link can pull files from anywhere into the chart) to `warn`.
+pub fn load_dir_reporting(dir: &Path, warn: &mut dyn FnMut(String)) -> Result<Chart, Error> {
+    let mut budget = Budget::new();
+    let files = read_dir_within(dir, warn, &mut budget)?;
+    load_files_within(files.into_iter().map(Pending::from).collect(), &mut budget).map(with_parent_paths)
 }
 
 /// The files of a chart directory as Helm's `LoadDir` collects them: `.helmignore` applied,
-/// byte order, BOMs stripped. Packaging writes exactly these.
+/// byte order, BOMs stripped, within the directory limits. Packaging writes exactly these.
 pub fn read_dir_files(dir: &Path) -> Result<Vec<BufferedFile>, Error> {
+    read_dir_within(dir, &mut |w| tracing::warn!("{w}"), &mut Budget::new())
+}
+
+fn read_dir_within(
+    dir: &Path,
+    warn: &mut dyn FnMut(String),
+    budget: &mut Budget,
+) -> Result<Vec<BufferedFile>, Error> {
     let ignore_path = dir.join(helmignore::HELM_IGNORE);
     let mut rules = if ignore_path.is_file() {
         let text =
@@ -42,11 +64,22 @@ pub fn read_dir_files(dir: &Path) -> Result<Vec<BufferedFile>, Error> {
         helmignore::Rules::default()
     };
     rules.add_defaults();
-    let mut found = Vec::new();
-    let walked = walk(dir, "", &rules, &mut found, 0);
+    let mut walk = Walk {
+        rules: &rules,
+        // Helm names links by their absolute, cleaned path (`filepath.Abs`).
+        top: std::path::absolute(dir)
+            .map(|p| crate::gotemplate::gostr::path_clean(&p.to_string_lossy()))
+            .unwrap_or_else(|_| dir.display().to_string()),
+        found: Vec::new(),
+        ancestors: Vec::new(),
+        budget,
+        warn,
+    };
+    let walked = walk.dir(dir, "");
+    let Walk { found, budget, .. } = walk;
     // Every file the walk found comes before the place where it stopped, so a read error of one
     // of them is what a walk that reads as it goes would have met first.
-    let files = read_all(found)?;
+    let files = read_all(found, budget)?;
     walked?;
     Ok(files)
 }
@@ -57,62 +90,88 @@ struct Found {
     path: PathBuf,
 }
 
-/// Symlinked directories could loop; Go would recurse until the OS refuses the path.
-const MAX_DEPTH: usize = 64;
+/// The state of one directory walk.
+struct Walk<'a> {
+    rules: &'a helmignore::Rules,
+    /// The chart directory as Helm names it in messages.
+    top: String,
+    found: Vec<Found>,
+    /// Device and inode of each directory from the top to where the walk is: a link back to one
+    /// of them is a loop. Go has no such check and recurses until the path is too long.
+    ancestors: Vec<(u64, u64)>,
+    budget: &'a mut Budget,
+    warn: &'a mut dyn FnMut(String),
+}
 
-fn walk(
-    dir: &Path,
-    rel: &str,
-    rules: &helmignore::Rules,
-    out: &mut Vec<Found>,
-    depth: usize,
-) -> Result<(), Error> {
-    if depth > MAX_DEPTH {
-        return Err(Error::new(format!(
-            "{}: too many levels of symbolic links",
-            dir.display()
-        )));
+impl Walk<'_> {
+    fn dir(&mut self, dir: &Path, rel: &str) -> Result<(), Error> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;
+        self.ancestors.push((meta.dev(), meta.ino()));
+        let result = self.entries(dir, rel);
+        self.ancestors.pop();
+        result
     }
-    let read = fs::read_dir(dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;
-    let mut entries: Vec<(std::ffi::OsString, fs::DirEntry)> =
-        read.filter_map(Result::ok).map(|e| (e.file_name(), e)).collect();
-    // Go sorts names as byte strings.
-    entries.sort_by(|(a, _), (b, _)| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
-    for (name, entry) in entries {
-        let path = entry.path();
-        let name = name.to_string_lossy();
-        let n = if rel.is_empty() {
-            name.to_string()
-        } else {
-            format!("{rel}/{name}")
-        };
-        // Following symlinks: the target decides whether this is a directory. Other entries' type
-        // comes with the directory listing, which saves a stat per file (hundreds on big charts).
-        let symlink_error =
-            |e: std::io::Error| Error::new(format!("error evaluating symlink {}: {e}", path.display()));
-        let mut kind = entry.file_type().map_err(symlink_error)?;
-        if kind.is_symlink() {
-            kind = fs::metadata(&path).map_err(symlink_error)?.file_type();
-        }
-        if kind.is_dir() {
-            if rules.ignore(&n, true) {
+
+    fn entries(&mut self, dir: &Path, rel: &str) -> Result<(), Error> {
+        use std::os::unix::fs::MetadataExt;
+        let read = fs::read_dir(dir).map_err(|e| Error::new(format!("{}: {e}", dir.display())))?;
+        let mut entries: Vec<(std::ffi::OsString, fs::DirEntry)> =
+            read.filter_map(Result::ok).map(|e| (e.file_name(), e)).collect();
+        // Go sorts names as byte strings.
+        entries.sort_by(|(a, _), (b, _)| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
+        for (name, entry) in entries {
+            let path = entry.path();
+            let name = name.to_string_lossy();
+            let n = if rel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{rel}/{name}")
+            };
+            // Following symlinks: the target decides whether this is a directory. Other entries'
+            // type comes with the directory listing, which saves a stat per file (hundreds on
+            // big charts).
+            let symlink_error =
+                |e: std::io::Error| Error::new(format!("error evaluating symlink {}: {e}", path.display()));
+            let mut kind = entry.file_type().map_err(symlink_error)?;
+            if kind.is_symlink() {
+                let resolved = fs::canonicalize(&path).map_err(symlink_error)?;
+                let meta = fs::metadata(&resolved).map_err(symlink_error)?;
+                (self.warn)(format!(
+                    "walk.go:75: found symbolic link in path: {}/{n} resolves to {}. Contents of linked file included and used",
+                    self.top,
+                    resolved.display()
+                ));
+                if meta.is_dir() && self.ancestors.contains(&(meta.dev(), meta.ino())) {
+                    return Err(Error::new(format!(
+                        "symbolic link loop: {}/{n} resolves to {}, a directory that contains it",
+                        self.top,
+                        resolved.display()
+                    )));
+                }
+                kind = meta.file_type();
+            }
+            if kind.is_dir() {
+                if self.rules.ignore(&n, true) {
+                    continue;
+                }
+                self.dir(&path, &n)?;
                 continue;
             }
-            walk(&path, &n, rules, out, depth + 1)?;
-            continue;
+            if self.rules.ignore(&n, false) {
+                continue;
+            }
+            if !kind.is_file() {
+                return Err(Error::new(format!(
+                    "cannot load irregular file {} as it has file mode type bits set",
+                    path.display()
+                )));
+            }
+            self.budget.take_file()?;
+            self.found.push(Found { name: n, path });
         }
-        if rules.ignore(&n, false) {
-            continue;
-        }
-        if !kind.is_file() {
-            return Err(Error::new(format!(
-                "cannot load irregular file {} as it has file mode type bits set",
-                path.display()
-            )));
-        }
-        out.push(Found { name: n, path });
+        Ok(())
     }
-    Ok(())
 }
 
 /// Below this many files a second thread costs more than it saves.
@@ -120,10 +179,22 @@ const PARALLEL_READ_MIN: usize = 32;
 
 /// Reads the files the walk found, in walk order, on two threads when there are many: on big
 /// charts (MBs of `crds/` and dashboards) reading is most of loading, and nothing else runs yet.
-/// The first failing file in walk order is the error, as when reading one by one.
-fn read_all(found: Vec<Found>) -> Result<Vec<BufferedFile>, Error> {
+/// The first failing file in walk order is the error, as when reading one by one. Each file's
+/// size is checked before it is read, so a huge file costs nothing.
+fn read_all(found: Vec<Found>, budget: &mut Budget) -> Result<Vec<BufferedFile>, Error> {
+    // Shared by both threads: what the chart may still hold.
+    let left = AtomicU64::new(budget.bytes_left());
     let read = |f: &Found| -> Result<Vec<u8>, Error> {
-        let mut data = fs::read(&f.path).map_err(|e| Error::new(format!("error reading {}: {e}", f.name)))?;
+        let io_error = |e: std::io::Error| Error::new(format!("error reading {}: {e}", f.name));
+        let mut file = fs::File::open(&f.path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        Budget::check_file_size(&f.name, size, Source::Directory)?;
+        let claimed = size + f.name.len() as u64;
+        left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(claimed))
+            .map_err(|_| limits::chart_too_big())?;
+        let mut data = Vec::with_capacity(size as usize);
+        // Bounded too: the file may have grown since its size was read.
+        (&mut file).take(size).read_to_end(&mut data).map_err(io_error)?;
         if data.starts_with(UTF8_BOM) {
             data.drain(..UTF8_BOM.len());
         }
@@ -156,14 +227,16 @@ fn read_all(found: Vec<Found>) -> Result<Vec<BufferedFile>, Error> {
             results[i] = Some(r);
         }
     }
-    found
+    let files = found
         .into_iter()
         .zip(results)
         .map(|(f, r)| {
             let data = r.expect("every file was read")?;
             Ok(BufferedFile { name: f.name, data })
         })
-        .collect()
+        .collect::<Result<Vec<_>, Error>>()?;
+    budget.take_bytes(budget.bytes_left() - left.into_inner())?;
+    Ok(files)
 }
 
 /// Loads a chart archive file (Helm's `LoadFile`).
@@ -174,17 +247,78 @@ pub fn load_archive_path(path: &Path) -> Result<Chart, Error> {
     load_archive(&data)
 }
 
-/// Loads a chart from gzipped tar bytes (Helm's `LoadArchive`).
+/// Loads a chart from gzipped tar bytes (Helm's `LoadArchive`). Every chart from a repository or
+/// a registry comes through here, within the same limits as a local one.
 pub fn load_archive(data: &[u8]) -> Result<Chart, Error> {
-    let files = archive::load_archive_files(data).map_err(Error::new)?;
-    load_files(files)
+    load_archive_within(data, &mut Budget::new()).map(with_parent_paths)
+}
+
+/// Sets the parent paths once the whole tree is loaded: done at every level, it cost time cubic
+/// in the depth.
+fn with_parent_paths(mut chart: Chart) -> Chart {
+    chart.set_parent_paths();
+    chart
+}
+
+fn load_archive_within(data: &[u8], budget: &mut Budget) -> Result<Chart, Error> {
+    let files = archive::load_archive_files_within(data, budget)?;
+    load_files_within(files.into_iter().map(Pending::from).collect(), budget)
 }
 
 /// Builds a chart from its files (Helm's `LoadFiles`).
 pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
+    load_files_within(files.into_iter().map(Pending::from).collect(), &mut Budget::new())
+        .map(with_parent_paths)
+}
+
+/// A file on its way into a (sub)chart, its name relative to that chart being `full[start..]`.
+/// Subcharts nested in one archive only move `start`: copying the shortened names at each level
+/// cost time cubic in the depth (minutes for a chart nesting 2,300 subcharts).
+struct Pending {
+    full: String,
+    start: usize,
+    data: Vec<u8>,
+}
+
+impl Pending {
+    fn name(&self) -> &str {
+        &self.full[self.start..]
+    }
+
+    /// The same file, its name without its first `n` bytes.
+    fn skip(mut self, n: usize) -> Pending {
+        self.start += n;
+        self
+    }
+
+    fn into_file(self) -> BufferedFile {
+        let name = if self.start == 0 {
+            self.full
+        } else {
+            self.full[self.start..].to_string()
+        };
+        BufferedFile {
+            name,
+            data: self.data,
+        }
+    }
+}
+
+impl From<BufferedFile> for Pending {
+    fn from(f: BufferedFile) -> Pending {
+        Pending {
+            full: f.name,
+            start: 0,
+            data: f.data,
+        }
+    }
+}
+
+/// [`load_files`], counting subchart archives' contents against the chart tree's `budget`.
+fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, Error> {
     let mut metadata: Option<Metadata> = None;
     for f in &files {
-        if f.name == "Chart.yaml" {
+        if f.name() == "Chart.yaml" {
             let md = metadata.get_or_insert_with(Metadata::default);
             let doc = parse_yaml_doc(&f.data, "Chart.yaml")?;
             md.apply(&doc)
@@ -196,13 +330,25 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
     }
 
     let mut chart = Chart::empty();
-    let mut subcharts: BTreeMap<String, Vec<BufferedFile>> = BTreeMap::new();
+    let mut subcharts: BTreeMap<String, Vec<Pending>> = BTreeMap::new();
     for f in files {
+        if let Some(rest) = f.name().strip_prefix("charts/") {
+            // Signatures of subchart archives stay with the parent's files.
+            if !rest.ends_with(".prov") {
+                let cname = rest.split('/').next().unwrap_or_default().to_string();
+                subcharts.entry(cname).or_default().push(f.skip("charts/".len()));
+                continue;
+            }
+        }
+        let f = f.into_file();
         let name = f.name.as_str();
         match name {
             "Chart.yaml" => {}
             "Chart.lock" => check_yaml(&f.data, "Chart.lock")?,
             "values.yaml" => {
+                if let Some(e) = yaml_text::reader_error(&f.data) {
+                    return Err(Error::new(format!("cannot load values.yaml: {e}")));
+                }
                 let text = String::from_utf8_lossy(&f.data);
                 let v = crate::yaml::parse_values(&text, "values.yaml")
                     .map_err(|e| Error::new(format!("cannot load values.yaml: {e}")))?;
@@ -253,21 +399,6 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
                         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
                 ),
             }),
-            _ if name.starts_with("charts/") => {
-                if name.ends_with(".prov") {
-                    chart.files.push(File {
-                        name: f.name,
-                        data: f.data.into(),
-                    });
-                    continue;
-                }
-                let fname = name["charts/".len()..].to_string();
-                let cname = fname.split('/').next().unwrap_or_default().to_string();
-                subcharts.entry(cname).or_default().push(BufferedFile {
-                    name: fname,
-                    data: f.data,
-                });
-            }
             _ => chart.files.push(File {
                 name: f.name,
                 data: f.data.into(),
@@ -296,33 +427,31 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
         let wrap = |e: Error| Error::new(format!("error unpacking subchart {n} in {parent}: {}", e.message));
         let sub = if n.ends_with(".tgz") {
             let first = &files[0];
-            if first.name != n {
+            if first.name() != n {
                 return Err(Error::new(format!(
                     "error unpacking subchart tar in {parent}: expected {n}, got {}",
-                    first.name
+                    first.name()
                 )));
             }
-            load_archive(&first.data).map_err(wrap)?
+            load_archive_within(&first.data, budget).map_err(wrap)?
         } else {
-            let inner: Vec<BufferedFile> = files
+            // A file right under `charts/` is not part of any subchart directory.
+            let inner: Vec<Pending> = files
                 .into_iter()
-                .filter_map(|f| {
-                    let (_, rest) = f.name.split_once('/')?;
-                    Some(BufferedFile {
-                        name: rest.to_string(),
-                        data: f.data,
-                    })
-                })
+                .filter(|f| f.name().len() > n.len())
+                .map(|f| f.skip(n.len() + 1))
                 .collect();
-            load_files(inner).map_err(wrap)?
+            load_files_within(inner, budget).map_err(wrap)?
         };
         chart.dependencies.push(sub);
     }
-    chart.set_parent_paths();
     Ok(chart)
 }
 
 fn parse_yaml_doc(data: &[u8], file: &str) -> Result<serde_json::Value, Error> {
+    if let Some(e) = yaml_text::reader_error(data) {
+        return Err(Error::new(format!("cannot load {file}: {e}")));
+    }
     let text = String::from_utf8_lossy(data);
     // Integers must stay integers here: a string field gets `1` from `1`, but `1.1` from `1.10`.
     let docs = crate::yaml::parse_documents(&text, file)
@@ -457,5 +586,189 @@ mod tests {
         assert_eq!(inner.map(|f| &*f.data), Some(&b"inner\n"[..]));
         let _ = fs::remove_dir_all(&root);
         let _ = fs::remove_dir_all(&elsewhere);
+    }
+
+    fn names(files: &[File]) -> Vec<&str> {
+        files.iter().map(|f| f.name.as_str()).collect()
+    }
+
+    const CHART_YAML: &[u8] = b"apiVersion: v2\nname: c\nversion: 1.0.0\n";
+
+    /// A gzipped tar of `entries`, under the top directory `c/`.
+    fn tgz(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        for (name, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            builder.append_data(&mut h, format!("c/{name}"), *data).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn symlink_loop_is_an_error_naming_the_link() {
+        let root = scratch("loop");
+        put(&root, "Chart.yaml", CHART_YAML);
+        fs::create_dir_all(root.join("d/e")).unwrap();
+        std::os::unix::fs::symlink("../..", root.join("d/e/up")).unwrap();
+        let err = load_dir(&root).map(|_| ()).unwrap_err();
+        let top = std::path::absolute(&root).unwrap();
+        assert_eq!(
+            err.message,
+            format!(
+                "symbolic link loop: {}/d/e/up resolves to {}, a directory that contains it",
+                top.display(),
+                fs::canonicalize(&root).unwrap().display()
+            )
+        );
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn deep_directories_load() {
+        // Deeper than the 64 levels a depth cap once refused as a symlink loop.
+        let root = scratch("deep");
+        put(&root, "Chart.yaml", CHART_YAML);
+        let deep = "d/".repeat(100) + "f.txt";
+        put(&root, &deep, b"deep\n");
+        let chart = load_dir(&root).unwrap();
+        assert_eq!(names(&chart.files), [deep.as_str()]);
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
+    fn every_symlink_followed_is_reported_as_helm_does() {
+        let root = scratch("links");
+        let outside = scratch("links-outside");
+        put(&root, "Chart.yaml", CHART_YAML);
+        put(&root, "files/in.txt", b"in\n");
+        put(&outside, "out.txt", b"out\n");
+        std::os::unix::fs::symlink(outside.join("out.txt"), root.join("out.txt")).unwrap();
+        std::os::unix::fs::symlink("files/in.txt", root.join("in.txt")).unwrap();
+        let mut lines = Vec::new();
+        let chart = load_dir_reporting(&root, &mut |w| lines.push(w)).unwrap();
+        assert_eq!(names(&chart.files), ["files/in.txt", "in.txt", "out.txt"]);
+        let top = std::path::absolute(&root).unwrap();
+        let real = |p: &Path| fs::canonicalize(p).unwrap();
+        assert_eq!(
+            lines,
+            [
+                format!(
+                    "walk.go:75: found symbolic link in path: {}/in.txt resolves to {}. Contents of linked file included and used",
+                    top.display(),
+                    real(&root.join("files/in.txt")).display()
+                ),
+                format!(
+                    "walk.go:75: found symbolic link in path: {}/out.txt resolves to {}. Contents of linked file included and used",
+                    top.display(),
+                    real(&outside.join("out.txt")).display()
+                ),
+            ]
+        );
+        let _ = fs::remove_dir_all(&root);
+        let _ = fs::remove_dir_all(&outside);
+    }
+
+    #[test]
+    fn directory_limits() {
+        use crate::chart::limits::{MAX_FILES, MAX_FILE_SIZE};
+        type Setup = fn(&Path);
+        let cases: &[(&str, Setup, String)] = &[
+            (
+                "file over the size limit, sparse so the test writes nothing",
+                |root| {
+                    fs::create_dir_all(root.join("files")).unwrap();
+                    let f = fs::File::create(root.join("files/big.bin")).unwrap();
+                    f.set_len(MAX_FILE_SIZE + 1).unwrap();
+                },
+                format!("chart file \"files/big.bin\" is larger than the maximum file size {MAX_FILE_SIZE}"),
+            ),
+            (
+                "links doubling at each level: 2^15 paths to one file",
+                |root| {
+                    for level in 0..15 {
+                        let dir = root.join(format!("l{level}"));
+                        fs::create_dir_all(&dir).unwrap();
+                        for link in ["a", "b"] {
+                            let target = format!("../l{}", level + 1);
+                            std::os::unix::fs::symlink(target, dir.join(link)).unwrap();
+                        }
+                    }
+                    put(root, "l15/f.txt", b"x");
+                },
+                format!("chart has more than the maximum of {MAX_FILES} files"),
+            ),
+        ];
+        for (name, setup, want) in cases {
+            let root = scratch(&name.split(',').next().unwrap().replace(' ', "-"));
+            put(&root, "Chart.yaml", CHART_YAML);
+            setup(&root);
+            let err = load_dir_reporting(&root, &mut |_| {}).map(|_| ()).unwrap_err();
+            assert_eq!(&err.message, want, "{name}");
+            let _ = fs::remove_dir_all(&root);
+        }
+    }
+
+    #[test]
+    fn nested_archives_share_one_budget() {
+        use crate::chart::limits::MAX_FILE_SIZE;
+        // Each archive alone is within Helm's per-archive limit; together they are not, and
+        // without a shared budget archives nested in archives would multiply it.
+        let chunk = vec![0u8; MAX_FILE_SIZE as usize];
+        let names: Vec<String> = (0..19).map(|i| format!("files/f{i}")).collect();
+        let mut entries: Vec<(&str, &[u8])> = vec![("Chart.yaml", CHART_YAML)];
+        entries.extend(names.iter().map(|n| (n.as_str(), &chunk[..])));
+        let sub = tgz(&entries);
+        let top = tgz(&[
+            ("Chart.yaml", CHART_YAML),
+            ("files/big", &chunk),
+            ("files/big2", &chunk),
+            ("charts/sub.tgz", &sub),
+        ]);
+        assert!(
+            archive::load_archive_files(&sub).is_ok(),
+            "the subchart alone loads"
+        );
+        let err = load_archive(&top).map(|_| ()).unwrap_err();
+        assert_eq!(
+            err.message,
+            "error unpacking subchart sub.tgz in c: decompressed chart is larger than the maximum size 104857600"
+        );
+    }
+
+    #[test]
+    fn thousands_of_nested_subcharts_load() {
+        // Helm renders a chart nesting 2,300 subcharts in one archive. Names hold all the
+        // levels, so each level only moves where its names start; the stack is the binary's
+        // (main.rs), here a thread's of the same size.
+        const LEVELS: usize = 2300;
+        let mut names = Vec::new();
+        let mut prefix = String::new();
+        for _ in 0..LEVELS {
+            names.push(format!("{prefix}Chart.yaml"));
+            prefix.push_str("charts/c/");
+        }
+        let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), CHART_YAML)).collect();
+        let data = tgz(&entries);
+        let depth = std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn(move || {
+                let chart = load_archive(&data).unwrap();
+                let mut depth = 1;
+                let mut c = &chart;
+                while let Some(d) = c.dependencies.first() {
+                    depth += 1;
+                    c = d;
+                }
+                (depth, c.full_path().len())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(depth, (LEVELS, "c/charts/".len() * (LEVELS - 1) + 1));
     }
 }

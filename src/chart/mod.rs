@@ -8,11 +8,13 @@
 pub mod archive;
 pub mod dependencies;
 pub mod helmignore;
+pub mod limits;
 pub mod loader;
 pub mod lock;
 pub mod metadata;
 pub mod package;
 pub mod source;
+pub mod yaml_text;
 
 use std::{fmt, path::Path};
 
@@ -89,12 +91,18 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Loads a chart from a directory or a `.tgz`/`.tar.gz` archive (Helm's `loader.Load`).
+/// Loads a chart from a directory or a `.tgz`/`.tar.gz` archive (Helm's `loader.Load`), within
+/// the limits of [`limits`]. Helm's stderr lines (a symlink followed) go to the log.
 pub fn load(path: &Path) -> Result<Chart, Error> {
+    load_reporting(path, &mut |w| tracing::warn!("{w}"))
+}
+
+/// [`load`], passing each line Helm prints to stderr while loading to `warn`.
+pub fn load_reporting(path: &Path, warn: &mut dyn FnMut(String)) -> Result<Chart, Error> {
     let meta = std::fs::metadata(path)
         .map_err(|e| Error::new(format!("stat {}: {}", path.display(), io_text(&e))))?;
     if meta.is_dir() {
-        loader::load_dir(path)
+        loader::load_dir_reporting(path, warn)
     } else {
         loader::load_archive_path(path)
     }

@@ -35,7 +35,8 @@ impl Files {
 
     fn glob(&self, pattern: &str) -> Files {
         // Helm compiles `**` instead of a pattern gobwas refuses, so a bad pattern matches all.
-        let parsed = Glob::parse(pattern).unwrap_or(Glob(vec![Tok::AnyDeep]));
+        let parsed =
+            Glob::parse(pattern).unwrap_or_else(|| Glob(vec![Inst::Star { deep: true }, Inst::Match]));
         let files = self
             .files
             .iter()
@@ -175,86 +176,122 @@ impl Object for Files {
 ///
 /// A pattern gobwas refuses makes Helm fall back to `**` (every file), which [`Glob::parse`]'s
 /// callers reproduce.
+///
+/// The pattern compiles to a small automaton run over all its states at once (one pass over the
+/// name, cost name length × pattern length). Trying each way to split the name instead took
+/// minutes on `*a*a*a*a*a*a*a*a*a*a*a*a*b`, and seconds on a thousand nested braces; the parse
+/// keeps its own stack, so no nesting depth overflows ours.
 #[derive(Debug, Clone)]
-struct Glob(Vec<Tok>);
+struct Glob(Vec<Inst>);
 
+/// One state of the automaton; a state that consumes a character moves on to the next one.
 #[derive(Debug, Clone)]
-enum Tok {
+enum Inst {
     Lit(char),
-    Any,
-    AnyDeep,
+    /// `?`: any character but `/`.
     One,
     Class {
         negated: bool,
         ranges: Vec<(char, char)>,
     },
-    Alt(Vec<Glob>),
+    /// `*` (`deep: false`, not across `/`) or `**`: stays here on a character, or moves on free.
+    Star {
+        deep: bool,
+    },
+    /// The start of `{...}`: moves on free to each alternative's first state.
+    Split(Vec<usize>),
+    /// The end of an alternative: moves on free to the state after the `}`.
+    Jump(usize),
+    Match,
+}
+
+/// An open `{`: where its [`Inst::Split`] is, and the [`Inst::Jump`]s its alternatives end with.
+struct Open {
+    split: usize,
+    ends: Vec<usize>,
 }
 
 impl Glob {
     /// The compiled pattern, or `None` where gobwas reports a syntax error.
     fn parse(pattern: &str) -> Option<Glob> {
-        let chars: Vec<char> = pattern.chars().collect();
-        let (g, rest) = Self::parse_seq(&chars, 0, false)?;
-        (rest == chars.len()).then_some(g)
-    }
-
-    /// Parses until the end or, inside `{}`, until `,` or `}`; returns the position reached.
-    fn parse_seq(c: &[char], mut i: usize, in_alt: bool) -> Option<(Glob, usize)> {
-        let mut toks = Vec::new();
+        let c: Vec<char> = pattern.chars().collect();
+        let mut prog = Vec::new();
+        let mut open: Vec<Open> = Vec::new();
+        let close = |prog: &mut Vec<Inst>, o: Open| {
+            let after = prog.len();
+            for j in o.ends {
+                prog[j] = Inst::Jump(after);
+            }
+        };
+        let mut i = 0;
         while i < c.len() {
             match c[i] {
-                ',' | '}' if in_alt => break,
+                ',' if !open.is_empty() => {
+                    let here = prog.len();
+                    let o = open.last_mut().expect("checked not empty");
+                    o.ends.push(here);
+                    prog.push(Inst::Jump(0));
+                    if let Inst::Split(to) = &mut prog[o.split] {
+                        to.push(here + 1);
+                    }
+                    i += 1;
+                }
+                '}' if !open.is_empty() => {
+                    let mut o = open.pop().expect("checked not empty");
+                    o.ends.push(prog.len());
+                    prog.push(Inst::Jump(0));
+                    close(&mut prog, o);
+                    i += 1;
+                }
                 '\\' => {
                     // A trailing `\` is dropped (gobwas's lexer ends the text there).
                     if let Some(&next) = c.get(i + 1) {
-                        toks.push(Tok::Lit(next));
+                        prog.push(Inst::Lit(next));
                     }
-                    i += 2;
-                }
-                '*' if c.get(i + 1) == Some(&'*') => {
-                    toks.push(Tok::AnyDeep);
                     i += 2;
                 }
                 '*' => {
-                    toks.push(Tok::Any);
-                    i += 1;
+                    let deep = c.get(i + 1) == Some(&'*');
+                    prog.push(Inst::Star { deep });
+                    i += if deep { 2 } else { 1 };
                 }
                 '?' => {
-                    toks.push(Tok::One);
+                    prog.push(Inst::One);
                     i += 1;
                 }
                 '[' => {
-                    let (tok, next) = Self::parse_class(c, i + 1)?;
-                    toks.push(tok);
+                    let (inst, next) = Self::parse_class(&c, i + 1)?;
+                    prog.push(inst);
                     i = next;
                 }
                 '{' => {
-                    let mut alts = Vec::new();
+                    let split = prog.len();
+                    prog.push(Inst::Split(vec![split + 1]));
+                    open.push(Open {
+                        split,
+                        ends: Vec::new(),
+                    });
                     i += 1;
-                    loop {
-                        let (g, next) = Self::parse_seq(c, i, true)?;
-                        alts.push(g);
-                        i = next + 1;
-                        // The end of the pattern closes every open `{`.
-                        if c.get(next) != Some(&',') {
-                            break;
-                        }
-                    }
-                    toks.push(Tok::Alt(alts));
                 }
                 ch => {
-                    toks.push(Tok::Lit(ch));
+                    prog.push(Inst::Lit(ch));
                     i += 1;
                 }
             }
         }
-        Some((Glob(toks), i.min(c.len())))
+        // The end of the pattern closes every open `{`, innermost first.
+        while let Some(mut o) = open.pop() {
+            o.ends.push(prog.len());
+            prog.push(Inst::Jump(0));
+            close(&mut prog, o);
+        }
+        prog.push(Inst::Match);
+        Some(Glob(prog))
     }
 
     /// A class after its `[`: `!`, then one `lo-hi` range or a list of characters (with `\`
-    /// escapes), then `]`. Returns the token and the position after `]`.
-    fn parse_class(c: &[char], mut i: usize) -> Option<(Tok, usize)> {
+    /// escapes), then `]`. Returns the state and the position after `]`.
+    fn parse_class(c: &[char], mut i: usize) -> Option<(Inst, usize)> {
         let mut negated = false;
         if c.get(i) == Some(&'!') {
             negated = true;
@@ -267,7 +304,7 @@ impl Glob {
                 return None;
             }
             let ranges = vec![(first, hi)];
-            return Some((Tok::Class { negated, ranges }, i + 4));
+            return Some((Inst::Class { negated, ranges }, i + 4));
         }
         let mut ranges = Vec::new();
         while i < c.len() && c[i] != ']' {
@@ -284,38 +321,85 @@ impl Glob {
         if c.get(i) != Some(&']') || ranges.is_empty() {
             return None;
         }
-        Some((Tok::Class { negated, ranges }, i + 1))
+        Some((Inst::Class { negated, ranges }, i + 1))
     }
 
+    /// Whether the whole of `s` matches.
     fn matches(&self, s: &str) -> bool {
-        let chars: Vec<char> = s.chars().collect();
-        Self::match_from(&self.0, &chars)
+        let mut now = StateSet::new(self.0.len());
+        let mut next = StateSet::new(self.0.len());
+        let mut stack = Vec::new();
+        self.add(&mut now, 0, &mut stack);
+        for c in s.chars() {
+            if now.list.is_empty() {
+                return false;
+            }
+            next.clear();
+            for k in 0..now.list.len() {
+                let pc = now.list[k];
+                let step = match &self.0[pc] {
+                    Inst::Lit(l) => (*l == c).then_some(pc + 1),
+                    Inst::One => (c != '/').then_some(pc + 1),
+                    // gobwas's range and list matchers do not know the separator: `[!a]` matches `/`.
+                    Inst::Class { negated, ranges } => {
+                        let inside = ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi);
+                        (inside != *negated).then_some(pc + 1)
+                    }
+                    Inst::Star { deep } => (*deep || c != '/').then_some(pc),
+                    Inst::Split(_) | Inst::Jump(_) | Inst::Match => None,
+                };
+                if let Some(to) = step {
+                    self.add(&mut next, to, &mut stack);
+                }
+            }
+            std::mem::swap(&mut now, &mut next);
+        }
+        now.list.iter().any(|&pc| matches!(self.0[pc], Inst::Match))
     }
 
-    fn match_from(toks: &[Tok], s: &[char]) -> bool {
-        let Some((tok, rest)) = toks.split_first() else {
-            return s.is_empty();
-        };
-        match tok {
-            Tok::Lit(c) => s.first() == Some(c) && Self::match_from(rest, &s[1..]),
-            Tok::One => s.first().is_some_and(|&c| c != '/') && Self::match_from(rest, &s[1..]),
-            // gobwas's range and list matchers do not know the separator: `[!a]` matches `/`.
-            Tok::Class { negated, ranges } => {
-                s.first().is_some_and(|&c| {
-                    let inside = ranges.iter().any(|&(lo, hi)| lo <= c && c <= hi);
-                    inside != *negated
-                }) && Self::match_from(rest, &s[1..])
+    /// Adds `pc` and every state reachable from it without consuming a character.
+    fn add(&self, set: &mut StateSet, pc: usize, stack: &mut Vec<usize>) {
+        stack.push(pc);
+        while let Some(pc) = stack.pop() {
+            if !set.insert(pc) {
+                continue;
             }
-            Tok::Any => (0..=s.len())
-                .take_while(|&n| n == 0 || s[n - 1] != '/')
-                .any(|n| Self::match_from(rest, &s[n..])),
-            Tok::AnyDeep => (0..=s.len()).any(|n| Self::match_from(rest, &s[n..])),
-            Tok::Alt(alts) => alts.iter().any(|alt| {
-                let mut joined = alt.0.clone();
-                joined.extend_from_slice(rest);
-                Self::match_from(&joined, s)
-            }),
+            match &self.0[pc] {
+                Inst::Split(to) => stack.extend(to.iter().rev()),
+                Inst::Jump(to) => stack.push(*to),
+                Inst::Star { .. } => stack.push(pc + 1),
+                _ => {}
+            }
         }
+    }
+}
+
+/// A set of automaton states: membership by index, listed in insertion order.
+struct StateSet {
+    seen: Vec<bool>,
+    list: Vec<usize>,
+}
+
+impl StateSet {
+    fn new(n: usize) -> StateSet {
+        StateSet {
+            seen: vec![false; n],
+            list: Vec::new(),
+        }
+    }
+
+    fn insert(&mut self, pc: usize) -> bool {
+        !std::mem::replace(&mut self.seen[pc], true) && {
+            self.list.push(pc);
+            true
+        }
+    }
+
+    fn clear(&mut self) {
+        for &pc in &self.list {
+            self.seen[pc] = false;
+        }
+        self.list.clear();
     }
 }
 
@@ -325,7 +409,7 @@ mod tests {
 
     #[test]
     fn glob_matches_like_gobwas_with_slash_separator() {
-        let cases = [
+        let cases: &[(&str, &str, &str, bool)] = &[
             ("star stays in segment", "files/*", "files/a.txt", true),
             ("star does not cross slash", "files/*", "files/sub/a.txt", false),
             ("double star crosses", "files/**", "files/sub/a.txt", true),
@@ -366,8 +450,57 @@ mod tests {
             ("escaped close bracket", "c[\\]]", "c]", true),
             ("dash first is a list", "c[-a]", "c-", true),
             ("bang listed after negation", "c[!!]", "c!", false),
+            ("empty alternative", "a{,b}c", "ac", true),
+            ("nested alternatives", "{a,{b,c}d}e", "cde", true),
+            ("nested alternatives miss", "{a,{b,c}d}e", "ce", false),
+            ("star inside alternative", "f/{x,*.txt}", "f/a.txt", true),
+            (
+                "star inside alternative keeps segment",
+                "f/{x,*.txt}",
+                "f/a/b.txt",
+                false,
+            ),
+            ("deep star inside alternative", "{**.txt,x}", "f/a/b.txt", true),
+            ("star then literal backtracks", "*ab", "aab", true),
+            // Patterns that made a matcher trying every split take minutes or seconds.
+            (
+                "many stars miss",
+                "*a*a*a*a*a*a*a*a*a*a*a*a*b",
+                &"a".repeat(60),
+                false,
+            ),
+            (
+                "many stars hit",
+                "*a*a*a*a*a*a*a*a*a*a*a*a*b",
+                &format!("{}b", "a".repeat(60)),
+                true,
+            ),
+            (
+                "many deep stars miss",
+                "**a**a**a**a**a**a**a**a**a**a**b",
+                &format!("{}c", "a/".repeat(30)),
+                false,
+            ),
+            (
+                "nested braces",
+                &format!("{}x{}", "{".repeat(1000), "}".repeat(1000)),
+                "x",
+                true,
+            ),
+            (
+                "nested braces unclosed",
+                &format!("{}x", "{a,".repeat(1000)),
+                "x",
+                true,
+            ),
+            (
+                "nested braces miss",
+                &format!("{}x", "{a,".repeat(1000)),
+                "ax",
+                false,
+            ),
         ];
-        for (name, pat, input, want) in cases {
+        for &(name, pat, input, want) in cases {
             let g = Glob::parse(pat).expect(name);
             assert_eq!(g.matches(input), want, "{name}: {pat} vs {input}");
         }

@@ -68,6 +68,9 @@ pub fn merge_user_values(opts: &ValuesOptions) -> Result<Value, Error> {
     let mut base = Value::new_map();
     for path in &opts.value_files {
         let data = read_file(path).map_err(Error::new)?;
+        if let Some(e) = crate::chart::yaml_text::reader_error(&data) {
+            return Err(Error::new(format!("failed to parse {path}: {e}")));
+        }
         let text = String::from_utf8_lossy(&data);
         let current = crate::yaml::parse_values(&text, path)
             .map_err(|e| Error::new(format!("failed to parse {path}: {e}")))?;
@@ -109,23 +112,75 @@ pub fn merge_user_values(opts: &ValuesOptions) -> Result<Value, Error> {
     Ok(base)
 }
 
-/// Reads a values file, `-` being standard input; errors read like Go's `open NAME: ...`.
+/// The most a values file read from a pipe or a device may hold. A regular file's size is known
+/// before it is read; a stream's is not, and `/dev/zero` never ends.
+pub const MAX_STREAM_SIZE: u64 = 100 << 20;
+
+/// Reads a values file (`-f`, `--set-file`), `-` being standard input; errors read like Go's
+/// `open NAME: ...`.
+///
+/// Helm reads whatever the name opens, so a named pipe nobody writes to blocks it forever. Here a
+/// named pipe or a socket is refused before it is opened. Pipes the shell hands over as
+/// `/dev/fd/N` (`-f <(command)`) already have their writer and are read, as are devices, both
+/// up to [`MAX_STREAM_SIZE`].
 fn read_file(path: &str) -> Result<Vec<u8>, String> {
+    use std::os::unix::fs::FileTypeExt;
     if path.trim() == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("read stdin: {e}"))?;
-        return Ok(buf);
+        return read_stream(std::io::stdin(), "stdin");
     }
-    std::fs::read(path).map_err(|e| {
+    let io_error = |op: &str, e: std::io::Error| {
         let why = match e.kind() {
             std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
             std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
             _ => e.to_string(),
         };
-        format!("open {path}: {why}")
-    })
+        format!("{op} {path}: {why}")
+    };
+    let kind = std::fs::metadata(path)
+        .map_err(|e| io_error("open", e))?
+        .file_type();
+    let refused = if kind.is_socket() {
+        Some("a socket")
+    } else if kind.is_fifo() && !is_open_descriptor(path) {
+        Some("a named pipe")
+    } else {
+        None
+    };
+    if let Some(what) = refused {
+        return Err(format!(
+            "{path} is {what}, not a regular file: reading it could wait forever for a writer (use - to read standard input)"
+        ));
+    }
+    if kind.is_file() || kind.is_dir() {
+        return std::fs::read(path).map_err(|e| io_error("read", e));
+    }
+    let file = std::fs::File::open(path).map_err(|e| io_error("open", e))?;
+    read_stream(file, path)
+}
+
+/// Whether `path` names a descriptor this process already holds, as the shell's process
+/// substitution passes a pipe: its writer is running, so reading it ends.
+fn is_open_descriptor(path: &str) -> bool {
+    let under_proc_fd = path.strip_prefix("/proc/").is_some_and(|rest| {
+        let (pid, tail) = rest.split_once('/').unwrap_or((rest, ""));
+        (pid == "self" || pid == "thread-self" || pid.bytes().all(|b| b.is_ascii_digit()))
+            && tail.starts_with("fd/")
+    });
+    path.starts_with("/dev/fd/") || path == "/dev/stdin" || under_proc_fd
+}
+
+/// Reads a pipe or device to its end, refusing more than [`MAX_STREAM_SIZE`].
+fn read_stream(from: impl Read, name: &str) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    from.take(MAX_STREAM_SIZE + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("read {name}: {e}"))?;
+    if buf.len() as u64 > MAX_STREAM_SIZE {
+        return Err(format!(
+            "read {name}: values input is larger than the maximum size {MAX_STREAM_SIZE}"
+        ));
+    }
+    Ok(buf)
 }
 
 /// Helm's `mergeMaps` for value files: a new top-level map; nested maps merged into new maps;
@@ -347,6 +402,70 @@ mod tests {
             merge_user_values(&bad).unwrap_err().message,
             "failed parsing --set-json data a={"
         );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn values_inputs_that_could_hang_or_blow_up() {
+        let dir = std::env::temp_dir().join(format!("kc-values-inputs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success(), "mkfifo");
+        let socket = dir.join("sock");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let latin1 = dir.join("latin1.yaml");
+        std::fs::write(&latin1, b"a: \"\xff\"\n").unwrap();
+        let (fifo, socket, latin1) = (
+            fifo.display().to_string(),
+            socket.display().to_string(),
+            latin1.display().to_string(),
+        );
+        let files = |f: &str| ValuesOptions {
+            value_files: vec![f.to_string()],
+            ..Default::default()
+        };
+        let set_file = |f: &str| ValuesOptions {
+            set_file: vec![format!("k={f}")],
+            ..Default::default()
+        };
+        let cases: Vec<(&str, ValuesOptions, Result<&str, String>)> = vec![
+            (
+                "named pipe with no writer",
+                files(&fifo),
+                Err(format!("{fifo} is a named pipe, not a regular file: reading it could wait forever for a writer (use - to read standard input)")),
+            ),
+            (
+                "named pipe for --set-file",
+                set_file(&fifo),
+                Err(format!("failed parsing --set-file data: {fifo} is a named pipe, not a regular file: reading it could wait forever for a writer (use - to read standard input)")),
+            ),
+            (
+                "socket",
+                files(&socket),
+                Err(format!("{socket} is a socket, not a regular file: reading it could wait forever for a writer (use - to read standard input)")),
+            ),
+            ("empty device", files("/dev/null"), Ok("{}")),
+            (
+                "endless device",
+                files("/dev/zero"),
+                Err(format!("read /dev/zero: values input is larger than the maximum size {MAX_STREAM_SIZE}")),
+            ),
+            (
+                "invalid UTF-8, refused as Helm does",
+                files(&latin1),
+                Err(format!("failed to parse {latin1}: error converting YAML to JSON: yaml: invalid leading UTF-8 octet")),
+            ),
+            // Helm takes --set-file content as a string, whatever its bytes.
+            ("invalid UTF-8 in --set-file", set_file(&latin1), Ok("{\"k\":\"a: \\\"\u{fffd}\\\"\\n\"}")),
+        ];
+        for (name, opts, want) in cases {
+            let got = merge_user_values(&opts)
+                .map(|v| json(&v).to_string())
+                .map_err(|e| e.message);
+            assert_eq!(got, want.map(String::from), "{name}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 
