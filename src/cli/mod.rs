@@ -7,6 +7,7 @@ mod deploy;
 mod diff;
 mod get;
 mod history;
+mod lint;
 mod list;
 mod pull;
 mod push;
@@ -92,6 +93,8 @@ pub enum Command {
     Repo(repo::RepoArgs),
     /// Search for a keyword in charts.
     Search(search::SearchArgs),
+    /// Examine a chart for possible issues (`helm lint`).
+    Lint(lint::LintArgs),
     /// Print the version of kubectl-chart.
     Version(version::VersionArgs),
     /// Output shell completion code for bash, zsh, fish or powershell.
@@ -127,6 +130,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Registry(a) => registry::exec(a, out),
         Command::Repo(a) => repo::exec(a, out),
         Command::Search(a) => search::exec(a, out),
+        Command::Lint(a) => lint::exec(&cli.global, a, out),
         Command::Version(a) => version::exec(a, out),
         Command::Completion(a) => completion::exec(a, out),
     }
