@@ -5,6 +5,7 @@
 pub(super) type Row = (&'static str, &'static str, (u32, u32), Option<(u32, u32)>, Option<&'static str>);
 
 /// The lifecycle table, sorted by apiVersion then kind.
+#[rustfmt::skip]
 pub(super) const DEPRECATED: &[Row] = &[
     ("admissionregistration.k8s.io/v1alpha1", "MutatingAdmissionPolicy", (1, 35), Some((1, 38)), None),
     ("admissionregistration.k8s.io/v1alpha1", "MutatingAdmissionPolicyBinding", (1, 35), Some((1, 38)), None),
