@@ -61,12 +61,13 @@ impl LintReport {
 /// values, bad `--kube-version`); problems with charts are in the report.
 pub fn lint(opts: &LintOptions) -> anyhow::Result<LintReport> {
     let mut caps = Capabilities::default();
-    let mut deprecation_version = lint::deprecations::DEFAULT_KUBE_VERSION;
     if let Some(v) = &opts.kube_version {
         caps = caps.with_kube_version(v).map_err(anyhow::Error::msg)?;
-        let (major, minor) = caps.major_minor();
-        deprecation_version = (major.parse().unwrap_or(0), minor.parse().unwrap_or(0));
     }
+    // Helm's release builds check deprecations at the Kubernetes version they were built for
+    // (the same as the default `.Capabilities`), unless `--kube-version` says otherwise.
+    let (major, minor) = caps.major_minor();
+    let deprecation_version = (major.parse().unwrap_or(0), minor.parse().unwrap_or(0));
     let mut paths: Vec<String> = if opts.paths.is_empty() {
         vec![".".into()]
     } else {
@@ -201,6 +202,7 @@ fn lint_path(path: &str, ctx: &Ctx<'_>) -> Result<Linter, String> {
         files.values.as_deref(),
         files.schema.as_deref(),
         ctx.user,
+        &mut |w| eprintln!("{w}"),
     );
     templates_rule(&mut linter, &files, ctx);
     lint::dependencies::check(

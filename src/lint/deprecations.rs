@@ -7,9 +7,6 @@
 
 use super::deprecations_table::DEPRECATED;
 
-/// The version Helm checks against without `--kube-version`.
-pub const DEFAULT_KUBE_VERSION: (u32, u32) = (1, 20);
-
 /// Kubernetes' deprecation warning for `api_version`/`kind` at `current` (major, minor), if that
 /// kind is deprecated by then.
 pub fn check(api_version: &str, kind: &str, current: (u32, u32)) -> Result<(), String> {
@@ -46,12 +43,12 @@ mod tests {
             (
                 "extensions/v1beta1",
                 "Ingress",
-                DEFAULT_KUBE_VERSION,
+                (1, 20),
                 Some("extensions/v1beta1 Ingress is deprecated in v1.14+, unavailable in v1.22+; use networking.k8s.io/v1 Ingress"),
             ),
             ("networking.k8s.io/v1", "Ingress", (1, 32), None),
             // policy/v1beta1 PodDisruptionBudget was deprecated in 1.21: not yet at Helm's default 1.20.
-            ("policy/v1beta1", "PodDisruptionBudget", DEFAULT_KUBE_VERSION, None),
+            ("policy/v1beta1", "PodDisruptionBudget", (1, 20), None),
             (
                 "policy/v1beta1",
                 "PodDisruptionBudget",

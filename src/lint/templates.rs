@@ -163,16 +163,10 @@ fn decode_head(doc: &str) -> Result<Option<Head>, String> {
         }
     };
     let mut head = Head::default();
-    let string_field = |v: &Json, field: &str| -> Result<String, String> {
-        match v {
-            Json::String(s) => Ok(s.clone()),
-            Json::Null => Ok(String::new()),
-            other => Err(unmarshal(format!(
-                "json: cannot unmarshal {} into Go struct field {field} of type string",
-                json_kind(other)
-            ))),
-        }
-    };
+    // sigs.k8s.io/yaml decodes with the struct as a guide: a number or a bool bound for a string
+    // field becomes its text (`name: 5` is the name "5"), as in `Chart.yaml`.
+    let string_field =
+        |v: &Json, field: &str| crate::chart::metadata::field_string(v, field).map_err(unmarshal);
     for (k, v) in &obj {
         match k.to_ascii_lowercase().as_str() {
             "apiversion" => head.api_version = string_field(v, "K8sYamlStruct.apiVersion")?,
@@ -220,9 +214,18 @@ pub(crate) fn go_yaml_error(e: &crate::yaml::Error) -> String {
     if e.message.starts_with("error unmarshaling") {
         return e.message.clone();
     }
+    // Our parser words a few errors differently from go-yaml; these are the common ones.
+    let message = match e.message.as_str() {
+        "unclosed bracket '['" => "did not find expected ',' or ']'",
+        "unclosed brace '{'" => "did not find expected ',' or '}'",
+        m => m,
+    };
     match e.line {
-        Some(line) => format!("error converting YAML to JSON: yaml: line {line}: {}", e.message),
-        None => format!("error converting YAML to JSON: yaml: {}", e.message),
+        // go-yaml leaves the line out for a scanner error on the first line.
+        Some(line) if line > 1 || !message.starts_with("mapping values") => {
+            format!("error converting YAML to JSON: yaml: line {line}: {message}")
+        }
+        _ => format!("error converting YAML to JSON: yaml: {message}"),
     }
 }
 
@@ -379,8 +382,16 @@ mod tests {
             }))
         );
         assert_eq!(
-            decode_head("kind: 3\n").unwrap_err(),
-            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go struct field K8sYamlStruct.Kind of type string"
+            decode_head("kind: 3\nmetadata: {name: true}\n"),
+            Ok(Some(Head {
+                api_version: String::new(),
+                kind: "3".into(),
+                name: "true".into()
+            }))
+        );
+        assert_eq!(
+            decode_head("kind: [3]\n").unwrap_err(),
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go struct field K8sYamlStruct.Kind of type string"
         );
     }
 }

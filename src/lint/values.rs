@@ -9,29 +9,42 @@ use crate::{gotemplate::Value, values::coalesce};
 const FILE: &str = "values.yaml";
 
 /// Runs the values rules. `data` is `values.yaml` (None when it does not exist), `schema` the
-/// bytes of `values.schema.json` (None or empty when there is none), `overrides` the user's values.
-pub fn check(linter: &mut Linter, data: Option<&[u8]>, schema: Option<&[u8]>, overrides: &Value) {
+/// bytes of `values.schema.json` (None or empty when there is none), `overrides` the user's values;
+/// `warn` gets Helm's coalescing warnings (a table over a scalar, …).
+pub fn check(
+    linter: &mut Linter,
+    data: Option<&[u8]>,
+    schema: Option<&[u8]>,
+    overrides: &Value,
+    warn: &mut dyn FnMut(String),
+) {
     let Some(data) = data else {
         linter.run(Severity::Info, FILE, Err("file does not exist".into()));
         return;
     };
-    linter.run(Severity::Error, FILE, validate(data, schema, overrides));
+    linter.run(Severity::Error, FILE, validate(data, schema, overrides, warn));
 }
 
-fn validate(data: &[u8], schema: Option<&[u8]>, overrides: &Value) -> Result<(), String> {
+fn validate(
+    data: &[u8],
+    schema: Option<&[u8]>,
+    overrides: &Value,
+    warn: &mut dyn FnMut(String),
+) -> Result<(), String> {
     let values = crate::yaml::parse_values(&String::from_utf8_lossy(data), "")
         .map_err(|e| format!("unable to parse YAML: {}", super::templates::go_yaml_error(&e)))?;
-    let Some(schema) = schema.filter(|s| !s.is_empty()) else {
-        return Ok(());
-    };
     // The user's values win over the file's, as they will when the chart is installed.
     let merged = match overrides.deep_copy() {
         Value::Map(m) => m,
         _ => Value::new_map().as_map().cloned().unwrap_or_default(),
     };
     if let Value::Map(file) = &values {
-        coalesce::coalesce_tables(&merged, file, "", false, &mut |_| {});
+        coalesce::coalesce_tables(&merged, file, "", false, warn);
     }
+    // Helm coalesces (and warns) before it looks for a schema.
+    let Some(schema) = schema.filter(|s| !s.is_empty()) else {
+        return Ok(());
+    };
     let schema: serde_json::Value = serde_json::from_slice(schema).map_err(|e| e.to_string())?;
     crate::values::schema::validate_single(&schema, &Value::Map(merged))
 }

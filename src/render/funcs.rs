@@ -261,20 +261,20 @@ fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
     }
 }
 
-/// Helm's lint mode: a missing `required` value or a `fail` is logged (`[INFO] ...` on stderr, as
-/// Helm logs it) and renders as an empty string, so the rest of the chart still gets linted.
+/// Helm's lint mode: a missing `required` value or a `fail` is reported on stderr (`[INFO] ...`,
+/// the line Helm logs) and renders as an empty string, so the rest of the chart still gets linted.
 pub fn lint_mode(m: &mut FuncMap) {
     m.insert_simple("required", |a| match required(a) {
         Err(e) if e.starts_with(WARN_START) => {
             let msg = crate::sprig::convert::to_string(&a[0]);
-            tracing::info!("[INFO] Missing required value: {msg}");
+            eprintln!("[INFO] Missing required value: {msg}");
             Ok(Value::str(""))
         }
         other => other,
     });
     m.insert_simple("fail", |a| {
         let msg = string_arg(a, "fail")?;
-        tracing::info!("[INFO] Fail: {msg}");
+        eprintln!("[INFO] Fail: {msg}");
         Ok(Value::str(""))
     });
 }
