@@ -65,6 +65,7 @@ mod tests {
             values.map(str::as_bytes),
             schema.map(str::as_bytes),
             &overrides,
+            &mut |_| {},
         );
         l.messages.iter().map(|m| m.to_string()).collect()
     }
