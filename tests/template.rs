@@ -10,6 +10,10 @@ mod suites;
 #[path = "template/lint.rs"]
 mod lint;
 
+// `create`: helm's starter, byte for byte.
+#[path = "template/create.rs"]
+mod create;
+
 // Helm as the oracle (only its finder is used here).
 #[allow(dead_code)]
 #[path = "support/helm.rs"]

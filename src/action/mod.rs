@@ -4,6 +4,7 @@
 mod base;
 mod capabilities;
 mod context;
+mod create;
 mod diff;
 mod get;
 mod history;
@@ -26,6 +27,7 @@ mod upgrade;
 
 pub use capabilities::PendingCapabilities;
 pub use context::Context;
+pub use create::create;
 pub use diff::{diff, DiffOptions, DiffResult};
 pub use get::{get, get_values, GetOptions, GetValuesOptions};
 pub use history::{history, HistoryOptions, DEFAULT_HISTORY_LIST_MAX};

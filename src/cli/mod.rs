@@ -3,6 +3,7 @@
 
 mod args;
 mod completion;
+mod create;
 mod deploy;
 mod diff;
 mod get;
@@ -93,6 +94,8 @@ pub enum Command {
     Repo(repo::RepoArgs),
     /// Search for a keyword in charts.
     Search(search::SearchArgs),
+    /// Create a new chart with the given name (`helm create`).
+    Create(create::CreateArgs),
     /// Examine a chart for possible issues (`helm lint`).
     Lint(lint::LintArgs),
     /// Print the version of kubectl-chart.
@@ -130,6 +133,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Registry(a) => registry::exec(a, out),
         Command::Repo(a) => repo::exec(a, out),
         Command::Search(a) => search::exec(a, out),
+        Command::Create(a) => create::exec(a, out),
         Command::Lint(a) => lint::exec(&cli.global, a, out),
         Command::Version(a) => version::exec(a, out),
         Command::Completion(a) => completion::exec(a, out),
