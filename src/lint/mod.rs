@@ -14,6 +14,7 @@ pub mod deprecations;
 #[rustfmt::skip]
 mod deprecations_table;
 pub mod names;
+pub mod openapi;
 pub mod templates;
 pub mod values;
 
