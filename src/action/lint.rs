@@ -35,6 +35,17 @@ pub struct LintOptions {
     pub quiet: bool,
     /// `--skip-schema-validation`.
     pub skip_schema_validation: bool,
+    /// `--openapi` (the shipped schema) or `--validate` (the cluster's, see [`cluster_openapi`]):
+    /// also check every object against Kubernetes' OpenAPI schema.
+    pub openapi: Option<std::sync::Arc<lint::openapi::Schemas>>,
+}
+
+/// The target cluster's OpenAPI schema (built-in kinds at its version, and its CRDs), for
+/// `lint --validate`. Reads only.
+pub async fn cluster_openapi(ctx: &super::Context) -> anyhow::Result<lint::openapi::Schemas> {
+    let docs = ctx.cluster.openapi_v3_documents().await?;
+    let version = ctx.cluster.server_version().await?.unwrap_or_default();
+    Ok(lint::openapi::Schemas::from_documents(&version, &docs))
 }
 
 /// What `lint` prints and how it ends.
@@ -87,6 +98,7 @@ pub fn lint(opts: &LintOptions) -> anyhow::Result<LintReport> {
         caps: &caps,
         deprecation_version,
         skip_schema: opts.skip_schema_validation,
+        openapi: opts.openapi.as_deref(),
     };
 
     let tolerance = if opts.strict {
@@ -168,6 +180,7 @@ struct Ctx<'a> {
     caps: &'a Capabilities,
     deprecation_version: (u32, u32),
     skip_schema: bool,
+    openapi: Option<&'a lint::openapi::Schemas>,
 }
 
 /// The files the rules read, from a directory or an archive.
@@ -311,6 +324,7 @@ fn templates_rule(linter: &mut Linter, files: &ChartFiles, ctx: &Ctx<'_>) {
             templates: templates.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect(),
             files: &rendered,
             kube_version: ctx.deprecation_version,
+            openapi: ctx.openapi,
         },
     );
 }

@@ -31,7 +31,7 @@ pub use create::create;
 pub use diff::{diff, DiffOptions, DiffResult};
 pub use get::{get, get_values, GetOptions, GetValuesOptions};
 pub use history::{history, HistoryOptions, DEFAULT_HISTORY_LIST_MAX};
-pub use lint::{lint, LintOptions, LintReport};
+pub use lint::{cluster_openapi, lint, LintOptions, LintReport};
 pub use list::{list, ListOptions, ListedRelease};
 pub use locate::{http_client, locate_chart, registry_client, ChartSourceOptions, LocatedChart};
 pub use plan::parse_manifest_docs;

@@ -42,10 +42,31 @@ pub struct LintArgs {
     /// Kubernetes version used for capabilities and deprecation checks.
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
+    /// Also check every object against the Kubernetes 1.32 OpenAPI schema shipped in the binary:
+    /// unknown fields, wrong types, missing required fields (not a Helm check).
+    #[arg(long)]
+    openapi: bool,
+    /// Like --openapi, with the schema read from the cluster (its version and its CRDs).
+    #[arg(long, conflicts_with = "openapi")]
+    validate: bool,
 }
 
 /// Runs `lint`: the report on stdout; with a failed chart, Helm's summary becomes the error.
 pub fn exec(global: &GlobalArgs, a: LintArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let openapi = if a.validate {
+        let connect = global.connect_options()?;
+        let schemas = super::runtime()?.block_on(async {
+            let ctx = action::Context::connect(&connect).await?;
+            action::cluster_openapi(&ctx).await
+        })?;
+        Some(std::sync::Arc::new(schemas))
+    } else if a.openapi {
+        Some(std::sync::Arc::new(
+            crate::lint::openapi::Schemas::shipped().map_err(anyhow::Error::msg)?,
+        ))
+    } else {
+        None
+    };
     let report = action::lint(&LintOptions {
         paths: a.paths,
         values: a.values.to_options(),
@@ -55,6 +76,7 @@ pub fn exec(global: &GlobalArgs, a: LintArgs, out: &mut dyn Write) -> anyhow::Re
         with_subcharts: a.with_subcharts,
         quiet: a.quiet,
         skip_schema_validation: a.skip_schema_validation,
+        openapi,
     })?;
     out.write_all(report.text.as_bytes())?;
     if report.failed > 0 {

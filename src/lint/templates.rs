@@ -26,6 +26,9 @@ pub struct Rendered<'a> {
     pub files: &'a BTreeMap<String, String>,
     /// (major, minor) deprecations are checked against.
     pub kube_version: (u32, u32),
+    /// With `--openapi`/`--validate`: the schema every object is also checked against (beyond
+    /// Helm; each problem is an error, as the API server would refuse the object).
+    pub openapi: Option<&'a super::openapi::Schemas>,
 }
 
 /// Runs the per-template rules, in Helm's order; a file whose YAML does not decode stops them.
@@ -63,7 +66,7 @@ pub fn check(linter: &mut Linter, r: &Rendered<'_>) {
         }
         linter.run(Severity::Warning, name, top_indent(content));
         for doc in split_yaml_stream(content) {
-            let head = match decode_head(doc) {
+            let (head, value) = match decode_head(doc) {
                 Ok(h) => h,
                 Err(e) => {
                     linter.run(Severity::Error, name, Err(format!("unable to parse YAML: {e}")));
@@ -71,6 +74,19 @@ pub fn check(linter: &mut Linter, r: &Rendered<'_>) {
                 }
             };
             let Some(head) = head else { continue };
+            if let Some(problems) = r.openapi.and_then(|s| s.validate(&value)) {
+                for p in problems {
+                    linter.run(
+                        Severity::Error,
+                        name,
+                        Err(format!(
+                            "{} {}: {p}",
+                            head.kind,
+                            crate::gotemplate::gofmt::quote(&head.name)
+                        )),
+                    );
+                }
+            }
             linter.run(
                 Severity::Warning,
                 name,
@@ -144,21 +160,22 @@ struct Head {
 }
 
 /// Decodes a document the way Helm does (YAML to JSON, then into a struct with string fields
-/// matched case-insensitively); `None` for an empty document. Errors carry Go's wording.
-fn decode_head(doc: &str) -> Result<Option<Head>, String> {
+/// matched case-insensitively), with the document itself; `None` for an empty document. Errors
+/// carry Go's wording.
+fn decode_head(doc: &str) -> Result<(Option<Head>, Json), String> {
     let value = crate::yaml::parse_documents(doc, "")
         .map_err(|e| go_yaml_error(&e))?
         .into_iter()
         .next()
         .unwrap_or(Json::Null);
     let unmarshal = |msg: String| format!("error unmarshaling JSON: while decoding JSON: {msg}");
-    let obj = match value {
-        Json::Null => return Ok(None),
+    let obj = match &value {
+        Json::Null => return Ok((None, value)),
         Json::Object(m) => m,
         other => {
             return Err(unmarshal(format!(
                 "json: cannot unmarshal {} into Go value of type rules.K8sYamlStruct",
-                json_kind(&other)
+                json_kind(other)
             )))
         }
     };
@@ -167,7 +184,7 @@ fn decode_head(doc: &str) -> Result<Option<Head>, String> {
     // field becomes its text (`name: 5` is the name "5"), as in `Chart.yaml`.
     let string_field =
         |v: &Json, field: &str| crate::chart::metadata::field_string(v, field).map_err(unmarshal);
-    for (k, v) in &obj {
+    for (k, v) in obj {
         match k.to_ascii_lowercase().as_str() {
             "apiversion" => head.api_version = string_field(v, "K8sYamlStruct.apiVersion")?,
             "kind" => head.kind = string_field(v, "K8sYamlStruct.Kind")?,
@@ -194,7 +211,7 @@ fn decode_head(doc: &str) -> Result<Option<Head>, String> {
             _ => {}
         }
     }
-    Ok(Some(head))
+    Ok((Some(head), value))
 }
 
 fn json_kind(v: &Json) -> &'static str {
@@ -289,6 +306,7 @@ mod tests {
             templates: templates.iter().map(|(n, s, _)| (*n, *s)).collect(),
             files: &files,
             kube_version: kube,
+            openapi: None,
         };
         let mut l = Linter::default();
         check(&mut l, &r);
@@ -357,6 +375,35 @@ mod tests {
     }
 
     #[test]
+    fn openapi_problems_are_errors_named_by_object() {
+        let schemas = crate::lint::openapi::Schemas::shipped().unwrap();
+        let bad = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: \"80\"\n    protocl: TCP\n";
+        let unknown =
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\nspec:\n  anything: 1\n";
+        let files = BTreeMap::from([
+            ("c/templates/svc.yaml".to_string(), bad.to_string()),
+            ("c/templates/cr.yaml".to_string(), unknown.to_string()),
+        ]);
+        let r = Rendered {
+            chart_name: "c",
+            templates: vec![("templates/cr.yaml", ""), ("templates/svc.yaml", "")],
+            files: &files,
+            kube_version: (1, 32),
+            openapi: Some(&schemas),
+        };
+        let mut l = Linter::default();
+        check(&mut l, &r);
+        let got: Vec<String> = l.messages.iter().map(|m| m.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                "[ERROR] templates/svc.yaml: Service \"web\": spec.ports[0].port: expected integer, got string",
+                "[ERROR] templates/svc.yaml: Service \"web\": unknown field \"spec.ports[0].protocl\"",
+            ]
+        );
+    }
+
+    #[test]
     fn stream_splits_like_kubernetes_yaml_reader() {
         let cases: &[(&str, &[&str])] = &[
             ("a: 1\n", &["a: 1\n"]),
@@ -372,9 +419,10 @@ mod tests {
 
     #[test]
     fn heads_decode_like_helms_struct() {
-        assert_eq!(decode_head("# only a comment\n"), Ok(None));
+        let head = |doc: &str| decode_head(doc).map(|(h, _)| h);
+        assert_eq!(head("# only a comment\n"), Ok(None));
         assert_eq!(
-            decode_head("APIVERSION: v1\nKind: Pod\nmetadata:\n  Name: p\n"),
+            head("APIVERSION: v1\nKind: Pod\nmetadata:\n  Name: p\n"),
             Ok(Some(Head {
                 api_version: "v1".into(),
                 kind: "Pod".into(),
@@ -382,7 +430,7 @@ mod tests {
             }))
         );
         assert_eq!(
-            decode_head("kind: 3\nmetadata: {name: true}\n"),
+            head("kind: 3\nmetadata: {name: true}\n"),
             Ok(Some(Head {
                 api_version: String::new(),
                 kind: "3".into(),
@@ -390,7 +438,7 @@ mod tests {
             }))
         );
         assert_eq!(
-            decode_head("kind: [3]\n").unwrap_err(),
+            head("kind: [3]\n").unwrap_err(),
             "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go struct field K8sYamlStruct.Kind of type string"
         );
     }
