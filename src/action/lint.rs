@@ -162,10 +162,11 @@ fn subcharts_under(dir: &Path, out: &mut Vec<String>) {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
+        // Go's filepath.Join cleans what it joins (`./c/charts/x` is `c/charts/x`).
         if name == "Chart.yaml" {
-            out.push(dir.display().to_string());
+            out.push(clean(dir));
         } else if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
-            out.push(p.display().to_string());
+            out.push(clean(&p));
         }
         if p.is_dir() {
             subcharts_under(&p, out);
