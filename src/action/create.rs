@@ -53,6 +53,67 @@ const STARTER: &[(&str, &[u8])] = &[
 /// Helm's limit on chart names.
 const MAX_NAME_LEN: usize = 250;
 
+/// `helm create NAME --starter STARTER`: a copy of a starter chart (a name under
+/// `$HELM_DATA_HOME/starters`, or an absolute path) as Helm's `CreateFrom` makes it: the
+/// starter's files with `<CHARTNAME>` replaced in its templates and `values.yaml`, and a new
+/// `Chart.yaml` for the chart. Starters with subcharts are refused (Helm re-packs those as
+/// archives, which needs `package`). Helm prints `Creating NAME` before it starts.
+pub fn create_from_starter(name: &str, starter: &str, data_home: &Path) -> anyhow::Result<()> {
+    let chart_name = go_base(name);
+    let src = if Path::new(starter).is_absolute() {
+        PathBuf::from(starter)
+    } else {
+        data_home.join("starters").join(starter)
+    };
+    let loaded =
+        crate::chart::load(&src).map_err(|e| anyhow::anyhow!("could not load {}: {e}", src.display()))?;
+    if !loaded.dependencies.is_empty() {
+        bail!(
+            "starter {} has subcharts under charts/: starters with subcharts are not supported",
+            src.display()
+        );
+    }
+    if chart_name != go_base(chart_name) || chart_name.is_empty() {
+        bail!("chart name {chart_name:?} is invalid");
+    }
+    let dir = std::path::absolute(go_dir(name))?.join(chart_name);
+    if dir.metadata().is_ok_and(|m| !m.is_dir()) {
+        bail!("file {} already exists and is not a directory", dir.display());
+    }
+    // What Helm writes, in its order: Chart.yaml, values.yaml, the schema, templates, files.
+    let raw = |file: &str| std::fs::read(src.join(file)).ok();
+    let mut files: Vec<(String, Vec<u8>)> = vec![("Chart.yaml".into(), starter_chart_yaml(chart_name))];
+    if let Some(values) = raw("values.yaml") {
+        files.push(("values.yaml".into(), instantiate(&values, chart_name)));
+    }
+    if loaded.schema.is_some() {
+        files.push((
+            "values.schema.json".into(),
+            raw("values.schema.json").unwrap_or_default(),
+        ));
+    }
+    for t in &loaded.templates {
+        files.push((t.name.clone(), instantiate(t.text.as_bytes(), chart_name)));
+    }
+    for f in &loaded.files {
+        files.push((f.name.clone(), f.data.to_vec()));
+    }
+    for (rel, content) in &files {
+        write_file(&dir.join(rel), content)?;
+    }
+    Ok(())
+}
+
+/// The `Chart.yaml` Helm writes for a chart made from a starter: its fields marshalled through
+/// JSON, so in key order.
+fn starter_chart_yaml(name: &str) -> Vec<u8> {
+    let quoted = crate::yaml::json_to_yaml(&serde_json::json!({ "name": name }));
+    format!(
+        "apiVersion: v2\nappVersion: 0.1.0\ndescription: A Helm chart for Kubernetes\n{quoted}\ntype: application\nversion: 0.1.0\n"
+    )
+    .into_bytes()
+}
+
 /// Creates the chart `name` (a path: its last element is the chart's name, the rest the directory
 /// to create it in, which must exist). Returns what Helm prints: `Creating NAME` and a warning per
 /// file overwritten. Everything is checked before the first file is written.

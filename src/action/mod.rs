@@ -27,7 +27,7 @@ mod upgrade;
 
 pub use capabilities::PendingCapabilities;
 pub use context::Context;
-pub use create::create;
+pub use create::{create, create_from_starter};
 pub use diff::{diff, DiffOptions, DiffResult};
 pub use get::{get, get_values, GetOptions, GetValuesOptions};
 pub use history::{history, HistoryOptions, DEFAULT_HISTORY_LIST_MAX};

@@ -19,10 +19,22 @@ pub struct CreateArgs {
     /// The chart to create (a path; its last element is the chart's name).
     #[arg(value_name = "NAME")]
     name: String,
+    /// The name (under $HELM_DATA_HOME/starters) or absolute path of a starter chart to copy.
+    #[arg(short = 'p', long, value_name = "STARTER")]
+    starter: Option<String>,
 }
 
 /// Runs `create`.
 pub fn exec(a: CreateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    out.write_all(action::create(&a.name)?.as_bytes())?;
+    match &a.starter {
+        None => out.write_all(action::create(&a.name)?.as_bytes())?,
+        Some(starter) => {
+            // Helm prints the line before it loads the starter.
+            writeln!(out, "Creating {}", a.name)?;
+            out.flush()?;
+            let data_home = crate::helmpath::data_home(&crate::helmpath::process_env);
+            action::create_from_starter(&a.name, starter, &data_home)?;
+        }
+    }
     Ok(())
 }

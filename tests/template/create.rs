@@ -146,3 +146,66 @@ fn create_refuses_bad_names_and_writes_nothing() {
     );
     let _ = fs::remove_dir_all(&dir);
 }
+
+/// `create --starter`: a starter given by absolute path or by name under
+/// `$HELM_DATA_HOME/starters` is copied as `helm create --starter` copies it (token replaced in
+/// templates and values, a new Chart.yaml, ignored files left out), byte for byte.
+#[test]
+fn create_from_a_starter_matches_helm() {
+    let Some(helm) = super::helm::find(3) else { return };
+    let base = tempdir("create-starter");
+    let data_home = base.join("data");
+    let starter = data_home.join("starters/st");
+    for (rel, text) in [
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: st\nversion: 9.9.9\ndescription: starter\n",
+        ),
+        (
+            "values.yaml",
+            "# values for <CHARTNAME>\nname: <CHARTNAME>\nport: 80\n",
+        ),
+        ("values.schema.json", "{\"type\":\"object\"}\n"),
+        (
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ include \"<CHARTNAME>.fullname\" . }}\n",
+        ),
+        (
+            "templates/_helpers.tpl",
+            "{{- define \"<CHARTNAME>.fullname\" -}}{{ .Release.Name }}-<CHARTNAME>{{- end }}\n",
+        ),
+        ("docs/README.md", "Doc about <CHARTNAME>, left as it is\n"),
+        (".helmignore", "*.bak\n"),
+        ("old.bak", "ignored\n"),
+    ] {
+        let p = starter.join(rel);
+        fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        fs::write(p, text).expect("write");
+    }
+    let abs = starter.display().to_string();
+    for (tag, by) in [("path", abs.as_str()), ("name", "st")] {
+        let ours = base.join(format!("ours-{tag}"));
+        let theirs = base.join(format!("helm-{tag}"));
+        for (dir, program) in [
+            (&ours, PathBuf::from(env!("CARGO_BIN_EXE_kubectl-chart"))),
+            (&theirs, helm.clone()),
+        ] {
+            fs::create_dir_all(dir).expect("mkdir");
+            let out = Command::new(program)
+                .args(["create", "new.app", "--starter", by])
+                .env("HELM_DATA_HOME", &data_home)
+                .current_dir(dir)
+                .output()
+                .expect("run");
+            assert!(out.status.success(), "{tag}: {out:?}");
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "Creating new.app\n");
+        }
+        let (got, want) = (tree(&ours), tree(&theirs));
+        assert_eq!(got, want, "{tag}: files, modes and bytes");
+        assert!(
+            got.iter().any(|(n, _, _)| n == "new.app/docs/README.md"),
+            "{got:?}"
+        );
+    }
+    let _ = fs::remove_dir_all(&base);
+}
