@@ -191,7 +191,7 @@ struct ChartFiles {
     dir: String,
     chart_yaml_is_dir: bool,
     chart_yaml: Result<Vec<u8>, String>,
-    values: Option<Vec<u8>>,
+    values: Option<Result<Vec<u8>, String>>,
     schema: Option<Vec<u8>>,
     /// `templates` exists but is a file.
     templates_not_dir: bool,
@@ -213,7 +213,7 @@ fn lint_path(path: &str, ctx: &Ctx<'_>) -> Result<Linter, String> {
     );
     lint::values::check(
         &mut linter,
-        files.values.as_deref(),
+        files.values.as_ref().map(|v| v.as_deref().map_err(Clone::clone)),
         files.schema.as_deref(),
         ctx.user,
         &mut |w| eprintln!("{w}"),
@@ -237,17 +237,20 @@ fn dir_files(path: &str) -> Result<ChartFiles, String> {
             go_io(&e)
         )
     })?;
-    let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-    let read = |name: &str| std::fs::read(dir.join(name)).ok();
+    // Helm reads the files under the chart's absolute directory, and names them so in errors.
+    let abs = PathBuf::from(clean(
+        &std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+    ));
+    let read = |name: &str| std::fs::read(abs.join(name)).ok();
+    let read_go = |name: &str| {
+        let p = abs.join(name);
+        std::fs::read(&p).map_err(|e| format!("read {}: {}", p.display(), go_io(&e)))
+    };
     Ok(ChartFiles {
-        dir: clean(&abs),
+        dir: abs.display().to_string(),
         chart_yaml_is_dir: meta.is_dir(),
-        chart_yaml: std::fs::read(&chart_yaml_path)
-            .map_err(|e| format!("read {}: {}", chart_yaml_path.display(), go_io(&e))),
-        values: dir
-            .join("values.yaml")
-            .exists()
-            .then(|| read("values.yaml").unwrap_or_default()),
+        chart_yaml: read_go("Chart.yaml"),
+        values: abs.join("values.yaml").exists().then(|| read_go("values.yaml")),
         schema: read("values.schema.json"),
         templates_not_dir: dir.join("templates").metadata().is_ok_and(|m| !m.is_dir()),
         chart: chart::load(dir).map_err(|e| e.to_string()),
@@ -268,7 +271,7 @@ fn archive_files(path: &str) -> Result<ChartFiles, String> {
         dir: clean(&abs),
         chart_yaml_is_dir: false,
         chart_yaml: Ok(chart_yaml),
-        values: get("values.yaml"),
+        values: get("values.yaml").map(Ok),
         schema: get("values.schema.json"),
         templates_not_dir: false,
         chart: chart::loader::load_files(files.clone()).map_err(|e| e.to_string()),
@@ -280,10 +283,12 @@ fn clean(p: &Path) -> String {
     crate::gotemplate::gostr::path_clean(&p.display().to_string())
 }
 
+/// Go's wording for the common I/O errors.
 fn go_io(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "is a directory".into(),
         _ => e.to_string(),
     }
 }

@@ -8,12 +8,13 @@ use crate::{gotemplate::Value, values::coalesce};
 
 const FILE: &str = "values.yaml";
 
-/// Runs the values rules. `data` is `values.yaml` (None when it does not exist), `schema` the
+/// Runs the values rules. `data` is `values.yaml` (None when it does not exist, an error in Go's
+/// words when it cannot be read), `schema` the
 /// bytes of `values.schema.json` (None or empty when there is none), `overrides` the user's values;
 /// `warn` gets Helm's coalescing warnings (a table over a scalar, …).
 pub fn check(
     linter: &mut Linter,
-    data: Option<&[u8]>,
+    data: Option<Result<&[u8], String>>,
     schema: Option<&[u8]>,
     overrides: &Value,
     warn: &mut dyn FnMut(String),
@@ -22,7 +23,10 @@ pub fn check(
         linter.run(Severity::Info, FILE, Err("file does not exist".into()));
         return;
     };
-    linter.run(Severity::Error, FILE, validate(data, schema, overrides, warn));
+    let result = data
+        .map_err(|e| format!("unable to parse YAML: {e}"))
+        .and_then(|d| validate(d, schema, overrides, warn));
+    linter.run(Severity::Error, FILE, result);
 }
 
 fn validate(
@@ -62,7 +66,7 @@ mod tests {
         let mut l = Linter::default();
         check(
             &mut l,
-            values.map(str::as_bytes),
+            values.map(|v| Ok(v.as_bytes())),
             schema.map(str::as_bytes),
             &overrides,
             &mut |_| {},
@@ -109,6 +113,22 @@ mod tests {
         for (name, values, schema, set, want) in cases {
             assert_eq!(lint(*values, *schema, set), *want, "{name}");
         }
+    }
+
+    #[test]
+    fn unreadable_values_are_an_error() {
+        let mut l = Linter::default();
+        check(
+            &mut l,
+            Some(Err("read /c/values.yaml: is a directory".into())),
+            None,
+            &Value::new_map(),
+            &mut |_| {},
+        );
+        assert_eq!(
+            l.messages[0].to_string(),
+            "[ERROR] values.yaml: unable to parse YAML: read /c/values.yaml: is a directory"
+        );
     }
 
     #[test]
