@@ -20,6 +20,7 @@ pub mod diff;
 pub mod error;
 pub mod gotemplate;
 pub mod helmpath;
+pub mod lint;
 pub mod manifest;
 pub mod net;
 pub mod output;

@@ -861,3 +861,92 @@ async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>)
     .await;
     out.into_iter().flatten().collect()
 }
+
+/// `lint --validate` checks objects against the cluster's own OpenAPI schema, read through
+/// `Cluster::openapi_v3_documents`: built-in kinds and the cluster's CRDs (which the schema shipped
+/// for `--openapi` cannot know).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lint_validate_reads_the_clusters_openapi_schema() {
+    let Some(kit) = support::k8s::kit() else { return };
+    let c = kit.admin().await;
+    let group = format!("lint{}.kc-test.io", rand::random::<u32>());
+    let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("gadgets.{group}")},
+        "spec": {"group": group, "scope": "Namespaced",
+            "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget", "listKind": "GadgetList"},
+            "versions": [{"name": "v1", "served": true, "storage": true,
+                "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object",
+                    "properties": {"size": {"type": "integer"}}}}}}}]}});
+    c.create(&crd, &WriteOptions::default())
+        .await
+        .expect("create CRD");
+    // The server publishes a new CRD's schema a moment after creating it: wait until it does.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let docs = c.openapi_v3_documents().await.expect("openapi documents");
+        let schemas = kubectl_chart::lint::openapi::Schemas::from_documents("", &docs);
+        if schemas.knows(&format!("{group}/v1"), "Gadget") {
+            assert!(
+                schemas.knows("apps/v1", "Deployment"),
+                "built-in kinds are there too"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the CRD's schema was never published");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    let chart = temp_dir("lint-validate");
+    let files = [
+        (
+            "Chart.yaml",
+            "apiVersion: v2\nname: gadgets\nversion: 0.1.0\nicon: https://example.com/i.png\n".to_string(),
+        ),
+        (
+            "templates/gadget.yaml",
+            format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: g\nspec:\n  size: big\n"),
+        ),
+        (
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: 1\n".to_string(),
+        ),
+    ];
+    for (name, text) in &files {
+        let p = chart.join(name);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+    let lint = |flag: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-chart"))
+            .arg("lint")
+            .arg(&chart)
+            .args([flag, "--kubeconfig"])
+            .arg(&kit.kubeconfig)
+            .output()
+            .expect("run lint");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let cm = r#"[ERROR] templates/cm.yaml: ConfigMap "c": data.a: expected string, got integer"#;
+    let gadget = r#"[ERROR] templates/gadget.yaml: Gadget "g": spec.size: expected integer, got string"#;
+    let (code, out) = lint("--validate");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(cm) && out.contains(gadget), "{out}");
+    // Offline, the custom resource is unknown and left alone.
+    let (code, out) = lint("--openapi");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(cm) && !out.contains("Gadget"), "{out}");
+
+    let crd_gvk = Gvk::new("apiextensions.k8s.io/v1", "CustomResourceDefinition");
+    c.delete(
+        &crd_gvk,
+        None,
+        &format!("gadgets.{group}"),
+        &DeleteOptions::default(),
+    )
+    .await
+    .expect("delete CRD");
+    let _ = std::fs::remove_dir_all(&chart);
+}

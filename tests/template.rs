@@ -6,6 +6,19 @@
 #[path = "template/suites.rs"]
 mod suites;
 
+// `lint`, offline: broken fixtures and the corpus against helm.
+#[path = "template/lint.rs"]
+mod lint;
+
+// `create`: helm's starter, byte for byte.
+#[path = "template/create.rs"]
+mod create;
+
+// Helm as the oracle (only its finder is used here).
+#[allow(dead_code)]
+#[path = "support/helm.rs"]
+mod helm;
+
 use std::{
     fs,
     path::PathBuf,

@@ -102,6 +102,7 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
         release: Some(req.release.clone()),
         capabilities,
         strict: false,
+        lint: false,
     };
     // Render on this thread while another splits and checks each finished file: on large charts
     // the two take about as long as each other, so this nearly halves the wall time.

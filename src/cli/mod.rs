@@ -4,11 +4,13 @@
 mod args;
 mod completion;
 mod dependency;
+mod create;
 mod deploy;
 mod diff;
 mod export_helm;
 mod get;
 mod history;
+mod lint;
 mod list;
 mod pull;
 mod push;
@@ -102,6 +104,10 @@ pub enum Command {
     Dependency(dependency::DependencyArgs),
     /// Package a chart directory into a chart archive.
     Package(dependency::PackageArgs),
+    /// Create a new chart with the given name (`helm create`).
+    Create(create::CreateArgs),
+    /// Examine a chart for possible issues (`helm lint`).
+    Lint(lint::LintArgs),
     /// Print the version of kubectl-chart.
     Version(version::VersionArgs),
     /// Output shell completion code for bash, zsh, fish or powershell.
@@ -140,6 +146,8 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Search(a) => search::exec(a, out),
         Command::Dependency(a) => dependency::exec(a, out),
         Command::Package(a) => dependency::exec_package(a, out),
+        Command::Create(a) => create::exec(a, out),
+        Command::Lint(a) => lint::exec(&cli.global, a, out),
         Command::Version(a) => version::exec(a, out),
         Command::Completion(a) => completion::exec(a, out),
     }

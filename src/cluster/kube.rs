@@ -499,6 +499,36 @@ impl Cluster for KubeCluster {
         Ok(discovery::list_map_keys_from_openapi(&doc, gvk))
     }
 
+    async fn openapi_v3_documents(&self) -> Result<Vec<Value>> {
+        let index = self
+            .call_json(get_request("/openapi/v3")?, Idempotent::Yes)
+            .await?;
+        let urls: Vec<String> = index
+            .get("paths")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(path, _)| path.starts_with("api/") || path.starts_with("apis/"))
+            .filter_map(|(_, v)| {
+                v.get("serverRelativeURL")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect();
+        // A handful of requests at a time: a cluster with many CRDs lists a hundred group-versions.
+        let mut docs = Vec::with_capacity(urls.len());
+        for chunk in urls.chunks(8) {
+            let fetched = futures::future::try_join_all(
+                chunk
+                    .iter()
+                    .map(|u| async move { self.call_json(get_request(u)?, Idempotent::Yes).await }),
+            )
+            .await?;
+            docs.extend(fetched);
+        }
+        Ok(docs)
+    }
+
     async fn server_version(&self) -> Result<Option<String>> {
         let v = self.version_doc().await?;
         Ok(v.get("gitVersion").and_then(Value::as_str).map(str::to_string))

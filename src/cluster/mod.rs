@@ -337,6 +337,14 @@ pub trait Cluster: Send + Sync {
     /// [`Error::UnknownKind`].
     async fn resolve(&self, gvk: &Gvk) -> Result<ApiResourceInfo>;
 
+    /// The server's whole OpenAPI v3 schema: every group-version document its `/openapi/v3`
+    /// index lists (built-in kinds and CRDs), for `lint --validate`. The default knows no server.
+    async fn openapi_v3_documents(&self) -> Result<Vec<Value>> {
+        Err(Error::Invalid(
+            "this cluster serves no OpenAPI schema".to_string(),
+        ))
+    }
+
     /// List-type annotations of `gvk`'s schema from the server's OpenAPI v3 document, keyed by
     /// field path (see [`ListInfo`]); `Ok(None)` when the server publishes no schema for it.
     async fn list_info(&self, gvk: &Gvk) -> Result<Option<BTreeMap<String, ListInfo>>>;

@@ -287,6 +287,24 @@ fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
     }
 }
 
+/// Helm's lint mode: a missing `required` value or a `fail` is reported on stderr (`[INFO] ...`,
+/// the line Helm logs) and renders as an empty string, so the rest of the chart still gets linted.
+pub fn lint_mode(m: &mut FuncMap) {
+    m.insert_simple("required", |a| match required(a) {
+        Err(e) if e.starts_with(WARN_START) => {
+            let msg = crate::sprig::convert::to_string(&a[0]);
+            eprintln!("[INFO] Missing required value: {msg}");
+            Ok(Value::str(""))
+        }
+        other => other,
+    });
+    m.insert_simple("fail", |a| {
+        let msg = string_arg(a, "fail")?;
+        eprintln!("[INFO] Fail: {msg}");
+        Ok(Value::str(""))
+    });
+}
+
 fn required(a: &[Value]) -> FuncResult {
     let [warn, val] = a else {
         return Err(format!(

@@ -44,6 +44,10 @@ pub struct RenderOptions {
     pub capabilities: Capabilities,
     /// Missing map keys are errors (Helm's `--strict` lint mode).
     pub strict: bool,
+    /// Helm's lint mode (`helm lint`): `required` and `fail` log and render nothing instead of
+    /// failing, and the chart's `kubeVersion` is not enforced, so that lint can go on to check
+    /// everything else a chart renders.
+    pub lint: bool,
 }
 
 /// The output of rendering: every non-partial template's text by full path.
@@ -133,7 +137,7 @@ pub fn render_each(
     mut sink: impl FnMut(String, String),
 ) -> Result<Option<String>, Error> {
     let required = chart.metadata.kube_version.as_str();
-    if !required.is_empty() {
+    if !required.is_empty() && !opts.lint {
         let actual = &opts.capabilities.kube_version;
         if !crate::chart::is_compatible_range(required, actual) {
             return Err(Error::KubeVersion {
@@ -159,7 +163,11 @@ pub fn render_each(
         cb.cmp(&ca).then_with(|| b.cmp(a))
     });
 
-    let funcs = Rc::new(helm_funcs(lookup));
+    let mut funcs = helm_funcs(lookup);
+    if opts.lint {
+        funcs::lint_mode(&mut funcs);
+    }
+    let funcs = Rc::new(funcs);
     let mut set = Templates::new(funcs.clone());
     set.set_missing_key_error(opts.strict);
     set.set_root_name(funcs::ROOT_TEMPLATE);
