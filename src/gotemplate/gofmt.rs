@@ -555,6 +555,8 @@ pub(crate) fn unquote_char(s: &str) -> Option<(u32, usize)> {
 struct Flags {
     minus: bool,
     plus: bool,
+    /// `%+v`: Go moves `+` here for `v`, where it names struct fields instead of signing numbers.
+    plus_v: bool,
     sharp: bool,
     space: bool,
     zero: bool,
@@ -722,6 +724,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 fl.pad(&mut out, &s);
                 continue;
             }
+            fl.plus_v = fl.plus;
             fl.plus = false;
         }
         print_arg(&mut out, arg, verb, &fl);
@@ -873,6 +876,27 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
         Value::Object(o) if o.as_complex().is_some() => {
             let (re, im) = o.as_complex().unwrap_or_default();
             fmt_complex(out, re, im, verb, fl, v);
+        }
+        // A struct prints field by field, each with the verb (`%q` quotes each, `%+v` names
+        // them), as Go's `printValue` does; a pointer to one at the top as `&{...}`.
+        Value::Object(o)
+            if matches!(o.kind_name(), "struct" | "ptr") && !o.fields().is_empty() && verb != 'T' =>
+        {
+            if o.kind_name() == "ptr" {
+                out.push('&');
+            }
+            out.push('{');
+            for (k, (name, x)) in o.fields().iter().enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                if fl.plus_v {
+                    out.push_str(name);
+                    out.push(':');
+                }
+                print_arg(out, x, verb, fl);
+            }
+            out.push('}');
         }
         Value::Object(o) => match verb {
             'v' | 's' => fl.pad(out, &o.go_string()),
