@@ -102,7 +102,24 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
     let desired = match new_side {
         NewSide::Rendered(text) => ParsedManifest::parse(&text, "rendered manifest", original.as_ref())?,
         NewSide::Stored(rev) => {
-            let target = ctx.store(None).get(&opts.release, rev).await?;
+            let target = match ctx.store(None).get(&opts.release, rev).await {
+                Ok(t) => t,
+                // A release Helm holds (not taken over yet): Helm's revision.
+                Err(crate::release::Error::RevisionNotFound { .. }) => {
+                    super::takeover::helm_history(ctx, &opts.release)
+                        .await?
+                        .into_iter()
+                        .find(|r| r.revision == rev)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "release {} has no revision {rev} in namespace {}",
+                                opts.release,
+                                ctx.namespace
+                            )
+                        })?
+                }
+                Err(e) => return Err(e.into()),
+            };
             ParsedManifest::parse(&target.manifest, "recorded manifest", original.as_ref())?
         }
     };

@@ -159,6 +159,16 @@ async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
         Some(2),
         "replicaCount back to the chart's 2 is a change"
     );
+    let out = env.run(&["diff", "pod", "--revision", "1", "--detailed-exitcode"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "diff of a rollback to Helm's revision 1: {out:?}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("+   replicas: 2"),
+        "{out:?}"
+    );
 
     // A corrupt record of another release stops its take-over with nothing written.
     h(&[
