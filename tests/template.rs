@@ -379,3 +379,108 @@ fn version_prints_crate_version() {
         format!("v{}", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// A gzipped tar of `entries` (names as given, so a test can write any header it needs).
+fn tgz(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    for (name, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        builder.append_data(&mut h, name, &data[..]).expect("append");
+    }
+    builder.into_inner().expect("tar").finish().expect("gzip")
+}
+
+/// Issue 20: what used to crash, hang or mislead, through the binary (its stack, its stderr).
+#[test]
+fn hostile_input_is_harmless() {
+    let dir = tempdir("hostile");
+
+    // 2,300 nested subcharts in one archive: Helm renders them; the 8 MiB main thread overflowed.
+    const LEVELS: usize = 2300;
+    let mut entries = Vec::new();
+    let mut prefix = "c/".to_string();
+    for _ in 0..LEVELS {
+        entries.push((format!("{prefix}Chart.yaml"), CHART_YAML.as_bytes().to_vec()));
+        entries.push((
+            format!("{prefix}templates/cm.yaml"),
+            b"kind: ConfigMap\nname: {{ .Chart.Name }}\n".to_vec(),
+        ));
+        prefix.push_str("charts/c/");
+    }
+    let nested = dir.join("nested.tgz");
+    fs::write(&nested, tgz(&entries)).expect("write");
+    let out = run(&["template", "rel", &nested.to_string_lossy()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "nested: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.matches("kind: ConfigMap").count(),
+        LEVELS,
+        "nested: one document a level"
+    );
+
+    // A size field holding terminal escapes, with a valid checksum.
+    let mut h = tar::Header::new_old();
+    h.as_old_mut().name[..12].copy_from_slice(b"c/Chart.yaml");
+    h.as_old_mut().size.copy_from_slice(b"\x1b[31mEVIL\x1b[0");
+    h.set_cksum();
+    let mut raw = h.as_bytes().to_vec();
+    raw.extend_from_slice(&[0; 1024]);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &raw).expect("gzip");
+    let corrupt = dir.join("corrupt.tgz");
+    fs::write(&corrupt, gz.finish().expect("gzip")).expect("write");
+    let (code, stderr) = stderr_of(&["template", "rel", &corrupt.to_string_lossy()]);
+    assert_eq!(code, Some(1), "corrupt: {stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "corrupt: raw escape on stderr: {stderr:?}"
+    );
+    assert!(stderr.contains("invalid tar header"), "corrupt: {stderr}");
+
+    // A named pipe as a values file: Helm blocks forever; we refuse it before opening it.
+    let chart = chart_with(
+        "hostile-chart",
+        &[("Chart.yaml", CHART_YAML), ("templates/cm.yaml", "a: 1\n")],
+    );
+    let fifo = dir.join("values.yaml");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let (code, stderr) = stderr_of(&[
+        "template",
+        "rel",
+        &chart.to_string_lossy(),
+        "-f",
+        &fifo.to_string_lossy(),
+    ]);
+    assert_eq!(code, Some(1), "fifo: {stderr}");
+    assert!(
+        stderr.contains("is a named pipe, not a regular file"),
+        "fifo: {stderr}"
+    );
+
+    // Logs to a pipe carry no colour codes; a symlink gets Helm's line on stderr.
+    std::os::unix::fs::symlink(dir.join("nested.tgz"), chart.join("linked.tgz")).expect("symlink");
+    let (code, stderr) = stderr_of(&["template", "rel", &chart.to_string_lossy(), "-v", "6"]);
+    assert_eq!(code, Some(0), "logs: {stderr}");
+    assert!(stderr.contains("DEBUG"), "logs: -v 6 logs nothing: {stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "logs: colour codes in a pipe: {stderr:?}"
+    );
+    assert!(
+        stderr.contains("walk.go:75: found symbolic link in path: ")
+            && stderr.contains("/linked.tgz resolves to "),
+        "logs: no symlink line: {stderr}"
+    );
+    let _ = fs::remove_dir_all(&dir);
+    let _ = fs::remove_dir_all(&chart);
+}

@@ -237,6 +237,36 @@ mod tests {
     }
 
     #[test]
+    fn links_and_devices_are_never_followed() {
+        // As in Helm, an entry that is not a regular file keeps its name and has no content:
+        // the link target is never read, whatever it names.
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::default(),
+        ));
+        let kinds = [
+            ("c/link.txt", tar::EntryType::Symlink),
+            ("c/hard.txt", tar::EntryType::Link),
+            ("c/dev", tar::EntryType::Char),
+            ("c/fifo", tar::EntryType::Fifo),
+        ];
+        for (name, kind) in kinds {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_size(0);
+            h.set_mode(0o644);
+            if kind.is_symlink() || kind.is_hard_link() {
+                h.set_link_name("/etc/hostname").unwrap();
+            }
+            builder.append_data(&mut h, name, &[][..]).unwrap();
+        }
+        let data = builder.into_inner().unwrap().finish().unwrap();
+        let files = load_archive_files(&data).unwrap();
+        let got: Vec<(&str, usize)> = files.iter().map(|f| (f.name.as_str(), f.data.len())).collect();
+        assert_eq!(got, [("link.txt", 0), ("hard.txt", 0), ("dev", 0), ("fifo", 0)]);
+    }
+
+    #[test]
     fn bom_trimmed() {
         let files = load_archive_files(&tgz(&[("c/values.yaml", b"\xEF\xBB\xBFa: 1")])).unwrap();
         assert_eq!(files[0].data, b"a: 1");

@@ -240,9 +240,32 @@ fn read_all(found: Vec<Found>, budget: &mut Budget) -> Result<Vec<BufferedFile>,
 }
 
 /// Loads a chart archive file (Helm's `LoadFile`).
+///
+/// The file must be a regular one no bigger than [`limits::MAX_CHART_SIZE`] (what a chart may
+/// unpack to, and what downloads are held to): reading a named pipe could wait forever, and a
+/// bigger archive could never load, so neither is read.
 pub fn load_archive_path(path: &Path) -> Result<Chart, Error> {
     let name = path.display().to_string();
-    let data = fs::read(path).map_err(|e| Error::new(format!("file '{name}' cannot be read: {e}")))?;
+    let unreadable = |e: std::io::Error| Error::new(format!("file '{name}' cannot be read: {e}"));
+    // Checked before opening: opening a named pipe already waits for a writer.
+    let meta = fs::metadata(path).map_err(unreadable)?;
+    if !meta.is_file() {
+        return Err(Error::new(format!(
+            "file '{name}' is not a regular file, so it cannot be a chart archive"
+        )));
+    }
+    if meta.len() > limits::MAX_CHART_SIZE {
+        return Err(Error::new(format!(
+            "file '{name}' is larger than the maximum chart archive size {}",
+            limits::MAX_CHART_SIZE
+        )));
+    }
+    let mut file = fs::File::open(path).map_err(unreadable)?;
+    let mut data = Vec::with_capacity(meta.len() as usize);
+    (&mut file)
+        .take(limits::MAX_CHART_SIZE)
+        .read_to_end(&mut data)
+        .map_err(unreadable)?;
     archive::ensure_archive(&name, &data).map_err(Error::new)?;
     load_archive(&data)
 }
@@ -770,5 +793,39 @@ mod tests {
             .join()
             .unwrap();
         assert_eq!(depth, (LEVELS, "c/charts/".len() * (LEVELS - 1) + 1));
+    }
+
+    #[test]
+    fn archive_files_that_could_hang_or_never_load() {
+        let dir = scratch("archive-files");
+        let fifo = dir.join("chart.tgz");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success(), "mkfifo");
+        let big = dir.join("big.tgz");
+        fs::File::create(&big)
+            .unwrap()
+            .set_len(limits::MAX_CHART_SIZE + 1)
+            .unwrap();
+        let cases = [
+            (
+                &fifo,
+                format!(
+                    "file '{}' is not a regular file, so it cannot be a chart archive",
+                    fifo.display()
+                ),
+            ),
+            (
+                &big,
+                format!(
+                    "file '{}' is larger than the maximum chart archive size 104857600",
+                    big.display()
+                ),
+            ),
+        ];
+        for (path, want) in cases {
+            let got = crate::chart::load(path).map(|_| ()).map_err(|e| e.message);
+            assert_eq!(got, Err(want), "{}", path.display());
+        }
+        let _ = fs::remove_dir_all(&dir);
     }
 }
