@@ -11,6 +11,9 @@ use clap::Parser;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use kubectl_chart::cli::{self, Cli};
 
+/// Stack of the thread the command runs on (see `main`).
+const STACK: usize = 1 << 30;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Our own logs at -v 1+, the Kubernetes client's only from -v 4 (its errors are reported
@@ -26,9 +29,23 @@ fn main() -> ExitCode {
         .with_env_filter(level)
         .without_time()
         .init();
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = cli::run(cli, &mut out).and_then(|()| out.flush().map_err(Into::into));
+    // The command runs on a thread with Go's maximum goroutine stack (1 GiB, reserved, not
+    // committed): values nested tens of thousands deep, which Helm renders, are freed by
+    // recursive drops that cannot grow onto the heap the way the template walkers do.
+    let result = std::thread::Builder::new()
+        .name("kubectl-chart".into())
+        .stack_size(STACK)
+        .spawn(move || {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            cli::run(cli, &mut out).and_then(|()| out.flush().map_err(Into::into))
+        })
+        .map_err(anyhow::Error::from)
+        .and_then(|h| {
+            h.join()
+                .map_err(|_| anyhow::anyhow!("the command thread panicked"))
+        })
+        .and_then(|r| r);
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // A closed pipe (`| head`) is not a failure (as ripgrep does).
