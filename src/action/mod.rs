@@ -4,8 +4,8 @@
 mod base;
 mod capabilities;
 mod context;
-pub mod dependency;
 mod create;
+pub mod dependency;
 mod diff;
 mod export_helm;
 mod get;

@@ -3,8 +3,8 @@
 
 mod args;
 mod completion;
-mod dependency;
 mod create;
+mod dependency;
 mod deploy;
 mod diff;
 mod export_helm;

@@ -89,6 +89,16 @@ impl Builtin {
             Builtin::Len => length(&args[0]),
             Builtin::Index => index(&args[0], &args[1..]),
             Builtin::Slice => slice(&args[0], &args[1..]),
+            Builtin::Print
+            | Builtin::Printf
+            | Builtin::Println
+            | Builtin::Html
+            | Builtin::Js
+            | Builtin::Urlquery
+                if args.iter().any(Value::has_cycle) =>
+            {
+                Err(CYCLE.into())
+            }
             Builtin::Print => Ok(gofmt::sprint_value(args, false)),
             Builtin::Printf => {
                 let f = args[0].as_str().unwrap_or_default();
@@ -266,6 +276,10 @@ fn basic_kind(v: &Value) -> Kind {
     }
 }
 
+/// The error for printing a value that holds itself (`set $d "a" $d`): Go recurses until its
+/// stack limit and the process dies.
+pub(crate) const CYCLE: &str = "cannot print a value that holds itself (a map set into itself: a cycle)";
+
 /// Go's `eq`: true if `a` equals any of `bs`.
 pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
     if bs.is_empty() {
@@ -295,6 +309,9 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                     (Some(cx), Some(cy)) => cx == cy,
                     _ => std::rc::Rc::ptr_eq(x, y),
                 },
+                (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_)) if b.has_cycle() => {
+                    return Err(format!("non-comparable type {}, {CYCLE}", b.type_name()));
+                }
                 (Value::Map(_), Value::Map(_))
                 | (Value::List(_), Value::List(_))
                 | (Value::Bytes(_), Value::Bytes(_)) => {

@@ -160,6 +160,9 @@ impl<'a> State<'a, '_> {
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, iface, pipe)?;
                 if pipe.decl.is_empty() {
+                    if matches!(v, Value::Map(_) | Value::List(_)) && v.has_cycle() {
+                        return Err(self.errorf(super::builtins::CYCLE.into()));
+                    }
                     match &v {
                         Value::Nil => self.out.extend_from_slice(b"<no value>"),
                         Value::Str(s) => self.out.extend_from_slice(s.as_bytes()),

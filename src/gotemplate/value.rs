@@ -303,6 +303,55 @@ impl Value {
         }
     }
 
+    /// Whether the value reaches a map that holds it (`set $d "a" $d`). Go's printers and
+    /// copiers recurse forever on such a value and crash; ours ask first and return an error.
+    /// An iterative walk, each map and list visited once, so shared (not cyclic) parts and
+    /// values nested tens of thousands deep cost one pass.
+    pub fn has_cycle(&self) -> bool {
+        use std::collections::HashSet;
+        fn container(v: &Value) -> Option<(*const (), Option<Map>)> {
+            match v {
+                Value::Map(m) => Some((Rc::as_ptr(m).cast(), Some(m.clone()))),
+                Value::List(l) => Some((Rc::as_ptr(l).cast(), None)),
+                Value::Object(o) => o.as_map().map(|m| (Rc::as_ptr(m).cast(), Some(m.clone()))),
+                _ => None,
+            }
+        }
+        let mut on_path: HashSet<*const ()> = HashSet::new();
+        let mut done: HashSet<*const ()> = HashSet::new();
+        // (value, leaving): a container is pushed again, to be taken off the path once its
+        // children are done.
+        let mut stack: Vec<(Value, bool)> = vec![(self.clone(), false)];
+        while let Some((v, leaving)) = stack.pop() {
+            let Some((ptr, map)) = container(&v) else { continue };
+            if leaving {
+                on_path.remove(&ptr);
+                done.insert(ptr);
+                continue;
+            }
+            if on_path.contains(&ptr) {
+                return true;
+            }
+            if done.contains(&ptr) {
+                continue;
+            }
+            on_path.insert(ptr);
+            let children: Vec<Value> = match (&v, map) {
+                (_, Some(m)) => m
+                    .borrow()
+                    .values()
+                    .filter(|x| container(x).is_some())
+                    .cloned()
+                    .collect(),
+                (Value::List(l), None) => l.iter().filter(|x| container(x).is_some()).cloned().collect(),
+                _ => Vec::new(),
+            };
+            stack.push((v, true));
+            stack.extend(children.into_iter().map(|c| (c, false)));
+        }
+        false
+    }
+
     /// A deep copy: maps are copied, not shared (Sprig's `deepCopy`).
     pub fn deep_copy(&self) -> Value {
         match self {

@@ -281,6 +281,9 @@ fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
     match a {
         [Value::Object(o)] if o.type_name() == "chartutil.Values" => {
             let plain = o.to_plain().unwrap_or_default();
+            if plain.has_cycle() {
+                return crate::sprig::deep_copy(name, &[plain]);
+            }
             Ok(super::Values::value(&plain.deep_copy()))
         }
         _ => crate::sprig::deep_copy(name, a),
@@ -470,6 +473,122 @@ mod tests {
                 .to_string();
             assert_eq!(m.len(), 1, "{text:?}: only Error");
             assert!(err.starts_with(prefix), "{text:?}: {err}");
+        }
+    }
+
+    /// Issue 20: values nested 60,000 deep built in a template (Helm renders them) crashed
+    /// print, eq, deepCopy, toJson and toPrettyJson, and were refused by toJson/toYaml as
+    /// "cycles" past 1000 levels; a map set into itself (Helm crashes) must give an error. Run
+    /// on a thread with the binary's stack (`main.rs`): freeing such a value recurses.
+    #[test]
+    fn deep_and_cyclic_values() {
+        const N: usize = 60_000;
+        let build = |n: usize| {
+            format!(r#"{{{{$d := dict}}}}{{{{range until {n}}}}}{{{{$d = dict "a" $d}}}}{{{{end}}}}"#)
+        };
+        let printed = format!("{}map[]{}", "map[a:".repeat(N), "]".repeat(N));
+        let json = format!("{}{{}}{}", r#"{"a":"#.repeat(N), "}".repeat(N));
+        // Indentation makes pretty JSON quadratic in the depth: 3,000 levels (past encoding/json's
+        // 1000-level cycle check) keep it to 9 MB.
+        const P: usize = 3_000;
+        let mut pretty = String::new();
+        for i in 0..P {
+            pretty.push_str(&format!("{{\n{}\"a\": ", "  ".repeat(i + 1)));
+        }
+        pretty.push_str("{}");
+        for i in (0..P).rev() {
+            pretty.push_str(&format!("\n{}}}", "  ".repeat(i)));
+        }
+        let cyclic = r#"{{$d := dict}}{{$_ := set $d "a" $d}}"#;
+        let cases: Vec<(&str, String, Result<String, &str>)> = vec![
+            (
+                "print",
+                format!("{}{{{{print $d}}}}", build(N)),
+                Ok(printed.clone()),
+            ),
+            (
+                "deepCopy",
+                format!("{}{{{{deepCopy $d}}}}", build(N)),
+                Ok(printed.clone()),
+            ),
+            ("toJson", format!("{}{{{{toJson $d}}}}", build(N)), Ok(json)),
+            (
+                "toPrettyJson",
+                format!("{}{{{{toPrettyJson $d}}}}", build(P)),
+                Ok(pretty),
+            ),
+            (
+                "eq",
+                format!("{}{{{{eq $d $d}}}}", build(N)),
+                Err("error calling eq: non-comparable type map[a:map[a:"),
+            ),
+            // Line i is 2i spaces, `a:` and a line feed; the last adds ` {}`; toYaml trims the
+            // final line feed.
+            (
+                "toYaml 2000",
+                format!("{}{{{{toYaml $d | len}}}}", build(2000)),
+                Ok((2000 * 1999 + 2000 * 3 + 3 - 1).to_string()),
+            ),
+            (
+                "cyclic print",
+                format!("{cyclic}{{{{print $d}}}}"),
+                Err("error calling print: cannot print a value that holds itself"),
+            ),
+            (
+                "cyclic output",
+                format!("{cyclic}{{{{$d}}}}"),
+                Err("cannot print a value that holds itself"),
+            ),
+            (
+                "cyclic printf",
+                format!("{cyclic}{{{{printf \"%v\" $d}}}}"),
+                Err("error calling printf: cannot print a value that holds itself"),
+            ),
+            (
+                "cyclic deepCopy",
+                format!("{cyclic}{{{{deepCopy $d}}}}"),
+                Err("error calling deepCopy: cannot copy a value that holds itself"),
+            ),
+            (
+                "cyclic eq",
+                format!("{cyclic}{{{{eq $d $d}}}}"),
+                Err("error calling eq: non-comparable type map[string]interface {}, cannot print"),
+            ),
+            (
+                "cyclic toJson",
+                format!("{cyclic}{{{{toJson $d}}}}"),
+                Ok(String::new()),
+            ),
+            (
+                "cyclic toYaml",
+                format!("{cyclic}{{{{toYaml $d}}}}"),
+                Ok(String::new()),
+            ),
+            (
+                "shared not cyclic",
+                r#"{{$s := dict "x" 1}}{{$d := dict "a" $s "b" (list $s $s)}}{{print $d}}"#.into(),
+                Ok("map[a:map[x:1] b:[map[x:1] map[x:1]]]".into()),
+            ),
+        ];
+        let h = std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn(move || {
+                let mut out = Vec::new();
+                for (name, text, want) in cases {
+                    let mut set = crate::gotemplate::Templates::new(Rc::new(helm_funcs(Rc::new(NoCluster))));
+                    set.parse("t", &text).unwrap_or_else(|e| panic!("{name}: {e}"));
+                    let got = set.execute("t", &Value::new_map()).map_err(|e| e.to_string());
+                    out.push((name, got, want));
+                }
+                out
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (name, got, want) in h.join().unwrap_or_else(|_| panic!("deep values crashed")) {
+            match (want, got) {
+                (Ok(w), Ok(g)) => assert!(g == w, "{name}: {} bytes, want {}: {:.200}", g.len(), w.len(), g),
+                (Err(w), Err(g)) => assert!(g.contains(w), "{name}: {g:.300}"),
+                (w, g) => panic!("{name}: want {w:.200?}, got {g:.200?}"),
+            }
         }
     }
 }

@@ -98,6 +98,7 @@ impl HbsChart {
                 .register_partial(name, &**text)
                 .map_err(|e| Error::Template(format!("handlebars: {}", describe_template_error(path, &e))))?;
         }
+        check_partial_cycles(partials)?;
         let partial_files: PartialFiles = Arc::new(files);
         for name in HELPERS {
             // Handlebars helpers must be Send + Sync: only plain functions qualify, which all of
@@ -185,6 +186,67 @@ impl HbsChart {
                 ))
             })
     }
+}
+
+/// Refuses partials that include each other (`_a.hbs` has `{{> b}}`, `_b.hbs` has `{{> a}}`,
+/// or the same through `include`): handlebars refuses only a partial naming itself and
+/// overflows the stack on a longer loop. Logic-less templates have no condition that could end
+/// such a loop, so a cycle in the references is always an error, named with its files.
+fn check_partial_cycles(partials: &[(String, Source)]) -> Result<(), Error> {
+    use std::collections::HashMap;
+    // `{{> name}}`, `{{~> name}}`, `{{#> name}}` and `include "name"` (the Go-template-style
+    // helper); names made at render time (`{{> (lookup ...)}}`) are not seen here.
+    let re = regex::Regex::new(r#"\{\{~?#?>\s*([^\s}~()]+)|\binclude\s+"([^"]+)""#)
+        .map_err(|e| Error::Template(e.to_string()))?;
+    let mut refs: HashMap<&str, (Vec<String>, &str)> = HashMap::new();
+    for (path, text) in partials {
+        let name = partial_name(path).unwrap_or(path);
+        let names = re
+            .captures_iter(text)
+            .filter_map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_string()))
+            .collect();
+        refs.insert(name, (names, path));
+    }
+    // Depth-first with an explicit stack: 0 unvisited, 1 on the path, 2 done.
+    let mut state: HashMap<&str, u8> = HashMap::new();
+    let mut names: Vec<&str> = refs.keys().copied().collect();
+    names.sort_unstable();
+    for start in names {
+        if state.get(start).is_some() {
+            continue;
+        }
+        let mut path: Vec<(&str, usize)> = vec![(start, 0)];
+        state.insert(start, 1);
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            let targets = refs.get(node).map(|(t, _)| t.as_slice()).unwrap_or_default();
+            let Some(target) = targets.get(*next) else {
+                state.insert(node, 2);
+                path.pop();
+                continue;
+            };
+            *next += 1;
+            let Some((target, _)) = refs.get_key_value(target.as_str()) else {
+                continue;
+            };
+            match state.get(target) {
+                Some(1) => {
+                    let from = path.iter().position(|(n, _)| n == target).unwrap_or(0);
+                    let chain: Vec<&str> = path[from..].iter().map(|(n, _)| *n).chain([*target]).collect();
+                    let file = refs.get(target).map_or("", |(_, f)| f);
+                    return Err(Error::Template(format!(
+                        "handlebars: {file}: partials include each other: {}",
+                        chain.join(" → ")
+                    )));
+                }
+                Some(_) => {}
+                None => {
+                    state.insert(target, 1);
+                    path.push((target, 0));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `FILE:LINE:COL: MESSAGE` on one line. `path` names the template being rendered (`None` for
@@ -293,6 +355,59 @@ mod tests {
             false,
         );
         chart.render(FILE, text, &scope).map_err(|e| e.to_string())
+    }
+
+    /// Issue 20: handlebars partials including each other overflowed the stack. A loop of
+    /// references, through `{{> }}` or `include`, is refused when the chart's partials are
+    /// registered, naming a file and the loop; shared (not looping) partials are fine.
+    #[test]
+    fn partials_including_each_other() {
+        let funcs = Rc::new(super::super::helm_funcs(Rc::new(super::super::NoCluster)));
+        let cases: [(&str, &[(&str, &str)], Result<(), &str>); 5] = [
+            (
+                "pair",
+                &[("_a.hbs", "{{> b}}"), ("_b.hbs", "x{{~> a}}")],
+                Err("handlebars: c/templates/_a.hbs: partials include each other: a → b → a"),
+            ),
+            (
+                "self",
+                &[("_a.hbs", "{{#if x}}{{> a}}{{/if}}")],
+                Err("partials include each other: a → a"),
+            ),
+            (
+                "include",
+                &[
+                    ("_a.hbs", "{{> b}}"),
+                    ("_b.hbs", "{{> c}}"),
+                    ("_c.hbs", "{{nindent 2 (include \"a\" this)}}"),
+                ],
+                Err("partials include each other: a → b → c → a"),
+            ),
+            (
+                "shared",
+                &[
+                    ("_a.hbs", "{{> c}}{{> b}}"),
+                    ("_b.hbs", "{{> c}}"),
+                    ("_c.hbs", "c"),
+                ],
+                Ok(()),
+            ),
+            ("unknown", &[("_a.hbs", "{{> nope}}")], Ok(())),
+        ];
+        for (name, files, want) in cases {
+            let partials: Vec<(String, Source)> = files
+                .iter()
+                .map(|(f, t)| (format!("c/templates/{f}"), Rc::new(t.to_string())))
+                .collect();
+            let got = HbsChart::new(&partials, funcs.clone())
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            match (want, got) {
+                (Ok(()), Ok(())) => {}
+                (Err(w), Err(g)) => assert!(g.contains(w), "{name}: {g}"),
+                (w, g) => panic!("{name}: want {w:?}, got {g:?}"),
+            }
+        }
     }
 
     #[test]

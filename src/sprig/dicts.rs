@@ -216,6 +216,10 @@ pub(crate) fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
         // copystructure asks reflect for the type of the nil value and panics.
         return Err("reflect: call of reflect.Value.Type on zero Value".to_string());
     }
+    // copystructure recurses forever on a cycle and Helm crashes: refuse it instead.
+    if v.has_cycle() {
+        return Err("cannot copy a value that holds itself (a map set into itself: a cycle)".to_string());
+    }
     Ok(v.deep_copy())
 }
 

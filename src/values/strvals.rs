@@ -293,7 +293,10 @@ impl Parser<'_, '_> {
                         return (Some(list), Err(e));
                     }
                 };
-                let (inner, res) = self.list_item(current, next_i, level);
+                // `a[0][0]...` nests one call per index: Helm takes ~22,400 of them on Go's
+                // growing stack, so ours grows onto the heap.
+                let (inner, res) =
+                    stacker::maybe_grow(64 * 1024, 1 << 20, || self.list_item(current, next_i, level));
                 if res.is_err() {
                     return (Some(list), res);
                 }
@@ -692,6 +695,33 @@ mod tests {
                 (Some(_), Err(e)) => panic!("{name}: unexpected error {e}"),
             }
         }
+    }
+
+    /// Issue 20: `--set` with ~22,400 nested list indexes overflowed the stack; Helm takes them.
+    /// On a thread with the binary's stack (`main.rs`): freeing the nested lists recurses.
+    #[test]
+    fn deeply_nested_indexes() {
+        const N: usize = 30_000;
+        let h = std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn(|| {
+                let v = parse(&format!("a{}=1", "[0]".repeat(N))).map_err(|e| e.to_string())?;
+                let mut cur = v.as_map().and_then(|m| m.borrow().get("a").cloned());
+                let mut depth = 0;
+                while let Some(Value::List(l)) = cur {
+                    depth += 1;
+                    cur = l.first().cloned();
+                }
+                // Values hold `Rc`s: only their description leaves the thread.
+                Ok::<_, String>((depth, format!("{cur:?}")))
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let (depth, leaf) = h
+            .join()
+            .unwrap_or_else(|_| panic!("nested indexes crashed"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(depth, N);
+        assert_eq!(leaf, format!("{:?}", Some(Value::Int64(1))));
     }
 
     #[test]

@@ -156,8 +156,14 @@ pub(crate) fn json_float(f: f64) -> Option<String> {
 /// What `json.Marshal` fails on: non-finite floats, and cycles (reported by depth).
 pub(crate) struct Unsupported;
 
+/// Depth past which encoding/json starts looking for cycles (`startDetectingCyclesAfter`);
+/// deeper values that are not cyclic marshal fine, as in Go.
+const CYCLE_CHECK_DEPTH: usize = 1000;
+
 fn value_to_y(v: &Value, depth: usize) -> Result<Y, Unsupported> {
-    if depth > 1000 {
+    // Checked once, at the first level past the threshold: a walk that would never end passes
+    // through that level inside the cycle.
+    if depth == CYCLE_CHECK_DEPTH + 1 && v.has_cycle() {
         return Err(Unsupported);
     }
     Ok(match v {
@@ -223,7 +229,7 @@ fn json_to_y(v: &serde_json::Value) -> Option<Y> {
 
 /// The value as go-yaml v3 sees it (no JSON round trip): floats stay floats.
 fn value_to_y_v3(v: &Value, depth: usize) -> Option<Y> {
-    if depth > 1000 {
+    if depth == CYCLE_CHECK_DEPTH + 1 && v.has_cycle() {
         return None;
     }
     Some(match v {

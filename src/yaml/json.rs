@@ -56,7 +56,10 @@ impl Writer<'_> {
     }
 
     fn value(&mut self, v: &Value, depth: usize) -> Result<(), String> {
-        if depth > 1000 {
+        // encoding/json looks for cycles only past 1000 levels; a deeper value that is not
+        // cyclic marshals, as in Go. Checked once, at the first level past it: a walk that
+        // would never end passes through that level inside the cycle.
+        if depth == 1001 && v.has_cycle() {
             return Err("json: unsupported value: encountered a cycle".to_string());
         }
         match v {

@@ -120,9 +120,19 @@ enum Frame {
     },
 }
 
+/// Nesting go-yaml v2 accepts; one more level is its error `exceeded max depth of 10000`.
+const MAX_DEPTH: usize = 10_000;
+
 fn scan_error(file: &str, e: &ScanError) -> Error {
     let m = e.marker();
-    Error::new(file, Some((m.line(), m.col() + 1)), e.info())
+    let info = e.info();
+    // The parser's word for its nesting limit; Helm's users see go-yaml's.
+    let info = if info == "recursion limit exceeded" {
+        format!("exceeded max depth of {MAX_DEPTH}")
+    } else {
+        info.to_string()
+    };
+    Error::new(file, Some((m.line(), m.col() + 1)), info)
 }
 
 /// Composes the documents of `text` (only the first one when `first_only`, as go-yaml's
@@ -132,6 +142,10 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
     // libyaml (and so go-yaml) adds no line feed to a block scalar ending the input.
     opts.block_scalar_eof_without_line_feed = true;
     opts.emit_anchor_events = true;
+    // go-yaml v2 allows 10,000 nested collections (its max_flow_level and max_indents), so
+    // Helm reads values that deep; the parser's defaults stop at 256.
+    opts.flow_nesting_limit = MAX_DEPTH;
+    opts.block_nesting_limit = MAX_DEPTH;
     let parser = Parser::new_from_str_with_options(text, opts);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
@@ -1016,6 +1030,53 @@ mod tests {
         ];
         for (s, tag) in cases {
             assert_eq!(resolve("", s).map(|r| r.0), Ok(*tag), "{s}");
+        }
+    }
+
+    /// Issue 20 (limits): values may nest 10,000 levels, as go-yaml v2 (and so Helm) allows,
+    /// in flow and block style; one level more is go-yaml's error, at its place. Parsed on a
+    /// thread with the binary's stack (`main.rs`), as decoding and freeing recurse.
+    #[test]
+    fn nesting_depth_like_go_yaml() {
+        let flow = |n: usize| format!("a: {}{}\n", "[".repeat(n), "]".repeat(n));
+        let block = |n: usize| {
+            let mut s: String = (0..n).map(|i| format!("{}a:\n", "  ".repeat(i))).collect();
+            s.push_str(&format!("{}b: 1\n", "  ".repeat(n)));
+            s
+        };
+        let cases = [
+            ("flow 9999", flow(9999), Ok(())),
+            (
+                "flow 10001",
+                flow(10_001),
+                Err("values.yaml:1:10004: exceeded max depth of 10000"),
+            ),
+            ("block 9998", block(9998), Ok(())),
+            ("block 10010", block(10_010), Err("exceeded max depth of 10000")),
+        ];
+        let h = std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn(move || {
+                cases
+                    .into_iter()
+                    .map(|(name, text, want)| {
+                        (
+                            name,
+                            parse_values(&text, "values.yaml")
+                                .map(|_| ())
+                                .map_err(|e| e.to_string()),
+                            want,
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        for (name, got, want) in h.join().unwrap_or_else(|_| panic!("deep YAML crashed")) {
+            match (want, got) {
+                (Ok(()), Ok(())) => {}
+                (Err(w), Err(g)) => assert!(g.contains(w), "{name}: {g}"),
+                (w, g) => panic!("{name}: want {w:?}, got {g:?}"),
+            }
         }
     }
 }

@@ -1,0 +1,11 @@
+//! The chart archive loader on arbitrary bytes (gzip, tar, then the chart files), then values
+//! resolution: any result is fine, an error included; a panic or a blow-up is a bug.
+#![no_main]
+
+use kubectl_chart::{chart::loader::load_archive, gotemplate::Value, values};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(chart) = load_archive(data) else { return };
+    let _ = values::resolve(chart, Value::Nil);
+});
