@@ -70,6 +70,8 @@ pub(crate) fn recorded_hooks(rel: &Release) -> Vec<manifest::Hook> {
 /// Rolls back; returns the new revision.
 pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<Release> {
     let store = ctx.store(None);
+    // Before anything is read: see `upgrade`.
+    store.await_lock(&opts.release).await?;
     let history = store.history_meta(&opts.release).await?;
     let Some(current) = history.last() else {
         bail!(

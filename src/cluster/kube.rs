@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use http_body_util::BodyExt;
 use kube::api::{
     DeleteParams, GetParams, ListParams, PatchParams, PostParams, Preconditions, PropagationPolicy,
+    WatchParams,
 };
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, Request, Resource};
 use serde_json::Value;
@@ -26,8 +27,8 @@ use tokio::sync::Semaphore;
 
 use super::discovery::{self, Discovered, ListInfo, ServerCapabilities};
 use super::{
-    name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Patch, Propagation, Result,
-    WriteOptions,
+    name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Observed, Patch, Propagation,
+    Result, WriteOptions,
 };
 
 /// Used when no `--request-timeout` is given: long enough for a large LIST, short enough that a
@@ -641,6 +642,91 @@ impl Cluster for KubeCluster {
         // A retried DELETE whose first attempt went through answers 404: the caller sees NotFound,
         // which delete callers already treat as done.
         self.call_json(req, Idempotent::Yes).await
+    }
+
+    /// A watch of the one object from `resource_version` (the server sends every later write
+    /// as it happens); polling instead when the server cannot start there (410 Gone).
+    async fn wait_for_change(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        name: &str,
+        resource_version: &str,
+        within: Duration,
+    ) -> Result<Observed> {
+        let started = tokio::time::Instant::now();
+        // The server ends the watch itself a little after we stop listening, never before.
+        let secs = (within.as_secs() + 2).min(290) as u32;
+        let wp = WatchParams::default()
+            .fields(&format!("metadata.name={name}"))
+            .timeout(secs);
+        let req = self
+            .request_for(gvk, namespace, true)
+            .await?
+            .watch(&wp, resource_version)
+            .map_err(build_error)?;
+        let watched = match tokio::time::timeout(within, self.watch_one(req)).await {
+            Err(_) => return Ok(Observed::Unchanged),
+            Ok(w) => w?,
+        };
+        match watched {
+            Some(seen) => Ok(seen),
+            None => {
+                let left = within.saturating_sub(started.elapsed());
+                super::poll_for_change(self, gvk, namespace, name, resource_version, left).await
+            }
+        }
+    }
+}
+
+impl KubeCluster {
+    /// Reads a watch stream until its first event: `Some` for a write or a delete, `None` when
+    /// the stream cannot say (it ended, or the server could not start at the version asked).
+    async fn watch_one(&self, mut req: http::Request<Vec<u8>>) -> Result<Option<Observed>> {
+        req.headers_mut().insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        );
+        let res = self
+            .client
+            .send(req.map(kube::client::Body::from))
+            .await
+            .map_err(transport_error)?;
+        let status = res.status().as_u16();
+        let mut body = res.into_body();
+        if !(200..300).contains(&status) {
+            let bytes = body
+                .collect()
+                .await
+                .map_err(|e| Error::Connect(e.to_string()))?
+                .to_bytes();
+            return match Error::from_status(status, &bytes) {
+                Error::Api { code: 410, .. } => Ok(None),
+                e => Err(e),
+            };
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| Error::Connect(e.to_string()))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            buf.extend_from_slice(&data);
+            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=end).collect();
+                let Ok(event) = serde_json::from_slice::<Value>(&line) else {
+                    continue;
+                };
+                match event.get("type").and_then(Value::as_str) {
+                    Some("MODIFIED") | Some("ADDED") => return Ok(Some(Observed::Changed)),
+                    Some("DELETED") => return Ok(Some(Observed::Deleted)),
+                    // 410 Gone for a version the server no longer keeps: poll instead.
+                    Some("ERROR") => return Ok(None),
+                    _ => {}
+                }
+            }
+        }
+        Ok(None)
     }
 }
 

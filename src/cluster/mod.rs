@@ -305,6 +305,51 @@ fn default_reason(code: u16) -> &'static str {
 /// Short name for results of cluster operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What [`Cluster::wait_for_change`] saw happen to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// It was written: its `resourceVersion` moved on.
+    Changed,
+    /// It was deleted (or was already gone).
+    Deleted,
+    /// Nothing happened to it in the time given.
+    Unchanged,
+}
+
+/// How often [`poll_for_change`] reads the object again.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// [`Cluster::wait_for_change`] by reading the object every [`POLL_EVERY`]: for implementations
+/// without a watch, and for a watch the server cannot start at that version.
+pub(crate) async fn poll_for_change<C: Cluster + ?Sized>(
+    cluster: &C,
+    gvk: &Gvk,
+    namespace: Option<&str>,
+    name: &str,
+    resource_version: &str,
+    within: std::time::Duration,
+) -> Result<Observed> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match cluster.get(gvk, namespace, name).await {
+            Ok(o)
+                if o.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+                    != Some(resource_version) =>
+            {
+                return Ok(Observed::Changed)
+            }
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => return Ok(Observed::Deleted),
+            Err(e) => return Err(e),
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(Observed::Unchanged);
+        }
+        tokio::time::sleep(POLL_EVERY.min(deadline - now)).await;
+    }
+}
+
 /// The operations the engine needs from a cluster. Object-safe: hold it as `Arc<dyn Cluster>`.
 ///
 /// Namespaces: for namespaced kinds, `get`/`patch`/`delete` with `namespace: None`, and `create` of
@@ -394,6 +439,22 @@ pub trait Cluster: Send + Sync {
         name: &str,
         opts: &DeleteOptions,
     ) -> Result<Value>;
+
+    /// Watches one object, last seen at `resource_version`, for at most `within`: answers as
+    /// soon as it is written ([`Observed::Changed`]) or deleted, else [`Observed::Unchanged`]
+    /// once `within` has passed. Time is measured by this process alone, so what it reports
+    /// does not depend on any clock agreeing with another machine's (the release lock decides
+    /// whether its holder is alive from this). The default polls [`Cluster::get`].
+    async fn wait_for_change(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        name: &str,
+        resource_version: &str,
+        within: std::time::Duration,
+    ) -> Result<Observed> {
+        poll_for_change(self, gvk, namespace, name, resource_version, within).await
+    }
 }
 
 /// The namespace and name of `object`, failing with a message when there is no name.

@@ -24,7 +24,7 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{part_key, Driver, DriverError, Stored, Versioned};
+use super::{part_key, Driver, DriverError, Observed, Stored, Versioned};
 use crate::release::{
     codec::{DataKey, KEY_SECRET, KEY_SECRET_FIELD},
     lock::{lock_key, Lease},
@@ -88,6 +88,29 @@ pub trait ConfigMapApi: Send + Sync {
         labels: &BTreeMap<String, String>,
         data: &BTreeMap<String, Vec<u8>>,
     ) -> Result<(), DriverError>;
+
+    /// Watch a ConfigMap last seen at `version` for at most `within` (see
+    /// [`crate::cluster::Cluster::wait_for_change`]). The default polls [`ConfigMapApi::get`].
+    async fn wait_for_change(
+        &self,
+        name: &str,
+        version: &str,
+        within: std::time::Duration,
+    ) -> Result<Observed, DriverError> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match self.get(name).await? {
+                None => return Ok(Observed::Deleted),
+                Some(cm) if cm.resource_version.as_deref() != Some(version) => return Ok(Observed::Changed),
+                Some(_) => {}
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(Observed::Unchanged);
+            }
+            tokio::time::sleep(super::POLL_EVERY.min(deadline - now)).await;
+        }
+    }
 }
 
 /// Annotation keys of a record (policy as data, one place).
@@ -426,6 +449,15 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
         self.api.delete(&lock_key(name), version).await
     }
 
+    async fn watch_lock(
+        &self,
+        name: &str,
+        version: &str,
+        within: std::time::Duration,
+    ) -> Result<Observed, DriverError> {
+        self.api.wait_for_change(&lock_key(name), version, within).await
+    }
+
     async fn create_part(
         &self,
         name: &str,
@@ -744,6 +776,7 @@ mod tests {
         let lease = Lease {
             release: "web".into(),
             holder: "x".into(),
+            host: "h".into(),
             operation: crate::release::record::Operation::Upgrade,
             acquired_at: Timestamp(0),
             renewed_at: Timestamp(0),

@@ -55,7 +55,7 @@ async fn statuses(s: &Store, name: &str) -> Vec<(u32, Status)> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn transitions() {
     use Status::*;
     // Each step: operation, whether it succeeds, the pending status seen after begin, and the
@@ -145,7 +145,7 @@ async fn transitions() {
     assert_eq!(err, "release \"web\" has no revision 9");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn racing_begins_one_wins() {
     let cases: [(&str, Arc<dyn Driver>); 2] = [
         ("memory", Arc::new(MemoryDriver::new("prod").interleaved())),
@@ -157,10 +157,7 @@ async fn racing_begins_one_wins() {
     for (case, d) in cases {
         let c = clock(0);
         let (a, b) = (store(&d, &c, "a"), store(&d, &c, "b"));
-        let (ra, rb) = tokio::join!(
-            a.begin(opts("web", Operation::Install)),
-            b.begin(opts("web", Operation::Install))
-        );
+        let (ra, rb) = tokio::join!(begin_and_renew(&a), begin_and_renew(&b));
         let (won, lost) = match (ra, rb) {
             (Ok(p), Err(e)) | (Err(e), Ok(p)) => (p, e),
             (ra, rb) => panic!("{case}: want one winner, got {ra:?} and {rb:?}"),
@@ -170,6 +167,17 @@ async fn racing_begins_one_wins() {
         a.mark_deployed(won, "Install complete").await.unwrap();
         assert_eq!(statuses(&a, "web").await, [(1, Status::Deployed)], "{case}");
     }
+}
+
+/// Begins an install and, if it won the lock, renews it for longer than a lease duration, as a
+/// live run at work does, so the loser watching it sees it alive.
+async fn begin_and_renew(s: &Store) -> Result<Pending> {
+    let p = s.begin(opts("web", Operation::Install)).await?;
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        s.renew(&p).await?;
+    }
+    Ok(p)
 }
 
 /// A driver that lets another writer create the same revision just before us, as a run that
@@ -221,7 +229,7 @@ impl Driver for Sneaky {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_only_revision_loses_cleanly() {
     let inner = MemoryDriver::new("prod");
     let d: Arc<dyn Driver> = Arc::new(Sneaky {
@@ -247,7 +255,7 @@ async fn create_only_revision_loses_cleanly() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn recovery_of_abandoned_pending() {
     let d = mem();
     let c = clock(1000);
@@ -258,19 +266,30 @@ async fn recovery_of_abandoned_pending() {
     let abandoned = a.begin(opts("web", Operation::Upgrade)).await.unwrap();
 
     let b = store(&d, &c, "run-b");
-    c.advance(30);
-    let err = b.begin(opts("web", Operation::Upgrade)).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "another operation (upgrade by run run-a) is in progress on release \"web\"; its lock \
-         expires in 30s, after which the next run recovers the release (use --force-unlock if \
-         that run is gone)"
+    // While run-a renews, it is alive, whatever the clocks say.
+    c.advance(3600);
+    let renewing = async {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            a.renew(&abandoned).await.unwrap();
+        }
+    };
+    let err = tokio::select! {
+        r = b.begin(opts("web", Operation::Upgrade)) => r.unwrap_err().to_string(),
+        _ = renewing => unreachable!(),
+    };
+    let want = format!(
+        "another operation (upgrade by run run-a on host {}, started 1970-01-01T00:16:40Z by its \
+         clock) is in progress on release \"web\": it renewed its lock while this run watched \
+         (--wait-for-lock DURATION waits for it)",
+        lock::host_name()
     );
-    c.advance(30);
+    assert_eq!(err, want);
+    // Killed: no more renewals. The next run watches one lease duration, then takes over.
     let p = b
         .begin(opts("web", Operation::Upgrade))
         .await
-        .expect("expired lease is taken over");
+        .expect("a lease nobody renews is taken over");
     assert_eq!(p.recovered(), [2]);
     assert_eq!(p.took_over().map(|l| l.holder), Some("run-a".to_string()));
     assert_eq!(p.release().revision, 3);
@@ -295,7 +314,7 @@ async fn recovery_of_abandoned_pending() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn recovery_without_lock_and_after_force_unlock() {
     // (case, how the lock disappears)
     let cases = [("lock deleted by hand", false), ("force-unlock", true)];
@@ -321,7 +340,7 @@ async fn recovery_without_lock_and_after_force_unlock() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn pruning() {
     use Status::*;
     // (case, history max, existing statuses, revisions left after the next begin)
@@ -384,7 +403,7 @@ async fn pruning() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn uninstall() {
     // (case, keep history, statuses left)
     let cases: [(&str, bool, &[Status]); 2] = [
@@ -432,7 +451,7 @@ async fn uninstall() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn no_secret_reaches_a_configmap_in_any_form() {
     let api = FakeConfigMapApi::new("prod");
     let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
@@ -497,7 +516,7 @@ async fn no_secret_reaches_a_configmap_in_any_form() {
 /// (case, what the key Secret holds now, error wanted from a fresh reader)
 type KeyCase = (&'static str, BTreeMap<String, Vec<u8>>, &'static str);
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reads_report_key_problems() {
     let api = FakeConfigMapApi::new("prod");
     let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
@@ -554,7 +573,7 @@ async fn reads_report_key_problems() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn missing_key_secret() {
     let d = Arc::new(MemoryDriver::new("prod"));
     let dd: Arc<dyn Driver> = d.clone();
@@ -594,7 +613,7 @@ fn store_futures_are_send() {
     send(s.history("web"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_last_revision_is_read_without_the_bodies_of_the_others() {
     let api = FakeConfigMapApi::new("prod");
     let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
