@@ -11,9 +11,11 @@
 //! almost never kill while the lock, the record and the objects are written. It records what
 //! the cluster looks like right after the kill (the phase: before the lock, locked, recorded,
 //! applying k/51, waiting, deployed with the lock not released, exited), then reruns the same
-//! upgrade: odd runs without `--force-unlock`, retrying while the dead run's lease (a short
-//! `KUBECTL_CHART_LOCK_TTL`) is live and checking the "in progress" message names the dead
-//! holder, even runs with `--force-unlock`. After each rerun: live objects equal the chart
+//! upgrade once, plainly (issue 20): no flag, the default lease, no retry. The rerun must
+//! succeed, and when the dead run's lock was there, say that it took it over from that run (it
+//! watches the lease for one lease duration, sees no renewal, takes it) and name the revision
+//! it marked interrupted; how long the reruns took is printed, not asserted (the machine is
+//! shared). After each rerun: live objects equal the chart
 //! rendered for the rerun's values and are rolled out, `history -o json` (which decrypts every
 //! record) has every revision ever seen, no gap, one `deployed`, no `pending-*`, the killed
 //! revision (if it was recorded) `failed`/"interrupted" or `superseded` with the killed run's
@@ -46,12 +48,9 @@ const CONFIGMAPS: usize = 40;
 const DEPLOYMENTS: usize = 10;
 /// ConfigMaps, Deployments and the Secret.
 const OBJECTS: usize = CONFIGMAPS + DEPLOYMENTS + 1;
-/// Seconds: a dead run blocks the next for at most this long (plus the second the lease's
-/// whole-second timestamps may add).
-const LOCK_TTL: &str = "3";
-/// How long an odd run's rerun may keep meeting the dead run's lock before that is a failure:
-/// several TTLs, far above the 4 s the lease can live after the kill.
-const LOCK_WAIT_LIMIT: Duration = Duration::from_secs(20);
+/// The default lease duration (seconds), passed explicitly so the test states it: a rerun
+/// watches a dead run's lease this long before taking it over.
+const LOCK_TTL: &str = "10";
 
 // ---- the chart -------------------------------------------------------------------------------
 
@@ -289,13 +288,6 @@ fn key_of(obj: &Value) -> (String, String) {
     )
 }
 
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
-}
-
 /// Runs `upgrade --wait -v 4` to its end and returns when (since spawn) each step showed on
 /// stderr: the debug log's `rendered`, `planned`, `pending revision recorded`, the progress
 /// lines' first `applying` wave and last object written, the first readiness line, then `exit`.
@@ -350,9 +342,8 @@ fn timed_upgrade(env: &Env, values: &Values) -> Vec<(&'static str, Duration)> {
 struct Snapshot {
     /// revision → `status` label, from the record ConfigMaps' labels (readable without the key).
     records: BTreeMap<u32, String>,
-    /// Holder of the release lock and when its lease expires (Unix seconds), if the lock object
-    /// exists.
-    lock: Option<(String, i64)>,
+    /// Holder of the release lock, if the lock object exists.
+    lock: Option<String>,
     /// Objects already carrying the killed run's values.
     updated: usize,
     /// Deployments whose rollout to the killed run's template has completed.
@@ -375,8 +366,7 @@ async fn snapshot(admin: &dyn Cluster, ns: &str, values: &Values) -> Snapshot {
         if name == format!("kubectl-chart.{RELEASE}.lock") {
             let lease: Value =
                 serde_json::from_str(cm["data"]["lease"].as_str().unwrap_or("{}")).unwrap_or_default();
-            let expires = lease["renewed_at"].as_i64().unwrap_or(0) + lease["ttl_secs"].as_i64().unwrap_or(0);
-            lock = Some((lease["holder"].as_str().unwrap_or("?").to_string(), expires));
+            lock = Some(lease["holder"].as_str().unwrap_or("?").to_string());
         }
         if name.starts_with("cm-") && cm["data"]["token"] == values.token.as_str() {
             updated += 1;
@@ -632,7 +622,8 @@ async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_histo
     let mut phases: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut delays = Vec::new();
     let mut recorded_kills = 0;
-    let mut waited_out = 0;
+    let mut lock_held = 0;
+    let mut rerun_times = Vec::new();
 
     for run in 1..=RUNS {
         let killed_values = draw_values(&mut rng, format!("run-{run:02}"));
@@ -675,61 +666,35 @@ async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_histo
         let killed_log = std::fs::read_to_string(&log_path).unwrap_or_default();
         assert_no_secret_in(&killed_log, &secrets, &format!("{ctx}: the killed run"));
 
-        // The rerun: odd runs wait the dead lease out, even runs break it.
-        let force = run % 2 == 0;
+        // The rerun: plain, once.
         let started = Instant::now();
-        let mut attempts = 0;
-        let out = loop {
-            attempts += 1;
-            let extra: &[&str] = if force { &["--force-unlock"] } else { &[] };
-            let now = unix_now();
-            let out = env.upgrade(&rerun_values, extra).output().expect("run upgrade");
-            let err = text(&out.stderr);
-            // A lease that still had over a second to live when this attempt started must have
-            // kept it out (the margin covers the lease's whole-second timestamps).
-            if let (false, Some((holder, expires))) = (force, &snap.lock) {
-                assert!(
-                    !(out.status.success() && now + 1 < *expires),
-                    "{ctx}: a rerun without --force-unlock proceeded at {now} while the dead run {holder}'s lease ran until {expires}"
-                );
-            }
-            if out.status.success() || force {
-                break out;
-            }
-            assert!(
-                err.contains("in progress") && err.contains("--force-unlock"),
-                "{ctx}: rerun failed with something other than the lock: {err}"
-            );
-            if let Some((holder, _)) = &snap.lock {
-                assert!(
-                    err.contains(holder.as_str()),
-                    "{ctx}: message does not name the dead holder {holder}: {err}"
-                );
-            }
-            assert!(
-                started.elapsed() < LOCK_WAIT_LIMIT,
-                "{ctx}: still locked after {:?} with a {LOCK_TTL} s lock TTL: {err}",
-                started.elapsed()
-            );
-            std::thread::sleep(Duration::from_millis(400));
-        };
+        let out = env.upgrade(&rerun_values, &[]).output().expect("run upgrade");
         let waited = started.elapsed();
-        if attempts > 1 {
-            waited_out += 1;
-        }
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert!(
             out.status.success(),
-            "{ctx}: rerun ({}) failed after the kill in phase {detail}: {stderr}\nkilled run's log:\n{killed_log}",
-            if force { "--force-unlock" } else { "waiting out the lock" }
+            "{ctx}: plain rerun failed after the kill in phase {detail}: {stderr}\nkilled run's log:\n{killed_log}"
         );
-        if let (true, Some((holder, _))) = (force, &snap.lock) {
-            // Nothing else touches the dead run's lock object, so --force-unlock finds and breaks it.
+        if snap.lock.is_some() {
+            lock_held += 1;
+        }
+        if let Some(holder) = &snap.lock {
+            // Nothing else touches the dead run's lock object, so the rerun found it, watched it
+            // unrenewed and took it over, and says from whom.
             assert!(
-                stderr.contains(&format!("broke the lock of run {holder}")),
-                "{ctx}: --force-unlock does not say whose lock it broke: {stderr}"
+                stderr.contains("took over the lock of release") && stderr.contains(holder.as_str()),
+                "{ctx}: the rerun does not say it took the lock over from {holder}: {stderr}"
             );
         }
+        if let Some((rev, _)) = snap.records.iter().find(|(_, st)| st.starts_with("pending")) {
+            assert!(
+                stderr.contains(&format!(
+                    "revision {rev} of release \"{RELEASE}\" was interrupted during upgrade"
+                )),
+                "{ctx}: the rerun does not say revision {rev} was interrupted: {stderr}"
+            );
+        }
+        rerun_times.push(waited);
         assert_no_secret_in(
             &format!("{stdout}{stderr}"),
             &secrets,
@@ -831,12 +796,11 @@ async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_histo
         assert_no_secret_in_configmaps(&*admin, &ns.name, &secrets, &ctx).await;
 
         eprintln!(
-            "kill9: run {run:02} set {} kill at {:>5} ms ({fraction:.2}×, {}) {exit:<9} phase {detail:<42} lock {:<4} rerun {} attempts {attempts} in {} ms -> revisions {}..{after}{}",
+            "kill9: run {run:02} set {} kill at {:>5} ms ({fraction:.2}×, {}) {exit:<9} phase {detail:<42} lock {:<4} plain rerun in {} ms -> revisions {}..{after}{}",
             killed_values.set,
             delay.as_millis(),
             if early { "early" } else { "whole" },
             if snap.lock.is_some() { "held" } else { "free" },
-            if force { "--force-unlock" } else { "wait-out     " },
             waited.as_millis(),
             before + 1,
             if after == before + 2 {
@@ -864,14 +828,21 @@ async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_histo
     }
     delays.sort_by(f64::total_cmp);
     let quart = |q: f64| delays[((delays.len() - 1) as f64 * q).round() as usize];
+    rerun_times.sort();
+    let rerun_ms = |q: f64| rerun_times[((rerun_times.len() - 1) as f64 * q).round() as usize].as_millis();
     eprintln!(
         "kill9: seed {seed}: {RUNS} kills at {:.2}/{:.2}/{:.2}/{:.2}/{:.2}× (min/q1/median/q3/max) of one upgrade; phases {phases:?}; \
-         {recorded_kills} killed runs left a revision; {waited_out} reruns met the dead lock; {} revisions, all readable",
+         {recorded_kills} killed runs left a revision; {lock_held} plain reruns met the dead run's lock and took it over; \
+         plain reruns took {}/{}/{} ms (min/median/max; one unkilled upgrade {} ms); {} revisions, all readable",
         quart(0.0),
         quart(0.25),
         quart(0.5),
         quart(0.75),
         quart(1.0),
+        rerun_ms(0.0),
+        rerun_ms(0.5),
+        rerun_ms(1.0),
+        full.as_millis(),
         seen.len()
     );
     let _ = std::fs::remove_dir_all(&logs);

@@ -790,7 +790,11 @@ impl Store {
             }
         }
         .await;
-        self.finish(out, p.held()).await
+        let out = self.finish(out, p.held()).await?;
+        if !keep_history {
+            self.cleanup_key().await;
+        }
+        Ok(out)
     }
 
     /// Delete every revision of an uninstalled release (`uninstall` of one already uninstalled
@@ -799,7 +803,9 @@ impl Store {
         validate_name(name).map_err(Error::InvalidName)?;
         let held = self.acquire(name, Operation::Uninstall).await?;
         let out = self.delete_all(name).await;
-        self.finish(out, held).await
+        let gone = self.finish(out, held).await?;
+        self.cleanup_key().await;
+        Ok(gone)
     }
 
     // ---- helpers -----------------------------------------------------------------------------
@@ -890,7 +896,76 @@ impl Store {
         drop_parts.sort_unstable();
         drop_parts.dedup();
         self.delete_parts(&rel.name, rel.revision, drop_parts).await;
-        out
+        match (old, out) {
+            (None, Ok(created)) => self.check_key(created, rel, key).await,
+            (_, out) => out,
+        }
+    }
+
+    /// After a create: the key the record was encrypted with must still be the namespace's.
+    /// The last uninstall in a namespace deletes the key when it finds no records; a record
+    /// created just after its look is either seen by its second look (which puts the same key
+    /// back) or checked here, and re-encrypted under whatever key exists now. Once a record
+    /// exists, no uninstall deletes the key, so checking creates is enough.
+    async fn check_key(&self, created: Stored, rel: &Release, used: &DataKey) -> Result<Stored> {
+        let now = match self.driver.fresh_data_key().await {
+            Ok(Some(k)) => k,
+            // Deleted by an uninstall that did not see this record: put back the key the
+            // record needs (if another appeared meanwhile, that one wins and is used below).
+            Ok(None) => {
+                self.driver
+                    .restore_data_key(used)
+                    .await
+                    .map_err(driver_err("restoring the data key of"))?;
+                self.read_key().await?
+            }
+            Err(e) => return Err(driver_err("reading the data key of")(e)),
+        };
+        if now == *used {
+            return Ok(created);
+        }
+        Box::pin(self.rewrite(&created, rel, &now)).await
+    }
+
+    /// After the last release of the namespace is gone (records deleted, lock given back):
+    /// delete the data key, so an uninstall leaves nothing behind, as Helm's does. Never while
+    /// another release has records (they need it); records that appear while it deletes (a
+    /// run writing at that moment) get the same key back at once.
+    async fn retire_key_if_unused(&self) -> Result<bool> {
+        let records = |found| oldest_first(found).map(|v: Vec<Stored>| !v.is_empty());
+        if records(self.driver.query_meta(None, None).await)? {
+            return Ok(false);
+        }
+        let Some(key) = self
+            .driver
+            .data_key(false)
+            .await
+            .map_err(driver_err("reading the data key of"))?
+        else {
+            return Ok(false);
+        };
+        self.driver
+            .delete_data_key()
+            .await
+            .map_err(driver_err("deleting the data key of"))?;
+        if records(self.driver.query_meta(None, None).await)? {
+            self.driver
+                .restore_data_key(&key)
+                .await
+                .map_err(driver_err("restoring the data key of"))?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// [`Store::retire_key_if_unused`] after an uninstall that succeeded: a failure only leaves
+    /// the key behind, so it is reported, not raised.
+    async fn cleanup_key(&self) {
+        match self.retire_key_if_unused().await {
+            Ok(true) => tracing::debug!("deleted the data key: no release is left in the namespace"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!("could not delete the namespace's data key: {e}"),
+        }
     }
 
     /// For a body over [`MAX_BODY_BYTES`]: create its parts under indices above every part of

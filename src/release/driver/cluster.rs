@@ -203,6 +203,22 @@ impl ConfigMapApi for ClusterConfigMaps {
             .map_err(|e| map_err(name, e))
     }
 
+    async fn delete_secret(&self, name: &str) -> Result<(), DriverError> {
+        match self
+            .cluster
+            .delete(
+                &secret_gvk(),
+                Some(&self.namespace),
+                name,
+                &DeleteOptions::default(),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(map_err(name, e)),
+        }
+    }
+
     async fn get_secret(&self, name: &str) -> Result<Option<BTreeMap<String, Vec<u8>>>, DriverError> {
         let v = match self.cluster.get(&secret_gvk(), Some(&self.namespace), name).await {
             Ok(v) => v,

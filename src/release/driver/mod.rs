@@ -93,6 +93,26 @@ pub trait Driver: Send + Sync {
     /// first) when there is none; without, `Ok(None)` when there is none.
     async fn data_key(&self, create: bool) -> Result<Option<DataKey>, DriverError>;
 
+    /// The namespace's data key read from storage now, not from a cache (`Ok(None)`: there is
+    /// none): a run checks that the key it encrypted a new record with is still the key.
+    async fn fresh_data_key(&self) -> Result<Option<DataKey>, DriverError> {
+        self.data_key(false).await
+    }
+
+    /// Delete the namespace's data key: the last uninstall's cleanup. Runs that wrote records
+    /// meanwhile are protected by the caller re-listing records afterwards and
+    /// [`Driver::restore_data_key`] if any appeared, and by writers checking the key after each
+    /// record create ([`Driver::fresh_data_key`]). The default keeps the key.
+    async fn delete_data_key(&self) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    /// Put a deleted key back with the same material (a no-op if a key exists).
+    async fn restore_data_key(&self, key: &DataKey) -> Result<(), DriverError> {
+        let _ = key;
+        Ok(())
+    }
+
     /// One revision of a release, `Ok(None)` when it does not exist.
     async fn get(&self, name: &str, revision: u32) -> Result<Option<Stored>, DriverError>;
 

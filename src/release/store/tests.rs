@@ -651,3 +651,160 @@ async fn the_last_revision_is_read_without_the_bodies_of_the_others() {
         ]
     );
 }
+
+/// A driver that runs `hook` when the data key is about to be deleted (`before`) or was just
+/// deleted: another run writing at the worst moment of the last uninstall in a namespace.
+struct KeyRace {
+    inner: Arc<dyn Driver>,
+    before: bool,
+    hook: Mutex<Option<futures::future::BoxFuture<'static, ()>>>,
+}
+
+#[async_trait]
+impl Driver for KeyRace {
+    fn namespace(&self) -> &str {
+        self.inner.namespace()
+    }
+    async fn data_key(&self, create: bool) -> Result<Option<DataKey>, DriverError> {
+        self.inner.data_key(create).await
+    }
+    async fn fresh_data_key(&self) -> Result<Option<DataKey>, DriverError> {
+        self.inner.fresh_data_key().await
+    }
+    async fn delete_data_key(&self) -> Result<(), DriverError> {
+        let hook = self.hook.lock().unwrap().take();
+        if self.before {
+            if let Some(h) = hook {
+                h.await;
+            }
+            self.inner.delete_data_key().await
+        } else {
+            self.inner.delete_data_key().await?;
+            if let Some(h) = hook {
+                h.await;
+            }
+            Ok(())
+        }
+    }
+    async fn restore_data_key(&self, key: &DataKey) -> Result<(), DriverError> {
+        self.inner.restore_data_key(key).await
+    }
+    async fn get(&self, n: &str, r: u32) -> Result<Option<Stored>, DriverError> {
+        self.inner.get(n, r).await
+    }
+    async fn query(&self, n: Option<&str>, s: Option<Status>) -> Result<Vec<Stored>, DriverError> {
+        self.inner.query(n, s).await
+    }
+    async fn query_meta(&self, n: Option<&str>, s: Option<Status>) -> Result<Vec<Stored>, DriverError> {
+        self.inner.query_meta(n, s).await
+    }
+    async fn create(&self, rec: &Stored) -> Result<Stored, DriverError> {
+        self.inner.create(rec).await
+    }
+    async fn update(&self, rec: &Stored) -> Result<Stored, DriverError> {
+        self.inner.update(rec).await
+    }
+    async fn delete(&self, n: &str, r: u32) -> Result<(), DriverError> {
+        self.inner.delete(n, r).await
+    }
+    async fn get_lock(&self, n: &str) -> Result<Option<Versioned<Lease>>, DriverError> {
+        self.inner.get_lock(n).await
+    }
+    async fn create_lock(&self, l: &Lease) -> Result<Versioned<Lease>, DriverError> {
+        self.inner.create_lock(l).await
+    }
+    async fn update_lock(&self, l: &Lease, v: &str) -> Result<Versioned<Lease>, DriverError> {
+        self.inner.update_lock(l, v).await
+    }
+    async fn delete_lock(&self, n: &str, v: Option<&str>) -> Result<(), DriverError> {
+        self.inner.delete_lock(n, v).await
+    }
+}
+
+/// Issue 20: the last uninstall in a namespace removes the key Secret too, never while another
+/// release's records need it, whenever the other release's install lands.
+#[tokio::test(start_paused = true)]
+async fn last_uninstall_removes_the_key_but_never_under_another_release() {
+    // (case, hook before the delete (else after), the other install runs inside the hook (else
+    // spawned, racing on), the other run read the key before the uninstall began)
+    let cases = [
+        ("installs between the check and the delete", true, true, true),
+        ("installs right after the delete, key cached", false, true, true),
+        (
+            "installs right after the delete, no key cached",
+            false,
+            true,
+            false,
+        ),
+        ("races the rest of the uninstall, key cached", false, false, true),
+        (
+            "races the rest of the uninstall, no key cached",
+            false,
+            false,
+            false,
+        ),
+    ];
+    for (case, before, inline, cached) in cases {
+        let api = FakeConfigMapApi::new("prod");
+        let c = clock(0);
+        let plain: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+        let a_store = store(&plain, &c, "run-a");
+        let p = a_store.begin(opts("a", Operation::Install)).await.unwrap();
+        a_store.mark_deployed(p, "ok").await.unwrap();
+        // The other run has its own driver (its own key cache), as another process would.
+        let other: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+        if cached {
+            other.data_key(false).await.unwrap().expect("key read");
+        }
+        let (c2, other2) = (c.clone(), other.clone());
+        let install = async move {
+            let b = store(&other2, &c2, "run-b");
+            let p = b.begin(opts("b", Operation::Install)).await.unwrap();
+            b.mark_deployed(p, "ok").await.unwrap();
+        };
+        let (hook, task): (futures::future::BoxFuture<'static, ()>, _) = if inline {
+            (Box::pin(install), None)
+        } else {
+            let t = tokio::spawn(install);
+            (Box::pin(async {}), Some(t))
+        };
+        let racy: Arc<dyn Driver> = Arc::new(KeyRace {
+            inner: plain.clone(),
+            before,
+            hook: Mutex::new(Some(hook)),
+        });
+        let a = store(&racy, &c, "run-a2");
+        let p = a.begin_uninstall("a").await.unwrap();
+        a.finish_uninstall(p, false).await.unwrap();
+        if let Some(t) = task {
+            t.await.unwrap();
+        }
+        // A fresh reader (no cache) reads b's records: the key they need exists.
+        let fresh: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+        let reader = store(&fresh, &c, "reader");
+        let h = reader
+            .history("b")
+            .await
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(h.len(), 1, "{case}");
+        assert!(reader.history("a").await.unwrap().is_empty(), "{case}");
+        // Uninstalling b, now the last release, leaves nothing of ours.
+        let p = reader.begin_uninstall("b").await.unwrap();
+        reader.finish_uninstall(p, false).await.unwrap();
+        assert!(
+            api.configmaps().is_empty(),
+            "{case}: {:?}",
+            api.configmaps().keys()
+        );
+        assert!(api.secrets().is_empty(), "{case}: the key is left behind");
+    }
+    // --keep-history keeps records, so it keeps the key.
+    let api = FakeConfigMapApi::new("prod");
+    let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+    let s = store(&d, &clock(0), "run");
+    let p = s.begin(opts("a", Operation::Install)).await.unwrap();
+    s.mark_deployed(p, "ok").await.unwrap();
+    let p = s.begin_uninstall("a").await.unwrap();
+    s.finish_uninstall(p, true).await.unwrap();
+    assert_eq!(api.secrets().len(), 1, "kept history needs its key");
+}
