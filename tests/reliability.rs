@@ -92,17 +92,14 @@ impl Env {
     }
 
     /// [`Env::cmd`] under libfaketime with this clock offset (`+10m`): the process, and only it,
-    /// sees another wall clock.
+    /// sees another wall clock. The library is preloaded into the binary itself (not run
+    /// through the `faketime` wrapper, which stays the parent), so a kill reaches the run.
     fn cmd_skewed(&self, skew: Option<&str>, args: &[&str]) -> Command {
-        let bin = env!("CARGO_BIN_EXE_kubectl-chart");
-        let mut c = match skew {
-            Some(offset) => {
-                let mut c = Command::new("faketime");
-                c.args(["-f", offset, bin]);
-                c
-            }
-            None => Command::new(bin),
-        };
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-chart"));
+        if let Some(offset) = skew {
+            let lib = libfaketime().expect("libfaketime");
+            c.env("LD_PRELOAD", lib).env("FAKETIME", offset);
+        }
         c.current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(args)
             .arg("-n")
@@ -616,13 +613,20 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
 
 // ---- clocks that disagree (issue 20) ---------------------------------------------------------
 
-/// Whether libfaketime's wrapper is installed (`.ci/run` installs the `faketime` package); a
-/// missing one fails the test where the cluster tests are required, as a missing kit does.
+/// libfaketime's preload library, where Debian's `faketime` package puts it.
+fn libfaketime() -> Option<PathBuf> {
+    let lib = Path::new("faketime/libfaketime.so.1");
+    let mut dirs = vec![PathBuf::from("/usr/lib"), PathBuf::from("/usr/local/lib")];
+    if let Ok(entries) = std::fs::read_dir("/usr/lib") {
+        dirs.extend(entries.flatten().map(|e| e.path()));
+    }
+    dirs.into_iter().map(|d| d.join(lib)).find(|p| p.is_file())
+}
+
+/// Whether libfaketime is installed (`.ci/run` installs the `faketime` package); a missing one
+/// fails the test where the cluster tests are required, as a missing kit does.
 fn have_faketime() -> bool {
-    let found = Command::new("faketime")
-        .args(["-f", "+0", "true"])
-        .status()
-        .is_ok_and(|s| s.success());
+    let found = libfaketime().is_some();
     if !found && std::env::var_os("KC_REQUIRE_K8S").is_some() {
         panic!("faketime is required (apt-get install faketime)");
     }

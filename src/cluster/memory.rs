@@ -728,7 +728,11 @@ mod tests {
             for (name, v, want) in cases {
                 assert_eq!(has(&caps, v), want, "{name}");
             }
-            c.inject(Method::Capabilities, None, Error::Connect("refused".into()));
+            c.inject(
+                Method::Capabilities,
+                None,
+                Error::Connect("unable to connect to the server: refused".into()),
+            );
             let err = c.capabilities().await.expect_err("injected");
             assert_eq!(err.to_string(), "unable to connect to the server: refused");
         });

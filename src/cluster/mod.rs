@@ -185,8 +185,9 @@ pub enum Error {
     /// Discovery found no resource serving this kind.
     #[error("no matches for kind \"{}\" in version \"{}\"", .0.kind, .0.api_version())]
     UnknownKind(Gvk),
-    /// The request never got an answer (connection refused or dropped, TLS, DNS).
-    #[error("unable to connect to the server: {0}")]
+    /// The request never got an answer (connection refused or dropped, TLS, DNS): one line
+    /// naming the server and the kubeconfig context, as kubectl's (see `KubeCluster`).
+    #[error("{0}")]
     Connect(String),
     /// No answer within the request timeout.
     #[error("the request timed out after {0:?}")]
@@ -203,6 +204,13 @@ pub enum Error {
 }
 
 fn api_display(reason: &str, message: &str) -> String {
+    // kubectl's words for rejected credentials (an expired or revoked token, a client
+    // certificate the server does not trust); the server's own message says only "Unauthorized".
+    if reason == "Unauthorized" {
+        return "you must be logged in to the server (Unauthorized): the server rejected the \
+                credentials (an expired or invalid token or client certificate)"
+            .to_string();
+    }
     if reason.is_empty() || reason == "Unknown" {
         format!("Error from server: {message}")
     } else {
