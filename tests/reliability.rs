@@ -815,3 +815,125 @@ async fn skewed_clocks_never_let_a_live_holder_be_overtaken_nor_a_dead_one_block
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// ---- connection failures are named (issue 20) ------------------------------------------------
+
+/// A kubeconfig like the kit's with `edit` applied to its text.
+fn edited_kubeconfig(kit: &Kit, dir: &Path, name: &str, edit: impl Fn(&str) -> Option<String>) -> PathBuf {
+    let text = std::fs::read_to_string(&kit.kubeconfig).expect("kit kubeconfig");
+    let out: Vec<String> = text.lines().filter_map(|l| edit(l)).collect();
+    let path = dir.join(name);
+    std::fs::write(&path, out.join("\n") + "\n").expect("kubeconfig");
+    path
+}
+
+/// A CA the kit's server certificate was not signed by, base64 as kubeconfigs hold it.
+fn other_ca(dir: &Path) -> String {
+    let (key, crt) = (dir.join("other-ca.key"), dir.join("other-ca.crt"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args(["-subj", "/CN=other-ca", "-days", "1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl")
+        .success();
+    assert!(ok, "openssl made no CA");
+    STANDARD.encode(std::fs::read(crt).expect("CA"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_failures_name_the_server_the_context_and_the_cause() {
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-conn").await;
+    let dir = temp_dir("conn");
+    let server = std::fs::read_to_string(&kit.kubeconfig)
+        .expect("kubeconfig")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: https://").map(str::to_string))
+        .expect("server line");
+    let ca = other_ca(&dir);
+    let dead = edited_kubeconfig(kit, &dir, "dead", |l| {
+        Some(if l.trim_start().starts_with("server:") {
+            "    server: https://127.0.0.1:9".into()
+        } else {
+            l.into()
+        })
+    });
+    let untrusted = edited_kubeconfig(kit, &dir, "untrusted", |l| {
+        Some(if l.trim_start().starts_with("certificate-authority-data:") {
+            format!("    certificate-authority-data: {ca}")
+        } else {
+            l.into()
+        })
+    });
+    let bad_token = edited_kubeconfig(kit, &dir, "token", |l| match l.trim_start() {
+        t if t.starts_with("client-certificate-data:") => Some("    token: expired-or-revoked".into()),
+        t if t.starts_with("client-key-data:") => None,
+        _ => Some(l.into()),
+    });
+    // (case, kubeconfig, extra flags, what the one error line must say)
+    let cases: [(&str, &PathBuf, &[&str], Vec<String>); 4] = [
+        (
+            "dead server",
+            &dead,
+            &[],
+            vec!["the connection to the server 127.0.0.1:9 (context kit) was refused - did you specify the right host or port?".into()],
+        ),
+        (
+            "server certificate from an unknown CA",
+            &untrusted,
+            &[],
+            vec![format!("the server {server} (context kit)"), "x509: certificate signed by unknown authority".into()],
+        ),
+        (
+            "rejected token",
+            &bad_token,
+            &[],
+            vec!["you must be logged in to the server (Unauthorized)".into()],
+        ),
+        (
+            "forbidden",
+            &kit.kubeconfig,
+            &["--as", "nobody"],
+            vec![format!(
+                "User \"nobody\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"{}\"",
+                ns.name
+            )],
+        ),
+    ];
+    for (case, kubeconfig, extra, want) in cases {
+        let env = Env::new(kit, &ns.name).via(kubeconfig.clone());
+        let mut args = vec!["history", "web"];
+        args.extend_from_slice(extra);
+        let started = std::time::Instant::now();
+        let out = env.run(&args);
+        let err = text(&out.stderr);
+        eprintln!("conn: {case}: {:?}: {}", started.elapsed(), err.trim());
+        assert_eq!(out.status.code(), Some(1), "{case}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{case}: one line: {err}");
+        for w in &want {
+            assert!(err.contains(w.as_str()), "{case}: want {w:?} in {err}");
+        }
+        for wrapper in ["ServiceError", "client error (", "tcp connect error"] {
+            assert!(
+                !err.contains(wrapper),
+                "{case}: client wrapper text {wrapper:?} in {err}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -209,9 +209,10 @@ impl KubeCluster {
                 Err(Error::Api {
                     code, retry_after, ..
                 }) if *code >= 500 => (*retry_after, false),
-                // A server that took the whole connect timeout to not answer is not retried:
-                // the user hears about it in seconds, not after every retry's timeout.
-                Err(Error::Connect(m)) if m.contains("i/o timeout") => return result,
+                // A server that took the whole connect timeout to not answer is not retried
+                // (the user hears about it in seconds, not after every retry's timeout), nor a
+                // certificate that will not verify the next time either.
+                Err(Error::Connect(m)) if m.contains("i/o timeout") || m.contains("x509:") => return result,
                 Err(Error::Connect(_) | Error::Timeout(_)) => (None, false),
                 Err(_) => return result,
             };
