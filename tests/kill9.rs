@@ -288,6 +288,42 @@ fn key_of(obj: &Value) -> (String, String) {
     )
 }
 
+/// Runs `cmd` to its end, and notes when (since `started`) its stderr said it took a lock over:
+/// the time the dead run's lock cost, apart from the upgrade's own work and wait.
+fn run_timing_takeover(mut cmd: Command, started: Instant) -> (Output, Option<Duration>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the rerun");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let out_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        stdout.read_to_end(&mut b).expect("read stdout");
+        b
+    });
+    let mut err = Vec::new();
+    let mut took_over = None;
+    for line in BufReader::new(child.stderr.take().expect("stderr")).split(b'\n') {
+        let line = line.expect("read stderr");
+        if took_over.is_none() && text(&line).contains("took over the lock") {
+            took_over = Some(started.elapsed());
+        }
+        err.extend_from_slice(&line);
+        err.push(b'\n');
+    }
+    let status = child.wait().expect("wait for the rerun");
+    let stdout = out_reader.join().expect("stdout reader");
+    (
+        Output {
+            status,
+            stdout,
+            stderr: err,
+        },
+        took_over,
+    )
+}
+
 /// Runs `upgrade --wait -v 4` to its end and returns when (since spawn) each step showed on
 /// stderr: the debug log's `rendered`, `planned`, `pending revision recorded`, the progress
 /// lines' first `applying` wave and last object written, the first readiness line, then `exit`.
@@ -625,6 +661,7 @@ async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_histo
     let mut lock_held = 0;
     let mut rerun_times = Vec::new();
     let mut rewrites_saved = 0;
+    let mut takeover_times = Vec::new();
 
     for run in 1..=RUNS {
         let killed_values = draw_values(&mut rng, format!("run-{run:02}"));
@@ -669,8 +706,11 @@ async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_histo
 
         // The rerun: plain, once.
         let started = Instant::now();
-        let out = env.upgrade(&rerun_values, &[]).output().expect("run upgrade");
+        let (out, took_over_at) = run_timing_takeover(env.upgrade(&rerun_values, &[]), started);
         let waited = started.elapsed();
+        if let Some(t) = took_over_at {
+            takeover_times.push(t);
+        }
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert!(
             out.status.success(),
@@ -853,11 +893,18 @@ async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_histo
     delays.sort_by(f64::total_cmp);
     let quart = |q: f64| delays[((delays.len() - 1) as f64 * q).round() as usize];
     rerun_times.sort();
+    takeover_times.sort();
+    let takeover_ms = |q: f64| {
+        takeover_times
+            .get(((takeover_times.len().max(1) - 1) as f64 * q).round() as usize)
+            .map_or(0, Duration::as_millis)
+    };
     let rerun_ms = |q: f64| rerun_times[((rerun_times.len() - 1) as f64 * q).round() as usize].as_millis();
     eprintln!(
         "kill9: seed {seed}: {RUNS} kills at {:.2}/{:.2}/{:.2}/{:.2}/{:.2}× (min/q1/median/q3/max) of one upgrade; phases {phases:?}; \
          {recorded_kills} killed runs left a revision; {lock_held} plain reruns met the dead run's lock and took it over; \
-         plain reruns took {}/{}/{} ms (min/median/max; one unkilled upgrade {} ms); the reruns left {rewrites_saved} objects \
+         plain reruns took {}/{}/{} ms (min/median/max; one unkilled upgrade {} ms), and those that met the lock took it over after \
+         {}/{}/{} ms; the reruns left {rewrites_saved} objects \
          the dead runs had written unwritten; {} revisions, all readable",
         quart(0.0),
         quart(0.25),
@@ -868,6 +915,9 @@ async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_histo
         rerun_ms(0.5),
         rerun_ms(1.0),
         full.as_millis(),
+        takeover_ms(0.0),
+        takeover_ms(0.5),
+        takeover_ms(1.0),
         seen.len()
     );
     let _ = std::fs::remove_dir_all(&logs);

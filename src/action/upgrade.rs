@@ -124,17 +124,19 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     let started = std::time::Instant::now();
     release::validate_name(&opts.release).map_err(anyhow::Error::msg)?;
     let store = ctx.store(None);
-    // The lock first: a live run's stops this one before it computes anything, and after a dead
-    // run's everything below (the base, the live objects) is read as that run left it.
+    // `.Capabilities` from the server (Helm reads them even for a client dry run), read while
+    // the last revision is fetched and the chart loads.
+    let discovery = PendingCapabilities::start(ctx.cluster.clone()).await;
+    // The lock before anything of the release is read: a live run's stops this one before it
+    // computes anything, and after a dead run's everything below (the base, the live objects)
+    // is read as that run left it. (After discovery started, whose answer resolves the lock's
+    // kind too.)
     if opts.force_unlock {
         if let Some(lease) = store.force_unlock(&opts.release).await? {
             tracing::warn!("broke the lock of run {} ({})", lease.holder, lease.describe());
         }
     }
     store.await_lock(&opts.release).await?;
-    // `.Capabilities` from the server (Helm reads them even for a client dry run), read while
-    // the last revision is fetched and the chart loads.
-    let discovery = PendingCapabilities::start(ctx.cluster.clone()).await;
     // The last revision is read, decoded, parsed and its live objects fetched in the background
     // while the chart renders; its metadata is here at once.
     let base = Base::start(ctx, &opts.release).await?;
