@@ -321,6 +321,25 @@ async fn two_applies_at_once_one_proceeds_the_other_names_the_holder() {
     let h = env.history("slow");
     assert_eq!(h.len(), 1, "only the winner recorded a revision: {h:?}");
     assert_eq!(h[0].1, "deployed", "{h:?}");
+    // The last uninstall in the namespace leaves nothing of ours (issue 20): no record, no
+    // lock, no key Secret, as Helm leaves nothing.
+    env.ok(&["uninstall", "slow"]);
+    let ours: Vec<Value> = configmaps(&*admin, &ns.name, None)
+        .await
+        .into_iter()
+        .filter(|cm| {
+            cm["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("kubectl-chart"))
+        })
+        .collect();
+    assert!(ours.is_empty(), "left behind: {ours:?}");
+    assert!(
+        get(&*admin, ("v1", "Secret"), &ns.name, "kubectl-chart-key")
+            .await
+            .is_none(),
+        "the key Secret is left behind"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
