@@ -924,6 +924,165 @@ async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_histo
     drop(ns);
 }
 
+// ---- the other verbs -----------------------------------------------------------------------------
+
+/// A small chart whose every verb runs a hook Job (~1 s on the fake kubelet), so kills land in
+/// hooks as well as in writes and waits.
+fn write_hooked_chart() -> PathBuf {
+    let root = std::env::temp_dir().join(format!(
+        "kc-kill9-verbs-{}-{:08x}/chart",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(root.join("templates")).expect("chart dir");
+    let hook = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: hook-{{ .Release.Revision }}\n  annotations:\n    \
+        helm.sh/hook: pre-install,pre-upgrade,pre-rollback,pre-delete\n    \
+        helm.sh/hook-delete-policy: before-hook-creation,hook-succeeded\nspec:\n  backoffLimit: 0\n  template:\n    \
+        spec:\n      restartPolicy: Never\n      containers:\n      - name: hook\n        image: busybox\n";
+    let files = [
+        ("Chart.yaml", "apiVersion: v2\nname: verbs\nversion: 0.1.0\n".to_string()),
+        ("values.yaml", "token: a\n".to_string()),
+        (
+            "templates/configmaps.yaml",
+            "{{- range $i := until 5 }}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: v-{{ $i }}\ndata:\n  token: {{ $.Values.token | quote }}\n{{- end }}\n".to_string(),
+        ),
+        (
+            "templates/deployment.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: v-web\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: v-web\n  \
+             template:\n    metadata:\n      labels:\n        app: v-web\n      annotations:\n        token: {{ .Values.token | quote }}\n    \
+             spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n".to_string(),
+        ),
+        ("templates/hook.yaml", hook.to_string()),
+    ];
+    for (path, text) in files {
+        std::fs::write(root.join(path), text).expect("chart file");
+    }
+    root
+}
+
+/// Issue 20: kill -9 of install (`apply` of a new release), rollback and uninstall, with and
+/// without `--wait`, hooks running, then the same command once more, plainly: it converges
+/// (the release deployed, or gone for uninstall), history has no `pending-*`, and no lock is
+/// left. A few kills per verb keep CI short; the upgrade test above is the thorough one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_of_install_rollback_and_uninstall_then_a_plain_rerun_converges() {
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    let seed: u64 = rand::random();
+    eprintln!("kill9 verbs: seed {seed}");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let admin = kit.admin().await;
+    let chart = write_hooked_chart();
+    let c = chart.to_string_lossy().into_owned();
+    // (verb, the command killed and then rerun, with --wait)
+    let cases: [(&str, bool); 6] = [
+        ("install", false),
+        ("install", true),
+        ("rollback", false),
+        ("rollback", true),
+        ("uninstall", false),
+        ("uninstall", true),
+    ];
+    for (verb, wait) in cases {
+        let ns = TestNamespace::new(admin.clone(), "kc-kill9v").await;
+        let env = Env {
+            kit,
+            ns: ns.name.clone(),
+            chart: chart.clone(),
+        };
+        let mut args: Vec<&str> = match verb {
+            "install" => vec!["apply", RELEASE, &c, "--set", "token=b"],
+            "rollback" => vec!["rollback", RELEASE, "1"],
+            _ => vec!["uninstall", RELEASE],
+        };
+        if verb != "install" {
+            env.ok(&["apply", RELEASE, &c]);
+            env.ok(&["apply", RELEASE, &c, "--set", "token=b"]);
+        }
+        if wait {
+            args.extend(["--wait", "--timeout", "60s"]);
+        }
+        let delay = Duration::from_millis(rng.gen_range(200..3000));
+        let ctx = format!(
+            "seed {seed}: {verb} (wait {wait}) killed at {} ms",
+            delay.as_millis()
+        );
+        let mut child = env
+            .cmd(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(delay);
+        let exited = child.try_wait().expect("try_wait").is_some();
+        if !exited {
+            child.kill().expect("kill -9");
+        }
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(150));
+        let started = Instant::now();
+        let out = env.run(&args);
+        let err = text(&out.stderr);
+        let gone = err.contains("not found") || err.contains("already uninstalled");
+        assert!(
+            out.status.success() || (verb == "uninstall" && gone),
+            "{ctx}: the plain rerun failed: {err}"
+        );
+        let lock = list(&*admin, ("v1", "ConfigMap"), &ns.name)
+            .await
+            .into_iter()
+            .any(|cm| cm["metadata"]["name"] == format!("kubectl-chart.{RELEASE}.lock"));
+        assert!(!lock, "{ctx}: a lock is left behind");
+        if verb == "uninstall" {
+            let ours: Vec<Value> = list(&*admin, ("v1", "ConfigMap"), &ns.name)
+                .await
+                .into_iter()
+                .filter(|cm| {
+                    let n = cm["metadata"]["name"].as_str().unwrap_or("");
+                    n.starts_with("kubectl-chart") || n.starts_with("v-")
+                })
+                .collect();
+            assert!(ours.is_empty(), "{ctx}: left behind: {ours:?}");
+            let key = admin
+                .get(&Gvk::new("v1", "Secret"), Some(&ns.name), "kubectl-chart-key")
+                .await;
+            assert!(key.is_err(), "{ctx}: the key Secret is left behind");
+        } else {
+            let (h, _) = env.history();
+            assert!(h.iter().all(|r| !r.status.starts_with("pending")), "{ctx}: {h:?}");
+            assert_eq!(
+                h.last().map(|r| r.status.as_str()),
+                Some("deployed"),
+                "{ctx}: {h:?}"
+            );
+            let revs: Vec<u32> = h.iter().map(|r| r.revision).collect();
+            assert_eq!(revs, (1..=h.len() as u32).collect::<Vec<_>>(), "{ctx}: {h:?}");
+            let cm = admin
+                .get(&Gvk::new("v1", "ConfigMap"), Some(&ns.name), "v-0")
+                .await
+                .expect("v-0");
+            let want = if verb == "install" { "b" } else { "a" };
+            assert_eq!(cm["data"]["token"], want, "{ctx}");
+        }
+        eprintln!(
+            "kill9 verbs: {ctx}: {}, plain rerun {} in {} ms",
+            if exited {
+                "exited before the kill"
+            } else {
+                "killed"
+            },
+            if out.status.success() {
+                "succeeded"
+            } else {
+                "found nothing left to do"
+            },
+            started.elapsed().as_millis()
+        );
+    }
+    let _ = std::fs::remove_dir_all(chart.parent().expect("temp dir"));
+}
+
 // ---- the checks themselves can fail ------------------------------------------------------------
 
 #[test]
