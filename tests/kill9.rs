@@ -523,8 +523,19 @@ async fn assert_live_matches(admin: &dyn Cluster, ns: &str, rendered: &[Value], 
             }
         }
         if k.0 == "Deployment" {
+            // `--wait` is Helm's check (the newest ReplicaSet's ready pods); the Deployment's
+            // own status, checked here, is written by its controller a moment later.
+            let mut got = got.clone();
+            let until = Instant::now() + Duration::from_secs(15);
+            while !rolled_out_now(&got) && Instant::now() < until {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                got = admin
+                    .get(&Gvk::new("apps/v1", "Deployment"), Some(ns), &k.1)
+                    .await
+                    .expect("deployment");
+            }
             assert!(
-                rolled_out_now(got),
+                rolled_out_now(&got),
                 "{ctx}: {} not rolled out: {}",
                 k.1,
                 got["status"]

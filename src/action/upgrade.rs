@@ -106,8 +106,9 @@ pub struct UpgradeOptions {
     pub kube_version: Option<String>,
     /// Where apply, wait and hook progress goes (the CLI prints it on stderr).
     pub progress: std::sync::Arc<dyn apply::Progress>,
-    /// `--force-unlock`: break the release lock of a run known to be gone, without waiting for
-    /// its lease to expire (its pending revision is then recovered as interrupted).
+    /// `--force-unlock`: break the release lock of a run known to be gone, without watching it
+    /// for a whole lease duration (refused if it is renewed meanwhile); its pending revision is
+    /// then recovered as interrupted.
     pub force_unlock: bool,
 }
 

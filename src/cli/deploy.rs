@@ -68,8 +68,8 @@ pub struct DeployArgs {
     /// are kept).
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
-    /// Break the release lock held by a run that is known to be gone (killed, crashed) instead of
-    /// waiting for its lease to expire.
+    /// Break the release lock held by a run that is known to be gone (killed, crashed) without
+    /// watching it for a whole lease duration; refused if the lock is renewed meanwhile.
     #[arg(long = "force-unlock")]
     force_unlock: bool,
     /// When another live run holds the release's lock, wait this long for it instead of
