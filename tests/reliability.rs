@@ -25,8 +25,9 @@ use support::{
     k8s::{Kit, TestNamespace},
 };
 
-/// Lock TTL for every run: a run that dies holding the lock blocks the next for 2 s at most.
-const LOCK_TTL: &str = "2";
+/// Lease duration for every run: a run that dies holding the lock blocks the next for 4 s (the
+/// next run watches the lease that long for a renewal; a live holder renews every second).
+const LOCK_TTL: &str = "4";
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(
@@ -87,7 +88,18 @@ impl Env {
     }
 
     fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_skewed(None, args)
+    }
+
+    /// [`Env::cmd`] under libfaketime with this clock offset (`+10m`): the process, and only it,
+    /// sees another wall clock. The library is preloaded into the binary itself (not run
+    /// through the `faketime` wrapper, which stays the parent), so a kill reaches the run.
+    fn cmd_skewed(&self, skew: Option<&str>, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-chart"));
+        if let Some(offset) = skew {
+            let lib = libfaketime().expect("libfaketime");
+            c.env("LD_PRELOAD", lib).env("FAKETIME", offset);
+        }
         c.current_dir(env!("CARGO_MANIFEST_DIR"))
             .args(args)
             .arg("-n")
@@ -309,6 +321,25 @@ async fn two_applies_at_once_one_proceeds_the_other_names_the_holder() {
     let h = env.history("slow");
     assert_eq!(h.len(), 1, "only the winner recorded a revision: {h:?}");
     assert_eq!(h[0].1, "deployed", "{h:?}");
+    // The last uninstall in the namespace leaves nothing of ours (issue 20): no record, no
+    // lock, no key Secret, as Helm leaves nothing.
+    env.ok(&["uninstall", "slow"]);
+    let ours: Vec<Value> = configmaps(&*admin, &ns.name, None)
+        .await
+        .into_iter()
+        .filter(|cm| {
+            cm["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("kubectl-chart"))
+        })
+        .collect();
+    assert!(ours.is_empty(), "left behind: {ours:?}");
+    assert!(
+        get(&*admin, ("v1", "Secret"), &ns.name, "kubectl-chart-key")
+            .await
+            .is_none(),
+        "the key Secret is left behind"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -451,6 +482,8 @@ fn deployment_template() -> String {
 /// Where a fault is injected during the upgrade.
 #[derive(Debug, Clone, Copy)]
 enum Point {
+    /// The create of the release lock: the upgrade's first ConfigMap POST.
+    LockWrite,
     /// The first write to a chart object (the Deployment, the only object that changes).
     FirstObjectWrite,
     /// The create of the release record `kubectl-chart.web.v2`: the upgrade's second
@@ -463,6 +496,12 @@ fn rule(point: Point, ns: &str, fault: Fault) -> Rule {
         Point::FirstObjectWrite => Rule::new(
             "PATCH",
             &format!("/apis/apps/v1/namespaces/{ns}/deployments/web(\\?|$)"),
+            &[1],
+            fault,
+        ),
+        Point::LockWrite => Rule::new(
+            "POST",
+            &format!("/api/v1/namespaces/{ns}/configmaps(\\?|$)"),
             &[1],
             fault,
         ),
@@ -501,8 +540,16 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
     ];
     let proxy = FaultProxy::start(kit);
     let mut report = Vec::new();
+    let mut cases: Vec<(Point, &str, Fault)> = Vec::new();
     for point in [Point::FirstObjectWrite, Point::RecordWrite] {
-        for (fname, fault) in &faults {
+        cases.extend(faults.iter().map(|(n, f)| (point, *n, f.clone())));
+    }
+    // Issue 20: the connection cut right after the lock's create reached the server leaves a
+    // lock nobody renews; the next plain run must see that and take it over.
+    cases.push((Point::LockWrite, "drop after write", Fault::DropAfter));
+    {
+        for (point, fname, fault) in &cases {
+            let (point, fault) = (*point, fault);
             let case = format!("{fname} at {point:?}");
             let ns = TestNamespace::new(admin.clone(), "kc-fault").await;
             let env = Env::new(kit, &ns.name);
@@ -541,17 +588,27 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
                 "{case}: {h:?}"
             );
 
-            // Re-running the same command converges; a lock left behind expires within the TTL.
-            let mut again = env.run(&upgrade);
-            if !again.status.success() && text(&again.stderr).contains("in progress") {
-                std::thread::sleep(Duration::from_millis(2500));
-                again = env.run(&upgrade);
-            }
+            // Re-running the same command, once and plainly, converges: a lock left behind is
+            // watched, seen unrenewed and taken over.
+            let left_locked = get(&*admin, ("v1", "ConfigMap"), &ns.name, "kubectl-chart.web.lock")
+                .await
+                .is_some();
+            let again = env.run(&upgrade);
             assert!(
                 again.status.success(),
                 "{case}: re-run failed: {}",
                 text(&again.stderr)
             );
+            if left_locked {
+                assert!(
+                    text(&again.stderr).contains("took over the lock of release \"web\""),
+                    "{case}: {}",
+                    text(&again.stderr)
+                );
+            }
+            if matches!(point, Point::LockWrite) {
+                assert!(left_locked, "{case}: the cut create left no lock behind");
+            }
             let h = env.history("web");
             assert_eq!(h.last().map(|r| r.1.as_str()), Some("deployed"), "{case}: {h:?}");
             assert!(
@@ -570,5 +627,322 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
         }
     }
     eprintln!("fault outcomes:\n  {}", report.join("\n  "));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---- clocks that disagree (issue 20) ---------------------------------------------------------
+
+/// libfaketime's preload library, where Debian's `faketime` package puts it.
+fn libfaketime() -> Option<PathBuf> {
+    let lib = Path::new("faketime/libfaketime.so.1");
+    let mut dirs = vec![PathBuf::from("/usr/lib"), PathBuf::from("/usr/local/lib")];
+    if let Ok(entries) = std::fs::read_dir("/usr/lib") {
+        dirs.extend(entries.flatten().map(|e| e.path()));
+    }
+    dirs.into_iter().map(|d| d.join(lib)).find(|p| p.is_file())
+}
+
+/// Whether libfaketime is installed (`.ci/run` installs the `faketime` package); a missing one
+/// fails the test where the cluster tests are required, as a missing kit does.
+fn have_faketime() -> bool {
+    let found = libfaketime().is_some();
+    if !found && std::env::var_os("KC_REQUIRE_K8S").is_some() {
+        panic!("faketime is required (apt-get install faketime)");
+    }
+    if !found {
+        eprintln!("skipping: faketime is not installed");
+    }
+    found
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The lease in the lock object, once it exists.
+async fn wait_for_lease(admin: &dyn Cluster, ns: &str, release: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let lock = get(
+            admin,
+            ("v1", "ConfigMap"),
+            ns,
+            &format!("kubectl-chart.{release}.lock"),
+        )
+        .await;
+        if let Some(lease) = lock.and_then(|cm| cm["data"]["lease"].as_str().map(str::to_string)) {
+            return serde_json::from_str(&lease).expect("lease json");
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the holder never took the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skewed_clocks_never_let_a_live_holder_be_overtaken_nor_a_dead_one_block() {
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    if !have_faketime() {
+        return;
+    }
+    let admin = kit.admin().await;
+    let dir = temp_dir("skew");
+    let chart = write_chart(
+        &dir,
+        "skew",
+        &[
+            ("templates/deployment.yaml", deployment_template()),
+            ("values.yaml", "replicas: 1\ntag: \"1.25\"\n".to_string()),
+        ],
+    );
+    let chart = chart.to_str().expect("utf-8 path");
+    let holder_args = [
+        "upgrade",
+        "skew",
+        chart,
+        "--wait",
+        "--timeout",
+        "15s",
+        // An image the fake kubelet never makes ready: the holder works (and renews its lock)
+        // for the whole 15 s --wait, then fails its revision on the timeout, alive throughout.
+        "--set",
+        "tag=fail",
+    ];
+    // (case, the holder's clock offset, the other runs' offset, whether the holder is killed)
+    let cases: [(&str, Option<&str>, Option<&str>, bool); 3] = [
+        ("live holder 10 min fast", Some("+10m"), None, false),
+        ("live holder 10 min slow", None, Some("+10m"), false),
+        ("dead holder 10 min fast", Some("+10m"), None, true),
+    ];
+    for (case, holder_skew, other_skew, kill) in cases {
+        let ns = TestNamespace::new(admin.clone(), "kc-skew").await;
+        let env = Env::new(kit, &ns.name);
+        env.ok(&["install", "skew", chart]);
+        let mut holder = env
+            .cmd_skewed(holder_skew, &holder_args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the holder");
+        let lease = wait_for_lease(&*admin, &ns.name, "skew").await;
+        let run_id = lease["holder"].as_str().expect("holder").to_string();
+        // The offset really reached the holder: its lease is stamped by its own clock.
+        let stamped = lease["acquired_at"].as_i64().expect("acquired_at") - unix_now();
+        let want = if holder_skew.is_some() { 600 } else { 0 };
+        assert!(
+            (stamped - want).abs() < 30,
+            "{case}: the holder's clock is {stamped} s off, want {want}"
+        );
+
+        if kill {
+            holder.kill().expect("kill -9");
+            let _ = holder.wait();
+            let started = std::time::Instant::now();
+            let out = env
+                .cmd_skewed(other_skew, &["upgrade", "skew", chart, "--set", "tag=1.26"])
+                .output()
+                .expect("rerun");
+            let err = text(&out.stderr);
+            assert!(out.status.success(), "{case}: plain rerun failed: {err}");
+            // One lease duration (4 s here) of watching, then the upgrade: printed, not asserted.
+            eprintln!(
+                "skew: {case}: the plain rerun converged in {:?}",
+                started.elapsed()
+            );
+            assert!(
+                err.contains("took over the lock") && err.contains(&run_id),
+                "{case}: {err}"
+            );
+            let h = env.history("skew");
+            assert_eq!(h[1].1, "failed", "{case}: {h:?}");
+            assert!(h[1].2.contains("interrupted"), "{case}: {h:?}");
+            assert_eq!(h[2].1, "deployed", "{case}: {h:?}");
+            continue;
+        }
+
+        // A plain run stops at once, naming the live holder, and writes nothing.
+        let out = env
+            .cmd_skewed(other_skew, &["upgrade", "skew", chart, "--set", "tag=1.26"])
+            .output()
+            .expect("second run");
+        let err = text(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{case}: a second run overtook a live holder: {err}"
+        );
+        assert!(
+            err.contains("in progress")
+                && err.contains(&format!("by run {run_id} on host "))
+                && err.contains("--wait-for-lock"),
+            "{case}: {err}"
+        );
+        // --wait-for-lock waits for the holder, then goes ahead.
+        let waiter = env
+            .cmd_skewed(
+                other_skew,
+                &[
+                    "upgrade",
+                    "skew",
+                    chart,
+                    "--set",
+                    "tag=1.28",
+                    "--wait-for-lock",
+                    "90s",
+                ],
+            )
+            .output()
+            .expect("waiting run");
+        let holder_out = holder.wait_with_output().expect("holder");
+        let holder_err = text(&holder_out.stderr);
+        assert_eq!(holder_out.status.code(), Some(1), "{case}: {holder_err}");
+        assert!(
+            holder_err.contains("timed out") || holder_err.contains("timeout"),
+            "{case}: the live holder should fail on its own --timeout only: {holder_err}"
+        );
+        assert!(!holder_err.contains("lost the lock"), "{case}: {holder_err}");
+        let werr = text(&waiter.stderr);
+        assert!(waiter.status.success(), "{case}: the waiting run failed: {werr}");
+        assert!(
+            werr.contains("waiting for the lock") && werr.contains(&run_id),
+            "{case}: {werr}"
+        );
+        assert!(
+            !werr.contains("took over"),
+            "{case}: the waiter took the lock from a live holder: {werr}"
+        );
+        let h = env.history("skew");
+        let statuses: Vec<&str> = h.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(statuses, ["superseded", "failed", "deployed"], "{case}: {h:?}");
+        assert!(h.iter().all(|r| !r.2.contains("interrupted")), "{case}: {h:?}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---- connection failures are named (issue 20) ------------------------------------------------
+
+/// A kubeconfig like the kit's with `edit` applied to its text.
+fn edited_kubeconfig(kit: &Kit, dir: &Path, name: &str, edit: impl Fn(&str) -> Option<String>) -> PathBuf {
+    let text = std::fs::read_to_string(&kit.kubeconfig).expect("kit kubeconfig");
+    let out: Vec<String> = text.lines().filter_map(|l| edit(l)).collect();
+    let path = dir.join(name);
+    std::fs::write(&path, out.join("\n") + "\n").expect("kubeconfig");
+    path
+}
+
+/// A CA the kit's server certificate was not signed by, base64 as kubeconfigs hold it.
+fn other_ca(dir: &Path) -> String {
+    let (key, crt) = (dir.join("other-ca.key"), dir.join("other-ca.crt"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ])
+        .args(["-subj", "/CN=other-ca", "-days", "1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .stderr(Stdio::null())
+        .status()
+        .expect("openssl")
+        .success();
+    assert!(ok, "openssl made no CA");
+    STANDARD.encode(std::fs::read(crt).expect("CA"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_failures_name_the_server_the_context_and_the_cause() {
+    let Some(kit) = apply_util::kit_with_kubelet() else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-conn").await;
+    let dir = temp_dir("conn");
+    let server = std::fs::read_to_string(&kit.kubeconfig)
+        .expect("kubeconfig")
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: https://").map(str::to_string))
+        .expect("server line");
+    let ca = other_ca(&dir);
+    let dead = edited_kubeconfig(kit, &dir, "dead", |l| {
+        Some(if l.trim_start().starts_with("server:") {
+            "    server: https://127.0.0.1:9".into()
+        } else {
+            l.into()
+        })
+    });
+    let untrusted = edited_kubeconfig(kit, &dir, "untrusted", |l| {
+        Some(if l.trim_start().starts_with("certificate-authority-data:") {
+            format!("    certificate-authority-data: {ca}")
+        } else {
+            l.into()
+        })
+    });
+    let bad_token = edited_kubeconfig(kit, &dir, "token", |l| match l.trim_start() {
+        t if t.starts_with("client-certificate-data:") => Some("    token: expired-or-revoked".into()),
+        t if t.starts_with("client-key-data:") => None,
+        _ => Some(l.into()),
+    });
+    // (case, kubeconfig, extra flags, what the one error line must say)
+    let cases: [(&str, &PathBuf, &[&str], Vec<String>); 4] = [
+        (
+            "dead server",
+            &dead,
+            &[],
+            vec!["the connection to the server 127.0.0.1:9 (context kit) was refused - did you specify the right host or port?".into()],
+        ),
+        (
+            "server certificate from an unknown CA",
+            &untrusted,
+            &[],
+            vec![format!("the server {server} (context kit)"), "x509: certificate signed by unknown authority".into()],
+        ),
+        (
+            "rejected token",
+            &bad_token,
+            &[],
+            vec!["you must be logged in to the server (Unauthorized)".into()],
+        ),
+        (
+            "forbidden",
+            &kit.kubeconfig,
+            &["--as", "nobody"],
+            vec![format!(
+                "User \"nobody\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"{}\"",
+                ns.name
+            )],
+        ),
+    ];
+    for (case, kubeconfig, extra, want) in cases {
+        let env = Env::new(kit, &ns.name).via(kubeconfig.clone());
+        let mut args = vec!["history", "web"];
+        args.extend_from_slice(extra);
+        let started = std::time::Instant::now();
+        let out = env.run(&args);
+        let err = text(&out.stderr);
+        eprintln!("conn: {case}: {:?}: {}", started.elapsed(), err.trim());
+        assert_eq!(out.status.code(), Some(1), "{case}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{case}: one line: {err}");
+        for w in &want {
+            assert!(err.contains(w.as_str()), "{case}: want {w:?} in {err}");
+        }
+        for wrapper in ["ServiceError", "client error (", "tcp connect error"] {
+            assert!(
+                !err.contains(wrapper),
+                "{case}: client wrapper text {wrapper:?} in {err}"
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -316,7 +316,7 @@ mod tests {
         fake.inject(
             cluster::Method::Capabilities,
             None,
-            cluster::Error::Connect("connection refused".into()),
+            cluster::Error::Connect("unable to connect to the server: connection refused".into()),
         );
         let pending = PendingCapabilities::start(fake).await;
         let err = render_with(&pending, "err", "x").expect_err("no discovery");

@@ -30,6 +30,9 @@ pub struct Context {
     /// off): after that the next run takes over and marks the interrupted revision failed.
     /// `KUBECTL_CHART_LOCK_TTL` (seconds) overrides the default.
     pub lock_ttl_secs: i64,
+    /// `--wait-for-lock`: how long a run waits for another live run's lock (zero: it stops at
+    /// once, naming the holder).
+    pub lock_wait: std::time::Duration,
 }
 
 impl Context {
@@ -56,6 +59,7 @@ impl Context {
                 .and_then(|s| s.parse().ok())
                 .filter(|&s: &i64| s > 0)
                 .unwrap_or(crate::release::lock::DEFAULT_TTL_SECS),
+            lock_wait: std::time::Duration::ZERO,
         }
     }
 
@@ -70,5 +74,6 @@ impl Context {
         )
         .with_history_max(self.history_max)
         .with_lock_ttl(self.lock_ttl_secs)
+        .with_lock_wait(self.lock_wait)
     }
 }

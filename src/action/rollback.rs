@@ -74,6 +74,8 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         super::takeover::take_over(ctx, &opts.release, false).await?;
     }
     let store = ctx.store(None);
+    // Before anything is read: see `upgrade`.
+    store.await_lock(&opts.release).await?;
     let history = store.history_meta(&opts.release).await?;
     let Some(current) = history.last() else {
         bail!(

@@ -106,8 +106,9 @@ pub struct UpgradeOptions {
     pub kube_version: Option<String>,
     /// Where apply, wait and hook progress goes (the CLI prints it on stderr).
     pub progress: std::sync::Arc<dyn apply::Progress>,
-    /// `--force-unlock`: break the release lock of a run known to be gone, without waiting for
-    /// its lease to expire (its pending revision is then recovered as interrupted).
+    /// `--force-unlock`: break the release lock of a run known to be gone, without watching it
+    /// for a whole lease duration (refused if it is renewed meanwhile); its pending revision is
+    /// then recovered as interrupted.
     pub force_unlock: bool,
 }
 
@@ -138,6 +139,16 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     // `.Capabilities` from the server (Helm reads them even for a client dry run), read while
     // the last revision is fetched and the chart loads.
     let discovery = PendingCapabilities::start(ctx.cluster.clone()).await;
+    // The lock before anything of the release is read: a live run's stops this one before it
+    // computes anything, and after a dead run's everything below (the base, the live objects)
+    // is read as that run left it. (After discovery started, whose answer resolves the lock's
+    // kind too.)
+    if opts.force_unlock {
+        if let Some(lease) = store.force_unlock(&opts.release).await? {
+            tracing::warn!("broke the lock of run {} ({})", lease.holder, lease.describe());
+        }
+    }
+    store.await_lock(&opts.release).await?;
     // The last revision is read, decoded, parsed and its live objects fetched in the background
     // while the chart renders; its metadata is here at once.
     let base = Base::start(ctx, &opts.release).await?;
@@ -309,15 +320,6 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     // A release Helm installed becomes ours now that everything is planned (the plan's base was
     // Helm's last revision); with --force-unlock a revision Helm left pending is recovered.
     super::takeover::take_over(ctx, &opts.release, opts.force_unlock).await?;
-    if opts.force_unlock {
-        if let Some(lease) = store.force_unlock(&opts.release).await? {
-            tracing::warn!(
-                "broke the lock of run {} ({})",
-                lease.holder,
-                lease.operation.as_str()
-            );
-        }
-    }
     let begin = if is_upgrade && !opts.force_unlock && nothing_to_do(opts, &plan, &hooks) {
         match store.record_unchanged(begin, &description, revision).await? {
             release::Unchanged::Recorded(release) => {
@@ -530,20 +532,27 @@ fn force_hint(e: apply::Error, force: bool) -> anyhow::Error {
 }
 
 /// Runs `work` while renewing the release lock, so a long wait never lets another run take over.
+/// A renewal that fails is retried at the next tick; the run stops when the lock was taken over,
+/// or when no renewal got through for a whole lease duration (others may take it by then).
 pub(crate) async fn with_renewal<T>(
     store: &release::Store,
     pending: &release::Pending,
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
     let every = Duration::from_secs(pending.renew_every_secs().max(1) as u64);
+    let lease = Duration::from_secs(pending.lease_secs().max(1) as u64);
     tokio::pin!(work);
     let mut tick = tokio::time::interval(every);
     tick.tick().await;
+    let mut renewed = tokio::time::Instant::now();
     loop {
         tokio::select! {
             out = &mut work => return out,
-            _ = tick.tick() => {
-                store.renew(pending).await.context("renewing the release lock")?;
+            _ = tick.tick() => match store.renew(pending).await {
+                Ok(()) => renewed = tokio::time::Instant::now(),
+                Err(e @ release::Error::LockLost(_)) => return Err(e).context("renewing the release lock"),
+                Err(e) if renewed.elapsed() >= lease => return Err(e).context("renewing the release lock"),
+                Err(e) => tracing::warn!("could not renew the release lock, retrying: {e}"),
             }
         }
     }

@@ -68,10 +68,14 @@ pub struct DeployArgs {
     /// are kept).
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
-    /// Break the release lock held by a run that is known to be gone (killed, crashed) instead of
-    /// waiting for its lease to expire.
+    /// Break the release lock held by a run that is known to be gone (killed, crashed) without
+    /// watching it for a whole lease duration; refused if the lock is renewed meanwhile.
     #[arg(long = "force-unlock")]
     force_unlock: bool,
+    /// When another live run holds the release's lock, wait this long for it instead of
+    /// stopping at once.
+    #[arg(long = "wait-for-lock", value_name = "DURATION")]
+    wait_for_lock: Option<String>,
 }
 
 /// `upgrade` only: install when the release does not exist.
@@ -128,9 +132,11 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
     };
     let connect = global.connect_options()?;
     let history_max = a.history_max;
+    let lock_wait = a.wait_for_lock.as_deref().map(parse_duration).transpose()?;
     let result = super::runtime()?.block_on(async {
         let mut ctx = Context::connect(&connect).await?;
         ctx.history_max = history_max;
+        ctx.lock_wait = lock_wait.unwrap_or_default();
         action::upgrade(&ctx, &opts).await
     })?;
     let r = &result.release;

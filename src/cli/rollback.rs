@@ -28,6 +28,10 @@ pub struct RollbackArgs {
     /// Time to wait for any single operation.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     timeout: String,
+    /// When another live run holds the release's lock, wait this long for it instead of
+    /// stopping at once.
+    #[arg(long = "wait-for-lock", value_name = "DURATION")]
+    wait_for_lock: Option<String>,
     /// Recreate objects whose immutable fields change.
     #[arg(long)]
     force: bool,
@@ -55,8 +59,10 @@ pub fn exec(global: &GlobalArgs, a: RollbackArgs, out: &mut dyn Write) -> anyhow
         dry_run: a.dry_run,
     };
     let connect = global.connect_options()?;
+    let lock_wait = a.wait_for_lock.as_deref().map(parse_duration).transpose()?;
     let r = super::runtime()?.block_on(async {
-        let ctx = Context::connect(&connect).await?;
+        let mut ctx = Context::connect(&connect).await?;
+        ctx.lock_wait = lock_wait.unwrap_or_default();
         action::rollback(&ctx, &opts).await
     })?;
     writeln!(

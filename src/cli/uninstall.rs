@@ -32,6 +32,10 @@ pub struct UninstallArgs {
     /// Time to wait for any single operation.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     timeout: String,
+    /// When another live run holds the release's lock, wait this long for it instead of
+    /// stopping at once.
+    #[arg(long = "wait-for-lock", value_name = "DURATION")]
+    wait_for_lock: Option<String>,
     /// Description recorded with the last revision.
     #[arg(long, value_name = "TEXT")]
     description: Option<String>,
@@ -48,8 +52,10 @@ pub fn exec(global: &GlobalArgs, a: UninstallArgs, out: &mut dyn Write) -> anyho
         description: a.description,
     };
     let connect = global.connect_options()?;
+    let lock_wait = a.wait_for_lock.as_deref().map(parse_duration).transpose()?;
     super::runtime()?.block_on(async {
-        let ctx = Context::connect(&connect).await?;
+        let mut ctx = Context::connect(&connect).await?;
+        ctx.lock_wait = lock_wait.unwrap_or_default();
         action::uninstall(&ctx, &opts).await
     })?;
     writeln!(out, "release \"{}\" uninstalled", a.release)?;

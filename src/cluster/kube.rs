@@ -19,6 +19,7 @@ use async_trait::async_trait;
 use http_body_util::BodyExt;
 use kube::api::{
     DeleteParams, GetParams, ListParams, PatchParams, PostParams, Preconditions, PropagationPolicy,
+    WatchParams,
 };
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, Request, Resource};
 use serde_json::Value;
@@ -26,8 +27,8 @@ use tokio::sync::Semaphore;
 
 use super::discovery::{self, Discovered, ListInfo, ServerCapabilities};
 use super::{
-    name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Patch, Propagation, Result,
-    WriteOptions,
+    name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Observed, Patch, Propagation,
+    Result, WriteOptions,
 };
 
 /// Used when no `--request-timeout` is given: long enough for a large LIST, short enough that a
@@ -118,6 +119,9 @@ impl RetryPolicy {
 pub struct KubeCluster {
     client: kube::Client,
     namespace: String,
+    /// `host:port` of the API server and the kubeconfig context, for connection errors.
+    server: String,
+    context: String,
     timeout: Option<Duration>,
     retry: RetryPolicy,
     permits: Semaphore,
@@ -149,7 +153,14 @@ impl KubeCluster {
     /// Connects as kubectl would with these flags (see [`ConnectOptions`]). Runs an exec credential
     /// plugin once if the chosen user has one; sends no request to the server.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self> {
-        let mut config = super::kubeconfig::load_config(opts).await?;
+        let (mut config, context) = super::kubeconfig::load_config(opts).await?;
+        // A dead or unreachable server is reported within seconds, not after the OS's minutes of
+        // SYN retries; a live one answers a TCP connect in milliseconds.
+        config.connect_timeout = Some(CONNECT_TIMEOUT);
+        let server = config
+            .cluster_url
+            .authority()
+            .map_or_else(|| config.cluster_url.to_string(), |a| a.to_string());
         if let Some(ns) = &opts.namespace {
             config.default_namespace = ns.clone();
         }
@@ -168,6 +179,8 @@ impl KubeCluster {
         Ok(KubeCluster {
             client,
             namespace,
+            server,
+            context,
             timeout,
             retry: opts.retry,
             permits: Semaphore::new(opts.max_concurrency.max(1)),
@@ -196,6 +209,10 @@ impl KubeCluster {
                 Err(Error::Api {
                     code, retry_after, ..
                 }) if *code >= 500 => (*retry_after, false),
+                // A server that took the whole connect timeout to not answer is not retried
+                // (the user hears about it in seconds, not after every retry's timeout), nor a
+                // certificate that will not verify the next time either.
+                Err(Error::Connect(m)) if m.contains("i/o timeout") || m.contains("x509:") => return result,
                 Err(Error::Connect(_) | Error::Timeout(_)) => (None, false),
                 Err(_) => return result,
             };
@@ -210,11 +227,7 @@ impl KubeCluster {
     }
 
     async fn call_once(&self, mut req: http::Request<Vec<u8>>) -> Result<Vec<u8>> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| Error::Connect(e.to_string()))?;
+        let _permit = self.permits.acquire().await.map_err(|e| self.lost(&e))?;
         req.headers_mut().insert(
             http::header::USER_AGENT,
             http::HeaderValue::from_static(USER_AGENT),
@@ -224,7 +237,7 @@ impl KubeCluster {
                 .client
                 .send(req.map(kube::client::Body::from))
                 .await
-                .map_err(transport_error)?;
+                .map_err(|e| self.transport_error(e))?;
             let status = res.status().as_u16();
             let retry_after = res
                 .headers()
@@ -235,7 +248,7 @@ impl KubeCluster {
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| Error::Connect(e.to_string()))?
+                .map_err(|e| self.lost(&e))?
                 .to_bytes();
             if (200..300).contains(&status) {
                 return Ok(body.to_vec());
@@ -392,15 +405,55 @@ fn clone_request(req: &http::Request<Vec<u8>>) -> http::Request<Vec<u8>> {
     out
 }
 
-fn transport_error(e: kube::Error) -> Error {
-    // Walk the source chain: hyper's top-level message ("client error (SendRequest)") hides the cause.
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(&e);
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
+/// How long a TCP (and TLS) connect to the API server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl KubeCluster {
+    /// "to the server 127.0.0.1:6443 (context kit)": where a failed request went.
+    fn at(&self) -> String {
+        format!("the server {} (context {})", self.server, self.context)
     }
-    Error::Connect(msg)
+
+    /// A request that got no answer, in kubectl's words and on one line: which server, which
+    /// context, and the cause itself rather than the layers of client wrappers above it
+    /// ("ServiceError: client error (Connect): client error (Connect): tcp connect error").
+    fn transport_error(&self, e: kube::Error) -> Error {
+        let mut chain = vec![e.to_string()];
+        let mut src = std::error::Error::source(&e);
+        while let Some(s) = src {
+            chain.push(s.to_string());
+            src = s.source();
+        }
+        Error::Connect(connect_message(&self.at(), &self.server, &chain))
+    }
+
+    /// A connection lost after the request went out.
+    fn lost(&self, e: &dyn std::fmt::Display) -> Error {
+        Error::Connect(format!("unable to connect to {}: {e}", self.at()))
+    }
+}
+
+/// The one-line message for a transport failure, from the error's source chain (outermost
+/// first): kubectl's texts for the causes users meet, else the innermost cause.
+fn connect_message(at: &str, server: &str, chain: &[String]) -> String {
+    let all = chain.join(": ").to_lowercase();
+    let host = server.rsplit_once(':').map_or(server, |(h, _)| h);
+    let cause = if all.contains("connection refused") {
+        return format!("the connection to {at} was refused - did you specify the right host or port?");
+    } else if all.contains("unknownissuer") || all.contains("unknown issuer") {
+        "tls: failed to verify certificate: x509: certificate signed by unknown authority".to_string()
+    } else if all.contains("expired") && all.contains("cert") {
+        "tls: failed to verify certificate: x509: certificate has expired or is not yet valid".to_string()
+    } else if all.contains("notvalidforname") || all.contains("not valid for name") {
+        format!("tls: failed to verify certificate: x509: certificate is not valid for {host}")
+    } else if all.contains("dns error") || all.contains("failed to lookup address") {
+        format!("dial tcp: lookup {host}: no such host")
+    } else if all.contains("timed out") || all.contains("timeout") || all.contains("deadline") {
+        format!("dial tcp {server}: i/o timeout")
+    } else {
+        chain.last().cloned().unwrap_or_default()
+    };
+    format!("unable to connect to {at}: {cause}")
 }
 
 fn build_error(e: kube::core::request::Error) -> Error {
@@ -672,11 +725,130 @@ impl Cluster for KubeCluster {
         // which delete callers already treat as done.
         self.call_json(req, Idempotent::Yes).await
     }
+
+    /// A watch of the one object from `resource_version` (the server sends every later write
+    /// as it happens); polling instead when the server cannot start there (410 Gone).
+    async fn wait_for_change(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        name: &str,
+        resource_version: &str,
+        within: Duration,
+    ) -> Result<Observed> {
+        let started = tokio::time::Instant::now();
+        // The server ends the watch itself a little after we stop listening, never before.
+        let secs = (within.as_secs() + 2).min(290) as u32;
+        let wp = WatchParams::default()
+            .fields(&format!("metadata.name={name}"))
+            .timeout(secs);
+        let req = self
+            .request_for(gvk, namespace, true)
+            .await?
+            .watch(&wp, resource_version)
+            .map_err(build_error)?;
+        let watched = match tokio::time::timeout(within, self.watch_one(req)).await {
+            Err(_) => return Ok(Observed::Unchanged),
+            Ok(w) => w?,
+        };
+        match watched {
+            Some(seen) => Ok(seen),
+            None => {
+                let left = within.saturating_sub(started.elapsed());
+                super::poll_for_change(self, gvk, namespace, name, resource_version, left).await
+            }
+        }
+    }
+}
+
+impl KubeCluster {
+    /// Reads a watch stream until its first event: `Some` for a write or a delete, `None` when
+    /// the stream cannot say (it ended, or the server could not start at the version asked).
+    async fn watch_one(&self, mut req: http::Request<Vec<u8>>) -> Result<Option<Observed>> {
+        req.headers_mut().insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        );
+        let res = self
+            .client
+            .send(req.map(kube::client::Body::from))
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = res.status().as_u16();
+        let mut body = res.into_body();
+        if !(200..300).contains(&status) {
+            let bytes = body.collect().await.map_err(|e| self.lost(&e))?.to_bytes();
+            return match Error::from_status(status, &bytes) {
+                Error::Api { code: 410, .. } => Ok(None),
+                e => Err(e),
+            };
+        }
+        let mut buf: Vec<u8> = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| self.lost(&e))?;
+            let Ok(data) = frame.into_data() else {
+                continue;
+            };
+            buf.extend_from_slice(&data);
+            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = buf.drain(..=end).collect();
+                let Ok(event) = serde_json::from_slice::<Value>(&line) else {
+                    continue;
+                };
+                match event.get("type").and_then(Value::as_str) {
+                    Some("MODIFIED") | Some("ADDED") => return Ok(Some(Observed::Changed)),
+                    Some("DELETED") => return Ok(Some(Observed::Deleted)),
+                    // 410 Gone for a version the server no longer keeps: poll instead.
+                    Some("ERROR") => return Ok(None),
+                    _ => {}
+                }
+            }
+        }
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Source chains as kube, hyper and rustls produce them (outermost first), and the one line
+    /// a user reads (issue 20: kubectl names the server; nested client wrappers say nothing).
+    #[test]
+    fn connection_errors_name_the_server_and_the_cause() {
+        let at = "the server 127.0.0.1:9 (context kit)";
+        let cases: [(&str, &[&str], &str); 5] = [
+            (
+                "refused",
+                &["ServiceError: client error (Connect)", "client error (Connect)", "tcp connect error", "Connection refused (os error 111)"],
+                "the connection to the server 127.0.0.1:9 (context kit) was refused - did you specify the right host or port?",
+            ),
+            (
+                "unknown CA",
+                &["ServiceError: client error (Connect)", "invalid peer certificate: UnknownIssuer"],
+                "unable to connect to the server 127.0.0.1:9 (context kit): tls: failed to verify certificate: x509: certificate signed by unknown authority",
+            ),
+            (
+                "expired certificate",
+                &["ServiceError: client error (Connect)", "invalid peer certificate: Expired"],
+                "unable to connect to the server 127.0.0.1:9 (context kit): tls: failed to verify certificate: x509: certificate has expired or is not yet valid",
+            ),
+            (
+                "black hole",
+                &["ServiceError: client error (Connect)", "operation timed out"],
+                "unable to connect to the server 127.0.0.1:9 (context kit): dial tcp 127.0.0.1:9: i/o timeout",
+            ),
+            (
+                "anything else: the innermost cause",
+                &["ServiceError: client error (SendRequest)", "connection closed before message completed"],
+                "unable to connect to the server 127.0.0.1:9 (context kit): connection closed before message completed",
+            ),
+        ];
+        for (case, chain, want) in cases {
+            let chain: Vec<String> = chain.iter().map(|s| s.to_string()).collect();
+            assert_eq!(connect_message(at, "127.0.0.1:9", &chain), want, "{case}");
+        }
+    }
 
     #[test]
     fn backoff_doubles_caps_and_honours_retry_after() {

@@ -21,10 +21,17 @@ use serde_json::Value;
 use super::kube::ConnectOptions;
 use super::Error;
 
-/// Loads the kubeconfig selected by `opts` and resolves it into a client config.
-pub(crate) async fn load_config(opts: &ConnectOptions) -> Result<kube::Config, Error> {
+/// Loads the kubeconfig selected by `opts` and resolves it into a client config, with the name
+/// of the context it chose (`in-cluster` without a kubeconfig), for error messages.
+pub(crate) async fn load_config(opts: &ConnectOptions) -> Result<(kube::Config, String), Error> {
+    let mut context = "in-cluster".to_string();
     let config = match read_kubeconfig(opts)? {
         Some(mut kc) => {
+            context = opts
+                .context
+                .clone()
+                .or_else(|| kc.current_context.clone())
+                .unwrap_or_default();
             run_exec_plugin_once(&mut kc, opts).await?;
             let select =
                 KubeConfigOptions { context: opts.context.clone(), cluster: opts.cluster.clone(), user: opts.user.clone() };
@@ -38,7 +45,7 @@ pub(crate) async fn load_config(opts: &ConnectOptions) -> Result<kube::Config, E
             ))
         })?,
     };
-    Ok(config)
+    Ok((config, context))
 }
 
 /// The merged kubeconfig, or `None` when no file applies (then the in-cluster config is used).

@@ -17,7 +17,8 @@ use serde_json::{json, Value};
 
 use super::discovery::{Discovered, ListInfo, ServerCapabilities};
 use super::{
-    name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Patch, Result, WriteOptions,
+    name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Observed, Patch, Result,
+    WriteOptions,
 };
 
 /// A [`Cluster`] method, for error injection and the call log.
@@ -37,6 +38,8 @@ pub enum Method {
     Patch,
     /// [`Cluster::delete`].
     Delete,
+    /// [`Cluster::wait_for_change`] (logged once, when the wait starts).
+    Watch,
 }
 
 /// One logged call.
@@ -72,6 +75,8 @@ struct State {
 pub struct FakeCluster {
     namespace: String,
     state: Mutex<State>,
+    /// Woken on every stored write, for [`Cluster::wait_for_change`].
+    written: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for FakeCluster {
@@ -136,6 +141,7 @@ impl FakeCluster {
         let fake = FakeCluster {
             namespace: namespace.to_string(),
             state: Mutex::default(),
+            written: tokio::sync::Notify::new(),
         };
         for (av, kind, plural, namespaced) in BUILTIN_KINDS {
             fake.add_kind(av, kind, plural, *namespaced);
@@ -174,6 +180,7 @@ impl FakeCluster {
         let (key, _) = self.key_of(&st, &object)?;
         let stored = stamp(&mut st, object, None);
         st.objects.insert(key, stored.clone());
+        self.written.notify_waiters();
         Ok(stored)
     }
 
@@ -503,6 +510,7 @@ impl Cluster for FakeCluster {
         }
         let stored = stamp(&mut st, object, None);
         st.objects.insert(key, stored.clone());
+        self.written.notify_waiters();
         Ok(stored)
     }
 
@@ -551,6 +559,7 @@ impl Cluster for FakeCluster {
         let uid = current.pointer("/metadata/uid").cloned();
         let stored = stamp(&mut st, next, uid);
         st.objects.insert(key, stored.clone());
+        self.written.notify_waiters();
         Ok(stored)
     }
 
@@ -576,8 +585,42 @@ impl Cluster for FakeCluster {
         }
         if !opts.dry_run {
             st.objects.remove(&key);
+            self.written.notify_waiters();
         }
         Ok(current)
+    }
+
+    /// Woken by every write, so a test that injects a write (a lock renewal) is seen at once,
+    /// and one that injects none sees `within` pass on tokio's clock (paused in tests).
+    async fn wait_for_change(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        name: &str,
+        resource_version: &str,
+        within: std::time::Duration,
+    ) -> Result<Observed> {
+        let deadline = tokio::time::Instant::now() + within;
+        let key = {
+            let mut st = self.state();
+            let (_, ns) = self.enter(&mut st, Method::Watch, gvk, namespace, name, false)?;
+            (gvk.clone(), ns, name.to_string())
+        };
+        loop {
+            // Registered before the state is read, so a write in between still wakes it.
+            let woken = self.written.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            match self.state().objects.get(&key) {
+                None => return Ok(Observed::Deleted),
+                Some(o) if rv_of(o) != Some(resource_version) => return Ok(Observed::Changed),
+                Some(_) => {}
+            }
+            tokio::select! {
+                _ = woken => {}
+                _ = tokio::time::sleep_until(deadline) => return Ok(Observed::Unchanged),
+            }
+        }
     }
 }
 
@@ -587,6 +630,61 @@ mod tests {
 
     fn cm(name: &str) -> Value {
         json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"a": "1"}})
+    }
+
+    /// `wait_for_change` answers at the first write or delete after the version it was given,
+    /// and only then; on tokio's paused clock the waits pass in virtual time.
+    #[tokio::test(start_paused = true)]
+    async fn wait_for_change_sees_writes_and_deletes() {
+        use std::time::Duration;
+        // (case, what another task does after 3 s, want, virtual seconds until the answer)
+        let cases: [(&str, Option<&str>, Observed, u64); 3] = [
+            ("nothing happens", None, Observed::Unchanged, 10),
+            ("written", Some("patch"), Observed::Changed, 3),
+            ("deleted", Some("delete"), Observed::Deleted, 3),
+        ];
+        let gvk = Gvk::new("v1", "ConfigMap");
+        for (case, action, want, secs) in cases {
+            let c = std::sync::Arc::new(FakeCluster::default());
+            let stored = c.create(&cm("lock"), &WriteOptions::default()).await.unwrap();
+            let rv = rv_of(&stored).unwrap().to_string();
+            let other = c.clone();
+            let task = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                let g = Gvk::new("v1", "ConfigMap");
+                match action {
+                    Some("patch") => {
+                        let p = Patch::Merge(json!({"data": {"renewed": "1"}}));
+                        other
+                            .patch(&g, None, "lock", &p, &WriteOptions::default())
+                            .await
+                            .unwrap();
+                    }
+                    Some("delete") => {
+                        other
+                            .delete(&g, None, "lock", &DeleteOptions::default())
+                            .await
+                            .unwrap();
+                    }
+                    _ => {}
+                }
+            });
+            let started = tokio::time::Instant::now();
+            let got = c
+                .wait_for_change(&gvk, None, "lock", &rv, Duration::from_secs(10))
+                .await
+                .unwrap();
+            assert_eq!(got, want, "{case}");
+            assert_eq!(started.elapsed(), Duration::from_secs(secs), "{case}");
+            task.await.unwrap();
+            // An object already past the version answers at once.
+            if action == Some("patch") {
+                let got = c
+                    .wait_for_change(&gvk, None, "lock", &rv, Duration::from_secs(10))
+                    .await;
+                assert_eq!(got.unwrap(), Observed::Changed, "{case}: stale version");
+            }
+        }
     }
 
     fn block<F: std::future::Future>(f: F) -> F::Output {
@@ -630,7 +728,11 @@ mod tests {
             for (name, v, want) in cases {
                 assert_eq!(has(&caps, v), want, "{name}");
             }
-            c.inject(Method::Capabilities, None, Error::Connect("refused".into()));
+            c.inject(
+                Method::Capabilities,
+                None,
+                Error::Connect("unable to connect to the server: refused".into()),
+            );
             let err = c.capabilities().await.expect_err("injected");
             assert_eq!(err.to_string(), "unable to connect to the server: refused");
         });

@@ -185,8 +185,9 @@ pub enum Error {
     /// Discovery found no resource serving this kind.
     #[error("no matches for kind \"{}\" in version \"{}\"", .0.kind, .0.api_version())]
     UnknownKind(Gvk),
-    /// The request never got an answer (connection refused or dropped, TLS, DNS).
-    #[error("unable to connect to the server: {0}")]
+    /// The request never got an answer (connection refused or dropped, TLS, DNS): one line
+    /// naming the server and the kubeconfig context, as kubectl's (see `KubeCluster`).
+    #[error("{0}")]
     Connect(String),
     /// No answer within the request timeout.
     #[error("the request timed out after {0:?}")]
@@ -203,6 +204,13 @@ pub enum Error {
 }
 
 fn api_display(reason: &str, message: &str) -> String {
+    // kubectl's words for rejected credentials (an expired or revoked token, a client
+    // certificate the server does not trust); the server's own message says only "Unauthorized".
+    if reason == "Unauthorized" {
+        return "you must be logged in to the server (Unauthorized): the server rejected the \
+                credentials (an expired or invalid token or client certificate)"
+            .to_string();
+    }
     if reason.is_empty() || reason == "Unknown" {
         format!("Error from server: {message}")
     } else {
@@ -305,6 +313,51 @@ fn default_reason(code: u16) -> &'static str {
 /// Short name for results of cluster operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What [`Cluster::wait_for_change`] saw happen to one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Observed {
+    /// It was written: its `resourceVersion` moved on.
+    Changed,
+    /// It was deleted (or was already gone).
+    Deleted,
+    /// Nothing happened to it in the time given.
+    Unchanged,
+}
+
+/// How often [`poll_for_change`] reads the object again.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// [`Cluster::wait_for_change`] by reading the object every [`POLL_EVERY`]: for implementations
+/// without a watch, and for a watch the server cannot start at that version.
+pub(crate) async fn poll_for_change<C: Cluster + ?Sized>(
+    cluster: &C,
+    gvk: &Gvk,
+    namespace: Option<&str>,
+    name: &str,
+    resource_version: &str,
+    within: std::time::Duration,
+) -> Result<Observed> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match cluster.get(gvk, namespace, name).await {
+            Ok(o)
+                if o.pointer("/metadata/resourceVersion").and_then(Value::as_str)
+                    != Some(resource_version) =>
+            {
+                return Ok(Observed::Changed)
+            }
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => return Ok(Observed::Deleted),
+            Err(e) => return Err(e),
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            return Ok(Observed::Unchanged);
+        }
+        tokio::time::sleep(POLL_EVERY.min(deadline - now)).await;
+    }
+}
+
 /// The operations the engine needs from a cluster. Object-safe: hold it as `Arc<dyn Cluster>`.
 ///
 /// Namespaces: for namespaced kinds, `get`/`patch`/`delete` with `namespace: None`, and `create` of
@@ -402,6 +455,22 @@ pub trait Cluster: Send + Sync {
         name: &str,
         opts: &DeleteOptions,
     ) -> Result<Value>;
+
+    /// Watches one object, last seen at `resource_version`, for at most `within`: answers as
+    /// soon as it is written ([`Observed::Changed`]) or deleted, else [`Observed::Unchanged`]
+    /// once `within` has passed. Time is measured by this process alone, so what it reports
+    /// does not depend on any clock agreeing with another machine's (the release lock decides
+    /// whether its holder is alive from this). The default polls [`Cluster::get`].
+    async fn wait_for_change(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        name: &str,
+        resource_version: &str,
+        within: std::time::Duration,
+    ) -> Result<Observed> {
+        poll_for_change(self, gvk, namespace, name, resource_version, within).await
+    }
 }
 
 /// The namespace and name of `object`, failing with a message when there is no name.

@@ -40,7 +40,7 @@ use super::{
     codec::{self, CodecError, DataKey},
     driver::part_key,
     driver::{Driver, DriverError, Stored},
-    lock::{self, Held, Lease, LockError, DEFAULT_TTL_SECS},
+    lock::{self, Claim, Held, Lease, LockError, DEFAULT_TTL_SECS},
     parts::{self, Manifest},
     record::{record_key, validate_name, ChartRef, Clock, Hook, Operation, RecordMeta, Release, Status},
 };
@@ -92,19 +92,19 @@ pub enum Error {
         /// Run id of the other run, as its record names it.
         holder: String,
     },
-    /// Another live run holds the release's lease.
+    /// Another live run holds the release's lease: it renewed it while this run watched.
     #[error(
-        "another operation ({} by run {}) is in progress on release {:?}; its lock expires in \
-         {expires_in}s, after which the next run recovers the release (use --force-unlock if \
-         that run is gone)",
-        .lease.operation, .lease.holder, .lease.release
+        "another operation ({}) is in progress on release {:?}: it renewed its lock while this \
+         run watched (--wait-for-lock DURATION waits for it)",
+        .lease.describe(), .lease.release
     )]
     InProgress {
         /// The holder's lease.
         lease: Lease,
-        /// Seconds until it expires.
-        expires_in: i64,
     },
+    /// `--force-unlock` found the lease being renewed and left it alone.
+    #[error("{0}")]
+    LockRenewed(LockError),
     /// This run's lease was taken over: it must stop writing.
     #[error("{0}; this run was too slow to renew it and stopped")]
     LockLost(LockError),
@@ -239,6 +239,11 @@ impl Pending {
         self.held().renew_every_secs()
     }
 
+    /// The lease duration: after this long without a renewal other runs take the lock over.
+    pub fn lease_secs(&self) -> i64 {
+        self.held().lease.ttl_secs
+    }
+
     fn held(&self) -> Held {
         self.held.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -261,6 +266,12 @@ pub struct Store {
     run_id: String,
     history_max: usize,
     lock_ttl_secs: i64,
+    /// How long a run waits for a live holder's lease (`--wait-for-lock`); zero: not at all.
+    lock_wait: std::time::Duration,
+    /// Written into leases, so a blocked run can say where the holder runs.
+    host: String,
+    /// A lease [`Store::await_lock`] saw unrenewed for its whole duration: `(release, version)`.
+    dead_seen: Mutex<Option<(String, String)>>,
 }
 
 impl Store {
@@ -273,7 +284,16 @@ impl Store {
             run_id: run_id.into(),
             history_max: DEFAULT_HISTORY_MAX,
             lock_ttl_secs: DEFAULT_TTL_SECS,
+            lock_wait: std::time::Duration::ZERO,
+            host: lock::host_name(),
+            dead_seen: Mutex::new(None),
         }
+    }
+
+    /// `--wait-for-lock`: how long to wait for a live holder before giving up.
+    pub fn with_lock_wait(mut self, wait: std::time::Duration) -> Store {
+        self.lock_wait = wait;
+        self
     }
 
     /// `--history-max`: revisions kept per release, counting the new one; 0 = unlimited.
@@ -450,11 +470,26 @@ impl Store {
         Ok(l.map(|v| v.value))
     }
 
-    /// `--force-unlock`: delete the lease whoever holds it; returns it.
+    /// `--force-unlock`: delete the lease of a holder that does not renew it (watched for two
+    /// of its renewal intervals); returns it. [`Error::LockRenewed`] for a live holder.
     pub async fn force_unlock(&self, name: &str) -> Result<Option<Lease>> {
         lock::force_release(&*self.driver, name)
             .await
             .map_err(|e| self.lock_error(e))
+    }
+
+    /// Where a verb begins, before it reads or computes anything: wait until the release's lock
+    /// is free or its holder is seen dead (by watching, see [`crate::release::lock`]), so what
+    /// the run then plans against is what the last run left. A dead holder's lease is returned
+    /// and remembered, and the run's [`Store::begin`] takes it over without watching again. A
+    /// live holder is [`Error::InProgress`], at once or after [`Store::with_lock_wait`].
+    pub async fn await_lock(&self, name: &str) -> Result<Option<Lease>> {
+        let dead = lock::await_free(&*self.driver, name, &self.run_id, self.lock_wait)
+            .await
+            .map_err(|e| self.lock_error(e))?;
+        let mut seen = self.dead_seen.lock().unwrap_or_else(|p| p.into_inner());
+        *seen = dead.as_ref().map(|d| (name.to_string(), d.version.clone()));
+        Ok(dead.map(|d| d.value))
     }
 
     // ---- writes ------------------------------------------------------------------------------
@@ -571,8 +606,9 @@ impl Store {
             });
         }
         let now = self.clock.now();
-        if let Some(lease) = self.live_lease_of_another(&opts.name).await? {
-            return Err(self.lock_error(LockError::Busy(lease)));
+        // Whether its holder is alive takes watching, which the locked path does.
+        if self.lease_of_another(&opts.name).await?.is_some() {
+            return Ok(Unchanged::NeedsLock(opts));
         }
         let first_deployed = history.first().map_or(now, |s| s.meta.first_deployed);
         let rel = Release {
@@ -595,7 +631,7 @@ impl Store {
         let stored = match self.commit(None, &rel, &key).await {
             Ok(s) => s,
             Err(Error::RevisionExists { name, revision }) => {
-                if let Some(lease) = self.live_lease_of_another(&name).await? {
+                if let Some(lease) = self.lease_of_another(&name).await? {
                     return Err(self.lock_error(LockError::Busy(lease)));
                 }
                 let holder = match self.driver.get(&name, revision).await {
@@ -610,7 +646,7 @@ impl Store {
             }
             Err(e) => return Err(e),
         };
-        if let Some(lease) = self.live_lease_of_another(&rel.name).await? {
+        if let Some(lease) = self.lease_of_another(&rel.name).await? {
             if lease.operation == Operation::Uninstall {
                 self.delete_record(&stored).await?;
                 return Err(self.lock_error(LockError::Busy(lease)));
@@ -620,13 +656,10 @@ impl Store {
         Ok(Unchanged::Recorded(rel))
     }
 
-    /// The lease of `name` if another run holds it and it has not expired.
-    async fn live_lease_of_another(&self, name: &str) -> Result<Option<Lease>> {
-        let now = self.clock.now();
-        Ok(self
-            .lock_holder(name)
-            .await?
-            .filter(|l| l.holder != self.run_id && !l.is_expired(now)))
+    /// The lease of `name` if another run holds it, alive or not: telling which takes
+    /// watching, and the lockless path never waits.
+    async fn lease_of_another(&self, name: &str) -> Result<Option<Lease>> {
+        Ok(self.lock_holder(name).await?.filter(|l| l.holder != self.run_id))
     }
 
     /// Delete a record this run wrote, and its parts.
@@ -757,7 +790,11 @@ impl Store {
             }
         }
         .await;
-        self.finish(out, p.held()).await
+        let out = self.finish(out, p.held()).await?;
+        if !keep_history {
+            self.cleanup_key().await;
+        }
+        Ok(out)
     }
 
     /// Delete every revision of an uninstalled release (`uninstall` of one already uninstalled
@@ -766,7 +803,9 @@ impl Store {
         validate_name(name).map_err(Error::InvalidName)?;
         let held = self.acquire(name, Operation::Uninstall).await?;
         let out = self.delete_all(name).await;
-        self.finish(out, held).await
+        let gone = self.finish(out, held).await?;
+        self.cleanup_key().await;
+        Ok(gone)
     }
 
     // ---- helpers -----------------------------------------------------------------------------
@@ -857,7 +896,76 @@ impl Store {
         drop_parts.sort_unstable();
         drop_parts.dedup();
         self.delete_parts(&rel.name, rel.revision, drop_parts).await;
-        out
+        match (old, out) {
+            (None, Ok(created)) => self.check_key(created, rel, key).await,
+            (_, out) => out,
+        }
+    }
+
+    /// After a create: the key the record was encrypted with must still be the namespace's.
+    /// The last uninstall in a namespace deletes the key when it finds no records; a record
+    /// created just after its look is either seen by its second look (which puts the same key
+    /// back) or checked here, and re-encrypted under whatever key exists now. Once a record
+    /// exists, no uninstall deletes the key, so checking creates is enough.
+    async fn check_key(&self, created: Stored, rel: &Release, used: &DataKey) -> Result<Stored> {
+        let now = match self.driver.fresh_data_key().await {
+            Ok(Some(k)) => k,
+            // Deleted by an uninstall that did not see this record: put back the key the
+            // record needs (if another appeared meanwhile, that one wins and is used below).
+            Ok(None) => {
+                self.driver
+                    .restore_data_key(used)
+                    .await
+                    .map_err(driver_err("restoring the data key of"))?;
+                self.read_key().await?
+            }
+            Err(e) => return Err(driver_err("reading the data key of")(e)),
+        };
+        if now == *used {
+            return Ok(created);
+        }
+        Box::pin(self.rewrite(&created, rel, &now)).await
+    }
+
+    /// After the last release of the namespace is gone (records deleted, lock given back):
+    /// delete the data key, so an uninstall leaves nothing behind, as Helm's does. Never while
+    /// another release has records (they need it); records that appear while it deletes (a
+    /// run writing at that moment) get the same key back at once.
+    async fn retire_key_if_unused(&self) -> Result<bool> {
+        let records = |found| oldest_first(found).map(|v: Vec<Stored>| !v.is_empty());
+        if records(self.driver.query_meta(None, None).await)? {
+            return Ok(false);
+        }
+        let Some(key) = self
+            .driver
+            .data_key(false)
+            .await
+            .map_err(driver_err("reading the data key of"))?
+        else {
+            return Ok(false);
+        };
+        self.driver
+            .delete_data_key()
+            .await
+            .map_err(driver_err("deleting the data key of"))?;
+        if records(self.driver.query_meta(None, None).await)? {
+            self.driver
+                .restore_data_key(&key)
+                .await
+                .map_err(driver_err("restoring the data key of"))?;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// [`Store::retire_key_if_unused`] after an uninstall that succeeded: a failure only leaves
+    /// the key behind, so it is reported, not raised.
+    async fn cleanup_key(&self) {
+        match self.retire_key_if_unused().await {
+            Ok(true) => tracing::debug!("deleted the data key: no release is left in the namespace"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!("could not delete the namespace's data key: {e}"),
+        }
     }
 
     /// For a body over [`MAX_BODY_BYTES`]: create its parts under indices above every part of
@@ -974,19 +1082,37 @@ impl Store {
     }
 
     async fn acquire(&self, name: &str, op: Operation) -> Result<Held> {
-        let now = self.clock.now();
-        lock::acquire(&*self.driver, name, &self.run_id, op, self.lock_ttl_secs, now)
+        let claim = Claim {
+            holder: self.run_id.clone(),
+            host: self.host.clone(),
+            operation: op,
+            ttl_secs: self.lock_ttl_secs,
+            now: self.clock.now(),
+        };
+        let dead = self
+            .dead_seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .filter(|(release, _)| release == name)
+            .map(|(_, version)| version);
+        let held = lock::acquire(&*self.driver, name, &claim, self.lock_wait, dead.as_deref())
             .await
-            .map_err(|e| self.lock_error(e))
+            .map_err(|e| self.lock_error(e))?;
+        if let Some(dead) = &held.took_over {
+            tracing::warn!(
+                "took over the lock of release {name:?} from a run that stopped renewing it ({})",
+                dead.describe()
+            );
+        }
+        Ok(held)
     }
 
     fn lock_error(&self, e: LockError) -> Error {
         match e {
-            LockError::Busy(lease) => {
-                let expires_in = (lease.expires_at().0 - self.clock.now().0).max(0);
-                Error::InProgress { lease, expires_in }
-            }
+            LockError::Busy(lease) => Error::InProgress { lease },
             LockError::Driver(cause) => Error::Driver { op: "locking", cause },
+            renewed @ LockError::Renewed(_) => Error::LockRenewed(renewed),
             lost @ LockError::Lost { .. } => Error::LockLost(lost),
         }
     }
@@ -1010,6 +1136,14 @@ impl Store {
                 ..old
             };
             self.rewrite(&s, &rel, key).await?;
+            tracing::warn!(
+                "revision {} of release {name:?} was interrupted during {} (run {}): marked failed; \
+                 this run plans against what is live now, so objects it already wrote are not \
+                 written again",
+                s.meta.revision,
+                old_status_word(s.meta.status),
+                rel.owner
+            );
             recovered.push(s.meta.revision);
         }
         Ok(recovered)
@@ -1094,6 +1228,17 @@ impl Store {
         let v = out?;
         unlocked.map_err(|e| self.lock_error(e))?;
         Ok(v)
+    }
+}
+
+/// The operation a pending status stands for, for messages.
+fn old_status_word(status: Status) -> &'static str {
+    match status {
+        Status::PendingInstall => "install",
+        Status::PendingUpgrade => "upgrade",
+        Status::PendingRollback => "rollback",
+        Status::Uninstalling => "uninstall",
+        _ => status.as_str(),
     }
 }
 

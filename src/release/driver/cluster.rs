@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use serde_json::{json, Value};
 
-use super::{configmap::ConfigMap, ConfigMapApi, DriverError};
+use super::{configmap::ConfigMap, ConfigMapApi, DriverError, Observed};
 use crate::cluster::{Cluster, DeleteOptions, Error as ClusterError, Gvk, Patch, WriteOptions};
 
 /// The field manager our writes are recorded under.
@@ -184,6 +184,34 @@ impl ConfigMapApi for ClusterConfigMaps {
         match self
             .cluster
             .delete(&cm_gvk(), Some(&self.namespace), name, &opts)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => Err(map_err(name, e)),
+        }
+    }
+
+    async fn wait_for_change(
+        &self,
+        name: &str,
+        version: &str,
+        within: std::time::Duration,
+    ) -> Result<Observed, DriverError> {
+        self.cluster
+            .wait_for_change(&cm_gvk(), Some(&self.namespace), name, version, within)
+            .await
+            .map_err(|e| map_err(name, e))
+    }
+
+    async fn delete_secret(&self, name: &str) -> Result<(), DriverError> {
+        match self
+            .cluster
+            .delete(
+                &secret_gvk(),
+                Some(&self.namespace),
+                name,
+                &DeleteOptions::default(),
+            )
             .await
         {
             Ok(_) => Ok(()),

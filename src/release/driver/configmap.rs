@@ -24,7 +24,7 @@ use std::{
 
 use async_trait::async_trait;
 
-use super::{part_key, Driver, DriverError, Stored, Versioned};
+use super::{part_key, Driver, DriverError, Observed, Stored, Versioned};
 use crate::release::{
     codec::{DataKey, KEY_SECRET, KEY_SECRET_FIELD},
     lock::{lock_key, Lease},
@@ -88,6 +88,37 @@ pub trait ConfigMapApi: Send + Sync {
         labels: &BTreeMap<String, String>,
         data: &BTreeMap<String, Vec<u8>>,
     ) -> Result<(), DriverError>;
+
+    /// DELETE a Secret; [`DriverError::NotFound`] if it is gone. The default cannot.
+    async fn delete_secret(&self, name: &str) -> Result<(), DriverError> {
+        Err(DriverError::Other {
+            object: name.to_string(),
+            message: "this storage cannot delete Secrets".to_string(),
+        })
+    }
+
+    /// Watch a ConfigMap last seen at `version` for at most `within` (see
+    /// [`crate::cluster::Cluster::wait_for_change`]). The default polls [`ConfigMapApi::get`].
+    async fn wait_for_change(
+        &self,
+        name: &str,
+        version: &str,
+        within: std::time::Duration,
+    ) -> Result<Observed, DriverError> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match self.get(name).await? {
+                None => return Ok(Observed::Deleted),
+                Some(cm) if cm.resource_version.as_deref() != Some(version) => return Ok(Observed::Changed),
+                Some(_) => {}
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(Observed::Unchanged);
+            }
+            tokio::time::sleep(super::POLL_EVERY.min(deadline - now)).await;
+        }
+    }
 }
 
 /// Annotation keys of a record (policy as data, one place).
@@ -115,6 +146,9 @@ pub mod keys {
     /// Label of a record part: its index.
     pub const PART_INDEX: &str = "part";
 }
+
+/// How many times (every 100 ms) a run that finds records but no key waits for it to come back.
+const KEY_RESTORE_POLLS: usize = 30;
 
 /// A [`Driver`] over any [`ConfigMapApi`].
 pub struct ConfigMapDriver<A> {
@@ -325,6 +359,22 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
         if !create {
             return Ok(None);
         }
+        // Records without a key: the last uninstall in the namespace deleted it a moment ago
+        // and, seeing records appear, is putting it back (see `Driver::delete_data_key`). A new
+        // key would leave those records unreadable, so wait for the old one.
+        if !self.query_meta(None, None).await?.is_empty() {
+            for _ in 0..KEY_RESTORE_POLLS {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                if let Some(k) = self.read_key().await? {
+                    self.cache_key(&k);
+                    return Ok(Some(k));
+                }
+            }
+            return Err(DriverError::NotFound(format!(
+                "Secret {KEY_SECRET} (release records exist in namespace {:?} but their key does not)",
+                self.api.namespace()
+            )));
+        }
         let k = DataKey::generate();
         let labels = BTreeMap::from([("owner".to_string(), OWNER.to_string())]);
         let data = BTreeMap::from([(KEY_SECRET_FIELD.to_string(), k.as_bytes().to_vec())]);
@@ -424,6 +474,41 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
 
     async fn delete_lock(&self, name: &str, version: Option<&str>) -> Result<(), DriverError> {
         self.api.delete(&lock_key(name), version).await
+    }
+
+    async fn fresh_data_key(&self) -> Result<Option<DataKey>, DriverError> {
+        let k = self.read_key().await?;
+        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = k.clone();
+        Ok(k)
+    }
+
+    async fn delete_data_key(&self) -> Result<(), DriverError> {
+        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        match self.api.delete_secret(KEY_SECRET).await {
+            Ok(()) | Err(DriverError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn restore_data_key(&self, key: &DataKey) -> Result<(), DriverError> {
+        let labels = BTreeMap::from([("owner".to_string(), OWNER.to_string())]);
+        let data = BTreeMap::from([(KEY_SECRET_FIELD.to_string(), key.as_bytes().to_vec())]);
+        match self.api.create_secret(KEY_SECRET, &labels, &data).await {
+            Ok(()) | Err(DriverError::AlreadyExists(_)) => {
+                self.fresh_data_key().await?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn watch_lock(
+        &self,
+        name: &str,
+        version: &str,
+        within: std::time::Duration,
+    ) -> Result<Observed, DriverError> {
+        self.api.wait_for_change(&lock_key(name), version, within).await
     }
 
     async fn create_part(
@@ -658,6 +743,14 @@ impl ConfigMapApi for FakeConfigMapApi {
         st.secrets.insert(name.to_string(), data.clone());
         Ok(())
     }
+
+    async fn delete_secret(&self, name: &str) -> Result<(), DriverError> {
+        let mut st = self.enter(format!("delete secret {name}")).await;
+        st.secrets
+            .remove(name)
+            .map(|_| ())
+            .ok_or_else(|| DriverError::NotFound(format!("secrets {name:?}")))
+    }
 }
 
 #[cfg(test)]
@@ -744,6 +837,7 @@ mod tests {
         let lease = Lease {
             release: "web".into(),
             holder: "x".into(),
+            host: "h".into(),
             operation: crate::release::record::Operation::Upgrade,
             acquired_at: Timestamp(0),
             renewed_at: Timestamp(0),

@@ -89,10 +89,24 @@ impl Driver for MemoryDriver {
 
     async fn data_key(&self, create: bool) -> Result<Option<DataKey>, DriverError> {
         let mut st = self.enter().await;
-        if st.key.is_none() && create {
+        // As the ConfigMap driver: never a new key while records exist (their key is coming back).
+        if st.key.is_none() && create && st.records.is_empty() {
             st.key = Some(DataKey::generate());
         }
         Ok(st.key.clone())
+    }
+
+    async fn delete_data_key(&self) -> Result<(), DriverError> {
+        self.enter().await.key = None;
+        Ok(())
+    }
+
+    async fn restore_data_key(&self, key: &DataKey) -> Result<(), DriverError> {
+        let mut st = self.enter().await;
+        if st.key.is_none() {
+            st.key = Some(key.clone());
+        }
+        Ok(())
     }
 
     async fn get(&self, name: &str, revision: u32) -> Result<Option<Stored>, DriverError> {

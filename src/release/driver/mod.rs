@@ -25,6 +25,11 @@ use std::{
 
 use async_trait::async_trait;
 
+pub use crate::cluster::Observed;
+
+/// How often the default watches read the object again.
+const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
 use super::{
     codec::DataKey,
     lock::Lease,
@@ -88,6 +93,26 @@ pub trait Driver: Send + Sync {
     /// first) when there is none; without, `Ok(None)` when there is none.
     async fn data_key(&self, create: bool) -> Result<Option<DataKey>, DriverError>;
 
+    /// The namespace's data key read from storage now, not from a cache (`Ok(None)`: there is
+    /// none): a run checks that the key it encrypted a new record with is still the key.
+    async fn fresh_data_key(&self) -> Result<Option<DataKey>, DriverError> {
+        self.data_key(false).await
+    }
+
+    /// Delete the namespace's data key: the last uninstall's cleanup. Runs that wrote records
+    /// meanwhile are protected by the caller re-listing records afterwards and
+    /// [`Driver::restore_data_key`] if any appeared, and by writers checking the key after each
+    /// record create ([`Driver::fresh_data_key`]). The default keeps the key.
+    async fn delete_data_key(&self) -> Result<(), DriverError> {
+        Ok(())
+    }
+
+    /// Put a deleted key back with the same material (a no-op if a key exists).
+    async fn restore_data_key(&self, key: &DataKey) -> Result<(), DriverError> {
+        let _ = key;
+        Ok(())
+    }
+
     /// One revision of a release, `Ok(None)` when it does not exist.
     async fn get(&self, name: &str, revision: u32) -> Result<Option<Stored>, DriverError>;
 
@@ -131,6 +156,32 @@ pub trait Driver: Send + Sync {
 
     /// Delete the lock if it is still at `version` (`None`: whatever its version).
     async fn delete_lock(&self, name: &str, version: Option<&str>) -> Result<(), DriverError>;
+
+    /// Watch the lock, last seen at `version`, for at most `within`: [`Observed::Changed`] as
+    /// soon as it is written (renewed, taken over), [`Observed::Deleted`] when it is released,
+    /// [`Observed::Unchanged`] when `within` passed with neither. This is how a run tells a live
+    /// holder from a dead one without comparing clocks (see [`crate::release::lock`]). The
+    /// default polls [`Driver::get_lock`].
+    async fn watch_lock(
+        &self,
+        name: &str,
+        version: &str,
+        within: std::time::Duration,
+    ) -> Result<Observed, DriverError> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            match self.get_lock(name).await? {
+                None => return Ok(Observed::Deleted),
+                Some(cur) if cur.version != version => return Ok(Observed::Changed),
+                Some(_) => {}
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(Observed::Unchanged);
+            }
+            tokio::time::sleep(POLL_EVERY.min(deadline - now)).await;
+        }
+    }
 
     // Record parts: the pieces of a body too big for one object (see
     // `crate::release::Store`, which splits and reassembles them). A part is written once and

@@ -65,7 +65,7 @@ async fn deploy(s: &Store, op: Operation, manifest: String) -> Release {
     s.mark_deployed(p, "ok").await.unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn big_records_round_trip() {
     // (case, manifest size, slices wanted: ceil(encoded / slice size), encoded ≈ manifest size)
     let cases = [("2 MiB", 2 * MIB, 3), ("5 MiB", 5 * MIB, 6)];
@@ -140,7 +140,7 @@ async fn big_records_round_trip() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn damaged_records_are_reported() {
     // (case, damage done to part 1 of the committed v1, error wanted)
     type Damage = fn(&ConfigMap) -> Option<ConfigMap>;
@@ -198,7 +198,7 @@ async fn damaged_records_are_reported() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn pruning_and_uninstall_remove_parts() {
     let (api, s) = setup();
     let s = s.with_history_max(2);
@@ -266,7 +266,7 @@ async fn pruning_and_uninstall_remove_parts() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn parts_left_by_a_dead_run_do_not_block_the_revision() {
     let (api, s) = setup();
     // The dead run wrote v1's parts 1 and 2 and never created the record.
@@ -288,7 +288,7 @@ async fn parts_left_by_a_dead_run_do_not_block_the_revision() {
     assert_eq!(s.get("web", 1).await.unwrap().status, Status::Deployed);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn small_records_stay_whole() {
     let (api, s) = setup();
     deploy(&s, Operation::Install, "kind: ConfigMap\n".into()).await;

@@ -55,7 +55,7 @@ async fn statuses(s: &Store, name: &str) -> Vec<(u32, Status)> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn transitions() {
     use Status::*;
     // Each step: operation, whether it succeeds, the pending status seen after begin, and the
@@ -145,7 +145,7 @@ async fn transitions() {
     assert_eq!(err, "release \"web\" has no revision 9");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn racing_begins_one_wins() {
     let cases: [(&str, Arc<dyn Driver>); 2] = [
         ("memory", Arc::new(MemoryDriver::new("prod").interleaved())),
@@ -157,10 +157,7 @@ async fn racing_begins_one_wins() {
     for (case, d) in cases {
         let c = clock(0);
         let (a, b) = (store(&d, &c, "a"), store(&d, &c, "b"));
-        let (ra, rb) = tokio::join!(
-            a.begin(opts("web", Operation::Install)),
-            b.begin(opts("web", Operation::Install))
-        );
+        let (ra, rb) = tokio::join!(begin_and_renew(&a), begin_and_renew(&b));
         let (won, lost) = match (ra, rb) {
             (Ok(p), Err(e)) | (Err(e), Ok(p)) => (p, e),
             (ra, rb) => panic!("{case}: want one winner, got {ra:?} and {rb:?}"),
@@ -170,6 +167,17 @@ async fn racing_begins_one_wins() {
         a.mark_deployed(won, "Install complete").await.unwrap();
         assert_eq!(statuses(&a, "web").await, [(1, Status::Deployed)], "{case}");
     }
+}
+
+/// Begins an install and, if it won the lock, renews it for longer than a lease duration, as a
+/// live run at work does, so the loser watching it sees it alive.
+async fn begin_and_renew(s: &Store) -> Result<Pending> {
+    let p = s.begin(opts("web", Operation::Install)).await?;
+    for _ in 0..8 {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        s.renew(&p).await?;
+    }
+    Ok(p)
 }
 
 /// A driver that lets another writer create the same revision just before us, as a run that
@@ -221,7 +229,7 @@ impl Driver for Sneaky {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn create_only_revision_loses_cleanly() {
     let inner = MemoryDriver::new("prod");
     let d: Arc<dyn Driver> = Arc::new(Sneaky {
@@ -247,7 +255,7 @@ async fn create_only_revision_loses_cleanly() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn recovery_of_abandoned_pending() {
     let d = mem();
     let c = clock(1000);
@@ -258,19 +266,30 @@ async fn recovery_of_abandoned_pending() {
     let abandoned = a.begin(opts("web", Operation::Upgrade)).await.unwrap();
 
     let b = store(&d, &c, "run-b");
-    c.advance(30);
-    let err = b.begin(opts("web", Operation::Upgrade)).await.unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "another operation (upgrade by run run-a) is in progress on release \"web\"; its lock \
-         expires in 30s, after which the next run recovers the release (use --force-unlock if \
-         that run is gone)"
+    // While run-a renews, it is alive, whatever the clocks say.
+    c.advance(3600);
+    let renewing = async {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            a.renew(&abandoned).await.unwrap();
+        }
+    };
+    let err = tokio::select! {
+        r = b.begin(opts("web", Operation::Upgrade)) => r.unwrap_err().to_string(),
+        _ = renewing => unreachable!(),
+    };
+    let want = format!(
+        "another operation (upgrade by run run-a on host {}, started 1970-01-01T00:16:40Z by its \
+         clock) is in progress on release \"web\": it renewed its lock while this run watched \
+         (--wait-for-lock DURATION waits for it)",
+        lock::host_name()
     );
-    c.advance(30);
+    assert_eq!(err, want);
+    // Killed: no more renewals. The next run watches one lease duration, then takes over.
     let p = b
         .begin(opts("web", Operation::Upgrade))
         .await
-        .expect("expired lease is taken over");
+        .expect("a lease nobody renews is taken over");
     assert_eq!(p.recovered(), [2]);
     assert_eq!(p.took_over().map(|l| l.holder), Some("run-a".to_string()));
     assert_eq!(p.release().revision, 3);
@@ -295,7 +314,7 @@ async fn recovery_of_abandoned_pending() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn recovery_without_lock_and_after_force_unlock() {
     // (case, how the lock disappears)
     let cases = [("lock deleted by hand", false), ("force-unlock", true)];
@@ -321,7 +340,7 @@ async fn recovery_without_lock_and_after_force_unlock() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn pruning() {
     use Status::*;
     // (case, history max, existing statuses, revisions left after the next begin)
@@ -384,7 +403,7 @@ async fn pruning() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn uninstall() {
     // (case, keep history, statuses left)
     let cases: [(&str, bool, &[Status]); 2] = [
@@ -432,7 +451,7 @@ async fn uninstall() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn no_secret_reaches_a_configmap_in_any_form() {
     let api = FakeConfigMapApi::new("prod");
     let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
@@ -497,7 +516,7 @@ async fn no_secret_reaches_a_configmap_in_any_form() {
 /// (case, what the key Secret holds now, error wanted from a fresh reader)
 type KeyCase = (&'static str, BTreeMap<String, Vec<u8>>, &'static str);
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn reads_report_key_problems() {
     let api = FakeConfigMapApi::new("prod");
     let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
@@ -554,7 +573,7 @@ async fn reads_report_key_problems() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn missing_key_secret() {
     let d = Arc::new(MemoryDriver::new("prod"));
     let dd: Arc<dyn Driver> = d.clone();
@@ -594,7 +613,7 @@ fn store_futures_are_send() {
     send(s.history("web"));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_last_revision_is_read_without_the_bodies_of_the_others() {
     let api = FakeConfigMapApi::new("prod");
     let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
@@ -689,4 +708,161 @@ async fn import_writes_history_as_is_once() {
     let bad = vec![rel(2, Status::Superseded), rel(1, Status::Deployed)];
     assert!(other.import(&bad).await.is_err());
     assert!(other.history("pod").await.expect("history").is_empty());
+}
+
+/// A driver that runs `hook` when the data key is about to be deleted (`before`) or was just
+/// deleted: another run writing at the worst moment of the last uninstall in a namespace.
+struct KeyRace {
+    inner: Arc<dyn Driver>,
+    before: bool,
+    hook: Mutex<Option<futures::future::BoxFuture<'static, ()>>>,
+}
+
+#[async_trait]
+impl Driver for KeyRace {
+    fn namespace(&self) -> &str {
+        self.inner.namespace()
+    }
+    async fn data_key(&self, create: bool) -> Result<Option<DataKey>, DriverError> {
+        self.inner.data_key(create).await
+    }
+    async fn fresh_data_key(&self) -> Result<Option<DataKey>, DriverError> {
+        self.inner.fresh_data_key().await
+    }
+    async fn delete_data_key(&self) -> Result<(), DriverError> {
+        let hook = self.hook.lock().unwrap().take();
+        if self.before {
+            if let Some(h) = hook {
+                h.await;
+            }
+            self.inner.delete_data_key().await
+        } else {
+            self.inner.delete_data_key().await?;
+            if let Some(h) = hook {
+                h.await;
+            }
+            Ok(())
+        }
+    }
+    async fn restore_data_key(&self, key: &DataKey) -> Result<(), DriverError> {
+        self.inner.restore_data_key(key).await
+    }
+    async fn get(&self, n: &str, r: u32) -> Result<Option<Stored>, DriverError> {
+        self.inner.get(n, r).await
+    }
+    async fn query(&self, n: Option<&str>, s: Option<Status>) -> Result<Vec<Stored>, DriverError> {
+        self.inner.query(n, s).await
+    }
+    async fn query_meta(&self, n: Option<&str>, s: Option<Status>) -> Result<Vec<Stored>, DriverError> {
+        self.inner.query_meta(n, s).await
+    }
+    async fn create(&self, rec: &Stored) -> Result<Stored, DriverError> {
+        self.inner.create(rec).await
+    }
+    async fn update(&self, rec: &Stored) -> Result<Stored, DriverError> {
+        self.inner.update(rec).await
+    }
+    async fn delete(&self, n: &str, r: u32) -> Result<(), DriverError> {
+        self.inner.delete(n, r).await
+    }
+    async fn get_lock(&self, n: &str) -> Result<Option<Versioned<Lease>>, DriverError> {
+        self.inner.get_lock(n).await
+    }
+    async fn create_lock(&self, l: &Lease) -> Result<Versioned<Lease>, DriverError> {
+        self.inner.create_lock(l).await
+    }
+    async fn update_lock(&self, l: &Lease, v: &str) -> Result<Versioned<Lease>, DriverError> {
+        self.inner.update_lock(l, v).await
+    }
+    async fn delete_lock(&self, n: &str, v: Option<&str>) -> Result<(), DriverError> {
+        self.inner.delete_lock(n, v).await
+    }
+}
+
+/// Issue 20: the last uninstall in a namespace removes the key Secret too, never while another
+/// release's records need it, whenever the other release's install lands.
+#[tokio::test(start_paused = true)]
+async fn last_uninstall_removes_the_key_but_never_under_another_release() {
+    // (case, hook before the delete (else after), the other install runs inside the hook (else
+    // spawned, racing on), the other run read the key before the uninstall began)
+    let cases = [
+        ("installs between the check and the delete", true, true, true),
+        ("installs right after the delete, key cached", false, true, true),
+        (
+            "installs right after the delete, no key cached",
+            false,
+            true,
+            false,
+        ),
+        ("races the rest of the uninstall, key cached", false, false, true),
+        (
+            "races the rest of the uninstall, no key cached",
+            false,
+            false,
+            false,
+        ),
+    ];
+    for (case, before, inline, cached) in cases {
+        let api = FakeConfigMapApi::new("prod");
+        let c = clock(0);
+        let plain: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+        let a_store = store(&plain, &c, "run-a");
+        let p = a_store.begin(opts("a", Operation::Install)).await.unwrap();
+        a_store.mark_deployed(p, "ok").await.unwrap();
+        // The other run has its own driver (its own key cache), as another process would.
+        let other: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+        if cached {
+            other.data_key(false).await.unwrap().expect("key read");
+        }
+        let (c2, other2) = (c.clone(), other.clone());
+        let install = async move {
+            let b = store(&other2, &c2, "run-b");
+            let p = b.begin(opts("b", Operation::Install)).await.unwrap();
+            b.mark_deployed(p, "ok").await.unwrap();
+        };
+        let (hook, task): (futures::future::BoxFuture<'static, ()>, _) = if inline {
+            (Box::pin(install), None)
+        } else {
+            let t = tokio::spawn(install);
+            (Box::pin(async {}), Some(t))
+        };
+        let racy: Arc<dyn Driver> = Arc::new(KeyRace {
+            inner: plain.clone(),
+            before,
+            hook: Mutex::new(Some(hook)),
+        });
+        let a = store(&racy, &c, "run-a2");
+        let p = a.begin_uninstall("a").await.unwrap();
+        a.finish_uninstall(p, false).await.unwrap();
+        if let Some(t) = task {
+            t.await.unwrap();
+        }
+        // A fresh reader (no cache) reads b's records: the key they need exists.
+        let fresh: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+        let reader = store(&fresh, &c, "reader");
+        let h = reader
+            .history("b")
+            .await
+            .unwrap_or_else(|e| panic!("{case}: {e}"));
+        assert_eq!(h.len(), 1, "{case}");
+        assert!(reader.history("a").await.unwrap().is_empty(), "{case}");
+        // Uninstalling b, now the last release, leaves nothing of ours.
+        let p = reader.begin_uninstall("b").await.unwrap();
+        reader.finish_uninstall(p, false).await.unwrap();
+        assert!(
+            api.configmaps().is_empty(),
+            "{case}: {:?}",
+            api.configmaps().keys()
+        );
+        assert!(api.secrets().is_empty(), "{case}: the key is left behind");
+    }
+    // --keep-history keeps records, so it keeps the key.
+    let api = FakeConfigMapApi::new("prod");
+    let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+    let s = store(&d, &clock(0), "run");
+    let p = s.begin(opts("a", Operation::Install)).await.unwrap();
+    s.mark_deployed(p, "ok").await.unwrap();
+    let p = s.begin_uninstall("a").await.unwrap();
+    s.finish_uninstall(p, true).await.unwrap();
+    assert_eq!(api.secrets().len(), 1, "kept history needs its key");
 }

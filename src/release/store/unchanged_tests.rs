@@ -55,7 +55,7 @@ async fn statuses(s: &Store, name: &str) -> Vec<(u32, Status, Timestamp)> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn unchanged_upgrade_is_one_create_and_reads_like_a_locked_one() {
     let api = FakeConfigMapApi::new("prod");
     let c = Arc::new(ManualClock::new(Timestamp(100)));
@@ -113,7 +113,7 @@ async fn unchanged_upgrade_is_one_create_and_reads_like_a_locked_one() {
     assert!(s.lock_holder("web").await.unwrap().is_none(), "no lock left");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn records_of_the_old_layout_read_the_same() {
     // The old code patched the previous deployed record to superseded (dated now); the new
     // code leaves it deployed. Both histories must read identically.
@@ -151,28 +151,37 @@ async fn records_of_the_old_layout_read_the_same() {
     assert_eq!(new[0].last_deployed, Timestamp(120));
 }
 
-#[tokio::test]
-async fn a_live_lease_or_a_pending_record_stops_the_one_write_path() {
+/// A lease taken by `holder` (not renewed unless the test does).
+async fn hold(s: &Store, c: &ManualClock, holder: &str) -> lock::Held {
+    let claim = lock::Claim {
+        holder: holder.to_string(),
+        host: "h".to_string(),
+        operation: Operation::Upgrade,
+        ttl_secs: 10,
+        now: c.now(),
+    };
+    lock::acquire(&*s.driver, "web", &claim, std::time::Duration::ZERO, None)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lease_or_a_pending_record_stops_the_one_write_path() {
     let api = FakeConfigMapApi::new("prod");
     let c = Arc::new(ManualClock::new(Timestamp(100)));
     let a = cm_store(&api, &c, "run-a");
     let b = cm_store(&api, &c, "run-b");
     install(&a, "web").await;
 
-    // A live lease without a record yet: stop, naming the holder.
-    let held = lock::acquire(&*a.driver, "web", "run-a", Operation::Upgrade, 60, c.now())
-        .await
-        .unwrap();
+    // A lease without a record yet: whether its holder lives takes watching, which only the
+    // locked path does; nothing is written here.
+    let held = hold(&a, &c, "run-a").await;
     let before = api.calls().len();
-    let err = b
+    let out = b
         .record_unchanged(opts("web", Operation::Upgrade, "a"), "Upgrade complete", 2)
         .await
-        .unwrap_err()
-        .to_string();
-    assert!(
-        err.contains("in progress") && err.contains("by run run-a"),
-        "{err}"
-    );
+        .unwrap();
+    assert!(matches!(out, Unchanged::NeedsLock(_)), "{out:?}");
     assert!(writes(&api.calls()[before..]).is_empty(), "nothing written");
     lock::release(&*a.driver, held).await.unwrap();
 
@@ -183,19 +192,32 @@ async fn a_live_lease_or_a_pending_record_stops_the_one_write_path() {
         .await
         .unwrap();
     assert!(matches!(out, Unchanged::NeedsLock(_)), "{out:?}");
-    let err = b
-        .begin(opts("web", Operation::Upgrade, "a"))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("by run run-a"), "{err}");
+    // ... where a holder that renews is alive: stop, naming it.
+    let renewing = async {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            a.renew(&p).await.unwrap();
+        }
+    };
+    let err = tokio::select! {
+        r = b.begin(opts("web", Operation::Upgrade, "a")) => r.unwrap_err().to_string(),
+        _ = renewing => unreachable!(),
+    };
+    assert!(
+        err.contains("in progress") && err.contains("by run run-a"),
+        "{err}"
+    );
     a.mark_deployed(p, "Upgrade complete").await.unwrap();
 
-    // An expired lease of a dead run that recorded nothing is no obstacle.
-    lock::acquire(&*a.driver, "web", "run-dead", Operation::Upgrade, 60, c.now())
+    // The lease of a dead run that recorded nothing: the one-write path leaves it to the
+    // locked path; once it is gone, nothing stands in the way.
+    hold(&a, &c, "run-dead").await;
+    let out = b
+        .record_unchanged(opts("web", Operation::Upgrade, "b"), "Upgrade complete", 3)
         .await
         .unwrap();
-    c.advance(61);
+    assert!(matches!(out, Unchanged::NeedsLock(_)), "{out:?}");
+    b.force_unlock("web").await.unwrap();
     let out = b
         .record_unchanged(opts("web", Operation::Upgrade, "b"), "Upgrade complete", 3)
         .await
@@ -216,7 +238,7 @@ async fn a_live_lease_or_a_pending_record_stops_the_one_write_path() {
     assert_eq!(got, [Status::Superseded, Status::Superseded, Status::Deployed]);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn racing_unchanged_upgrades_one_wins_the_other_names_it() {
     let api = FakeConfigMapApi::new("prod").interleaved();
     let c = Arc::new(ManualClock::new(Timestamp(100)));
@@ -237,7 +259,7 @@ async fn racing_unchanged_upgrades_one_wins_the_other_names_it() {
     assert_eq!(h[1].owner, winner);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_unchanged_upgrade_then_a_locked_one_then_uninstall_keep_history() {
     let api = FakeConfigMapApi::new("prod");
     let c = Arc::new(ManualClock::new(Timestamp(0)));
@@ -273,7 +295,7 @@ async fn an_unchanged_upgrade_then_a_locked_one_then_uninstall_keep_history() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn history_max_prunes_after_an_unchanged_upgrade() {
     let api = FakeConfigMapApi::new("prod");
     let c = Arc::new(ManualClock::new(Timestamp(0)));
