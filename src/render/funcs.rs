@@ -370,10 +370,34 @@ fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
         }
         _ => return Err(format!("wrong number of args for tpl: want 2 got {}", a.len())),
     };
+    // Helm does not bound tpl's nesting: text that runs itself recurses until Go's stack limit
+    // kills the process (ours took minutes, re-parsing at each of 100,000 levels). Bounded like
+    // `include`, with an error saying so.
+    let depth = TPL_DEPTH.with(|d| d.get());
+    if depth >= MAX_TPL_NESTING {
+        return Err(format!(
+            "tpl nested more than {MAX_TPL_NESTING} deep (does its text run tpl on itself?)"
+        ));
+    }
+    TPL_DEPTH.with(|d| d.set(depth + 1));
+    let out = tpl_run(call, &text, data);
+    TPL_DEPTH.with(|d| d.set(depth));
+    out
+}
+
+/// How many `tpl` calls may be active at once (see [`tpl`]); as many as `include` allows.
+const MAX_TPL_NESTING: usize = MAX_INCLUDE_NESTING;
+
+thread_local! {
+    /// Active `tpl` calls on this thread.
+    static TPL_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn tpl_run(call: &mut Call<'_>, text: &str, data: &Value) -> FuncResult {
     // Helm parses the text as a new template named like the set's root (`gotpl`), never like the
     // caller: naming it after the caller would replace the caller's own `define` while the text
     // runs, so a `define` that calls `tpl` whose text includes that same define recursed forever.
-    let out = call.execute_text(ROOT_TEMPLATE, &text, data).map_err(|e| {
+    let out = call.execute_text(ROOT_TEMPLATE, text, data).map_err(|e| {
         if e.contains(" executing ") || e.contains(WARN_START) {
             format!("error during tpl function execution for {text:?}: {e}")
         } else {
@@ -473,6 +497,38 @@ mod tests {
                 .to_string();
             assert_eq!(m.len(), 1, "{text:?}: only Error");
             assert!(err.starts_with(prefix), "{text:?}: {err}");
+        }
+    }
+
+    /// Issue 20 (limits): tpl text that runs tpl on itself ends at 1000 levels with an error
+    /// (it ran for minutes; Helm crashes), while tpl inside tpl a few levels deep still works.
+    #[test]
+    fn tpl_nesting_is_bounded() {
+        let cases = [
+            (
+                r#"{{ $t := "{{ tpl $.t $ }}" }}{{ tpl $t (dict "t" $t) }}"#,
+                Err("tpl nested more than 1000 deep"),
+            ),
+            (r#"{{ tpl "{{ tpl \"{{ tpl \\\"x\\\" . }}\" . }}" . }}"#, Ok("x")),
+        ];
+        for (text, want) in cases {
+            let got = std::thread::Builder::new()
+                .stack_size(1 << 30)
+                .spawn(move || {
+                    let mut set = crate::gotemplate::Templates::new(Rc::new(helm_funcs(Rc::new(NoCluster))));
+                    set.parse("t", text).map_err(|e| e.to_string())?;
+                    set.execute("t", &Value::new_map()).map_err(|e| e.to_string())
+                })
+                .map(|h| h.join());
+            let got = match got {
+                Ok(Ok(r)) => r,
+                _ => panic!("{text}: crashed"),
+            };
+            match (want, got) {
+                (Ok(w), Ok(g)) => assert_eq!(g, w, "{text}"),
+                (Err(w), Err(g)) => assert!(g.contains(w), "{text}: {:.300}", g),
+                (w, g) => panic!("{text}: want {w:?}, got {g:.300?}"),
+            }
         }
     }
 
