@@ -84,16 +84,14 @@ pub struct Suffix {
 /// (output size follows source size closely enough, and both engines compute the same point).
 pub(super) fn split_point(sizes: &[usize]) -> usize {
     let total: usize = sizes.iter().sum();
-    let (mut best, mut at, mut prefix) = (usize::MAX, 0, 0usize);
-    for i in 0..=sizes.len() {
-        // On a tie the later point: this engine's share is rendered without waiting.
-        let gap = (prefix * 2).abs_diff(total);
-        if gap <= best {
-            (best, at) = (gap, i);
+    let mut sum = 0;
+    for (i, s) in sizes.iter().enumerate() {
+        if sum * 2 >= total {
+            return i;
         }
-        prefix += sizes.get(i).copied().unwrap_or(0);
+        sum += s;
     }
-    at
+    sizes.len()
 }
 
 /// Maps that existed before rendering, and whether a template has changed one of them.
