@@ -118,7 +118,7 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
             })
         });
         let suffix = helper.map(|h| move || h.join().ok().flatten());
-        let out = render_with(req, started, user_values, suffix, &cancel);
+        let out = render_with(req, started, user_values, suffix);
         // On an error the other engine's work is not needed: stop it at its next template.
         cancel.store(true, Ordering::Relaxed);
         out
@@ -130,7 +130,6 @@ fn render_with(
     started: std::time::Instant,
     user_values: Result<Value, values::Error>,
     suffix: Option<impl FnOnce() -> Option<render::Suffix>>,
-    cancel: &AtomicBool,
 ) -> anyhow::Result<RenderedRelease> {
     let loaded = chart::load(&req.chart)?;
     tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
@@ -165,18 +164,11 @@ fn render_with(
                 Ok(out)
             },
         );
-        let notes = render::render_each_forked(
-            &chart,
-            &vals,
-            &opts,
-            req.lookup.clone(),
-            suffix,
-            Some(cancel),
-            |name, text| {
+        let notes =
+            render::render_each_forked(&chart, &vals, &opts, req.lookup.clone(), suffix, |name, text| {
                 // A closed channel means the scanner already failed; its error is reported below.
                 let _ = tx.send((name, text));
-            },
-        );
+            });
         drop(tx);
         (notes, scanner.join().expect("document scanner panicked"))
     });

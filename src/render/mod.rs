@@ -118,29 +118,19 @@ pub fn render_each(
     lookup: Rc<dyn Lookup>,
     sink: impl FnMut(String, String),
 ) -> Result<Option<String>, Error> {
-    render_each_forked(
-        chart,
-        values,
-        opts,
-        lookup,
-        None::<fn() -> Option<Suffix>>,
-        None,
-        sink,
-    )
+    render_each_forked(chart, values, opts, lookup, None::<fn() -> Option<Suffix>>, sink)
 }
 
 /// [`render_each`] with a second engine rendering the later templates on another thread (see
 /// [`fork`]): `suffix` waits for that engine's [`render_suffix`] and returns what it did, and is
 /// called once this engine has rendered the templates before the split point. Whatever that
 /// engine did, the output and the first error are those of rendering in order on one engine.
-/// `cancel` is set once that engine's work cannot be used (it stops at its next template).
 pub fn render_each_forked(
     chart: &Chart,
     values: &Value,
     opts: &RenderOptions,
     lookup: Rc<dyn Lookup>,
     suffix: Option<impl FnOnce() -> Option<Suffix>>,
-    cancel: Option<&std::sync::atomic::AtomicBool>,
     mut sink: impl FnMut(String, String),
 ) -> Result<Option<String>, Error> {
     let watch = suffix.as_ref().map(|_| Rc::new(fork::Watch::default()));
@@ -162,12 +152,6 @@ pub fn render_each_forked(
     let mut notes = None;
     for name in &order[..split] {
         engine.render_one(name, &mut notes, &mut sink, watch.as_deref())?;
-        if let (Some(w), Some(stop)) = (&watch, cancel) {
-            if w.touched() {
-                // The other engine's work cannot be used: free the core for this one.
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-        }
     }
     let mut rest = &order[split..];
     if let (true, Some(suffix), Some(watch)) = (forking, suffix, &watch) {
