@@ -1,12 +1,7 @@
 //! The render half every verb shares: load the chart, resolve values, render, split and sort.
 //! `template` prints its result; `diff`, `install` and `upgrade` go on to plan and apply it.
 
-use std::{
-    collections::BTreeMap,
-    path::PathBuf,
-    rc::Rc,
-    sync::atomic::{AtomicBool, Ordering},
-};
+use std::{collections::BTreeMap, path::PathBuf, rc::Rc};
 
 use crate::{
     chart::{self, Chart},
@@ -83,57 +78,14 @@ impl RenderedRelease {
 }
 
 /// Loads, resolves, validates, renders, splits and sorts. Nothing here writes anywhere.
-///
-/// Offline, a second engine on another thread loads and resolves the same chart and renders the
-/// later half of its templates while this thread renders the first half (see `render::fork`);
-/// the result, and the first error, are those of one engine.
 pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     let started = std::time::Instant::now();
-    // Read before the chart (a `-f -` or `-f <(...)` can be read once only, and the second
-    // engine needs the same values), but reported after it, as Helm orders the two errors.
-    let user_values = values::merge_user_values(&req.values).map(|mut user| {
-        if let Some(base) = &req.base_values {
-            user = merge_over(Value::from_json(base, false), &user);
-        }
-        user
-    });
-    let fork_input = match &user_values {
-        Ok(user) if req.discovery.is_none() && req.lookup.offline() => render::SendValue::from_value(user),
-        _ => None,
-    };
-    let fork_opts = RenderOptions {
-        release: Some(req.release.clone()),
-        capabilities: req.capabilities.clone(),
-        strict: false,
-    };
-    let cancel = AtomicBool::new(false);
-    std::thread::scope(|s| {
-        let helper = fork_input.map(|user| {
-            let (path, opts, cancel) = (&req.chart, &fork_opts, &cancel);
-            s.spawn(move || {
-                let loaded = chart::load(path).ok()?;
-                // Warnings are this thread's to print, once.
-                let (chart, vals) = values::resolve_reporting(loaded, user.to_value(), &mut |_| {}).ok()?;
-                render::render_suffix(&chart, &vals, opts, Some(cancel))
-            })
-        });
-        let suffix = helper.map(|h| move || h.join().ok().flatten());
-        let out = render_with(req, started, user_values, suffix);
-        // On an error the other engine's work is not needed: stop it at its next template.
-        cancel.store(true, Ordering::Relaxed);
-        out
-    })
-}
-
-fn render_with(
-    req: &RenderRequest,
-    started: std::time::Instant,
-    user_values: Result<Value, values::Error>,
-    suffix: Option<impl FnOnce() -> Option<render::Suffix>>,
-) -> anyhow::Result<RenderedRelease> {
     let loaded = chart::load(&req.chart)?;
     tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
-    let user_values = user_values?;
+    let mut user_values = values::merge_user_values(&req.values)?;
+    if let Some(base) = &req.base_values {
+        user_values = merge_over(Value::from_json(base, false), &user_values);
+    }
     // Helm's warnings (deprecated chart, dangling conditions and imports) reach stderr as it
     // prints them, before anything is rendered.
     let (chart, vals) =
@@ -164,11 +116,10 @@ fn render_with(
                 Ok(out)
             },
         );
-        let notes =
-            render::render_each_forked(&chart, &vals, &opts, req.lookup.clone(), suffix, |name, text| {
-                // A closed channel means the scanner already failed; its error is reported below.
-                let _ = tx.send((name, text));
-            });
+        let notes = render::render_each(&chart, &vals, &opts, req.lookup.clone(), |name, text| {
+            // A closed channel means the scanner already failed; its error is reported below.
+            let _ = tx.send((name, text));
+        });
         drop(tx);
         (notes, scanner.join().expect("document scanner panicked"))
     });

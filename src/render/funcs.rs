@@ -28,12 +28,6 @@ pub trait Lookup {
     /// `lookup apiVersion kind namespace name`: one object, a list (`{"items": [...]}`) when `name`
     /// is empty, or an empty map when nothing is found.
     fn lookup(&self, api_version: &str, kind: &str, namespace: &str, name: &str) -> Result<Value, String>;
-
-    /// Whether every answer is the same without a cluster (then another engine, on another
-    /// thread, may render some templates with its own [`NoCluster`]).
-    fn offline(&self) -> bool {
-        false
-    }
 }
 
 /// The offline `lookup`: always an empty map.
@@ -43,10 +37,6 @@ pub struct NoCluster;
 impl Lookup for NoCluster {
     fn lookup(&self, _: &str, _: &str, _: &str, _: &str) -> Result<Value, String> {
         Ok(Value::new_map())
-    }
-
-    fn offline(&self) -> bool {
-        true
     }
 }
 

@@ -16,7 +16,6 @@
 //! Entry point: [`render`]. What it does not do: split or sort documents (that is `manifest`).
 
 mod files;
-pub mod fork;
 mod funcs;
 mod gojson;
 mod hbs;
@@ -24,7 +23,6 @@ mod scope;
 mod values;
 
 pub use files::Files;
-pub use fork::{SendValue, Suffix};
 pub use funcs::{helm_funcs, Lookup, NoCluster, WARN_END, WARN_START};
 pub use scope::{chart_value, Capabilities, ReleaseInfo, Struct, HELM_COMPAT_VERSION};
 pub use values::Values;
@@ -116,241 +114,73 @@ pub fn render_each(
     values: &Value,
     opts: &RenderOptions,
     lookup: Rc<dyn Lookup>,
-    sink: impl FnMut(String, String),
-) -> Result<Option<String>, Error> {
-    render_each_forked(chart, values, opts, lookup, None::<fn() -> Option<Suffix>>, sink)
-}
-
-/// [`render_each`] with a second engine rendering the later templates on another thread (see
-/// [`fork`]): `suffix` waits for that engine's [`render_suffix`] and returns what it did, and is
-/// called once this engine has rendered the templates before the split point. Whatever that
-/// engine did, the output and the first error are those of rendering in order on one engine.
-pub fn render_each_forked(
-    chart: &Chart,
-    values: &Value,
-    opts: &RenderOptions,
-    lookup: Rc<dyn Lookup>,
-    suffix: Option<impl FnOnce() -> Option<Suffix>>,
     mut sink: impl FnMut(String, String),
 ) -> Result<Option<String>, Error> {
-    let watch = suffix.as_ref().map(|_| Rc::new(fork::Watch::default()));
-    let engine = Engine::prepare(chart, values, opts, lookup, watch.as_ref())?;
-    let order = engine.order();
-    // Handlebars templates render after all others and would see every change the later
-    // templates made to shared values, so with them everything stays on this engine.
-    let forking = suffix.is_some() && !engine.tpls.keys().any(|n| hbs::is_hbs(n));
-    let split = if forking {
-        fork::split_point(&engine.sizes(&order))
-    } else {
-        order.len()
-    };
-    if let Some(w) = &watch {
-        for scope in engine.scopes() {
-            w.learn(scope);
+    let required = chart.metadata.kube_version.as_str();
+    if !required.is_empty() {
+        let actual = &opts.capabilities.kube_version;
+        if !crate::chart::is_compatible_range(required, actual) {
+            return Err(Error::KubeVersion {
+                required: required.to_string(),
+                actual: actual.clone(),
+            });
         }
     }
+    let release = opts.release.clone().unwrap_or_else(|| ReleaseInfo {
+        name: "release-name".into(),
+        namespace: "default".into(),
+        revision: 1,
+        is_upgrade: false,
+    });
+    let shared = (release.to_value(), opts.capabilities.to_value());
+    let mut tpls = BTreeMap::new();
+    collect(chart, None, values, &shared, &mut tpls);
+
+    // Parse order: more '/' first; equal depth in reverse byte order (Helm's sort.Reverse(byPathLen)).
+    let mut names: Vec<&String> = tpls.keys().filter(|n| !hbs::is_hbs(n)).collect();
+    names.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+
+    let funcs = Rc::new(helm_funcs(lookup));
+    let mut set = Templates::new(funcs.clone());
+    set.set_missing_key_error(opts.strict);
+    set.set_root_name(funcs::ROOT_TEMPLATE);
+    for name in &names {
+        set.parse_shared(name, tpls[*name].text.clone())
+            .map_err(|e| parse_error(name, &e))?;
+    }
+
     let mut notes = None;
-    for name in &order[..split] {
-        engine.render_one(name, &mut notes, &mut sink, watch.as_deref())?;
-    }
-    let mut rest = &order[split..];
-    if let (true, Some(suffix), Some(watch)) = (forking, suffix, &watch) {
-        let theirs = suffix();
-        tracing::debug!(
-            split,
-            templates = order.len(),
-            touched = watch.touched(),
-            ready = theirs.is_some(),
-            "second engine"
-        );
-        match theirs {
-            Some(s) if !watch.touched() && s.first.as_deref() == order.get(split).map(|n| n.as_str()) => {
-                let (files, their_notes) = s.result?;
-                for (name, text) in files {
-                    sink(name, text);
-                }
-                if their_notes.is_some() {
-                    notes = their_notes;
-                }
-                rest = &[];
-            }
-            _ => {}
+    let notes_name = format!("{}/templates/NOTES.txt", chart.name());
+    for name in names {
+        if name.rsplit('/').next().is_some_and(|base| base.starts_with('_')) {
+            continue;
         }
-    }
-    for name in rest {
-        engine.render_one(name, &mut notes, &mut sink, None)?;
-    }
-    render_handlebars(&engine.tpls, &engine.funcs, &mut sink)?;
-    Ok(notes)
-}
-
-/// The second engine's half of [`render_each_forked`], run on another thread with its own chart
-/// and values (built there the same way): renders the templates from the split point on, with
-/// `.Template` of each scope as the templates before the split left it. `None` when this engine
-/// could not be set up (the first one then meets and reports the same error). Stops early when
-/// `cancel` is set.
-pub fn render_suffix(
-    chart: &Chart,
-    values: &Value,
-    opts: &RenderOptions,
-    cancel: Option<&std::sync::atomic::AtomicBool>,
-) -> Option<Suffix> {
-    let engine = Engine::prepare(chart, values, opts, Rc::new(NoCluster), None).ok()?;
-    let order = engine.order();
-    let split = fork::split_point(&engine.sizes(&order));
-    for name in &order[..split] {
-        engine.set_template(name);
-    }
-    let mut files = Vec::new();
-    let mut notes = None;
-    let mut result = Ok(());
-    for name in &order[split..] {
-        if fork::cancelled(cancel) {
-            return None;
-        }
-        if let Err(e) = engine.render_one(name, &mut notes, &mut |n, t| files.push((n, t)), None) {
-            result = Err(e);
-            break;
-        }
-    }
-    Some(Suffix {
-        first: order.get(split).cloned(),
-        result: result.map(|()| (files, notes)),
-    })
-}
-
-/// One engine: the template set of a chart and its subcharts, parsed, with each chart's scope.
-struct Engine {
-    tpls: BTreeMap<String, Renderable>,
-    /// Template names in Helm's parse (and render) order.
-    names: Vec<String>,
-    set: Templates,
-    funcs: Rc<crate::gotemplate::FuncMap>,
-    notes_name: String,
-}
-
-impl Engine {
-    fn prepare(
-        chart: &Chart,
-        values: &Value,
-        opts: &RenderOptions,
-        lookup: Rc<dyn Lookup>,
-        watch: Option<&Rc<fork::Watch>>,
-    ) -> Result<Engine, Error> {
-        let required = chart.metadata.kube_version.as_str();
-        if !required.is_empty() {
-            let actual = &opts.capabilities.kube_version;
-            if !crate::chart::is_compatible_range(required, actual) {
-                return Err(Error::KubeVersion {
-                    required: required.to_string(),
-                    actual: actual.clone(),
-                });
-            }
-        }
-        let release = opts.release.clone().unwrap_or_else(|| ReleaseInfo {
-            name: "release-name".into(),
-            namespace: "default".into(),
-            revision: 1,
-            is_upgrade: false,
-        });
-        let shared = (release.to_value(), opts.capabilities.to_value());
-        let mut tpls = BTreeMap::new();
-        collect(chart, None, values, &shared, &mut tpls);
-
-        // Parse order: more '/' first; equal depth in reverse byte order (Helm's sort.Reverse(byPathLen)).
-        let mut names: Vec<String> = tpls.keys().filter(|n| !hbs::is_hbs(n)).cloned().collect();
-        names.sort_by(|a, b| {
-            let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
-            cb.cmp(&ca).then_with(|| b.cmp(a))
-        });
-
-        let mut funcs = helm_funcs(lookup);
-        if let Some(w) = watch {
-            fork::watch_mutations(&mut funcs, w);
-        }
-        let funcs = Rc::new(funcs);
-        let mut set = Templates::new(funcs.clone());
-        set.set_missing_key_error(opts.strict);
-        set.set_root_name(funcs::ROOT_TEMPLATE);
-        for name in &names {
-            set.parse_shared(name, tpls[name].text.clone())
-                .map_err(|e| parse_error(name, &e))?;
-        }
-        Ok(Engine {
-            tpls,
-            names,
-            set,
-            funcs,
-            notes_name: format!("{}/templates/NOTES.txt", chart.name()),
-        })
-    }
-
-    /// The templates to render, in order: partials (`_*`) are only parsed.
-    fn order(&self) -> Vec<String> {
-        self.names
-            .iter()
-            .filter(|name| !name.rsplit('/').next().is_some_and(|base| base.starts_with('_')))
-            .cloned()
-            .collect()
-    }
-
-    fn sizes(&self, order: &[String]) -> Vec<usize> {
-        order.iter().map(|n| self.tpls[n].text.len()).collect()
-    }
-
-    /// Every chart's scope (each once).
-    fn scopes(&self) -> Vec<&Value> {
-        let mut seen = std::collections::HashSet::new();
-        self.tpls
-            .values()
-            .map(|r| &r.scope)
-            .filter(|s| seen.insert(s.as_map().map(|m| Rc::as_ptr(m) as usize)))
-            .collect()
-    }
-
-    /// Sets the scope's `.Template` for `name`, as Helm does before executing it; returns it.
-    fn set_template(&self, name: &str) -> Value {
-        let r = &self.tpls[name];
-        let template = Values::value(&Value::map_from(BTreeMap::from([
-            ("Name".to_string(), Value::str(name)),
-            ("BasePath".to_string(), Value::str(r.base_path.as_str())),
-        ])));
+        let r = &tpls[name];
         if let Some(m) = r.scope.as_map() {
+            let template = BTreeMap::from([
+                ("Name".to_string(), Value::str(name.as_str())),
+                ("BasePath".to_string(), Value::str(r.base_path.as_str())),
+            ]);
             // `.Template` is a `chartutil.Values` in Helm too.
-            m.borrow_mut().insert("Template".to_string(), template.clone());
+            m.borrow_mut()
+                .insert("Template".to_string(), Values::value(&Value::map_from(template)));
         }
-        template
-    }
-
-    /// Renders one template into `sink` (or `notes`, for the top chart's NOTES.txt). `watch`
-    /// learns the template's `.Template` map: it outlives the template (a later one can read it
-    /// as `.Subcharts.x.Template`), so a change to it is a change another engine would not see.
-    fn render_one(
-        &self,
-        name: &str,
-        notes: &mut Option<String>,
-        sink: &mut impl FnMut(String, String),
-        watch: Option<&fork::Watch>,
-    ) -> Result<(), Error> {
-        let template = self.set_template(name);
-        if let Some(w) = watch {
-            w.learn(&template);
-        }
-        let text = self
-            .set
-            .execute(name, &self.tpls[name].scope)
-            .map_err(|e| exec_error(&e))?;
+        let text = set.execute(name, &r.scope).map_err(|e| exec_error(&e))?;
         let text = strip_no_value(text);
         if name.ends_with("NOTES.txt") {
             // Only the top chart's notes are shown (Helm's --render-subchart-notes is off by default).
-            if name == self.notes_name {
-                *notes = Some(text);
+            if *name == notes_name {
+                notes = Some(text);
             }
-        } else {
-            sink(name.to_string(), text);
+            continue;
         }
-        Ok(())
+        sink(name.clone(), text);
     }
+    render_handlebars(&tpls, &funcs, &mut sink)?;
+    Ok(notes)
 }
 
 /// Renders the `*.hbs` templates (see [`hbs`]), each chart with its own partials.
