@@ -151,7 +151,8 @@ else:
             tar.addfile(info, io.BytesIO(data))
 PY
   fi
-  sha=$("$py" -c 'import hashlib,sys; print(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$archive")
+  # write(), not print(): Python on windows would end the line with \r, which $(...) keeps.
+  sha=$("$py" -c 'import hashlib,sys; sys.stdout.write(hashlib.sha256(open(sys.argv[1],"rb").read()).hexdigest())' "$archive")
   if $from_archives && [ -f "$archive.sha256" ]; then
     # A download that went wrong, or an archive rebuilt after its .sha256 was published, must not
     # reach the manifest.
