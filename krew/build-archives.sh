@@ -61,7 +61,7 @@ manifest="${manifest:-$out/plugin.yaml}"
 mkdir -p "$out"
 py="${KC_PYTHON:-python3}"
 
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
+version=$(sed -n 's/^version = "\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
 [ -n "$version" ] || die "no version in Cargo.toml"
 homepage="${KC_HOMEPAGE:-https://github.com/kubectl-chart/kubectl-chart}"
 release_base="${KC_RELEASE_BASE:-$homepage/releases/download/v$version}"
