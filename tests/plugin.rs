@@ -647,6 +647,127 @@ fn build_script_refuses_to_skip_platforms_silently() {
     }
 }
 
+/// The release workflow's last job: five downloaded archives in, the manifest for every platform out.
+/// The archives are dummies (their bytes are never unpacked); what counts is that each platform's
+/// `sha256` is that of its own file and that a missing or altered archive stops the manifest.
+#[cfg(unix)]
+#[test]
+fn build_script_writes_the_release_manifest_from_downloaded_archives() {
+    let version = env!("CARGO_PKG_VERSION");
+    let file_of = |os_arch: &str| {
+        let ext = if os_arch.starts_with("windows") {
+            "zip"
+        } else {
+            "tar.gz"
+        };
+        format!("kubectl-chart_v{version}_{}.{ext}", os_arch.replace('/', "_"))
+    };
+    let sha_hex =
+        |data: &[u8]| -> String { Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect() };
+    // (case, platform left out, platform whose .sha256 disagrees, expected stderr; empty = success)
+    let cases: &[(&str, Option<&str>, Option<&str>, &str)] = &[
+        ("all five", None, None, ""),
+        (
+            "one missing",
+            Some("darwin/arm64"),
+            None,
+            "darwin_arm64.tar.gz for darwin/arm64 is missing",
+        ),
+        (
+            "altered after its .sha256",
+            None,
+            Some("windows/amd64"),
+            "windows_amd64.zip.sha256 says",
+        ),
+    ];
+    for (case, missing, altered, want_err) in cases {
+        let tmp = TempDir::new("from-archives");
+        let dist = tmp.0.join("dist");
+        fs::create_dir_all(&dist).expect("dist");
+        let mut shas = Vec::new();
+        for os_arch in RELEASE_PLATFORMS {
+            if Some(*os_arch) == *missing {
+                continue;
+            }
+            let name = file_of(os_arch);
+            let data = format!("dummy archive for {os_arch}");
+            let published = sha_hex(data.as_bytes());
+            let on_disk = if Some(*os_arch) == *altered {
+                format!("{data}, altered")
+            } else {
+                data
+            };
+            fs::write(dist.join(&name), &on_disk).expect("write archive");
+            fs::write(
+                dist.join(format!("{name}.sha256")),
+                format!("{published}  {name}\n"),
+            )
+            .expect("write .sha256");
+            shas.push((*os_arch, published));
+        }
+        let manifest_path = tmp.0.join("plugin.yaml");
+        let o = Command::new("bash")
+            .arg(root().join("krew/build-archives.sh"))
+            .args(["--from-archives", "--out"])
+            .arg(&dist)
+            .arg("--manifest")
+            .arg(&manifest_path)
+            .env_remove("KC_PREBUILT_BIN")
+            .output()
+            .expect("run krew/build-archives.sh");
+        if !want_err.is_empty() {
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert!(
+                !o.status.success() && err.contains(want_err),
+                "{case}: want failure with {want_err:?}, got {}: {err}",
+                o.status
+            );
+            assert!(!manifest_path.exists(), "{case}: a manifest was written anyway");
+            continue;
+        }
+        assert_ok(&format!("{case}: krew/build-archives.sh --from-archives"), &o);
+        let text = fs::read_to_string(&manifest_path).expect("the script writes the manifest");
+        let m = parse_manifest(&text, "release plugin.yaml");
+        assert_eq!(manifest_problems(&m, "chart"), Vec::<String>::new(), "{case}");
+        assert_eq!(os_arches(&m), RELEASE_PLATFORMS, "{case}: platforms");
+        for (os_arch, sha) in &shas {
+            let pl = platform(&m, os_arch).expect("platform");
+            assert_eq!(pl["sha256"], *sha, "{case}: {os_arch} sha256");
+            let uri = pl["uri"].as_str().expect("uri");
+            assert!(
+                uri.ends_with(&format!("/v{version}/{}", file_of(os_arch))),
+                "{case}: {os_arch} uri {uri}"
+            );
+        }
+        // It is the release manifest: the text and archive names krew-release-bot would write too.
+        let (rendered, _) = render_krew_release_bot(&read("krew/.krew.yaml"), &format!("v{version}"));
+        let bot = parse_manifest(&rendered, "krew/.krew.yaml (rendered)");
+        for field in [
+            "version",
+            "homepage",
+            "shortDescription",
+            "description",
+            "caveats",
+        ] {
+            assert_eq!(bot["spec"][field], m["spec"][field], "{case}: spec.{field}");
+        }
+        for os_arch in RELEASE_PLATFORMS {
+            let (b, g) = (
+                platform(&bot, os_arch).expect("bot"),
+                platform(&m, os_arch).expect("generated"),
+            );
+            for field in ["uri", "bin", "files"] {
+                assert_eq!(b[field], g[field], "{case}: {os_arch} {field}");
+            }
+        }
+        assert!(
+            text.starts_with("# Generated by krew/build-archives.sh"),
+            "{case}: header:\n{text}"
+        );
+        assert!(text.contains("every krew platform"), "{case}: header:\n{text}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // kubectl's plugin mechanism, for real.
 
