@@ -17,7 +17,7 @@ use super::{
     archive, helmignore,
     limits::{self, Budget, Source},
     metadata::Metadata,
-    yaml_text, Chart, Error, File, Template,
+    Chart, Error, File, Template,
 };
 use crate::gotemplate::Value;
 
@@ -369,7 +369,7 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
             "Chart.yaml" => {}
             "Chart.lock" => check_yaml(&f.data, "Chart.lock")?,
             "values.yaml" => {
-                if let Some(e) = yaml_text::reader_error(&f.data) {
+                if let Some(e) = crate::yaml::reader::reader_error(&f.data) {
                     return Err(Error::new(format!("cannot load values.yaml: {e}")));
                 }
                 let text = String::from_utf8_lossy(&f.data);
@@ -472,7 +472,7 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
 }
 
 fn parse_yaml_doc(data: &[u8], file: &str) -> Result<serde_json::Value, Error> {
-    if let Some(e) = yaml_text::reader_error(data) {
+    if let Some(e) = crate::yaml::reader::reader_error(data) {
         return Err(Error::new(format!("cannot load {file}: {e}")));
     }
     let text = String::from_utf8_lossy(data);

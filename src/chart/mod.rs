@@ -14,7 +14,6 @@ pub mod lock;
 pub mod metadata;
 pub mod package;
 pub mod source;
-pub mod yaml_text;
 
 use std::{fmt, path::Path};
 

@@ -51,7 +51,7 @@ pub(crate) fn reader_problem(file: &[u8]) -> Option<Problem> {
                 .rev()
                 .take_while(|b| b.is_ascii_whitespace() || **b == 0x0b)
                 .count();
-        let (at, len, message) = first_problem(&doc[..end])?;
+        let (at, len, message) = crate::yaml::reader::first_refusal(&doc[..end])?;
         let offset = r.start + at;
         Some(Problem {
             message,
@@ -63,60 +63,6 @@ pub(crate) fn reader_problem(file: &[u8]) -> Option<Problem> {
                 .join(" "),
         })
     })
-}
-
-/// go-yaml's `yaml_parser_update_buffer` over one document: (offset, length, message) of the
-/// first sequence it refuses.
-fn first_problem(doc: &[u8]) -> Option<(usize, usize, &'static str)> {
-    let mut i = 0;
-    while i < doc.len() {
-        let lead = doc[i];
-        let width = match lead {
-            _ if lead & 0x80 == 0 => 1,
-            _ if lead & 0xE0 == 0xC0 => 2,
-            _ if lead & 0xF0 == 0xE0 => 3,
-            _ if lead & 0xF8 == 0xF0 => 4,
-            _ => return Some((i, 1, "invalid leading UTF-8 octet")),
-        };
-        if i + width > doc.len() {
-            return Some((i, doc.len() - i, "incomplete UTF-8 octet sequence"));
-        }
-        let mut value = u32::from(match width {
-            1 => lead & 0x7F,
-            2 => lead & 0x1F,
-            3 => lead & 0x0F,
-            _ => lead & 0x07,
-        });
-        for k in 1..width {
-            let b = doc[i + k];
-            if b & 0xC0 != 0x80 {
-                return Some((i, k + 1, "invalid trailing UTF-8 octet"));
-            }
-            value = (value << 6) | u32::from(b & 0x3F);
-        }
-        let shortest = match width {
-            1 => true,
-            2 => value >= 0x80,
-            3 => value >= 0x800,
-            _ => value >= 0x10000,
-        };
-        if !shortest {
-            return Some((i, width, "invalid length of a UTF-8 sequence"));
-        }
-        if (0xD800..=0xDFFF).contains(&value) || value > 0x10FFFF {
-            return Some((i, width, "invalid Unicode character"));
-        }
-        // YAML's printable set (go-yaml checks it as it decodes).
-        let printable = matches!(value, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85)
-            || (0xA0..=0xD7FF).contains(&value)
-            || (0xE000..=0xFFFD).contains(&value)
-            || (0x10000..=0x10FFFF).contains(&value);
-        if !printable {
-            return Some((i, width, "control characters are not allowed"));
-        }
-        i += width;
-    }
-    None
 }
 
 #[cfg(test)]

@@ -68,7 +68,7 @@ pub fn merge_user_values(opts: &ValuesOptions) -> Result<Value, Error> {
     let mut base = Value::new_map();
     for path in &opts.value_files {
         let data = read_file(path).map_err(Error::new)?;
-        if let Some(e) = crate::chart::yaml_text::reader_error(&data) {
+        if let Some(e) = crate::yaml::reader::reader_error(&data) {
             return Err(Error::new(format!("failed to parse {path}: {e}")));
         }
         let text = String::from_utf8_lossy(&data);

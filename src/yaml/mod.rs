@@ -20,6 +20,7 @@ mod fast;
 pub mod head;
 pub mod json;
 pub mod parse;
+pub mod reader;
 pub mod toml;
 
 pub use emit::{json_to_yaml, to_yaml, to_yaml_pretty};

@@ -1,5 +1,6 @@
 //! Which bytes Helm's YAML reader (go-yaml's) refuses before parsing: malformed UTF-8 and the
-//! characters YAML does not allow in a stream.
+//! characters YAML does not allow in a stream. One scanner for input files (here) and for
+//! rendered manifests (`render::not_text`, which adds where).
 //!
 //! A chart's `Chart.yaml`, `values.yaml` and lock files, and every `-f` values file, go through
 //! that reader in Helm, so a file with a stray Latin-1 byte is an error there, not a value with a
@@ -14,70 +15,68 @@ pub fn reader_error(data: &[u8]) -> Option<String> {
     if data.starts_with(&[0xFF, 0xFE]) || data.starts_with(&[0xFE, 0xFF]) {
         return None;
     }
-    let problem = first_problem(data)?;
+    let (_, _, problem) = first_refusal(data)?;
     Some(format!("error converting YAML to JSON: yaml: {problem}"))
 }
 
-fn first_problem(data: &[u8]) -> Option<&'static str> {
-    // The fast path: valid UTF-8 only needs the character check.
-    let text = match std::str::from_utf8(data) {
-        Ok(text) => text,
-        Err(e) => {
-            let (good, bad) = data.split_at(e.valid_up_to());
-            // A character before the bad sequence is met first.
-            let before = std::str::from_utf8(good).expect("valid up to here");
-            return before
-                .chars()
-                .find(|c| !allowed(*c))
-                .map(|_| CONTROL)
-                .or_else(|| Some(utf8_problem(bad)));
+/// go-yaml's `yaml_parser_update_buffer` over one document: (offset, length, message) of the
+/// first sequence it refuses. Valid UTF-8 of YAML's printable set (nearly every file) is
+/// recognised with the standard library's vectorised check first.
+pub fn first_refusal(doc: &[u8]) -> Option<(usize, usize, &'static str)> {
+    if std::str::from_utf8(doc).is_ok_and(|t| t.chars().all(printable)) {
+        return None;
+    }
+    let mut i = 0;
+    while i < doc.len() {
+        let lead = doc[i];
+        let width = match lead {
+            _ if lead & 0x80 == 0 => 1,
+            _ if lead & 0xE0 == 0xC0 => 2,
+            _ if lead & 0xF0 == 0xE0 => 3,
+            _ if lead & 0xF8 == 0xF0 => 4,
+            _ => return Some((i, 1, "invalid leading UTF-8 octet")),
+        };
+        if i + width > doc.len() {
+            return Some((i, doc.len() - i, "incomplete UTF-8 octet sequence"));
         }
-    };
-    text.chars().find(|c| !allowed(*c)).map(|_| CONTROL)
+        let mut value = u32::from(match width {
+            1 => lead & 0x7F,
+            2 => lead & 0x1F,
+            3 => lead & 0x0F,
+            _ => lead & 0x07,
+        });
+        for k in 1..width {
+            let b = doc[i + k];
+            if b & 0xC0 != 0x80 {
+                return Some((i, k + 1, "invalid trailing UTF-8 octet"));
+            }
+            value = (value << 6) | u32::from(b & 0x3F);
+        }
+        let shortest = match width {
+            1 => true,
+            2 => value >= 0x80,
+            3 => value >= 0x800,
+            _ => value >= 0x10000,
+        };
+        if !shortest {
+            return Some((i, width, "invalid length of a UTF-8 sequence"));
+        }
+        if (0xD800..=0xDFFF).contains(&value) || value > 0x10FFFF {
+            return Some((i, width, "invalid Unicode character"));
+        }
+        // YAML's printable set (go-yaml checks it as it decodes).
+        if !char::from_u32(value).is_some_and(printable) {
+            return Some((i, width, "control characters are not allowed"));
+        }
+        i += width;
+    }
+    None
 }
-
-const CONTROL: &str = "control characters are not allowed";
 
 /// YAML's printable set, as go-yaml checks it (tab, line breaks, NEL and the BOM included).
-fn allowed(c: char) -> bool {
+fn printable(c: char) -> bool {
     matches!(c as u32,
         0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
-}
-
-/// go-yaml's complaint about the invalid sequence at the start of `bad`, checked in its order:
-/// the leading byte, the input ending early, each trailing byte, an overlong form, then the value.
-fn utf8_problem(bad: &[u8]) -> &'static str {
-    let lead = bad[0];
-    let (width, mut value) = match lead {
-        _ if lead & 0x80 == 0 => (1, u32::from(lead)),
-        _ if lead & 0xE0 == 0xC0 => (2, u32::from(lead & 0x1F)),
-        _ if lead & 0xF0 == 0xE0 => (3, u32::from(lead & 0x0F)),
-        _ if lead & 0xF8 == 0xF0 => (4, u32::from(lead & 0x07)),
-        _ => return "invalid leading UTF-8 octet",
-    };
-    if bad.len() < width {
-        return "incomplete UTF-8 octet sequence";
-    }
-    for &b in &bad[1..width] {
-        if b & 0xC0 != 0x80 {
-            return "invalid trailing UTF-8 octet";
-        }
-        value = (value << 6) | u32::from(b & 0x3F);
-    }
-    let shortest = match width {
-        1 => true,
-        2 => value >= 0x80,
-        3 => value >= 0x800,
-        _ => value >= 0x10000,
-    };
-    if !shortest {
-        return "invalid length of a UTF-8 sequence";
-    }
-    if (0xD800..=0xDFFF).contains(&value) || value > 0x10FFFF {
-        return "invalid Unicode character";
-    }
-    // Rust and go-yaml agree on everything else; nothing else makes `from_utf8` fail.
-    "invalid leading UTF-8 octet"
 }
 
 #[cfg(test)]
