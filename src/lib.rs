@@ -14,6 +14,7 @@ pub mod action;
 pub mod apply;
 pub mod cache;
 pub mod chart;
+pub mod civil;
 pub mod cli;
 pub mod cluster;
 pub mod diff;

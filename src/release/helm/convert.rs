@@ -285,30 +285,6 @@ fn from_hook(h: &Hook) -> Value {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (the well-known civil-calendar
-/// arithmetic: shift the year to start in March so the leap day comes last).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The inverse of [`days_from_civil`].
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// Parses Go's RFC 3339 time (`2026-12-06T13:52:23.636597037Z`, or with a `+01:00` offset, as
 /// Helm writes in the machine's local zone) to whole seconds. `""` and Go's zero time
 /// (`0001-01-01T00:00:00Z`) are "no time".
@@ -362,14 +338,15 @@ pub fn parse_time(s: &str) -> Result<Option<Timestamp>, String> {
         }
         _ => return Err("not an RFC 3339 time".to_string()),
     };
-    let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    let secs =
+        crate::civil::days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec - offset;
     Ok(Some(Timestamp(secs)))
 }
 
 /// RFC 3339 in UTC, whole seconds: what Go's `time.Time` reads back.
 pub fn format_time(t: Timestamp) -> String {
     let (days, rem) = (t.0.div_euclid(86_400), t.0.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::civil::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
         rem / 3600,
