@@ -38,7 +38,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(Value::Array(docs)) = serde_json::from_slice::<Value>(data) else {
         return;
     };
-    let [o, d, l] = docs.as_slice() else { return };
+    // Only objects: the engine diffs Kubernetes objects, never bare scalars or lists at the root.
+    let [o @ Value::Object(_), d @ Value::Object(_), l @ Value::Object(_)] = docs.as_slice() else {
+        return;
+    };
     let keys = MergeKeys::empty();
     let tw = three_way_patch(Some(o), d, l, &keys);
     let got = predict(l, &tw.patch).unwrap_or_else(|e| panic!("patch does not apply to LIVE: {e}"));
