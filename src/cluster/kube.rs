@@ -571,13 +571,16 @@ impl Cluster for KubeCluster {
         // A handful of requests at a time: a cluster with many CRDs lists a hundred group-versions.
         let mut docs = Vec::with_capacity(urls.len());
         for chunk in urls.chunks(8) {
-            let fetched = futures::future::try_join_all(
-                chunk
-                    .iter()
-                    .map(|u| async move { self.call_json(get_request(u)?, Idempotent::Yes).await }),
-            )
+            // A group-version whose CRD is deleted between the index and its fetch answers 404:
+            // it is no longer served, so it has no schema to check against (not an error).
+            let fetched = futures::future::try_join_all(chunk.iter().map(|u| async move {
+                match self.call_json(get_request(u)?, Idempotent::Yes).await {
+                    Err(e) if e.is_not_found() => Ok(None),
+                    other => other.map(Some),
+                }
+            }))
             .await?;
-            docs.extend(fetched);
+            docs.extend(fetched.into_iter().flatten());
         }
         Ok(docs)
     }
