@@ -553,36 +553,15 @@ impl Cluster for KubeCluster {
     }
 
     async fn openapi_v3_documents(&self) -> Result<Vec<Value>> {
-        let index = self
-            .call_json(get_request("/openapi/v3")?, Idempotent::Yes)
-            .await?;
-        let urls: Vec<String> = index
-            .get("paths")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
-            .filter(|(path, _)| path.starts_with("api/") || path.starts_with("apis/"))
-            .filter_map(|(_, v)| {
-                v.get("serverRelativeURL")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .collect();
-        // A handful of requests at a time: a cluster with many CRDs lists a hundred group-versions.
-        let mut docs = Vec::with_capacity(urls.len());
-        for chunk in urls.chunks(8) {
-            // A group-version whose CRD is deleted between the index and its fetch answers 404:
-            // it is no longer served, so it has no schema to check against (not an error).
-            let fetched = futures::future::try_join_all(chunk.iter().map(|u| async move {
-                match self.call_json(get_request(u)?, Idempotent::Yes).await {
-                    Err(e) if e.is_not_found() => Ok(None),
-                    other => other.map(Some),
-                }
-            }))
-            .await?;
-            docs.extend(fetched.into_iter().flatten());
+        // CRDs come and go between the index and the documents it lists (a document then answers
+        // 404, or an empty body while it is being republished): one more read sees a settled index.
+        match self.read_openapi_v3().await {
+            Ok(docs) => Ok(docs),
+            Err(e) => {
+                tracing::debug!("reading the OpenAPI documents again: {e}");
+                self.read_openapi_v3().await
+            }
         }
-        Ok(docs)
     }
 
     async fn server_version(&self) -> Result<Option<String>> {
@@ -765,6 +744,40 @@ impl Cluster for KubeCluster {
 }
 
 impl KubeCluster {
+    /// One read of `/openapi/v3` and every group-version document it lists.
+    async fn read_openapi_v3(&self) -> Result<Vec<Value>> {
+        let index = self
+            .call_json(get_request("/openapi/v3")?, Idempotent::Yes)
+            .await?;
+        let urls: Vec<String> = index
+            .get("paths")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(path, _)| path.starts_with("api/") || path.starts_with("apis/"))
+            .filter_map(|(_, v)| {
+                v.get("serverRelativeURL")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect();
+        // A handful of requests at a time: a cluster with many CRDs lists a hundred group-versions.
+        let mut docs = Vec::with_capacity(urls.len());
+        for chunk in urls.chunks(8) {
+            // A group-version whose CRD is deleted between the index and its fetch answers 404:
+            // it is no longer served, so it has no schema to check against (not an error).
+            let fetched = futures::future::try_join_all(chunk.iter().map(|u| async move {
+                match self.call_json(get_request(u)?, Idempotent::Yes).await {
+                    Err(e) if e.is_not_found() => Ok(None),
+                    other => other.map(Some),
+                }
+            }))
+            .await?;
+            docs.extend(fetched.into_iter().flatten());
+        }
+        Ok(docs)
+    }
+
     /// Reads a watch stream until its first event: `Some` for a write or a delete, `None` when
     /// the stream cannot say (it ended, or the server could not start at the version asked).
     async fn watch_one(&self, mut req: http::Request<Vec<u8>>) -> Result<Option<Observed>> {
