@@ -15,9 +15,10 @@ use crate::net::{self, Auth, Request};
 
 /// The largest manifest accepted (distribution's own limit).
 pub const MAX_MANIFEST: u64 = 4 << 20;
-/// The largest chart archive downloaded: Helm (3.17.3+) refuses charts that expand past
-/// 100 MiB, so a compressed archive larger than that can never load.
-pub const MAX_CHART_ARCHIVE: u64 = 100 << 20;
+/// The largest chart archive downloaded: a chart may not expand past
+/// [`crate::chart::limits::MAX_CHART_SIZE`], so a compressed archive larger than that can never
+/// load (the same bound the loader puts on a local archive file).
+pub const MAX_CHART_ARCHIVE: u64 = crate::chart::limits::MAX_CHART_SIZE;
 
 /// A registry failure; each names the registry, reference or digest involved.
 #[derive(Debug, thiserror::Error)]
