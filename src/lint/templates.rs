@@ -6,6 +6,7 @@
 //! Rendering happens before (in `action::lint`, through the same pipeline as `template`); this
 //! module only looks at sources and rendered text.
 
+use crate::chart::dependencies::json_kind;
 use std::{collections::BTreeMap, sync::LazyLock};
 
 use regex::Regex;
@@ -212,17 +213,6 @@ fn decode_head(doc: &str) -> Result<(Option<Head>, Json), String> {
         }
     }
     Ok((Some(head), value))
-}
-
-fn json_kind(v: &Json) -> &'static str {
-    match v {
-        Json::Null => "null",
-        Json::Bool(_) => "bool",
-        Json::Number(_) => "number",
-        Json::String(_) => "string",
-        Json::Array(_) => "array",
-        Json::Object(_) => "object",
-    }
 }
 
 /// A YAML error as sigs.k8s.io/yaml words it (`error converting YAML to JSON: yaml: line 3: …`);

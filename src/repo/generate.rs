@@ -11,8 +11,6 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use sha2::{Digest as _, Sha256};
-
 use super::{
     index::{sort_newest_first, ChartVersion, Index},
     Error,
@@ -120,7 +118,7 @@ pub fn index_directory(dir: &Path, base_url: &str, created: &str) -> Result<Inde
             metadata: chart.metadata,
             urls: Vec::new(),
             created: created.into(),
-            digest: hex(&Sha256::digest(&data)),
+            digest: crate::net::sha256_hex(&data),
             removed: false,
         };
         let parent_url = url_join(base_url, &[&a.parent]);
@@ -188,10 +186,6 @@ pub fn write_index(index: &mut Index, json: bool) -> String {
     let mut text = crate::yaml::json_to_yaml(&crate::output::sort_keys(&doc));
     text.push('\n');
     text
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

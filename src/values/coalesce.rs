@@ -195,7 +195,8 @@ fn coalesce_chart_values(chart: &Chart, v: &Map, prefix: &str, merge: bool, warn
 /// what `dst` lacks; `dst` wins; with `merge == false` a null in `dst` deletes the key.
 pub fn coalesce_tables(dst: &Map, src: &Map, prefix: &str, merge: bool, warn: Warn<'_>) {
     for (key, val) in entries(src) {
-        let full_key = concat_prefix(prefix, &key);
+        // The dotted key only for the arms that use it: this loop runs over every values table.
+        let full_key = || concat_prefix(prefix, &key);
         match (get(dst, &key), &val) {
             (Some(Value::Nil), _) if !merge => {
                 dst.borrow_mut().remove(&key);
@@ -203,14 +204,16 @@ pub fn coalesce_tables(dst: &Map, src: &Map, prefix: &str, merge: bool, warn: Wa
             (None, _) => {
                 dst.borrow_mut().insert(key, val);
             }
-            (Some(Value::Map(dm)), Value::Map(sm)) => coalesce_tables(&dm, sm, &full_key, merge, warn),
+            (Some(Value::Map(dm)), Value::Map(sm)) => coalesce_tables(&dm, sm, &full_key(), merge, warn),
             (Some(_), Value::Map(_)) => warn(format!(
-                "{OVERWRITE_TABLE_AT}: warning: cannot overwrite table with non table for {full_key} ({})",
+                "{OVERWRITE_TABLE_AT}: warning: cannot overwrite table with non table for {} ({})",
+                full_key(),
                 go_v(&val)
             )),
             (Some(Value::Map(_)), Value::Nil) => {}
             (Some(Value::Map(_)), _) => warn(format!(
-                "{DEST_TABLE_AT}: warning: destination for {full_key} is a table. Ignoring non-table value ({})",
+                "{DEST_TABLE_AT}: warning: destination for {} is a table. Ignoring non-table value ({})",
+                full_key(),
                 go_v(&val)
             )),
             (Some(_), _) => {}

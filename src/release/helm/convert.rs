@@ -345,14 +345,7 @@ pub fn parse_time(s: &str) -> Result<Option<Timestamp>, String> {
 
 /// RFC 3339 in UTC, whole seconds: what Go's `time.Time` reads back.
 pub fn format_time(t: Timestamp) -> String {
-    let (days, rem) = (t.0.div_euclid(86_400), t.0.rem_euclid(86_400));
-    let (y, m, d) = crate::civil::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    t.utc()
 }
 
 #[cfg(test)]
