@@ -133,7 +133,7 @@ pub fn create(name: &str) -> anyhow::Result<String> {
         &parent.display().to_string(),
     ));
     match std::fs::metadata(&parent) {
-        Err(e) => bail!("stat {}: {}", parent.display(), go_io(&e)),
+        Err(e) => bail!("stat {}: {}", parent.display(), crate::chart::io_text(&e)),
         Ok(m) if !m.is_dir() => bail!("no such directory {}", parent.display()),
         Ok(_) => {}
     }
@@ -169,7 +169,8 @@ fn write_file(path: &Path, content: &[u8]) -> anyhow::Result<()> {
     if let Some(parent) = path.parent() {
         create_dir(parent)?;
     }
-    std::fs::write(path, content).map_err(|e| anyhow::anyhow!("open {}: {}", path.display(), go_io(&e)))
+    std::fs::write(path, content)
+        .map_err(|e| anyhow::anyhow!("open {}: {}", path.display(), crate::chart::io_text(&e)))
 }
 
 /// `mkdir -p` with Helm's 0755 (before the umask).
@@ -179,15 +180,7 @@ fn create_dir(dir: &Path) -> anyhow::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o755);
     b.create(dir)
-        .map_err(|e| anyhow::anyhow!("mkdir {}: {}", dir.display(), go_io(&e)))
-}
-
-fn go_io(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => e.to_string(),
-    }
+        .map_err(|e| anyhow::anyhow!("mkdir {}: {}", dir.display(), crate::chart::io_text(&e)))
 }
 
 /// Go's `filepath.Base`: the last element, trailing slashes ignored (`.` for an empty path).

@@ -15,6 +15,13 @@ use super::{
 
 const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
+/// Helm drops a UTF-8 byte order mark at the start of every chart file it loads.
+pub(super) fn strip_bom(data: &mut Vec<u8>) {
+    if data.starts_with(UTF8_BOM) {
+        data.drain(..UTF8_BOM.len());
+    }
+}
+
 /// Whether the bytes start with the gzip signature Helm checks for (`\x1f\x8b\x08`).
 pub fn is_gzip(data: &[u8]) -> bool {
     data.starts_with(&[0x1F, 0x8B, 0x08])
@@ -108,9 +115,7 @@ pub(crate) fn load_archive_files_within(
                 ))
             })?;
         let mut data = buf;
-        if data.starts_with(UTF8_BOM) {
-            data.drain(..UTF8_BOM.len());
-        }
+        strip_bom(&mut data);
         files.push(BufferedFile { name: n, data });
     }
     if files.is_empty() {

@@ -21,8 +21,6 @@ use super::{
 };
 use crate::gotemplate::Value;
 
-const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
-
 /// A file read from a chart source, named relative to the chart root with `/` separators.
 #[derive(Debug, Clone)]
 pub struct BufferedFile {
@@ -195,9 +193,7 @@ fn read_all(found: Vec<Found>, budget: &mut Budget) -> Result<Vec<BufferedFile>,
         let mut data = Vec::with_capacity(size as usize);
         // Bounded too: the file may have grown since its size was read.
         (&mut file).take(size).read_to_end(&mut data).map_err(io_error)?;
-        if data.starts_with(UTF8_BOM) {
-            data.drain(..UTF8_BOM.len());
-        }
+        super::archive::strip_bom(&mut data);
         Ok(data)
     };
     let mut results: Vec<Option<Result<Vec<u8>, Error>>> = Vec::with_capacity(found.len());

@@ -108,7 +108,8 @@ pub fn load_reporting(path: &Path, warn: &mut dyn FnMut(String)) -> Result<Chart
 }
 
 /// Go's wording for the common I/O errors (`no such file or directory`).
-fn io_text(e: &std::io::Error) -> String {
+/// An io error in Go's words (`no such file or directory`), as Helm's messages carry them.
+pub(crate) fn io_text(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
