@@ -319,7 +319,14 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     }
     // A release Helm installed becomes ours now that everything is planned (the plan's base was
     // Helm's last revision); with --force-unlock a revision Helm left pending is recovered.
-    super::takeover::take_over(ctx, &opts.release, opts.force_unlock).await?;
+    // Base::start already looked in Helm's storage: `last` is Helm's when Helm has revisions we
+    // lack, so a release that is ours pays no second look.
+    if last
+        .as_ref()
+        .is_some_and(|m| m.owner == release::helm::HELM_OWNER)
+    {
+        super::takeover::take_over(ctx, &opts.release, opts.force_unlock).await?;
+    }
     let begin = if is_upgrade && !opts.force_unlock && nothing_to_do(opts, &plan, &hooks) {
         match store.record_unchanged(begin, &description, revision).await? {
             release::Unchanged::Recorded(release) => {
