@@ -765,7 +765,13 @@ impl Store {
             })
         }
         .await;
-        self.release_on_error(out, held).await
+        let out = self.release_on_error(out, held).await;
+        if let Err(Error::NotFound(_)) = out {
+            // An uninstall killed after deleting the records but before the key leaves the key
+            // alone in the namespace; the rerun, finding nothing, finishes that work.
+            self.cleanup_key().await;
+        }
+        out
     }
 
     /// Finish uninstalling: with `keep_history` the revision becomes `uninstalled` (returned),

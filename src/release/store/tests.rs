@@ -866,3 +866,37 @@ async fn last_uninstall_removes_the_key_but_never_under_another_release() {
     s.finish_uninstall(p, true).await.unwrap();
     assert_eq!(api.secrets().len(), 1, "kept history needs its key");
 }
+
+/// Issue 20: an uninstall killed between deleting the records and deleting the key leaves the key
+/// alone; the rerun finds no release, says so, and removes the key then — unless another release
+/// still needs it.
+#[tokio::test]
+async fn an_uninstall_rerun_after_a_kill_removes_the_orphaned_key() {
+    for other in [false, true] {
+        let api = FakeConfigMapApi::new("prod");
+        let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+        let s = store(&d, &clock(0), "run");
+        let p = s.begin(opts("a", Operation::Install)).await.unwrap();
+        s.mark_deployed(p, "ok").await.unwrap();
+        if other {
+            let p = s.begin(opts("b", Operation::Install)).await.unwrap();
+            s.mark_deployed(p, "ok").await.unwrap();
+        }
+        // The killed run got as far as deleting a's records.
+        api.delete(&record_key("a", 1), None).await.unwrap();
+        assert_eq!(api.secrets().len(), 1);
+        let rerun = store(&d, &clock(0), "rerun");
+        let err = rerun.begin_uninstall("a").await.unwrap_err();
+        assert!(matches!(err, Error::NotFound(_)), "{err}");
+        assert_eq!(
+            api.secrets().len(),
+            usize::from(other),
+            "another release: {other}"
+        );
+        assert!(
+            api.configmaps().keys().all(|k| !k.ends_with(".lock")),
+            "{:?}",
+            api.configmaps().keys()
+        );
+    }
+}
