@@ -12,12 +12,11 @@ use anyhow::{bail, Context as _};
 use super::{
     base::{ParsedManifest, Prefetched},
     plan::plan_with_intents,
-    transaction::{recorded_hooks, Kind, Opened, Transaction, Work},
+    transaction::{recorded_hooks, Kind, Opened, PlanWork, Transaction},
     Context,
 };
 use crate::{
     apply::{self, ApplyOptions, Ownership, WaitOptions},
-    diff::Plan,
     release::{BeginOptions, Operation, RecordMeta, Release, Status},
 };
 
@@ -135,7 +134,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         Opened::Recorded(release) => return Ok(release),
         Opened::Pending(open) => open,
     };
-    let work = Writes {
+    let work = PlanWork {
         ctx,
         plan: &plan,
         apply: ApplyOptions {
@@ -149,36 +148,16 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
             timeout: opts.timeout,
             ..Default::default()
         },
-        timeout: opts.timeout,
+        // Helm waits for the whole revision rolled back to, not only what changed.
+        wait_for: apply::WaitTarget::from_plan(&plan),
+        wait: WaitOptions {
+            timeout: opts.timeout,
+            ..Default::default()
+        },
     };
     open.run(&work)
         .await?
         .context("the rollback recorded no revision")
-}
-
-/// The writes of a rollback: the target revision's plan, then the wait for it.
-struct Writes<'w> {
-    ctx: &'w Context,
-    plan: &'w Plan,
-    apply: ApplyOptions,
-    timeout: Duration,
-}
-
-impl Work for Writes<'_> {
-    async fn execute(&self) -> anyhow::Result<()> {
-        apply::execute(&*self.ctx.cluster, self.plan, &self.apply).await?;
-        Ok(())
-    }
-
-    async fn wait(&self) -> anyhow::Result<()> {
-        let targets = super::plan::wait_targets(self.plan);
-        let wait = WaitOptions {
-            timeout: self.timeout,
-            ..Default::default()
-        };
-        apply::wait(&*self.ctx.cluster, &targets, &wait).await?;
-        Ok(())
-    }
 }
 
 fn revisions(history: &[RecordMeta]) -> String {

@@ -11,6 +11,20 @@
 //! 3. finished: the revision is marked deployed (uninstall: the records are closed or deleted),
 //!    or failed with the reason, and the lock given back.
 //!
+//! A verb thus reads (see `upgrade.rs`, `rollback.rs`, `uninstall.rs`):
+//!
+//! ```text
+//! let txn = Transaction::new(ctx, Kind::Upgrade).hooks(hooks, no_hooks).wait(wait)
+//!     .timeout(timeout).description(description);
+//! match txn.open(begin_options, &plan, unchanged_as).await? {
+//!     Opened::Recorded(release) => release,                     // nothing to do: one write
+//!     Opened::Pending(open) => open.run(&work).await?,          // work: impl Work
+//! }
+//! ```
+//!
+//! A verb that writes one plan as it is uses [`PlanWork`]; one with more steps implements
+//! [`Work`] (install's `crds/` go before its pre-hooks).
+//!
 //! `--atomic` (install and upgrade only) is the caller's: after a failure it runs the rollback
 //! or uninstall verb, each a transaction of its own. This module calls no verb, so the verbs
 //! depend on it and never on each other through it.
@@ -21,7 +35,7 @@ use anyhow::Context as _;
 
 use super::Context;
 use crate::{
-    apply::{self, HookEvent, HookOptions, Progress},
+    apply::{self, ApplyOptions, HookEvent, HookOptions, Progress, WaitOptions, WaitTarget},
     diff::Plan,
     manifest,
     release::{self, BeginOptions, Release, Unchanged},
@@ -82,6 +96,28 @@ pub(crate) trait Work {
 
     /// Waits for what [`Work::execute`] wrote; called only when the transaction waits.
     async fn wait(&self) -> anyhow::Result<()>;
+}
+
+/// The [`Work`] of a verb that writes one plan as it is and waits for `wait_for`: rollback
+/// (until ready) and uninstall (until gone).
+pub(crate) struct PlanWork<'w> {
+    pub(crate) ctx: &'w Context,
+    pub(crate) plan: &'w Plan,
+    pub(crate) apply: ApplyOptions,
+    pub(crate) wait_for: Vec<WaitTarget>,
+    pub(crate) wait: WaitOptions,
+}
+
+impl Work for PlanWork<'_> {
+    async fn execute(&self) -> anyhow::Result<()> {
+        apply::execute(&*self.ctx.cluster, self.plan, &self.apply).await?;
+        Ok(())
+    }
+
+    async fn wait(&self) -> anyhow::Result<()> {
+        apply::wait(&*self.ctx.cluster, &self.wait_for, &self.wait).await?;
+        Ok(())
+    }
 }
 
 /// A write of one release, before its revision is opened.

@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use super::{
     plan::{parse_manifest_docs, plan_uninstall},
-    transaction::{recorded_hooks, Kind, Transaction, Work},
+    transaction::{recorded_hooks, Kind, PlanWork, Transaction},
     Context,
 };
 use crate::{
-    apply::{self, ApplyOptions, Ownership},
-    diff::Plan,
+    apply::{self, ApplyOptions, Ownership, WaitOptions},
     release::Release,
 };
 
@@ -48,7 +47,7 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
     let objects = parse_manifest_docs(&last.manifest, "recorded manifest")?;
     let plan = plan_uninstall(ctx, &opts.release, &ctx.namespace, objects).await?;
     let hooks = recorded_hooks(&last.hooks);
-    let work = Deletes {
+    let work = PlanWork {
         ctx,
         plan: &plan,
         apply: ApplyOptions {
@@ -60,29 +59,14 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
             timeout: opts.timeout,
             ..Default::default()
         },
-        timeout: opts.timeout,
+        // `--wait`: until every object deleted is gone.
+        wait_for: apply::WaitTarget::deleted_in(&plan),
+        wait: WaitOptions {
+            timeout: opts.timeout,
+            ..Default::default()
+        },
     };
     open.hooks(hooks, opts.no_hooks).run(&work).await
-}
-
-/// The writes of an uninstall: the deletes of the release's objects, then the wait until they
-/// are gone.
-struct Deletes<'w> {
-    ctx: &'w Context,
-    plan: &'w Plan,
-    apply: ApplyOptions,
-    timeout: Duration,
-}
-
-impl Work for Deletes<'_> {
-    async fn execute(&self) -> anyhow::Result<()> {
-        apply::execute(&*self.ctx.cluster, self.plan, &self.apply).await?;
-        Ok(())
-    }
-
-    async fn wait(&self) -> anyhow::Result<()> {
-        super::plan::wait_deleted(self.ctx, self.plan, self.timeout).await
-    }
 }
 
 #[cfg(test)]

@@ -489,7 +489,7 @@ impl Work for Writes<'_> {
     }
 
     async fn wait(&self) -> anyhow::Result<()> {
-        let targets = super::plan::wait_targets(self.plan);
+        let targets = apply::WaitTarget::from_plan(self.plan);
         let wait = WaitOptions {
             timeout: self.opts.timeout,
             wait_for_jobs: self.opts.wait_for_jobs,
