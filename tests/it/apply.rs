@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use crate::support::k8s::TestNamespace;
 use kubectl_chart::apply::{
-    self, run_hooks, wait, ApplyOptions, HookOptions, HookPhase, Outcome, Ownership, WaitError, WaitOptions,
-    WaitTarget,
+    self, run_hooks, wait, ApplyOptions, HookEvent, HookOptions, HookPhase, Outcome, Ownership, WaitError,
+    WaitOptions, WaitTarget,
 };
 use kubectl_chart::cluster::{DeleteOptions, Gvk};
 use kubectl_chart::diff::{plan, Action, Inputs, MergeKeys, ObjectRef, Plan};
@@ -173,19 +173,21 @@ async fn hook_job_runs_and_hook_succeeded_deletes_it() {
 
     let (hooks, _) =
         sort_manifests(&hook_files(&ns.name, "migrate", "busybox", "hook-succeeded")).expect("split");
-    let runs = run_hooks(&*c, &hooks, "post-install", &opts).await.expect("hook");
+    let runs = run_hooks(&*c, &hooks, HookEvent::PostInstall, &opts)
+        .await
+        .expect("hook");
     assert_eq!(runs.len(), 1);
     assert_eq!((runs[0].phase, runs[0].deleted), (HookPhase::Succeeded, true));
     let gone = c.get(&job, Some(&ns.name), "migrate").await.expect_err("deleted");
     assert!(gone.is_not_found(), "{gone}");
-    assert!(run_hooks(&*c, &hooks, "pre-install", &opts)
+    assert!(run_hooks(&*c, &hooks, HookEvent::PreInstall, &opts)
         .await
         .expect("other event")
         .is_empty());
 
     let (hooks, _) =
         sort_manifests(&hook_files(&ns.name, "broken", "example/fail", "hook-failed")).expect("split");
-    let err = run_hooks(&*c, &hooks, "post-install", &opts)
+    let err = run_hooks(&*c, &hooks, HookEvent::PostInstall, &opts)
         .await
         .expect_err("fails");
     let msg = err.to_string();
