@@ -1000,6 +1000,31 @@ mod tests {
         );
     }
 
+    /// `toYaml` drops the one line feed go-yaml ends its output with (Helm's `strings.TrimSuffix`),
+    /// so a literal block closing the output loses its final line break when read back on its own:
+    /// helm v3.17.2 turns `"59:43\n"` into `"59:43"` through `fromYaml (toYaml .)`. With that line
+    /// feed restored, as a template line ending gives it, every value comes back unchanged. This was
+    /// the `yaml_roundtrip` fuzz find (seed `fuzz/seeds/yaml_roundtrip/trailing-newline`).
+    #[test]
+    fn round_trip_needs_the_trimmed_line_feed() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("clip, looks base 60", "k: \"59:43\\n\"\n", "59:43"),
+            ("clip", "k: \"a\\n\"\n", "a"),
+            ("keep", "k: \"x\\n\\n\"\n", "x\n"),
+            ("strip", "k: \"a\\nb\"\n", "a\nb"),
+            ("not last", "k: \"a\\n\"\nz: 1\n", "a\n"),
+        ];
+        for (name, text, alone) in cases {
+            let v = crate::yaml::parse_values(text, "values.yaml").unwrap();
+            let emitted = to_yaml(&v);
+            let back = crate::yaml::parse_values(&format!("{emitted}\n"), "e.yaml").unwrap();
+            assert!(back == v, "{name}: {emitted:?} read back as {back:?}");
+            let bare = crate::yaml::parse_values(&emitted, "e.yaml").unwrap();
+            let k = bare.as_map().unwrap().borrow().get("k").cloned().unwrap();
+            assert!(k == Value::str(*alone), "{name}: without the line feed: {k:?}");
+        }
+    }
+
     #[test]
     fn folding_matches_keda_golden() {
         // From keda's golden CRD (spec.versions[].schema...), emitted by go-yaml v2 at width 80.
