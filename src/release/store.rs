@@ -1070,7 +1070,23 @@ impl Store {
     async fn load_as<T: serde::de::DeserializeOwned>(&self, s: &Stored, key: &DataKey) -> Result<T> {
         let body = self.full_body(s).await?;
         let b = self.binding(&s.meta.name, s.meta.revision);
-        codec::decode_as(&body, key, &b).map_err(|cause| Error::Codec {
+        let decoded = match codec::decode_as(&body, key, &b) {
+            // The key this process cached can be stale: the last uninstall in the namespace
+            // deleted the Secret and another run created a new one for the records it wrote
+            // since. The record names the key it was sealed with: read the namespace's key again,
+            // once, before calling it an error (a key replaced by hand stays one).
+            Err(codec::CodecError::WrongKey { .. }) => match self
+                .driver
+                .fresh_data_key()
+                .await
+                .map_err(driver_err("reading the data key of"))?
+            {
+                Some(fresh) if fresh != *key => codec::decode_as(&body, &fresh, &b),
+                _ => codec::decode_as(&body, key, &b),
+            },
+            other => other,
+        };
+        decoded.map_err(|cause| Error::Codec {
             object: record_key(&s.meta.name, s.meta.revision),
             cause,
         })

@@ -45,10 +45,15 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     let mut m = crate::sprig::funcs();
     m.remove("env");
     m.remove("expandenv");
-    m.insert_simple("toYaml", |a| Ok(Value::str(yaml::to_yaml(arg0(a)))));
-    m.insert_simple("toYamlPretty", |a| Ok(Value::str(yaml::to_yaml_pretty(arg0(a)))));
-    m.insert_simple("toJson", |a| Ok(Value::str(yaml::to_json(arg0(a)))));
-    m.insert_simple("toToml", |a| Ok(Value::str(yaml::to_toml(arg0(a)))));
+    // Go's failures give "" (or toToml's message) as in Helm; text over yaml::MAX_TEXT, which Go
+    // would try to allocate, is an error.
+    fn text(r: Result<String, yaml::TooLong>) -> FuncResult {
+        r.map(Value::str).map_err(|e| e.to_string())
+    }
+    m.insert_simple("toYaml", |a| text(yaml::to_yaml_checked(arg0(a))));
+    m.insert_simple("toYamlPretty", |a| text(yaml::to_yaml_pretty_checked(arg0(a))));
+    m.insert_simple("toJson", |a| text(yaml::to_json_checked(arg0(a), true, None)));
+    m.insert_simple("toToml", |a| text(yaml::to_toml_checked(arg0(a))));
     m.insert_simple("fromYaml", |a| Ok(from_yaml(&string_arg(a, "fromYaml")?, false)));
     m.insert_simple("fromJson", |a| Ok(from_json(&string_arg(a, "fromJson")?, false)));
     m.insert_simple("fromYamlArray", |a| {

@@ -23,7 +23,10 @@ use handlebars::{
 use serde_json::Value as Json;
 
 use super::Error;
-use crate::gotemplate::{Func, FuncMap, Source, Value};
+use crate::{
+    gotemplate::{Func, FuncMap, Source, Value},
+    yaml,
+};
 
 /// Go-template functions offered as handlebars helpers, by the same names.
 const HELPERS: &[&str] = &[
@@ -57,6 +60,34 @@ pub fn output_name(name: &str) -> &str {
 fn partial_name(name: &str) -> Option<&str> {
     let base = name.rsplit('/').next()?;
     base.strip_prefix('_')?.strip_suffix(".hbs")
+}
+
+/// Refuses an `indent`/`nindent` whose text would be over [`yaml::MAX_TEXT`] (the bound of
+/// `toYaml`), before anything is made: a helper's text is copied three times on its way out (a
+/// JSON value, its text, the output), so `{{nindent 1000000000 "x"}}` took 5.7 GB. Its length is
+/// known from the arguments; the other helpers make text near the size of what they are given.
+fn check_size(helper: &str, args: &[Value]) -> Result<(), String> {
+    let lead = match helper {
+        "indent" => "",
+        "nindent" => "\n",
+        _ => return Ok(()),
+    };
+    let count = match args.first() {
+        Some(Value::Int(n) | Value::Int64(n)) => *n,
+        // Go converts a float64 count to int (the helper gets JSON numbers).
+        Some(Value::Float(f)) => *f as i64,
+        _ => return Ok(()),
+    };
+    let (Ok(count), Some(text)) = (u64::try_from(count), args.get(1).and_then(Value::as_str)) else {
+        return Ok(());
+    };
+    match crate::sprig::indented_len(count, text, lead) {
+        Some(len) if len <= yaml::MAX_TEXT as u64 => Ok(()),
+        _ => Err(yaml::TooLong {
+            limit: yaml::MAX_TEXT,
+        }
+        .to_string()),
+    }
 }
 
 /// Helpers whose last argument may be missing: handling a missing value is what they are for.
@@ -122,7 +153,7 @@ impl HbsChart {
                             .iter()
                             .map(|p| Value::from_json(p.value(), true))
                             .collect();
-                        match func(&args) {
+                        match check_size(&helper_name, &args).and_then(|()| func(&args)) {
                             Ok(v) => out.write(&json_text(&v.to_json()))?,
                             Err(msg) => {
                                 let msg = msg.replace(super::WARN_START, "").replace(super::WARN_END, "");
@@ -469,6 +500,21 @@ mod tests {
                 "a: {{required \"name2 is required\" Values.name2}}\n",
                 good,
                 "c/templates/cm.yaml.hbs:1:4: error calling required: name2 is required",
+            ),
+            // Issue 20: this took 5.7 GB; refused from its arguments before anything is made.
+            (
+                "nindent a billion",
+                "a: 1\nb: {{nindent 1000000000 \"x\"}}\n",
+                good,
+                "c/templates/cm.yaml.hbs:2:4: error calling nindent: the text would be over 256 MiB, \
+                 the limit on one function's output",
+            ),
+            (
+                "indent in a partial",
+                "a: {{> labels}}\n",
+                "{{indent 300000000 \"x\"}}",
+                "c/templates/_labels.hbs:1:1: error calling indent: the text would be over 256 MiB, \
+                 the limit on one function's output",
             ),
             (
                 "unknown helper",

@@ -37,7 +37,9 @@ pub(crate) fn register(m: &mut FuncMap) {
     });
     m.insert_simple("toPrettyJson", |a| {
         let [v] = fixed("toPrettyJson", a)?;
-        Ok(Value::str(to_json(v, Some("  "), true).unwrap_or_default()))
+        crate::yaml::to_json_checked(v, true, Some("  "))
+            .map(Value::str)
+            .map_err(|e| e.to_string())
     });
     m.insert_simple("mustToPrettyJson", |a| {
         let [v] = fixed("mustToPrettyJson", a)?;

@@ -30,6 +30,7 @@ use crate::gotemplate::{FuncMap, GoType, Map, Value};
 
 pub(crate) use date::{parse_time, TimeValue};
 pub(crate) use dicts::deep_copy;
+pub(crate) use strings::indented_len;
 
 /// The Go parameters of Sprig v3.3.0's functions (the version Helm 3.17 builds with), read from
 /// its `functions.go` and the functions it names, so the executor refuses a wrong argument as Go's

@@ -662,19 +662,52 @@ fn repeat(a: &[Value]) -> FuncResult {
     Ok(Value::str(go_repeat(str_arg(s)?, int_arg(c)?)?))
 }
 
-fn do_indent(name: &str, a: &[Value]) -> Result<String, String> {
+/// Longest text `indent`/`nindent` make: the bound `repeat` has (2^31 bytes).
+const MAX_INDENTED: u64 = 1 << 31;
+
+/// The length of `indent n s` (after `lead`): the pad before every line; `None` past `u64`.
+pub(crate) fn indented_len(n: u64, s: &str, lead: &str) -> Option<u64> {
+    let lines = s.bytes().filter(|&b| b == b'\n').count() as u64 + 1;
+    n.checked_mul(lines)?.checked_add((s.len() + lead.len()) as u64)
+}
+
+/// Sprig's `indent` (`pad + strings.Replace(s, "\n", "\n"+pad, -1)`) after `lead`, written once
+/// at its final size. Go allocates whatever the count asks for (`indent 1000000000` of a
+/// 100-line text is 100 GB) until the process dies; past [`MAX_INDENTED`] this is an error.
+fn do_indent(name: &str, a: &[Value], lead: &str) -> Result<String, String> {
     let [n, s] = fixed(name, a)?;
     let (n, s) = (int_arg(n)?, str_arg(s)?);
-    let pad = go_repeat(" ", n)?;
-    Ok(format!("{pad}{}", s.replace('\n', &format!("\n{pad}"))))
+    let Ok(n) = u64::try_from(n) else {
+        return Err("strings: negative Repeat count".to_string());
+    };
+    let len = indented_len(n, s, lead)
+        .filter(|&l| l <= MAX_INDENTED)
+        .ok_or_else(|| {
+            format!("{name}: the text would be over {MAX_INDENTED} bytes, the limit of indent and repeat")
+        })?;
+    // Bytes, so later pads copy the first one from the buffer itself: no second copy of a pad
+    // that may be a gigabyte.
+    let (n, start) = (n as usize, lead.len());
+    let mut out: Vec<u8> = Vec::with_capacity(len as usize);
+    out.extend_from_slice(lead.as_bytes());
+    out.resize(start + n, b' ');
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+            out.extend_from_within(start..start + n);
+        }
+        out.extend_from_slice(line.as_bytes());
+    }
+    // UTF-8 pieces joined by ASCII: the check cannot fail.
+    String::from_utf8(out).map_err(|e| e.to_string())
 }
 
 fn indent(a: &[Value]) -> FuncResult {
-    do_indent("indent", a).map(Value::str)
+    do_indent("indent", a, "").map(Value::str)
 }
 
 fn nindent(a: &[Value]) -> FuncResult {
-    do_indent("nindent", a).map(|s| Value::str(format!("\n{s}")))
+    do_indent("nindent", a, "\n").map(Value::str)
 }
 
 fn replace(a: &[Value]) -> FuncResult {
@@ -1019,6 +1052,10 @@ mod tests {
             ("cat", "cat", vec![s("a"), Value::Nil, s("b")], "a b"),
             ("indent", "indent", vec![i(2), s("a\n\nb")], "  a\n  \n  b"),
             ("nindent", "nindent", vec![i(2), s("a\nb")], "\n  a\n  b"),
+            ("indent zero", "indent", vec![i(0), s("a\nb")], "a\nb"),
+            ("indent empty", "indent", vec![i(2), s("")], "  "),
+            ("indent trailing newline", "indent", vec![i(1), s("a\n")], " a\n "),
+            ("nindent empty", "nindent", vec![i(1), s("")], "\n "),
             ("replace", "replace", vec![s(" "), s("-"), s("a b c")], "a-b-c"),
             (
                 "replace empty old",
@@ -1139,6 +1176,26 @@ mod tests {
                 "substr",
                 vec![i(3), i(2), s("abcd")],
                 "runtime error: slice bounds out of range [3:2]",
+            ),
+            (
+                "indent negative",
+                "indent",
+                vec![i(-1), s("a")],
+                "strings: negative Repeat count",
+            ),
+            // Issue 20: `nindent 1000000000` in a .hbs template took 5.7 GB; the size is known
+            // before anything is allocated.
+            (
+                "nindent a billion before three lines",
+                "nindent",
+                vec![i(1_000_000_000), s("a\nb\nc")],
+                "nindent: the text would be over 2147483648 bytes, the limit of indent and repeat",
+            ),
+            (
+                "indent count overflowing",
+                "indent",
+                vec![i(i64::MAX), s("a\nb")],
+                "indent: the text would be over 2147483648 bytes, the limit of indent and repeat",
             ),
             (
                 "repeat negative",

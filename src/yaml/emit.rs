@@ -8,22 +8,43 @@
 //! `|+`, `|2-`) appear. `toYamlPretty` uses go-yaml v3 directly (no JSON round trip).
 
 use super::parse::{resolve, Y};
+use super::{TooLong, MAX_TEXT};
 use crate::gotemplate::Value;
 
 /// Helm's `toYaml`: the YAML text without its final newline; `""` when Go's marshalling fails
-/// (NaN or infinite floats).
+/// (NaN or infinite floats, cycles, nesting go-yaml v2 does not read back) and when the text
+/// would be over [`MAX_TEXT`] (see [`to_yaml_checked`]).
 pub fn to_yaml(v: &Value) -> String {
+    to_yaml_checked(v).unwrap_or_default()
+}
+
+/// [`to_yaml`], with text over [`MAX_TEXT`] an error (the template function's).
+pub fn to_yaml_checked(v: &Value) -> Result<String, TooLong> {
+    to_yaml_within(v, MAX_TEXT)
+}
+
+pub(super) fn to_yaml_within(v: &Value, limit: usize) -> Result<String, TooLong> {
     match value_to_y(v, 0) {
-        Ok(y) => trim_newline(emit(&y, Flavor::V2)),
-        Err(_) => String::new(),
+        Ok(y) => emit(&y, Flavor::V2, limit).map(trim_newline),
+        Err(_) => Ok(String::new()),
     }
 }
 
-/// Helm's `toYamlPretty` (go-yaml v3 encoder, indent 2, on the value itself).
+/// Helm's `toYamlPretty` (go-yaml v3 encoder, indent 2, on the value itself); `""` on failure
+/// as [`to_yaml`].
 pub fn to_yaml_pretty(v: &Value) -> String {
+    to_yaml_pretty_checked(v).unwrap_or_default()
+}
+
+/// [`to_yaml_pretty`], with text over [`MAX_TEXT`] an error.
+pub fn to_yaml_pretty_checked(v: &Value) -> Result<String, TooLong> {
+    to_yaml_pretty_within(v, MAX_TEXT)
+}
+
+pub(super) fn to_yaml_pretty_within(v: &Value, limit: usize) -> Result<String, TooLong> {
     match value_to_y_v3(v, 0) {
-        Some(y) => trim_newline(emit(&y, Flavor::V3)),
-        None => String::new(),
+        Some(y) => emit(&y, Flavor::V3, limit).map(trim_newline),
+        None => Ok(String::new()),
     }
 }
 
@@ -31,7 +52,10 @@ pub fn to_yaml_pretty(v: &Value) -> String {
 /// removal).
 pub fn json_to_yaml(v: &serde_json::Value) -> String {
     match json_to_y(v) {
-        Some(y) => trim_newline(emit(&y, Flavor::V2)),
+        // JSON data we hold already in memory: its text is within a small factor of it.
+        Some(y) => emit(&y, Flavor::V2, usize::MAX)
+            .map(trim_newline)
+            .unwrap_or_default(),
         None => String::new(),
     }
 }
@@ -160,10 +184,19 @@ pub(crate) struct Unsupported;
 /// deeper values that are not cyclic marshal fine, as in Go.
 const CYCLE_CHECK_DEPTH: usize = 1000;
 
+/// Deepest nesting of collections go-yaml v2 reads (`max_flow_level`, "exceeded max depth of
+/// 10000"): `sigs.k8s.io/yaml` reads the JSON text back with it, so Helm's `toYaml` of a deeper
+/// value fails and gives `""` (helm v3.17.2: 10,000 nested maps print, 10,001 print nothing).
+const MAX_DEPTH_V2: usize = 10_000;
+
 fn value_to_y(v: &Value, depth: usize) -> Result<Y, Unsupported> {
     // Checked once, at the first level past the threshold: a walk that would never end passes
     // through that level inside the cycle.
     if depth == CYCLE_CHECK_DEPTH + 1 && v.has_cycle() {
+        return Err(Unsupported);
+    }
+    // A collection at `depth` is flow level `depth + 1` of the JSON text go-yaml reads.
+    if depth >= MAX_DEPTH_V2 && matches!(v, Value::List(_) | Value::Map(_)) {
         return Err(Unsupported);
     }
     Ok(match v {
@@ -189,8 +222,9 @@ fn value_to_y(v: &Value, depth: usize) -> Result<Y, Unsupported> {
                 .map(|(k, x)| Ok((Y::Str(k.clone()), value_to_y(x, depth + 1)?)))
                 .collect::<Result<_, _>>()?,
         ),
+        // The plain form stands in for the object: the same level.
         Value::Object(o) => match o.to_plain() {
-            Some(p) => value_to_y(&p, depth + 1)?,
+            Some(p) => value_to_y(&p, depth)?,
             None => Y::Map(Vec::new()),
         },
     })
@@ -544,10 +578,15 @@ struct Emitter {
     indention: bool,
     best_indent: isize,
     best_width: usize,
+    /// Most bytes to write; past it every node is skipped and [`emit`] fails.
+    limit: usize,
 }
 
-fn emit(root: &Y, flavor: Flavor) -> String {
+/// The YAML text of `root`, or [`TooLong`] once it passes `limit` (checked at each node: the
+/// overshoot is at most one scalar and one indentation, both bounded by the input).
+fn emit(root: &Y, flavor: Flavor, limit: usize) -> Result<String, TooLong> {
     let mut e = Emitter {
+        limit,
         flavor,
         out: String::new(),
         column: 0,
@@ -559,9 +598,12 @@ fn emit(root: &Y, flavor: Flavor) -> String {
         best_width: 80,
     };
     e.node(root, false, false);
+    if e.out.len() > limit {
+        return Err(TooLong { limit });
+    }
     // Document end (implicit).
     e.write_indent();
-    e.out
+    Ok(e.out)
 }
 
 impl Emitter {
@@ -655,6 +697,9 @@ impl Emitter {
     }
 
     fn node(&mut self, y: &Y, mapping: bool, simple_key: bool) {
+        if self.out.len() > self.limit {
+            return;
+        }
         match y {
             Y::Seq(items) if items.is_empty() => self.empty_flow("[", "]"),
             Y::Map(pairs) if pairs.is_empty() => self.empty_flow("{", "}"),
@@ -998,6 +1043,31 @@ mod tests {
             "|-\n  a\n  b",
             "root literal is indented"
         );
+    }
+
+    /// `toYaml` drops the one line feed go-yaml ends its output with (Helm's `strings.TrimSuffix`),
+    /// so a literal block closing the output loses its final line break when read back on its own:
+    /// helm v3.17.2 turns `"59:43\n"` into `"59:43"` through `fromYaml (toYaml .)`. With that line
+    /// feed restored, as a template line ending gives it, every value comes back unchanged. This was
+    /// the `yaml_roundtrip` fuzz find (seed `fuzz/seeds/yaml_roundtrip/trailing-newline`).
+    #[test]
+    fn round_trip_needs_the_trimmed_line_feed() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("clip, looks base 60", "k: \"59:43\\n\"\n", "59:43"),
+            ("clip", "k: \"a\\n\"\n", "a"),
+            ("keep", "k: \"x\\n\\n\"\n", "x\n"),
+            ("strip", "k: \"a\\nb\"\n", "a\nb"),
+            ("not last", "k: \"a\\n\"\nz: 1\n", "a\n"),
+        ];
+        for (name, text, alone) in cases {
+            let v = crate::yaml::parse_values(text, "values.yaml").unwrap();
+            let emitted = to_yaml(&v);
+            let back = crate::yaml::parse_values(&format!("{emitted}\n"), "e.yaml").unwrap();
+            assert!(back == v, "{name}: {emitted:?} read back as {back:?}");
+            let bare = crate::yaml::parse_values(&emitted, "e.yaml").unwrap();
+            let k = bare.as_map().unwrap().borrow().get("k").cloned().unwrap();
+            assert!(k == Value::str(*alone), "{name}: without the line feed: {k:?}");
+        }
     }
 
     #[test]

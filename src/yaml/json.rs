@@ -4,12 +4,44 @@
 //! `&` as `\u003c`... (unless HTML escaping is off), escapes U+2028/U+2029, writes floats as
 //! `1e+21`/`1e-7` with its own thresholds, and base64-encodes `[]byte`. So the text is built here.
 
-use super::emit::json_float;
+use std::fmt;
+
+use super::{emit::json_float, TooLong, MAX_TEXT};
 use crate::gotemplate::{gostr::json_string_into, Value};
 
-/// Helm's `toJson` (`json.Marshal`); `""` when marshalling fails (NaN or infinite floats).
+/// Why a value has no JSON text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MarshalError {
+    /// `encoding/json`'s own error (`json: unsupported value: NaN`, a cycle): the non-`must`
+    /// functions turn it into `""` as Sprig does.
+    Go(String),
+    /// Over [`MAX_TEXT`]: always an error, where Go would try to allocate it.
+    TooLong(TooLong),
+}
+
+impl fmt::Display for MarshalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MarshalError::Go(msg) => f.write_str(msg),
+            MarshalError::TooLong(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Helm's `toJson` (`json.Marshal`); `""` when marshalling fails (NaN or infinite floats) or the
+/// text would be over [`MAX_TEXT`] (see [`to_json_checked`]).
 pub fn to_json(v: &Value) -> String {
     marshal(v, true, None).unwrap_or_default()
+}
+
+/// The template functions that swallow Go's errors (`toJson`, `toPrettyJson`): `""` for those,
+/// but text over [`MAX_TEXT`] is an error.
+pub fn to_json_checked(v: &Value, escape_html: bool, indent: Option<&str>) -> Result<String, TooLong> {
+    match marshal_within(v, escape_html, indent, MAX_TEXT) {
+        Ok(s) => Ok(s),
+        Err(MarshalError::Go(_)) => Ok(String::new()),
+        Err(MarshalError::TooLong(e)) => Err(e),
+    }
 }
 
 /// Sprig's `toPrettyJson` (`json.MarshalIndent(v, "", "  ")`); `""` on failure.
@@ -27,15 +59,30 @@ pub fn to_raw_json_checked(v: &Value) -> Result<String, String> {
     marshal(v, false, None)
 }
 
-/// `json.Marshal` with or without HTML escaping, optionally indented like `MarshalIndent`.
+/// `json.Marshal` with or without HTML escaping, optionally indented like `MarshalIndent`; the
+/// error is Go's message or the [`MAX_TEXT`] one (the `must` functions return either).
 pub fn marshal(v: &Value, escape_html: bool, indent: Option<&str>) -> Result<String, String> {
+    marshal_within(v, escape_html, indent, MAX_TEXT).map_err(|e| e.to_string())
+}
+
+/// [`marshal`] with its errors told apart and the length limit given.
+pub fn marshal_within(
+    v: &Value,
+    escape_html: bool,
+    indent: Option<&str>,
+    limit: usize,
+) -> Result<String, MarshalError> {
     let mut out = String::new();
     let mut w = Writer {
         out: &mut out,
         escape_html,
         indent,
+        limit,
     };
     w.value(v, 0)?;
+    if w.out.len() > limit {
+        return Err(MarshalError::TooLong(TooLong { limit }));
+    }
     Ok(out)
 }
 
@@ -43,6 +90,9 @@ struct Writer<'a> {
     out: &'a mut String,
     escape_html: bool,
     indent: Option<&'a str>,
+    /// Most bytes to write, checked at each value: the overshoot is one scalar and one
+    /// indentation at most, both bounded by the input.
+    limit: usize,
 }
 
 impl Writer<'_> {
@@ -55,12 +105,17 @@ impl Writer<'_> {
         }
     }
 
-    fn value(&mut self, v: &Value, depth: usize) -> Result<(), String> {
+    fn value(&mut self, v: &Value, depth: usize) -> Result<(), MarshalError> {
+        if self.out.len() > self.limit {
+            return Err(MarshalError::TooLong(TooLong { limit: self.limit }));
+        }
         // encoding/json looks for cycles only past 1000 levels; a deeper value that is not
         // cyclic marshals, as in Go. Checked once, at the first level past it: a walk that
         // would never end passes through that level inside the cycle.
         if depth == 1001 && v.has_cycle() {
-            return Err("json: unsupported value: encountered a cycle".to_string());
+            return Err(MarshalError::Go(
+                "json: unsupported value: encountered a cycle".to_string(),
+            ));
         }
         match v {
             Value::Nil => self.out.push_str("null"),
@@ -76,7 +131,7 @@ impl Writer<'_> {
                     } else {
                         "-Inf"
                     };
-                    return Err(format!("json: unsupported value: {name}"));
+                    return Err(MarshalError::Go(format!("json: unsupported value: {name}")));
                 }
             },
             Value::Str(s) => self.string(s),
@@ -130,7 +185,7 @@ impl Writer<'_> {
         &mut self,
         fields: impl ExactSizeIterator<Item = (&'v str, &'v Value)>,
         depth: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), MarshalError> {
         if fields.len() == 0 {
             self.out.push_str("{}");
             return Ok(());

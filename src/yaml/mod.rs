@@ -23,11 +23,40 @@ pub mod parse;
 pub mod reader;
 pub mod toml;
 
-pub use emit::{json_to_yaml, to_yaml, to_yaml_pretty};
+pub use emit::{json_to_yaml, to_yaml, to_yaml_checked, to_yaml_pretty, to_yaml_pretty_checked};
 pub use head::{scan_head, DocHead};
-pub use json::{to_json, to_pretty_json, to_raw_json};
+pub use json::{to_json, to_json_checked, to_pretty_json, to_raw_json};
 pub use parse::{parse_any, parse_documents, parse_values};
-pub use toml::to_toml;
+pub use toml::{to_toml, to_toml_checked};
+
+/// Most bytes `toYaml`, `toYamlPretty`, `toToml` and the `toJson` family make (256 MiB). Go has
+/// no bound: `toPrettyJson` of a value nested 60,000 deep is 3.6 GB of indentation, and a process
+/// that cannot have it aborts. No manifest comes near (the API server takes ~1.5 MB an object);
+/// a quarter of a template's output cap (1 GiB) keeps the memory a runaway call holds, with the
+/// doubling of its growing buffer, under that cap.
+pub const MAX_TEXT: usize = 1 << 28;
+
+/// The text of a value would be longer than its limit ([`MAX_TEXT`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLong {
+    /// The limit, in bytes.
+    pub limit: usize,
+}
+
+impl fmt::Display for TooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.limit == MAX_TEXT {
+            write!(
+                f,
+                "the text would be over 256 MiB, the limit on one function's output"
+            )
+        } else {
+            write!(f, "the text would be over {} bytes", self.limit)
+        }
+    }
+}
+
+impl std::error::Error for TooLong {}
 
 /// A YAML/JSON decoding error with its position (1-based line and column) when one is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,3 +100,83 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gotemplate::Value;
+
+    /// Runs `f` on a 1 GiB stack, as the binary renders (`src/main.rs`): building, walking and
+    /// dropping values thousands deep recurses.
+    fn on_big_stack(f: impl FnOnce() + Send + 'static) {
+        std::thread::Builder::new()
+            .stack_size(1 << 30)
+            .spawn(f)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    }
+
+    /// `{"a": {"a": ... {}}}`, `depth` maps deep.
+    fn nested(depth: usize) -> Value {
+        let mut v = Value::new_map();
+        for _ in 1..depth {
+            let m = Value::new_map();
+            m.as_map().unwrap().borrow_mut().insert("a".to_string(), v);
+            v = m;
+        }
+        v
+    }
+
+    /// Issue 20: `toPrettyJson`/`toYamlPretty`/`toToml` of a value nested 60,000 deep wrote 3.6 GB
+    /// and aborted. Indented text grows with the square of the depth, so 3,000 levels make ~9 MB
+    /// against a 1 MiB limit here (the real one, `MAX_TEXT`, is the same check with a larger
+    /// number); at 400 levels every writer stays under it and gives the same text as unbounded.
+    #[test]
+    fn text_past_its_limit_is_an_error() {
+        type Writer = fn(&Value, usize) -> Result<String, TooLong>;
+        const CASES: &[(&str, Writer)] = &[
+            ("toYaml", emit::to_yaml_within),
+            ("toYamlPretty", emit::to_yaml_pretty_within),
+            ("toToml", toml::to_toml_within),
+            ("toPrettyJson", |v, limit| {
+                match json::marshal_within(v, true, Some("  "), limit) {
+                    Err(json::MarshalError::TooLong(e)) => Err(e),
+                    other => Ok(other.expect("marshals")),
+                }
+            }),
+        ];
+        on_big_stack(|| {
+            let limit = 1 << 20;
+            let (deep, shallow) = (nested(3000), nested(400));
+            for (name, write) in CASES {
+                assert_eq!(write(&deep, limit), Err(TooLong { limit }), "{name}: 3,000 deep");
+                let text = write(&shallow, limit).unwrap_or_else(|e| panic!("{name}: 400 deep: {e}"));
+                assert!(text.len() > 100_000, "{name}: 400 deep is indented text");
+                assert_eq!(
+                    write(&shallow, usize::MAX),
+                    Ok(text),
+                    "{name}: same text unbounded"
+                );
+            }
+        });
+    }
+
+    /// Helm's `toYaml` reads its JSON back with go-yaml v2, which stops at 10,000 nested
+    /// collections: helm v3.17.2 prints nothing for 10,001 (and `toJson` of it, which has no such
+    /// step, still prints). The text stays bounded before the emitter starts.
+    #[test]
+    fn to_yaml_of_more_than_ten_thousand_levels_is_empty() {
+        on_big_stack(|| {
+            let v = nested(10_001);
+            let cases: &[(&str, Value)] = &[
+                ("10,001 maps", v.clone()),
+                ("10,000 maps in a list", Value::list(vec![nested(10_000)])),
+            ];
+            for (name, v) in cases {
+                assert_eq!(to_yaml_checked(v), Ok(String::new()), "{name}");
+            }
+            assert_eq!(to_json(&v).len(), 10_001 * 6 - 4, "toJson has no such limit");
+        });
+    }
+}

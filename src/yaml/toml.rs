@@ -5,19 +5,41 @@
 //! skipped; arrays whose elements are all maps become `[[arrays.of.tables]]`; floats always carry a
 //! decimal point. Helm returns the error text instead of the document when encoding fails.
 
-use super::emit::format_float_f;
+use super::{emit::format_float_f, TooLong, MAX_TEXT};
 use crate::gotemplate::Value;
 
 const INDENT: &str = "  ";
 
-/// Helm's `toToml`: the TOML document, or the encoder's error message.
+/// Helm's `toToml`: the TOML document, or the encoder's error message (also when the text would
+/// be over [`MAX_TEXT`]; see [`to_toml_checked`]).
 pub fn to_toml(v: &Value) -> String {
-    let mut e = Encoder { out: String::new() };
-    match e.encode(&[], v) {
-        Ok(()) => e.out,
-        Err(msg) => msg.to_string(),
+    match to_toml_checked(v) {
+        Ok(text) => text,
+        Err(e) => e.to_string(),
     }
 }
+
+/// [`to_toml`], with text over [`MAX_TEXT`] an error: every nested table header repeats the
+/// whole key path, so a value nested 60,000 deep would be gigabytes of headers.
+pub fn to_toml_checked(v: &Value) -> Result<String, TooLong> {
+    to_toml_within(v, MAX_TEXT)
+}
+
+pub(super) fn to_toml_within(v: &Value, limit: usize) -> Result<String, TooLong> {
+    let mut e = Encoder {
+        out: String::new(),
+        limit,
+    };
+    match e.encode(None, v) {
+        Ok(()) if e.out.len() > limit => Err(TooLong { limit }),
+        Ok(()) => Ok(e.out),
+        Err(ERR_TOO_LONG) => Err(TooLong { limit }),
+        Err(msg) => Ok(msg.to_string()),
+    }
+}
+
+/// Marks the encoder stopping at its limit; never shown (the caller makes a [`TooLong`]).
+const ERR_TOO_LONG: &str = "too long";
 
 const ERR_NIL_ELEMENT: &str = "toml: cannot encode array with nil element";
 const ERR_NO_KEY: &str = "toml: top-level values must be Go maps or structs";
@@ -95,16 +117,51 @@ fn key_piece(k: &str) -> String {
     }
 }
 
-fn key_path(key: &[String]) -> String {
-    key.iter().map(|k| key_piece(k)).collect::<Vec<_>>().join(".")
+/// A key path, innermost key first, each link in the frame of the call that added it: a value
+/// nested n deep holds n keys, where a copied path per level held n²/2 (gigabytes at 20,000).
+#[derive(Clone, Copy)]
+struct Key<'a> {
+    name: &'a str,
+    parent: Path<'a>,
+    len: usize,
 }
 
-fn indent_for(key: &[String]) -> String {
-    INDENT.repeat(key.len().saturating_sub(1))
+/// The path of a value: `None` for the document itself.
+type Path<'a> = Option<&'a Key<'a>>;
+
+fn path_len(key: Path<'_>) -> usize {
+    key.map_or(0, |k| k.len)
+}
+
+/// Writes the dotted path: written in place, one allocation, since every nested table header
+/// repeats the whole path.
+fn write_key_path(out: &mut String, key: Path<'_>) {
+    let mut names = Vec::with_capacity(path_len(key));
+    let mut at = key;
+    while let Some(k) = at {
+        names.push(k.name);
+        at = k.parent;
+    }
+    for (i, name) in names.into_iter().rev().enumerate() {
+        if i > 0 {
+            out.push('.');
+        }
+        if !name.is_empty() && is_bare(name) {
+            out.push_str(name);
+        } else {
+            out.push_str(&key_piece(name));
+        }
+    }
+}
+
+fn indent_for(key: Path<'_>) -> String {
+    INDENT.repeat(path_len(key).saturating_sub(1))
 }
 
 struct Encoder {
     out: String,
+    /// Most bytes to write, checked at each value encoded.
+    limit: usize,
 }
 
 impl Encoder {
@@ -114,7 +171,10 @@ impl Encoder {
         }
     }
 
-    fn encode(&mut self, key: &[String], v: &Value) -> Result<(), &'static str> {
+    fn encode(&mut self, key: Path<'_>, v: &Value) -> Result<(), &'static str> {
+        if self.out.len() > self.limit {
+            return Err(ERR_TOO_LONG);
+        }
         let v = plain(v);
         match &v {
             Value::Nil => Ok(()),
@@ -124,14 +184,14 @@ impl Encoder {
         }
     }
 
-    fn key_value(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), &'static str> {
-        if let Some(last) = key.last() {
+    fn key_value(&mut self, key: Path<'_>, v: &Value, inline: bool) -> Result<(), &'static str> {
+        if let Some(last) = key {
             self.out.push_str(&indent_for(key));
-            self.out.push_str(&key_piece(last));
+            self.out.push_str(&key_piece(last.name));
             self.out.push_str(" = ");
         }
         self.element(v)?;
-        if !key.is_empty() && !inline {
+        if key.is_some() && !inline {
             self.newline();
         }
         Ok(())
@@ -176,28 +236,28 @@ impl Encoder {
                 }
                 self.out.push(']');
             }
-            m @ Value::Map(_) => self.map(&[], &m, true)?,
+            m @ Value::Map(_) => self.map(None, &m, true)?,
             Value::Object(_) => self.out.push_str("{}"),
         }
         Ok(())
     }
 
-    fn table(&mut self, key: &[String], v: &Value) -> Result<(), &'static str> {
-        if key.len() == 1 {
+    fn table(&mut self, key: Path<'_>, v: &Value) -> Result<(), &'static str> {
+        if path_len(key) == 1 {
             self.newline();
         }
-        if !key.is_empty() {
+        if key.is_some() {
             self.out.push_str(&indent_for(key));
             self.out.push('[');
-            self.out.push_str(&key_path(key));
+            write_key_path(&mut self.out, key);
             self.out.push(']');
             self.newline();
         }
         self.map(key, v, false)
     }
 
-    fn array_of_tables(&mut self, key: &[String], v: &Value) -> Result<(), &'static str> {
-        if key.is_empty() {
+    fn array_of_tables(&mut self, key: Path<'_>, v: &Value) -> Result<(), &'static str> {
+        if key.is_none() {
             return Err(ERR_NO_KEY);
         }
         let Value::List(l) = v else { return Ok(()) };
@@ -209,7 +269,7 @@ impl Encoder {
             self.newline();
             self.out.push_str(&indent_for(key));
             self.out.push_str("[[");
-            self.out.push_str(&key_path(key));
+            write_key_path(&mut self.out, key);
             self.out.push_str("]]");
             self.newline();
             self.map(key, &item, false)?;
@@ -217,7 +277,7 @@ impl Encoder {
         Ok(())
     }
 
-    fn map(&mut self, key: &[String], v: &Value, inline: bool) -> Result<(), &'static str> {
+    fn map(&mut self, key: Path<'_>, v: &Value, inline: bool) -> Result<(), &'static str> {
         let Value::Map(m) = v else { return Ok(()) };
         let m = m.borrow();
         let mut direct = Vec::new();
@@ -239,14 +299,22 @@ impl Encoder {
                     continue;
                 }
                 if inline {
-                    self.key_value(std::slice::from_ref(k), x, true)?;
+                    let alone = Key {
+                        name: k,
+                        parent: None,
+                        len: 1,
+                    };
+                    self.key_value(Some(&alone), x, true)?;
                     if trail_comma || i != n - 1 {
                         self.out.push_str(", ");
                     }
                 } else {
-                    let mut path = key.to_vec();
-                    path.push(k.clone());
-                    self.encode(&path, x)?;
+                    let path = Key {
+                        name: k,
+                        parent: key,
+                        len: path_len(key) + 1,
+                    };
+                    self.encode(Some(&path), x)?;
                 }
             }
         }

@@ -10,7 +10,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 
 use super::*;
 use crate::release::{
-    codec::tests::contains_in_any_form,
+    codec::{tests::contains_in_any_form, DataKey, KEY_SECRET, KEY_SECRET_FIELD},
     driver::{ConfigMapApi, ConfigMapDriver, FakeConfigMapApi, MemoryDriver, Versioned},
     record::{ManualClock, Timestamp},
 };
@@ -894,5 +894,62 @@ async fn an_uninstall_rerun_after_a_kill_removes_the_orphaned_key() {
             "{:?}",
             api.configmaps().keys()
         );
+    }
+}
+
+/// Issue 20: a run that cached the namespace key before the last uninstall deleted it, reading
+/// records another run sealed since with a new key, read the key again instead of failing ("was
+/// the Secret deleted or replaced?", a rerun succeeded). Once only: a key replaced by hand, or
+/// deleted, is still an error.
+#[tokio::test]
+async fn a_stale_cached_key_is_read_again_once() {
+    // (case, what happens to the Secret after b's install, b readable by the stale run)
+    let cases = [
+        ("recreated by the next install", None, true),
+        ("replaced by hand", Some(true), false),
+        ("deleted", Some(false), false),
+    ];
+    for (case, after, readable) in cases {
+        let api = FakeConfigMapApi::new("prod");
+        let c = clock(0);
+        // Each run has its own driver, so its own key cache, as separate processes do.
+        let run = |id: &str| {
+            let d: Arc<dyn Driver> = Arc::new(ConfigMapDriver::new(api.clone()));
+            store(&d, &c, id)
+        };
+        let stale = run("stale");
+        let p = stale.begin(opts("a", Operation::Install)).await.unwrap();
+        stale.mark_deployed(p, "ok").await.unwrap();
+        let other = run("other");
+        let p = other.begin_uninstall("a").await.unwrap();
+        other.finish_uninstall(p, false).await.unwrap();
+        assert!(
+            api.secrets().is_empty(),
+            "{case}: the last uninstall removes the key"
+        );
+        let b = run("b");
+        let p = b.begin(opts("b", Operation::Install)).await.unwrap();
+        b.mark_deployed(p, "ok").await.unwrap();
+        match after {
+            Some(true) => {
+                let fresh = DataKey::generate();
+                let data = BTreeMap::from([(KEY_SECRET_FIELD.to_string(), fresh.as_bytes().to_vec())]);
+                api.delete_secret(KEY_SECRET).await.unwrap();
+                api.create_secret(KEY_SECRET, &BTreeMap::new(), &data)
+                    .await
+                    .unwrap();
+            }
+            Some(false) => api.delete_secret(KEY_SECRET).await.unwrap(),
+            None => {}
+        }
+        let got = stale.history("b").await;
+        match (readable, got) {
+            (true, Ok(h)) => assert_eq!(h.len(), 1, "{case}"),
+            (false, Err(e)) => assert!(
+                matches!(e, Error::Codec { .. } | Error::KeyMissing(_)),
+                "{case}: {e}"
+            ),
+            (want, got) => panic!("{case}: readable {want}, got {:?}", got.map(|h| h.len())),
+        }
     }
 }
