@@ -169,6 +169,12 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         if let Some(m) = map_object(&cur) {
             cur = Value::Map(m);
         }
+        // A typed slice (`[]int`) indexes like a list.
+        if let Value::Object(o) = &cur {
+            if let Some(l) = o.as_list() {
+                cur = Value::List(l.clone());
+            }
+        }
         cur = match &cur {
             Value::List(l) => {
                 let x = index_arg(i, l.len())?;
@@ -219,6 +225,15 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     }
     if indexes.len() > 3 {
         return Err(format!("too many slice indexes: {}", indexes.len()));
+    }
+    // A typed slice (`[]int`) slices like a list and keeps its type, as a Go slice expression does.
+    if let Value::Object(o) = item {
+        if let Some(l) = o.as_list() {
+            return match slice(&Value::List(l.clone()), indexes)? {
+                Value::List(part) => Ok(Value::typed_list(o.type_name(), part.to_vec())),
+                other => Ok(other),
+            };
+        }
     }
     let len = match item {
         Value::Str(_) | Value::BStr(_) => {
@@ -280,6 +295,25 @@ fn basic_kind(v: &Value) -> Kind {
 /// stack limit and the process dies.
 pub(crate) const CYCLE: &str = "cannot print a value that holds itself (a map set into itself: a cycle)";
 
+/// Go's error for an `eq` operand whose type has no `==` (maps, slices); Go formats the operand
+/// with %s, so numbers inside print as %!s(float64=1).
+fn non_comparable(b: &Value) -> String {
+    format!(
+        "non-comparable type {}: {}",
+        gofmt::sprintf("%s", std::slice::from_ref(b)),
+        b.type_name()
+    )
+}
+
+/// Whether `v` is of Go's slice kind.
+fn is_slice(v: &Value) -> bool {
+    match v {
+        Value::List(_) | Value::Bytes(_) => true,
+        Value::Object(o) => o.as_list().is_some(),
+        _ => false,
+    }
+}
+
 /// Go's `eq`: true if `a` equals any of `bs`.
 pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
     if bs.is_empty() {
@@ -307,21 +341,19 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
                 (Value::Object(x), Value::Object(y)) => match (x.as_complex(), y.as_complex()) {
                     (Some(cx), Some(cy)) => cx == cy,
-                    _ => std::rc::Rc::ptr_eq(x, y),
+                    _ if x.as_list().is_none() || y.as_list().is_none() => std::rc::Rc::ptr_eq(x, y),
+                    // Slices are not comparable in Go, whatever their element type.
+                    _ => return Err(non_comparable(b)),
                 },
                 (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_)) if b.has_cycle() => {
                     return Err(format!("non-comparable type {}, {CYCLE}", b.type_name()));
                 }
                 (Value::Map(_), Value::Map(_))
                 | (Value::List(_), Value::List(_))
-                | (Value::Bytes(_), Value::Bytes(_)) => {
-                    // Go formats the operand with %s: numbers inside print as %!s(float64=1).
-                    return Err(format!(
-                        "non-comparable type {}: {}",
-                        gofmt::sprintf("%s", std::slice::from_ref(b)),
-                        b.type_name()
-                    ));
-                }
+                | (Value::Bytes(_), Value::Bytes(_)) => return Err(non_comparable(b)),
+                // Two slices of different element types (`[]int` and `[]interface{}`) are of
+                // one kind, so Go gets as far as finding the second one not comparable.
+                _ if is_slice(a) && is_slice(b) => return Err(non_comparable(b)),
                 _ => {
                     return Err(format!(
                         "non-comparable types {}: {}, {}: {}",

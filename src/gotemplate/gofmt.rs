@@ -873,6 +873,11 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             }
             out.push(']');
         }
+        // A typed slice (`[]int`) prints element by element with the verb, as a list does.
+        Value::Object(o) if o.as_list().is_some() && verb != 'T' => {
+            let l = o.as_list().cloned().unwrap_or_default();
+            print_arg(out, &Value::List(l), verb, fl);
+        }
         Value::Object(o) if o.as_complex().is_some() => {
             let (re, im) = o.as_complex().unwrap_or_default();
             fmt_complex(out, re, im, verb, fl, v);
@@ -1130,6 +1135,15 @@ fn go_syntax(v: &Value) -> String {
         Value::List(l) => {
             let items: Vec<String> = l.iter().map(go_syntax).collect();
             format!("[]interface {{}}{{{}}}", items.join(", "))
+        }
+        Value::Object(o) if o.as_list().is_some() => {
+            let items: Vec<String> = o
+                .as_list()
+                .into_iter()
+                .flat_map(|l| l.iter())
+                .map(go_syntax)
+                .collect();
+            format!("{}{{{}}}", o.type_name(), items.join(", "))
         }
         Value::Map(m) => {
             let items: Vec<String> = m

@@ -20,7 +20,7 @@ mod parse;
 mod value;
 
 pub(crate) use number::{parse_float, parse_int};
-pub use value::{Map, Object, Value};
+pub use value::{Map, Object, TypedList, Value};
 
 use std::{collections::HashMap, fmt, rc::Rc};
 

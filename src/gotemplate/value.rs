@@ -78,6 +78,35 @@ impl std::ops::Deref for ByteStr {
     }
 }
 
+/// A Go slice of one concrete element type (`[]int`), as opposed to the `[]interface{}` of
+/// [`Value::List`]: the two print and range alike but differ in `typeOf`, `deepEqual` and in
+/// which parameters accept them, so a function that returns one in Go returns this.
+pub struct TypedList {
+    type_name: Rc<str>,
+    items: Rc<Vec<Value>>,
+}
+
+impl Object for TypedList {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+    fn kind_name(&self) -> &str {
+        "slice"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn go_string(&self) -> String {
+        super::gofmt::format_v(&Value::List(self.items.clone()))
+    }
+    fn to_plain(&self) -> Option<Value> {
+        Some(Value::List(self.items.clone()))
+    }
+    fn as_list(&self) -> Option<&Rc<Vec<Value>>> {
+        Some(&self.items)
+    }
+}
+
 /// A Go struct or named type exposed to templates.
 pub trait Object {
     /// The Go type name used in error messages and by `typeOf`, e.g. `*chart.Metadata`.
@@ -119,6 +148,12 @@ pub trait Object {
     /// ranges, has a length, is truthy when not empty and is accepted by functions taking a map,
     /// like its map; a field name that is not one of its methods reads the key.
     fn as_map(&self) -> Option<&Map> {
+        None
+    }
+    /// For a Go slice whose element type is not `interface{}` (Sprig's `until` returns `[]int`),
+    /// its elements: such a value prints, indexes, slices, ranges, has a length and is truthy
+    /// like a list, while `typeOf` names its own type and a `[]interface{}` parameter refuses it.
+    fn as_list(&self) -> Option<&Rc<Vec<Value>>> {
         None
     }
     /// Fields by their Go names, for template languages that see data rather than call methods
@@ -165,7 +200,12 @@ impl PartialEq for Value {
             (Value::BStr(a), Value::BStr(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Map(a), Value::Map(b)) => Rc::ptr_eq(a, b) || *a.borrow() == *b.borrow(),
-            (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
+            // Go's reflect.DeepEqual compares slices of one type element by element.
+            (Value::Object(a), Value::Object(b)) => {
+                Rc::ptr_eq(a, b)
+                    || matches!((a.as_list(), b.as_list()), (Some(x), Some(y))
+                        if a.type_name() == b.type_name() && x == y)
+            }
             _ => false,
         }
     }
@@ -192,6 +232,15 @@ impl Value {
         Value::List(Rc::new(items))
     }
 
+    /// A Go slice of a concrete element type, named as `typeOf` prints it (`[]int`); see
+    /// [`TypedList`].
+    pub fn typed_list(type_name: impl Into<Rc<str>>, items: Vec<Value>) -> Value {
+        Value::Object(Rc::new(TypedList {
+            type_name: type_name.into(),
+            items: Rc::new(items),
+        }))
+    }
+
     /// Go's truth: false, 0, nil, and empty strings, slices and maps are false.
     pub fn truthy(&self) -> bool {
         match self {
@@ -204,9 +253,10 @@ impl Value {
             Value::BStr(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Object(o) => match (o.as_map(), o.as_complex()) {
-                (Some(m), _) => !m.borrow().is_empty(),
-                (_, Some((re, im))) => re != 0.0 || im != 0.0,
+            Value::Object(o) => match (o.as_map(), o.as_complex(), o.as_list()) {
+                (Some(m), _, _) => !m.borrow().is_empty(),
+                (_, Some((re, im)), _) => re != 0.0 || im != 0.0,
+                (_, _, Some(l)) => !l.is_empty(),
                 _ => true,
             },
         }

@@ -37,7 +37,9 @@ pub(crate) fn empty(v: &Value) -> bool {
         Value::BStr(b) => b.is_empty(),
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.borrow().is_empty(),
-        Value::Object(o) => o.as_map().is_some_and(|m| m.borrow().is_empty()),
+        Value::Object(o) => {
+            o.as_map().is_some_and(|m| m.borrow().is_empty()) || o.as_list().is_some_and(|l| l.is_empty())
+        }
     }
 }
 
