@@ -145,6 +145,8 @@ fn length(v: &Value) -> Result<Value, String> {
 fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
     let x = match i {
         Value::Int(x) | Value::Int64(x) => *x,
+        // Go converts an unsigned index to int64 (a huge one wraps negative, out of range).
+        Value::Uint64(x) => *x as i64,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
             return Err(format!(
@@ -283,7 +285,8 @@ enum Kind {
 fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) | Value::Int64(_) => Kind::Int,
+        // Go's eq and lt compare the int and uint kinds with each other by value.
+        Value::Int(_) | Value::Int64(_) | Value::Uint64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Str(_) | Value::BStr(_) => Kind::Str,
         Value::Object(o) if o.as_complex().is_some() => Kind::Complex,
@@ -332,6 +335,9 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
                 // int and int64 share Go's intKind, so they compare by value.
                 (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
+                (Value::Uint64(_), _) | (_, Value::Uint64(_)) if k1 == Kind::Int => {
+                    a.as_wide_int() == b.as_wide_int()
+                }
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Str(x), Value::Str(y)) => x == y,
                 // Go compares strings by their bytes, valid UTF-8 or not.
@@ -386,6 +392,7 @@ fn lt(a: &Value, b: &Value) -> Result<bool, String> {
     }
     Ok(match (a, b) {
         (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
+        (Value::Uint64(_), _) | (_, Value::Uint64(_)) if k1 == Kind::Int => a.as_wide_int() < b.as_wide_int(),
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::Str(x), Value::Str(y)) => x < y,
         (Value::Str(_) | Value::BStr(_), Value::Str(_) | Value::BStr(_)) => {

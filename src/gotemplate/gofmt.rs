@@ -87,6 +87,9 @@ pub fn write_v(out: &mut String, v: &Value) {
         Value::Int(i) | Value::Int64(i) => {
             let _ = write!(out, "{i}");
         }
+        Value::Uint64(u) => {
+            let _ = write!(out, "{u}");
+        }
         Value::Float(f) => out.push_str(&format_float_g(*f)),
         Value::Str(s) => out.push_str(s),
         // Template output is text we hold as UTF-8: each invalid byte becomes U+FFFD here.
@@ -796,6 +799,7 @@ fn int_from_arg(args: &[Value], argn: &mut usize) -> (i64, bool) {
     *argn += 1;
     match v {
         Value::Int(n) | Value::Int64(n) if !too_large(*n) => (*n, true),
+        Value::Uint64(n) if i64::try_from(*n).is_ok_and(|n| !too_large(n)) => (*n as i64, true),
         _ => (0, false),
     }
 }
@@ -828,7 +832,8 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             't' | 'v' => fl.pad(out, if *b { "true" } else { "false" }),
             _ => bad_verb(out, v, verb),
         },
-        Value::Int(i) | Value::Int64(i) => fmt_int(out, *i, verb, fl, v),
+        Value::Int(i) | Value::Int64(i) => fmt_int(out, i128::from(*i), verb, fl, v),
+        Value::Uint64(u) => fmt_int(out, i128::from(*u), verb, fl, v),
         Value::Float(f) => match verb {
             'v' => fmt_float(out, *f, b'g', fl.prec.map_or(-1, |p| p as i32), fl),
             'g' | 'G' => fmt_float(out, *f, verb as u8, fl.prec.map_or(-1, |p| p as i32), fl),
@@ -929,7 +934,8 @@ fn fmt_complex(out: &mut String, re: f64, im: f64, verb: char, fl: &Flags, v: &V
     out.push_str("i)");
 }
 
-fn fmt_int(out: &mut String, i: i64, verb: char, fl: &Flags, v: &Value) {
+/// Go's `fmtInteger` for every integer kind (`uint64` needs the width of an i128).
+fn fmt_int(out: &mut String, i: i128, verb: char, fl: &Flags, v: &Value) {
     let (base, upper) = match verb {
         'v' | 'd' => (10, false),
         'b' => (2, false),
@@ -1128,6 +1134,8 @@ fn go_syntax(v: &Value) -> String {
                 s + ".0"
             }
         }
+        // Go's %#v prints unsigned integers in hex.
+        Value::Uint64(u) => format!("0x{u:x}"),
         Value::Bytes(b) => {
             let items: Vec<String> = b.iter().map(|x| format!("0x{x:x}")).collect();
             format!("[]byte{{{}}}", items.join(", "))

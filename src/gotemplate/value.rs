@@ -34,6 +34,11 @@ pub enum Value {
     /// nothing on the common `int` path (no flag to carry or test), and readers that do not care
     /// which one they got use [`Value::as_int`].
     Int64(i64),
+    /// Go `uint64`: the `.Major`, `.Minor` and `.Patch` of a `semver` version. It compares with
+    /// `int`s by value (`eq .Major 1`), as Go's `eq`/`lt` do across int and uint kinds, but
+    /// `typeOf` names it, an `int` parameter refuses it, `deepEqual` with an `int` is false, and
+    /// `%#v` prints it in hex, as in Go.
+    Uint64(u64),
     /// Go `float64` (every number Helm decodes from YAML or JSON values).
     Float(f64),
     /// Go `string`.
@@ -175,6 +180,7 @@ impl fmt::Debug for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
             Value::Int64(i) => write!(f, "{i}i64"),
+            Value::Uint64(u) => write!(f, "{u}u64"),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Str(s) => write!(f, "{s:?}"),
             Value::BStr(b) => write!(f, "bstr{:?}", &b[..]),
@@ -194,6 +200,7 @@ impl PartialEq for Value {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
+            (Value::Uint64(a), Value::Uint64(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => a == b,
             (Value::Bytes(a), Value::Bytes(b)) => a == b,
@@ -247,6 +254,7 @@ impl Value {
             Value::Nil => false,
             Value::Bool(b) => *b,
             Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Uint64(u) => *u != 0,
             Value::Float(x) => *x != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
@@ -314,6 +322,16 @@ impl Value {
         }
     }
 
+    /// The number inside, if this is of one of Go's integer kinds (`int`, `int64`, `uint64`):
+    /// `eq` and `lt` compare those by value across kinds.
+    pub fn as_wide_int(&self) -> Option<i128> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(i128::from(*i)),
+            Value::Uint64(u) => Some(i128::from(*u)),
+            _ => None,
+        }
+    }
+
     /// The map inside, if this is a map.
     pub fn as_map(&self) -> Option<&Map> {
         match self {
@@ -329,6 +347,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",
+            Value::Uint64(_) => "uint64",
             Value::Float(_) => "float64",
             Value::Str(_) | Value::BStr(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
@@ -344,6 +363,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",
+            Value::Uint64(_) => "uint64",
             Value::Float(_) => "float64",
             Value::Str(_) | Value::BStr(_) => "string",
             Value::Bytes(_) => "[]uint8",
@@ -444,6 +464,7 @@ impl Value {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
+            Value::Uint64(u) => serde_json::Value::from(*u),
             Value::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
             // encoding/json writes each invalid byte as U+FFFD.

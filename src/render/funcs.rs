@@ -270,7 +270,7 @@ fn empty(array: bool) -> Value {
 fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
+        Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Float(_) => "number",
         Value::Str(_) => "string",
         Value::List(_) => "array",
         _ => "object",

@@ -31,6 +31,7 @@ pub(crate) fn empty(v: &Value) -> bool {
         Value::Nil => true,
         Value::Bool(b) => !b,
         Value::Int(i) | Value::Int64(i) => *i == 0,
+        Value::Uint64(u) => *u == 0,
         Value::Float(f) => *f == 0.0,
         Value::Str(s) => s.is_empty(),
         Value::Bytes(b) => b.is_empty(),
