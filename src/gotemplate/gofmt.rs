@@ -445,8 +445,18 @@ fn quote_rune_with(c: char, ascii_only: bool) -> String {
     s
 }
 
-/// `strconv.Unquote` for `"..."` and `` `...` `` literals; `None` is Go's `invalid syntax`.
+/// `strconv.Unquote` for `"..."` and `` `...` `` literals; `None` is Go's `invalid syntax`. A
+/// `\xff` or `\377` escape that leaves bytes which are not UTF-8 gives U+FFFD for each here;
+/// [`unquote_bytes`] keeps them, as a Go string does.
 pub fn unquote(q: &str) -> Option<String> {
+    unquote_bytes(q).map(|b| match String::from_utf8(b) {
+        Ok(s) => s,
+        Err(e) => Value::go_lossy(e.as_bytes()),
+    })
+}
+
+/// [`unquote`] as Go's bytes.
+pub fn unquote_bytes(q: &str) -> Option<Vec<u8>> {
     if q.len() < 2 {
         return None;
     }
@@ -456,12 +466,12 @@ pub fn unquote(q: &str) -> Option<String> {
         if inner.contains('`') {
             return None;
         }
-        return Some(inner.replace('\r', ""));
+        return Some(inner.replace('\r', "").into_bytes());
     }
     if first != b'"' || last != b'"' {
         return None;
     }
-    let mut out = String::with_capacity(inner.len());
+    let mut out = Vec::with_capacity(inner.len());
     let mut rest = inner;
     while !rest.is_empty() {
         let c = rest.chars().next()?;
@@ -469,22 +479,15 @@ pub fn unquote(q: &str) -> Option<String> {
             return None;
         }
         if c != '\\' {
-            out.push(c);
+            out.extend_from_slice(&rest.as_bytes()[..c.len_utf8()]);
             rest = &rest[c.len_utf8()..];
             continue;
         }
         let (ch, used) = unescape(rest, b'"')?;
         match ch {
-            Esc::Char(c) => out.push(c),
-            Esc::Byte(b) => {
-                // Raw bytes in a Go string; keep valid UTF-8 by mapping to the replacement char
-                // unless it forms a sequence with following escapes (rare in templates).
-                out.push(
-                    char::from_u32(b as u32)
-                        .filter(|_| b < 0x80)
-                        .unwrap_or('\u{FFFD}'),
-                );
-            }
+            Esc::Char(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            // `\xff`: a byte of a Go string, UTF-8 or not.
+            Esc::Byte(b) => out.push(b),
         }
         rest = &rest[used..];
     }
