@@ -16,6 +16,9 @@ pub(crate) struct Tmpl {
     pub parse_name: std::rc::Rc<str>,
     pub text: super::Source,
     pub root: Vec<Node>,
+    /// The source was bytes that are not UTF-8, held escaped ([`super::gostr::escape_bad_bytes`]):
+    /// text nodes are unescaped when written.
+    pub escaped: bool,
 }
 
 pub(crate) enum Node {

@@ -145,6 +145,8 @@ fn length(v: &Value) -> Result<Value, String> {
 fn index_arg(i: &Value, cap: usize) -> Result<usize, String> {
     let x = match i {
         Value::Int(x) | Value::Int64(x) => *x,
+        // Go converts an unsigned index to int64 (a huge one wraps negative, out of range).
+        Value::Uint64(x) => *x as i64,
         Value::Nil => return Err("cannot index slice/array with nil".into()),
         other => {
             return Err(format!(
@@ -168,6 +170,12 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         // A named map type (`chartutil.Values`) indexes like its map.
         if let Some(m) = map_object(&cur) {
             cur = Value::Map(m);
+        }
+        // A typed slice (`[]int`) indexes like a list.
+        if let Value::Object(o) = &cur {
+            if let Some(l) = o.as_list() {
+                cur = Value::List(l.clone());
+            }
         }
         cur = match &cur {
             Value::List(l) => {
@@ -220,6 +228,15 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     if indexes.len() > 3 {
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
+    // A typed slice (`[]int`) slices like a list and keeps its type, as a Go slice expression does.
+    if let Value::Object(o) = item {
+        if let Some(l) = o.as_list() {
+            return match slice(&Value::List(l.clone()), indexes)? {
+                Value::List(part) => Ok(Value::typed_list(o.type_name(), part.to_vec())),
+                other => Ok(other),
+            };
+        }
+    }
     let len = match item {
         Value::Str(_) | Value::BStr(_) => {
             if indexes.len() == 3 {
@@ -268,7 +285,8 @@ enum Kind {
 fn basic_kind(v: &Value) -> Kind {
     match v {
         Value::Bool(_) => Kind::Bool,
-        Value::Int(_) | Value::Int64(_) => Kind::Int,
+        // Go's eq and lt compare the int and uint kinds with each other by value.
+        Value::Int(_) | Value::Int64(_) | Value::Uint64(_) => Kind::Int,
         Value::Float(_) => Kind::Float,
         Value::Str(_) | Value::BStr(_) => Kind::Str,
         Value::Object(o) if o.as_complex().is_some() => Kind::Complex,
@@ -279,6 +297,25 @@ fn basic_kind(v: &Value) -> Kind {
 /// The error for printing a value that holds itself (`set $d "a" $d`): Go recurses until its
 /// stack limit and the process dies.
 pub(crate) const CYCLE: &str = "cannot print a value that holds itself (a map set into itself: a cycle)";
+
+/// Go's error for an `eq` operand whose type has no `==` (maps, slices); Go formats the operand
+/// with %s, so numbers inside print as %!s(float64=1).
+fn non_comparable(b: &Value) -> String {
+    format!(
+        "non-comparable type {}: {}",
+        gofmt::sprintf("%s", std::slice::from_ref(b)),
+        b.type_name()
+    )
+}
+
+/// Whether `v` is of Go's slice kind.
+fn is_slice(v: &Value) -> bool {
+    match v {
+        Value::List(_) | Value::Bytes(_) => true,
+        Value::Object(o) => o.as_list().is_some(),
+        _ => false,
+    }
+}
 
 /// Go's `eq`: true if `a` equals any of `bs`.
 pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
@@ -298,6 +335,9 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Bool(x), Value::Bool(y)) => x == y,
                 // int and int64 share Go's intKind, so they compare by value.
                 (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x == y,
+                (Value::Uint64(_), _) | (_, Value::Uint64(_)) if k1 == Kind::Int => {
+                    a.as_wide_int() == b.as_wide_int()
+                }
                 (Value::Float(x), Value::Float(y)) => x == y,
                 (Value::Str(x), Value::Str(y)) => x == y,
                 // Go compares strings by their bytes, valid UTF-8 or not.
@@ -307,21 +347,19 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
                 (Value::Object(x), Value::Object(y)) => match (x.as_complex(), y.as_complex()) {
                     (Some(cx), Some(cy)) => cx == cy,
-                    _ => std::rc::Rc::ptr_eq(x, y),
+                    _ if x.as_list().is_none() || y.as_list().is_none() => std::rc::Rc::ptr_eq(x, y),
+                    // Slices are not comparable in Go, whatever their element type.
+                    _ => return Err(non_comparable(b)),
                 },
                 (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_)) if b.has_cycle() => {
                     return Err(format!("non-comparable type {}, {CYCLE}", b.type_name()));
                 }
                 (Value::Map(_), Value::Map(_))
                 | (Value::List(_), Value::List(_))
-                | (Value::Bytes(_), Value::Bytes(_)) => {
-                    // Go formats the operand with %s: numbers inside print as %!s(float64=1).
-                    return Err(format!(
-                        "non-comparable type {}: {}",
-                        gofmt::sprintf("%s", std::slice::from_ref(b)),
-                        b.type_name()
-                    ));
-                }
+                | (Value::Bytes(_), Value::Bytes(_)) => return Err(non_comparable(b)),
+                // Two slices of different element types (`[]int` and `[]interface{}`) are of
+                // one kind, so Go gets as far as finding the second one not comparable.
+                _ if is_slice(a) && is_slice(b) => return Err(non_comparable(b)),
                 _ => {
                     return Err(format!(
                         "non-comparable types {}: {}, {}: {}",
@@ -354,6 +392,7 @@ fn lt(a: &Value, b: &Value) -> Result<bool, String> {
     }
     Ok(match (a, b) {
         (Value::Int(x) | Value::Int64(x), Value::Int(y) | Value::Int64(y)) => x < y,
+        (Value::Uint64(_), _) | (_, Value::Uint64(_)) if k1 == Kind::Int => a.as_wide_int() < b.as_wide_int(),
         (Value::Float(x), Value::Float(y)) => x < y,
         (Value::Str(x), Value::Str(y)) => x < y,
         (Value::Str(_) | Value::BStr(_), Value::Str(_) | Value::BStr(_)) => {

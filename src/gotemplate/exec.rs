@@ -156,6 +156,9 @@ impl<'a> State<'a, '_> {
 
     fn walk(&mut self, dot: &Value, iface: bool, node: &'a Node) -> R<Flow> {
         match node {
+            Node::Text(r) if self.tmpl.escaped => self
+                .out
+                .extend_from_slice(&super::gostr::unescape_bad_bytes(&self.tmpl.text[r.clone()])),
             Node::Text(r) => self.out.extend_from_slice(&self.tmpl.text.as_bytes()[r.clone()]),
             Node::Action(pipe) => {
                 let v = self.eval_pipeline(dot, iface, pipe)?;

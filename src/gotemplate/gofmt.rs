@@ -87,6 +87,9 @@ pub fn write_v(out: &mut String, v: &Value) {
         Value::Int(i) | Value::Int64(i) => {
             let _ = write!(out, "{i}");
         }
+        Value::Uint64(u) => {
+            let _ = write!(out, "{u}");
+        }
         Value::Float(f) => out.push_str(&format_float_g(*f)),
         Value::Str(s) => out.push_str(s),
         // Template output is text we hold as UTF-8: each invalid byte becomes U+FFFD here.
@@ -442,8 +445,18 @@ fn quote_rune_with(c: char, ascii_only: bool) -> String {
     s
 }
 
-/// `strconv.Unquote` for `"..."` and `` `...` `` literals; `None` is Go's `invalid syntax`.
+/// `strconv.Unquote` for `"..."` and `` `...` `` literals; `None` is Go's `invalid syntax`. A
+/// `\xff` or `\377` escape that leaves bytes which are not UTF-8 gives U+FFFD for each here;
+/// [`unquote_bytes`] keeps them, as a Go string does.
 pub fn unquote(q: &str) -> Option<String> {
+    unquote_bytes(q).map(|b| match String::from_utf8(b) {
+        Ok(s) => s,
+        Err(e) => Value::go_lossy(e.as_bytes()),
+    })
+}
+
+/// [`unquote`] as Go's bytes.
+pub fn unquote_bytes(q: &str) -> Option<Vec<u8>> {
     if q.len() < 2 {
         return None;
     }
@@ -453,12 +466,12 @@ pub fn unquote(q: &str) -> Option<String> {
         if inner.contains('`') {
             return None;
         }
-        return Some(inner.replace('\r', ""));
+        return Some(inner.replace('\r', "").into_bytes());
     }
     if first != b'"' || last != b'"' {
         return None;
     }
-    let mut out = String::with_capacity(inner.len());
+    let mut out = Vec::with_capacity(inner.len());
     let mut rest = inner;
     while !rest.is_empty() {
         let c = rest.chars().next()?;
@@ -466,22 +479,15 @@ pub fn unquote(q: &str) -> Option<String> {
             return None;
         }
         if c != '\\' {
-            out.push(c);
+            out.extend_from_slice(&rest.as_bytes()[..c.len_utf8()]);
             rest = &rest[c.len_utf8()..];
             continue;
         }
         let (ch, used) = unescape(rest, b'"')?;
         match ch {
-            Esc::Char(c) => out.push(c),
-            Esc::Byte(b) => {
-                // Raw bytes in a Go string; keep valid UTF-8 by mapping to the replacement char
-                // unless it forms a sequence with following escapes (rare in templates).
-                out.push(
-                    char::from_u32(b as u32)
-                        .filter(|_| b < 0x80)
-                        .unwrap_or('\u{FFFD}'),
-                );
-            }
+            Esc::Char(c) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            // `\xff`: a byte of a Go string, UTF-8 or not.
+            Esc::Byte(b) => out.push(b),
         }
         rest = &rest[used..];
     }
@@ -796,6 +802,7 @@ fn int_from_arg(args: &[Value], argn: &mut usize) -> (i64, bool) {
     *argn += 1;
     match v {
         Value::Int(n) | Value::Int64(n) if !too_large(*n) => (*n, true),
+        Value::Uint64(n) if i64::try_from(*n).is_ok_and(|n| !too_large(n)) => (*n as i64, true),
         _ => (0, false),
     }
 }
@@ -828,7 +835,8 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             't' | 'v' => fl.pad(out, if *b { "true" } else { "false" }),
             _ => bad_verb(out, v, verb),
         },
-        Value::Int(i) | Value::Int64(i) => fmt_int(out, *i, verb, fl, v),
+        Value::Int(i) | Value::Int64(i) => fmt_int(out, i128::from(*i), verb, fl, v),
+        Value::Uint64(u) => fmt_int(out, i128::from(*u), verb, fl, v),
         Value::Float(f) => match verb {
             'v' => fmt_float(out, *f, b'g', fl.prec.map_or(-1, |p| p as i32), fl),
             'g' | 'G' => fmt_float(out, *f, verb as u8, fl.prec.map_or(-1, |p| p as i32), fl),
@@ -872,6 +880,11 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
                 print_arg(out, x, verb, fl);
             }
             out.push(']');
+        }
+        // A typed slice (`[]int`) prints element by element with the verb, as a list does.
+        Value::Object(o) if o.as_list().is_some() && verb != 'T' => {
+            let l = o.as_list().cloned().unwrap_or_default();
+            print_arg(out, &Value::List(l), verb, fl);
         }
         Value::Object(o) if o.as_complex().is_some() => {
             let (re, im) = o.as_complex().unwrap_or_default();
@@ -924,7 +937,8 @@ fn fmt_complex(out: &mut String, re: f64, im: f64, verb: char, fl: &Flags, v: &V
     out.push_str("i)");
 }
 
-fn fmt_int(out: &mut String, i: i64, verb: char, fl: &Flags, v: &Value) {
+/// Go's `fmtInteger` for every integer kind (`uint64` needs the width of an i128).
+fn fmt_int(out: &mut String, i: i128, verb: char, fl: &Flags, v: &Value) {
     let (base, upper) = match verb {
         'v' | 'd' => (10, false),
         'b' => (2, false),
@@ -1123,6 +1137,8 @@ fn go_syntax(v: &Value) -> String {
                 s + ".0"
             }
         }
+        // Go's %#v prints unsigned integers in hex.
+        Value::Uint64(u) => format!("0x{u:x}"),
         Value::Bytes(b) => {
             let items: Vec<String> = b.iter().map(|x| format!("0x{x:x}")).collect();
             format!("[]byte{{{}}}", items.join(", "))
@@ -1130,6 +1146,15 @@ fn go_syntax(v: &Value) -> String {
         Value::List(l) => {
             let items: Vec<String> = l.iter().map(go_syntax).collect();
             format!("[]interface {{}}{{{}}}", items.join(", "))
+        }
+        Value::Object(o) if o.as_list().is_some() => {
+            let items: Vec<String> = o
+                .as_list()
+                .into_iter()
+                .flat_map(|l| l.iter())
+                .map(go_syntax)
+                .collect();
+            format!("{}{{{}}}", o.type_name(), items.join(", "))
         }
         Value::Map(m) => {
             let items: Vec<String> = m

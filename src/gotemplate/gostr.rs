@@ -91,6 +91,73 @@ pub fn json_string(s: &str, escape_html: bool) -> String {
     out
 }
 
+/// Where template source that is not UTF-8 keeps its bad bytes: byte `b` (0x80..=0xFF) stands as
+/// the private-use character U+F700+b. Go parses a template as bytes, where our lexer and parser
+/// read `str`; a `tpl` text holding such bytes (`"/w==" | b64dec`) is parsed in this escaped
+/// form, so the lexer sees one character where Go sees U+FFFD, and text nodes and raw strings
+/// give the original bytes back ([`unescape_bad_bytes`]) as Go's do.
+const BAD_BYTE_BASE: u32 = 0xF700;
+
+/// `bytes` as text, each byte that is not part of valid UTF-8 escaped as [`BAD_BYTE_BASE`]+b.
+pub fn escape_bad_bytes(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for &b in chunk.invalid() {
+            out.push(char::from_u32(BAD_BYTE_BASE + u32::from(b)).unwrap_or('\u{FFFD}'));
+        }
+    }
+    out
+}
+
+/// The escaped character's original byte, if `c` is one of [`escape_bad_bytes`]'s.
+pub fn bad_byte(c: char) -> Option<u8> {
+    let c = c as u32;
+    (BAD_BYTE_BASE + 0x80..=BAD_BYTE_BASE + 0xFF)
+        .contains(&c)
+        .then(|| (c - BAD_BYTE_BASE) as u8)
+}
+
+/// Undoes [`escape_bad_bytes`] on a piece of escaped text.
+pub fn unescape_bad_bytes(text: &str) -> std::borrow::Cow<'_, [u8]> {
+    if !text.chars().any(|c| bad_byte(c).is_some()) {
+        return std::borrow::Cow::Borrowed(text.as_bytes());
+    }
+    let mut out = Vec::with_capacity(text.len());
+    for c in text.chars() {
+        match bad_byte(c) {
+            Some(b) => out.push(b),
+            None => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// A string literal's bytes from escaped source: its escaped bad bytes become the original bytes
+/// (`raw`, as Go's raw strings keep them) or U+FFFD (as Go's `Unquote` reads them in a quoted
+/// string); bytes its escapes made (`"\xa9"`) stay as they are.
+pub fn unescape_literal(bytes: &[u8], raw: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match bad_byte(c) {
+                Some(b) if raw => out.push(b),
+                Some(_) => out.extend_from_slice("\u{FFFD}".as_bytes()),
+                None => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+            }
+        }
+        out.extend_from_slice(chunk.invalid());
+    }
+    out
+}
+
+/// Escaped text as Go's rune-wise readers see it: each bad byte is U+FFFD.
+pub fn bad_bytes_as_replacement(text: &str) -> String {
+    text.chars()
+        .map(|c| if bad_byte(c).is_some() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +205,45 @@ mod tests {
                 assert_eq!(json_html_escape(&plain), want, "{name}: HTMLEscape");
             }
         }
+    }
+
+    /// Template source that is not UTF-8 round-trips through its escaped form, and its string
+    /// literals read as Go reads them: raw strings keep bad bytes, quoted ones see U+FFFD.
+    #[test]
+    fn bad_bytes_escape_table() {
+        let cases: &[(&str, &[u8], &[u8], &[u8])] = &[
+            // (name, source bytes, raw literal bytes, quoted literal bytes)
+            (
+                "valid text is unchanged",
+                "a\u{2713}b".as_bytes(),
+                "a\u{2713}b".as_bytes(),
+                "a\u{2713}b".as_bytes(),
+            ),
+            ("one bad byte", b"a\xffb", b"a\xffb", "a\u{FFFD}b".as_bytes()),
+            (
+                "a cut character",
+                b"\xe2\x9c",
+                b"\xe2\x9c",
+                "\u{FFFD}\u{FFFD}".as_bytes(),
+            ),
+            (
+                "every high byte",
+                b"\x80\xc0\xfe",
+                b"\x80\xc0\xfe",
+                "\u{FFFD}\u{FFFD}\u{FFFD}".as_bytes(),
+            ),
+        ];
+        for (name, source, raw, quoted) in cases {
+            let escaped = escape_bad_bytes(source);
+            assert_eq!(&*unescape_bad_bytes(&escaped), *source, "{name}: round trip");
+            assert_eq!(unescape_literal(escaped.as_bytes(), true), *raw, "{name}: raw");
+            assert_eq!(
+                unescape_literal(escaped.as_bytes(), false),
+                *quoted,
+                "{name}: quoted"
+            );
+        }
+        // Bytes an escape made (`"\xa9"`) are not escaped source and stay as they are.
+        assert_eq!(unescape_literal(b"\xa9", false), b"\xa9");
     }
 }

@@ -20,7 +20,7 @@ mod parse;
 mod value;
 
 pub(crate) use number::{parse_float, parse_int};
-pub use value::{Map, Object, Value};
+pub use value::{Map, Object, TypedList, Value};
 
 use std::{collections::HashMap, fmt, rc::Rc};
 
@@ -389,14 +389,33 @@ impl Call<'_> {
     /// to this call only) and executes it with `data` (Helm's `tpl`). The output is bytes, as
     /// for [`Call::execute_template`].
     pub fn execute_text(&mut self, name: &str, text: &str, data: &Value) -> Result<Vec<u8>, String> {
+        self.execute_source(name, Rc::new(text.to_string()), false, data)
+    }
+
+    /// [`Self::execute_text`] for text that is a Go string's bytes, UTF-8 or not (`tpl` on
+    /// `b64dec` output): bad bytes are written back as they were where Go writes them (text,
+    /// raw strings).
+    pub fn execute_go_bytes(&mut self, name: &str, bytes: &[u8], data: &Value) -> Result<Vec<u8>, String> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => self.execute_text(name, text, data),
+            Err(_) => self.execute_source(name, Rc::new(gostr::escape_bad_bytes(bytes)), true, data),
+        }
+    }
+
+    fn execute_source(
+        &mut self,
+        name: &str,
+        text: Source,
+        escaped: bool,
+        data: &Value,
+    ) -> Result<Vec<u8>, String> {
         if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
             return Err(format!(
                 "template: {name}: exceeded maximum template depth ({})",
                 exec::MAX_EXEC_DEPTH
             ));
         }
-        let trees =
-            parse::parse(name, Rc::new(text.to_string()), self.layer.funcs).map_err(|e| e.to_string())?;
+        let trees = parse::parse_source(name, text, self.layer.funcs, escaped).map_err(|e| e.to_string())?;
         let top = trees.iter().find(|t| t.name == name).cloned();
         let mut map = HashMap::new();
         associate(&mut map, Some(self.layer), trees);

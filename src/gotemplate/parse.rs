@@ -43,6 +43,8 @@ struct Parser<'s, 'f> {
     trees: Vec<Tmpl>,
     /// Position of each name in `trees`.
     tree_index: HashMap<String, usize>,
+    /// The source holds escaped bytes that are not UTF-8 ([`super::gostr::escape_bad_bytes`]).
+    escaped: bool,
 }
 
 type PResult<T> = Result<T, Box<Error>>;
@@ -54,6 +56,17 @@ const MAX_PAREN_DEPTH: usize = 1000;
 /// Parses `text` as template `name`; returns the top-level tree and every define/block, with
 /// Go's rule that two non-empty definitions of one name in a single parse are an error.
 pub(crate) fn parse(name: &str, text: Source, funcs: &FuncMap) -> Result<Vec<Rc<Tmpl>>, Error> {
+    parse_source(name, text, funcs, false)
+}
+
+/// [`parse`], for a source that may hold bytes that are not UTF-8 in escaped form (`escaped`;
+/// see [`super::gostr::escape_bad_bytes`]).
+pub(crate) fn parse_source(
+    name: &str,
+    text: Source,
+    funcs: &FuncMap,
+    escaped: bool,
+) -> Result<Vec<Rc<Tmpl>>, Error> {
     let items = lex(
         &text,
         funcs.get("break").is_none(),
@@ -72,6 +85,7 @@ pub(crate) fn parse(name: &str, text: Source, funcs: &FuncMap) -> Result<Vec<Rc<
         action_line: 0,
         trees: Vec::new(),
         tree_index: HashMap::new(),
+        escaped,
     };
     let root = p.parse_top().map_err(|e| *e)?;
     p.add(name.to_string(), root).map_err(|e| *e)?;
@@ -111,7 +125,18 @@ impl<'s> Parser<'s, '_> {
         it
     }
 
-    fn errorf(&self, msg: String) -> Box<Error> {
+    fn errorf(&self, mut msg: String) -> Box<Error> {
+        if self.escaped {
+            // Go's lexer reads a bad byte as U+FFFD, and so names it.
+            for b in 0x80..=0xFFu8 {
+                let c = super::gostr::escape_bad_bytes(&[b]);
+                let code = format!("U+{:04X}", c.chars().next().map_or(0, u32::from));
+                if msg.contains(&c) {
+                    msg = msg.replace(&code, "U+FFFD");
+                }
+            }
+            msg = super::gostr::bad_bytes_as_replacement(&msg);
+        }
         let line = self.items[self.hi.min(self.items.len() - 1)].line;
         Box::new(Error::parse(&self.parse_name, line, msg))
     }
@@ -161,6 +186,7 @@ impl<'s> Parser<'s, '_> {
             parse_name: self.parse_name.clone(),
             text: self.text.clone(),
             root,
+            escaped: self.escaped,
         });
         Ok(())
     }
@@ -319,6 +345,11 @@ impl<'s> Parser<'s, '_> {
 
     fn template_name(&mut self, it: &Item<'_>, context: &str) -> PResult<String> {
         match it.typ {
+            // Go's name is the string's bytes: a bad byte reads as U+FFFD wherever the name is
+            // printed or looked up.
+            T::Str | T::RawString if self.escaped => {
+                Ok(super::gostr::bad_bytes_as_replacement(&self.unquote(&it.val)?))
+            }
             T::Str | T::RawString => self.unquote(&it.val),
             _ => Err(self.unexpected(it, context)),
         }
@@ -557,11 +588,19 @@ impl<'s> Parser<'s, '_> {
                 Arg::Pipe(Box::new(p))
             }
             T::Str | T::RawString => {
-                let s = self.unquote(&it.val)?;
+                let bytes = super::gofmt::unquote_bytes(&it.val)
+                    .ok_or_else(|| self.errorf("invalid syntax".into()))?;
+                // Go strings are bytes: `"\xff"` is one byte, and a raw string keeps the bad
+                // bytes of an escaped source while a quoted one reads each as U+FFFD.
+                let bytes = if self.escaped {
+                    super::gostr::unescape_literal(&bytes, it.typ == T::RawString)
+                } else {
+                    bytes
+                };
                 Arg::Str {
                     pos: it.pos,
                     quoted: it.val.to_string(),
-                    value: Value::str(s),
+                    value: Value::from_go_bytes(bytes),
                 }
             }
             _ => {

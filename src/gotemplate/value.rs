@@ -34,6 +34,11 @@ pub enum Value {
     /// nothing on the common `int` path (no flag to carry or test), and readers that do not care
     /// which one they got use [`Value::as_int`].
     Int64(i64),
+    /// Go `uint64`: the `.Major`, `.Minor` and `.Patch` of a `semver` version. It compares with
+    /// `int`s by value (`eq .Major 1`), as Go's `eq`/`lt` do across int and uint kinds, but
+    /// `typeOf` names it, an `int` parameter refuses it, `deepEqual` with an `int` is false, and
+    /// `%#v` prints it in hex, as in Go.
+    Uint64(u64),
     /// Go `float64` (every number Helm decodes from YAML or JSON values).
     Float(f64),
     /// Go `string`.
@@ -75,6 +80,35 @@ impl std::ops::Deref for ByteStr {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         &self.bytes
+    }
+}
+
+/// A Go slice of one concrete element type (`[]int`), as opposed to the `[]interface{}` of
+/// [`Value::List`]: the two print and range alike but differ in `typeOf`, `deepEqual` and in
+/// which parameters accept them, so a function that returns one in Go returns this.
+pub struct TypedList {
+    type_name: Rc<str>,
+    items: Rc<Vec<Value>>,
+}
+
+impl Object for TypedList {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+    fn kind_name(&self) -> &str {
+        "slice"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn go_string(&self) -> String {
+        super::gofmt::format_v(&Value::List(self.items.clone()))
+    }
+    fn to_plain(&self) -> Option<Value> {
+        Some(Value::List(self.items.clone()))
+    }
+    fn as_list(&self) -> Option<&Rc<Vec<Value>>> {
+        Some(&self.items)
     }
 }
 
@@ -121,6 +155,12 @@ pub trait Object {
     fn as_map(&self) -> Option<&Map> {
         None
     }
+    /// For a Go slice whose element type is not `interface{}` (Sprig's `until` returns `[]int`),
+    /// its elements: such a value prints, indexes, slices, ranges, has a length and is truthy
+    /// like a list, while `typeOf` names its own type and a `[]interface{}` parameter refuses it.
+    fn as_list(&self) -> Option<&Rc<Vec<Value>>> {
+        None
+    }
     /// Fields by their Go names, for template languages that see data rather than call methods
     /// (handlebars); empty when the type has none to show.
     fn fields(&self) -> Vec<(String, Value)> {
@@ -140,6 +180,7 @@ impl fmt::Debug for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Int(i) => write!(f, "{i}"),
             Value::Int64(i) => write!(f, "{i}i64"),
+            Value::Uint64(u) => write!(f, "{u}u64"),
             Value::Float(x) => write!(f, "{x:?}"),
             Value::Str(s) => write!(f, "{s:?}"),
             Value::BStr(b) => write!(f, "bstr{:?}", &b[..]),
@@ -159,13 +200,19 @@ impl PartialEq for Value {
             (Value::Nil, Value::Nil) => true,
             (Value::Bool(a), Value::Bool(b)) => a == b,
             (Value::Int(a), Value::Int(b)) | (Value::Int64(a), Value::Int64(b)) => a == b,
+            (Value::Uint64(a), Value::Uint64(b)) => a == b,
             (Value::Float(a), Value::Float(b)) => a == b,
             (Value::Str(a), Value::Str(b)) => a == b,
             (Value::Bytes(a), Value::Bytes(b)) => a == b,
             (Value::BStr(a), Value::BStr(b)) => a == b,
             (Value::List(a), Value::List(b)) => a == b,
             (Value::Map(a), Value::Map(b)) => Rc::ptr_eq(a, b) || *a.borrow() == *b.borrow(),
-            (Value::Object(a), Value::Object(b)) => Rc::ptr_eq(a, b),
+            // Go's reflect.DeepEqual compares slices of one type element by element.
+            (Value::Object(a), Value::Object(b)) => {
+                Rc::ptr_eq(a, b)
+                    || matches!((a.as_list(), b.as_list()), (Some(x), Some(y))
+                        if a.type_name() == b.type_name() && x == y)
+            }
             _ => false,
         }
     }
@@ -192,21 +239,32 @@ impl Value {
         Value::List(Rc::new(items))
     }
 
+    /// A Go slice of a concrete element type, named as `typeOf` prints it (`[]int`); see
+    /// [`TypedList`].
+    pub fn typed_list(type_name: impl Into<Rc<str>>, items: Vec<Value>) -> Value {
+        Value::Object(Rc::new(TypedList {
+            type_name: type_name.into(),
+            items: Rc::new(items),
+        }))
+    }
+
     /// Go's truth: false, 0, nil, and empty strings, slices and maps are false.
     pub fn truthy(&self) -> bool {
         match self {
             Value::Nil => false,
             Value::Bool(b) => *b,
             Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Uint64(u) => *u != 0,
             Value::Float(x) => *x != 0.0,
             Value::Str(s) => !s.is_empty(),
             Value::Bytes(b) => !b.is_empty(),
             Value::BStr(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Object(o) => match (o.as_map(), o.as_complex()) {
-                (Some(m), _) => !m.borrow().is_empty(),
-                (_, Some((re, im))) => re != 0.0 || im != 0.0,
+            Value::Object(o) => match (o.as_map(), o.as_complex(), o.as_list()) {
+                (Some(m), _, _) => !m.borrow().is_empty(),
+                (_, Some((re, im)), _) => re != 0.0 || im != 0.0,
+                (_, _, Some(l)) => !l.is_empty(),
                 _ => true,
             },
         }
@@ -264,6 +322,16 @@ impl Value {
         }
     }
 
+    /// The number inside, if this is of one of Go's integer kinds (`int`, `int64`, `uint64`):
+    /// `eq` and `lt` compare those by value across kinds.
+    pub fn as_wide_int(&self) -> Option<i128> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(i128::from(*i)),
+            Value::Uint64(u) => Some(i128::from(*u)),
+            _ => None,
+        }
+    }
+
     /// The map inside, if this is a map.
     pub fn as_map(&self) -> Option<&Map> {
         match self {
@@ -279,6 +347,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",
+            Value::Uint64(_) => "uint64",
             Value::Float(_) => "float64",
             Value::Str(_) | Value::BStr(_) => "string",
             Value::Bytes(_) | Value::List(_) => "slice",
@@ -294,6 +363,7 @@ impl Value {
             Value::Bool(_) => "bool",
             Value::Int(_) => "int",
             Value::Int64(_) => "int64",
+            Value::Uint64(_) => "uint64",
             Value::Float(_) => "float64",
             Value::Str(_) | Value::BStr(_) => "string",
             Value::Bytes(_) => "[]uint8",
@@ -394,6 +464,7 @@ impl Value {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Int(i) | Value::Int64(i) => serde_json::Value::from(*i),
+            Value::Uint64(u) => serde_json::Value::from(*u),
             Value::Float(x) => serde_json::Number::from_f64(*x).map_or(serde_json::Value::Null, Into::into),
             Value::Str(s) => serde_json::Value::String(s.to_string()),
             // encoding/json writes each invalid byte as U+FFFD.

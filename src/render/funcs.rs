@@ -275,7 +275,7 @@ fn empty(array: bool) -> Value {
 fn json_kind(v: &Value) -> &'static str {
     match v {
         Value::Bool(_) => "bool",
-        Value::Int(_) | Value::Int64(_) | Value::Float(_) => "number",
+        Value::Int(_) | Value::Int64(_) | Value::Uint64(_) | Value::Float(_) => "number",
         Value::Str(_) => "string",
         Value::List(_) => "array",
         _ => "object",
@@ -364,9 +364,8 @@ fn include(call: &mut Call<'_>, a: &[Value], nesting: &RefCell<HashMap<String, u
 
 fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
     let (text, data) = match a {
-        // A Go string that is not UTF-8 parses as its text (each bad byte as U+FFFD), where
-        // Go would keep the bytes of its text nodes.
-        [t @ (Value::Str(_) | Value::BStr(_)), d] => (t.as_str().unwrap_or_default().to_string(), d),
+        // A Go string that is not UTF-8 keeps its bytes in text nodes and raw strings, as in Go.
+        [t @ (Value::Str(_) | Value::BStr(_)), d] => (t, d),
         [other, _] => {
             return Err(format!(
                 "wrong type for value; expected string; got {}",
@@ -385,7 +384,7 @@ fn tpl(call: &mut Call<'_>, a: &[Value]) -> FuncResult {
         ));
     }
     TPL_DEPTH.with(|d| d.set(depth + 1));
-    let out = tpl_run(call, &text, data);
+    let out = tpl_run(call, text, data);
     TPL_DEPTH.with(|d| d.set(depth));
     out
 }
@@ -398,15 +397,18 @@ thread_local! {
     static TPL_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
-fn tpl_run(call: &mut Call<'_>, text: &str, data: &Value) -> FuncResult {
+fn tpl_run(call: &mut Call<'_>, text: &Value, data: &Value) -> FuncResult {
+    let bytes = text.go_str_bytes().unwrap_or_default();
+    // Helm's messages quote the text with Go's %q (bad bytes as \xff).
+    let quoted = || crate::gotemplate::gofmt::sprintf("%q", std::slice::from_ref(text));
     // Helm parses the text as a new template named like the set's root (`gotpl`), never like the
     // caller: naming it after the caller would replace the caller's own `define` while the text
     // runs, so a `define` that calls `tpl` whose text includes that same define recursed forever.
-    let out = call.execute_text(ROOT_TEMPLATE, text, data).map_err(|e| {
+    let out = call.execute_go_bytes(ROOT_TEMPLATE, bytes, data).map_err(|e| {
         if e.contains(" executing ") || e.contains(WARN_START) {
-            format!("error during tpl function execution for {text:?}: {e}")
+            format!("error during tpl function execution for {}: {e}", quoted())
         } else {
-            format!("cannot parse template {text:?}: {e}")
+            format!("cannot parse template {}: {e}", quoted())
         }
     })?;
     Ok(Value::from_go_bytes(super::strip_no_value_bytes(out)))

@@ -8,6 +8,8 @@ use crate::gotemplate::{gofmt, parse_float, parse_int, Value};
 pub fn to_int64(v: &Value) -> i64 {
     match v {
         Value::Int(i) | Value::Int64(i) => *i,
+        // cast converts with Go's int64(u), which wraps.
+        Value::Uint64(u) => *u as i64,
         Value::Float(f) => float_to_int(*f),
         Value::Bool(b) => i64::from(*b),
         Value::Str(s) => parse_go_int(trim_zero_decimal(s)).unwrap_or(0),
@@ -71,6 +73,7 @@ pub fn parse_go_float(s: &str) -> Option<f64> {
 pub fn to_float64(v: &Value) -> f64 {
     match v {
         Value::Int(i) | Value::Int64(i) => *i as f64,
+        Value::Uint64(u) => *u as f64,
         Value::Float(f) => *f,
         Value::Bool(b) => f64::from(u8::from(*b)),
         Value::Str(s) => parse_go_float(s).unwrap_or(0.0),

@@ -31,13 +31,16 @@ pub(crate) fn empty(v: &Value) -> bool {
         Value::Nil => true,
         Value::Bool(b) => !b,
         Value::Int(i) | Value::Int64(i) => *i == 0,
+        Value::Uint64(u) => *u == 0,
         Value::Float(f) => *f == 0.0,
         Value::Str(s) => s.is_empty(),
         Value::Bytes(b) => b.is_empty(),
         Value::BStr(b) => b.is_empty(),
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.borrow().is_empty(),
-        Value::Object(o) => o.as_map().is_some_and(|m| m.borrow().is_empty()),
+        Value::Object(o) => {
+            o.as_map().is_some_and(|m| m.borrow().is_empty()) || o.as_list().is_some_and(|l| l.is_empty())
+        }
     }
 }
 

@@ -161,6 +161,8 @@ fn slice(name: &str, a: &[Value]) -> FuncResult {
     let (s, e) = (start as usize, end as usize);
     Ok(match &a[0] {
         Value::Bytes(b) => Value::Bytes(b[s..e].to_vec().into()),
+        // reflect's Slice keeps the slice's type: `slice (until 5) 1 3` is still `[]int`.
+        Value::Object(o) if o.as_list().is_some() => Value::typed_list(o.type_name(), v[s..e].to_vec()),
         _ => Value::list(v[s..e].to_vec()),
     })
 }
@@ -244,8 +246,10 @@ pub(crate) fn until_step_vec(start: i64, stop: i64, step: i64) -> Vec<i64> {
     out
 }
 
+/// Sprig's `until` and `untilStep` return Go's `[]int`, not `[]interface{}`: `typeOf` prints
+/// `[]int`, `deepEqual` with a `list` is false and a `map` parameter names `[]int` in its error.
 fn ints(v: Vec<i64>) -> Value {
-    Value::list(v.into_iter().map(Value::Int).collect())
+    Value::typed_list("[]int", v.into_iter().map(Value::Int).collect())
 }
 
 fn until(a: &[Value]) -> FuncResult {
@@ -363,7 +367,7 @@ mod tests {
         for (name, args, want) in cases {
             let func = name.split(' ').next().unwrap_or_default();
             let got = call(func, args.into_iter().map(Value::Int).collect()).map(|v| match v {
-                Value::List(l) => l.len(),
+                Value::Object(o) => o.as_list().map_or(usize::MAX, |l| l.len()),
                 Value::Str(s) => s.split(' ').count(),
                 _ => usize::MAX,
             });
@@ -443,30 +447,25 @@ mod tests {
                 vec![i(2), l(vec![i(1), i(2), i(3)])],
                 l(vec![l(vec![i(1), i(2)]), l(vec![i(3)])]),
             ),
-            ("until", "until", vec![i(3)], l(vec![i(0), i(1), i(2)])),
-            (
-                "until negative",
-                "until",
-                vec![i(-3)],
-                l(vec![i(0), i(-1), i(-2)]),
-            ),
+            ("until", "until", vec![i(3)], ints(vec![0, 1, 2])),
+            ("until negative", "until", vec![i(-3)], ints(vec![0, -1, -2])),
             (
                 "untilStep",
                 "untilStep",
                 vec![i(0), i(10), i(3)],
-                l(vec![i(0), i(3), i(6), i(9)]),
+                ints(vec![0, 3, 6, 9]),
             ),
             (
                 "untilStep down",
                 "untilStep",
                 vec![i(3), i(0), i(-1)],
-                l(vec![i(3), i(2), i(1)]),
+                ints(vec![3, 2, 1]),
             ),
             (
                 "untilStep wrong way",
                 "untilStep",
                 vec![i(0), i(3), i(-1)],
-                l(vec![]),
+                ints(vec![]),
             ),
             // seq expectations from sprig's numeric_test.go.
             ("seq 0 1 3", "seq", vec![i(0), i(1), i(3)], s("0 1 2 3")),

@@ -112,10 +112,10 @@ impl Object for SemverValue {
     fn field(&self, name: &str) -> Option<Value> {
         let v = &self.version;
         Some(match name {
-            // Go returns uint64; the template value model has one integer type.
-            "Major" => Value::Int(v.major as i64),
-            "Minor" => Value::Int(v.minor as i64),
-            "Patch" => Value::Int(v.patch as i64),
+            // Masterminds' fields are uint64.
+            "Major" => Value::Uint64(v.major),
+            "Minor" => Value::Uint64(v.minor),
+            "Patch" => Value::Uint64(v.patch),
             "Prerelease" => Value::str(v.pre.as_str()),
             "Metadata" => Value::str(v.metadata.as_str()),
             "Original" => Value::str(v.original.as_str()),
@@ -220,7 +220,7 @@ mod tests {
         };
         let cases = [
             ("prerelease", o.field("Prerelease"), s("beta.1")),
-            ("major", o.field("Major"), Value::Int(1)),
+            ("major", o.field("Major"), Value::Uint64(1)),
             ("metadata", o.field("Metadata"), s("c0ff33")),
             ("string", o.field("String"), s("1.2.3-beta.1+c0ff33")),
         ];

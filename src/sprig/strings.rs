@@ -825,6 +825,12 @@ pub(crate) fn strslice(v: &Value) -> Vec<String> {
             .map(convert::to_string)
             .collect(),
         Value::Bytes(b) => b.iter().map(|x| x.to_string()).collect(),
+        // Any other slice type (`[]int` from `until`, `.Capabilities.APIVersions`): Sprig
+        // reflects on it and takes its elements, as for a list.
+        Value::Object(o) if o.kind_name() == "slice" => match o.to_plain() {
+            Some(plain @ Value::List(_)) => strslice(&plain),
+            _ => Vec::new(),
+        },
         Value::Nil => Vec::new(),
         other => vec![convert::to_string(other)],
     }

@@ -108,6 +108,7 @@ fn go_type_value(v: &Value) -> String {
         Value::Nil => "<nil>".into(),
         Value::Int(i) => format!("int={i}"),
         Value::Int64(i) => format!("int64={i}"),
+        Value::Uint64(u) => format!("uint64={u}"),
         Value::Float(f) => format!("float64={f}"),
         Value::Str(s) => format!("string={s}"),
         other => format!("{}={:?}", other.type_name(), other),

@@ -203,6 +203,7 @@ fn value_to_y(v: &Value, depth: usize) -> Result<Y, Unsupported> {
         Value::Nil => Y::Null,
         Value::Bool(b) => Y::Bool(*b),
         Value::Int(i) | Value::Int64(i) => Y::Int(*i),
+        Value::Uint64(u) => Y::Uint(*u),
         Value::Float(f) => number_y(&json_float(*f).ok_or(Unsupported)?),
         Value::Str(s) => Y::Str(s.to_string()),
         // The value goes through encoding/json first, which writes each invalid byte as U+FFFD.
@@ -270,6 +271,7 @@ fn value_to_y_v3(v: &Value, depth: usize) -> Option<Y> {
         Value::Nil => Y::Null,
         Value::Bool(b) => Y::Bool(*b),
         Value::Int(i) | Value::Int64(i) => Y::Int(*i),
+        Value::Uint64(u) => Y::Uint(*u),
         Value::Float(f) => Y::Float(*f),
         Value::Str(s) => Y::Str(s.to_string()),
         // go-yaml v3 would tag this `!!binary`; not modelled: U+FFFD for each invalid byte.

@@ -121,6 +121,7 @@ impl Writer<'_> {
             Value::Nil => self.out.push_str("null"),
             Value::Bool(b) => self.out.push_str(if *b { "true" } else { "false" }),
             Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
+            Value::Uint64(u) => self.out.push_str(&u.to_string()),
             Value::Float(f) => match json_float(*f) {
                 Some(s) => self.out.push_str(&s),
                 None => {

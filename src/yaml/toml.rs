@@ -203,6 +203,7 @@ impl Encoder {
             Value::Nil => return Err("toml: cannot encode a nil value"),
             Value::Bool(b) => self.out.push_str(if b { "true" } else { "false" }),
             Value::Int(i) | Value::Int64(i) => self.out.push_str(&i.to_string()),
+            Value::Uint64(u) => self.out.push_str(&u.to_string()),
             Value::Float(f) => {
                 if f.is_nan() {
                     self.out

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)]
 
-pub mod apply_util;
 pub mod chartrepo;
 pub mod cli;
 pub mod faultproxy;
