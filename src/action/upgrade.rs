@@ -257,6 +257,8 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original, live).await?;
     let crd_refs = unstamp_crds(&mut plan, &mut intents, &crds)?;
     tracing::debug!(elapsed = ?started.elapsed(), "planned");
+    // A bad `config.kubernetes.io/depends-on` stops the run here too, before anything is recorded.
+    apply::DeclaredOrder::of(&plan, &BTreeSet::new())?;
     // Objects we would take from someone else stop the run here, before anything is recorded.
     apply::check_plan_ownership(
         &plan,
