@@ -5,6 +5,9 @@
 
 #[path = "support/apply_util.rs"]
 mod apply_util;
+/// Issue 22: declared ordering and CRD upgrades.
+#[path = "lifecycle/crds_order.rs"]
+mod crds_order;
 mod support;
 /// Issue 18: releases Helm installed.
 #[path = "lifecycle/takeover.rs"]

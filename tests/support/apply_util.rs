@@ -45,6 +45,8 @@ fn start(kit_dir: &Path) -> Result<Kit, String> {
     let out = Command::new(kit_dir.join("start"))
         .arg(&dir)
         .arg("--kubelet")
+        // Every request's metadata in DIR/audit.log: tests assert the order the server got writes in.
+        .arg("--audit")
         .arg("--owner-pid")
         .arg(std::process::id().to_string())
         .output()
