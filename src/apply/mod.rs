@@ -15,6 +15,7 @@
 //! Nothing here prints: progress goes to a [`Progress`] the caller supplies. Nothing here imports
 //! `kube::`; everything goes through `&dyn Cluster`. Start with [`execute`].
 
+mod crds;
 mod executor;
 mod hooks;
 mod order;
@@ -26,6 +27,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
+pub use crds::{classify as classify_crd, plan_crds, CrdError, CrdPlan, CrdPolicy, CrdUpdate};
 pub use executor::{
     check_plan_ownership, execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership,
 };
