@@ -110,6 +110,8 @@ pub struct UpgradeOptions {
     /// for a whole lease duration (refused if it is renewed meanwhile); its pending revision is
     /// then recovered as interrupted.
     pub force_unlock: bool,
+    /// `--crds`: what to do with the chart's `crds/`.
+    pub crds: apply::CrdPolicy,
 }
 
 /// What an install or upgrade did.
@@ -244,18 +246,19 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         ParsedManifest::parse(&manifest_text, "rendered manifest", original.as_ref())?.into_objects();
     let original = original.map(ParsedManifest::into_objects).unwrap_or_default();
     // Helm installs `crds/` before anything else, as they are (no release metadata), skips those
-    // that exist, and never upgrades or deletes them.
-    let crds = if is_upgrade {
-        Vec::new()
-    } else {
-        absent_crds(ctx, crd_docs(&rendered.chart)?).await?
-    };
+    // that exist, and never upgrades or deletes them; `--crds update` also updates changed ones
+    // (refusals come here, from reads only) and `--crds skip` leaves them alone.
+    let crd_plan =
+        apply::plan_crds(&*ctx.cluster, &crd_docs(&rendered.chart)?, opts.crds, !is_upgrade).await?;
+    let crds = crd_plan.create;
     desired.splice(0..0, crds.iter().cloned());
     let live = live.wait().await?;
     tracing::debug!(elapsed = ?started.elapsed(), "rendered");
     let (mut plan, mut intents) =
         plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original, live).await?;
-    let crd_refs = unstamp_crds(&mut plan, &mut intents, &crds)?;
+    let mut crd_refs = unstamp_crds(&mut plan, &mut intents, &crds)?;
+    crd_refs.extend(crd_plan.update.iter().map(|c| c.id.clone()));
+    plan.changes.splice(0..0, crd_plan.update);
     tracing::debug!(elapsed = ?started.elapsed(), "planned");
     // A bad `config.kubernetes.io/depends-on` stops the run here too, before anything is recorded.
     apply::DeclaredOrder::of(&plan, &BTreeSet::new())?;
@@ -565,24 +568,6 @@ pub(crate) async fn with_renewal<T>(
             }
         }
     }
-}
-
-/// The `crds/` documents whose CRD the cluster does not have yet (Helm skips the others).
-async fn absent_crds(ctx: &Context, docs: Vec<Value>) -> anyhow::Result<Vec<Value>> {
-    let mut out = Vec::new();
-    for doc in docs {
-        let gvk = crate::cluster::Gvk::of(&doc).context("crds/")?;
-        let name = doc
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        match ctx.cluster.get(&gvk, None, name).await {
-            Ok(_) => tracing::debug!("CRD {name} is already present, skipping"),
-            Err(e) if e.is_not_found() => out.push(doc),
-            Err(e) => return Err(e).with_context(|| format!("checking CRD {name}")),
-        }
-    }
-    Ok(out)
 }
 
 /// Puts the `crds/` objects back as the chart has them (planning stamped them with release

@@ -67,10 +67,11 @@ pub struct ApplyOptions {
     /// predicted object, without server-owned fields, is used instead, which also claims fields that
     /// the server or other managers set.
     pub intents: BTreeMap<ObjectRef, Value>,
-    /// Objects to create only when absent, as Helm installs `crds/`: a create that finds one
-    /// already there (another run created it since the plan was made) leaves it as it is
+    /// The chart's `crds/`, to create only when absent, as Helm installs them: a create that finds
+    /// one already there (another run created it since the plan was made) leaves it as it is
     /// ([`Outcome::Unchanged`]), and they are always created, never server-side applied, so an
-    /// existing one is never overwritten.
+    /// existing one is never overwritten. A patch of one (`--crds update`) is sent as planned, a
+    /// JSON patch guarded by its `resourceVersion`. Either way they are waited for (`Established`).
     pub create_only: BTreeSet<ObjectRef>,
     /// Bound on each internal wait: CRDs becoming established, a forced delete completing.
     pub timeout: Duration,
