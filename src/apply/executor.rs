@@ -403,6 +403,10 @@ pub fn check_plan_ownership(plan: &Plan, opts: &ApplyOptions) -> Result<(), Erro
     let mut errors = Vec::new();
     for change in &plan.changes {
         let Some(live) = &change.live else { continue };
+        // `crds/` carry no release metadata (Helm never adds it), and belong to no release.
+        if opts.create_only.contains(&change.id) {
+            continue;
+        }
         let result = match change.action {
             Action::Patch(_) => check_ownership(live, &own.release, &own.namespace),
             // Pruning an object someone else's release took over would break that release; an

@@ -114,3 +114,111 @@ async fn depends_on_chain_is_applied_in_declared_order() {
         "no revision recorded: {history}"
     );
 }
+
+const CRD_CHARTS: &str = "fixtures/charts/crd-upgrade";
+
+async fn widget_crd(admin: &dyn kubectl_chart::cluster::Cluster) -> Value {
+    admin
+        .get(
+            &kubectl_chart::cluster::Gvk::new("apiextensions.k8s.io/v1", "CustomResourceDefinition"),
+            None,
+            "widgets.crdorder.example.com",
+        )
+        .await
+        .expect("the CRD")
+}
+
+fn served(crd: &Value) -> Vec<String> {
+    crd["spec"]["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .filter(|v| v["served"] == true)
+        .map(|v| v["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// `--crds update`: a CRD gains a version (sent first, so the chart's custom resource can already
+/// use it); `diff` shows it; the default (`create`) leaves it alone; dropping a stored version or
+/// unserving a version a custom resource is listed in is refused before anything is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crds_update_adds_versions_and_refuses_unsafe_changes() {
+    let Some(kit) = setup() else { return };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-crds").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    let chart = |v: &str| format!("{CRD_CHARTS}/{v}");
+    env.ok(&["install", "wid", &chart("v1"), "--timeout", "60s"]);
+    assert_eq!(served(&widget_crd(&*admin).await), ["v1"]);
+
+    // Helm's behaviour stays the default: nothing to show for crds/ on an upgrade.
+    let out = env.ok(&["diff", "wid", &chart("v2"), "--color", "never"]);
+    assert!(!out.contains("CustomResourceDefinition"), "{out}");
+    let out = env.ok(&[
+        "diff",
+        "wid",
+        &chart("v2"),
+        "--crds",
+        "update",
+        "--color",
+        "never",
+    ]);
+    assert!(
+        out.contains(
+            "widgets.crdorder.example.com, CustomResourceDefinition (apiextensions.k8s.io) has changed"
+        ),
+        "{out}"
+    );
+    let added: Vec<&str> = out.lines().filter(|l| l.starts_with('+')).collect();
+    assert!(
+        added.iter().any(|l| l.contains("name: v2")),
+        "the new version is shown: {out}"
+    );
+
+    env.ok(&[
+        "upgrade",
+        "wid",
+        &chart("v2"),
+        "--crds",
+        "update",
+        "--timeout",
+        "60s",
+    ]);
+    let crd = widget_crd(&*admin).await;
+    assert_eq!(served(&crd), ["v1", "v2"]);
+    let w = admin
+        .get(
+            &kubectl_chart::cluster::Gvk::new("crdorder.example.com/v2", "Widget"),
+            Some(&ns.name),
+            "w1",
+        )
+        .await
+        .expect("the widget, read as v2");
+    assert_eq!(w["spec"]["size"], 3);
+
+    for (dir, want) in [
+        (
+            "unserve-v1",
+            "CustomResourceDefinition widgets.crdorder.example.com: the chart stops serving version v1, which 1 custom resource(s) still use",
+        ),
+        (
+            "drop-v1",
+            "CustomResourceDefinition widgets.crdorder.example.com: the chart drops version v1, which is still in status.storedVersions",
+        ),
+    ] {
+        let out = env.run(&["upgrade", "wid", &chart(dir), "--crds", "update", "--timeout", "60s"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{dir}: {stderr}");
+        assert!(stderr.contains(want), "{dir}: {stderr}");
+        let after = widget_crd(&*admin).await;
+        assert_eq!(
+            after["metadata"]["resourceVersion"], crd["metadata"]["resourceVersion"],
+            "{dir}: the CRD was written"
+        );
+        let history: Value = serde_json::from_str(&env.ok(&["history", "wid", "-o", "json"])).expect("json");
+        assert_eq!(history.as_array().map(Vec::len), Some(2), "{dir}: a revision was recorded");
+    }
+}
