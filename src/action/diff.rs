@@ -151,6 +151,39 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
         });
     }
     plan.changes.splice(0..0, first);
-    let text = diff::render(&plan, &opts.view);
+    // The order install and upgrade would follow; an order they would refuse fails the diff too.
+    let order = crate::apply::DeclaredOrder::of(&plan, &Default::default())?;
+    let mut text = diff::render(&plan, &opts.view);
+    if matches!(
+        opts.view.output,
+        diff::OutputKind::Diff | diff::OutputKind::Summary
+    ) {
+        text.push_str(&diff::render_order(&order_steps(&plan, &order)));
+    }
     Ok(DiffResult { plan, text })
+}
+
+/// The objects `order` places after others, by level, in plan order within a level.
+fn order_steps(plan: &Plan, order: &crate::apply::DeclaredOrder) -> Vec<diff::OrderStep> {
+    let describe = |id: &diff::ObjectRef| {
+        if id.namespace.is_empty() {
+            format!("{} {}", id.kind, id.name)
+        } else {
+            format!("{} {}/{}", id.kind, id.namespace, id.name)
+        }
+    };
+    let mut steps: Vec<diff::OrderStep> = plan
+        .changes
+        .iter()
+        .filter_map(|c| {
+            let after = order.depends_on.get(&c.id)?;
+            Some(diff::OrderStep {
+                level: order.level_of(&c.id),
+                object: describe(&c.id),
+                after: after.iter().map(describe).collect(),
+            })
+        })
+        .collect();
+    steps.sort_by_key(|s| s.level);
+    steps
 }

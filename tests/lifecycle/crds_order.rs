@@ -59,6 +59,21 @@ async fn depends_on_chain_is_applied_in_declared_order() {
         kit,
         ns: ns.name.clone(),
     };
+    // diff shows the order the install will follow.
+    let out = env.ok(&["diff", "ord", DEPENDS_ON, "-o", "summary"]);
+    let order: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Order ("))
+        .skip(1)
+        .collect();
+    assert_eq!(
+        order,
+        [
+            format!("  1. ConfigMap {0}/settings, after Deployment {0}/db", ns.name),
+            format!("  2. Service {0}/front, after ConfigMap {0}/settings", ns.name),
+        ],
+        "{out}"
+    );
     env.ok(&["install", "ord", DEPENDS_ON, "--timeout", "60s"]);
     let log = audited(&kit.dir, &ns.name);
     let db = find(&log, "create", "deployments", "db");
