@@ -23,7 +23,8 @@ struct Audited {
     answered: String,
 }
 
-/// The requests our binary made in namespace `ns`, in the order the server answered them.
+/// The requests our binary made in namespace `ns` (`""` for cluster-scoped objects), in the order
+/// the server answered them.
 fn audited(kit_dir: &Path, ns: &str) -> Vec<Audited> {
     let text = std::fs::read_to_string(kit_dir.join("audit.log")).expect("the kit runs with --audit");
     let s = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
@@ -212,7 +213,24 @@ async fn crds_update_adds_versions_and_refuses_unsafe_changes() {
         )
         .await
         .expect("the widget, read as v2");
-    assert_eq!(w["spec"]["size"], 3);
+    assert_eq!(w["spec"]["size"], 4);
+    // The API server got the CRD update, and answered it, before the widget's write.
+    let crd_patch = find(
+        &audited(&kit.dir, ""),
+        "patch",
+        "customresourcedefinitions",
+        "widgets.crdorder.example.com",
+    )
+    .clone();
+    let log = audited(&kit.dir, &ns.name);
+    let widget_write = log
+        .iter()
+        .rfind(|a| a.resource == "widgets" && a.name == "w1" && matches!(a.verb.as_str(), "patch" | "update"))
+        .unwrap_or_else(|| panic!("no write of the widget: {log:#?}"));
+    assert!(
+        crd_patch.answered < widget_write.received,
+        "{crd_patch:?} {widget_write:?}"
+    );
 
     for (dir, want) in [
         (
