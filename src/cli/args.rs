@@ -223,3 +223,36 @@ impl CrdArgs {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::CrdArgs;
+    use crate::apply::CrdPolicy;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        crds: CrdArgs,
+    }
+
+    /// `--crds` and Helm's `--skip-crds` map to one policy; both at once is a usage error.
+    #[test]
+    fn crd_flags() {
+        let cases: &[(&[&str], Option<CrdPolicy>)] = &[
+            (&[], Some(CrdPolicy::Create)),
+            (&["--skip-crds"], Some(CrdPolicy::Skip)),
+            (&["--crds", "skip"], Some(CrdPolicy::Skip)),
+            (&["--crds", "create"], Some(CrdPolicy::Create)),
+            (&["--crds", "update"], Some(CrdPolicy::Update)),
+            (&["--crds", "upgrade"], None),
+            (&["--crds", "update", "--skip-crds"], None),
+        ];
+        for (args, want) in cases {
+            let parsed = Wrap::try_parse_from(std::iter::once("x").chain(args.iter().copied()));
+            let got = parsed.ok().map(|w| w.crds.policy().expect("policy"));
+            assert_eq!(got, *want, "{args:?}");
+        }
+    }
+}
