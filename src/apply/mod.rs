@@ -31,7 +31,7 @@ pub use crds::{classify as classify_crd, plan_crds, CrdError, CrdPlan, CrdPolicy
 pub use executor::{
     check_plan_ownership, execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership,
 };
-pub use hooks::{run_hooks, HookOptions, HookPhase, HookRun};
+pub use hooks::{run_hooks, HookEvent, HookOptions, HookPhase, HookRun};
 pub use order::DeclaredOrder;
 pub use ownership::{
     check_ownership, stamp_ownership, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,

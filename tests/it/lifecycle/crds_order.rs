@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::{setup, support, Env};
-use support::k8s::TestNamespace;
+use super::{setup, Env};
+use crate::support::k8s::TestNamespace;
 
 const DEPENDS_ON: &str = "fixtures/charts/depends-on";
 
