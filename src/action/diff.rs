@@ -32,6 +32,8 @@ pub struct DiffOptions {
     pub revision: Option<u32>,
     /// `--kube-version` override for `.Capabilities`.
     pub kube_version: Option<String>,
+    /// `--crds`: which of the chart's `crds/` changes to show (what install/upgrade would send).
+    pub crds: crate::apply::CrdPolicy,
     /// How to show it.
     pub view: ViewOptions,
 }
@@ -75,6 +77,8 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
     // objects fetched) while the chart renders.
     let base = Base::start(ctx, &opts.release).await?;
     let last = base.meta().filter(|m| m.status != Status::Uninstalled).cloned();
+    // What install or upgrade would do with `crds/` (never anything for a rollback).
+    let mut crd_plan = crate::apply::CrdPlan::default();
     let new_side = match target {
         Target::Revision(rev) => NewSide::Stored(rev),
         Target::Chart(chart) => {
@@ -92,7 +96,10 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
                 d.with_kube_version(opts.kube_version.clone())
                     .with_chart_crds(last.is_none())
             });
-            NewSide::Rendered(render_release(&req)?.manifest_text())
+            let rendered = render_release(&req)?;
+            let docs = super::capabilities::crd_docs(&rendered.chart)?;
+            crd_plan = crate::apply::plan_crds(&*ctx.cluster, &docs, opts.crds, last.is_none()).await?;
+            NewSide::Rendered(rendered.manifest_text())
         }
     };
     let (original, live) = match base.finish().await? {
@@ -126,7 +133,57 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
     let original = original.map(ParsedManifest::into_objects).unwrap_or_default();
     let desired = desired.into_objects();
     let live = live.wait().await?;
-    let plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original, live).await?;
-    let text = diff::render(&plan, &opts.view);
+    let mut plan = plan_against_cluster(ctx, &opts.release, &ctx.namespace, desired, original, live).await?;
+    // `crds/` go first, as they are (no release metadata), as install and upgrade send them.
+    let mut first = crd_plan.update;
+    for doc in crd_plan.create {
+        first.push(diff::Change {
+            id: diff::ObjectRef::of(&doc, None)?,
+            api_version: doc
+                .get("apiVersion")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            action: diff::Action::Create,
+            live: None,
+            predicted: Some(doc),
+            drift: Vec::new(),
+        });
+    }
+    plan.changes.splice(0..0, first);
+    // The order install and upgrade would follow; an order they would refuse fails the diff too.
+    let order = crate::apply::DeclaredOrder::of(&plan, &Default::default())?;
+    let mut text = diff::render(&plan, &opts.view);
+    if matches!(
+        opts.view.output,
+        diff::OutputKind::Diff | diff::OutputKind::Summary
+    ) {
+        text.push_str(&diff::render_order(&order_steps(&plan, &order)));
+    }
     Ok(DiffResult { plan, text })
+}
+
+/// The objects `order` places after others, by level, in plan order within a level.
+fn order_steps(plan: &Plan, order: &crate::apply::DeclaredOrder) -> Vec<diff::OrderStep> {
+    let describe = |id: &diff::ObjectRef| {
+        if id.namespace.is_empty() {
+            format!("{} {}", id.kind, id.name)
+        } else {
+            format!("{} {}/{}", id.kind, id.namespace, id.name)
+        }
+    };
+    let mut steps: Vec<diff::OrderStep> = plan
+        .changes
+        .iter()
+        .filter_map(|c| {
+            let after = order.depends_on.get(&c.id)?;
+            Some(diff::OrderStep {
+                level: order.level_of(&c.id),
+                object: describe(&c.id),
+                after: after.iter().map(describe).collect(),
+            })
+        })
+        .collect();
+    steps.sort_by_key(|s| s.level);
+    steps
 }

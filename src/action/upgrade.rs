@@ -6,8 +6,10 @@
 //!    file never leaves anything behind);
 //! 2. the pending revision is recorded under the release lock before any object changes, so a
 //!    run killed at any later point is visible in history and recovered by the next run;
-//! 3. on install the chart's `crds/` that the cluster lacks (as Helm, before any hook), then
-//!    pre-hooks, objects (in install order, prune last), wait, post-hooks;
+//! 3. on install the chart's `crds/` that the cluster lacks (as Helm, before any hook; with
+//!    `--crds update` also the changed ones, on upgrade too, waited for until `Established`), then
+//!    pre-hooks, objects (in install order, declared `depends-on` levels one after another, prune
+//!    last), wait, post-hooks;
 //! 4. the revision is marked deployed, or failed — and with `--atomic`, the previous revision is
 //!    re-applied as a new revision, as Helm does.
 //!
@@ -110,6 +112,8 @@ pub struct UpgradeOptions {
     /// for a whole lease duration (refused if it is renewed meanwhile); its pending revision is
     /// then recovered as interrupted.
     pub force_unlock: bool,
+    /// `--crds`: what to do with the chart's `crds/`.
+    pub crds: apply::CrdPolicy,
 }
 
 /// What an install or upgrade did.
@@ -245,19 +249,22 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         ParsedManifest::parse(&manifest_text, "rendered manifest", original.as_ref())?.into_objects();
     let original = original.map(ParsedManifest::into_objects).unwrap_or_default();
     // Helm installs `crds/` before anything else, as they are (no release metadata), skips those
-    // that exist, and never upgrades or deletes them.
-    let crds = if is_upgrade {
-        Vec::new()
-    } else {
-        absent_crds(ctx, crd_docs(&rendered.chart)?).await?
-    };
+    // that exist, and never upgrades or deletes them; `--crds update` also updates changed ones
+    // (refusals come here, from reads only) and `--crds skip` leaves them alone.
+    let crd_plan =
+        apply::plan_crds(&*ctx.cluster, &crd_docs(&rendered.chart)?, opts.crds, !is_upgrade).await?;
+    let crds = crd_plan.create;
     desired.splice(0..0, crds.iter().cloned());
     let live = live.wait().await?;
     tracing::debug!(elapsed = ?started.elapsed(), "rendered");
     let (mut plan, mut intents) =
         plan_with_intents(ctx, &opts.release, &ctx.namespace, desired, original, live).await?;
-    let crd_refs = unstamp_crds(&mut plan, &mut intents, &crds)?;
+    let mut crd_refs = unstamp_crds(&mut plan, &mut intents, &crds)?;
+    crd_refs.extend(crd_plan.update.iter().map(|c| c.id.clone()));
+    plan.changes.splice(0..0, crd_plan.update);
     tracing::debug!(elapsed = ?started.elapsed(), "planned");
+    // A bad `config.kubernetes.io/depends-on` stops the run here too, before anything is recorded.
+    apply::DeclaredOrder::of(&plan, &BTreeSet::new())?;
     // Objects we would take from someone else stop the run here, before anything is recorded.
     apply::check_plan_ownership(
         &plan,
@@ -446,8 +453,8 @@ fn preview(b: &BeginOptions, namespace: &str, revision: u32) -> Release {
     }
 }
 
-/// The writes of an install or upgrade: `crds/` (before the pre-hooks), then the rest of the
-/// plan, then the wait for what it wrote.
+/// The writes of an install or upgrade: `crds/` (before the pre-hooks: those created, and with
+/// `--crds update` those patched), then the rest of the plan, then the wait for what it wrote.
 struct Writes<'w> {
     ctx: &'w Context,
     opts: &'w UpgradeOptions,
@@ -535,24 +542,6 @@ fn force_hint(e: apply::Error, force: bool) -> anyhow::Error {
     } else {
         e.into()
     }
-}
-
-/// The `crds/` documents whose CRD the cluster does not have yet (Helm skips the others).
-async fn absent_crds(ctx: &Context, docs: Vec<Value>) -> anyhow::Result<Vec<Value>> {
-    let mut out = Vec::new();
-    for doc in docs {
-        let gvk = crate::cluster::Gvk::of(&doc).context("crds/")?;
-        let name = doc
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        match ctx.cluster.get(&gvk, None, name).await {
-            Ok(_) => tracing::debug!("CRD {name} is already present, skipping"),
-            Err(e) if e.is_not_found() => out.push(doc),
-            Err(e) => return Err(e).with_context(|| format!("checking CRD {name}")),
-        }
-    }
-    Ok(out)
 }
 
 /// Puts the `crds/` objects back as the chart has them (planning stamped them with release

@@ -25,6 +25,7 @@ use crate::cluster::{self, Cluster, DeleteOptions, Gvk, Patch, Propagation, Writ
 use crate::diff::{Action, Change, ObjectRef, Plan};
 use crate::manifest::{INSTALL_ORDER, UNINSTALL_ORDER};
 
+use super::order::DeclaredOrder;
 use super::progress::{silent, Event, Progress};
 use super::wait::{wait, WaitOptions, WaitTarget};
 use super::{check_ownership, describe, run_bounded, Error, OwnershipError, Task, FIELD_MANAGER};
@@ -66,10 +67,11 @@ pub struct ApplyOptions {
     /// predicted object, without server-owned fields, is used instead, which also claims fields that
     /// the server or other managers set.
     pub intents: BTreeMap<ObjectRef, Value>,
-    /// Objects to create only when absent, as Helm installs `crds/`: a create that finds one
-    /// already there (another run created it since the plan was made) leaves it as it is
+    /// The chart's `crds/`, to create only when absent, as Helm installs them: a create that finds
+    /// one already there (another run created it since the plan was made) leaves it as it is
     /// ([`Outcome::Unchanged`]), and they are always created, never server-side applied, so an
-    /// existing one is never overwritten.
+    /// existing one is never overwritten. A patch of one (`--crds update`) is sent as planned, a
+    /// JSON patch guarded by its `resourceVersion`. Either way they are waited for (`Established`).
     pub create_only: BTreeSet<ObjectRef>,
     /// Bound on each internal wait: CRDs becoming established, a forced delete completing.
     pub timeout: Duration,
@@ -226,6 +228,7 @@ fn non_empty(s: &str) -> Option<&str> {
 /// carries every error of that wave and the report of what was done.
 pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) -> Result<ApplyReport, Error> {
     check_plan_ownership(plan, opts)?;
+    let order = DeclaredOrder::of(plan, &opts.create_only)?;
     let mut report = ApplyReport {
         dry_run: opts.dry_run,
         objects: Vec::new(),
@@ -279,17 +282,91 @@ pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) ->
                 .is_some_and(|(g, k)| used_kinds.contains(&(g.as_str(), k.as_str())))
     };
 
-    for wave in waves(&writes, install_rank) {
+    // Declared dependencies split the writes into levels; without any there is one level and the
+    // waves are exactly Helm's.
+    for level in 0..=order.max_level() {
+        let at_level: Vec<&Change> = writes
+            .iter()
+            .copied()
+            .filter(|c| order.level_of(&c.id) == level)
+            .collect();
+        if at_level.is_empty() {
+            continue;
+        }
+        if level > 0 && !opts.dry_run {
+            if let Err(source) = wait_for_dependencies(cluster, plan, &order, &at_level, opts).await {
+                return Err(Error::DependencyNotReady {
+                    source: Box::new(source),
+                    report,
+                });
+            }
+        }
+        execute_level(cluster, opts, &at_level, &new_kinds, &must_wait, &mut report).await?;
+    }
+    for wave in waves(&deletes, uninstall_rank) {
+        let kind = wave[0].id.kind.clone();
+        run_wave(cluster, opts, &kind, true, &wave, &mut report).await?;
+    }
+    Ok(report)
+}
+
+/// Waits until every object that `dependents` declare a dependency on is ready (Jobs complete:
+/// a Job depended on is something to run first, such as a migration). Objects written by an
+/// earlier call ([`ApplyOptions::create_only`], the `crds/`) were waited for there.
+async fn wait_for_dependencies(
+    cluster: &dyn Cluster,
+    plan: &Plan,
+    order: &DeclaredOrder,
+    dependents: &[&Change],
+    opts: &ApplyOptions,
+) -> Result<(), super::WaitError> {
+    let needed: BTreeSet<&ObjectRef> = dependents
+        .iter()
+        .filter_map(|c| order.depends_on.get(&c.id))
+        .flatten()
+        .collect();
+    let targets: Vec<WaitTarget> = plan
+        .changes
+        .iter()
+        .filter(|c| needed.contains(&c.id))
+        .map(|c| WaitTarget::new(gvk_of(c), non_empty(&c.id.namespace), &c.id.name))
+        .collect();
+    if targets.is_empty() {
+        return Ok(());
+    }
+    opts.progress.event(&Event::Dependencies {
+        objects: targets.len(),
+    });
+    let wait_opts = WaitOptions {
+        timeout: opts.timeout,
+        poll_interval: opts.poll_interval,
+        wait_for_jobs: true,
+        progress: opts.progress.clone(),
+        ..WaitOptions::default()
+    };
+    wait(cluster, &targets, &wait_opts).await
+}
+
+/// The creates and patches of one dependency level, in waves by kind.
+async fn execute_level(
+    cluster: &dyn Cluster,
+    opts: &ApplyOptions,
+    writes: &[&Change],
+    new_kinds: &BTreeSet<(String, String)>,
+    must_wait: &dyn Fn(&Change) -> bool,
+    report: &mut ApplyReport,
+) -> Result<(), Error> {
+    for wave in waves(writes, install_rank) {
         let kind = wave[0].id.kind.clone();
         let crd_wave = is_crd(&wave[0].id);
         let (to_send, skipped): (Vec<&Change>, Vec<&Change>) = wave
             .into_iter()
             .partition(|c| !(opts.dry_run && new_kinds.contains(&(c.id.group.clone(), c.id.kind.clone()))));
         for c in skipped {
-            record(&mut report, opts, c, Outcome::SkippedDryRun, None);
+            record(report, opts, c, Outcome::SkippedDryRun, None);
         }
         let started = std::time::Instant::now();
-        run_wave(cluster, opts, &kind, false, &to_send, &mut report).await?;
+        run_wave(cluster, opts, &kind, false, &to_send, report).await?;
         tracing::debug!(kind = %kind, objects = to_send.len(), elapsed = ?started.elapsed(), "wave applied");
         if crd_wave && !opts.dry_run && to_send.iter().any(|c| must_wait(c)) {
             let targets: Vec<WaitTarget> = to_send
@@ -308,16 +385,12 @@ pub async fn execute(cluster: &dyn Cluster, plan: &Plan, opts: &ApplyOptions) ->
             if let Err(source) = waited {
                 return Err(Error::CrdNotEstablished {
                     source: Box::new(source),
-                    report,
+                    report: std::mem::take(report),
                 });
             }
         }
     }
-    for wave in waves(&deletes, uninstall_rank) {
-        let kind = wave[0].id.kind.clone();
-        run_wave(cluster, opts, &kind, true, &wave, &mut report).await?;
-    }
-    Ok(report)
+    Ok(())
 }
 
 /// Checks, before any write, that every existing object the plan patches or deletes belongs to
@@ -330,6 +403,10 @@ pub fn check_plan_ownership(plan: &Plan, opts: &ApplyOptions) -> Result<(), Erro
     let mut errors = Vec::new();
     for change in &plan.changes {
         let Some(live) = &change.live else { continue };
+        // `crds/` carry no release metadata (Helm never adds it), and belong to no release.
+        if opts.create_only.contains(&change.id) {
+            continue;
+        }
         let result = match change.action {
             Action::Patch(_) => check_ownership(live, &own.release, &own.namespace),
             // Pruning an object someone else's release took over would break that release; an
@@ -1025,6 +1102,97 @@ mod tests {
             timeout: Duration::from_millis(200),
             poll_interval: Duration::from_millis(10),
             ..ApplyOptions::default()
+        }
+    }
+
+    fn depends(mut c: Change, on: &str) -> Change {
+        if let Some(p) = c.predicted.as_mut() {
+            p["metadata"]["annotations"] = json!({ crate::manifest::DEPENDS_ON_ANNOTATION: on });
+        }
+        c
+    }
+
+    /// Issue 22: a chain of three declared with `depends-on` and independent objects: the
+    /// independent ones keep Helm's kind waves, the chain goes one level at a time.
+    #[test]
+    fn declared_dependencies_are_written_level_by_level() {
+        block(async {
+            let c = Slow::new(FakeCluster::new("default"), 0);
+            let plan = Plan {
+                changes: vec![
+                    depends(
+                        create("v1", "ConfigMap", "third"),
+                        "/namespaces/default/Secret/second",
+                    ),
+                    create("v1", "Service", "alone"),
+                    depends(
+                        create("v1", "Secret", "second"),
+                        "/namespaces/default/ConfigMap/first",
+                    ),
+                    create("v1", "ConfigMap", "first"),
+                ],
+            };
+            execute(&c, &plan, &short_wait()).await.expect("apply");
+            assert_eq!(
+                writes(&c.log.lock().expect("lock")),
+                [
+                    "create ConfigMap first",
+                    "create Service alone",
+                    "create Secret second",
+                    "create ConfigMap third",
+                ]
+            );
+        });
+    }
+
+    #[test]
+    fn dependents_wait_for_readiness_and_bad_orders_write_nothing() {
+        let cases: Vec<(&str, Vec<Change>, &str)> = vec![
+            (
+                "a Job depended on must complete first",
+                vec![
+                    // As the API server defaults it: one completion, none yet.
+                    change(
+                        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate"},
+                            "spec": {"completions": 1}}),
+                        Action::Create,
+                        None,
+                    ),
+                    depends(create("v1", "ConfigMap", "app"), "batch/namespaces/default/Job/migrate"),
+                ],
+                "waiting for dependencies (config.kubernetes.io/depends-on): ",
+            ),
+            (
+                "cycle",
+                vec![
+                    depends(create("v1", "ConfigMap", "a"), "/namespaces/default/ConfigMap/b"),
+                    depends(create("v1", "ConfigMap", "b"), "/namespaces/default/ConfigMap/a"),
+                ],
+                "forms a cycle: ConfigMap default/a -> ConfigMap default/b -> ConfigMap default/a",
+            ),
+            (
+                "missing",
+                vec![depends(create("v1", "ConfigMap", "a"), "/namespaces/default/ConfigMap/nope")],
+                "ConfigMap default/a: annotation config.kubernetes.io/depends-on: /namespaces/default/ConfigMap/nope is not an object of this release",
+            ),
+        ];
+        for (name, changes, want) in cases {
+            block(async {
+                let c = FakeCluster::new("default");
+                let err = execute(&c, &Plan { changes }, &short_wait())
+                    .await
+                    .expect_err(name)
+                    .to_string();
+                assert!(err.contains(want), "{name}: {err}");
+                let created: Vec<String> = c
+                    .calls()
+                    .into_iter()
+                    .filter(|k| k.method == Method::Create)
+                    .map(|k| k.gvk.kind)
+                    .collect();
+                let want_created: &[&str] = if name.starts_with("a Job") { &["Job"] } else { &[] };
+                assert_eq!(created, want_created, "{name}: the dependent is never sent");
+            });
         }
     }
 

@@ -6,7 +6,8 @@
 //!   unknown kinds last), then the prunes in [`UNINSTALL_ORDER`](crate::manifest::UNINSTALL_ORDER).
 //!   Objects of one wave go out concurrently (bounded by [`ApplyOptions::concurrency`]); waves are
 //!   strictly sequential, as Helm's `batchPerform` runs one kind at a time. Noop and keep changes send
-//!   no request at all.
+//!   no request at all. Objects annotated `config.kubernetes.io/depends-on` ([`DeclaredOrder`]) go
+//!   in later levels, each sent only once what it depends on is ready.
 //! - [`wait`] polls objects until they are ready by Helm 3's rules (`helm3:pkg/kube/ready.go`).
 //! - [`run_hooks`] runs the hooks of one event one at a time, as `helm3:pkg/action/hooks.go` does.
 //! - [`stamp_ownership`] and [`check_ownership`] carry Helm's release ownership metadata.
@@ -14,8 +15,10 @@
 //! Nothing here prints: progress goes to a [`Progress`] the caller supplies. Nothing here imports
 //! `kube::`; everything goes through `&dyn Cluster`. Start with [`execute`].
 
+mod crds;
 mod executor;
 mod hooks;
+mod order;
 mod ownership;
 mod progress;
 mod wait;
@@ -24,10 +27,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
+pub use crds::{classify as classify_crd, plan_crds, CrdError, CrdPlan, CrdPolicy, CrdUpdate};
 pub use executor::{
     check_plan_ownership, execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership,
 };
 pub use hooks::{run_hooks, HookEvent, HookOptions, HookPhase, HookRun};
+pub use order::DeclaredOrder;
 pub use ownership::{
     check_ownership, stamp_ownership, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,
     RELEASE_NAMESPACE_ANNOTATION, RELEASE_NAME_ANNOTATION,
@@ -58,6 +63,17 @@ pub enum Error {
     /// CRDs of the plan did not become established, so their custom resources were not sent.
     #[error("waiting for CustomResourceDefinitions: {source}")]
     CrdNotEstablished {
+        /// Why the wait ended.
+        source: Box<WaitError>,
+        /// What was done before.
+        report: ApplyReport,
+    },
+    /// The `config.kubernetes.io/depends-on` annotations cannot be followed; nothing was written.
+    #[error(transparent)]
+    Order(#[from] crate::manifest::DependsError),
+    /// Objects others declare a dependency on did not become ready, so their dependents were not sent.
+    #[error("waiting for dependencies (config.kubernetes.io/depends-on): {source}")]
+    DependencyNotReady {
         /// Why the wait ended.
         source: Box<WaitError>,
         /// What was done before.

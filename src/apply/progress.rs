@@ -37,6 +37,12 @@ pub enum Event {
         /// The server's message.
         reason: String,
     },
+    /// Objects that later ones declare a dependency on (`config.kubernetes.io/depends-on`) are
+    /// being waited for.
+    Dependencies {
+        /// How many.
+        objects: usize,
+    },
     /// An object is not ready yet (sent when the reason changes, not on every poll).
     Waiting {
         /// The object, as `Kind ns/name`.

@@ -198,3 +198,61 @@ pub fn print_notices(lines: &[String]) {
         let _ = writeln!(err, "{l}");
     }
 }
+
+/// `--crds` (and Helm's `--skip-crds`): what install, upgrade, apply and diff do with `crds/`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CrdArgs {
+    /// The chart's crds/: skip; create (Helm's behaviour: the missing ones, on install only); or
+    /// update (also update changed ones, on install and upgrade, first, waiting until they are
+    /// Established; refused when it drops a stored version or stops serving one custom resources
+    /// still use). CRDs are never deleted.
+    #[arg(long = "crds", value_name = "MODE", value_parser = ["skip", "create", "update"])]
+    pub crds: Option<String>,
+    /// Same as --crds skip (Helm's flag).
+    #[arg(long = "skip-crds", conflicts_with = "crds")]
+    pub skip_crds: bool,
+}
+
+impl CrdArgs {
+    /// The policy the flags ask for (`create` when neither is given).
+    pub fn policy(&self) -> anyhow::Result<crate::apply::CrdPolicy> {
+        match (&self.crds, self.skip_crds) {
+            (_, true) => Ok(crate::apply::CrdPolicy::Skip),
+            (Some(mode), false) => mode.parse().map_err(anyhow::Error::msg),
+            (None, false) => Ok(crate::apply::CrdPolicy::default()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::CrdArgs;
+    use crate::apply::CrdPolicy;
+
+    #[derive(Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        crds: CrdArgs,
+    }
+
+    /// `--crds` and Helm's `--skip-crds` map to one policy; both at once is a usage error.
+    #[test]
+    fn crd_flags() {
+        let cases: &[(&[&str], Option<CrdPolicy>)] = &[
+            (&[], Some(CrdPolicy::Create)),
+            (&["--skip-crds"], Some(CrdPolicy::Skip)),
+            (&["--crds", "skip"], Some(CrdPolicy::Skip)),
+            (&["--crds", "create"], Some(CrdPolicy::Create)),
+            (&["--crds", "update"], Some(CrdPolicy::Update)),
+            (&["--crds", "upgrade"], None),
+            (&["--crds", "update", "--skip-crds"], None),
+        ];
+        for (args, want) in cases {
+            let parsed = Wrap::try_parse_from(std::iter::once("x").chain(args.iter().copied()));
+            let got = parsed.ok().map(|w| w.crds.policy().expect("policy"));
+            assert_eq!(got, *want, "{args:?}");
+        }
+    }
+}

@@ -22,6 +22,8 @@ pub struct DeployArgs {
     values: ValuesArgs,
     #[command(flatten)]
     chart_args: super::args::ChartArgs,
+    #[command(flatten)]
+    crds: super::args::CrdArgs,
     /// Simulate: `client` renders and plans only; `server` also sends every write as a server-side dry run.
     #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
     dry_run: Option<String>,
@@ -128,6 +130,7 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         no_hooks: a.no_hooks,
         kube_version: a.kube_version,
         force_unlock: a.force_unlock,
+        crds: a.crds.policy()?,
         progress: progress(a.wait || a.atomic),
     };
     let connect = global.connect_options()?;

@@ -42,6 +42,8 @@ pub struct DiffArgs {
     values: ValuesArgs,
     #[command(flatten)]
     chart_args: super::args::ChartArgs,
+    #[command(flatten)]
+    crds: super::args::CrdArgs,
     /// Compare with stored revision N instead of a chart (what `rollback RELEASE N` would do).
     #[arg(long, value_name = "N")]
     revision: Option<u32>,
@@ -81,6 +83,7 @@ pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Re
         values: a.values.to_options(),
         revision: a.revision,
         kube_version: a.kube_version,
+        crds: a.crds.policy()?,
         view: ViewOptions {
             output: a.output,
             context: a.unified,

@@ -117,6 +117,35 @@ pub fn render(plan: &Plan, opts: &ViewOptions) -> String {
     }
 }
 
+/// An object placed by declared dependencies (`config.kubernetes.io/depends-on`), for
+/// [`render_order`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderStep {
+    /// Its dependency level (1 or more: level 0 is everything that depends on nothing).
+    pub level: usize,
+    /// The object, as `Kind ns/name`.
+    pub object: String,
+    /// What it waits for, as `Kind ns/name`.
+    pub after: Vec<String>,
+}
+
+/// The declared apply order, one numbered line per object that waits for others (objects that
+/// depend on nothing go first, in kind order, and are not listed); empty when nothing is declared.
+pub fn render_order(steps: &[OrderStep]) -> String {
+    let mut out = String::new();
+    if steps.is_empty() {
+        return out;
+    }
+    let _ = writeln!(
+        out,
+        "Order (config.kubernetes.io/depends-on): objects that depend on nothing first, in kind order; then"
+    );
+    for s in steps {
+        let _ = writeln!(out, "  {}. {}, after {}", s.level, s.object, s.after.join(", "));
+    }
+    out
+}
+
 fn paint(out: &mut String, color: bool, code: &str, text: &str) {
     if color {
         let _ = writeln!(out, "{code}{text}{RESET}");
@@ -319,6 +348,29 @@ fn render_json_patch(plan: &Plan, opts: &ViewOptions) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn order_lists_dependents_by_level() {
+        let step = |level, object: &str, after: &[&str]| OrderStep {
+            level,
+            object: object.into(),
+            after: after.iter().map(ToString::to_string).collect(),
+        };
+        let cases = [
+            ("nothing declared", vec![], ""),
+            (
+                "chain",
+                vec![
+                    step(1, "ConfigMap a/settings", &["Deployment a/db"]),
+                    step(2, "Service a/front", &["ConfigMap a/settings", "Secret a/s"]),
+                ],
+                "Order (config.kubernetes.io/depends-on): objects that depend on nothing first, in kind order; then\n  1. ConfigMap a/settings, after Deployment a/db\n  2. Service a/front, after ConfigMap a/settings, Secret a/s\n",
+            ),
+        ];
+        for (name, steps, want) in cases {
+            assert_eq!(render_order(&steps), want, "{name}");
+        }
+    }
     use crate::diff::{plan, Inputs, MergeKeys, ObjectRef};
     use serde_json::json;
 

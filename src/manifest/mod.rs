@@ -5,10 +5,16 @@
 //! byte-for-byte comparison) is made of it: files in path order, documents split on Helm's `---`
 //! rule and trimmed, a stable sort by kind rank ([`INSTALL_ORDER`]), unknown kinds last in name order.
 //!
-//! Entry point: [`sort_manifests`].
+//! Entry point: [`sort_manifests`]. Declared ordering (the `config.kubernetes.io/depends-on`
+//! annotation, resolved into levels the apply stage follows) is [`dependency_levels`].
 
+mod depends;
 mod order;
 
+pub use depends::{
+    dependency_levels, parse_depends_on, Error as DependsError, Levels, Node, Reference,
+    DEPENDS_ON_ANNOTATION,
+};
 pub use order::{INSTALL_ORDER, UNINSTALL_ORDER};
 
 use std::{collections::BTreeMap, sync::LazyLock};

@@ -38,6 +38,7 @@ pub fn line(event: &Event) -> Option<String> {
         } => format!("deleting {objects} {kind}"),
         Event::Object { id, outcome } => format!("  {} {}: {outcome:?}", id.kind, id.name).to_lowercase(),
         Event::Recreating { id, reason } => format!("  recreating {} {}: {reason}", id.kind, id.name),
+        Event::Dependencies { objects } => format!("waiting for {objects} objects others depend on"),
         Event::Waiting { .. } => return None,
         Event::Ready { object, after } => format!("ready: {object} ({:.1}s)", after.as_secs_f64()),
         Event::HookStarted { event, hook } => format!("hook {event}: {hook} started"),

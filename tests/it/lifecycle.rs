@@ -5,6 +5,8 @@
 
 use crate::support;
 
+/// Issue 22: declared ordering and CRD upgrades.
+mod crds_order;
 /// Issue 18: releases Helm installed.
 mod takeover;
 

@@ -729,6 +729,8 @@ fn check_prediction(kit: &Kit, ns: &str, chart: &Path, server_side: bool) -> Res
             values: Default::default(),
             revision: None,
             kube_version: None,
+            // As `diff -o json` runs it (the default, Helm's: crds/ created on install only).
+            crds: Default::default(),
             view: ViewOptions::default(),
         };
         let plan = action::diff(&ctx, &opts)

@@ -52,6 +52,24 @@ fn assert_golden(rel: &str, actual: &str) {
 
 /// (case, args, golden file)
 const GOLDEN_CASES: &[(&str, &[&str], &str)] = &[
+    // Issue 22's fixtures render as helm renders them (goldens from helm v3.17.2).
+    (
+        "depends-on annotations",
+        &["template", "ord", "fixtures/charts/depends-on", "-n", "shop"],
+        "depends-on.yaml",
+    ),
+    (
+        "crd-upgrade v2 with its crds/",
+        &[
+            "template",
+            "wid",
+            "fixtures/charts/crd-upgrade/v2",
+            "-n",
+            "shop",
+            "--include-crds",
+        ],
+        "crd-upgrade-v2.yaml",
+    ),
     (
         "demo defaults",
         &["template", "demo", "fixtures/charts/demo", "-n", "web"],

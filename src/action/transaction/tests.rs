@@ -79,6 +79,7 @@ fn upgrade_opts(chart: &Path, v: &str) -> UpgradeOptions {
         kube_version: None,
         progress: Arc::new(apply::NoProgress),
         force_unlock: false,
+        crds: apply::CrdPolicy::Create,
     }
 }
 
