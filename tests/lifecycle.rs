@@ -5,6 +5,9 @@
 
 #[path = "support/apply_util.rs"]
 mod apply_util;
+/// Issue 22: saved plans (`diff --out`, `apply --plan`).
+#[path = "lifecycle/saved_plan.rs"]
+mod saved_plan;
 mod support;
 /// Issue 18: releases Helm installed.
 #[path = "lifecycle/takeover.rs"]
