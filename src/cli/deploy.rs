@@ -120,7 +120,8 @@ pub struct ApplyArgs {
         conflicts_with_all = [
             "chart", "values", "set", "set_string", "set_file", "set_json", "set_literal",
             "version", "devel", "repo", "dry_run", "reuse_values", "reset_then_reuse_values",
-            "force", "server_side", "adopt", "kube_version",
+            "force", "server_side", "adopt", "kube_version", "plain_http", "ca_file", "cert_file",
+            "key_file", "insecure_skip_tls_verify", "username", "password", "pass_credentials",
         ]
     )]
     plan: Option<std::path::PathBuf>,
