@@ -163,13 +163,19 @@ mod tests {
 
         /// `diff web ./chart --set greeting=… --out web.plan`.
         async fn save(&self, greeting: &str) -> crate::diff::Plan {
+            self.save_values(ValuesOptions {
+                set: vec![format!("greeting={greeting}")],
+                ..Default::default()
+            })
+            .await
+        }
+
+        /// `diff web ./chart VALUES --out web.plan`.
+        async fn save_values(&self, values: ValuesOptions) -> crate::diff::Plan {
             let opts = DiffOptions {
                 release: "web".into(),
                 chart: Some(self.dir.join("chart")),
-                values: ValuesOptions {
-                    set: vec![format!("greeting={greeting}")],
-                    ..Default::default()
-                },
+                values,
                 revision: None,
                 kube_version: None,
                 view: ViewOptions::default(),
@@ -262,6 +268,27 @@ mod tests {
             s.revisions().await,
             vec![(1, Status::Superseded), (2, Status::Deployed)]
         );
+    }
+
+    #[tokio::test]
+    async fn values_of_every_type_render_again_the_same() {
+        // The check renders with the values read back from the file: numbers, nulls, lists and
+        // nested maps must come back as they were, or every such plan would be refused.
+        let s = Setup::new("values");
+        let json =
+            r#"extra={"f":1.5,"i":3,"big":12345678901,"n":null,"l":[true,"s",{"k":[]}],"m":{"z":1,"a":{}}}"#;
+        s.save_values(ValuesOptions {
+            set_json: vec![json.into()],
+            set: vec!["greeting=0.10".into(), "list={a,b}".into()],
+            ..Default::default()
+        })
+        .await;
+        let done = apply_saved_plan(&s.ctx, &s.opts()).await.unwrap();
+        assert_eq!(done.release.revision, 1);
+        assert_eq!(s.greeting().await, "0.10");
+        let rec = s.ctx.store(None).get("web", 1).await.unwrap();
+        assert_eq!(rec.values["extra"]["l"][2], json!({"k": []}));
+        assert_eq!(rec.values["list"], json!(["a", "b"]));
     }
 
     #[tokio::test]

@@ -102,12 +102,27 @@ pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Re
     let connect = global.connect_options()?;
     let result = super::runtime()?.block_on(async {
         let ctx = Context::connect(&connect).await?;
-        match a.out {
-            Some(out) => action::diff_and_save(&ctx, &opts, &SavePlanOptions { out, chart_origin }).await,
+        match &a.out {
+            Some(file) => {
+                let save = SavePlanOptions {
+                    out: file.clone(),
+                    chart_origin,
+                };
+                action::diff_and_save(&ctx, &opts, &save).await
+            }
             None => action::diff(&ctx, &opts).await,
         }
     })?;
     out.write_all(result.text.as_bytes())?;
+    if let Some(file) = &a.out {
+        // On stderr: stdout is the diff, which `-o json` readers parse.
+        eprintln!(
+            "Plan saved to {} (owner-only: it holds the values); apply exactly it with: kubectl chart apply {} --plan {}",
+            file.display(),
+            opts.release,
+            file.display()
+        );
+    }
     if a.detailed_exitcode && result.plan.has_changes() {
         out.flush()?;
         return Err(crate::error::ExitStatus::Changes.into());
