@@ -258,3 +258,64 @@ pub fn exec_upgrade(global: &GlobalArgs, a: UpgradeArgs, out: &mut dyn Write) ->
     let mode = if a.install { Mode::Apply } else { Mode::Upgrade };
     exec(global, a.deploy, mode, out)
 }
+
+#[cfg(test)]
+mod tests {
+    /// `apply --plan` takes the flags that say how to carry a plan out, and refuses those that
+    /// would change what it does (they come from the plan); `diff --out` saves a chart's plan only.
+    #[test]
+    fn saved_plan_flags() {
+        let cases: &[(&[&str], Option<&str>)] = &[
+            (&["apply", "web", "--plan", "p"], None),
+            (
+                &[
+                    "apply",
+                    "web",
+                    "--plan",
+                    "p",
+                    "-n",
+                    "prod",
+                    "--wait",
+                    "--timeout",
+                    "1m",
+                    "--atomic",
+                    "--description",
+                    "d",
+                    "--history-max",
+                    "3",
+                    "--wait-for-lock",
+                    "10s",
+                ],
+                None,
+            ),
+            (&["apply", "web", "./chart", "--plan", "p"], Some("[CHART]")),
+            (&["apply", "web", "--plan", "p", "--set", "a=1"], Some("--set")),
+            (&["apply", "web", "--plan", "p", "-f", "v.yaml"], Some("--values")),
+            (
+                &["apply", "web", "--plan", "p", "--server-side"],
+                Some("--server-side"),
+            ),
+            (&["apply", "web", "--plan", "p", "--dry-run"], Some("--dry-run")),
+            (
+                &["apply", "web", "--plan", "p", "--version", "1.2.3"],
+                Some("--version"),
+            ),
+            (&["install", "web", "--plan", "p"], Some("--plan")),
+            (&["diff", "web", "./chart", "--out", "p"], None),
+            (
+                &["diff", "web", "--revision", "2", "--out", "p"],
+                Some("--revision"),
+            ),
+        ];
+        for (args, refused) in cases {
+            let argv = std::iter::once("kubectl-chart").chain(args.iter().copied());
+            let parsed = <super::super::Cli as clap::Parser>::try_parse_from(argv);
+            match (parsed, refused) {
+                (Ok(_), None) => {}
+                (Err(e), Some(flag)) => assert!(e.to_string().contains(flag), "{args:?}: {e}"),
+                (Ok(_), Some(_)) => panic!("{args:?}: accepted"),
+                (Err(e), None) => panic!("{args:?}: {e}"),
+            }
+        }
+    }
+}
