@@ -277,9 +277,13 @@ mod tests {
         let s = Setup::new("values");
         let json =
             r#"extra={"f":1.5,"i":3,"big":12345678901,"n":null,"l":[true,"s",{"k":[]}],"m":{"z":1,"a":{}}}"#;
+        let file = s.dir.join("numbers.yaml");
+        std::fs::write(&file, "port: 8080\nratio: 0.5\nwhole: 2.0\nhuge: 1e21\n").unwrap();
         s.save_values(ValuesOptions {
+            value_files: vec![file.to_string_lossy().into_owned()],
             set_json: vec![json.into()],
-            set: vec!["greeting=0.10".into(), "list={a,b}".into()],
+            // `--set` makes integers where files and JSON make floats: both must come back.
+            set: vec!["greeting=0.10".into(), "list={a,b}".into(), "count=3".into()],
             ..Default::default()
         })
         .await;

@@ -29,6 +29,10 @@ pub struct RenderRequest {
     pub lookup: Rc<dyn Lookup>,
     /// `--reuse-values`: the previous revision's user values, under this run's flags.
     pub base_values: Option<serde_json::Value>,
+    /// Whether integers in `base_values` stay integers. A release record's values are read as Helm
+    /// reads them for `--reuse-values`, every number a float64; a saved plan's must come back
+    /// exactly as they rendered (`--set n=3` is an integer there), or the plan would not match.
+    pub base_values_exact: bool,
 }
 
 impl RenderRequest {
@@ -42,6 +46,7 @@ impl RenderRequest {
             discovery: None,
             lookup: Rc::new(NoCluster),
             base_values: None,
+            base_values_exact: false,
         }
     }
 }
@@ -85,7 +90,7 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
     let mut user_values = values::merge_user_values(&req.values)?;
     if let Some(base) = &req.base_values {
-        user_values = merge_over(Value::from_json(base, false), &user_values);
+        user_values = merge_over(Value::from_json(base, req.base_values_exact), &user_values);
     }
     // Helm's warnings (deprecated chart, dangling conditions and imports) reach stderr as it
     // prints them, before anything is rendered.

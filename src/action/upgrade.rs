@@ -235,6 +235,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     }
     if let Some(values) = SavedPlanUse::values(opts.saved_plan.as_ref()) {
         req.base_values = Some(values);
+        req.base_values_exact = true;
     }
     let rendered = render_release(&req)?;
     let manifest_text = rendered.manifest_text();

@@ -103,6 +103,9 @@ async fn saved_plan_applies_like_apply_and_refuses_a_concurrent_edit() {
         chart,
         "--set",
         "greeting=hello",
+        // An integer (from --set) in the values: the check renders with it as an integer again.
+        "--set",
+        "count=3",
         "-o",
         "summary",
         "--out",
@@ -128,7 +131,15 @@ async fn saved_plan_applies_like_apply_and_refuses_a_concurrent_edit() {
         out.contains("STATUS: deployed") && out.contains("REVISION: 1"),
         "{out}"
     );
-    env.ok(&["apply", "twin", chart, "--set", "greeting=hello"]);
+    env.ok(&[
+        "apply",
+        "twin",
+        chart,
+        "--set",
+        "greeting=hello",
+        "--set",
+        "count=3",
+    ]);
     for (kind, suffix) in [
         ("ConfigMap", "greeting"),
         ("Secret", "secret"),
