@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use kubectl_chart::cluster::{Cluster, Gvk, Patch, WriteOptions};
 use serde_json::{json, Value};
 
-use super::{setup, support, Env};
-use support::k8s::TestNamespace;
+use super::{setup, Env};
+use crate::support::k8s::TestNamespace;
 
 /// A chart of a ConfigMap, a Secret and a pre-install/pre-upgrade hook, written for this test.
 fn write_chart(dir: &Path) {
