@@ -1,5 +1,6 @@
 //! `diff`: what an upgrade (or a rollback, or a first install) would change, as a three-way diff
-//! of the last applied revision, the live objects and the new render. Read-only.
+//! of the last applied revision, the live objects and the new render. Read-only, except that
+//! [`diff_and_save`] writes the plan to a file for `apply --plan` (see [`super::saved_plan`]).
 
 use std::path::PathBuf;
 
@@ -10,6 +11,8 @@ use super::{
     capabilities::PendingCapabilities,
     plan::plan_against_cluster,
     render::{render_release, RenderRequest},
+    saved_plan::{self, ClusterId, PlanOrigin, SavedPlan, SavedPlanUse},
+    upgrade::{Mode, UpgradeOptions},
     Context,
 };
 use crate::{
@@ -36,6 +39,15 @@ pub struct DiffOptions {
     pub crds: crate::apply::CrdPolicy,
     /// How to show it.
     pub view: ViewOptions,
+}
+
+/// `diff --out PLAN`: where to save the plan, and where the chart came from.
+#[derive(Clone)]
+pub struct SavePlanOptions {
+    /// The plan file to write (0600).
+    pub out: PathBuf,
+    /// Where the chart was fetched from, recorded with the revision the plan makes.
+    pub chart_origin: Option<crate::release::ChartOrigin>,
 }
 
 /// The plan and its rendering.
@@ -186,4 +198,62 @@ fn order_steps(plan: &Plan, order: &crate::apply::DeclaredOrder) -> Vec<diff::Or
         .collect();
     steps.sort_by_key(|s| s.level);
     steps
+}
+
+/// `diff --out`: plans exactly as `apply` would (the same render, with `lookup` and the chart's
+/// `crds/` on a first install, and the same plan), shows that plan as [`diff`] does, and saves it.
+/// The file is written last, once everything else has succeeded.
+pub async fn diff_and_save(
+    ctx: &Context,
+    opts: &DiffOptions,
+    save: &SavePlanOptions,
+) -> anyhow::Result<DiffResult> {
+    let Some(chart) = &opts.chart else {
+        bail!("--out saves the plan of a CHART; it cannot be used with --revision");
+    };
+    if opts.revision.is_some() {
+        bail!("diff takes a CHART or --revision N, not both");
+    }
+    let upgrade_opts = UpgradeOptions {
+        release: opts.release.clone(),
+        chart: chart.clone(),
+        chart_origin: save.chart_origin.clone(),
+        values: opts.values.clone(),
+        mode: Mode::Apply,
+        dry_run: None,
+        wait: false,
+        wait_for_jobs: false,
+        timeout: std::time::Duration::from_secs(300),
+        atomic: false,
+        create_namespace: false,
+        description: None,
+        reuse_values: false,
+        reset_then_reuse_values: false,
+        force: false,
+        server_side: false,
+        adopt: false,
+        no_hooks: false,
+        kube_version: opts.kube_version.clone(),
+        crds: opts.crds,
+        progress: std::sync::Arc::new(crate::apply::NoProgress),
+        force_unlock: false,
+        saved_plan: Some(SavedPlanUse::Write),
+    };
+    let result = super::upgrade::upgrade(ctx, &upgrade_opts).await?;
+    let (server, context) = ctx.cluster.endpoint();
+    let origin = PlanOrigin {
+        namespace: ctx.namespace.clone(),
+        cluster: ClusterId { server, context },
+        // Absolute, so the plan can be applied from another directory.
+        chart_path: std::path::absolute(chart).unwrap_or_else(|_| chart.clone()),
+        kube_version: opts.kube_version.clone(),
+        crds: opts.crds,
+    };
+    let saved = SavedPlan::new(origin, &result.release, &result.plan)?;
+    let text = diff::render(&result.plan, &opts.view);
+    saved_plan::write(&save.out, &saved)?;
+    Ok(DiffResult {
+        plan: result.plan,
+        text,
+    })
 }

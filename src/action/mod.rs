@@ -1,6 +1,7 @@
 //! Stage orchestration: one file per verb, each taking an `XOptions` struct and running the pipeline
 //! stages in order (load → values → render → manifests). Nothing here parses flags or prints.
 
+mod apply_plan;
 mod base;
 mod capabilities;
 mod context;
@@ -21,6 +22,7 @@ mod registry;
 mod render;
 pub mod repo;
 mod rollback;
+pub mod saved_plan;
 mod search;
 mod show;
 mod status;
@@ -30,10 +32,11 @@ mod transaction;
 mod uninstall;
 mod upgrade;
 
+pub use apply_plan::{apply_saved_plan, ApplyPlanOptions};
 pub use capabilities::PendingCapabilities;
 pub use context::Context;
 pub use create::{create, create_from_starter};
-pub use diff::{diff, DiffOptions, DiffResult};
+pub use diff::{diff, diff_and_save, DiffOptions, DiffResult, SavePlanOptions};
 pub use export_helm::{export_helm, ExportHelmOptions, ExportHelmResult};
 pub use get::{get, get_values, GetOptions, GetValuesOptions};
 pub use history::{history, HistoryOptions, DEFAULT_HISTORY_LIST_MAX};
@@ -47,6 +50,7 @@ pub use push::{push, PushOptions};
 pub use registry::{login, logout, LoginOptions};
 pub use render::{render_release, RenderRequest, RenderedRelease};
 pub use rollback::{rollback, RollbackOptions};
+pub use saved_plan::SavedPlanUse;
 pub use search::{search_repo, SearchRepoOptions};
 pub use show::{show, ShowOptions, ShowPart};
 pub use status::{status, StatusOptions};

@@ -29,6 +29,10 @@ pub struct RenderRequest {
     pub lookup: Rc<dyn Lookup>,
     /// `--reuse-values`: the previous revision's user values, under this run's flags.
     pub base_values: Option<serde_json::Value>,
+    /// Whether integers in `base_values` stay integers. A release record's values are read as Helm
+    /// reads them for `--reuse-values`, every number a float64; a saved plan's must come back
+    /// exactly as they rendered (`--set n=3` is an integer there), or the plan would not match.
+    pub base_values_exact: bool,
 }
 
 impl RenderRequest {
@@ -42,6 +46,7 @@ impl RenderRequest {
             discovery: None,
             lookup: Rc::new(NoCluster),
             base_values: None,
+            base_values_exact: false,
         }
     }
 }
@@ -87,7 +92,7 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     if let Some(base) = &req.base_values {
         // Helm merges --reuse-values with the new flags as it merges value files (the flags'
         // values are always a map, so maps merge and anything else from them wins).
-        user_values = values::merge_maps(&Value::from_json(base, false), &user_values);
+        user_values = values::merge_maps(&Value::from_json(base, req.base_values_exact), &user_values);
     }
     // Helm's warnings (deprecated chart, dangling conditions and imports) reach stderr as it
     // prints them, before anything is rendered.

@@ -33,6 +33,7 @@ use super::{
     capabilities::{crd_docs, PendingCapabilities},
     plan::plan_with_intents,
     render::{render_release, RenderRequest},
+    saved_plan::SavedPlanUse,
     transaction::{Kind, Opened, Transaction, Work},
     Context,
 };
@@ -114,6 +115,9 @@ pub struct UpgradeOptions {
     pub force_unlock: bool,
     /// `--crds`: what to do with the chart's `crds/`.
     pub crds: apply::CrdPolicy,
+    /// `diff --out` (plan, then stop) or `apply --plan` (render with the saved values, refuse a
+    /// plan that differs): see [`super::saved_plan`].
+    pub saved_plan: Option<SavedPlanUse>,
 }
 
 /// What an install or upgrade did.
@@ -234,6 +238,10 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     if opts.reuse_values || opts.reset_then_reuse_values {
         req.base_values = last_deployed_values;
     }
+    if let Some(values) = SavedPlanUse::values(opts.saved_plan.as_ref()) {
+        req.base_values = Some(values);
+        req.base_values_exact = true;
+    }
     let rendered = render_release(&req)?;
     let manifest_text = rendered.manifest_text();
     if let Some(b) = base.take() {
@@ -301,7 +309,10 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         }
     });
 
-    if opts.dry_run == Some(DryRun::Client) {
+    if let Some(SavedPlanUse::Verify(saved)) = &opts.saved_plan {
+        super::saved_plan::verify(saved, last.as_ref().map(|m| m.revision), &begin, &plan)?;
+    }
+    if opts.dry_run == Some(DryRun::Client) || SavedPlanUse::stops_after_plan(opts.saved_plan.as_ref()) {
         return Ok(UpgradeResult {
             release: preview(&begin, &ctx.namespace, revision),
             plan,

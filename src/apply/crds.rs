@@ -25,7 +25,8 @@ const CRD_GROUP: &str = "apiextensions.k8s.io";
 const CRD_KIND: &str = "CustomResourceDefinition";
 
 /// `--crds`: what an install or upgrade does with the chart's `crds/`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CrdPolicy {
     /// Leave them alone (Helm's `--skip-crds`).
     Skip,

@@ -16,8 +16,9 @@ pub struct DeployArgs {
     #[arg(value_name = "RELEASE")]
     release: String,
     /// Chart: a directory, a packaged chart (.tgz), oci://host/path/name[:tag] or an https:// URL.
+    /// Required, except by `apply --plan`.
     #[arg(value_name = "CHART")]
-    chart: String,
+    chart: Option<String>,
     #[command(flatten)]
     values: ValuesArgs,
     #[command(flatten)]
@@ -99,8 +100,77 @@ pub struct UpgradeArgs {
     install: bool,
 }
 
+/// `apply`: the deploy flags, or a saved plan.
+#[derive(Debug, Args)]
+#[command(
+    disable_version_flag = true,
+    after_help = "Examples:
+  kubectl chart apply web ./chart -n prod -f prod.yaml --wait
+
+  # Apply exactly what `diff web ./chart -n prod --out web.plan` showed, or refuse if anything
+  # changed since (a live object, the release, the chart or its values)
+  kubectl chart apply web --plan web.plan -n prod --wait"
+)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    deploy: DeployArgs,
+    /// Apply a plan saved by `diff --out` (no CHART): exactly its changes, or nothing. The chart,
+    /// values and rendering flags come from the plan.
+    #[arg(
+        long,
+        value_name = "PLAN",
+        conflicts_with_all = [
+            "chart", "values", "set", "set_string", "set_file", "set_json", "set_literal",
+            "version", "devel", "repo", "dry_run", "reuse_values", "reset_then_reuse_values",
+            "force", "server_side", "adopt", "kube_version", "plain_http", "ca_file", "cert_file",
+            "key_file", "insecure_skip_tls_verify", "username", "password", "pass_credentials",
+        ]
+    )]
+    plan: Option<std::path::PathBuf>,
+}
+
+/// Runs `apply`, from a chart or from a saved plan.
+pub fn exec_apply(global: &GlobalArgs, a: ApplyArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let Some(plan) = a.plan else {
+        return exec(global, a.deploy, Mode::Apply, out);
+    };
+    let d = a.deploy;
+    let opts = action::ApplyPlanOptions {
+        release: d.release,
+        plan,
+        wait: d.wait,
+        wait_for_jobs: d.wait_for_jobs,
+        timeout: parse_duration(&d.timeout)?,
+        atomic: d.atomic,
+        create_namespace: d.create_namespace,
+        description: d.description,
+        no_hooks: d.no_hooks,
+        force_unlock: d.force_unlock,
+        progress: progress(d.wait || d.atomic),
+    };
+    let connect = global.connect_options()?;
+    let lock_wait = d.wait_for_lock.as_deref().map(parse_duration).transpose()?;
+    let result = super::runtime()?.block_on(async {
+        let mut ctx = Context::connect(&connect).await?;
+        ctx.history_max = d.history_max;
+        ctx.lock_wait = lock_wait.unwrap_or_default();
+        action::apply_saved_plan(&ctx, &opts).await
+    })?;
+    print_result(&result, false, out)
+}
+
 /// Runs install, upgrade or apply.
 pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write) -> anyhow::Result<()> {
+    let Some(chart) = a.chart.as_deref() else {
+        anyhow::bail!(
+            "a CHART is required (after RELEASE){}",
+            if mode == Mode::Apply {
+                ", or --plan PLAN"
+            } else {
+                ""
+            }
+        );
+    };
     let dry_run = match a.dry_run.as_deref() {
         None | Some("none") | Some("false") => None,
         Some("client") | Some("true") | Some("") => Some(DryRun::Client),
@@ -108,7 +178,7 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client or server"),
     };
     let timeout: Duration = parse_duration(&a.timeout)?;
-    let located = super::args::locate(&a.chart, &a.chart_args)?;
+    let located = super::args::locate(chart, &a.chart_args)?;
     let opts = UpgradeOptions {
         release: a.release,
         chart: located.path,
@@ -132,6 +202,7 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         force_unlock: a.force_unlock,
         crds: a.crds.policy()?,
         progress: progress(a.wait || a.atomic),
+        saved_plan: None,
     };
     let connect = global.connect_options()?;
     let history_max = a.history_max;
@@ -142,6 +213,11 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         ctx.lock_wait = lock_wait.unwrap_or_default();
         action::upgrade(&ctx, &opts).await
     })?;
+    print_result(&result, dry_run.is_some(), out)
+}
+
+/// What install, upgrade and apply print.
+fn print_result(result: &action::UpgradeResult, dry_run: bool, out: &mut dyn Write) -> anyhow::Result<()> {
     let r = &result.release;
     let c = result.plan.counts();
     writeln!(out, "NAME: {}", r.name)?;
@@ -156,7 +232,7 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         c.patch,
         c.delete,
         c.noop,
-        if dry_run.is_some() {
+        if dry_run {
             " (dry run: nothing was written)"
         } else {
             ""
@@ -184,4 +260,65 @@ pub fn progress(waiting: bool) -> std::sync::Arc<dyn crate::apply::Progress> {
 pub fn exec_upgrade(global: &GlobalArgs, a: UpgradeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mode = if a.install { Mode::Apply } else { Mode::Upgrade };
     exec(global, a.deploy, mode, out)
+}
+
+#[cfg(test)]
+mod tests {
+    /// `apply --plan` takes the flags that say how to carry a plan out, and refuses those that
+    /// would change what it does (they come from the plan); `diff --out` saves a chart's plan only.
+    #[test]
+    fn saved_plan_flags() {
+        let cases: &[(&[&str], Option<&str>)] = &[
+            (&["apply", "web", "--plan", "p"], None),
+            (
+                &[
+                    "apply",
+                    "web",
+                    "--plan",
+                    "p",
+                    "-n",
+                    "prod",
+                    "--wait",
+                    "--timeout",
+                    "1m",
+                    "--atomic",
+                    "--description",
+                    "d",
+                    "--history-max",
+                    "3",
+                    "--wait-for-lock",
+                    "10s",
+                ],
+                None,
+            ),
+            (&["apply", "web", "./chart", "--plan", "p"], Some("[CHART]")),
+            (&["apply", "web", "--plan", "p", "--set", "a=1"], Some("--set")),
+            (&["apply", "web", "--plan", "p", "-f", "v.yaml"], Some("--values")),
+            (
+                &["apply", "web", "--plan", "p", "--server-side"],
+                Some("--server-side"),
+            ),
+            (&["apply", "web", "--plan", "p", "--dry-run"], Some("--dry-run")),
+            (
+                &["apply", "web", "--plan", "p", "--version", "1.2.3"],
+                Some("--version"),
+            ),
+            (&["install", "web", "--plan", "p"], Some("--plan")),
+            (&["diff", "web", "./chart", "--out", "p"], None),
+            (
+                &["diff", "web", "--revision", "2", "--out", "p"],
+                Some("--revision"),
+            ),
+        ];
+        for (args, refused) in cases {
+            let argv = std::iter::once("kubectl-chart").chain(args.iter().copied());
+            let parsed = <super::super::Cli as clap::Parser>::try_parse_from(argv);
+            match (parsed, refused) {
+                (Ok(_), None) => {}
+                (Err(e), Some(flag)) => assert!(e.to_string().contains(flag), "{args:?}: {e}"),
+                (Ok(_), Some(_)) => panic!("{args:?}: accepted"),
+                (Err(e), None) => panic!("{args:?}: {e}"),
+            }
+        }
+    }
 }

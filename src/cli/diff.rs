@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{GlobalArgs, ValuesArgs};
 use crate::{
-    action::{self, Context, DiffOptions},
+    action::{self, Context, DiffOptions, SavePlanOptions},
     diff::{Color, OutputKind, ViewOptions},
 };
 
@@ -21,6 +21,9 @@ use crate::{
 
   # What would rolling web back to revision 3 change?
   kubectl chart diff web --revision 3 -n prod
+
+  # Save what is reviewed; `apply web --plan web.plan -n prod` applies exactly that later
+  kubectl chart diff web ./chart -n prod -f prod.yaml --out web.plan
 
   # Machine-readable, and exit 2 when anything would change
   kubectl chart diff web ./chart -o json --detailed-exitcode
@@ -67,15 +70,22 @@ pub struct DiffArgs {
     /// are kept).
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
+    /// Save the plan to this file (mode 0600: it holds the values) for `apply RELEASE --plan FILE`,
+    /// which applies exactly these changes or refuses if anything changed since.
+    #[arg(long, value_name = "PLAN", conflicts_with = "revision")]
+    out: Option<std::path::PathBuf>,
 }
 
 /// Runs `diff`.
 pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     use std::io::IsTerminal as _;
     let terminal = crate::output::color_enabled(std::io::stdout().is_terminal());
-    let chart = match &a.chart {
-        Some(c) => Some(super::args::locate(c, &a.chart_args)?.path),
-        None => None,
+    let (chart, chart_origin) = match &a.chart {
+        Some(c) => {
+            let located = super::args::locate(c, &a.chart_args)?;
+            (Some(located.path), located.origin)
+        }
+        None => (None, None),
     };
     let opts = DiffOptions {
         release: a.release,
@@ -94,9 +104,27 @@ pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Re
     let connect = global.connect_options()?;
     let result = super::runtime()?.block_on(async {
         let ctx = Context::connect(&connect).await?;
-        action::diff(&ctx, &opts).await
+        match &a.out {
+            Some(file) => {
+                let save = SavePlanOptions {
+                    out: file.clone(),
+                    chart_origin,
+                };
+                action::diff_and_save(&ctx, &opts, &save).await
+            }
+            None => action::diff(&ctx, &opts).await,
+        }
     })?;
     out.write_all(result.text.as_bytes())?;
+    if let Some(file) = &a.out {
+        // On stderr: stdout is the diff, which `-o json` readers parse.
+        eprintln!(
+            "Plan saved to {} (owner-only: it holds the values); apply exactly it with: kubectl chart apply {} --plan {}",
+            file.display(),
+            opts.release,
+            file.display()
+        );
+    }
     if a.detailed_exitcode && result.plan.has_changes() {
         out.flush()?;
         return Err(crate::error::ExitStatus::Changes.into());

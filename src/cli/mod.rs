@@ -78,8 +78,7 @@ pub enum Command {
     /// Upgrade a release to a new chart or new values.
     Upgrade(deploy::UpgradeArgs),
     /// Install or upgrade: make the release match the chart (`helm upgrade --install`).
-    #[command(after_help = "Examples:\n  kubectl chart apply web ./chart -n prod -f prod.yaml --wait")]
-    Apply(deploy::DeployArgs),
+    Apply(deploy::ApplyArgs),
     /// Roll a release back to a previous revision.
     Rollback(rollback::RollbackArgs),
     /// Uninstall a release.
@@ -134,7 +133,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Get(a) => get::exec(&cli.global, a, out),
         Command::Install(a) => deploy::exec(&cli.global, a, action::Mode::Install, out),
         Command::Upgrade(a) => deploy::exec_upgrade(&cli.global, a, out),
-        Command::Apply(a) => deploy::exec(&cli.global, a, action::Mode::Apply, out),
+        Command::Apply(a) => deploy::exec_apply(&cli.global, a, out),
         Command::Rollback(a) => rollback::exec(&cli.global, a, out),
         Command::Uninstall(a) => uninstall::exec(&cli.global, a, out),
         Command::ExportHelm(a) => export_helm::exec(&cli.global, a, out),

@@ -515,6 +515,10 @@ impl Cluster for KubeCluster {
         &self.namespace
     }
 
+    fn endpoint(&self) -> (String, String) {
+        (self.server.clone(), self.context.clone())
+    }
+
     async fn resolve(&self, gvk: &Gvk) -> Result<ApiResourceInfo> {
         for refresh in [false, true] {
             if let Some(list) = self.resource_list(gvk, refresh).await? {

@@ -373,6 +373,13 @@ pub trait Cluster: Send + Sync {
     /// The namespace from `--namespace`, else the kubeconfig context, else `default`.
     fn default_namespace(&self) -> &str;
 
+    /// The API server (`host:port`) and the kubeconfig context this connection was made with, so
+    /// a saved plan can name where it was made and refuse to run anywhere else; empty strings for
+    /// implementations that know no server.
+    fn endpoint(&self) -> (String, String) {
+        (String::new(), String::new())
+    }
+
     /// The server's version (`GET /version` `gitVersion`, e.g. `v1.32.13`), for
     /// `.Capabilities.KubeVersion`. Implementations without a server answer `None`.
     async fn server_version(&self) -> Result<Option<String>> {

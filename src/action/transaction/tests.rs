@@ -80,6 +80,7 @@ fn upgrade_opts(chart: &Path, v: &str) -> UpgradeOptions {
         progress: Arc::new(apply::NoProgress),
         force_unlock: false,
         crds: apply::CrdPolicy::Create,
+        saved_plan: None,
     }
 }
 
