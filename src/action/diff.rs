@@ -28,6 +28,8 @@ pub struct DiffOptions {
     pub chart: Option<PathBuf>,
     /// Values flags.
     pub values: ValuesOptions,
+    /// `--patch`, `--set-image`, `--post-renderer`: the diff shows the patched objects.
+    pub patches: super::PatchOptions,
     /// `--revision N` / `diff rollback RELEASE N`: the stored revision to go back to.
     pub revision: Option<u32>,
     /// `--kube-version` override for `.Capabilities`.
@@ -86,6 +88,7 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
                 is_upgrade: last.is_some(),
             };
             let mut req = RenderRequest::new(chart.clone(), opts.values.clone(), release);
+            req.patches = opts.patches.clone();
             // The render an install or upgrade would make: on a first install the chart's
             // `crds/` kinds count as served, since install creates them before rendering.
             req.discovery = discovery.map(|d| {

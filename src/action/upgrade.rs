@@ -74,6 +74,9 @@ pub struct UpgradeOptions {
     pub chart_origin: Option<crate::release::ChartOrigin>,
     /// Values flags.
     pub values: ValuesOptions,
+    /// `--patch`, `--set-image`, `--post-renderer`: applied before the plan; the revision
+    /// records the patched manifest.
+    pub patches: super::PatchOptions,
     /// Verb.
     pub mode: Mode,
     /// `--dry-run`.
@@ -229,6 +232,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     if opts.reuse_values || opts.reset_then_reuse_values {
         req.base_values = last_deployed_values;
     }
+    req.patches = opts.patches.clone();
     let rendered = render_release(&req)?;
     let manifest_text = rendered.manifest_text();
     if let Some(b) = base.take() {

@@ -42,6 +42,8 @@ pub struct DiffArgs {
     values: ValuesArgs,
     #[command(flatten)]
     chart_args: super::args::ChartArgs,
+    #[command(flatten)]
+    patches: super::args::PatchArgs,
     /// Compare with stored revision N instead of a chart (what `rollback RELEASE N` would do).
     #[arg(long, value_name = "N")]
     revision: Option<u32>,
@@ -72,6 +74,10 @@ pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Re
     use std::io::IsTerminal as _;
     let terminal =
         std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let patches = a.patches.to_options()?;
+    if a.chart.is_none() && !patches.is_empty() {
+        anyhow::bail!("--patch, --set-image and --post-renderer apply to a CHART, not to --revision (a stored revision is already patched)");
+    }
     let chart = match &a.chart {
         Some(c) => Some(super::args::locate(c, &a.chart_args)?.path),
         None => None,
@@ -80,6 +86,7 @@ pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Re
         release: a.release,
         chart,
         values: a.values.to_options(),
+        patches,
         revision: a.revision,
         kube_version: a.kube_version,
         view: ViewOptions {
