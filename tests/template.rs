@@ -14,6 +14,10 @@ mod lint;
 #[path = "template/create.rs"]
 mod create;
 
+// `--post-renderer` against helm, `--patch`/`--set-image` against goldens.
+#[path = "template/patches.rs"]
+mod patches;
+
 // Helm as the oracle (only its finder is used here).
 #[allow(dead_code)]
 #[path = "support/helm.rs"]
