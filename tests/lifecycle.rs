@@ -5,6 +5,9 @@
 
 #[path = "support/apply_util.rs"]
 mod apply_util;
+/// Issue 22: post-renderers and built-in patches.
+#[path = "lifecycle/patches.rs"]
+mod patches;
 mod support;
 /// Issue 18: releases Helm installed.
 #[path = "lifecycle/takeover.rs"]
