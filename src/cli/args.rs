@@ -228,10 +228,14 @@ pub struct PatchArgs {
 impl PatchArgs {
     /// The options the render stage takes.
     pub fn to_options(&self) -> anyhow::Result<crate::action::PatchOptions> {
+        // Helm accepts (and ignores) `--post-renderer-args` without `--post-renderer`; so do we,
+        // with a warning, so that a command line written for helm runs unchanged.
         if self.post_renderer.is_none()
             && (!self.post_renderer_args.is_empty() || self.post_renderer_timeout.is_some())
         {
-            anyhow::bail!("--post-renderer-args and --post-renderer-timeout need --post-renderer");
+            tracing::warn!(
+                "--post-renderer-args and --post-renderer-timeout are ignored without --post-renderer"
+            );
         }
         let timeout = match &self.post_renderer_timeout {
             Some(t) => parse_duration(t)?,

@@ -145,11 +145,6 @@ fn bad_post_renderers_are_clear_errors() {
             format!("Error: error while running post render on files: {} did not finish within 1s (--post-renderer-timeout); it was killed and nothing was applied", script("hang.sh")),
         ),
         (
-            "args without a renderer",
-            vec!["--post-renderer-args".into(), "x".into()],
-            "Error: --post-renderer-args and --post-renderer-timeout need --post-renderer".into(),
-        ),
-        (
             "with --output-dir",
             vec!["--post-renderer".into(), script("cat.sh"), "--output-dir".into(), "/nonexistent/out".into()],
             "Error: --output-dir cannot be combined with --post-renderer".into(),
