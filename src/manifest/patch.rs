@@ -81,7 +81,7 @@ pub enum Error {
     /// One entry is malformed.
     #[error("patch file {file}: entry {index}: field {field}: {message}")]
     Entry {
-        /// The patch file.
+        /// The patch file, with the entry's line when known (`p.yaml:12`).
         file: String,
         /// 0-based entry index.
         index: usize,
@@ -93,7 +93,7 @@ pub enum Error {
     /// An entry's target matches no rendered document.
     #[error("patch file {file}: entry {index}: target {target} matches no rendered object")]
     NoMatch {
-        /// The patch file.
+        /// The patch file, with the entry's line when known.
         file: String,
         /// 0-based entry index.
         index: usize,
@@ -103,7 +103,7 @@ pub enum Error {
     /// An entry does not apply to an object it targets.
     #[error("patch file {file}: entry {index}: patching {object}: {message}")]
     Apply {
-        /// The patch file.
+        /// The patch file, with the entry's line when known.
         file: String,
         /// 0-based entry index.
         index: usize,
@@ -332,6 +332,8 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Entry>, Error> {
         message,
     };
     let docs = crate::yaml::parse_documents(text, file).map_err(|e| file_err(e.to_string()))?;
+    let count: usize = docs.iter().filter_map(Value::as_array).map(Vec::len).sum();
+    let lines = entry_lines(text, count);
     let mut entries = Vec::new();
     let mut index = 0;
     for doc in docs {
@@ -339,7 +341,12 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Entry>, Error> {
             Value::Null => {}
             Value::Array(items) => {
                 for item in items {
-                    entries.push(parse_entry(file, index, &item)?);
+                    // Messages name the entry's line where it is known: `p.yaml:12`.
+                    let at = match &lines {
+                        Some(l) => format!("{file}:{}", l[index]),
+                        None => file.to_string(),
+                    };
+                    entries.push(parse_entry(&at, index, &item)?);
                     index += 1;
                 }
             }
@@ -352,6 +359,18 @@ fn parse_file(file: &str, text: &str) -> Result<Vec<Entry>, Error> {
         }
     }
     Ok(entries)
+}
+
+/// The 1-based line of each entry of a block-style list (`- ` at column 0), when there is one
+/// such line per entry; `None` otherwise (flow style, nested lists), and messages name no line.
+fn entry_lines(text: &str, count: usize) -> Option<Vec<usize>> {
+    let lines: Vec<usize> = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| *l == "-" || l.starts_with("- "))
+        .map(|(i, _)| i + 1)
+        .collect();
+    (lines.len() == count).then_some(lines)
 }
 
 fn json_kind(v: &Value) -> &'static str {

@@ -214,12 +214,12 @@ fn bad_patches_are_clear_errors() {
         (
             "target matches nothing",
             &["--patch", "fixtures/patches/no-match.yaml"],
-            "Error: patch file fixtures/patches/no-match.yaml: entry 1: target {kind=DaemonSet, name=agent} matches no rendered object\n",
+            "Error: patch file fixtures/patches/no-match.yaml:3: entry 1: target {kind=DaemonSet, name=agent} matches no rendered object\n",
         ),
         (
             "misspelt field",
             &["--patch", "fixtures/patches/bad-field.yaml"],
-            "Error: patch file fixtures/patches/bad-field.yaml: entry 1: field target.nmae: unknown field (expected group, version, kind, name, namespace, labelSelector)\n",
+            "Error: patch file fixtures/patches/bad-field.yaml:3: entry 1: field target.nmae: unknown field (expected group, version, kind, name, namespace, labelSelector)\n",
         ),
         (
             "missing file",

@@ -233,7 +233,7 @@ fn namespace_defaults_to_the_release_namespace() {
     let err = run(&patch("default"), &[]).unwrap_err().to_string();
     assert_eq!(
         err,
-        "patch file p.yaml: entry 0: target {kind=Service, namespace=default} matches no rendered object"
+        "patch file p.yaml:1: entry 0: target {kind=Service, namespace=default} matches no rendered object"
     );
 }
 
@@ -249,19 +249,20 @@ fn bad_patch_files_name_file_entry_and_field() {
     let cases: &[(&str, &str, &str)] = &[
         ("not a list", "target: x", "patch file p.yaml: expected a list of entries (- target: …, patch: …), found a map"),
         ("not YAML", "- [", "patch file p.yaml: "),
-        ("entry not a map", "- 3", "patch file p.yaml: entry 0: field (entry): expected a map with target and patch, found a number"),
-        ("unknown field", "- {target: {kind: A}, patch: {}, options: {}}", "patch file p.yaml: entry 0: field options: unknown field (expected target and patch)"),
-        ("missing target", "- {patch: {}}", "patch file p.yaml: entry 0: field target: missing"),
-        ("missing patch", "- {target: {kind: A}}", "patch file p.yaml: entry 0: field patch: missing"),
-        ("unknown target field", "- {target: {kinds: A}, patch: {}}", "patch file p.yaml: entry 0: field target.kinds: unknown field"),
-        ("empty target", "- {target: {}, patch: {}}", "patch file p.yaml: entry 0: field target: empty"),
-        ("target value not a string", "- {target: {kind: [A]}, patch: {}}", "patch file p.yaml: entry 0: field target.kind: expected a string, found a list"),
-        ("bad regex", "- {target: {name: '('}, patch: {}}", "patch file p.yaml: entry 0: field target.name: invalid regular expression"),
-        ("bad selector", "- {target: {labelSelector: 'a b'}, patch: {}}", "patch file p.yaml: entry 0: field target.labelSelector: invalid label key"),
-        ("bad op", "- {target: {kind: A}, patch: [{op: frob, path: /a}]}", "patch file p.yaml: entry 0: field patch: not a list of RFC 6902 operations"),
-        ("patch a scalar", "- {target: {kind: A}, patch: 3}", "patch file p.yaml: entry 0: field patch: expected a list of RFC 6902 operations or a strategic-merge patch map, found a number"),
-        ("bad directive", "- {target: {kind: A}, patch: {$patch: drop}}", "patch file p.yaml: entry 0: field patch: $patch must be replace, delete or merge"),
-        ("second entry counted", "- {target: {kind: A}, patch: {}}\n- {target: {kind: A}}", "patch file p.yaml: entry 1: field patch: missing"),
+        ("entry not a map", "- 3", "patch file p.yaml:1: entry 0: field (entry): expected a map with target and patch, found a number"),
+        ("unknown field", "- {target: {kind: A}, patch: {}, options: {}}", "patch file p.yaml:1: entry 0: field options: unknown field (expected target and patch)"),
+        ("missing target", "- {patch: {}}", "patch file p.yaml:1: entry 0: field target: missing"),
+        ("missing patch", "- {target: {kind: A}}", "patch file p.yaml:1: entry 0: field patch: missing"),
+        ("unknown target field", "- {target: {kinds: A}, patch: {}}", "patch file p.yaml:1: entry 0: field target.kinds: unknown field"),
+        ("empty target", "- {target: {}, patch: {}}", "patch file p.yaml:1: entry 0: field target: empty"),
+        ("target value not a string", "- {target: {kind: [A]}, patch: {}}", "patch file p.yaml:1: entry 0: field target.kind: expected a string, found a list"),
+        ("bad regex", "- {target: {name: '('}, patch: {}}", "patch file p.yaml:1: entry 0: field target.name: invalid regular expression"),
+        ("bad selector", "- {target: {labelSelector: 'a b'}, patch: {}}", "patch file p.yaml:1: entry 0: field target.labelSelector: invalid label key"),
+        ("bad op", "- {target: {kind: A}, patch: [{op: frob, path: /a}]}", "patch file p.yaml:1: entry 0: field patch: not a list of RFC 6902 operations"),
+        ("patch a scalar", "- {target: {kind: A}, patch: 3}", "patch file p.yaml:1: entry 0: field patch: expected a list of RFC 6902 operations or a strategic-merge patch map, found a number"),
+        ("bad directive", "- {target: {kind: A}, patch: {$patch: drop}}", "patch file p.yaml:1: entry 0: field patch: $patch must be replace, delete or merge"),
+        ("flow style: no line", "[{target: {kind: A}}]", "patch file p.yaml: entry 0: field patch: missing"),
+        ("second entry counted", "- {target: {kind: A}, patch: {}}\n- {target: {kind: A}}", "patch file p.yaml:2: entry 1: field patch: missing"),
     ];
     for (name, file, want) in cases {
         let err = PatchSet::load(&[("p.yaml".into(), file.to_string())], &[])
@@ -278,22 +279,22 @@ fn patches_that_do_not_apply_name_the_object() {
         (
             "6902 test fails",
             "- target: {kind: Deployment}\n  patch: [{op: test, path: /spec/replicas, value: 9}]",
-            "patch file p.yaml: entry 0: patching Deployment default/web: ",
+            "patch file p.yaml:1: entry 0: patching Deployment default/web: ",
         ),
         (
             "6902 path missing",
             "- target: {kind: Deployment}\n  patch: [{op: replace, path: /spec/nope/x, value: 1}]",
-            "patch file p.yaml: entry 0: patching Deployment default/web: ",
+            "patch file p.yaml:1: entry 0: patching Deployment default/web: ",
         ),
         (
             "smp element without merge key",
             "- target: {kind: Deployment}\n  patch: {spec: {template: {spec: {containers: [{image: x}]}}}}",
-            "patch file p.yaml: entry 0: patching Deployment default/web: list spec.template.spec.containers merges on name: a patch element lacks the merge key",
+            "patch file p.yaml:1: entry 0: patching Deployment default/web: list spec.template.spec.containers merges on name: a patch element lacks the merge key",
         ),
         (
             "no match",
             "- target: {kind: StatefulSet, name: db}\n  patch: {spec: {replicas: 2}}",
-            "patch file p.yaml: entry 0: target {kind=StatefulSet, name=db} matches no rendered object",
+            "patch file p.yaml:1: entry 0: target {kind=StatefulSet, name=db} matches no rendered object",
         ),
     ];
     for (name, file, want) in cases {
