@@ -92,12 +92,22 @@ impl ListMerges for BuiltinLists {
     }
 }
 
+/// An executable bit is set (Go's `LookPath` check on Unix; elsewhere any file runs).
+#[cfg(unix)]
+fn is_executable(m: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    m.permissions().mode() & 0o111 != 0
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &std::fs::Metadata) -> bool {
+    true
+}
+
 /// Go's `exec.LookPath`: a path with a `/` is used as it is, a bare name is searched on `$PATH`;
 /// either must be an executable file. Returns the absolute path, as Helm runs it.
 fn look_path(name: &str) -> anyhow::Result<PathBuf> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let executable =
-        |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+    let executable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && is_executable(&m));
     if name.is_empty() {
         bail!("--post-renderer: the path is empty");
     }
