@@ -72,8 +72,7 @@ pub struct DiffArgs {
 /// Runs `diff`.
 pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     use std::io::IsTerminal as _;
-    let terminal =
-        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let terminal = crate::output::color_enabled(std::io::stdout().is_terminal());
     let patches = a.patches.to_options()?;
     if a.chart.is_none() && !patches.is_empty() {
         anyhow::bail!("--patch, --set-image and --post-renderer apply to a CHART, not to --revision (a stored revision is already patched)");

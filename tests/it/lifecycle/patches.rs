@@ -6,8 +6,8 @@
 use kubectl_chart::cluster::{Cluster, Gvk};
 use serde_json::Value;
 
-use super::{helm, helm3, setup, support, Env, DEMO};
-use support::k8s::TestNamespace;
+use super::{helm, helm3, setup, Env, DEMO};
+use crate::support::k8s::TestNamespace;
 
 /// The objects the demo chart renders (without its cache subchart) as release `pr`.
 const OBJECTS: [(&str, &str, &str); 4] = [
