@@ -85,6 +85,7 @@ pub async fn apply_saved_plan(ctx: &Context, opts: &ApplyPlanOptions) -> anyhow:
         no_hooks: opts.no_hooks,
         kube_version: saved.kube_version.clone(),
         crds: saved.crds,
+        patches: Default::default(),
         progress: opts.progress.clone(),
         force_unlock: opts.force_unlock,
         saved_plan: None,
@@ -180,6 +181,7 @@ mod tests {
                 revision: None,
                 kube_version: None,
                 crds: Default::default(),
+                patches: Default::default(),
                 view: ViewOptions::default(),
             };
             let save = SavePlanOptions {

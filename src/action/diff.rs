@@ -31,6 +31,8 @@ pub struct DiffOptions {
     pub chart: Option<PathBuf>,
     /// Values flags.
     pub values: ValuesOptions,
+    /// `--patch`, `--set-image`, `--post-renderer`: the diff shows the patched objects.
+    pub patches: super::PatchOptions,
     /// `--revision N` / `diff rollback RELEASE N`: the stored revision to go back to.
     pub revision: Option<u32>,
     /// `--kube-version` override for `.Capabilities`.
@@ -102,6 +104,7 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
                 is_upgrade: last.is_some(),
             };
             let mut req = RenderRequest::new(chart.clone(), opts.values.clone(), release);
+            req.patches = opts.patches.clone();
             // The render an install or upgrade would make: on a first install the chart's
             // `crds/` kinds count as served, since install creates them before rendering.
             req.discovery = discovery.map(|d| {
@@ -214,6 +217,11 @@ pub async fn diff_and_save(
     if opts.revision.is_some() {
         bail!("diff takes a CHART or --revision N, not both");
     }
+    if !opts.patches.is_empty() {
+        // `apply --plan` checks a plan by rendering its chart and values again; patches and
+        // post-renderers are not part of the plan file (yet), so that check could never pass.
+        bail!("--out cannot be used with --patch, --set-image or --post-renderer (a saved plan does not record them yet)");
+    }
     let upgrade_opts = UpgradeOptions {
         release: opts.release.clone(),
         chart: chart.clone(),
@@ -235,6 +243,7 @@ pub async fn diff_and_save(
         no_hooks: false,
         kube_version: opts.kube_version.clone(),
         crds: opts.crds,
+        patches: opts.patches.clone(),
         progress: std::sync::Arc::new(crate::apply::NoProgress),
         force_unlock: false,
         saved_plan: Some(SavedPlanUse::Write),

@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, path::PathBuf, rc::Rc};
 
+use super::post_render::{run_post_renderer, split_output, BuiltinLists, PatchOptions};
 use crate::{
     chart::{self, Chart},
     gotemplate::Value,
@@ -33,6 +34,11 @@ pub struct RenderRequest {
     /// reads them for `--reuse-values`, every number a float64; a saved plan's must come back
     /// exactly as they rendered (`--set n=3` is an integer there), or the plan would not match.
     pub base_values_exact: bool,
+    /// `--patch`, `--set-image`, `--post-renderer`: applied to the rendered documents.
+    pub patches: PatchOptions,
+    /// `template --include-crds`: the chart's CRDs go through the post-renderer too, first, as
+    /// Helm sends them.
+    pub post_render_crds: bool,
 }
 
 impl RenderRequest {
@@ -47,6 +53,8 @@ impl RenderRequest {
             lookup: Rc::new(NoCluster),
             base_values: None,
             base_values_exact: false,
+            patches: PatchOptions::default(),
+            post_render_crds: false,
         }
     }
 }
@@ -65,26 +73,39 @@ pub struct RenderedRelease {
     pub hooks: Vec<Hook>,
     /// The top chart's NOTES.txt, rendered.
     pub notes: Option<String>,
+    /// The post-renderer's output, verbatim: Helm's release manifest when one ran (`manifests`
+    /// are then its documents).
+    pub post_rendered: Option<String>,
 }
 
 impl RenderedRelease {
     /// The manifest text as Helm records it (`---\n# Source: …` documents).
     pub fn manifest_text(&self) -> String {
-        let mut out = String::new();
-        for m in &self.manifests {
-            out.push_str("---\n# Source: ");
-            out.push_str(&m.path);
-            out.push('\n');
-            out.push_str(&m.content);
-            out.push('\n');
+        if let Some(text) = &self.post_rendered {
+            return text.clone();
         }
-        out
+        joined_manifests(&self.manifests)
     }
+}
+
+/// Documents joined as Helm joins them for its manifest and for a post-renderer's stdin.
+fn joined_manifests(manifests: &[Manifest]) -> String {
+    let mut out = String::new();
+    for m in manifests {
+        out.push_str("---\n# Source: ");
+        out.push_str(&m.path);
+        out.push('\n');
+        out.push_str(&m.content);
+        out.push('\n');
+    }
+    out
 }
 
 /// Loads, resolves, validates, renders, splits and sorts. Nothing here writes anywhere.
 pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     let started = std::time::Instant::now();
+    // Patch files are read and checked before anything renders: a bad one costs no render.
+    let patches = req.patches.load()?;
     // Helm's lines while loading (each symlink followed) reach stderr as it prints them.
     let loaded = chart::load_reporting(&req.chart, &mut |w| eprintln!("{w}"))?;
     tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
@@ -134,8 +155,33 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     });
     let notes = notes?;
     tracing::debug!(elapsed = ?started.elapsed(), "rendered");
-    let (hooks, manifests) = manifest::sort_scanned(scanned?);
+    let scanned = scanned?;
+    let (hooks, mut manifests) = if patches.is_empty() {
+        manifest::sort_scanned(scanned)
+    } else {
+        // Patched before hooks are set apart, so a patch that changes a hook annotation or a
+        // kind is sorted by what it made.
+        let mut docs: Vec<Manifest> = scanned.into_values().flatten().collect();
+        patches.apply(&mut docs, &req.release.namespace, &BuiltinLists::new())?;
+        manifest::sort_documents(docs)
+    };
     tracing::debug!(elapsed = ?started.elapsed(), "documents parsed and sorted");
+    let mut post_rendered = None;
+    if let Some(pr) = &req.patches.post_renderer {
+        let mut input = String::new();
+        if req.post_render_crds {
+            let mut crds = Vec::new();
+            super::template::crd_objects(&chart, None, &mut crds);
+            for (path, text) in crds {
+                input.push_str(&format!("---\n# Source: {path}\n{text}\n"));
+            }
+        }
+        input.push_str(&joined_manifests(&manifests));
+        let out = run_post_renderer(pr, &input)?;
+        manifests = split_output(pr, &out)?;
+        post_rendered = Some(out);
+        tracing::debug!(elapsed = ?started.elapsed(), "post-rendered");
+    }
     Ok(RenderedRelease {
         chart,
         user_values,
@@ -143,5 +189,6 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
         manifests,
         hooks,
         notes,
+        post_rendered,
     })
 }

@@ -47,6 +47,8 @@ pub struct TemplateOptions {
     pub is_upgrade: bool,
     /// `--output-dir`: write files there instead of returning one stream.
     pub output_dir: Option<PathBuf>,
+    /// `--patch`, `--set-image`, `--post-renderer`.
+    pub patches: super::PatchOptions,
 }
 
 /// Renders and returns what `helm template` prints (empty when written to `output_dir`).
@@ -57,6 +59,7 @@ pub fn template(opts: &TemplateOptions) -> anyhow::Result<String> {
 /// [`template`], written to `out` as it is formatted instead of gathered first (argo-cd prints
 /// 1.9 MB: gathering it cost a copy and as many fresh pages).
 pub fn template_to(opts: &TemplateOptions, out: &mut dyn Write) -> anyhow::Result<()> {
+    check_flags(opts)?;
     let mut caps = Capabilities::default().with_extra_api_versions(&opts.api_versions);
     if let Some(v) = &opts.kube_version {
         caps = caps.with_kube_version(v).map_err(anyhow::Error::msg)?;
@@ -74,6 +77,8 @@ fn request(opts: &TemplateOptions, caps: Capabilities) -> RenderRequest {
     };
     let mut req = RenderRequest::new(opts.chart.clone(), opts.values.clone(), release);
     req.capabilities = caps;
+    req.patches = opts.patches.clone();
+    req.post_render_crds = opts.include_crds && !opts.skip_crds;
     req
 }
 
@@ -85,6 +90,7 @@ fn request(opts: &TemplateOptions, caps: Capabilities) -> RenderRequest {
 /// As in Helm, `--kube-version` and `--api-versions` only apply offline: with `--validate` the
 /// server's answer is used as it is.
 pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) -> anyhow::Result<String> {
+    check_flags(opts)?;
     let discovery = PendingCapabilities::start(ctx.cluster.clone()).await;
     if opts.kube_version.is_some() || !opts.api_versions.is_empty() {
         tracing::warn!(
@@ -148,6 +154,16 @@ pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) ->
     printed(|out| print_to(opts, rendered, out))
 }
 
+/// Flag combinations refused before anything renders.
+fn check_flags(opts: &TemplateOptions) -> anyhow::Result<()> {
+    // Helm writes the files before it runs the post-renderer, and then drops its output: refused
+    // rather than silently ignoring the post-renderer.
+    if opts.output_dir.is_some() && opts.patches.post_renderer.is_some() {
+        bail!("--output-dir cannot be combined with --post-renderer (helm ignores the post-renderer's output there)");
+    }
+    Ok(())
+}
+
 /// What `print` writes, as a string.
 fn printed(print: impl FnOnce(&mut dyn Write) -> anyhow::Result<()>) -> anyhow::Result<String> {
     let mut out = Vec::new();
@@ -162,17 +178,23 @@ fn print_to(opts: &TemplateOptions, rendered: RenderedRelease, out: &mut dyn Wri
         chart,
         manifests,
         hooks,
+        post_rendered,
         ..
     } = rendered;
     // (path, text) in Helm's print order: CRDs when asked, manifests, then hooks. Borrowed, and the
     // output sized once: on large charts (argo-cd prints 1.9 MB) copies and regrowth of this text
     // were a tenth of the main thread's time, mostly the kernel zeroing fresh pages.
     let mut crds: Vec<(String, String)> = Vec::new();
-    if opts.include_crds && !opts.skip_crds {
+    // Post-rendered, the CRDs and manifests are the post-renderer's output (Helm prints it
+    // trimmed, then a line break, then the hooks).
+    let head = post_rendered.map(|text| format!("{}\n", text.trim_matches(GO_SPACE)));
+    if opts.include_crds && !opts.skip_crds && head.is_none() {
         crd_objects(&chart, None, &mut crds);
     }
     let mut docs: Vec<(&str, &str)> = crds.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
-    docs.extend(manifests.iter().map(|m| (m.path.as_str(), m.content.as_str())));
+    if head.is_none() {
+        docs.extend(manifests.iter().map(|m| (m.path.as_str(), m.content.as_str())));
+    }
     if !opts.no_hooks {
         for h in &hooks {
             if opts.skip_tests && h.events.iter().any(|e| e == "test" || e == "test-success") {
@@ -185,13 +207,26 @@ fn print_to(opts: &TemplateOptions, rendered: RenderedRelease, out: &mut dyn Wri
     if let Some(dir) = &opts.output_dir {
         return write_output_dir(dir, &docs);
     }
+    let write = |out: &mut dyn Write| -> anyhow::Result<()> {
+        if let Some(h) = &head {
+            out.write_all(h.as_bytes())?;
+        }
+        write_docs(&docs, out)
+    };
     if opts.show_only.is_empty() {
-        return write_docs(&docs, out);
+        return write(out);
     }
-    let all = printed(|all| write_docs(&docs, all))?;
+    let all = printed(write)?;
     out.write_all(show_only(&all, &opts.show_only)?.as_bytes())?;
     Ok(())
 }
+
+/// Go's `strings.TrimSpace` set (ASCII whitespace and the Unicode spaces Go counts).
+const GO_SPACE: &[char] = &[
+    ' ', '\t', '\n', '\r', '\x0b', '\x0c', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{2001}',
+    '\u{2002}', '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}',
+    '\u{200a}', '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
+];
 
 /// Documents as `helm template` prints them: `---`, a `# Source:` line, the text.
 fn write_docs(docs: &[(&str, &str)], out: &mut dyn Write) -> anyhow::Result<()> {
@@ -207,7 +242,7 @@ fn write_docs(docs: &[(&str, &str)], out: &mut dyn Write) -> anyhow::Result<()> 
 
 /// The `crds/` files of the chart and its subcharts (Helm's `CRDObjects`): `.yaml`, `.yml` and `.json`
 /// files, named by their path under the chart's full path.
-fn crd_objects(chart: &chart::Chart, parent: Option<&str>, out: &mut Vec<(String, String)>) {
+pub(super) fn crd_objects(chart: &chart::Chart, parent: Option<&str>, out: &mut Vec<(String, String)>) {
     let full = match parent {
         None => chart.name().to_string(),
         Some(p) => format!("{p}/charts/{}", chart.name()),

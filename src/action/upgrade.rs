@@ -77,6 +77,9 @@ pub struct UpgradeOptions {
     pub chart_origin: Option<crate::release::ChartOrigin>,
     /// Values flags.
     pub values: ValuesOptions,
+    /// `--patch`, `--set-image`, `--post-renderer`: applied before the plan; the revision
+    /// records the patched manifest.
+    pub patches: super::PatchOptions,
     /// Verb.
     pub mode: Mode,
     /// `--dry-run`.
@@ -242,6 +245,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         req.base_values = Some(values);
         req.base_values_exact = true;
     }
+    req.patches = opts.patches.clone();
     let rendered = render_release(&req)?;
     let manifest_text = rendered.manifest_text();
     if let Some(b) = base.take() {

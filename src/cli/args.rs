@@ -256,3 +256,60 @@ mod tests {
         }
     }
 }
+
+/// Patching the rendered documents: `--patch`, `--set-image`, `--post-renderer*`, for every verb
+/// that renders a chart (template, diff, install, upgrade, apply).
+#[derive(Debug, Clone, Default, Args)]
+pub struct PatchArgs {
+    /// A YAML list of patches to apply to the rendered objects (`- target: {kind: Deployment, name:
+    /// web}` with `patch:` a list of RFC 6902 operations or a strategic-merge patch; can specify
+    /// multiple).
+    #[arg(long = "patch", value_name = "FILE", action = ArgAction::Append)]
+    pub patch: Vec<std::path::PathBuf>,
+    /// Replace the image of every container and initContainer using image NAME (kustomize's
+    /// `images:`): NAME=NEWNAME[:TAG][@DIGEST], NAME=:TAG, NAME:TAG or NAME@DIGEST (can specify
+    /// multiple).
+    #[arg(long = "set-image", value_name = "NAME=REF", action = ArgAction::Append)]
+    pub set_image: Vec<String>,
+    /// The path to an executable to be used for post rendering. If it exists in $PATH, the binary
+    /// will be used, otherwise it will try to look for the executable at the given path.
+    #[arg(long = "post-renderer", value_name = "PATH")]
+    pub post_renderer: Option<String>,
+    /// An argument to the post-renderer (can specify multiple).
+    #[arg(long = "post-renderer-args", value_name = "ARG", action = ArgAction::Append, allow_hyphen_values = true)]
+    pub post_renderer_args: Vec<String>,
+    /// Kill the post-renderer if it runs longer than this (e.g. 30s, 5m).
+    #[arg(long = "post-renderer-timeout", value_name = "DURATION")]
+    pub post_renderer_timeout: Option<String>,
+}
+
+impl PatchArgs {
+    /// The options the render stage takes.
+    pub fn to_options(&self) -> anyhow::Result<crate::action::PatchOptions> {
+        // Helm accepts (and ignores) `--post-renderer-args` without `--post-renderer`; so do we,
+        // with a warning, so that a command line written for helm runs unchanged.
+        if self.post_renderer.is_none()
+            && (!self.post_renderer_args.is_empty() || self.post_renderer_timeout.is_some())
+        {
+            tracing::warn!(
+                "--post-renderer-args and --post-renderer-timeout are ignored without --post-renderer"
+            );
+        }
+        let timeout = match &self.post_renderer_timeout {
+            Some(t) => parse_duration(t)?,
+            None => crate::action::DEFAULT_POST_RENDERER_TIMEOUT,
+        };
+        Ok(crate::action::PatchOptions {
+            patch_files: self.patch.clone(),
+            set_image: self.set_image.clone(),
+            post_renderer: self
+                .post_renderer
+                .clone()
+                .map(|path| crate::action::PostRenderer {
+                    path,
+                    args: self.post_renderer_args.clone(),
+                    timeout,
+                }),
+        })
+    }
+}

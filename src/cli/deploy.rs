@@ -25,6 +25,8 @@ pub struct DeployArgs {
     chart_args: super::args::ChartArgs,
     #[command(flatten)]
     crds: super::args::CrdArgs,
+    #[command(flatten)]
+    patches: super::args::PatchArgs,
     /// Simulate: `client` renders and plans only; `server` also sends every write as a server-side dry run.
     #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
     dry_run: Option<String>,
@@ -178,12 +180,14 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client or server"),
     };
     let timeout: Duration = parse_duration(&a.timeout)?;
+    let patches = a.patches.to_options()?;
     let located = super::args::locate(chart, &a.chart_args)?;
     let opts = UpgradeOptions {
         release: a.release,
         chart: located.path,
         chart_origin: located.origin,
         values: a.values.to_options(),
+        patches,
         mode,
         dry_run,
         wait: a.wait,

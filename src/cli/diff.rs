@@ -47,6 +47,8 @@ pub struct DiffArgs {
     chart_args: super::args::ChartArgs,
     #[command(flatten)]
     crds: super::args::CrdArgs,
+    #[command(flatten)]
+    patches: super::args::PatchArgs,
     /// Compare with stored revision N instead of a chart (what `rollback RELEASE N` would do).
     #[arg(long, value_name = "N")]
     revision: Option<u32>,
@@ -80,6 +82,10 @@ pub struct DiffArgs {
 pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     use std::io::IsTerminal as _;
     let terminal = crate::output::color_enabled(std::io::stdout().is_terminal());
+    let patches = a.patches.to_options()?;
+    if a.chart.is_none() && !patches.is_empty() {
+        anyhow::bail!("--patch, --set-image and --post-renderer apply to a CHART, not to --revision (a stored revision is already patched)");
+    }
     let (chart, chart_origin) = match &a.chart {
         Some(c) => {
             let located = super::args::locate(c, &a.chart_args)?;
@@ -91,6 +97,7 @@ pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Re
         release: a.release,
         chart,
         values: a.values.to_options(),
+        patches,
         revision: a.revision,
         kube_version: a.kube_version,
         crds: a.crds.policy()?,

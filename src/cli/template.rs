@@ -32,6 +32,8 @@ pub struct TemplateArgs {
     values: ValuesArgs,
     #[command(flatten)]
     chart_args: super::args::ChartArgs,
+    #[command(flatten)]
+    patches: super::args::PatchArgs,
     /// Kubernetes version used for Capabilities.KubeVersion (ignored with --validate, as in Helm).
     #[arg(long = "kube-version", value_name = "VERSION")]
     kube_version: Option<String>,
@@ -68,6 +70,8 @@ pub struct TemplateArgs {
 
 /// Runs `template`.
 pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    // Flag mistakes come before any chart is fetched.
+    a.patches.to_options()?;
     let located = super::args::locate(&a.chart, &a.chart_args)?;
     let opts = TemplateOptions {
         release_name: a.release,
@@ -83,6 +87,7 @@ pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow
         skip_tests: a.skip_tests,
         is_upgrade: a.is_upgrade,
         output_dir: a.output_dir,
+        patches: a.patches.to_options()?,
     };
     if !a.validate {
         return action::template_to(&opts, out);

@@ -10,6 +10,7 @@
 
 mod depends;
 mod order;
+pub mod patch;
 
 pub use depends::{
     dependency_levels, parse_depends_on, Error as DependsError, Levels, Node, Reference,
@@ -169,6 +170,17 @@ pub fn scan_file(path: &str, content: &str) -> Result<Vec<Manifest>, Error> {
 /// result as [`sort_manifests`] on the files.
 pub fn sort_scanned(files: BTreeMap<String, Vec<Manifest>>) -> (Vec<Hook>, Vec<Manifest>) {
     classify(files.into_values().flatten().collect())
+}
+
+/// Documents in file path order (as [`sort_scanned`] flattens them, after patches changed or
+/// dropped some) into (hooks, manifests) in install order.
+pub fn sort_documents(documents: Vec<Manifest>) -> (Vec<Hook>, Vec<Manifest>) {
+    classify(documents)
+}
+
+/// Helm's install order of two kinds (a stable sort with it keeps same-kind documents in order).
+pub fn compare_install_order(a: &str, b: &str) -> std::cmp::Ordering {
+    order::compare_kinds(a, b, INSTALL_ORDER)
 }
 
 /// Separates hooks (dropping unknown hook events, as Helm does) and sorts both by kind.

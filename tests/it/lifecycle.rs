@@ -7,6 +7,8 @@ use crate::support;
 
 /// Issue 22: declared ordering and CRD upgrades.
 mod crds_order;
+/// Issue 22: post-renderers and built-in patches.
+mod patches;
 /// Issue 22: saved plans (`diff --out`, `apply --plan`).
 mod saved_plan;
 /// Issue 18: releases Helm installed.

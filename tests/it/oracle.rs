@@ -727,6 +727,7 @@ fn check_prediction(kit: &Kit, ns: &str, chart: &Path, server_side: bool) -> Res
             release: "rel".into(),
             chart: Some(chart.to_path_buf()),
             values: Default::default(),
+            patches: Default::default(),
             revision: None,
             kube_version: None,
             // As `diff -o json` runs it (the default, Helm's: crds/ created on install only).

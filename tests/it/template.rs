@@ -11,6 +11,9 @@ mod lint;
 // `create`: helm's starter, byte for byte.
 mod create;
 
+// `--post-renderer` against helm, `--patch`/`--set-image` against goldens.
+mod patches;
+
 // Helm as the oracle (only its finder is used here).
 use crate::support::helm;
 

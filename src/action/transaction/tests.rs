@@ -62,6 +62,7 @@ fn upgrade_opts(chart: &Path, v: &str) -> UpgradeOptions {
             set: vec![format!("v={v}")],
             ..Default::default()
         },
+        patches: Default::default(),
         mode: Mode::Apply,
         dry_run: None,
         wait: false,
