@@ -30,6 +30,8 @@ pub struct RollbackOptions {
     pub revision: Option<u32>,
     /// `--wait`.
     pub wait: bool,
+    /// `--wait=STRATEGY` rules and `--logs`.
+    pub wait_style: apply::WaitStyle,
     /// `--timeout`.
     pub timeout: Duration,
     /// `--force`.
@@ -172,6 +174,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
     let work = async {
         let hook_opts = HookOptions {
             timeout: opts.timeout,
+            log_lines: opts.wait_style.log_lines,
             ..Default::default()
         };
         if !opts.no_hooks {
@@ -198,6 +201,8 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
                 &targets,
                 &WaitOptions {
                     timeout: opts.timeout,
+                    rules: opts.wait_style.rules,
+                    log_lines: opts.wait_style.log_lines,
                     ..Default::default()
                 },
             )

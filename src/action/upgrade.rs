@@ -82,6 +82,8 @@ pub struct UpgradeOptions {
     pub wait: bool,
     /// `--wait-for-jobs`.
     pub wait_for_jobs: bool,
+    /// `--wait=STRATEGY` rules and `--logs`.
+    pub wait_style: apply::WaitStyle,
     /// `--timeout`.
     pub timeout: Duration,
     /// `--atomic`: on failure roll back to the previous revision (implies `--wait`).
@@ -363,6 +365,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
                         release: opts.release.clone(),
                         revision: Some(prev),
                         wait: true,
+                        wait_style: opts.wait_style,
                         timeout: opts.timeout,
                         force: opts.force,
                         no_hooks: opts.no_hooks,
@@ -461,6 +464,7 @@ async fn run(
     };
     let hook_opts = HookOptions {
         timeout: opts.timeout,
+        log_lines: opts.wait_style.log_lines,
         progress: opts.progress.clone(),
         ..Default::default()
     };
@@ -489,6 +493,8 @@ async fn run(
         let wait = WaitOptions {
             timeout: opts.timeout,
             wait_for_jobs: opts.wait_for_jobs,
+            rules: opts.wait_style.rules,
+            log_lines: opts.wait_style.log_lines,
             progress: opts.progress.clone(),
             ..Default::default()
         };

@@ -897,7 +897,7 @@ mod tests {
             let calls = c.inner.calls();
             let get_crd = calls
                 .iter()
-                .position(|k| k.method == Method::Get && k.gvk.kind == "CustomResourceDefinition");
+                .position(|k| k.method == Method::List && k.gvk.kind == "CustomResourceDefinition");
             let create_widget = calls
                 .iter()
                 .position(|k| k.method == Method::Create && k.gvk.kind == "Widget");

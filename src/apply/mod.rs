@@ -7,23 +7,30 @@
 //!   Objects of one wave go out concurrently (bounded by [`ApplyOptions::concurrency`]); waves are
 //!   strictly sequential, as Helm's `batchPerform` runs one kind at a time. Noop and keep changes send
 //!   no request at all.
-//! - [`wait`] polls objects until they are ready by Helm 3's rules (`helm3:pkg/kube/ready.go`).
+//! - [`wait`] watches objects (one list + watch per kind and namespace) until they are ready by
+//!   Helm 4's kstatus rules or Helm 3's ([`Rules`], `status.rs`), and explains a failure
+//!   ([`Diagnosis`], `diagnose.rs`).
 //! - [`run_hooks`] runs the hooks of one event one at a time, as `helm3:pkg/action/hooks.go` does.
 //! - [`stamp_ownership`] and [`check_ownership`] carry Helm's release ownership metadata.
 //!
 //! Nothing here prints: progress goes to a [`Progress`] the caller supplies. Nothing here imports
 //! `kube::`; everything goes through `&dyn Cluster`. Start with [`execute`].
 
+mod diagnose;
 mod executor;
 mod hooks;
 mod ownership;
 mod progress;
+mod status;
 mod wait;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
+pub use diagnose::{
+    ContainerReport, Diagnosis, LogTail, ObjectReport, PodReport, Warning, DEFAULT_LOG_LINES,
+};
 pub use executor::{
     check_plan_ownership, execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership,
 };
@@ -33,7 +40,8 @@ pub use ownership::{
     RELEASE_NAMESPACE_ANNOTATION, RELEASE_NAME_ANNOTATION,
 };
 pub use progress::{Event, NoProgress, Progress};
-pub use wait::{readiness, wait, Readiness, WaitError, WaitOptions, WaitTarget};
+pub use status::{judge, Readiness, Related, Rules};
+pub use wait::{wait, WaitError, WaitOptions, WaitStyle, WaitTarget};
 
 use crate::diff::ObjectRef;
 

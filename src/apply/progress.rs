@@ -51,6 +51,17 @@ pub enum Event {
         /// Time since the wait began.
         after: Duration,
     },
+    /// A Warning event about an object waited for (or one of its pods) arrived.
+    Warning {
+        /// What it is about, as `Kind/name`.
+        object: String,
+        /// Its reason (`BackOff`, `FailedScheduling`).
+        reason: String,
+        /// Its message.
+        message: String,
+        /// How many times it happened so far.
+        count: i64,
+    },
     /// A hook starts.
     HookStarted {
         /// The hook event (`pre-install`, ...).

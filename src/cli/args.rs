@@ -4,6 +4,45 @@ use clap::{ArgAction, Args};
 
 use crate::values::ValuesOptions;
 
+/// `--wait[=STRATEGY]` and `--logs N`, for the verbs that wait.
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// Wait until every object is ready. STRATEGY (Helm 4's): `watcher`, what a bare --wait
+    /// means: kstatus readiness for every kind, custom resources included; `legacy`: Helm 3's
+    /// rules; `hookOnly`: wait for hooks only, as without --wait.
+    #[arg(
+        long,
+        value_name = "STRATEGY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "watcher"
+    )]
+    pub wait: Option<String>,
+    /// When a wait fails, show this many log lines of each failed container (0: none).
+    #[arg(long, value_name = "N", default_value_t = crate::apply::DEFAULT_LOG_LINES)]
+    pub logs: u32,
+}
+
+impl WaitArgs {
+    /// Whether objects are waited for, and how.
+    pub fn resolve(&self) -> anyhow::Result<(bool, crate::apply::WaitStyle)> {
+        use crate::apply::Rules;
+        let (wait, rules) = match self.wait.as_deref() {
+            None | Some("hookOnly") | Some("false") => (false, Rules::default()),
+            Some("watcher") | Some("true") => (true, Rules::Watcher),
+            Some("legacy") => (true, Rules::Legacy),
+            Some(other) => anyhow::bail!("invalid --wait value {other:?}: use watcher, legacy or hookOnly"),
+        };
+        Ok((
+            wait,
+            crate::apply::WaitStyle {
+                rules,
+                log_lines: self.logs,
+            },
+        ))
+    }
+}
+
 /// kubectl's global flags; parsed on every command even where not used yet, so that
 /// `kubectl chart --context x template ...` never fails on an unknown flag.
 #[derive(Debug, Clone, Args)]

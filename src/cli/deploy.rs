@@ -25,9 +25,8 @@ pub struct DeployArgs {
     /// Simulate: `client` renders and plans only; `server` also sends every write as a server-side dry run.
     #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
     dry_run: Option<String>,
-    /// Wait until every object is ready (Deployments rolled out, Jobs done with --wait-for-jobs, ...).
-    #[arg(long)]
-    wait: bool,
+    #[command(flatten)]
+    wait: super::args::WaitArgs,
     /// With --wait, also wait for Jobs to complete.
     #[arg(long = "wait-for-jobs")]
     wait_for_jobs: bool,
@@ -107,6 +106,7 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
     };
     let timeout: Duration = parse_duration(&a.timeout)?;
     let located = super::args::locate(&a.chart, &a.chart_args)?;
+    let (wait, wait_style) = a.wait.resolve()?;
     let opts = UpgradeOptions {
         release: a.release,
         chart: located.path,
@@ -114,8 +114,9 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         values: a.values.to_options(),
         mode,
         dry_run,
-        wait: a.wait,
+        wait,
         wait_for_jobs: a.wait_for_jobs,
+        wait_style,
         timeout,
         atomic: a.atomic,
         create_namespace: a.create_namespace,
@@ -128,7 +129,7 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         no_hooks: a.no_hooks,
         kube_version: a.kube_version,
         force_unlock: a.force_unlock,
-        progress: progress(a.wait || a.atomic),
+        progress: progress(wait || a.atomic),
     };
     let connect = global.connect_options()?;
     let history_max = a.history_max;

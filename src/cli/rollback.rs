@@ -22,9 +22,8 @@ pub struct RollbackArgs {
     /// Revision to roll back to (default: previous).
     #[arg(value_name = "REVISION")]
     revision: Option<u32>,
-    /// Wait until every object is ready.
-    #[arg(long)]
-    wait: bool,
+    #[command(flatten)]
+    wait: super::args::WaitArgs,
     /// Time to wait for any single operation.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     timeout: String,
@@ -48,10 +47,12 @@ pub struct RollbackArgs {
 
 /// Runs `rollback`.
 pub fn exec(global: &GlobalArgs, a: RollbackArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let (wait, wait_style) = a.wait.resolve()?;
     let opts = RollbackOptions {
         release: a.release,
         revision: a.revision,
-        wait: a.wait,
+        wait,
+        wait_style,
         timeout: parse_duration(&a.timeout)?,
         force: a.force,
         no_hooks: a.no_hooks,

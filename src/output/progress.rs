@@ -45,6 +45,15 @@ pub fn line(event: &Event) -> Option<String> {
             format!("hook {event}: {hook} {phase:?}").to_lowercase()
         }
         Event::HookDeleted { hook, policy } => format!("hook {hook} deleted ({policy})"),
+        Event::Warning {
+            object,
+            reason,
+            message,
+            count,
+        } => match count {
+            1 => format!("warning: {object}: {reason}: {message}"),
+            n => format!("warning: {object}: {reason} (x{n}): {message}"),
+        },
     })
 }
 
