@@ -5,6 +5,9 @@
 
 #[path = "support/apply_util.rs"]
 mod apply_util;
+/// Issue 21: what a deploy waits for, and why it fails.
+#[path = "lifecycle/observe.rs"]
+mod observe;
 mod support;
 /// Issue 18: releases Helm installed.
 #[path = "lifecycle/takeover.rs"]
