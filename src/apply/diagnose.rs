@@ -42,7 +42,7 @@ pub struct ObjectReport {
     pub object: String,
     /// The readiness rule's verdict.
     pub reason: String,
-    /// Its pods (not ready first).
+    /// Its pods that are not ready.
     pub pods: Vec<PodReport>,
     /// Its own latest Warning events.
     pub warnings: Vec<Warning>,
@@ -220,7 +220,7 @@ fn latest<'a>(ws: impl Iterator<Item = &'a Warning>) -> Vec<Warning> {
     all.into_iter().skip(skip).collect()
 }
 
-/// The pods of a workload (itself for a Pod), not ready first, at most [`MAX_PODS`].
+/// The pods of a workload (itself for a Pod) that are not ready, at most [`MAX_PODS`].
 fn pods_of<'a>(store: &'a Store, gvk: &Gvk, obj: &'a Value, ns: &str) -> Vec<&'a Value> {
     if !has_pods(gvk) {
         return Vec::new();
@@ -242,7 +242,8 @@ fn pods_of<'a>(store: &'a Store, gvk: &Gvk, obj: &'a Value, ns: &str) -> Vec<&'a
                 })
             })
     };
-    pods.sort_by_key(|p| ready(p));
+    // Ready pods say nothing about the failure (the old ReplicaSet's, during a rollout).
+    pods.retain(|p| !ready(p));
     pods.truncate(MAX_PODS);
     pods
 }
