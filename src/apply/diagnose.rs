@@ -220,6 +220,52 @@ fn latest<'a>(ws: impl Iterator<Item = &'a Warning>) -> Vec<Warning> {
     all.into_iter().skip(skip).collect()
 }
 
+/// A workload's pods counted by state, for the live view: `2 Ready, 1 CrashLoopBackOff`. A pod's
+/// state is its first container's waiting reason (`ContainerCreating`, `ImagePullBackOff`), else
+/// `Ready`, else its phase (with `Unschedulable` for a pod the scheduler cannot place).
+pub(crate) fn pod_summary(store: &Store, gvk: &Gvk, obj: &Value, ns: &str) -> String {
+    if !has_pods(gvk) || gvk.kind == "Pod" {
+        return String::new();
+    }
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for pod in store
+        .of(&Gvk::new("v1", "Pod"), Some(ns))
+        .filter(|p| selects(obj, p))
+    {
+        *counts.entry(pod_state(pod)).or_default() += 1;
+    }
+    counts
+        .iter()
+        .map(|(state, n)| format!("{n} {state}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn pod_state(pod: &Value) -> String {
+    let conditions = pod.pointer("/status/conditions").and_then(Value::as_array);
+    let has = |kind: &str, status: &str| {
+        conditions.into_iter().flatten().any(|c| {
+            c.get("type").and_then(Value::as_str) == Some(kind)
+                && c.get("status").and_then(Value::as_str) == Some(status)
+        })
+    };
+    let waiting = ["/status/initContainerStatuses", "/status/containerStatuses"]
+        .iter()
+        .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
+        .flatten()
+        .find_map(|c| str_at(c, "/state/waiting/reason"));
+    if let Some(reason) = waiting {
+        return reason.to_string();
+    }
+    if has("Ready", "True") {
+        return "Ready".into();
+    }
+    if has("PodScheduled", "False") {
+        return "Unschedulable".into();
+    }
+    str_at(pod, "/status/phase").unwrap_or("Pending").to_string()
+}
+
 /// The pods of a workload (itself for a Pod) that are not ready, at most [`MAX_PODS`].
 fn pods_of<'a>(store: &'a Store, gvk: &Gvk, obj: &'a Value, ns: &str) -> Vec<&'a Value> {
     if !has_pods(gvk) {

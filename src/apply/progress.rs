@@ -37,12 +37,14 @@ pub enum Event {
         /// The server's message.
         reason: String,
     },
-    /// An object is not ready yet (sent when the reason changes, not on every poll).
+    /// An object is not ready yet (sent when the reason or its pods' states change).
     Waiting {
         /// The object, as `Kind ns/name`.
         object: String,
         /// Why it is not ready.
         reason: String,
+        /// For workloads, its pods by state (`1 CrashLoopBackOff, 2 Ready`); empty otherwise.
+        pods: String,
     },
     /// An object became ready.
     Ready {

@@ -426,8 +426,9 @@ pub async fn wait(
     let mut feeds_done = false;
     let mut store = Store::default();
     let mut listed = vec![false; scopes.len()];
-    let mut pending: BTreeMap<usize, String> = (0..placed.len())
-        .map(|i| (i, "not listed yet".to_string()))
+    // Each target not ready yet: the reason, and its pods by state (what the live view shows).
+    let mut pending: BTreeMap<usize, (String, String)> = (0..placed.len())
+        .map(|i| (i, ("not listed yet".to_string(), String::new())))
         .collect();
     let mut reported = Reported::default();
     loop {
@@ -465,7 +466,7 @@ pub async fn wait(
             _ = tokio::time::sleep_until(deadline) => {
                 let stuck: Vec<(&WaitTarget, &Scope, String)> = pending
                     .iter()
-                    .map(|(i, why)| (placed[*i].target, &placed[*i].scope, why.clone()))
+                    .map(|(i, (why, _))| (placed[*i].target, &placed[*i].scope, why.clone()))
                     .collect();
                 let diagnosis = diagnose::diagnose(cluster, &store, &stuck, opts.log_lines).await;
                 return Err(WaitError::Timeout {
@@ -552,7 +553,7 @@ fn scopes_of(placed: &[Placed<'_>]) -> Vec<Scope> {
 fn judge_all(
     store: &Store,
     placed: &[Placed<'_>],
-    pending: &mut BTreeMap<usize, String>,
+    pending: &mut BTreeMap<usize, (String, String)>,
     opts: &WaitOptions,
     start: Instant,
 ) -> Option<(usize, String)> {
@@ -573,12 +574,18 @@ fn judge_all(
             Readiness::Failed(reason) => return Some((i, reason)),
             Readiness::NotReady(why) => why,
         };
-        if pending.get(&i) != Some(&why) {
+        let pods = match (store.get(&p.scope, &p.target.name), p.scope.namespace.as_deref()) {
+            (Some(obj), Some(ns)) => diagnose::pod_summary(store, &p.target.gvk, obj, ns),
+            _ => String::new(),
+        };
+        let now = (why, pods);
+        if pending.get(&i) != Some(&now) {
             opts.progress.event(&Event::Waiting {
                 object,
-                reason: why.clone(),
+                reason: now.0.clone(),
+                pods: now.1.clone(),
             });
-            pending.insert(i, why);
+            pending.insert(i, now);
         }
     }
     None
