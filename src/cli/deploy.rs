@@ -27,6 +27,10 @@ pub struct DeployArgs {
     dry_run: Option<String>,
     #[command(flatten)]
     wait: super::args::WaitArgs,
+    /// Output format: `json` prints the release as `helm status -o json` does, or, when a wait
+    /// fails, `{"error", "objects"}` with each object's report (pods, containers, events, logs).
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    output: Option<String>,
     /// With --wait, also wait for Jobs to complete.
     #[arg(long = "wait-for-jobs")]
     wait_for_jobs: bool,
@@ -107,6 +111,11 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
     let timeout: Duration = parse_duration(&a.timeout)?;
     let located = super::args::locate(&a.chart, &a.chart_args)?;
     let (wait, wait_style) = a.wait.resolve()?;
+    let json = match a.output.as_deref() {
+        None | Some("table") => false,
+        Some("json") => true,
+        Some(other) => anyhow::bail!("invalid --output {other:?}: use json"),
+    };
     let opts = UpgradeOptions {
         release: a.release,
         chart: located.path,
@@ -139,8 +148,25 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         ctx.history_max = history_max;
         ctx.lock_wait = lock_wait.unwrap_or_default();
         action::upgrade(&ctx, &opts).await
-    })?;
+    });
+    let result = match result {
+        Err(e) if json => {
+            if let Some(report) = crate::output::wait::failure_json(&e) {
+                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+            }
+            return Err(e);
+        }
+        other => other?,
+    };
     let r = &result.release;
+    if json {
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string_pretty(&crate::output::release::status_json(r))?
+        )?;
+        return Ok(());
+    }
     let c = result.plan.counts();
     writeln!(out, "NAME: {}", r.name)?;
     writeln!(out, "NAMESPACE: {}", r.namespace)?;

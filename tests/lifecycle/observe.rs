@@ -73,6 +73,8 @@ async fn failed_upgrade_says_why() {
             "--wait",
             "--timeout",
             "15s",
+            "-o",
+            "json",
         ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -108,6 +110,28 @@ async fn failed_upgrade_says_why() {
     ] {
         assert!(stderr.contains(part), "{part:?} not in\n{stderr}");
     }
+    // The same report as JSON on stdout, for CI.
+    let report: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    assert!(
+        report["error"].as_str().is_some_and(|e| e.starts_with(&first)),
+        "{report}"
+    );
+    let failing = report["objects"][0]["pods"]
+        .as_array()
+        .and_then(|pods| pods.iter().find(|p| p["name"] == pod.as_str()))
+        .unwrap_or_else(|| panic!("{pod} not in {report}"));
+    let web = &failing["containers"][0];
+    assert_eq!(web["name"], "web", "{report}");
+    assert!(
+        web["state"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("waiting: CrashLoopBackOff")),
+        "{report}"
+    );
+    assert!(web["restarts"].as_i64().is_some_and(|n| n > 0), "{report}");
+    assert_eq!(web["last_termination"], "Error (exit code 1)", "{report}");
+    assert!(web["log"]["unavailable"].is_string(), "{report}");
+    assert_eq!(failing["warnings"][0]["reason"], "Failed", "{report}");
 }
 
 /// A custom resource is judged by its `Ready` condition with the watcher rules (its message is
