@@ -26,6 +26,7 @@ mod show;
 mod status;
 mod takeover;
 mod template;
+mod transaction;
 mod uninstall;
 mod upgrade;
 

@@ -85,7 +85,9 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     tracing::debug!(elapsed = ?started.elapsed(), "chart loaded");
     let mut user_values = values::merge_user_values(&req.values)?;
     if let Some(base) = &req.base_values {
-        user_values = merge_over(Value::from_json(base, false), &user_values);
+        // Helm merges --reuse-values with the new flags as it merges value files (the flags'
+        // values are always a map, so maps merge and anything else from them wins).
+        user_values = values::merge_maps(&Value::from_json(base, false), &user_values);
     }
     // Helm's warnings (deprecated chart, dangling conditions and imports) reach stderr as it
     // prints them, before anything is rendered.
@@ -137,24 +139,4 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
         hooks,
         notes,
     })
-}
-
-/// Deep-merges `over` onto `base` (maps merge, anything else in `over` wins), as Helm merges
-/// `--reuse-values` with the new flags.
-fn merge_over(base: Value, over: &Value) -> Value {
-    match (&base, over) {
-        (Value::Map(b), Value::Map(o)) => {
-            let merged = b.borrow().clone();
-            let mut merged = merged;
-            for (k, v) in o.borrow().iter() {
-                let next = match merged.remove(k) {
-                    Some(old) => merge_over(old, v),
-                    None => v.clone(),
-                };
-                merged.insert(k.clone(), next);
-            }
-            Value::map_from(merged)
-        }
-        _ => over.clone(),
-    }
 }

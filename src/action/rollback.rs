@@ -12,13 +12,12 @@ use anyhow::{bail, Context as _};
 use super::{
     base::{ParsedManifest, Prefetched},
     plan::plan_with_intents,
-    upgrade::with_renewal,
+    transaction::{recorded_hooks, Kind, Opened, PlanWork, Transaction},
     Context,
 };
 use crate::{
-    apply::{self, ApplyOptions, HookOptions, Ownership, WaitOptions},
-    manifest,
-    release::{BeginOptions, Operation, RecordMeta, Release, Status, Unchanged},
+    apply::{self, ApplyOptions, Ownership, WaitOptions},
+    release::{BeginOptions, Operation, RecordMeta, Release, Status},
 };
 
 /// Inputs of `rollback`.
@@ -42,31 +41,6 @@ pub struct RollbackOptions {
     pub description: Option<String>,
     /// `--dry-run`: plan only.
     pub dry_run: bool,
-}
-
-/// Hooks as recorded, back in the form the hook runner takes.
-pub(crate) fn recorded_hooks(rel: &Release) -> Vec<manifest::Hook> {
-    rel.hooks
-        .iter()
-        .map(|h| {
-            let head = crate::yaml::scan_head(&h.manifest, &h.path).unwrap_or_default();
-            manifest::Hook {
-                manifest: manifest::Manifest {
-                    path: h.path.clone(),
-                    content: h.manifest.clone(),
-                    head: manifest::Head {
-                        api_version: head.api_version,
-                        kind: head.kind,
-                        name: head.name,
-                        annotations: head.annotations,
-                    },
-                },
-                events: h.events.clone(),
-                weight: h.weight,
-                delete_policies: h.delete_policies.clone(),
-            }
-        })
-        .collect()
 }
 
 /// Rolls back; returns the new revision.
@@ -130,7 +104,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         Prefetched::new(),
     )
     .await?;
-    let hooks = recorded_hooks(&target);
+    let hooks = recorded_hooks(&target.hooks);
     if opts.dry_run {
         let mut preview = target;
         preview.revision = current_rev + 1;
@@ -153,37 +127,21 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         .description
         .clone()
         .unwrap_or_else(|| format!("Rollback to {target_rev}"));
-    let runs_hooks = !opts.no_hooks
-        && hooks.iter().any(|h| {
-            h.events
-                .iter()
-                .any(|e| e == "pre-rollback" || e == "post-rollback")
-        });
-    let begin = if !plan.has_changes() && !runs_hooks && !opts.wait {
-        match store
-            .record_unchanged(begin, &description, current_rev + 1)
-            .await?
-        {
-            Unchanged::Recorded(r) => return Ok(r),
-            Unchanged::NeedsLock(b) => b,
-        }
-    } else {
-        begin
+    let txn = Transaction::new(ctx, Kind::Rollback { to: target_rev })
+        .hooks(hooks, opts.no_hooks)
+        .wait(opts.wait)
+        .timeout(opts.timeout)
+        .logs(opts.wait_style.log_lines)
+        .description(description);
+    let open = match txn.open(begin, &plan, Some(current_rev + 1)).await? {
+        Opened::Recorded(release) => return Ok(release),
+        Opened::Pending(open) => open,
     };
-    let pending = store.begin(begin).await?;
-    let work = async {
-        let hook_opts = HookOptions {
-            timeout: opts.timeout,
-            log_lines: opts.wait_style.log_lines,
-            ..Default::default()
-        };
-        if !opts.no_hooks {
-            apply::run_hooks(&*ctx.cluster, &hooks, "pre-rollback", &hook_opts)
-                .await
-                .context("pre-rollback hooks")?;
-        }
-        let apply_opts = ApplyOptions {
-            intents: intents.clone(),
+    let work = PlanWork {
+        ctx,
+        plan: &plan,
+        apply: ApplyOptions {
+            intents,
             force: opts.force,
             ownership: Some(Ownership {
                 release: opts.release.clone(),
@@ -192,41 +150,19 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
             }),
             timeout: opts.timeout,
             ..Default::default()
-        };
-        apply::execute(&*ctx.cluster, &plan, &apply_opts).await?;
-        if opts.wait {
-            let targets = super::plan::wait_targets(&plan);
-            apply::wait(
-                &*ctx.cluster,
-                &targets,
-                &WaitOptions {
-                    timeout: opts.timeout,
-                    rules: opts.wait_style.rules,
-                    log_lines: opts.wait_style.log_lines,
-                    ..Default::default()
-                },
-            )
-            .await?;
-        }
-        if !opts.no_hooks {
-            apply::run_hooks(&*ctx.cluster, &hooks, "post-rollback", &hook_opts)
-                .await
-                .context("post-rollback hooks")?;
-        }
-        anyhow::Ok(())
+        },
+        // Helm waits for the whole revision rolled back to, not only what changed.
+        wait_for: apply::WaitTarget::from_plan(&plan),
+        wait: WaitOptions {
+            timeout: opts.timeout,
+            rules: opts.wait_style.rules,
+            log_lines: opts.wait_style.log_lines,
+            ..Default::default()
+        },
     };
-    match with_renewal(&store, &pending, work).await {
-        Ok(()) => Ok(store.mark_deployed(pending, &description).await?),
-        Err(e) => {
-            if let Err(rec) = store
-                .mark_failed(pending, &format!("Rollback to {target_rev} failed: {e:#}"))
-                .await
-            {
-                tracing::warn!("could not record the failure: {rec}");
-            }
-            Err(e)
-        }
-    }
+    open.run(&work)
+        .await?
+        .context("the rollback recorded no revision")
 }
 
 fn revisions(history: &[RecordMeta]) -> String {

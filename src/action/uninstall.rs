@@ -3,16 +3,13 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
-
 use super::{
     plan::{parse_manifest_docs, plan_uninstall},
-    rollback::recorded_hooks,
-    upgrade::with_renewal,
+    transaction::{recorded_hooks, Kind, PlanWork, Transaction},
     Context,
 };
 use crate::{
-    apply::{self, ApplyOptions, HookOptions, Ownership},
+    apply::{self, ApplyOptions, Ownership, WaitOptions},
     release::Release,
 };
 
@@ -37,23 +34,23 @@ pub struct UninstallOptions {
 pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result<Option<Release>> {
     // A release Helm installed: taken over first, so its objects and hooks are known.
     super::takeover::take_over(ctx, &opts.release, false).await?;
-    let store = ctx.store(None);
-    let pending = store.begin_uninstall(&opts.release).await?;
-    let last = pending.release().clone();
+    let txn = Transaction::new(
+        ctx,
+        Kind::Uninstall {
+            keep_history: opts.keep_history,
+        },
+    )
+    .wait(opts.wait)
+    .timeout(opts.timeout);
+    let open = txn.open_uninstall(&opts.release).await?;
+    let last = open.release();
     let objects = parse_manifest_docs(&last.manifest, "recorded manifest")?;
     let plan = plan_uninstall(ctx, &opts.release, &ctx.namespace, objects).await?;
-    let hooks = recorded_hooks(&last);
-    let work = async {
-        let hook_opts = HookOptions {
-            timeout: opts.timeout,
-            ..Default::default()
-        };
-        if !opts.no_hooks {
-            apply::run_hooks(&*ctx.cluster, &hooks, "pre-delete", &hook_opts)
-                .await
-                .context("pre-delete hooks")?;
-        }
-        let apply_opts = ApplyOptions {
+    let hooks = recorded_hooks(&last.hooks);
+    let work = PlanWork {
+        ctx,
+        plan: &plan,
+        apply: ApplyOptions {
             ownership: Some(Ownership {
                 release: opts.release.clone(),
                 namespace: ctx.namespace.clone(),
@@ -61,36 +58,15 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
             }),
             timeout: opts.timeout,
             ..Default::default()
-        };
-        apply::execute(&*ctx.cluster, &plan, &apply_opts).await?;
-        if opts.wait {
-            super::plan::wait_deleted(ctx, &plan, opts.timeout).await?;
-        }
-        if !opts.no_hooks {
-            apply::run_hooks(&*ctx.cluster, &hooks, "post-delete", &hook_opts)
-                .await
-                .context("post-delete hooks")?;
-        }
-        anyhow::Ok(())
+        },
+        // `--wait`: until every object deleted is gone.
+        wait_for: apply::WaitTarget::deleted_in(&plan),
+        wait: WaitOptions {
+            timeout: opts.timeout,
+            ..Default::default()
+        },
     };
-    match with_renewal(&store, &pending, work).await {
-        Ok(()) => {
-            let last = store.finish_uninstall(pending, opts.keep_history).await?;
-            // As `helm uninstall` would: Helm's records go too, or a later `helm install` of the
-            // name finds a release "still in use".
-            if !opts.keep_history {
-                super::takeover::forget_helm_records(ctx, &opts.release).await?;
-            }
-            Ok(last)
-        }
-        Err(e) => {
-            let desc = format!("uninstall failed: {e:#}");
-            if let Err(rec) = store.mark_failed(pending, &desc).await {
-                tracing::warn!("could not record the failure: {rec}");
-            }
-            Err(e)
-        }
-    }
+    open.hooks(hooks, opts.no_hooks).run(&work).await
 }
 
 #[cfg(test)]

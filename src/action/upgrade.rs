@@ -31,13 +31,13 @@ use super::{
     capabilities::{crd_docs, PendingCapabilities},
     plan::plan_with_intents,
     render::{render_release, RenderRequest},
+    transaction::{Kind, Opened, Transaction, Work},
     Context,
 };
 use crate::{
-    apply::{self, ApplyOptions, HookOptions, Ownership, WaitOptions},
+    apply::{self, ApplyOptions, Ownership, WaitOptions},
     cluster::ClusterLookup,
     diff::{ObjectRef, Plan},
-    manifest,
     release::{self, BeginOptions, ChartRef, Operation, Release, Status},
     render::ReleaseInfo,
     values::ValuesOptions,
@@ -115,6 +115,7 @@ pub struct UpgradeOptions {
 }
 
 /// What an install or upgrade did.
+#[derive(Debug)]
 pub struct UpgradeResult {
     /// The recorded revision (for a dry run: the revision that would be recorded).
     pub release: Release,
@@ -329,89 +330,91 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     {
         super::takeover::take_over(ctx, &opts.release, opts.force_unlock).await?;
     }
-    let begin = if is_upgrade && !opts.force_unlock && nothing_to_do(opts, &plan, &hooks) {
-        match store.record_unchanged(begin, &description, revision).await? {
-            release::Unchanged::Recorded(release) => {
-                tracing::debug!(elapsed = ?started.elapsed(), "unchanged revision recorded");
-                return Ok(UpgradeResult { release, plan });
-            }
-            release::Unchanged::NeedsLock(begin) => begin,
+    let kind = if is_upgrade { Kind::Upgrade } else { Kind::Install };
+    let txn = Transaction::new(ctx, kind)
+        .hooks(hooks, opts.no_hooks)
+        .wait(opts.wait || opts.atomic)
+        .timeout(opts.timeout)
+        .logs(opts.wait_style.log_lines)
+        .progress(opts.progress.clone())
+        .description(description);
+    // Only an upgrade may be recorded in one write: an install always creates its first record
+    // under the lock, and --force-unlock asks for the recovery that only `begin` runs.
+    let unchanged_as = (is_upgrade && !opts.force_unlock).then_some(revision);
+    let open = match txn.open(begin, &plan, unchanged_as).await? {
+        Opened::Recorded(release) => {
+            tracing::debug!(elapsed = ?started.elapsed(), "unchanged revision recorded");
+            return Ok(UpgradeResult { release, plan });
         }
-    } else {
-        begin
+        Opened::Pending(open) => open,
     };
-    let pending = store.begin(begin).await?;
     tracing::debug!(elapsed = ?started.elapsed(), "pending revision recorded");
 
     // 3. Hooks, objects, wait, hooks — with the lock renewed while we work.
-    let work = run(ctx, opts, &plan, intents, &crd_refs, &hooks, is_upgrade);
-    let outcome = with_renewal(&store, &pending, work).await;
+    let work = Writes {
+        ctx,
+        opts,
+        plan: &plan,
+        apply: apply_options(ctx, opts, false, intents, &crd_refs),
+        crds: &crd_refs,
+    };
+    let outcome = open.run(&work).await;
     tracing::debug!(elapsed = ?started.elapsed(), "applied");
     match outcome {
-        Ok(()) => {
-            let release = store.mark_deployed(pending, &description).await?;
-            Ok(UpgradeResult { release, plan })
-        }
-        Err(e) => {
-            let failed = store
-                .mark_failed(pending, &format!("{}: {e:#}", verb(is_upgrade)))
-                .await;
-            if let Err(record_err) = failed {
-                tracing::warn!("could not record the failure: {record_err}");
-            }
-            if opts.atomic {
-                if let Some(prev) = last_deployed_rev {
-                    let rb = super::rollback::RollbackOptions {
-                        release: opts.release.clone(),
-                        revision: Some(prev),
-                        wait: true,
-                        wait_style: opts.wait_style,
-                        timeout: opts.timeout,
-                        force: opts.force,
-                        no_hooks: opts.no_hooks,
-                        description: Some(format!("Rollback to {} after failed {}", prev, verb(is_upgrade))),
-                        dry_run: false,
-                    };
-                    let rolled = Box::pin(super::rollback::rollback(ctx, &rb)).await;
-                    return match rolled {
-                        Ok(r) => Err(e.context(format!(
-                            "{} failed and was rolled back to revision {} (now revision {})",
-                            verb(is_upgrade),
-                            prev,
-                            r.revision
-                        ))),
-                        Err(rb_err) => {
-                            Err(e.context(format!("rollback after failure also failed: {rb_err:#}")))
-                        }
-                    };
-                }
-                // A failed atomic install removes what it created, as Helm does.
-                let un = super::uninstall::UninstallOptions {
-                    release: opts.release.clone(),
-                    keep_history: true,
-                    no_hooks: true,
-                    wait: false,
-                    timeout: opts.timeout,
-                    description: Some("Rolled back failed install".into()),
-                };
-                if let Err(un_err) = Box::pin(super::uninstall::uninstall(ctx, &un)).await {
-                    return Err(e.context(format!("cleanup after failed install also failed: {un_err:#}")));
-                }
-                return Err(e.context("install failed and its objects were removed"));
-            }
-            Err(e)
-        }
+        Ok(release) => Ok(UpgradeResult {
+            release: release.context("the upgrade recorded no revision")?,
+            plan,
+        }),
+        Err(e) if opts.atomic => Err(undo(ctx, opts, e, is_upgrade, last_deployed_rev).await),
+        Err(e) => Err(e),
     }
 }
 
-/// Whether the run has nothing that could be left half done: no object to write, no upgrade
-/// hook to run, nothing to wait for (a wait can fail, and a failure must be recorded as such).
-fn nothing_to_do(opts: &UpgradeOptions, plan: &Plan, hooks: &[manifest::Hook]) -> bool {
-    let runs_hooks = !opts.no_hooks
-        && hooks
-            .iter()
-            .any(|h| h.events.iter().any(|e| e == "pre-upgrade" || e == "post-upgrade"));
-    !plan.has_changes() && !runs_hooks && !opts.wait && !opts.atomic
+/// `--atomic` after a failed run (whose revision is recorded failed): the last deployed revision
+/// is rolled back to, as a new revision; a failed install (no deployed revision) has what it
+/// created removed, its history kept. Returns the run's error, saying what the undo did.
+async fn undo(
+    ctx: &Context,
+    opts: &UpgradeOptions,
+    e: anyhow::Error,
+    is_upgrade: bool,
+    last_deployed: Option<u32>,
+) -> anyhow::Error {
+    if let Some(prev) = last_deployed {
+        let rb = super::rollback::RollbackOptions {
+            release: opts.release.clone(),
+            revision: Some(prev),
+            wait: true,
+            wait_style: opts.wait_style,
+            timeout: opts.timeout,
+            force: opts.force,
+            no_hooks: opts.no_hooks,
+            description: Some(format!("Rollback to {} after failed {}", prev, verb(is_upgrade))),
+            dry_run: false,
+        };
+        return match Box::pin(super::rollback::rollback(ctx, &rb)).await {
+            Ok(r) => e.context(format!(
+                "{} failed and was rolled back to revision {} (now revision {})",
+                verb(is_upgrade),
+                prev,
+                r.revision
+            )),
+            Err(rb_err) => e.context(format!("rollback after failure also failed: {rb_err:#}")),
+        };
+    }
+    // A failed atomic install removes what it created, as Helm does.
+    let un = super::uninstall::UninstallOptions {
+        release: opts.release.clone(),
+        keep_history: true,
+        no_hooks: true,
+        wait: false,
+        timeout: opts.timeout,
+        description: Some("Rolled back failed install".into()),
+    };
+    match Box::pin(super::uninstall::uninstall(ctx, &un)).await {
+        Ok(_) => e.context("install failed and its objects were removed"),
+        Err(un_err) => e.context(format!("cleanup after failed install also failed: {un_err:#}")),
+    }
 }
 
 fn verb(is_upgrade: bool) -> &'static str {
@@ -447,65 +450,61 @@ fn preview(b: &BeginOptions, namespace: &str, revision: u32) -> Release {
     }
 }
 
-/// Pre-hooks, the plan, wait, post-hooks.
-async fn run(
-    ctx: &Context,
-    opts: &UpgradeOptions,
-    plan: &Plan,
-    intents: BTreeMap<ObjectRef, Value>,
-    crds: &BTreeSet<ObjectRef>,
-    hooks: &[manifest::Hook],
-    is_upgrade: bool,
-) -> anyhow::Result<()> {
-    let (pre, post) = if is_upgrade {
-        ("pre-upgrade", "post-upgrade")
-    } else {
-        ("pre-install", "post-install")
-    };
-    let hook_opts = HookOptions {
-        timeout: opts.timeout,
-        log_lines: opts.wait_style.log_lines,
-        progress: opts.progress.clone(),
-        ..Default::default()
-    };
-    let apply_opts = apply_options(ctx, opts, false, intents, crds);
-    if opts.server_side {
-        // Fields Helm 4 applied would otherwise stay alive when the chart drops them.
-        super::takeover::adopt_helm_field_manager(ctx, plan).await?;
+/// The writes of an install or upgrade: `crds/` (before the pre-hooks), then the rest of the
+/// plan, then the wait for what it wrote.
+struct Writes<'w> {
+    ctx: &'w Context,
+    opts: &'w UpgradeOptions,
+    plan: &'w Plan,
+    apply: ApplyOptions,
+    crds: &'w BTreeSet<ObjectRef>,
+}
+
+impl Writes<'_> {
+    /// The plan's changes of `crds/` objects (`true`) or of the others (`false`).
+    fn part(&self, crds: bool) -> Plan {
+        let changes = self.plan.changes.iter();
+        Plan {
+            changes: changes
+                .filter(|c| self.crds.contains(&c.id) == crds)
+                .cloned()
+                .collect(),
+        }
     }
-    // `crds/` go before the pre-install hooks, as with Helm: a hook may be one of their resources.
-    let (first, rest): (Vec<_>, Vec<_>) = plan.changes.iter().cloned().partition(|c| crds.contains(&c.id));
-    let first = Plan { changes: first };
-    let rest = Plan { changes: rest };
-    apply::execute(&*ctx.cluster, &first, &apply_opts)
-        .await
-        .map_err(|e| force_hint(e, opts.force))?;
-    if !opts.no_hooks {
-        apply::run_hooks(&*ctx.cluster, hooks, pre, &hook_opts)
+}
+
+impl Work for Writes<'_> {
+    async fn before_hooks(&self) -> anyhow::Result<()> {
+        if self.opts.server_side {
+            // Fields Helm 4 applied would otherwise stay alive when the chart drops them.
+            super::takeover::adopt_helm_field_manager(self.ctx, self.plan).await?;
+        }
+        apply::execute(&*self.ctx.cluster, &self.part(true), &self.apply)
             .await
-            .with_context(|| format!("{pre} hooks"))?;
+            .map_err(|e| force_hint(e, self.opts.force))?;
+        Ok(())
     }
-    apply::execute(&*ctx.cluster, &rest, &apply_opts)
-        .await
-        .map_err(|e| force_hint(e, opts.force))?;
-    if opts.wait || opts.atomic {
-        let targets = super::plan::wait_targets(plan);
+
+    async fn execute(&self) -> anyhow::Result<()> {
+        apply::execute(&*self.ctx.cluster, &self.part(false), &self.apply)
+            .await
+            .map_err(|e| force_hint(e, self.opts.force))?;
+        Ok(())
+    }
+
+    async fn wait(&self) -> anyhow::Result<()> {
+        let targets = apply::WaitTarget::from_plan(self.plan);
         let wait = WaitOptions {
-            timeout: opts.timeout,
-            wait_for_jobs: opts.wait_for_jobs,
-            rules: opts.wait_style.rules,
-            log_lines: opts.wait_style.log_lines,
-            progress: opts.progress.clone(),
+            timeout: self.opts.timeout,
+            wait_for_jobs: self.opts.wait_for_jobs,
+            rules: self.opts.wait_style.rules,
+            log_lines: self.opts.wait_style.log_lines,
+            progress: self.opts.progress.clone(),
             ..Default::default()
         };
-        apply::wait(&*ctx.cluster, &targets, &wait).await?;
+        apply::wait(&*self.ctx.cluster, &targets, &wait).await?;
+        Ok(())
     }
-    if !opts.no_hooks {
-        apply::run_hooks(&*ctx.cluster, hooks, post, &hook_opts)
-            .await
-            .with_context(|| format!("{post} hooks"))?;
-    }
-    Ok(())
 }
 
 fn apply_options(
@@ -541,33 +540,6 @@ fn force_hint(e: apply::Error, force: bool) -> anyhow::Error {
             .context("an immutable field changed (--force deletes and re-creates the object)")
     } else {
         e.into()
-    }
-}
-
-/// Runs `work` while renewing the release lock, so a long wait never lets another run take over.
-/// A renewal that fails is retried at the next tick; the run stops when the lock was taken over,
-/// or when no renewal got through for a whole lease duration (others may take it by then).
-pub(crate) async fn with_renewal<T>(
-    store: &release::Store,
-    pending: &release::Pending,
-    work: impl std::future::Future<Output = anyhow::Result<T>>,
-) -> anyhow::Result<T> {
-    let every = Duration::from_secs(pending.renew_every_secs().max(1) as u64);
-    let lease = Duration::from_secs(pending.lease_secs().max(1) as u64);
-    tokio::pin!(work);
-    let mut tick = tokio::time::interval(every);
-    tick.tick().await;
-    let mut renewed = tokio::time::Instant::now();
-    loop {
-        tokio::select! {
-            out = &mut work => return out,
-            _ = tick.tick() => match store.renew(pending).await {
-                Ok(()) => renewed = tokio::time::Instant::now(),
-                Err(e @ release::Error::LockLost(_)) => return Err(e).context("renewing the release lock"),
-                Err(e) if renewed.elapsed() >= lease => return Err(e).context("renewing the release lock"),
-                Err(e) => tracing::warn!("could not renew the release lock, retrying: {e}"),
-            }
-        }
     }
 }
 

@@ -592,9 +592,9 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
 
 /// After a JSON patch failed with 422 (which is how the API server reports a failed `test` op),
 /// the same operations aimed at the object's new `resourceVersion`, when the object changed only
-/// where we never patch: controllers write `status` (a Deployment's, on every rollout step) and
-/// that alone bumps the version between our read and our write. The index-based list operations
-/// stay valid because everything else is exactly the object the patch was computed from.
+/// where the patch does not reach: controllers write `status` (a Deployment's, on every rollout
+/// step) and annotations of their own (`deployment.kubernetes.io/revision`), and that alone bumps
+/// the version between our read and our write. See [`untouched_by`] for what counts.
 async fn retarget_stale_patch(
     cluster: &dyn Cluster,
     c: &Change,
@@ -628,12 +628,68 @@ async fn retarget_stale_patch(
         }
         obj
     };
-    if unpatched(&now) != unpatched(planned) {
+    if !untouched_by(&unpatched(planned), &unpatched(&now), ops) {
         return None;
     }
     let mut ops = ops.clone();
     ops[0]["value"] = version;
     Some(ops)
+}
+
+/// Whether `ops` still mean the same on `now` as on `planned`: every difference between the two
+/// lies under object keys only (a changed list would shift the index-based operations) and is
+/// disjoint from every operation's path (neither is a prefix of the other: an `add` of a whole
+/// map would replace a key a controller added to it).
+fn untouched_by(planned: &Value, now: &Value, ops: &Value) -> bool {
+    fn differences(a: &Value, b: &Value, at: &mut Vec<String>, out: &mut Vec<Vec<String>>) -> bool {
+        match (a, b) {
+            _ if a == b => true,
+            (Value::Object(x), Value::Object(y)) => {
+                for k in x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))) {
+                    at.push(k.clone());
+                    let same = match (x.get(k), y.get(k)) {
+                        (Some(l), Some(r)) => differences(l, r, at, out),
+                        _ => {
+                            out.push(at.clone());
+                            true
+                        }
+                    };
+                    at.pop();
+                    if !same {
+                        return false;
+                    }
+                }
+                true
+            }
+            (Value::Array(_), _) | (_, Value::Array(_)) => false,
+            _ => {
+                out.push(at.clone());
+                true
+            }
+        }
+    }
+    let mut changed = Vec::new();
+    if !differences(planned, now, &mut Vec::new(), &mut changed) {
+        return false;
+    }
+    let Some(ops) = ops.as_array() else {
+        return false;
+    };
+    let paths: Vec<Vec<String>> = ops
+        .iter()
+        .filter(|op| op.get("op").and_then(Value::as_str) != Some("test"))
+        .flat_map(|op| ["path", "from"].map(|k| op.get(k).and_then(Value::as_str)))
+        .flatten()
+        .map(|p| {
+            p.split('/')
+                .skip(1)
+                .map(|t| t.replace("~1", "/").replace("~0", "~"))
+                .collect()
+        })
+        .collect();
+    changed
+        .iter()
+        .all(|d| paths.iter().all(|p| !d.starts_with(p) && !p.starts_with(d)))
 }
 
 fn no_object() -> cluster::Error {
@@ -703,6 +759,58 @@ mod tests {
 
     use super::*;
     use crate::cluster::{ApiResourceInfo, FakeCluster, ListInfo, Method, ObjectList};
+
+    /// A stale patch is retargeted only when what changed since the plan cannot alter what the
+    /// operations do.
+    #[test]
+    fn untouched_by_accepts_only_changes_the_patch_cannot_reach() {
+        let planned = json!({"metadata": {"annotations": {"a": "1"}, "labels": {"x": "y"}},
+            "spec": {"replicas": 2, "containers": [{"name": "c", "image": "i:1"}]}});
+        let ops = json!([
+            {"op": "test", "path": "/metadata/resourceVersion", "value": "5"},
+            {"op": "replace", "path": "/spec/replicas", "value": 3},
+            {"op": "replace", "path": "/spec/containers/0/image", "value": "i:2"},
+        ]);
+        // (case, the live object now, retarget allowed)
+        let cases = [
+            ("unchanged", planned.clone(), true),
+            (
+                "a controller's annotation added",
+                json!({"metadata": {"annotations": {"a": "1", "deployment.kubernetes.io/revision": "4"},
+                    "labels": {"x": "y"}}, "spec": planned["spec"]}),
+                true,
+            ),
+            (
+                "a field the patch replaces changed",
+                json!({"metadata": planned["metadata"], "spec": {"replicas": 7, "containers": planned["spec"]["containers"]}}),
+                false,
+            ),
+            (
+                "a list changed (indexes may have shifted)",
+                json!({"metadata": planned["metadata"], "spec": {"replicas": 2,
+                    "containers": [{"name": "side", "image": "s"}, {"name": "c", "image": "i:1"}]}}),
+                false,
+            ),
+            (
+                "a label removed",
+                json!({"metadata": {"annotations": {"a": "1"}}, "spec": planned["spec"]}),
+                true,
+            ),
+        ];
+        for (case, now, want) in cases {
+            assert_eq!(untouched_by(&planned, &now, &ops), want, "{case}");
+        }
+        // An add of a whole map would drop a key a controller added to it.
+        let add_map = json!([{"op": "add", "path": "/metadata/annotations", "value": {"b": "2"}}]);
+        let now = json!({"metadata": {"annotations": {"a": "1", "c": "3"}, "labels": {"x": "y"}}, "spec": planned["spec"]});
+        assert!(!untouched_by(&planned, &now, &add_map), "whole-map add");
+        // Keys with `/` are compared unescaped.
+        let rm =
+            json!([{"op": "remove", "path": "/metadata/annotations/deployment.kubernetes.io~1revision"}]);
+        let now = json!({"metadata": {"annotations": {"a": "1", "deployment.kubernetes.io/revision": "5"},
+            "labels": {"x": "y"}}, "spec": planned["spec"]});
+        assert!(!untouched_by(&planned, &now, &rm), "escaped key");
+    }
 
     /// A [`FakeCluster`] whose writes take a little while and are logged with their start and end,
     /// so tests can see concurrency and wave boundaries.

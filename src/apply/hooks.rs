@@ -31,6 +31,83 @@ const BEFORE_CREATION: &str = "before-hook-creation";
 const ON_SUCCESS: &str = "hook-succeeded";
 const ON_FAILURE: &str = "hook-failed";
 
+/// A Helm hook event: the moment of a verb at which hooks annotated with it run.
+///
+/// Typed, so that a misspelt event does not compile (a string one ran no hook at all). The
+/// annotation values are Helm's (`helm3:pkg/release/hook.go`); charts still written for Helm 2
+/// name their tests `test-success`, which Helm 3 reads as `test`, and so does [`HookEvent::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HookEvent {
+    /// `pre-install`: after rendering, before any object of a first install is written.
+    PreInstall,
+    /// `post-install`: after the objects of an install are written (and waited for).
+    PostInstall,
+    /// `pre-delete`: before an uninstall deletes anything.
+    PreDelete,
+    /// `post-delete`: after an uninstall deleted the release's objects.
+    PostDelete,
+    /// `pre-upgrade`: before an upgrade writes any object.
+    PreUpgrade,
+    /// `post-upgrade`: after the objects of an upgrade are written (and waited for).
+    PostUpgrade,
+    /// `pre-rollback`: before a rollback writes any object.
+    PreRollback,
+    /// `post-rollback`: after the objects of a rollback are written (and waited for).
+    PostRollback,
+    /// `test`: run by the `test` verb only.
+    Test,
+}
+
+impl HookEvent {
+    /// Every event, in Helm's order.
+    pub const ALL: [HookEvent; 9] = [
+        HookEvent::PreInstall,
+        HookEvent::PostInstall,
+        HookEvent::PreDelete,
+        HookEvent::PostDelete,
+        HookEvent::PreUpgrade,
+        HookEvent::PostUpgrade,
+        HookEvent::PreRollback,
+        HookEvent::PostRollback,
+        HookEvent::Test,
+    ];
+
+    /// The annotation value, as Helm writes it in `helm.sh/hook` and in release records.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookEvent::PreInstall => "pre-install",
+            HookEvent::PostInstall => "post-install",
+            HookEvent::PreDelete => "pre-delete",
+            HookEvent::PostDelete => "post-delete",
+            HookEvent::PreUpgrade => "pre-upgrade",
+            HookEvent::PostUpgrade => "post-upgrade",
+            HookEvent::PreRollback => "pre-rollback",
+            HookEvent::PostRollback => "post-rollback",
+            HookEvent::Test => "test",
+        }
+    }
+
+    /// The event an annotation value names (`test-success` is Helm 2's name of `test`); `None`
+    /// for a value Helm does not know.
+    pub fn parse(name: &str) -> Option<HookEvent> {
+        if name == "test-success" {
+            return Some(HookEvent::Test);
+        }
+        HookEvent::ALL.into_iter().find(|e| e.as_str() == name)
+    }
+
+    /// Whether `hook` runs at this event.
+    pub fn selects(self, hook: &Hook) -> bool {
+        hook.events.iter().any(|e| HookEvent::parse(e) == Some(self))
+    }
+}
+
+impl std::fmt::Display for HookEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Options of [`run_hooks`].
 #[derive(Clone)]
 pub struct HookOptions {
@@ -115,13 +192,10 @@ struct Target {
 pub async fn run_hooks(
     cluster: &dyn Cluster,
     hooks: &[Hook],
-    event: &str,
+    event: HookEvent,
     opts: &HookOptions,
 ) -> Result<Vec<HookRun>, Error> {
-    let mut selected: Vec<&Hook> = hooks
-        .iter()
-        .filter(|h| h.events.iter().any(|e| e == event))
-        .collect();
+    let mut selected: Vec<&Hook> = hooks.iter().filter(|h| event.selects(h)).collect();
     selected.sort_by(|a, b| {
         a.weight
             .cmp(&b.weight)
@@ -228,7 +302,7 @@ pub async fn run_hooks(
 async fn parse(
     cluster: &dyn Cluster,
     hook: &Hook,
-    event: &str,
+    event: HookEvent,
     opts: &HookOptions,
 ) -> Result<Vec<Target>, Error> {
     let default_ns = opts.namespace.as_str();
@@ -474,7 +548,7 @@ mod tests {
                 ),
                 hook("ConfigMap", "d", "post-install", -5, &[], ""),
             ];
-            let runs = run_hooks(&c, &hooks, "pre-install", &opts())
+            let runs = run_hooks(&c, &hooks, HookEvent::PreInstall, &opts())
                 .await
                 .expect("hooks");
             let got: Vec<(&str, bool, HookPhase)> = runs
@@ -535,7 +609,7 @@ mod tests {
                     hook("Job", "migrate", "pre-upgrade", 0, policies, FAILED),
                     hook("ConfigMap", "later", "pre-upgrade", 1, &[], ""),
                 ];
-                let err = run_hooks(&c, &hooks, "pre-upgrade", &opts())
+                let err = run_hooks(&c, &hooks, HookEvent::PreUpgrade, &opts())
                     .await
                     .expect_err(name);
                 assert_eq!(
@@ -593,7 +667,7 @@ mod tests {
                     namespace: "rel-ns".into(),
                     ..opts()
                 };
-                run_hooks(&*c, &[h], "post-install", &o)
+                run_hooks(&*c, &[h], HookEvent::PostInstall, &o)
                     .await
                     .unwrap_or_else(|e| panic!("explicit namespace {explicit_ns}: {e}"));
                 established.await.expect("controller");
@@ -617,7 +691,7 @@ mod tests {
                 namespace: "rel-ns".into(),
                 ..opts()
             };
-            run_hooks(&c, &hooks, "test", &o).await.expect("hook");
+            run_hooks(&c, &hooks, HookEvent::Test, &o).await.expect("hook");
             let created: Vec<Option<String>> = c
                 .calls()
                 .into_iter()
@@ -626,5 +700,26 @@ mod tests {
                 .collect();
             assert_eq!(created, [Some("rel-ns".to_string())]);
         });
+    }
+
+    #[test]
+    fn hook_events_read_as_helm_writes_them() {
+        // Every event reads back from its own annotation value.
+        for e in HookEvent::ALL {
+            assert_eq!(HookEvent::parse(e.as_str()), Some(e), "{e}");
+        }
+        let cases: &[(&str, Option<HookEvent>)] = &[
+            ("test-success", Some(HookEvent::Test)),
+            ("pre-install", Some(HookEvent::PreInstall)),
+            ("pre_install", None),
+            ("Pre-Install", None),
+            ("", None),
+        ];
+        for (name, want) in cases {
+            assert_eq!(HookEvent::parse(name), *want, "{name:?}");
+        }
+        let legacy = hook("Pod", "t", "test-success", 0, &[], "");
+        assert!(HookEvent::Test.selects(&legacy), "a Helm 2 test runs as a test");
+        assert!(!HookEvent::PreInstall.selects(&legacy));
     }
 }

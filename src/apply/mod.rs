@@ -34,7 +34,7 @@ pub use diagnose::{
 pub use executor::{
     check_plan_ownership, execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership,
 };
-pub use hooks::{run_hooks, HookOptions, HookPhase, HookRun};
+pub use hooks::{run_hooks, HookEvent, HookOptions, HookPhase, HookRun};
 pub use ownership::{
     check_ownership, stamp_ownership, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,
     RELEASE_NAMESPACE_ANNOTATION, RELEASE_NAME_ANNOTATION,

@@ -68,13 +68,16 @@ pub struct Chart {
     pub parent_path: String,
 }
 
-/// A chart loading error; the message names the file (and line, where the parser knows it).
+/// A chart or values error: one message, in Helm's wording where Helm has one, naming the file
+/// (and line, where the parser knows it). `values::Error` is this type.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Error {
+    /// The whole message, as printed.
     pub message: String,
 }
 
 impl Error {
+    /// An error with this message.
     pub fn new(message: impl Into<String>) -> Error {
         Error {
             message: message.into(),

@@ -70,8 +70,7 @@ pub struct DiffArgs {
 /// Runs `diff`.
 pub fn exec(global: &GlobalArgs, a: DiffArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     use std::io::IsTerminal as _;
-    let terminal =
-        std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let terminal = crate::output::color_enabled(std::io::stdout().is_terminal());
     let chart = match &a.chart {
         Some(c) => Some(super::args::locate(c, &a.chart_args)?.path),
         None => None,

@@ -17,6 +17,9 @@ mod discovery;
 mod kube;
 mod kubeconfig;
 mod lookup;
+// The test double: built for unit tests, and for integration tests through the `testing`
+// feature, never into the binary.
+#[cfg(any(test, feature = "testing"))]
 mod memory;
 
 use std::collections::BTreeMap;
@@ -28,6 +31,7 @@ use serde_json::Value;
 pub use self::discovery::{list_map_keys_from_openapi, Discovered, ListInfo, ServerCapabilities};
 pub use self::kube::{ConnectOptions, KubeCluster, RetryPolicy};
 pub use self::lookup::ClusterLookup;
+#[cfg(any(test, feature = "testing"))]
 pub use self::memory::{Call, FakeCluster, Method};
 
 /// Group, version and kind of an object: what `apiVersion` + `kind` say.

@@ -10,7 +10,7 @@
 //!
 //! Entry point: [`Store`] (`begin` → work, `renew` → `mark_deployed`/`mark_failed`), over a
 //! [`driver::Driver`]: [`driver::ConfigMapDriver`] on a cluster through [`driver::ConfigMapApi`]
-//! (no `kube::` here), or [`driver::MemoryDriver`] in tests. What this stage does not do: talk
+//! (no `kube::` here), or `driver::MemoryDriver` in tests. What this stage does not do: talk
 //! to Kubernetes itself, decide whether an install may replace a name (the action's call), or
 //! run hooks.
 

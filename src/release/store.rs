@@ -803,17 +803,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Delete every revision of an uninstalled release (`uninstall` of one already uninstalled
-    /// with kept history). Returns the deleted revisions.
-    pub async fn purge(&self, name: &str) -> Result<Vec<u32>> {
-        validate_name(name).map_err(Error::InvalidName)?;
-        let held = self.acquire(name, Operation::Uninstall).await?;
-        let out = self.delete_all(name).await;
-        let gone = self.finish(out, held).await?;
-        self.cleanup_key().await;
-        Ok(gone)
-    }
-
     // ---- helpers -----------------------------------------------------------------------------
 
     /// The records of `name`, oldest first, statuses as read ([`derive_superseded`]).

@@ -233,7 +233,7 @@ mod tests {
 
     #[test]
     fn select_matches_helm_get() {
-        // (case, --version, picked); tests/packages/repo.rs runs the same kinds of cases
+        // (case, --version, picked); tests/it/packages/repo.rs runs the same kinds of cases
         // through helm 3.17 `template` and compares.
         let cases = [
             ("newest stable", "", Some("1.10.0")),

@@ -13,7 +13,7 @@ pub mod coalesce;
 pub mod schema;
 pub mod strvals;
 
-use std::{fmt, io::Read};
+use std::io::Read;
 
 use crate::{
     chart::Chart,
@@ -22,27 +22,9 @@ use crate::{
 
 pub use schema::validate_schema;
 
-/// A values error; messages follow Helm's wording.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Error {
-    pub message: String,
-}
-
-impl Error {
-    pub fn new(message: impl Into<String>) -> Error {
-        Error {
-            message: message.into(),
-        }
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Error {}
+/// A values error, messages in Helm's wording: the chart stage's one-message error, since a
+/// bad value and a bad chart file are reported alike (and a chart error passes through as is).
+pub use crate::chart::Error;
 
 /// The values flags of `helm template`/`install`/`upgrade`.
 #[derive(Debug, Clone, Default)]
@@ -219,13 +201,11 @@ pub fn resolve_reporting(
     user: Value,
     warn: &mut dyn FnMut(String),
 ) -> Result<(Chart, Value), Error> {
-    chart.check_installable().map_err(|e| Error::new(e.message))?;
+    chart.check_installable()?;
     if chart.metadata.deprecated {
         warn("WARNING: This chart is deprecated".into());
     }
-    chart
-        .check_dependencies_present()
-        .map_err(|e| Error::new(e.message))?;
+    chart.check_dependencies_present()?;
     let user: Map = match user {
         Value::Map(m) => m,
         Value::Nil => Value::new_map().as_map().cloned().unwrap_or_default(),

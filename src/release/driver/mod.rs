@@ -1,7 +1,7 @@
 //! Where release records and locks are kept: the [`Driver`] trait and its two implementations.
 //!
 //! As in Helm (`pkg/storage/driver/driver.go`), the store's semantics (revisions, transitions,
-//! pruning, recovery) sit above a small storage interface, so tests run on [`MemoryDriver`] and
+//! pruning, recovery) sit above a small storage interface, so tests run on `MemoryDriver` (built for tests only) and
 //! the cluster uses [`ConfigMapDriver`]. Unlike Helm's, this interface is *conditional*: `create`
 //! fails when the object exists and `update`/`delete` take the version they expect to replace, so
 //! two runs racing on one release cannot silently overwrite each other.
@@ -11,17 +11,19 @@
 
 mod cluster;
 mod configmap;
+// The test doubles: built for unit tests, and for integration tests through the `testing`
+// feature, never into the binary.
+#[cfg(any(test, feature = "testing"))]
+pub(crate) mod fake_configmaps;
+#[cfg(any(test, feature = "testing"))]
 mod memory;
 
 pub use cluster::ClusterConfigMaps;
-pub use configmap::{keys, ConfigMap, ConfigMapApi, ConfigMapDriver, FakeConfigMapApi};
-pub use memory::MemoryDriver;
-
-use std::{
-    future::Future,
-    pin::Pin,
-    task::{Context, Poll},
-};
+pub use configmap::{keys, ConfigMap, ConfigMapApi, ConfigMapDriver};
+#[cfg(any(test, feature = "testing"))]
+use fake_configmaps::YieldOnce;
+#[cfg(any(test, feature = "testing"))]
+pub use {fake_configmaps::FakeConfigMapApi, memory::MemoryDriver};
 
 use async_trait::async_trait;
 
@@ -233,27 +235,4 @@ pub fn part_key(name: &str, revision: u32, index: u32) -> String {
         "{}.part{index}",
         crate::release::record::record_key(name, revision)
     )
-}
-
-/// A future that is pending exactly once, so that drivers used in tests can let another
-/// task run between two storage calls and races actually interleave.
-pub(crate) struct YieldOnce(bool);
-
-impl YieldOnce {
-    pub(crate) fn new() -> YieldOnce {
-        YieldOnce(false)
-    }
-}
-
-impl Future for YieldOnce {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.0 {
-            Poll::Ready(())
-        } else {
-            self.0 = true;
-            cx.waker().wake_by_ref();
-            Poll::Pending
-        }
-    }
 }

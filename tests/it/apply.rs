@@ -2,23 +2,18 @@
 //! become available, images containing `fail` never do, hook Jobs complete. One binary on purpose:
 //! it starts one control plane (~9 s, ~500 MB); each test works in a namespace of its own.
 
-mod support;
-
-#[path = "support/apply_util.rs"]
-mod apply_util;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::support::k8s::TestNamespace;
 use kubectl_chart::apply::{
-    self, run_hooks, wait, ApplyOptions, HookOptions, HookPhase, Outcome, Ownership, WaitError, WaitOptions,
-    WaitTarget,
+    self, run_hooks, wait, ApplyOptions, HookEvent, HookOptions, HookPhase, Outcome, Ownership, WaitError,
+    WaitOptions, WaitTarget,
 };
 use kubectl_chart::cluster::{DeleteOptions, Gvk};
 use kubectl_chart::diff::{plan, Action, Inputs, MergeKeys, ObjectRef, Plan};
 use kubectl_chart::manifest::sort_manifests;
 use serde_json::{json, Value};
-use support::k8s::TestNamespace;
 
 fn deployment(ns: &str, name: &str, image: &str, app: &str) -> Value {
     json!({"apiVersion": "apps/v1", "kind": "Deployment",
@@ -57,7 +52,7 @@ fn fast_wait(timeout_secs: u64) -> WaitOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deployment_becomes_ready_and_wait_returns() {
-    let kit = require_kubelet_kit!();
+    let kit = require_kit!();
     let c = kit.admin().await;
     let ns = TestNamespace::new(c.clone(), "apply-ready").await;
     let mut dep = deployment(&ns.name, "web", "nginx", "web");
@@ -118,7 +113,7 @@ async fn deployment_becomes_ready_and_wait_returns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_image_times_out_with_a_clear_error() {
-    let kit = require_kubelet_kit!();
+    let kit = require_kit!();
     let c = kit.admin().await;
     let ns = TestNamespace::new(c.clone(), "apply-fail").await;
     let plan = plan_of(
@@ -188,7 +183,7 @@ spec:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hook_job_runs_and_hook_succeeded_deletes_it() {
-    let kit = require_kubelet_kit!();
+    let kit = require_kit!();
     let c = kit.admin().await;
     let ns = TestNamespace::new(c.clone(), "apply-hook").await;
     let opts = HookOptions {
@@ -200,19 +195,21 @@ async fn hook_job_runs_and_hook_succeeded_deletes_it() {
 
     let (hooks, _) =
         sort_manifests(&hook_files(&ns.name, "migrate", "busybox", "hook-succeeded")).expect("split");
-    let runs = run_hooks(&*c, &hooks, "post-install", &opts).await.expect("hook");
+    let runs = run_hooks(&*c, &hooks, HookEvent::PostInstall, &opts)
+        .await
+        .expect("hook");
     assert_eq!(runs.len(), 1);
     assert_eq!((runs[0].phase, runs[0].deleted), (HookPhase::Succeeded, true));
     let gone = c.get(&job, Some(&ns.name), "migrate").await.expect_err("deleted");
     assert!(gone.is_not_found(), "{gone}");
-    assert!(run_hooks(&*c, &hooks, "pre-install", &opts)
+    assert!(run_hooks(&*c, &hooks, HookEvent::PreInstall, &opts)
         .await
         .expect("other event")
         .is_empty());
 
     let (hooks, _) =
         sort_manifests(&hook_files(&ns.name, "broken", "example/fail", "hook-failed")).expect("split");
-    let err = run_hooks(&*c, &hooks, "post-install", &opts)
+    let err = run_hooks(&*c, &hooks, HookEvent::PostInstall, &opts)
         .await
         .expect_err("fails");
     let msg = err.to_string();
@@ -232,7 +229,7 @@ async fn hook_job_runs_and_hook_succeeded_deletes_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crd_and_custom_resource_in_one_plan() {
-    let kit = require_kubelet_kit!();
+    let kit = require_kit!();
     let c = kit.admin().await;
     let ns = TestNamespace::new(c.clone(), "apply-crd").await;
     // CRDs are cluster-scoped: a group per test keeps reruns apart.
@@ -267,7 +264,7 @@ async fn crd_and_custom_resource_in_one_plan() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn selector_change_is_immutable_unless_forced() {
-    let kit = require_kubelet_kit!();
+    let kit = require_kit!();
     let c = kit.admin().await;
     let ns = TestNamespace::new(c.clone(), "apply-force").await;
     let gvk = Gvk::new("apps/v1", "Deployment");

@@ -3,21 +3,16 @@
 //! output, and the diff is then read in review), and one clear error line for each kind of bad input.
 
 // Ported test tables; a module of this binary (not a binary of its own) to keep test binaries few.
-#[path = "template/suites.rs"]
 mod suites;
 
 // `lint`, offline: broken fixtures and the corpus against helm.
-#[path = "template/lint.rs"]
 mod lint;
 
 // `create`: helm's starter, byte for byte.
-#[path = "template/create.rs"]
 mod create;
 
 // Helm as the oracle (only its finder is used here).
-#[allow(dead_code)]
-#[path = "support/helm.rs"]
-mod helm;
+use crate::support::helm;
 
 use std::{
     fs,

@@ -3,14 +3,11 @@
 //! recovery after `kill -9` mid-upgrade (where Helm 3 and 4 stay stuck in "another operation is in
 //! progress"), uninstall. One binary, one control plane, a namespace per test.
 
-#[path = "support/apply_util.rs"]
-mod apply_util;
+use crate::support;
+
 /// Issue 21: what a deploy waits for, and why it fails.
-#[path = "lifecycle/observe.rs"]
 mod observe;
-mod support;
 /// Issue 18: releases Helm installed.
-#[path = "lifecycle/takeover.rs"]
 mod takeover;
 
 use std::{
@@ -18,11 +15,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::support::k8s::{Kit, TestNamespace};
 use kubectl_chart::cluster::{Cluster, Gvk};
 use serde_json::Value;
-use support::k8s::{Kit, TestNamespace};
 
-use support::cli::bin;
+use crate::support::cli::bin;
 
 struct Env<'a> {
     kit: &'a Kit,
@@ -31,13 +28,13 @@ struct Env<'a> {
 
 impl Env<'_> {
     fn cmd(&self, args: &[&str]) -> Command {
-        support::cli::command(&self.kit.kubeconfig, &self.ns, "4", args)
+        crate::support::cli::command(&self.kit.kubeconfig, &self.ns, "4", args)
     }
     fn run(&self, args: &[&str]) -> Output {
-        support::cli::run(self.cmd(args))
+        crate::support::cli::run(self.cmd(args))
     }
     fn ok(&self, args: &[&str]) -> String {
-        support::cli::succeeded(args, &self.run(args))
+        crate::support::cli::succeeded(args, &self.run(args))
     }
     /// Installs the demo chart without its cache subchart (whose PVC never binds on the kit).
     fn install_demo(&self) {
@@ -79,7 +76,7 @@ async fn deployment(cluster: &dyn Cluster, ns: &str) -> Option<Value> {
 }
 
 fn setup() -> Option<&'static Kit> {
-    apply_util::kit_with_kubelet()
+    crate::support::k8s::kit()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,4 +1,5 @@
-//! The real control plane from the shared kit, started once per test binary, and a namespace per test.
+//! The real control plane from the shared kit (with its fake kubelet), started once per test
+//! binary, and a namespace per test.
 //!
 //! The kit is `$KC_TEST_K8S`, else `../shared/k8s` next to the crate. It is started lazily by the
 //! first test that needs it, into a fresh temp dir, with `--owner-pid` set to this test process so
@@ -102,6 +103,9 @@ fn start(kit_dir: &Path) -> Result<Kit, String> {
     ));
     let out = Command::new(kit_dir.join("start"))
         .arg(&dir)
+        // The fake kubelet: pods become Ready, Job pods succeed (apply, hook and wait tests need
+        // it; the rest do not mind it).
+        .arg("--kubelet")
         .arg("--owner-pid")
         .arg(std::process::id().to_string())
         .output()

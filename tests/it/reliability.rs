@@ -5,10 +5,6 @@
 //! plane, a namespace per test (per case for the fault matrix), `-n` and `--kubeconfig` on every
 //! command, and a short lock TTL so a run left holding the lock is recovered in seconds.
 
-#[path = "support/apply_util.rs"]
-mod apply_util;
-mod support;
-
 use std::{
     io::Read,
     path::{Path, PathBuf},
@@ -16,14 +12,14 @@ use std::{
     time::Duration,
 };
 
+use crate::support::{
+    faultproxy::{Fault, FaultProxy, Rule},
+    k8s::{Kit, TestNamespace},
+};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use kubectl_chart::cluster::{Cluster, Gvk};
 use rand::RngCore;
 use serde_json::Value;
-use support::{
-    faultproxy::{Fault, FaultProxy, Rule},
-    k8s::{Kit, TestNamespace},
-};
 
 /// Lease duration for every run: a run that dies holding the lock blocks the next for 4 s (the
 /// next run watches the lease that long for a renewal; a live holder renews every second).
@@ -160,7 +156,7 @@ async fn configmaps(cluster: &dyn Cluster, ns: &str, selector: Option<&str>) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn release_of_2_mib_installs_upgrades_and_rolls_back() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let admin = kit.admin().await;
@@ -255,7 +251,7 @@ async fn release_of_2_mib_installs_upgrades_and_rolls_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_applies_at_once_one_proceeds_the_other_names_the_holder() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let admin = kit.admin().await;
@@ -369,7 +365,7 @@ fn leaks(hay: &str, needle: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn secret_values_never_reach_a_configmap_or_read_commands() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let admin = kit.admin().await;
@@ -516,7 +512,7 @@ fn rule(point: Point, ns: &str, fault: Fault) -> Rule {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let admin = kit.admin().await;
@@ -685,7 +681,7 @@ async fn wait_for_lease(admin: &dyn Cluster, ns: &str, release: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skewed_clocks_never_let_a_live_holder_be_overtaken_nor_a_dead_one_block() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     if !have_faketime() {
@@ -863,7 +859,7 @@ fn other_ca(dir: &Path) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_failures_name_the_server_the_context_and_the_cause() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let admin = kit.admin().await;

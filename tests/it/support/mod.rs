@@ -3,9 +3,11 @@
 
 #![allow(dead_code)]
 
+pub mod apply_util;
 pub mod chartrepo;
 pub mod cli;
 pub mod faultproxy;
 pub mod helm;
+#[macro_use]
 pub mod k8s;
 pub mod registry;

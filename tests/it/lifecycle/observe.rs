@@ -10,8 +10,8 @@ use kubectl_chart::apply::{self, Rules, WaitError, WaitOptions, WaitTarget};
 use kubectl_chart::cluster::{Cluster, Gvk, Patch, WriteOptions};
 use serde_json::{json, Value};
 
-use super::{setup, support, Env, DEMO};
-use support::k8s::TestNamespace;
+use super::{setup, Env, DEMO};
+use crate::support::k8s::TestNamespace;
 
 /// The pods of `release`'s Deployment running `image`, once one exists.
 async fn pod_with_image(admin: &dyn Cluster, ns: &str, image: &str, within: Duration) -> Option<String> {

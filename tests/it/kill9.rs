@@ -23,10 +23,6 @@
 //! `KC_KILL_SEED=N` replays the same values and delay fractions (where a delay lands still
 //! depends on the machine's speed).
 
-#[path = "support/apply_util.rs"]
-mod apply_util;
-mod support;
-
 use std::{
     collections::BTreeMap,
     fs::File,
@@ -36,11 +32,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::support::k8s::{Kit, TestNamespace};
 use base64::{engine::general_purpose::STANDARD, Engine};
 use kubectl_chart::cluster::{Cluster, Gvk};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde_json::Value;
-use support::k8s::{Kit, TestNamespace};
 
 const RELEASE: &str = "k9";
 const RUNS: usize = 20;
@@ -207,13 +203,13 @@ struct Env<'a> {
 
 impl Env<'_> {
     fn cmd(&self, args: &[&str]) -> Command {
-        support::cli::command(&self.kit.kubeconfig, &self.ns, LOCK_TTL, args)
+        crate::support::cli::command(&self.kit.kubeconfig, &self.ns, LOCK_TTL, args)
     }
     fn run(&self, args: &[&str]) -> Output {
-        support::cli::run(self.cmd(args))
+        crate::support::cli::run(self.cmd(args))
     }
     fn ok(&self, args: &[&str]) -> String {
-        support::cli::succeeded(args, &self.run(args))
+        crate::support::cli::succeeded(args, &self.run(args))
     }
     /// `upgrade RELEASE CHART --wait` with `values` and `extra` flags; unlimited history so
     /// every revision stays checkable.
@@ -601,7 +597,7 @@ fn assert_no_secret_in(out: &str, secrets: &[String], what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_points_of_an_upgrade_then_a_rerun_converges_with_history_intact() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let seed: u64 = match std::env::var("KC_KILL_SEED") {
@@ -977,7 +973,7 @@ fn write_hooked_chart() -> PathBuf {
 /// left. A few kills per verb keep CI short; the upgrade test above is the thorough one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_install_rollback_and_uninstall_then_a_plain_rerun_converges() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let seed: u64 = rand::random();

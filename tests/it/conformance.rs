@@ -200,7 +200,7 @@ fn corpus_renders_like_helm() {
         );
         return;
     }
-    let baseline_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/conformance-baseline.txt");
+    let baseline_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/it/conformance-baseline.txt");
     let baseline: BTreeMap<String, Status> = fs::read_to_string(&baseline_path)
         .unwrap_or_default()
         .lines()

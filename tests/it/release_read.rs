@@ -5,20 +5,18 @@
 //!
 //! Each test works in namespaces of its own, so tests run in parallel on the one control plane.
 
-mod support;
-
 use std::{
     process::{Command, Output},
     sync::Arc,
 };
 
+use crate::support::k8s::{Kit, TestNamespace};
 use kubectl_chart::{
     action::Context,
     cluster::{Cluster, ConnectOptions, KubeCluster},
     release::{BeginOptions, ChartRef, Hook, ManualClock, Operation, Store, Timestamp},
 };
 use serde_json::{json, Value};
-use support::k8s::{Kit, TestNamespace};
 
 /// Tue Nov 14 22:13:20 2023 UTC; each seeded step advances the clock by a minute.
 const T0: i64 = 1_700_000_000;

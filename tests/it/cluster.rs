@@ -3,11 +3,13 @@
 //! Helm's `lookup`. One binary on purpose: each test binary starts its own control plane (~9 s,
 //! ~500 MB). Each test works in a namespace of its own.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::faultproxy::{Fault, FaultProxy, Rule};
+use crate::support::k8s::{Kit, TestNamespace};
 use base64::Engine;
 use kubectl_chart::cluster::{
     Cluster, ClusterLookup, ConnectOptions, DeleteOptions, Error, Gvk, KubeCluster, Patch, Propagation,
@@ -15,8 +17,6 @@ use kubectl_chart::cluster::{
 };
 use kubectl_chart::render::Lookup;
 use serde_json::{json, Value};
-use support::faultproxy::{Fault, FaultProxy, Rule};
-use support::k8s::{Kit, TestNamespace};
 
 fn cm_gvk() -> Gvk {
     Gvk::new("v1", "ConfigMap")

@@ -23,9 +23,7 @@
 //! One control plane (with the fake kubelet) for the binary; every scenario gets namespaces of its
 //! own and scenarios run a few at a time.
 
-#[path = "support/apply_util.rs"]
-mod apply_util;
-mod support;
+use crate::support;
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -34,6 +32,7 @@ use std::{
     sync::{Arc, Mutex, RwLock},
 };
 
+use crate::support::k8s::Kit;
 use kubectl_chart::{
     action::{self, Context, DiffOptions},
     apply::{self, ApplyOptions},
@@ -41,7 +40,6 @@ use kubectl_chart::{
     diff::{Action, ViewOptions},
 };
 use serde_json::{json, Value};
-use support::k8s::Kit;
 
 const KUBECTL: &str = "/usr/bin/kubectl";
 const CORPUS: &str = "../shared/corpus/charts";
@@ -802,7 +800,7 @@ fn check_prediction(kit: &Kit, ns: &str, chart: &Path, server_side: bool) -> Res
 }
 
 fn kubectl_oracle(server_side: bool) {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let _shared = CLUSTER_WIDE.read().unwrap_or_else(|p| p.into_inner());
@@ -864,7 +862,7 @@ fn kubectl_oracle_server_side() {
 
 /// helm 3.17.2, or `None` (after saying why) unless `KC_REQUIRE_HELM=1`.
 fn helm_binary() -> Option<PathBuf> {
-    support::helm::find(3)
+    crate::support::helm::find(3)
 }
 
 /// One of the two tools driving a release through install, upgrade and rollback.
@@ -1065,7 +1063,7 @@ fn compare_stages(chart: &str, helm: &Stages, mine: &Stages) -> Vec<String> {
 /// helm first, then ours (charts with cluster-scoped objects cannot be installed twice at once),
 /// each into a namespace of its own, then the stages compared.
 fn helm_oracle(chart: &str, set: &str, deployment: &str, replicas: [i64; 3]) {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let Some(helm_bin) = helm_binary() else { return };
@@ -1179,7 +1177,7 @@ impl Drop for KeptCrds<'_> {
 fn argo_cd_installed_is_unchanged_and_uninstalls_without_reads() {
     // Cluster-scoped objects (CRDs, ClusterRoles) of release `rel`: nothing else may run meanwhile.
     let _alone = CLUSTER_WIDE.write().unwrap_or_else(|p| p.into_inner());
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS).join("argo-cd");

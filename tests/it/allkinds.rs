@@ -10,9 +10,7 @@
 //! command, then replays the Job watch from that version (`watch=1&resourceVersion=RV`), which
 //! returns every ADDED/MODIFIED/DELETED event since, in the order the server stored them.
 
-#[path = "support/apply_util.rs"]
-mod apply_util;
-mod support;
+use crate::support;
 
 use std::{
     collections::BTreeSet,
@@ -20,9 +18,9 @@ use std::{
     sync::Arc,
 };
 
+use crate::support::k8s::{Kit, TestNamespace};
 use kubectl_chart::cluster::{Cluster, DeleteOptions, Gvk, WriteOptions};
 use serde_json::{json, Value};
-use support::k8s::{Kit, TestNamespace};
 
 const CHART: &str = "fixtures/charts/allkinds";
 const RELEASE: &str = "allkinds";
@@ -36,11 +34,11 @@ struct Env<'a> {
 
 impl Env<'_> {
     fn run(&self, args: &[&str]) -> Output {
-        support::cli::run(support::cli::command(&self.kit.kubeconfig, &self.ns, "4", args))
+        crate::support::cli::run(support::cli::command(&self.kit.kubeconfig, &self.ns, "4", args))
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        support::cli::succeeded(args, &self.run(args))
+        crate::support::cli::succeeded(args, &self.run(args))
     }
 
     /// Runs a command that must fail; returns its stderr.
@@ -327,7 +325,7 @@ async fn assert_all_ready(env: &Env<'_>, volume: &str) {
 /// and an uninstall whose delete hooks run around the deletion and that leaves nothing behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hooks_wait_atomic_rollback_and_uninstall() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let admin = kit.admin().await;
@@ -488,7 +486,7 @@ async fn hooks_wait_atomic_rollback_and_uninstall() {
 /// template); without it the same upgrade fails naming the object and the field.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn force_recreates_objects_whose_immutable_fields_change() {
-    let Some(kit) = apply_util::kit_with_kubelet() else {
+    let Some(kit) = crate::support::k8s::kit() else {
         return;
     };
     let admin = kit.admin().await;

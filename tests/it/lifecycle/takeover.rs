@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use kubectl_chart::cluster::{Cluster, Gvk};
 use serde_json::Value;
 
-use super::{helm, object_writes, setup, support, Env, DEMO};
-use support::k8s::TestNamespace;
+use super::{helm, object_writes, setup, Env, DEMO};
+use crate::support;
+use crate::support::k8s::TestNamespace;
 
 /// What Helm's records say once we hold the history (`action::takeover::TAKEN_OVER`).
 const TAKEN_OVER: &str = "Superseded: taken over by kubectl chart";
