@@ -30,6 +30,8 @@ pub struct RollbackOptions {
     pub revision: Option<u32>,
     /// `--wait`.
     pub wait: bool,
+    /// `--wait-for-jobs`: with `--wait`, also wait for Jobs to complete.
+    pub wait_for_jobs: bool,
     /// `--timeout`.
     pub timeout: Duration,
     /// `--force`.
@@ -185,7 +187,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
             ownership: Some(Ownership {
                 release: opts.release.clone(),
                 namespace: ctx.namespace.clone(),
-                adopt: false,
+                adopt: apply::Adopt::Never,
             }),
             timeout: opts.timeout,
             ..Default::default()
@@ -198,6 +200,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
                 &targets,
                 &WaitOptions {
                     timeout: opts.timeout,
+                    wait_for_jobs: opts.wait_for_jobs,
                     ..Default::default()
                 },
             )

@@ -57,7 +57,7 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
             ownership: Some(Ownership {
                 release: opts.release.clone(),
                 namespace: ctx.namespace.clone(),
-                adopt: false,
+                adopt: apply::Adopt::Never,
             }),
             timeout: opts.timeout,
             ..Default::default()

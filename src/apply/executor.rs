@@ -39,9 +39,19 @@ pub struct Ownership {
     pub release: String,
     /// Release namespace.
     pub namespace: String,
-    /// Take over existing objects that carry no ownership metadata (never objects of another
-    /// release; see [`check_ownership`]).
-    pub adopt: bool,
+    /// Which existing objects that are not this release's may be taken over.
+    pub adopt: Adopt,
+}
+
+/// Which existing objects a release may take over (see [`check_ownership`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adopt {
+    /// None: an object with no or another owner stops the run before any write.
+    Never,
+    /// Objects with no (or incomplete) ownership metadata (`--adopt`).
+    Unowned,
+    /// Also objects of another release, as Helm's `--take-ownership` (the CLI lists each one).
+    Any,
 }
 
 /// Options of [`execute`].
@@ -341,7 +351,11 @@ pub fn check_plan_ownership(plan: &Plan, opts: &ApplyOptions) -> Result<(), Erro
             _ => Ok(()),
         };
         match result {
-            Err(OwnershipError::Unowned { .. }) if own.adopt => {}
+            // Only objects the chart renders are taken; one of another release that left our
+            // chart (a delete) is never pruned, even with `Adopt::Any`.
+            Err(OwnershipError::Unowned { .. }) if own.adopt != Adopt::Never => {}
+            Err(OwnershipError::OwnedByOther { .. })
+                if own.adopt == Adopt::Any && matches!(change.action, Action::Patch(_)) => {}
             Err(e) => errors.push(e),
             Ok(()) => {}
         }
@@ -1183,21 +1197,29 @@ mod tests {
             }
             o
         };
-        let cases: Vec<(&str, Value, bool, Option<&str>)> = vec![
-            ("ours", owned_by(Some("rel")), false, None),
+        let cases: Vec<(&str, Value, Adopt, Option<&str>)> = vec![
+            ("ours", owned_by(Some("rel")), Adopt::Never, None),
             (
-                "other release",
+                "other release with adopt",
                 owned_by(Some("other")),
-                true,
+                Adopt::Unowned,
                 Some("it belongs to release \"other\""),
             ),
             (
                 "unowned without adopt",
                 owned_by(None),
-                false,
+                Adopt::Never,
                 Some("invalid ownership metadata"),
             ),
-            ("unowned with adopt", owned_by(None), true, None),
+            ("unowned with adopt", owned_by(None), Adopt::Unowned, None),
+            // Helm's --take-ownership: another release's object is taken.
+            (
+                "other release with take-ownership",
+                owned_by(Some("other")),
+                Adopt::Any,
+                None,
+            ),
+            ("unowned with take-ownership", owned_by(None), Adopt::Any, None),
         ];
         for (name, live, adopt, want_err) in cases {
             block(async {

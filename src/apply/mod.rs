@@ -18,6 +18,7 @@ mod executor;
 mod hooks;
 mod ownership;
 mod progress;
+mod strategy;
 mod wait;
 
 use std::future::Future;
@@ -25,14 +26,16 @@ use std::pin::Pin;
 use std::task::Poll;
 
 pub use executor::{
-    check_plan_ownership, execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership,
+    check_plan_ownership, execute, Adopt, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome,
+    Ownership,
 };
 pub use hooks::{run_hooks, HookOptions, HookPhase, HookRun};
 pub use ownership::{
-    check_ownership, stamp_ownership, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,
+    check_ownership, stamp_ownership, takeovers, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,
     RELEASE_NAMESPACE_ANNOTATION, RELEASE_NAME_ANNOTATION,
 };
 pub use progress::{Event, NoProgress, Progress};
+pub use strategy::WaitStrategy;
 pub use wait::{readiness, wait, Readiness, WaitError, WaitOptions, WaitTarget};
 
 use crate::diff::ObjectRef;

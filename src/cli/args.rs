@@ -198,3 +198,26 @@ pub fn print_notices(lines: &[String]) {
         let _ = writeln!(err, "{l}");
     }
 }
+
+/// `--wait[=watcher|legacy|hookOnly]` (Helm 4), also Helm 3's bare `--wait` and `--wait=true|false`.
+/// The value must follow `=`, as with Helm, so `--wait web ./chart` leaves `web` a positional.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WaitArg {
+    /// Wait until the applied objects are ready (up to --timeout): watcher (the default), legacy,
+    /// or hookOnly (wait for hooks only).
+    #[arg(
+        long = "wait",
+        value_name = "STRATEGY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "watcher"
+    )]
+    wait: Option<String>,
+}
+
+impl WaitArg {
+    /// The strategy asked for; `None` without `--wait` (or with `--wait=false`).
+    pub fn strategy(&self) -> anyhow::Result<Option<crate::apply::WaitStrategy>> {
+        crate::apply::WaitStrategy::parse_flag(self.wait.as_deref()).map_err(anyhow::Error::msg)
+    }
+}

@@ -14,6 +14,7 @@ mod lint;
 mod list;
 mod pull;
 mod push;
+pub mod refused;
 mod registry;
 mod repo;
 mod rollback;
@@ -112,6 +113,15 @@ pub enum Command {
     Version(version::VersionArgs),
     /// Output shell completion code for bash, zsh, fish or powershell.
     Completion(completion::CompletionArgs),
+}
+
+/// Every command name and alias (to find the verb in a command line clap refused).
+pub fn verb_names() -> Vec<String> {
+    use clap::CommandFactory as _;
+    Cli::command()
+        .get_subcommands()
+        .flat_map(|c| std::iter::once(c.get_name().to_string()).chain(c.get_all_aliases().map(String::from)))
+        .collect()
 }
 
 /// The async runtime for commands that talk to a cluster: two workers (the machine size we design

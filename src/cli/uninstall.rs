@@ -26,9 +26,11 @@ pub struct UninstallArgs {
     /// Do not run hooks.
     #[arg(long = "no-hooks")]
     no_hooks: bool,
-    /// Wait until the objects are gone.
-    #[arg(long)]
-    wait: bool,
+    #[command(flatten)]
+    wait: super::args::WaitArg,
+    /// Treat "release not found" as a successful uninstall.
+    #[arg(long = "ignore-not-found")]
+    ignore_not_found: bool,
     /// Time to wait for any single operation.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     timeout: String,
@@ -47,17 +49,34 @@ pub fn exec(global: &GlobalArgs, a: UninstallArgs, out: &mut dyn Write) -> anyho
         release: a.release.clone(),
         keep_history: a.keep_history,
         no_hooks: a.no_hooks,
-        wait: a.wait,
+        // Every strategy but hookOnly waits for the objects to be gone.
+        wait: crate::apply::WaitStrategy::waits_for_objects(a.wait.strategy()?),
         timeout: parse_duration(&a.timeout)?,
         description: a.description,
     };
     let connect = global.connect_options()?;
     let lock_wait = a.wait_for_lock.as_deref().map(parse_duration).transpose()?;
-    super::runtime()?.block_on(async {
+    let done = super::runtime()?.block_on(async {
         let mut ctx = Context::connect(&connect).await?;
         ctx.lock_wait = lock_wait.unwrap_or_default();
         action::uninstall(&ctx, &opts).await
-    })?;
+    });
+    match done {
+        Ok(_) => {}
+        // Helm still says "uninstalled" for a release it did not find.
+        Err(e) if a.ignore_not_found && is_not_found(&e) => {}
+        Err(e) => return Err(e),
+    }
     writeln!(out, "release \"{}\" uninstalled", a.release)?;
     Ok(())
+}
+
+/// Whether the release itself was not found (not one of its objects).
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<crate::release::Error>(),
+            Some(crate::release::Error::NotFound(_))
+        )
+    })
 }
