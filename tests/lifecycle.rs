@@ -5,6 +5,9 @@
 
 #[path = "support/apply_util.rs"]
 mod apply_util;
+/// Issue 21: Helm's flags (`--take-ownership`, `--reset-values`, `-o`, `--ignore-not-found`).
+#[path = "lifecycle/flags.rs"]
+mod flags;
 mod support;
 /// Issue 18: releases Helm installed.
 #[path = "lifecycle/takeover.rs"]
