@@ -8,6 +8,9 @@ mod apply_util;
 /// Issue 21: Helm's flags (`--take-ownership`, `--reset-values`, `-o`, `--ignore-not-found`).
 #[path = "lifecycle/flags.rs"]
 mod flags;
+/// Issue 21: `test` against `helm test`.
+#[path = "lifecycle/helmtest.rs"]
+mod helmtest;
 mod support;
 /// Issue 18: releases Helm installed.
 #[path = "lifecycle/takeover.rs"]

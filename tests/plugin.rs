@@ -1031,6 +1031,7 @@ const PARITY_VERBS: &[&[&str]] = &[
     &["get", "manifest"],
     &["get", "notes"],
     &["get", "values"],
+    &["test"],
 ];
 
 /// Every flag `helm VERB --help` lists (its own and the global ones), in Helm 3.17 and Helm 4, is

@@ -26,6 +26,7 @@ mod show;
 mod status;
 mod takeover;
 mod template;
+mod test;
 mod uninstall;
 mod upgrade;
 
@@ -50,5 +51,6 @@ pub use search::{search_repo, SearchRepoOptions};
 pub use show::{show, ShowOptions, ShowPart};
 pub use status::{status, StatusOptions};
 pub use template::{template, template_to, template_validated, TemplateOptions};
+pub use test::{test, PodLog, TestOptions, TestResult};
 pub use uninstall::{uninstall, UninstallOptions};
 pub use upgrade::{upgrade, DryRun, Mode, UpgradeOptions, UpgradeResult};

@@ -22,6 +22,7 @@ mod search;
 mod show;
 mod status;
 mod template;
+mod test;
 mod uninstall;
 mod version;
 
@@ -85,6 +86,8 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Uninstall a release.
     Uninstall(uninstall::UninstallArgs),
+    /// Run the tests of a release (its `helm.sh/hook: test` hooks).
+    Test(test::TestArgs),
     /// Write a release's history as Helm release Secrets (the way back to Helm).
     #[command(name = "export-helm")]
     ExportHelm(export_helm::ExportHelmArgs),
@@ -147,6 +150,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Apply(a) => deploy::exec(&cli.global, a, action::Mode::Apply, out),
         Command::Rollback(a) => rollback::exec(&cli.global, a, out),
         Command::Uninstall(a) => uninstall::exec(&cli.global, a, out),
+        Command::Test(a) => test::exec(&cli.global, a, out),
         Command::ExportHelm(a) => export_helm::exec(&cli.global, a, out),
         Command::Pull(a) => pull::exec(a, out),
         Command::Push(a) => push::exec(a, out),

@@ -580,6 +580,29 @@ impl Cluster for KubeCluster {
         Ok(ServerCapabilities::new(&version, &found))
     }
 
+    async fn pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        tail_lines: Option<i64>,
+    ) -> Result<String> {
+        // Names are DNS labels (the server refuses others), so they need no escaping in the path.
+        let mut query = Vec::new();
+        if let Some(c) = container {
+            query.push(format!("container={c}"));
+        }
+        if let Some(n) = tail_lines {
+            query.push(format!("tailLines={n}"));
+        }
+        let mut path = format!("/api/v1/namespaces/{namespace}/pods/{pod}/log");
+        if !query.is_empty() {
+            path = format!("{path}?{}", query.join("&"));
+        }
+        let body = self.call(get_request(&path)?, Idempotent::Yes).await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+
     async fn get(&self, gvk: &Gvk, namespace: Option<&str>, name: &str) -> Result<Value> {
         let req = self
             .request_for(gvk, namespace, false)

@@ -455,6 +455,21 @@ impl Cluster for FakeCluster {
             .ok_or_else(|| not_found(&info, name))
     }
 
+    /// The pod must exist (its absence is the server's not-found); like the kit's fake kubelet,
+    /// no node here keeps logs, so an existing pod's log is an error too.
+    async fn pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        _container: Option<&str>,
+        _tail_lines: Option<i64>,
+    ) -> Result<String> {
+        self.get(&Gvk::new("v1", "Pod"), Some(namespace), pod).await?;
+        Err(Error::Invalid(format!(
+            "no logs of pod {pod}: the fake cluster keeps none"
+        )))
+    }
+
     async fn list(
         &self,
         gvk: &Gvk,

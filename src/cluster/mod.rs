@@ -456,6 +456,23 @@ pub trait Cluster: Send + Sync {
         opts: &DeleteOptions,
     ) -> Result<Value>;
 
+    /// The log of one container of a pod (`GET .../pods/NAME/log`): `container` may be left out
+    /// for a pod with one container; `tail_lines` keeps only the last lines. A cluster whose nodes
+    /// keep no logs (a fake kubelet) answers an error, as the API server does there. The default
+    /// serves no logs.
+    async fn pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        tail_lines: Option<i64>,
+    ) -> Result<String> {
+        let _ = (namespace, container, tail_lines);
+        Err(Error::Invalid(format!(
+            "no logs of pod {pod}: this cluster serves none"
+        )))
+    }
+
     /// Watches one object, last seen at `resource_version`, for at most `within`: answers as
     /// soon as it is written ([`Observed::Changed`]) or deleted, else [`Observed::Unchanged`]
     /// once `within` has passed. Time is measured by this process alone, so what it reports
