@@ -149,11 +149,6 @@ pub const REFUSED: &[Refused] = &[
         "objects are deleted in the background, Helm's default",
     ),
     r(
-        &["uninstall"],
-        "--dry-run",
-        "`kubectl chart get manifest RELEASE` shows what would be deleted",
-    ),
-    r(
         &["status"],
         "--show-resources",
         "removed in Helm 4: `kubectl chart get manifest RELEASE | kubectl get -f -`",

@@ -28,6 +28,9 @@ pub struct UninstallArgs {
     no_hooks: bool,
     #[command(flatten)]
     wait: super::args::WaitArg,
+    /// Simulate: check the release exists and say it would be uninstalled; nothing is deleted.
+    #[arg(long = "dry-run")]
+    dry_run: bool,
     /// Treat "release not found" as a successful uninstall.
     #[arg(long = "ignore-not-found")]
     ignore_not_found: bool,
@@ -55,14 +58,23 @@ pub fn exec(global: &GlobalArgs, a: UninstallArgs, out: &mut dyn Write) -> anyho
         description: a.description,
     };
     let connect = global.connect_options()?;
+    let dry_run = a.dry_run;
     let lock_wait = a.wait_for_lock.as_deref().map(parse_duration).transpose()?;
     let done = super::runtime()?.block_on(async {
         let mut ctx = Context::connect(&connect).await?;
         ctx.lock_wait = lock_wait.unwrap_or_default();
-        action::uninstall(&ctx, &opts).await
+        if dry_run {
+            // As Helm's: the release is read (it must exist), nothing else happens.
+            let get = action::GetOptions {
+                release: opts.release.clone(),
+                revision: None,
+            };
+            return action::get(&ctx, &get).await.map(|_| ());
+        }
+        action::uninstall(&ctx, &opts).await.map(|_| ())
     });
     match done {
-        Ok(_) => {}
+        Ok(()) => {}
         // Helm still says "uninstalled" for a release it did not find.
         Err(e) if a.ignore_not_found && is_not_found(&e) => {}
         Err(e) => return Err(e),

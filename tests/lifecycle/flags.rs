@@ -1,6 +1,6 @@
 //! Issue 21: Helm's flags on the real control plane — `--take-ownership` takes another release's
 //! object and says so, an upgrade given no values reuses the last ones unless `--reset-values`,
-//! `-o json`, `uninstall --ignore-not-found`.
+//! `-o json`, `uninstall --dry-run` and `--ignore-not-found`.
 
 use kubectl_chart::cluster::{Cluster, Gvk};
 use serde_json::Value;
@@ -72,6 +72,24 @@ async fn take_ownership_reset_values_output_and_ignore_not_found() {
     assert_eq!(rel["name"], "b", "{out}");
     assert_eq!(rel["version"], 3, "{out}");
     assert_eq!(shared(&*admin, &ns.name).await["data"]["v"], "default", "reset");
+
+    // --dry-run reads the release and deletes nothing.
+    let out = env.ok(&["uninstall", "b", "--dry-run"]);
+    assert_eq!(out, "release \"b\" uninstalled\n");
+    assert_eq!(
+        env.ok(&["history", "b", "-o", "json"])
+            .matches("\"revision\"")
+            .count(),
+        3
+    );
+    assert_eq!(
+        shared(&*admin, &ns.name).await["metadata"]["annotations"]["meta.helm.sh/release-name"],
+        "b"
+    );
+    assert!(
+        !env.run(&["uninstall", "nosuch", "--dry-run"]).status.success(),
+        "dry run of a missing release"
+    );
 
     let out = env.ok(&["uninstall", "nosuch", "--ignore-not-found"]);
     assert_eq!(out, "release \"nosuch\" uninstalled\n");
