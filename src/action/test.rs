@@ -3,7 +3,8 @@
 //! their delete policies — and report each one's phase and, with `--logs`, each test pod's log.
 //!
 //! The results are written back into the newest record, as Helm does (so `status` shows them);
-//! a release still in Helm's storage is only read. One difference on purpose: a log the cluster
+//! a release still in Helm's storage, or one whose newest revision another run is still writing
+//! (pending), is only read. One difference on purpose: a log the cluster
 //! cannot serve (a node that keeps none) is reported in place of that log instead of failing the
 //! command, where Helm stops at the first such error.
 
@@ -170,7 +171,9 @@ pub async fn test(ctx: &Context, opts: &TestOptions) -> anyhow::Result<TestResul
         });
     }
 
-    if let Some(s) = &stored {
+    // A pending record belongs to a run under way: rewriting it would make that run's own
+    // final write conflict, so the results are then only reported.
+    if let Some(s) = stored.as_ref().filter(|s| !s.meta.status.is_pending()) {
         store
             .record_hook_runs(s, &release)
             .await
