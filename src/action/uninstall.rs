@@ -31,6 +31,8 @@ pub struct UninstallOptions {
     pub timeout: Duration,
     /// `--description`.
     pub description: Option<String>,
+    /// `--cascade`: how the dependents of deleted objects go.
+    pub cascade: crate::cluster::Propagation,
 }
 
 /// Uninstalls; returns the last record when history is kept.
@@ -60,6 +62,7 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
                 adopt: apply::Adopt::Never,
             }),
             timeout: opts.timeout,
+            propagation: opts.cascade,
             ..Default::default()
         };
         apply::execute(&*ctx.cluster, &plan, &apply_opts).await?;
@@ -160,6 +163,7 @@ mod tests {
             wait: false,
             timeout: Duration::from_secs(5),
             description: None,
+            cascade: crate::cluster::Propagation::Background,
         }
     }
 

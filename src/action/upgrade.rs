@@ -420,6 +420,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
                     wait: false,
                     timeout: opts.timeout,
                     description: Some("Rolled back failed install".into()),
+                    cascade: crate::cluster::Propagation::Background,
                 };
                 if let Err(un_err) = Box::pin(super::uninstall::uninstall(ctx, &un)).await {
                     return Err(e.context(format!("cleanup after failed install also failed: {un_err:#}")));

@@ -71,6 +71,9 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// When set, existing objects the plan patches or deletes must belong to this release.
     pub ownership: Option<Ownership>,
+    /// How the dependents of deleted objects go (uninstall's `--cascade`; background, as Helm,
+    /// by default).
+    pub propagation: Propagation,
     /// The rendered objects (after [`stamp_ownership`](super::stamp_ownership)) by identity. Server-side
     /// apply sends them, and a forced re-create creates them; for objects missing here the plan's
     /// predicted object, without server-owned fields, is used instead, which also claims fields that
@@ -98,6 +101,7 @@ impl Default for ApplyOptions {
             server_side: false,
             concurrency: 16,
             ownership: None,
+            propagation: Propagation::Background,
             intents: BTreeMap::new(),
             create_only: BTreeSet::new(),
             // Helm waits 60 s for CRDs to be established (`helm3:pkg/action/install.go`).
@@ -117,6 +121,7 @@ impl std::fmt::Debug for ApplyOptions {
             .field("server_side", &self.server_side)
             .field("concurrency", &self.concurrency)
             .field("ownership", &self.ownership)
+            .field("propagation", &self.propagation)
             .field("intents", &self.intents.len())
             .field("create_only", &self.create_only)
             .field("timeout", &self.timeout)
@@ -546,7 +551,7 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
     let (operation, outcome, result) = match &c.action {
         Action::Delete => {
             let dopts = DeleteOptions {
-                propagation: Some(Propagation::Background),
+                propagation: Some(opts.propagation),
                 dry_run: opts.dry_run,
                 resource_version: None,
             };

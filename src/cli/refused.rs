@@ -144,11 +144,6 @@ pub const REFUSED: &[Refused] = &[
         "server-side apply always takes conflicting fields: the chart is the source of truth",
     ),
     r(
-        &["uninstall"],
-        "--cascade",
-        "objects are deleted in the background, Helm's default",
-    ),
-    r(
         &["status"],
         "--show-resources",
         "removed in Helm 4: `kubectl chart get manifest RELEASE | kubectl get -f -`",

@@ -31,6 +31,9 @@ pub struct UninstallArgs {
     /// Simulate: check the release exists and say it would be uninstalled; nothing is deleted.
     #[arg(long = "dry-run")]
     dry_run: bool,
+    /// How dependents of deleted objects go: background (the default), foreground or orphan.
+    #[arg(long, value_name = "POLICY", default_value = "background")]
+    cascade: String,
     /// Treat "release not found" as a successful uninstall.
     #[arg(long = "ignore-not-found")]
     ignore_not_found: bool,
@@ -56,6 +59,15 @@ pub fn exec(global: &GlobalArgs, a: UninstallArgs, out: &mut dyn Write) -> anyho
         wait: crate::apply::WaitStrategy::waits_for_objects(a.wait.strategy()?),
         timeout: parse_duration(&a.timeout)?,
         description: a.description,
+        cascade: match a.cascade.as_str() {
+            "background" => crate::cluster::Propagation::Background,
+            "foreground" => crate::cluster::Propagation::Foreground,
+            "orphan" => crate::cluster::Propagation::Orphan,
+            // Helm's words.
+            other => anyhow::bail!(
+                "invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\""
+            ),
+        },
     };
     let connect = global.connect_options()?;
     let dry_run = a.dry_run;

@@ -1,6 +1,6 @@
 //! Issue 21: Helm's flags on the real control plane — `--take-ownership` takes another release's
 //! object and says so, an upgrade given no values reuses the last ones unless `--reset-values`,
-//! `-o json`, `uninstall --dry-run` and `--ignore-not-found`.
+//! `-o json`, `uninstall --dry-run`, `--ignore-not-found` and `--cascade`.
 
 use kubectl_chart::cluster::{Cluster, Gvk};
 use serde_json::Value;
@@ -99,4 +99,54 @@ async fn take_ownership_reset_values_output_and_ignore_not_found() {
         "uninstall of a missing release without --ignore-not-found"
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `uninstall --cascade=orphan` leaves a Deployment's ReplicaSet behind (the garbage collector
+/// would delete it with the default `background`); a bad policy is refused before anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uninstall_cascade_orphan_keeps_dependents() {
+    let Some(kit) = setup() else { return };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-cascade").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    env.install_demo();
+    let rs = Gvk::new("apps/v1", "ReplicaSet");
+    let before = admin
+        .list(&rs, Some(&ns.name), None)
+        .await
+        .expect("list")
+        .items
+        .len();
+    assert!(before > 0, "the demo Deployment has a ReplicaSet");
+    let o = env.run(&["uninstall", "demo", "--cascade", "sideways"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("invalid cascade value (sideways)"), "{err}");
+    env.ok(&[
+        "uninstall",
+        "demo",
+        "--cascade",
+        "orphan",
+        "--wait",
+        "--timeout",
+        "60s",
+    ]);
+    let gvk = Gvk::new("apps/v1", "Deployment");
+    assert!(
+        admin.get(&gvk, Some(&ns.name), "demo").await.is_err(),
+        "the Deployment is gone"
+    );
+    let after = admin.list(&rs, Some(&ns.name), None).await.expect("list");
+    assert_eq!(after.items.len(), before, "orphaned ReplicaSets stay");
+    for r in &after.items {
+        assert!(
+            r["metadata"]["ownerReferences"]
+                .as_array()
+                .is_none_or(|o| o.is_empty()),
+            "orphaned: {}",
+            r["metadata"]
+        );
+    }
 }
