@@ -118,12 +118,18 @@ pub enum Command {
     Completion(completion::CompletionArgs),
 }
 
-/// Every command name and alias (to find the verb in a command line clap refused).
-pub fn verb_names() -> Vec<String> {
+/// Every command name and alias, each with the command's name (to find the verb in a command
+/// line clap refused: `ls` is `list`).
+pub fn verb_names() -> Vec<(String, String)> {
     use clap::CommandFactory as _;
     Cli::command()
         .get_subcommands()
-        .flat_map(|c| std::iter::once(c.get_name().to_string()).chain(c.get_all_aliases().map(String::from)))
+        .flat_map(|c| {
+            let name = c.get_name().to_string();
+            std::iter::once(name.clone())
+                .chain(c.get_all_aliases().map(String::from))
+                .map(move |n| (n, name.clone()))
+        })
         .collect()
 }
 

@@ -190,8 +190,8 @@ pub fn explain(err: clap::Error, args: &[String]) -> clap::Error {
     let verb = args
         .iter()
         .skip(1)
-        .find(|a| verbs.iter().any(|v| v == *a))
-        .map_or("", String::as_str);
+        .find_map(|a| verbs.iter().find(|(n, _)| n == a).map(|(_, v)| v.as_str()))
+        .unwrap_or("");
     match refusal(verb, flag) {
         Some(r) => clap::Error::raw(
             ErrorKind::UnknownArgument,
@@ -261,6 +261,8 @@ mod tests {
                 true,
             ),
             (&["kubectl-chart", "status", "r", "--kube-context", "k"], true),
+            // An alias is its command.
+            (&["kubectl-chart", "ls", "--time-format", "x"], true),
             (&["kubectl-chart", "status", "r", "--no-such-flag"], false),
             // `--time-format` is refused on list only.
             (&["kubectl-chart", "status", "r", "--time-format", "x"], false),
