@@ -29,6 +29,8 @@ pub struct RenderRequest {
     pub lookup: Rc<dyn Lookup>,
     /// `--reuse-values`: the previous revision's user values, under this run's flags.
     pub base_values: Option<serde_json::Value>,
+    /// `--skip-schema-validation`: do not check the values against `values.schema.json`.
+    pub skip_schema_validation: bool,
 }
 
 impl RenderRequest {
@@ -42,6 +44,7 @@ impl RenderRequest {
             discovery: None,
             lookup: Rc::new(NoCluster),
             base_values: None,
+            skip_schema_validation: false,
         }
     }
 }
@@ -93,7 +96,9 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     // prints them, before anything is rendered.
     let (chart, vals) =
         values::resolve_reporting(loaded, user_values.deep_copy(), &mut |w| eprintln!("{w}"))?;
-    values::validate_schema(&chart, &vals)?;
+    if !req.skip_schema_validation {
+        values::validate_schema(&chart, &vals)?;
+    }
     tracing::debug!(elapsed = ?started.elapsed(), "values resolved");
     let capabilities = match &req.discovery {
         Some(pending) => pending.wait(&chart)?,

@@ -31,6 +31,8 @@ pub struct RollbackOptions {
     pub wait: bool,
     /// `--wait=STRATEGY` rules and `--logs`.
     pub wait_style: apply::WaitStyle,
+    /// `--wait-for-jobs`: with `--wait`, also wait for Jobs to complete.
+    pub wait_for_jobs: bool,
     /// `--timeout`.
     pub timeout: Duration,
     /// `--force`.
@@ -146,7 +148,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
             ownership: Some(Ownership {
                 release: opts.release.clone(),
                 namespace: ctx.namespace.clone(),
-                adopt: false,
+                adopt: apply::Adopt::Never,
             }),
             timeout: opts.timeout,
             ..Default::default()
@@ -155,6 +157,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         wait_for: apply::WaitTarget::from_plan(&plan),
         wait: WaitOptions {
             timeout: opts.timeout,
+            wait_for_jobs: opts.wait_for_jobs,
             rules: opts.wait_style.rules,
             log_lines: opts.wait_style.log_lines,
             ..Default::default()

@@ -47,6 +47,8 @@ pub struct TemplateOptions {
     pub is_upgrade: bool,
     /// `--output-dir`: write files there instead of returning one stream.
     pub output_dir: Option<PathBuf>,
+    /// `--skip-schema-validation`.
+    pub skip_schema_validation: bool,
 }
 
 /// Renders and returns what `helm template` prints (empty when written to `output_dir`).
@@ -74,6 +76,7 @@ fn request(opts: &TemplateOptions, caps: Capabilities) -> RenderRequest {
     };
     let mut req = RenderRequest::new(opts.chart.clone(), opts.values.clone(), release);
     req.capabilities = caps;
+    req.skip_schema_validation = opts.skip_schema_validation;
     req
 }
 

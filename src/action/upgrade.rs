@@ -78,7 +78,7 @@ pub struct UpgradeOptions {
     pub mode: Mode,
     /// `--dry-run`.
     pub dry_run: Option<DryRun>,
-    /// `--wait`.
+    /// `--wait`: wait for the applied objects (strategy `watcher` or `legacy`).
     pub wait: bool,
     /// `--wait-for-jobs`.
     pub wait_for_jobs: bool,
@@ -96,12 +96,22 @@ pub struct UpgradeOptions {
     pub reuse_values: bool,
     /// `--reset-then-reuse-values`: chart defaults, then the last user values, then the flags.
     pub reset_then_reuse_values: bool,
+    /// `--reset-values`: chart defaults and the flags only, even when the flags set no value
+    /// (without it, an upgrade given no values reuses the last ones, as Helm's does).
+    pub reset_values: bool,
+    /// `--skip-crds`: do not install the chart's `crds/` on install.
+    pub skip_crds: bool,
+    /// `--skip-schema-validation`.
+    pub skip_schema_validation: bool,
     /// `--force`: recreate objects whose immutable fields change.
     pub force: bool,
     /// `--server-side`: server-side apply instead of our JSON patches.
     pub server_side: bool,
     /// `--adopt`: take over existing objects that belong to no release.
     pub adopt: bool,
+    /// `--take-ownership`: take over existing objects that belong to no release or to another
+    /// one, as Helm does (the CLI lists them).
+    pub take_ownership: bool,
     /// `--no-hooks`.
     pub no_hooks: bool,
     /// `--kube-version` for `.Capabilities` (default: the cluster's).
@@ -132,6 +142,21 @@ async fn helm_deployed(ctx: &Context, last: Option<&release::RecordMeta>) -> any
     let history =
         super::takeover::helm_history(ctx, &last.map(|m| m.name.clone()).unwrap_or_default()).await?;
     Ok(history.into_iter().rev().find(|r| r.status == Status::Deployed))
+}
+
+/// Whether the last deployed revision's user values are the base of this run's, as Helm's
+/// `reuseValues` decides: `--reset-values` never; `--reuse-values` and `--reset-then-reuse-values`
+/// always; otherwise an upgrade that sets no value at all. (Helm also reuses when the flags name
+/// only files that hold no value; we decide before reading them, since `-f -` can be read once.)
+fn reuses_values(opts: &UpgradeOptions, is_upgrade: bool) -> bool {
+    let v = &opts.values;
+    let no_values = v.value_files.is_empty()
+        && v.set.is_empty()
+        && v.set_string.is_empty()
+        && v.set_file.is_empty()
+        && v.set_json.is_empty()
+        && v.set_literal.is_empty();
+    !opts.reset_values && (opts.reuse_values || opts.reset_then_reuse_values || (is_upgrade && no_values))
 }
 
 /// Runs install, upgrade or apply.
@@ -176,7 +201,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     let revision = last.as_ref().map_or(1, |r| r.revision + 1);
     // `--reuse-values` renders with the last deployed revision's user values, so the base must be
     // read before rendering; otherwise it is read while the chart renders.
-    let reuse = opts.reuse_values || opts.reset_then_reuse_values;
+    let reuse = reuses_values(opts, is_upgrade);
     let (mut base, mut loaded) = if reuse {
         (None, base.finish().await?)
     } else {
@@ -221,7 +246,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     req.discovery = Some(
         discovery
             .with_kube_version(opts.kube_version.clone())
-            .with_chart_crds(!is_upgrade && opts.dry_run.is_none()),
+            .with_chart_crds(!is_upgrade && !opts.skip_crds && opts.dry_run.is_none()),
     );
     if opts.dry_run != Some(DryRun::Client) {
         req.lookup = std::rc::Rc::new(ClusterLookup::new(
@@ -229,9 +254,10 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
             tokio::runtime::Handle::current(),
         ));
     }
-    if opts.reuse_values || opts.reset_then_reuse_values {
+    if reuse {
         req.base_values = last_deployed_values;
     }
+    req.skip_schema_validation = opts.skip_schema_validation;
     let rendered = render_release(&req)?;
     let manifest_text = rendered.manifest_text();
     if let Some(b) = base.take() {
@@ -248,7 +274,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     let original = original.map(ParsedManifest::into_objects).unwrap_or_default();
     // Helm installs `crds/` before anything else, as they are (no release metadata), skips those
     // that exist, and never upgrades or deletes them.
-    let crds = if is_upgrade {
+    let crds = if is_upgrade || opts.skip_crds {
         Vec::new()
     } else {
         absent_crds(ctx, crd_docs(&rendered.chart)?).await?
@@ -385,6 +411,7 @@ async fn undo(
             release: opts.release.clone(),
             revision: Some(prev),
             wait: true,
+            wait_for_jobs: opts.wait_for_jobs,
             wait_style: opts.wait_style,
             timeout: opts.timeout,
             force: opts.force,
@@ -410,6 +437,7 @@ async fn undo(
         wait: false,
         timeout: opts.timeout,
         description: Some("Rolled back failed install".into()),
+        cascade: crate::cluster::Propagation::Background,
     };
     match Box::pin(super::uninstall::uninstall(ctx, &un)).await {
         Ok(_) => e.context("install failed and its objects were removed"),
@@ -524,7 +552,13 @@ fn apply_options(
         ownership: Some(Ownership {
             release: opts.release.clone(),
             namespace: ctx.namespace.clone(),
-            adopt: opts.adopt,
+            adopt: if opts.take_ownership {
+                apply::Adopt::Any
+            } else if opts.adopt {
+                apply::Adopt::Unowned
+            } else {
+                apply::Adopt::Never
+            },
         }),
         timeout: opts.timeout,
         ..Default::default()

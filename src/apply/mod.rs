@@ -32,11 +32,12 @@ pub use diagnose::{
     ContainerReport, Diagnosis, LogTail, ObjectReport, PodReport, Warning, DEFAULT_LOG_LINES,
 };
 pub use executor::{
-    check_plan_ownership, execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership,
+    check_plan_ownership, execute, Adopt, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome,
+    Ownership,
 };
 pub use hooks::{run_hooks, HookEvent, HookOptions, HookPhase, HookRun};
 pub use ownership::{
-    check_ownership, stamp_ownership, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,
+    check_ownership, stamp_ownership, takeovers, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,
     RELEASE_NAMESPACE_ANNOTATION, RELEASE_NAME_ANNOTATION,
 };
 pub use progress::{Event, NoProgress, Progress};

@@ -23,14 +23,10 @@ pub struct DeployArgs {
     #[command(flatten)]
     chart_args: super::args::ChartArgs,
     /// Simulate: `client` renders and plans only; `server` also sends every write as a server-side dry run.
-    #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     dry_run: Option<String>,
     #[command(flatten)]
     wait: super::args::WaitArgs,
-    /// Output format: `json` prints the release as `helm status -o json` does, or, when a wait
-    /// fails, `{"error", "objects"}` with each object's report (pods, containers, events, logs).
-    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
-    output: Option<String>,
     /// With --wait, also wait for Jobs to complete.
     #[arg(long = "wait-for-jobs")]
     wait_for_jobs: bool,
@@ -40,6 +36,9 @@ pub struct DeployArgs {
     /// Roll back (upgrade) or remove (install) on failure; implies --wait.
     #[arg(long)]
     atomic: bool,
+    /// Helm 4's name for --atomic.
+    #[arg(long = "rollback-on-failure")]
+    rollback_on_failure: bool,
     /// Create the release namespace if it does not exist.
     #[arg(long = "create-namespace")]
     create_namespace: bool,
@@ -52,15 +51,41 @@ pub struct DeployArgs {
     /// Reset to the chart's values, then apply the last revision's user values and the flags.
     #[arg(long = "reset-then-reuse-values")]
     reset_then_reuse_values: bool,
+    /// Use only the chart's values and the flags (an upgrade given no values otherwise reuses
+    /// the last revision's, as Helm's does); wins over the reuse flags.
+    #[arg(long = "reset-values")]
+    reset_values: bool,
     /// Recreate objects whose immutable fields change (e.g. a Deployment selector).
     #[arg(long)]
     force: bool,
-    /// Use server-side apply instead of client-computed JSON patches.
-    #[arg(long = "server-side")]
-    server_side: bool,
+    /// Helm 4's name for --force.
+    #[arg(long = "force-replace")]
+    force_replace: bool,
+    /// Use server-side apply instead of client-computed JSON patches (true or false).
+    #[arg(long = "server-side", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    server_side: Option<String>,
     /// Take over existing objects that belong to no release.
     #[arg(long)]
     adopt: bool,
+    /// Take over existing objects that belong to no release or to another release, as Helm
+    /// does; each one is listed in the output.
+    #[arg(long = "take-ownership")]
+    take_ownership: bool,
+    /// Do not install the chart's crds/ directory.
+    #[arg(long = "skip-crds")]
+    skip_crds: bool,
+    /// If set, disables JSON schema validation of the values.
+    #[arg(long = "skip-schema-validation")]
+    skip_schema_validation: bool,
+    /// Do not print the chart's NOTES.txt.
+    #[arg(long = "hide-notes")]
+    hide_notes: bool,
+    /// Prints the output in the specified format. Allowed values: table, json, yaml (the release
+    /// as `status -o` prints it, or when a wait fails, `{"error", "objects"}` with each object's
+    /// report: pods, containers, events, logs).
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table",
+          value_parser = <crate::output::OutputFormat as std::str::FromStr>::from_str)]
+    output: crate::output::OutputFormat,
     /// Do not run hooks.
     #[arg(long = "no-hooks")]
     no_hooks: bool,
@@ -109,13 +134,17 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client or server"),
     };
     let timeout: Duration = parse_duration(&a.timeout)?;
+    let server_side = match a.server_side.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some("auto") => anyhow::bail!(
+            "--server-side=auto is not supported: say --server-side=true or --server-side=false"
+        ),
+        Some(other) => anyhow::bail!("invalid --server-side value {other:?}: use true or false"),
+    };
+    let atomic = a.atomic || a.rollback_on_failure;
     let located = super::args::locate(&a.chart, &a.chart_args)?;
     let (wait, wait_style) = a.wait.resolve()?;
-    let json = match a.output.as_deref() {
-        None | Some("table") => false,
-        Some("json") => true,
-        Some(other) => anyhow::bail!("invalid --output {other:?}: use json"),
-    };
     let opts = UpgradeOptions {
         release: a.release,
         chart: located.path,
@@ -127,18 +156,22 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         wait_for_jobs: a.wait_for_jobs,
         wait_style,
         timeout,
-        atomic: a.atomic,
+        atomic,
         create_namespace: a.create_namespace,
         description: a.description,
         reuse_values: a.reuse_values,
         reset_then_reuse_values: a.reset_then_reuse_values,
-        force: a.force,
-        server_side: a.server_side,
+        reset_values: a.reset_values,
+        skip_crds: a.skip_crds,
+        skip_schema_validation: a.skip_schema_validation,
+        force: a.force || a.force_replace,
+        server_side,
         adopt: a.adopt,
+        take_ownership: a.take_ownership,
         no_hooks: a.no_hooks,
         kube_version: a.kube_version,
         force_unlock: a.force_unlock,
-        progress: progress(wait || a.atomic),
+        progress: progress(wait || atomic),
     };
     let connect = global.connect_options()?;
     let history_max = a.history_max;
@@ -150,21 +183,22 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         action::upgrade(&ctx, &opts).await
     });
     let result = match result {
-        Err(e) if json => {
+        // A failed wait's report (pods, containers, events, logs), for CI, in the format asked.
+        Err(e) if a.output != crate::output::OutputFormat::Table => {
             if let Some(report) = crate::output::wait::failure_json(&e) {
-                writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+                match a.output {
+                    crate::output::OutputFormat::Yaml => crate::output::write_yaml(out, &report)?,
+                    _ => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+                }
             }
             return Err(e);
         }
         other => other?,
     };
     let r = &result.release;
-    if json {
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string_pretty(&crate::output::release::status_json(r))?
-        )?;
+    if a.output != crate::output::OutputFormat::Table {
+        // Helm's install/upgrade `-o json|yaml` print the release as `status -o` does.
+        crate::output::release::write_status(out, r, a.output, Default::default())?;
         return Ok(());
     }
     let c = result.plan.counts();
@@ -186,7 +220,10 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
             ""
         }
     )?;
-    if !r.notes.trim().is_empty() {
+    for t in crate::apply::takeovers(&result.plan, &r.name, &r.namespace) {
+        writeln!(out, "TAKEN OVER: {t}")?;
+    }
+    if !a.hide_notes && !r.notes.trim().is_empty() {
         writeln!(out, "NOTES:\n{}", r.notes.trim_end())?;
     }
     Ok(())

@@ -67,7 +67,7 @@ async fn deployment_becomes_ready_and_wait_returns() {
         ownership: Some(Ownership {
             release: "rel".into(),
             namespace: ns.name.clone(),
-            adopt: false,
+            adopt: apply::Adopt::Never,
         }),
         ..ApplyOptions::default()
     };

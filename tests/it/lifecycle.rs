@@ -5,6 +5,10 @@
 
 use crate::support;
 
+/// Issue 21: Helm's flags (`--take-ownership`, `--reset-values`, `-o`, `--ignore-not-found`).
+mod flags;
+/// Issue 21: `test` against `helm test`.
+mod helmtest;
 /// Issue 21: what a deploy waits for, and why it fails.
 mod observe;
 /// Issue 18: releases Helm installed.

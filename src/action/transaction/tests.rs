@@ -73,9 +73,13 @@ fn upgrade_opts(chart: &Path, v: &str) -> UpgradeOptions {
         description: None,
         reuse_values: false,
         reset_then_reuse_values: false,
+        reset_values: false,
+        skip_crds: false,
+        skip_schema_validation: false,
         force: false,
         server_side: false,
         adopt: false,
+        take_ownership: false,
         no_hooks: false,
         kube_version: None,
         progress: Arc::new(apply::NoProgress),
@@ -89,6 +93,7 @@ fn rollback_opts(revision: u32) -> RollbackOptions {
         revision: Some(revision),
         wait: false,
         wait_style: apply::WaitStyle::default(),
+        wait_for_jobs: false,
         timeout: Duration::from_secs(5),
         force: false,
         no_hooks: false,
@@ -326,6 +331,7 @@ async fn uninstall_runs_delete_hooks_and_records_a_failure() {
         wait: true,
         timeout: Duration::from_secs(5),
         description: None,
+        cascade: crate::cluster::Propagation::Background,
     };
     fake.inject(Method::Delete, Some("cm"), conflict());
     let err = uninstall(&ctx, &opts).await.expect_err("injected");
