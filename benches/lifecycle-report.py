@@ -19,8 +19,8 @@ import datetime
 import json
 import sys
 
-STEPS = ["install", "diff", "noop", "field", "rollback", "uninstall"]
-STEP_NAMES = {"noop": "no-op upgrade", "field": "one-field upgrade"}
+STEPS = ["install", "diff", "noop", "field", "wait", "rollback", "uninstall"]
+STEP_NAMES = {"noop": "no-op upgrade", "field": "one-field upgrade", "wait": "upgrade --wait"}
 VERBS = ["get", "list", "watch", "create", "update", "patch", "delete"]
 WRITES = {"create", "update", "patch", "delete", "deletecollection"}
 

@@ -12,8 +12,9 @@
 # ClusterRoles) cannot be owned by two releases at once, so then each tool gets its own cluster
 # (--separate asks for that with any chart). Clusters start in parallel, ~0.5 GB each.
 # --field is the one-field upgrade (default `bench=one` for the generated chart, `server.replicas=2`
-# for argo-cd: both change exactly one field of one object). No step uses --wait; argo-cd's hook Job
-# completes through the fake kubelet.
+# for argo-cd: both change exactly one field of one object). Only the `wait` step (that upgrade again,
+# with --wait) waits; argo-cd's hook Job completes through the fake kubelet. The time a wait adds
+# after the last object is ready, for a chart with a hook Job: benches/wait-overhead.py.
 # --repeat N: the diff step (read-only, so repeatable) runs N times per tool, tools interleaved, and
 # the report shows each tool's median run (default 3; 1 with --quick). The other steps change the
 # release and run once.
@@ -191,6 +192,9 @@ run() {
     diff) if [ "$tool" = ours ]; then args=(diff rel "$chart" -n "$ns" -o summary); fi ;;
     noop) args=(upgrade rel "$chart" -n "$ns") ;;
     field) args=(upgrade rel "$chart" -n "$ns" --set "$field") ;;
+    # The same upgrade again with --wait (bare: Helm 4's watcher, helm 3's poller, our watches):
+    # what waiting costs once everything is ready already, in time and requests.
+    wait) args=(upgrade rel "$chart" -n "$ns" --set "$field" --wait --timeout 5m) ;;
     rollback) args=(rollback rel 1 -n "$ns") ;;
     uninstall) args=(uninstall rel -n "$ns") ;;
   esac
@@ -209,7 +213,7 @@ run() {
   echo "$tool $step $start $end $(tail -n1 "$work/rss") $ok" >> "$work/runs"
 }
 
-steps=(install diff noop field rollback uninstall)
+steps=(install diff noop field wait rollback uninstall)
 for step in "${steps[@]}"; do
   n=1; [ "$step" = diff ] && n=$repeat
   for _ in $(seq "$n"); do

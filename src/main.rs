@@ -5,7 +5,7 @@ use std::{
     process::ExitCode,
 };
 
-use clap::Parser;
+use clap::Parser as _;
 
 // mimalloc instead of glibc malloc: rendering allocates millions of small strings and maps, and
 // glibc's allocator was a fifth of `template`'s time on large charts (page faults and free-list
@@ -35,7 +35,13 @@ fn main() -> ExitCode {
 }
 
 fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        // A Helm flag we refuse says why, instead of clap's bare "unexpected argument".
+        let args: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        cli::refused::explain(e, &args).exit()
+    });
     // Our own logs at -v 1+, the Kubernetes client's only from -v 4 (its errors are reported
     // once, by us, as the command's error line).
     let level = match cli.global.verbosity {

@@ -27,6 +27,8 @@ pub struct ApplyPlanOptions {
     pub plan: PathBuf,
     /// `--wait`.
     pub wait: bool,
+    /// `--wait=STRATEGY`'s readiness rules and `--logs`.
+    pub wait_style: crate::apply::WaitStyle,
     /// `--wait-for-jobs`.
     pub wait_for_jobs: bool,
     /// `--timeout`.
@@ -72,6 +74,7 @@ pub async fn apply_saved_plan(ctx: &Context, opts: &ApplyPlanOptions) -> anyhow:
         mode: Mode::Apply,
         dry_run: None,
         wait: opts.wait,
+        wait_style: opts.wait_style,
         wait_for_jobs: opts.wait_for_jobs,
         timeout: opts.timeout,
         atomic: opts.atomic,
@@ -79,6 +82,10 @@ pub async fn apply_saved_plan(ctx: &Context, opts: &ApplyPlanOptions) -> anyhow:
         description: opts.description.clone(),
         reuse_values: false,
         reset_then_reuse_values: false,
+        // The values are the plan's, whole (set below), never the last revision's.
+        reset_values: true,
+        skip_schema_validation: false,
+        take_ownership: false,
         force: false,
         server_side: false,
         adopt: false,
@@ -196,6 +203,7 @@ mod tests {
                 release: "web".into(),
                 plan: self.plan_path(),
                 wait: false,
+                wait_style: Default::default(),
                 wait_for_jobs: false,
                 timeout: Duration::from_secs(5),
                 atomic: false,

@@ -39,6 +39,8 @@ pub struct RenderRequest {
     /// `template --include-crds`: the chart's CRDs go through the post-renderer too, first, as
     /// Helm sends them.
     pub post_render_crds: bool,
+    /// `--skip-schema-validation`: do not check the values against `values.schema.json`.
+    pub skip_schema_validation: bool,
 }
 
 impl RenderRequest {
@@ -55,6 +57,7 @@ impl RenderRequest {
             base_values_exact: false,
             patches: PatchOptions::default(),
             post_render_crds: false,
+            skip_schema_validation: false,
         }
     }
 }
@@ -119,7 +122,9 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     // prints them, before anything is rendered.
     let (chart, vals) =
         values::resolve_reporting(loaded, user_values.deep_copy(), &mut |w| eprintln!("{w}"))?;
-    values::validate_schema(&chart, &vals)?;
+    if !req.skip_schema_validation {
+        values::validate_schema(&chart, &vals)?;
+    }
     tracing::debug!(elapsed = ?started.elapsed(), "values resolved");
     let capabilities = match &req.discovery {
         Some(pending) => pending.wait(&chart)?,

@@ -29,6 +29,10 @@ pub struct RollbackOptions {
     pub revision: Option<u32>,
     /// `--wait`.
     pub wait: bool,
+    /// `--wait=STRATEGY` rules and `--logs`.
+    pub wait_style: apply::WaitStyle,
+    /// `--wait-for-jobs`: with `--wait`, also wait for Jobs to complete.
+    pub wait_for_jobs: bool,
     /// `--timeout`.
     pub timeout: Duration,
     /// `--force`.
@@ -129,6 +133,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         .hooks(hooks, opts.no_hooks)
         .wait(opts.wait)
         .timeout(opts.timeout)
+        .logs(opts.wait_style.log_lines)
         .description(description);
     let open = match txn.open(begin, &plan, Some(current_rev + 1)).await? {
         Opened::Recorded(release) => return Ok(release),
@@ -143,7 +148,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
             ownership: Some(Ownership {
                 release: opts.release.clone(),
                 namespace: ctx.namespace.clone(),
-                adopt: false,
+                adopt: apply::Adopt::Never,
             }),
             timeout: opts.timeout,
             ..Default::default()
@@ -152,6 +157,9 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         wait_for: apply::WaitTarget::from_plan(&plan),
         wait: WaitOptions {
             timeout: opts.timeout,
+            wait_for_jobs: opts.wait_for_jobs,
+            rules: opts.wait_style.rules,
+            log_lines: opts.wait_style.log_lines,
             ..Default::default()
         },
     };

@@ -49,6 +49,8 @@ pub struct TemplateOptions {
     pub output_dir: Option<PathBuf>,
     /// `--patch`, `--set-image`, `--post-renderer`.
     pub patches: super::PatchOptions,
+    /// `--skip-schema-validation`.
+    pub skip_schema_validation: bool,
 }
 
 /// Renders and returns what `helm template` prints (empty when written to `output_dir`).
@@ -79,6 +81,7 @@ fn request(opts: &TemplateOptions, caps: Capabilities) -> RenderRequest {
     req.capabilities = caps;
     req.patches = opts.patches.clone();
     req.post_render_crds = opts.include_crds && !opts.skip_crds;
+    req.skip_schema_validation = opts.skip_schema_validation;
     req
 }
 

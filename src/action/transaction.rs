@@ -166,6 +166,13 @@ impl<'a> Transaction<'a> {
         self
     }
 
+    /// `--logs`: log lines of each failed container in a failed hook's report (the readiness
+    /// rules of `--wait=STRATEGY` are the [`Work`]'s, in its [`WaitOptions`]).
+    pub(crate) fn logs(mut self, log_lines: u32) -> Self {
+        self.hook_options.log_lines = log_lines;
+        self
+    }
+
     /// Where hook progress goes (default: nowhere).
     pub(crate) fn progress(mut self, progress: Arc<dyn Progress>) -> Self {
         self.hook_options.progress = progress;

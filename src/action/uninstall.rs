@@ -28,6 +28,8 @@ pub struct UninstallOptions {
     pub timeout: Duration,
     /// `--description`.
     pub description: Option<String>,
+    /// `--cascade`: how the dependents of deleted objects go.
+    pub cascade: crate::cluster::Propagation,
 }
 
 /// Uninstalls; returns the last record when history is kept.
@@ -54,9 +56,10 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
             ownership: Some(Ownership {
                 release: opts.release.clone(),
                 namespace: ctx.namespace.clone(),
-                adopt: false,
+                adopt: apply::Adopt::Never,
             }),
             timeout: opts.timeout,
+            propagation: opts.cascade,
             ..Default::default()
         },
         // `--wait`: until every object deleted is gone.
@@ -136,6 +139,7 @@ mod tests {
             wait: false,
             timeout: Duration::from_secs(5),
             description: None,
+            cascade: crate::cluster::Propagation::Background,
         }
     }
 

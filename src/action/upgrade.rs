@@ -84,10 +84,12 @@ pub struct UpgradeOptions {
     pub mode: Mode,
     /// `--dry-run`.
     pub dry_run: Option<DryRun>,
-    /// `--wait`.
+    /// `--wait`: wait for the applied objects (strategy `watcher` or `legacy`).
     pub wait: bool,
     /// `--wait-for-jobs`.
     pub wait_for_jobs: bool,
+    /// `--wait=STRATEGY` rules and `--logs`.
+    pub wait_style: apply::WaitStyle,
     /// `--timeout`.
     pub timeout: Duration,
     /// `--atomic`: on failure roll back to the previous revision (implies `--wait`).
@@ -100,12 +102,20 @@ pub struct UpgradeOptions {
     pub reuse_values: bool,
     /// `--reset-then-reuse-values`: chart defaults, then the last user values, then the flags.
     pub reset_then_reuse_values: bool,
+    /// `--reset-values`: chart defaults and the flags only, even when the flags set no value
+    /// (without it, an upgrade given no values reuses the last ones, as Helm's does).
+    pub reset_values: bool,
+    /// `--skip-schema-validation`.
+    pub skip_schema_validation: bool,
     /// `--force`: recreate objects whose immutable fields change.
     pub force: bool,
     /// `--server-side`: server-side apply instead of our JSON patches.
     pub server_side: bool,
     /// `--adopt`: take over existing objects that belong to no release.
     pub adopt: bool,
+    /// `--take-ownership`: take over existing objects that belong to no release or to another
+    /// one, as Helm does (the CLI lists them).
+    pub take_ownership: bool,
     /// `--no-hooks`.
     pub no_hooks: bool,
     /// `--kube-version` for `.Capabilities` (default: the cluster's).
@@ -141,6 +151,21 @@ async fn helm_deployed(ctx: &Context, last: Option<&release::RecordMeta>) -> any
     let history =
         super::takeover::helm_history(ctx, &last.map(|m| m.name.clone()).unwrap_or_default()).await?;
     Ok(history.into_iter().rev().find(|r| r.status == Status::Deployed))
+}
+
+/// Whether the last deployed revision's user values are the base of this run's, as Helm's
+/// `reuseValues` decides: `--reset-values` never; `--reuse-values` and `--reset-then-reuse-values`
+/// always; otherwise an upgrade that sets no value at all. (Helm also reuses when the flags name
+/// only files that hold no value; we decide before reading them, since `-f -` can be read once.)
+fn reuses_values(opts: &UpgradeOptions, is_upgrade: bool) -> bool {
+    let v = &opts.values;
+    let no_values = v.value_files.is_empty()
+        && v.set.is_empty()
+        && v.set_string.is_empty()
+        && v.set_file.is_empty()
+        && v.set_json.is_empty()
+        && v.set_literal.is_empty();
+    !opts.reset_values && (opts.reuse_values || opts.reset_then_reuse_values || (is_upgrade && no_values))
 }
 
 /// Runs install, upgrade or apply.
@@ -185,7 +210,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     let revision = last.as_ref().map_or(1, |r| r.revision + 1);
     // `--reuse-values` renders with the last deployed revision's user values, so the base must be
     // read before rendering; otherwise it is read while the chart renders.
-    let reuse = opts.reuse_values || opts.reset_then_reuse_values;
+    let reuse = reuses_values(opts, is_upgrade);
     let (mut base, mut loaded) = if reuse {
         (None, base.finish().await?)
     } else {
@@ -230,7 +255,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
     req.discovery = Some(
         discovery
             .with_kube_version(opts.kube_version.clone())
-            .with_chart_crds(!is_upgrade && opts.dry_run.is_none()),
+            .with_chart_crds(!is_upgrade && opts.crds != apply::CrdPolicy::Skip && opts.dry_run.is_none()),
     );
     if opts.dry_run != Some(DryRun::Client) {
         req.lookup = std::rc::Rc::new(ClusterLookup::new(
@@ -238,7 +263,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
             tokio::runtime::Handle::current(),
         ));
     }
-    if opts.reuse_values || opts.reset_then_reuse_values {
+    if reuse {
         req.base_values = last_deployed_values;
     }
     if let Some(values) = SavedPlanUse::values(opts.saved_plan.as_ref()) {
@@ -246,6 +271,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         req.base_values_exact = true;
     }
     req.patches = opts.patches.clone();
+    req.skip_schema_validation = opts.skip_schema_validation;
     let rendered = render_release(&req)?;
     let manifest_text = rendered.manifest_text();
     if let Some(b) = base.take() {
@@ -355,6 +381,7 @@ pub async fn upgrade(ctx: &Context, opts: &UpgradeOptions) -> anyhow::Result<Upg
         .hooks(hooks, opts.no_hooks)
         .wait(opts.wait || opts.atomic)
         .timeout(opts.timeout)
+        .logs(opts.wait_style.log_lines)
         .progress(opts.progress.clone())
         .description(description);
     // Only an upgrade may be recorded in one write: an install always creates its first record
@@ -404,6 +431,8 @@ async fn undo(
             release: opts.release.clone(),
             revision: Some(prev),
             wait: true,
+            wait_for_jobs: opts.wait_for_jobs,
+            wait_style: opts.wait_style,
             timeout: opts.timeout,
             force: opts.force,
             no_hooks: opts.no_hooks,
@@ -428,6 +457,7 @@ async fn undo(
         wait: false,
         timeout: opts.timeout,
         description: Some("Rolled back failed install".into()),
+        cascade: crate::cluster::Propagation::Background,
     };
     match Box::pin(super::uninstall::uninstall(ctx, &un)).await {
         Ok(_) => e.context("install failed and its objects were removed"),
@@ -515,6 +545,8 @@ impl Work for Writes<'_> {
         let wait = WaitOptions {
             timeout: self.opts.timeout,
             wait_for_jobs: self.opts.wait_for_jobs,
+            rules: self.opts.wait_style.rules,
+            log_lines: self.opts.wait_style.log_lines,
             progress: self.opts.progress.clone(),
             ..Default::default()
         };
@@ -540,7 +572,13 @@ fn apply_options(
         ownership: Some(Ownership {
             release: opts.release.clone(),
             namespace: ctx.namespace.clone(),
-            adopt: opts.adopt,
+            adopt: if opts.take_ownership {
+                apply::Adopt::Any
+            } else if opts.adopt {
+                apply::Adopt::Unowned
+            } else {
+                apply::Adopt::Never
+            },
         }),
         timeout: opts.timeout,
         ..Default::default()

@@ -40,9 +40,19 @@ pub struct Ownership {
     pub release: String,
     /// Release namespace.
     pub namespace: String,
-    /// Take over existing objects that carry no ownership metadata (never objects of another
-    /// release; see [`check_ownership`]).
-    pub adopt: bool,
+    /// Which existing objects that are not this release's may be taken over.
+    pub adopt: Adopt,
+}
+
+/// Which existing objects a release may take over (see [`check_ownership`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adopt {
+    /// None: an object with no or another owner stops the run before any write.
+    Never,
+    /// Objects with no (or incomplete) ownership metadata (`--adopt`).
+    Unowned,
+    /// Also objects of another release, as Helm's `--take-ownership` (the CLI lists each one).
+    Any,
 }
 
 /// Options of [`execute`].
@@ -62,6 +72,9 @@ pub struct ApplyOptions {
     pub concurrency: usize,
     /// When set, existing objects the plan patches or deletes must belong to this release.
     pub ownership: Option<Ownership>,
+    /// How the dependents of deleted objects go (uninstall's `--cascade`; background, as Helm,
+    /// by default).
+    pub propagation: Propagation,
     /// The rendered objects (after [`stamp_ownership`](super::stamp_ownership)) by identity. Server-side
     /// apply sends them, and a forced re-create creates them; for objects missing here the plan's
     /// predicted object, without server-owned fields, is used instead, which also claims fields that
@@ -90,6 +103,7 @@ impl Default for ApplyOptions {
             server_side: false,
             concurrency: 16,
             ownership: None,
+            propagation: Propagation::Background,
             intents: BTreeMap::new(),
             create_only: BTreeSet::new(),
             // Helm waits 60 s for CRDs to be established (`helm3:pkg/action/install.go`).
@@ -109,6 +123,7 @@ impl std::fmt::Debug for ApplyOptions {
             .field("server_side", &self.server_side)
             .field("concurrency", &self.concurrency)
             .field("ownership", &self.ownership)
+            .field("propagation", &self.propagation)
             .field("intents", &self.intents.len())
             .field("create_only", &self.create_only)
             .field("timeout", &self.timeout)
@@ -380,13 +395,63 @@ async fn execute_level(
                 progress: opts.progress.clone(),
                 ..WaitOptions::default()
             };
-            let waited = wait(cluster, &targets, &wait_opts).await;
+            let mut waited = wait(cluster, &targets, &wait_opts).await;
             tracing::debug!(crds = targets.len(), elapsed = ?started.elapsed(), "CRDs established");
+            if waited.is_ok() {
+                let crds: Vec<Value> = to_send
+                    .iter()
+                    .filter(|c| must_wait(c))
+                    .filter_map(|c| intent(c, opts))
+                    .collect();
+                waited = wait_until_served(cluster, &crds, opts.timeout).await;
+            }
             if let Err(source) = waited {
                 return Err(Error::CrdNotEstablished {
                     source: Box::new(source),
                     report: std::mem::take(report),
                 });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Waits until discovery serves every version the CRDs declare as served. `Established` is set
+/// once, when a CRD is first created: an update that adds a version leaves it `True` while the
+/// API server is still publishing the new version, and a custom resource sent in that window fails
+/// with "no matches for kind".
+async fn wait_until_served(
+    cluster: &dyn Cluster,
+    crds: &[Value],
+    timeout: Duration,
+) -> Result<(), super::WaitError> {
+    let deadline = Instant::now() + timeout;
+    for crd in crds {
+        let Some((group, kind)) = crd_served_kind(crd) else {
+            continue;
+        };
+        let served = crd
+            .pointer("/spec/versions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|v| v.get("served").and_then(Value::as_bool).unwrap_or(false))
+            .filter_map(|v| v.get("name").and_then(Value::as_str));
+        for version in served {
+            let gvk = Gvk::new(&format!("{group}/{version}"), &kind);
+            while let Err(e) = cluster.resolve(&gvk).await {
+                if Instant::now() >= deadline {
+                    return Err(super::WaitError::Timeout {
+                        timeout,
+                        total: 1,
+                        pending: vec![(
+                            format!("CustomResourceDefinition {kind}.{group}"),
+                            format!("version {version} not served yet: {e}"),
+                        )],
+                        diagnosis: Default::default(),
+                    });
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
     }
@@ -418,7 +483,11 @@ pub fn check_plan_ownership(plan: &Plan, opts: &ApplyOptions) -> Result<(), Erro
             _ => Ok(()),
         };
         match result {
-            Err(OwnershipError::Unowned { .. }) if own.adopt => {}
+            // Only objects the chart renders are taken; one of another release that left our
+            // chart (a delete) is never pruned, even with `Adopt::Any`.
+            Err(OwnershipError::Unowned { .. }) if own.adopt != Adopt::Never => {}
+            Err(OwnershipError::OwnedByOther { .. })
+                if own.adopt == Adopt::Any && matches!(change.action, Action::Patch(_)) => {}
             Err(e) => errors.push(e),
             Ok(()) => {}
         }
@@ -609,7 +678,7 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
     let (operation, outcome, result) = match &c.action {
         Action::Delete => {
             let dopts = DeleteOptions {
-                propagation: Some(Propagation::Background),
+                propagation: Some(opts.propagation),
                 dry_run: opts.dry_run,
                 resource_version: None,
             };
@@ -1082,7 +1151,7 @@ mod tests {
             let calls = c.inner.calls();
             let get_crd = calls
                 .iter()
-                .position(|k| k.method == Method::Get && k.gvk.kind == "CustomResourceDefinition");
+                .position(|k| k.method == Method::List && k.gvk.kind == "CustomResourceDefinition");
             let create_widget = calls
                 .iter()
                 .position(|k| k.method == Method::Create && k.gvk.kind == "Widget");
@@ -1459,21 +1528,29 @@ mod tests {
             }
             o
         };
-        let cases: Vec<(&str, Value, bool, Option<&str>)> = vec![
-            ("ours", owned_by(Some("rel")), false, None),
+        let cases: Vec<(&str, Value, Adopt, Option<&str>)> = vec![
+            ("ours", owned_by(Some("rel")), Adopt::Never, None),
             (
-                "other release",
+                "other release with adopt",
                 owned_by(Some("other")),
-                true,
+                Adopt::Unowned,
                 Some("it belongs to release \"other\""),
             ),
             (
                 "unowned without adopt",
                 owned_by(None),
-                false,
+                Adopt::Never,
                 Some("invalid ownership metadata"),
             ),
-            ("unowned with adopt", owned_by(None), true, None),
+            ("unowned with adopt", owned_by(None), Adopt::Unowned, None),
+            // Helm's --take-ownership: another release's object is taken.
+            (
+                "other release with take-ownership",
+                owned_by(Some("other")),
+                Adopt::Any,
+                None,
+            ),
+            ("unowned with take-ownership", owned_by(None), Adopt::Any, None),
         ];
         for (name, live, adopt, want_err) in cases {
             block(async {

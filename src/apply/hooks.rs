@@ -23,7 +23,7 @@ use crate::manifest::Hook;
 
 use super::executor::wait_for_crd_of;
 use super::progress::{silent, Event, Progress};
-use super::wait::WaitOptions;
+use super::wait::{wait, WaitError, WaitOptions, WaitTarget};
 use super::{describe_parts, Error, FIELD_MANAGER};
 
 /// Helm's delete policies.
@@ -120,6 +120,8 @@ pub struct HookOptions {
     /// Namespace for namespaced hook objects that name none (the release namespace); empty means
     /// the cluster's default namespace.
     pub namespace: String,
+    /// Log lines of each failed container in a failure report (`--logs`).
+    pub log_lines: u32,
     /// Where progress events go.
     pub progress: Arc<dyn Progress>,
 }
@@ -131,6 +133,7 @@ impl Default for HookOptions {
             poll_interval: Duration::from_millis(500),
             field_manager: FIELD_MANAGER.to_string(),
             namespace: String::new(),
+            log_lines: super::diagnose::DEFAULT_LOG_LINES,
             progress: silent(),
         }
     }
@@ -427,55 +430,6 @@ async fn delete_by_policy(
     Ok(true)
 }
 
-/// What a hook object's state says about the hook.
-enum Done {
-    Yes,
-    No(String),
-    Failed(String),
-}
-
-fn job_done(job: &Value) -> Done {
-    let conditions = job.pointer("/status/conditions").and_then(Value::as_array);
-    for c in conditions.into_iter().flatten() {
-        let (kind, status) = (
-            c.get("type").and_then(Value::as_str),
-            c.get("status").and_then(Value::as_str),
-        );
-        let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("");
-        match (kind, status) {
-            (Some("Complete"), Some("True")) => return Done::Yes,
-            (Some("Failed"), Some("True")) => {
-                let detail = [text("reason"), text("message")]
-                    .into_iter()
-                    .filter(|s| !s.is_empty())
-                    .collect::<Vec<_>>()
-                    .join(": ");
-                return Done::Failed(format!("job failed: {detail}"));
-            }
-            _ => {}
-        }
-    }
-    let n = |k: &str| {
-        job.pointer(&format!("/status/{k}"))
-            .and_then(Value::as_i64)
-            .unwrap_or(0)
-    };
-    Done::No(format!(
-        "jobs active: {}, failed: {}, succeeded: {}",
-        n("active"),
-        n("failed"),
-        n("succeeded")
-    ))
-}
-
-fn pod_done(pod: &Value) -> Done {
-    match pod.pointer("/status/phase").and_then(Value::as_str) {
-        Some("Succeeded") => Done::Yes,
-        Some("Failed") => Done::Failed("pod failed".to_string()),
-        phase => Done::No(format!("pod {}", phase.unwrap_or("pending").to_lowercase())),
-    }
-}
-
 /// For a hook whose kind discovery does not serve: a custom resource of a CRD this run created but
 /// did not wait for, since nothing in the plan used it. Waits until that CRD is established and
 /// says whether there was one.
@@ -491,35 +445,40 @@ async fn kind_defined(cluster: &dyn Cluster, gvk: &Gvk, opts: &HookOptions) -> R
         .map_err(|e| format!("waiting for the CustomResourceDefinition of {}: {e}", gvk.kind))
 }
 
-/// Waits until a Job or Pod hook completes; other kinds are done once created.
+/// Waits until a Job or Pod hook completes (through the same watch-based waiter as `--wait`, so a
+/// failure names the pod, its containers and events); other kinds are done once created.
 async fn wait_done(cluster: &dyn Cluster, t: &Target, opts: &HookOptions) -> Result<(), String> {
-    let check: fn(&Value) -> Done = match (t.gvk.group.as_str(), t.gvk.kind.as_str()) {
-        ("batch", "Job") => job_done,
-        ("", "Pod") => pod_done,
+    match (t.gvk.group.as_str(), t.gvk.kind.as_str()) {
+        ("batch", "Job") | ("", "Pod") => {}
         _ => return Ok(()),
-    };
-    let deadline = Instant::now() + opts.timeout;
-    loop {
-        let why = match cluster.get(&t.gvk, t.namespace.as_deref(), &t.name).await {
-            Ok(obj) => match check(&obj) {
-                Done::Yes => return Ok(()),
-                Done::Failed(why) => return Err(why),
-                Done::No(why) => why,
-            },
-            // Deleted under us: Helm's watch treats that as the end of the hook.
-            Err(e) if e.is_not_found() => return Ok(()),
-            Err(e @ (cluster::Error::Connect(_) | cluster::Error::Timeout(_))) => e.to_string(),
-            Err(e) if e.code().is_some_and(|c| c == 429 || c >= 500) => e.to_string(),
-            Err(e) => return Err(format!("reading {}: {e}", t.shown)),
-        };
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "timed out after {:?} waiting for {} to complete ({why})",
-                opts.timeout, t.shown
-            ));
-        }
-        tokio::time::sleep(opts.poll_interval).await;
     }
+    let target = WaitTarget {
+        complete: true,
+        ..WaitTarget::new(t.gvk.clone(), t.namespace.as_deref(), &t.name)
+    };
+    let wait_opts = WaitOptions {
+        timeout: opts.timeout,
+        wait_for_jobs: true,
+        poll_interval: opts.poll_interval,
+        log_lines: opts.log_lines,
+        progress: opts.progress.clone(),
+        ..WaitOptions::default()
+    };
+    wait(cluster, &[target], &wait_opts).await.map_err(|e| match e {
+        WaitError::Failed {
+            reason, diagnosis, ..
+        } => format!("{reason}{diagnosis}"),
+        WaitError::Timeout {
+            pending, diagnosis, ..
+        } => {
+            let why = pending.first().map_or("", |(_, why)| why.as_str());
+            format!(
+                "timed out after {:?} waiting for {} to complete ({why}){diagnosis}",
+                opts.timeout, t.shown
+            )
+        }
+        e => e.to_string(),
+    })
 }
 
 #[cfg(test)]
@@ -609,7 +568,15 @@ mod tests {
                 (Method::Delete, "c"),
                 (Method::Create, "c"),
                 (Method::Create, "a"),
-                (Method::Get, "a"),
+                // The Job's wait: its kind resolved, then one list + watch each of Events, Pods
+                // and Jobs in the namespace (no GET per object).
+                (Method::Resolve, ""),
+                (Method::List, ""),
+                (Method::WatchList, ""),
+                (Method::List, ""),
+                (Method::WatchList, ""),
+                (Method::List, ""),
+                (Method::WatchList, ""),
                 (Method::Delete, "b"),
                 (Method::Get, "b"),
                 (Method::Create, "b"),

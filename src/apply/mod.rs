@@ -8,7 +8,9 @@
 //!   strictly sequential, as Helm's `batchPerform` runs one kind at a time. Noop and keep changes send
 //!   no request at all. Objects annotated `config.kubernetes.io/depends-on` ([`DeclaredOrder`]) go
 //!   in later levels, each sent only once what it depends on is ready.
-//! - [`wait`] polls objects until they are ready by Helm 3's rules (`helm3:pkg/kube/ready.go`).
+//! - [`wait`] watches objects (one list + watch per kind and namespace) until they are ready by
+//!   Helm 4's kstatus rules or Helm 3's ([`Rules`], `status.rs`), and explains a failure
+//!   ([`Diagnosis`], `diagnose.rs`).
 //! - [`run_hooks`] runs the hooks of one event one at a time, as `helm3:pkg/action/hooks.go` does.
 //! - [`stamp_ownership`] and [`check_ownership`] carry Helm's release ownership metadata.
 //!
@@ -16,11 +18,13 @@
 //! `kube::`; everything goes through `&dyn Cluster`. Start with [`execute`].
 
 mod crds;
+mod diagnose;
 mod executor;
 mod hooks;
 mod order;
 mod ownership;
 mod progress;
+mod status;
 mod wait;
 
 use std::future::Future;
@@ -28,17 +32,22 @@ use std::pin::Pin;
 use std::task::Poll;
 
 pub use crds::{classify as classify_crd, plan_crds, CrdError, CrdPlan, CrdPolicy, CrdUpdate};
+pub use diagnose::{
+    ContainerReport, Diagnosis, LogTail, ObjectReport, PodReport, Warning, DEFAULT_LOG_LINES,
+};
 pub use executor::{
-    check_plan_ownership, execute, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome, Ownership,
+    check_plan_ownership, execute, Adopt, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome,
+    Ownership,
 };
 pub use hooks::{run_hooks, HookEvent, HookOptions, HookPhase, HookRun};
 pub use order::DeclaredOrder;
 pub use ownership::{
-    check_ownership, stamp_ownership, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,
+    check_ownership, stamp_ownership, takeovers, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,
     RELEASE_NAMESPACE_ANNOTATION, RELEASE_NAME_ANNOTATION,
 };
 pub use progress::{Event, NoProgress, Progress};
-pub use wait::{readiness, wait, Readiness, WaitError, WaitOptions, WaitTarget};
+pub use status::{judge, Readiness, Related, Rules};
+pub use wait::{wait, WaitError, WaitOptions, WaitStyle, WaitTarget};
 
 use crate::diff::ObjectRef;
 

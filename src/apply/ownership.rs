@@ -4,10 +4,10 @@
 //! The keys are Helm's own (`helm3:pkg/action/validate.go`), so objects installed by Helm and by
 //! kubectl-chart recognise each other: a Helm release can be upgraded by us and the other way round.
 //!
-//! Our adoption rule: an object that names another release (by either annotation) is never taken;
-//! an object with no or incomplete ownership metadata is taken only with `adopt` (Helm 3.17's
-//! `--take-ownership` also takes objects of other releases; we refuse that, because two releases
-//! fighting over one object corrupt both histories).
+//! Our adoption rule: an object that names another release (by either annotation) is taken only
+//! with `--take-ownership` (as Helm 3.17 does); an object with no or incomplete ownership metadata
+//! with `--adopt` or `--take-ownership`. Every object taken over is listed by [`takeovers`], so the
+//! plan says which release loses it (Helm says nothing).
 
 use serde_json::{Map, Value};
 
@@ -124,6 +124,27 @@ pub fn check_ownership(live: &Value, release: &str, namespace: &str) -> Result<(
     }
 }
 
+/// The objects `plan` takes over from another release or from nobody, one line each, e.g.
+/// `ConfigMap "web" in namespace "prod" (from release "old" in namespace "prod")`. Only patches
+/// count: a create has nothing to take, and a prune of another release's object is refused.
+pub fn takeovers(plan: &crate::diff::Plan, release: &str, namespace: &str) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| matches!(c.action, crate::diff::Action::Patch(_)))
+        .filter_map(|c| match check_ownership(c.live.as_ref()?, release, namespace) {
+            Ok(()) => None,
+            Err(OwnershipError::OwnedByOther {
+                object,
+                release,
+                namespace,
+            }) => Some(format!(
+                "{object} (from release {release:?} in namespace {namespace:?})"
+            )),
+            Err(OwnershipError::Unowned { object, .. }) => Some(format!("{object} (it had no owner)")),
+        })
+        .collect()
+}
+
 /// `Kind "name" in namespace "ns"`, or `Kind "name"` for cluster-scoped objects (Helm's
 /// `resourceString`).
 fn resource_string(obj: &Value) -> String {
@@ -173,6 +194,41 @@ mod tests {
             );
             assert_eq!(check_ownership(&obj, "rel", "prod"), Ok(()), "{name}");
         }
+    }
+
+    #[test]
+    fn takeovers_name_the_losing_release() {
+        use crate::diff::{Action, Change, ObjectRef, Plan};
+        let change = |name: &str, live: Option<Value>, action: Action| Change {
+            id: ObjectRef::new("", "ConfigMap", "prod", name),
+            api_version: "v1".into(),
+            action,
+            live,
+            predicted: None,
+            drift: Vec::new(),
+        };
+        let patch = || Action::Patch(json_patch::Patch(Vec::new()));
+        let mut theirs = cm(json!({}), json!({}));
+        stamp_ownership(&mut theirs, "old", "prod");
+        let mut ours = cm(json!({}), json!({}));
+        stamp_ownership(&mut ours, "rel", "prod");
+        let plan = Plan {
+            changes: vec![
+                change("theirs", Some(theirs.clone()), patch()),
+                change("nobody", Some(cm(json!({}), json!({}))), patch()),
+                change("ours", Some(ours), patch()),
+                change("new", None, Action::Create),
+                // A prune is never a takeover, whoever owns the object.
+                change("pruned", Some(theirs), Action::Delete),
+            ],
+        };
+        assert_eq!(
+            takeovers(&plan, "rel", "prod"),
+            vec![
+                r#"ConfigMap "web" in namespace "prod" (from release "old" in namespace "prod")"#.to_string(),
+                r#"ConfigMap "web" in namespace "prod" (it had no owner)"#.to_string(),
+            ]
+        );
     }
 
     #[test]

@@ -43,12 +43,14 @@ pub enum Event {
         /// How many.
         objects: usize,
     },
-    /// An object is not ready yet (sent when the reason changes, not on every poll).
+    /// An object is not ready yet (sent when the reason or its pods' states change).
     Waiting {
         /// The object, as `Kind ns/name`.
         object: String,
         /// Why it is not ready.
         reason: String,
+        /// For workloads, its pods by state (`1 CrashLoopBackOff, 2 Ready`); empty otherwise.
+        pods: String,
     },
     /// An object became ready.
     Ready {
@@ -56,6 +58,17 @@ pub enum Event {
         object: String,
         /// Time since the wait began.
         after: Duration,
+    },
+    /// A Warning event about an object waited for (or one of its pods) arrived.
+    Warning {
+        /// What it is about, as `Kind/name`.
+        object: String,
+        /// Its reason (`BackOff`, `FailedScheduling`).
+        reason: String,
+        /// Its message.
+        message: String,
+        /// How many times it happened so far.
+        count: i64,
     },
     /// A hook starts.
     HookStarted {

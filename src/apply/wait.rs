@@ -1,38 +1,37 @@
-//! [`wait`]: poll objects until they are ready, by Helm 3's rules (`helm3:pkg/kube/ready.go`,
-//! `wait.go`), bounded by a timeout.
+//! [`wait`]: watch objects until they are ready (by the [`Rules`] of `status.rs`), bounded by a
+//! timeout.
 //!
-//! Readiness per kind:
-//! - Pod: condition `Ready` is `True`.
-//! - Job (only with `wait_for_jobs`): failed more than `backoffLimit` times is a failure that ends
-//!   the wait at once; otherwise ready when `succeeded >= completions` (when completions is set).
-//! - Deployment: not paused; observed generation current; its newest ReplicaSet (owned by it, with
-//!   the Deployment's revision) observed too and has `readyReplicas >= replicas - maxUnavailable`.
-//! - StatefulSet, DaemonSet: rollout complete (observed generation, updated and ready counts, and
-//!   for StatefulSets `currentRevision == updateRevision` without a partition).
-//! - ReplicaSet, ReplicationController: observed generation current and all their pods ready.
-//! - PersistentVolumeClaim: `Bound`. Service: has a cluster IP; a LoadBalancer needs an ingress
-//!   address unless it has external IPs; ExternalName is ready at once.
-//! - CustomResourceDefinition: `Established` (or `NamesAccepted` false, which will never change).
-//! - Everything else: ready as soon as it exists.
+//! One list + watch per kind and namespace ([`Cluster::watch`], from the list's
+//! resourceVersion; watched again from the last version seen when the server ends a watch, listed
+//! again when that version is gone), never a GET per object: a wait for 300 objects of 5 kinds
+//! costs 5 lists and a few long-lived watches, and an object is judged again as soon as an event
+//! about it (or about its ReplicaSets and Pods, watched in the same namespaces) arrives. Every
+//! namespace with targets also has its Events watched, so a failure report can say what
+//! Kubernetes said ([`super::diagnose`]). A cluster that cannot watch is listed again every
+//! [`WaitOptions::poll_interval`].
 //!
-//! Differences from Helm: all pending objects are checked in each round (concurrently) instead of
-//! stopping at the first one not ready, an object that was ready once is not checked again (as
-//! kstatus watchers do), and a failed Job ends the wait at once instead of being retried. Errors
-//! the server may recover from (429, 5xx, lost connections) count as "not ready yet"; others
-//! (403, 404) end the wait, as in Helm.
+//! Differences from Helm 3: an object that was ready once is not checked again (as kstatus
+//! watchers do), a failed Job (or a Deployment past its progress deadline, with the watcher rules)
+//! ends the wait at once, and an object not found is waited for rather than an error. Errors the
+//! server may recover from (429, 5xx, lost connections) are retried; others (403) end the wait.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use futures::StreamExt;
 use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 
-use crate::cluster::{self, Cluster, Gvk};
+use crate::cluster::{self, Cluster, Gvk, WatchEvent};
 use crate::diff::{Action, ObjectRef, Plan};
 
+use super::describe_parts;
+use super::diagnose::{self, Diagnosis};
 use super::progress::{silent, Event, Progress};
-use super::{describe_parts, run_bounded, Task};
+use super::status::{self, judge, Readiness, Related, Rules};
 
 /// An object to wait for.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,6 +44,8 @@ pub struct WaitTarget {
     pub name: String,
     /// Wait until the object is gone (Helm's `uninstall --wait`) instead of ready.
     pub deleted: bool,
+    /// Wait until a Job or Pod has run to completion (hooks) instead of ready.
+    pub complete: bool,
 }
 
 impl WaitTarget {
@@ -55,6 +56,7 @@ impl WaitTarget {
             namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
             name: name.to_string(),
             deleted: false,
+            complete: false,
         }
     }
 
@@ -93,6 +95,24 @@ impl fmt::Display for WaitTarget {
     }
 }
 
+/// How a verb waits, from `--wait=STRATEGY` and `--logs`: the part of [`WaitOptions`] a user picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitStyle {
+    /// Readiness rules.
+    pub rules: Rules,
+    /// Log lines of each failed container in a failure report.
+    pub log_lines: u32,
+}
+
+impl Default for WaitStyle {
+    fn default() -> Self {
+        WaitStyle {
+            rules: Rules::default(),
+            log_lines: diagnose::DEFAULT_LOG_LINES,
+        }
+    }
+}
+
 /// Options of [`wait`].
 #[derive(Clone)]
 pub struct WaitOptions {
@@ -100,10 +120,12 @@ pub struct WaitOptions {
     pub timeout: Duration,
     /// Also wait for Jobs to complete (Helm's `--wait-for-jobs`).
     pub wait_for_jobs: bool,
-    /// Time between rounds (Helm polls every 2 s).
+    /// Which readiness rules apply.
+    pub rules: Rules,
+    /// Only for a cluster that cannot watch: time between lists.
     pub poll_interval: Duration,
-    /// Most objects checked at once.
-    pub concurrency: usize,
+    /// Lines of each failed container's log in a failure report (`--logs`; 0: none).
+    pub log_lines: u32,
     /// Where progress events go.
     pub progress: Arc<dyn Progress>,
 }
@@ -113,8 +135,9 @@ impl Default for WaitOptions {
         WaitOptions {
             timeout: Duration::from_secs(300),
             wait_for_jobs: false,
+            rules: Rules::default(),
             poll_interval: Duration::from_secs(2),
-            concurrency: 8,
+            log_lines: diagnose::DEFAULT_LOG_LINES,
             progress: silent(),
         }
     }
@@ -125,29 +148,20 @@ impl fmt::Debug for WaitOptions {
         f.debug_struct("WaitOptions")
             .field("timeout", &self.timeout)
             .field("wait_for_jobs", &self.wait_for_jobs)
+            .field("rules", &self.rules)
             .field("poll_interval", &self.poll_interval)
-            .field("concurrency", &self.concurrency)
+            .field("log_lines", &self.log_lines)
             .finish_non_exhaustive()
     }
 }
 
-/// The state of one object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Readiness {
-    /// Ready.
-    Ready,
-    /// Not ready yet, and why.
-    NotReady(String),
-    /// Will never be ready (a failed Job), and why.
-    Failed(String),
-}
-
-/// Why [`wait`] gave up.
+/// Why [`wait`] gave up. The first line names every object not ready and why; the
+/// [`Diagnosis`] (shown below it) says what their pods and Kubernetes' events said.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum WaitError {
     /// The timeout passed with objects still not ready.
     #[error(
-        "timed out after {timeout:?} waiting for {} of {total} objects to be ready: {}",
+        "timed out after {timeout:?} waiting for {} of {total} objects to be ready: {}{diagnosis}",
         .pending.len(),
         .pending.iter().map(|(o, why)| format!("{o} ({why})")).collect::<Vec<_>>().join(", ")
     )]
@@ -158,89 +172,37 @@ pub enum WaitError {
         total: usize,
         /// Each object still not ready (`Kind ns/name`) and the last reason.
         pending: Vec<(String, String)>,
+        /// What the objects' pods and events say.
+        diagnosis: Box<Diagnosis>,
     },
     /// An object can never become ready.
-    #[error("{object} failed: {reason}")]
+    #[error("{object} failed: {reason}{diagnosis}")]
     Failed {
         /// The object, as `Kind ns/name`.
         object: String,
         /// Why.
         reason: String,
+        /// What the object's pods and events say.
+        diagnosis: Box<Diagnosis>,
     },
-    /// Reading an object failed with an error that retrying will not fix.
-    #[error("checking {object}: {source}")]
+    /// Reading objects failed with an error that retrying will not fix.
+    #[error("watching {object}: {source}")]
     Cluster {
-        /// The object, as `Kind ns/name`.
+        /// What was read: `Kind ns/name`, or a kind and namespace (`Pods in ns`).
         object: String,
         /// The cluster's error.
         source: cluster::Error,
     },
 }
 
-/// Waits until every target is ready (see the module docs for the rules), or fails naming the
-/// objects still not ready and why.
-pub async fn wait(
-    cluster: &dyn Cluster,
-    targets: &[WaitTarget],
-    opts: &WaitOptions,
-) -> Result<(), WaitError> {
-    let start = Instant::now();
-    let deadline = start + opts.timeout;
-    let mut reasons: BTreeMap<usize, String> = (0..targets.len())
-        .map(|i| (i, "not checked yet".to_string()))
-        .collect();
-    let timed_out = |reasons: &BTreeMap<usize, String>| WaitError::Timeout {
-        timeout: opts.timeout,
-        total: targets.len(),
-        pending: reasons
-            .iter()
-            .map(|(i, why)| (targets[*i].to_string(), why.clone()))
-            .collect(),
-    };
-    while !reasons.is_empty() {
-        let pending: Vec<usize> = reasons.keys().copied().collect();
-        let tasks: Vec<Task<'_, Result<Readiness, cluster::Error>>> = pending
-            .iter()
-            .map(|&i| Box::pin(readiness(cluster, &targets[i], opts.wait_for_jobs)) as Task<'_, _>)
-            .collect();
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        let Ok(results) = tokio::time::timeout(remaining, run_bounded(opts.concurrency, tasks)).await else {
-            return Err(timed_out(&reasons));
-        };
-        for (i, result) in pending.into_iter().zip(results) {
-            let object = targets[i].to_string();
-            let why = match result {
-                Ok(Readiness::Ready) => {
-                    reasons.remove(&i);
-                    opts.progress.event(&Event::Ready {
-                        object,
-                        after: start.elapsed(),
-                    });
-                    continue;
-                }
-                Ok(Readiness::NotReady(why)) => why,
-                Ok(Readiness::Failed(reason)) => return Err(WaitError::Failed { object, reason }),
-                Err(e) if retryable(&e) => e.to_string(),
-                Err(source) => return Err(WaitError::Cluster { object, source }),
-            };
-            if reasons.get(&i) != Some(&why) {
-                opts.progress.event(&Event::Waiting {
-                    object,
-                    reason: why.clone(),
-                });
-                reasons.insert(i, why);
-            }
+impl WaitError {
+    /// The failure report, when the wait got far enough to make one.
+    pub fn diagnosis(&self) -> Option<&Diagnosis> {
+        match self {
+            WaitError::Timeout { diagnosis, .. } | WaitError::Failed { diagnosis, .. } => Some(diagnosis),
+            WaitError::Cluster { .. } => None,
         }
-        if reasons.is_empty() {
-            break;
-        }
-        let now = Instant::now();
-        if now >= deadline {
-            return Err(timed_out(&reasons));
-        }
-        tokio::time::sleep(opts.poll_interval.min(deadline - now)).await;
     }
-    Ok(())
 }
 
 /// Helm's `isRetryableHTTPStatusCode`: 429 and 5xx other than 501, and anything without a status.
@@ -252,625 +214,693 @@ fn retryable(e: &cluster::Error) -> bool {
     }
 }
 
-/// Reads `target` (and, for workloads, its ReplicaSets or Pods) and judges it by Helm's rules.
-pub async fn readiness(
-    cluster: &dyn Cluster,
-    target: &WaitTarget,
-    wait_for_jobs: bool,
-) -> Result<Readiness, cluster::Error> {
-    let kind = target.gvk.kind.as_str();
-    let group = target.gvk.group.as_str();
-    let ns = target.namespace.as_deref();
-    if target.deleted {
-        return match cluster.get(&target.gvk, ns, &target.name).await {
-            Err(e) if e.is_not_found() => Ok(Readiness::Ready),
-            Err(e) => Err(e),
-            Ok(_) => Ok(Readiness::NotReady("still exists".into())),
+/// One kind in one namespace (`None`: cluster-scoped), listed and watched once.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Scope {
+    pub(crate) gvk: Gvk,
+    pub(crate) namespace: Option<String>,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} in {ns}", self.gvk.kind),
+            None => write!(f, "{}", self.gvk.kind),
+        }
+    }
+}
+
+fn pod_gvk() -> Gvk {
+    Gvk::new("v1", "Pod")
+}
+
+fn replica_set_gvk() -> Gvk {
+    Gvk::new("apps/v1", "ReplicaSet")
+}
+
+fn event_gvk() -> Gvk {
+    Gvk::new("v1", "Event")
+}
+
+/// What the watches have seen: every object of every scope, by name.
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    pub(crate) scopes: BTreeMap<Scope, BTreeMap<String, Value>>,
+}
+
+impl Store {
+    /// The objects of `gvk` in `namespace`.
+    pub(crate) fn of<'a>(&'a self, gvk: &Gvk, namespace: Option<&str>) -> impl Iterator<Item = &'a Value> {
+        let scope = Scope {
+            gvk: gvk.clone(),
+            namespace: namespace.map(str::to_string),
         };
+        self.scopes.get(&scope).into_iter().flat_map(|m| m.values())
     }
-    let known = |g: &[&str]| g.contains(&group);
-    let checked = match kind {
-        "Pod" if known(&[""]) => true,
-        "Job" if known(&["batch"]) => wait_for_jobs,
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" if known(&["apps", "extensions"]) => true,
-        "ReplicationController" | "PersistentVolumeClaim" | "Service" if known(&[""]) => true,
-        "CustomResourceDefinition" if known(&["apiextensions.k8s.io"]) => true,
-        _ => false,
-    };
-    if !checked {
-        return Ok(Readiness::Ready);
+
+    pub(crate) fn get(&self, scope: &Scope, name: &str) -> Option<&Value> {
+        self.scopes.get(scope).and_then(|m| m.get(name))
     }
-    let obj = cluster.get(&target.gvk, ns, &target.name).await?;
-    let ns = obj
-        .pointer("/metadata/namespace")
+
+    fn apply(&mut self, scope: &Scope, msg: Feed) {
+        let objects = self.scopes.entry(scope.clone()).or_default();
+        match msg {
+            Feed::Listed(items) => {
+                objects.clear();
+                for item in items {
+                    if let Some(name) = name_of(&item) {
+                        objects.insert(name, item);
+                    }
+                }
+            }
+            Feed::Upsert(obj) => {
+                if let Some(name) = name_of(&obj) {
+                    objects.insert(name, obj);
+                }
+            }
+            Feed::Deleted(obj) => {
+                if let Some(name) = name_of(&obj) {
+                    objects.remove(&name);
+                }
+            }
+            Feed::Fatal(_) => {}
+        }
+    }
+}
+
+fn name_of(obj: &Value) -> Option<String> {
+    obj.pointer("/metadata/name")
         .and_then(Value::as_str)
-        .or(ns)
-        .map(str::to_string);
-    let ready = match kind {
-        "Pod" => pod_ready(&obj),
-        "Job" => job_ready(&obj),
-        "Deployment" => {
-            if obj.pointer("/spec/paused").and_then(Value::as_bool) == Some(true) {
-                return Ok(Readiness::NotReady("deployment is paused".into()));
-            }
-            if let r @ Readiness::NotReady(_) = generation_observed(&obj) {
-                return Ok(r);
-            }
-            let rs_gvk = Gvk::new("apps/v1", "ReplicaSet");
-            let list = cluster
-                .list(&rs_gvk, ns.as_deref(), selector_of(&obj).as_deref())
-                .await?;
-            match new_replica_set(&obj, &list.items) {
-                Some(rs) => deployment_ready(&obj, rs),
-                None => Readiness::NotReady("its new ReplicaSet does not exist yet".into()),
-            }
-        }
-        "StatefulSet" => stateful_set_ready(&obj),
-        "DaemonSet" => daemon_set_ready(&obj),
-        "ReplicaSet" | "ReplicationController" => match generation_observed(&obj) {
-            Readiness::Ready => {
-                let pods = cluster
-                    .list(
-                        &Gvk::new("v1", "Pod"),
-                        ns.as_deref(),
-                        selector_of(&obj).as_deref(),
-                    )
-                    .await?;
-                pods_ready(&obj, &pods.items)
-            }
-            other => other,
-        },
-        "PersistentVolumeClaim" => volume_ready(&obj),
-        "Service" => service_ready(&obj),
-        _ => crd_ready(&obj),
+        .map(str::to_string)
+}
+
+/// What a feed (one scope's list + watch) tells the waiter.
+enum Feed {
+    Listed(Vec<Value>),
+    Upsert(Value),
+    Deleted(Value),
+    Fatal(cluster::Error),
+}
+
+/// Lists `scope`, then watches it from the list's version until `deadline`, sending what it sees;
+/// reconnects when a watch ends, lists again when its version is gone, retries transient errors.
+async fn feed(
+    cluster: &dyn Cluster,
+    index: usize,
+    scope: &Scope,
+    deadline: Instant,
+    poll: Duration,
+    tx: mpsc::UnboundedSender<(usize, Feed)>,
+) {
+    let ns = scope.namespace.as_deref();
+    let mut backoff = Duration::from_millis(100);
+    let pause = |backoff: &mut Duration| {
+        let d = *backoff;
+        *backoff = (*backoff * 2).min(Duration::from_secs(2));
+        d
     };
-    Ok(ready)
-}
-
-fn int_at(obj: &Value, pointer: &str) -> Option<i64> {
-    obj.pointer(pointer).and_then(Value::as_i64)
-}
-
-fn str_at<'a>(obj: &'a Value, pointer: &str) -> Option<&'a str> {
-    obj.pointer(pointer).and_then(Value::as_str)
-}
-
-/// Whether `status.conditions` has `type` with `status`.
-fn has_condition(obj: &Value, kind: &str, status: &str) -> bool {
-    condition(obj, kind).is_some_and(|c| c.get("status").and_then(Value::as_str) == Some(status))
-}
-
-fn condition<'a>(obj: &'a Value, kind: &str) -> Option<&'a Value> {
-    obj.pointer("/status/conditions")
-        .and_then(Value::as_array)?
-        .iter()
-        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
-}
-
-/// A label selector string (`k=v,k2=v2`) from `spec.selector`: `matchLabels` of workloads, or the
-/// plain map of ReplicationControllers and Services. `None` when it has `matchExpressions` (the
-/// caller then filters by owner instead).
-fn selector_of(obj: &Value) -> Option<String> {
-    let sel = obj.pointer("/spec/selector")?;
-    if sel
-        .get("matchExpressions")
-        .is_some_and(|m| m.as_array().is_some_and(|a| !a.is_empty()))
-    {
-        return None;
-    }
-    let labels = sel.get("matchLabels").unwrap_or(sel).as_object()?;
-    let terms: Vec<String> = labels
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
-        .collect();
-    (!terms.is_empty()).then(|| terms.join(","))
-}
-
-fn owned_by(obj: &Value, owner: &Value) -> bool {
-    let Some(uid) = str_at(owner, "/metadata/uid") else {
-        return false;
-    };
-    obj.pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .is_some_and(|refs| {
-            refs.iter()
-                .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
-        })
-}
-
-fn generation_observed(obj: &Value) -> Readiness {
-    let generation = int_at(obj, "/metadata/generation").unwrap_or(0);
-    let observed = int_at(obj, "/status/observedGeneration").unwrap_or(0);
-    if observed != generation {
-        Readiness::NotReady(format!(
-            "observedGeneration ({observed}) does not match spec generation ({generation})"
-        ))
-    } else {
-        Readiness::Ready
-    }
-}
-
-pub(crate) fn pod_ready(pod: &Value) -> Readiness {
-    if has_condition(pod, "Ready", "True") {
-        return Readiness::Ready;
-    }
-    let waiting = pod
-        .pointer("/status/containerStatuses")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find_map(|c| str_at(c, "/state/waiting/reason"));
-    match (waiting, str_at(pod, "/status/phase")) {
-        (Some(reason), _) => Readiness::NotReady(format!("pod is not ready: {reason}")),
-        (None, Some(phase)) => Readiness::NotReady(format!("pod is not ready: {phase}")),
-        (None, None) => Readiness::NotReady("pod is not ready".into()),
-    }
-}
-
-pub(crate) fn job_ready(job: &Value) -> Readiness {
-    // The API server defaults backoffLimit to 6.
-    let backoff = int_at(job, "/spec/backoffLimit").unwrap_or(6);
-    let failed = int_at(job, "/status/failed").unwrap_or(0);
-    if failed > backoff || has_condition(job, "Failed", "True") {
-        let reason = condition(job, "Failed")
-            .and_then(|c| c.get("reason").and_then(Value::as_str))
-            .map(|r| format!(" ({r})"))
-            .unwrap_or_default();
-        return Readiness::Failed(format!("job is failed: {failed} failed pods{reason}"));
-    }
-    let succeeded = int_at(job, "/status/succeeded").unwrap_or(0);
-    match int_at(job, "/spec/completions") {
-        Some(want) if succeeded < want => {
-            Readiness::NotReady(format!("job is not completed: {succeeded} of {want} succeeded"))
+    'list: loop {
+        if Instant::now() >= deadline {
+            return;
         }
-        _ => Readiness::Ready,
-    }
-}
-
-/// The Deployment's newest ReplicaSet: owned by it and carrying its revision annotation.
-fn new_replica_set<'a>(dep: &Value, sets: &'a [Value]) -> Option<&'a Value> {
-    const REVISION: &str = "/metadata/annotations/deployment.kubernetes.io~1revision";
-    let revision = str_at(dep, REVISION)?;
-    sets.iter()
-        .find(|rs| owned_by(rs, dep) && str_at(rs, REVISION) == Some(revision))
-}
-
-/// An `IntOrString` (`3` or `"25%"`) scaled against `total`, rounding up or down as Kubernetes'
-/// `GetScaledValueFromIntOrPercent` does; `None` when malformed.
-fn scaled(v: Option<&Value>, total: i64, round_up: bool) -> Option<i64> {
-    match v? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => {
-            let pct: i64 = s.strip_suffix('%')?.parse().ok()?;
-            let x = pct * total;
-            Some(if round_up {
-                (x + 99).div_euclid(100)
-            } else {
-                x.div_euclid(100)
-            })
-        }
-        _ => None,
-    }
-}
-
-/// Kubernetes' `deploymentutil.MaxUnavailable`.
-fn max_unavailable(dep: &Value) -> i64 {
-    let replicas = int_at(dep, "/spec/replicas").unwrap_or(1);
-    let rolling = str_at(dep, "/spec/strategy/type").unwrap_or("RollingUpdate") == "RollingUpdate";
-    if !rolling || replicas == 0 {
-        return 0;
-    }
-    let ru = dep.pointer("/spec/strategy/rollingUpdate");
-    let surge = scaled(ru.and_then(|r| r.get("maxSurge")), replicas, true).unwrap_or(0);
-    let mut unavailable = scaled(ru.and_then(|r| r.get("maxUnavailable")), replicas, false).unwrap_or(0);
-    if surge == 0 && unavailable == 0 {
-        // Both rounding to zero would stall a rollout; Kubernetes allows one unavailable.
-        unavailable = 1;
-    }
-    unavailable.min(replicas)
-}
-
-pub(crate) fn deployment_ready(dep: &Value, rs: &Value) -> Readiness {
-    if let r @ Readiness::NotReady(_) = generation_observed(rs) {
-        return r;
-    }
-    if let Readiness::NotReady(why) = generation_observed(dep) {
-        return Readiness::NotReady(why);
-    }
-    let replicas = int_at(dep, "/spec/replicas").unwrap_or(1);
-    let expected = replicas - max_unavailable(dep);
-    let ready = int_at(rs, "/status/readyReplicas").unwrap_or(0);
-    if ready < expected {
-        return Readiness::NotReady(format!("{ready} out of {expected} expected pods are ready"));
-    }
-    Readiness::Ready
-}
-
-pub(crate) fn daemon_set_ready(ds: &Value) -> Readiness {
-    if let r @ Readiness::NotReady(_) = generation_observed(ds) {
-        return r;
-    }
-    if str_at(ds, "/spec/updateStrategy/type").unwrap_or("RollingUpdate") != "RollingUpdate" {
-        return Readiness::Ready;
-    }
-    let desired = int_at(ds, "/status/desiredNumberScheduled").unwrap_or(0);
-    let updated = int_at(ds, "/status/updatedNumberScheduled").unwrap_or(0);
-    if updated != desired {
-        return Readiness::NotReady(format!(
-            "{updated} out of {desired} expected pods have been scheduled"
-        ));
-    }
-    let max_unavailable = scaled(
-        ds.pointer("/spec/updateStrategy/rollingUpdate/maxUnavailable"),
-        desired,
-        true,
-    )
-    .unwrap_or(desired);
-    let expected = desired - max_unavailable;
-    let ready = int_at(ds, "/status/numberReady").unwrap_or(0);
-    if ready < expected {
-        return Readiness::NotReady(format!("{ready} out of {expected} expected pods are ready"));
-    }
-    Readiness::Ready
-}
-
-pub(crate) fn stateful_set_ready(sts: &Value) -> Readiness {
-    if let r @ Readiness::NotReady(_) = generation_observed(sts) {
-        return r;
-    }
-    if str_at(sts, "/spec/updateStrategy/type").unwrap_or("RollingUpdate") != "RollingUpdate" {
-        return Readiness::Ready;
-    }
-    let partition = int_at(sts, "/spec/updateStrategy/rollingUpdate/partition").unwrap_or(0);
-    let replicas = int_at(sts, "/spec/replicas").unwrap_or(1);
-    let expected = replicas - partition;
-    let updated = int_at(sts, "/status/updatedReplicas").unwrap_or(0);
-    if updated < expected {
-        return Readiness::NotReady(format!(
-            "{updated} out of {expected} expected pods have been scheduled"
-        ));
-    }
-    let ready = int_at(sts, "/status/readyReplicas").unwrap_or(0);
-    if ready != replicas {
-        return Readiness::NotReady(format!("{ready} out of {replicas} expected pods are ready"));
-    }
-    let current = str_at(sts, "/status/currentRevision").unwrap_or("");
-    let update = str_at(sts, "/status/updateRevision").unwrap_or("");
-    if partition == 0 && current != update {
-        return Readiness::NotReady(format!(
-            "currentRevision {current} does not yet match updateRevision {update}"
-        ));
-    }
-    Readiness::Ready
-}
-
-fn pods_ready(owner: &Value, pods: &[Value]) -> Readiness {
-    let by_selector = selector_of(owner).is_some();
-    for pod in pods.iter().filter(|p| by_selector || owned_by(p, owner)) {
-        if let Readiness::NotReady(why) = pod_ready(pod) {
-            let name = str_at(pod, "/metadata/name").unwrap_or("");
-            return Readiness::NotReady(format!("{name}: {why}"));
-        }
-    }
-    Readiness::Ready
-}
-
-pub(crate) fn volume_ready(pvc: &Value) -> Readiness {
-    match str_at(pvc, "/status/phase") {
-        Some("Bound") => Readiness::Ready,
-        phase => Readiness::NotReady(format!(
-            "claim is not bound (phase {})",
-            phase.unwrap_or("unknown")
-        )),
-    }
-}
-
-pub(crate) fn service_ready(svc: &Value) -> Readiness {
-    let kind = str_at(svc, "/spec/type").unwrap_or("ClusterIP");
-    if kind == "ExternalName" {
-        return Readiness::Ready;
-    }
-    if str_at(svc, "/spec/clusterIP").unwrap_or("").is_empty() {
-        return Readiness::NotReady("service has no cluster IP address".into());
-    }
-    if kind == "LoadBalancer" {
-        let has = |p: &str| {
-            svc.pointer(p)
-                .and_then(Value::as_array)
-                .is_some_and(|a| !a.is_empty())
+        let list = match cluster.list(&scope.gvk, ns, None).await {
+            Ok(l) => l,
+            Err(e) if retryable(&e) => {
+                tokio::time::sleep(pause(&mut backoff)).await;
+                continue;
+            }
+            Err(e) => {
+                let _ = tx.send((index, Feed::Fatal(e)));
+                return;
+            }
         };
-        if !has("/spec/externalIPs") && !has("/status/loadBalancer/ingress") {
-            return Readiness::NotReady("load balancer has no ingress address".into());
+        let mut version = list
+            .metadata
+            .get("resourceVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        if tx.send((index, Feed::Listed(list.items))).is_err() {
+            return;
+        }
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            let mut stream = match cluster.watch(&scope.gvk, ns, &version, left).await {
+                Ok(s) => s,
+                // No watch here: list again a little later.
+                Err(cluster::Error::Invalid(_)) => {
+                    tokio::time::sleep(poll.min(left)).await;
+                    continue 'list;
+                }
+                Err(e) if e.code() == Some(410) => continue 'list,
+                Err(e) if retryable(&e) => {
+                    tokio::time::sleep(pause(&mut backoff)).await;
+                    continue;
+                }
+                Err(e) => {
+                    let _ = tx.send((index, Feed::Fatal(e)));
+                    return;
+                }
+            };
+            while let Some(event) = stream.next().await {
+                let msg = match event {
+                    Ok(WatchEvent::Added(o) | WatchEvent::Modified(o)) => Feed::Upsert(o),
+                    Ok(WatchEvent::Deleted(o)) => Feed::Deleted(o),
+                    Ok(WatchEvent::Bookmark(v)) => {
+                        version = v;
+                        continue;
+                    }
+                    Ok(WatchEvent::Expired) => continue 'list,
+                    // A cut connection: watch again from the last version seen.
+                    Err(_) => {
+                        tokio::time::sleep(pause(&mut backoff)).await;
+                        break;
+                    }
+                };
+                if let Feed::Upsert(o) | Feed::Deleted(o) = &msg {
+                    if let Some(v) = o.pointer("/metadata/resourceVersion").and_then(Value::as_str) {
+                        version = v.to_string();
+                    }
+                }
+                backoff = Duration::from_millis(100);
+                if tx.send((index, msg)).is_err() {
+                    return;
+                }
+            }
         }
     }
-    Readiness::Ready
 }
 
-pub(crate) fn crd_ready(crd: &Value) -> Readiness {
-    // A naming conflict (NamesAccepted false) will never resolve by waiting; Helm lets it pass.
-    if has_condition(crd, "Established", "True") || has_condition(crd, "NamesAccepted", "False") {
-        Readiness::Ready
-    } else {
-        Readiness::NotReady("not established yet".into())
+/// A target with the scope it lives in (its namespace resolved).
+struct Placed<'a> {
+    target: &'a WaitTarget,
+    scope: Scope,
+}
+
+/// Waits until every target is ready (see the module docs), or fails naming the objects still
+/// not ready and why, with a [`Diagnosis`] of each.
+pub async fn wait(
+    cluster: &dyn Cluster,
+    targets: &[WaitTarget],
+    opts: &WaitOptions,
+) -> Result<(), WaitError> {
+    if targets.is_empty() {
+        return Ok(());
+    }
+    let start = Instant::now();
+    let deadline = start + opts.timeout;
+    let placed = place(cluster, targets).await?;
+    let scopes = scopes_of(&placed);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let feeds = futures::future::join_all(
+        scopes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| feed(cluster, i, s, deadline, opts.poll_interval, tx.clone())),
+    );
+    drop(tx);
+    tokio::pin!(feeds);
+    let mut feeds_done = false;
+    let mut store = Store::default();
+    let mut listed = vec![false; scopes.len()];
+    // Each target not ready yet: the reason, and its pods by state (what the live view shows).
+    let mut pending: BTreeMap<usize, (String, String)> = (0..placed.len())
+        .map(|i| (i, ("not listed yet".to_string(), String::new())))
+        .collect();
+    let mut reported = Reported::default();
+    loop {
+        tokio::select! {
+            biased;
+            msg = rx.recv(), if !feeds_done || !rx.is_empty() => {
+                let Some(first) = msg else { feeds_done = true; continue };
+                let mut batch = vec![first];
+                while let Ok(m) = rx.try_recv() {
+                    batch.push(m);
+                }
+                for (i, m) in batch {
+                    if let Feed::Fatal(source) = m {
+                        return Err(WaitError::Cluster { object: scopes[i].to_string(), source });
+                    }
+                    if matches!(m, Feed::Listed(_)) {
+                        listed[i] = true;
+                    }
+                    store.apply(&scopes[i], m);
+                }
+                if listed.iter().all(|l| *l) {
+                    reported.events(&store, &placed, opts);
+                    let failed = judge_all(&store, &placed, &mut pending, opts, start);
+                    if let Some((i, reason)) = failed {
+                        let object = placed[i].target.to_string();
+                        let diagnosis = diagnose::diagnose(cluster, &store, &[(placed[i].target, &placed[i].scope, reason.clone())], opts.log_lines).await;
+                        return Err(WaitError::Failed { object, reason, diagnosis: Box::new(diagnosis) });
+                    }
+                    if pending.is_empty() {
+                        return Ok(());
+                    }
+                }
+            }
+            _ = &mut feeds, if !feeds_done => { feeds_done = true; }
+            _ = tokio::time::sleep_until(deadline) => {
+                let stuck: Vec<(&WaitTarget, &Scope, String)> = pending
+                    .iter()
+                    .map(|(i, (why, _))| (placed[*i].target, &placed[*i].scope, why.clone()))
+                    .collect();
+                let diagnosis = diagnose::diagnose(cluster, &store, &stuck, opts.log_lines).await;
+                return Err(WaitError::Timeout {
+                    timeout: opts.timeout,
+                    total: targets.len(),
+                    pending: stuck.iter().map(|(t, _, why)| (t.to_string(), why.clone())).collect(),
+                    diagnosis: Box::new(diagnosis),
+                });
+            }
+        }
+    }
+}
+
+/// Resolves each target's namespace: a namespaced kind with none is in the default namespace.
+async fn place<'a>(cluster: &dyn Cluster, targets: &'a [WaitTarget]) -> Result<Vec<Placed<'a>>, WaitError> {
+    let mut namespaced: BTreeMap<Gvk, bool> = BTreeMap::new();
+    let mut out = Vec::with_capacity(targets.len());
+    for t in targets {
+        let is_namespaced = match namespaced.get(&t.gvk) {
+            Some(n) => *n,
+            None => {
+                let n = match cluster.resolve(&t.gvk).await {
+                    Ok(info) => info.namespaced,
+                    // A kind nobody serves has no objects: gone already, or never coming.
+                    Err(cluster::Error::UnknownKind(_)) if t.deleted => continue,
+                    Err(source) => {
+                        return Err(WaitError::Cluster {
+                            object: t.to_string(),
+                            source,
+                        })
+                    }
+                };
+                namespaced.insert(t.gvk.clone(), n);
+                n
+            }
+        };
+        let namespace = is_namespaced.then(|| {
+            t.namespace
+                .clone()
+                .unwrap_or_else(|| cluster.default_namespace().to_string())
+        });
+        out.push(Placed {
+            target: t,
+            scope: Scope {
+                gvk: t.gvk.clone(),
+                namespace,
+            },
+        });
+    }
+    Ok(out)
+}
+
+/// Every scope to watch: the targets' own, and in each of their namespaces the Pods and Events
+/// (and ReplicaSets where a Deployment is waited for) that readiness and reports read.
+fn scopes_of(placed: &[Placed<'_>]) -> Vec<Scope> {
+    let mut scopes: BTreeSet<Scope> = BTreeSet::new();
+    for p in placed {
+        scopes.insert(p.scope.clone());
+        if p.target.deleted {
+            continue;
+        }
+        let Some(ns) = &p.scope.namespace else {
+            continue;
+        };
+        let mut extra = vec![event_gvk()];
+        if diagnose::has_pods(&p.target.gvk) {
+            extra.push(pod_gvk());
+        }
+        if p.target.gvk.kind == "Deployment" {
+            extra.push(replica_set_gvk());
+        }
+        for gvk in extra {
+            scopes.insert(Scope {
+                gvk,
+                namespace: Some(ns.clone()),
+            });
+        }
+    }
+    scopes.into_iter().collect()
+}
+
+/// Judges every pending target against the store, reports changes, and returns the first
+/// that failed for good.
+fn judge_all(
+    store: &Store,
+    placed: &[Placed<'_>],
+    pending: &mut BTreeMap<usize, (String, String)>,
+    opts: &WaitOptions,
+    start: Instant,
+) -> Option<(usize, String)> {
+    let indexes: Vec<usize> = pending.keys().copied().collect();
+    for i in indexes {
+        let p = &placed[i];
+        let object = p.target.to_string();
+        let state = readiness_in(store, p.target, &p.scope, opts);
+        let why = match state {
+            Readiness::Ready => {
+                pending.remove(&i);
+                opts.progress.event(&Event::Ready {
+                    object,
+                    after: start.elapsed(),
+                });
+                continue;
+            }
+            Readiness::Failed(reason) => return Some((i, reason)),
+            Readiness::NotReady(why) => why,
+        };
+        let pods = match (store.get(&p.scope, &p.target.name), p.scope.namespace.as_deref()) {
+            (Some(obj), Some(ns)) => diagnose::pod_summary(store, &p.target.gvk, obj, ns),
+            _ => String::new(),
+        };
+        let now = (why, pods);
+        if pending.get(&i) != Some(&now) {
+            opts.progress.event(&Event::Waiting {
+                object,
+                reason: now.0.clone(),
+                pods: now.1.clone(),
+            });
+            pending.insert(i, now);
+        }
+    }
+    None
+}
+
+/// The state of one target in `store`.
+pub(crate) fn readiness_in(
+    store: &Store,
+    target: &WaitTarget,
+    scope: &Scope,
+    opts: &WaitOptions,
+) -> Readiness {
+    let obj = store.get(scope, &target.name);
+    // A hook deleted under us has ended (Helm's watch takes a deletion as the end of the hook).
+    if target.complete && obj.is_none() {
+        return Readiness::Ready;
+    }
+    if target.deleted {
+        return match obj {
+            None => Readiness::Ready,
+            Some(_) => Readiness::NotReady("still exists".into()),
+        };
+    }
+    let Some(obj) = obj else {
+        return Readiness::NotReady("not found".into());
+    };
+    let ns = scope.namespace.as_deref();
+    if target.complete {
+        return status::completion(obj);
+    }
+    let related = Related {
+        replica_sets: store.of(&replica_set_gvk(), ns).collect(),
+        pods: store.of(&pod_gvk(), ns).collect(),
+    };
+    judge(obj, &related, opts.rules, opts.wait_for_jobs)
+}
+
+/// Warning events already passed to progress, so each is told once.
+#[derive(Default)]
+struct Reported {
+    seen: BTreeSet<(String, String, i64)>,
+}
+
+impl Reported {
+    /// Sends every new Warning event about a target or a pod in a target's namespace.
+    fn events(&mut self, store: &Store, placed: &[Placed<'_>], opts: &WaitOptions) {
+        let namespaces: BTreeSet<&str> = placed
+            .iter()
+            .filter_map(|p| p.scope.namespace.as_deref())
+            .collect();
+        for ns in namespaces {
+            for ev in store.of(&event_gvk(), Some(ns)) {
+                if ev.get("type").and_then(Value::as_str) != Some("Warning") {
+                    continue;
+                }
+                let Some(w) = diagnose::Warning::of(ev) else {
+                    continue;
+                };
+                let relevant = placed.iter().any(|p| diagnose::concerns(&w, p.target, ns));
+                let key = (ns.to_string(), w.name.clone(), w.count);
+                if relevant && self.seen.insert(key) {
+                    opts.progress.event(&Event::Warning {
+                        object: w.object.clone(),
+                        reason: w.reason.clone(),
+                        message: w.message.clone(),
+                        count: w.count,
+                    });
+                }
+            }
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cluster::{FakeCluster, Method};
     use serde_json::json;
 
-    fn ready(r: Readiness) -> Result<(), String> {
-        match r {
-            Readiness::Ready => Ok(()),
-            Readiness::NotReady(w) => Err(format!("not ready: {w}")),
-            Readiness::Failed(w) => Err(format!("failed: {w}")),
-        }
-    }
-
-    #[test]
-    fn deployment_rules() {
-        // Expected counts follow Kubernetes' MaxUnavailable/ResolveFenceposts as Helm vendors them.
-        let dep = |replicas: i64, strategy: Value| {
-            json!({"metadata": {"generation": 2, "uid": "d1",
-                     "annotations": {"deployment.kubernetes.io/revision": "3"}},
-                   "spec": {"replicas": replicas, "strategy": strategy},
-                   "status": {"observedGeneration": 2}})
-        };
-        let rs = |ready: i64, gen: i64| {
-            json!({"metadata": {"generation": 1, "ownerReferences": [{"uid": "d1"}],
-                     "annotations": {"deployment.kubernetes.io/revision": "3"}},
-                   "status": {"observedGeneration": gen, "readyReplicas": ready}})
-        };
-        let rolling = |s: Value, u: Value| json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": s, "maxUnavailable": u}});
-        let cases: Vec<(&str, Value, Value, Result<(), String>)> = vec![
-            (
-                "25% of 4 allows 1 unavailable",
-                dep(4, rolling(json!("25%"), json!("25%"))),
-                rs(3, 1),
-                Ok(()),
-            ),
-            (
-                "25% of 4 needs 3",
-                dep(4, rolling(json!("25%"), json!("25%"))),
-                rs(2, 1),
-                Err("not ready: 2 out of 3 expected pods are ready".into()),
-            ),
-            // 25% of 1 rounds down to 0 unavailable, surge rounds up to 1: all must be ready.
-            (
-                "one replica",
-                dep(1, rolling(json!("25%"), json!("25%"))),
-                rs(0, 1),
-                Err("not ready: 0 out of 1 expected pods are ready".into()),
-            ),
-            // Surge 0 and unavailable rounding to 0: Kubernetes allows 1 unavailable.
-            (
-                "both zero",
-                dep(2, rolling(json!(0), json!("10%"))),
-                rs(1, 1),
-                Ok(()),
-            ),
-            (
-                "recreate waits for all",
-                dep(2, json!({"type": "Recreate"})),
-                rs(1, 1),
-                Err("not ready: 1 out of 2 expected pods are ready".into()),
-            ),
-            (
-                "replica set generation stale",
-                dep(1, rolling(json!(1), json!(0))),
-                rs(1, 0),
-                Err("not ready: observedGeneration (0) does not match spec generation (1)".into()),
-            ),
-        ];
-        for (name, d, r, want) in cases {
-            let sets = [r];
-            let found = new_replica_set(&d, &sets).expect(name);
-            assert_eq!(ready(deployment_ready(&d, found)), want, "{name}");
-        }
-        let other = json!({"metadata": {"ownerReferences": [{"uid": "d1"}],
-                     "annotations": {"deployment.kubernetes.io/revision": "2"}}});
-        assert!(
-            new_replica_set(&dep(1, json!({})), &[other]).is_none(),
-            "old revision is not new"
-        );
-    }
-
-    #[test]
-    fn other_kinds() {
-        let cases: Vec<(&str, Readiness, Result<(), String>)> = vec![
-            (
-                "pod ready",
-                pod_ready(&json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]}})),
-                Ok(()),
-            ),
-            (
-                "pod crash looping",
-                pod_ready(
-                    &json!({"status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "False"}],
-                    "containerStatuses": [{"state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}),
-                ),
-                Err("not ready: pod is not ready: CrashLoopBackOff".into()),
-            ),
-            (
-                "job complete",
-                job_ready(
-                    &json!({"spec": {"completions": 1, "backoffLimit": 0}, "status": {"succeeded": 1}}),
-                ),
-                Ok(()),
-            ),
-            (
-                "job running",
-                job_ready(&json!({"spec": {"completions": 2}, "status": {"succeeded": 1}})),
-                Err("not ready: job is not completed: 1 of 2 succeeded".into()),
-            ),
-            (
-                "job over backoff limit",
-                job_ready(&json!({"spec": {"completions": 1, "backoffLimit": 0}, "status": {"failed": 1}})),
-                Err("failed: job is failed: 1 failed pods".into()),
-            ),
-            (
-                "pvc bound",
-                volume_ready(&json!({"status": {"phase": "Bound"}})),
-                Ok(()),
-            ),
-            (
-                "pvc pending",
-                volume_ready(&json!({"status": {"phase": "Pending"}})),
-                Err("not ready: claim is not bound (phase Pending)".into()),
-            ),
-            (
-                "cluster ip service",
-                service_ready(&json!({"spec": {"clusterIP": "10.0.0.1"}})),
-                Ok(()),
-            ),
-            (
-                "external name",
-                service_ready(&json!({"spec": {"type": "ExternalName"}})),
-                Ok(()),
-            ),
-            (
-                "load balancer without ingress",
-                service_ready(&json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1"}})),
-                Err("not ready: load balancer has no ingress address".into()),
-            ),
-            (
-                "load balancer with external ip",
-                service_ready(
-                    &json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1", "externalIPs": ["1.2.3.4"]}}),
-                ),
-                Ok(()),
-            ),
-            (
-                "load balancer with ingress",
-                service_ready(&json!({"spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.1"},
-                    "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}}})),
-                Ok(()),
-            ),
-            (
-                "crd established",
-                crd_ready(&json!({"status": {"conditions": [{"type": "Established", "status": "True"}]}})),
-                Ok(()),
-            ),
-            (
-                "crd name conflict passes",
-                crd_ready(&json!({"status": {"conditions": [{"type": "NamesAccepted", "status": "False"}]}})),
-                Ok(()),
-            ),
-            (
-                "crd new",
-                crd_ready(&json!({})),
-                Err("not ready: not established yet".into()),
-            ),
-            (
-                "statefulset partitioned",
-                stateful_set_ready(&json!({"metadata": {"generation": 1},
-                    "spec": {"replicas": 3, "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}},
-                    "status": {"observedGeneration": 1, "updatedReplicas": 1, "readyReplicas": 3,
-                               "currentRevision": "a", "updateRevision": "b"}})),
-                Ok(()),
-            ),
-            (
-                "statefulset revision pending",
-                stateful_set_ready(&json!({"metadata": {"generation": 1}, "spec": {"replicas": 1},
-                    "status": {"observedGeneration": 1, "updatedReplicas": 1, "readyReplicas": 1,
-                               "currentRevision": "a", "updateRevision": "b"}})),
-                Err("not ready: currentRevision a does not yet match updateRevision b".into()),
-            ),
-            (
-                "daemonset one unavailable allowed",
-                daemon_set_ready(&json!({"metadata": {"generation": 1},
-                    "spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}},
-                    "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberReady": 2}})),
-                Ok(()),
-            ),
-            (
-                "daemonset not scheduled",
-                daemon_set_ready(&json!({"metadata": {"generation": 1},
-                    "spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}}},
-                    "status": {"observedGeneration": 1, "desiredNumberScheduled": 3, "updatedNumberScheduled": 2, "numberReady": 2}})),
-                Err("not ready: 2 out of 3 expected pods have been scheduled".into()),
-            ),
-        ];
-        for (name, got, want) in cases {
-            assert_eq!(ready(got), want, "{name}");
-        }
-    }
-
-    #[test]
-    fn wait_loop_reports_what_is_pending() {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    fn block<F: std::future::Future>(f: F) -> F::Output {
+        // Paused time: the deadline passes as soon as nothing else can happen, so the timeouts
+        // below cost nothing and no assertion depends on the machine's speed.
+        tokio::runtime::Builder::new_current_thread()
             .enable_time()
+            .start_paused(true)
             .build()
-            .expect("runtime");
-        rt.block_on(async {
-            let c = crate::cluster::FakeCluster::new("ns");
-            for (name, phase) in [("bound", "Bound"), ("pending", "Pending")] {
-                c.insert(json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
-                    "metadata": {"name": name, "namespace": "ns"}, "status": {"phase": phase}}))
-                    .expect("insert");
-            }
-            let pvc = |name: &str| WaitTarget::new(Gvk::new("v1", "PersistentVolumeClaim"), Some("ns"), name);
-            let opts = WaitOptions {
-                timeout: Duration::from_millis(60),
-                poll_interval: Duration::from_millis(10),
-                ..WaitOptions::default()
-            };
-            let cases: Vec<(&str, Vec<WaitTarget>, Result<(), String>)> = vec![
-                ("all ready", vec![pvc("bound")], Ok(())),
-                (
-                    "one pending",
-                    vec![pvc("bound"), pvc("pending")],
-                    Err("timed out after 60ms waiting for 1 of 2 objects to be ready: \
-                         PersistentVolumeClaim ns/pending (claim is not bound (phase Pending))"
-                        .into()),
-                ),
-                (
-                    "missing is an error at once",
-                    vec![pvc("nope")],
-                    Err(r#"checking PersistentVolumeClaim ns/nope: Error from server (NotFound): persistentvolumeclaims "nope" not found"#.into()),
-                ),
-                (
-                    "deleted target that is gone",
-                    vec![WaitTarget { deleted: true, ..pvc("nope") }],
-                    Ok(()),
-                ),
-                (
-                    "deleted target still there",
-                    vec![WaitTarget { deleted: true, ..pvc("bound") }],
-                    Err("timed out after 60ms waiting for 1 of 1 objects to be ready: \
-                         PersistentVolumeClaim ns/bound (still exists)"
-                        .into()),
-                ),
-            ];
-            for (name, targets, want) in cases {
-                let got = wait(&c, &targets, &opts).await.map_err(|e| e.to_string());
-                assert_eq!(got, want, "{name}");
-            }
-        });
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    fn opts(timeout_secs: u64) -> WaitOptions {
+        WaitOptions {
+            timeout: Duration::from_secs(timeout_secs),
+            ..WaitOptions::default()
+        }
+    }
+
+    fn pvc(name: &str, phase: &str) -> Value {
+        json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+               "metadata": {"name": name, "namespace": "ns"}, "status": {"phase": phase}})
+    }
+
+    fn target(api_version: &str, kind: &str, name: &str) -> WaitTarget {
+        WaitTarget::new(Gvk::new(api_version, kind), Some("ns"), name)
+    }
+
+    /// A Deployment of one replica whose only pod crash-loops, with the events a kubelet sends.
+    fn crashing(c: &FakeCluster) {
+        c.insert(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "ns", "generation": 2},
+            "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}}},
+            "status": {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1}}))
+            .expect("deployment");
+        c.insert(json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-5d9c-abcde", "namespace": "ns", "labels": {"app": "web"}},
+            "status": {"phase": "Running",
+                "conditions": [{"type": "Ready", "status": "False"}],
+                "containerStatuses": [{"name": "app", "ready": false, "restartCount": 4,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s restarting failed container"}},
+                    "lastState": {"terminated": {"reason": "Error", "exitCode": 3}}}]}}))
+            .expect("pod");
+        c.insert(json!({"apiVersion": "v1", "kind": "Event", "type": "Warning",
+            "metadata": {"name": "web-5d9c-abcde.1", "namespace": "ns"},
+            "involvedObject": {"kind": "Pod", "name": "web-5d9c-abcde"},
+            "reason": "BackOff", "message": "Back-off restarting failed container app", "count": 7}))
+            .expect("event");
+        // Another pod's event is not about this release.
+        c.insert(json!({"apiVersion": "v1", "kind": "Event", "type": "Warning",
+            "metadata": {"name": "other.1", "namespace": "ns"},
+            "involvedObject": {"kind": "Pod", "name": "other-1"},
+            "reason": "BackOff", "message": "not ours", "count": 1}))
+            .expect("event");
     }
 
     #[test]
-    fn selectors() {
-        let cases = [
+    fn outcomes_and_reports() {
+        // Each case: what is in the cluster, what is waited for, with which rules, and what the
+        // error must contain (`None`: the wait succeeds).
+        type Setup = fn(&FakeCluster);
+        let cases: Vec<(&str, Setup, Vec<WaitTarget>, Rules, Option<Vec<&str>>)> = vec![
+            ("bound claim", |c| drop(c.insert(pvc("data", "Bound"))), vec![target("v1", "PersistentVolumeClaim", "data")], Rules::Watcher, None),
             (
-                "match labels",
-                json!({"spec": {"selector": {"matchLabels": {"a": "1", "b": "2"}}}}),
-                Some("a=1,b=2"),
+                "pending claim times out",
+                |c| drop(c.insert(pvc("data", "Pending"))),
+                vec![target("v1", "PersistentVolumeClaim", "data")],
+                Rules::Watcher,
+                Some(vec!["timed out after 5s waiting for 1 of 1 objects to be ready: PersistentVolumeClaim ns/data (claim is not bound (phase Pending))"]),
             ),
             (
-                "plain map",
-                json!({"spec": {"selector": {"app": "web"}}}),
-                Some("app=web"),
+                "missing object is waited for",
+                |_| {},
+                vec![target("v1", "PersistentVolumeClaim", "nope")],
+                Rules::Watcher,
+                Some(vec!["PersistentVolumeClaim ns/nope (not found)"]),
+            ),
+            ("gone is deleted", |_| {}, vec![WaitTarget { deleted: true, ..target("v1", "PersistentVolumeClaim", "x") }], Rules::Watcher, None),
+            (
+                "crash loop names pod, container, reason, restarts, exit code, event and log",
+                crashing,
+                vec![target("apps/v1", "Deployment", "web")],
+                Rules::Watcher,
+                Some(vec![
+                    "Deployment ns/web (0 of 1 replicas ready)",
+                    "Pod web-5d9c-abcde: Running",
+                    "container app: waiting: CrashLoopBackOff: back-off 40s restarting failed container, not ready, restarts 4, last terminated Error (exit code 3)",
+                    "| panic: config missing",
+                    "Warning BackOff (x7): Back-off restarting failed container app",
+                ]),
             ),
             (
-                "expressions fall back to owners",
-                json!({"spec": {"selector": {"matchExpressions": [{"key": "a", "operator": "Exists"}]}}}),
+                "failed job ends the wait at once",
+                |c| drop(c.insert(json!({"apiVersion": "batch/v1", "kind": "Job",
+                    "metadata": {"name": "migrate", "namespace": "ns"},
+                    "status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True",
+                        "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}}))),
+                vec![WaitTarget { complete: true, ..target("batch/v1", "Job", "migrate") }],
+                Rules::Watcher,
+                Some(vec!["Job ns/migrate failed: job failed: BackoffLimitExceeded: Job has reached the specified backoff limit"]),
+            ),
+            (
+                "custom resource reports its Ready message",
+                |c| {
+                    c.add_kind("example.com/v1", "Database", "databases", true);
+                    drop(c.insert(json!({"apiVersion": "example.com/v1", "kind": "Database",
+                        "metadata": {"name": "db", "namespace": "ns", "generation": 1},
+                        "status": {"conditions": [{"type": "Ready", "status": "False", "reason": "DiskFull",
+                            "message": "volume pvc-1 is full", "observedGeneration": 1}]}})));
+                },
+                vec![target("example.com/v1", "Database", "db")],
+                Rules::Watcher,
+                Some(vec!["Database ns/db (Ready is False: DiskFull: volume pvc-1 is full)"]),
+            ),
+            (
+                "legacy rules let a custom resource pass",
+                |c| {
+                    c.add_kind("example.com/v1", "Database", "databases", true);
+                    drop(c.insert(json!({"apiVersion": "example.com/v1", "kind": "Database",
+                        "metadata": {"name": "db", "namespace": "ns"},
+                        "status": {"conditions": [{"type": "Ready", "status": "False"}]}})));
+                },
+                vec![target("example.com/v1", "Database", "db")],
+                Rules::Legacy,
                 None,
             ),
         ];
-        for (name, obj, want) in cases {
-            assert_eq!(selector_of(&obj).as_deref(), want, "{name}");
+        for (name, setup, targets, rules, want) in cases {
+            let c = FakeCluster::new("ns");
+            setup(&c);
+            c.set_pod_log("ns", "web-5d9c-abcde", "app", "starting\npanic: config missing");
+            let o = WaitOptions { rules, ..opts(5) };
+            let got = block(wait(&c, &targets, &o));
+            match (got, want) {
+                (Ok(()), None) => {}
+                (Err(e), Some(parts)) => {
+                    let text = e.to_string();
+                    for p in parts {
+                        assert!(text.contains(p), "{name}: {p:?} not in\n{text}");
+                    }
+                    assert!(
+                        !text.contains("not ours"),
+                        "{name}: an unrelated event was reported:\n{text}"
+                    );
+                }
+                (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+            }
+            // Waiting is lists and watches, never a GET per object.
+            assert!(
+                !c.calls().iter().any(|k| k.method == Method::Get),
+                "{name}: {:?}",
+                c.calls()
+            );
+        }
+    }
+
+    #[test]
+    fn a_write_during_the_wait_ends_it_and_events_are_reported_once() {
+        let c = FakeCluster::new("ns");
+        c.insert(pvc("data", "Pending")).expect("pvc");
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let o = WaitOptions {
+            progress: Arc::new(move |e: &Event| sink.lock().expect("lock").push(e.clone())),
+            ..opts(300)
+        };
+        let targets = [target("v1", "PersistentVolumeClaim", "data")];
+        let writer = async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let warning = json!({"apiVersion": "v1", "kind": "Event", "type": "Warning",
+                "metadata": {"name": "data.1", "namespace": "ns"},
+                "involvedObject": {"kind": "PersistentVolumeClaim", "name": "data"},
+                "reason": "ProvisioningFailed", "message": "no storage class", "count": 1});
+            c.insert(warning.clone()).expect("event");
+            // The same event written again with the same count is not news.
+            c.insert(warning).expect("event");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            c.insert(pvc("data", "Bound")).expect("bound");
+        };
+        let (got, ()) = block(async { tokio::join!(wait(&c, &targets, &o), writer) });
+        got.expect("ready once bound");
+        let events = seen.lock().expect("lock").clone();
+        let warnings: Vec<&Event> = events
+            .iter()
+            .filter(|e| matches!(e, Event::Warning { .. }))
+            .collect();
+        assert_eq!(
+            warnings,
+            [&Event::Warning {
+                object: "PersistentVolumeClaim/data".into(),
+                reason: "ProvisioningFailed".into(),
+                message: "no storage class".into(),
+                count: 1
+            }]
+        );
+        assert!(
+            matches!(events.last(), Some(Event::Ready { object, .. }) if object == "PersistentVolumeClaim ns/data")
+        );
+        // One list of each kind; the write was seen on the watch, not by listing again.
+        let lists = c.calls().iter().filter(|k| k.method == Method::List).count();
+        assert_eq!(lists, 2, "{:?}", c.calls());
+    }
+
+    #[test]
+    fn transient_errors_are_retried_and_others_end_the_wait() {
+        let unavailable = crate::cluster::Error::Api {
+            code: 503,
+            reason: "ServiceUnavailable".into(),
+            message: "try later".into(),
+            retry_after: None,
+        };
+        let forbidden = crate::cluster::Error::Api {
+            code: 403,
+            reason: "Forbidden".into(),
+            message: "persistentvolumeclaims is forbidden".into(),
+            retry_after: None,
+        };
+        let cases = [
+            ("503 on list", Method::List, unavailable.clone(), Ok(())),
+            ("503 on watch", Method::WatchList, unavailable, Ok(())),
+            (
+                "403 on list",
+                Method::List,
+                forbidden,
+                Err("watching Event in ns: Error from server (Forbidden): persistentvolumeclaims is forbidden".to_string()),
+            ),
+        ];
+        for (name, method, error, want) in cases {
+            let c = FakeCluster::new("ns");
+            c.insert(pvc("data", "Bound")).expect("pvc");
+            c.inject(method, None, error);
+            let got = block(wait(
+                &c,
+                &[target("v1", "PersistentVolumeClaim", "data")],
+                &opts(30),
+            ));
+            assert_eq!(got.map_err(|e| e.to_string()), want, "{name}");
         }
     }
 }

@@ -4,6 +4,52 @@ use clap::{ArgAction, Args};
 
 use crate::values::ValuesOptions;
 
+/// `--wait[=STRATEGY]` and `--logs N`, for the verbs that wait.
+#[derive(Debug, Clone, Args)]
+pub struct WaitArgs {
+    /// Wait until every object is ready. STRATEGY (Helm 4's): `watcher`, what a bare --wait
+    /// means: kstatus readiness for every kind, custom resources included; `legacy`: Helm 3's
+    /// rules; `hookOnly`: wait for hooks only, as without --wait.
+    #[arg(
+        long,
+        value_name = "STRATEGY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "watcher"
+    )]
+    pub wait: Option<String>,
+    /// When a wait fails, show this many log lines of each failed container (0: none).
+    #[arg(long, value_name = "N", default_value_t = crate::apply::DEFAULT_LOG_LINES)]
+    pub logs: u32,
+}
+
+impl WaitArgs {
+    /// Whether objects are waited for, and how.
+    pub fn resolve(&self) -> anyhow::Result<(bool, crate::apply::WaitStyle)> {
+        let (wait, rules) = wait_rules(self.wait.as_deref())?;
+        Ok((
+            wait,
+            crate::apply::WaitStyle {
+                rules,
+                log_lines: self.logs,
+            },
+        ))
+    }
+}
+
+/// The value of `--wait` (`None`: no `--wait`): whether objects are waited for, and by which
+/// rules. Helm 4's strategy names, and Helm 3's boolean spellings (`--wait=true` is `watcher`);
+/// `hookOnly` waits for hooks only, which are always waited for, as without `--wait`.
+fn wait_rules(value: Option<&str>) -> anyhow::Result<(bool, crate::apply::Rules)> {
+    use crate::apply::Rules;
+    Ok(match value {
+        None | Some("hookOnly") | Some("false") => (false, Rules::default()),
+        Some("watcher") | Some("true") => (true, Rules::Watcher),
+        Some("legacy") => (true, Rules::Legacy),
+        Some(other) => anyhow::bail!("invalid --wait value {other:?}: use watcher, legacy or hookOnly"),
+    })
+}
+
 /// kubectl's global flags; parsed on every command even where not used yet, so that
 /// `kubectl chart --context x template ...` never fails on an unknown flag.
 #[derive(Debug, Clone, Args)]
@@ -311,5 +357,30 @@ impl PatchArgs {
                     timeout,
                 }),
         })
+    }
+}
+
+/// `--wait[=watcher|legacy|hookOnly]` alone, for the verbs with no failure report to show logs
+/// in (uninstall waits for objects to be gone; template only checks the value). Same values as
+/// [`WaitArgs`]; the value must follow `=`, as with Helm, so `--wait web ./chart` leaves `web` a
+/// positional.
+#[derive(Debug, Clone, Default, Args)]
+pub struct WaitArg {
+    /// Wait until the applied objects are ready (up to --timeout): watcher (the default), legacy,
+    /// or hookOnly (wait for hooks only).
+    #[arg(
+        long = "wait",
+        value_name = "STRATEGY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "watcher"
+    )]
+    wait: Option<String>,
+}
+
+impl WaitArg {
+    /// Whether objects are waited for, and by which rules.
+    pub fn resolve(&self) -> anyhow::Result<(bool, crate::apply::Rules)> {
+        wait_rules(self.wait.as_deref())
     }
 }

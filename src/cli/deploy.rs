@@ -28,11 +28,10 @@ pub struct DeployArgs {
     #[command(flatten)]
     patches: super::args::PatchArgs,
     /// Simulate: `client` renders and plans only; `server` also sends every write as a server-side dry run.
-    #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
     dry_run: Option<String>,
-    /// Wait until every object is ready (Deployments rolled out, Jobs done with --wait-for-jobs, ...).
-    #[arg(long)]
-    wait: bool,
+    #[command(flatten)]
+    wait: super::args::WaitArgs,
     /// With --wait, also wait for Jobs to complete.
     #[arg(long = "wait-for-jobs")]
     wait_for_jobs: bool,
@@ -42,6 +41,9 @@ pub struct DeployArgs {
     /// Roll back (upgrade) or remove (install) on failure; implies --wait.
     #[arg(long)]
     atomic: bool,
+    /// Helm 4's name for --atomic.
+    #[arg(long = "rollback-on-failure")]
+    rollback_on_failure: bool,
     /// Create the release namespace if it does not exist.
     #[arg(long = "create-namespace")]
     create_namespace: bool,
@@ -54,15 +56,38 @@ pub struct DeployArgs {
     /// Reset to the chart's values, then apply the last revision's user values and the flags.
     #[arg(long = "reset-then-reuse-values")]
     reset_then_reuse_values: bool,
+    /// Use only the chart's values and the flags (an upgrade given no values otherwise reuses
+    /// the last revision's, as Helm's does); wins over the reuse flags.
+    #[arg(long = "reset-values")]
+    reset_values: bool,
     /// Recreate objects whose immutable fields change (e.g. a Deployment selector).
     #[arg(long)]
     force: bool,
-    /// Use server-side apply instead of client-computed JSON patches.
-    #[arg(long = "server-side")]
-    server_side: bool,
+    /// Helm 4's name for --force.
+    #[arg(long = "force-replace")]
+    force_replace: bool,
+    /// Use server-side apply instead of client-computed JSON patches (true or false).
+    #[arg(long = "server-side", value_name = "BOOL", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    server_side: Option<String>,
     /// Take over existing objects that belong to no release.
     #[arg(long)]
     adopt: bool,
+    /// Take over existing objects that belong to no release or to another release, as Helm
+    /// does; each one is listed in the output.
+    #[arg(long = "take-ownership")]
+    take_ownership: bool,
+    /// If set, disables JSON schema validation of the values.
+    #[arg(long = "skip-schema-validation")]
+    skip_schema_validation: bool,
+    /// Do not print the chart's NOTES.txt.
+    #[arg(long = "hide-notes")]
+    hide_notes: bool,
+    /// Prints the output in the specified format. Allowed values: table, json, yaml (the release
+    /// as `status -o` prints it, or when a wait fails, `{"error", "objects"}` with each object's
+    /// report: pods, containers, events, logs).
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table",
+          value_parser = <crate::output::OutputFormat as std::str::FromStr>::from_str)]
+    output: crate::output::OutputFormat,
     /// Do not run hooks.
     #[arg(long = "no-hooks")]
     no_hooks: bool,
@@ -137,18 +162,21 @@ pub fn exec_apply(global: &GlobalArgs, a: ApplyArgs, out: &mut dyn Write) -> any
         return exec(global, a.deploy, Mode::Apply, out);
     };
     let d = a.deploy;
+    let (wait, wait_style) = d.wait.resolve()?;
+    let atomic = d.atomic || d.rollback_on_failure;
     let opts = action::ApplyPlanOptions {
         release: d.release,
         plan,
-        wait: d.wait,
+        wait,
+        wait_style,
         wait_for_jobs: d.wait_for_jobs,
         timeout: parse_duration(&d.timeout)?,
-        atomic: d.atomic,
+        atomic,
         create_namespace: d.create_namespace,
         description: d.description,
         no_hooks: d.no_hooks,
         force_unlock: d.force_unlock,
-        progress: progress(d.wait || d.atomic),
+        progress: progress(wait || atomic),
     };
     let connect = global.connect_options()?;
     let lock_wait = d.wait_for_lock.as_deref().map(parse_duration).transpose()?;
@@ -158,7 +186,7 @@ pub fn exec_apply(global: &GlobalArgs, a: ApplyArgs, out: &mut dyn Write) -> any
         ctx.lock_wait = lock_wait.unwrap_or_default();
         action::apply_saved_plan(&ctx, &opts).await
     })?;
-    print_result(&result, false, out)
+    print_result(&result, false, d.output, d.hide_notes, out)
 }
 
 /// Runs install, upgrade or apply.
@@ -181,7 +209,17 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
     };
     let timeout: Duration = parse_duration(&a.timeout)?;
     let patches = a.patches.to_options()?;
+    let server_side = match a.server_side.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some("auto") => anyhow::bail!(
+            "--server-side=auto is not supported: say --server-side=true or --server-side=false"
+        ),
+        Some(other) => anyhow::bail!("invalid --server-side value {other:?}: use true or false"),
+    };
+    let atomic = a.atomic || a.rollback_on_failure;
     let located = super::args::locate(chart, &a.chart_args)?;
+    let (wait, wait_style) = a.wait.resolve()?;
     let opts = UpgradeOptions {
         release: a.release,
         chart: located.path,
@@ -190,22 +228,26 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         patches,
         mode,
         dry_run,
-        wait: a.wait,
+        wait,
         wait_for_jobs: a.wait_for_jobs,
+        wait_style,
         timeout,
-        atomic: a.atomic,
+        atomic,
         create_namespace: a.create_namespace,
         description: a.description,
         reuse_values: a.reuse_values,
         reset_then_reuse_values: a.reset_then_reuse_values,
-        force: a.force,
-        server_side: a.server_side,
+        reset_values: a.reset_values,
+        skip_schema_validation: a.skip_schema_validation,
+        force: a.force || a.force_replace,
+        server_side,
         adopt: a.adopt,
+        take_ownership: a.take_ownership,
         no_hooks: a.no_hooks,
         kube_version: a.kube_version,
         force_unlock: a.force_unlock,
         crds: a.crds.policy()?,
-        progress: progress(a.wait || a.atomic),
+        progress: progress(wait || atomic),
         saved_plan: None,
     };
     let connect = global.connect_options()?;
@@ -216,13 +258,37 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
         ctx.history_max = history_max;
         ctx.lock_wait = lock_wait.unwrap_or_default();
         action::upgrade(&ctx, &opts).await
-    })?;
-    print_result(&result, dry_run.is_some(), out)
+    });
+    let result = match result {
+        // A failed wait's report (pods, containers, events, logs), for CI, in the format asked.
+        Err(e) if a.output != crate::output::OutputFormat::Table => {
+            if let Some(report) = crate::output::wait::failure_json(&e) {
+                match a.output {
+                    crate::output::OutputFormat::Yaml => crate::output::write_yaml(out, &report)?,
+                    _ => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+                }
+            }
+            return Err(e);
+        }
+        other => other?,
+    };
+    print_result(&result, dry_run.is_some(), a.output, a.hide_notes, out)
 }
 
 /// What install, upgrade and apply print.
-fn print_result(result: &action::UpgradeResult, dry_run: bool, out: &mut dyn Write) -> anyhow::Result<()> {
+fn print_result(
+    result: &action::UpgradeResult,
+    dry_run: bool,
+    output: crate::output::OutputFormat,
+    hide_notes: bool,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     let r = &result.release;
+    if output != crate::output::OutputFormat::Table {
+        // Helm's install/upgrade `-o json|yaml` print the release as `status -o` does.
+        crate::output::release::write_status(out, r, output, Default::default())?;
+        return Ok(());
+    }
     let c = result.plan.counts();
     writeln!(out, "NAME: {}", r.name)?;
     writeln!(out, "NAMESPACE: {}", r.namespace)?;
@@ -242,7 +308,10 @@ fn print_result(result: &action::UpgradeResult, dry_run: bool, out: &mut dyn Wri
             ""
         }
     )?;
-    if !r.notes.trim().is_empty() {
+    for t in crate::apply::takeovers(&result.plan, &r.name, &r.namespace) {
+        writeln!(out, "TAKEN OVER: {t}")?;
+    }
+    if !hide_notes && !r.notes.trim().is_empty() {
         writeln!(out, "NOTES:\n{}", r.notes.trim_end())?;
     }
     Ok(())

@@ -14,6 +14,7 @@ mod lint;
 mod list;
 mod pull;
 mod push;
+pub mod refused;
 mod registry;
 mod repo;
 mod rollback;
@@ -21,6 +22,7 @@ mod search;
 mod show;
 mod status;
 mod template;
+mod test;
 mod uninstall;
 mod version;
 
@@ -83,6 +85,8 @@ pub enum Command {
     Rollback(rollback::RollbackArgs),
     /// Uninstall a release.
     Uninstall(uninstall::UninstallArgs),
+    /// Run the tests of a release (its `helm.sh/hook: test` hooks).
+    Test(test::TestArgs),
     /// Write a release's history as Helm release Secrets (the way back to Helm).
     #[command(name = "export-helm")]
     ExportHelm(export_helm::ExportHelmArgs),
@@ -113,6 +117,21 @@ pub enum Command {
     Completion(completion::CompletionArgs),
 }
 
+/// Every command name and alias, each with the command's name (to find the verb in a command
+/// line clap refused: `ls` is `list`).
+pub fn verb_names() -> Vec<(String, String)> {
+    use clap::CommandFactory as _;
+    Cli::command()
+        .get_subcommands()
+        .flat_map(|c| {
+            let name = c.get_name().to_string();
+            std::iter::once(name.clone())
+                .chain(c.get_all_aliases().map(String::from))
+                .map(move |n| (n, name.clone()))
+        })
+        .collect()
+}
+
 /// The async runtime for commands that talk to a cluster: two workers (the machine size we design
 /// for), multi-threaded because `lookup` in templates blocks in place on cluster calls.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -136,6 +155,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Apply(a) => deploy::exec_apply(&cli.global, a, out),
         Command::Rollback(a) => rollback::exec(&cli.global, a, out),
         Command::Uninstall(a) => uninstall::exec(&cli.global, a, out),
+        Command::Test(a) => test::exec(&cli.global, a, out),
         Command::ExportHelm(a) => export_helm::exec(&cli.global, a, out),
         Command::Pull(a) => pull::exec(a, out),
         Command::Push(a) => push::exec(a, out),

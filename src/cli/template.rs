@@ -4,7 +4,7 @@ use std::{io::Write, path::PathBuf};
 
 use clap::{ArgAction, Args};
 
-use super::{GlobalArgs, ValuesArgs};
+use super::{args::parse_duration, GlobalArgs, ValuesArgs};
 use crate::action::{self, TemplateOptions};
 
 /// Render chart templates locally and display the output.
@@ -66,12 +66,91 @@ pub struct TemplateArgs {
     /// Write the executed templates to files in this directory instead of stdout.
     #[arg(long = "output-dir", value_name = "DIR")]
     output_dir: Option<PathBuf>,
+    /// If set, disables JSON schema validation of the values.
+    #[arg(long = "skip-schema-validation")]
+    skip_schema_validation: bool,
+    #[command(flatten)]
+    install_only: InstallOnlyArgs,
+}
+
+/// Install flags `helm template` takes because it shares install's flag set; they change nothing
+/// in what it prints, so they are accepted here too and only their values are checked (a bad
+/// `--timeout` fails in Helm as well).
+#[derive(Debug, Args)]
+#[command(
+    next_help_heading = "Install flags (accepted as helm template accepts them; no effect on the output)"
+)]
+// Nothing reads the booleans: like Helm's template, the render does not depend on them.
+#[allow(dead_code)]
+struct InstallOnlyArgs {
+    /// Install: roll back (remove) on failure.
+    #[arg(long)]
+    atomic: bool,
+    /// Helm 4's name for --atomic.
+    #[arg(long = "rollback-on-failure")]
+    rollback_on_failure: bool,
+    /// Install: create the release namespace.
+    #[arg(long = "create-namespace")]
+    create_namespace: bool,
+    /// Install: description recorded with the revision.
+    #[arg(long, value_name = "TEXT")]
+    description: Option<String>,
+    /// Install: simulate (template always does).
+    #[arg(long = "dry-run", value_name = "MODE", num_args = 0..=1, require_equals = true, default_missing_value = "client")]
+    dry_run: Option<String>,
+    /// Install: recreate objects whose immutable fields change.
+    #[arg(long)]
+    force: bool,
+    /// Helm 4's name for --force.
+    #[arg(long = "force-replace")]
+    force_replace: bool,
+    /// Install: server-side apply takes fields from other managers.
+    #[arg(long = "force-conflicts")]
+    force_conflicts: bool,
+    /// Install: server-side apply.
+    #[arg(long = "server-side")]
+    server_side: bool,
+    /// Install: take over existing objects.
+    #[arg(long = "take-ownership")]
+    take_ownership: bool,
+    /// Install: time to wait for any single operation.
+    #[arg(long, value_name = "DURATION")]
+    timeout: Option<String>,
+    #[command(flatten)]
+    wait: super::args::WaitArg,
+    /// Install: with --wait, also wait for Jobs.
+    #[arg(long = "wait-for-jobs")]
+    wait_for_jobs: bool,
+    /// Install: do not print NOTES.txt.
+    #[arg(long = "hide-notes")]
+    hide_notes: bool,
+    /// Install: render subcharts' NOTES.txt too (template prints no notes).
+    #[arg(long = "render-subchart-notes")]
+    render_subchart_notes: bool,
+    /// Install: reuse the name of an uninstalled release.
+    #[arg(long)]
+    replace: bool,
+}
+
+impl InstallOnlyArgs {
+    /// Fails on a value Helm would refuse too.
+    fn check(&self) -> anyhow::Result<()> {
+        if let Some(t) = &self.timeout {
+            parse_duration(t)?;
+        }
+        self.wait.resolve()?;
+        match self.dry_run.as_deref() {
+            None | Some("client" | "server" | "none" | "true" | "false") => Ok(()),
+            Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client or server"),
+        }
+    }
 }
 
 /// Runs `template`.
 pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     // Flag mistakes come before any chart is fetched.
     a.patches.to_options()?;
+    a.install_only.check()?;
     let located = super::args::locate(&a.chart, &a.chart_args)?;
     let opts = TemplateOptions {
         release_name: a.release,
@@ -88,6 +167,7 @@ pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow
         is_upgrade: a.is_upgrade,
         output_dir: a.output_dir,
         patches: a.patches.to_options()?,
+        skip_schema_validation: a.skip_schema_validation,
     };
     if !a.validate {
         return action::template_to(&opts, out);

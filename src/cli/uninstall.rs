@@ -26,9 +26,17 @@ pub struct UninstallArgs {
     /// Do not run hooks.
     #[arg(long = "no-hooks")]
     no_hooks: bool,
-    /// Wait until the objects are gone.
-    #[arg(long)]
-    wait: bool,
+    #[command(flatten)]
+    wait: super::args::WaitArg,
+    /// Simulate: check the release exists and say it would be uninstalled; nothing is deleted.
+    #[arg(long = "dry-run")]
+    dry_run: bool,
+    /// How dependents of deleted objects go: background (the default), foreground or orphan.
+    #[arg(long, value_name = "POLICY", default_value = "background")]
+    cascade: String,
+    /// Treat "release not found" as a successful uninstall.
+    #[arg(long = "ignore-not-found")]
+    ignore_not_found: bool,
     /// Time to wait for any single operation.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     timeout: String,
@@ -47,17 +55,52 @@ pub fn exec(global: &GlobalArgs, a: UninstallArgs, out: &mut dyn Write) -> anyho
         release: a.release.clone(),
         keep_history: a.keep_history,
         no_hooks: a.no_hooks,
-        wait: a.wait,
+        // Every strategy but hookOnly waits for the objects to be gone.
+        wait: a.wait.resolve()?.0,
         timeout: parse_duration(&a.timeout)?,
         description: a.description,
+        cascade: match a.cascade.as_str() {
+            "background" => crate::cluster::Propagation::Background,
+            "foreground" => crate::cluster::Propagation::Foreground,
+            "orphan" => crate::cluster::Propagation::Orphan,
+            // Helm's words.
+            other => anyhow::bail!(
+                "invalid cascade value ({other}). Must be \"background\", \"foreground\", or \"orphan\""
+            ),
+        },
     };
     let connect = global.connect_options()?;
+    let dry_run = a.dry_run;
     let lock_wait = a.wait_for_lock.as_deref().map(parse_duration).transpose()?;
-    super::runtime()?.block_on(async {
+    let done = super::runtime()?.block_on(async {
         let mut ctx = Context::connect(&connect).await?;
         ctx.lock_wait = lock_wait.unwrap_or_default();
-        action::uninstall(&ctx, &opts).await
-    })?;
+        if dry_run {
+            // As Helm's: the release is read (it must exist), nothing else happens.
+            let get = action::GetOptions {
+                release: opts.release.clone(),
+                revision: None,
+            };
+            return action::get(&ctx, &get).await.map(|_| ());
+        }
+        action::uninstall(&ctx, &opts).await.map(|_| ())
+    });
+    match done {
+        Ok(()) => {}
+        // Helm still says "uninstalled" for a release it did not find.
+        Err(e) if a.ignore_not_found && is_not_found(&e) => {}
+        Err(e) => return Err(e),
+    }
     writeln!(out, "release \"{}\" uninstalled", a.release)?;
     Ok(())
+}
+
+/// Whether the release itself was not found (not one of its objects).
+fn is_not_found(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<crate::release::Error>(),
+            Some(crate::release::Error::NotFound(_))
+        )
+    })
 }

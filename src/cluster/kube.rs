@@ -18,8 +18,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use http_body_util::BodyExt;
 use kube::api::{
-    DeleteParams, GetParams, ListParams, PatchParams, PostParams, Preconditions, PropagationPolicy,
-    WatchParams,
+    DeleteParams, GetParams, ListParams, LogParams, PatchParams, PostParams, Preconditions,
+    PropagationPolicy, WatchParams,
 };
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, Request, Resource};
 use serde_json::Value;
@@ -28,7 +28,7 @@ use tokio::sync::Semaphore;
 use super::discovery::{self, Discovered, ListInfo, ServerCapabilities};
 use super::{
     name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Observed, Patch, Propagation,
-    Result, WriteOptions,
+    Result, WatchEvent, WatchStream, WriteOptions,
 };
 
 /// Used when no `--request-timeout` is given: long enough for a large LIST, short enough that a
@@ -744,6 +744,118 @@ impl Cluster for KubeCluster {
                 super::poll_for_change(self, gvk, namespace, name, resource_version, left).await
             }
         }
+    }
+    /// A watch of the kind from `resource_version`, with bookmarks, ended by the server: sooner
+    /// than the request timeout, whose read deadline would otherwise cut a quiet watch, so the
+    /// caller's reconnect is an ordinary end of stream.
+    async fn watch<'a>(
+        &'a self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        resource_version: &str,
+        within: Duration,
+    ) -> Result<WatchStream<'a>> {
+        let cap = self
+            .timeout
+            .map_or(290, |t| t.as_secs().saturating_sub(5).clamp(1, 290));
+        let secs = within.as_secs().clamp(1, cap) as u32;
+        let wp = WatchParams::default().timeout(secs);
+        let mut req = self
+            .request_for(gvk, namespace, true)
+            .await?
+            .watch(&wp, resource_version)
+            .map_err(build_error)?;
+        req.headers_mut().insert(
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(USER_AGENT),
+        );
+        let res = self
+            .client
+            .send(req.map(kube::client::Body::from))
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        let status = res.status().as_u16();
+        let body = res.into_body();
+        if !(200..300).contains(&status) {
+            let bytes = body.collect().await.map_err(|e| self.lost(&e))?.to_bytes();
+            return match Error::from_status(status, &bytes) {
+                Error::Api { code: 410, .. } => {
+                    Ok(Box::pin(futures::stream::iter([Ok(WatchEvent::Expired)])))
+                }
+                e => Err(e),
+            };
+        }
+        // (body, bytes not yet split into lines, events decoded but not yet yielded)
+        let state = (
+            body,
+            Vec::<u8>::new(),
+            std::collections::VecDeque::<WatchEvent>::new(),
+        );
+        Ok(Box::pin(futures::stream::unfold(
+            Some(state),
+            move |state| async move {
+                let (mut body, mut buf, mut ready) = state?;
+                loop {
+                    if let Some(e) = ready.pop_front() {
+                        return Some((Ok(e), Some((body, buf, ready))));
+                    }
+                    let frame = match body.frame().await {
+                        None => return None,
+                        Some(Err(e)) => return Some((Err(self.lost(&e)), None)),
+                        Some(Ok(f)) => f,
+                    };
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    buf.extend_from_slice(&data);
+                    while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = buf.drain(..=end).collect();
+                        if let Some(e) = decode_watch_event(&line) {
+                            ready.push_back(e);
+                        }
+                    }
+                }
+            },
+        )))
+    }
+
+    async fn pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        tail_lines: Option<i64>,
+    ) -> Result<String> {
+        let lp = LogParams {
+            container: container.map(str::to_string),
+            tail_lines,
+            ..LogParams::default()
+        };
+        let req = self
+            .request_for(&Gvk::new("v1", "Pod"), Some(namespace), false)
+            .await?
+            .logs(pod, &lp)
+            .map_err(build_error)?;
+        let body = self.call(req, Idempotent::Yes).await?;
+        Ok(String::from_utf8_lossy(&body).into_owned())
+    }
+}
+
+/// One line of a watch stream; `None` for lines that carry nothing we use.
+fn decode_watch_event(line: &[u8]) -> Option<WatchEvent> {
+    let mut event: Value = serde_json::from_slice(line).ok()?;
+    let object = event.get_mut("object").map(Value::take).unwrap_or(Value::Null);
+    match event.get("type").and_then(Value::as_str)? {
+        "ADDED" => Some(WatchEvent::Added(object)),
+        "MODIFIED" => Some(WatchEvent::Modified(object)),
+        "DELETED" => Some(WatchEvent::Deleted(object)),
+        "BOOKMARK" => object
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .map(|rv| WatchEvent::Bookmark(rv.to_string())),
+        // A Status inside the stream: 410 Gone (or "too old resource version") means list again;
+        // anything else ends this watch the same way, which the caller's relist recovers from.
+        _ => Some(WatchEvent::Expired),
     }
 }
 

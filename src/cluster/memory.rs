@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use super::discovery::{Discovered, ListInfo, ServerCapabilities};
 use super::{
     name_of, ApiResourceInfo, Cluster, DeleteOptions, Error, Gvk, ObjectList, Observed, Patch, Result,
-    WriteOptions,
+    WatchEvent, WatchStream, WriteOptions,
 };
 
 /// A [`Cluster`] method, for error injection and the call log.
@@ -40,6 +40,10 @@ pub enum Method {
     Delete,
     /// [`Cluster::wait_for_change`] (logged once, when the wait starts).
     Watch,
+    /// [`Cluster::watch`] of a kind (logged once per watch request).
+    WatchList,
+    /// [`Cluster::pod_log`] (logged with the pod's name).
+    Log,
 }
 
 /// One logged call.
@@ -69,6 +73,10 @@ struct State {
     injected: VecDeque<(Method, Option<String>, Error)>,
     calls: Vec<Call>,
     uid: u64,
+    /// Every stored write, in order, with the revision it made: what [`Cluster::watch`] replays.
+    history: Vec<(u64, Key, WatchEvent)>,
+    /// Pod logs by namespace, pod and container; see [`FakeCluster::set_pod_log`].
+    logs: BTreeMap<(String, String, String), String>,
 }
 
 /// An in-memory cluster. Knows the common built-in kinds; add others with [`FakeCluster::add_kind`].
@@ -94,11 +102,13 @@ const BUILTIN_KINDS: &[(&str, &str, &str, bool)] = &[
     ("v1", "Service", "services", true),
     ("v1", "ServiceAccount", "serviceaccounts", true),
     ("v1", "Pod", "pods", true),
+    ("v1", "Event", "events", true),
     ("v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
     ("v1", "Namespace", "namespaces", false),
     ("apps/v1", "Deployment", "deployments", true),
     ("apps/v1", "StatefulSet", "statefulsets", true),
     ("apps/v1", "DaemonSet", "daemonsets", true),
+    ("apps/v1", "ReplicaSet", "replicasets", true),
     ("batch/v1", "Job", "jobs", true),
     ("batch/v1", "CronJob", "cronjobs", true),
     ("networking.k8s.io/v1", "Ingress", "ingresses", true),
@@ -174,14 +184,29 @@ impl FakeCluster {
         self.state().kinds.insert(gvk, info);
     }
 
-    /// Stores `object` as if it had been created earlier (no call logged, no injection applied).
+    /// Stores `object` as if it had been created or written by someone else (no call logged, no
+    /// injection applied); an existing object of that name keeps its uid and is replaced whole,
+    /// which watches see as a modification (a controller's status update, in tests).
     pub fn insert(&self, object: Value) -> Result<Value> {
         let mut st = self.state();
         let (key, _) = self.key_of(&st, &object)?;
-        let stored = stamp(&mut st, object, None);
-        st.objects.insert(key, stored.clone());
+        let uid = st
+            .objects
+            .get(&key)
+            .and_then(|o| o.pointer("/metadata/uid").cloned());
+        let stored = stamp(&mut st, object, uid);
+        store(&mut st, key, stored.clone());
         self.written.notify_waiters();
         Ok(stored)
+    }
+
+    /// What [`Cluster::pod_log`] answers for this container (others fail as a kubelet-less
+    /// server does).
+    pub fn set_pod_log(&self, namespace: &str, pod: &str, container: &str, text: &str) {
+        self.state().logs.insert(
+            (namespace.to_string(), pod.to_string(), container.to_string()),
+            text.to_string(),
+        );
     }
 
     /// Makes the next call of `method` fail with `error`; with `name`, only a call for that object
@@ -227,7 +252,7 @@ impl FakeCluster {
         let info = kind_info(st, gvk);
         let ns = match &info {
             Some(i) if i.namespaced => match (namespace, method) {
-                (None, Method::List) => None,
+                (None, Method::List | Method::WatchList) => None,
                 (None, _) => Some(self.namespace.clone()),
                 (Some(ns), _) => Some(ns.to_string()),
             },
@@ -365,6 +390,17 @@ fn stamp(st: &mut State, mut object: Value, uid: Option<Value>) -> Value {
         }
     }
     object
+}
+
+/// Puts a stamped object in the store and its event in the watch history.
+fn store(st: &mut State, key: Key, object: Value) {
+    let rev = st.revision;
+    let event = if st.objects.insert(key.clone(), object.clone()).is_some() {
+        WatchEvent::Modified(object)
+    } else {
+        WatchEvent::Added(object)
+    };
+    st.history.push((rev, key, event));
 }
 
 fn api_error(code: u16, reason: &str, message: String) -> Error {
@@ -509,7 +545,7 @@ impl Cluster for FakeCluster {
             return Ok(object);
         }
         let stored = stamp(&mut st, object, None);
-        st.objects.insert(key, stored.clone());
+        store(&mut st, key, stored.clone());
         self.written.notify_waiters();
         Ok(stored)
     }
@@ -558,7 +594,7 @@ impl Cluster for FakeCluster {
         }
         let uid = current.pointer("/metadata/uid").cloned();
         let stored = stamp(&mut st, next, uid);
-        st.objects.insert(key, stored.clone());
+        store(&mut st, key, stored.clone());
         self.written.notify_waiters();
         Ok(stored)
     }
@@ -585,6 +621,13 @@ impl Cluster for FakeCluster {
         }
         if !opts.dry_run {
             st.objects.remove(&key);
+            st.revision += 1;
+            let rev = st.revision;
+            let mut last = current.clone();
+            if let Some(m) = last.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.insert("resourceVersion".into(), Value::String(rev.to_string()));
+            }
+            st.history.push((rev, key, WatchEvent::Deleted(last)));
             self.written.notify_waiters();
         }
         Ok(current)
@@ -621,6 +664,88 @@ impl Cluster for FakeCluster {
                 _ = tokio::time::sleep_until(deadline) => return Ok(Observed::Unchanged),
             }
         }
+    }
+
+    /// Replays the write history after `resource_version`, then follows new writes until
+    /// `within` passes on tokio's clock; a version older than the history (none is) cannot occur.
+    async fn watch<'a>(
+        &'a self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        resource_version: &str,
+        within: std::time::Duration,
+    ) -> Result<WatchStream<'a>> {
+        let ns = {
+            let mut st = self.state();
+            self.enter(&mut st, Method::WatchList, gvk, namespace, "", false)?
+                .1
+        };
+        let from: u64 = resource_version.parse().map_err(|_| {
+            api_error(
+                400,
+                "BadRequest",
+                format!("invalid resourceVersion {resource_version:?}"),
+            )
+        })?;
+        let deadline = tokio::time::Instant::now() + within;
+        let gvk = gvk.clone();
+        Ok(Box::pin(futures::stream::unfold(from, move |seen| {
+            let (gvk, ns) = (gvk.clone(), ns.clone());
+            async move {
+                loop {
+                    let woken = self.written.notified();
+                    tokio::pin!(woken);
+                    woken.as_mut().enable();
+                    let next = self
+                        .state()
+                        .history
+                        .iter()
+                        .find(|(rev, (g, n, _), _)| *rev > seen && *g == gvk && (ns.is_none() || *n == ns))
+                        .map(|(rev, _, e)| (*rev, e.clone()));
+                    if let Some((rev, event)) = next {
+                        return Some((Ok(event), rev));
+                    }
+                    tokio::select! {
+                        _ = woken => {}
+                        _ = tokio::time::sleep_until(deadline) => return None,
+                    }
+                }
+            }
+        })))
+    }
+
+    async fn pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        tail_lines: Option<i64>,
+    ) -> Result<String> {
+        let mut st = self.state();
+        self.enter(
+            &mut st,
+            Method::Log,
+            &Gvk::new("v1", "Pod"),
+            Some(namespace),
+            pod,
+            false,
+        )?;
+        let text = st
+            .logs
+            .iter()
+            .find(|((n, p, c), _)| n == namespace && p == pod && container.is_none_or(|want| want == c))
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| {
+                // What a server without kubelets answers for `pods/log`.
+                api_error(
+                    500,
+                    "InternalError",
+                    format!("no kubelet serves the logs of pod {namespace}/{pod}"),
+                )
+            })?;
+        let lines: Vec<&str> = text.lines().collect();
+        let keep = tail_lines.map_or(lines.len(), |n| (n.max(0) as usize).min(lines.len()));
+        Ok(lines[lines.len() - keep..].join("\n"))
     }
 }
 

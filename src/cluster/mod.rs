@@ -328,6 +328,26 @@ pub enum Observed {
     Unchanged,
 }
 
+/// One event of a [`Cluster::watch`] stream (the server's `WatchEvent`, decoded).
+#[derive(Debug, Clone, PartialEq)]
+pub enum WatchEvent {
+    /// An object was created (or was there when the watch started from no version).
+    Added(Value),
+    /// An object was written.
+    Modified(Value),
+    /// An object was deleted; the value is its last state.
+    Deleted(Value),
+    /// The server has sent everything up to this resourceVersion (`BOOKMARK`): a watch restarted
+    /// from here misses nothing.
+    Bookmark(String),
+    /// The server no longer keeps the version the watch started from (410 Gone): list again.
+    Expired,
+}
+
+/// What [`Cluster::watch`] returns: events in the server's order, ending when the server closes
+/// the watch (its timeout); an `Err` item ends it too.
+pub type WatchStream<'a> = std::pin::Pin<Box<dyn futures::Stream<Item = Result<WatchEvent>> + Send + 'a>>;
+
 /// How often [`poll_for_change`] reads the object again.
 const POLL_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -481,6 +501,37 @@ pub trait Cluster: Send + Sync {
         within: std::time::Duration,
     ) -> Result<Observed> {
         poll_for_change(self, gvk, namespace, name, resource_version, within).await
+    }
+
+    /// Watches every object of `gvk` in `namespace` (all namespaces with `None`, as
+    /// [`Cluster::list`]) from `resource_version`, which is a list's `metadata.resourceVersion`
+    /// or the last event's: the server sends each later write as it happens, and ends the
+    /// stream after about `within` (callers watch again from the last version they saw). The
+    /// default has no watch and fails with [`Error::Invalid`]; callers then poll with `list`.
+    async fn watch<'a>(
+        &'a self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        resource_version: &str,
+        within: std::time::Duration,
+    ) -> Result<WatchStream<'a>> {
+        let _ = (gvk, namespace, resource_version, within);
+        Err(Error::Invalid("this cluster cannot watch".to_string()))
+    }
+
+    /// The log of one container of a pod (`kubectl logs --tail`): its last `tail_lines` lines
+    /// (all with `None`), as text. `container` may be `None` for a pod with one container.
+    /// Clusters without kubelets answer with an error, which callers report as "logs
+    /// unavailable".
+    async fn pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        tail_lines: Option<i64>,
+    ) -> Result<String> {
+        let _ = (namespace, pod, container, tail_lines);
+        Err(Error::Invalid("this cluster has no pod logs".to_string()))
     }
 }
 

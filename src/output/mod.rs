@@ -12,6 +12,7 @@ pub mod release;
 pub mod repo;
 mod table;
 pub mod time;
+pub mod wait;
 
 use std::io::{self, Write};
 

@@ -447,6 +447,15 @@ impl Store {
         self.load(s, &self.read_key().await?).await
     }
 
+    /// Rewrites `stored` (the newest record, as [`Store::newest`] read it) as `rel`, which differs
+    /// only in its hooks' last runs: `test` records its results as Helm does. No lock is taken:
+    /// the write is conditional on the version read, so a run that wrote the record meanwhile
+    /// makes this fail with [`Error::Conflict`] rather than lose its write.
+    pub async fn record_hook_runs(&self, stored: &Stored, rel: &Release) -> Result<()> {
+        let key = self.write_key().await?;
+        self.rewrite(stored, rel, &key).await.map(|_| ())
+    }
+
     /// The newest deployed revision (Helm's `Deployed`).
     pub async fn last_deployed(&self, name: &str) -> Result<Option<Release>> {
         let found = self

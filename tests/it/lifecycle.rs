@@ -7,6 +7,12 @@ use crate::support;
 
 /// Issue 22: declared ordering and CRD upgrades.
 mod crds_order;
+/// Issue 21: Helm's flags (`--take-ownership`, `--reset-values`, `-o`, `--ignore-not-found`).
+mod flags;
+/// Issue 21: `test` against `helm test`.
+mod helmtest;
+/// Issue 21: what a deploy waits for, and why it fails.
+mod observe;
 /// Issue 22: post-renderers and built-in patches.
 mod patches;
 /// Issue 22: saved plans (`diff --out`, `apply --plan`).

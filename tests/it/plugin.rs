@@ -19,6 +19,8 @@ use std::{
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::support::helm as support_helm;
+
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-chart");
 
 fn root() -> PathBuf {
@@ -964,6 +966,130 @@ fn diff_usage_errors_come_before_any_cluster_access() {
         assert!(
             !err.contains("/nonexistent"),
             "{name}: looked for a cluster: {err}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Flag parity with Helm.
+
+/// The long flags a `--help` text lists (lines that start with `-x, --name` or `--name`), from
+/// helm's cobra help and clap's alike.
+fn help_flags(help: &str) -> BTreeSet<String> {
+    help.lines()
+        .filter_map(|l| {
+            let l = l.trim_start();
+            let l = match l.as_bytes() {
+                [b'-', c, b',', b' ', ..] if c.is_ascii_alphanumeric() => &l[4..],
+                _ => l,
+            };
+            let name: String = l
+                .strip_prefix("--")?
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            (!name.is_empty()).then(|| format!("--{name}"))
+        })
+        .collect()
+}
+
+/// The README's table of refused flags: (verb, flag) pairs, `*` for every verb.
+fn readme_refused() -> BTreeSet<(String, String)> {
+    let readme = read("README.md");
+    let start = readme
+        .find("<!-- refused-flags:start -->")
+        .expect("README has the refused-flags table");
+    let end = readme[start..]
+        .find("<!-- refused-flags:end -->")
+        .map(|e| start + e)
+        .expect("table end marker");
+    let mut out = BTreeSet::new();
+    for row in readme[start..end].lines().filter(|l| l.starts_with("| `")) {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let flag = cells[1].trim_matches('`').to_string();
+        for verb in cells[2].split(',') {
+            out.insert((verb.trim().trim_matches('`').to_string(), flag.clone()));
+        }
+    }
+    out
+}
+
+/// The verbs compared, as helm spells them and as we do (`get` walks its subcommands).
+const PARITY_VERBS: &[&[&str]] = &[
+    &["template"],
+    &["install"],
+    &["upgrade"],
+    &["rollback"],
+    &["uninstall"],
+    &["status"],
+    &["history"],
+    &["list"],
+    &["get", "all"],
+    &["get", "hooks"],
+    &["get", "manifest"],
+    &["get", "notes"],
+    &["get", "values"],
+    &["test"],
+];
+
+/// Every flag `helm VERB --help` lists (its own and the global ones), in Helm 3.17 and Helm 4, is
+/// either one of ours (in our `VERB --help`) or in the README's table of refused flags: a flag
+/// Helm adds, or one we drop, fails here instead of surprising a user of a copied command line.
+#[test]
+fn every_helm_flag_is_accepted_or_documented_as_refused() {
+    let refused = readme_refused();
+    let mut compared = 0;
+    for major in [3u8, 4] {
+        let Some(helm) = support_helm::find(major) else {
+            continue;
+        };
+        for verb in PARITY_VERBS {
+            let theirs = Command::new(&helm)
+                .args(*verb)
+                .arg("--help")
+                .output()
+                .expect("run helm");
+            assert_ok(&format!("helm{major} {} --help", verb.join(" ")), &theirs);
+            let ours = direct(&[verb, &["--help"][..]].concat());
+            assert_ok(&format!("{} --help", verb.join(" ")), &ours);
+            let ours = help_flags(&stdout(&ours));
+            let missing: Vec<String> = help_flags(&stdout(&theirs))
+                .into_iter()
+                .filter(|f| f != "--help" && !ours.contains(f))
+                .filter(|f| {
+                    !refused.contains(&(verb[0].to_string(), f.clone()))
+                        && !refused.contains(&("*".to_string(), f.clone()))
+                })
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "helm{major} {}: flags neither accepted nor in the README's refused table: {missing:?}",
+                verb.join(" ")
+            );
+            compared += 1;
+        }
+    }
+    eprintln!("compared {compared} verbs' flags with helm");
+}
+
+/// Each row of the README's refused table is refused by the command line with its reason (not
+/// clap's bare "unexpected argument"), before any cluster or chart is looked at.
+#[test]
+fn refused_helm_flags_say_why() {
+    let refused = readme_refused();
+    assert!(refused.len() > 20, "table parsed: {refused:?}");
+    for (verb, flag) in &refused {
+        let verb = if verb == "*" { "status" } else { verb.as_str() };
+        // `get` needs a subcommand before its flags.
+        let words: &[&str] = if verb == "get" { &["get", "all"] } else { &[verb] };
+        let o = direct(&[words, &[flag.as_str(), "--kubeconfig", "/nonexistent/kubeconfig"]].concat());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{verb} {flag}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{flag} (a Helm flag) is not supported by `kubectl chart {verb}`: "
+            )),
+            "{verb} {flag}: {err}"
         );
     }
 }
