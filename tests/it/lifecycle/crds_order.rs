@@ -94,13 +94,15 @@ async fn depends_on_chain_is_applied_in_declared_order() {
         alone.answered < settings.received,
         "the independent object waits for nothing"
     );
-    // Readiness of db was checked (a read of it) after its create and before its dependent.
+    // Readiness of db was checked (a read of it: the waiter lists and watches Deployments) after
+    // its create and before its dependent.
     assert!(
-        log.iter().any(|a| a.verb == "get"
-            && a.resource == "deployments"
-            && a.name == "db"
-            && a.received > db.answered
-            && a.answered < settings.received),
+        log.iter()
+            .any(|a| ["get", "list", "watch"].contains(&a.verb.as_str())
+                && a.resource == "deployments"
+                && (a.name == "db" || a.name.is_empty())
+                && a.received > db.answered
+                && a.received < settings.received),
         "db was not read back before settings was sent: {log:#?}"
     );
 
