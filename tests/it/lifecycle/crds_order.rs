@@ -13,10 +13,10 @@ const DEPENDS_ON: &str = "fixtures/charts/depends-on";
 
 /// One request of the audit log, as far as these tests look at it.
 #[derive(Debug, Clone)]
-struct Audited {
-    verb: String,
-    resource: String,
-    name: String,
+pub(super) struct Audited {
+    pub(super) verb: String,
+    pub(super) resource: String,
+    pub(super) name: String,
     /// When the server received the request and when it answered (RFC 3339 with fixed
     /// microseconds, so they compare as strings).
     received: String,
@@ -25,7 +25,7 @@ struct Audited {
 
 /// The requests our binary made in namespace `ns` (`""` for cluster-scoped objects), in the order
 /// the server answered them.
-fn audited(kit_dir: &Path, ns: &str) -> Vec<Audited> {
+pub(super) fn audited(kit_dir: &Path, ns: &str) -> Vec<Audited> {
     let text = std::fs::read_to_string(kit_dir.join("audit.log")).expect("the kit runs with --audit");
     let s = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
     text.lines()

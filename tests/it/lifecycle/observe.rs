@@ -232,3 +232,56 @@ async fn custom_resource_ready_condition() {
         .delete(&crd_target.gvk, None, &crd_target.name, &Default::default())
         .await;
 }
+
+/// `--wait` follows the objects through list + watch, not a GET loop per object: in the kit's
+/// audit log, an install of the demo chart (a Deployment of 2 pods, a hook Job, a Service, ...)
+/// with `--wait` reads each object by name at most twice (the plan's read and one retry at
+/// most), and watches. A 500 ms poll per object, as before, read the Deployment about once per
+/// half second of waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_watches_instead_of_polling_each_object() {
+    let Some(kit) = setup() else { return };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-observe-req").await;
+    let env = Env {
+        kit,
+        ns: ns.name.clone(),
+    };
+    env.ok(&[
+        "install",
+        "rel",
+        DEMO,
+        "--set",
+        "cache.enabled=false",
+        "--wait",
+        "--timeout",
+        "60s",
+    ]);
+    let log = super::crds_order::audited(&kit.dir, &ns.name);
+    let mut gets: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    // The release's own storage (its lock is renewed every 2 s) is not what a wait reads.
+    let release_objects = log
+        .iter()
+        .filter(|a| a.verb == "get" && !a.name.is_empty() && !a.name.starts_with("kubectl-chart"));
+    for a in release_objects {
+        *gets.entry((a.resource.clone(), a.name.clone())).or_default() += 1;
+    }
+    let polled: Vec<_> = gets.iter().filter(|(_, n)| **n > 2).collect();
+    assert!(
+        polled.is_empty(),
+        "objects read by name more than twice: {polled:?}"
+    );
+    assert!(
+        log.iter()
+            .any(|a| a.verb == "watch" && a.resource == "deployments"),
+        "no watch of Deployments: {:?}",
+        log.iter()
+            .map(|a| format!("{} {} {}", a.verb, a.resource, a.name))
+            .collect::<Vec<_>>()
+    );
+    let d = admin
+        .get(&Gvk::new("apps/v1", "Deployment"), Some(&ns.name), "rel-demo")
+        .await
+        .expect("deployment");
+    assert_eq!(d["status"]["readyReplicas"], 2, "waited until ready");
+}
