@@ -180,13 +180,7 @@ pub async fn diff(ctx: &Context, opts: &DiffOptions) -> anyhow::Result<DiffResul
 
 /// The objects `order` places after others, by level, in plan order within a level.
 fn order_steps(plan: &Plan, order: &crate::apply::DeclaredOrder) -> Vec<diff::OrderStep> {
-    let describe = |id: &diff::ObjectRef| {
-        if id.namespace.is_empty() {
-            format!("{} {}", id.kind, id.name)
-        } else {
-            format!("{} {}/{}", id.kind, id.namespace, id.name)
-        }
-    };
+    let describe = crate::apply::describe;
     let mut steps: Vec<diff::OrderStep> = plan
         .changes
         .iter()

@@ -181,15 +181,6 @@ impl PlannedObject {
     }
 }
 
-/// `Kind namespace/name` (`Kind name` when cluster-scoped), as refusals name objects.
-fn describe(id: &ObjectRef) -> String {
-    if id.namespace.is_empty() {
-        format!("{} {}", id.kind, id.name)
-    } else {
-        format!("{} {}/{}", id.kind, id.namespace, id.name)
-    }
-}
-
 fn resource_version(live: Option<&Value>) -> Option<String> {
     live.map(|l| {
         l.pointer("/metadata/resourceVersion")
@@ -259,17 +250,7 @@ pub enum Refusal {
 /// `sha256:<hex>` of `values` with every map's keys sorted, so the digest does not depend on the
 /// order values files were written in.
 pub fn values_digest(values: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let by_key: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sorted(v))).collect();
-                Value::Object(by_key.into_iter().map(|(k, v)| (k.clone(), v)).collect())
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
-    let bytes = serde_json::to_vec(&sorted(values)).unwrap_or_default();
+    let bytes = serde_json::to_vec(&crate::output::sort_keys(values)).unwrap_or_default();
     format!("sha256:{}", crate::net::sha256_hex(&bytes))
 }
 
@@ -504,7 +485,7 @@ pub fn verify(
             };
             moved.push(format!(
                 "{} ({} when planned, {} now)",
-                describe(&id),
+                crate::apply::describe(&id),
                 show(&o.resource_version),
                 show(&live)
             ));
@@ -557,19 +538,22 @@ pub fn verify(
             Some(Ok(fresh)) if fresh == *o => {}
             Some(Ok(fresh)) => differ.push(format!(
                 "{} (planned {:?}, now {:?} with other contents)",
-                describe(&id),
+                crate::apply::describe(&id),
                 o.operation,
                 fresh.operation
             )),
-            Some(Err(e)) => differ.push(format!("{}: {e:#}", describe(&id))),
-            None => differ.push(format!("{} (planned, now not in the plan)", describe(&id))),
+            Some(Err(e)) => differ.push(format!("{}: {e:#}", crate::apply::describe(&id))),
+            None => differ.push(format!(
+                "{} (planned, now not in the plan)",
+                crate::apply::describe(&id)
+            )),
         }
     }
     for c in &plan.changes {
         if !saved_ids.contains(&c.id) {
             differ.push(format!(
                 "{} (not planned, now {})",
-                describe(&c.id),
+                crate::apply::describe(&c.id),
                 c.action.name()
             ));
         }

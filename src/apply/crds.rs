@@ -21,8 +21,7 @@ use serde_json::{json, Map, Value};
 use crate::cluster::{self, Cluster, Gvk};
 use crate::diff::{Action, Change, ObjectRef};
 
-const CRD_GROUP: &str = "apiextensions.k8s.io";
-const CRD_KIND: &str = "CustomResourceDefinition";
+use super::executor::{CRD_GROUP, CRD_KIND};
 
 /// `--crds`: what an install or upgrade does with the chart's `crds/`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

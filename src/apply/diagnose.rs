@@ -156,8 +156,7 @@ pub(crate) fn has_pods(gvk: &Gvk) -> bool {
 /// Whether a Warning is about `target` or one of its pods. Pods are matched by the name their
 /// controllers give them (`<name>-…`), which needs no lookup and is right for every built-in
 /// workload.
-pub(crate) fn concerns(w: &Warning, target: &WaitTarget, namespace: &str) -> bool {
-    let _ = namespace;
+pub(crate) fn concerns(w: &Warning, target: &WaitTarget) -> bool {
     if w.kind == target.gvk.kind && w.involved == target.name {
         return true;
     }

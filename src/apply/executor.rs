@@ -30,8 +30,8 @@ use super::progress::{silent, Event, Progress};
 use super::wait::{wait, WaitOptions, WaitTarget};
 use super::{check_ownership, describe, run_bounded, Error, OwnershipError, Task, FIELD_MANAGER};
 
-const CRD_KIND: &str = "CustomResourceDefinition";
-const CRD_GROUP: &str = "apiextensions.k8s.io";
+pub(super) const CRD_KIND: &str = "CustomResourceDefinition";
+pub(super) const CRD_GROUP: &str = "apiextensions.k8s.io";
 
 /// Which release the applied objects belong to, for the ownership check before any write.
 #[derive(Debug, Clone, PartialEq, Eq)]

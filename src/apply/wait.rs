@@ -644,7 +644,7 @@ impl Reported {
                 let Some(w) = diagnose::Warning::of(ev) else {
                     continue;
                 };
-                let relevant = placed.iter().any(|p| diagnose::concerns(&w, p.target, ns));
+                let relevant = placed.iter().any(|p| diagnose::concerns(&w, p.target));
                 let key = (ns.to_string(), w.name.clone(), w.count);
                 if relevant && self.seen.insert(key) {
                     opts.progress.event(&Event::Warning {

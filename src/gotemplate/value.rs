@@ -387,6 +387,10 @@ impl Value {
                 _ => None,
             }
         }
+        // Scalars (most arguments of print and printf) cannot hold anything: no walk.
+        if container(self).is_none() {
+            return false;
+        }
         let mut on_path: HashSet<*const ()> = HashSet::new();
         let mut done: HashSet<*const ()> = HashSet::new();
         // (value, leaving): a container is pushed again, to be taken off the path once its

@@ -54,11 +54,7 @@ pub fn ansic(t: Timestamp) -> String {
 
 /// What `time.Time.MarshalJSON` writes for a UTC time with no fraction: `2006-01-02T15:04:05Z`.
 pub fn rfc3339(t: Timestamp) -> String {
-    let c = civil(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        c.year, c.month, c.day, c.hour, c.minute, c.second
-    )
+    t.utc()
 }
 
 /// `time.Time.String()` of a UTC time: `2006-01-02 15:04:05 +0000 UTC`.

@@ -936,7 +936,9 @@ impl Store {
     /// another release has records (they need it); records that appear while it deletes (a
     /// run writing at that moment) get the same key back at once.
     async fn retire_key_if_unused(&self) -> Result<bool> {
-        let records = |found| oldest_first(found).map(|v: Vec<Stored>| !v.is_empty());
+        let records = |found: std::result::Result<Vec<Stored>, DriverError>| {
+            found.map(|v| !v.is_empty()).map_err(driver_err("reading"))
+        };
         if records(self.driver.query_meta(None, None).await)? {
             return Ok(false);
         }

@@ -227,8 +227,10 @@ fn check_partial_cycles(partials: &[(String, Source)]) -> Result<(), Error> {
     use std::collections::HashMap;
     // `{{> name}}`, `{{~> name}}`, `{{#> name}}` and `include "name"` (the Go-template-style
     // helper); names made at render time (`{{> (lookup ...)}}`) are not seen here.
-    let re = regex::Regex::new(r#"\{\{~?#?>\s*([^\s}~()]+)|\binclude\s+"([^"]+)""#)
-        .map_err(|e| Error::Template(e.to_string()))?;
+    static PARTIAL_REF: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"\{\{~?#?>\s*([^\s}~()]+)|\binclude\s+"([^"]+)""#).expect("static regex")
+    });
+    let re = &*PARTIAL_REF;
     let mut refs: HashMap<&str, (Vec<String>, &str)> = HashMap::new();
     for (path, text) in partials {
         let name = partial_name(path).unwrap_or(path);

@@ -182,7 +182,7 @@ pub(crate) struct Unsupported;
 
 /// Depth past which encoding/json starts looking for cycles (`startDetectingCyclesAfter`);
 /// deeper values that are not cyclic marshal fine, as in Go.
-const CYCLE_CHECK_DEPTH: usize = 1000;
+pub(super) const CYCLE_CHECK_DEPTH: usize = 1000;
 
 /// Deepest nesting of collections go-yaml v2 reads (`max_flow_level`, "exceeded max depth of
 /// 10000"): `sigs.k8s.io/yaml` reads the JSON text back with it, so Helm's `toYaml` of a deeper

@@ -112,7 +112,7 @@ impl Writer<'_> {
         // encoding/json looks for cycles only past 1000 levels; a deeper value that is not
         // cyclic marshals, as in Go. Checked once, at the first level past it: a walk that
         // would never end passes through that level inside the cycle.
-        if depth == 1001 && v.has_cycle() {
+        if depth == super::emit::CYCLE_CHECK_DEPTH + 1 && v.has_cycle() {
             return Err(MarshalError::Go(
                 "json: unsupported value: encountered a cycle".to_string(),
             ));
