@@ -213,18 +213,14 @@ pub fn split_output(pr: &PostRenderer, out: &str) -> anyhow::Result<Vec<Manifest
                 doc.to_string(),
             ),
         };
-        let mut text = String::with_capacity(doc.len() + 1);
-        text.push_str(doc);
-        text.push('\n');
-        crate::yaml::parse_documents(&text, &path).with_context(|| {
+        // One pass over the events both validates the syntax and reads what the sort needs.
+        let h = crate::yaml::scan_head(&content, &path).with_context(|| {
             format!(
                 "post-renderer {} printed invalid YAML (document {}); nothing was applied",
                 pr.path,
                 i + 1
             )
         })?;
-        let h = crate::yaml::scan_head(&content, &path)
-            .with_context(|| format!("post-renderer {} output, document {}", pr.path, i + 1))?;
         docs.push(Manifest {
             path,
             content,

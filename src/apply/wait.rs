@@ -616,9 +616,15 @@ pub(crate) fn readiness_in(
     if target.complete {
         return status::completion(obj);
     }
-    let related = Related {
-        replica_sets: store.of(&replica_set_gvk(), ns).collect(),
-        pods: store.of(&pod_gvk(), ns).collect(),
+    // Only workloads are judged by their ReplicaSets and pods: the namespace's are not gathered
+    // for every ConfigMap and Service on every batch of events.
+    let related = if diagnose::has_pods(&target.gvk) {
+        Related {
+            replica_sets: store.of(&replica_set_gvk(), ns).collect(),
+            pods: store.of(&pod_gvk(), ns).collect(),
+        }
+    } else {
+        Related::default()
     };
     judge(obj, &related, opts.rules, opts.wait_for_jobs)
 }
