@@ -424,6 +424,16 @@ impl KubeCluster {
             chain.push(s.to_string());
             src = s.source();
         }
+        // kube's read timeout (our request timeout) fails inside the request, not while
+        // connecting: it is the request timing out, retried like ours, never the "server did not
+        // answer the connect" that the retry loop gives up on at once.
+        let all = chain.join(": ").to_lowercase();
+        let timed_out = all.contains("timed out") || all.contains("timeout") || all.contains("deadline");
+        if timed_out && !all.contains("(connect)") {
+            if let Some(t) = self.timeout {
+                return Error::Timeout(t);
+            }
+        }
         Error::Connect(connect_message(&self.at(), &self.server, &chain))
     }
 

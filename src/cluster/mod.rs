@@ -361,24 +361,47 @@ pub(crate) async fn poll_for_change<C: Cluster + ?Sized>(
     resource_version: &str,
     within: std::time::Duration,
 ) -> Result<Observed> {
+    poll_observed(resource_version, within, POLL_EVERY, || async {
+        match cluster.get(gvk, namespace, name).await {
+            Ok(o) => Ok(Some(
+                o.pointer("/metadata/resourceVersion")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            )),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+    .await
+}
+
+/// The one polling loop behind every "wait for this object to change" without a watch: `read`
+/// gives the object's version now (`None`: it is gone) every `every`, until it differs from
+/// `version` ([`Observed::Changed`]), the object is gone ([`Observed::Deleted`]) or `within`
+/// passed ([`Observed::Unchanged`]).
+pub(crate) async fn poll_observed<E, F, Fut>(
+    version: &str,
+    within: std::time::Duration,
+    every: std::time::Duration,
+    mut read: F,
+) -> std::result::Result<Observed, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<Option<String>, E>>,
+{
     let deadline = tokio::time::Instant::now() + within;
     loop {
-        match cluster.get(gvk, namespace, name).await {
-            Ok(o)
-                if o.pointer("/metadata/resourceVersion").and_then(Value::as_str)
-                    != Some(resource_version) =>
-            {
-                return Ok(Observed::Changed)
-            }
-            Ok(_) => {}
-            Err(e) if e.is_not_found() => return Ok(Observed::Deleted),
-            Err(e) => return Err(e),
+        match read().await? {
+            None => return Ok(Observed::Deleted),
+            Some(now) if now != version => return Ok(Observed::Changed),
+            Some(_) => {}
         }
         let now = tokio::time::Instant::now();
         if now >= deadline {
             return Ok(Observed::Unchanged);
         }
-        tokio::time::sleep(POLL_EVERY.min(deadline - now)).await;
+        tokio::time::sleep(every.min(deadline - now)).await;
     }
 }
 

@@ -102,19 +102,14 @@ pub trait ConfigMapApi: Send + Sync {
         version: &str,
         within: std::time::Duration,
     ) -> Result<Observed, DriverError> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            match self.get(name).await? {
-                None => return Ok(Observed::Deleted),
-                Some(cm) if cm.resource_version.as_deref() != Some(version) => return Ok(Observed::Changed),
-                Some(_) => {}
-            }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return Ok(Observed::Unchanged);
-            }
-            tokio::time::sleep(super::POLL_EVERY.min(deadline - now)).await;
-        }
+        crate::cluster::poll_observed(version, within, super::POLL_EVERY, || async {
+            // A ConfigMap without a resourceVersion counts as changed, as it never matches.
+            Ok(self
+                .get(name)
+                .await?
+                .map(|cm| cm.resource_version.unwrap_or_default()))
+        })
+        .await
     }
 }
 

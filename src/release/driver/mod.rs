@@ -170,19 +170,10 @@ pub trait Driver: Send + Sync {
         version: &str,
         within: std::time::Duration,
     ) -> Result<Observed, DriverError> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            match self.get_lock(name).await? {
-                None => return Ok(Observed::Deleted),
-                Some(cur) if cur.version != version => return Ok(Observed::Changed),
-                Some(_) => {}
-            }
-            let now = tokio::time::Instant::now();
-            if now >= deadline {
-                return Ok(Observed::Unchanged);
-            }
-            tokio::time::sleep(POLL_EVERY.min(deadline - now)).await;
-        }
+        crate::cluster::poll_observed(version, within, POLL_EVERY, || async {
+            Ok(self.get_lock(name).await?.map(|cur| cur.version))
+        })
+        .await
     }
 
     // Record parts: the pieces of a body too big for one object (see
