@@ -2,7 +2,8 @@
 //! resolution: any result is fine, an error included; a panic or a blow-up is a bug.
 #![no_main]
 
-use kubectl_chart::{chart::loader::load_archive, gotemplate::Value, values};
+use gotemplate::Value;
+use kubectl_chart::{chart::loader::load_archive, values};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

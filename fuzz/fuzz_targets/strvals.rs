@@ -2,10 +2,8 @@
 //! result is fine, an error included; a panic, an abort or a stack overflow is a bug.
 #![no_main]
 
-use kubectl_chart::{
-    gotemplate::Value,
-    values::strvals::{parse_into, parse_literal_into, Reader},
-};
+use gotemplate::Value;
+use kubectl_chart::values::strvals::{parse_into, parse_literal_into, Reader};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

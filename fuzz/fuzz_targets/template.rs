@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
         .stack_size(1 << 30)
         .spawn(move || {
             let Ok(chart) = load_files(files) else { return };
-            let Ok((chart, vals)) = values::resolve(chart, kubectl_chart::gotemplate::Value::Nil) else {
+            let Ok((chart, vals)) = values::resolve(chart, gotemplate::Value::Nil) else {
                 return;
             };
             let _ = render::render(&chart, &vals, &RenderOptions::default(), Rc::new(NoCluster));

@@ -2,7 +2,8 @@
 //! values must emit YAML that decodes to the same values, and JSON that is valid JSON.
 #![no_main]
 
-use kubectl_chart::{gotemplate::Value, yaml};
+use gotemplate::{json, Value};
+use kubectl_chart::yaml;
 use libfuzzer_sys::fuzz_target;
 
 /// NaN never equals itself, so trees holding one cannot be compared after the round trip.
@@ -41,11 +42,11 @@ fuzz_target!(|data: &[u8]| {
     if !has_nan(&v) {
         assert!(back == v, "round trip changed the values:\n{emitted}");
     }
-    let json = yaml::to_json(&v);
+    let json = json::to_json(&v);
     if depth(&v) < 120 {
         serde_json::from_str::<serde_json::Value>(&json)
             .unwrap_or_else(|e| panic!("toJson output is not JSON: {e}\n{json}"));
     }
     let _ = yaml::to_yaml_pretty(&v);
-    let _ = yaml::to_pretty_json(&v);
+    let _ = json::to_pretty_json(&v);
 });

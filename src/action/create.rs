@@ -129,9 +129,7 @@ pub fn create(name: &str) -> anyhow::Result<String> {
         bail!(r#"chart name must match the regular expression "^[a-zA-Z0-9._-]+$""#);
     }
     let parent = std::path::absolute(go_dir(name))?;
-    let parent = PathBuf::from(crate::gotemplate::gostr::path_clean(
-        &parent.display().to_string(),
-    ));
+    let parent = PathBuf::from(gotemplate::gostr::path_clean(&parent.display().to_string()));
     match std::fs::metadata(&parent) {
         Err(e) => bail!("stat {}: {}", parent.display(), crate::chart::io_text(&e)),
         Ok(m) if !m.is_dir() => bail!("no such directory {}", parent.display()),
@@ -149,7 +147,7 @@ pub fn create(name: &str) -> anyhow::Result<String> {
             let _ = writeln!(
                 printed,
                 "WARNING: File {} already exists. Overwriting.",
-                crate::gotemplate::gofmt::quote(&path.display().to_string())
+                gotemplate::gofmt::quote(&path.display().to_string())
             );
         }
         write_file(&path, &instantiate(content, chart_name))?;
@@ -196,7 +194,7 @@ fn go_base(p: &str) -> &str {
 fn go_dir(p: &str) -> String {
     match p.rfind('/') {
         None => ".".into(),
-        Some(i) => crate::gotemplate::gostr::path_clean(&p[..=i]),
+        Some(i) => gotemplate::gostr::path_clean(&p[..=i]),
     }
 }
 

@@ -10,11 +10,11 @@ use std::{
 
 use crate::{
     chart::{self, loader::BufferedFile, Chart},
-    gotemplate::Value,
     lint::{self, Linter, Severity},
     render::{self, Capabilities, NoCluster, ReleaseInfo, RenderOptions},
     values::{self, coalesce, ValuesOptions},
 };
+use gotemplate::Value;
 
 /// Inputs of `lint`.
 #[derive(Debug, Clone, Default)]
@@ -280,7 +280,7 @@ fn archive_files(path: &str) -> Result<ChartFiles, String> {
 
 /// Go's `filepath.Abs` result: cleaned (no `.` segments, no trailing `/`).
 fn clean(p: &Path) -> String {
-    crate::gotemplate::gostr::path_clean(&p.display().to_string())
+    gotemplate::gostr::path_clean(&p.display().to_string())
 }
 
 /// Go's wording for the common I/O errors.

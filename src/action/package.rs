@@ -71,7 +71,7 @@ pub fn package(opts: &PackageOptions) -> anyhow::Result<PackageResult> {
         .clone()
         .filter(|v| !v.is_empty())
         .unwrap_or(chart.metadata.version.clone());
-    crate::semver_constraints::parse_version(&version).map_err(|e| anyhow::anyhow!("{e}"))?;
+    gotemplate::semver::parse_version(&version).map_err(|e| anyhow::anyhow!("{e}"))?;
     chart
         .check_dependencies_present()
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -6,11 +6,11 @@ use std::{collections::BTreeMap, path::PathBuf, rc::Rc};
 use super::post_render::{run_post_renderer, split_output, BuiltinLists, PatchOptions};
 use crate::{
     chart::{self, Chart},
-    gotemplate::Value,
     manifest::{self, Hook, Manifest},
     render::{self, Capabilities, Lookup, NoCluster, ReleaseInfo, RenderOptions},
     values::{self, ValuesOptions},
 };
+use gotemplate::Value;
 
 /// What to render.
 #[derive(Clone)]

@@ -78,11 +78,11 @@ pub(crate) fn load_archive_files_within(
         if rest.starts_with('/') {
             return Err(Error::new("chart illegally contains absolute paths"));
         }
-        let n = crate::gotemplate::gostr::path_clean(&rest);
+        let n = gotemplate::gostr::path_clean(&rest);
         if n == "." {
             return Err(Error::new(format!(
                 "chart illegally contains content outside the base directory: {}",
-                crate::gotemplate::gofmt::quote(&raw_name)
+                gotemplate::gofmt::quote(&raw_name)
             )));
         }
         if n.starts_with("..") {
@@ -108,10 +108,10 @@ pub(crate) fn load_archive_files_within(
             .take(MAX_FILE_SIZE)
             .read_to_end(&mut buf)
             .map_err(|e| {
-                let detail = crate::gotemplate::gofmt::quote(&e.to_string());
+                let detail = gotemplate::gofmt::quote(&e.to_string());
                 Error::new(format!(
                     "reading {}: {detail}",
-                    crate::gotemplate::gofmt::quote(&raw_name)
+                    gotemplate::gofmt::quote(&raw_name)
                 ))
             })?;
         let mut data = buf;
@@ -127,7 +127,7 @@ pub(crate) fn load_archive_files_within(
 /// A damaged archive's error. The tar reader's messages quote header fields, which are the
 /// archive's raw bytes: escaped, so a hostile header cannot write terminal escapes to stderr.
 fn corrupt(e: std::io::Error) -> Error {
-    let detail = crate::gotemplate::gofmt::quote(&e.to_string());
+    let detail = gotemplate::gofmt::quote(&e.to_string());
     Error::new(format!("archive/tar: invalid tar header: {detail}"))
 }
 

@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 use super::metadata::{field_bool, field_string, field_string_list, for_each_field};
-use crate::gotemplate::Value;
+use gotemplate::Value;
 
 /// One `dependencies:` entry.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -81,7 +81,7 @@ impl Dependency {
         if !self.alias.is_empty() && !alias_ok {
             return Err(format!(
                 "validation: dependency {} has disallowed characters in the alias",
-                crate::gotemplate::gofmt::quote(&self.name)
+                gotemplate::gofmt::quote(&self.name)
             ));
         }
         Ok(())
@@ -90,10 +90,10 @@ impl Dependency {
 
 /// Helm's `chartutil.IsCompatibleRange`: false when either side does not parse.
 pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
-    let Ok(v) = crate::semver_constraints::parse_version(version) else {
+    let Ok(v) = gotemplate::semver::parse_version(version) else {
         return false;
     };
-    let Ok(c) = crate::semver_constraints::Constraints::parse(constraint) else {
+    let Ok(c) = gotemplate::semver::Constraints::parse(constraint) else {
         return false;
     };
     c.matches(&v)

@@ -60,7 +60,7 @@ impl Budget {
         if size <= MAX_FILE_SIZE {
             return Ok(());
         }
-        let quoted = crate::gotemplate::gofmt::quote(name);
+        let quoted = gotemplate::gofmt::quote(name);
         Err(Error::new(match source {
             // Helm 3.17.3's wording for each.
             Source::Archive => {

@@ -19,7 +19,7 @@ use super::{
     metadata::Metadata,
     Chart, Error, File, Template,
 };
-use crate::gotemplate::Value;
+use gotemplate::Value;
 
 /// A file read from a chart source, named relative to the chart root with `/` separators.
 #[derive(Debug, Clone)]
@@ -66,7 +66,7 @@ fn read_dir_within(
         rules: &rules,
         // Helm names links by their absolute, cleaned path (`filepath.Abs`).
         top: std::path::absolute(dir)
-            .map(|p| crate::gotemplate::gostr::path_clean(&p.to_string_lossy()))
+            .map(|p| gotemplate::gostr::path_clean(&p.to_string_lossy()))
             .unwrap_or_else(|_| dir.display().to_string()),
         found: Vec::new(),
         ancestors: Vec::new(),

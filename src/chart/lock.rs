@@ -13,7 +13,7 @@
 use serde_json::Value as Json;
 
 use super::Dependency;
-use crate::gotemplate::gostr::json_string_into;
+use gotemplate::gostr::json_string_into;
 
 /// One locked dependency: the concrete version a `Chart.yaml` entry resolved to.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -224,7 +224,7 @@ fn dependency_json(out: &mut String, d: &Dependency) {
                 out.push(',');
             }
             // Values decoded from YAML hold no NaN or infinities, the only values Go refuses.
-            out.push_str(&crate::yaml::json::marshal(v, true, None).unwrap_or_else(|_| "null".into()));
+            out.push_str(&gotemplate::json::marshal(v, true, None).unwrap_or_else(|_| "null".into()));
         }
         out.push(']');
     }
@@ -238,7 +238,7 @@ fn dependency_json(out: &mut String, d: &Dependency) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gotemplate::Value;
+    use gotemplate::Value;
 
     fn dep(name: &str, version: &str, repository: &str) -> Dependency {
         Dependency {

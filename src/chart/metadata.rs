@@ -123,7 +123,7 @@ impl Metadata {
         for s in self.sources.iter_mut().chain(self.keywords.iter_mut()) {
             *s = sanitize(s);
         }
-        let quote = crate::gotemplate::gofmt::quote;
+        let quote = gotemplate::gofmt::quote;
         if self.api_version.is_empty() {
             return Err("validation: chart.metadata.apiVersion is required".into());
         }
@@ -139,7 +139,7 @@ impl Metadata {
         if self.version.is_empty() {
             return Err("validation: chart.metadata.version is required".into());
         }
-        if crate::semver_constraints::parse_version(&self.version).is_err() {
+        if gotemplate::semver::parse_version(&self.version).is_err() {
             return Err(format!(
                 "validation: chart.metadata.version {} is invalid",
                 quote(&self.version)

@@ -21,7 +21,7 @@ pub use dependencies::{is_compatible_range, Dependency};
 pub use metadata::{Maintainer, Metadata};
 pub use source::ChartRef;
 
-use crate::gotemplate::Value;
+use gotemplate::Value;
 
 /// A file of a chart, named relative to the chart root with `/` separators.
 #[derive(Debug, Clone, PartialEq)]
@@ -38,7 +38,7 @@ pub struct File {
 pub struct Template {
     pub name: String,
     /// The file as UTF-8 (invalid sequences replaced, as Go's strings would print them).
-    pub text: crate::gotemplate::Source,
+    pub text: gotemplate::Source,
 }
 
 /// A loaded chart.

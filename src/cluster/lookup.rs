@@ -12,8 +12,8 @@ use serde_json::Value as Json;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::{Cluster, Error, Gvk};
-use crate::gotemplate::Value;
 use crate::render::Lookup;
+use gotemplate::Value;
 
 /// Helm's `lookup` over a cluster, as `pkg/engine/lookup_func.go` (v3.17.2) behaves: one object by
 /// name, the whole list (every namespace when `namespace` is empty) when `name` is empty, and an

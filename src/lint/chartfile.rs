@@ -5,7 +5,8 @@
 use serde_json::Value as Json;
 
 use super::{Linter, Severity};
-use crate::{chart::Metadata, semver_constraints};
+use crate::chart::Metadata;
+use gotemplate::semver;
 
 const FILE: &str = "Chart.yaml";
 
@@ -88,7 +89,7 @@ fn name(md: &Metadata) -> Result<(), String> {
     if base != md.name {
         return Err(format!(
             "chart name {} is invalid",
-            crate::gotemplate::gofmt::quote(&md.name)
+            gotemplate::gofmt::quote(&md.name)
         ));
     }
     Ok(())
@@ -127,10 +128,10 @@ fn version(md: &Metadata) -> Result<(), String> {
     if md.version.is_empty() {
         return Err("version is required".into());
     }
-    let v = semver_constraints::parse_version(&md.version)
+    let v = semver::parse_version(&md.version)
         .map_err(|_| format!("version '{}' is not a valid SemVer", md.version))?;
     // Helm checks `>0.0.0-0`: every version passes except the lowest prerelease of 0.0.0.
-    let floor = semver_constraints::parse_version("0.0.0-0").expect("static version");
+    let floor = semver::parse_version("0.0.0-0").expect("static version");
     if v.compare(&floor) != std::cmp::Ordering::Greater {
         return Err(format!("version {v} is less than or equal to 0.0.0-0"));
     }

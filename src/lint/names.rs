@@ -110,7 +110,7 @@ pub fn check(kind: &str, name: &str) -> Result<(), String> {
     if errs.is_empty() {
         return Ok(());
     }
-    let quoted = crate::gotemplate::gofmt::quote(name);
+    let quoted = gotemplate::gofmt::quote(name);
     let each: Vec<String> = errs
         .iter()
         .map(|e| format!("metadata.name: Invalid value: {quoted}: {e}"))

@@ -83,7 +83,7 @@ pub fn check(linter: &mut Linter, r: &Rendered<'_>) {
                         Err(format!(
                             "{} {}: {p}",
                             head.kind,
-                            crate::gotemplate::gofmt::quote(&head.name)
+                            gotemplate::gofmt::quote(&head.name)
                         )),
                     );
                 }
@@ -124,7 +124,7 @@ fn top_indent(content: &str) -> Result<(), String> {
         if line.starts_with(' ') || line.starts_with('\t') {
             return Err(format!(
                 "document starts with an illegal indent: {}, which may cause parsing problems",
-                crate::gotemplate::gofmt::quote(line)
+                gotemplate::gofmt::quote(line)
             ));
         }
         return Ok(());
@@ -246,7 +246,7 @@ fn match_selector(head: &Head, content: &str) -> Result<(), String> {
         return Err(format!(
             "a {} must contain matchLabels or matchExpressions, and {} does not",
             head.kind,
-            crate::gotemplate::gofmt::quote(&head.name)
+            gotemplate::gofmt::quote(&head.name)
         ));
     }
     Ok(())

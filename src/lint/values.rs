@@ -4,7 +4,8 @@
 //! values by the template rule, as in Helm.
 
 use super::{Linter, Severity};
-use crate::{gotemplate::Value, values::coalesce};
+use crate::values::coalesce;
+use gotemplate::Value;
 
 const FILE: &str = "values.yaml";
 

@@ -73,7 +73,7 @@ pub fn write_json(out: &mut dyn Write, v: &serde_json::Value) -> io::Result<()> 
 
 /// `v` as Go's `json.Marshal` text (without the encoder's newline).
 pub fn go_json(v: &serde_json::Value) -> String {
-    crate::gotemplate::gostr::json_html_escape(&v.to_string())
+    gotemplate::gostr::json_html_escape(&v.to_string())
 }
 
 /// Writes `v` as `sigs.k8s.io/yaml.Marshal` does (JSON read back by go-yaml v2, so every map's

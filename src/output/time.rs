@@ -24,7 +24,7 @@ struct Civil {
 fn civil(t: Timestamp) -> Civil {
     let days = t.0.div_euclid(86_400);
     let secs = t.0.rem_euclid(86_400);
-    let (year, month, day) = crate::civil::civil_from_days(days);
+    let (year, month, day) = gotemplate::civil::civil_from_days(days);
     Civil {
         year,
         month,

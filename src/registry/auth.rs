@@ -92,7 +92,7 @@ pub fn token_url(realm: &str, service: Option<&str>, scope: Option<&str>) -> Str
             url.push(sep);
             url.push_str(k);
             url.push('=');
-            url.push_str(&crate::gotemplate::builtins::query_escape(v));
+            url.push_str(&gotemplate::gostr::query_escape(v));
             sep = '&';
         }
     }

@@ -75,7 +75,7 @@ impl Manifest {
 /// JSON as Go's `encoding/json` writes it: compact, `<`, `>`, `&`, U+2028 and U+2029 escaped.
 pub fn go_json<T: Serialize>(v: &T) -> Vec<u8> {
     let text = serde_json::to_string(v).expect("serializing plain data cannot fail");
-    crate::gotemplate::gostr::json_html_escape(&text).into_bytes()
+    gotemplate::gostr::json_html_escape(&text).into_bytes()
 }
 
 /// The config blob Helm pushes: `json.Marshal(chart.Metadata)`.

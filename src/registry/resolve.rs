@@ -8,7 +8,7 @@
 //! - otherwise the tags are listed, only strict semver tags kept (`_` read back as `+`), sorted
 //!   newest first, and the first one the constraint admits wins (none: newest stable).
 
-use crate::semver_constraints::{parse_version, Constraints, Version};
+use gotemplate::semver::{parse_version, Constraints, Version};
 
 /// What to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]

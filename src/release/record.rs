@@ -139,7 +139,7 @@ impl Timestamp {
     /// `2006-01-02T15:04:05Z`, for messages of this layer (output has Helm's other layouts).
     pub fn utc(self) -> String {
         let (days, secs) = (self.0.div_euclid(86_400), self.0.rem_euclid(86_400));
-        let (year, month, day) = crate::civil::civil_from_days(days);
+        let (year, month, day) = gotemplate::civil::civil_from_days(days);
         format!(
             "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
             secs / 3600,

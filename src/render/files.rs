@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, rc::Rc};
 
 use base64::Engine as _;
 
-use crate::gotemplate::{GoType, Object, Signature, Value};
+use gotemplate::{GoType, Object, Signature, Value};
 
 /// A set of chart files by path.
 #[derive(Debug, Clone, Default)]
@@ -144,12 +144,7 @@ impl Object for Files {
         let inner: Vec<String> = self
             .files
             .iter()
-            .map(|(k, v)| {
-                format!(
-                    "{k}:{}",
-                    crate::gotemplate::gofmt::format_v(&Value::Bytes(v.clone()))
-                )
-            })
+            .map(|(k, v)| format!("{k}:{}", gotemplate::gofmt::format_v(&Value::Bytes(v.clone()))))
             .collect();
         format!("map[{}]", inner.join(" "))
     }

@@ -7,10 +7,8 @@
 
 use std::{cell::RefCell, collections::HashMap, rc::Rc};
 
-use crate::{
-    gotemplate::{Call, FuncMap, FuncResult, GoType, Value},
-    yaml,
-};
+use crate::yaml;
+use gotemplate::{Call, FuncMap, FuncResult, GoType, Value};
 
 /// Marks the start of a user-facing message inside a Go error chain.
 pub const WARN_START: &str = "HELM_ERR_START";
@@ -42,17 +40,19 @@ impl Lookup for NoCluster {
 
 /// Every function a chart template can call: Sprig plus Helm's.
 pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
-    let mut m = crate::sprig::funcs();
+    let mut m = gotemplate::sprig::funcs();
     m.remove("env");
     m.remove("expandenv");
-    // Go's failures give "" (or toToml's message) as in Helm; text over yaml::MAX_TEXT, which Go
+    // Go's failures give "" (or toToml's message) as in Helm; text over gotemplate::json::MAX_TEXT, which Go
     // would try to allocate, is an error.
-    fn text(r: Result<String, yaml::TooLong>) -> FuncResult {
+    fn text(r: Result<String, gotemplate::json::TooLong>) -> FuncResult {
         r.map(Value::str).map_err(|e| e.to_string())
     }
     m.insert_simple("toYaml", |a| text(yaml::to_yaml_checked(arg0(a))));
     m.insert_simple("toYamlPretty", |a| text(yaml::to_yaml_pretty_checked(arg0(a))));
-    m.insert_simple("toJson", |a| text(yaml::to_json_checked(arg0(a), true, None)));
+    m.insert_simple("toJson", |a| {
+        text(gotemplate::json::to_json_checked(arg0(a), true, None))
+    });
     m.insert_simple("toToml", |a| text(yaml::to_toml_checked(arg0(a))));
     m.insert_simple("fromYaml", |a| Ok(from_yaml(&string_arg(a, "fromYaml")?, false)));
     m.insert_simple("fromJson", |a| Ok(from_json(&string_arg(a, "fromJson")?, false)));
@@ -253,12 +253,12 @@ fn toml_time(d: &toml::value::Datetime) -> Value {
         _ => "Z".to_string(),
     };
     let text = format!("{date}T{time}{offset}");
-    match crate::sprig::parse_time("2006-01-02T15:04:05.999999999Z07:00", &text) {
+    match gotemplate::sprig::parse_time("2006-01-02T15:04:05.999999999Z07:00", &text) {
         Ok(mut t) => {
             if let Some(zone) = local_zone {
                 t.zone = zone.to_string();
             }
-            crate::sprig::TimeValue::new(t)
+            gotemplate::sprig::TimeValue::new(t)
         }
         Err(_) => Value::str(d.to_string()),
     }
@@ -287,11 +287,11 @@ fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
         [Value::Object(o)] if o.type_name() == "chartutil.Values" => {
             let plain = o.to_plain().unwrap_or_default();
             if plain.has_cycle() {
-                return crate::sprig::deep_copy(name, &[plain]);
+                return gotemplate::sprig::deep_copy(name, &[plain]);
             }
             Ok(super::Values::value(&plain.deep_copy()))
         }
-        _ => crate::sprig::deep_copy(name, a),
+        _ => gotemplate::sprig::deep_copy(name, a),
     }
 }
 
@@ -300,7 +300,7 @@ fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
 pub fn lint_mode(m: &mut FuncMap) {
     m.insert_simple("required", |a| match required(a) {
         Err(e) if e.starts_with(WARN_START) => {
-            let msg = crate::sprig::convert::to_string(&a[0]);
+            let msg = gotemplate::sprig::convert::to_string(&a[0]);
             eprintln!("[INFO] Missing required value: {msg}");
             Ok(Value::str(""))
         }
@@ -320,7 +320,7 @@ fn required(a: &[Value]) -> FuncResult {
             a.len()
         ));
     };
-    let msg = crate::sprig::convert::to_string(warn);
+    let msg = gotemplate::sprig::convert::to_string(warn);
     match val {
         Value::Nil => Err(format!("{WARN_START}{msg}{WARN_END}")),
         Value::Str(s) if s.is_empty() => Err(format!("{WARN_START}{msg}{WARN_END}")),
@@ -400,7 +400,7 @@ thread_local! {
 fn tpl_run(call: &mut Call<'_>, text: &Value, data: &Value) -> FuncResult {
     let bytes = text.go_str_bytes().unwrap_or_default();
     // Helm's messages quote the text with Go's %q (bad bytes as \xff).
-    let quoted = || crate::gotemplate::gofmt::sprintf("%q", std::slice::from_ref(text));
+    let quoted = || gotemplate::gofmt::sprintf("%q", std::slice::from_ref(text));
     // Helm parses the text as a new template named like the set's root (`gotpl`), never like the
     // caller: naming it after the caller would replace the caller's own `define` while the text
     // runs, so a `define` that calls `tpl` whose text includes that same define recursed forever.
@@ -422,7 +422,7 @@ mod tests {
     /// calling tpl on text that includes the same define is not replaced by that text.
     #[test]
     fn tpl_runs_as_the_root_template() {
-        use crate::gotemplate::Templates;
+        use gotemplate::Templates;
         let cases = [
             (
                 r#"x: {{ include "render" (dict "text" "{{ include \"render\" (dict \"text\" \"inner\" \"ctx\" $) }}" "ctx" $) }}"#,
@@ -464,7 +464,7 @@ mod tests {
     }
 
     fn show(v: &Value) -> String {
-        crate::gotemplate::gofmt::format_v(v)
+        gotemplate::gofmt::format_v(v)
     }
 
     /// Each expected text is what helm v3.17.2 prints for `{{ fromToml ... }}` (or its `.Error`).
@@ -522,7 +522,7 @@ mod tests {
             let got = std::thread::Builder::new()
                 .stack_size(1 << 30)
                 .spawn(move || {
-                    let mut set = crate::gotemplate::Templates::new(Rc::new(helm_funcs(Rc::new(NoCluster))));
+                    let mut set = gotemplate::Templates::new(Rc::new(helm_funcs(Rc::new(NoCluster))));
                     set.parse("t", text).map_err(|e| e.to_string())?;
                     set.execute("t", &Value::new_map()).map_err(|e| e.to_string())
                 })
@@ -638,7 +638,7 @@ mod tests {
             .spawn(move || {
                 let mut out = Vec::new();
                 for (name, text, want) in cases {
-                    let mut set = crate::gotemplate::Templates::new(Rc::new(helm_funcs(Rc::new(NoCluster))));
+                    let mut set = gotemplate::Templates::new(Rc::new(helm_funcs(Rc::new(NoCluster))));
                     set.parse("t", &text).unwrap_or_else(|e| panic!("{name}: {e}"));
                     let got = set.execute("t", &Value::new_map()).map_err(|e| e.to_string());
                     out.push((name, got, want));

@@ -6,7 +6,7 @@
 //! for beginning of object key string`), or says `unexpected end of JSON input`. This is that
 //! check, written from the grammar and Go's documented messages; decoding is serde_json's.
 
-use crate::gotemplate::gofmt;
+use gotemplate::gofmt;
 
 /// What the checker expects next.
 #[derive(Clone, Copy, PartialEq)]

@@ -23,10 +23,7 @@ use handlebars::{
 use serde_json::Value as Json;
 
 use super::Error;
-use crate::{
-    gotemplate::{Func, FuncMap, Source, Value},
-    yaml,
-};
+use gotemplate::{Func, FuncMap, Source, Value};
 
 /// Go-template functions offered as handlebars helpers, by the same names.
 const HELPERS: &[&str] = &[
@@ -62,7 +59,7 @@ fn partial_name(name: &str) -> Option<&str> {
     base.strip_prefix('_')?.strip_suffix(".hbs")
 }
 
-/// Refuses an `indent`/`nindent` whose text would be over [`yaml::MAX_TEXT`] (the bound of
+/// Refuses an `indent`/`nindent` whose text would be over [`gotemplate::json::MAX_TEXT`] (the bound of
 /// `toYaml`), before anything is made: a helper's text is copied three times on its way out (a
 /// JSON value, its text, the output), so `{{nindent 1000000000 "x"}}` took 5.7 GB. Its length is
 /// known from the arguments; the other helpers make text near the size of what they are given.
@@ -81,10 +78,10 @@ fn check_size(helper: &str, args: &[Value]) -> Result<(), String> {
     let (Ok(count), Some(text)) = (u64::try_from(count), args.get(1).and_then(Value::as_str)) else {
         return Ok(());
     };
-    match crate::sprig::indented_len(count, text, lead) {
-        Some(len) if len <= yaml::MAX_TEXT as u64 => Ok(()),
-        _ => Err(yaml::TooLong {
-            limit: yaml::MAX_TEXT,
+    match gotemplate::sprig::indented_len(count, text, lead) {
+        Some(len) if len <= gotemplate::json::MAX_TEXT as u64 => Ok(()),
+        _ => Err(gotemplate::json::TooLong {
+            limit: gotemplate::json::MAX_TEXT,
         }
         .to_string()),
     }

@@ -30,10 +30,8 @@ pub use values::Values;
 
 use std::{collections::BTreeMap, rc::Rc};
 
-use crate::{
-    chart::Chart,
-    gotemplate::{Source, Templates, Value},
-};
+use crate::chart::Chart;
+use gotemplate::{Source, Templates, Value};
 
 /// How to render.
 #[derive(Debug, Clone, Default)]
@@ -230,7 +228,7 @@ pub fn render_each(
 /// Renders the `*.hbs` templates (see [`hbs`]), each chart with its own partials.
 fn render_handlebars(
     tpls: &BTreeMap<String, Renderable>,
-    funcs: &Rc<crate::gotemplate::FuncMap>,
+    funcs: &Rc<gotemplate::FuncMap>,
     sink: &mut impl FnMut(String, String),
 ) -> Result<(), Error> {
     let mut charts: BTreeMap<&str, hbs::HbsChart> = BTreeMap::new();
@@ -354,7 +352,7 @@ pub(crate) fn strip_no_value_bytes(out: Vec<u8>) -> Vec<u8> {
 /// What Go prints for a missing value, which Helm strips from every output.
 const NO_VALUE: &str = "<no value>";
 
-fn parse_error(name: &str, e: &crate::gotemplate::Error) -> Error {
+fn parse_error(name: &str, e: &gotemplate::Error) -> Error {
     let location = match e.line() {
         Some(line) => format!("{}:{line}", e.template()),
         None => name.to_string(),
@@ -365,7 +363,7 @@ fn parse_error(name: &str, e: &crate::gotemplate::Error) -> Error {
     }
 }
 
-fn exec_error(e: &crate::gotemplate::Error) -> Error {
+fn exec_error(e: &gotemplate::Error) -> Error {
     let text = e.to_string();
     if let (Some(start), Some(end)) = (text.find(WARN_START), text.rfind(WARN_END)) {
         if start < end {

@@ -7,10 +7,8 @@
 
 use std::{collections::BTreeMap, rc::Rc};
 
-use crate::{
-    chart::Metadata,
-    gotemplate::{GoType, Object, Signature, Value},
-};
+use crate::chart::Metadata;
+use gotemplate::{GoType, Object, Signature, Value};
 
 /// Which Kubernetes and API versions `.Capabilities` reports (Helm's `chartutil.Capabilities`).
 #[derive(Debug, Clone)]
@@ -107,7 +105,7 @@ impl Capabilities {
     /// Helm's `chartutil.ParseKubeVersion`: `1.31`, `v1.31.0`, `1.31.0-gke.1` are accepted and
     /// normalised to `v` + the semver string.
     pub fn with_kube_version(mut self, version: &str) -> Result<Self, String> {
-        let v = crate::semver_constraints::parse_version(version)
+        let v = gotemplate::semver::parse_version(version)
             .map_err(|e| format!("invalid kube version '{version}': {e}"))?;
         self.kube_version = format!("v{v}");
         self.server_major_minor = None;
@@ -255,7 +253,7 @@ impl Object for Struct {
         let inner: Vec<String> = self
             .fields
             .iter()
-            .map(|(_, v)| crate::gotemplate::gofmt::format_v(v))
+            .map(|(_, v)| gotemplate::gofmt::format_v(v))
             .collect();
         let amp = if self.type_name.starts_with('*') { "&" } else { "" };
         format!("{amp}{{{}}}", inner.join(" "))

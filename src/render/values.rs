@@ -15,7 +15,7 @@
 
 use std::rc::Rc;
 
-use crate::gotemplate::{gofmt, Map, Object, Value};
+use gotemplate::{gofmt, Map, Object, Value};
 
 /// A `chartutil.Values` over a shared map.
 #[derive(Debug, Clone)]

@@ -87,7 +87,7 @@ fn url_join(base: &str, parts: &[&str]) -> String {
     let joined = if nonempty.is_empty() {
         String::new()
     } else {
-        crate::gotemplate::gostr::path_clean(&nonempty.join("/"))
+        gotemplate::gostr::path_clean(&nonempty.join("/"))
     };
     let mut out = if !prefix.is_empty() && !joined.is_empty() && !joined.starts_with('/') {
         format!("{prefix}/{joined}")

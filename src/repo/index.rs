@@ -16,10 +16,8 @@ use std::collections::BTreeMap;
 use serde_json::Value as Json;
 
 use super::Error;
-use crate::{
-    chart::metadata::{field_bool, field_string, field_string_list, for_each_field, Metadata},
-    semver_constraints::{parse_version, Version},
-};
+use crate::chart::metadata::{field_bool, field_string, field_string_list, for_each_field, Metadata};
+use gotemplate::semver::{parse_version, Version};
 
 /// Index files and downloads larger than this are refused before decoding: the biggest public
 /// indexes are a few tens of MB, and an index is held in memory whole.
@@ -112,13 +110,13 @@ impl ChartVersion {
 pub fn empty_warning(chart: &str, source: &str) -> String {
     format!(
         "skipping loading invalid entry for chart {} from {source}: empty entry",
-        crate::gotemplate::gofmt::quote(chart)
+        gotemplate::gofmt::quote(chart)
     )
 }
 
 /// Helm's warning for an entry it drops.
 pub fn skip_warning(chart: &str, version: &str, source: &str, err: &str) -> String {
-    let q = crate::gotemplate::gofmt::quote;
+    let q = gotemplate::gofmt::quote;
     format!(
         "skipping loading invalid entry for chart {} {} from {source}: {err}",
         q(chart),

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::index::{ChartVersion, Index};
-use crate::semver_constraints::{parse_version, Constraints};
+use gotemplate::semver::{parse_version, Constraints};
 
 /// Helm's `searchMaxScore`.
 pub const SEARCH_MAX_SCORE: usize = 25;

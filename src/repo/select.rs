@@ -10,7 +10,7 @@ use super::{
     index::{empty_warning, find_chart, skip_warning, ChartVersion, Lookup},
     Error,
 };
-use crate::semver_constraints::{parse_version, Constraints, Version};
+use gotemplate::semver::{parse_version, Constraints, Version};
 
 /// Why no version was chosen (Helm's `ErrNoChartName`, `ErrNoChartVersion`, or a constraint
 /// that does not parse).

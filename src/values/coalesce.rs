@@ -11,10 +11,8 @@
 use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
 
 use super::Error;
-use crate::{
-    chart::{is_compatible_range, Chart},
-    gotemplate::{Map, Value},
-};
+use crate::chart::{is_compatible_range, Chart};
+use gotemplate::{Map, Value};
 
 /// The values key shared between a chart and all its subcharts.
 pub const GLOBAL_KEY: &str = "global";
@@ -61,7 +59,7 @@ const DEST_TABLE_AT: &str = "coalesce.go:301";
 
 /// Go's `%v` of a value in a warning (`map[u:1]`).
 fn go_v(v: &Value) -> String {
-    crate::sprig::convert::to_string(v)
+    gotemplate::sprig::convert::to_string(v)
 }
 
 /// Helm's `CoalesceValues` (`merge == false`: user nulls delete chart defaults) and `MergeValues`
@@ -149,7 +147,7 @@ fn coalesce_globals(dest: &Map, src: &Map, prefix: &str, warn: Warn<'_>) {
                 }
                 Some(_) => warn(format!(
                     "{GLOBALS_CONFLICT_AT}: Conflict: cannot merge map onto non-map for {}. Skipping.",
-                    crate::gotemplate::gofmt::quote(&key)
+                    gotemplate::gofmt::quote(&key)
                 )),
             }
         } else if matches!(get(&dg, &key), Some(Value::Map(_))) {
@@ -234,12 +232,7 @@ fn table_or_missing(v: &Map, path: &str) -> Result<Map, String> {
     for part in path.split('.') {
         let next = match get(&cur, part) {
             Some(Value::Map(m)) => m,
-            _ => {
-                return Err(format!(
-                    "{} is not a table",
-                    crate::gotemplate::gofmt::quote(part)
-                ))
-            }
+            _ => return Err(format!("{} is not a table", gotemplate::gofmt::quote(part))),
         };
         cur = next;
     }
@@ -398,7 +391,8 @@ pub fn process_import_values(chart: &mut Chart, warn: &mut dyn FnMut(String)) ->
             match iv {
                 Value::Map(m) => {
                     // Helm formats both keys with `%v`, so a missing key reads `<nil>`.
-                    let field = |k: &str| crate::sprig::convert::to_string(&get(m, k).unwrap_or(Value::Nil));
+                    let field =
+                        |k: &str| gotemplate::sprig::convert::to_string(&get(m, k).unwrap_or(Value::Nil));
                     let child = field("child");
                     let parent = field("parent");
                     normalized.push(child_parent(&child, &parent));

@@ -15,10 +15,8 @@ pub mod strvals;
 
 use std::io::Read;
 
-use crate::{
-    chart::Chart,
-    gotemplate::{Map, Value},
-};
+use crate::chart::Chart;
+use gotemplate::{Map, Value};
 
 pub use schema::validate_schema;
 

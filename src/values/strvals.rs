@@ -8,10 +8,10 @@
 //! Helm's failures there are Go panics it recovers as `unable to parse key: ...`, and those texts are
 //! reproduced because users see them.
 
-use crate::gotemplate::gofmt::quote as go_quote;
+use gotemplate::gofmt::quote as go_quote;
 use std::{cell::RefCell, collections::BTreeMap, rc::Rc};
 
-use crate::gotemplate::{Map, Value};
+use gotemplate::{Map, Value};
 
 /// Helm's cap on a list index in `a[N]=...`.
 pub const MAX_INDEX: i64 = 65536;
@@ -479,7 +479,7 @@ fn go_atoi(s: &str) -> Result<i64, String> {
 
 /// Go's `%q` of a `[]rune`: each rune as a Go character literal, space-separated in brackets.
 fn go_quote_runes(s: &str) -> String {
-    let runes: Vec<String> = s.chars().map(crate::gotemplate::gofmt::quote_rune).collect();
+    let runes: Vec<String> = s.chars().map(gotemplate::gofmt::quote_rune).collect();
     format!("[{}]", runes.join(" "))
 }
 

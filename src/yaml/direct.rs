@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle};
 
 use super::parse::{decode_scalar, key_string, Y};
-use crate::gotemplate::Value;
+use gotemplate::Value;
 
 enum Frame {
     Seq(Vec<Value>),

@@ -8,8 +8,8 @@
 //! `|+`, `|2-`) appear. `toYamlPretty` uses go-yaml v3 directly (no JSON round trip).
 
 use super::parse::{resolve, Y};
-use super::{TooLong, MAX_TEXT};
-use crate::gotemplate::Value;
+use gotemplate::json::{json_float, TooLong, CYCLE_CHECK_DEPTH, MAX_TEXT};
+use gotemplate::Value;
 
 /// Helm's `toYaml`: the YAML text without its final newline; `""` when Go's marshalling fails
 /// (NaN or infinite floats, cycles, nesting go-yaml v2 does not read back) and when the text
@@ -156,33 +156,11 @@ pub(crate) fn format_float_g32(f: f64) -> String {
     go_float(f, true, b'g')
 }
 
-/// How Go's `encoding/json` writes a float64 (`None` for NaN and infinities, which it refuses).
-pub(crate) fn json_float(f: f64) -> Option<String> {
-    if !f.is_finite() {
-        return None;
-    }
-    let a = f.abs();
-    if a != 0.0 && !(1e-6..1e21).contains(&a) {
-        let s = go_float(f, false, b'e');
-        // encoding/json shortens "e-07" to "e-7".
-        Some(match s.split_once("e-0") {
-            Some((m, d)) if d.len() == 1 => format!("{m}e-{d}"),
-            _ => s,
-        })
-    } else {
-        Some(go_float(f, false, b'f'))
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Value to the data go-yaml v2 sees after the JSON round trip.
 
 /// What `json.Marshal` fails on: non-finite floats, and cycles (reported by depth).
 pub(crate) struct Unsupported;
-
-/// Depth past which encoding/json starts looking for cycles (`startDetectingCyclesAfter`);
-/// deeper values that are not cyclic marshal fine, as in Go.
-pub(super) const CYCLE_CHECK_DEPTH: usize = 1000;
 
 /// Deepest nesting of collections go-yaml v2 reads (`max_flow_level`, "exceeded max depth of
 /// 10000"): `sigs.k8s.io/yaml` reads the JSON text back with it, so Helm's `toYaml` of a deeper

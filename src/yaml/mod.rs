@@ -9,7 +9,7 @@
 //! - [`parse`]: events from `granit-parser` (re-exported by `serde-saphyr`) composed into nodes and
 //!   resolved with go-yaml v2's rules.
 //! - [`emit`]: go-yaml v2's emitter (`toYaml`), and go-yaml v3's for `toYamlPretty`.
-//! - [`json`]: Go's `encoding/json` output (`toJson`, `toPrettyJson`, `toRawJson`).
+//! - JSON (`toJson`, ...) is Go's `encoding/json`, not YAML: it lives in [`gotemplate::json`].
 //! - [`toml`]: BurntSushi/toml's encoder (`toToml`).
 
 use std::fmt;
@@ -18,45 +18,14 @@ mod direct;
 pub mod emit;
 mod fast;
 pub mod head;
-pub mod json;
 pub mod parse;
 pub mod reader;
 pub mod toml;
 
 pub use emit::{json_to_yaml, to_yaml, to_yaml_checked, to_yaml_pretty, to_yaml_pretty_checked};
 pub use head::{scan_head, DocHead};
-pub use json::{to_json, to_json_checked, to_pretty_json, to_raw_json};
 pub use parse::{parse_any, parse_documents, parse_values};
 pub use toml::{to_toml, to_toml_checked};
-
-/// Most bytes `toYaml`, `toYamlPretty`, `toToml` and the `toJson` family make (256 MiB). Go has
-/// no bound: `toPrettyJson` of a value nested 60,000 deep is 3.6 GB of indentation, and a process
-/// that cannot have it aborts. No manifest comes near (the API server takes ~1.5 MB an object);
-/// a quarter of a template's output cap (1 GiB) keeps the memory a runaway call holds, with the
-/// doubling of its growing buffer, under that cap.
-pub const MAX_TEXT: usize = 1 << 28;
-
-/// The text of a value would be longer than its limit ([`MAX_TEXT`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TooLong {
-    /// The limit, in bytes.
-    pub limit: usize,
-}
-
-impl fmt::Display for TooLong {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.limit == MAX_TEXT {
-            write!(
-                f,
-                "the text would be over 256 MiB, the limit on one function's output"
-            )
-        } else {
-            write!(f, "the text would be over {} bytes", self.limit)
-        }
-    }
-}
-
-impl std::error::Error for TooLong {}
 
 /// A YAML/JSON decoding error with its position (1-based line and column) when one is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,7 +73,10 @@ impl std::error::Error for Error {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gotemplate::Value;
+    use gotemplate::{
+        json::{self, TooLong},
+        Value,
+    };
 
     /// Runs `f` on a 1 GiB stack, as the binary renders (`src/main.rs`): building, walking and
     /// dropping values thousands deep recurses.
@@ -176,7 +148,11 @@ mod tests {
             for (name, v) in cases {
                 assert_eq!(to_yaml_checked(v), Ok(String::new()), "{name}");
             }
-            assert_eq!(to_json(&v).len(), 10_001 * 6 - 4, "toJson has no such limit");
+            assert_eq!(
+                json::to_json(&v).len(),
+                10_001 * 6 - 4,
+                "toJson has no such limit"
+            );
         });
     }
 }

@@ -12,7 +12,7 @@ use std::{collections::HashMap, rc::Rc};
 use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle, ScanError};
 
 use super::Error;
-use crate::gotemplate::Value;
+use gotemplate::Value;
 
 const TAG_PREFIX: &str = "tag:yaml.org,2002:";
 const STR_TAG: &str = "tag:yaml.org,2002:str";

@@ -5,8 +5,9 @@
 //! skipped; arrays whose elements are all maps become `[[arrays.of.tables]]`; floats always carry a
 //! decimal point. Helm returns the error text instead of the document when encoding fails.
 
-use super::{emit::format_float_f, TooLong, MAX_TEXT};
-use crate::gotemplate::Value;
+use super::emit::format_float_f;
+use gotemplate::json::{TooLong, MAX_TEXT};
+use gotemplate::Value;
 
 const INDENT: &str = "  ";
 

@@ -48,10 +48,10 @@ fn version_status(range: &str, version: &str) -> Option<&'static str> {
     if range == version {
         return None;
     }
-    let Ok(c) = crate::semver_constraints::Constraints::parse(range) else {
+    let Ok(c) = gotemplate::semver::Constraints::parse(range) else {
         return Some("invalid version");
     };
-    let Ok(v) = crate::semver_constraints::parse_version(version) else {
+    let Ok(v) = gotemplate::semver::parse_version(version) else {
         return Some("invalid version");
     };
     (!c.matches(&v)).then_some("wrong version")

@@ -331,7 +331,7 @@ pub(super) fn resolve(
     let mut planned = Vec::with_capacity(sources.len());
     let mut missing = Vec::new();
     for (d, source) in loaded.requested.iter().zip(sources) {
-        crate::semver_constraints::Constraints::parse(&d.version).map_err(|e| {
+        gotemplate::semver::Constraints::parse(&d.version).map_err(|e| {
             anyhow::anyhow!(
                 "dependency {:?} has an invalid version/constraint format: {e}",
                 d.name
@@ -395,7 +395,7 @@ pub(super) fn resolve(
 /// An OCI dependency's version: an exact version is taken as the tag; a range is matched
 /// against the repository's tags, newest first.
 fn oci_version(url: &str, d: &Dependency, opts: &DependencyOptions) -> anyhow::Result<Option<String>> {
-    if crate::semver_constraints::parse_version(&d.version).is_ok() {
+    if gotemplate::semver::parse_version(&d.version).is_ok() {
         return Ok(Some(d.version.clone()));
     }
     let reference = format!("{}/{}", url.trim_end_matches('/'), d.name);
@@ -403,10 +403,10 @@ fn oci_version(url: &str, d: &Dependency, opts: &DependencyOptions) -> anyhow::R
     let client = crate::action::locate::registry_client(&opts.source)?;
     let tags = crate::action::locate::block_on(client.tags(&r))?
         .with_context(|| format!("could not retrieve list of tags for repository {url}"))?;
-    let constraint = crate::semver_constraints::Constraints::parse(&d.version).map_err(anyhow::Error::msg)?;
+    let constraint = gotemplate::semver::Constraints::parse(&d.version).map_err(anyhow::Error::msg)?;
     Ok(crate::registry::resolve::semver_tags(&tags)
         .into_iter()
-        .find(|t| crate::semver_constraints::parse_version(t).is_ok_and(|v| constraint.matches(&v))))
+        .find(|t| gotemplate::semver::parse_version(t).is_ok_and(|v| constraint.matches(&v))))
 }
 
 /// `build`: the plan is the lock, each repository chart looked up by its exact version.

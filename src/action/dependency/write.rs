@@ -212,7 +212,7 @@ fn url_file_name(url: &str) -> String {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let path = path.split_once("://").map_or(path, |(_, rest)| rest);
     let path = path.split_once('/').map_or("", |(_, p)| p);
-    crate::gotemplate::gostr::path_clean(&format!("/{path}"))
+    gotemplate::gostr::path_clean(&format!("/{path}"))
         .rsplit('/')
         .next()
         .filter(|n| !n.is_empty())

@@ -338,8 +338,8 @@ pub fn parse_time(s: &str) -> Result<Option<Timestamp>, String> {
         }
         _ => return Err("not an RFC 3339 time".to_string()),
     };
-    let secs =
-        crate::civil::days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec - offset;
+    let secs = gotemplate::civil::days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec
+        - offset;
     Ok(Some(Timestamp(secs)))
 }
 

@@ -7,7 +7,7 @@ use regex::Regex;
 use serde_json::Value as Json;
 
 use super::walk::sorted;
-use crate::gotemplate::gostr::json_string;
+use gotemplate::gostr::json_string;
 
 /// A number as Go prints a `big.Float` with `%v`: the shortest digits, in exponent form when the
 /// exponent is below -4 or at least 6 (`1e+06`, `1.5e-05`).

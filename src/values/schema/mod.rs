@@ -36,7 +36,8 @@ use load::check_schema;
 use walk::Walker;
 
 use super::Error;
-use crate::{chart::Chart, gotemplate::Value};
+use crate::chart::Chart;
+use gotemplate::Value;
 
 /// Validates `values` (the top chart's coalesced values) against the chart's schema and, with
 /// their own part of the values, against every subchart's. All violations are reported at once.

@@ -4,7 +4,7 @@
 //! both Go `int` and `int64`, `typeOf (add 1 2)` says `int` where Go says `int64`.
 
 use super::{fixed, str_arg};
-use crate::gotemplate::{FuncMap, FuncResult, Value};
+use crate::{FuncMap, FuncResult, Value};
 
 pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("typeOf", |a| {
@@ -40,15 +40,7 @@ fn deep_equal(a: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: Vec<Value>) -> FuncResult {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        match m.get(name) {
-            Some(crate::gotemplate::Func::Simple(f)) => f(&args),
-            _ => panic!("no function {name}"),
-        }
-    }
+    use crate::sprig::test_support::call;
 
     #[test]
     fn reflection() {

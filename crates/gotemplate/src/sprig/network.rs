@@ -5,8 +5,8 @@
 //! lookups are enabled (`--enable-dns`), and rendering here never does network I/O.
 
 use super::{fixed, map_arg, str_arg};
-use crate::gotemplate::gofmt::quote as go_quote;
-use crate::gotemplate::{FuncMap, FuncResult, Value};
+use crate::gofmt::quote as go_quote;
+use crate::{FuncMap, FuncResult, Value};
 use std::collections::BTreeMap;
 
 pub(crate) fn register(m: &mut FuncMap) {
@@ -388,18 +388,8 @@ fn url_join(a: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sprig::test_support::{call, s};
 
-    fn call(name: &str, args: Vec<Value>) -> FuncResult {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        match m.get(name) {
-            Some(crate::gotemplate::Func::Simple(f)) => f(&args),
-            _ => panic!("no function {name}"),
-        }
-    }
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
     fn dict(pairs: &[(&str, &str)]) -> Value {
         Value::map_from(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
     }

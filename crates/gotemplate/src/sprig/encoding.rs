@@ -9,7 +9,7 @@
 //! outside [1e-6, 1e21), `[]byte` as base64.
 
 use super::{fixed, str_arg};
-use crate::gotemplate::{FuncMap, FuncResult, Value};
+use crate::{FuncMap, FuncResult, Value};
 use base64::Engine as _;
 
 pub(crate) fn register(m: &mut FuncMap) {
@@ -37,7 +37,7 @@ pub(crate) fn register(m: &mut FuncMap) {
     });
     m.insert_simple("toPrettyJson", |a| {
         let [v] = fixed("toPrettyJson", a)?;
-        crate::yaml::to_json_checked(v, true, Some("  "))
+        crate::json::to_json_checked(v, true, Some("  "))
             .map(Value::str)
             .map_err(|e| e.to_string())
     });
@@ -225,7 +225,7 @@ fn b32_decode(s: &str) -> Result<Vec<u8>, usize> {
 /// `json.Marshal` (no indent) or `json.MarshalIndent(v, "", indent)`; `html` escapes `<>&`. The
 /// one Go JSON encoder is `yaml::json`; this only orders its arguments as Sprig's callers do.
 pub(crate) fn to_json(v: &Value, indent: Option<&str>, html: bool) -> Result<String, String> {
-    crate::yaml::json::marshal(v, html, indent)
+    crate::json::marshal(v, html, indent)
 }
 
 /// `json.Unmarshal` into `interface{}`: numbers become float64.
@@ -240,18 +240,7 @@ fn from_json(s: &str) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: Vec<Value>) -> FuncResult {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        match m.get(name) {
-            Some(crate::gotemplate::Func::Simple(f)) => f(&args),
-            _ => panic!("no function {name}"),
-        }
-    }
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
+    use crate::sprig::test_support::{call, s};
 
     #[test]
     fn encodings() {

@@ -23,8 +23,8 @@ use rand::{rngs::OsRng, RngCore};
 use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha512};
 
-use crate::gotemplate::{FuncMap, FuncResult, Object, Value};
 use crate::sprig::date::Time;
+use crate::{FuncMap, FuncResult, Object, Value};
 
 /// Registers the crypto functions under Sprig's names.
 pub fn register(m: &mut FuncMap) {
@@ -1076,17 +1076,7 @@ fn decrypt_aes(args: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
-
-    fn text(v: FuncResult) -> String {
-        match v {
-            Ok(Value::Str(s)) => s.to_string(),
-            other => panic!("not a string: {other:?}"),
-        }
-    }
+    use crate::sprig::test_support::{s, text};
 
     #[test]
     fn hashes() {

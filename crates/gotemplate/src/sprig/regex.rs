@@ -9,8 +9,8 @@
 //! `$$` is a dollar.
 
 use super::{fixed, int_arg, str_arg, str_list};
-use crate::gotemplate::gofmt::quote as go_quote;
-use crate::gotemplate::{FuncMap, FuncResult, Value};
+use crate::gofmt::quote as go_quote;
+use crate::{FuncMap, FuncResult, Value};
 use regex::Regex;
 
 pub(crate) fn register(m: &mut FuncMap) {
@@ -383,21 +383,8 @@ fn quote_meta(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sprig::test_support::{call, i, s};
 
-    fn call(name: &str, args: Vec<Value>) -> FuncResult {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        match m.get(name) {
-            Some(crate::gotemplate::Func::Simple(f)) => f(&args),
-            _ => panic!("no function {name}"),
-        }
-    }
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
-    fn i(x: i64) -> Value {
-        Value::Int(x)
-    }
     fn l(v: &[&str]) -> Value {
         str_list(v.iter().copied())
     }

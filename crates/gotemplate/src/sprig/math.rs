@@ -7,7 +7,7 @@
 //! so `addf 1.1 2.2` is `3.3`, not `3.3000000000000003`; division keeps 16 decimal places.
 
 use super::{at_least, convert, fixed, int_arg, str_arg};
-use crate::gotemplate::{gofmt, FuncMap, FuncResult, Value};
+use crate::{gofmt, FuncMap, FuncResult, Value};
 
 pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("add1", |a| {
@@ -343,28 +343,7 @@ fn decimal_op(first: &Value, rest: &[Value], op: Op) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: Vec<Value>) -> FuncResult {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        match m.get(name) {
-            Some(crate::gotemplate::Func::Simple(f)) => f(&args),
-            _ => panic!("no function {name}"),
-        }
-    }
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
-    fn i(x: i64) -> Value {
-        Value::Int(x)
-    }
-    fn f(x: f64) -> Value {
-        Value::Float(x)
-    }
-    /// Go `int64`: what most of Sprig's integer functions return.
-    fn i64(x: i64) -> Value {
-        Value::Int64(x)
-    }
+    use crate::sprig::test_support::{call, f, i, i64, s};
 
     #[test]
     fn math_functions() {

@@ -1,12 +1,12 @@
-//! Sprig's `semver` and `semverCompare`, over [`crate::semver_constraints`].
+//! Sprig's `semver` and `semverCompare`, over [`crate::semver`].
 //!
 //! `semver` returns Masterminds' `*semver.Version`, so templates can read `.Major`, `.Prerelease`
 //! and call `.Compare`; charts mostly use `semverCompare` against `.Capabilities.KubeVersion`.
 
 use std::{cmp::Ordering, rc::Rc};
 
-use crate::gotemplate::{FuncMap, FuncResult, Object, Value};
-use crate::semver_constraints::{parse_version, Constraints, Version};
+use crate::semver::{parse_version, Constraints, Version};
+use crate::{FuncMap, FuncResult, Object, Value};
 
 /// Registers `semver` and `semverCompare`.
 pub fn register(m: &mut FuncMap) {
@@ -180,10 +180,7 @@ impl Object for SemverValue {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
+    use crate::sprig::test_support::s;
 
     #[test]
     fn semver_compare_table() {

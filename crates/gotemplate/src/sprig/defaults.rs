@@ -6,7 +6,7 @@
 //! explicit `false` or `0` from values — charts depend on that.
 
 use super::{at_least, bool_arg, fixed};
-use crate::gotemplate::{FuncMap, FuncResult, Value};
+use crate::{FuncMap, FuncResult, Value};
 
 pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("default", dfault);
@@ -56,15 +56,7 @@ fn dfault(a: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: Vec<Value>) -> FuncResult {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        match m.get(name) {
-            Some(crate::gotemplate::Func::Simple(f)) => f(&args),
-            _ => panic!("no function {name}"),
-        }
-    }
+    use crate::sprig::test_support::call;
 
     #[test]
     fn defaults() {

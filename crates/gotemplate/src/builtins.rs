@@ -113,7 +113,7 @@ impl Builtin {
             Builtin::Ge => lt(&args[0], &args[1]).map(|b| Value::Bool(!b)),
             Builtin::Html => Ok(Value::from(html_escape(&eval_args(args)))),
             Builtin::Js => Ok(Value::from(js_escape(&eval_args(args)))),
-            Builtin::Urlquery => Ok(Value::from(query_escape(&eval_args(args)))),
+            Builtin::Urlquery => Ok(Value::from(crate::gostr::query_escape(&eval_args(args)))),
             Builtin::Call => match &args[0] {
                 Value::Nil => Err("call of nil".into()),
                 v => Err(format!("non-function of type {}", v.type_name())),
@@ -214,7 +214,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
 }
 
 /// The map of a Go named map type, if `v` is one.
-fn map_object(v: &Value) -> Option<crate::gotemplate::Map> {
+fn map_object(v: &Value) -> Option<crate::Map> {
     match v {
         Value::Object(o) => o.as_map().cloned(),
         _ => None,
@@ -460,19 +460,6 @@ pub(crate) fn js_escape(s: &str) -> String {
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
             c if (c as u32) >= 0x80 && !gofmt::is_print(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `url.QueryEscape`.
-pub(crate) fn query_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            b' ' => out.push('+'),
-            b => out.push_str(&format!("%{b:02X}")),
         }
     }
     out

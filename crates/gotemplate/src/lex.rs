@@ -72,9 +72,9 @@ impl std::fmt::Display for Item<'_> {
             _ => {
                 if self.val.chars().count() > 10 {
                     let head: String = self.val.chars().take(10).collect();
-                    write!(f, "{}...", crate::gotemplate::gofmt::quote(&head))
+                    write!(f, "{}...", crate::gofmt::quote(&head))
                 } else {
-                    f.write_str(&crate::gotemplate::gofmt::quote(&self.val))
+                    f.write_str(&crate::gofmt::quote(&self.val))
                 }
             }
         }
@@ -517,19 +517,13 @@ impl<'s> Lexer<'s> {
     fn lex_number(&mut self) -> St {
         if !self.scan_number() {
             let bad = self.input[self.start..self.pos].to_string();
-            return self.error(format!(
-                "bad number syntax: {}",
-                crate::gotemplate::gofmt::quote(&bad)
-            ));
+            return self.error(format!("bad number syntax: {}", crate::gofmt::quote(&bad)));
         }
         if matches!(self.peek_byte(), Some(b'+' | b'-')) {
             // Complex: 1+2i. No spaces, must end in 'i'.
             if !self.scan_number() || !self.input[..self.pos].ends_with('i') {
                 let bad = self.input[self.start..self.pos].to_string();
-                return self.error(format!(
-                    "bad number syntax: {}",
-                    crate::gotemplate::gofmt::quote(&bad)
-                ));
+                return self.error(format!("bad number syntax: {}", crate::gofmt::quote(&bad)));
             }
             self.emit(T::Complex);
             return St::Inside;

@@ -25,12 +25,14 @@ mod reflect;
 mod regex;
 mod semver;
 mod strings;
+#[cfg(test)]
+mod test_support;
 
-use crate::gotemplate::{FuncMap, GoType, Map, Value};
+use crate::{FuncMap, GoType, Map, Value};
 
-pub(crate) use date::{parse_time, TimeValue};
-pub(crate) use dicts::deep_copy;
-pub(crate) use strings::indented_len;
+pub use date::{parse_time, TimeValue};
+pub use dicts::deep_copy;
+pub use strings::indented_len;
 
 /// The Go parameters of Sprig v3.3.0's functions (the version Helm 3.17 builds with), read from
 /// its `functions.go` and the functions it names, so the executor refuses a wrong argument as Go's
@@ -402,7 +404,7 @@ mod tests {
 
     /// Renders `tpl` with Sprig's functions through the template engine.
     fn run(tpl: &str) -> Result<String, String> {
-        let mut t = crate::gotemplate::Templates::new(std::rc::Rc::new(funcs()));
+        let mut t = crate::Templates::new(std::rc::Rc::new(funcs()));
         t.parse("t", tpl).map_err(|e| e.to_string())?;
         t.execute("t", &Value::new_map())
             .map_err(|e| e.message().to_string())

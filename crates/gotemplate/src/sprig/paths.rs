@@ -2,7 +2,7 @@
 //! `path/filepath` (`osBase`, ...), which on Linux — where Helm output is produced — behave the same.
 
 use super::{fixed, str_arg};
-use crate::gotemplate::{FuncMap, FuncResult, Value};
+use crate::{FuncMap, FuncResult, Value};
 
 pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("base", |a| one("base", a, base));
@@ -27,7 +27,7 @@ fn is_abs(name: &str, a: &[Value]) -> FuncResult {
     Ok(Value::Bool(str_arg(p)?.starts_with('/')))
 }
 
-use crate::gotemplate::gostr::path_clean as clean;
+use crate::gostr::path_clean as clean;
 
 /// `path.Base`: the last element, trailing slashes ignored; `.` for empty, `/` for all slashes.
 fn base(p: &str) -> String {

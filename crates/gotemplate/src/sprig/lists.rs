@@ -8,7 +8,7 @@
 //! (int) and `1.0` (float64) differ.
 
 use super::{at_least, convert, defaults::empty, fixed, int_arg, slice_items};
-use crate::gotemplate::{FuncMap, FuncResult, Value};
+use crate::{FuncMap, FuncResult, Value};
 
 pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("list", |a| Ok(Value::list(a.to_vec())));
@@ -304,21 +304,8 @@ fn seq(a: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sprig::test_support::{call, i, s};
 
-    fn call(name: &str, args: Vec<Value>) -> FuncResult {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        match m.get(name) {
-            Some(crate::gotemplate::Func::Simple(f)) => f(&args),
-            _ => panic!("no function {name}"),
-        }
-    }
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
-    fn i(x: i64) -> Value {
-        Value::Int(x)
-    }
     fn l(v: Vec<Value>) -> Value {
         Value::list(v)
     }

@@ -21,7 +21,7 @@ use std::{
     time::{Instant, SystemTime, UNIX_EPOCH},
 };
 
-use crate::gotemplate::{FuncMap, FuncResult, Object, Value};
+use crate::{FuncMap, FuncResult, Object, Value};
 
 /// Registers the date functions under Sprig's names.
 pub fn register(m: &mut FuncMap) {
@@ -1448,13 +1448,10 @@ fn unix_epoch(args: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sprig::test_support::s;
 
     /// 2019-06-13 20:39:39 UTC, the instant Sprig's date tests use (unix 1560458379).
     const SPRIG_INSTANT: i64 = 1_560_458_379;
-
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
 
     fn tv(t: Time) -> Value {
         TimeValue::new(t)

@@ -1,6 +1,10 @@
 //! Go-style conversions shared by the Sprig functions (`spf13/cast` and Sprig's own `strval`).
 
-use crate::gotemplate::{gofmt, parse_float, parse_int, Value};
+use crate::{
+    gofmt,
+    number::{parse_float, parse_int},
+    Value,
+};
 
 /// `cast.ToInt64`: ints as is, floats truncated, bools 1/0, strings parsed with base prefixes
 /// (`strconv.ParseInt(s, 0, 0)`: `0x1f`, `0o17`, `017`, `0b1`) after cast drops a zero fraction

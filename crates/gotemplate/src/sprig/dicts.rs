@@ -14,7 +14,7 @@
 //! - a source list replaces a destination list only under the same rules (lists are not merged).
 
 use super::{at_least, convert, fixed, map_arg, str_arg};
-use crate::gotemplate::{FuncMap, FuncResult, Map, Value};
+use crate::{FuncMap, FuncResult, Map, Value};
 use std::collections::BTreeMap;
 
 pub(crate) fn register(m: &mut FuncMap) {
@@ -210,7 +210,7 @@ fn merge(name: &str, a: &[Value], overwrite: bool) -> FuncResult {
 }
 
 /// `deepCopy`/`mustDeepCopy` (Helm's engine wraps it for its `chartutil.Values`).
-pub(crate) fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
+pub fn deep_copy(name: &str, a: &[Value]) -> FuncResult {
     let [v] = fixed(name, a)?;
     if matches!(v, Value::Nil) {
         // copystructure asks reflect for the type of the nil value and panics.
@@ -267,21 +267,8 @@ fn dig(a: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sprig::test_support::{call, i, s};
 
-    fn call(name: &str, args: Vec<Value>) -> FuncResult {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        match m.get(name) {
-            Some(crate::gotemplate::Func::Simple(f)) => f(&args),
-            _ => panic!("no function {name}"),
-        }
-    }
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
-    fn i(x: i64) -> Value {
-        Value::Int(x)
-    }
     fn d(pairs: Vec<(&str, Value)>) -> Value {
         Value::map_from(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
     }

@@ -1,25 +1,64 @@
-//! Go's `text/template`, written for this project: lexer, parser and executor over [`Value`].
+//! Go's `text/template` and the Sprig v3 function library in Rust, byte for byte.
 //!
-//! This module knows nothing of Helm. It gives Go's semantics exactly (actions, pipelines,
-//! variables and reassignment, `range` over maps in key order, `break`/`continue`,
-//! `define`/`template`/`block`, whitespace trimming, the builtin functions, `<no value>` for missing
-//! keys), and Go's `fmt` formatting of values in [`gofmt`]. Helm's functions (`include`, `tpl`, ...)
-//! are registered from outside through a [`FuncMap`]; a function that must execute templates gets a
-//! [`Call`] handle.
+//! The engine kubectl-chart renders Helm charts with, as a crate of its own: it knows nothing of
+//! Helm, Kubernetes or the network, and the compiler holds it to that (it cannot name the plugin's
+//! modules). What it implements, and which Go it follows:
 //!
-//! Entry point: [`Templates`] — parse named templates into one set, then execute one by name.
+//! - **`text/template`** of Go 1.23 (the Go helm v3.17.2 is built with): lexer, parser and
+//!   executor over [`Value`], with Go's semantics exactly (actions, pipelines, variables and
+//!   reassignment, `range` over maps in key order, `break`/`continue`,
+//!   `define`/`template`/`block`, whitespace trimming, the builtin functions, `<no value>` for
+//!   missing keys) and Go's error messages with their positions. Entry point: [`Templates`] —
+//!   parse named templates into one set, then execute one by name. Functions are registered
+//!   through a [`FuncMap`]; one that must execute templates (Helm's `include`, `tpl`) gets a
+//!   [`Call`] handle.
+//! - **[`sprig`]**: Sprig v3.3.0's functions (`sprig.TxtFuncMap()` without `env` and `expandenv`,
+//!   as Helm 3.17 offers them), quirks included.
+//! - **The Go standard library the two need, in one place**: [`gofmt`] (`fmt`'s verbs,
+//!   `strconv.Quote`, `strconv.FormatFloat`), [`gostr`] (`path.Clean`, `url.QueryEscape`,
+//!   `encoding/json` strings), [`json`] (`encoding/json`'s `Marshal` of values: Go's escaping and
+//!   float forms, which serde_json does not give), [`semver`] (Masterminds/semver v3 versions and
+//!   constraints) and [`civil`] (calendar arithmetic for dates).
+//!
+//! What differs from Go: values are dynamic ([`Value`]: nil, bool, the integer and float kinds,
+//! strings, maps with string keys, lists, and opaque [`Object`]s), not reflected Go types, so a
+//! function declares its Go parameter types in a [`Signature`] when it wants Go's argument checks;
+//! there are no methods on data except through [`Object`]; templates print UTF-8 (invalid bytes
+//! read as U+FFFD, see [`Templates::execute_bytes`] for the raw bytes); and output is capped (1
+//! GiB a template, [`json::MAX_TEXT`] a function) where Go would try to allocate.
+//!
+//! ```
+//! use std::{collections::BTreeMap, rc::Rc};
+//!
+//! use gotemplate::{sprig, Templates, Value};
+//!
+//! let mut set = Templates::new(Rc::new(sprig::funcs()));
+//! set.parse("hello", r#"{{ range $i, $n := .names }}{{ if $i }}, {{ end }}{{ $n | upper | quote }}{{ end }}"#)
+//!     .unwrap();
+//! let data = Value::map_from(BTreeMap::from([(
+//!     "names".to_string(),
+//!     Value::list(vec![Value::from("web"), Value::from("db")]),
+//! )]));
+//! assert_eq!(set.execute("hello", &data).unwrap(), r#""WEB", "DB""#);
+//!
+//! // Errors are Go's, with the template's name, line and column.
+//! set.parse("bad", "{{ .names | nope }}").unwrap_err();
+//! ```
 
 mod ast;
 pub(crate) mod builtins;
+pub mod civil;
 mod exec;
 pub mod gofmt;
 pub mod gostr;
+pub mod json;
 mod lex;
 mod number;
 mod parse;
+pub mod semver;
+pub mod sprig;
 mod value;
 
-pub(crate) use number::{parse_float, parse_int};
 pub use value::{Map, Object, TypedList, Value};
 
 use std::{collections::HashMap, fmt, rc::Rc};

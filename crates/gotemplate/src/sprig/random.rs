@@ -9,7 +9,7 @@
 use base64::Engine as _;
 use rand::{rngs::OsRng, Rng, RngCore};
 
-use crate::gotemplate::{FuncMap, FuncResult, Value};
+use crate::{FuncMap, FuncResult, Value};
 
 /// Registers the random functions.
 pub fn register(m: &mut FuncMap) {
@@ -130,13 +130,7 @@ fn uuidv4(args: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn text(v: FuncResult) -> String {
-        match v {
-            Ok(Value::Str(s)) => s.to_string(),
-            other => panic!("not a string: {other:?}"),
-        }
-    }
+    use crate::sprig::test_support::text;
 
     #[test]
     fn random_strings_have_length_and_alphabet() {

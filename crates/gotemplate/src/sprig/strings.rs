@@ -7,7 +7,7 @@
 //! not Rust's full ones (`ß` stays `ß` in `upper`).
 
 use super::{convert, fixed, int_arg, str_arg, str_list};
-use crate::gotemplate::{gofmt, FuncMap, FuncResult, Value};
+use crate::{gofmt, FuncMap, FuncResult, Value};
 use std::collections::BTreeMap;
 
 pub(crate) fn register(m: &mut FuncMap) {
@@ -666,7 +666,7 @@ fn repeat(a: &[Value]) -> FuncResult {
 const MAX_INDENTED: u64 = 1 << 31;
 
 /// The length of `indent n s` (after `lead`): the pad before every line; `None` past `u64`.
-pub(crate) fn indented_len(n: u64, s: &str, lead: &str) -> Option<u64> {
+pub fn indented_len(n: u64, s: &str, lead: &str) -> Option<u64> {
     let lines = s.bytes().filter(|&b| b == b'\n').count() as u64 + 1;
     n.checked_mul(lines)?.checked_add((s.len() + lead.len()) as u64)
 }
@@ -910,21 +910,7 @@ fn sort_alpha(a: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn call(name: &str, args: Vec<Value>) -> FuncResult {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        match m.get(name) {
-            Some(crate::gotemplate::Func::Simple(f)) => f(&args),
-            _ => panic!("no function {name}"),
-        }
-    }
-    fn s(x: &str) -> Value {
-        Value::str(x)
-    }
-    fn i(x: i64) -> Value {
-        Value::Int(x)
-    }
+    use crate::sprig::test_support::{call, i, s};
 
     #[test]
     fn string_functions() {

@@ -6,8 +6,59 @@
 
 use std::fmt;
 
-use super::{emit::json_float, TooLong, MAX_TEXT};
-use crate::gotemplate::{gostr::json_string_into, Value};
+use crate::{gofmt::format_float, gostr::json_string_into, Value};
+
+/// Most bytes one function's text may be (256 MiB): the JSON marshaller here, and the callers'
+/// own encoders (`toYaml`, `toToml`), stop there. Go has no bound: `toPrettyJson` of a value
+/// nested 60,000 deep is 3.6 GB of indentation, and a process that cannot have it aborts. No
+/// manifest comes near (the API server takes ~1.5 MB an object); a quarter of a template's output
+/// cap (1 GiB) keeps the memory a runaway call holds, with the doubling of its growing buffer,
+/// under that cap.
+pub const MAX_TEXT: usize = 1 << 28;
+
+/// The text of a value would be longer than its limit ([`MAX_TEXT`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TooLong {
+    /// The limit, in bytes.
+    pub limit: usize,
+}
+
+impl fmt::Display for TooLong {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.limit == MAX_TEXT {
+            write!(
+                f,
+                "the text would be over 256 MiB, the limit on one function's output"
+            )
+        } else {
+            write!(f, "the text would be over {} bytes", self.limit)
+        }
+    }
+}
+
+impl std::error::Error for TooLong {}
+
+/// Depth past which encoding/json starts looking for cycles (`startDetectingCyclesAfter`);
+/// deeper values that are not cyclic marshal fine, as in Go.
+pub const CYCLE_CHECK_DEPTH: usize = 1000;
+
+/// How Go's `encoding/json` writes a float64 (`None` for NaN and infinities, which it refuses).
+pub fn json_float(f: f64) -> Option<String> {
+    if !f.is_finite() {
+        return None;
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-6..1e21).contains(&a) {
+        let s = format_float(f, b'e', -1);
+        // encoding/json shortens "e-07" to "e-7".
+        Some(match s.split_once("e-0") {
+            Some((m, d)) if d.len() == 1 => format!("{m}e-{d}"),
+            _ => s,
+        })
+    } else {
+        Some(format_float(f, b'f', -1))
+    }
+}
 
 /// Why a value has no JSON text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -112,7 +163,7 @@ impl Writer<'_> {
         // encoding/json looks for cycles only past 1000 levels; a deeper value that is not
         // cyclic marshals, as in Go. Checked once, at the first level past it: a walk that
         // would never end passes through that level inside the cycle.
-        if depth == super::emit::CYCLE_CHECK_DEPTH + 1 && v.has_cycle() {
+        if depth == CYCLE_CHECK_DEPTH + 1 && v.has_cycle() {
             return Err(MarshalError::Go(
                 "json: unsupported value: encountered a cycle".to_string(),
             ));
