@@ -258,7 +258,7 @@ fn toml_time(d: &toml::value::Datetime) -> Value {
             if let Some(zone) = local_zone {
                 t.zone = zone.to_string();
             }
-            gotemplate::sprig::TimeValue::new(t)
+            gotemplate::sprig::TimeValue::wrap(t)
         }
         Err(_) => Value::str(d.to_string()),
     }

@@ -886,12 +886,15 @@ impl<'a> State<'a, '_> {
             }
             Arg::Str { .. } => matches!(t, GoType::String | GoType::Any),
             Arg::Bool(..) => matches!(t, GoType::Bool | GoType::Any),
-            Arg::Number { value, .. } => match (t, value) {
-                (GoType::Any, _) => true,
-                (GoType::Int | GoType::Int64 | GoType::Other("uint32"), Ok(Value::Int(_))) => true,
-                (GoType::Float64, Ok(Value::Int(_) | Value::Float(_))) => true,
-                _ => false,
-            },
+            Arg::Number { value, .. } => matches!(
+                (t, value),
+                (GoType::Any, _)
+                    | (
+                        GoType::Int | GoType::Int64 | GoType::Other("uint32"),
+                        Ok(Value::Int(_))
+                    )
+                    | (GoType::Float64, Ok(Value::Int(_) | Value::Float(_)))
+            ),
             Arg::Field { .. } => {
                 let (v, held) = self.eval_arg_iface(dot, iface, a)?;
                 self.check_type(&v, held, t)?;

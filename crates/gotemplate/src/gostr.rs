@@ -224,7 +224,8 @@ mod tests {
     /// literals read as Go reads them: raw strings keep bad bytes, quoted ones see U+FFFD.
     #[test]
     fn bad_bytes_escape_table() {
-        let cases: &[(&str, &[u8], &[u8], &[u8])] = &[
+        type Case = (&'static str, &'static [u8], &'static [u8], &'static [u8]);
+        let cases: &[Case] = &[
             // (name, source bytes, raw literal bytes, quoted literal bytes)
             (
                 "valid text is unchanged",

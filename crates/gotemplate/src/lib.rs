@@ -1125,7 +1125,7 @@ mod tests {
             t.set_max_output(limit);
             t.parse("t", text).unwrap_or_else(|e| panic!("{name}: {e}"));
             let got = t.execute("t", &data()).map_err(|e| e.to_string());
-            assert_eq!(got, want.map(String::from).map_err(String::from), "{name}");
+            assert_eq!(got, want.map_err(String::from), "{name}");
         }
     }
 

@@ -556,14 +556,16 @@ mod tests {
     /// The readings Go records for a literal (numberTests' isInt/isUint/isFloat/isComplex).
     #[test]
     fn readings() {
-        let cases: &[(
-            &str,
+        // (literal, lexed as, int, uint, float, complex)
+        type Case = (
+            &'static str,
             Lexed,
             Option<i64>,
             Option<u64>,
             Option<f64>,
             Option<(f64, f64)>,
-        )] = &[
+        );
+        let cases: &[Case] = &[
             ("-73", Lexed::Number, Some(-73), None, Some(-73.0), None),
             (
                 "1e9",

@@ -291,9 +291,7 @@ fn pem_decode(text: &str) -> Option<(String, Vec<u8>)> {
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN ") {
         let after = &rest[start + 11..];
-        let Some(type_end) = after.find("-----") else {
-            return None;
-        };
+        let type_end = after.find("-----")?;
         let kind = &after[..type_end];
         let body = &after[type_end + 5..];
         let end_marker = format!("-----END {kind}-----");
@@ -364,8 +362,11 @@ mod der {
     pub const NULL: [u8; 2] = [0x05, 0x00];
     pub const TRUE: [u8; 3] = [0x01, 0x01, 0xff];
 
-    /// One element: (tag, whole encoding, content), and the rest of the input.
-    pub fn read(input: &[u8]) -> Option<((u8, &[u8], &[u8]), &[u8])> {
+    /// One DER element: its tag, its whole encoding and its content.
+    pub type Element<'a> = (u8, &'a [u8], &'a [u8]);
+
+    /// One element, and the rest of the input.
+    pub fn read(input: &[u8]) -> Option<(Element<'_>, &[u8])> {
         let tag = *input.first()?;
         let first = *input.get(1)?;
         let (len, header) = if first < 0x80 {
@@ -387,7 +388,7 @@ mod der {
     }
 
     /// All elements of a constructed value's content.
-    pub fn children(mut content: &[u8]) -> Option<Vec<(u8, &[u8], &[u8])>> {
+    pub fn children(mut content: &[u8]) -> Option<Vec<Element<'_>>> {
         let mut out = Vec::new();
         while !content.is_empty() {
             let (el, rest) = read(content)?;

@@ -1163,7 +1163,7 @@ const HIDDEN: &str = "\0time.Time";
 
 impl TimeValue {
     /// Wraps a time as a template value.
-    pub fn new(t: Time) -> Value {
+    pub fn wrap(t: Time) -> Value {
         Value::Object(Rc::new(TimeValue(t)))
     }
 }
@@ -1225,7 +1225,7 @@ impl Object for TimeValue {
             "UnixMicro" => Value::Int64(t.unix.saturating_mul(1_000_000) + i64::from(t.nanos / 1000)),
             "UnixNano" => Value::Int64(t.unix.saturating_mul(NANOS_PER_SEC) + i64::from(t.nanos)),
             "IsZero" => Value::Bool(t.unix == ZERO_TIME_UNIX && t.nanos == 0),
-            "UTC" | "Local" => TimeValue::new(t.in_utc()),
+            "UTC" | "Local" => TimeValue::wrap(t.in_utc()),
             "String" => Value::str(t.go_string()),
             _ => return None,
         })
@@ -1251,7 +1251,7 @@ impl Object for TimeValue {
                 )),
             }),
             "Add" => one().and_then(|a| match a {
-                Value::Int(d) => Ok(TimeValue::new(t.add(*d))),
+                Value::Int(d) => Ok(TimeValue::wrap(t.add(*d))),
                 other => Err(format!(
                     "wrong type for value; expected time.Duration; got {}",
                     other.type_name()
@@ -1331,7 +1331,7 @@ fn in_zone(t: &Time, _zone: &str) -> Time {
 
 fn now(args: &[Value]) -> FuncResult {
     want_args("now", args, 0)?;
-    Ok(TimeValue::new(Time::now()))
+    Ok(TimeValue::wrap(Time::now()))
 }
 
 fn date(args: &[Value]) -> FuncResult {
@@ -1366,7 +1366,7 @@ fn date_modify(args: &[Value]) -> FuncResult {
     want_args("dateModify", args, 2)?;
     let d = string_arg(args, 0)?;
     let t = time_arg(args, 1)?;
-    Ok(TimeValue::new(match parse_duration(d) {
+    Ok(TimeValue::wrap(match parse_duration(d) {
         Ok(d) => t.add(d),
         Err(_) => t,
     }))
@@ -1375,7 +1375,7 @@ fn date_modify(args: &[Value]) -> FuncResult {
 fn must_date_modify(args: &[Value]) -> FuncResult {
     want_args("mustDateModify", args, 2)?;
     let d = parse_duration(string_arg(args, 0)?)?;
-    Ok(TimeValue::new(time_arg(args, 1)?.add(d)))
+    Ok(TimeValue::wrap(time_arg(args, 1)?.add(d)))
 }
 
 fn ago(args: &[Value]) -> FuncResult {
@@ -1429,7 +1429,7 @@ fn duration_round(args: &[Value]) -> FuncResult {
 fn to_date(args: &[Value]) -> FuncResult {
     want_args("toDate", args, 2)?;
     let (layout, text) = (string_arg(args, 0)?, string_arg(args, 1)?);
-    Ok(TimeValue::new(
+    Ok(TimeValue::wrap(
         parse_time(layout, text).unwrap_or_else(|_| Time::zero()),
     ))
 }
@@ -1437,7 +1437,7 @@ fn to_date(args: &[Value]) -> FuncResult {
 fn must_to_date(args: &[Value]) -> FuncResult {
     want_args("mustToDate", args, 2)?;
     let (layout, text) = (string_arg(args, 0)?, string_arg(args, 1)?);
-    Ok(TimeValue::new(parse_time(layout, text)?))
+    Ok(TimeValue::wrap(parse_time(layout, text)?))
 }
 
 fn unix_epoch(args: &[Value]) -> FuncResult {
@@ -1454,7 +1454,7 @@ mod tests {
     const SPRIG_INSTANT: i64 = 1_560_458_379;
 
     fn tv(t: Time) -> Value {
-        TimeValue::new(t)
+        TimeValue::wrap(t)
     }
 
     #[test]
@@ -1556,7 +1556,7 @@ mod tests {
         let t = tv(Time::from_unix(SPRIG_INSTANT));
         let cases: Vec<(&str, FuncResult, Value)> = vec![
             // From sprig date_test.go.
-            ("html_date", html_date(&[t.clone()]), s("2019-06-13")),
+            ("html_date", html_date(std::slice::from_ref(&t)), s("2019-06-13")),
             (
                 "date_in_zone",
                 date_in_zone(&[s("02 Jan 06 15:04 -0700"), t.clone(), s("UTC")]),
@@ -1572,7 +1572,11 @@ mod tests {
                 date_in_zone(&[s("02 Jan 06 15:04 -0700"), t.clone(), s("foobar")]),
                 s("13 Jun 19 20:39 +0000"),
             ),
-            ("unix_epoch", unix_epoch(&[t.clone()]), s("1560458379")),
+            (
+                "unix_epoch",
+                unix_epoch(std::slice::from_ref(&t)),
+                s("1560458379"),
+            ),
             (
                 "to_date_then_date",
                 date(&[

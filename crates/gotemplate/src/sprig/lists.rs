@@ -327,7 +327,7 @@ mod tests {
                 vec![i64::MIN],
                 Err(format!(
                     "until: {} elements is over the limit of {max}",
-                    i64::MIN as i128 * -1
+                    -(i64::MIN as i128)
                 )),
             ),
             (

@@ -66,7 +66,8 @@ mod tests {
     #[test]
     fn paths() {
         // Expectations from Go's path package tests (path_test.go) and sprig's docs.
-        let cases: Vec<(&str, fn(&str) -> String, &str, &str)> = vec![
+        type Case = (&'static str, fn(&str) -> String, &'static str, &'static str);
+        let cases: Vec<Case> = vec![
             ("clean empty", clean, "", "."),
             ("clean dots", clean, "a/./b/../c//d/", "a/c/d"),
             ("clean rooted dotdot", clean, "/../a", "/a"),

@@ -135,7 +135,8 @@ mod tests {
     #[test]
     fn random_strings_have_length_and_alphabet() {
         type F = fn(&[Value]) -> FuncResult;
-        let cases: [(&str, F, fn(u8) -> bool); 4] = [
+        type Case = (&'static str, F, fn(u8) -> bool);
+        let cases: [Case; 4] = [
             ("alpha_num", rand_alpha_num, |c| c.is_ascii_alphanumeric()),
             ("alpha", rand_alpha, |c| c.is_ascii_alphabetic()),
             ("numeric", rand_numeric, |c| c.is_ascii_digit()),

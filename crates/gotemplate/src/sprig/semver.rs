@@ -23,7 +23,7 @@ pub struct SemverValue {
 
 impl SemverValue {
     /// Wraps a version as `*semver.Version` (what `semver` returns).
-    pub fn new(version: Version) -> Value {
+    pub fn wrap(version: Version) -> Value {
         Value::Object(Rc::new(SemverValue {
             version,
             pointer: true,
@@ -74,7 +74,7 @@ fn version_arg(v: &Value) -> Result<Version, String> {
 
 fn semver(args: &[Value]) -> FuncResult {
     want_args("semver", args, 1)?;
-    Ok(SemverValue::new(parse_version(string_arg(args, 0)?)?))
+    Ok(SemverValue::wrap(parse_version(string_arg(args, 0)?)?))
 }
 
 fn semver_compare(args: &[Value]) -> FuncResult {
