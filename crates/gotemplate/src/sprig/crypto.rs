@@ -23,6 +23,7 @@ use rand::{rngs::OsRng, RngCore};
 use sha1::{Digest, Sha1};
 use sha2::{Sha256, Sha512};
 
+use super::arity;
 use crate::sprig::date::Time;
 use crate::{FuncMap, FuncResult, Object, Value};
 
@@ -48,18 +49,8 @@ pub fn register(m: &mut FuncMap) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Argument helpers (Go's template engine checks arity and types before calling)
-
-fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), String> {
-    if args.len() == n {
-        Ok(())
-    } else {
-        Err(format!(
-            "wrong number of args for {name}: want {n} got {}",
-            args.len()
-        ))
-    }
-}
+// Argument helpers. The generators (genCA, genPrivateKey, ...) have no entry in sprig's
+// SIGNATURES, so their types are checked here, with these messages; the count is mod.rs's.
 
 fn string_arg(args: &[Value], i: usize) -> Result<&str, String> {
     match &args[i] {
@@ -110,17 +101,17 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn sha1sum(args: &[Value]) -> FuncResult {
-    want_args("sha1sum", args, 1)?;
+    arity("sha1sum", args, 1)?;
     Ok(Value::str(hex(&Sha1::digest(go_bytes_arg(args, 0)?))))
 }
 
 fn sha256sum(args: &[Value]) -> FuncResult {
-    want_args("sha256sum", args, 1)?;
+    arity("sha256sum", args, 1)?;
     Ok(Value::str(hex(&Sha256::digest(go_bytes_arg(args, 0)?))))
 }
 
 fn sha512sum(args: &[Value]) -> FuncResult {
-    want_args("sha512sum", args, 1)?;
+    arity("sha512sum", args, 1)?;
     Ok(Value::str(hex(&Sha512::digest(go_bytes_arg(args, 0)?))))
 }
 
@@ -141,7 +132,7 @@ pub fn adler32(data: &[u8]) -> u32 {
 }
 
 fn adler32sum(args: &[Value]) -> FuncResult {
-    want_args("adler32sum", args, 1)?;
+    arity("adler32sum", args, 1)?;
     Ok(Value::str(adler32(go_bytes_arg(args, 0)?).to_string()))
 }
 
@@ -159,12 +150,12 @@ fn bcrypt_hash(password: &str) -> String {
 }
 
 fn bcrypt_fn(args: &[Value]) -> FuncResult {
-    want_args("bcrypt", args, 1)?;
+    arity("bcrypt", args, 1)?;
     Ok(Value::str(bcrypt_hash(string_arg(args, 0)?)))
 }
 
 fn htpasswd(args: &[Value]) -> FuncResult {
-    want_args("htpasswd", args, 2)?;
+    arity("htpasswd", args, 2)?;
     let (user, password) = (string_arg(args, 0)?, string_arg(args, 1)?);
     if user.contains(':') {
         return Ok(Value::str(format!("invalid username: {user}")));
@@ -259,7 +250,7 @@ fn master_password(counter: u32, kind: &str, password: &str, user: &str, site: &
 }
 
 fn derive_password(args: &[Value]) -> FuncResult {
-    want_args("derivePassword", args, 5)?;
+    arity("derivePassword", args, 5)?;
     // Go converts the argument to uint32, wrapping like a conversion.
     let counter = int_arg(args, 0)? as u32;
     let (kind, password, user, site) = (
@@ -578,7 +569,7 @@ fn parse_private_key_pem(text: &str) -> Result<PrivateKey, String> {
 }
 
 fn gen_private_key(args: &[Value]) -> FuncResult {
-    want_args("genPrivateKey", args, 1)?;
+    arity("genPrivateKey", args, 1)?;
     let kind = string_arg(args, 0)?;
     let key = match kind {
         "" | "rsa" => new_rsa(4096)
@@ -909,25 +900,25 @@ fn leaf_template(args: &[Value]) -> Result<Template, String> {
 }
 
 fn gen_ca(args: &[Value]) -> FuncResult {
-    want_args("genCA", args, 2)?;
+    arity("genCA", args, 2)?;
     let t = ca_template(args)?;
     certificate(&t, &new_rsa(2048)?, None)
 }
 
 fn gen_ca_with_key(args: &[Value]) -> FuncResult {
-    want_args("genCAWithKey", args, 3)?;
+    arity("genCAWithKey", args, 3)?;
     let t = ca_template(args)?;
     certificate(&t, &with_key(string_arg(args, 2)?)?, None)
 }
 
 fn gen_self_signed_cert(args: &[Value]) -> FuncResult {
-    want_args("genSelfSignedCert", args, 4)?;
+    arity("genSelfSignedCert", args, 4)?;
     let t = leaf_template(args)?;
     certificate(&t, &new_rsa(2048)?, None)
 }
 
 fn gen_self_signed_cert_with_key(args: &[Value]) -> FuncResult {
-    want_args("genSelfSignedCertWithKey", args, 5)?;
+    arity("genSelfSignedCertWithKey", args, 5)?;
     let t = leaf_template(args)?;
     certificate(&t, &with_key(string_arg(args, 4)?)?, None)
 }
@@ -961,7 +952,7 @@ fn ca_arg(v: &Value) -> Result<(ParsedCert, PrivateKey), String> {
 }
 
 fn gen_signed_cert(args: &[Value]) -> FuncResult {
-    want_args("genSignedCert", args, 5)?;
+    arity("genSignedCert", args, 5)?;
     let t = leaf_template(args)?;
     let key = new_rsa(2048)?;
     let (ca, ca_key) = ca_arg(&args[4])?;
@@ -969,7 +960,7 @@ fn gen_signed_cert(args: &[Value]) -> FuncResult {
 }
 
 fn gen_signed_cert_with_key(args: &[Value]) -> FuncResult {
-    want_args("genSignedCertWithKey", args, 6)?;
+    arity("genSignedCertWithKey", args, 6)?;
     let t = leaf_template(args)?;
     let key = with_key(string_arg(args, 5)?)?;
     let (ca, ca_key) = ca_arg(&args[4])?;
@@ -977,7 +968,7 @@ fn gen_signed_cert_with_key(args: &[Value]) -> FuncResult {
 }
 
 fn build_custom_cert(args: &[Value]) -> FuncResult {
-    want_args("buildCustomCert", args, 2)?;
+    arity("buildCustomCert", args, 2)?;
     let b64 = base64::engine::general_purpose::STANDARD;
     let cert = b64
         .decode(string_arg(args, 0)?)
@@ -1006,7 +997,7 @@ fn aes_key(password: &str) -> aes::Aes256 {
 }
 
 fn encrypt_aes(args: &[Value]) -> FuncResult {
-    want_args("encryptAES", args, 2)?;
+    arity("encryptAES", args, 2)?;
     let (password, plaintext) = (string_arg(args, 0)?, string_arg(args, 1)?);
     if plaintext.is_empty() {
         return Ok(Value::str(""));
@@ -1032,7 +1023,7 @@ fn encrypt_aes(args: &[Value]) -> FuncResult {
 }
 
 fn decrypt_aes(args: &[Value]) -> FuncResult {
-    want_args("decryptAES", args, 2)?;
+    arity("decryptAES", args, 2)?;
     let (password, crypt64) = (string_arg(args, 0)?, string_arg(args, 1)?);
     if crypt64.is_empty() {
         return Ok(Value::str(""));

@@ -14,6 +14,7 @@
 //! integer number of seconds and treats anything else as 0. The value model has one integer
 //! type, so Go's `int` and `int64` are not told apart.
 
+use super::{arity, str_arg};
 use crate::civil::{civil_from_days, days_from_civil};
 use std::{
     rc::Rc,
@@ -1286,27 +1287,6 @@ impl Object for TimeValue {
 // ---------------------------------------------------------------------------------------------
 // Functions
 
-fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), String> {
-    if args.len() == n {
-        Ok(())
-    } else {
-        Err(format!(
-            "wrong number of args for {name}: want {n} got {}",
-            args.len()
-        ))
-    }
-}
-
-fn string_arg(args: &[Value], i: usize) -> Result<&str, String> {
-    match &args[i] {
-        Value::Str(s) => Ok(s),
-        other => Err(format!(
-            "wrong type for value; expected string; got {}",
-            other.type_name()
-        )),
-    }
-}
-
 fn time_arg(args: &[Value], i: usize) -> Result<Time, String> {
     time_of(&args[i]).ok_or_else(|| {
         format!(
@@ -1330,41 +1310,41 @@ fn in_zone(t: &Time, _zone: &str) -> Time {
 }
 
 fn now(args: &[Value]) -> FuncResult {
-    want_args("now", args, 0)?;
+    arity("now", args, 0)?;
     Ok(TimeValue::wrap(Time::now()))
 }
 
 fn date(args: &[Value]) -> FuncResult {
-    want_args("date", args, 2)?;
-    let layout = string_arg(args, 0)?;
+    arity("date", args, 2)?;
+    let layout = str_arg(&args[0])?;
     Ok(Value::str(in_zone(&loose_time(&args[1]), "Local").format(layout)))
 }
 
 fn date_in_zone(args: &[Value]) -> FuncResult {
-    want_args("dateInZone", args, 3)?;
-    let layout = string_arg(args, 0)?;
-    let zone = string_arg(args, 2)?;
+    arity("dateInZone", args, 3)?;
+    let layout = str_arg(&args[0])?;
+    let zone = str_arg(&args[2])?;
     Ok(Value::str(in_zone(&loose_time(&args[1]), zone).format(layout)))
 }
 
 fn html_date(args: &[Value]) -> FuncResult {
-    want_args("htmlDate", args, 1)?;
+    arity("htmlDate", args, 1)?;
     Ok(Value::str(
         in_zone(&loose_time(&args[0]), "Local").format("2006-01-02"),
     ))
 }
 
 fn html_date_in_zone(args: &[Value]) -> FuncResult {
-    want_args("htmlDateInZone", args, 2)?;
-    let zone = string_arg(args, 1)?;
+    arity("htmlDateInZone", args, 2)?;
+    let zone = str_arg(&args[1])?;
     Ok(Value::str(
         in_zone(&loose_time(&args[0]), zone).format("2006-01-02"),
     ))
 }
 
 fn date_modify(args: &[Value]) -> FuncResult {
-    want_args("dateModify", args, 2)?;
-    let d = string_arg(args, 0)?;
+    arity("dateModify", args, 2)?;
+    let d = str_arg(&args[0])?;
     let t = time_arg(args, 1)?;
     Ok(TimeValue::wrap(match parse_duration(d) {
         Ok(d) => t.add(d),
@@ -1373,13 +1353,13 @@ fn date_modify(args: &[Value]) -> FuncResult {
 }
 
 fn must_date_modify(args: &[Value]) -> FuncResult {
-    want_args("mustDateModify", args, 2)?;
-    let d = parse_duration(string_arg(args, 0)?)?;
+    arity("mustDateModify", args, 2)?;
+    let d = parse_duration(str_arg(&args[0])?)?;
     Ok(TimeValue::wrap(time_arg(args, 1)?.add(d)))
 }
 
 fn ago(args: &[Value]) -> FuncResult {
-    want_args("ago", args, 1)?;
+    arity("ago", args, 1)?;
     let t = loose_time(&args[0]);
     Ok(Value::str(format_duration(round_duration(
         t.since(),
@@ -1388,7 +1368,7 @@ fn ago(args: &[Value]) -> FuncResult {
 }
 
 fn duration(args: &[Value]) -> FuncResult {
-    want_args("duration", args, 1)?;
+    arity("duration", args, 1)?;
     let n = match &args[0] {
         Value::Str(s) => s.parse::<i64>().unwrap_or(0),
         // Sprig's type switch names int64 only: a template's `int` (`duration 95`) is 0s.
@@ -1400,7 +1380,7 @@ fn duration(args: &[Value]) -> FuncResult {
 }
 
 fn duration_round(args: &[Value]) -> FuncResult {
-    want_args("durationRound", args, 1)?;
+    arity("durationRound", args, 1)?;
     let d = match &args[0] {
         Value::Str(s) => parse_duration(s).unwrap_or(0),
         // As in `duration`, only int64 counts; a plain `int` is a zero duration.
@@ -1427,21 +1407,21 @@ fn duration_round(args: &[Value]) -> FuncResult {
 }
 
 fn to_date(args: &[Value]) -> FuncResult {
-    want_args("toDate", args, 2)?;
-    let (layout, text) = (string_arg(args, 0)?, string_arg(args, 1)?);
+    arity("toDate", args, 2)?;
+    let (layout, text) = (str_arg(&args[0])?, str_arg(&args[1])?);
     Ok(TimeValue::wrap(
         parse_time(layout, text).unwrap_or_else(|_| Time::zero()),
     ))
 }
 
 fn must_to_date(args: &[Value]) -> FuncResult {
-    want_args("mustToDate", args, 2)?;
-    let (layout, text) = (string_arg(args, 0)?, string_arg(args, 1)?);
+    arity("mustToDate", args, 2)?;
+    let (layout, text) = (str_arg(&args[0])?, str_arg(&args[1])?);
     Ok(TimeValue::wrap(parse_time(layout, text)?))
 }
 
 fn unix_epoch(args: &[Value]) -> FuncResult {
-    want_args("unixEpoch", args, 1)?;
+    arity("unixEpoch", args, 1)?;
     Ok(Value::str(time_arg(args, 0)?.unix.to_string()))
 }
 

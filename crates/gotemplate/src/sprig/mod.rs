@@ -280,8 +280,20 @@ pub(crate) const NIL_DEREF: &str = "runtime error: invalid memory address or nil
 
 /// Checks a fixed argument count like text/template does for a non-variadic function.
 pub(crate) fn fixed<'a, const N: usize>(name: &str, args: &'a [Value]) -> Result<&'a [Value; N], String> {
-    args.try_into()
-        .map_err(|_| format!("wrong number of args for {name}: want {N} got {}", args.len()))
+    arity(name, args, N)?;
+    Ok(args.try_into().expect("length checked"))
+}
+
+/// [`fixed`] for functions that index their arguments themselves.
+pub(crate) fn arity(name: &str, args: &[Value], n: usize) -> Result<(), String> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(format!(
+            "wrong number of args for {name}: want {n} got {}",
+            args.len()
+        ))
+    }
 }
 
 /// Checks the minimum argument count of a variadic function.

@@ -5,6 +5,7 @@
 
 use std::{cmp::Ordering, rc::Rc};
 
+use super::{arity, str_arg};
 use crate::semver::{parse_version, Constraints, Version};
 use crate::{FuncMap, FuncResult, Object, Value};
 
@@ -38,27 +39,6 @@ impl SemverValue {
     }
 }
 
-fn want_args(name: &str, args: &[Value], n: usize) -> Result<(), String> {
-    if args.len() == n {
-        Ok(())
-    } else {
-        Err(format!(
-            "wrong number of args for {name}: want {n} got {}",
-            args.len()
-        ))
-    }
-}
-
-fn string_arg(args: &[Value], i: usize) -> Result<&str, String> {
-    match &args[i] {
-        Value::Str(s) => Ok(s),
-        other => Err(format!(
-            "wrong type for value; expected string; got {}",
-            other.type_name()
-        )),
-    }
-}
-
 /// The version inside a `semver` result passed back as a method argument.
 fn version_arg(v: &Value) -> Result<Version, String> {
     match v {
@@ -73,14 +53,14 @@ fn version_arg(v: &Value) -> Result<Version, String> {
 }
 
 fn semver(args: &[Value]) -> FuncResult {
-    want_args("semver", args, 1)?;
-    Ok(SemverValue::wrap(parse_version(string_arg(args, 0)?)?))
+    arity("semver", args, 1)?;
+    Ok(SemverValue::wrap(parse_version(str_arg(&args[0])?)?))
 }
 
 fn semver_compare(args: &[Value]) -> FuncResult {
-    want_args("semverCompare", args, 2)?;
-    let constraints = Constraints::parse(string_arg(args, 0)?)?;
-    let version = parse_version(string_arg(args, 1)?)?;
+    arity("semverCompare", args, 2)?;
+    let constraints = Constraints::parse(str_arg(&args[0])?)?;
+    let version = parse_version(str_arg(&args[1])?)?;
     Ok(Value::Bool(constraints.matches(&version)))
 }
 
@@ -130,7 +110,7 @@ impl Object for SemverValue {
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let v = &self.version;
         let compare = |args: &[Value]| -> Result<Ordering, String> {
-            want_args(name, args, 1)?;
+            arity(name, args, 1)?;
             Ok(v.compare(&version_arg(&args[0])?))
         };
         let result = match name {
@@ -141,8 +121,8 @@ impl Object for SemverValue {
             "GreaterThanEqual" => compare(args).map(|o| Value::Bool(o != Ordering::Less)),
             "Equal" => compare(args).map(|o| Value::Bool(o == Ordering::Equal)),
             "SetPrerelease" | "SetMetadata" => (|| {
-                want_args(name, args, 1)?;
-                let text = string_arg(args, 0)?;
+                arity(name, args, 1)?;
+                let text = str_arg(&args[0])?;
                 // Validate by parsing a version that carries the new part.
                 let probe = if name == "SetPrerelease" {
                     format!("0.0.0-{text}")
