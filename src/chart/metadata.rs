@@ -316,7 +316,7 @@ fn scalar_string(v: &Json) -> Option<String> {
         } else if let Some(u) = n.as_u64() {
             u.to_string()
         } else {
-            format_float32_g(n.as_f64().unwrap_or(0.0))
+            gotemplate::gofmt::format_float32_g(n.as_f64().unwrap_or(0.0))
         }),
         Json::Array(_) | Json::Object(_) => None,
     }
@@ -394,75 +394,9 @@ pub(crate) fn sanitize(s: &str) -> String {
         .collect()
 }
 
-/// Go's `strconv.FormatFloat(f, 'g', -1, 32)`: the shortest float32 digits, in `%e` form when the
-/// decimal exponent is < -4 or >= 6 (strconv's rule for shortest `g`).
-pub(crate) fn format_float32_g(f: f64) -> String {
-    let x = f as f32;
-    if x.is_nan() {
-        return "NaN".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    // Rust's `{:e}` on f32 yields the shortest round-trip digits: "1.1e0", "-1.2345e-7".
-    let sci = format!("{x:e}");
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let neg = mant.starts_with('-');
-    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    let nd = digits.len() as i32;
-    let sign = if neg { "-" } else { "" };
-    let eprec = 6;
-    if exp < -4 || exp >= eprec {
-        let mut m = digits[..1].to_string();
-        if nd > 1 {
-            m.push('.');
-            m.push_str(&digits[1..]);
-        }
-        let es = if exp < 0 { "-" } else { "+" };
-        return format!("{sign}{m}e{es}{:02}", exp.abs());
-    }
-    let dp = exp + 1;
-    let body = if dp <= 0 {
-        format!("0.{}{}", "0".repeat((-dp) as usize), digits)
-    } else if dp >= nd {
-        format!("{}{}", digits, "0".repeat((dp - nd) as usize))
-    } else {
-        format!("{}.{}", &digits[..dp as usize], &digits[dp as usize..])
-    };
-    format!("{sign}{body}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn float32_g_table() {
-        // Values of strconv.FormatFloat(f, 'g', -1, 32) in Go.
-        let cases: &[(f64, &str)] = &[
-            (1.10, "1.1"),
-            (1.0, "1"),
-            (0.1, "0.1"),
-            (2.5, "2.5"),
-            (100000.0, "100000"),
-            (1e6, "1e+06"),
-            (1.5e-7, "1.5e-07"),
-            (0.0001, "0.0001"),
-            (1.2345678e7, "1.2345678e+07"),
-            (-3.25, "-3.25"),
-        ];
-        for (f, want) in cases {
-            assert_eq!(format_float32_g(*f), *want, "{f}");
-        }
-    }
 
     #[test]
     fn apply_table() {

@@ -8,6 +8,7 @@
 //! `|+`, `|2-`) appear. `toYamlPretty` uses go-yaml v3 directly (no JSON round trip).
 
 use super::parse::{resolve, Y};
+use gotemplate::gofmt::format_float_g;
 use gotemplate::json::{json_float, TooLong, CYCLE_CHECK_DEPTH, MAX_TEXT};
 use gotemplate::Value;
 
@@ -65,95 +66,6 @@ fn trim_newline(mut s: String) -> String {
         s.pop();
     }
     s
-}
-
-// ---------------------------------------------------------------------------------------------
-// Go float formatting.
-
-/// Shortest round-trip decimal digits and decimal-point position of a positive finite float.
-fn shortest_digits(s: String) -> (Vec<u8>, i32) {
-    // Rust's `{:e}` prints the shortest round-trip digits: "1.2345e6", "5e-7".
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let digits: Vec<u8> = mant.bytes().filter(u8::is_ascii_digit).collect();
-    let exp: i32 = exp.parse().unwrap_or(0);
-    (digits, exp + 1)
-}
-
-fn fmt_e(neg: bool, digits: &[u8], dp: i32) -> String {
-    let mut s = String::new();
-    if neg {
-        s.push('-');
-    }
-    s.push(digits[0] as char);
-    if digits.len() > 1 {
-        s.push('.');
-        s.extend(digits[1..].iter().map(|&d| d as char));
-    }
-    let exp = if digits == b"0" { 0 } else { dp - 1 };
-    s.push('e');
-    s.push(if exp < 0 { '-' } else { '+' });
-    s.push_str(&format!("{:02}", exp.abs()));
-    s
-}
-
-fn fmt_f(neg: bool, digits: &[u8], dp: i32) -> String {
-    let mut s = String::new();
-    if neg {
-        s.push('-');
-    }
-    let nd = digits.len() as i32;
-    if dp <= 0 {
-        s.push_str("0.");
-        s.extend(std::iter::repeat_n('0', (-dp) as usize));
-        s.extend(digits.iter().map(|&d| d as char));
-    } else if dp >= nd {
-        s.extend(digits.iter().map(|&d| d as char));
-        s.extend(std::iter::repeat_n('0', (dp - nd) as usize));
-    } else {
-        s.extend(digits[..dp as usize].iter().map(|&d| d as char));
-        s.push('.');
-        s.extend(digits[dp as usize..].iter().map(|&d| d as char));
-    }
-    s
-}
-
-fn go_float(f: f64, bits32: bool, mode: u8) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
-    }
-    let neg = f.is_sign_negative();
-    let a = f.abs();
-    let (digits, dp) = if a == 0.0 {
-        (vec![b'0'], 1)
-    } else if bits32 {
-        shortest_digits(format!("{:e}", a as f32))
-    } else {
-        shortest_digits(format!("{a:e}"))
-    };
-    let exp = dp - 1;
-    match mode {
-        b'g' if !(-4..6).contains(&exp) => fmt_e(neg, &digits, dp),
-        b'e' => fmt_e(neg, &digits, dp),
-        _ => fmt_f(neg, &digits, dp),
-    }
-}
-
-/// `strconv.FormatFloat(f, 'g', -1, 64)`.
-pub fn format_float_g(f: f64) -> String {
-    go_float(f, false, b'g')
-}
-
-/// `strconv.FormatFloat(f, 'f', -1, 64)`.
-pub(crate) fn format_float_f(f: f64) -> String {
-    go_float(f, false, b'f')
-}
-
-/// `strconv.FormatFloat(f, 'g', -1, 32)` (sigs.k8s.io/yaml's float map keys).
-pub(crate) fn format_float_g32(f: f64) -> String {
-    go_float(f, true, b'g')
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -774,7 +774,7 @@ pub(super) fn key_string(k: &Y) -> Result<String, String> {
     Ok(match k {
         Y::Str(s) => s.clone(),
         Y::Int(i) => i.to_string(),
-        Y::Float(f) => match super::emit::format_float_g32(*f).as_str() {
+        Y::Float(f) => match gotemplate::gofmt::format_float32_g(*f).as_str() {
             "+Inf" => ".inf".to_string(),
             "-Inf" => "-.inf".to_string(),
             "NaN" => ".nan".to_string(),

@@ -5,7 +5,6 @@
 //! skipped; arrays whose elements are all maps become `[[arrays.of.tables]]`; floats always carry a
 //! decimal point. Helm returns the error text instead of the document when encoding fails.
 
-use super::emit::format_float_f;
 use gotemplate::json::{TooLong, MAX_TEXT};
 use gotemplate::Value;
 
@@ -212,7 +211,7 @@ impl Encoder {
                 } else if f.is_infinite() {
                     self.out.push_str(if f < 0.0 { "-inf" } else { "inf" });
                 } else {
-                    let s = format_float_f(f);
+                    let s = gotemplate::gofmt::format_float(f, b'f', -1);
                     self.out.push_str(&s);
                     if !s.contains('.') {
                         self.out.push_str(".0");

@@ -222,6 +222,27 @@ fn fmt_f(out: &mut String, digits: &[u8], dp: i32, prec: i32) {
 
 /// `strconv.FormatFloat(f, fmt, prec, 64)` for fmt in `e E f g G` (and `F` as `f`).
 pub fn format_float(f: f64, fmt: u8, prec: i32) -> String {
+    format_float_with(f, fmt, prec, decimal_digits)
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: the shortest digits that read back as the same float32
+/// (sigs.k8s.io/yaml writes float map keys so; Chart.yaml's versions read through it).
+pub fn format_float32_g(f: f64) -> String {
+    format_float_with(f64::from(f as f32), b'g', -1, |f, _| {
+        let a = (f as f32).abs();
+        if a == 0.0 {
+            return (Vec::new(), 0);
+        }
+        // Rust's `{:e}` of an f32 prints the shortest digits that round-trip as f32.
+        let s = format!("{a:e}");
+        let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let digits = mant.bytes().filter(u8::is_ascii_digit).collect();
+        (digits, exp.parse::<i32>().unwrap_or(0) + 1)
+    })
+}
+
+/// [`format_float`] with the decimal digits of `|f|` from `digits` (see [`decimal_digits`]).
+fn format_float_with(f: f64, fmt: u8, prec: i32, digits: fn(f64, i32) -> (Vec<u8>, i32)) -> String {
     if f.is_nan() {
         return "NaN".into();
     }
@@ -235,7 +256,7 @@ pub fn format_float(f: f64, fmt: u8, prec: i32) -> String {
     match fmt {
         b'f' | b'F' => {
             if prec < 0 {
-                let (d, dp) = decimal_digits(f, -1);
+                let (d, dp) = digits(f, -1);
                 fmt_f(&mut out, &d, dp, (d.len() as i32 - dp).max(0));
             } else {
                 // A double has at most 1074 fractional digits; past them every digit is 0 (and
@@ -259,9 +280,9 @@ pub fn format_float(f: f64, fmt: u8, prec: i32) -> String {
         }
         b'e' | b'E' => {
             let (d, dp) = if prec < 0 {
-                decimal_digits(f, -1)
+                digits(f, -1)
             } else {
-                decimal_digits(f, prec + 1)
+                digits(f, prec + 1)
             };
             let p = if prec < 0 { d.len() as i32 - 1 } else { prec };
             fmt_e(&mut out, &d, dp, p.max(0), fmt);
@@ -272,7 +293,7 @@ pub fn format_float(f: f64, fmt: u8, prec: i32) -> String {
             if prec == 0 {
                 prec = 1;
             }
-            let (d, dp) = decimal_digits(f, if shortest { -1 } else { prec });
+            let (d, dp) = digits(f, if shortest { -1 } else { prec });
             let nd = d.len() as i32;
             let mut eprec = prec;
             if shortest {
@@ -1171,6 +1192,32 @@ fn go_syntax(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn float32_g_table() {
+        // strconv.FormatFloat(f, 'g', -1, 32) in Go 1.23: the float32 nearest f, shortest digits.
+        let cases: &[(f64, &str)] = &[
+            (1.10, "1.1"),
+            (1.0, "1"),
+            (0.1, "0.1"),
+            (2.5, "2.5"),
+            (100000.0, "100000"),
+            (1e6, "1e+06"),
+            (1.5e-7, "1.5e-07"),
+            (0.0001, "0.0001"),
+            (1.2345678e7, "1.2345678e+07"),
+            (-3.25, "-3.25"),
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1e300, "+Inf"),
+            (-1e300, "-Inf"),
+            (f64::NAN, "NaN"),
+            (16777217.0, "1.6777216e+07"),
+        ];
+        for (f, want) in cases {
+            assert_eq!(format_float32_g(*f), *want, "{f}");
+        }
+    }
 
     #[test]
     fn quote_and_quote_rune() {
