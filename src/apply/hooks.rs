@@ -434,12 +434,7 @@ async fn delete_by_policy(
 /// did not wait for, since nothing in the plan used it. Waits until that CRD is established and
 /// says whether there was one.
 async fn kind_defined(cluster: &dyn Cluster, gvk: &Gvk, opts: &HookOptions) -> Result<bool, String> {
-    let wait_opts = WaitOptions {
-        timeout: opts.timeout,
-        poll_interval: opts.poll_interval,
-        progress: opts.progress.clone(),
-        ..WaitOptions::default()
-    };
+    let wait_opts = WaitOptions::within(opts.timeout, opts.poll_interval, &opts.progress);
     wait_for_crd_of(cluster, gvk, &wait_opts)
         .await
         .map_err(|e| format!("waiting for the CustomResourceDefinition of {}: {e}", gvk.kind))
@@ -457,12 +452,9 @@ async fn wait_done(cluster: &dyn Cluster, t: &Target, opts: &HookOptions) -> Res
         ..WaitTarget::new(t.gvk.clone(), t.namespace.as_deref(), &t.name)
     };
     let wait_opts = WaitOptions {
-        timeout: opts.timeout,
         wait_for_jobs: true,
-        poll_interval: opts.poll_interval,
         log_lines: opts.log_lines,
-        progress: opts.progress.clone(),
-        ..WaitOptions::default()
+        ..WaitOptions::within(opts.timeout, opts.poll_interval, &opts.progress)
     };
     wait(cluster, &[target], &wait_opts).await.map_err(|e| match e {
         WaitError::Failed {
