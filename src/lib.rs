@@ -18,6 +18,7 @@ pub mod civil;
 pub mod cli;
 pub mod cluster;
 pub mod diff;
+pub mod digest;
 pub mod error;
 pub mod gotemplate;
 pub mod helmpath;
