@@ -44,10 +44,7 @@ pub fn digest_hex(digest: &str) -> Result<&str, Error> {
     }
 }
 
-/// `sha256:<hex>` of `data`.
-pub fn digest_of(data: &[u8]) -> String {
-    format!("sha256:{}", crate::net::sha256_hex(data))
-}
+pub use crate::digest::sha256 as digest_of;
 
 /// Checks that `data` has `digest`.
 pub fn verify(digest: &str, data: &[u8]) -> Result<(), Error> {

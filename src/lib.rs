@@ -17,6 +17,7 @@ pub mod chart;
 pub mod cli;
 pub mod cluster;
 pub mod diff;
+pub mod digest;
 pub mod error;
 pub mod helmpath;
 pub mod lint;

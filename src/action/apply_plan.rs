@@ -15,7 +15,7 @@ use super::{
     upgrade::{upgrade, Mode, UpgradeOptions, UpgradeResult},
     Context,
 };
-use crate::{apply, values::ValuesOptions};
+use crate::apply;
 
 /// Inputs of `apply --plan`: the plan, and the flags that change how it is carried out, never
 /// what it does.
@@ -67,12 +67,7 @@ pub async fn apply_saved_plan(ctx: &Context, opts: &ApplyPlanOptions) -> anyhow:
         )
     })?;
     let upgrade_opts = UpgradeOptions {
-        release: opts.release.clone(),
-        chart,
         chart_origin: saved.chart.origin.clone(),
-        values: ValuesOptions::default(),
-        mode: Mode::Apply,
-        dry_run: None,
         wait: opts.wait,
         wait_style: opts.wait_style,
         wait_for_jobs: opts.wait_for_jobs,
@@ -80,22 +75,14 @@ pub async fn apply_saved_plan(ctx: &Context, opts: &ApplyPlanOptions) -> anyhow:
         atomic: opts.atomic,
         create_namespace: opts.create_namespace,
         description: opts.description.clone(),
-        reuse_values: false,
-        reset_then_reuse_values: false,
         // The values are the plan's, whole (set below), never the last revision's.
         reset_values: true,
-        skip_schema_validation: false,
-        take_ownership: false,
-        force: false,
-        server_side: false,
-        adopt: false,
         no_hooks: opts.no_hooks,
         kube_version: saved.kube_version.clone(),
         crds: saved.crds,
-        patches: Default::default(),
         progress: opts.progress.clone(),
         force_unlock: opts.force_unlock,
-        saved_plan: None,
+        ..UpgradeOptions::new(&opts.release, chart, Mode::Apply)
     };
     let chart_changed = (digest != saved.chart.digest).then(|| {
         format!(
@@ -125,6 +112,7 @@ pub async fn apply_saved_plan(ctx: &Context, opts: &ApplyPlanOptions) -> anyhow:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::ValuesOptions;
     use crate::{
         action::{diff_and_save, DiffOptions, SavePlanOptions},
         cluster::{Cluster, FakeCluster, Gvk, Patch, WriteOptions},

@@ -217,34 +217,13 @@ pub async fn diff_and_save(
         bail!("--out cannot be used with --patch, --set-image or --post-renderer (a saved plan does not record them yet)");
     }
     let upgrade_opts = UpgradeOptions {
-        release: opts.release.clone(),
-        chart: chart.clone(),
         chart_origin: save.chart_origin.clone(),
         values: opts.values.clone(),
-        mode: Mode::Apply,
-        dry_run: None,
-        wait: false,
-        wait_for_jobs: false,
-        timeout: std::time::Duration::from_secs(300),
-        atomic: false,
-        create_namespace: false,
-        description: None,
-        reuse_values: false,
-        reset_then_reuse_values: false,
-        reset_values: false,
-        skip_schema_validation: false,
-        take_ownership: false,
-        wait_style: Default::default(),
-        force: false,
-        server_side: false,
-        adopt: false,
-        no_hooks: false,
         kube_version: opts.kube_version.clone(),
         crds: opts.crds,
         patches: opts.patches.clone(),
-        progress: std::sync::Arc::new(crate::apply::NoProgress),
-        force_unlock: false,
         saved_plan: Some(SavedPlanUse::Write),
+        ..UpgradeOptions::new(&opts.release, chart.clone(), Mode::Apply)
     };
     let result = super::upgrade::upgrade(ctx, &upgrade_opts).await?;
     let (server, context) = ctx.cluster.endpoint();

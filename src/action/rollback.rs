@@ -16,7 +16,7 @@ use super::{
     Context,
 };
 use crate::{
-    apply::{self, ApplyOptions, Ownership, WaitOptions},
+    apply::{self, ApplyOptions, Ownership},
     release::{BeginOptions, Operation, RecordMeta, Release, Status},
 };
 
@@ -155,13 +155,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         },
         // Helm waits for the whole revision rolled back to, not only what changed.
         wait_for: apply::WaitTarget::from_plan(&plan),
-        wait: WaitOptions {
-            timeout: opts.timeout,
-            wait_for_jobs: opts.wait_for_jobs,
-            rules: opts.wait_style.rules,
-            log_lines: opts.wait_style.log_lines,
-            ..Default::default()
-        },
+        wait: opts.wait_style.options(opts.timeout, opts.wait_for_jobs),
     };
     open.run(&work)
         .await?

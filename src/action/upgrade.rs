@@ -133,6 +133,44 @@ pub struct UpgradeOptions {
     pub saved_plan: Option<SavedPlanUse>,
 }
 
+impl UpgradeOptions {
+    /// `mode` of `chart` as `release` with every flag at Helm's default: no dry run, no wait,
+    /// `--timeout 5m0s`, values from the chart and the flags only, CRDs created on install,
+    /// progress dropped. Callers set what they need with struct update syntax.
+    pub fn new(release: impl Into<String>, chart: PathBuf, mode: Mode) -> UpgradeOptions {
+        UpgradeOptions {
+            release: release.into(),
+            chart,
+            chart_origin: None,
+            values: ValuesOptions::default(),
+            patches: Default::default(),
+            mode,
+            dry_run: None,
+            wait: false,
+            wait_for_jobs: false,
+            wait_style: apply::WaitStyle::default(),
+            timeout: Duration::from_secs(300),
+            atomic: false,
+            create_namespace: false,
+            description: None,
+            reuse_values: false,
+            reset_then_reuse_values: false,
+            reset_values: false,
+            skip_schema_validation: false,
+            force: false,
+            server_side: false,
+            adopt: false,
+            take_ownership: false,
+            no_hooks: false,
+            kube_version: None,
+            progress: std::sync::Arc::new(apply::NoProgress),
+            force_unlock: false,
+            crds: apply::CrdPolicy::default(),
+            saved_plan: None,
+        }
+    }
+}
+
 /// What an install or upgrade did.
 #[derive(Debug)]
 pub struct UpgradeResult {
@@ -543,12 +581,11 @@ impl Work for Writes<'_> {
     async fn wait(&self) -> anyhow::Result<()> {
         let targets = apply::WaitTarget::from_plan(self.plan);
         let wait = WaitOptions {
-            timeout: self.opts.timeout,
-            wait_for_jobs: self.opts.wait_for_jobs,
-            rules: self.opts.wait_style.rules,
-            log_lines: self.opts.wait_style.log_lines,
             progress: self.opts.progress.clone(),
-            ..Default::default()
+            ..self
+                .opts
+                .wait_style
+                .options(self.opts.timeout, self.opts.wait_for_jobs)
         };
         apply::wait(&*self.ctx.cluster, &targets, &wait).await?;
         Ok(())
@@ -630,5 +667,43 @@ async fn ensure_namespace(ctx: &Context) -> anyhow::Result<()> {
             }
         }
         Err(e) => Err(e).context("checking the release namespace"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plain `new` is Helm's `upgrade --install` with no flags: a real (not dry) run that
+    /// neither waits nor reuses values, with Helm's 5m0s timeout and CRDs created on install.
+    #[test]
+    fn new_is_helms_defaults() {
+        let o = UpgradeOptions::new("web", PathBuf::from("chart"), Mode::Upgrade);
+        assert_eq!(
+            (o.release.as_str(), o.chart.to_str(), o.mode),
+            ("web", Some("chart"), Mode::Upgrade)
+        );
+        assert_eq!(o.dry_run, None);
+        assert_eq!(o.timeout, Duration::from_secs(300));
+        assert_eq!(o.crds, apply::CrdPolicy::Create);
+        let flags = [
+            o.wait,
+            o.wait_for_jobs,
+            o.atomic,
+            o.create_namespace,
+            o.reuse_values,
+            o.reset_then_reuse_values,
+            o.reset_values,
+            o.skip_schema_validation,
+            o.force,
+            o.server_side,
+            o.adopt,
+            o.take_ownership,
+            o.no_hooks,
+            o.force_unlock,
+        ];
+        assert_eq!(flags, [false; 14]);
+        assert!(o.values.value_files.is_empty() && o.values.set.is_empty() && o.patches.is_empty());
+        assert!(o.chart_origin.is_none() && o.kube_version.is_none() && o.saved_plan.is_none());
     }
 }

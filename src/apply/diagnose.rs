@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::cluster::{Cluster, Gvk};
 
-use super::status::{int_at, selects, str_at};
+use super::status::{condition, has_condition, int_at, selects, str_at};
 use super::wait::{Scope, Store, WaitTarget};
 
 /// Log lines shown per failed container unless `--logs` says otherwise.
@@ -241,13 +241,6 @@ pub(crate) fn pod_summary(store: &Store, gvk: &Gvk, obj: &Value, ns: &str) -> St
 }
 
 fn pod_state(pod: &Value) -> String {
-    let conditions = pod.pointer("/status/conditions").and_then(Value::as_array);
-    let has = |kind: &str, status: &str| {
-        conditions.into_iter().flatten().any(|c| {
-            c.get("type").and_then(Value::as_str) == Some(kind)
-                && c.get("status").and_then(Value::as_str) == Some(status)
-        })
-    };
     let waiting = ["/status/initContainerStatuses", "/status/containerStatuses"]
         .iter()
         .filter_map(|p| pod.pointer(p).and_then(Value::as_array))
@@ -256,10 +249,10 @@ fn pod_state(pod: &Value) -> String {
     if let Some(reason) = waiting {
         return reason.to_string();
     }
-    if has("Ready", "True") {
+    if has_condition(pod, "Ready", "True") {
         return "Ready".into();
     }
-    if has("PodScheduled", "False") {
+    if has_condition(pod, "PodScheduled", "False") {
         return "Unschedulable".into();
     }
     str_at(pod, "/status/phase").unwrap_or("Pending").to_string()
@@ -277,32 +270,15 @@ fn pods_of<'a>(store: &'a Store, gvk: &Gvk, obj: &'a Value, ns: &str) -> Vec<&'a
         .of(&Gvk::new("v1", "Pod"), Some(ns))
         .filter(|p| selects(obj, p))
         .collect();
-    let ready = |p: &Value| {
-        p.pointer("/status/conditions")
-            .and_then(Value::as_array)
-            .is_some_and(|cs| {
-                cs.iter().any(|c| {
-                    c.get("type").and_then(Value::as_str) == Some("Ready")
-                        && c.get("status").and_then(Value::as_str) == Some("True")
-                })
-            })
-    };
     // Ready pods say nothing about the failure (the old ReplicaSet's, during a rollout).
-    pods.retain(|p| !ready(p));
+    pods.retain(|p| !has_condition(p, "Ready", "True"));
     pods.truncate(MAX_PODS);
     pods
 }
 
 fn pod_report(pod: &Value) -> PodReport {
-    let problem = pod
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .find(|c| {
-            c.get("type").and_then(Value::as_str) == Some("PodScheduled")
-                && c.get("status").and_then(Value::as_str) == Some("False")
-        })
+    let problem = condition(pod, "PodScheduled")
+        .filter(|c| str_at(c, "/status") == Some("False"))
         .map(|c| {
             format!(
                 "{}: {}",
@@ -428,5 +404,63 @@ impl fmt::Display for Diagnosis {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn pod(conditions: Value, waiting: Option<&str>, phase: Option<&str>) -> Value {
+        let mut p = json!({"metadata": {"name": "web-1"}, "status": {"conditions": conditions}});
+        if let Some(reason) = waiting {
+            p["status"]["containerStatuses"] =
+                json!([{"name": "c", "state": {"waiting": {"reason": reason}}}]);
+        }
+        if let Some(phase) = phase {
+            p["status"]["phase"] = json!(phase);
+        }
+        p
+    }
+
+    /// The one-word state a pod is summed up by: a waiting container's reason first, then
+    /// readiness, then scheduling, then its phase.
+    #[test]
+    fn pod_states() {
+        let ready = json!([{"type": "Ready", "status": "True"}]);
+        let unready = json!([{"type": "Ready", "status": "False"}]);
+        let unschedulable = json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                                    "message": "0/1 nodes are available"}]);
+        let cases = [
+            (
+                "waiting wins",
+                pod(ready.clone(), Some("CrashLoopBackOff"), Some("Running")),
+                "CrashLoopBackOff",
+            ),
+            ("ready", pod(ready, None, Some("Running")), "Ready"),
+            (
+                "unschedulable",
+                pod(unschedulable.clone(), None, Some("Pending")),
+                "Unschedulable",
+            ),
+            (
+                "not ready: its phase",
+                pod(unready, None, Some("Running")),
+                "Running",
+            ),
+            ("no status: pending", pod(json!([]), None, None), "Pending"),
+        ];
+        for (name, p, want) in cases {
+            assert_eq!(pod_state(&p), want, "{name}");
+        }
+        let report = pod_report(&pod(unschedulable, None, Some("Pending")));
+        assert_eq!(
+            report.problem.as_deref(),
+            Some("Unschedulable: 0/1 nodes are available")
+        );
+        let scheduled = json!([{"type": "PodScheduled", "status": "True"}]);
+        assert_eq!(pod_report(&pod(scheduled, None, None)).problem, None);
     }
 }

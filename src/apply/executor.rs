@@ -353,11 +353,8 @@ async fn wait_for_dependencies(
         objects: targets.len(),
     });
     let wait_opts = WaitOptions {
-        timeout: opts.timeout,
-        poll_interval: opts.poll_interval,
         wait_for_jobs: true,
-        progress: opts.progress.clone(),
-        ..WaitOptions::default()
+        ..WaitOptions::within(opts.timeout, opts.poll_interval, &opts.progress)
     };
     wait(cluster, &targets, &wait_opts).await
 }
@@ -389,12 +386,7 @@ async fn execute_level(
                 .filter(|c| must_wait(c))
                 .map(|c| WaitTarget::new(gvk_of(c), None, &c.id.name))
                 .collect();
-            let wait_opts = WaitOptions {
-                timeout: opts.timeout,
-                poll_interval: opts.poll_interval,
-                progress: opts.progress.clone(),
-                ..WaitOptions::default()
-            };
+            let wait_opts = WaitOptions::within(opts.timeout, opts.poll_interval, &opts.progress);
             let mut waited = wait(cluster, &targets, &wait_opts).await;
             tracing::debug!(crds = targets.len(), elapsed = ?started.elapsed(), "CRDs established");
             if waited.is_ok() {

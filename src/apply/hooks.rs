@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cluster::{self, Cluster, DeleteOptions, Gvk, Propagation, WriteOptions};
-use crate::manifest::Hook;
+use crate::manifest::{Hook, HookEvent};
 
 use super::executor::wait_for_crd_of;
 use super::progress::{silent, Event, Progress};
@@ -30,83 +30,6 @@ use super::{describe_parts, Error, FIELD_MANAGER};
 const BEFORE_CREATION: &str = "before-hook-creation";
 const ON_SUCCESS: &str = "hook-succeeded";
 const ON_FAILURE: &str = "hook-failed";
-
-/// A Helm hook event: the moment of a verb at which hooks annotated with it run.
-///
-/// Typed, so that a misspelt event does not compile (a string one ran no hook at all). The
-/// annotation values are Helm's (`helm3:pkg/release/hook.go`); charts still written for Helm 2
-/// name their tests `test-success`, which Helm 3 reads as `test`, and so does [`HookEvent::parse`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum HookEvent {
-    /// `pre-install`: after rendering, before any object of a first install is written.
-    PreInstall,
-    /// `post-install`: after the objects of an install are written (and waited for).
-    PostInstall,
-    /// `pre-delete`: before an uninstall deletes anything.
-    PreDelete,
-    /// `post-delete`: after an uninstall deleted the release's objects.
-    PostDelete,
-    /// `pre-upgrade`: before an upgrade writes any object.
-    PreUpgrade,
-    /// `post-upgrade`: after the objects of an upgrade are written (and waited for).
-    PostUpgrade,
-    /// `pre-rollback`: before a rollback writes any object.
-    PreRollback,
-    /// `post-rollback`: after the objects of a rollback are written (and waited for).
-    PostRollback,
-    /// `test`: run by the `test` verb only.
-    Test,
-}
-
-impl HookEvent {
-    /// Every event, in Helm's order.
-    pub const ALL: [HookEvent; 9] = [
-        HookEvent::PreInstall,
-        HookEvent::PostInstall,
-        HookEvent::PreDelete,
-        HookEvent::PostDelete,
-        HookEvent::PreUpgrade,
-        HookEvent::PostUpgrade,
-        HookEvent::PreRollback,
-        HookEvent::PostRollback,
-        HookEvent::Test,
-    ];
-
-    /// The annotation value, as Helm writes it in `helm.sh/hook` and in release records.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HookEvent::PreInstall => "pre-install",
-            HookEvent::PostInstall => "post-install",
-            HookEvent::PreDelete => "pre-delete",
-            HookEvent::PostDelete => "post-delete",
-            HookEvent::PreUpgrade => "pre-upgrade",
-            HookEvent::PostUpgrade => "post-upgrade",
-            HookEvent::PreRollback => "pre-rollback",
-            HookEvent::PostRollback => "post-rollback",
-            HookEvent::Test => "test",
-        }
-    }
-
-    /// The event an annotation value names (`test-success` is Helm 2's name of `test`); `None`
-    /// for a value Helm does not know.
-    pub fn parse(name: &str) -> Option<HookEvent> {
-        if name == "test-success" {
-            return Some(HookEvent::Test);
-        }
-        HookEvent::ALL.into_iter().find(|e| e.as_str() == name)
-    }
-
-    /// Whether `hook` runs at this event.
-    pub fn selects(self, hook: &Hook) -> bool {
-        hook.events.iter().any(|e| HookEvent::parse(e) == Some(self))
-    }
-}
-
-impl std::fmt::Display for HookEvent {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Options of [`run_hooks`].
 #[derive(Clone)]
@@ -434,12 +357,7 @@ async fn delete_by_policy(
 /// did not wait for, since nothing in the plan used it. Waits until that CRD is established and
 /// says whether there was one.
 async fn kind_defined(cluster: &dyn Cluster, gvk: &Gvk, opts: &HookOptions) -> Result<bool, String> {
-    let wait_opts = WaitOptions {
-        timeout: opts.timeout,
-        poll_interval: opts.poll_interval,
-        progress: opts.progress.clone(),
-        ..WaitOptions::default()
-    };
+    let wait_opts = WaitOptions::within(opts.timeout, opts.poll_interval, &opts.progress);
     wait_for_crd_of(cluster, gvk, &wait_opts)
         .await
         .map_err(|e| format!("waiting for the CustomResourceDefinition of {}: {e}", gvk.kind))
@@ -457,12 +375,9 @@ async fn wait_done(cluster: &dyn Cluster, t: &Target, opts: &HookOptions) -> Res
         ..WaitTarget::new(t.gvk.clone(), t.namespace.as_deref(), &t.name)
     };
     let wait_opts = WaitOptions {
-        timeout: opts.timeout,
         wait_for_jobs: true,
-        poll_interval: opts.poll_interval,
         log_lines: opts.log_lines,
-        progress: opts.progress.clone(),
-        ..WaitOptions::default()
+        ..WaitOptions::within(opts.timeout, opts.poll_interval, &opts.progress)
     };
     wait(cluster, &[target], &wait_opts).await.map_err(|e| match e {
         WaitError::Failed {
@@ -702,22 +617,10 @@ mod tests {
         });
     }
 
+    /// Helm 2's test event name selects a hook for the test event (how names read is
+    /// `manifest::HookEvent`'s own test).
     #[test]
-    fn hook_events_read_as_helm_writes_them() {
-        // Every event reads back from its own annotation value.
-        for e in HookEvent::ALL {
-            assert_eq!(HookEvent::parse(e.as_str()), Some(e), "{e}");
-        }
-        let cases: &[(&str, Option<HookEvent>)] = &[
-            ("test-success", Some(HookEvent::Test)),
-            ("pre-install", Some(HookEvent::PreInstall)),
-            ("pre_install", None),
-            ("Pre-Install", None),
-            ("", None),
-        ];
-        for (name, want) in cases {
-            assert_eq!(HookEvent::parse(name), *want, "{name:?}");
-        }
+    fn hook_events_select_as_helm_reads_them() {
         let legacy = hook("Pod", "t", "test-success", 0, &[], "");
         assert!(HookEvent::Test.selects(&legacy), "a Helm 2 test runs as a test");
         assert!(!HookEvent::PreInstall.selects(&legacy));

@@ -31,6 +31,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::Poll;
 
+pub use crate::manifest::HookEvent;
 pub use crds::{classify as classify_crd, plan_crds, CrdError, CrdPlan, CrdPolicy, CrdUpdate};
 pub use diagnose::{
     ContainerReport, Diagnosis, LogTail, ObjectReport, PodReport, Warning, DEFAULT_LOG_LINES,
@@ -39,7 +40,7 @@ pub use executor::{
     check_plan_ownership, execute, Adopt, ApplyOptions, ApplyReport, ObjectFailure, ObjectResult, Outcome,
     Ownership,
 };
-pub use hooks::{run_hooks, HookEvent, HookOptions, HookPhase, HookRun};
+pub use hooks::{run_hooks, HookOptions, HookPhase, HookRun};
 pub use order::DeclaredOrder;
 pub use ownership::{
     check_ownership, stamp_ownership, takeovers, OwnershipError, MANAGED_BY_HELM, MANAGED_BY_LABEL,

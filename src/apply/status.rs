@@ -375,10 +375,11 @@ pub(crate) fn str_at<'a>(obj: &'a Value, pointer: &str) -> Option<&'a str> {
 }
 
 /// Whether `status.conditions` has `type` with `status`.
-fn has_condition(obj: &Value, kind: &str, status: &str) -> bool {
+pub(crate) fn has_condition(obj: &Value, kind: &str, status: &str) -> bool {
     condition(obj, kind).is_some_and(|c| c.get("status").and_then(Value::as_str) == Some(status))
 }
 
+/// The first condition of `type` in `status.conditions` (the server keeps one per type).
 pub(crate) fn condition<'a>(obj: &'a Value, kind: &str) -> Option<&'a Value> {
     obj.pointer("/status/conditions")
         .and_then(Value::as_array)?

@@ -143,6 +143,37 @@ impl Default for WaitOptions {
     }
 }
 
+impl WaitStyle {
+    /// The wait of a verb's `--wait`: its `--timeout` and `--wait-for-jobs` with this style's
+    /// rules and `--logs`; progress dropped (callers that show it set `progress`).
+    pub fn options(self, timeout: Duration, wait_for_jobs: bool) -> WaitOptions {
+        WaitOptions {
+            timeout,
+            wait_for_jobs,
+            rules: self.rules,
+            log_lines: self.log_lines,
+            ..WaitOptions::default()
+        }
+    }
+}
+
+impl WaitOptions {
+    /// A wait an apply step makes on its own (CRDs established, dependencies ready, hooks
+    /// done), within the step's timeout and poll interval, reporting to the step's progress.
+    pub(crate) fn within(
+        timeout: Duration,
+        poll_interval: Duration,
+        progress: &Arc<dyn Progress>,
+    ) -> WaitOptions {
+        WaitOptions {
+            timeout,
+            poll_interval,
+            progress: progress.clone(),
+            ..WaitOptions::default()
+        }
+    }
+}
+
 impl fmt::Debug for WaitOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WaitOptions")
@@ -680,6 +711,37 @@ mod tests {
             .build()
             .expect("runtime")
             .block_on(f)
+    }
+
+    /// A verb's wait takes the user's style, timeout and `--wait-for-jobs`; a step's own wait
+    /// takes the step's bounds and progress; both keep the defaults for the rest.
+    #[test]
+    fn wait_options_from_a_style_and_from_a_step() {
+        let style = WaitStyle {
+            rules: Rules::Legacy,
+            log_lines: 7,
+        };
+        let o = style.options(Duration::from_secs(42), true);
+        let d = WaitOptions::default();
+        assert_eq!(
+            (o.timeout, o.wait_for_jobs, o.rules, o.log_lines),
+            (Duration::from_secs(42), true, Rules::Legacy, 7)
+        );
+        assert_eq!(o.poll_interval, d.poll_interval);
+        let progress: Arc<dyn Progress> = Arc::new(super::super::NoProgress);
+        let o = WaitOptions::within(Duration::from_secs(9), Duration::from_millis(10), &progress);
+        assert_eq!(
+            (o.timeout, o.poll_interval),
+            (Duration::from_secs(9), Duration::from_millis(10))
+        );
+        assert_eq!(
+            (o.wait_for_jobs, o.rules, o.log_lines),
+            (d.wait_for_jobs, d.rules, d.log_lines)
+        );
+        assert!(
+            Arc::ptr_eq(&o.progress, &progress),
+            "the step's progress, not a silent one"
+        );
     }
 
     fn opts(timeout_secs: u64) -> WaitOptions {

@@ -155,7 +155,7 @@ pub fn hash_req(requested: &[Dependency], locked: &[Locked]) -> String {
         );
     }
     out.push_str("]]");
-    sha256_digest(&out)
+    crate::digest::sha256(out.as_bytes())
 }
 
 /// Helm's `resolver.HashV2Req`: the digest Helm 2 wrote into a v1 chart's `requirements.lock`
@@ -169,14 +169,7 @@ pub fn hash_v2_req(requested: &[Dependency]) -> String {
         dependency_json(&mut out, d);
     }
     out.push_str("]}");
-    sha256_digest(&out)
-}
-
-fn sha256_digest(text: &str) -> String {
-    use sha2::Digest as _;
-    let sum = sha2::Sha256::digest(text.as_bytes());
-    let hex: String = sum.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    crate::digest::sha256(out.as_bytes())
 }
 
 /// `json.Marshal` of one `chart.Dependency`: the struct's field order and `omitempty` tags.

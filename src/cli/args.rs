@@ -111,6 +111,40 @@ impl GlobalArgs {
     }
 }
 
+/// `--wait-for-lock DURATION`, for the verbs that take the release lock.
+#[derive(Debug, Clone, Default, Args)]
+pub struct LockWaitArg {
+    /// When another live run holds the release's lock, wait this long for it instead of
+    /// stopping at once.
+    #[arg(long = "wait-for-lock", value_name = "DURATION")]
+    pub wait_for_lock: Option<String>,
+}
+
+impl LockWaitArg {
+    /// How long to wait for another run's lock (zero without the flag: stop at once).
+    pub fn duration(&self) -> anyhow::Result<std::time::Duration> {
+        Ok(self
+            .wait_for_lock
+            .as_deref()
+            .map(parse_duration)
+            .transpose()?
+            .unwrap_or_default())
+    }
+}
+
+/// The value of `--dry-run[=MODE]` (`None`: no flag). Helm's words: `client` (what a bare
+/// `--dry-run` and `true` mean; an empty value too, which Helm lets through), `server`, and
+/// `none`/`false` for no dry run.
+pub fn parse_dry_run(value: Option<&str>) -> anyhow::Result<Option<crate::action::DryRun>> {
+    use crate::action::DryRun;
+    Ok(match value {
+        None | Some("none" | "false") => None,
+        Some("client" | "true" | "") => Some(DryRun::Client),
+        Some("server") => Some(DryRun::Server),
+        Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client or server"),
+    })
+}
+
 /// kubectl-style durations: `30s`, `2m`, `1h`, `500ms`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> anyhow::Result<std::time::Duration> {
     let s = s.trim();
@@ -178,6 +212,35 @@ pub struct ChartArgs {
     /// Use development versions, too. Equivalent to version '>0.0.0-0'. If --version is set, this is ignored.
     #[arg(long)]
     pub devel: bool,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+    /// Chart repository url where to locate the requested chart.
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// Pass credentials to all domains.
+    #[arg(long = "pass-credentials")]
+    pub pass_credentials: bool,
+}
+
+impl ChartArgs {
+    /// The options the chart source step takes.
+    pub fn to_options(&self) -> crate::action::ChartSourceOptions {
+        crate::action::ChartSourceOptions {
+            version: self.version.clone(),
+            devel: self.devel,
+            repo: self.repo.clone(),
+            pass_credentials: self.pass_credentials,
+            ..self.remote.to_options()
+        }
+    }
+}
+
+/// The TLS and credential flags of every verb that downloads or uploads a chart: the one list of
+/// them and of the options they map to. Helm words a few of them per verb (`push` says "registry
+/// client" and "chart upload"); such a verb rewords them on its own struct with `mut_arg`, so its
+/// help stays Helm's while the flags stay here.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RemoteArgs {
     /// Use insecure HTTP connections for the chart download.
     #[arg(long = "plain-http")]
     pub plain_http: bool,
@@ -199,20 +262,12 @@ pub struct ChartArgs {
     /// Chart repository or registry password.
     #[arg(long, value_name = "PASSWORD")]
     pub password: Option<String>,
-    /// Chart repository url where to locate the requested chart.
-    #[arg(long, value_name = "URL")]
-    pub repo: Option<String>,
-    /// Pass credentials to all domains.
-    #[arg(long = "pass-credentials")]
-    pub pass_credentials: bool,
 }
 
-impl ChartArgs {
-    /// The options the chart source step takes.
+impl RemoteArgs {
+    /// The chart source options these flags set (the rest at their defaults).
     pub fn to_options(&self) -> crate::action::ChartSourceOptions {
         crate::action::ChartSourceOptions {
-            version: self.version.clone(),
-            devel: self.devel,
             plain_http: self.plain_http,
             tls: crate::net::TlsOptions {
                 ca_file: self.ca_file.clone(),
@@ -222,8 +277,7 @@ impl ChartArgs {
             },
             username: self.username.clone(),
             password: self.password.clone(),
-            repo: self.repo.clone(),
-            pass_credentials: self.pass_credentials,
+            ..Default::default()
         }
     }
 }
@@ -274,13 +328,99 @@ impl CrdArgs {
 mod tests {
     use clap::Parser;
 
-    use super::CrdArgs;
-    use crate::apply::CrdPolicy;
+    use super::{parse_dry_run, ChartArgs, CrdArgs, LockWaitArg};
+    use crate::{action::DryRun, apply::CrdPolicy};
 
     #[derive(Parser)]
     struct Wrap {
         #[command(flatten)]
         crds: CrdArgs,
+        #[command(flatten)]
+        chart: ChartArgs,
+        #[command(flatten)]
+        lock_wait: LockWaitArg,
+    }
+
+    fn parse(args: &[&str]) -> Result<Wrap, clap::Error> {
+        Wrap::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
+    }
+
+    /// The TLS and credential flags, flattened into the chart flags, reach the chart source
+    /// options, each into its own field.
+    #[test]
+    fn remote_flags_map_to_source_options() {
+        let o = parse(&[
+            "--plain-http",
+            "--ca-file",
+            "ca.pem",
+            "--cert-file",
+            "c.pem",
+            "--key-file",
+            "k.pem",
+            "--insecure-skip-tls-verify",
+            "--username",
+            "u",
+            "--password",
+            "p",
+            "--version",
+            "^1",
+            "--repo",
+            "https://charts.example",
+            "--pass-credentials",
+        ])
+        .expect("parses")
+        .chart
+        .to_options();
+        assert!(o.plain_http && o.tls.insecure_skip_tls_verify && o.pass_credentials);
+        let files = [&o.tls.ca_file, &o.tls.cert_file, &o.tls.key_file];
+        assert_eq!(
+            files.map(|f| f.as_ref().and_then(|p| p.to_str())),
+            [Some("ca.pem"), Some("c.pem"), Some("k.pem")]
+        );
+        assert_eq!(
+            (o.username.as_deref(), o.password.as_deref()),
+            (Some("u"), Some("p"))
+        );
+        assert_eq!(
+            (o.version.as_str(), o.repo.as_deref()),
+            ("^1", Some("https://charts.example"))
+        );
+        let none = parse(&[]).expect("parses").chart.to_options();
+        assert!(!none.plain_http && none.tls.ca_file.is_none() && none.username.is_none());
+    }
+
+    /// `--wait-for-lock`: absent is zero (stop at once); a bad duration is an error.
+    #[test]
+    fn lock_wait_flag() {
+        let cases: &[(&[&str], Option<u64>)] = &[
+            (&[], Some(0)),
+            (&["--wait-for-lock", "90s"], Some(90)),
+            (&["--wait-for-lock", "2m"], Some(120)),
+            (&["--wait-for-lock", "soon"], None),
+        ];
+        for (args, want) in cases {
+            let got = parse(args).expect("parses").lock_wait.duration().ok();
+            assert_eq!(got.map(|d| d.as_secs()), *want, "{args:?}");
+        }
+    }
+
+    /// Every spelling of `--dry-run[=MODE]` the deploy verbs, rollback and template accept.
+    #[test]
+    fn dry_run_values() {
+        let cases: &[(Option<&str>, Result<Option<DryRun>, ()>)] = &[
+            (None, Ok(None)),
+            (Some("none"), Ok(None)),
+            (Some("false"), Ok(None)),
+            (Some("client"), Ok(Some(DryRun::Client))),
+            (Some("true"), Ok(Some(DryRun::Client))),
+            (Some(""), Ok(Some(DryRun::Client))),
+            (Some("server"), Ok(Some(DryRun::Server))),
+            (Some("Server"), Err(())),
+            (Some("yes"), Err(())),
+        ];
+        for (value, want) in cases {
+            assert_eq!(&parse_dry_run(*value).map_err(|_| ()), want, "{value:?}");
+        }
     }
 
     /// `--crds` and Helm's `--skip-crds` map to one policy; both at once is a usage error.
@@ -296,8 +436,7 @@ mod tests {
             (&["--crds", "update", "--skip-crds"], None),
         ];
         for (args, want) in cases {
-            let parsed = Wrap::try_parse_from(std::iter::once("x").chain(args.iter().copied()));
-            let got = parsed.ok().map(|w| w.crds.policy().expect("policy"));
+            let got = parse(args).ok().map(|w| w.crds.policy().expect("policy"));
             assert_eq!(got, *want, "{args:?}");
         }
     }

@@ -45,45 +45,15 @@ pub struct ConnectionArgs {
     /// Do not refresh the local repository cache.
     #[arg(long = "skip-refresh")]
     skip_refresh: bool,
-    /// Use insecure HTTP connections for the chart download.
-    #[arg(long = "plain-http")]
-    plain_http: bool,
-    /// Verify certificates of HTTPS-enabled servers using this CA bundle.
-    #[arg(long = "ca-file", value_name = "FILE")]
-    ca_file: Option<PathBuf>,
-    /// Identify HTTPS client using this SSL certificate file.
-    #[arg(long = "cert-file", value_name = "FILE")]
-    cert_file: Option<PathBuf>,
-    /// Identify HTTPS client using this SSL key file.
-    #[arg(long = "key-file", value_name = "FILE")]
-    key_file: Option<PathBuf>,
-    /// Skip tls certificate checks for the chart download.
-    #[arg(long = "insecure-skip-tls-verify")]
-    insecure_skip_tls_verify: bool,
-    /// Chart repository or registry username.
-    #[arg(long, value_name = "USER")]
-    username: Option<String>,
-    /// Chart repository or registry password.
-    #[arg(long, value_name = "PASSWORD")]
-    password: Option<String>,
+    #[command(flatten)]
+    remote: super::args::RemoteArgs,
 }
 
 impl ConnectionArgs {
     fn to_options(&self, chart: PathBuf) -> DependencyOptions {
         DependencyOptions {
             chart,
-            source: action::ChartSourceOptions {
-                plain_http: self.plain_http,
-                tls: crate::net::TlsOptions {
-                    ca_file: self.ca_file.clone(),
-                    cert_file: self.cert_file.clone(),
-                    key_file: self.key_file.clone(),
-                    insecure_skip_tls_verify: self.insecure_skip_tls_verify,
-                },
-                username: self.username.clone(),
-                password: self.password.clone(),
-                ..Default::default()
-            },
+            source: self.remote.to_options(),
             skip_refresh: self.skip_refresh,
         }
     }

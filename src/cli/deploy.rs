@@ -6,7 +6,7 @@ use std::{io::Write, time::Duration};
 use clap::Args;
 
 use super::{args::parse_duration, GlobalArgs, ValuesArgs};
-use crate::action::{self, Context, DryRun, Mode, UpgradeOptions};
+use crate::action::{self, Context, Mode, UpgradeOptions};
 
 /// Flags shared by install, upgrade and apply.
 #[derive(Debug, Args)]
@@ -102,10 +102,8 @@ pub struct DeployArgs {
     /// watching it for a whole lease duration; refused if the lock is renewed meanwhile.
     #[arg(long = "force-unlock")]
     force_unlock: bool,
-    /// When another live run holds the release's lock, wait this long for it instead of
-    /// stopping at once.
-    #[arg(long = "wait-for-lock", value_name = "DURATION")]
-    wait_for_lock: Option<String>,
+    #[command(flatten)]
+    lock_wait: super::args::LockWaitArg,
 }
 
 /// `upgrade` only: install when the release does not exist.
@@ -179,11 +177,11 @@ pub fn exec_apply(global: &GlobalArgs, a: ApplyArgs, out: &mut dyn Write) -> any
         progress: progress(wait || atomic),
     };
     let connect = global.connect_options()?;
-    let lock_wait = d.wait_for_lock.as_deref().map(parse_duration).transpose()?;
+    let lock_wait = d.lock_wait.duration()?;
     let result = super::runtime()?.block_on(async {
         let mut ctx = Context::connect(&connect).await?;
         ctx.history_max = d.history_max;
-        ctx.lock_wait = lock_wait.unwrap_or_default();
+        ctx.lock_wait = lock_wait;
         action::apply_saved_plan(&ctx, &opts).await
     })?;
     print_result(&result, false, d.output, d.hide_notes, out)
@@ -201,12 +199,7 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
             }
         );
     };
-    let dry_run = match a.dry_run.as_deref() {
-        None | Some("none") | Some("false") => None,
-        Some("client") | Some("true") | Some("") => Some(DryRun::Client),
-        Some("server") => Some(DryRun::Server),
-        Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client or server"),
-    };
+    let dry_run = super::args::parse_dry_run(a.dry_run.as_deref())?;
     let timeout: Duration = parse_duration(&a.timeout)?;
     let patches = a.patches.to_options()?;
     let server_side = match a.server_side.as_deref() {
@@ -252,11 +245,11 @@ pub fn exec(global: &GlobalArgs, a: DeployArgs, mode: Mode, out: &mut dyn Write)
     };
     let connect = global.connect_options()?;
     let history_max = a.history_max;
-    let lock_wait = a.wait_for_lock.as_deref().map(parse_duration).transpose()?;
+    let lock_wait = a.lock_wait.duration()?;
     let result = super::runtime()?.block_on(async {
         let mut ctx = Context::connect(&connect).await?;
         ctx.history_max = history_max;
-        ctx.lock_wait = lock_wait.unwrap_or_default();
+        ctx.lock_wait = lock_wait;
         action::upgrade(&ctx, &opts).await
     });
     let result = match result {

@@ -183,6 +183,77 @@ mod tests {
         super::Cli::command().debug_assert();
     }
 
+    /// The shared TLS and credential flags keep each verb's own help text, as Helm words them
+    /// (push uploads; the others download). Clap drops a one-sentence doc comment's period.
+    #[test]
+    fn remote_flags_keep_each_verbs_help() {
+        let cases: &[(&[&str], &str, &str)] = &[
+            (
+                &["install"],
+                "cert_file",
+                "Identify HTTPS client using this SSL certificate file",
+            ),
+            (
+                &["pull"],
+                "insecure_skip_tls_verify",
+                "Skip tls certificate checks for the chart download",
+            ),
+            (
+                &["dependency", "update"],
+                "cert_file",
+                "Identify HTTPS client using this SSL certificate file",
+            ),
+            (
+                &["package"],
+                "plain_http",
+                "Use insecure HTTP connections for the chart download",
+            ),
+            (
+                &["push"],
+                "plain_http",
+                "Use insecure HTTP connections for the chart upload",
+            ),
+            (
+                &["push"],
+                "cert_file",
+                "Identify registry client using this SSL certificate file",
+            ),
+            (
+                &["push"],
+                "key_file",
+                "Identify registry client using this SSL key file",
+            ),
+            (
+                &["push"],
+                "insecure_skip_tls_verify",
+                "Skip tls certificate checks for the chart upload",
+            ),
+            (
+                &["push"],
+                "password",
+                "Chart repository password where to locate the requested chart",
+            ),
+            (
+                &["push"],
+                "ca_file",
+                "Verify certificates of HTTPS-enabled servers using this CA bundle",
+            ),
+        ];
+        let root = super::Cli::command();
+        for (path, id, want) in cases {
+            let cmd = path.iter().fold(&root, |c, name| {
+                c.find_subcommand(name)
+                    .unwrap_or_else(|| panic!("no subcommand {name}"))
+            });
+            let arg = cmd
+                .get_arguments()
+                .find(|a| a.get_id() == *id)
+                .unwrap_or_else(|| panic!("{path:?} has no {id}"));
+            let got = arg.get_help().map(ToString::to_string);
+            assert_eq!(got.as_deref(), Some(*want), "{path:?} {id}");
+        }
+    }
+
     /// Global kubectl flags parse next to each command's own (argument ids must not collide,
     /// which `debug_assert` does not see).
     #[test]

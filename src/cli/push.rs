@@ -4,13 +4,22 @@ use std::{io::Write, path::PathBuf};
 
 use clap::Args;
 
-use super::args::print_notices;
-use crate::action::{self, ChartSourceOptions, PushOptions};
+use super::args::{print_notices, RemoteArgs};
+use crate::action::{self, PushOptions};
 
 /// Push a packaged chart to a registry, as `<remote>/<name>:<version>`.
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:
-  kubectl chart push web-1.2.3.tgz oci://registry.example/charts")]
+// Helm's words for push, which uploads (the flags themselves are the shared ones).
+#[command(
+    after_help = "Examples:
+  kubectl chart push web-1.2.3.tgz oci://registry.example/charts",
+    mut_arg("plain_http", |a| a.help("Use insecure HTTP connections for the chart upload")),
+    mut_arg("cert_file", |a| a.help("Identify registry client using this SSL certificate file")),
+    mut_arg("key_file", |a| a.help("Identify registry client using this SSL key file")),
+    mut_arg("insecure_skip_tls_verify", |a| a.help("Skip tls certificate checks for the chart upload")),
+    mut_arg("username", |a| a.help("Chart repository username where to locate the requested chart")),
+    mut_arg("password", |a| a.help("Chart repository password where to locate the requested chart"))
+)]
 pub struct PushArgs {
     /// The packaged chart.
     #[arg(value_name = "CHART")]
@@ -18,27 +27,8 @@ pub struct PushArgs {
     /// oci://host/path.
     #[arg(value_name = "REMOTE")]
     remote: String,
-    /// Use insecure HTTP connections for the chart upload.
-    #[arg(long = "plain-http")]
-    plain_http: bool,
-    /// Verify certificates of HTTPS-enabled servers using this CA bundle.
-    #[arg(long = "ca-file", value_name = "FILE")]
-    ca_file: Option<PathBuf>,
-    /// Identify registry client using this SSL certificate file.
-    #[arg(long = "cert-file", value_name = "FILE")]
-    cert_file: Option<PathBuf>,
-    /// Identify registry client using this SSL key file.
-    #[arg(long = "key-file", value_name = "FILE")]
-    key_file: Option<PathBuf>,
-    /// Skip tls certificate checks for the chart upload.
-    #[arg(long = "insecure-skip-tls-verify")]
-    insecure_skip_tls_verify: bool,
-    /// Chart repository username where to locate the requested chart.
-    #[arg(long, value_name = "USER")]
-    username: Option<String>,
-    /// Chart repository password where to locate the requested chart.
-    #[arg(long, value_name = "PASSWORD")]
-    password: Option<String>,
+    #[command(flatten)]
+    connection: RemoteArgs,
 }
 
 /// Runs `push`.
@@ -46,18 +36,7 @@ pub fn exec(a: PushArgs, _out: &mut dyn Write) -> anyhow::Result<()> {
     let lines = action::push(&PushOptions {
         chart: a.chart,
         remote: a.remote,
-        source: ChartSourceOptions {
-            plain_http: a.plain_http,
-            tls: crate::net::TlsOptions {
-                ca_file: a.ca_file,
-                cert_file: a.cert_file,
-                key_file: a.key_file,
-                insecure_skip_tls_verify: a.insecure_skip_tls_verify,
-            },
-            username: a.username,
-            password: a.password,
-            ..Default::default()
-        },
+        source: a.connection.to_options(),
     })?;
     print_notices(&lines);
     Ok(())

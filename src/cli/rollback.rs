@@ -33,10 +33,8 @@ pub struct RollbackArgs {
     /// Time to wait for any single operation.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     timeout: String,
-    /// When another live run holds the release's lock, wait this long for it instead of
-    /// stopping at once.
-    #[arg(long = "wait-for-lock", value_name = "DURATION")]
-    wait_for_lock: Option<String>,
+    #[command(flatten)]
+    lock_wait: super::args::LockWaitArg,
     /// Recreate objects whose immutable fields change.
     #[arg(long)]
     force: bool,
@@ -56,11 +54,11 @@ pub struct RollbackArgs {
 
 /// Runs `rollback`.
 pub fn exec(global: &GlobalArgs, a: RollbackArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let dry_run = match a.dry_run.as_deref() {
-        None | Some("none" | "false") => false,
-        Some("client" | "true") => true,
-        Some("server") => anyhow::bail!("--dry-run=server is not supported on rollback: use --dry-run"),
-        Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client"),
+    let dry_run = match super::args::parse_dry_run(a.dry_run.as_deref())? {
+        Some(action::DryRun::Server) => {
+            anyhow::bail!("--dry-run=server is not supported on rollback: use --dry-run")
+        }
+        mode => mode.is_some(),
     };
     let (wait, wait_style) = a.wait.resolve()?;
     let opts = RollbackOptions {
@@ -77,11 +75,11 @@ pub fn exec(global: &GlobalArgs, a: RollbackArgs, out: &mut dyn Write) -> anyhow
     };
     let history_max = a.history_max;
     let connect = global.connect_options()?;
-    let lock_wait = a.wait_for_lock.as_deref().map(parse_duration).transpose()?;
+    let lock_wait = a.lock_wait.duration()?;
     let r = super::runtime()?.block_on(async {
         let mut ctx = Context::connect(&connect).await?;
         ctx.history_max = history_max;
-        ctx.lock_wait = lock_wait.unwrap_or_default();
+        ctx.lock_wait = lock_wait;
         action::rollback(&ctx, &opts).await
     })?;
     writeln!(

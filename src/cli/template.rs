@@ -139,10 +139,8 @@ impl InstallOnlyArgs {
             parse_duration(t)?;
         }
         self.wait.resolve()?;
-        match self.dry_run.as_deref() {
-            None | Some("client" | "server" | "none" | "true" | "false") => Ok(()),
-            Some(other) => anyhow::bail!("invalid --dry-run value {other:?}: use client or server"),
-        }
+        super::args::parse_dry_run(self.dry_run.as_deref())?;
+        Ok(())
     }
 }
 

@@ -40,10 +40,8 @@ pub struct UninstallArgs {
     /// Time to wait for any single operation.
     #[arg(long, default_value = "5m", value_name = "DURATION")]
     timeout: String,
-    /// When another live run holds the release's lock, wait this long for it instead of
-    /// stopping at once.
-    #[arg(long = "wait-for-lock", value_name = "DURATION")]
-    wait_for_lock: Option<String>,
+    #[command(flatten)]
+    lock_wait: super::args::LockWaitArg,
     /// Description recorded with the last revision.
     #[arg(long, value_name = "TEXT")]
     description: Option<String>,
@@ -71,10 +69,10 @@ pub fn exec(global: &GlobalArgs, a: UninstallArgs, out: &mut dyn Write) -> anyho
     };
     let connect = global.connect_options()?;
     let dry_run = a.dry_run;
-    let lock_wait = a.wait_for_lock.as_deref().map(parse_duration).transpose()?;
+    let lock_wait = a.lock_wait.duration()?;
     let done = super::runtime()?.block_on(async {
         let mut ctx = Context::connect(&connect).await?;
-        ctx.lock_wait = lock_wait.unwrap_or_default();
+        ctx.lock_wait = lock_wait;
         if dry_run {
             // As Helm's: the release is read (it must exist), nothing else happens.
             let get = action::GetOptions {

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures::StreamExt as _;
 use http_body_util::BodyExt;
 use kube::api::{
     DeleteParams, GetParams, ListParams, LogParams, PatchParams, PostParams, Preconditions,
@@ -770,63 +771,12 @@ impl Cluster for KubeCluster {
             .map_or(290, |t| t.as_secs().saturating_sub(5).clamp(1, 290));
         let secs = within.as_secs().clamp(1, cap) as u32;
         let wp = WatchParams::default().timeout(secs);
-        let mut req = self
+        let req = self
             .request_for(gvk, namespace, true)
             .await?
             .watch(&wp, resource_version)
             .map_err(build_error)?;
-        req.headers_mut().insert(
-            http::header::USER_AGENT,
-            http::HeaderValue::from_static(USER_AGENT),
-        );
-        let res = self
-            .client
-            .send(req.map(kube::client::Body::from))
-            .await
-            .map_err(|e| self.transport_error(e))?;
-        let status = res.status().as_u16();
-        let body = res.into_body();
-        if !(200..300).contains(&status) {
-            let bytes = body.collect().await.map_err(|e| self.lost(&e))?.to_bytes();
-            return match Error::from_status(status, &bytes) {
-                Error::Api { code: 410, .. } => {
-                    Ok(Box::pin(futures::stream::iter([Ok(WatchEvent::Expired)])))
-                }
-                e => Err(e),
-            };
-        }
-        // (body, bytes not yet split into lines, events decoded but not yet yielded)
-        let state = (
-            body,
-            Vec::<u8>::new(),
-            std::collections::VecDeque::<WatchEvent>::new(),
-        );
-        Ok(Box::pin(futures::stream::unfold(
-            Some(state),
-            move |state| async move {
-                let (mut body, mut buf, mut ready) = state?;
-                loop {
-                    if let Some(e) = ready.pop_front() {
-                        return Some((Ok(e), Some((body, buf, ready))));
-                    }
-                    let frame = match body.frame().await {
-                        None => return None,
-                        Some(Err(e)) => return Some((Err(self.lost(&e)), None)),
-                        Some(Ok(f)) => f,
-                    };
-                    let Ok(data) = frame.into_data() else {
-                        continue;
-                    };
-                    buf.extend_from_slice(&data);
-                    while let Some(end) = buf.iter().position(|b| *b == b'\n') {
-                        let line: Vec<u8> = buf.drain(..=end).collect();
-                        if let Some(e) = decode_watch_event(&line) {
-                            ready.push_back(e);
-                        }
-                    }
-                }
-            },
-        )))
+        self.open_watch(req).await
     }
 
     async fn pod_log(
@@ -904,9 +854,9 @@ impl KubeCluster {
         Ok(docs)
     }
 
-    /// Reads a watch stream until its first event: `Some` for a write or a delete, `None` when
-    /// the stream cannot say (it ended, or the server could not start at the version asked).
-    async fn watch_one(&self, mut req: http::Request<Vec<u8>>) -> Result<Option<Observed>> {
+    /// Sends a watch request and streams its events: a 410 Gone answer (the version asked is no
+    /// longer kept) is an [`WatchEvent::Expired`] event, as it is inside the stream.
+    async fn open_watch(&self, mut req: http::Request<Vec<u8>>) -> Result<WatchStream<'_>> {
         req.headers_mut().insert(
             http::header::USER_AGENT,
             http::HeaderValue::from_static(USER_AGENT),
@@ -917,36 +867,72 @@ impl KubeCluster {
             .await
             .map_err(|e| self.transport_error(e))?;
         let status = res.status().as_u16();
-        let mut body = res.into_body();
+        let body = res.into_body();
         if !(200..300).contains(&status) {
             let bytes = body.collect().await.map_err(|e| self.lost(&e))?.to_bytes();
             return match Error::from_status(status, &bytes) {
-                Error::Api { code: 410, .. } => Ok(None),
+                Error::Api { code: 410, .. } => {
+                    Ok(Box::pin(futures::stream::iter([Ok(WatchEvent::Expired)])))
+                }
                 e => Err(e),
             };
         }
-        let mut buf: Vec<u8> = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|e| self.lost(&e))?;
-            let Ok(data) = frame.into_data() else {
-                continue;
-            };
-            buf.extend_from_slice(&data);
-            while let Some(end) = buf.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = buf.drain(..=end).collect();
-                let Ok(event) = serde_json::from_slice::<Value>(&line) else {
-                    continue;
-                };
-                match event.get("type").and_then(Value::as_str) {
-                    Some("MODIFIED") | Some("ADDED") => return Ok(Some(Observed::Changed)),
-                    Some("DELETED") => return Ok(Some(Observed::Deleted)),
-                    // 410 Gone for a version the server no longer keeps: poll instead.
-                    Some("ERROR") => return Ok(None),
-                    _ => {}
+        // (body, bytes not yet split into lines, events decoded but not yet yielded)
+        let state = (
+            body,
+            Vec::<u8>::new(),
+            std::collections::VecDeque::<WatchEvent>::new(),
+        );
+        Ok(Box::pin(futures::stream::unfold(
+            Some(state),
+            move |state| async move {
+                let (mut body, mut buf, mut ready) = state?;
+                loop {
+                    if let Some(e) = ready.pop_front() {
+                        return Some((Ok(e), Some((body, buf, ready))));
+                    }
+                    let frame = match body.frame().await {
+                        None => return None,
+                        Some(Err(e)) => return Some((Err(self.lost(&e)), None)),
+                        Some(Ok(f)) => f,
+                    };
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    buf.extend_from_slice(&data);
+                    while let Some(end) = buf.iter().position(|b| *b == b'\n') {
+                        let line: Vec<u8> = buf.drain(..=end).collect();
+                        if let Some(e) = decode_watch_event(&line) {
+                            ready.push_back(e);
+                        }
+                    }
                 }
+            },
+        )))
+    }
+
+    /// Reads a watch stream until its first event: `Some` for a write or a delete, `None` when
+    /// the stream cannot say (it ended, or the server could not start at the version asked).
+    async fn watch_one(&self, req: http::Request<Vec<u8>>) -> Result<Option<Observed>> {
+        let mut events = self.open_watch(req).await?;
+        while let Some(event) = events.next().await {
+            if let Some(seen) = first_change(&event?) {
+                return Ok(seen);
             }
         }
         Ok(None)
+    }
+}
+
+/// What one event of a one-object watch says: `Some(Some(_))` a write or a delete, `Some(None)`
+/// that the watch cannot tell (410 Gone, or an error status: poll instead), `None` nothing yet
+/// (a bookmark).
+fn first_change(event: &WatchEvent) -> Option<Option<Observed>> {
+    match event {
+        WatchEvent::Added(_) | WatchEvent::Modified(_) => Some(Some(Observed::Changed)),
+        WatchEvent::Deleted(_) => Some(Some(Observed::Deleted)),
+        WatchEvent::Expired => Some(None),
+        WatchEvent::Bookmark(_) => None,
     }
 }
 
@@ -989,6 +975,32 @@ mod tests {
         for (case, chain, want) in cases {
             let chain: Vec<String> = chain.iter().map(|s| s.to_string()).collect();
             assert_eq!(connect_message(at, "127.0.0.1:9", &chain), want, "{case}");
+        }
+    }
+
+    /// A one-object watch ([`KubeCluster::wait_for_change`]) answers at its first write or
+    /// delete, falls back to polling when the watch cannot tell, and reads on past bookmarks.
+    #[test]
+    fn first_change_of_a_watched_object() {
+        let line = |json: &str| decode_watch_event(json.as_bytes()).expect("an event");
+        let cases = [
+            (r#"{"type":"ADDED","object":{}}"#, Some(Some(Observed::Changed))),
+            (
+                r#"{"type":"MODIFIED","object":{}}"#,
+                Some(Some(Observed::Changed)),
+            ),
+            (r#"{"type":"DELETED","object":{}}"#, Some(Some(Observed::Deleted))),
+            (
+                r#"{"type":"ERROR","object":{"kind":"Status","code":410}}"#,
+                Some(None),
+            ),
+            (
+                r#"{"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"7"}}}"#,
+                None,
+            ),
+        ];
+        for (json, want) in cases {
+            assert_eq!(first_change(&line(json)), want, "{json}");
         }
     }
 

@@ -44,11 +44,15 @@ impl Schemas {
         flate2::read::GzDecoder::new(SHIPPED)
             .read_to_end(&mut text)
             .map_err(|e| format!("reading the shipped OpenAPI schema: {e}"))?;
-        let doc: Json =
+        let mut doc: Json =
             serde_json::from_slice(&text).map_err(|e| format!("reading the shipped OpenAPI schema: {e}"))?;
         let kubernetes = doc["kubernetes"].as_str().unwrap_or_default().to_string();
-        let schemas = doc["schemas"].as_object().cloned().unwrap_or_default();
-        Ok(Schemas::index(kubernetes, schemas.into_iter().collect()))
+        // Taken out of the document, not cloned: it is most of it.
+        let schemas = match doc.get_mut("schemas").map(Json::take) {
+            Some(Json::Object(map)) => map.into_iter().collect(),
+            _ => HashMap::new(),
+        };
+        Ok(Schemas::index(kubernetes, schemas))
     }
 
     /// Schemas from OpenAPI v3 group-version documents as an API server serves them

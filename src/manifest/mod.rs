@@ -9,6 +9,7 @@
 //! annotation, resolved into levels the apply stage follows) is [`dependency_levels`].
 
 mod depends;
+mod hook;
 mod order;
 pub mod patch;
 
@@ -16,6 +17,7 @@ pub use depends::{
     dependency_levels, parse_depends_on, Error as DependsError, Levels, Node, Reference,
     DEPENDS_ON_ANNOTATION,
 };
+pub use hook::HookEvent;
 pub use order::{INSTALL_ORDER, UNINSTALL_ORDER};
 
 use std::{collections::BTreeMap, sync::LazyLock};
@@ -75,20 +77,6 @@ pub const HOOK_ANNOTATION: &str = "helm.sh/hook";
 pub const HOOK_WEIGHT_ANNOTATION: &str = "helm.sh/hook-weight";
 /// The hook delete policy annotation.
 pub const HOOK_DELETE_ANNOTATION: &str = "helm.sh/hook-delete-policy";
-
-/// Hook events Helm knows; a document naming any other is skipped, as Helm does.
-const HOOK_EVENTS: &[&str] = &[
-    "pre-install",
-    "post-install",
-    "pre-delete",
-    "post-delete",
-    "pre-upgrade",
-    "post-upgrade",
-    "pre-rollback",
-    "post-rollback",
-    "test",
-    "test-success",
-];
 
 /// Helm's separator, `(?:^|\s*\n)---\s*` in Go's RE2, where `\s` is ASCII whitespace; spelled out
 /// as a class here, because the `regex` crate's `\s` is Unicode (also matching U+00A0 and friends)
@@ -193,7 +181,8 @@ fn classify(documents: Vec<Manifest>) -> (Vec<Hook>, Vec<Manifest>) {
             continue;
         };
         let events: Vec<String> = hook_types.split(',').map(|h| h.trim().to_lowercase()).collect();
-        if events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
+        // A document naming any event Helm does not know is skipped, as Helm does.
+        if events.iter().any(|e| HookEvent::parse(e).is_none()) {
             tracing::info!("skipping unknown hook: {hook_types:?}");
             continue;
         }

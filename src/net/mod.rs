@@ -29,6 +29,8 @@ use hyper_util::{
 };
 use sha2::{Digest, Sha256};
 
+pub use crate::digest::{hex, sha256_hex};
+
 /// TLS settings, Helm's flags of the same names.
 #[derive(Debug, Clone, Default)]
 pub struct TlsOptions {
@@ -475,22 +477,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
-}
-
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
-
-/// Lowercase hex sha256 of `data`.
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
 }
 
 #[cfg(test)]

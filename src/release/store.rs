@@ -268,8 +268,9 @@ pub struct Store {
     lock_ttl_secs: i64,
     /// How long a run waits for a live holder's lease (`--wait-for-lock`); zero: not at all.
     lock_wait: std::time::Duration,
-    /// Written into leases, so a blocked run can say where the holder runs.
-    host: String,
+    /// Written into leases, so a blocked run can say where the holder runs; read when the first
+    /// lease is written, so read-only verbs never read it.
+    host: std::sync::OnceLock<String>,
     /// A lease [`Store::await_lock`] saw unrenewed for its whole duration: `(release, version)`.
     dead_seen: Mutex<Option<(String, String)>>,
 }
@@ -285,7 +286,7 @@ impl Store {
             history_max: DEFAULT_HISTORY_MAX,
             lock_ttl_secs: DEFAULT_TTL_SECS,
             lock_wait: std::time::Duration::ZERO,
-            host: lock::host_name(),
+            host: std::sync::OnceLock::new(),
             dead_seen: Mutex::new(None),
         }
     }
@@ -1106,7 +1107,7 @@ impl Store {
     async fn acquire(&self, name: &str, op: Operation) -> Result<Held> {
         let claim = Claim {
             holder: self.run_id.clone(),
-            host: self.host.clone(),
+            host: self.host.get_or_init(lock::host_name).clone(),
             operation: op,
             ttl_secs: self.lock_ttl_secs,
             now: self.clock.now(),

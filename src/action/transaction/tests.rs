@@ -55,37 +55,12 @@ fn ctx() -> (Arc<FakeCluster>, Context) {
 
 fn upgrade_opts(chart: &Path, v: &str) -> UpgradeOptions {
     UpgradeOptions {
-        release: "web".into(),
-        chart: chart.to_path_buf(),
-        chart_origin: None,
         values: ValuesOptions {
             set: vec![format!("v={v}")],
             ..Default::default()
         },
-        patches: Default::default(),
-        mode: Mode::Apply,
-        dry_run: None,
-        wait: false,
-        wait_for_jobs: false,
-        wait_style: apply::WaitStyle::default(),
         timeout: Duration::from_secs(5),
-        atomic: false,
-        create_namespace: false,
-        description: None,
-        reuse_values: false,
-        reset_then_reuse_values: false,
-        reset_values: false,
-        skip_schema_validation: false,
-        force: false,
-        server_side: false,
-        adopt: false,
-        take_ownership: false,
-        no_hooks: false,
-        kube_version: None,
-        progress: Arc::new(apply::NoProgress),
-        force_unlock: false,
-        crds: apply::CrdPolicy::Create,
-        saved_plan: None,
+        ..UpgradeOptions::new("web", chart.to_path_buf(), Mode::Apply)
     }
 }
 

@@ -953,3 +953,23 @@ async fn a_stale_cached_key_is_read_again_once() {
         }
     }
 }
+
+/// The host name goes into leases only: reads (what `history`, `status`, `get`, `list` and
+/// `diff` do) never read it; the first lock taken does.
+#[tokio::test(start_paused = true)]
+async fn the_host_name_is_read_only_for_a_lease() {
+    let d = mem();
+    let c = clock(1000);
+    let s = store(&d, &c, "run-a");
+    assert!(s.history("web").await.unwrap().is_empty());
+    assert!(s.last("web").await.unwrap().is_none());
+    s.list().await.unwrap();
+    assert!(s.host.get().is_none(), "read-only calls read no host name");
+    let p = s.begin(opts("web", Operation::Install)).await.unwrap();
+    assert_eq!(s.host.get().map(String::as_str), Some(lock::host_name().as_str()));
+    assert_eq!(
+        s.lock_holder("web").await.unwrap().map(|l| l.host),
+        Some(lock::host_name())
+    );
+    drop(p);
+}
