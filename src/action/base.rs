@@ -103,15 +103,19 @@ impl Base {
     /// then decrypts, decodes and parses it in the background and GETs its live objects.
     pub(crate) async fn start(ctx: &Context, release: &str) -> anyhow::Result<Base> {
         let store = ctx.store(None);
-        let newest = store.newest(release).await?;
+        let (history, newest) = store.newest_with_history(release).await?;
         let ours = newest.as_ref().map_or(0, |s| s.meta.revision);
         // A release Helm installed and we have not taken over (or that Helm upgraded after
         // `export-helm`): the base is Helm's newest revision, which the take-over at the first
-        // write makes ours.
-        if let Some(rel) = super::takeover::helm_history_after(ctx, release, ours)
-            .await?
-            .pop()
-        {
+        // write makes ours. A release that never was Helm's: no look in Helm's storage.
+        let helm_newer = if super::takeover::helm_may_hold(history.iter().map(|m| m.owner.as_str())) {
+            super::takeover::helm_history_after(ctx, release, ours)
+                .await?
+                .pop()
+        } else {
+            None
+        };
+        if let Some(rel) = helm_newer {
             let meta = rel.meta();
             let ctx = ctx.clone();
             let task = tokio::spawn(async move { loaded(&ctx, rel).await });
