@@ -167,11 +167,12 @@ mod tests {
         assert_eq!(names(&fake, Method::Delete, "Service"), ["s"]);
         let mut read = names(&fake, Method::Get, "ConfigMap");
         read.sort();
-        // The list asks for Helm-managed objects: `b` (unlabelled) and `gone` are read by name.
+        // The list asks for Helm-managed objects: of the two it lacks, a metadata list says
+        // `b` (unlabelled) exists, read by name, and `gone` does not.
         assert_eq!(
             read,
-            ["b", "gone"],
-            "only objects the list lacked are read by name"
+            ["b"],
+            "only objects the lists lacked and that exist are read by name"
         );
         assert_eq!(
             names(&fake, Method::Get, "Service"),
@@ -219,6 +220,7 @@ mod tests {
             (Method::List, "ConfigMap", ""), // the history, once: recovery and the newest record
             (Method::Patch, "ConfigMap", v1), // uninstalling
             (Method::List, "ConfigMap", ""), // the live objects, one LIST per kind
+            (Method::List, "ConfigMap", ""), // which of the two it lacks exist (metadata)
             (Method::Patch, "ConfigMap", lock), // renewed: fencing before the records go
             (Method::List, "ConfigMap", ""), // the records to delete
             (Method::Delete, "ConfigMap", v1),
