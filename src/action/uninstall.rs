@@ -214,8 +214,8 @@ mod tests {
             "kubectl-chart-key",
         );
         let want: &[(Method, &str, &str)] = &[
+            // (No GET of the data key: the context that wrote the records has it.)
             (Method::List, "ConfigMap", ""), // our history: taken over from Helm? (no: ours)
-            (Method::Get, "Secret", key),
             (Method::Create, "ConfigMap", lock),
             (Method::List, "ConfigMap", ""), // the history, once: recovery and the newest record
             (Method::Patch, "ConfigMap", v1), // uninstalling

@@ -407,6 +407,26 @@ impl Store {
         self.load(&s, &key).await
     }
 
+    /// One revision whose metadata came from [`Store::history_meta`], status already derived
+    /// from the whole history: [`Store::get`] without its LIST of every deployed record (bodies
+    /// included) to derive it again.
+    pub async fn get_listed(&self, meta: &RecordMeta) -> Result<Release> {
+        let (name, revision) = (&meta.name, meta.revision);
+        let mut s = self
+            .driver
+            .get(name, revision)
+            .await
+            .map_err(driver_err("reading"))?
+            .ok_or_else(|| Error::RevisionNotFound {
+                name: name.to_string(),
+                revision,
+            })?;
+        s.meta.status = meta.status;
+        s.meta.last_deployed = meta.last_deployed;
+        let key = self.read_key().await?;
+        self.load(&s, &key).await
+    }
+
     /// The newest revision, whatever its status (Helm's `Last`).
     pub async fn last(&self, name: &str) -> Result<Option<Release>> {
         let Some(s) = self.newest(name).await? else {
