@@ -199,9 +199,10 @@ const HELM_FIELD_MANAGER: &str = "helm";
 /// Without it, an apply of ours shares the fields with `helm`'s apply: a field our chart no
 /// longer sets stays alive, because `helm` still owns it (and a value change conflicts unless
 /// forced). Moving the entry makes us the only applier, as if we had applied those fields
-/// ourselves; it is one GET and, if `helm` applied anything, one conditional JSON patch of `metadata.managedFields` per object (tested
-/// against `resourceVersion`, so a concurrent change fails it), once: afterwards `helm` owns
-/// nothing. Returns how many objects were handed over.
+/// ourselves; it is one GET and, if `helm` applied anything, one JSON patch of
+/// `metadata.managedFields` per object, conditional on `resourceVersion` (a concurrent change
+/// fails it, and it is read and tried again), once: afterwards `helm` owns nothing. Returns how
+/// many objects were handed over.
 pub(crate) async fn adopt_helm_field_manager(ctx: &Context, plan: &Plan) -> anyhow::Result<usize> {
     let mut n = 0;
     for ch in &plan.changes {
@@ -210,50 +211,63 @@ pub(crate) async fn adopt_helm_field_manager(ctx: &Context, plan: &Plan) -> anyh
         }
         let gvk = Gvk::new(&ch.api_version, &ch.id.kind);
         let ns = (!ch.id.namespace.is_empty()).then_some(ch.id.namespace.as_str());
-        // The plan's copy of the live object is trimmed for diffing (no managedFields): read it.
-        let live = ctx
-            .cluster
-            .get(&gvk, ns, &ch.id.name)
-            .await
-            .with_context(|| format!("reading {} {}", ch.id.kind, ch.id.name))?;
-        let managed = live
-            .pointer("/metadata/managedFields")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let Some(moved) = move_apply_manager(managed, HELM_FIELD_MANAGER, FIELD_MANAGER) else {
-            continue;
-        };
-        let rv = live
-            .pointer("/metadata/resourceVersion")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let ops = json!([
-            {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
-            {"op": "replace", "path": "/metadata/managedFields", "value": moved},
-        ]);
-        ctx.cluster
-            .patch(
-                &gvk,
-                ns,
-                &ch.id.name,
-                &Patch::Json(ops),
-                &WriteOptions {
-                    field_manager: Some(FIELD_MANAGER.to_string()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "handing the fields Helm applied to {} {} to kubectl chart",
-                    ch.id.kind, ch.id.name
-                )
-            })?;
-        n += 1;
+        let what = || format!("{} {}", ch.id.kind, ch.id.name);
+        // A controller writing the object's status between the read and the patch (a Deployment
+        // scaling) moves its resourceVersion: read again and retry, a few times.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            // The plan's copy of the live object is trimmed for diffing (no managedFields): read it.
+            let live = ctx
+                .cluster
+                .get(&gvk, ns, &ch.id.name)
+                .await
+                .with_context(|| format!("reading {}", what()))?;
+            let managed = live
+                .pointer("/metadata/managedFields")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let Some(moved) = move_apply_manager(managed, HELM_FIELD_MANAGER, FIELD_MANAGER) else {
+                break;
+            };
+            let rv = live
+                .pointer("/metadata/resourceVersion")
+                .cloned()
+                .unwrap_or(Value::Null);
+            // The resourceVersion left in the patched object is the precondition: a stale one
+            // is a 409 Conflict (a `test` op would fail as 422 Invalid, like a bad patch).
+            let ops = json!([
+                {"op": "replace", "path": "/metadata/resourceVersion", "value": rv},
+                {"op": "replace", "path": "/metadata/managedFields", "value": moved},
+            ]);
+            let opts = WriteOptions {
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..Default::default()
+            };
+            match ctx
+                .cluster
+                .patch(&gvk, ns, &ch.id.name, &Patch::Json(ops), &opts)
+                .await
+            {
+                Ok(_) => {
+                    n += 1;
+                    break;
+                }
+                Err(e) if e.is_conflict() && attempts < ADOPT_ATTEMPTS => continue,
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("handing the fields Helm applied to {} to kubectl chart", what())
+                    })
+                }
+            }
+        }
     }
     Ok(n)
 }
+
+/// Reads and conditional patches [`adopt_helm_field_manager`] tries per object.
+const ADOPT_ATTEMPTS: usize = 5;
 
 /// `managedFields` with the `Apply` entry of `from` folded into the `Apply` entry of `to` (the
 /// field sets united), or `None` when `from` applied nothing.
