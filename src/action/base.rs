@@ -19,7 +19,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 
 use super::{
-    plan::{fetch_live, scopes_of, Fetch, Key},
+    plan::{fetch_live, scopes_of, Key},
     Context,
 };
 use crate::{
@@ -100,18 +100,22 @@ pub(crate) struct Base {
 
 impl Base {
     /// Reads the release's record metadata and its newest record (a metadata list and one GET),
-    /// then decrypts, decodes and parses it in the background and GETs its live objects.
+    /// then decrypts, decodes and parses it in the background and reads its live objects.
     pub(crate) async fn start(ctx: &Context, release: &str) -> anyhow::Result<Base> {
         let store = ctx.store(None);
-        let newest = store.newest(release).await?;
+        let (history, newest) = store.newest_with_history(release).await?;
         let ours = newest.as_ref().map_or(0, |s| s.meta.revision);
         // A release Helm installed and we have not taken over (or that Helm upgraded after
         // `export-helm`): the base is Helm's newest revision, which the take-over at the first
-        // write makes ours.
-        if let Some(rel) = super::takeover::helm_history_after(ctx, release, ours)
-            .await?
-            .pop()
-        {
+        // write makes ours. A release that never was Helm's: no look in Helm's storage.
+        let helm_newer = if super::takeover::helm_may_hold(history.iter().map(|m| m.owner.as_str())) {
+            super::takeover::helm_history_after(ctx, release, ours)
+                .await?
+                .pop()
+        } else {
+            None
+        };
+        if let Some(rel) = helm_newer {
             let meta = rel.meta();
             let ctx = ctx.clone();
             let task = tokio::spawn(async move { loaded(&ctx, rel).await });
@@ -198,7 +202,7 @@ fn object_heads(text: &str) -> Vec<(Gvk, String, String)> {
         .collect()
 }
 
-/// GETs the objects `heads` name, placed as the plan will place them.
+/// Reads the objects `heads` name ([`fetch_live`]), placed as the plan will place them.
 async fn read_live(ctx: &Context, heads: Vec<(Gvk, String, String)>) -> anyhow::Result<Prefetched> {
     let scopes = scopes_of(ctx, heads.iter().map(|(gvk, _, _)| gvk)).await?;
     let keys: Vec<Key> = heads
@@ -210,7 +214,7 @@ async fn read_live(ctx: &Context, heads: Vec<(Gvk, String, String)>) -> anyhow::
         })
         .collect();
     let mut live: Prefetched = keys.iter().map(|k| (k.clone(), None)).collect();
-    for (key, object) in fetch_live(ctx, keys, Fetch::Each).await? {
+    for (key, object) in fetch_live(ctx, keys).await? {
         live.insert(key, Some(object));
     }
     Ok(live)

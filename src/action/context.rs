@@ -1,14 +1,17 @@
 //! What every verb that talks to a cluster shares: the connection, the release namespace, the
 //! clock, and the release store for a namespace.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use anyhow::Context as _;
 
 use crate::{
     cluster::{Cluster, ConnectOptions, KubeCluster},
     release::{
-        driver::{ClusterConfigMaps, ConfigMapDriver},
+        driver::{ClusterConfigMaps, ConfigMapDriver, Driver},
         lock, Clock, Store, SystemClock,
     },
 };
@@ -33,6 +36,10 @@ pub struct Context {
     /// `--wait-for-lock`: how long a run waits for another live run's lock (zero: it stops at
     /// once, naming the holder).
     pub lock_wait: std::time::Duration,
+    /// Release-store drivers by namespace, shared by every store this context and its clones
+    /// make: a driver reads its namespace's data key once, so a run reads it once, not once per
+    /// store (a verb makes several).
+    drivers: Arc<Mutex<HashMap<String, Arc<dyn Driver>>>>,
 }
 
 impl Context {
@@ -60,20 +67,26 @@ impl Context {
                 .filter(|&s: &i64| s > 0)
                 .unwrap_or(crate::release::lock::DEFAULT_TTL_SECS),
             lock_wait: std::time::Duration::ZERO,
+            drivers: Arc::default(),
         }
     }
 
     /// The release store of `namespace` (default: the context's).
     pub fn store(&self, namespace: Option<&str>) -> Store {
         let ns = namespace.unwrap_or(&self.namespace);
-        let api = ClusterConfigMaps::new(self.cluster.clone(), ns);
-        Store::new(
-            Arc::new(ConfigMapDriver::new(api)),
-            self.clock.clone(),
-            self.run_id.clone(),
-        )
-        .with_history_max(self.history_max)
-        .with_lock_ttl(self.lock_ttl_secs)
-        .with_lock_wait(self.lock_wait)
+        let driver = self
+            .drivers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(ns.to_string())
+            .or_insert_with(|| {
+                let api = ClusterConfigMaps::new(self.cluster.clone(), ns);
+                Arc::new(ConfigMapDriver::new(api))
+            })
+            .clone();
+        Store::new(driver, self.clock.clone(), self.run_id.clone())
+            .with_history_max(self.history_max)
+            .with_lock_ttl(self.lock_ttl_secs)
+            .with_lock_wait(self.lock_wait)
     }
 }

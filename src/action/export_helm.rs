@@ -69,6 +69,13 @@ pub async fn export_helm(ctx: &Context, opts: &ExportHelmOptions) -> anyhow::Res
             last.revision
         );
     }
+    // Our newest record says the history went to Helm before Helm's records exist: the next
+    // write of ours then looks for revisions Helm wrote since (see `takeover::helm_may_hold`;
+    // should a Secret write fail below, that look finds nothing and costs one LIST).
+    ctx.store(None)
+        .set_newest_owner(name, takeover::EXPORTED)
+        .await
+        .with_context(|| format!("marking release {name} as handed to Helm"))?;
     let now = ctx.clock.now().0;
     let mut revisions = Vec::with_capacity(history.len());
     for rel in &history {

@@ -40,7 +40,11 @@ pub async fn history(ctx: &Context, opts: &HistoryOptions) -> anyhow::Result<Vec
     // A release Helm installed and we have not taken over yet: Helm's history; one Helm upgraded
     // since `export-helm` handed it back: ours, then Helm's newer revisions.
     let ours = revisions.last().map_or(0, |r| r.revision);
-    let newer = takeover::helm_history_after(ctx, name, ours).await?;
+    let newer = if takeover::helm_may_hold(revisions.iter().map(|r| r.owner.as_str())) {
+        takeover::helm_history_after(ctx, name, ours).await?
+    } else {
+        Vec::new()
+    };
     if newer.iter().any(|r| r.status == Status::Deployed) {
         // Helm's newer deployed revision replaced ours, as our own newer one would have.
         for r in revisions.iter_mut().filter(|r| r.status == Status::Deployed) {

@@ -75,15 +75,16 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
         }
         Some(r) => r,
     };
-    if !history.iter().any(|r| r.revision == target_rev) {
+    let Some(target_meta) = history.iter().find(|r| r.revision == target_rev) else {
         bail!(
             "release {}: revision {target_rev} not found (history: {})",
             opts.release,
             revisions(&history)
         );
-    }
+    };
     let current_rev = current.revision;
-    let target = store.get(&opts.release, target_rev).await?;
+    // Statuses as the history read derived them: no second look at the deployed records.
+    let target = store.get_listed(target_meta).await?;
     let desired = ParsedManifest::parse(&target.manifest, "recorded manifest", None)?;
     // The base is what was applied last (the current revision, whatever its status); the
     // documents both revisions share are parsed once.
@@ -92,7 +93,7 @@ pub async fn rollback(ctx: &Context, opts: &RollbackOptions) -> anyhow::Result<R
     } else if current_rev == target_rev {
         desired.objects()
     } else {
-        let cur = store.get(&opts.release, current_rev).await?;
+        let cur = store.get_listed(current).await?;
         ParsedManifest::parse(&cur.manifest, "recorded manifest", Some(&desired))?.into_objects()
     };
     drop(history);
@@ -168,4 +169,107 @@ fn revisions(history: &[RecordMeta]) -> String {
         .map(|r| r.revision.to_string())
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::cluster::{FakeCluster, Method};
+
+    fn manifest(value: &str) -> String {
+        ["a", "b"]
+            .iter()
+            .map(|n| {
+                format!(
+                    "---\n# Source: c/templates/{n}.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  \
+                     name: {n}\ndata:\n  v: {value:?}\n"
+                )
+            })
+            .collect()
+    }
+
+    /// A rollback reads the history's metadata, the two records it decrypts, and its objects
+    /// with one LIST: no LIST of every deployed record (bodies included) per record read, no
+    /// GET per object, no look in Helm's storage. Fails if those requests come back.
+    #[tokio::test]
+    async fn request_pattern_of_a_rollback() {
+        let fake = Arc::new(FakeCluster::new("prod"));
+        let ctx = Context::with_cluster(fake.clone(), None);
+        let store = ctx.store(None);
+        for (i, value) in ["one", "two"].into_iter().enumerate() {
+            let p = store
+                .begin(BeginOptions {
+                    name: "web".into(),
+                    operation: if i == 0 {
+                        Operation::Install
+                    } else {
+                        Operation::Upgrade
+                    },
+                    chart: Default::default(),
+                    values: Value::Null,
+                    computed_values: Value::Null,
+                    manifest: manifest(value),
+                    hooks: Vec::new(),
+                    notes: String::new(),
+                    description: String::new(),
+                })
+                .await
+                .expect("begin");
+            store.mark_deployed(p, "done").await.expect("deployed");
+        }
+        for n in ["a", "b"] {
+            fake.insert(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+                "name": n, "namespace": "prod",
+                "labels": {"app.kubernetes.io/managed-by": "Helm"},
+                "annotations": {"meta.helm.sh/release-name": "web", "meta.helm.sh/release-namespace": "prod"}},
+                "data": {"v": "two"}}))
+            .expect("live object");
+        }
+        let before = fake.calls().len();
+        let opts = RollbackOptions {
+            release: "web".into(),
+            revision: None,
+            wait: false,
+            wait_style: Default::default(),
+            wait_for_jobs: false,
+            timeout: Duration::from_secs(5),
+            force: false,
+            no_hooks: true,
+            description: None,
+            dry_run: false,
+        };
+        let rel = rollback(&ctx, &opts).await.expect("rollback");
+        assert_eq!((rel.revision, rel.status), (3, Status::Deployed));
+        let calls = &fake.calls()[before..];
+        let count = |m: Method, kind: &str| {
+            calls
+                .iter()
+                .filter(|c| c.method == m && c.gvk.kind == kind)
+                .count()
+        };
+        let gets: Vec<&str> = calls
+            .iter()
+            .filter(|c| c.method == Method::Get)
+            .map(|c| c.name.as_str())
+            .collect();
+        // The lock looked at while waiting for it, the two records decrypted, and the data key
+        // read afresh after the new record's create (it must still be the namespace's key).
+        assert_eq!(
+            gets,
+            [
+                "kubectl-chart.web.lock",
+                "kubectl-chart.web.v1",
+                "kubectl-chart.web.v2",
+                "kubectl-chart-key"
+            ]
+        );
+        assert_eq!(count(Method::List, "Secret"), 0, "no look in Helm's storage");
+        // History metadata twice (take-over check, then under the lock), the objects once, the
+        // history again when the revision is recorded.
+        assert_eq!(count(Method::List, "ConfigMap"), 4, "{calls:#?}");
+    }
 }

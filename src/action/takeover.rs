@@ -30,6 +30,27 @@ pub(crate) const TAKEN_OVER: &str =
 /// The writer our imported revisions name.
 pub(crate) const IMPORTED: &str = "imported-from-helm";
 
+/// The writer our newest record names once `export-helm` handed the release to Helm.
+pub(crate) const EXPORTED: &str = "exported-to-helm";
+
+/// Whether Helm's storage may hold revisions of a release newer than ours, given the writers of
+/// our records (`owners`, any order): only when we have no record of it, or when its history
+/// passed through Helm (a record imported from Helm, or handed to it by `export-helm`). A
+/// release that never was Helm's needs no look in Helm's storage (two LISTs, Secrets and
+/// ConfigMaps): Helm writes a revision newer than ours only by carrying on a history it holds.
+/// Pruning (`--history-max`) eventually drops those marked records: from then on, a revision
+/// Helm wrote on a history it had before is no longer looked for.
+pub(crate) fn helm_may_hold<'a>(owners: impl IntoIterator<Item = &'a str>) -> bool {
+    let mut none = true;
+    for owner in owners {
+        if owner == IMPORTED || owner == EXPORTED {
+            return true;
+        }
+        none = false;
+    }
+    none
+}
+
 /// Helm's reason for refusing to touch a release with a pending revision (`errPending`).
 const HELM_PENDING: &str = "another operation (install/upgrade/rollback) is in progress";
 
@@ -69,10 +90,24 @@ pub(crate) async fn helm_history_after(
 /// take over). A Helm revision still `pending-*` is refused with Helm's own reason, unless
 /// `recover` (`--force-unlock`): it is then imported as failed.
 pub(crate) async fn take_over(ctx: &Context, name: &str, recover: bool) -> anyhow::Result<usize> {
+    Ok(take_over_held(ctx, name, recover).await?.unwrap_or(0))
+}
+
+/// [`take_over`], or `None` without looking when the release never was Helm's
+/// ([`helm_may_hold`]): then Helm holds no record of it for an uninstall to delete either.
+pub(crate) async fn take_over_held(
+    ctx: &Context,
+    name: &str,
+    recover: bool,
+) -> anyhow::Result<Option<usize>> {
     let store = ctx.store(None);
     // Helm's revisions newer than ours: all of them the first time; after `export-helm`, those
     // helm wrote since (one LIST, and nothing decoded, when there are none).
-    let ours = store.history_meta(name).await?.last().map_or(0, |m| m.revision);
+    let history = store.history_meta(name).await?;
+    if !helm_may_hold(history.iter().map(|m| m.owner.as_str())) {
+        return Ok(None);
+    }
+    let ours = history.last().map_or(0, |m| m.revision);
     let helm = helm_storage(ctx, None);
     let records = helm.history_after(name, ours).await.with_context(|| {
         format!(
@@ -81,7 +116,7 @@ pub(crate) async fn take_over(ctx: &Context, name: &str, recover: bool) -> anyho
         )
     })?;
     let Some(last) = records.last() else {
-        return Ok(0);
+        return Ok(Some(0));
     };
     let history = imported(&records, recover)?;
     store
@@ -110,7 +145,7 @@ pub(crate) async fn take_over(ctx: &Context, name: &str, recover: bool) -> anyho
             tracing::warn!("could not mark {} as taken over: {e}", rec.describe());
         }
     }
-    Ok(history.len())
+    Ok(Some(history.len()))
 }
 
 /// Helm's records as the history we import: pending revisions refused, or with `recover` failed.
@@ -164,9 +199,10 @@ const HELM_FIELD_MANAGER: &str = "helm";
 /// Without it, an apply of ours shares the fields with `helm`'s apply: a field our chart no
 /// longer sets stays alive, because `helm` still owns it (and a value change conflicts unless
 /// forced). Moving the entry makes us the only applier, as if we had applied those fields
-/// ourselves; it is one GET and, if `helm` applied anything, one conditional JSON patch of `metadata.managedFields` per object (tested
-/// against `resourceVersion`, so a concurrent change fails it), once: afterwards `helm` owns
-/// nothing. Returns how many objects were handed over.
+/// ourselves; it is one GET and, if `helm` applied anything, one JSON patch of
+/// `metadata.managedFields` per object, conditional on `resourceVersion` (a concurrent change
+/// fails it, and it is read and tried again), once: afterwards `helm` owns nothing. Returns how
+/// many objects were handed over.
 pub(crate) async fn adopt_helm_field_manager(ctx: &Context, plan: &Plan) -> anyhow::Result<usize> {
     let mut n = 0;
     for ch in &plan.changes {
@@ -175,50 +211,63 @@ pub(crate) async fn adopt_helm_field_manager(ctx: &Context, plan: &Plan) -> anyh
         }
         let gvk = Gvk::new(&ch.api_version, &ch.id.kind);
         let ns = (!ch.id.namespace.is_empty()).then_some(ch.id.namespace.as_str());
-        // The plan's copy of the live object is trimmed for diffing (no managedFields): read it.
-        let live = ctx
-            .cluster
-            .get(&gvk, ns, &ch.id.name)
-            .await
-            .with_context(|| format!("reading {} {}", ch.id.kind, ch.id.name))?;
-        let managed = live
-            .pointer("/metadata/managedFields")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default();
-        let Some(moved) = move_apply_manager(managed, HELM_FIELD_MANAGER, FIELD_MANAGER) else {
-            continue;
-        };
-        let rv = live
-            .pointer("/metadata/resourceVersion")
-            .cloned()
-            .unwrap_or(Value::Null);
-        let ops = json!([
-            {"op": "test", "path": "/metadata/resourceVersion", "value": rv},
-            {"op": "replace", "path": "/metadata/managedFields", "value": moved},
-        ]);
-        ctx.cluster
-            .patch(
-                &gvk,
-                ns,
-                &ch.id.name,
-                &Patch::Json(ops),
-                &WriteOptions {
-                    field_manager: Some(FIELD_MANAGER.to_string()),
-                    ..Default::default()
-                },
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "handing the fields Helm applied to {} {} to kubectl chart",
-                    ch.id.kind, ch.id.name
-                )
-            })?;
-        n += 1;
+        let what = || format!("{} {}", ch.id.kind, ch.id.name);
+        // A controller writing the object's status between the read and the patch (a Deployment
+        // scaling) moves its resourceVersion: read again and retry, a few times.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            // The plan's copy of the live object is trimmed for diffing (no managedFields): read it.
+            let live = ctx
+                .cluster
+                .get(&gvk, ns, &ch.id.name)
+                .await
+                .with_context(|| format!("reading {}", what()))?;
+            let managed = live
+                .pointer("/metadata/managedFields")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let Some(moved) = move_apply_manager(managed, HELM_FIELD_MANAGER, FIELD_MANAGER) else {
+                break;
+            };
+            let rv = live
+                .pointer("/metadata/resourceVersion")
+                .cloned()
+                .unwrap_or(Value::Null);
+            // The resourceVersion left in the patched object is the precondition: a stale one
+            // is a 409 Conflict (a `test` op would fail as 422 Invalid, like a bad patch).
+            let ops = json!([
+                {"op": "replace", "path": "/metadata/resourceVersion", "value": rv},
+                {"op": "replace", "path": "/metadata/managedFields", "value": moved},
+            ]);
+            let opts = WriteOptions {
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..Default::default()
+            };
+            match ctx
+                .cluster
+                .patch(&gvk, ns, &ch.id.name, &Patch::Json(ops), &opts)
+                .await
+            {
+                Ok(_) => {
+                    n += 1;
+                    break;
+                }
+                Err(e) if e.is_conflict() && attempts < ADOPT_ATTEMPTS => continue,
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("handing the fields Helm applied to {} to kubectl chart", what())
+                    })
+                }
+            }
+        }
     }
     Ok(n)
 }
+
+/// Reads and conditional patches [`adopt_helm_field_manager`] tries per object.
+const ADOPT_ATTEMPTS: usize = 5;
 
 /// `managedFields` with the `Apply` entry of `from` folded into the `Apply` entry of `to` (the
 /// field sets united), or `None` when `from` applied nothing.
@@ -358,6 +407,80 @@ mod tests {
         );
         // A release Helm does not have is nothing to take over.
         assert_eq!(take_over(&ctx, "other", false).await.unwrap(), 0);
+    }
+
+    #[test]
+    fn helm_may_hold_a_history_that_passed_through_helm() {
+        let cases: &[(&str, &[&str], bool)] = &[
+            ("no record of ours: Helm may have it", &[], true),
+            ("only our runs wrote it", &["run-a", "run-b"], false),
+            ("imported from Helm", &[IMPORTED, "run-a"], true),
+            ("handed to Helm by export-helm", &["run-a", EXPORTED], true),
+        ];
+        for (name, owners, want) in cases {
+            assert_eq!(helm_may_hold(owners.iter().copied()), *want, "{name}");
+        }
+    }
+
+    /// Two Helm-storage LISTs per verb for a release that never was Helm's came back as
+    /// requests nobody needed: this fails if they return. After `export-helm` they are needed
+    /// again, and a revision Helm then writes is taken over.
+    #[tokio::test]
+    async fn a_release_that_never_was_helms_is_not_looked_up_in_helms_storage() {
+        use crate::{
+            action::export_helm::{export_helm, ExportHelmOptions},
+            cluster::Method,
+            release::{BeginOptions, ChartRef, Operation},
+        };
+        let (ctx, fake) = ctx_with(Vec::new()).await;
+        let store = ctx.store(None);
+        let p = store
+            .begin(BeginOptions {
+                name: "pod".into(),
+                operation: Operation::Install,
+                chart: ChartRef::default(),
+                values: Value::Null,
+                computed_values: Value::Null,
+                manifest: String::new(),
+                hooks: Vec::new(),
+                notes: String::new(),
+                description: String::new(),
+            })
+            .await
+            .unwrap();
+        store.mark_deployed(p, "done").await.unwrap();
+        let helm_lists = |fake: &FakeCluster| {
+            fake.calls()
+                .iter()
+                .filter(|c| c.method == Method::List && c.gvk.kind == "Secret")
+                .count()
+        };
+        assert_eq!(take_over_held(&ctx, "pod", false).await.unwrap(), None);
+        assert_eq!(helm_lists(&fake), 0, "no look in Helm's storage");
+
+        export_helm(
+            &ctx,
+            &ExportHelmOptions {
+                release: "pod".into(),
+            },
+        )
+        .await
+        .unwrap();
+        let before = helm_lists(&fake);
+        fake.create(&secret(2, "deployed"), &WriteOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(take_over_held(&ctx, "pod", false).await.unwrap(), Some(1));
+        assert!(helm_lists(&fake) > before, "looked, since export-helm");
+        let owners: Vec<String> = store
+            .history_meta("pod")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.owner)
+            .collect();
+        assert_eq!(owners[0], EXPORTED);
+        assert_eq!(owners[1], IMPORTED);
     }
 
     #[tokio::test]

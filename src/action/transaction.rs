@@ -57,6 +57,9 @@ pub(crate) enum Kind {
     Uninstall {
         /// `--keep-history`: the records stay, marked `uninstalled`.
         keep_history: bool,
+        /// Whether Helm's storage may hold records of the release (see
+        /// [`super::takeover::helm_may_hold`]), to delete with ours.
+        helm_records: bool,
     },
 }
 
@@ -271,12 +274,16 @@ impl<'a> Open<'a> {
             return Err(e);
         }
         match txn.kind {
-            Kind::Uninstall { keep_history } => {
+            Kind::Uninstall {
+                keep_history,
+                helm_records,
+            } => {
                 let name = pending.release().name.clone();
                 let last = txn.store.finish_uninstall(pending, keep_history).await?;
                 // As `helm uninstall` would: Helm's records go too, or a later `helm install`
-                // of the name finds a release "still in use".
-                if !keep_history {
+                // of the name finds a release "still in use". A release that never was Helm's
+                // has none: no look.
+                if !keep_history && helm_records {
                     super::takeover::forget_helm_records(txn.ctx, &name).await?;
                 }
                 Ok(last)

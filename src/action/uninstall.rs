@@ -35,11 +35,14 @@ pub struct UninstallOptions {
 /// Uninstalls; returns the last record when history is kept.
 pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result<Option<Release>> {
     // A release Helm installed: taken over first, so its objects and hooks are known.
-    super::takeover::take_over(ctx, &opts.release, false).await?;
+    let helm_records = super::takeover::take_over_held(ctx, &opts.release, false)
+        .await?
+        .is_some();
     let txn = Transaction::new(
         ctx,
         Kind::Uninstall {
             keep_history: opts.keep_history,
+            helm_records,
         },
     )
     .wait(opts.wait)
@@ -164,11 +167,12 @@ mod tests {
         assert_eq!(names(&fake, Method::Delete, "Service"), ["s"]);
         let mut read = names(&fake, Method::Get, "ConfigMap");
         read.sort();
-        // The list asks for Helm-managed objects: `b` (unlabelled) and `gone` are read by name.
+        // The list asks for Helm-managed objects: of the two it lacks, a metadata list says
+        // `b` (unlabelled) exists, read by name, and `gone` does not.
         assert_eq!(
             read,
-            ["b", "gone"],
-            "only objects the list lacked are read by name"
+            ["b"],
+            "only objects the lists lacked and that exist are read by name"
         );
         assert_eq!(
             names(&fake, Method::Get, "Service"),
@@ -182,6 +186,51 @@ mod tests {
             .filter(|n| !n.starts_with("kubectl-chart"))
             .collect();
         assert_eq!(left, ["bystander"]);
+    }
+
+    /// What an uninstall of a release that never was Helm's sends besides the deletes and the
+    /// reads of its objects, method by method: no look in Helm's storage (neither before, for a
+    /// take-over, nor after, to delete Helm's records), the history listed once before the
+    /// deletes, the lock created without a read first, records rewritten without a read first.
+    /// Fails if any of those requests come back.
+    #[tokio::test]
+    async fn request_pattern_of_a_release_that_never_was_helms() {
+        let (fake, ctx) = installed(None).await;
+        let before = fake.calls().len();
+        uninstall(&ctx, &opts()).await.expect("uninstall");
+        let calls = &fake.calls()[before..];
+        let store_calls: Vec<(Method, &str, &str)> = calls
+            .iter()
+            .filter(|c| {
+                c.name.starts_with("kubectl-chart")
+                    || (c.method == Method::List && c.gvk.kind == "Secret")
+                    || (c.method == Method::List && c.gvk.kind == "ConfigMap" && c.name.is_empty())
+            })
+            .map(|c| (c.method, c.gvk.kind.as_str(), c.name.as_str()))
+            .collect();
+        let (lock, v1, key) = (
+            "kubectl-chart.web.lock",
+            "kubectl-chart.web.v1",
+            "kubectl-chart-key",
+        );
+        let want: &[(Method, &str, &str)] = &[
+            // (No GET of the data key: the context that wrote the records has it.)
+            (Method::List, "ConfigMap", ""), // our history: taken over from Helm? (no: ours)
+            (Method::Create, "ConfigMap", lock),
+            (Method::List, "ConfigMap", ""), // the history, once: recovery and the newest record
+            (Method::Patch, "ConfigMap", v1), // uninstalling
+            (Method::List, "ConfigMap", ""), // the live objects, one LIST per kind
+            (Method::List, "ConfigMap", ""), // which of the two it lacks exist (metadata)
+            (Method::Patch, "ConfigMap", lock), // renewed: fencing before the records go
+            (Method::List, "ConfigMap", ""), // the records to delete
+            (Method::Delete, "ConfigMap", v1),
+            (Method::List, "ConfigMap", ""), // their parts, left behind by a run that died too
+            (Method::Delete, "ConfigMap", lock),
+            (Method::List, "ConfigMap", ""), // no record left in the namespace: the key goes
+            (Method::Delete, "Secret", key),
+            (Method::List, "ConfigMap", ""), // none appeared meanwhile
+        ];
+        assert_eq!(store_calls, want);
     }
 
     #[tokio::test]

@@ -310,6 +310,15 @@ pub async fn acquire(
     let mut waiting = Waiting::new(wait);
     let mut races = 0;
     let mut last_seen = None;
+    // Most runs find the lock free: create first, and read the lease only when one exists (a
+    // GET less per write; `dead` says one exists).
+    if dead.is_none() {
+        match driver.create_lock(&fresh).await {
+            Ok(v) => return Ok(held(v, None)),
+            Err(DriverError::AlreadyExists(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
     while races < ACQUIRE_ATTEMPTS {
         let cur = match driver.get_lock(release).await? {
             None => match driver.create_lock(&fresh).await {

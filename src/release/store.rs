@@ -408,6 +408,26 @@ impl Store {
         self.load(&s, &key).await
     }
 
+    /// One revision whose metadata came from [`Store::history_meta`], status already derived
+    /// from the whole history: [`Store::get`] without its LIST of every deployed record (bodies
+    /// included) to derive it again.
+    pub async fn get_listed(&self, meta: &RecordMeta) -> Result<Release> {
+        let (name, revision) = (&meta.name, meta.revision);
+        let mut s = self
+            .driver
+            .get(name, revision)
+            .await
+            .map_err(driver_err("reading"))?
+            .ok_or_else(|| Error::RevisionNotFound {
+                name: name.to_string(),
+                revision,
+            })?;
+        s.meta.status = meta.status;
+        s.meta.last_deployed = meta.last_deployed;
+        let key = self.read_key().await?;
+        self.load(&s, &key).await
+    }
+
     /// The newest revision, whatever its status (Helm's `Last`).
     pub async fn last(&self, name: &str) -> Result<Option<Release>> {
         let Some(s) = self.newest(name).await? else {
@@ -422,11 +442,23 @@ impl Store {
     /// Reads the history's metadata, then the newest record alone: a list of whole records
     /// carries every revision's body (argo-cd: ten revisions, 1.5 MB), of which one is read.
     pub async fn newest(&self, name: &str) -> Result<Option<Stored>> {
+        Ok(self.newest_with_history(name).await?.1)
+    }
+
+    /// [`Store::newest`], with the metadata of every revision (oldest first) that its first
+    /// read returned: for callers that need both, one LIST less.
+    pub async fn newest_with_history(&self, name: &str) -> Result<(Vec<RecordMeta>, Option<Stored>)> {
         // A record pruned between the two reads (another run's history limit) sends us back to
         // the list; should that keep happening, one list of whole records answers atomically.
         for _ in 0..2 {
-            let Some(meta) = self.history_without_bodies(name).await?.pop().map(|s| s.meta) else {
-                return Ok(None);
+            let history: Vec<RecordMeta> = self
+                .history_without_bodies(name)
+                .await?
+                .into_iter()
+                .map(|s| s.meta)
+                .collect();
+            let Some(meta) = history.last() else {
+                return Ok((history, None));
             };
             let found = self
                 .driver
@@ -437,10 +469,12 @@ impl Store {
                 // Status as derived from the whole history (superseded, see the module doc).
                 s.meta.status = meta.status;
                 s.meta.last_deployed = meta.last_deployed;
-                return Ok(Some(s));
+                return Ok((history, Some(s)));
             }
         }
-        Ok(self.stored_history(name).await?.pop())
+        let stored = self.stored_history(name).await?;
+        let history = stored.iter().map(|s| s.meta.clone()).collect();
+        Ok((history, stored.into_iter().last()))
     }
 
     /// Decodes a record returned by [`Store::newest`] (reads the namespace's key).
@@ -455,6 +489,23 @@ impl Store {
     pub async fn record_hook_runs(&self, stored: &Stored, rel: &Release) -> Result<()> {
         let key = self.write_key().await?;
         self.rewrite(stored, rel, &key).await.map(|_| ())
+    }
+
+    /// Rewrites the newest record of `name` naming `owner` as its writer, the rest unchanged;
+    /// conditional on the version read ([`Error::Conflict`] when a run wrote it meanwhile).
+    /// `export-helm` marks so that Helm holds the history too.
+    pub async fn set_newest_owner(&self, name: &str, owner: &str) -> Result<Release> {
+        let s = self
+            .newest(name)
+            .await?
+            .ok_or_else(|| Error::NotFound(name.to_string()))?;
+        let key = self.write_key().await?;
+        let rel = Release {
+            owner: owner.to_string(),
+            ..self.load(&s, &key).await?
+        };
+        self.rewrite(&s, &rel, &key).await?;
+        Ok(rel)
     }
 
     /// The newest deployed revision (Helm's `Deployed`).
@@ -520,8 +571,14 @@ impl Store {
 
     async fn begin_locked(&self, opts: BeginOptions, key: &DataKey) -> Result<PendingParts> {
         let now = self.clock.now();
-        let recovered = self.recover(&opts.name, key).await?;
-        let history = self.stored_history(&opts.name).await?;
+        let (recovered, read) = self.recover(&opts.name, key).await?;
+        let history = match read {
+            Some(mut h) => {
+                derive_superseded(&mut h);
+                h
+            }
+            None => self.stored_history(&opts.name).await?,
+        };
         let revision = history.last().map_or(1, |s| s.meta.revision + 1);
         let first_deployed = match (opts.operation, history.first()) {
             (Operation::Install, _) | (_, None) => now,
@@ -744,18 +801,18 @@ impl Store {
         let key = self.write_key().await?;
         let held = self.acquire(name, Operation::Uninstall).await?;
         let out = async {
-            let recovered = self.recover(name, &key).await?;
-            let mut history = self.stored_history_raw(name).await?;
+            let (recovered, read) = self.recover(name, &key).await?;
+            let mut history = match read {
+                Some(h) => h,
+                None => self.stored_history_raw(name).await?,
+            };
             let superseded = derive_superseded(&mut history);
             for s in history.iter().filter(|s| superseded.contains(&s.meta.revision)) {
                 let rel = self.load(s, &key).await?;
                 self.rewrite(s, &rel, &key).await?;
             }
-            let last = self
-                .stored_history(name)
-                .await?
-                .pop()
-                .ok_or_else(|| Error::NotFound(name.to_string()))?;
+            // The newest record is never one of those rewritten (none is newer): as read.
+            let last = history.pop().ok_or_else(|| Error::NotFound(name.to_string()))?;
             if last.meta.status == Status::Uninstalled {
                 return Err(Error::AlreadyUninstalled(name.to_string()));
             }
@@ -1141,10 +1198,17 @@ impl Store {
     }
 
     /// The recovery rule of [`crate::release::lock`]: holding the lease, any pending record
-    /// belongs to a dead run.
-    async fn recover(&self, name: &str, key: &DataKey) -> Result<Vec<u32>> {
+    /// belongs to a dead run. Returns the revisions recovered and, when there were none, the
+    /// history it read (statuses as stored), so the caller need not read it again: the lease
+    /// holder is the only run that rewrites records (a lockless run only adds one, and the
+    /// create of the caller's revision fails if it did).
+    async fn recover(&self, name: &str, key: &DataKey) -> Result<(Vec<u32>, Option<Vec<Stored>>)> {
+        let history = self.stored_history_raw(name).await?;
+        if !history.iter().any(|s| s.meta.status.is_pending()) {
+            return Ok((Vec::new(), Some(history)));
+        }
         let mut recovered = Vec::new();
-        for s in self.stored_history(name).await? {
+        for s in history {
             if !s.meta.status.is_pending() {
                 continue;
             }
@@ -1169,7 +1233,7 @@ impl Store {
             );
             recovered.push(s.meta.revision);
         }
-        Ok(recovered)
+        Ok((recovered, None))
     }
 
     /// Helm's `removeLeastRecent(name, max-1)`: delete the oldest revisions until, with the one

@@ -1,8 +1,9 @@
 //! [`ConfigMapApi`] over the cluster layer: the release store's few ConfigMap and Secret calls,
 //! sent through [`Cluster`] like every other request (same retries, timeouts and user agent).
 //!
-//! Conditional update uses a JSON merge patch carrying `metadata.resourceVersion`: the API server
-//! checks it like a PUT precondition and answers 409 Conflict when the object moved on.
+//! Conditional update is one JSON patch that sets `metadata.resourceVersion` and replaces labels,
+//! annotations and data whole: the API server checks the version like a PUT precondition and
+//! answers 409 Conflict when the object moved on.
 
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -146,29 +147,24 @@ impl ConfigMapApi for ClusterConfigMaps {
     }
 
     async fn update(&self, cm: &ConfigMap) -> Result<ConfigMap, DriverError> {
-        let mut body = to_object(cm, &self.namespace);
-        body["metadata"]["resourceVersion"] = json!(cm.resource_version);
-        // A merge patch only adds keys: remove the ones the new version no longer has.
-        if let Some(current) = ConfigMapApi::get(self, &cm.name).await? {
-            for (field, old, new) in [
-                ("labels", &current.labels, &cm.labels),
-                ("annotations", &current.annotations, &cm.annotations),
-            ] {
-                for k in old.keys().filter(|k| !new.contains_key(*k)) {
-                    body["metadata"][field][k] = Value::Null;
-                }
-            }
-            for k in current.data.keys().filter(|k| !cm.data.contains_key(*k)) {
-                body["data"][k] = Value::Null;
-            }
-        }
+        // One JSON patch, no read first: `add` on an existing member replaces it, so labels,
+        // annotations and data become exactly the new version's (a merge patch only adds keys,
+        // and removing the dropped ones needed a GET of the current object: one request more
+        // per record or lease write). The resourceVersion left in the patched object is the
+        // precondition: a stale one is a 409 Conflict, as for a PUT.
+        let ops = json!([
+            {"op": "replace", "path": "/metadata/resourceVersion", "value": cm.resource_version},
+            {"op": "add", "path": "/metadata/labels", "value": cm.labels},
+            {"op": "add", "path": "/metadata/annotations", "value": cm.annotations},
+            {"op": "add", "path": "/data", "value": cm.data},
+        ]);
         let v = self
             .cluster
             .patch(
                 &cm_gvk(),
                 Some(&self.namespace),
                 &cm.name,
-                &Patch::Merge(body),
+                &Patch::Json(ops),
                 &write_opts(),
             )
             .await
@@ -260,5 +256,66 @@ impl ConfigMapApi for ClusterConfigMaps {
             .await
             .map_err(|e| map_err(name, e))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::cluster::{FakeCluster, Method};
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// An update is one PATCH (no GET of the current object first), leaves exactly the new
+    /// keys, and is refused when the object moved on since it was read.
+    #[tokio::test]
+    async fn update_is_one_conditional_patch_that_replaces_every_key() {
+        let fake = Arc::new(FakeCluster::new("prod"));
+        let api = ClusterConfigMaps::new(fake.clone(), "prod");
+        let created = api
+            .create(&ConfigMap {
+                name: "r".into(),
+                labels: map(&[("owner", "kubectl-chart"), ("status", "pending-install")]),
+                annotations: map(&[("gone", "x"), ("kept", "1")]),
+                data: map(&[("release", "a"), ("old", "b")]),
+                resource_version: None,
+            })
+            .await
+            .expect("create");
+        let calls_before = fake.calls().len();
+        let next = ConfigMap {
+            labels: map(&[("owner", "kubectl-chart"), ("status", "deployed")]),
+            annotations: map(&[("kept", "2")]),
+            data: map(&[("release", "c")]),
+            ..created.clone()
+        };
+        let updated = api.update(&next).await.expect("update");
+        let methods: Vec<Method> = fake.calls()[calls_before..].iter().map(|c| c.method).collect();
+        assert_eq!(methods, [Method::Patch], "one request, no read");
+        for (what, got, want) in [
+            ("labels", &updated.labels, &next.labels),
+            ("annotations", &updated.annotations, &next.annotations),
+            ("data", &updated.data, &next.data),
+        ] {
+            assert_eq!(got, want, "{what}: dropped keys removed, others replaced");
+        }
+        assert_ne!(updated.resource_version, created.resource_version);
+        // `next` still carries the version of the create: stale now.
+        match api.update(&next).await {
+            Err(DriverError::Conflict(name)) => assert_eq!(name, "r"),
+            other => panic!("a stale version must conflict, got {other:?}"),
+        }
+        let gone = ConfigMap {
+            name: "missing".into(),
+            ..updated
+        };
+        assert!(matches!(api.update(&gone).await, Err(DriverError::NotFound(_))));
     }
 }
