@@ -1,27 +1,31 @@
-//! `kill -9` of the binary at random points of an upgrade, then a rerun (issue 10, part 3): the
-//! rerun must converge and the release history must stay intact, wherever the kill landed.
+//! `kill -9` of the binary at random points of upgrade, install, rollback and uninstall, then a
+//! plain rerun (issues 10 and 20): the rerun must converge and the release history must stay
+//! intact, wherever the kill landed.
 //!
-//! One release of a generated chart (40 ConfigMaps, 10 Deployments and a Secret, every object
-//! driven by the values, so each upgrade changes all of them and rolls every Deployment) is
-//! upgraded 20 times on the real control plane with the fake kubelet. One unkilled upgrade is
-//! timed first (its `-v 4` log dates render, plan, record, apply, wait). Each run then starts
-//! `upgrade --wait` and sends SIGKILL after a delay drawn uniformly from [0, 1.2 × that
-//! upgrade's duration] or, for half the runs, from [0, 1.2 × the time until its last object was
-//! written]: waiting for rollouts is ~90% of the wall time, so the whole range alone would
-//! almost never kill while the lock, the record and the objects are written. It records what
-//! the cluster looks like right after the kill (the phase: before the lock, locked, recorded,
-//! applying k/51, waiting, deployed with the lock not released, exited), then reruns the same
-//! upgrade once, plainly (issue 20): no flag, the default lease, no retry. The rerun must
-//! succeed, and when the dead run's lock was there, say that it took it over from that run (it
-//! watches the lease for one lease duration, sees no renewal, takes it) and name the revision
-//! it marked interrupted; how long the reruns took is printed, not asserted (the machine is
-//! shared). After each rerun: live objects equal the chart
-//! rendered for the rerun's values and are rolled out, `history -o json` (which decrypts every
-//! record) has every revision ever seen, no gap, one `deployed`, no `pending-*`, the killed
-//! revision (if it was recorded) `failed`/"interrupted" or `superseded` with the killed run's
-//! manifest, and no ConfigMap holds a Secret value, even decoded. The seed is printed;
-//! `KC_KILL_SEED=N` replays the same values and delay fractions (where a delay lands still
-//! depends on the machine's speed).
+//! One sweep driver serves every verb: a timed unkilled run of the same command (its `-v 4` log
+//! dates the steps and every write request), kill delays drawn from it (half uniformly over
+//! [0, 1.2 × the run], half at one of its writes ± 25 ms, since waits are most of a run's wall
+//! time), SIGKILL, a look at the cluster right after (the phase the kill hit: before the lock,
+//! locked, recorded, in a pre or post hook, applying k/N, waiting, deployed with the lock not
+//! released, exited), then the same command once more, plainly: no flag, the default lease, no
+//! retry. When the dead run's lock was there, the rerun must say it took it over from that run
+//! (it watches the lease for one lease duration, sees no renewal, takes it) and name the
+//! revision it marked interrupted. History must then be intact (no gap, one `deployed`, no
+//! `pending-*`, older revisions unchanged, the killed one `failed`/"interrupted" or
+//! `superseded`) and no ConfigMap may hold a Secret value, even decoded. How long the reruns
+//! took is printed, not asserted (the machine is shared). Seeds are printed; `KC_KILL_SEED=N`
+//! replays the same draws (where a delay lands still depends on the machine's speed).
+//!
+//! The upgrade sweep: one release of a generated chart (40 ConfigMaps, 10 Deployments and a
+//! Secret, every object driven by the values, so each upgrade changes all of them and rolls
+//! every Deployment) upgraded 20 times with `--wait`; after each rerun the live objects equal
+//! the chart rendered for the rerun's values and are rolled out, and objects the dead run
+//! already wrote are not written again.
+//!
+//! The install/rollback/uninstall sweep: a small chart with pre and post hook Jobs, 20 kills per
+//! verb (`KC_KILL_VERB_RUNS`), each with or without `--wait`, the three verbs in parallel, each
+//! in its own namespace; install and rollback end deployed with the killed run's values,
+//! uninstall leaves nothing (objects, records, lock, key Secret).
 
 use std::{
     collections::BTreeMap,
@@ -1128,7 +1132,8 @@ struct VerbSnapshot {
     records: BTreeMap<u32, String>,
     /// Holder of the release lock, if the lock object exists.
     lock: Option<String>,
-    /// Hook Jobs of the release that exist (`pre`, `post`).
+    /// The killed run's hook Jobs that exist (`pre`, `post`): those of its revision only, as
+    /// a Job a run killed earlier left behind keeps its own revision's name.
     hooks: Vec<&'static str>,
     /// The release's objects carrying the killed run's token (for uninstall: already gone).
     done: usize,
@@ -1140,6 +1145,7 @@ async fn verb_snapshot(
     release: &str,
     verb: Verb,
     token: &str,
+    revision: u32,
 ) -> VerbSnapshot {
     let mut records = BTreeMap::new();
     let mut lock = None;
@@ -1191,7 +1197,7 @@ async fn verb_snapshot(
     for job in list(admin, ("batch/v1", "Job"), ns).await {
         let name = job["metadata"]["name"].as_str().unwrap_or("");
         for when in ["pre", "post"] {
-            if name.starts_with(&format!("{release}-{when}-")) && !hooks.contains(&when) {
+            if name == format!("{release}-{when}-{revision}") && !hooks.contains(&when) {
                 hooks.push(when);
             }
         }
@@ -1381,10 +1387,17 @@ async fn sweep_verb(kit: &'static Kit, verb: Verb, runs: usize, seed: u64) -> Fi
         } else {
             env.history_of(&release).0
         };
-        let before = seen.len() as u32;
+        let before = seen.last().map_or(0, |r| r.revision);
         let log_path = logs.join(format!("{verb:?}-{name}.log"));
         let (exited, _) = kill_after(cmd(&args), draw.delay, &log_path);
-        let snap = verb_snapshot(&*admin, &ns.name, &release, verb, &token).await;
+        // The revision whose hooks the killed run ran: an uninstall's is the newest, the others
+        // make the next one.
+        let revision = if verb == Verb::Uninstall {
+            before
+        } else {
+            before + 1
+        };
+        let snap = verb_snapshot(&*admin, &ns.name, &release, verb, &token, revision).await;
         let (detail, bucket) = verb_phase(&snap, verb, before, exited);
         let killed_log = std::fs::read_to_string(&log_path).unwrap_or_default();
 
@@ -1416,7 +1429,7 @@ async fn sweep_verb(kit: &'static Kit, verb: Verb, runs: usize, seed: u64) -> Fi
             let (h, history_out) = env.history_of(&release);
             assert_no_secret_in(&history_out, &secrets, &ctx);
             assert_history_intact(&seen, &h, &ctx);
-            let snap = verb_snapshot(&*admin, &ns.name, &release, verb, &token).await;
+            let snap = verb_snapshot(&*admin, &ns.name, &release, verb, &token, 0).await;
             assert_eq!(
                 snap.done, VERB_OBJECTS,
                 "{ctx}: not every object carries the rerun's values: {snap:?}"
