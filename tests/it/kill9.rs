@@ -1390,12 +1390,14 @@ async fn sweep_verb(kit: &'static Kit, verb: Verb, runs: usize, seed: u64) -> Fi
         let before = seen.last().map_or(0, |r| r.revision);
         let log_path = logs.join(format!("{verb:?}-{name}.log"));
         let (exited, _) = kill_after(cmd(&args), draw.delay, &log_path);
-        // The revision whose hooks the killed run ran: an uninstall's is the newest, the others
-        // make the next one.
-        let revision = if verb == Verb::Uninstall {
-            before
-        } else {
-            before + 1
+        // The revision the killed run's hooks were rendered for (their names carry it): an
+        // install's is the one it makes, an uninstall's the newest, and a rollback runs the
+        // hooks recorded with its target (revision 1 has token a, 2 has b).
+        let revision = match verb {
+            Verb::Install => before + 1,
+            Verb::Rollback if token == "a" => 1,
+            Verb::Rollback => 2,
+            Verb::Uninstall => before,
         };
         let snap = verb_snapshot(&*admin, &ns.name, &release, verb, &token, revision).await;
         let (detail, bucket) = verb_phase(&snap, verb, before, exited);

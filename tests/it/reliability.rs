@@ -479,29 +479,29 @@ fn deployment_template() -> String {
 #[derive(Debug, Clone, Copy)]
 enum Point {
     /// The create of the release lock: the upgrade's first ConfigMap POST.
-    LockWrite,
+    LockCreate,
     /// The first write to a chart object (the Deployment, the only object that changes).
-    FirstObjectWrite,
+    FirstObjectPatch,
     /// The create of the release record `kubectl-chart.web.v2`: the upgrade's second
     /// ConfigMap POST, after the lock's.
-    RecordWrite,
+    RecordCreate,
 }
 
 fn rule(point: Point, ns: &str, fault: Fault) -> Rule {
     match point {
-        Point::FirstObjectWrite => Rule::new(
+        Point::FirstObjectPatch => Rule::new(
             "PATCH",
             &format!("/apis/apps/v1/namespaces/{ns}/deployments/web(\\?|$)"),
             &[1],
             fault,
         ),
-        Point::LockWrite => Rule::new(
+        Point::LockCreate => Rule::new(
             "POST",
             &format!("/api/v1/namespaces/{ns}/configmaps(\\?|$)"),
             &[1],
             fault,
         ),
-        Point::RecordWrite => Rule::new(
+        Point::RecordCreate => Rule::new(
             "POST",
             &format!("/api/v1/namespaces/{ns}/configmaps(\\?|$)"),
             &[2],
@@ -537,12 +537,12 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
     let proxy = FaultProxy::start(kit);
     let mut report = Vec::new();
     let mut cases: Vec<(Point, &str, Fault)> = Vec::new();
-    for point in [Point::FirstObjectWrite, Point::RecordWrite] {
+    for point in [Point::FirstObjectPatch, Point::RecordCreate] {
         cases.extend(faults.iter().map(|(n, f)| (point, *n, f.clone())));
     }
     // Issue 20: the connection cut right after the lock's create reached the server leaves a
     // lock nobody renews; the next plain run must see that and take it over.
-    cases.push((Point::LockWrite, "drop after write", Fault::DropAfter));
+    cases.push((Point::LockCreate, "drop after write", Fault::DropAfter));
     {
         for (point, fname, fault) in &cases {
             let (point, fault) = (*point, fault);
@@ -602,7 +602,7 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
                     text(&again.stderr)
                 );
             }
-            if matches!(point, Point::LockWrite) {
+            if matches!(point, Point::LockCreate) {
                 assert!(left_locked, "{case}: the cut create left no lock behind");
             }
             let h = env.history("web");
@@ -658,7 +658,7 @@ async fn a_cut_after_the_lock_create_of_an_install_or_uninstall_then_a_plain_rer
             env.ok(&install);
         }
         proxy.clear_rules();
-        proxy.add_rule(rule(Point::LockWrite, &ns.name, Fault::DropAfter));
+        proxy.add_rule(rule(Point::LockCreate, &ns.name, Fault::DropAfter));
         let faulty = env.via(proxy.kubeconfig(&dir, &ns.name));
         let before = proxy.log().len();
         let out = faulty.run(args);
@@ -954,7 +954,7 @@ async fn skewed_clocks_never_let_a_live_holder_be_overtaken_nor_a_dead_one_block
 /// A kubeconfig like the kit's with `edit` applied to its text.
 fn edited_kubeconfig(kit: &Kit, dir: &Path, name: &str, edit: impl Fn(&str) -> Option<String>) -> PathBuf {
     let text = std::fs::read_to_string(&kit.kubeconfig).expect("kit kubeconfig");
-    let out: Vec<String> = text.lines().filter_map(|l| edit(l)).collect();
+    let out: Vec<String> = text.lines().filter_map(edit).collect();
     let path = dir.join(name);
     std::fs::write(&path, out.join("\n") + "\n").expect("kubeconfig");
     path
