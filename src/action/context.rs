@@ -12,7 +12,7 @@ use crate::{
     cluster::{Cluster, ConnectOptions, KubeCluster},
     release::{
         driver::{ClusterConfigMaps, ConfigMapDriver, Driver},
-        lock, Clock, Store, SystemClock,
+        lock, Clock, DeadLeases, Store, SystemClock,
     },
 };
 
@@ -40,6 +40,9 @@ pub struct Context {
     /// make: a driver reads its namespace's data key once, so a run reads it once, not once per
     /// store (a verb makes several).
     drivers: Arc<Mutex<HashMap<String, Arc<dyn Driver>>>>,
+    /// A dead run's lease this run saw while waiting for the lock, shared by every store it
+    /// makes: the store that opens the revision takes the lease over without watching it again.
+    pub dead_leases: DeadLeases,
 }
 
 impl Context {
@@ -68,6 +71,7 @@ impl Context {
                 .unwrap_or(crate::release::lock::DEFAULT_TTL_SECS),
             lock_wait: std::time::Duration::ZERO,
             drivers: Arc::default(),
+            dead_leases: DeadLeases::default(),
         }
     }
 
@@ -88,5 +92,86 @@ impl Context {
             .with_history_max(self.history_max)
             .with_lock_ttl(self.lock_ttl_secs)
             .with_lock_wait(self.lock_wait)
+            .with_dead_leases(self.dead_leases.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use tokio::time::Instant;
+
+    use super::*;
+    use crate::{
+        cluster::FakeCluster,
+        release::{lock::Claim, BeginOptions, ChartRef, Operation, Timestamp},
+    };
+
+    fn begin(name: &str) -> BeginOptions {
+        BeginOptions {
+            name: name.to_string(),
+            operation: Operation::Upgrade,
+            chart: ChartRef {
+                name: "web".into(),
+                version: "1.0.0".into(),
+                app_version: "1".into(),
+                origin: None,
+            },
+            values: serde_json::json!({}),
+            computed_values: serde_json::json!({}),
+            manifest: "kind: ConfigMap\n".into(),
+            hooks: Vec::new(),
+            notes: String::new(),
+            description: String::new(),
+        }
+    }
+
+    /// Issue 20, found by the kill -9 sweep: upgrade and rollback wait for the lock with one
+    /// store and open their revision with another (the transaction's). The second must take the
+    /// dead run's lease the first saw, not watch it a second lease duration (a plain rerun took
+    /// 20 s instead of 10).
+    #[tokio::test(start_paused = true)]
+    async fn stores_of_one_run_take_a_dead_lease_over_after_one_lease_duration() {
+        // (case, whether the second store is another run's)
+        for (case, other_run) in [("same run", false), ("another run", true)] {
+            let fake = Arc::new(FakeCluster::new("ns"));
+            let ctx = Context::with_cluster(fake.clone(), Some("ns".into()));
+            let dead = Claim {
+                holder: "dead-run".into(),
+                host: "h".into(),
+                operation: Operation::Upgrade,
+                ttl_secs: 10,
+                now: Timestamp(0),
+            };
+            let driver = ConfigMapDriver::new(ClusterConfigMaps::new(fake.clone(), "ns"));
+            lock::acquire(&driver, "web", &dead, Duration::ZERO, None)
+                .await
+                .expect("the dead run's lease");
+
+            let started = Instant::now();
+            let seen = ctx.store(None).await_lock("web").await.expect("await_lock");
+            assert_eq!(seen.map(|l| l.holder), Some("dead-run".to_string()), "{case}");
+            assert_eq!(
+                started.elapsed(),
+                Duration::from_secs(10),
+                "{case}: one lease duration"
+            );
+
+            let opener = if other_run {
+                Context::with_cluster(fake.clone(), Some("ns".into()))
+            } else {
+                ctx.clone()
+            };
+            let started = Instant::now();
+            opener.store(None).begin(begin("web")).await.expect("begin");
+            // Only this run saw the lease dead; another run must watch it for itself.
+            let want = if other_run {
+                Duration::from_secs(10)
+            } else {
+                Duration::ZERO
+            };
+            assert_eq!(started.elapsed(), want, "{case}: the second store's wait");
+        }
     }
 }

@@ -27,5 +27,6 @@ pub use record::{
     RecordMeta, Release, Status, SystemClock, Timestamp, OWNER,
 };
 pub use store::{
-    BeginOptions, Error, Pending, Result, Store, Unchanged, DEFAULT_HISTORY_MAX, MAX_BODY_BYTES, MAX_SLICES,
+    BeginOptions, DeadLeases, Error, Pending, Result, Store, Unchanged, DEFAULT_HISTORY_MAX, MAX_BODY_BYTES,
+    MAX_SLICES,
 };

@@ -271,8 +271,32 @@ pub struct Store {
     /// Written into leases, so a blocked run can say where the holder runs; read when the first
     /// lease is written, so read-only verbs never read it.
     host: std::sync::OnceLock<String>,
-    /// A lease [`Store::await_lock`] saw unrenewed for its whole duration: `(release, version)`.
-    dead_seen: Mutex<Option<(String, String)>>,
+    /// A lease [`Store::await_lock`] saw unrenewed for its whole duration, shared by the stores
+    /// of one run ([`Store::with_dead_leases`]).
+    dead_seen: DeadLeases,
+}
+
+/// What one run learnt while it waited for a release's lock: the lease it saw unrenewed for a
+/// whole lease duration, as `(release, version)`. A verb waits for the lock with one [`Store`]
+/// before it reads anything and opens its revision with another; both must share this, or the
+/// second watches the dead lease again and the run waits two lease durations instead of one.
+#[derive(Debug, Clone, Default)]
+pub struct DeadLeases(Arc<Mutex<Option<(String, String)>>>);
+
+impl DeadLeases {
+    fn set(&self, seen: Option<(String, String)>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = seen;
+    }
+
+    /// The version of `release`'s lease seen dead, forgotten once taken.
+    fn take(&self, release: &str) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .filter(|(r, _)| r == release)
+            .map(|(_, version)| version)
+    }
 }
 
 impl Store {
@@ -287,8 +311,14 @@ impl Store {
             lock_ttl_secs: DEFAULT_TTL_SECS,
             lock_wait: std::time::Duration::ZERO,
             host: std::sync::OnceLock::new(),
-            dead_seen: Mutex::new(None),
+            dead_seen: DeadLeases::default(),
         }
+    }
+
+    /// Shares what [`Store::await_lock`] saw with the other stores of the same run.
+    pub fn with_dead_leases(mut self, seen: DeadLeases) -> Store {
+        self.dead_seen = seen;
+        self
     }
 
     /// `--wait-for-lock`: how long to wait for a live holder before giving up.
@@ -548,8 +578,8 @@ impl Store {
         let dead = lock::await_free(&*self.driver, name, &self.run_id, self.lock_wait)
             .await
             .map_err(|e| self.lock_error(e))?;
-        let mut seen = self.dead_seen.lock().unwrap_or_else(|p| p.into_inner());
-        *seen = dead.as_ref().map(|d| (name.to_string(), d.version.clone()));
+        self.dead_seen
+            .set(dead.as_ref().map(|d| (name.to_string(), d.version.clone())));
         Ok(dead.map(|d| d.value))
     }
 
@@ -1169,13 +1199,7 @@ impl Store {
             ttl_secs: self.lock_ttl_secs,
             now: self.clock.now(),
         };
-        let dead = self
-            .dead_seen
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-            .filter(|(release, _)| release == name)
-            .map(|(_, version)| version);
+        let dead = self.dead_seen.take(name);
         let held = lock::acquire(&*self.driver, name, &claim, self.lock_wait, dead.as_deref())
             .await
             .map_err(|e| self.lock_error(e))?;

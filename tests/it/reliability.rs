@@ -479,29 +479,29 @@ fn deployment_template() -> String {
 #[derive(Debug, Clone, Copy)]
 enum Point {
     /// The create of the release lock: the upgrade's first ConfigMap POST.
-    LockWrite,
+    LockCreate,
     /// The first write to a chart object (the Deployment, the only object that changes).
-    FirstObjectWrite,
+    FirstObjectPatch,
     /// The create of the release record `kubectl-chart.web.v2`: the upgrade's second
     /// ConfigMap POST, after the lock's.
-    RecordWrite,
+    RecordCreate,
 }
 
 fn rule(point: Point, ns: &str, fault: Fault) -> Rule {
     match point {
-        Point::FirstObjectWrite => Rule::new(
+        Point::FirstObjectPatch => Rule::new(
             "PATCH",
             &format!("/apis/apps/v1/namespaces/{ns}/deployments/web(\\?|$)"),
             &[1],
             fault,
         ),
-        Point::LockWrite => Rule::new(
+        Point::LockCreate => Rule::new(
             "POST",
             &format!("/api/v1/namespaces/{ns}/configmaps(\\?|$)"),
             &[1],
             fault,
         ),
-        Point::RecordWrite => Rule::new(
+        Point::RecordCreate => Rule::new(
             "POST",
             &format!("/api/v1/namespaces/{ns}/configmaps(\\?|$)"),
             &[2],
@@ -537,12 +537,12 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
     let proxy = FaultProxy::start(kit);
     let mut report = Vec::new();
     let mut cases: Vec<(Point, &str, Fault)> = Vec::new();
-    for point in [Point::FirstObjectWrite, Point::RecordWrite] {
+    for point in [Point::FirstObjectPatch, Point::RecordCreate] {
         cases.extend(faults.iter().map(|(n, f)| (point, *n, f.clone())));
     }
     // Issue 20: the connection cut right after the lock's create reached the server leaves a
     // lock nobody renews; the next plain run must see that and take it over.
-    cases.push((Point::LockWrite, "drop after write", Fault::DropAfter));
+    cases.push((Point::LockCreate, "drop after write", Fault::DropAfter));
     {
         for (point, fname, fault) in &cases {
             let (point, fault) = (*point, fault);
@@ -602,7 +602,7 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
                     text(&again.stderr)
                 );
             }
-            if matches!(point, Point::LockWrite) {
+            if matches!(point, Point::LockCreate) {
                 assert!(left_locked, "{case}: the cut create left no lock behind");
             }
             let h = env.history("web");
@@ -623,6 +623,134 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
         }
     }
     eprintln!("fault outcomes:\n  {}", report.join("\n  "));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Issue 20: the connection cut right after the lock's create reached the server, on an
+/// install (a first release: no record yet) and on an uninstall. The cut run fails, naming the
+/// failure, and leaves a lock nobody renews; one plain rerun of the same command watches it for
+/// one lease duration, takes it over and converges: the install ends deployed with no pending
+/// revision, the uninstall leaves nothing (no object, record, lock or key Secret).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_after_the_lock_create_of_an_install_or_uninstall_then_a_plain_rerun_converges() {
+    let Some(kit) = crate::support::k8s::kit() else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let dir = temp_dir("lockcut");
+    let chart = write_chart(
+        &dir,
+        "web",
+        &[
+            ("templates/deployment.yaml", deployment_template()),
+            ("values.yaml", "replicas: 1\ntag: \"1.25\"\n".to_string()),
+        ],
+    );
+    let chart = chart.to_str().expect("utf-8 path");
+    let proxy = FaultProxy::start(kit);
+    let install = ["install", "web", chart, "--set", "replicas=2"];
+    let uninstall = ["uninstall", "web"];
+    let cases: [(&str, &[&str]); 2] = [("install", &install), ("uninstall", &uninstall)];
+    for (case, args) in cases {
+        let ns = TestNamespace::new(admin.clone(), "kc-lockcut").await;
+        let env = Env::new(kit, &ns.name);
+        if case == "uninstall" {
+            env.ok(&install);
+        }
+        proxy.clear_rules();
+        proxy.add_rule(rule(Point::LockCreate, &ns.name, Fault::DropAfter));
+        let faulty = env.via(proxy.kubeconfig(&dir, &ns.name));
+        let before = proxy.log().len();
+        let out = faulty.run(args);
+        let fired = proxy.log()[before..].iter().any(|r| r.fault.is_some());
+        proxy.clear_rules();
+        assert!(
+            fired,
+            "{case}: the fault never fired: {:?}",
+            &proxy.log()[before..]
+        );
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{case}: the cut run: {err}");
+        assert!(
+            err.lines().any(|l| l.starts_with("Error: ")) && !err.contains("panicked"),
+            "{case}: a clear error: {err}"
+        );
+        let lease = get(&*admin, ("v1", "ConfigMap"), &ns.name, "kubectl-chart.web.lock").await;
+        assert!(lease.is_some(), "{case}: the cut create left no lock behind");
+        // Nothing was recorded or changed past the lock.
+        let records = configmaps(&*admin, &ns.name, Some("owner=kubectl-chart,name=web,version")).await;
+        let pending = records
+            .iter()
+            .filter(|cm| {
+                cm["metadata"]["labels"]["status"]
+                    .as_str()
+                    .is_some_and(|s| s.starts_with("pending"))
+            })
+            .count();
+        assert_eq!(
+            pending, 0,
+            "{case}: a pending record before the rerun: {records:?}"
+        );
+
+        let started = std::time::Instant::now();
+        let again = env.run(args);
+        let again_err = text(&again.stderr);
+        eprintln!(
+            "lock cut: {case}: the cut run said {:?}; the plain rerun converged in {:?}",
+            err.lines().find(|l| l.starts_with("Error: ")).unwrap_or(""),
+            started.elapsed()
+        );
+        assert!(
+            again.status.success(),
+            "{case}: the plain rerun failed: {again_err}"
+        );
+        assert!(
+            again_err.contains("took over the lock of release \"web\""),
+            "{case}: {again_err}"
+        );
+        if case == "install" {
+            let h = env.history("web");
+            assert!(
+                h.iter().all(|r| !r.1.starts_with("pending")),
+                "{case}: a pending revision survived the rerun: {h:?}"
+            );
+            assert_eq!(h.last().map(|r| r.1.as_str()), Some("deployed"), "{case}: {h:?}");
+            assert_eq!(h.len(), 1, "{case}: the cut run recorded nothing: {h:?}");
+            let dep = get(&*admin, ("apps/v1", "Deployment"), &ns.name, "web")
+                .await
+                .expect("deployment");
+            assert_eq!(dep["spec"]["replicas"], 2, "{case}");
+            assert!(
+                get(&*admin, ("v1", "ConfigMap"), &ns.name, "kubectl-chart.web.lock")
+                    .await
+                    .is_none(),
+                "{case}: the lock is left behind"
+            );
+        } else {
+            let ours: Vec<Value> = configmaps(&*admin, &ns.name, None)
+                .await
+                .into_iter()
+                .filter(|cm| {
+                    cm["metadata"]["name"]
+                        .as_str()
+                        .is_some_and(|n| n.starts_with("kubectl-chart"))
+                })
+                .collect();
+            assert!(ours.is_empty(), "{case}: left behind: {ours:?}");
+            assert!(
+                get(&*admin, ("v1", "Secret"), &ns.name, "kubectl-chart-key")
+                    .await
+                    .is_none(),
+                "{case}: the key Secret is left behind"
+            );
+            assert!(
+                get(&*admin, ("apps/v1", "Deployment"), &ns.name, "web")
+                    .await
+                    .is_none(),
+                "{case}: the Deployment is left behind"
+            );
+        }
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -826,7 +954,7 @@ async fn skewed_clocks_never_let_a_live_holder_be_overtaken_nor_a_dead_one_block
 /// A kubeconfig like the kit's with `edit` applied to its text.
 fn edited_kubeconfig(kit: &Kit, dir: &Path, name: &str, edit: impl Fn(&str) -> Option<String>) -> PathBuf {
     let text = std::fs::read_to_string(&kit.kubeconfig).expect("kit kubeconfig");
-    let out: Vec<String> = text.lines().filter_map(|l| edit(l)).collect();
+    let out: Vec<String> = text.lines().filter_map(edit).collect();
     let path = dir.join(name);
     std::fs::write(&path, out.join("\n") + "\n").expect("kubeconfig");
     path
