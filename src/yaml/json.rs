@@ -210,7 +210,7 @@ impl Writer<'_> {
     }
 
     fn string(&mut self, s: &str) {
-        json_string_into(&mut self.out, s, self.escape_html);
+        json_string_into(self.out, s, self.escape_html);
     }
 }
 
