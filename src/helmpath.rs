@@ -91,7 +91,13 @@ mod tests {
 
     #[test]
     fn paths_table() {
-        let cases: &[(&str, &[(&str, &str)], fn(Env) -> PathBuf, &str)] = &[
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            fn(Env) -> PathBuf,
+            &'static str,
+        );
+        let cases: &[Case] = &[
             (
                 "config default",
                 &[("HOME", "/h")],

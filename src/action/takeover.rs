@@ -537,7 +537,8 @@ mod tests {
         let update = json!({"manager": "kubectl-chart", "operation": "Update", "fieldsV1": {"f:x": {}}});
         let status =
             json!({"manager": "kube-controller-manager", "operation": "Update", "subresource": "status"});
-        let cases: Vec<(&str, Vec<Value>, Option<Vec<Value>>)> = vec![
+        type Case = (&'static str, Vec<Value>, Option<Vec<Value>>);
+        let cases: Vec<Case> = vec![
             ("nothing of helm's", vec![ours.clone(), status.clone()], None),
             (
                 "renamed when we never applied",

@@ -121,7 +121,8 @@ pub async fn test(ctx: &Context, opts: &TestOptions) -> anyhow::Result<TestResul
     release.hooks.extend(selected);
 
     // Each hook's start and end, in the order run_hooks runs them, told by its progress events.
-    let seen: Arc<Mutex<Vec<(Timestamp, Option<(Timestamp, HookPhase)>)>>> = Arc::default();
+    type Started = (Timestamp, Option<(Timestamp, HookPhase)>);
+    let seen: Arc<Mutex<Vec<Started>>> = Arc::default();
     let progress = {
         let (seen, clock, inner) = (seen.clone(), ctx.clock.clone(), opts.progress.clone());
         move |e: &Event| {

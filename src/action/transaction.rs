@@ -235,6 +235,8 @@ impl<'a> Transaction<'a> {
 }
 
 /// What [`Transaction::open`] did.
+// One per run, matched at once and never stored: boxing the large variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Opened<'a> {
     /// The run changes nothing: its revision is recorded, and there is nothing more to do.
     Recorded(Release),

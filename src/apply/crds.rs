@@ -307,7 +307,13 @@ mod tests {
         let mut defaulted = crd(json!([v("v1", true, true)]), &["v1"]);
         defaulted["spec"]["conversion"] = json!({"strategy": "None"});
         defaulted["spec"]["names"]["listKind"] = json!("WidgetList");
-        let cases: Vec<(&str, Value, Value, Result<Option<Vec<&str>>, &str>)> = vec![
+        type Case = (
+            &'static str,
+            Value,
+            Value,
+            Result<Option<Vec<&'static str>>, &'static str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "same spec plus server defaults: nothing to do",
                 defaulted.clone(),
@@ -371,16 +377,17 @@ mod tests {
         let mut absent = new_version.clone();
         absent["metadata"]["name"] = json!("gadgets.example.com");
         // (name, policy, installing, chart CRDs, a widget exists, want created, want updated, error)
-        let cases: Vec<(
-            &str,
+        type Case = (
+            &'static str,
             CrdPolicy,
             bool,
             Vec<Value>,
             bool,
             usize,
             usize,
-            Option<&str>,
-        )> = vec![
+            Option<&'static str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "skip",
                 CrdPolicy::Skip,

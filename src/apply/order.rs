@@ -124,12 +124,13 @@ mod tests {
             "",
             "w.example.com",
         );
-        let cases: Vec<(
-            &str,
+        type Case = (
+            &'static str,
             Vec<Change>,
             BTreeSet<ObjectRef>,
-            Result<Vec<(ObjectRef, usize)>, &str>,
-        )> = vec![
+            Result<Vec<(ObjectRef, usize)>, &'static str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "no annotation: no order",
                 vec![change("ConfigMap", "a", None, Action::Create)],

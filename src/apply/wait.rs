@@ -793,7 +793,14 @@ mod tests {
         // Each case: what is in the cluster, what is waited for, with which rules, and what the
         // error must contain (`None`: the wait succeeds).
         type Setup = fn(&FakeCluster);
-        let cases: Vec<(&str, Setup, Vec<WaitTarget>, Rules, Option<Vec<&str>>)> = vec![
+        type Case = (
+            &'static str,
+            Setup,
+            Vec<WaitTarget>,
+            Rules,
+            Option<Vec<&'static str>>,
+        );
+        let cases: Vec<Case> = vec![
             ("bound claim", |c| drop(c.insert(pvc("data", "Bound"))), vec![target("v1", "PersistentVolumeClaim", "data")], Rules::Watcher, None),
             (
                 "pending claim times out",

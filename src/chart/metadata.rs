@@ -400,7 +400,12 @@ mod tests {
 
     #[test]
     fn apply_table() {
-        let cases: &[(&str, serde_json::Value, Result<(&str, &str), &str>)] = &[
+        type Case = (
+            &'static str,
+            serde_json::Value,
+            Result<(&'static str, &'static str), &'static str>,
+        );
+        let cases: &[Case] = &[
             ("strings", serde_json::json!({"name": "a", "version": "1.2.3", "appVersion": "v2"}), Ok(("1.2.3", "v2"))),
             ("numbers stringified", serde_json::json!({"version": 1, "appVersion": 1.10}), Ok(("1", "1.1"))),
             ("case-insensitive keys", serde_json::json!({"Version": "0.1.0", "APPVERSION": "x"}), Ok(("0.1.0", "x"))),

@@ -268,7 +268,13 @@ mod tests {
                 .collect();
             c
         };
-        let cases: &[(&str, Chart, Result<(), &str>, Result<(), &str>)] = &[
+        type Case = (
+            &'static str,
+            Chart,
+            Result<(), &'static str>,
+            Result<(), &'static str>,
+        );
+        let cases: &[Case] = &[
             ("application", with("application", &[], &[]), Ok(()), Ok(())),
             ("untyped", with("", &[], &[]), Ok(()), Ok(())),
             ("library", with("library", &[], &[]), Err("library charts are not installable"), Ok(())),
@@ -309,7 +315,12 @@ mod tests {
     #[test]
     fn load_errors_table() {
         let dir = std::env::temp_dir().join(format!("kc-chart-test-{}", std::process::id()));
-        let cases: &[(&str, &[(&str, &str)], &str)] = &[
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            &'static str,
+        );
+        let cases: &[Case] = &[
             (
                 "no chart yaml",
                 &[("values.yaml", "a: 1\n")],

@@ -407,7 +407,8 @@ mod tests {
     /// Every spelling of `--dry-run[=MODE]` the deploy verbs, rollback and template accept.
     #[test]
     fn dry_run_values() {
-        let cases: &[(Option<&str>, Result<Option<DryRun>, ()>)] = &[
+        type Case = (Option<&'static str>, Result<Option<DryRun>, ()>);
+        let cases: &[Case] = &[
             (None, Ok(None)),
             (Some("none"), Ok(None)),
             (Some("false"), Ok(None)),

@@ -39,7 +39,8 @@ mod tests {
 
     #[test]
     fn deprecated_kinds_warn_from_their_deprecation_version() {
-        let cases: &[(&str, &str, (u32, u32), Option<&str>)] = &[
+        type Case = (&'static str, &'static str, (u32, u32), Option<&'static str>);
+        let cases: &[Case] = &[
             (
                 "extensions/v1beta1",
                 "Ingress",

@@ -310,7 +310,12 @@ mod tests {
         let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec: {}\n";
         let ingress = "apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata:\n  name: web\n";
         let list = "apiVersion: v1\nkind: List\nitems:\n- metadata:\n    annotations:\n      helm.sh/resource-policy: keep\n";
-        let cases: &[(&str, Vec<(&str, &str, Option<&str>)>, &[&str])] = &[
+        type Case = (
+            &'static str,
+            Vec<(&'static str, &'static str, Option<&'static str>)>,
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
             ("clean", vec![("templates/cm.yaml", "x", Some(CM)), ("templates/_h.tpl", "", None)], &[]),
             (
                 "extension",

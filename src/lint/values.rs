@@ -78,7 +78,14 @@ mod tests {
     #[test]
     fn values_rules_report_helms_messages() {
         let schema = r#"{"type":"object","properties":{"replicas":{"type":"integer"}}}"#;
-        let cases: &[(&str, Option<&str>, Option<&str>, &[&str], &[&str])] = &[
+        type Case = (
+            &'static str,
+            Option<&'static str>,
+            Option<&'static str>,
+            &'static [&'static str],
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
             (
                 "no file",
                 None,

@@ -99,8 +99,8 @@ pub enum Error {
     Missing {
         /// The annotated object, as `Kind ns/name`.
         object: String,
-        /// The reference, as written.
-        reference: Reference,
+        /// The reference, as written (boxed: it would make every `Result` of this error large).
+        reference: Box<Reference>,
         /// A hint when the reference only got the scope wrong.
         hint: String,
     },
@@ -184,7 +184,7 @@ pub fn dependency_levels(nodes: &[Node<'_>]) -> Result<Levels, Error> {
                     return Err(Error::Missing {
                         object: n.to_string(),
                         hint: scope_hint(&r, nodes),
-                        reference: r,
+                        reference: Box::new(r),
                     })
                 }
             }
@@ -281,7 +281,12 @@ mod tests {
 
     #[test]
     fn parses_both_forms() {
-        let cases: &[(&str, &str, Result<Vec<(&str, &str, Option<&str>, &str)>, &str>)] = &[
+        type Case = (
+            &'static str,
+            &'static str,
+            Result<Vec<(&'static str, &'static str, Option<&'static str>, &'static str)>, &'static str>,
+        );
+        let cases: &[Case] = &[
             (
                 "namespaced core",
                 "/namespaces/ns/ConfigMap/cfg",

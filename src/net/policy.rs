@@ -97,7 +97,8 @@ mod tests {
     #[test]
     fn retry_table() {
         let s = Duration::from_secs;
-        let cases: &[(&str, u16, &str, Option<&str>, u32, Next)] = &[
+        type Case = (&'static str, u16, &'static str, Option<&'static str>, u32, Next);
+        let cases: &[Case] = &[
             ("ok is done", 200, "GET", None, 0, Next::Done),
             ("404 is done", 404, "GET", None, 0, Next::Done),
             ("429 honours seconds", 429, "GET", Some("3"), 0, Next::Retry(s(3))),

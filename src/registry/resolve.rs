@@ -99,7 +99,15 @@ mod tests {
     #[test]
     fn target_table() {
         let d = "sha256:00";
-        let cases: &[(&str, Option<&str>, Option<&str>, &str, bool, Result<Target, &str>)] = &[
+        type Case = (
+            &'static str,
+            Option<&'static str>,
+            Option<&'static str>,
+            &'static str,
+            bool,
+            Result<Target, &'static str>,
+        );
+        let cases: &[Case] = &[
             (
                 "nothing: newest stable",
                 None,

@@ -91,7 +91,7 @@ impl Object for Files {
             "AsConfig" => Some(Value::str(
                 // `toYaml` marshals through encoding/json, which writes U+FFFD for each byte
                 // that is not UTF-8.
-                self.as_map(|d| Value::go_lossy(d)),
+                self.as_map(Value::go_lossy),
             )),
             "AsSecrets" => Some(Value::str(
                 self.as_map(|d| base64::engine::general_purpose::STANDARD.encode(d)),

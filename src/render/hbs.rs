@@ -242,7 +242,7 @@ fn check_partial_cycles(partials: &[(String, Source)]) -> Result<(), Error> {
     let mut names: Vec<&str> = refs.keys().copied().collect();
     names.sort_unstable();
     for start in names {
-        if state.get(start).is_some() {
+        if state.contains_key(start) {
             continue;
         }
         let mut path: Vec<(&str, usize)> = vec![(start, 0)];
@@ -393,7 +393,12 @@ mod tests {
     #[test]
     fn partials_including_each_other() {
         let funcs = Rc::new(super::super::helm_funcs(Rc::new(super::super::NoCluster)));
-        let cases: [(&str, &[(&str, &str)], Result<(), &str>); 5] = [
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            Result<(), &'static str>,
+        );
+        let cases: [Case; 5] = [
             (
                 "pair",
                 &[("_a.hbs", "{{> b}}"), ("_b.hbs", "x{{~> a}}")],

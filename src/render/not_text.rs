@@ -73,7 +73,12 @@ mod tests {
     /// the document shown), checked by hand; the suites check the common ones against helm.
     #[test]
     fn problems_as_go_yaml_reads_them() {
-        let cases: &[(&str, &[u8], Option<(&str, usize, &str)>)] = &[
+        type Case = (
+            &'static str,
+            &'static [u8],
+            Option<(&'static str, usize, &'static str)>,
+        );
+        let cases: &[Case] = &[
             ("utf-8 text", "a: é\n".as_bytes(), None),
             (
                 "lone 0xff",

@@ -59,7 +59,14 @@ mod tests {
     #[test]
     fn env_precedence_matches_helmpath() {
         // (name, environment, config home, repository config, repository cache)
-        let cases: &[(&str, &[(&str, &str)], &str, &str, &str)] = &[
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            &'static str,
+            &'static str,
+            &'static str,
+        );
+        let cases: &[Case] = &[
             (
                 "defaults under HOME",
                 &[("HOME", "/h")],

@@ -167,7 +167,15 @@ mod tests {
             ]),
         )];
         // (case, keyword, regexp, constraint, --versions, rows)
-        let cases: &[(&str, &str, bool, &str, bool, &[&str])] = &[
+        type Case = (
+            &'static str,
+            &'static str,
+            bool,
+            &'static str,
+            bool,
+            &'static [&'static str],
+        );
+        let cases: &[Case] = &[
             (
                 "name first, then description, then keywords",
                 "NGINX",

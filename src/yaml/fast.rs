@@ -84,12 +84,9 @@ pub(crate) fn fast_head(text: &str) -> Option<DocHead> {
             if indent <= parent {
                 return None;
             }
-            match quote_close(rest, quote)? {
-                Some(end) => {
-                    trailing_ok(&rest[end..])?;
-                    pending = Pending::Done { parent };
-                }
-                None => {}
+            if let Some(end) = quote_close(rest, quote)? {
+                trailing_ok(&rest[end..])?;
+                pending = Pending::Done { parent };
             }
             continue;
         }

@@ -475,7 +475,8 @@ mod tests {
             refreshed: BTreeSet::new(),
         };
         let unmanaged = format!("helm-manager-{}", crate::net::sha256_hex(b"https://other/charts"));
-        let cases: Vec<(&str, Option<(Source, Option<String>)>)> = vec![
+        type Case = (&'static str, Option<(Source, Option<String>)>);
+        let cases: Vec<Case> = vec![
             ("", Some((Source::Local, None))),
             ("file://sub", Some((Source::File(dir.join("sub")), None))),
             (

@@ -35,7 +35,8 @@ struct Job {
 enum JobKind {
     Oci(String),
     Repo {
-        entry: crate::repo::Entry,
+        // Boxed: a repository entry (URL, credentials, TLS files) is most of a job's size.
+        entry: Box<crate::repo::Entry>,
         name: String,
         version: String,
         urls: Vec<String>,
@@ -167,7 +168,7 @@ pub(super) fn fetch_all(
                     slot: fetched.len(),
                     what: url,
                     kind: JobKind::Repo {
-                        entry: repos.entry(name).clone(),
+                        entry: Box::new(repos.entry(name).clone()),
                         name: cv.metadata.name.clone(),
                         version: cv.metadata.version.clone(),
                         urls: cv.urls.clone(),

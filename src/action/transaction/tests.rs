@@ -424,7 +424,13 @@ fn changing_plan() -> Plan {
 #[tokio::test]
 async fn the_skeleton_runs_its_steps_in_order_and_stops_at_the_first_failure() {
     // (wait, step that fails, steps run, hook objects created)
-    let cases: &[(bool, Option<&str>, &[&str], &[&str])] = &[
+    type Case = (
+        bool,
+        Option<&'static str>,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
+    let cases: &[Case] = &[
         (
             true,
             None,
@@ -526,7 +532,7 @@ async fn a_run_that_changes_nothing_is_recorded_without_the_lock() {
         ("a wait", Vec::new(), true, false),
     ];
     for (name, hooks, wait, one_write) in cases {
-        let recorded = recorded_hooks(&hooks);
+        let recorded = recorded_hooks(hooks);
         let txn = Transaction::new(&ctx, Kind::Upgrade)
             .hooks(recorded, false)
             .wait(*wait);

@@ -440,7 +440,8 @@ mod tests {
 
     #[test]
     fn malformed_fields_are_named() {
-        let cases: Vec<(&str, fn(&mut Value), &str)> = vec![
+        type Case = (&'static str, fn(&mut Value), &'static str);
+        let cases: Vec<Case> = vec![
             ("no name", |v| v["name"] = json!(""), "field name: missing"),
             ("no version", |v| v["version"] = json!(0), "field version:"),
             ("no info", |v| v["info"] = Value::Null, "field info: missing"),

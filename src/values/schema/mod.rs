@@ -172,11 +172,20 @@ pub(super) fn field_of(path: &[String]) -> String {
 mod tests {
     use super::*;
 
+    /// A row of [`CASES`] (its fields are described there).
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static str,
+        bool,
+        Result<(), &'static str>,
+    );
+
     /// (case, schema, values.yaml, Helm's order is random (map iteration), report). Every report is
     /// helm v3.17.2's stderr for a chart `c` with that schema and values, without the header line
     /// and `c:` line that [`validate_schema`] adds.
     #[rustfmt::skip]
-    const CASES: &[(&str, &str, &str, bool, Result<(), &str>)] = &[
+    const CASES: &[Case] = &[
         ("null vs string enum", r##"{"properties": {"a": {"type": "string", "enum": ["x", "y"]}}}"##, "a: null\n", false, Err("- a: Invalid type. Expected: string, given: null\n")),
         ("wrong enum", r##"{"properties": {"a": {"type": "string", "enum": ["x", "y", 1, {"k": "<v>"}, null, 1.5]}}}"##, "a: z\n", false, Err("- a: a must be one of the following: \"x\", \"y\", 1, {\"k\":\"\\u003cv\\u003e\"}, null, 1.5\n")),
         ("const", r##"{"properties": {"a": {"const": {"b": [1, "x"]}}}}"##, "a: 2\n", false, Err("- a: a does not match: {\"b\":[1,\"x\"]}\n")),

@@ -191,13 +191,7 @@ impl Walker<'_> {
     }
 
     /// `const` and `enum`, compared as Go's JSON text (numbers through float64).
-    fn common(
-        &self,
-        m: &serde_json::Map<String, Json>,
-        node: &Json,
-        path: &mut Vec<String>,
-        out: &mut Outcome,
-    ) {
+    fn common(&self, m: &serde_json::Map<String, Json>, node: &Json, path: &mut [String], out: &mut Outcome) {
         let field = field_of(path);
         let text = go_json(node);
         if self.draft >= Draft::Draft6 {
@@ -363,7 +357,7 @@ impl Walker<'_> {
         out.score += 1;
     }
 
-    fn string(&self, m: &serde_json::Map<String, Json>, s: &str, path: &mut Vec<String>, out: &mut Outcome) {
+    fn string(&self, m: &serde_json::Map<String, Json>, s: &str, path: &mut [String], out: &mut Outcome) {
         let len = s.chars().count() as f64;
         if let Some(n) = m.get("minLength").and_then(Json::as_f64) {
             if len < n {
@@ -394,13 +388,7 @@ impl Walker<'_> {
         out.score += 1;
     }
 
-    fn number(
-        &self,
-        m: &serde_json::Map<String, Json>,
-        node: &Json,
-        path: &mut Vec<String>,
-        out: &mut Outcome,
-    ) {
+    fn number(&self, m: &serde_json::Map<String, Json>, node: &Json, path: &mut [String], out: &mut Outcome) {
         let Some(x) = node.as_f64() else { return };
         let limit = |key: &str| m.get(key).and_then(Json::as_f64);
         if let Some(d) = limit("multipleOf") {

@@ -158,7 +158,7 @@ async fn custom_resource_ready_condition() {
     );
     apply::wait(
         &*admin,
-        &[crd_target.clone()],
+        std::slice::from_ref(&crd_target),
         &WaitOptions {
             timeout: Duration::from_secs(30),
             ..Default::default()
@@ -188,7 +188,7 @@ async fn custom_resource_ready_condition() {
         timeout: Duration::from_secs(2),
         ..Default::default()
     };
-    let err = apply::wait(&*admin, &[target.clone()], &short)
+    let err = apply::wait(&*admin, std::slice::from_ref(&target), &short)
         .await
         .expect_err("not ready");
     assert!(matches!(err, WaitError::Timeout { .. }), "{err}");
@@ -203,7 +203,7 @@ async fn custom_resource_ready_condition() {
         rules: Rules::Legacy,
         ..short.clone()
     };
-    apply::wait(&*admin, &[target.clone()], &legacy)
+    apply::wait(&*admin, std::slice::from_ref(&target), &legacy)
         .await
         .expect("legacy: ready at once");
 
