@@ -782,27 +782,7 @@ impl<'a> State<'a, '_> {
         args: &'a [Arg],
         fin: Option<Value>,
     ) -> R<Value> {
-        let mut argv = Vec::with_capacity(args.len() + 1);
-        match sig {
-            None => {
-                for a in args {
-                    argv.push(self.eval_arg(dot, iface, a)?);
-                }
-            }
-            Some(sig) => {
-                self.check_arity(name, &sig, args.len(), fin.is_some())?;
-                for (i, a) in args.iter().enumerate() {
-                    argv.push(self.eval_typed_arg(dot, iface, a, sig.param(i))?);
-                }
-                if let Some(f) = &fin {
-                    // A piped value is a pipeline's result: never a nil held in a container.
-                    self.check_type(f, false, sig.param(args.len()))?;
-                }
-            }
-        }
-        if let Some(f) = fin {
-            argv.push(f);
-        }
+        let argv = self.call_args(dot, iface, name, sig, args, fin)?;
         let r = match f {
             Func::Simple(f) => f(&argv),
             Func::Ctx(f) => {
@@ -830,15 +810,35 @@ impl<'a> State<'a, '_> {
         args: &'a [Arg],
         fin: Option<Value>,
     ) -> R<Vec<Value>> {
+        let sig = o.method_signature(name);
+        if sig.is_some() {
+            // A method's count error is reported at the method's node, as Go does.
+            self.at = At::Arg(node);
+        }
+        self.call_args(dot, iface, name, sig, args, fin)
+    }
+
+    /// The arguments of a call of function or method `name`, then the piped value `fin`: with a
+    /// signature, the count is checked before any argument is evaluated and each argument
+    /// against its parameter type (Go's `evalCall`); without one, evaluated as they are.
+    fn call_args(
+        &mut self,
+        dot: &Value,
+        iface: bool,
+        name: &str,
+        sig: Option<Signature>,
+        args: &'a [Arg],
+        fin: Option<Value>,
+    ) -> R<Vec<Value>> {
         let mut argv = Vec::with_capacity(args.len() + 1);
-        match o.method_signature(name) {
+        match sig {
             Some(sig) => {
-                self.at = At::Arg(node);
                 self.check_arity(name, &sig, args.len(), fin.is_some())?;
                 for (i, a) in args.iter().enumerate() {
                     argv.push(self.eval_typed_arg(dot, iface, a, sig.param(i))?);
                 }
                 if let Some(f) = &fin {
+                    // A piped value is a pipeline's result: never a nil held in a container.
                     self.check_type(f, false, sig.param(args.len()))?;
                 }
             }
