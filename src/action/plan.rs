@@ -406,42 +406,57 @@ mod tests {
                 name.to_string(),
             )
         };
-        // (case, live objects, keys read, LISTs, GETs by name, objects found)
-        let cases: Vec<(&str, Vec<Value>, Vec<Key>, usize, Vec<&str>, usize)> = vec![
-            (
-                "an upgrade: every object exists, labelled",
-                vec![cm("a", true), cm("b", true), cm("c", true)],
-                vec![key("a"), key("b"), key("c")],
-                1,
-                vec![],
-                3,
-            ),
-            (
-                "an install: nothing exists yet",
-                vec![cm("other", true)],
-                vec![key("a"), key("b"), key("c")],
-                2,
-                vec![],
-                0,
-            ),
-            (
-                "an object someone made by hand is found, and read by name",
-                vec![cm("a", true), cm("b", false)],
-                vec![key("a"), key("b"), key("c")],
-                2,
-                vec!["b"],
-                2,
-            ),
-            (
-                "one object of a kind: a GET is one request too",
-                vec![],
-                vec![svc("s")],
-                0,
-                vec!["s"],
-                0,
-            ),
+        struct Case {
+            name: &'static str,
+            live: Vec<Value>,
+            keys: Vec<Key>,
+            lists: usize,
+            gets: Vec<&'static str>,
+            found: usize,
+        }
+        let cases = vec![
+            Case {
+                name: "an upgrade: every object exists, labelled",
+                live: vec![cm("a", true), cm("b", true), cm("c", true)],
+                keys: vec![key("a"), key("b"), key("c")],
+                lists: 1,
+                gets: vec![],
+                found: 3,
+            },
+            Case {
+                name: "an install: nothing exists yet",
+                live: vec![cm("other", true)],
+                keys: vec![key("a"), key("b"), key("c")],
+                lists: 2,
+                gets: vec![],
+                found: 0,
+            },
+            Case {
+                name: "an object someone made by hand is found, and read by name",
+                live: vec![cm("a", true), cm("b", false)],
+                keys: vec![key("a"), key("b"), key("c")],
+                lists: 2,
+                gets: vec!["b"],
+                found: 2,
+            },
+            Case {
+                name: "one object of a kind: a GET is one request too",
+                live: vec![],
+                keys: vec![svc("s")],
+                lists: 0,
+                gets: vec!["s"],
+                found: 0,
+            },
         ];
-        for (case, live, keys, lists, gets, found) in cases {
+        for Case {
+            name: case,
+            live,
+            keys,
+            lists,
+            gets,
+            found,
+        } in cases
+        {
             let fake = Arc::new(FakeCluster::new("prod"));
             for o in live {
                 fake.insert(o).expect("live object");
