@@ -183,7 +183,8 @@ fn without_managed_fields(mut live: Value) -> Value {
 ///
 /// An upgrade, diff or rollback finds its objects in the first list (a GET each used to be 30
 /// requests for a 30-object chart, now 3); an install, which mostly finds nothing, learns that
-/// from the two lists per kind; an uninstall finds everything in the first.
+/// from the two lists per kind; an uninstall finds everything in the first. A kind the user may
+/// read but not list (403 on the LIST) is read by name, as every kind used to be.
 pub(crate) async fn fetch_live(ctx: &Context, keys: Vec<Key>) -> anyhow::Result<Vec<(Key, Value)>> {
     let mut found = Vec::with_capacity(keys.len());
     let mut singles: Vec<Key> = Vec::new();
@@ -253,7 +254,13 @@ async fn list_group(
             .filter_map(|o| Some((o.pointer("/metadata/name")?.as_str()?.to_string(), o)))
             .collect()
     };
-    let mut items = by_name(cluster.list(gvk, ns, Some(MANAGED_BY_HELM_SELECTOR)).await?.items);
+    // Allowed to read objects by name but not to list them (a narrow Role): GETs, as before.
+    let forbidden = |e: &crate::cluster::Error| e.code() == Some(403);
+    let mut items = match cluster.list(gvk, ns, Some(MANAGED_BY_HELM_SELECTOR)).await {
+        Ok(list) => by_name(list.items),
+        Err(e) if forbidden(&e) => return Ok((Vec::new(), names)),
+        Err(e) => return Err(e),
+    };
     let mut listed = Vec::with_capacity(names.len());
     let mut missing = Vec::new();
     for name in names {
@@ -267,8 +274,14 @@ async fn list_group(
     }
     // Names only (no selector: an object that exists without our label must be found, to be
     // adopted or refused), so everyone else's objects cost their metadata, not their data.
-    let existing = by_name(cluster.list_metadata(gvk, ns, None).await?.items);
-    missing.retain(|n| existing.contains_key(n));
+    match cluster.list_metadata(gvk, ns, None).await {
+        Ok(list) => {
+            let existing = by_name(list.items);
+            missing.retain(|n| existing.contains_key(n));
+        }
+        Err(e) if forbidden(&e) => {}
+        Err(e) => return Err(e),
+    }
     Ok((listed, missing))
 }
 
@@ -406,42 +419,76 @@ mod tests {
                 name.to_string(),
             )
         };
-        // (case, live objects, keys read, LISTs, GETs by name, objects found)
-        let cases: Vec<(&str, Vec<Value>, Vec<Key>, usize, Vec<&str>, usize)> = vec![
-            (
-                "an upgrade: every object exists, labelled",
-                vec![cm("a", true), cm("b", true), cm("c", true)],
-                vec![key("a"), key("b"), key("c")],
-                1,
-                vec![],
-                3,
-            ),
-            (
-                "an install: nothing exists yet",
-                vec![cm("other", true)],
-                vec![key("a"), key("b"), key("c")],
-                2,
-                vec![],
-                0,
-            ),
-            (
-                "an object someone made by hand is found, and read by name",
-                vec![cm("a", true), cm("b", false)],
-                vec![key("a"), key("b"), key("c")],
-                2,
-                vec!["b"],
-                2,
-            ),
-            (
-                "one object of a kind: a GET is one request too",
-                vec![],
-                vec![svc("s")],
-                0,
-                vec!["s"],
-                0,
-            ),
+        struct Case {
+            name: &'static str,
+            live: Vec<Value>,
+            keys: Vec<Key>,
+            lists: usize,
+            gets: Vec<&'static str>,
+            found: usize,
+        }
+        let cases = vec![
+            Case {
+                name: "an upgrade: every object exists, labelled",
+                live: vec![cm("a", true), cm("b", true), cm("c", true)],
+                keys: vec![key("a"), key("b"), key("c")],
+                lists: 1,
+                gets: vec![],
+                found: 3,
+            },
+            Case {
+                name: "an install: nothing exists yet",
+                live: vec![cm("other", true)],
+                keys: vec![key("a"), key("b"), key("c")],
+                lists: 2,
+                gets: vec![],
+                found: 0,
+            },
+            Case {
+                name: "an object someone made by hand is found, and read by name",
+                live: vec![cm("a", true), cm("b", false)],
+                keys: vec![key("a"), key("b"), key("c")],
+                lists: 2,
+                gets: vec!["b"],
+                found: 2,
+            },
+            Case {
+                name: "one object of a kind: a GET is one request too",
+                live: vec![],
+                keys: vec![svc("s")],
+                lists: 0,
+                gets: vec!["s"],
+                found: 0,
+            },
         ];
-        for (case, live, keys, lists, gets, found) in cases {
+        // A Role that may GET but not LIST: every object read by name, as before lists.
+        {
+            let fake = Arc::new(FakeCluster::new("prod"));
+            fake.insert(cm("a", true)).expect("live object");
+            let forbidden = crate::cluster::Error::Api {
+                code: 403,
+                reason: "Forbidden".into(),
+                message: "configmaps is forbidden: cannot list".into(),
+                retry_after: None,
+            };
+            fake.inject(Method::List, None, forbidden);
+            let ctx = Context::with_cluster(fake.clone(), None);
+            let got = fetch_live(&ctx, vec![key("a"), key("b")])
+                .await
+                .expect("falls back");
+            assert_eq!(got.len(), 1, "forbidden list: a found by GET");
+            let gets = fake.calls().iter().filter(|c| c.method == Method::Get).count();
+            assert_eq!(gets, 2, "forbidden list: both read by name");
+        }
+        for Case {
+            name: case,
+            live,
+            keys,
+            lists,
+            gets,
+            found,
+        } in cases
+        {
             let fake = Arc::new(FakeCluster::new("prod"));
             for o in live {
                 fake.insert(o).expect("live object");
