@@ -258,7 +258,12 @@ impl HelmStorage {
             if kind == Kind::Secret && item.get("type").and_then(Value::as_str) != Some(SECRET_TYPE) {
                 continue;
             }
-            out.push(decode_object(kind, &item)?);
+            // Helm's own List logs a record it cannot decode and goes on: one broken release
+            // must not hide every other one from `list`. (Reads of one release still fail on it.)
+            match decode_object(kind, &item) {
+                Ok(record) => out.push(record),
+                Err(e) => tracing::warn!("skipping a Helm release record in namespace {namespace}: {e}"),
+            }
         }
         Ok(out)
     }
@@ -633,6 +638,20 @@ mod tests {
         let got = HelmStorage::new(fake, "mig").list_newest(false).await.unwrap();
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].release.revision, 2);
+    }
+
+    /// As Helm's List: a release whose newest record does not decode is skipped (with a
+    /// warning), and the others are still listed (a broken release elsewhere in the cluster
+    /// must not make `list -A` fail).
+    #[tokio::test]
+    async fn list_newest_skips_a_record_that_does_not_decode() {
+        let mut broken = secret(1, "%%%");
+        broken["metadata"]["name"] = json!(helm_key("broken", 1));
+        broken["metadata"]["labels"]["name"] = json!("broken");
+        let fake = fake(vec![secret(1, &good(1, "deployed")), broken]).await;
+        let got = HelmStorage::new(fake, "mig").list_newest(false).await.unwrap();
+        let names: Vec<String> = got.iter().map(|r| r.release.meta().name).collect();
+        assert_eq!(names, ["pod"]);
     }
 
     #[tokio::test]
