@@ -108,13 +108,14 @@ impl Base {
         // A release Helm installed and we have not taken over (or that Helm upgraded after
         // `export-helm`): the base is Helm's newest revision, which the take-over at the first
         // write makes ours. A release that never was Helm's: no look in Helm's storage.
-        let helm_newer = if super::takeover::helm_may_hold(history.iter().map(|m| m.owner.as_str())) {
-            super::takeover::helm_history_after(ctx, release, ours)
-                .await?
-                .pop()
-        } else {
-            None
-        };
+        let helm_newer =
+            if super::takeover::helm_may_hold(history.iter().map(|m| (m.revision, m.owner.as_str()))) {
+                super::takeover::helm_history_after(ctx, release, ours)
+                    .await?
+                    .pop()
+            } else {
+                None
+            };
         if let Some(rel) = helm_newer {
             let meta = rel.meta();
             let ctx = ctx.clone();

@@ -40,7 +40,7 @@ pub async fn history(ctx: &Context, opts: &HistoryOptions) -> anyhow::Result<Vec
     // A release Helm installed and we have not taken over yet: Helm's history; one Helm upgraded
     // since `export-helm` handed it back: ours, then Helm's newer revisions.
     let ours = revisions.last().map_or(0, |r| r.revision);
-    let newer = if takeover::helm_may_hold(revisions.iter().map(|r| r.owner.as_str())) {
+    let newer = if takeover::helm_may_hold(revisions.iter().map(|r| (r.revision, r.owner.as_str()))) {
         takeover::helm_history_after(ctx, name, ours).await?
     } else {
         Vec::new()

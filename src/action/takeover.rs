@@ -33,22 +33,22 @@ pub(crate) const IMPORTED: &str = "imported-from-helm";
 /// The writer our newest record names once `export-helm` handed the release to Helm.
 pub(crate) const EXPORTED: &str = "exported-to-helm";
 
-/// Whether Helm's storage may hold revisions of a release newer than ours, given the writers of
-/// our records (`owners`, any order): only when we have no record of it, or when its history
-/// passed through Helm (a record imported from Helm, or handed to it by `export-helm`). A
-/// release that never was Helm's needs no look in Helm's storage (two LISTs, Secrets and
-/// ConfigMaps): Helm writes a revision newer than ours only by carrying on a history it holds.
-/// Pruning (`--history-max`) eventually drops those marked records: from then on, a revision
-/// Helm wrote on a history it had before is no longer looked for.
-pub(crate) fn helm_may_hold<'a>(owners: impl IntoIterator<Item = &'a str>) -> bool {
-    let mut none = true;
-    for owner in owners {
+/// Whether Helm's storage may hold revisions of a release newer than ours, given our records
+/// (`(revision, writer)`, any order): when we have no record of it, when its history passed
+/// through Helm (a record imported from Helm, or handed to it by `export-helm`), or when our
+/// history no longer starts at revision 1 (`--history-max` pruned it, and a marked record may
+/// have been among those dropped). A release that never was Helm's needs no look in Helm's
+/// storage (two LISTs, Secrets and ConfigMaps): Helm writes a revision newer than ours only by
+/// carrying on a history it holds.
+pub(crate) fn helm_may_hold<'a>(records: impl IntoIterator<Item = (u32, &'a str)>) -> bool {
+    let mut oldest = None::<u32>;
+    for (revision, owner) in records {
         if owner == IMPORTED || owner == EXPORTED {
             return true;
         }
-        none = false;
+        oldest = Some(oldest.map_or(revision, |o| o.min(revision)));
     }
-    none
+    oldest.is_none_or(|o| o > 1)
 }
 
 /// Helm's reason for refusing to touch a release with a pending revision (`errPending`).
@@ -104,7 +104,7 @@ pub(crate) async fn take_over_held(
     // Helm's revisions newer than ours: all of them the first time; after `export-helm`, those
     // helm wrote since (one LIST, and nothing decoded, when there are none).
     let history = store.history_meta(name).await?;
-    if !helm_may_hold(history.iter().map(|m| m.owner.as_str())) {
+    if !helm_may_hold(history.iter().map(|m| (m.revision, m.owner.as_str()))) {
         return Ok(None);
     }
     let ours = history.last().map_or(0, |m| m.revision);
@@ -411,14 +411,20 @@ mod tests {
 
     #[test]
     fn helm_may_hold_a_history_that_passed_through_helm() {
-        let cases: &[(&str, &[&str], bool)] = &[
+        let cases: &[(&str, &[(u32, &str)], bool)] = &[
             ("no record of ours: Helm may have it", &[], true),
-            ("only our runs wrote it", &["run-a", "run-b"], false),
-            ("imported from Helm", &[IMPORTED, "run-a"], true),
-            ("handed to Helm by export-helm", &["run-a", EXPORTED], true),
+            ("only our runs wrote it", &[(1, "run-a"), (2, "run-b")], false),
+            ("imported from Helm", &[(1, IMPORTED), (2, "run-a")], true),
+            (
+                "handed to Helm by export-helm",
+                &[(1, "run-a"), (2, EXPORTED)],
+                true,
+            ),
+            // --history-max dropped revisions 1..=3: an imported one may have been among them.
+            ("pruned: cannot tell", &[(4, "run-a"), (5, "run-b")], true),
         ];
-        for (name, owners, want) in cases {
-            assert_eq!(helm_may_hold(owners.iter().copied()), *want, "{name}");
+        for (name, records, want) in cases {
+            assert_eq!(helm_may_hold(records.iter().copied()), *want, "{name}");
         }
     }
 
