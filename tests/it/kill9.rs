@@ -1390,6 +1390,12 @@ async fn sweep_verb(kit: &'static Kit, verb: Verb, runs: usize, seed: u64) -> Fi
         let before = seen.last().map_or(0, |r| r.revision);
         let log_path = logs.join(format!("{verb:?}-{name}.log"));
         let (exited, _) = kill_after(cmd(&args), draw.delay, &log_path);
+        if exited {
+            // This run ended before its kill: runs are that short now (the unkilled run that set
+            // the scale may have met a busier machine), so later whole-run draws scale from it.
+            let t = &mut timelines[usize::from(wait)];
+            t.exit = t.exit.min(draw.delay);
+        }
         // The revision the killed run's hooks were rendered for (their names carry it): an
         // install's is the one it makes, an uninstall's the newest, and a rollback runs the
         // hooks recorded with its target (revision 1 has token a, 2 has b).
