@@ -710,12 +710,18 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
             let mut r = cluster
                 .patch(&gvk, ns, name, &Patch::Json(ops.clone()), &wopts)
                 .await;
-            if let Err(e) = &r {
-                if let Some(retargeted) = retarget_stale_patch(cluster, c, &ops, e).await {
-                    r = cluster
-                        .patch(&gvk, ns, name, &Patch::Json(retargeted), &wopts)
-                        .await;
-                }
+            // A Deployment mid-rollout has its status written many times a second, so the
+            // version can move again between the re-read and the retargeted write: retarget
+            // a few times, each time only if the object still changed where the patch does not
+            // reach.
+            for _ in 0..RETARGET_ATTEMPTS {
+                let Err(e) = &r else { break };
+                let Some(retargeted) = retarget_stale_patch(cluster, c, &ops, e).await else {
+                    break;
+                };
+                r = cluster
+                    .patch(&gvk, ns, name, &Patch::Json(retargeted), &wopts)
+                    .await;
             }
             ("patching", Outcome::Patched, r)
         }
@@ -727,6 +733,9 @@ async fn apply_one(cluster: &dyn Cluster, c: &Change, opts: &ApplyOptions) -> Wr
         Err(e) => Err(fail(operation, e)),
     }
 }
+
+/// How many times [`retarget_stale_patch`] may aim one write at a newer version.
+const RETARGET_ATTEMPTS: usize = 5;
 
 /// After a JSON patch failed with 422 (which is how the API server reports a failed `test` op),
 /// the same operations aimed at the object's new `resourceVersion`, when the object changed only
@@ -1105,6 +1114,62 @@ mod tests {
         log.iter()
             .filter_map(|l| l.strip_prefix("start ").map(str::to_string))
             .collect()
+    }
+
+    /// A stale patch is retargeted again when the object moved once more between the re-read
+    /// and the retargeted write (a Deployment mid-rollout: `rollback` right after an `upgrade`
+    /// failed with 422 when only one retarget was tried).
+    #[test]
+    fn a_stale_patch_is_retargeted_more_than_once() {
+        block(async {
+            let fake = FakeCluster::new("default");
+            let planned = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "cfg", "namespace": "default"}, "data": {"a": "1"}});
+            let live = fake.insert(planned.clone()).expect("insert");
+            let stale = live["metadata"]["resourceVersion"].clone();
+            // A controller's write the patch does not reach: the plan's version is now stale.
+            fake.patch(
+                &Gvk::new("v1", "ConfigMap"),
+                Some("default"),
+                "cfg",
+                &Patch::Merge(json!({"metadata": {"annotations": {"controller": "1"}}})),
+                &WriteOptions::default(),
+            )
+            .await
+            .expect("a controller's write");
+            // The first write fails its test (stale), and so does the first retargeted one, as if
+            // the version moved again in between (injected 422s, consumed in order).
+            for _ in 0..2 {
+                fake.inject(
+                    Method::Patch,
+                    Some("cfg"),
+                    cluster::Error::Api {
+                        code: 422,
+                        reason: "Invalid".into(),
+                        message: "the server rejected our request".into(),
+                        retry_after: None,
+                    },
+                );
+            }
+            let ops = json!([
+                {"op": "test", "path": "/metadata/resourceVersion", "value": stale},
+                {"op": "replace", "path": "/data/a", "value": "2"}
+            ]);
+            let mut want = planned.clone();
+            want["data"]["a"] = json!("2");
+            let plan = Plan {
+                changes: vec![change(want, json_patch(ops), Some(live))],
+            };
+            execute(&fake, &plan, &ApplyOptions::default())
+                .await
+                .expect("patched after two retargets");
+            let now = fake
+                .get(&Gvk::new("v1", "ConfigMap"), Some("default"), "cfg")
+                .await
+                .expect("get");
+            assert_eq!(now["data"]["a"], "2");
+            assert_eq!(now["metadata"]["annotations"]["controller"], "1");
+        });
     }
 
     #[test]

@@ -809,6 +809,19 @@ async fn wait_for_lease(admin: &dyn Cluster, ns: &str, release: &str) -> Value {
     }
 }
 
+/// Waits until revision `revision` of `release` is recorded (its ConfigMap exists).
+async fn wait_for_record(admin: &dyn Cluster, ns: &str, release: &str, revision: u32) {
+    let started = std::time::Instant::now();
+    let name = format!("kubectl-chart.{release}.v{revision}");
+    while get(admin, ("v1", "ConfigMap"), ns, &name).await.is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "revision {revision} of {release} was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn skewed_clocks_never_let_a_live_holder_be_overtaken_nor_a_dead_one_block() {
     let Some(kit) = crate::support::k8s::kit() else {
@@ -867,6 +880,9 @@ async fn skewed_clocks_never_let_a_live_holder_be_overtaken_nor_a_dead_one_block
         );
 
         if kill {
+            // Killed once its pending revision is recorded (the lease comes first, before the
+            // chart is even rendered), so there is an interrupted revision to recover.
+            wait_for_record(&*admin, &ns.name, "skew", 2).await;
             holder.kill().expect("kill -9");
             let _ = holder.wait();
             let started = std::time::Instant::now();
