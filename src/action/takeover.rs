@@ -411,7 +411,9 @@ mod tests {
 
     #[test]
     fn helm_may_hold_a_history_that_passed_through_helm() {
-        let cases: &[(&str, &[(u32, &str)], bool)] = &[
+        // (case, our records as (revision, writer), whether Helm's storage is looked at)
+        type Case<'a> = (&'a str, &'a [(u32, &'a str)], bool);
+        let cases: &[Case] = &[
             ("no record of ours: Helm may have it", &[], true),
             ("only our runs wrote it", &[(1, "run-a"), (2, "run-b")], false),
             ("imported from Helm", &[(1, IMPORTED), (2, "run-a")], true),
