@@ -972,7 +972,7 @@ impl<'a> State<'a, '_> {
             _ => {
                 let v = self.eval_arg(dot, iface, a)?;
                 match v {
-                    Value::Str(_) => Ok(v),
+                    Value::Str(_) | Value::BStr(_) => Ok(v),
                     Value::Nil => Err(self.errorf("invalid value; expected string".into())),
                     v => Err(self.errorf(format!(
                         "wrong type for value; expected string; got {}",
