@@ -937,7 +937,9 @@ impl<'a> State<'a, '_> {
             | (GoType::Bool, Value::Bool(_))
             | (GoType::Map, Value::Map(_))
             | (GoType::List, Value::List(_)) => true,
-            (GoType::Map, Value::Object(o)) => o.as_map().is_some(),
+            // A named map type (`chartutil.Values`) is assignable to its underlying
+            // `map[string]interface {}`; an unnamed `map[string]string` is not.
+            (GoType::Map, Value::Object(o)) => o.as_map().is_some() && !o.type_name().starts_with("map["),
             // A named type (`time.Time`, `uint32`, `sprig.certificate`) takes only itself: Go's
             // assignability between distinct named types and basic kinds is identity.
             (GoType::Other(name), v) => v.type_name() == name,

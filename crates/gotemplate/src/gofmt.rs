@@ -1266,6 +1266,20 @@ fn go_syntax(v: &Value) -> String {
                 .collect();
             format!("map[string]interface {{}}{{{}}}", items.join(", "))
         }
+        // A map of a concrete value type (`split`'s `map[string]string`), under its own name.
+        Value::Object(o) if o.as_map().is_some() && o.type_name().starts_with("map[") => {
+            let items: Vec<String> = o
+                .as_map()
+                .into_iter()
+                .flat_map(|m| {
+                    m.borrow()
+                        .iter()
+                        .map(|(k, x)| format!("{}:{}", quote(k), go_syntax(x)))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            format!("{}{{{}}}", o.type_name(), items.join(", "))
+        }
         other => format_v(other),
     }
 }

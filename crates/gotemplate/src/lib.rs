@@ -59,7 +59,7 @@ pub mod semver;
 pub mod sprig;
 mod value;
 
-pub use value::{Map, Object, TypedList, Value};
+pub use value::{Map, Object, TypedList, TypedMap, Value};
 
 use std::{collections::HashMap, fmt, rc::Rc};
 

@@ -871,7 +871,8 @@ fn parts_map(parts: Vec<String>) -> Value {
         .enumerate()
         .map(|(i, p)| (format!("_{i}"), Value::str(p)))
         .collect();
-    Value::map_from(m)
+    // Go's `split`/`splitn` return a map[string]string.
+    Value::typed_map("map[string]string", m)
 }
 
 fn join(a: &[Value]) -> FuncResult {
@@ -1088,8 +1089,12 @@ mod tests {
 
     #[test]
     fn split_functions() {
+        // split and splitn return Go's map[string]string.
         let m = |pairs: &[(&str, &str)]| {
-            Value::map_from(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
+            Value::typed_map(
+                "map[string]string",
+                pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect(),
+            )
         };
         // splitList, toStrings and sortAlpha return Go's []string.
         let strs = |items: Vec<Value>| Value::typed_list("[]string", items);
