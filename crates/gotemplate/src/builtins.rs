@@ -100,10 +100,7 @@ impl Builtin {
                 Err(CYCLE.into())
             }
             Builtin::Print => Ok(gofmt::sprint_value(args, false)),
-            Builtin::Printf => {
-                let f = args[0].as_str().unwrap_or_default();
-                Ok(Value::from(gofmt::sprintf(f, &args[1..])))
-            }
+            Builtin::Printf => Ok(gofmt::sprintf_value(&args[0], &args[1..])),
             Builtin::Println => Ok(gofmt::sprint_value(args, true)),
             Builtin::Eq => eq(&args[0], &args[1..]).map(Value::Bool),
             Builtin::Ne => eq(&args[0], &args[1..2]).map(|b| Value::Bool(!b)),

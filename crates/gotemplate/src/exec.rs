@@ -926,7 +926,7 @@ impl<'a> State<'a, '_> {
     /// other nil is Go's invalid value, which nil-able types take as their zero.
     fn check_type(&self, v: &Value, held: bool, t: GoType) -> R<()> {
         let fits = match (t, v) {
-            (GoType::Any | GoType::Other(_), _) => true,
+            (GoType::Any, _) => true,
             (_, Value::Nil) if held => false,
             (_, Value::Nil) if t.can_be_nil() => true,
             (_, Value::Nil) => return Err(self.errorf(format!("invalid value; expected {}", t.name()))),
@@ -937,7 +937,12 @@ impl<'a> State<'a, '_> {
             | (GoType::Bool, Value::Bool(_))
             | (GoType::Map, Value::Map(_))
             | (GoType::List, Value::List(_)) => true,
-            (GoType::Map, Value::Object(o)) => o.as_map().is_some(),
+            // A named map type (`chartutil.Values`) is assignable to its underlying
+            // `map[string]interface {}`; an unnamed `map[string]string` is not.
+            (GoType::Map, Value::Object(o)) => o.as_map().is_some() && !o.type_name().starts_with("map["),
+            // A named type (`time.Time`, `uint32`, `sprig.certificate`) takes only itself: Go's
+            // assignability between distinct named types and basic kinds is identity.
+            (GoType::Other(name), v) => v.type_name() == name,
             _ => false,
         };
         if fits {
@@ -969,7 +974,7 @@ impl<'a> State<'a, '_> {
             _ => {
                 let v = self.eval_arg(dot, iface, a)?;
                 match v {
-                    Value::Str(_) => Ok(v),
+                    Value::Str(_) | Value::BStr(_) => Ok(v),
                     Value::Nil => Err(self.errorf("invalid value; expected string".into())),
                     v => Err(self.errorf(format!(
                         "wrong type for value; expected string; got {}",

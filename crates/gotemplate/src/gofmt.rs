@@ -34,30 +34,88 @@ pub fn sprintln(args: &[Value]) -> String {
 }
 
 /// [`sprint`] (or [`sprintln`]) as the Go string it makes: a string operand that is not UTF-8
-/// keeps its bytes (`print (b64dec "/w==")` is the byte 0xff, as Go's `fmt` writes it).
+/// keeps its bytes (`print (b64dec "/w==")` is the byte 0xff, as Go's `fmt` writes it), also
+/// inside a list or map operand.
 pub fn sprint_value(args: &[Value], ln: bool) -> Value {
-    if !args.iter().any(|a| matches!(a, Value::BStr(_))) {
+    if !args.iter().any(has_bad_bytes) {
         return Value::from(if ln { sprintln(args) } else { sprint(args) });
     }
-    let mut out = Vec::new();
-    let mut text = String::new();
+    let fl = Flags {
+        raw: true,
+        ..Flags::default()
+    };
+    let mut out = String::new();
     for (i, a) in args.iter().enumerate() {
         if i > 0 && (ln || (!is_string(a) && !is_string(&args[i - 1]))) {
-            out.push(b' ');
+            out.push(' ');
         }
-        match a {
-            Value::BStr(b) => out.extend_from_slice(b),
-            a => {
-                text.clear();
-                write_v(&mut text, a);
-                out.extend_from_slice(text.as_bytes());
-            }
-        }
+        print_arg(&mut out, a, 'v', &fl);
     }
     if ln {
-        out.push(b'\n');
+        out.push('\n');
     }
-    Value::from_go_bytes(out)
+    from_raw_text(&out)
+}
+
+/// `fmt.Sprintf` as the Go string it makes: a string operand (or format) that is not UTF-8 keeps
+/// its bytes under `%s` and `%v` (`printf "%s" (b64dec "/w==")` is the byte 0xff, as in Go),
+/// where [`sprintf`] gives text with U+FFFD.
+pub fn sprintf_value(format: &Value, args: &[Value]) -> Value {
+    if !has_bad_bytes(format) && !args.iter().any(has_bad_bytes) {
+        return Value::from(sprintf(format.as_str().unwrap_or_default(), args));
+    }
+    let format = match format {
+        Value::BStr(b) => raw_text(b),
+        f => f.as_str().unwrap_or_default().to_string(),
+    };
+    from_raw_text(&sprintf_with(&format, args, true))
+}
+
+// A Go string is bytes; our formatter builds a Rust `String`. To carry a byte that is not UTF-8
+// through it, the `*_value` functions format such a byte as one char of the last private-use
+// plane (U+10FF00 + byte), which also counts as one rune for width and precision as the byte
+// does in Go, then turn those chars back into bytes. Only operands holding such bytes take this
+// path, so text that happens to contain these private-use chars is otherwise untouched.
+const RAW_BASE: u32 = 0x10_FF00;
+
+/// Whether `v` holds a Go string that is not UTF-8, at any depth `fmt` prints.
+fn has_bad_bytes(v: &Value) -> bool {
+    match v {
+        Value::BStr(_) => true,
+        Value::Bytes(b) => std::str::from_utf8(b).is_err(),
+        Value::List(l) => l.iter().any(has_bad_bytes),
+        Value::Map(m) => m.borrow().values().any(has_bad_bytes),
+        Value::Object(o) => o.as_list().is_some_and(|l| l.iter().any(has_bad_bytes)),
+        _ => false,
+    }
+}
+
+/// The bytes as text, each byte that is not UTF-8 as its private-use stand-in.
+fn raw_text(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(
+            chunk
+                .invalid()
+                .iter()
+                .filter_map(|b| char::from_u32(RAW_BASE + u32::from(*b))),
+        );
+    }
+    out
+}
+
+/// The Go string [`raw_text`]-formatted text stands for.
+fn from_raw_text(text: &str) -> Value {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut buf = [0u8; 4];
+    for c in text.chars() {
+        match u32::from(c).checked_sub(RAW_BASE) {
+            Some(b) if b <= 0xFF => bytes.push(b as u8),
+            _ => bytes.extend_from_slice(c.encode_utf8(&mut buf).as_bytes()),
+        }
+    }
+    Value::from_go_bytes(bytes)
 }
 
 /// Whether `fmt` sees a Go string (its operands get no space between them in `Sprint`).
@@ -589,6 +647,8 @@ struct Flags {
     zero: bool,
     wid: Option<usize>,
     prec: Option<usize>,
+    /// Strings that are not UTF-8 print as [`raw_text`] (for [`sprintf_value`]), not with U+FFFD.
+    raw: bool,
 }
 
 impl Flags {
@@ -617,6 +677,11 @@ impl Flags {
 /// `fmt.Sprintf(format, args...)` with Go's verbs, flags, width and precision, and Go's
 /// `%!v(MISSING)` / `%!(EXTRA ...)` / `%!d(string=x)` error forms.
 pub fn sprintf(format: &str, args: &[Value]) -> String {
+    sprintf_with(format, args, false)
+}
+
+/// [`sprintf`]; with `raw`, bytes that are not UTF-8 print as [`raw_text`].
+fn sprintf_with(format: &str, args: &[Value], raw: bool) -> String {
     let mut out = String::with_capacity(format.len() + 16);
     let b = format.as_bytes();
     let end = b.len();
@@ -635,7 +700,10 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             break;
         }
         i += 1;
-        let mut fl = Flags::default();
+        let mut fl = Flags {
+            raw,
+            ..Flags::default()
+        };
         while i < end {
             match b[i] {
                 b'#' => fl.sharp = true,
@@ -1085,7 +1153,12 @@ fn fmt_float(out: &mut String, f: f64, verb: u8, prec: i32, fl: &Flags) {
 
 fn fmt_str(out: &mut String, bytes: &[u8], verb: char, fl: &Flags, v: &Value) {
     use std::fmt::Write as _;
-    let s = String::from_utf8_lossy(bytes);
+    let s = match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        // 'q' and 'x' read the bytes themselves.
+        Err(_) if fl.raw => raw_text(bytes).into(),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     match verb {
         'v' | 's' => {
             let t: std::borrow::Cow<'_, str> = match fl.prec {
@@ -1141,6 +1214,14 @@ fn fmt_str(out: &mut String, bytes: &[u8], verb: char, fl: &Flags, v: &Value) {
             }
             fl.pad(out, &h);
         }
+        // Go prints the operand of a bad verb with %v: its raw bytes for `printf`'s result.
+        _ if fl.raw && matches!(v, Value::BStr(_)) => {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(string=");
+            out.push_str(&s);
+            out.push(')');
+        }
         _ => bad_verb(out, v, verb),
     }
 }
@@ -1184,6 +1265,20 @@ fn go_syntax(v: &Value) -> String {
                 .map(|(k, x)| format!("{}:{}", quote(k), go_syntax(x)))
                 .collect();
             format!("map[string]interface {{}}{{{}}}", items.join(", "))
+        }
+        // A map of a concrete value type (`split`'s `map[string]string`), under its own name.
+        Value::Object(o) if o.as_map().is_some() && o.type_name().starts_with("map[") => {
+            let items: Vec<String> = o
+                .as_map()
+                .into_iter()
+                .flat_map(|m| {
+                    m.borrow()
+                        .iter()
+                        .map(|(k, x)| format!("{}:{}", quote(k), go_syntax(x)))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            format!("{}{{{}}}", o.type_name(), items.join(", "))
         }
         other => format_v(other),
     }
@@ -1459,5 +1554,52 @@ mod tests {
             mm.borrow_mut().insert("a".into(), Value::Float(1.5));
         }
         assert_eq!(format_v(&m), "map[a:1.5 b:2]");
+    }
+
+    /// `fmt.Sprintf` and `fmt.Sprint` results as Go's bytes; expectations from helm v3.17.2
+    /// (`printf ... | b64enc`, also in fixtures/suites/go-bytes.yaml).
+    #[test]
+    fn formatted_bytes_stay_bytes() {
+        let ff = || Value::from_go_bytes(vec![0xff]);
+        let pua = Value::str("\u{10FFFF}\u{10FF41}");
+        let cases: Vec<(&str, Value, Vec<Value>, &[u8])> = vec![
+            ("%s", Value::str("%s"), vec![ff()], b"\xff"),
+            (
+                "%v in a list",
+                Value::str("%v"),
+                vec![Value::list(vec![ff()])],
+                b"[\xff]",
+            ),
+            ("width", Value::str("%3s|"), vec![ff()], b"  \xff|"),
+            (
+                "precision",
+                Value::str("%.1s"),
+                vec![Value::from_go_bytes(vec![0xff, b'a'])],
+                b"\xff",
+            ),
+            ("bad verb", Value::str("%d"), vec![ff()], b"%!d(string=\xff)"),
+            ("%x reads bytes", Value::str("%x"), vec![ff()], b"ff"),
+            ("%q reads bytes", Value::str("%q"), vec![ff()], b"\"\\xff\""),
+            ("format", ff(), vec![], b"\xff"),
+            // No operand holds bad bytes: private-use chars are text, left as they are.
+            (
+                "private use",
+                Value::str("%s"),
+                vec![pua.clone()],
+                "\u{10FFFF}\u{10FF41}".as_bytes(),
+            ),
+            (
+                "utf-8 beside bytes",
+                Value::str("%s%s"),
+                vec![Value::str("é"), ff()],
+                b"\xc3\xa9\xff",
+            ),
+        ];
+        for (case, format, args, want) in cases {
+            let got = sprintf_value(&format, &args);
+            assert_eq!(got, Value::from_go_bytes(want.to_vec()), "case {case}");
+        }
+        let got = sprint_value(&[Value::list(vec![ff()]), Value::Int(1)], true);
+        assert_eq!(got, Value::from_go_bytes(b"[\xff] 1\n".to_vec()));
     }
 }

@@ -59,7 +59,7 @@ pub mod semver;
 pub mod sprig;
 mod value;
 
-pub use value::{Map, Object, TypedList, Value};
+pub use value::{Map, Object, TypedList, TypedMap, Value};
 
 use std::{collections::HashMap, fmt, rc::Rc};
 
@@ -106,8 +106,9 @@ pub enum GoType {
     List,
     /// `interface{}`: anything
     Any,
-    /// Another type (`time.Time`, `uint32`): constants are refused as Go refuses them, values are
-    /// left to the function.
+    /// Another type, named as Go prints it (`time.Time`, `uint32`, `sprig.certificate`): it
+    /// cannot be nil, constants are refused as Go refuses them (an integer constant fits
+    /// `uint32`), and a value fits when its [`Value::type_name`] is the same name.
     Other(&'static str),
 }
 

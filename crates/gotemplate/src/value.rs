@@ -112,6 +112,36 @@ impl Object for TypedList {
     }
 }
 
+/// A Go map with string keys whose values are of one concrete type (Sprig's `split` returns a
+/// `map[string]string`), as opposed to the `map[string]interface{}` of [`Value::Map`]: the two
+/// print, index, range and read fields alike, but `typeOf`, `%#v` and `deepEqual` tell them apart
+/// and a `map[string]interface{}` parameter refuses this one, as Go does.
+pub struct TypedMap {
+    type_name: Rc<str>,
+    map: Map,
+}
+
+impl Object for TypedMap {
+    fn type_name(&self) -> &str {
+        &self.type_name
+    }
+    fn kind_name(&self) -> &str {
+        "map"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.map.borrow().get(name).cloned()
+    }
+    fn go_string(&self) -> String {
+        super::gofmt::format_v(&Value::Map(self.map.clone()))
+    }
+    fn to_plain(&self) -> Option<Value> {
+        Some(Value::Map(self.map.clone()))
+    }
+    fn as_map(&self) -> Option<&Map> {
+        Some(&self.map)
+    }
+}
+
 /// A Go struct or named type exposed to templates.
 pub trait Object {
     /// The Go type name used in error messages and by `typeOf`, e.g. `*chart.Metadata`.
@@ -212,6 +242,8 @@ impl PartialEq for Value {
                 Rc::ptr_eq(a, b)
                     || matches!((a.as_list(), b.as_list()), (Some(x), Some(y))
                         if a.type_name() == b.type_name() && x == y)
+                    || matches!((a.as_map(), b.as_map()), (Some(x), Some(y))
+                        if a.type_name() == b.type_name() && *x.borrow() == *y.borrow())
             }
             _ => false,
         }
@@ -245,6 +277,15 @@ impl Value {
         Value::Object(Rc::new(TypedList {
             type_name: type_name.into(),
             items: Rc::new(items),
+        }))
+    }
+
+    /// A Go map with string keys of a concrete value type, named as `typeOf` prints it
+    /// (`map[string]string`); see [`TypedMap`].
+    pub fn typed_map(type_name: impl Into<Rc<str>>, items: BTreeMap<String, Value>) -> Value {
+        Value::Object(Rc::new(TypedMap {
+            type_name: type_name.into(),
+            map: Rc::new(RefCell::new(items)),
         }))
     }
 

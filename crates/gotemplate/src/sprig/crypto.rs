@@ -49,8 +49,9 @@ pub fn register(m: &mut FuncMap) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Argument helpers. The generators (genCA, genPrivateKey, ...) have no entry in sprig's
-// SIGNATURES, so their types are checked here, with these messages; the count is mod.rs's.
+// Argument helpers. The executor has checked every argument against the function's Go
+// signature (sprig's SIGNATURES) before the call; these only unpack, so a direct Rust caller
+// that skips the executor still gets an error rather than a panic.
 
 fn string_arg(args: &[Value], i: usize) -> Result<&str, String> {
     match &args[i] {

@@ -301,7 +301,12 @@ mod tests {
                 vec![s("a"), ab(), d(vec![]), d(vec![("a", i(3))])],
                 Value::list(vec![i(1), i(3)]),
             ),
-            ("keys", "keys", vec![ab()], Value::list(vec![s("a"), s("b")])),
+            (
+                "keys",
+                "keys",
+                vec![ab()],
+                Value::typed_list("[]string", vec![s("a"), s("b")]),
+            ),
             ("values", "values", vec![ab()], Value::list(vec![i(1), i(2)])),
             ("pick", "pick", vec![ab(), s("a"), s("z")], d(vec![("a", i(1))])),
             ("omit", "omit", vec![ab(), s("a")], d(vec![("b", i(2))])),

@@ -172,14 +172,17 @@ fn chunk(name: &str, a: &[Value]) -> FuncResult {
     let [size, l] = fixed(name, a)?;
     let size = int_arg(size)?;
     let v = items(l, |k| format!("Cannot chunk type {k}"))?;
+    // Go's result is a `[][]interface{}`: typeOf and %#v name it, ranging gives plain lists.
+    const CHUNKS: &str = "[][]interface {}";
     if v.is_empty() && size > 0 {
-        return Ok(Value::list(Vec::new()));
+        return Ok(Value::typed_list(CHUNKS, Vec::new()));
     }
     if size <= 0 {
         // Go computes a negative or NaN-derived length here and make() panics.
         return Err("runtime error: makeslice: len out of range".to_string());
     }
-    Ok(Value::list(
+    Ok(Value::typed_list(
+        CHUNKS,
         v.chunks(size as usize).map(|c| Value::list(c.to_vec())).collect(),
     ))
 }
@@ -432,7 +435,7 @@ mod tests {
                 "chunk",
                 "chunk",
                 vec![i(2), l(vec![i(1), i(2), i(3)])],
-                l(vec![l(vec![i(1), i(2)]), l(vec![i(3)])]),
+                Value::typed_list("[][]interface {}", vec![l(vec![i(1), i(2)]), l(vec![i(3)])]),
             ),
             ("until", "until", vec![i(3)], ints(vec![0, 1, 2])),
             ("until negative", "until", vec![i(-3)], ints(vec![0, -1, -2])),

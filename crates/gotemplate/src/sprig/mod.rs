@@ -37,11 +37,11 @@ pub use strings::indented_len;
 /// The Go parameters of Sprig v3.3.0's functions (the version Helm 3.17 builds with), read from
 /// its `functions.go` and the functions it names, so the executor refuses a wrong argument as Go's
 /// `text/template` does, before the call (`expected string; found 3`, `wrong type for value;
-/// expected int; got int64`, `wrong number of args for trunc: want 2 got 1`). The crypto
-/// generators are left out: their checks stay in the functions.
+/// expected int; got int64`, `wrong number of args for trunc: want 2 got 1`).
 #[rustfmt::skip]
 const SIGNATURES: &[(&str, &[GoType], bool)] = {
-    use GoType::{Any as A, Bool as B, Float64 as F, Int as I, Map as M, String as S};
+    use GoType::{Any as A, Bool as B, Float64 as F, Int as I, List as L, Map as M, String as S};
+    const CERT: GoType = GoType::Other("sprig.certificate");
     const TIME: GoType = GoType::Other("time.Time");
     const U32: GoType = GoType::Other("uint32");
     &[
@@ -101,7 +101,13 @@ const SIGNATURES: &[(&str, &[GoType], bool)] = {
     ("float64", &[A], false),
     ("floor", &[A], false),
     ("fromJson", &[S], false),
+    ("genCA", &[S, I], false),
+    ("genCAWithKey", &[S, I, S], false),
     ("genPrivateKey", &[S], false),
+    ("genSelfSignedCert", &[S, L, L, I], false),
+    ("genSelfSignedCertWithKey", &[S, L, L, I, S], false),
+    ("genSignedCert", &[S, L, L, I, CERT], false),
+    ("genSignedCertWithKey", &[S, L, L, I, CERT, S], false),
     ("get", &[M, S], false),
     ("getHostByName", &[S], false),
     ("has", &[A, A], false),
@@ -368,9 +374,14 @@ pub(crate) fn slice_items(v: &Value) -> Result<Vec<Value>, Result<String, String
     }
 }
 
-/// A list of strings as a template value (`[]string`).
+/// A Go `[]string` result (`splitList`, `keys`, `sortAlpha`, `toStrings`, `regexFindAll`,
+/// `regexSplit`): it prints, ranges and indexes like a list, but `typeOf`, `%T`, `%#v`,
+/// `deepEqual` and `[]interface {}` parameters see Go's `[]string`.
 pub(crate) fn str_list<S: Into<String>>(items: impl IntoIterator<Item = S>) -> Value {
-    Value::list(items.into_iter().map(|s| Value::str(s.into())).collect())
+    Value::typed_list(
+        "[]string",
+        items.into_iter().map(|s| Value::str(s.into())).collect(),
+    )
 }
 
 #[cfg(test)]

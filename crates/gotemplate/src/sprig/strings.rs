@@ -871,7 +871,8 @@ fn parts_map(parts: Vec<String>) -> Value {
         .enumerate()
         .map(|(i, p)| (format!("_{i}"), Value::str(p)))
         .collect();
-    Value::map_from(m)
+    // Go's `split`/`splitn` return a map[string]string.
+    Value::typed_map("map[string]string", m)
 }
 
 fn join(a: &[Value]) -> FuncResult {
@@ -1088,9 +1089,15 @@ mod tests {
 
     #[test]
     fn split_functions() {
+        // split and splitn return Go's map[string]string.
         let m = |pairs: &[(&str, &str)]| {
-            Value::map_from(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
+            Value::typed_map(
+                "map[string]string",
+                pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect(),
+            )
         };
+        // splitList, toStrings and sortAlpha return Go's []string.
+        let strs = |items: Vec<Value>| Value::typed_list("[]string", items);
         let cases: Vec<(&str, &str, Vec<Value>, Value)> = vec![
             (
                 "split",
@@ -1109,44 +1116,34 @@ mod tests {
                 "splitList",
                 "splitList",
                 vec![s("$"), s("a$b")],
-                Value::list(vec![s("a"), s("b")]),
+                strs(vec![s("a"), s("b")]),
             ),
             (
                 "splitList empty sep",
                 "splitList",
                 vec![s(""), s("ab")],
-                Value::list(vec![s("a"), s("b")]),
+                strs(vec![s("a"), s("b")]),
             ),
             (
                 "splitList empty",
                 "splitList",
                 vec![s(","), s("")],
-                Value::list(vec![s("")]),
+                strs(vec![s("")]),
             ),
             (
                 "toStrings",
                 "toStrings",
                 vec![Value::list(vec![i(1), Value::Nil, s("b")])],
-                Value::list(vec![s("1"), s("b")]),
+                strs(vec![s("1"), s("b")]),
             ),
-            (
-                "toStrings nil",
-                "toStrings",
-                vec![Value::Nil],
-                Value::list(vec![]),
-            ),
+            ("toStrings nil", "toStrings", vec![Value::Nil], strs(vec![])),
             (
                 "sortAlpha",
                 "sortAlpha",
-                vec![Value::list(vec![s("b"), s("a"), s("C")])],
-                Value::list(vec![s("C"), s("a"), s("b")]),
+                vec![strs(vec![s("b"), s("a"), s("C")])],
+                strs(vec![s("C"), s("a"), s("b")]),
             ),
-            (
-                "sortAlpha string",
-                "sortAlpha",
-                vec![s("x")],
-                Value::list(vec![s("x")]),
-            ),
+            ("sortAlpha string", "sortAlpha", vec![s("x")], strs(vec![s("x")])),
         ];
         for (case, name, args, want) in cases {
             assert_eq!(call(name, args), Ok(want), "case {case}");
