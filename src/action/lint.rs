@@ -366,6 +366,7 @@ fn render_for_lint(mut chart: Chart, ctx: &Ctx<'_>) -> Result<Option<BTreeMap<St
         capabilities: ctx.caps.clone(),
         strict: false,
         lint: true,
+        then_exit: false,
     };
     let out = render::render(&chart, &vals, &opts, std::rc::Rc::new(NoCluster)).map_err(|e| e.to_string())?;
     Ok(Some(out.files))

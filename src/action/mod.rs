@@ -57,7 +57,7 @@ pub use saved_plan::SavedPlanUse;
 pub use search::{search_repo, SearchRepoOptions};
 pub use show::{show, ShowOptions, ShowPart};
 pub use status::{status, StatusOptions};
-pub use template::{template, template_to, template_validated, TemplateOptions};
+pub use template::{template, template_then_exit, template_to, template_validated, TemplateOptions};
 pub use test::{test, PodLog, TestOptions, TestResult};
 pub use uninstall::{uninstall, UninstallOptions};
 pub use upgrade::{upgrade, DryRun, Mode, UpgradeOptions, UpgradeResult};

@@ -41,6 +41,10 @@ pub struct RenderRequest {
     pub post_render_crds: bool,
     /// `--skip-schema-validation`: do not check the values against `values.schema.json`.
     pub skip_schema_validation: bool,
+    /// The process exits once the result is used: what rendering built on the way (parsed
+    /// templates, scopes, copies of the values) is left to the OS instead of freed (see
+    /// [`RenderOptions::then_exit`]). Only for a one-shot command; each render leaks.
+    pub then_exit: bool,
 }
 
 impl RenderRequest {
@@ -58,6 +62,7 @@ impl RenderRequest {
             patches: PatchOptions::default(),
             post_render_crds: false,
             skip_schema_validation: false,
+            then_exit: false,
         }
     }
 }
@@ -136,6 +141,7 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
         capabilities,
         strict: false,
         lint: false,
+        then_exit: req.then_exit,
     };
     // Render on this thread while another splits and checks each finished file: on large charts
     // the two take about as long as each other, so this nearly halves the wall time.

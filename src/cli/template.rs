@@ -168,7 +168,8 @@ pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow
         skip_schema_validation: a.skip_schema_validation,
     };
     if !a.validate {
-        return action::template_to(&opts, out);
+        // The process ends once this is printed: nothing rendered needs freeing.
+        return action::template_then_exit(&opts, out);
     }
     let connect = global.connect_options()?;
     let text = super::runtime()?.block_on(async {

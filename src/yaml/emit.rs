@@ -324,8 +324,9 @@ fn analyze(chars: &[char]) -> Analysis {
         (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut previous_space, mut previous_break) = (false, false);
-    let s: String = chars.iter().collect();
-    if s.starts_with("---") || s.starts_with("...") {
+    // Compared as chars: collecting a String here copied every scalar once more (whole
+    // `.Files` dashboards through `toYaml`/`AsConfig`).
+    if chars.starts_with(&['-', '-', '-']) || chars.starts_with(&['.', '.', '.']) {
         block_indicators = true;
     }
     let mut preceded_by_ws = true;
@@ -836,18 +837,29 @@ impl Emitter {
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
-        for &c in v {
+        let mut i = 0;
+        while i < v.len() {
+            let c = v[i];
             if is_break(c) {
                 self.write_break(c);
                 self.indention = true;
                 breaks = true;
+                i += 1;
             } else {
                 if breaks {
                     self.write_indent();
                 }
-                self.put(c);
+                // A whole line at once, as `put` would write it char by char: literal blocks
+                // carry the biggest strings (files through `toYaml` and `AsConfig`).
+                let end = v[i..]
+                    .iter()
+                    .position(|&c| is_break(c))
+                    .map_or(v.len(), |p| i + p);
+                self.out.extend(&v[i..end]);
+                self.column += end - i;
                 self.indention = false;
                 breaks = false;
+                i = end;
             }
         }
     }
