@@ -407,17 +407,21 @@ impl Store {
         Ok(out)
     }
 
-    /// One revision.
-    pub async fn get(&self, name: &str, revision: u32) -> Result<Release> {
-        let mut s = self
-            .driver
+    /// One revision's record as stored (status not yet derived), or [`Error::RevisionNotFound`].
+    async fn stored(&self, name: &str, revision: u32) -> Result<Stored> {
+        self.driver
             .get(name, revision)
             .await
             .map_err(driver_err("reading"))?
             .ok_or_else(|| Error::RevisionNotFound {
                 name: name.to_string(),
                 revision,
-            })?;
+            })
+    }
+
+    /// One revision.
+    pub async fn get(&self, name: &str, revision: u32) -> Result<Release> {
+        let mut s = self.stored(name, revision).await?;
         if s.meta.status == Status::Deployed {
             // Superseded is derived (see the module doc): by the next newer deployed record.
             let deployed = self
@@ -442,16 +446,7 @@ impl Store {
     /// from the whole history: [`Store::get`] without its LIST of every deployed record (bodies
     /// included) to derive it again.
     pub async fn get_listed(&self, meta: &RecordMeta) -> Result<Release> {
-        let (name, revision) = (&meta.name, meta.revision);
-        let mut s = self
-            .driver
-            .get(name, revision)
-            .await
-            .map_err(driver_err("reading"))?
-            .ok_or_else(|| Error::RevisionNotFound {
-                name: name.to_string(),
-                revision,
-            })?;
+        let mut s = self.stored(&meta.name, meta.revision).await?;
         s.meta.status = meta.status;
         s.meta.last_deployed = meta.last_deployed;
         let key = self.read_key().await?;

@@ -467,6 +467,18 @@ async fn secret_values_never_reach_a_configmap_or_read_commands() {
 
 // ---- faults while an upgrade writes ----------------------------------------------------------
 
+/// A chart `name` of one Deployment, `web`, with `replicas: 1` and `tag: "1.25"`.
+fn write_deployment_chart(dir: &Path, name: &str) -> PathBuf {
+    write_chart(
+        dir,
+        name,
+        &[
+            ("templates/deployment.yaml", deployment_template()),
+            ("values.yaml", "replicas: 1\ntag: \"1.25\"\n".to_string()),
+        ],
+    )
+}
+
 fn deployment_template() -> String {
     "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels:\n    app: web\nspec:\n  \
      replicas: {{ .Values.replicas }}\n  selector:\n    matchLabels:\n      app: web\n  template:\n    \
@@ -519,14 +531,7 @@ async fn faults_during_an_upgrade_leave_a_history_the_next_run_recovers() {
     };
     let admin = kit.admin().await;
     let dir = temp_dir("faults");
-    let chart = write_chart(
-        &dir,
-        "web",
-        &[
-            ("templates/deployment.yaml", deployment_template()),
-            ("values.yaml", "replicas: 1\ntag: \"1.25\"\n".to_string()),
-        ],
-    );
+    let chart = write_deployment_chart(&dir, "web");
     let chart = chart.to_str().expect("utf-8 path");
     let upgrade = ["upgrade", "web", chart, "--set", "replicas=3,tag=1.27"];
     let faults = [
@@ -640,14 +645,7 @@ async fn a_cut_after_the_lock_create_of_an_install_or_uninstall_then_a_plain_rer
     };
     let admin = kit.admin().await;
     let dir = temp_dir("lockcut");
-    let chart = write_chart(
-        &dir,
-        "web",
-        &[
-            ("templates/deployment.yaml", deployment_template()),
-            ("values.yaml", "replicas: 1\ntag: \"1.25\"\n".to_string()),
-        ],
-    );
+    let chart = write_deployment_chart(&dir, "web");
     let chart = chart.to_str().expect("utf-8 path");
     let proxy = FaultProxy::start(kit);
     let install = ["install", "web", chart, "--set", "replicas=2"];
@@ -832,14 +830,7 @@ async fn skewed_clocks_never_let_a_live_holder_be_overtaken_nor_a_dead_one_block
     }
     let admin = kit.admin().await;
     let dir = temp_dir("skew");
-    let chart = write_chart(
-        &dir,
-        "skew",
-        &[
-            ("templates/deployment.yaml", deployment_template()),
-            ("values.yaml", "replicas: 1\ntag: \"1.25\"\n".to_string()),
-        ],
-    );
+    let chart = write_deployment_chart(&dir, "skew");
     let chart = chart.to_str().expect("utf-8 path");
     let holder_args = [
         "upgrade",
