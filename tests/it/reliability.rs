@@ -320,22 +320,9 @@ async fn two_applies_at_once_one_proceeds_the_other_names_the_holder() {
     // The last uninstall in the namespace leaves nothing of ours (issue 20): no record, no
     // lock, no key Secret, as Helm leaves nothing.
     env.ok(&["uninstall", "slow"]);
-    let ours: Vec<Value> = configmaps(&*admin, &ns.name, None)
-        .await
-        .into_iter()
-        .filter(|cm| {
-            cm["metadata"]["name"]
-                .as_str()
-                .is_some_and(|n| n.starts_with("kubectl-chart"))
-        })
-        .collect();
+    let (ours, key) = ours_left(&*admin, &ns.name).await;
     assert!(ours.is_empty(), "left behind: {ours:?}");
-    assert!(
-        get(&*admin, ("v1", "Secret"), &ns.name, "kubectl-chart-key")
-            .await
-            .is_none(),
-        "the key Secret is left behind"
-    );
+    assert!(!key, "the key Secret is left behind");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -727,22 +714,9 @@ async fn a_cut_after_the_lock_create_of_an_install_or_uninstall_then_a_plain_rer
                 "{case}: the lock is left behind"
             );
         } else {
-            let ours: Vec<Value> = configmaps(&*admin, &ns.name, None)
-                .await
-                .into_iter()
-                .filter(|cm| {
-                    cm["metadata"]["name"]
-                        .as_str()
-                        .is_some_and(|n| n.starts_with("kubectl-chart"))
-                })
-                .collect();
+            let (ours, key) = ours_left(&*admin, &ns.name).await;
             assert!(ours.is_empty(), "{case}: left behind: {ours:?}");
-            assert!(
-                get(&*admin, ("v1", "Secret"), &ns.name, "kubectl-chart-key")
-                    .await
-                    .is_none(),
-                "{case}: the key Secret is left behind"
-            );
+            assert!(!key, "{case}: the key Secret is left behind");
             assert!(
                 get(&*admin, ("apps/v1", "Deployment"), &ns.name, "web")
                     .await
@@ -805,6 +779,23 @@ async fn wait_for_lease(admin: &dyn Cluster, ns: &str, release: &str) -> Value {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// What of ours is left in `ns`: our ConfigMaps (records, lock), and whether the key Secret is.
+async fn ours_left(admin: &dyn Cluster, ns: &str) -> (Vec<Value>, bool) {
+    let ours = configmaps(admin, ns, None)
+        .await
+        .into_iter()
+        .filter(|cm| {
+            cm["metadata"]["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("kubectl-chart"))
+        })
+        .collect();
+    let key = get(admin, ("v1", "Secret"), ns, "kubectl-chart-key")
+        .await
+        .is_some();
+    (ours, key)
 }
 
 /// Waits until revision `revision` of `release` is recorded (its ConfigMap exists).
