@@ -373,6 +373,41 @@ impl KubeCluster {
     }
 
     /// The URL builder for one resource in one namespace (or cluster-wide).
+    /// One LIST of `gvk`: whole objects, or only their metadata with `metadata_only` (the
+    /// server's `PartialObjectMetadataList`, which callers see under the kind they listed).
+    async fn list_as(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        metadata_only: bool,
+    ) -> Result<ObjectList> {
+        let lp = list_params(label_selector);
+        let request = self.request_for(gvk, namespace, true).await?;
+        let req = if metadata_only {
+            request.list_metadata(&lp)
+        } else {
+            request.list(&lp)
+        }
+        .map_err(build_error)?;
+        let mut list = self.call_json(req, Idempotent::Yes).await?;
+        if metadata_only {
+            // The server names the list and its items `meta.k8s.io/v1`
+            // `PartialObjectMetadata(List)`; callers see the kind they listed, as from `list`.
+            if let Some(items) = list.get_mut("items").and_then(Value::as_array_mut) {
+                for item in items.iter_mut().filter_map(Value::as_object_mut) {
+                    item.insert("apiVersion".into(), Value::String(gvk.api_version()));
+                    item.insert("kind".into(), Value::String(gvk.kind.clone()));
+                }
+            }
+            if let Some(m) = list.as_object_mut() {
+                m.insert("apiVersion".into(), Value::String(gvk.api_version()));
+                m.insert("kind".into(), Value::String(format!("{}List", gvk.kind)));
+            }
+        }
+        Ok(into_object_list(list, gvk))
+    }
+
     async fn request_for(&self, gvk: &Gvk, namespace: Option<&str>, list: bool) -> Result<Request> {
         let info = self.resolve(gvk).await?;
         let kgvk = GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind);
@@ -610,14 +645,7 @@ impl Cluster for KubeCluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<ObjectList> {
-        let lp = list_params(label_selector);
-        let req = self
-            .request_for(gvk, namespace, true)
-            .await?
-            .list(&lp)
-            .map_err(build_error)?;
-        let list = self.call_json(req, Idempotent::Yes).await?;
-        Ok(into_object_list(list, gvk))
+        self.list_as(gvk, namespace, label_selector, false).await
     }
 
     async fn list_metadata(
@@ -626,26 +654,7 @@ impl Cluster for KubeCluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<ObjectList> {
-        let lp = list_params(label_selector);
-        let req = self
-            .request_for(gvk, namespace, true)
-            .await?
-            .list_metadata(&lp)
-            .map_err(build_error)?;
-        let mut list = self.call_json(req, Idempotent::Yes).await?;
-        // The server names the list and its items `meta.k8s.io/v1` `PartialObjectMetadata(List)`;
-        // callers see the kind they listed, as from `list`.
-        if let Some(items) = list.get_mut("items").and_then(Value::as_array_mut) {
-            for item in items.iter_mut().filter_map(Value::as_object_mut) {
-                item.insert("apiVersion".into(), Value::String(gvk.api_version()));
-                item.insert("kind".into(), Value::String(gvk.kind.clone()));
-            }
-        }
-        if let Some(m) = list.as_object_mut() {
-            m.insert("apiVersion".into(), Value::String(gvk.api_version()));
-            m.insert("kind".into(), Value::String(format!("{}List", gvk.kind)));
-        }
-        Ok(into_object_list(list, gvk))
+        self.list_as(gvk, namespace, label_selector, true).await
     }
 
     async fn create(&self, object: &Value, opts: &WriteOptions) -> Result<Value> {
