@@ -114,6 +114,8 @@ impl Default for ApplyOptions {
     }
 }
 
+// By hand, not derived: `intents` holds whole objects (hundreds in a large release), which a
+// debug print shows only as a count.
 impl std::fmt::Debug for ApplyOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApplyOptions")
@@ -127,7 +129,9 @@ impl std::fmt::Debug for ApplyOptions {
             .field("intents", &self.intents.len())
             .field("create_only", &self.create_only)
             .field("timeout", &self.timeout)
-            .finish_non_exhaustive()
+            .field("poll_interval", &self.poll_interval)
+            .field("progress", &self.progress)
+            .finish()
     }
 }
 

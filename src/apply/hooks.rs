@@ -32,7 +32,7 @@ const ON_SUCCESS: &str = "hook-succeeded";
 const ON_FAILURE: &str = "hook-failed";
 
 /// Options of [`run_hooks`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct HookOptions {
     /// Bound on each hook's completion and on each policy delete (Helm passes `--timeout` to each).
     pub timeout: Duration,
@@ -59,17 +59,6 @@ impl Default for HookOptions {
             log_lines: super::diagnose::DEFAULT_LOG_LINES,
             progress: silent(),
         }
-    }
-}
-
-impl std::fmt::Debug for HookOptions {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HookOptions")
-            .field("timeout", &self.timeout)
-            .field("poll_interval", &self.poll_interval)
-            .field("field_manager", &self.field_manager)
-            .field("namespace", &self.namespace)
-            .finish_non_exhaustive()
     }
 }
 

@@ -101,6 +101,14 @@ pub trait Progress: Send + Sync {
     fn event(&self, event: &Event);
 }
 
+/// Lets options structs that hold an `Arc<dyn Progress>` derive `Debug`: a sink has nothing
+/// worth printing.
+impl std::fmt::Debug for dyn Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
 impl<F: Fn(&Event) + Send + Sync> Progress for F {
     fn event(&self, event: &Event) {
         self(event)

@@ -114,7 +114,7 @@ impl Default for WaitStyle {
 }
 
 /// Options of [`wait`].
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct WaitOptions {
     /// Give up after this long (Helm's `--timeout`, 5m0s by default).
     pub timeout: Duration,
@@ -171,18 +171,6 @@ impl WaitOptions {
             progress: progress.clone(),
             ..WaitOptions::default()
         }
-    }
-}
-
-impl fmt::Debug for WaitOptions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaitOptions")
-            .field("timeout", &self.timeout)
-            .field("wait_for_jobs", &self.wait_for_jobs)
-            .field("rules", &self.rules)
-            .field("poll_interval", &self.poll_interval)
-            .field("log_lines", &self.log_lines)
-            .finish_non_exhaustive()
     }
 }
 
