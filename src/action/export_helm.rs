@@ -107,12 +107,6 @@ mod tests {
         for i in 0..revisions {
             let p = store
                 .begin(BeginOptions {
-                    name: "web".into(),
-                    operation: if i == 0 {
-                        Operation::Install
-                    } else {
-                        Operation::Upgrade
-                    },
                     chart: ChartRef {
                         name: "web".into(),
                         version: "1.0.0".into(),
@@ -121,9 +115,14 @@ mod tests {
                     values: serde_json::json!({"replicas": i}),
                     computed_values: serde_json::json!({"replicas": i, "image": "nginx"}),
                     manifest: format!("---\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"),
-                    hooks: Vec::new(),
-                    notes: String::new(),
-                    description: String::new(),
+                    ..BeginOptions::new(
+                        "web",
+                        if i == 0 {
+                            Operation::Install
+                        } else {
+                            Operation::Upgrade
+                        },
+                    )
                 })
                 .await
                 .expect("begin");

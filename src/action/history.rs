@@ -67,7 +67,7 @@ mod tests {
     use super::*;
     use crate::{
         cluster::FakeCluster,
-        release::{BeginOptions, ChartRef, Operation},
+        release::{BeginOptions, Operation},
     };
 
     async fn seeded(namespace: &str, revisions: usize) -> Context {
@@ -79,20 +79,7 @@ mod tests {
             } else {
                 Operation::Upgrade
             };
-            let p = store
-                .begin(BeginOptions {
-                    name: "web".into(),
-                    operation: op,
-                    chart: ChartRef::default(),
-                    values: serde_json::Value::Null,
-                    computed_values: serde_json::Value::Null,
-                    manifest: String::new(),
-                    hooks: Vec::new(),
-                    notes: String::new(),
-                    description: String::new(),
-                })
-                .await
-                .expect("begin");
+            let p = store.begin(BeginOptions::new("web", op)).await.expect("begin");
             store.mark_deployed(p, "done").await.expect("deployed");
         }
         ctx

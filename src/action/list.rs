@@ -199,21 +199,14 @@ mod tests {
         let store = ctx.store(Some(ns));
         for (i, ok) in outcomes.iter().enumerate() {
             let p = store
-                .begin(BeginOptions {
-                    name: name.into(),
-                    operation: if i == 0 {
+                .begin(BeginOptions::new(
+                    name,
+                    if i == 0 {
                         Operation::Install
                     } else {
                         Operation::Upgrade
                     },
-                    chart: ChartRef::default(),
-                    values: serde_json::Value::Null,
-                    computed_values: serde_json::Value::Null,
-                    manifest: String::new(),
-                    hooks: Vec::new(),
-                    notes: String::new(),
-                    description: String::new(),
-                })
+                ))
                 .await
                 .expect("begin");
             if *ok {

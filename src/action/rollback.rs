@@ -175,7 +175,7 @@ fn revisions(history: &[RecordMeta]) -> String {
 mod tests {
     use std::sync::Arc;
 
-    use serde_json::{json, Value};
+    use serde_json::json;
 
     use super::*;
     use crate::cluster::{FakeCluster, Method};
@@ -203,19 +203,15 @@ mod tests {
         for (i, value) in ["one", "two"].into_iter().enumerate() {
             let p = store
                 .begin(BeginOptions {
-                    name: "web".into(),
-                    operation: if i == 0 {
-                        Operation::Install
-                    } else {
-                        Operation::Upgrade
-                    },
-                    chart: Default::default(),
-                    values: Value::Null,
-                    computed_values: Value::Null,
                     manifest: manifest(value),
-                    hooks: Vec::new(),
-                    notes: String::new(),
-                    description: String::new(),
+                    ..BeginOptions::new(
+                        "web",
+                        if i == 0 {
+                            Operation::Install
+                        } else {
+                            Operation::Upgrade
+                        },
+                    )
                 })
                 .await
                 .expect("begin");

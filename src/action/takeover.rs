@@ -438,22 +438,12 @@ mod tests {
         use crate::{
             action::export_helm::{export_helm, ExportHelmOptions},
             cluster::Method,
-            release::{BeginOptions, ChartRef, Operation},
+            release::{BeginOptions, Operation},
         };
         let (ctx, fake) = ctx_with(Vec::new()).await;
         let store = ctx.store(None);
         let p = store
-            .begin(BeginOptions {
-                name: "pod".into(),
-                operation: Operation::Install,
-                chart: ChartRef::default(),
-                values: Value::Null,
-                computed_values: Value::Null,
-                manifest: String::new(),
-                hooks: Vec::new(),
-                notes: String::new(),
-                description: String::new(),
-            })
+            .begin(BeginOptions::new("pod", Operation::Install))
             .await
             .unwrap();
         store.mark_deployed(p, "done").await.unwrap();

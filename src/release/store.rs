@@ -201,6 +201,25 @@ pub struct BeginOptions {
     pub description: String,
 }
 
+impl BeginOptions {
+    /// A revision of release `name` opened by `operation` that records nothing more: no chart,
+    /// null values, no manifest, hooks, notes or description. Callers (tests, mostly) fill in
+    /// what they need with `..BeginOptions::new(name, operation)`.
+    pub fn new(name: impl Into<String>, operation: Operation) -> BeginOptions {
+        BeginOptions {
+            name: name.into(),
+            operation,
+            chart: ChartRef::default(),
+            values: serde_json::Value::Null,
+            computed_values: serde_json::Value::Null,
+            manifest: String::new(),
+            hooks: Vec::new(),
+            notes: String::new(),
+            description: String::new(),
+        }
+    }
+}
+
 /// A revision this run opened and holds the lease for. Finish it with [`Store::mark_deployed`],
 /// [`Store::mark_failed`] or [`Store::finish_uninstall`]; dropping it leaves the record pending
 /// until the lease expires and the next run recovers it.

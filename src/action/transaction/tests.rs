@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::*;
 use crate::{
@@ -19,7 +19,7 @@ use crate::{
     },
     cluster::{self, Cluster, FakeCluster, Gvk, Method, WriteOptions},
     diff::{Action, Change, ObjectRef},
-    release::{ChartRef, Operation, Status},
+    release::{Operation, Status},
     values::ValuesOptions,
 };
 
@@ -379,15 +379,8 @@ impl Work for NoWrites {
 
 fn begin(hooks: Vec<release::Hook>) -> BeginOptions {
     BeginOptions {
-        name: "web".into(),
-        operation: Operation::Install,
-        chart: ChartRef::default(),
-        values: Value::Null,
-        computed_values: Value::Null,
-        manifest: String::new(),
         hooks,
-        notes: String::new(),
-        description: String::new(),
+        ..BeginOptions::new("web", Operation::Install)
     }
 }
 
