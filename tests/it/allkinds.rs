@@ -50,19 +50,8 @@ impl Env<'_> {
     }
 
     /// `(revision, status, description)` of every revision, oldest first.
-    fn history(&self) -> Vec<(u64, String, String)> {
-        let v: Value = serde_json::from_str(&self.ok(&["history", RELEASE, "-o", "json"])).expect("json");
-        v.as_array()
-            .expect("array")
-            .iter()
-            .map(|r| {
-                (
-                    r["revision"].as_u64().expect("revision"),
-                    r["status"].as_str().expect("status").to_string(),
-                    r["description"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect()
+    fn history(&self) -> Vec<crate::support::cli::HistoryRow> {
+        crate::support::cli::history_rows(&self.ok(&["history", RELEASE, "-o", "json"]))
     }
 
     async fn get(&self, api_version: &str, kind: &str, name: &str) -> Option<Value> {

@@ -59,20 +59,8 @@ impl Env<'_> {
             "60s",
         ]);
     }
-    fn history(&self) -> Vec<(u64, String, String)> {
-        let out = self.ok(&["history", "demo", "-o", "json"]);
-        let v: Value = serde_json::from_str(&out).expect("history json");
-        v.as_array()
-            .expect("array")
-            .iter()
-            .map(|r| {
-                (
-                    r["revision"].as_u64().expect("revision"),
-                    r["status"].as_str().expect("status").to_string(),
-                    r["description"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect()
+    fn history(&self) -> Vec<crate::support::cli::HistoryRow> {
+        crate::support::cli::history_rows(&self.ok(&["history", "demo", "-o", "json"]))
     }
 }
 
@@ -588,12 +576,18 @@ fn helm3() -> Option<std::path::PathBuf> {
 
 /// Runs helm against the kit in `ns`, with its caches in a temp dir; returns stdout.
 fn helm(bin: &std::path::Path, kit: &Kit, ns: &str, args: &[&str]) -> String {
+    helm_with_driver(bin, kit, ns, "secret", args)
+}
+
+/// [`helm`] with Helm's storage `driver` (`HELM_DRIVER`: `secret`, Helm's default, or `configmap`).
+fn helm_with_driver(bin: &std::path::Path, kit: &Kit, ns: &str, driver: &str, args: &[&str]) -> String {
     let home = std::env::temp_dir().join("kc-caps-helm");
     let mut c = Command::new(bin);
     c.args(args)
         .args(["-n", ns, "--kubeconfig"])
         .arg(&kit.kubeconfig)
         .env_remove("KUBECONFIG")
+        .env("HELM_DRIVER", driver)
         .env("HELM_CACHE_HOME", home.join("cache"))
         .env("HELM_CONFIG_HOME", home.join("config"))
         .env("HELM_DATA_HOME", home.join("data"));

@@ -123,20 +123,8 @@ impl Env {
     }
 
     /// `(revision, status, description)` oldest first.
-    fn history(&self, release: &str) -> Vec<(u64, String, String)> {
-        let out = self.ok(&["history", release, "-o", "json"]);
-        let v: Value = serde_json::from_str(&out).expect("history json");
-        v.as_array()
-            .expect("history is an array")
-            .iter()
-            .map(|r| {
-                (
-                    r["revision"].as_u64().expect("revision"),
-                    r["status"].as_str().expect("status").to_string(),
-                    r["description"].as_str().unwrap_or("").to_string(),
-                )
-            })
-            .collect()
+    fn history(&self, release: &str) -> Vec<crate::support::cli::HistoryRow> {
+        crate::support::cli::history_rows(&self.ok(&["history", release, "-o", "json"]))
     }
 }
 

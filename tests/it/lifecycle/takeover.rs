@@ -2,14 +2,17 @@
 //! back to Helm's revisions, uninstalled, and handed back with `export-helm` — against the real
 //! control plane and the reference helm binaries. Each test has its own namespace.
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use kubectl_chart::cluster::{Cluster, Gvk};
 use serde_json::Value;
 
-use super::{helm, object_writes, setup, Env, DEMO};
+use super::{helm, helm_with_driver, object_writes, setup, Env, DEMO};
 use crate::support;
-use crate::support::k8s::TestNamespace;
+use crate::support::{
+    cli::{history_rows, HistoryRow},
+    k8s::TestNamespace,
+};
 
 /// What Helm's records say once we hold the history (`action::takeover::TAKEN_OVER`).
 const TAKEN_OVER: &str = "Superseded: taken over by kubectl chart";
@@ -45,69 +48,73 @@ async fn replicas(admin: &dyn Cluster, ns: &str) -> i64 {
     d["spec"]["replicas"].as_i64().expect("replicas")
 }
 
-/// `(revision, status, description)` of a `history -o json` (ours or helm's: same fields).
-fn rows(json: &str) -> Vec<(u64, String, String)> {
-    let v: Value = serde_json::from_str(json).expect("history json");
-    v.as_array()
-        .expect("array")
-        .iter()
-        .map(|r| {
-            (
-                r["revision"].as_u64().expect("revision"),
-                r["status"].as_str().expect("status").to_string(),
-                r["description"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()
-}
-
-fn statuses(rows: &[(u64, String, String)]) -> Vec<(u64, &str)> {
+fn statuses(rows: &[HistoryRow]) -> Vec<(u64, &str)> {
     rows.iter().map(|(r, s, _)| (*r, s.as_str())).collect()
 }
 
 impl Env<'_> {
-    fn pod_history(&self) -> Vec<(u64, String, String)> {
-        rows(&self.ok(&["history", "pod", "-o", "json"]))
+    fn pod_history(&self) -> Vec<HistoryRow> {
+        history_rows(&self.ok(&["history", "pod", "-o", "json"]))
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
-    let Some(kit) = setup() else { return };
-    let Some(helm3) = support::helm::find(3) else {
-        return;
-    };
+/// What each test here starts from: helm `major`, an admin client, a namespace of its own and
+/// our CLI in it.
+struct HelmCase {
+    helm: std::path::PathBuf,
+    admin: Arc<dyn Cluster>,
+    ns: TestNamespace,
+    env: Env<'static>,
+}
+
+/// A [`HelmCase`] in a new namespace named from `prefix`; `None` (the test is skipped, saying
+/// why) without the kit or that helm.
+async fn helm_case(major: u8, prefix: &str) -> Option<HelmCase> {
+    let kit = setup()?;
+    let helm = support::helm::find(major)?;
     let admin = kit.admin().await;
-    let ns = TestNamespace::new(admin.clone(), "kc-helm3").await;
+    let ns = TestNamespace::new(admin.clone(), prefix).await;
     let env = Env {
         kit,
         ns: ns.name.clone(),
     };
+    Some(HelmCase { helm, admin, ns, env })
+}
+
+/// Helm's `install pod` of the demo chart (without its cache subchart), then one
+/// `upgrade --reuse-values` to each of `replicas`: revisions 1, 2, …, each waited for.
+fn helm_install_then_upgrade(h: impl Fn(&[&str]) -> String, replicas: &[u32]) {
+    h(&["install", "pod", DEMO, "--set", "cache.enabled=false", "--wait"]);
+    for n in replicas {
+        helm_upgrade(&h, *n);
+    }
+}
+
+/// Helm's `upgrade pod --reuse-values --set replicaCount=N --wait`.
+fn helm_upgrade(h: impl Fn(&[&str]) -> String, replicas: u32) {
+    let set = format!("replicaCount={replicas}");
+    h(&["upgrade", "pod", DEMO, "--reuse-values", "--set", &set, "--wait"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
+    let Some(HelmCase {
+        helm: helm3,
+        admin,
+        ns,
+        env,
+    }) = helm_case(3, "kc-helm3").await
+    else {
+        return;
+    };
+    let kit = env.kit;
     let h = |args: &[&str]| helm(&helm3, kit, &ns.name, args);
     // Installed and upgraded twice by Helm 3: a hook (pre-install/pre-upgrade Job) and a Secret.
-    h(&["install", "pod", DEMO, "--set", "cache.enabled=false", "--wait"]);
-    h(&[
-        "upgrade",
-        "pod",
-        DEMO,
-        "--reuse-values",
-        "--set",
-        "replicaCount=3",
-        "--wait",
-    ]);
-    h(&[
-        "upgrade",
-        "pod",
-        DEMO,
-        "--reuse-values",
-        "--set",
-        "replicaCount=4",
-        "--wait",
-    ]);
+    helm_install_then_upgrade(h, &[3, 4]);
     let before = uids(&*admin, &ns.name).await;
 
     // Read side: Helm's history, statuses and descriptions, before anything is taken over.
-    let helm_rows = rows(&h(&["history", "pod", "-o", "json"]));
+    let helm_rows = history_rows(&h(&["history", "pod", "-o", "json"]));
     assert_eq!(env.pod_history(), helm_rows, "history reads Helm's records");
     assert_eq!(
         statuses(&helm_rows),
@@ -281,7 +288,7 @@ async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
         4,
         "--reuse-values reused Helm's values"
     );
-    let helm_now = rows(&h(&["history", "pod", "-o", "json"]));
+    let helm_now = history_rows(&h(&["history", "pod", "-o", "json"]));
     assert_eq!(helm_now[2].1, "superseded");
     assert!(helm_now[2].2.starts_with(TAKEN_OVER), "{helm_now:?}");
     // Imported Secret data is in our encrypted records only, never in a ConfigMap in plain text.
@@ -324,17 +331,9 @@ async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
     // The way back: Helm carries on from our last revision.
     env.ok(&["export-helm", "pod"]);
     let ours = env.pod_history();
-    let helm_rows = rows(&h(&["history", "pod", "-o", "json"]));
+    let helm_rows = history_rows(&h(&["history", "pod", "-o", "json"]));
     assert_eq!(helm_rows, ours, "helm history agrees with ours");
-    h(&[
-        "upgrade",
-        "pod",
-        DEMO,
-        "--reuse-values",
-        "--set",
-        "replicaCount=5",
-        "--wait",
-    ]);
+    helm_upgrade(h, 5);
     assert_eq!(replicas(&*admin, &ns.name).await, 5);
     h(&["rollback", "pod", "4", "--wait"]);
     assert_eq!(
@@ -342,7 +341,7 @@ async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
         4,
         "helm rolled back to our revision 4"
     );
-    let helm_rows = rows(&h(&["history", "pod", "-o", "json"]));
+    let helm_rows = history_rows(&h(&["history", "pod", "-o", "json"]));
     assert_eq!(helm_rows.len(), ours.len() + 2);
     assert_eq!(
         env.pod_history(),
@@ -371,16 +370,16 @@ async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
 /// and the manifest (each holding the same 330 kB of incompressible text), we store the manifest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_record_near_the_size_limit_is_taken_over_and_handed_back() {
-    let Some(kit) = setup() else { return };
-    let Some(helm3) = support::helm::find(3) else {
+    let Some(HelmCase {
+        helm: helm3,
+        admin,
+        ns,
+        env,
+    }) = helm_case(3, "kc-helmbig").await
+    else {
         return;
     };
-    let admin = kit.admin().await;
-    let ns = TestNamespace::new(admin.clone(), "kc-helmbig").await;
-    let env = Env {
-        kit,
-        ns: ns.name.clone(),
-    };
+    let kit = env.kit;
     let dir = std::env::temp_dir().join(format!("kc-helmbig-{}", std::process::id()));
     let chart = dir.join("big");
     std::fs::create_dir_all(chart.join("templates")).expect("mkdir");
@@ -437,8 +436,8 @@ async fn helm_record_near_the_size_limit_is_taken_over_and_handed_back() {
     );
     env.ok(&["export-helm", "big"]);
     assert_eq!(
-        rows(&h(&["history", "big", "-o", "json"])),
-        rows(&env.ok(&["history", "big", "-o", "json"]))
+        history_rows(&h(&["history", "big", "-o", "json"])),
+        history_rows(&env.ok(&["history", "big", "-o", "json"]))
     );
     h(&["upgrade", "big", chart, "--set", "size=4"]);
     h(&["rollback", "big", "2"]);
@@ -456,28 +455,19 @@ async fn helm_record_near_the_size_limit_is_taken_over_and_handed_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm4_server_side_release_is_taken_over_without_conflicts_or_stale_fields() {
-    let Some(kit) = setup() else { return };
-    let Some(helm4) = support::helm::find(4) else {
+    let Some(HelmCase {
+        helm: helm4,
+        admin,
+        ns,
+        env,
+    }) = helm_case(4, "kc-helm4").await
+    else {
         return;
     };
-    let admin = kit.admin().await;
-    let ns = TestNamespace::new(admin.clone(), "kc-helm4").await;
-    let env = Env {
-        kit,
-        ns: ns.name.clone(),
-    };
+    let kit = env.kit;
     let h = |args: &[&str]| helm(&helm4, kit, &ns.name, args);
     // Helm 4 applies server-side (field manager `helm`) by default.
-    h(&["install", "pod", DEMO, "--set", "cache.enabled=false", "--wait"]);
-    h(&[
-        "upgrade",
-        "pod",
-        DEMO,
-        "--reuse-values",
-        "--set",
-        "replicaCount=3",
-        "--wait",
-    ]);
+    helm_install_then_upgrade(h, &[3]);
     let d = admin
         .get(&Gvk::new("apps/v1", "Deployment"), Some(&ns.name), "pod-demo")
         .await
@@ -549,16 +539,11 @@ async fn helm4_server_side_release_is_taken_over_without_conflicts_or_stale_fiel
     assert_eq!(replicas(&*admin, &ns.name).await, 2);
     assert_eq!(uids(&*admin, &ns.name).await, before, "nothing was recreated");
     env.ok(&["export-helm", "pod"]);
-    assert_eq!(rows(&h(&["history", "pod", "-o", "json"])), env.pod_history());
-    h(&[
-        "upgrade",
-        "pod",
-        DEMO,
-        "--reuse-values",
-        "--set",
-        "replicaCount=2",
-        "--wait",
-    ]);
+    assert_eq!(
+        history_rows(&h(&["history", "pod", "-o", "json"])),
+        env.pod_history()
+    );
+    helm_upgrade(h, 2);
     h(&["rollback", "pod", "2", "--wait"]);
     assert_eq!(replicas(&*admin, &ns.name).await, 3);
 }
@@ -567,52 +552,29 @@ async fn helm4_server_side_release_is_taken_over_without_conflicts_or_stale_fiel
 /// its last word lands in the ConfigMap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_configmap_storage_is_taken_over() {
-    let Some(kit) = setup() else { return };
-    let Some(helm3) = support::helm::find(3) else {
+    let Some(HelmCase {
+        helm: helm3,
+        admin,
+        ns,
+        env,
+    }) = helm_case(3, "kc-helmcm").await
+    else {
         return;
     };
-    let admin = kit.admin().await;
-    let ns = TestNamespace::new(admin.clone(), "kc-helmcm").await;
-    let env = Env {
-        kit,
-        ns: ns.name.clone(),
-    };
-    let h = |args: &[&str]| {
-        let out = std::process::Command::new(&helm3)
-            .args(args)
-            .args(["-n", &ns.name, "--kubeconfig"])
-            .arg(&kit.kubeconfig)
-            .env_remove("KUBECONFIG")
-            .env("HELM_DRIVER", "configmap")
-            .env("HELM_CACHE_HOME", std::env::temp_dir().join("kc-helmcm/cache"))
-            .env("HELM_CONFIG_HOME", std::env::temp_dir().join("kc-helmcm/config"))
-            .output()
-            .expect("run helm");
-        assert!(
-            out.status.success(),
-            "helm {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    h(&["install", "pod", DEMO, "--set", "cache.enabled=false", "--wait"]);
-    h(&[
-        "upgrade",
-        "pod",
-        DEMO,
-        "--reuse-values",
-        "--set",
-        "replicaCount=3",
-        "--wait",
-    ]);
-    assert_eq!(env.pod_history(), rows(&h(&["history", "pod", "-o", "json"])));
+    let kit = env.kit;
+    let h = |args: &[&str]| helm_with_driver(&helm3, kit, &ns.name, "configmap", args);
+    helm_install_then_upgrade(h, &[3]);
+    assert_eq!(
+        env.pod_history(),
+        history_rows(&h(&["history", "pod", "-o", "json"]))
+    );
     env.ok(&["rollback", "pod", "1", "--wait"]);
     assert_eq!(replicas(&*admin, &ns.name).await, 2);
     assert_eq!(
         statuses(&env.pod_history()),
         [(1, "superseded"), (2, "superseded"), (3, "deployed")]
     );
-    let helm_rows = rows(&h(&["history", "pod", "-o", "json"]));
+    let helm_rows = history_rows(&h(&["history", "pod", "-o", "json"]));
     assert_eq!(helm_rows[1].1, "superseded");
     assert!(helm_rows[1].2.starts_with(TAKEN_OVER), "{helm_rows:?}");
 }

@@ -43,3 +43,22 @@ pub fn succeeded(args: &[&str], out: &Output) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// One row of `history -o json` (ours or helm's: the same fields): revision, status, description.
+pub type HistoryRow = (u64, String, String);
+
+/// The rows of a `history -o json`, oldest first, as printed.
+pub fn history_rows(json: &str) -> Vec<HistoryRow> {
+    let v: serde_json::Value = serde_json::from_str(json).expect("history json");
+    v.as_array()
+        .expect("history is an array")
+        .iter()
+        .map(|r| {
+            (
+                r["revision"].as_u64().expect("revision"),
+                r["status"].as_str().expect("status").to_string(),
+                r["description"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
