@@ -17,7 +17,7 @@ use super::{
     convert::{self, FieldError},
 };
 use crate::{
-    cluster::{Cluster, Error as ClusterError, Gvk, Patch, WriteOptions},
+    cluster::{Cluster, Error as ClusterError, Gvk, ObjectList, Patch, WriteOptions},
     release::{Release, Status},
 };
 
@@ -207,15 +207,7 @@ impl HelmStorage {
         let selector = format!("owner={HELM_LABEL_OWNER}");
         let mut newest: BTreeMap<(String, String), (u32, Kind, String)> = BTreeMap::new();
         for kind in [Kind::Secret, Kind::ConfigMap] {
-            let list = self
-                .cluster
-                .list_metadata(&kind.gvk(), ns, Some(&selector))
-                .await
-                .map_err(|cause| Error::Cluster {
-                    op: "listing",
-                    what: format!("{}s ({selector})", kind.as_str()),
-                    cause,
-                })?;
+            let list = self.list_records(kind, ns, &selector, true).await?;
             for item in &list.items {
                 let label = |k: &str| {
                     item.pointer(&format!("/metadata/labels/{k}"))
@@ -268,20 +260,36 @@ impl HelmStorage {
         Ok(out)
     }
 
+    /// One LIST of the `kind` objects of `selector` in `namespace` (every namespace with `None`):
+    /// whole objects, or with `metadata_only` their metadata alone.
+    async fn list_records(
+        &self,
+        kind: Kind,
+        namespace: Option<&str>,
+        selector: &str,
+        metadata_only: bool,
+    ) -> Result<ObjectList> {
+        let gvk = kind.gvk();
+        let listed = if metadata_only {
+            self.cluster.list_metadata(&gvk, namespace, Some(selector)).await
+        } else {
+            self.cluster.list(&gvk, namespace, Some(selector)).await
+        };
+        listed.map_err(|cause| Error::Cluster {
+            op: "listing",
+            what: format!("{}s ({selector})", kind.as_str()),
+            cause,
+        })
+    }
+
     /// Whether any object of `selector` is labelled with a version after `after`: a metadata
     /// LIST, so the bodies of the revisions already taken over stay on the server (the common
     /// case: every write of a taken-over release asks, and Helm wrote nothing since).
     async fn any_after(&self, selector: &str, after: u32) -> Result<bool> {
         for kind in [Kind::Secret, Kind::ConfigMap] {
             let list = self
-                .cluster
-                .list_metadata(&kind.gvk(), Some(&self.namespace), Some(selector))
-                .await
-                .map_err(|cause| Error::Cluster {
-                    op: "listing",
-                    what: format!("{}s ({selector})", kind.as_str()),
-                    cause,
-                })?;
+                .list_records(kind, Some(&self.namespace), selector, true)
+                .await?;
             let newer = list.items.iter().any(|item| {
                 item.pointer("/metadata/labels/version")
                     .and_then(Value::as_str)
@@ -298,15 +306,7 @@ impl HelmStorage {
     async fn decoded(&self, namespace: Option<&str>, selector: &str, after: u32) -> Result<Vec<HelmRecord>> {
         let mut out = Vec::new();
         for kind in [Kind::Secret, Kind::ConfigMap] {
-            let list = self
-                .cluster
-                .list(&kind.gvk(), namespace, Some(selector))
-                .await
-                .map_err(|cause| Error::Cluster {
-                    op: "listing",
-                    what: format!("{}s ({selector})", kind.as_str()),
-                    cause,
-                })?;
+            let list = self.list_records(kind, namespace, selector, false).await?;
             for item in &list.items {
                 // Helm's Secret driver only reads its own type; anything else with its labels is
                 // not a record.
