@@ -69,9 +69,7 @@ pub fn to_release(v: &Value, namespace: &str) -> Result<Release, FieldError> {
     let time = |field: &str| -> Result<Option<Timestamp>, FieldError> {
         match info.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => {
-                parse_time(s).map_err(|reason| bad(&format!("info.{field}"), format!("{reason}: {s:?}")))
-            }
+            Some(Value::String(s)) => parse_time(s).map_err(|reason| bad(&format!("info.{field}"), reason)),
             Some(_) => Err(bad(&format!("info.{field}"), "not a string")),
         }
     };
@@ -284,63 +282,17 @@ fn from_hook(h: &Hook) -> Value {
     })
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (the well-known civil-calendar
 /// Parses Go's RFC 3339 time (`2026-12-06T13:52:23.636597037Z`, or with a `+01:00` offset, as
-/// Helm writes in the machine's local zone) to whole seconds. `""` and Go's zero time
-/// (`0001-01-01T00:00:00Z`) are "no time".
+/// Helm writes in the machine's local zone) to whole seconds, with Go's own parser (Sprig's), so
+/// what Helm's JSON decoding refuses is refused here with Go's words, which quote the text.
+/// `""` and Go's zero time (`0001-01-01T00:00:00Z`) are "no time".
 pub fn parse_time(s: &str) -> Result<Option<Timestamp>, String> {
     if s.is_empty() || s.starts_with("0001-01-01T00:00:00") {
         return Ok(None);
     }
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Result<i64, String> {
-        s.get(r.clone())
-            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))
-            .and_then(|t| t.parse().ok())
-            .ok_or_else(|| "not an RFC 3339 time".to_string())
-    };
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return Err("not an RFC 3339 time".to_string());
-    }
-    let (y, mo, d, h, mi, sec) = (
-        num(0..4)?,
-        num(5..7)?,
-        num(8..10)?,
-        num(11..13)?,
-        num(14..16)?,
-        num(17..19)?,
-    );
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return Err("not an RFC 3339 time".to_string());
-    }
-    let mut i = 19;
-    if b[i] == b'.' {
-        i += 1;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-    }
-    let offset = match b.get(i) {
-        Some(b'Z' | b'z') if i + 1 == b.len() => 0,
-        Some(sign @ (b'+' | b'-')) if i + 6 == b.len() && b[i + 3] == b':' => {
-            let o = num(i + 1..i + 3)? * 3600 + num(i + 4..i + 6)? * 60;
-            if *sign == b'+' {
-                o
-            } else {
-                -o
-            }
-        }
-        _ => return Err("not an RFC 3339 time".to_string()),
-    };
-    let secs = gotemplate::civil::days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + sec
-        - offset;
-    Ok(Some(Timestamp(secs)))
+    // Go's `time.RFC3339Nano`: the fraction is optional when parsing.
+    let t = gotemplate::sprig::parse_time("2006-01-02T15:04:05.999999999Z07:00", s)?;
+    Ok(Some(Timestamp(t.unix)))
 }
 
 /// RFC 3339 in UTC, whole seconds: what Go's `time.Time` reads back.
@@ -453,7 +405,7 @@ mod tests {
             (
                 "bad date",
                 |v| v["info"]["last_deployed"] = json!("yesterday"),
-                "field info.last_deployed:",
+                "field info.last_deployed: parsing time \"yesterday\" as",
             ),
             (
                 "config a list",
@@ -468,7 +420,7 @@ mod tests {
             (
                 "hook bad time",
                 |v| v["hooks"][0]["last_run"]["started_at"] = json!("x"),
-                "field hooks[0].last_run.started_at:",
+                "field hooks[0].last_run.started_at: parsing time \"x\" as",
             ),
         ];
         for (name, mutate, want) in cases {
@@ -496,7 +448,7 @@ mod tests {
 
     #[test]
     fn times() {
-        let cases: [(&str, Result<Option<i64>, ()>); 9] = [
+        let cases: [(&str, Result<Option<i64>, ()>); 11] = [
             ("1970-01-01T00:00:00Z", Ok(Some(0))),
             ("2026-12-06T13:52:23.636597037Z", Ok(Some(1_796_565_143))),
             ("2026-12-06T14:52:23+01:00", Ok(Some(1_796_565_143))),
@@ -506,6 +458,9 @@ mod tests {
             ("0001-01-01T00:00:00Z", Ok(None)),
             ("2026-13-01T00:00:00Z", Err(())),
             ("2026-12-06 13:52:23", Err(())),
+            // Go's range checks: no 31 February, no second 60.
+            ("2026-02-31T00:00:00Z", Err(())),
+            ("2026-12-06T13:52:60Z", Err(())),
         ];
         for (s, want) in cases {
             let got = parse_time(s).map(|t| t.map(|t| t.0)).map_err(|_| ());
