@@ -28,5 +28,7 @@ pub mod registry;
 pub mod release;
 pub mod render;
 pub mod repo;
+#[cfg(test)]
+mod testing;
 pub mod values;
 pub mod yaml;
