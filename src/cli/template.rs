@@ -147,7 +147,7 @@ impl InstallOnlyArgs {
 /// Runs `template`.
 pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     // Flag mistakes come before any chart is fetched.
-    a.patches.to_options()?;
+    let patches = a.patches.to_options()?;
     a.install_only.check()?;
     let located = super::args::locate(&a.chart, &a.chart_args)?;
     let opts = TemplateOptions {
@@ -164,7 +164,7 @@ pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow
         skip_tests: a.skip_tests,
         is_upgrade: a.is_upgrade,
         output_dir: a.output_dir,
-        patches: a.patches.to_options()?,
+        patches,
         skip_schema_validation: a.skip_schema_validation,
     };
     if !a.validate {

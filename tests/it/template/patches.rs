@@ -241,3 +241,18 @@ fn bad_patches_are_clear_errors() {
         assert!(out.stdout.is_empty(), "{name}: printed something");
     }
 }
+
+/// `--post-renderer-args` without `--post-renderer` is accepted, as Helm accepts it, with one
+/// warning: `template` checks its flags before fetching the chart and used to read them twice,
+/// which printed the warning twice.
+#[test]
+fn post_renderer_args_alone_warn_once() {
+    let out = run(&["template", "web", DEMO, "--post-renderer-args", "5"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("are ignored without --post-renderer").count(),
+        1,
+        "{err}"
+    );
+}
