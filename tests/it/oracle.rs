@@ -868,13 +868,31 @@ fn helm_binary() -> Option<PathBuf> {
     crate::support::helm::find(3)
 }
 
-/// One of the two tools driving a release through install, upgrade and rollback.
+/// One of the two tools driving a release through install, upgrade and rollback: the same
+/// commands, but for how the release is first installed.
 trait Driver {
-    fn install(&self, chart: &Path);
-    fn upgrade(&self, chart: &Path, set: &str);
-    fn rollback(&self);
-    fn manifest(&self) -> String;
-    fn uninstall(&self);
+    /// Runs the tool with `args` on the test's namespace; its standard output.
+    fn cmd(&self, args: &[&str]) -> String;
+    /// The verb of the first install.
+    fn install_verb(&self) -> &'static str {
+        "install"
+    }
+
+    fn install(&self, chart: &Path) {
+        self.cmd(&[self.install_verb(), "rel", &chart.to_string_lossy()]);
+    }
+    fn upgrade(&self, chart: &Path, set: &str) {
+        self.cmd(&["upgrade", "rel", &chart.to_string_lossy(), "--set", set]);
+    }
+    fn rollback(&self) {
+        self.cmd(&["rollback", "rel", "1"]);
+    }
+    fn manifest(&self) -> String {
+        self.cmd(&["get", "manifest", "rel"])
+    }
+    fn uninstall(&self) {
+        self.cmd(&["uninstall", "rel", "--wait", "--timeout", "60s"]);
+    }
 }
 
 struct Helm<'a> {
@@ -883,7 +901,7 @@ struct Helm<'a> {
     ns: &'a str,
 }
 
-impl Helm<'_> {
+impl Driver for Helm<'_> {
     fn cmd(&self, args: &[&str]) -> String {
         let mut c = Command::new(self.bin);
         c.args(args)
@@ -903,50 +921,18 @@ impl Helm<'_> {
     }
 }
 
-impl Driver for Helm<'_> {
-    fn install(&self, chart: &Path) {
-        self.cmd(&["install", "rel", &chart.to_string_lossy()]);
-    }
-    fn upgrade(&self, chart: &Path, set: &str) {
-        self.cmd(&["upgrade", "rel", &chart.to_string_lossy(), "--set", set]);
-    }
-    fn rollback(&self) {
-        self.cmd(&["rollback", "rel", "1"]);
-    }
-    fn manifest(&self) -> String {
-        self.cmd(&["get", "manifest", "rel"])
-    }
-    fn uninstall(&self) {
-        self.cmd(&["uninstall", "rel", "--wait", "--timeout", "60s"]);
-    }
-}
-
 struct Ours<'a> {
     kit: &'a Kit,
     ns: &'a str,
 }
 
-impl Ours<'_> {
+impl Driver for Ours<'_> {
     fn cmd(&self, args: &[&str]) -> String {
         must(ours(self.kit, self.ns).args(args))
     }
-}
-
-impl Driver for Ours<'_> {
-    fn install(&self, chart: &Path) {
-        self.cmd(&["apply", "rel", &chart.to_string_lossy()]);
-    }
-    fn upgrade(&self, chart: &Path, set: &str) {
-        self.cmd(&["upgrade", "rel", &chart.to_string_lossy(), "--set", set]);
-    }
-    fn rollback(&self) {
-        self.cmd(&["rollback", "rel", "1"]);
-    }
-    fn manifest(&self) -> String {
-        self.cmd(&["get", "manifest", "rel"])
-    }
-    fn uninstall(&self) {
-        self.cmd(&["uninstall", "rel", "--wait", "--timeout", "60s"]);
+    // `apply` installs as `install` does (and would upgrade): the verb a pipeline runs.
+    fn install_verb(&self) -> &'static str {
+        "apply"
     }
 }
 
