@@ -35,6 +35,15 @@ fn claim(holder: &str, op: Operation, ttl: i64, now: i64) -> Claim {
     }
 }
 
+/// `holder`'s upgrade of release `web` (a 10 s lease, its clock at 0) acquires the lease, waiting
+/// out any holder the way `acquire` decides; the test fails if it cannot.
+async fn upgrade_lock(driver: &dyn Driver, holder: &str) -> Held {
+    let claim = claim(holder, Operation::Upgrade, 10, 0);
+    acquire(driver, "web", &claim, Duration::ZERO, None)
+        .await
+        .unwrap()
+}
+
 /// A live holder: renews `held` every renewal interval until aborted, stamping it with its own
 /// clock (`clock` seconds).
 fn renewing(driver: Arc<dyn Driver>, mut held: Held, clock: i64) -> JoinHandle<()> {
@@ -156,15 +165,7 @@ async fn acquire_decides_liveness_by_watching_not_by_clocks() {
 #[tokio::test(start_paused = true)]
 async fn waiting_for_a_live_holder_then_taking_it_when_released() {
     for (kind, d) in drivers() {
-        let h = acquire(
-            &*d,
-            "web",
-            &claim("a", Operation::Upgrade, 10, 0),
-            Duration::ZERO,
-            None,
-        )
-        .await
-        .unwrap();
+        let h = upgrade_lock(&*d, "a").await;
         let live = renewing(d.clone(), h.clone(), 0);
         let d2 = d.clone();
         // The holder works 30 s (renewing throughout), then releases.
@@ -182,15 +183,7 @@ async fn waiting_for_a_live_holder_then_taking_it_when_released() {
         let long = await_free(&*d, "web", "b", Duration::from_secs(60)).await;
         assert!(matches!(long, Ok(None)), "{kind}: {long:?}");
         finisher.await.unwrap();
-        let b = acquire(
-            &*d,
-            "web",
-            &claim("b", Operation::Upgrade, 10, 0),
-            Duration::ZERO,
-            None,
-        )
-        .await
-        .unwrap();
+        let b = upgrade_lock(&*d, "b").await;
         assert!(b.took_over.is_none(), "{kind}");
         release(&*d, b).await.unwrap();
     }
@@ -199,15 +192,7 @@ async fn waiting_for_a_live_holder_then_taking_it_when_released() {
 #[tokio::test(start_paused = true)]
 async fn a_lease_seen_dead_before_planning_is_taken_without_watching_again() {
     for (kind, d) in drivers() {
-        acquire(
-            &*d,
-            "web",
-            &claim("a", Operation::Upgrade, 10, 0),
-            Duration::ZERO,
-            None,
-        )
-        .await
-        .unwrap();
+        upgrade_lock(&*d, "a").await;
         let dead = await_free(&*d, "web", "b", Duration::ZERO)
             .await
             .unwrap()
@@ -226,27 +211,11 @@ async fn a_lease_seen_dead_before_planning_is_taken_without_watching_again() {
 #[tokio::test(start_paused = true)]
 async fn renew_detects_takeover() {
     let d = MemoryDriver::new("ns");
-    let mut a = acquire(
-        &d,
-        "web",
-        &claim("a", Operation::Upgrade, 10, 0),
-        Duration::ZERO,
-        None,
-    )
-    .await
-    .unwrap();
+    let mut a = upgrade_lock(&d, "a").await;
     renew(&d, &mut a, Timestamp(3)).await.unwrap();
     assert_eq!(a.lease.renewed_at, Timestamp(3));
     // a stalls for a whole lease duration; b takes over
-    let b = acquire(
-        &d,
-        "web",
-        &claim("b", Operation::Upgrade, 10, 0),
-        Duration::ZERO,
-        None,
-    )
-    .await
-    .unwrap();
+    let b = upgrade_lock(&d, "b").await;
     assert_eq!(b.took_over.as_ref().map(|l| l.holder.as_str()), Some("a"));
     let err = renew(&d, &mut a, Timestamp(96)).await.unwrap_err();
     assert_eq!(err.to_string(), "lost the lock on release \"web\" to run b");
@@ -285,15 +254,7 @@ async fn racing_acquires_one_wins() {
 #[tokio::test(start_paused = true)]
 async fn force_release_refuses_a_renewed_lease() {
     for (kind, d) in drivers() {
-        let h = acquire(
-            &*d,
-            "web",
-            &claim("a", Operation::Upgrade, 10, 0),
-            Duration::ZERO,
-            None,
-        )
-        .await
-        .unwrap();
+        let h = upgrade_lock(&*d, "a").await;
         let live = renewing(d.clone(), h, 0);
         let err = force_release(&*d, "web").await.unwrap_err();
         assert!(
