@@ -195,25 +195,25 @@ pub struct Summary {
     owner: String,
 }
 
-impl Summary {
-    /// A release with these fields and every heavy one empty.
-    pub fn into_release(self) -> Release {
+/// A release with the summary's fields and every heavy one empty.
+impl From<Summary> for Release {
+    fn from(s: Summary) -> Release {
         Release {
-            name: self.name,
-            namespace: self.namespace,
-            revision: self.revision,
-            status: self.status,
-            chart: self.chart,
+            name: s.name,
+            namespace: s.namespace,
+            revision: s.revision,
+            status: s.status,
+            chart: s.chart,
             values: serde_json::Value::Null,
             computed_values: serde_json::Value::Null,
             manifest: String::new(),
             hooks: Vec::new(),
             notes: String::new(),
-            description: self.description,
-            first_deployed: self.first_deployed,
-            last_deployed: self.last_deployed,
-            deleted: self.deleted,
-            owner: self.owner,
+            description: s.description,
+            first_deployed: s.first_deployed,
+            last_deployed: s.last_deployed,
+            deleted: s.deleted,
+            owner: s.owner,
         }
     }
 }

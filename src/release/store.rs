@@ -398,22 +398,21 @@ impl Store {
     /// `hooks` and `notes` are empty. Records are decoded one at a time and those fields skipped
     /// while decoding, so memory stays at one record's body however long the history.
     pub async fn history_summaries(&self, name: &str) -> Result<Vec<Release>> {
-        let stored = self.stored_history(name).await?;
-        if stored.is_empty() {
-            return Ok(Vec::new());
-        }
-        let key = self.read_key().await?;
-        let mut out = Vec::with_capacity(stored.len());
-        for s in &stored {
-            let sum: codec::Summary = self.load_as(s, &key).await?;
-            out.push(derived(s, sum.into_release()));
-        }
-        Ok(out)
+        self.decoded_history::<codec::Summary>(name).await
     }
 
     /// Every revision of `name`, oldest first. Empty if none. Holds every body decoded at once:
     /// prefer [`Store::history_summaries`] or [`Store::history_meta`] with [`Store::get`].
     pub async fn history(&self, name: &str) -> Result<Vec<Release>> {
+        self.decoded_history::<Release>(name).await
+    }
+
+    /// Every revision of `name`, oldest first, each decoded as `T` (the whole release or its
+    /// summary), one at a time, with its status derived.
+    async fn decoded_history<T>(&self, name: &str) -> Result<Vec<Release>>
+    where
+        T: serde::de::DeserializeOwned + Into<Release>,
+    {
         let stored = self.stored_history(name).await?;
         if stored.is_empty() {
             return Ok(Vec::new());
@@ -421,7 +420,8 @@ impl Store {
         let key = self.read_key().await?;
         let mut out = Vec::with_capacity(stored.len());
         for s in &stored {
-            out.push(self.load(s, &key).await?);
+            let decoded: T = self.load_as(s, &key).await?;
+            out.push(derived(s, decoded.into()));
         }
         Ok(out)
     }
