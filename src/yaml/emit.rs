@@ -868,16 +868,6 @@ impl Emitter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map_from(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect::<BTreeMap<_, _>>(),
-        )
-    }
 
     #[test]
     fn quoting() {
@@ -907,7 +897,7 @@ mod tests {
             ("hash after space", "a #b", "v: 'a #b'"),
         ];
         for (name, s, want) in cases {
-            assert_eq!(to_yaml(&map(&[("v", Value::str(*s))])), *want, "{name}");
+            assert_eq!(to_yaml(&Value::map_of([("v", Value::str(*s))])), *want, "{name}");
         }
     }
 
@@ -924,7 +914,7 @@ mod tests {
             ("shorter first", &["ab", "a"], "a: 0\nab: 0"),
         ];
         for (name, keys, want) in cases {
-            let m = map(&keys.iter().map(|k| (*k, Value::Int(0))).collect::<Vec<_>>());
+            let m = Value::map_of(keys.iter().map(|k| (*k, Value::Int(0))));
             assert_eq!(to_yaml(&m), *want, "{name}");
         }
     }
@@ -940,7 +930,7 @@ mod tests {
             ("empty line inside", "a\n\nb", "v: |-\n  a\n\n  b"),
         ];
         for (name, s, want) in cases {
-            assert_eq!(to_yaml(&map(&[("v", Value::str(*s))])), *want, "{name}");
+            assert_eq!(to_yaml(&Value::map_of([("v", Value::str(*s))])), *want, "{name}");
         }
         assert_eq!(
             to_yaml(&Value::str("a\nb")),
@@ -978,10 +968,10 @@ mod tests {
     fn folding_matches_keda_golden() {
         // From keda's golden CRD (spec.versions[].schema...), emitted by go-yaml v2 at width 80.
         let text = "Kind of the resource being referred to. Defaults to TriggerAuthentication.";
-        let v = map(&[("description", Value::str(text))]);
+        let v = Value::map_of([("description", Value::str(text))]);
         let mut nested = v;
         for k in ["j", "i", "h", "g", "f", "e", "d", "c", "b", "a"] {
-            nested = map(&[(k, nested)]);
+            nested = Value::map_of([(k, nested)]);
         }
         let out = to_yaml(&nested);
         assert!(
@@ -1022,12 +1012,12 @@ mod tests {
 
     #[test]
     fn collections() {
-        let item = map(&[("a", Value::Int(1)), ("b", Value::Int(2))]);
+        let item = Value::map_of([("a", Value::Int(1)), ("b", Value::Int(2))]);
         let cases: &[(&str, Value, &str)] = &[
             ("list of maps", Value::list(vec![item.clone()]), "- a: 1\n  b: 2"),
             (
                 "list under key",
-                map(&[("k", Value::list(vec![Value::str("a")]))]),
+                Value::map_of([("k", Value::list(vec![Value::str("a")]))]),
                 "k:\n- a",
             ),
             (
@@ -1035,11 +1025,11 @@ mod tests {
                 Value::list(vec![Value::list(vec![Value::Int(1), Value::Int(2)])]),
                 "- - 1\n  - 2",
             ),
-            ("empty list", map(&[("k", Value::list(vec![]))]), "k: []"),
-            ("empty map", map(&[("k", Value::new_map())]), "k: {}"),
+            ("empty list", Value::map_of([("k", Value::list(vec![]))]), "k: []"),
+            ("empty map", Value::map_of([("k", Value::new_map())]), "k: {}"),
             ("root empty map", Value::new_map(), "{}"),
             ("bytes are base64", Value::Bytes(b"hi".to_vec().into()), "aGk="),
-            ("map in map", map(&[("x", item)]), "x:\n  a: 1\n  b: 2"),
+            ("map in map", Value::map_of([("x", item)]), "x:\n  a: 1\n  b: 2"),
         ];
         for (name, v, want) in cases {
             assert_eq!(to_yaml(v), *want, "{name}");
@@ -1048,7 +1038,7 @@ mod tests {
 
     #[test]
     fn pretty_indents_sequences() {
-        let v = map(&[
+        let v = Value::map_of([
             ("k", Value::list(vec![Value::str("a")])),
             ("f", Value::Float(1e6)),
         ]);

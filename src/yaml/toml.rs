@@ -329,16 +329,6 @@ impl Encoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map_from(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect::<BTreeMap<_, _>>(),
-        )
-    }
 
     #[test]
     fn toml_cases() {
@@ -346,7 +336,7 @@ mod tests {
         let cases: &[(&str, Value, &str)] = &[
             (
                 "scalars",
-                map(&[
+                Value::map_of([
                     ("a", Value::Int(1)),
                     ("b", Value::Float(2.0)),
                     ("c", Value::str("x\"y")),
@@ -355,28 +345,34 @@ mod tests {
             ),
             (
                 "tables after keys, indented",
-                map(&[
-                    ("t", map(&[("u", map(&[("k", Value::Bool(true))]))])),
+                Value::map_of([
+                    (
+                        "t",
+                        Value::map_of([("u", Value::map_of([("k", Value::Bool(true))]))]),
+                    ),
                     ("z", Value::Int(1)),
                 ]),
                 "z = 1\n\n[t]\n  [t.u]\n    k = true\n",
             ),
             (
                 "array of tables",
-                map(&[(
+                Value::map_of([(
                     "arr",
-                    Value::list(vec![map(&[("n", Value::Int(1))]), map(&[("n", Value::Int(2))])]),
+                    Value::list(vec![
+                        Value::map_of([("n", Value::Int(1))]),
+                        Value::map_of([("n", Value::Int(2))]),
+                    ]),
                 )]),
                 "[[arr]]\n  n = 1\n\n[[arr]]\n  n = 2\n",
             ),
             (
                 "quoted key and nil skipped",
-                map(&[("a.b", Value::Int(1)), ("n", Value::Nil)]),
+                Value::map_of([("a.b", Value::Int(1)), ("n", Value::Nil)]),
                 "\"a.b\" = 1\n",
             ),
             (
                 "inline array",
-                map(&[("l", Value::list(vec![Value::Int(1), Value::str("a")]))]),
+                Value::map_of([("l", Value::list(vec![Value::Int(1), Value::str("a")]))]),
                 "l = [1, \"a\"]\n",
             ),
             (

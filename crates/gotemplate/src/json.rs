@@ -268,16 +268,6 @@ impl Writer<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
-
-    fn map(entries: &[(&str, Value)]) -> Value {
-        Value::map_from(
-            entries
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.clone()))
-                .collect::<BTreeMap<_, _>>(),
-        )
-    }
 
     #[test]
     fn to_json_cases() {
@@ -291,7 +281,7 @@ mod tests {
             ("float small", Value::Float(1e-7), "1e-7"),
             (
                 "sorted",
-                map(&[("b", Value::Int(1)), ("a", Value::Nil)]),
+                Value::map_of([("b", Value::Int(1)), ("a", Value::Nil)]),
                 r#"{"a":null,"b":1}"#,
             ),
             ("bytes", Value::Bytes(b"hi".to_vec().into()), r#""aGk=""#),
@@ -305,7 +295,7 @@ mod tests {
 
     #[test]
     fn pretty_and_raw() {
-        let v = map(&[
+        let v = Value::map_of([
             ("a", Value::list(vec![Value::Int(1), Value::str("<")])),
             ("b", Value::new_map()),
         ]);

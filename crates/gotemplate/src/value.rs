@@ -266,6 +266,11 @@ impl Value {
         Value::Map(Rc::new(RefCell::new(entries)))
     }
 
+    /// A map value from `(key, value)` pairs (of a key given twice, the last value).
+    pub fn map_of<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::map_from(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
     /// A list value.
     pub fn list(items: Vec<Value>) -> Value {
         Value::List(Rc::new(items))
