@@ -2,7 +2,7 @@
 //! back to Helm's revisions, uninstalled, and handed back with `export-helm` — against the real
 //! control plane and the reference helm binaries. Each test has its own namespace.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{collections::BTreeMap, path::PathBuf, sync::Arc};
 
 use kubectl_chart::cluster::{Cluster, Gvk};
 use serde_json::Value;
@@ -11,7 +11,7 @@ use super::{helm, helm_with_driver, object_writes, setup, Env, DEMO};
 use crate::support;
 use crate::support::{
     cli::{history_rows, HistoryRow},
-    k8s::TestNamespace,
+    k8s::{Kit, TestNamespace},
 };
 
 /// What Helm's records say once we hold the history (`action::takeover::TAKEN_OVER`).
@@ -58,18 +58,19 @@ impl Env<'_> {
     }
 }
 
-/// What each test here starts from: helm `major`, an admin client, a namespace of its own and
-/// our CLI in it.
-struct HelmCase {
-    helm: std::path::PathBuf,
-    admin: Arc<dyn Cluster>,
-    ns: TestNamespace,
-    env: Env<'static>,
-}
-
-/// A [`HelmCase`] in a new namespace named from `prefix`; `None` (the test is skipped, saying
-/// why) without the kit or that helm.
-async fn helm_case(major: u8, prefix: &str) -> Option<HelmCase> {
+/// What each test here starts from: the kit, helm `major`, an admin client, a namespace of its
+/// own (named from `prefix`) and our CLI in it; `None` (the test is skipped, saying why) without
+/// the kit or that helm.
+async fn helm_case(
+    major: u8,
+    prefix: &str,
+) -> Option<(
+    &'static Kit,
+    PathBuf,
+    Arc<dyn Cluster>,
+    TestNamespace,
+    Env<'static>,
+)> {
     let kit = setup()?;
     let helm = support::helm::find(major)?;
     let admin = kit.admin().await;
@@ -78,7 +79,7 @@ async fn helm_case(major: u8, prefix: &str) -> Option<HelmCase> {
         kit,
         ns: ns.name.clone(),
     };
-    Some(HelmCase { helm, admin, ns, env })
+    Some((kit, helm, admin, ns, env))
 }
 
 /// Helm's `install pod` of the demo chart (without its cache subchart), then one
@@ -98,16 +99,9 @@ fn helm_upgrade(h: impl Fn(&[&str]) -> String, replicas: u32) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
-    let Some(HelmCase {
-        helm: helm3,
-        admin,
-        ns,
-        env,
-    }) = helm_case(3, "kc-helm3").await
-    else {
+    let Some((kit, helm3, admin, ns, env)) = helm_case(3, "kc-helm3").await else {
         return;
     };
-    let kit = env.kit;
     let h = |args: &[&str]| helm(&helm3, kit, &ns.name, args);
     // Installed and upgraded twice by Helm 3: a hook (pre-install/pre-upgrade Job) and a Secret.
     helm_install_then_upgrade(h, &[3, 4]);
@@ -370,16 +364,9 @@ async fn helm3_release_is_read_taken_over_rolled_back_and_handed_back() {
 /// and the manifest (each holding the same 330 kB of incompressible text), we store the manifest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_record_near_the_size_limit_is_taken_over_and_handed_back() {
-    let Some(HelmCase {
-        helm: helm3,
-        admin,
-        ns,
-        env,
-    }) = helm_case(3, "kc-helmbig").await
-    else {
+    let Some((kit, helm3, admin, ns, env)) = helm_case(3, "kc-helmbig").await else {
         return;
     };
-    let kit = env.kit;
     let dir = std::env::temp_dir().join(format!("kc-helmbig-{}", std::process::id()));
     let chart = dir.join("big");
     std::fs::create_dir_all(chart.join("templates")).expect("mkdir");
@@ -455,16 +442,9 @@ async fn helm_record_near_the_size_limit_is_taken_over_and_handed_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm4_server_side_release_is_taken_over_without_conflicts_or_stale_fields() {
-    let Some(HelmCase {
-        helm: helm4,
-        admin,
-        ns,
-        env,
-    }) = helm_case(4, "kc-helm4").await
-    else {
+    let Some((kit, helm4, admin, ns, env)) = helm_case(4, "kc-helm4").await else {
         return;
     };
-    let kit = env.kit;
     let h = |args: &[&str]| helm(&helm4, kit, &ns.name, args);
     // Helm 4 applies server-side (field manager `helm`) by default.
     helm_install_then_upgrade(h, &[3]);
@@ -552,16 +532,9 @@ async fn helm4_server_side_release_is_taken_over_without_conflicts_or_stale_fiel
 /// its last word lands in the ConfigMap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn helm_configmap_storage_is_taken_over() {
-    let Some(HelmCase {
-        helm: helm3,
-        admin,
-        ns,
-        env,
-    }) = helm_case(3, "kc-helmcm").await
-    else {
+    let Some((kit, helm3, admin, ns, env)) = helm_case(3, "kc-helmcm").await else {
         return;
     };
-    let kit = env.kit;
     let h = |args: &[&str]| helm_with_driver(&helm3, kit, &ns.name, "configmap", args);
     helm_install_then_upgrade(h, &[3]);
     assert_eq!(
