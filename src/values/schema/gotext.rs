@@ -89,26 +89,7 @@ fn decimal(v: &Json) -> Option<(i128, i32)> {
 /// gojsonschema v1.2.0's format checks. Unknown formats pass; a known format fails on anything
 /// but a string (that version's checkers only accept strings).
 pub(super) fn format_ok(format: &str, v: &Json) -> bool {
-    const KNOWN: &[&str] = &[
-        "date",
-        "time",
-        "date-time",
-        "hostname",
-        "email",
-        "idn-email",
-        "ipv4",
-        "ipv6",
-        "uri",
-        "uri-reference",
-        "iri",
-        "iri-reference",
-        "uri-template",
-        "uuid",
-        "regex",
-        "json-pointer",
-        "relative-json-pointer",
-    ];
-    if !KNOWN.contains(&format) {
+    if !STANDARD_FORMATS.contains(&format) && !OWN_FORMATS.contains(&format) {
         return true;
     }
     let Json::String(s) = v else { return false };
@@ -136,34 +117,43 @@ pub(super) fn format_ok(format: &str, v: &Json) -> bool {
     }
 }
 
-/// The jsonschema crate's check of each format we take from it, built once (`None`: it could not
-/// build one, and the format then passes).
+/// The formats of gojsonschema v1.2.0 that the jsonschema crate checks for us (through
+/// [`STANDARD`]).
+const STANDARD_FORMATS: &[&str] = &[
+    "date",
+    "date-time",
+    "hostname",
+    "email",
+    "idn-email",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "iri",
+    "uri-template",
+    "regex",
+    "json-pointer",
+    "relative-json-pointer",
+];
+
+/// Its formats checked here instead, where Go's checks differ from the crate's (`date-time` is
+/// both: the crate's check plus Go's layouts).
+const OWN_FORMATS: &[&str] = &["time", "uuid", "uri-reference", "iri-reference"];
+
+/// The jsonschema crate's check of each of [`STANDARD_FORMATS`], built once (`None`: it could
+/// not build one, and the format then passes).
 static STANDARD: LazyLock<Vec<(&'static str, Option<jsonschema::Validator>)>> = LazyLock::new(|| {
-    [
-        "date",
-        "date-time",
-        "hostname",
-        "email",
-        "idn-email",
-        "ipv4",
-        "ipv6",
-        "uri",
-        "iri",
-        "uri-template",
-        "regex",
-        "json-pointer",
-        "relative-json-pointer",
-    ]
-    .into_iter()
-    .map(|format| {
-        let schema = serde_json::json!({ "format": format });
-        let validator = jsonschema::options()
-            .should_validate_formats(true)
-            .build(&schema)
-            .ok();
-        (format, validator)
-    })
-    .collect()
+    STANDARD_FORMATS
+        .iter()
+        .copied()
+        .map(|format| {
+            let schema = serde_json::json!({ "format": format });
+            let validator = jsonschema::options()
+                .should_validate_formats(true)
+                .build(&schema)
+                .ok();
+            (format, validator)
+        })
+        .collect()
 });
 
 /// Go's `time.Parse` layouts: `time` is `15:04:05` with an optional zone (and, as Go allows when
@@ -294,6 +284,14 @@ mod tests {
         assert!(
             format_ok("int32", &serde_json::json!(5)),
             "an unknown format passes"
+        );
+        // The known formats are the two tables, each checked one way: all refuse a number.
+        for format in STANDARD_FORMATS.iter().chain(OWN_FORMATS) {
+            assert!(!format_ok(format, &serde_json::json!(5)), "{format} is known");
+        }
+        assert!(
+            OWN_FORMATS.iter().all(|f| !STANDARD_FORMATS.contains(f)),
+            "no format in both tables"
         );
     }
 }
