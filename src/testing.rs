@@ -17,3 +17,13 @@ pub(crate) fn corpus_charts() -> Option<Vec<PathBuf>> {
     paths.sort();
     Some(paths)
 }
+
+/// The operation of the `i`-th run (from 0) in a history a test seeds: an install, then upgrades.
+pub(crate) fn seeded_operation(i: usize) -> crate::release::Operation {
+    use crate::release::Operation;
+    if i == 0 {
+        Operation::Install
+    } else {
+        Operation::Upgrade
+    }
+}

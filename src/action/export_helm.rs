@@ -98,7 +98,7 @@ mod tests {
     use super::*;
     use crate::{
         cluster::FakeCluster,
-        release::{BeginOptions, ChartRef, Operation},
+        release::{BeginOptions, ChartRef},
     };
 
     async fn seeded(revisions: u32) -> Context {
@@ -115,14 +115,7 @@ mod tests {
                     values: serde_json::json!({"replicas": i}),
                     computed_values: serde_json::json!({"replicas": i, "image": "nginx"}),
                     manifest: format!("---\nkind: ConfigMap\nmetadata:\n  name: c{i}\n"),
-                    ..BeginOptions::new(
-                        "web",
-                        if i == 0 {
-                            Operation::Install
-                        } else {
-                            Operation::Upgrade
-                        },
-                    )
+                    ..BeginOptions::new("web", crate::testing::seeded_operation(i as usize))
                 })
                 .await
                 .expect("begin");

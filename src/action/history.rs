@@ -65,20 +65,13 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::{
-        cluster::FakeCluster,
-        release::{BeginOptions, Operation},
-    };
+    use crate::{cluster::FakeCluster, release::BeginOptions};
 
     async fn seeded(namespace: &str, revisions: usize) -> Context {
         let ctx = Context::with_cluster(Arc::new(FakeCluster::new(namespace)), None);
         let store = ctx.store(None);
         for i in 0..revisions {
-            let op = if i == 0 {
-                Operation::Install
-            } else {
-                Operation::Upgrade
-            };
+            let op = crate::testing::seeded_operation(i);
             let p = store.begin(BeginOptions::new("web", op)).await.expect("begin");
             store.mark_deployed(p, "done").await.expect("deployed");
         }

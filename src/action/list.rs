@@ -195,18 +195,11 @@ mod tests {
     }
 
     async fn seed(ctx: &Context, ns: &str, name: &str, outcomes: &[bool]) {
-        use crate::release::{BeginOptions, Operation};
+        use crate::release::BeginOptions;
         let store = ctx.store(Some(ns));
         for (i, ok) in outcomes.iter().enumerate() {
             let p = store
-                .begin(BeginOptions::new(
-                    name,
-                    if i == 0 {
-                        Operation::Install
-                    } else {
-                        Operation::Upgrade
-                    },
-                ))
+                .begin(BeginOptions::new(name, crate::testing::seeded_operation(i)))
                 .await
                 .expect("begin");
             if *ok {

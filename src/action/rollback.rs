@@ -204,14 +204,7 @@ mod tests {
             let p = store
                 .begin(BeginOptions {
                     manifest: manifest(value),
-                    ..BeginOptions::new(
-                        "web",
-                        if i == 0 {
-                            Operation::Install
-                        } else {
-                            Operation::Upgrade
-                        },
-                    )
+                    ..BeginOptions::new("web", crate::testing::seeded_operation(i))
                 })
                 .await
                 .expect("begin");
