@@ -25,8 +25,14 @@
 //! deployed (which is exactly what the patch that used to mark it wrote, so records written
 //! either way read the same). That saves a write per upgrade, and a crash between "deployed" and
 //! "superseded" can no longer leave two deployed revisions. Uninstall, the one operation that
-//! takes `deployed` away from the newest record, writes the derived status first
-//! ([`Store::begin_uninstall`]).
+//! takes `deployed` away from the newest record, rewrites no older record either: a record that
+//! was `deployed` when its uninstall began stays marked as superseding
+//! ([`RecordMeta::supersedes`]) while `uninstalling` and once `uninstalled`, dated as it was, so
+//! the records it superseded read exactly as before (as Helm's, where they were written
+//! `superseded`). A record that was `failed` gets no mark, so the deployed revision below it
+//! keeps reading `deployed`, as in Helm. Only when the marked record stops superseding (the
+//! uninstall ends `failed`, by its own failure or a later run's recovery of one that died) are
+//! the records it superseded first written `superseded` ([`Store::settle_superseded`]).
 //!
 //! Differences from Helm, on purpose: a pending record never blocks forever (see
 //! [`crate::release::lock`]); every deployed revision but the newest reads as superseded (Helm
@@ -423,19 +429,12 @@ impl Store {
     pub async fn get(&self, name: &str, revision: u32) -> Result<Release> {
         let mut s = self.stored(name, revision).await?;
         if s.meta.status == Status::Deployed {
-            // Superseded is derived (see the module doc): by the next newer deployed record.
-            let deployed = self
-                .driver
-                .query(Some(name), Some(Status::Deployed))
-                .await
-                .map_err(driver_err("reading"))?;
-            if let Some(next) = deployed
-                .iter()
-                .filter(|d| d.meta.revision > revision)
-                .min_by_key(|d| d.meta.revision)
-            {
-                s.meta.status = Status::Superseded;
-                s.meta.last_deployed = next.meta.last_deployed;
+            // Superseded is derived (see the module doc): by a newer deployed record or one
+            // marked as superseding, so from the history's metadata.
+            let history = self.history_without_bodies(name).await?;
+            if let Some(d) = history.iter().find(|d| d.meta.revision == revision) {
+                s.meta.status = d.meta.status;
+                s.meta.last_deployed = d.meta.last_deployed;
             }
         }
         let key = self.read_key().await?;
@@ -535,15 +534,13 @@ impl Store {
 
     /// The newest deployed revision (Helm's `Deployed`).
     pub async fn last_deployed(&self, name: &str) -> Result<Option<Release>> {
-        let found = self
-            .driver
-            .query(Some(name), Some(Status::Deployed))
-            .await
-            .map_err(driver_err("reading"))?;
-        let Some(s) = found.into_iter().max_by_key(|s| s.meta.revision) else {
+        // The whole history, not only the records stored `deployed`: a newer record marked as
+        // superseding (an uninstalled one) makes them superseded (see the module doc).
+        let history = self.stored_history(name).await?;
+        let Some(s) = history.iter().rev().find(|s| s.meta.status == Status::Deployed) else {
             return Ok(None);
         };
-        Ok(Some(self.load(&s, &self.read_key().await?).await?))
+        Ok(Some(self.load(s, &self.read_key().await?).await?))
     }
 
     /// Who holds the lease of `name`, live or expired.
@@ -805,6 +802,12 @@ impl Store {
         let held = p.held();
         let out = async {
             let key = self.write_key().await?;
+            if p.stored.meta.supersedes {
+                // `failed` supersedes nothing: what the uninstalling record superseded is
+                // written so first (see the module doc).
+                let history = self.stored_history_raw(&p.release.name).await?;
+                self.settle_superseded(&history, &key).await?;
+            }
             let rel = Release {
                 status: Status::Failed,
                 description: description.to_string(),
@@ -818,9 +821,10 @@ impl Store {
         self.finish(out, held).await
     }
 
-    /// Start uninstalling: the newest revision becomes `uninstalling`. Older revisions that
-    /// read as superseded only because the newest is deployed are first written as superseded:
-    /// once the newest is no longer `deployed`, nothing else would make them read so.
+    /// Start uninstalling: the newest revision becomes `uninstalling`. Older revisions are not
+    /// rewritten: a newest revision that was `deployed` keeps superseding them
+    /// ([`RecordMeta::supersedes`], set by the write), so history reads the same after a kill
+    /// at any point.
     pub async fn begin_uninstall(&self, name: &str) -> Result<Pending> {
         validate_name(name).map_err(Error::InvalidName)?;
         let key = self.write_key().await?;
@@ -831,12 +835,8 @@ impl Store {
                 Some(h) => h,
                 None => self.stored_history_raw(name).await?,
             };
-            let superseded = derive_superseded(&mut history);
-            for s in history.iter().filter(|s| superseded.contains(&s.meta.revision)) {
-                let rel = self.load(s, &key).await?;
-                self.rewrite(s, &rel, &key).await?;
-            }
-            // The newest record is never one of those rewritten (none is newer): as read.
+            // The newest record is never superseded (none is newer): its status as stored,
+            // which decides whether the `uninstalling` record supersedes (see `commit`).
             let last = history.pop().ok_or_else(|| Error::NotFound(name.to_string()))?;
             if last.meta.status == Status::Uninstalled {
                 return Err(Error::AlreadyUninstalled(name.to_string()));
@@ -953,8 +953,13 @@ impl Store {
     async fn commit(&self, old: Option<&Stored>, rel: &Release, key: &DataKey) -> Result<Stored> {
         let body = self.encode(rel, key)?;
         let (body, written, stale) = self.write_parts(rel, body).await?;
+        let mut meta = rel.meta();
+        // An uninstall's record supersedes what the deployed revision it replaces superseded,
+        // and goes on doing so once uninstalled (see the module doc).
+        meta.supersedes = matches!(rel.status, Status::Uninstalling | Status::Uninstalled)
+            && old.is_some_and(|o| o.meta.status == Status::Deployed || o.meta.supersedes);
         let rec = Stored {
-            meta: rel.meta(),
+            meta,
             body,
             version: old.and_then(|o| o.version.clone()),
         };
@@ -1226,6 +1231,8 @@ impl Store {
         if !history.iter().any(|s| s.meta.status.is_pending()) {
             return Ok((Vec::new(), Some(history)));
         }
+        // A dead uninstall's record stops superseding once marked failed (see the module doc).
+        self.settle_superseded(&history, key).await?;
         let mut recovered = Vec::new();
         for s in history {
             if !s.meta.status.is_pending() {
@@ -1253,6 +1260,24 @@ impl Store {
             recovered.push(s.meta.revision);
         }
         Ok((recovered, None))
+    }
+
+    /// Before the records of `history` (statuses as stored, oldest first) marked as superseding
+    /// are rewritten as `failed`, which supersedes nothing: every record stored `deployed` that
+    /// reads superseded is written so, dated as it reads, so history reads the same afterwards.
+    /// Oldest first: a kill part-way leaves each older record written with its date while the
+    /// newer ones still supersede as before. Writes nothing when no record is marked.
+    async fn settle_superseded(&self, history: &[Stored], key: &DataKey) -> Result<()> {
+        if !history.iter().any(|s| s.meta.supersedes) {
+            return Ok(());
+        }
+        let mut read = history.to_vec();
+        let changed = derive_superseded(&mut read);
+        for s in read.iter().filter(|s| changed.contains(&s.meta.revision)) {
+            let rel = self.load(s, key).await?;
+            self.rewrite(s, &rel, key).await?;
+        }
+        Ok(())
     }
 
     /// Helm's `removeLeastRecent(name, max-1)`: delete the oldest revisions until, with the one
@@ -1356,13 +1381,18 @@ fn oldest_first(found: std::result::Result<Vec<Stored>, DriverError>) -> Result<
 }
 
 /// Derives `superseded` (see the module doc) in `history`, sorted oldest first: every record
-/// stored `deployed` below a newer record stored `deployed` reads `superseded`, dated when the
-/// first such newer record was deployed. Returns the revisions it changed.
+/// stored `deployed` below a newer record stored `deployed` or marked as superseding
+/// ([`RecordMeta::supersedes`]) reads `superseded`, dated when the nearest such newer record
+/// was deployed. Returns the revisions it changed.
 fn derive_superseded(history: &mut [Stored]) -> Vec<u32> {
     let mut changed = Vec::new();
-    // When the nearest newer stored-deployed record was deployed.
+    // When the nearest newer superseding record was deployed.
     let mut next_deployed = None;
     for s in history.iter_mut().rev() {
+        if s.meta.supersedes {
+            next_deployed = Some(s.meta.last_deployed);
+            continue;
+        }
         if s.meta.status != Status::Deployed {
             continue;
         }

@@ -127,6 +127,9 @@ pub mod keys {
     pub const LAST_DEPLOYED: &str = "kubectl-chart.io/last-deployed";
     /// Run id of the writer.
     pub const RUN: &str = "kubectl-chart.io/run";
+    /// `"true"` on an uninstalling or uninstalled record that supersedes older ones
+    /// ([`crate::release::RecordMeta::supersedes`]); absent otherwise.
+    pub const SUPERSEDES: &str = "kubectl-chart.io/supersedes";
     /// `data` key of a record's body.
     pub const BODY: &str = "release";
     /// `data` key of a lock's lease.
@@ -230,6 +233,9 @@ fn to_configmap(rec: &Stored) -> ConfigMap {
     if !m.chart.app_version.is_empty() {
         annotations.insert(keys::APP_VERSION.to_string(), m.chart.app_version.clone());
     }
+    if m.supersedes {
+        annotations.insert(keys::SUPERSEDES.to_string(), "true".to_string());
+    }
     ConfigMap {
         name: record_key(&m.name, m.revision),
         labels,
@@ -271,6 +277,7 @@ fn from_configmap(cm: ConfigMap) -> Result<Stored, DriverError> {
             first_deployed: time(keys::FIRST_DEPLOYED),
             last_deployed: time(keys::LAST_DEPLOYED),
             owner: ann(keys::RUN),
+            supersedes: ann(keys::SUPERSEDES) == "true",
         },
         body,
         version: cm.resource_version,
@@ -572,6 +579,7 @@ mod tests {
                 first_deployed: Timestamp(10),
                 last_deployed: Timestamp(20),
                 owner: "run-1".into(),
+                supersedes: false,
             },
             body: "BODY".into(),
             version: None,
