@@ -191,11 +191,32 @@ mod tests {
     /// What an uninstall of a release that never was Helm's sends besides the deletes and the
     /// reads of its objects, method by method: no look in Helm's storage (neither before, for a
     /// take-over, nor after, to delete Helm's records), the history listed once before the
-    /// deletes, the lock created without a read first, records rewritten without a read first.
-    /// Fails if any of those requests come back.
+    /// deletes, the lock created without a read first, the newest record marked `uninstalling`
+    /// and no older one rewritten (it supersedes them), and the records, their parts and the
+    /// lock deleted in two requests however many revisions there are. Fails if any of the
+    /// requests this replaced comes back.
     #[tokio::test]
     async fn request_pattern_of_a_release_that_never_was_helms() {
         let (fake, ctx) = installed(None).await;
+        // Two more revisions, all deployed in turn: three records to delete.
+        let store = ctx.store(None);
+        for _ in 0..2 {
+            let p = store
+                .begin(BeginOptions {
+                    name: "web".into(),
+                    operation: Operation::Upgrade,
+                    chart: ChartRef::default(),
+                    values: Value::Null,
+                    computed_values: Value::Null,
+                    manifest: MANIFEST.into(),
+                    hooks: Vec::new(),
+                    notes: String::new(),
+                    description: String::new(),
+                })
+                .await
+                .expect("begin");
+            store.mark_deployed(p, "done").await.expect("deployed");
+        }
         let before = fake.calls().len();
         uninstall(&ctx, &opts()).await.expect("uninstall");
         let calls = &fake.calls()[before..];
@@ -203,14 +224,15 @@ mod tests {
             .iter()
             .filter(|c| {
                 c.name.starts_with("kubectl-chart")
+                    || c.method == Method::DeleteCollection
                     || (c.method == Method::List && c.gvk.kind == "Secret")
                     || (c.method == Method::List && c.gvk.kind == "ConfigMap" && c.name.is_empty())
             })
             .map(|c| (c.method, c.gvk.kind.as_str(), c.name.as_str()))
             .collect();
-        let (lock, v1, key) = (
+        let (lock, v3, key) = (
             "kubectl-chart.web.lock",
-            "kubectl-chart.web.v1",
+            "kubectl-chart.web.v3",
             "kubectl-chart-key",
         );
         let want: &[(Method, &str, &str)] = &[
@@ -218,19 +240,33 @@ mod tests {
             (Method::List, "ConfigMap", ""), // our history: taken over from Helm? (no: ours)
             (Method::Create, "ConfigMap", lock),
             (Method::List, "ConfigMap", ""), // the history, once: recovery and the newest record
-            (Method::Patch, "ConfigMap", v1), // uninstalling
+            (Method::Patch, "ConfigMap", v3), // uninstalling; v1 and v2 not rewritten
             (Method::List, "ConfigMap", ""), // the live objects, one LIST per kind
             (Method::List, "ConfigMap", ""), // which of the two it lacks exist (metadata)
             (Method::Patch, "ConfigMap", lock), // renewed: fencing before the records go
-            (Method::List, "ConfigMap", ""), // the records to delete
-            (Method::Delete, "ConfigMap", v1),
-            (Method::List, "ConfigMap", ""), // their parts, left behind by a run that died too
-            (Method::Delete, "ConfigMap", lock),
+            (
+                Method::DeleteCollection,
+                "ConfigMap",
+                "owner=kubectl-chart,name=web,version,version!=3",
+            ),
+            // The newest record last, with the parts and the lock.
+            (
+                Method::DeleteCollection,
+                "ConfigMap",
+                "owner=kubectl-chart,name=web",
+            ),
             (Method::List, "ConfigMap", ""), // no record left in the namespace: the key goes
             (Method::Delete, "Secret", key),
             (Method::List, "ConfigMap", ""), // none appeared meanwhile
         ];
         assert_eq!(store_calls, want);
+        let left: Vec<String> = fake
+            .objects()
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+            .filter(|n| n.starts_with("kubectl-chart"))
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
     }
 
     #[tokio::test]

@@ -723,6 +723,32 @@ impl Cluster for KubeCluster {
         self.call_json(req, Idempotent::Yes).await
     }
 
+    async fn delete_collection(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        label_selector: &str,
+        opts: &DeleteOptions,
+    ) -> Result<()> {
+        let dp = DeleteParams {
+            dry_run: opts.dry_run,
+            propagation_policy: opts.propagation.map(|p| match p {
+                Propagation::Background => PropagationPolicy::Background,
+                Propagation::Foreground => PropagationPolicy::Foreground,
+                Propagation::Orphan => PropagationPolicy::Orphan,
+            }),
+            ..DeleteParams::default()
+        };
+        let req = self
+            .request_for(gvk, Some(namespace), true)
+            .await?
+            .delete_collection(&dp, &list_params(Some(label_selector)))
+            .map_err(build_error)?;
+        // Retrying is safe: a second attempt deletes what the first left, if anything.
+        self.call_json(req, Idempotent::Yes).await?;
+        Ok(())
+    }
+
     /// A watch of the one object from `resource_version` (the server sends every later write
     /// as it happens); polling instead when the server cannot start there (410 Gone).
     async fn wait_for_change(

@@ -38,6 +38,8 @@ pub enum Method {
     Patch,
     /// [`Cluster::delete`].
     Delete,
+    /// [`Cluster::delete_collection`] (logged with the label selector as its name).
+    DeleteCollection,
     /// [`Cluster::wait_for_change`] (logged once, when the wait starts).
     Watch,
     /// [`Cluster::watch`] of a kind (logged once per watch request).
@@ -631,6 +633,46 @@ impl Cluster for FakeCluster {
             self.written.notify_waiters();
         }
         Ok(current)
+    }
+
+    async fn delete_collection(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        label_selector: &str,
+        opts: &DeleteOptions,
+    ) -> Result<()> {
+        let mut st = self.state();
+        let (_, ns) = self.enter(
+            &mut st,
+            Method::DeleteCollection,
+            gvk,
+            Some(namespace),
+            label_selector,
+            opts.dry_run,
+        )?;
+        if opts.dry_run {
+            return Ok(());
+        }
+        let doomed: Vec<_> = st
+            .objects
+            .iter()
+            .filter(|((g, n, _), o)| g == gvk && *n == ns && matches_selector(o, label_selector))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in doomed {
+            let Some(mut last) = st.objects.remove(&key) else {
+                continue;
+            };
+            st.revision += 1;
+            let rev = st.revision;
+            if let Some(m) = last.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.insert("resourceVersion".into(), Value::String(rev.to_string()));
+            }
+            st.history.push((rev, key, WatchEvent::Deleted(last)));
+        }
+        self.written.notify_waiters();
+        Ok(())
     }
 
     /// Woken by every write, so a test that injects a write (a lock renewal) is seen at once,

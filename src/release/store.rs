@@ -217,6 +217,9 @@ pub struct Pending {
     held: Mutex<Held>,
     recovered: Vec<u32>,
     pruned: Vec<u32>,
+    /// Whether records older than this one existed when it was opened (an uninstall deletes
+    /// them first, with one request less when there are none).
+    older_records: bool,
 }
 
 impl Pending {
@@ -636,6 +639,7 @@ impl Store {
         };
         let stored = self.commit(None, &release, key).await?;
         Ok(PendingParts {
+            older_records: !history.is_empty(),
             release,
             stored,
             recovered,
@@ -854,13 +858,20 @@ impl Store {
                 stored,
                 recovered,
                 pruned: Vec::new(),
+                older_records: !history.is_empty(),
             })
         }
         .await;
+        if let Err(Error::NotFound(_)) = out {
+            // An uninstall killed while the server deleted the release's objects can leave
+            // parts behind (and, killed after, the key): the rerun, finding no record, finishes
+            // that work. Still under the lock, which goes with the rest.
+            if let Err(e) = self.driver.delete_release(name).await {
+                tracing::warn!("could not delete what is left of release {name:?}: {e}");
+            }
+        }
         let out = self.release_on_error(out, held).await;
         if let Err(Error::NotFound(_)) = out {
-            // An uninstall killed after deleting the records but before the key leaves the key
-            // alone in the namespace; the rerun, finding nothing, finishes that work.
             self.cleanup_key().await;
         }
         out
@@ -869,9 +880,9 @@ impl Store {
     /// Finish uninstalling: with `keep_history` the revision becomes `uninstalled` (returned),
     /// otherwise every revision is deleted.
     pub async fn finish_uninstall(&self, p: Pending, keep_history: bool) -> Result<Option<Release>> {
-        let out = async {
-            self.renew(&p).await?;
-            if keep_history {
+        if keep_history {
+            let out = async {
+                self.renew(&p).await?;
                 let key = self.write_key().await?;
                 let now = self.clock.now();
                 let rel = Release {
@@ -882,17 +893,41 @@ impl Store {
                 };
                 self.rewrite(&p.stored, &rel, &key).await?;
                 Ok(Some(rel))
-            } else {
-                self.delete_all(&p.release.name).await?;
-                Ok(None)
             }
+            .await;
+            return self.finish(out, p.held()).await;
         }
-        .await;
-        let out = self.finish(out, p.held()).await?;
-        if !keep_history {
-            self.cleanup_key().await;
+        let out = self.delete_release(&p).await;
+        if out.is_err() {
+            // The lock may still be ours: give it back (its expiry would repair that too).
+            let _ = lock::release(&*self.driver, p.held()).await;
         }
-        Ok(out)
+        out?;
+        self.cleanup_key().await;
+        Ok(None)
+    }
+
+    /// Deletes every record of `p`'s release, their parts and the lock, in two requests at most:
+    /// the older records first, then the rest with the newest record. Until the newest goes it
+    /// supersedes whatever older ones a kill left ([`RecordMeta::supersedes`]), so history never
+    /// reads one of them deployed; whatever a kill leaves of the second, the rerun deletes
+    /// (records and lock through the usual takeover, parts when it finds no record).
+    async fn delete_release(&self, p: &Pending) -> Result<()> {
+        // Fencing: a run whose lease was taken over must not delete anything. The renewal
+        // leaves a whole lease duration in which nobody else can hold the lock, so the lock can
+        // go with the records, unconditionally.
+        self.renew(p).await?;
+        let (name, newest) = (&p.release.name, p.release.revision);
+        if p.older_records {
+            self.driver
+                .delete_older(name, newest)
+                .await
+                .map_err(driver_err("deleting"))?;
+        }
+        self.driver
+            .delete_release(name)
+            .await
+            .map_err(driver_err("deleting"))
     }
 
     // ---- helpers -----------------------------------------------------------------------------
@@ -1322,26 +1357,6 @@ impl Store {
         Ok(victims)
     }
 
-    async fn delete_all(&self, name: &str) -> Result<Vec<u32>> {
-        let mut gone = Vec::new();
-        for s in self.stored_history(name).await? {
-            match self.driver.delete(name, s.meta.revision).await {
-                Ok(()) | Err(DriverError::NotFound(_)) => gone.push(s.meta.revision),
-                Err(e) => return Err(driver_err("deleting")(e)),
-            }
-        }
-        // Every part of the release, referenced or left behind by a run that died.
-        match self.driver.list_parts(name, None).await {
-            Ok(found) => {
-                for (r, k) in found {
-                    self.delete_parts(name, r, vec![k]).await;
-                }
-            }
-            Err(e) => tracing::warn!("could not list the record parts of release {name:?}: {e}"),
-        }
-        Ok(gone)
-    }
-
     async fn release_on_error(&self, out: Result<PendingParts>, held: Held) -> Result<Pending> {
         match out {
             Ok(parts) => Ok(parts.into_pending(held)),
@@ -1422,6 +1437,7 @@ struct PendingParts {
     stored: Stored,
     recovered: Vec<u32>,
     pruned: Vec<u32>,
+    older_records: bool,
 }
 
 impl PendingParts {
@@ -1432,6 +1448,7 @@ impl PendingParts {
             held: Mutex::new(held),
             recovered: self.recovered,
             pruned: self.pruned,
+            older_records: self.older_records,
         }
     }
 }

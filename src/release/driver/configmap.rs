@@ -75,6 +75,19 @@ pub trait ConfigMapApi: Send + Sync {
     /// DELETE, with a `preconditions.resourceVersion` when `resource_version` is given.
     async fn delete(&self, name: &str, resource_version: Option<&str>) -> Result<(), DriverError>;
 
+    /// DELETE every ConfigMap whose labels match `label_selector` (`k=v`, `k!=v`, `k` terms),
+    /// in one request; the server deletes them in no promised order. The default lists them
+    /// and deletes each.
+    async fn delete_collection(&self, label_selector: &str) -> Result<(), DriverError> {
+        for cm in self.list_metadata(label_selector).await? {
+            match self.delete(&cm.name, None).await {
+                Ok(()) | Err(DriverError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// GET a Secret's decoded `data`; `Ok(None)` on 404.
     async fn get_secret(&self, name: &str) -> Result<Option<BTreeMap<String, Vec<u8>>>, DriverError>;
 
@@ -448,6 +461,18 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
         self.api.delete(&record_key(name, revision), None).await
     }
 
+    async fn delete_older(&self, name: &str, newest: u32) -> Result<(), DriverError> {
+        let older = format!("{},version!={newest}", record_selector(Some(name), None));
+        self.api.delete_collection(&older).await
+    }
+
+    async fn delete_release(&self, name: &str) -> Result<(), DriverError> {
+        // Records, parts and the lock all carry these two labels, and nothing else does.
+        self.api
+            .delete_collection(&selector(&[("owner", Some(OWNER)), ("name", Some(name))]))
+            .await
+    }
+
     async fn get_lock(&self, name: &str) -> Result<Option<Versioned<Lease>>, DriverError> {
         match self.api.get(&lock_key(name)).await? {
             Some(cm) => lease_from(cm).map(Some),
@@ -767,6 +792,9 @@ mod tests {
             ("existence", "owner=kubectl-chart,version", true),
             ("missing key", "owner=kubectl-chart,status", false),
             ("wrong value", "owner=helm", false),
+            ("not equal", "owner=kubectl-chart,version!=2", true),
+            ("not equal, same value", "version!=1", false),
+            ("not equal, no such label", "status!=deployed", true),
         ];
         for (case, sel, want) in cases {
             assert_eq!(matches_selector(&l, sel), want, "{case}");
