@@ -531,6 +531,10 @@ impl Cluster for KubeCluster {
     }
 
     async fn resolve(&self, gvk: &Gvk) -> Result<ApiResourceInfo> {
+        // Built-in kinds need no discovery request (uninstall: two of its requests).
+        if let Some(info) = discovery::builtin(gvk) {
+            return Ok(info);
+        }
         for refresh in [false, true] {
             if let Some(list) = self.resource_list(gvk, refresh).await? {
                 if let Some(info) = discovery::find_resource(&list, gvk) {

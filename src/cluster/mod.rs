@@ -28,7 +28,9 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::Value;
 
-pub use self::discovery::{list_map_keys_from_openapi, Discovered, ListInfo, ServerCapabilities};
+pub use self::discovery::{
+    builtin_resources, list_map_keys_from_openapi, Discovered, ListInfo, ServerCapabilities,
+};
 pub use self::kube::{ConnectOptions, KubeCluster, RetryPolicy};
 pub use self::lookup::ClusterLookup;
 #[cfg(any(test, feature = "testing"))]
