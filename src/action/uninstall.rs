@@ -243,7 +243,8 @@ mod tests {
             (Method::Patch, "ConfigMap", v3), // uninstalling; v1 and v2 not rewritten
             (Method::List, "ConfigMap", ""), // the live objects, one LIST per kind
             (Method::List, "ConfigMap", ""), // which of the two it lacks exist (metadata)
-            (Method::Patch, "ConfigMap", lock), // renewed: fencing before the records go
+            // (No renewal as fencing before the records go: the lease was written less than a
+            // renewal interval ago, so nobody can have taken it over.)
             (
                 Method::DeleteCollection,
                 "ConfigMap",

@@ -913,10 +913,13 @@ impl Store {
     /// reads one of them deployed; whatever a kill leaves of the second, the rerun deletes
     /// (records and lock through the usual takeover, parts when it finds no record).
     async fn delete_release(&self, p: &Pending) -> Result<()> {
-        // Fencing: a run whose lease was taken over must not delete anything. The renewal
-        // leaves a whole lease duration in which nobody else can hold the lock, so the lock can
-        // go with the records, unconditionally.
-        self.renew(p).await?;
+        // Fencing: a run whose lease was taken over must not delete anything. A lease written
+        // less than a renewal interval ago cannot have been (see `Held::fresh`); an older one
+        // is renewed first. Either way nobody else can hold the lock while the deletes land, so
+        // the lock goes with the records, unconditionally.
+        if !p.held().fresh() {
+            self.renew(p).await?;
+        }
         let (name, newest) = (&p.release.name, p.release.revision);
         if p.older_records {
             self.driver

@@ -1,10 +1,11 @@
 //! Tests of the one-write path for unchanged upgrades ([`Store::record_unchanged`]) and of
 //! `superseded` derived at read time: write counts, mutual exclusion, and records written
-//! before either existed reading exactly as before.
+//! before either existed reading exactly as before; and of uninstall's record deletion, which
+//! relies on both.
 
 use super::*;
 use crate::release::{
-    driver::{keys, ConfigMapDriver, FakeConfigMapApi},
+    driver::{keys, ConfigMapApi as _, ConfigMapDriver, FakeConfigMapApi},
     record::{ManualClock, Timestamp},
 };
 
@@ -420,5 +421,66 @@ async fn uninstall_never_changes_what_older_revisions_read() {
         let got: Vec<Status> = after.iter().map(|x| x.1).collect();
         assert_eq!(got, want, "{name}");
         assert_eq!(after[..2], before[..2], "{name}: older revisions read as before");
+    }
+}
+
+/// Uninstall deletes the records only while nobody else can hold the lock: a lease written less
+/// than a renewal interval ago is used as it is (no renewal as fencing); an older one is renewed
+/// first, and one taken over meanwhile stops the run with every record left.
+#[tokio::test(start_paused = true)]
+async fn uninstall_deletes_records_only_under_a_lease_nobody_else_can_hold() {
+    // (case, seconds the run stalls before deleting, another run took the lock meanwhile,
+    // calls from the stall on, records left)
+    type Case<'a> = (&'a str, u64, bool, &'a [&'a str], usize);
+    let all = "deletecollection owner=kubectl-chart,name=web";
+    let older = "deletecollection owner=kubectl-chart,name=web,version,version!=2";
+    let cases: &[Case] = &[
+        ("fresh lease", 0, false, &[older, all], 0),
+        (
+            "stale lease",
+            3,
+            false,
+            &["update kubectl-chart.web.lock", older, all],
+            0,
+        ),
+        (
+            "taken over",
+            30,
+            true,
+            // The last call is the conditional give-back, which leaves the thief's lock alone.
+            &[
+                "update kubectl-chart.web.lock",
+                "get kubectl-chart.web.lock",
+                "delete kubectl-chart.web.lock",
+            ],
+            2,
+        ),
+    ];
+    for &(name, stall, taken, want, left) in cases {
+        let api = FakeConfigMapApi::new("prod");
+        let c = Arc::new(ManualClock::new(Timestamp(0)));
+        let s = cm_store(&api, &c, "run");
+        install(&s, "web").await;
+        let p = s.begin(opts("web", Operation::Upgrade, "b")).await.unwrap();
+        s.mark_deployed(p, "Upgrade complete").await.unwrap();
+        let p = s.begin_uninstall("web").await.unwrap();
+        tokio::time::advance(std::time::Duration::from_secs(stall)).await;
+        if taken {
+            api.delete("kubectl-chart.web.lock", None).await.unwrap();
+            hold(&cm_store(&api, &c, "thief"), &c, "thief").await;
+        }
+        let before = api.calls().len();
+        let out = s.finish_uninstall(p, false).await;
+        assert_eq!(out.is_err(), taken, "{name}: {out:?}");
+        let calls: Vec<String> = api.calls()[before..]
+            .iter()
+            .filter(|c| c.contains("kubectl-chart.web") || c.starts_with("deletecollection"))
+            .cloned()
+            .collect();
+        assert_eq!(calls, want, "{name}");
+        let records = api.configmaps().keys().filter(|k| k.contains(".v")).count();
+        assert_eq!(records, left, "{name}");
+        let lock = api.configmaps().contains_key("kubectl-chart.web.lock");
+        assert_eq!(lock, taken, "{name}: the thief's lock stays, ours goes");
     }
 }
