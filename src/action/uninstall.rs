@@ -34,20 +34,29 @@ pub struct UninstallOptions {
 
 /// Uninstalls; returns the last record when history is kept.
 pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result<Option<Release>> {
-    // A release Helm installed: taken over first, so its objects and hooks are known.
-    let helm_records = super::takeover::take_over_held(ctx, &opts.release, false)
-        .await?
-        .is_some();
-    let txn = Transaction::new(
-        ctx,
-        Kind::Uninstall {
-            keep_history: opts.keep_history,
-            helm_records,
-        },
-    )
-    .wait(opts.wait)
-    .timeout(opts.timeout);
-    let open = txn.open_uninstall(&opts.release).await?;
+    let txn = |helm_records| {
+        Transaction::new(
+            ctx,
+            Kind::Uninstall {
+                keep_history: opts.keep_history,
+                helm_records,
+            },
+        )
+        .wait(opts.wait)
+        .timeout(opts.timeout)
+    };
+    // The history read under the lock says whether the release ever was Helm's; one Helm
+    // installed (or was handed back) is taken over first, so its objects and hooks are known,
+    // and opened again.
+    let open = match txn(false).open_uninstall_of_ours(&opts.release).await? {
+        Some(open) => open,
+        None => {
+            let helm_records = super::takeover::take_over_held(ctx, &opts.release, false)
+                .await?
+                .is_some();
+            txn(helm_records).open_uninstall(&opts.release).await?
+        }
+    };
     let last = open.release();
     let objects = parse_manifest_docs(&last.manifest, "recorded manifest")?;
     let plan = plan_uninstall(ctx, &opts.release, &ctx.namespace, objects).await?;
@@ -237,12 +246,12 @@ mod tests {
         );
         let want: &[(Method, &str, &str)] = &[
             // (No GET of the data key: the context that wrote the records has it.)
-            (Method::List, "ConfigMap", ""), // our history: taken over from Helm? (no: ours)
             (Method::Create, "ConfigMap", lock),
-            (Method::List, "ConfigMap", ""), // the history, once: recovery and the newest record
+            // The history, once: ever Helm's? (no: no take-over), recovery, the newest record.
+            (Method::List, "ConfigMap", ""),
             (Method::Patch, "ConfigMap", v3), // uninstalling; v1 and v2 not rewritten
-            (Method::List, "ConfigMap", ""), // the live objects, one LIST per kind
-            (Method::List, "ConfigMap", ""), // which of the two it lacks exist (metadata)
+            (Method::List, "ConfigMap", ""),  // the live objects, one LIST per kind
+            (Method::List, "ConfigMap", ""),  // which of the two it lacks exist (metadata)
             // (No renewal as fencing before the records go: the lease was written less than a
             // renewal interval ago, so nobody can have taken it over.)
             (

@@ -830,6 +830,20 @@ impl Store {
     /// ([`RecordMeta::supersedes`], set by the write), so history reads the same after a kill
     /// at any point.
     pub async fn begin_uninstall(&self, name: &str) -> Result<Pending> {
+        self.begin_uninstall_unless(name, |_| false)
+            .await?
+            .ok_or_else(|| Error::NotFound(name.to_string()))
+    }
+
+    /// [`Store::begin_uninstall`], unless `first` says, of the history as read under the lock
+    /// (metadata, oldest first, empty when there is none), that something must come first (a
+    /// take-over from Helm): then the lock is given back and `None` returned, nothing written
+    /// but the recovery of records dead runs left pending. One history read serves both.
+    pub async fn begin_uninstall_unless(
+        &self,
+        name: &str,
+        first: impl FnOnce(&[RecordMeta]) -> bool,
+    ) -> Result<Option<Pending>> {
         validate_name(name).map_err(Error::InvalidName)?;
         let key = self.write_key().await?;
         let held = self.acquire(name, Operation::Uninstall).await?;
@@ -839,6 +853,10 @@ impl Store {
                 Some(h) => h,
                 None => self.stored_history_raw(name).await?,
             };
+            let metas: Vec<RecordMeta> = history.iter().map(|s| s.meta.clone()).collect();
+            if first(&metas) {
+                return Ok(None);
+            }
             // The newest record is never superseded (none is newer): its status as stored,
             // which decides whether the `uninstalling` record supersedes (see `commit`).
             let last = history.pop().ok_or_else(|| Error::NotFound(name.to_string()))?;
@@ -853,15 +871,24 @@ impl Store {
                 ..self.load(&last, &key).await?
             };
             let stored = self.rewrite(&last, &rel, &key).await?;
-            Ok(PendingParts {
+            Ok(Some(PendingParts {
                 release: rel,
                 stored,
                 recovered,
                 pruned: Vec::new(),
                 older_records: !history.is_empty(),
-            })
+            }))
         }
         .await;
+        let out = match out {
+            Ok(Some(parts)) => Ok(parts),
+            Ok(None) => {
+                // Nothing of the uninstall written: the lock goes back, as after an error.
+                let _ = lock::release(&*self.driver, held).await;
+                return Ok(None);
+            }
+            Err(e) => Err(e),
+        };
         if let Err(Error::NotFound(_)) = out {
             // An uninstall killed while the server deleted the release's objects can leave
             // parts behind (and, killed after, the key): the rerun, finding no record, finishes
@@ -874,7 +901,7 @@ impl Store {
         if let Err(Error::NotFound(_)) = out {
             self.cleanup_key().await;
         }
-        out
+        out.map(Some)
     }
 
     /// Finish uninstalling: with `keep_history` the revision becomes `uninstalled` (returned),
