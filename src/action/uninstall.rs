@@ -113,14 +113,13 @@ mod tests {
         o
     }
 
-    async fn installed(b_owner: Option<&str>) -> (Arc<FakeCluster>, Context) {
-        let fake = Arc::new(FakeCluster::new("prod"));
-        let ctx = Context::with_cluster(fake.clone(), None);
+    /// Records a deployed revision of `web` with [`MANIFEST`].
+    async fn deploy(ctx: &Context, operation: Operation) {
         let store = ctx.store(None);
         let p = store
             .begin(BeginOptions {
                 name: "web".into(),
-                operation: Operation::Install,
+                operation,
                 chart: ChartRef::default(),
                 values: Value::Null,
                 computed_values: Value::Null,
@@ -132,6 +131,12 @@ mod tests {
             .await
             .expect("begin");
         store.mark_deployed(p, "done").await.expect("deployed");
+    }
+
+    async fn installed(b_owner: Option<&str>) -> (Arc<FakeCluster>, Context) {
+        let fake = Arc::new(FakeCluster::new("prod"));
+        let ctx = Context::with_cluster(fake.clone(), None);
+        deploy(&ctx, Operation::Install).await;
         for o in [
             cm("a", Some("web")),
             cm("b", b_owner),
@@ -208,23 +213,8 @@ mod tests {
     async fn request_pattern_of_a_release_that_never_was_helms() {
         let (fake, ctx) = installed(None).await;
         // Two more revisions, all deployed in turn: three records to delete.
-        let store = ctx.store(None);
         for _ in 0..2 {
-            let p = store
-                .begin(BeginOptions {
-                    name: "web".into(),
-                    operation: Operation::Upgrade,
-                    chart: ChartRef::default(),
-                    values: Value::Null,
-                    computed_values: Value::Null,
-                    manifest: MANIFEST.into(),
-                    hooks: Vec::new(),
-                    notes: String::new(),
-                    description: String::new(),
-                })
-                .await
-                .expect("begin");
-            store.mark_deployed(p, "done").await.expect("deployed");
+            deploy(&ctx, Operation::Upgrade).await;
         }
         let before = fake.calls().len();
         uninstall(&ctx, &opts()).await.expect("uninstall");

@@ -57,6 +57,7 @@ pub(crate) fn find_resource(list: &Value, gvk: &Gvk) -> Option<ApiResourceInfo> 
 const BUILTIN: &[(&str, &str, &str, bool)] = &[
     ("v1", "ConfigMap", "configmaps", true),
     ("v1", "Endpoints", "endpoints", true),
+    ("v1", "Event", "events", true),
     ("v1", "LimitRange", "limitranges", true),
     ("v1", "Namespace", "namespaces", false),
     ("v1", "PersistentVolume", "persistentvolumes", false),
