@@ -46,9 +46,13 @@ def epoch(ts):
     return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
-def kind_of_write(tool, ref):
+def kind_of_write(tool, ref, uri=""):
     res, name = ref.get("resource", ""), ref.get("name", "")
     if tool == "ours":
+        # A DELETE of a collection names no object: ours are of records (and their parts and
+        # lock), selected by our `owner` label.
+        if res == "configmaps" and not name and "labelSelector=owner%3Dkubectl-chart" in uri:
+            return "records"
         if res == "configmaps" and name.startswith("kubectl-chart.") and name.endswith(".lock"):
             return "lock"
         if res == "configmaps" and name.startswith("kubectl-chart."):
@@ -107,8 +111,8 @@ def main():
                     c["dry-run"] += 1
                 else:
                     ref = e.get("objectRef") or {}
-                    unnamed += not ref.get("name")
-                    kind = kind_of_write(tool, ref)
+                    kind = kind_of_write(tool, ref, e.get("requestURI", ""))
+                    unnamed += not ref.get("name") and kind == "objects"
                     c[kind] += 1
                     w[(kind, verb, ref.get("resource", ""), ref.get("name", ""))] += 1
         counts[(tool, step)] = c

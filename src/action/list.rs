@@ -190,6 +190,7 @@ mod tests {
                 first_deployed: Timestamp(at),
                 last_deployed: Timestamp(at),
                 owner: String::new(),
+                supersedes: false,
             },
         }
     }

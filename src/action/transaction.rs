@@ -232,6 +232,18 @@ impl<'a> Transaction<'a> {
         let pending = self.store.begin_uninstall(release).await?;
         Ok(Open { txn: self, pending })
     }
+
+    /// [`Transaction::open_uninstall`], unless the history read under the lock says Helm's
+    /// storage may hold revisions of the release ([`super::takeover::helm_may_hold`]): then
+    /// nothing is written, the lock is given back and `None` returned, for the caller to take
+    /// the release over first. A release that never was Helm's thus costs one history read.
+    pub(crate) async fn open_uninstall_of_ours(self, release: &str) -> anyhow::Result<Option<Open<'a>>> {
+        let helms = |h: &[release::RecordMeta]| {
+            super::takeover::helm_may_hold(h.iter().map(|m| (m.revision, m.owner.as_str())))
+        };
+        let pending = self.store.begin_uninstall_unless(release, helms).await?;
+        Ok(pending.map(|pending| Open { txn: self, pending }))
+    }
 }
 
 /// What [`Transaction::open`] did.

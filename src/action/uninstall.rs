@@ -34,20 +34,29 @@ pub struct UninstallOptions {
 
 /// Uninstalls; returns the last record when history is kept.
 pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result<Option<Release>> {
-    // A release Helm installed: taken over first, so its objects and hooks are known.
-    let helm_records = super::takeover::take_over_held(ctx, &opts.release, false)
-        .await?
-        .is_some();
-    let txn = Transaction::new(
-        ctx,
-        Kind::Uninstall {
-            keep_history: opts.keep_history,
-            helm_records,
-        },
-    )
-    .wait(opts.wait)
-    .timeout(opts.timeout);
-    let open = txn.open_uninstall(&opts.release).await?;
+    let txn = |helm_records| {
+        Transaction::new(
+            ctx,
+            Kind::Uninstall {
+                keep_history: opts.keep_history,
+                helm_records,
+            },
+        )
+        .wait(opts.wait)
+        .timeout(opts.timeout)
+    };
+    // The history read under the lock says whether the release ever was Helm's; one Helm
+    // installed (or was handed back) is taken over first, so its objects and hooks are known,
+    // and opened again.
+    let open = match txn(false).open_uninstall_of_ours(&opts.release).await? {
+        Some(open) => open,
+        None => {
+            let helm_records = super::takeover::take_over_held(ctx, &opts.release, false)
+                .await?
+                .is_some();
+            txn(helm_records).open_uninstall(&opts.release).await?
+        }
+    };
     let last = open.release();
     let objects = parse_manifest_docs(&last.manifest, "recorded manifest")?;
     let plan = plan_uninstall(ctx, &opts.release, &ctx.namespace, objects).await?;
@@ -104,14 +113,13 @@ mod tests {
         o
     }
 
-    async fn installed(b_owner: Option<&str>) -> (Arc<FakeCluster>, Context) {
-        let fake = Arc::new(FakeCluster::new("prod"));
-        let ctx = Context::with_cluster(fake.clone(), None);
+    /// Records a deployed revision of `web` with [`MANIFEST`].
+    async fn deploy(ctx: &Context, operation: Operation) {
         let store = ctx.store(None);
         let p = store
             .begin(BeginOptions {
                 name: "web".into(),
-                operation: Operation::Install,
+                operation,
                 chart: ChartRef::default(),
                 values: Value::Null,
                 computed_values: Value::Null,
@@ -123,6 +131,12 @@ mod tests {
             .await
             .expect("begin");
         store.mark_deployed(p, "done").await.expect("deployed");
+    }
+
+    async fn installed(b_owner: Option<&str>) -> (Arc<FakeCluster>, Context) {
+        let fake = Arc::new(FakeCluster::new("prod"));
+        let ctx = Context::with_cluster(fake.clone(), None);
+        deploy(&ctx, Operation::Install).await;
         for o in [
             cm("a", Some("web")),
             cm("b", b_owner),
@@ -191,11 +205,17 @@ mod tests {
     /// What an uninstall of a release that never was Helm's sends besides the deletes and the
     /// reads of its objects, method by method: no look in Helm's storage (neither before, for a
     /// take-over, nor after, to delete Helm's records), the history listed once before the
-    /// deletes, the lock created without a read first, records rewritten without a read first.
-    /// Fails if any of those requests come back.
+    /// deletes, the lock created without a read first, the newest record marked `uninstalling`
+    /// and no older one rewritten (it supersedes them), and the records, their parts and the
+    /// lock deleted in two requests however many revisions there are. Fails if any of the
+    /// requests this replaced comes back.
     #[tokio::test]
     async fn request_pattern_of_a_release_that_never_was_helms() {
         let (fake, ctx) = installed(None).await;
+        // Two more revisions, all deployed in turn: three records to delete.
+        for _ in 0..2 {
+            deploy(&ctx, Operation::Upgrade).await;
+        }
         let before = fake.calls().len();
         uninstall(&ctx, &opts()).await.expect("uninstall");
         let calls = &fake.calls()[before..];
@@ -203,34 +223,50 @@ mod tests {
             .iter()
             .filter(|c| {
                 c.name.starts_with("kubectl-chart")
+                    || c.method == Method::DeleteCollection
                     || (c.method == Method::List && c.gvk.kind == "Secret")
                     || (c.method == Method::List && c.gvk.kind == "ConfigMap" && c.name.is_empty())
             })
             .map(|c| (c.method, c.gvk.kind.as_str(), c.name.as_str()))
             .collect();
-        let (lock, v1, key) = (
+        let (lock, v3, key) = (
             "kubectl-chart.web.lock",
-            "kubectl-chart.web.v1",
+            "kubectl-chart.web.v3",
             "kubectl-chart-key",
         );
         let want: &[(Method, &str, &str)] = &[
             // (No GET of the data key: the context that wrote the records has it.)
-            (Method::List, "ConfigMap", ""), // our history: taken over from Helm? (no: ours)
             (Method::Create, "ConfigMap", lock),
-            (Method::List, "ConfigMap", ""), // the history, once: recovery and the newest record
-            (Method::Patch, "ConfigMap", v1), // uninstalling
-            (Method::List, "ConfigMap", ""), // the live objects, one LIST per kind
-            (Method::List, "ConfigMap", ""), // which of the two it lacks exist (metadata)
-            (Method::Patch, "ConfigMap", lock), // renewed: fencing before the records go
-            (Method::List, "ConfigMap", ""), // the records to delete
-            (Method::Delete, "ConfigMap", v1),
-            (Method::List, "ConfigMap", ""), // their parts, left behind by a run that died too
-            (Method::Delete, "ConfigMap", lock),
+            // The history, once: ever Helm's? (no: no take-over), recovery, the newest record.
+            (Method::List, "ConfigMap", ""),
+            (Method::Patch, "ConfigMap", v3), // uninstalling; v1 and v2 not rewritten
+            (Method::List, "ConfigMap", ""),  // the live objects, one LIST per kind
+            (Method::List, "ConfigMap", ""),  // which of the two it lacks exist (metadata)
+            // (No renewal as fencing before the records go: the lease was written less than a
+            // renewal interval ago, so nobody can have taken it over.)
+            (
+                Method::DeleteCollection,
+                "ConfigMap",
+                "owner=kubectl-chart,name=web,version,version!=3",
+            ),
+            // The newest record last, with the parts and the lock.
+            (
+                Method::DeleteCollection,
+                "ConfigMap",
+                "owner=kubectl-chart,name=web",
+            ),
             (Method::List, "ConfigMap", ""), // no record left in the namespace: the key goes
             (Method::Delete, "Secret", key),
             (Method::List, "ConfigMap", ""), // none appeared meanwhile
         ];
         assert_eq!(store_calls, want);
+        let left: Vec<String> = fake
+            .objects()
+            .iter()
+            .filter_map(|o| o["metadata"]["name"].as_str().map(str::to_string))
+            .filter(|n| n.starts_with("kubectl-chart"))
+            .collect();
+        assert!(left.is_empty(), "left behind: {left:?}");
     }
 
     #[tokio::test]

@@ -48,6 +48,117 @@ pub(crate) fn find_resource(list: &Value, gvk: &Gvk) -> Option<ApiResourceInfo> 
     })
 }
 
+/// Built-in kinds whose resource every Kubernetes release Helm 3.17 supports serves, with full
+/// verbs, as `(apiVersion, kind, plural, namespaced)`: what `GET /api/v1` or
+/// `/apis/GROUP/VERSION` would say about them, known without asking. Only group-versions that
+/// went GA by 1.23 and are still served are here; anything else (custom resources, beta or
+/// removed versions, aggregated APIs) is discovered as before. A server that stopped serving
+/// one of these answers 404 to the request itself, which callers already read as "not there".
+const BUILTIN: &[(&str, &str, &str, bool)] = &[
+    ("v1", "ConfigMap", "configmaps", true),
+    ("v1", "Endpoints", "endpoints", true),
+    ("v1", "Event", "events", true),
+    ("v1", "LimitRange", "limitranges", true),
+    ("v1", "Namespace", "namespaces", false),
+    ("v1", "PersistentVolume", "persistentvolumes", false),
+    ("v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
+    ("v1", "Pod", "pods", true),
+    ("v1", "ReplicationController", "replicationcontrollers", true),
+    ("v1", "ResourceQuota", "resourcequotas", true),
+    ("v1", "Secret", "secrets", true),
+    ("v1", "Service", "services", true),
+    ("v1", "ServiceAccount", "serviceaccounts", true),
+    ("apps/v1", "DaemonSet", "daemonsets", true),
+    ("apps/v1", "Deployment", "deployments", true),
+    ("apps/v1", "ReplicaSet", "replicasets", true),
+    ("apps/v1", "StatefulSet", "statefulsets", true),
+    ("batch/v1", "CronJob", "cronjobs", true),
+    ("batch/v1", "Job", "jobs", true),
+    (
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+    ),
+    ("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", true),
+    ("networking.k8s.io/v1", "Ingress", "ingresses", true),
+    ("networking.k8s.io/v1", "IngressClass", "ingressclasses", false),
+    ("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", true),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+    ),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+    ),
+    ("rbac.authorization.k8s.io/v1", "Role", "roles", true),
+    (
+        "rbac.authorization.k8s.io/v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+    ),
+    ("storage.k8s.io/v1", "StorageClass", "storageclasses", false),
+    ("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", false),
+    (
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        false,
+    ),
+    (
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        false,
+    ),
+];
+
+/// The verbs of every [`BUILTIN`] resource.
+const FULL_VERBS: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+/// Every [`BUILTIN`] resource (tests compare them with a real server's discovery).
+pub fn builtin_resources() -> Vec<ApiResourceInfo> {
+    BUILTIN
+        .iter()
+        .filter_map(|(v, k, _, _)| builtin(&Gvk::new(v, k)))
+        .collect()
+}
+
+/// `gvk`'s resource if it is one of the [`BUILTIN`] kinds, `None` for anything to discover.
+pub(crate) fn builtin(gvk: &Gvk) -> Option<ApiResourceInfo> {
+    let api_version = gvk.api_version();
+    BUILTIN
+        .iter()
+        .find(|(v, k, _, _)| *v == api_version && *k == gvk.kind)
+        .map(|(_, _, plural, namespaced)| ApiResourceInfo {
+            gvk: gvk.clone(),
+            plural: (*plural).to_string(),
+            namespaced: *namespaced,
+            verbs: FULL_VERBS.iter().map(|v| (*v).to_string()).collect(),
+        })
+}
+
 /// The discovery path of a group-version: `/api/v1` for the core group, `/apis/GROUP/VERSION` else.
 pub(crate) fn group_version_path(gvk: &Gvk) -> String {
     gv_path(&gvk.api_version())

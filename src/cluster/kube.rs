@@ -507,6 +507,24 @@ fn build_error(e: kube::core::request::Error) -> Error {
 }
 
 /// List parameters: just the label selector, when there is one.
+/// The body of a DELETE (one object or a collection; a collection's items all get the same
+/// `resourceVersion` precondition, so callers deleting a collection give none).
+fn delete_params(opts: &DeleteOptions) -> DeleteParams {
+    DeleteParams {
+        dry_run: opts.dry_run,
+        propagation_policy: opts.propagation.map(|p| match p {
+            Propagation::Background => PropagationPolicy::Background,
+            Propagation::Foreground => PropagationPolicy::Foreground,
+            Propagation::Orphan => PropagationPolicy::Orphan,
+        }),
+        preconditions: opts.resource_version.clone().map(|rv| Preconditions {
+            resource_version: Some(rv),
+            uid: None,
+        }),
+        ..DeleteParams::default()
+    }
+}
+
 fn list_params(label_selector: Option<&str>) -> ListParams {
     let lp = ListParams::default();
     match label_selector.filter(|s| !s.is_empty()) {
@@ -566,6 +584,10 @@ impl Cluster for KubeCluster {
     }
 
     async fn resolve(&self, gvk: &Gvk) -> Result<ApiResourceInfo> {
+        // Built-in kinds need no discovery request (uninstall: two of its requests).
+        if let Some(info) = discovery::builtin(gvk) {
+            return Ok(info);
+        }
         for refresh in [false, true] {
             if let Some(list) = self.resource_list(gvk, refresh).await? {
                 if let Some(info) = discovery::find_resource(&list, gvk) {
@@ -709,19 +731,7 @@ impl Cluster for KubeCluster {
         name: &str,
         opts: &DeleteOptions,
     ) -> Result<Value> {
-        let dp = DeleteParams {
-            dry_run: opts.dry_run,
-            propagation_policy: opts.propagation.map(|p| match p {
-                Propagation::Background => PropagationPolicy::Background,
-                Propagation::Foreground => PropagationPolicy::Foreground,
-                Propagation::Orphan => PropagationPolicy::Orphan,
-            }),
-            preconditions: opts.resource_version.clone().map(|rv| Preconditions {
-                resource_version: Some(rv),
-                uid: None,
-            }),
-            ..DeleteParams::default()
-        };
+        let dp = delete_params(opts);
         let req = self
             .request_for(gvk, namespace, false)
             .await?
@@ -730,6 +740,23 @@ impl Cluster for KubeCluster {
         // A retried DELETE whose first attempt went through answers 404: the caller sees NotFound,
         // which delete callers already treat as done.
         self.call_json(req, Idempotent::Yes).await
+    }
+
+    async fn delete_collection(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        label_selector: &str,
+        opts: &DeleteOptions,
+    ) -> Result<()> {
+        let req = self
+            .request_for(gvk, Some(namespace), true)
+            .await?
+            .delete_collection(&delete_params(opts), &list_params(Some(label_selector)))
+            .map_err(build_error)?;
+        // Retrying is safe: a second attempt deletes what the first left, if anything.
+        self.call_json(req, Idempotent::Yes).await?;
+        Ok(())
     }
 
     /// A watch of the one object from `resource_version` (the server sends every later write

@@ -38,6 +38,8 @@ pub enum Method {
     Patch,
     /// [`Cluster::delete`].
     Delete,
+    /// [`Cluster::delete_collection`] (logged with the label selector as its name).
+    DeleteCollection,
     /// [`Cluster::wait_for_change`] (logged once, when the wait starts).
     Watch,
     /// [`Cluster::watch`] of a kind (logged once per watch request).
@@ -95,50 +97,6 @@ impl std::fmt::Debug for FakeCluster {
     }
 }
 
-/// Built-in kinds and their resources (plural, namespaced), as `kubectl api-resources` lists them.
-const BUILTIN_KINDS: &[(&str, &str, &str, bool)] = &[
-    ("v1", "ConfigMap", "configmaps", true),
-    ("v1", "Secret", "secrets", true),
-    ("v1", "Service", "services", true),
-    ("v1", "ServiceAccount", "serviceaccounts", true),
-    ("v1", "Pod", "pods", true),
-    ("v1", "Event", "events", true),
-    ("v1", "PersistentVolumeClaim", "persistentvolumeclaims", true),
-    ("v1", "Namespace", "namespaces", false),
-    ("apps/v1", "Deployment", "deployments", true),
-    ("apps/v1", "StatefulSet", "statefulsets", true),
-    ("apps/v1", "DaemonSet", "daemonsets", true),
-    ("apps/v1", "ReplicaSet", "replicasets", true),
-    ("batch/v1", "Job", "jobs", true),
-    ("batch/v1", "CronJob", "cronjobs", true),
-    ("networking.k8s.io/v1", "Ingress", "ingresses", true),
-    ("rbac.authorization.k8s.io/v1", "Role", "roles", true),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "RoleBinding",
-        "rolebindings",
-        true,
-    ),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "ClusterRole",
-        "clusterroles",
-        false,
-    ),
-    (
-        "rbac.authorization.k8s.io/v1",
-        "ClusterRoleBinding",
-        "clusterrolebindings",
-        false,
-    ),
-    (
-        "apiextensions.k8s.io/v1",
-        "CustomResourceDefinition",
-        "customresourcedefinitions",
-        false,
-    ),
-];
-
 impl Default for FakeCluster {
     fn default() -> Self {
         Self::new("default")
@@ -153,8 +111,14 @@ impl FakeCluster {
             state: Mutex::default(),
             written: tokio::sync::Notify::new(),
         };
-        for (av, kind, plural, namespaced) in BUILTIN_KINDS {
-            fake.add_kind(av, kind, plural, *namespaced);
+        // The built-in kinds a real server serves, as the cluster layer maps them without asking.
+        for info in super::discovery::builtin_resources() {
+            fake.add_kind(
+                &info.gvk.api_version(),
+                &info.gvk.kind,
+                &info.plural,
+                info.namespaced,
+            );
         }
         fake.set_server_version("v1.32.0", "1", "32");
         fake
@@ -631,6 +595,46 @@ impl Cluster for FakeCluster {
             self.written.notify_waiters();
         }
         Ok(current)
+    }
+
+    async fn delete_collection(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        label_selector: &str,
+        opts: &DeleteOptions,
+    ) -> Result<()> {
+        let mut st = self.state();
+        let (_, ns) = self.enter(
+            &mut st,
+            Method::DeleteCollection,
+            gvk,
+            Some(namespace),
+            label_selector,
+            opts.dry_run,
+        )?;
+        if opts.dry_run {
+            return Ok(());
+        }
+        let doomed: Vec<_> = st
+            .objects
+            .iter()
+            .filter(|((g, n, _), o)| g == gvk && *n == ns && matches_selector(o, label_selector))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in doomed {
+            let Some(mut last) = st.objects.remove(&key) else {
+                continue;
+            };
+            st.revision += 1;
+            let rev = st.revision;
+            if let Some(m) = last.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.insert("resourceVersion".into(), Value::String(rev.to_string()));
+            }
+            st.history.push((rev, key, WatchEvent::Deleted(last)));
+        }
+        self.written.notify_waiters();
+        Ok(())
     }
 
     /// Woken by every write, so a test that injects a write (a lock renewal) is seen at once,

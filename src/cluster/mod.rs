@@ -28,7 +28,9 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::Value;
 
-pub use self::discovery::{list_map_keys_from_openapi, Discovered, ListInfo, ServerCapabilities};
+pub use self::discovery::{
+    builtin_resources, list_map_keys_from_openapi, Discovered, ListInfo, ServerCapabilities,
+};
 pub use self::kube::{ConnectOptions, KubeCluster, RetryPolicy};
 pub use self::lookup::ClusterLookup;
 #[cfg(any(test, feature = "testing"))]
@@ -509,6 +511,34 @@ pub trait Cluster: Send + Sync {
         name: &str,
         opts: &DeleteOptions,
     ) -> Result<Value>;
+
+    /// Deletes, in one request, every object of a kind in `namespace` whose labels match
+    /// `label_selector` (`k=v`, `k!=v`, `k`, `!k` terms). The server deletes them one at a time,
+    /// in an order the API does not promise; objects of other namespaces are never touched. The
+    /// default lists them and deletes each (one is already gone: not an error).
+    async fn delete_collection(
+        &self,
+        gvk: &Gvk,
+        namespace: &str,
+        label_selector: &str,
+        opts: &DeleteOptions,
+    ) -> Result<()> {
+        let list = self
+            .list_metadata(gvk, Some(namespace), Some(label_selector))
+            .await?;
+        for item in &list.items {
+            let name = item
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            match self.delete(gvk, Some(namespace), name, opts).await {
+                Ok(_) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
 
     /// Watches one object, last seen at `resource_version`, for at most `within`: answers as
     /// soon as it is written ([`Observed::Changed`]) or deleted, else [`Observed::Unchanged`]

@@ -167,12 +167,26 @@ pub struct Held {
     pub version: String,
     /// The dead holder's lease this run took over, if any.
     pub took_over: Option<Lease>,
+    /// When this run last learnt that its lease write landed (the answer to the create or the
+    /// renewal), on this process's monotonic clock.
+    pub written: Instant,
 }
 
 impl Held {
     /// How often to call [`renew`]: a quarter of the lease duration.
     pub fn renew_every_secs(&self) -> i64 {
         self.lease.renew_every().as_secs() as i64
+    }
+
+    /// Whether the lease was written less than one renewal interval ago, so nobody can have
+    /// taken it over yet and a renewal as fencing would prove nothing new: taking a lease over
+    /// takes watching it unchanged for its whole window, or for two renewal intervals and a
+    /// second with `--force-unlock`, counted from a moment after the write landed, while this
+    /// run counts from when it learnt so (later). Writes sent now thus land before anyone else
+    /// can hold the lock, unless they are held up longer than a renewal interval on the way,
+    /// which is the same exposure as writes sent just after a renewal.
+    pub fn fresh(&self) -> bool {
+        self.written.elapsed() < self.lease.renew_every()
     }
 }
 
@@ -374,6 +388,7 @@ fn held(v: Versioned<Lease>, took_over: Option<Lease>) -> Held {
         lease: v.value,
         version: v.version,
         took_over,
+        written: Instant::now(),
     }
 }
 
@@ -388,6 +403,7 @@ pub async fn renew(driver: &dyn Driver, held: &mut Held, now: Timestamp) -> Resu
         Ok(v) => {
             held.lease = v.value;
             held.version = v.version;
+            held.written = Instant::now();
             Ok(())
         }
         Err(DriverError::Conflict(_)) | Err(DriverError::NotFound(_)) => {

@@ -331,6 +331,8 @@ impl Release {
             first_deployed: self.first_deployed,
             last_deployed: self.last_deployed,
             owner: self.owner.clone(),
+            // Set by the store when it writes the record: it depends on the status replaced.
+            supersedes: false,
         }
     }
 }
@@ -361,6 +363,10 @@ pub struct RecordMeta {
     pub last_deployed: Timestamp,
     /// The run that wrote it.
     pub owner: String,
+    /// An `uninstalling` or `uninstalled` record whose revision was `deployed` when the
+    /// uninstall began: it supersedes older records as a deployed one does (see
+    /// [`crate::release::Store`]), so uninstall rewrites none of them. `false` for any other.
+    pub supersedes: bool,
 }
 
 /// Check a release name the way Helm does (`chartutil.ValidateReleaseName`): at most 53

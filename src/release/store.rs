@@ -25,8 +25,14 @@
 //! deployed (which is exactly what the patch that used to mark it wrote, so records written
 //! either way read the same). That saves a write per upgrade, and a crash between "deployed" and
 //! "superseded" can no longer leave two deployed revisions. Uninstall, the one operation that
-//! takes `deployed` away from the newest record, writes the derived status first
-//! ([`Store::begin_uninstall`]).
+//! takes `deployed` away from the newest record, rewrites no older record either: a record that
+//! was `deployed` when its uninstall began stays marked as superseding
+//! ([`RecordMeta::supersedes`]) while `uninstalling` and once `uninstalled`, dated as it was, so
+//! the records it superseded read exactly as before (as Helm's, where they were written
+//! `superseded`). A record that was `failed` gets no mark, so the deployed revision below it
+//! keeps reading `deployed`, as in Helm. Only when the marked record stops superseding (the
+//! uninstall ends `failed`, by its own failure or a later run's recovery of one that died) are
+//! the records it superseded first written `superseded` ([`Store::settle_superseded`]).
 //!
 //! Differences from Helm, on purpose: a pending record never blocks forever (see
 //! [`crate::release::lock`]); every deployed revision but the newest reads as superseded (Helm
@@ -230,6 +236,9 @@ pub struct Pending {
     held: Mutex<Held>,
     recovered: Vec<u32>,
     pruned: Vec<u32>,
+    /// Whether records older than this one existed when it was opened (an uninstall deletes
+    /// them first, with one request less when there are none).
+    older_records: bool,
 }
 
 impl Pending {
@@ -442,19 +451,12 @@ impl Store {
     pub async fn get(&self, name: &str, revision: u32) -> Result<Release> {
         let mut s = self.stored(name, revision).await?;
         if s.meta.status == Status::Deployed {
-            // Superseded is derived (see the module doc): by the next newer deployed record.
-            let deployed = self
-                .driver
-                .query(Some(name), Some(Status::Deployed))
-                .await
-                .map_err(driver_err("reading"))?;
-            if let Some(next) = deployed
-                .iter()
-                .filter(|d| d.meta.revision > revision)
-                .min_by_key(|d| d.meta.revision)
-            {
-                s.meta.status = Status::Superseded;
-                s.meta.last_deployed = next.meta.last_deployed;
+            // Superseded is derived (see the module doc): by a newer deployed record or one
+            // marked as superseding, so from the history's metadata.
+            let history = self.history_without_bodies(name).await?;
+            if let Some(d) = history.iter().find(|d| d.meta.revision == revision) {
+                s.meta.status = d.meta.status;
+                s.meta.last_deployed = d.meta.last_deployed;
             }
         }
         let key = self.read_key().await?;
@@ -554,15 +556,13 @@ impl Store {
 
     /// The newest deployed revision (Helm's `Deployed`).
     pub async fn last_deployed(&self, name: &str) -> Result<Option<Release>> {
-        let found = self
-            .driver
-            .query(Some(name), Some(Status::Deployed))
-            .await
-            .map_err(driver_err("reading"))?;
-        let Some(s) = found.into_iter().max_by_key(|s| s.meta.revision) else {
+        // The whole history, not only the records stored `deployed`: a newer record marked as
+        // superseding (an uninstalled one) makes them superseded (see the module doc).
+        let history = self.stored_history(name).await?;
+        let Some(s) = history.iter().rev().find(|s| s.meta.status == Status::Deployed) else {
             return Ok(None);
         };
-        Ok(Some(self.load(&s, &self.read_key().await?).await?))
+        Ok(Some(self.load(s, &self.read_key().await?).await?))
     }
 
     /// Who holds the lease of `name`, live or expired.
@@ -658,6 +658,7 @@ impl Store {
         };
         let stored = self.commit(None, &release, key).await?;
         Ok(PendingParts {
+            older_records: !history.is_empty(),
             release,
             stored,
             recovered,
@@ -824,6 +825,12 @@ impl Store {
         let held = p.held();
         let out = async {
             let key = self.write_key().await?;
+            if p.stored.meta.supersedes {
+                // `failed` supersedes nothing: what the uninstalling record superseded is
+                // written so first (see the module doc).
+                let history = self.stored_history_raw(&p.release.name).await?;
+                self.settle_superseded(&history, &key).await?;
+            }
             let rel = Release {
                 status: Status::Failed,
                 description: description.to_string(),
@@ -837,10 +844,25 @@ impl Store {
         self.finish(out, held).await
     }
 
-    /// Start uninstalling: the newest revision becomes `uninstalling`. Older revisions that
-    /// read as superseded only because the newest is deployed are first written as superseded:
-    /// once the newest is no longer `deployed`, nothing else would make them read so.
+    /// Start uninstalling: the newest revision becomes `uninstalling`. Older revisions are not
+    /// rewritten: a newest revision that was `deployed` keeps superseding them
+    /// ([`RecordMeta::supersedes`], set by the write), so history reads the same after a kill
+    /// at any point.
     pub async fn begin_uninstall(&self, name: &str) -> Result<Pending> {
+        self.begin_uninstall_unless(name, |_| false)
+            .await?
+            .ok_or_else(|| Error::NotFound(name.to_string()))
+    }
+
+    /// [`Store::begin_uninstall`], unless `first` says, of the history as read under the lock
+    /// (metadata, oldest first, empty when there is none), that something must come first (a
+    /// take-over from Helm): then the lock is given back and `None` returned, nothing written
+    /// but the recovery of records dead runs left pending. One history read serves both.
+    pub async fn begin_uninstall_unless(
+        &self,
+        name: &str,
+        first: impl FnOnce(&[RecordMeta]) -> bool,
+    ) -> Result<Option<Pending>> {
         validate_name(name).map_err(Error::InvalidName)?;
         let key = self.write_key().await?;
         let held = self.acquire(name, Operation::Uninstall).await?;
@@ -850,12 +872,12 @@ impl Store {
                 Some(h) => h,
                 None => self.stored_history_raw(name).await?,
             };
-            let superseded = derive_superseded(&mut history);
-            for s in history.iter().filter(|s| superseded.contains(&s.meta.revision)) {
-                let rel = self.load(s, &key).await?;
-                self.rewrite(s, &rel, &key).await?;
+            let metas: Vec<RecordMeta> = history.iter().map(|s| s.meta.clone()).collect();
+            if first(&metas) {
+                return Ok(None);
             }
-            // The newest record is never one of those rewritten (none is newer): as read.
+            // The newest record is never superseded (none is newer): its status as stored,
+            // which decides whether the `uninstalling` record supersedes (see `commit`).
             let last = history.pop().ok_or_else(|| Error::NotFound(name.to_string()))?;
             if last.meta.status == Status::Uninstalled {
                 return Err(Error::AlreadyUninstalled(name.to_string()));
@@ -868,29 +890,45 @@ impl Store {
                 ..self.load(&last, &key).await?
             };
             let stored = self.rewrite(&last, &rel, &key).await?;
-            Ok(PendingParts {
+            Ok(Some(PendingParts {
                 release: rel,
                 stored,
                 recovered,
                 pruned: Vec::new(),
-            })
+                older_records: !history.is_empty(),
+            }))
         }
         .await;
+        let out = match out {
+            Ok(Some(parts)) => Ok(parts),
+            Ok(None) => {
+                // Nothing of the uninstall written: the lock goes back, as after an error.
+                let _ = lock::release(&*self.driver, held).await;
+                return Ok(None);
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(Error::NotFound(_)) = out {
+            // An uninstall killed while the server deleted the release's objects can leave
+            // parts behind (and, killed after, the key): the rerun, finding no record, finishes
+            // that work. Still under the lock, which goes with the rest.
+            if let Err(e) = self.driver.delete_release(name).await {
+                tracing::warn!("could not delete what is left of release {name:?}: {e}");
+            }
+        }
         let out = self.release_on_error(out, held).await;
         if let Err(Error::NotFound(_)) = out {
-            // An uninstall killed after deleting the records but before the key leaves the key
-            // alone in the namespace; the rerun, finding nothing, finishes that work.
             self.cleanup_key().await;
         }
-        out
+        out.map(Some)
     }
 
     /// Finish uninstalling: with `keep_history` the revision becomes `uninstalled` (returned),
     /// otherwise every revision is deleted.
     pub async fn finish_uninstall(&self, p: Pending, keep_history: bool) -> Result<Option<Release>> {
-        let out = async {
-            self.renew(&p).await?;
-            if keep_history {
+        if keep_history {
+            let out = async {
+                self.renew(&p).await?;
                 let key = self.write_key().await?;
                 let now = self.clock.now();
                 let rel = Release {
@@ -901,17 +939,44 @@ impl Store {
                 };
                 self.rewrite(&p.stored, &rel, &key).await?;
                 Ok(Some(rel))
-            } else {
-                self.delete_all(&p.release.name).await?;
-                Ok(None)
             }
+            .await;
+            return self.finish(out, p.held()).await;
         }
-        .await;
-        let out = self.finish(out, p.held()).await?;
-        if !keep_history {
-            self.cleanup_key().await;
+        let out = self.delete_release(&p).await;
+        if out.is_err() {
+            // The lock may still be ours: give it back (its expiry would repair that too).
+            let _ = lock::release(&*self.driver, p.held()).await;
         }
-        Ok(out)
+        out?;
+        self.cleanup_key().await;
+        Ok(None)
+    }
+
+    /// Deletes every record of `p`'s release, their parts and the lock, in two requests at most:
+    /// the older records first, then the rest with the newest record. Until the newest goes it
+    /// supersedes whatever older ones a kill left ([`RecordMeta::supersedes`]), so history never
+    /// reads one of them deployed; whatever a kill leaves of the second, the rerun deletes
+    /// (records and lock through the usual takeover, parts when it finds no record).
+    async fn delete_release(&self, p: &Pending) -> Result<()> {
+        // Fencing: a run whose lease was taken over must not delete anything. A lease written
+        // less than a renewal interval ago cannot have been (see `Held::fresh`); an older one
+        // is renewed first. Either way nobody else can hold the lock while the deletes land, so
+        // the lock goes with the records, unconditionally.
+        if !p.held().fresh() {
+            self.renew(p).await?;
+        }
+        let (name, newest) = (&p.release.name, p.release.revision);
+        if p.older_records {
+            self.driver
+                .delete_older(name, newest)
+                .await
+                .map_err(driver_err("deleting"))?;
+        }
+        self.driver
+            .delete_release(name)
+            .await
+            .map_err(driver_err("deleting"))
     }
 
     // ---- helpers -----------------------------------------------------------------------------
@@ -972,8 +1037,13 @@ impl Store {
     async fn commit(&self, old: Option<&Stored>, rel: &Release, key: &DataKey) -> Result<Stored> {
         let body = self.encode(rel, key)?;
         let (body, written, stale) = self.write_parts(rel, body).await?;
+        let mut meta = rel.meta();
+        // An uninstall's record supersedes what the deployed revision it replaces superseded,
+        // and goes on doing so once uninstalled (see the module doc).
+        meta.supersedes = matches!(rel.status, Status::Uninstalling | Status::Uninstalled)
+            && old.is_some_and(|o| o.meta.status == Status::Deployed || o.meta.supersedes);
         let rec = Stored {
-            meta: rel.meta(),
+            meta,
             body,
             version: old.and_then(|o| o.version.clone()),
         };
@@ -1245,6 +1315,8 @@ impl Store {
         if !history.iter().any(|s| s.meta.status.is_pending()) {
             return Ok((Vec::new(), Some(history)));
         }
+        // A dead uninstall's record stops superseding once marked failed (see the module doc).
+        self.settle_superseded(&history, key).await?;
         let mut recovered = Vec::new();
         for s in history {
             if !s.meta.status.is_pending() {
@@ -1272,6 +1344,24 @@ impl Store {
             recovered.push(s.meta.revision);
         }
         Ok((recovered, None))
+    }
+
+    /// Before the records of `history` (statuses as stored, oldest first) marked as superseding
+    /// are rewritten as `failed`, which supersedes nothing: every record stored `deployed` that
+    /// reads superseded is written so, dated as it reads, so history reads the same afterwards.
+    /// Oldest first: a kill part-way leaves each older record written with its date while the
+    /// newer ones still supersede as before. Writes nothing when no record is marked.
+    async fn settle_superseded(&self, history: &[Stored], key: &DataKey) -> Result<()> {
+        if !history.iter().any(|s| s.meta.supersedes) {
+            return Ok(());
+        }
+        let mut read = history.to_vec();
+        let changed = derive_superseded(&mut read);
+        for s in read.iter().filter(|s| changed.contains(&s.meta.revision)) {
+            let rel = self.load(s, key).await?;
+            self.rewrite(s, &rel, key).await?;
+        }
+        Ok(())
     }
 
     /// Helm's `removeLeastRecent(name, max-1)`: delete the oldest revisions until, with the one
@@ -1316,26 +1406,6 @@ impl Store {
         Ok(victims)
     }
 
-    async fn delete_all(&self, name: &str) -> Result<Vec<u32>> {
-        let mut gone = Vec::new();
-        for s in self.stored_history(name).await? {
-            match self.driver.delete(name, s.meta.revision).await {
-                Ok(()) | Err(DriverError::NotFound(_)) => gone.push(s.meta.revision),
-                Err(e) => return Err(driver_err("deleting")(e)),
-            }
-        }
-        // Every part of the release, referenced or left behind by a run that died.
-        match self.driver.list_parts(name, None).await {
-            Ok(found) => {
-                for (r, k) in found {
-                    self.delete_parts(name, r, vec![k]).await;
-                }
-            }
-            Err(e) => tracing::warn!("could not list the record parts of release {name:?}: {e}"),
-        }
-        Ok(gone)
-    }
-
     async fn release_on_error(&self, out: Result<PendingParts>, held: Held) -> Result<Pending> {
         match out {
             Ok(parts) => Ok(parts.into_pending(held)),
@@ -1375,13 +1445,18 @@ fn oldest_first(found: std::result::Result<Vec<Stored>, DriverError>) -> Result<
 }
 
 /// Derives `superseded` (see the module doc) in `history`, sorted oldest first: every record
-/// stored `deployed` below a newer record stored `deployed` reads `superseded`, dated when the
-/// first such newer record was deployed. Returns the revisions it changed.
+/// stored `deployed` below a newer record stored `deployed` or marked as superseding
+/// ([`RecordMeta::supersedes`]) reads `superseded`, dated when the nearest such newer record
+/// was deployed. Returns the revisions it changed.
 fn derive_superseded(history: &mut [Stored]) -> Vec<u32> {
     let mut changed = Vec::new();
-    // When the nearest newer stored-deployed record was deployed.
+    // When the nearest newer superseding record was deployed.
     let mut next_deployed = None;
     for s in history.iter_mut().rev() {
+        if s.meta.supersedes {
+            next_deployed = Some(s.meta.last_deployed);
+            continue;
+        }
         if s.meta.status != Status::Deployed {
             continue;
         }
@@ -1411,6 +1486,7 @@ struct PendingParts {
     stored: Stored,
     recovered: Vec<u32>,
     pruned: Vec<u32>,
+    older_records: bool,
 }
 
 impl PendingParts {
@@ -1421,6 +1497,7 @@ impl PendingParts {
             held: Mutex::new(held),
             recovered: self.recovered,
             pruned: self.pruned,
+            older_records: self.older_records,
         }
     }
 }

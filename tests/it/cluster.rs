@@ -45,6 +45,48 @@ async fn connect(opts: &ConnectOptions) -> Arc<dyn Cluster> {
     Arc::new(KubeCluster::connect(opts).await.expect("connect"))
 }
 
+/// The built-in kinds the cluster layer maps without a discovery request must be exactly what
+/// the server's discovery says of them (plural, scope): a wrong entry would send requests to a
+/// path that does not exist. Read with kubectl, so the answer does not come from the table.
+#[test]
+fn builtin_kinds_match_the_servers_discovery() {
+    let kit = require_kit!();
+    let mut docs: std::collections::BTreeMap<String, Value> = Default::default();
+    for info in kubectl_chart::cluster::builtin_resources() {
+        let gv = info.gvk.api_version();
+        let doc = docs.entry(gv.clone()).or_insert_with(|| {
+            let path = if gv.contains('/') {
+                format!("/apis/{gv}")
+            } else {
+                format!("/api/{gv}")
+            };
+            let out = std::process::Command::new("kubectl")
+                .args(["get", "--raw", &path])
+                .env("KUBECONFIG", &kit.kubeconfig)
+                .output()
+                .expect("kubectl");
+            assert!(
+                out.status.success(),
+                "{path}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            serde_json::from_slice(&out.stdout).expect("discovery JSON")
+        });
+        let served = doc["resources"].as_array().into_iter().flatten().find(|r| {
+            r["kind"] == info.gvk.kind.as_str() && !r["name"].as_str().unwrap_or("/").contains('/')
+        });
+        let Some(served) = served else {
+            panic!("{gv} {} is not served", info.gvk.kind);
+        };
+        assert_eq!(
+            (served["name"].as_str(), served["namespaced"].as_bool()),
+            (Some(info.plural.as_str()), Some(info.namespaced)),
+            "{gv} {}",
+            info.gvk.kind
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_of_builtins_and_a_crd_created_at_runtime() {
     let kit = require_kit!();

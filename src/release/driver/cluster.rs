@@ -172,6 +172,18 @@ impl ConfigMapApi for ClusterConfigMaps {
         Ok(from_object(&v))
     }
 
+    async fn delete_collection(&self, label_selector: &str) -> Result<(), DriverError> {
+        self.cluster
+            .delete_collection(
+                &cm_gvk(),
+                &self.namespace,
+                label_selector,
+                &DeleteOptions::default(),
+            )
+            .await
+            .map_err(|e| map_err(&format!("configmaps ({label_selector})"), e))
+    }
+
     async fn delete(&self, name: &str, resource_version: Option<&str>) -> Result<(), DriverError> {
         let opts = DeleteOptions {
             resource_version: resource_version.map(str::to_string),

@@ -75,6 +75,19 @@ pub trait ConfigMapApi: Send + Sync {
     /// DELETE, with a `preconditions.resourceVersion` when `resource_version` is given.
     async fn delete(&self, name: &str, resource_version: Option<&str>) -> Result<(), DriverError>;
 
+    /// DELETE every ConfigMap whose labels match `label_selector` (`k=v`, `k!=v`, `k` terms),
+    /// in one request; the server deletes them in no promised order. The default lists them
+    /// and deletes each.
+    async fn delete_collection(&self, label_selector: &str) -> Result<(), DriverError> {
+        for cm in self.list_metadata(label_selector).await? {
+            match self.delete(&cm.name, None).await {
+                Ok(()) | Err(DriverError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
     /// GET a Secret's decoded `data`; `Ok(None)` on 404.
     async fn get_secret(&self, name: &str) -> Result<Option<BTreeMap<String, Vec<u8>>>, DriverError>;
 
@@ -127,6 +140,9 @@ pub mod keys {
     pub const LAST_DEPLOYED: &str = "kubectl-chart.io/last-deployed";
     /// Run id of the writer.
     pub const RUN: &str = "kubectl-chart.io/run";
+    /// `"true"` on an uninstalling or uninstalled record that supersedes older ones
+    /// ([`crate::release::RecordMeta::supersedes`]); absent otherwise.
+    pub const SUPERSEDES: &str = "kubectl-chart.io/supersedes";
     /// `data` key of a record's body.
     pub const BODY: &str = "release";
     /// `data` key of a lock's lease.
@@ -230,6 +246,9 @@ fn to_configmap(rec: &Stored) -> ConfigMap {
     if !m.chart.app_version.is_empty() {
         annotations.insert(keys::APP_VERSION.to_string(), m.chart.app_version.clone());
     }
+    if m.supersedes {
+        annotations.insert(keys::SUPERSEDES.to_string(), "true".to_string());
+    }
     ConfigMap {
         name: record_key(&m.name, m.revision),
         labels,
@@ -271,6 +290,7 @@ fn from_configmap(cm: ConfigMap) -> Result<Stored, DriverError> {
             first_deployed: time(keys::FIRST_DEPLOYED),
             last_deployed: time(keys::LAST_DEPLOYED),
             owner: ann(keys::RUN),
+            supersedes: ann(keys::SUPERSEDES) == "true",
         },
         body,
         version: cm.resource_version,
@@ -441,6 +461,18 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
         self.api.delete(&record_key(name, revision), None).await
     }
 
+    async fn delete_older(&self, name: &str, newest: u32) -> Result<(), DriverError> {
+        let older = format!("{},version!={newest}", record_selector(Some(name), None));
+        self.api.delete_collection(&older).await
+    }
+
+    async fn delete_release(&self, name: &str) -> Result<(), DriverError> {
+        // Records, parts and the lock all carry these two labels, and nothing else does.
+        self.api
+            .delete_collection(&selector(&[("owner", Some(OWNER)), ("name", Some(name))]))
+            .await
+    }
+
     async fn get_lock(&self, name: &str) -> Result<Option<Versioned<Lease>>, DriverError> {
         match self.api.get(&lock_key(name)).await? {
             Some(cm) => lease_from(cm).map(Some),
@@ -572,6 +604,7 @@ mod tests {
                 first_deployed: Timestamp(10),
                 last_deployed: Timestamp(20),
                 owner: "run-1".into(),
+                supersedes: false,
             },
             body: "BODY".into(),
             version: None,
@@ -759,6 +792,9 @@ mod tests {
             ("existence", "owner=kubectl-chart,version", true),
             ("missing key", "owner=kubectl-chart,status", false),
             ("wrong value", "owner=helm", false),
+            ("not equal", "owner=kubectl-chart,version!=2", true),
+            ("not equal, same value", "version!=1", false),
+            ("not equal, no such label", "status!=deployed", true),
         ];
         for (case, sel, want) in cases {
             assert_eq!(matches_selector(&l, sel), want, "{case}");

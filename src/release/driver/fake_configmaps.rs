@@ -82,9 +82,13 @@ impl FakeConfigMapApi {
 pub(super) fn matches_selector(labels: &BTreeMap<String, String>, sel: &str) -> bool {
     sel.split(',')
         .filter(|t| !t.is_empty())
-        .all(|term| match term.split_once('=') {
-            Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-            None => labels.contains_key(term),
+        .all(|term| match term.split_once("!=") {
+            // Kubernetes' `k!=v` also matches objects without the label.
+            Some((k, v)) => labels.get(k).is_none_or(|x| x != v),
+            None => match term.split_once('=') {
+                Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
+                None => labels.contains_key(term),
+            },
         })
 }
 
@@ -173,6 +177,13 @@ impl ConfigMapApi for FakeConfigMapApi {
                 Ok(())
             }
         }
+    }
+
+    async fn delete_collection(&self, label_selector: &str) -> Result<(), DriverError> {
+        let mut st = self.enter(format!("deletecollection {label_selector}")).await;
+        st.configmaps
+            .retain(|_, cm| !matches_selector(&cm.labels, label_selector));
+        Ok(())
     }
 
     async fn get_secret(&self, name: &str) -> Result<Option<BTreeMap<String, Vec<u8>>>, DriverError> {

@@ -146,6 +146,38 @@ pub trait Driver: Send + Sync {
     /// Delete a revision; [`DriverError::NotFound`] if it is gone.
     async fn delete(&self, name: &str, revision: u32) -> Result<(), DriverError>;
 
+    /// Delete every record of `name` but revision `newest` (their parts and the lock stay),
+    /// in one request where the storage allows. The default deletes them one by one.
+    async fn delete_older(&self, name: &str, newest: u32) -> Result<(), DriverError> {
+        for s in self.query_meta(Some(name), None).await? {
+            if s.meta.revision == newest {
+                continue;
+            }
+            match self.delete(name, s.meta.revision).await {
+                Ok(()) | Err(DriverError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Delete whatever is left of `name`: its records, every part (referenced or left behind
+    /// by a run that died) and its lock, whoever holds it, in one request where the storage
+    /// allows, in no promised order. The default deletes records, then parts, then the lock.
+    async fn delete_release(&self, name: &str) -> Result<(), DriverError> {
+        let gone = |r: Result<(), DriverError>| match r {
+            Ok(()) | Err(DriverError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        };
+        for s in self.query_meta(Some(name), None).await? {
+            gone(self.delete(name, s.meta.revision).await)?;
+        }
+        for (revision, index) in self.list_parts(name, None).await? {
+            gone(self.delete_part(name, revision, index).await)?;
+        }
+        gone(self.delete_lock(name, None).await)
+    }
+
     /// The lock of a release, `Ok(None)` when nobody holds or held it.
     async fn get_lock(&self, name: &str) -> Result<Option<Versioned<Lease>>, DriverError>;
 

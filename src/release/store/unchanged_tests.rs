@@ -1,10 +1,11 @@
 //! Tests of the one-write path for unchanged upgrades ([`Store::record_unchanged`]) and of
 //! `superseded` derived at read time: write counts, mutual exclusion, and records written
-//! before either existed reading exactly as before.
+//! before either existed reading exactly as before; and of uninstall's record deletion, which
+//! relies on both.
 
 use super::*;
 use crate::release::{
-    driver::{ConfigMapDriver, FakeConfigMapApi},
+    driver::{keys, ConfigMapApi as _, ConfigMapDriver, FakeConfigMapApi},
     record::{ManualClock, Timestamp},
 };
 
@@ -275,16 +276,37 @@ async fn an_unchanged_upgrade_then_a_locked_one_then_uninstall_keep_history() {
     let p = s.begin(opts("web", Operation::Upgrade, "b")).await.unwrap();
     assert_eq!(p.release().revision, 3);
     s.mark_deployed(p, "Upgrade complete").await.unwrap();
-    // Uninstall takes deployed away from the newest: the older ones are written superseded
-    // first, with the dates they read with.
+    // Uninstall takes deployed away from the newest without rewriting the older ones: the
+    // uninstalled record is marked as superseding them, so they read as before.
+    let before = api.calls().len();
     let p = s.begin_uninstall("web").await.unwrap();
     s.finish_uninstall(p, true).await.unwrap();
-    let labels: Vec<String> = api
+    let record_writes: Vec<String> = writes(&api.calls()[before..])
+        .into_iter()
+        .filter(|c| !c.ends_with(".lock"))
+        .collect();
+    assert_eq!(
+        record_writes,
+        ["update kubectl-chart.web.v3", "update kubectl-chart.web.v3"],
+        "uninstalling, then uninstalled: no older record rewritten"
+    );
+    let labels: Vec<(String, Option<String>)> = api
         .configmaps()
         .values()
-        .filter_map(|cm| cm.labels.get("status").cloned())
+        .filter_map(|cm| {
+            let status = cm.labels.get("status")?.clone();
+            Some((status, cm.annotations.get(keys::SUPERSEDES).cloned()))
+        })
         .collect();
-    assert_eq!(labels, ["superseded", "superseded", "uninstalled"]);
+    let mark = Some("true".to_string());
+    assert_eq!(
+        labels,
+        [
+            ("deployed".into(), None),
+            ("deployed".into(), None),
+            ("uninstalled".into(), mark)
+        ]
+    );
     assert_eq!(
         statuses(&s, "web").await,
         [
@@ -310,4 +332,155 @@ async fn history_max_prunes_after_an_unchanged_upgrade() {
     }
     let left: Vec<u32> = statuses(&s, "web").await.into_iter().map(|x| x.0).collect();
     assert_eq!(left, [3, 4]);
+}
+
+/// How an uninstall ends, for [`uninstall_never_changes_what_older_revisions_read`].
+#[derive(Debug, Clone, Copy)]
+enum UninstallEnd {
+    /// `--keep-history`: the newest record stays, `uninstalled`.
+    KeepHistory,
+    /// Killed after marking `uninstalling`; a later run recovers the record as `failed`.
+    KilledThenRecovered,
+    /// The uninstall failed (a hook, a delete): the record becomes `failed`.
+    Failed,
+}
+
+/// Helm marks the deployed revision `superseded` when a newer one is deployed, and never
+/// otherwise; its uninstall rewrites only the newest record. Whatever an uninstall of ours
+/// leaves, the older revisions read what Helm's would: superseded below a revision that was
+/// deployed, `deployed` below one that had failed.
+#[tokio::test(start_paused = true)]
+async fn uninstall_never_changes_what_older_revisions_read() {
+    use Status::{Deployed as D, Failed as F, Superseded as S, Uninstalled as U};
+    // (name, did the last upgrade fail, how the uninstall ends, statuses after, oldest first)
+    let cases: &[(&str, bool, UninstallEnd, &[Status])] = &[
+        ("deployed, kept", false, UninstallEnd::KeepHistory, &[S, S, U]),
+        (
+            "deployed, killed",
+            false,
+            UninstallEnd::KilledThenRecovered,
+            &[S, S, F],
+        ),
+        ("deployed, failed", false, UninstallEnd::Failed, &[S, S, F]),
+        (
+            "after a failed upgrade, kept",
+            true,
+            UninstallEnd::KeepHistory,
+            &[S, D, U],
+        ),
+        (
+            "after a failed upgrade, killed",
+            true,
+            UninstallEnd::KilledThenRecovered,
+            &[S, D, F],
+        ),
+        (
+            "after a failed upgrade, failed",
+            true,
+            UninstallEnd::Failed,
+            &[S, D, F],
+        ),
+    ];
+    for &(name, failed_upgrade, end, want) in cases {
+        let api = FakeConfigMapApi::new("prod");
+        let c = Arc::new(ManualClock::new(Timestamp(0)));
+        let s = cm_store(&api, &c, "run").with_lock_ttl(5);
+        install(&s, "web").await;
+        c.advance(10);
+        let p = s.begin(opts("web", Operation::Upgrade, "b")).await.unwrap();
+        s.mark_deployed(p, "Upgrade complete").await.unwrap();
+        c.advance(10);
+        let p = s.begin(opts("web", Operation::Upgrade, "c")).await.unwrap();
+        if failed_upgrade {
+            s.mark_failed(p, "upgrade: boom").await.unwrap();
+        } else {
+            s.mark_deployed(p, "Upgrade complete").await.unwrap();
+        }
+        let before = statuses(&s, "web").await;
+        c.advance(10);
+        let p = s.begin_uninstall("web").await.unwrap();
+        let mid = statuses(&s, "web").await;
+        assert_eq!(mid[..2], before[..2], "{name}: while uninstalling");
+        match end {
+            UninstallEnd::KeepHistory => {
+                s.finish_uninstall(p, true).await.unwrap();
+            }
+            UninstallEnd::Failed => {
+                s.mark_failed(p, "uninstall failed: boom").await.unwrap();
+            }
+            UninstallEnd::KilledThenRecovered => {
+                drop(p);
+                // The lease expires unrenewed; the next run takes it over and recovers.
+                let next = cm_store(&api, &c, "next").with_lock_ttl(5);
+                c.advance(60);
+                let p = next.begin_uninstall("web").await.unwrap();
+                next.mark_failed(p, "uninstall failed: boom").await.unwrap();
+            }
+        }
+        let after = statuses(&s, "web").await;
+        let got: Vec<Status> = after.iter().map(|x| x.1).collect();
+        assert_eq!(got, want, "{name}");
+        assert_eq!(after[..2], before[..2], "{name}: older revisions read as before");
+    }
+}
+
+/// Uninstall deletes the records only while nobody else can hold the lock: a lease written less
+/// than a renewal interval ago is used as it is (no renewal as fencing); an older one is renewed
+/// first, and one taken over meanwhile stops the run with every record left.
+#[tokio::test(start_paused = true)]
+async fn uninstall_deletes_records_only_under_a_lease_nobody_else_can_hold() {
+    // (case, seconds the run stalls before deleting, another run took the lock meanwhile,
+    // calls from the stall on, records left)
+    type Case<'a> = (&'a str, u64, bool, &'a [&'a str], usize);
+    let all = "deletecollection owner=kubectl-chart,name=web";
+    let older = "deletecollection owner=kubectl-chart,name=web,version,version!=2";
+    let cases: &[Case] = &[
+        ("fresh lease", 0, false, &[older, all], 0),
+        (
+            "stale lease",
+            3,
+            false,
+            &["update kubectl-chart.web.lock", older, all],
+            0,
+        ),
+        (
+            "taken over",
+            30,
+            true,
+            // The last call is the conditional give-back, which leaves the thief's lock alone.
+            &[
+                "update kubectl-chart.web.lock",
+                "get kubectl-chart.web.lock",
+                "delete kubectl-chart.web.lock",
+            ],
+            2,
+        ),
+    ];
+    for &(name, stall, taken, want, left) in cases {
+        let api = FakeConfigMapApi::new("prod");
+        let c = Arc::new(ManualClock::new(Timestamp(0)));
+        let s = cm_store(&api, &c, "run");
+        install(&s, "web").await;
+        let p = s.begin(opts("web", Operation::Upgrade, "b")).await.unwrap();
+        s.mark_deployed(p, "Upgrade complete").await.unwrap();
+        let p = s.begin_uninstall("web").await.unwrap();
+        tokio::time::advance(std::time::Duration::from_secs(stall)).await;
+        if taken {
+            api.delete("kubectl-chart.web.lock", None).await.unwrap();
+            hold(&cm_store(&api, &c, "thief"), &c, "thief").await;
+        }
+        let before = api.calls().len();
+        let out = s.finish_uninstall(p, false).await;
+        assert_eq!(out.is_err(), taken, "{name}: {out:?}");
+        let calls: Vec<String> = api.calls()[before..]
+            .iter()
+            .filter(|c| c.contains("kubectl-chart.web") || c.starts_with("deletecollection"))
+            .cloned()
+            .collect();
+        assert_eq!(calls, want, "{name}");
+        let records = api.configmaps().keys().filter(|k| k.contains(".v")).count();
+        assert_eq!(records, left, "{name}");
+        let lock = api.configmaps().contains_key("kubectl-chart.web.lock");
+        assert_eq!(lock, taken, "{name}: the thief's lock stays, ours goes");
+    }
 }
