@@ -53,7 +53,11 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     m.insert_simple("toJson", |a| {
         text(gotemplate::json::to_json_checked(arg0(a), true, None))
     });
-    m.insert_simple("toToml", |a| text(yaml::to_toml_checked(arg0(a))));
+    m.insert_simple("toToml", |a| match a {
+        // BurntSushi's encoder asks reflect for the type of nil, which panics.
+        [Value::Nil] => Err("reflect: call of reflect.Value.Type on zero Value".to_string()),
+        _ => text(yaml::to_toml_checked(arg0(a))),
+    });
     m.insert_simple("fromYaml", |a| from_yaml(a, "fromYaml", false));
     m.insert_simple("fromJson", |a| Ok(from_json(&string_arg(a, "fromJson")?, false)));
     m.insert_simple("fromYamlArray", |a| from_yaml(a, "fromYamlArray", true));
@@ -202,7 +206,7 @@ fn from_json(text: &str, array: bool) -> Value {
         }
         // serde_json also refuses a few texts Go's scanner accepts (lone UTF-16 surrogates, which
         // Go would decode with replacement characters): those keep serde_json's words.
-        Err(e) => match super::gojson::check(text.as_bytes()) {
+        Err(e) => match gotemplate::json_syntax::check(text.as_bytes()) {
             Err(go) => with_error(go, array),
             Ok(()) => with_error(e.to_string(), array),
         },

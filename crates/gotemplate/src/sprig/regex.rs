@@ -211,7 +211,18 @@ fn compile_uncached(pat: &str) -> Result<Regex, String> {
 
 /// `regexp.MustCompile`: the panic text for an invalid pattern.
 fn must_compile(pat: &str) -> Result<Regex, String> {
-    compile(pat).map_err(|e| format!("regexp: Compile({}): {e}", go_quote(pat)))
+    compile(pat).map_err(|e| format!("regexp: Compile({}): {e}", quote_expr(pat)))
+}
+
+/// regexp's `quote`: the pattern in backquotes when `strconv.CanBackquote` allows (no backquote,
+/// no control character but tab, no U+FEFF), else `strconv.Quote`d.
+fn quote_expr(pat: &str) -> String {
+    let plain = |c: char| c == '\t' || !(c < ' ' || c == '`' || c == '\u{7f}' || c == '\u{feff}');
+    if pat.chars().all(plain) {
+        format!("`{pat}`")
+    } else {
+        go_quote(pat)
+    }
 }
 
 /// Go's `allMatches` loop: successive non-overlapping matches (at most `n` if `n >= 0`), skipping
@@ -579,7 +590,7 @@ mod tests {
                 "find panics",
                 "regexFind",
                 vec![s("[a"), s("a")],
-                "regexp: Compile(\"[a\"): error parsing regexp: missing closing ]: `[a`",
+                "regexp: Compile(`[a`): error parsing regexp: missing closing ]: `[a`",
             ),
             (
                 "missing paren",
