@@ -1256,14 +1256,8 @@ fn go_syntax(v: &Value) -> String {
     match v {
         Value::Nil => "<nil>".into(),
         Value::Str(s) => quote(s),
-        Value::Float(f) => {
-            let s = format_float_g(*f);
-            if s.contains(['.', 'e', 'I', 'N']) {
-                s
-            } else {
-                s + ".0"
-            }
-        }
+        // Go's `%#v` of a float64 is its `%v` (`1`, not `1.0`), as helm prints.
+        Value::Float(f) => format_float_g(*f),
         // Go's %#v prints unsigned integers in hex.
         Value::Uint64(u) => format!("0x{u:x}"),
         Value::Bytes(b) => {
