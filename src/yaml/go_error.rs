@@ -17,6 +17,11 @@ pub fn go_error(text: &str, e: &Error) -> String {
     if e.message.starts_with("error unmarshaling") {
         return e.message.clone();
     }
+    // go-yaml's reader refuses characters YAML does not allow (a raw U+007F from `toJson`)
+    // before the parser sees anything, and names no line.
+    if let Some((_, _, problem)) = super::reader::first_refusal(text.as_bytes()) {
+        return format!("error converting YAML to JSON: yaml: {problem}");
+    }
     let (message, line) = translate(text, e);
     match line {
         Some(line) => format!("error converting YAML to JSON: yaml: line {line}: {message}"),
@@ -255,6 +260,11 @@ mod tests {
                 "text after a quoted scalar",
                 "a: 'x'y",
                 "did not find expected key",
+            ),
+            (
+                "control character",
+                "a: \"\u{7f}\" b",
+                "control characters are not allowed",
             ),
         ];
         for (case, doc, want) in cases {
