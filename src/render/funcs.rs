@@ -182,12 +182,8 @@ fn parse_yaml(text: &str, array: bool) -> Value {
             None if matches!(v, Value::Nil) => empty(array),
             None => v,
         },
-        // sigs.k8s.io/yaml's wording around go-yaml's; the description itself is our parser's.
-        Err(e) => {
-            let line = e.line.map_or(String::new(), |l| format!("line {l}: "));
-            let msg = format!("error converting YAML to JSON: yaml: {line}{}", e.message);
-            with_error(msg, array)
-        }
+        // sigs.k8s.io/yaml's wording around go-yaml's, translated from our parser's (`yaml::go_error`).
+        Err(e) => with_error(yaml::go_error(text, &e), array),
     }
 }
 

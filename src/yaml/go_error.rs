@@ -77,7 +77,9 @@ fn translate(text: &str, e: &Error) -> (String, Option<usize>) {
         };
         return (message, parser(end));
     }
-    if m == "mapping values are not allowed in this context" {
+    if m == "mapping values are not allowed in this context"
+        || m == "block sequence entries are not allowed in this context"
+    {
         return (owned(m), scanner(at));
     }
     if m == "while parsing node, found unknown anchor" {

@@ -62,7 +62,8 @@ fn set(a: &[Value]) -> FuncResult {
     let (m, k) = (map_arg(d)?, str_arg(k)?);
     let m = m.ok_or("assignment to entry in nil map")?;
     m.borrow_mut().insert(k.to_string(), v.clone());
-    Ok(d.clone())
+    // Returned as Sprig's `map[string]interface{}` (a `chartutil.Values` argument is converted).
+    Ok(Value::Map(m.clone()))
 }
 
 fn unset(a: &[Value]) -> FuncResult {
@@ -71,7 +72,7 @@ fn unset(a: &[Value]) -> FuncResult {
     match m {
         Some(m) => {
             m.borrow_mut().remove(k);
-            Ok(d.clone())
+            Ok(Value::Map(m.clone()))
         }
         None => Ok(Value::new_map()),
     }
