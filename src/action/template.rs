@@ -81,7 +81,7 @@ fn render_and_print(opts: &TemplateOptions, out: &mut dyn Write, then_exit: bool
     }
     let mut req = request(opts, caps);
     req.then_exit = then_exit;
-    let rendered = render_release(&req)?;
+    let rendered = render_release(&req).map_err(debug_hint)?;
     let printed = print_to(opts, &rendered, out);
     if then_exit {
         std::mem::forget(rendered);
@@ -125,7 +125,7 @@ pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) ->
         ctx.cluster.clone(),
         tokio::runtime::Handle::current(),
     ));
-    let rendered = render_release(&req)?;
+    let rendered = render_release(&req).map_err(debug_hint)?;
     let mut problems = Vec::new();
     for m in rendered
         .manifests
@@ -174,6 +174,19 @@ pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) ->
         bail!("validation failed:\n- {}", problems.join("\n- "));
     }
     printed(|out| print_to(opts, &rendered, out))
+}
+
+/// `helm template`'s hint after an error from rendering the chart or reading what it rendered
+/// (from the point where Helm has created the release it renders), kept so that the whole error
+/// text is Helm's.
+fn debug_hint(e: anyhow::Error) -> anyhow::Error {
+    if e.downcast_ref::<crate::render::Error>().is_some()
+        || e.downcast_ref::<crate::manifest::Error>().is_some()
+    {
+        anyhow::anyhow!("{e:#}\n\nUse --debug flag to render out invalid YAML")
+    } else {
+        e
+    }
 }
 
 /// Flag combinations refused before anything renders.

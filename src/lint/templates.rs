@@ -165,7 +165,7 @@ struct Head {
 /// carry Go's wording.
 fn decode_head(doc: &str) -> Result<(Option<Head>, Json), String> {
     let value = crate::yaml::parse_documents(doc, "")
-        .map_err(|e| go_yaml_error(&e))?
+        .map_err(|e| crate::yaml::go_error(doc, &e))?
         .into_iter()
         .next()
         .unwrap_or(Json::Null);
@@ -215,27 +215,6 @@ fn decode_head(doc: &str) -> Result<(Option<Head>, Json), String> {
     Ok((Some(head), value))
 }
 
-/// A YAML error as sigs.k8s.io/yaml words it (`error converting YAML to JSON: yaml: line 3: …`);
-/// errors that are already Go's JSON decoding messages pass through.
-pub(crate) fn go_yaml_error(e: &crate::yaml::Error) -> String {
-    if e.message.starts_with("error unmarshaling") {
-        return e.message.clone();
-    }
-    // Our parser words a few errors differently from go-yaml; these are the common ones.
-    let message = match e.message.as_str() {
-        "unclosed bracket '['" => "did not find expected ',' or ']'",
-        "unclosed brace '{'" => "did not find expected ',' or '}'",
-        m => m,
-    };
-    match e.line {
-        // go-yaml leaves the line out for a scanner error on the first line.
-        Some(line) if line > 1 || !message.starts_with("mapping values") => {
-            format!("error converting YAML to JSON: yaml: line {line}: {message}")
-        }
-        _ => format!("error converting YAML to JSON: yaml: {message}"),
-    }
-}
-
 /// Workloads need a selector; Helm looks for the words anywhere in the rendered file.
 fn match_selector(head: &Head, content: &str) -> Result<(), String> {
     if matches!(
@@ -259,7 +238,7 @@ fn list_annotations(head: &Head, content: &str) -> Result<(), String> {
         return Ok(());
     }
     let first = crate::yaml::parse_documents(content, "")
-        .map_err(|e| format!("unable to parse YAML: {}", go_yaml_error(&e)))?
+        .map_err(|e| format!("unable to parse YAML: {}", crate::yaml::go_error(content, &e)))?
         .into_iter()
         .next()
         .unwrap_or(Json::Null);

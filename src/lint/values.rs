@@ -36,8 +36,9 @@ fn validate(
     overrides: &Value,
     warn: &mut dyn FnMut(String),
 ) -> Result<(), String> {
-    let values = crate::yaml::parse_values(&String::from_utf8_lossy(data), "")
-        .map_err(|e| format!("unable to parse YAML: {}", super::templates::go_yaml_error(&e)))?;
+    let text = String::from_utf8_lossy(data);
+    let values = crate::yaml::parse_values(&text, "")
+        .map_err(|e| format!("unable to parse YAML: {}", crate::yaml::go_error(&text, &e)))?;
     // The user's values win over the file's, as they will when the chart is installed.
     let merged = match overrides.deep_copy() {
         Value::Map(m) => m,

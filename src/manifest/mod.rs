@@ -67,7 +67,7 @@ pub struct Hook {
 pub struct Error {
     /// Template path.
     pub path: String,
-    /// The parser's message with line and column within the document.
+    /// go-yaml's message, as Helm prints it (`error converting YAML to JSON: yaml: line 2: …`).
     pub message: String,
 }
 
@@ -137,7 +137,7 @@ pub fn scan_file(path: &str, content: &str) -> Result<Vec<Manifest>, Error> {
         .map(|doc| {
             let h = crate::yaml::scan_head(doc, path).map_err(|e| Error {
                 path: path.to_string(),
-                message: e.to_string(),
+                message: crate::yaml::go_error(doc, &e),
             })?;
             let head = Head {
                 api_version: h.api_version,
@@ -216,7 +216,7 @@ fn scan_heads(docs: &[(&str, &str)]) -> Result<Vec<Head>, Error> {
     let scan = |(path, text): &(&str, &str)| -> Result<Head, Error> {
         let h = crate::yaml::scan_head(text, path).map_err(|e| Error {
             path: path.to_string(),
-            message: e.to_string(),
+            message: crate::yaml::go_error(text, &e),
         })?;
         Ok(Head {
             api_version: h.api_version,

@@ -53,12 +53,14 @@ pub fn helm_funcs(lookup: Rc<dyn Lookup>) -> FuncMap {
     m.insert_simple("toJson", |a| {
         text(gotemplate::json::to_json_checked(arg0(a), true, None))
     });
-    m.insert_simple("toToml", |a| text(yaml::to_toml_checked(arg0(a))));
-    m.insert_simple("fromYaml", |a| Ok(from_yaml(&string_arg(a, "fromYaml")?, false)));
-    m.insert_simple("fromJson", |a| Ok(from_json(&string_arg(a, "fromJson")?, false)));
-    m.insert_simple("fromYamlArray", |a| {
-        Ok(from_yaml(&string_arg(a, "fromYamlArray")?, true))
+    m.insert_simple("toToml", |a| match a {
+        // BurntSushi's encoder asks reflect for the type of nil, which panics.
+        [Value::Nil] => Err("reflect: call of reflect.Value.Type on zero Value".to_string()),
+        _ => text(yaml::to_toml_checked(arg0(a))),
     });
+    m.insert_simple("fromYaml", |a| from_yaml(a, "fromYaml", false));
+    m.insert_simple("fromJson", |a| Ok(from_json(&string_arg(a, "fromJson")?, false)));
+    m.insert_simple("fromYamlArray", |a| from_yaml(a, "fromYamlArray", true));
     m.insert_simple("fromJsonArray", |a| {
         Ok(from_json(&string_arg(a, "fromJsonArray")?, true))
     });
@@ -116,6 +118,8 @@ fn arg0(a: &[Value]) -> &Value {
 fn string_arg(a: &[Value], func: &str) -> Result<String, String> {
     match a {
         [Value::Str(s)] => Ok(s.to_string()),
+        // A Go string that is not UTF-8 (`b64dec`): the text its readers see.
+        [Value::BStr(b)] => Ok(b.text().to_string()),
         [other] => Err(format!(
             "wrong type for value; expected string; got {}",
             other.type_name()
@@ -154,7 +158,21 @@ fn shape_error(v: &Value, array: bool) -> Option<String> {
 
 /// `fromYaml`/`fromYamlArray`: sigs.k8s.io/yaml converts the YAML to JSON and decodes that, so a
 /// shape error is worded by both layers.
-fn from_yaml(text: &str, array: bool) -> Value {
+fn from_yaml(a: &[Value], func: &str, array: bool) -> Result<Value, String> {
+    let text = string_arg(a, func)?;
+    // Helm's YAML reader refuses bytes that are not UTF-8 before parsing, as for a manifest.
+    if let Some(msg) = a
+        .first()
+        .and_then(Value::go_str_bytes)
+        .and_then(yaml::reader::reader_error)
+    {
+        return Ok(with_error(msg, array));
+    }
+    Ok(parse_yaml(&text, array))
+}
+
+/// [`from_yaml`] of text.
+fn parse_yaml(text: &str, array: bool) -> Value {
     match yaml::parse_any(text, "") {
         Ok(v) => match shape_error(&v, array) {
             Some(e) => with_error(
@@ -164,12 +182,8 @@ fn from_yaml(text: &str, array: bool) -> Value {
             None if matches!(v, Value::Nil) => empty(array),
             None => v,
         },
-        // sigs.k8s.io/yaml's wording around go-yaml's; the description itself is our parser's.
-        Err(e) => {
-            let line = e.line.map_or(String::new(), |l| format!("line {l}: "));
-            let msg = format!("error converting YAML to JSON: yaml: {line}{}", e.message);
-            with_error(msg, array)
-        }
+        // sigs.k8s.io/yaml's wording around go-yaml's, translated from our parser's (`yaml::go_error`).
+        Err(e) => with_error(yaml::go_error(text, &e), array),
     }
 }
 
@@ -188,7 +202,7 @@ fn from_json(text: &str, array: bool) -> Value {
         }
         // serde_json also refuses a few texts Go's scanner accepts (lone UTF-16 surrogates, which
         // Go would decode with replacement characters): those keep serde_json's words.
-        Err(e) => match super::gojson::check(text.as_bytes()) {
+        Err(e) => match gotemplate::json_syntax::check(text.as_bytes()) {
             Err(go) => with_error(go, array),
             Ok(()) => with_error(e.to_string(), array),
         },

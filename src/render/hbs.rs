@@ -78,7 +78,7 @@ fn check_size(helper: &str, args: &[Value]) -> Result<(), String> {
     let (Ok(count), Some(text)) = (u64::try_from(count), args.get(1).and_then(Value::as_str)) else {
         return Ok(());
     };
-    match gotemplate::sprig::indented_len(count, text, lead) {
+    match gotemplate::sprig::indented_len(count, text.as_bytes(), lead) {
         Some(len) if len <= gotemplate::json::MAX_TEXT as u64 => Ok(()),
         _ => Err(gotemplate::json::TooLong {
             limit: gotemplate::json::MAX_TEXT,

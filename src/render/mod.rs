@@ -17,7 +17,6 @@
 
 mod files;
 mod funcs;
-mod gojson;
 mod hbs;
 mod not_text;
 mod scope;
@@ -86,10 +85,9 @@ pub enum Error {
     #[error("{0}")]
     Template(String),
     /// A rendered manifest is not UTF-8 text (a template printed `b64dec` or `.Files.Get` output
-    /// as it is), so Helm's YAML reader refuses it; worded as Helm words it, plus where.
-    #[error(
-        "YAML parse error on {path}: error converting YAML to JSON: yaml: {message} (line {line}: {bytes})"
-    )]
+    /// as it is), so Helm's YAML reader refuses it; worded as Helm words it (go-yaml's reader
+    /// gives no line; `line` and `bytes` say where, for callers).
+    #[error("YAML parse error on {path}: error converting YAML to JSON: yaml: {message}")]
     NotText {
         /// `chart/templates/x.yaml`
         path: String,
@@ -367,9 +365,12 @@ fn parse_error(name: &str, e: &gotemplate::Error) -> Error {
         Some(line) => format!("{}:{line}", e.template()),
         None => name.to_string(),
     };
+    // Helm keeps only the last of the `: `-separated parts (`cleanupParseError`), so
+    // `illegal number syntax: "1e400"` reads `"1e400"`.
+    let message = e.message();
     Error::Parse {
         location,
-        message: e.message().to_string(),
+        message: message.rsplit(": ").next().unwrap_or(message).to_string(),
     }
 }
 

@@ -17,12 +17,14 @@ use std::fmt;
 mod direct;
 pub mod emit;
 mod fast;
+mod go_error;
 pub mod head;
 pub mod parse;
 pub mod reader;
 pub mod toml;
 
 pub use emit::{json_to_yaml, to_yaml, to_yaml_checked, to_yaml_pretty, to_yaml_pretty_checked};
+pub use go_error::go_error;
 pub use head::{scan_head, DocHead};
 pub use parse::{parse_any, parse_documents, parse_values};
 pub use toml::{to_toml, to_toml_checked};

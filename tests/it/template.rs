@@ -119,7 +119,7 @@ const GOLDEN_CASES: &[(&str, &[&str], &str)] = &[
     ),
 ];
 
-/// Charts Helm warns about or refuses before rendering: (case, chart, exit code, stdout golden
+/// Charts Helm warns about or refuses before rendering, or whose rendered YAML it refuses: (case, chart, exit code, stdout golden
 /// (none when the command fails), stderr golden). Both goldens are helm v3.17.2's own output for
 /// `helm template rel CHART -n ns`, byte for byte; a stderr golden named `*.sorted.stderr` holds
 /// Helm's lines sorted, for warnings Helm prints in Go's random map order.
@@ -152,6 +152,13 @@ const CHART_CHECK_CASES: &[(&str, &str, i32, Option<&str>, &str)] = &[
         1,
         None,
         "bad-schema.stderr",
+    ),
+    (
+        "a template that renders YAML go-yaml refuses, and Helm's hint after the error",
+        "lint-bad-yaml",
+        1,
+        None,
+        "bad-yaml.stderr",
     ),
 ];
 

@@ -108,8 +108,21 @@ impl Builtin {
             Builtin::Le => le(&args[0], &args[1]).map(Value::Bool),
             Builtin::Gt => le(&args[0], &args[1]).map(|b| Value::Bool(!b)),
             Builtin::Ge => lt(&args[0], &args[1]).map(|b| Value::Bool(!b)),
+            // The three escapers keep bytes that are not UTF-8 as Go's do: `html` and `js` copy
+            // them (Go sees a printable U+FFFD and writes the byte), `urlquery` escapes each byte.
+            Builtin::Html | Builtin::Js if args.iter().any(gofmt::has_bad_bytes) => {
+                let text = gofmt::raw_text(eval_go_string(args).go_str_bytes().unwrap_or_default());
+                let escaped = match self {
+                    Builtin::Html => html_escape(&text),
+                    _ => js_escape(&text, true),
+                };
+                Ok(gofmt::from_raw_text(&escaped))
+            }
             Builtin::Html => Ok(Value::from(html_escape(&eval_args(args)))),
-            Builtin::Js => Ok(Value::from(js_escape(&eval_args(args)))),
+            Builtin::Js => Ok(Value::from(js_escape(&eval_args(args), false))),
+            Builtin::Urlquery if args.iter().any(gofmt::has_bad_bytes) => Ok(Value::from(
+                crate::gostr::query_escape_bytes(eval_go_string(args).go_str_bytes().unwrap_or_default()),
+            )),
             Builtin::Urlquery => Ok(Value::from(crate::gostr::query_escape(&eval_args(args)))),
             Builtin::Call => match &args[0] {
                 Value::Nil => Err("call of nil".into()),
@@ -411,18 +424,25 @@ fn eval_args(args: &[Value]) -> String {
     if let [Value::Str(s)] = args {
         return s.to_string();
     }
-    // Go passes each operand through printableValue first, which turns nil into "<no value>".
-    let args: Vec<Value> = args
-        .iter()
-        .map(|a| {
-            if let Value::Nil = a {
-                Value::str("<no value>")
-            } else {
-                a.clone()
-            }
+    gofmt::sprint(&printable(args))
+}
+
+/// [`eval_args`] as the Go string it is, bytes that are not UTF-8 and all.
+fn eval_go_string(args: &[Value]) -> Value {
+    match args {
+        [v @ Value::BStr(_)] => v.clone(),
+        _ => gofmt::sprint_value(&printable(args), false),
+    }
+}
+
+/// Go passes each operand through printableValue first, which turns nil into "<no value>".
+fn printable(args: &[Value]) -> Vec<Value> {
+    args.iter()
+        .map(|a| match a {
+            Value::Nil => Value::str("<no value>"),
+            _ => a.clone(),
         })
-        .collect();
-    gofmt::sprint(&args)
+        .collect()
 }
 
 /// `template.HTMLEscapeString`.
@@ -442,8 +462,10 @@ pub(crate) fn html_escape(s: &str) -> String {
     out
 }
 
-/// `template.JSEscapeString`.
-pub(crate) fn js_escape(s: &str) -> String {
+/// `template.JSEscapeString`; with `raw`, `s` holds the private-use stand-ins of bytes that are
+/// not UTF-8 (`gofmt::raw_text`), which are copied: Go reads such a byte as U+FFFD, a printable
+/// rune, and writes the byte as it is.
+pub(crate) fn js_escape(s: &str, raw: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -455,6 +477,7 @@ pub(crate) fn js_escape(s: &str) -> String {
             '&' => out.push_str("\\u0026"),
             '=' => out.push_str("\\u003D"),
             c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if raw && gofmt::is_raw_stand_in(c) => out.push(c),
             c if (c as u32) >= 0x80 && !gofmt::is_print(c) => out.push_str(&format!("\\u{:04X}", c as u32)),
             c => out.push(c),
         }

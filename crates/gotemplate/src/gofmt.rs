@@ -79,19 +79,22 @@ pub fn sprintf_value(format: &Value, args: &[Value]) -> Value {
 const RAW_BASE: u32 = 0x10_FF00;
 
 /// Whether `v` holds a Go string that is not UTF-8, at any depth `fmt` prints.
-fn has_bad_bytes(v: &Value) -> bool {
+pub(crate) fn has_bad_bytes(v: &Value) -> bool {
     match v {
         Value::BStr(_) => true,
         Value::Bytes(b) => std::str::from_utf8(b).is_err(),
         Value::List(l) => l.iter().any(has_bad_bytes),
         Value::Map(m) => m.borrow().values().any(has_bad_bytes),
-        Value::Object(o) => o.as_list().is_some_and(|l| l.iter().any(has_bad_bytes)),
+        Value::Object(o) => {
+            o.as_list().is_some_and(|l| l.iter().any(has_bad_bytes))
+                || o.as_map().is_some_and(|m| m.borrow().values().any(has_bad_bytes))
+        }
         _ => false,
     }
 }
 
 /// The bytes as text, each byte that is not UTF-8 as its private-use stand-in.
-fn raw_text(bytes: &[u8]) -> String {
+pub(crate) fn raw_text(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
@@ -105,8 +108,13 @@ fn raw_text(bytes: &[u8]) -> String {
     out
 }
 
+/// Whether `c` is the [`raw_text`] stand-in of a byte.
+pub(crate) fn is_raw_stand_in(c: char) -> bool {
+    (RAW_BASE..=RAW_BASE + 0xFF).contains(&u32::from(c))
+}
+
 /// The Go string [`raw_text`]-formatted text stands for.
-fn from_raw_text(text: &str) -> Value {
+pub(crate) fn from_raw_text(text: &str) -> Value {
     let mut bytes = Vec::with_capacity(text.len());
     let mut buf = [0u8; 4];
     for c in text.chars() {
@@ -116,6 +124,18 @@ fn from_raw_text(text: &str) -> Value {
         }
     }
     Value::from_go_bytes(bytes)
+}
+
+/// `%v` of `v` with each byte that is not UTF-8 as its [`raw_text`] stand-in, in strings at any
+/// depth (what Sprig's `fmt.Sprintf("%v", v)` keeps; [`from_raw_text`] gives the Go string back).
+pub(crate) fn raw_v(v: &Value) -> String {
+    let fl = Flags {
+        raw: true,
+        ..Flags::default()
+    };
+    let mut out = String::new();
+    print_arg(&mut out, v, 'v', &fl);
+    out
 }
 
 /// Whether `fmt` sees a Go string (its operands get no space between them in `Sprint`).
@@ -975,6 +995,11 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             let l = o.as_list().cloned().unwrap_or_default();
             print_arg(out, &Value::List(l), verb, fl);
         }
+        // A typed map (`split`'s `map[string]string`) likewise, when its bytes are to be kept.
+        Value::Object(o) if fl.raw && o.kind_name() == "map" && o.as_map().is_some() => {
+            let m = o.as_map().cloned().unwrap_or_default();
+            print_arg(out, &Value::Map(m), verb, fl);
+        }
         Value::Object(o) if o.as_complex().is_some() => {
             let (re, im) = o.as_complex().unwrap_or_default();
             fmt_complex(out, re, im, verb, fl, v);
@@ -1231,14 +1256,8 @@ fn go_syntax(v: &Value) -> String {
     match v {
         Value::Nil => "<nil>".into(),
         Value::Str(s) => quote(s),
-        Value::Float(f) => {
-            let s = format_float_g(*f);
-            if s.contains(['.', 'e', 'I', 'N']) {
-                s
-            } else {
-                s + ".0"
-            }
-        }
+        // Go's `%#v` of a float64 is its `%v` (`1`, not `1.0`), as helm prints.
+        Value::Float(f) => format_float_g(*f),
         // Go's %#v prints unsigned integers in hex.
         Value::Uint64(u) => format!("0x{u:x}"),
         Value::Bytes(b) => {

@@ -160,8 +160,13 @@ pub fn bad_bytes_as_replacement(text: &str) -> String {
 
 /// `url.QueryEscape`.
 pub fn query_escape(s: &str) -> String {
+    query_escape_bytes(s.as_bytes())
+}
+
+/// [`query_escape`] of a Go string's bytes, UTF-8 or not (each escapes on its own, as in Go).
+pub fn query_escape_bytes(s: &[u8]) -> String {
     let mut out = String::with_capacity(s.len());
-    for &b in s.as_bytes() {
+    for &b in s {
         match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
             b' ' => out.push('+'),

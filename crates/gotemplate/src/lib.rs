@@ -52,6 +52,7 @@ mod exec;
 pub mod gofmt;
 pub mod gostr;
 pub mod json;
+pub mod json_syntax;
 mod lex;
 mod number;
 mod parse;

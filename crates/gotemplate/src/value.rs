@@ -529,35 +529,24 @@ impl Value {
     }
 }
 
-impl From<&str> for Value {
-    fn from(s: &str) -> Self {
-        Value::str(s)
-    }
+/// `Value::from` for the Rust types that have one Go counterpart each.
+macro_rules! value_from {
+    ($($t:ty => $make:expr),* $(,)?) => {
+        $(impl From<$t> for Value {
+            fn from(x: $t) -> Self {
+                $make(x)
+            }
+        })*
+    };
 }
-impl From<String> for Value {
-    fn from(s: String) -> Self {
-        Value::str(s)
-    }
-}
-impl From<bool> for Value {
-    fn from(b: bool) -> Self {
-        Value::Bool(b)
-    }
-}
-impl From<i64> for Value {
-    fn from(i: i64) -> Self {
-        Value::Int(i)
-    }
-}
-impl From<f64> for Value {
-    fn from(x: f64) -> Self {
-        Value::Float(x)
-    }
-}
-impl From<Vec<Value>> for Value {
-    fn from(l: Vec<Value>) -> Self {
-        Value::list(l)
-    }
+
+value_from! {
+    &str => Value::str,
+    String => Value::str,
+    bool => Value::Bool,
+    i64 => Value::Int,
+    f64 => Value::Float,
+    Vec<Value> => Value::list,
 }
 
 #[cfg(test)]

@@ -38,12 +38,20 @@ pub fn register(m: &mut FuncMap) {
     m.insert_simple("derivePassword", derive_password);
     m.insert_simple("genPrivateKey", gen_private_key);
     m.insert_simple("buildCustomCert", build_custom_cert);
-    m.insert_simple("genCA", gen_ca);
-    m.insert_simple("genCAWithKey", gen_ca_with_key);
-    m.insert_simple("genSelfSignedCert", gen_self_signed_cert);
-    m.insert_simple("genSelfSignedCertWithKey", gen_self_signed_cert_with_key);
-    m.insert_simple("genSignedCert", gen_signed_cert);
-    m.insert_simple("genSignedCertWithKey", gen_signed_cert_with_key);
+    m.insert_simple("genCA", |a| gen_cert("genCA", a, Cert::Ca, false));
+    m.insert_simple("genCAWithKey", |a| gen_cert("genCAWithKey", a, Cert::Ca, true));
+    m.insert_simple("genSelfSignedCert", |a| {
+        gen_cert("genSelfSignedCert", a, Cert::SelfSigned, false)
+    });
+    m.insert_simple("genSelfSignedCertWithKey", |a| {
+        gen_cert("genSelfSignedCertWithKey", a, Cert::SelfSigned, true)
+    });
+    m.insert_simple("genSignedCert", |a| {
+        gen_cert("genSignedCert", a, Cert::Signed, false)
+    });
+    m.insert_simple("genSignedCertWithKey", |a| {
+        gen_cert("genSignedCertWithKey", a, Cert::Signed, true)
+    });
     m.insert_simple("encryptAES", encrypt_aes);
     m.insert_simple("decryptAES", decrypt_aes);
 }
@@ -900,28 +908,41 @@ fn leaf_template(args: &[Value]) -> Result<Template, String> {
     })
 }
 
-fn gen_ca(args: &[Value]) -> FuncResult {
-    arity("genCA", args, 2)?;
-    let t = ca_template(args)?;
-    certificate(&t, &new_rsa(2048)?, None)
+/// What a `gen*` certificate function makes.
+#[derive(Clone, Copy, PartialEq)]
+enum Cert {
+    /// `genCA`: a CA from (cn, days), signed by itself.
+    Ca,
+    /// `genSelfSignedCert`: a leaf from (cn, ips, alternate DNS names, days), signed by itself.
+    SelfSigned,
+    /// `genSignedCert`: a leaf as above, signed by the CA that follows its arguments.
+    Signed,
 }
 
-fn gen_ca_with_key(args: &[Value]) -> FuncResult {
-    arity("genCAWithKey", args, 3)?;
-    let t = ca_template(args)?;
-    certificate(&t, &with_key(string_arg(args, 2)?)?, None)
-}
-
-fn gen_self_signed_cert(args: &[Value]) -> FuncResult {
-    arity("genSelfSignedCert", args, 4)?;
-    let t = leaf_template(args)?;
-    certificate(&t, &new_rsa(2048)?, None)
-}
-
-fn gen_self_signed_cert_with_key(args: &[Value]) -> FuncResult {
-    arity("genSelfSignedCertWithKey", args, 5)?;
-    let t = leaf_template(args)?;
-    certificate(&t, &with_key(string_arg(args, 4)?)?, None)
+/// The six `gen*` certificate functions: the certificate's own arguments, the signing CA for
+/// [`Cert::Signed`], then, for the `*WithKey` forms, the PEM private key to use instead of a new
+/// 2048-bit RSA key.
+fn gen_cert(name: &str, args: &[Value], kind: Cert, given_key: bool) -> FuncResult {
+    let own = if kind == Cert::Ca { 2 } else { 4 };
+    let n = own + usize::from(kind == Cert::Signed) + usize::from(given_key);
+    arity(name, args, n)?;
+    let t = if kind == Cert::Ca {
+        ca_template(args)?
+    } else {
+        leaf_template(args)?
+    };
+    let key = if given_key {
+        with_key(string_arg(args, n - 1)?)?
+    } else {
+        new_rsa(2048)?
+    };
+    match kind {
+        Cert::Signed => {
+            let (ca, ca_key) = ca_arg(&args[own])?;
+            certificate(&t, &key, Some((&ca, &ca_key)))
+        }
+        _ => certificate(&t, &key, None),
+    }
 }
 
 /// The CA argument of `genSignedCert`: its parsed certificate and key.
@@ -950,22 +971,6 @@ fn ca_arg(v: &Value) -> Result<(ParsedCert, PrivateKey), String> {
         .map_err(|e| format!("error parsing certificate: decodedSignerCert.Bytes: {e}"))?;
     let key = parse_private_key_pem(&key).map_err(|e| format!("error parsing private key: {e}"))?;
     Ok((parsed, key))
-}
-
-fn gen_signed_cert(args: &[Value]) -> FuncResult {
-    arity("genSignedCert", args, 5)?;
-    let t = leaf_template(args)?;
-    let key = new_rsa(2048)?;
-    let (ca, ca_key) = ca_arg(&args[4])?;
-    certificate(&t, &key, Some((&ca, &ca_key)))
-}
-
-fn gen_signed_cert_with_key(args: &[Value]) -> FuncResult {
-    arity("genSignedCertWithKey", args, 6)?;
-    let t = leaf_template(args)?;
-    let key = with_key(string_arg(args, 5)?)?;
-    let (ca, ca_key) = ca_arg(&args[4])?;
-    certificate(&t, &key, Some((&ca, &ca_key)))
 }
 
 fn build_custom_cert(args: &[Value]) -> FuncResult {
@@ -1069,6 +1074,14 @@ fn decrypt_aes(args: &[Value]) -> FuncResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gen_signed_cert_with_key(a: &[Value]) -> FuncResult {
+        gen_cert("genSignedCertWithKey", a, Cert::Signed, true)
+    }
+
+    fn gen_self_signed_cert_with_key(a: &[Value]) -> FuncResult {
+        gen_cert("genSelfSignedCertWithKey", a, Cert::SelfSigned, true)
+    }
     use crate::sprig::test_support::{s, text};
 
     #[test]
@@ -1255,7 +1268,7 @@ mod tests {
 
     #[test]
     fn ca_and_signed_certificates() {
-        let ca = gen_ca(&[s("my-ca"), Value::Int(365)]).expect("genCA");
+        let ca = gen_cert("genCA", &[s("my-ca"), Value::Int(365)], Cert::Ca, false).expect("genCA");
         let (ca_cert, ca_key) = cert_of(&ca);
         assert!(
             ca_key.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"),

@@ -7,7 +7,8 @@
 //!
 //! mergo's rules, as they apply to `map[string]interface{}` (for each key of the source):
 //! - a nil source value is skipped by `merge` and written by `mergeOverwrite`;
-//! - map into map merges recursively, in place;
+//! - map into map merges recursively, in place, also a `map[string]string` from `split` (into
+//!   which reflect refuses to write a `map[string]interface{}`'s element: an error);
 //! - otherwise `merge` writes only where the destination is missing or *empty* (so an explicit
 //!   `false`, `0` or `""` in the destination is replaced), `mergeOverwrite` always writes — even
 //!   an empty source value;
@@ -61,7 +62,8 @@ fn set(a: &[Value]) -> FuncResult {
     let (m, k) = (map_arg(d)?, str_arg(k)?);
     let m = m.ok_or("assignment to entry in nil map")?;
     m.borrow_mut().insert(k.to_string(), v.clone());
-    Ok(d.clone())
+    // Returned as Sprig's `map[string]interface{}` (a `chartutil.Values` argument is converted).
+    Ok(Value::Map(m.clone()))
 }
 
 fn unset(a: &[Value]) -> FuncResult {
@@ -70,7 +72,7 @@ fn unset(a: &[Value]) -> FuncResult {
     match m {
         Some(m) => {
             m.borrow_mut().remove(k);
-            Ok(d.clone())
+            Ok(Value::Map(m.clone()))
         }
         None => Ok(Value::new_map()),
     }
@@ -142,25 +144,51 @@ fn mergo_empty(v: &Value) -> bool {
     super::defaults::empty(v)
 }
 
-/// One mergo `deepMerge` of map `src` into map `dst` (see the module doc for the rules).
-fn merge_into(dst: &Map, src: &Map, overwrite: bool) {
-    if std::rc::Rc::ptr_eq(dst, src) {
-        return;
+/// A map as mergo reflects on it: any value of map kind (`split`'s `map[string]string`, a nested
+/// `chartutil.Values`), and whether its elements are Go `string`s.
+fn mergo_map(v: &Value) -> Option<(&Map, bool)> {
+    match v {
+        Value::Map(m) => Some((m, false)),
+        Value::Object(o) if o.kind_name() == "map" => {
+            o.as_map().map(|m| (m, o.type_name() == "map[string]string"))
+        }
+        _ => None,
     }
+}
+
+/// One mergo `deepMerge` of map `src` into map `dst` (see the module doc for the rules).
+/// `strings` says which of the two hold Go `string`s (dst, src): reflect refuses to write an
+/// `interface{}` element of the source into a `map[string]string`, and the merge fails there.
+fn merge_into(dst: &Map, src: &Map, overwrite: bool, strings: (bool, bool)) -> Result<(), String> {
+    if std::rc::Rc::ptr_eq(dst, src) {
+        return Ok(());
+    }
+    let write = |k: String, v: Value| {
+        if strings.0 && !strings.1 {
+            return Err(
+                "reflect.Value.SetMapIndex: value of type interface {} is not assignable to type string"
+                    .to_string(),
+            );
+        }
+        dst.borrow_mut().insert(k, v);
+        Ok(())
+    };
     let entries: Vec<(String, Value)> = src.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     for (k, sv) in entries {
         let dv = dst.borrow().get(&k).cloned();
+        let both_maps = match (mergo_map(&sv), dv.as_ref().and_then(mergo_map)) {
+            (Some((sm, s_str)), Some((dm, d_str))) => {
+                merge_into(dm, sm, overwrite, (d_str, s_str))?;
+                true
+            }
+            _ => false,
+        };
         match &sv {
             Value::Nil => {
                 if overwrite {
-                    dst.borrow_mut().insert(k, Value::Nil);
+                    write(k, Value::Nil)?;
                 }
                 continue;
-            }
-            Value::Map(sm) => {
-                if let Some(Value::Map(dm)) = &dv {
-                    merge_into(dm, sm, overwrite);
-                }
             }
             Value::List(_) | Value::Bytes(_) => {
                 // mergo tests emptiness of the *maps* here, not of the elements.
@@ -172,24 +200,23 @@ fn merge_into(dst: &Map, src: &Map, overwrite: bool) {
                     },
                     Some(d) => d.clone(),
                 };
-                dst.borrow_mut()
-                    .insert(k.clone(), if replace { sv.clone() } else { kept });
+                write(k.clone(), if replace { sv.clone() } else { kept })?;
             }
             _ => {}
         }
         if let Some(d) = &dv {
             if !mergo_empty(d) {
                 let src_list = matches!(sv, Value::List(_) | Value::Bytes(_));
-                let both_maps = matches!(sv, Value::Map(_)) && matches!(d, Value::Map(_));
                 if src_list || both_maps {
                     continue;
                 }
             }
         }
         if overwrite || dv.as_ref().is_none_or(mergo_empty) {
-            dst.borrow_mut().insert(k, sv);
+            write(k, sv)?;
         }
     }
+    Ok(())
 }
 
 /// `merge DST SRC...` / `mergeOverwrite DST SRC...`: merges into DST in place and returns it (a
@@ -204,7 +231,7 @@ fn merge(name: &str, a: &[Value], overwrite: bool) -> FuncResult {
         },
     };
     for src in maps(&a[1..])? {
-        merge_into(&dst, &src, overwrite);
+        merge_into(&dst, &src, overwrite, (false, false))?;
     }
     Ok(Value::Map(dst))
 }

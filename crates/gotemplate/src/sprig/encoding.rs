@@ -232,8 +232,11 @@ pub(crate) fn to_json(v: &Value, indent: Option<&str>, html: bool) -> Result<Str
 fn from_json(s: &str) -> FuncResult {
     match serde_json::from_str::<serde_json::Value>(s) {
         Ok(j) => Ok(Value::from_json(&j, false)),
-        Err(e) if e.is_eof() => Err("unexpected end of JSON input".to_string()),
-        Err(e) => Err(format!("invalid JSON: {e}")),
+        // Go's words for the first byte its scanner refuses; serde_json's for the rare text only
+        // it refuses (a lone UTF-16 surrogate).
+        Err(e) => Err(crate::json_syntax::check(s.as_bytes())
+            .err()
+            .unwrap_or_else(|| e.to_string())),
     }
 }
 

@@ -326,6 +326,72 @@ pub(crate) fn str_arg(v: &Value) -> Result<&str, String> {
     v.as_str().ok_or_else(|| type_err("string", v))
 }
 
+/// How a Go function that passes bytes that are not UTF-8 through untouched reads its string
+/// arguments (most of Go's `strings`, `path` and `regexp` functions, and `fmt`'s `%v`): Go strings
+/// are bytes, ours are text. On the common path, where no argument holds such bytes, an argument is
+/// its text and the result a plain string; otherwise each such byte is read as its private-use
+/// stand-in (the one `printf` uses, see `gofmt::raw_text`), which no separator, cut set or pattern
+/// matches, and [`GoText::value`] turns the stand-ins in the result back into those bytes.
+/// Functions that read runes (`upper`, `title`) see U+FFFD instead, as Go's do, through
+/// [`str_arg`].
+pub(crate) struct GoText {
+    raw: bool,
+}
+
+impl GoText {
+    /// Reads `args`: stand-ins only when one of them holds bytes that are not UTF-8.
+    pub(crate) fn of(args: &[Value]) -> GoText {
+        GoText {
+            raw: args.iter().any(crate::gofmt::has_bad_bytes),
+        }
+    }
+
+    /// A `string` parameter.
+    pub(crate) fn arg<'a>(&self, v: &'a Value) -> Result<std::borrow::Cow<'a, str>, String> {
+        match v {
+            Value::BStr(b) if self.raw => Ok(crate::gofmt::raw_text(b).into()),
+            _ => str_arg(v).map(Into::into),
+        }
+    }
+
+    /// Sprig's `strval`: a string as it is, `[]byte` as its bytes, anything else as `%v`.
+    pub(crate) fn strval<'a>(&self, v: &'a Value) -> std::borrow::Cow<'a, str> {
+        match v {
+            Value::Str(s) => std::borrow::Cow::Borrowed(s),
+            Value::Bytes(b) if self.raw => crate::gofmt::raw_text(b).into(),
+            _ if self.raw => crate::gofmt::raw_v(v).into(),
+            _ => convert::to_string(v).into(),
+        }
+    }
+
+    /// `fmt.Sprintf("%v", v)`.
+    pub(crate) fn fmt_v<'a>(&self, v: &'a Value) -> std::borrow::Cow<'a, str> {
+        match v {
+            Value::Str(s) => std::borrow::Cow::Borrowed(s),
+            _ if self.raw => crate::gofmt::raw_v(v).into(),
+            _ => crate::gofmt::format_v(v).into(),
+        }
+    }
+
+    /// A Go `[]string` ([`str_list`]) of results written from the arguments.
+    pub(crate) fn str_list<S: AsRef<str> + Into<String>>(&self, items: impl IntoIterator<Item = S>) -> Value {
+        if !self.raw {
+            return str_list(items);
+        }
+        let items = items.into_iter().map(|s| self.value(s.as_ref())).collect();
+        Value::typed_list("[]string", items)
+    }
+
+    /// The Go string a result written from the arguments stands for.
+    pub(crate) fn value(&self, s: impl AsRef<str> + Into<std::rc::Rc<str>>) -> Value {
+        if self.raw {
+            crate::gofmt::from_raw_text(s.as_ref())
+        } else {
+            Value::str(s)
+        }
+    }
+}
+
 /// An `int` parameter. Template integers are Go `int`; a float64 from values does not convert.
 pub(crate) fn int_arg(v: &Value) -> Result<i64, String> {
     match v {

@@ -1,7 +1,7 @@
 //! Sprig's path functions: Go's `path` (`base`, `dir`, `clean`, `ext`, `isAbs`) and
 //! `path/filepath` (`osBase`, ...), which on Linux — where Helm output is produced — behave the same.
 
-use super::{fixed, str_arg};
+use super::{fixed, str_arg, GoText};
 use crate::{FuncMap, FuncResult, Value};
 
 pub(crate) fn register(m: &mut FuncMap) {
@@ -17,9 +17,11 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("osIsAbs", |a| is_abs("osIsAbs", a));
 }
 
+/// A `path` function: bytes that are not UTF-8 pass through (Go's work on bytes).
 fn one(name: &str, a: &[Value], f: fn(&str) -> String) -> FuncResult {
     let [p] = fixed(name, a)?;
-    Ok(Value::str(f(str_arg(p)?)))
+    let text = GoText::of(a);
+    Ok(text.value(f(&text.arg(p)?)))
 }
 
 fn is_abs(name: &str, a: &[Value]) -> FuncResult {

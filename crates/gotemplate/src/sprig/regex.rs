@@ -8,7 +8,7 @@
 //! (so `$1a` names group `1a`, which does not exist, and expands to nothing), `${1}` is explicit,
 //! `$$` is a dollar.
 
-use super::{fixed, int_arg, str_arg, str_list};
+use super::{fixed, int_arg, str_arg, str_list, GoText};
 use crate::gofmt::quote as go_quote;
 use crate::{FuncMap, FuncResult, Value};
 use regex::Regex;
@@ -44,7 +44,8 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("mustRegexSplit", |a| split("mustRegexSplit", a, compile));
     m.insert_simple("regexQuoteMeta", |a| {
         let [s] = fixed("regexQuoteMeta", a)?;
-        Ok(Value::str(quote_meta(str_arg(s)?)))
+        let text = GoText::of(a);
+        Ok(text.value(quote_meta(&text.arg(s)?)))
     });
 }
 
@@ -210,7 +211,18 @@ fn compile_uncached(pat: &str) -> Result<Regex, String> {
 
 /// `regexp.MustCompile`: the panic text for an invalid pattern.
 fn must_compile(pat: &str) -> Result<Regex, String> {
-    compile(pat).map_err(|e| format!("regexp: Compile({}): {e}", go_quote(pat)))
+    compile(pat).map_err(|e| format!("regexp: Compile({}): {e}", quote_expr(pat)))
+}
+
+/// regexp's `quote`: the pattern in backquotes when `strconv.CanBackquote` allows (no backquote,
+/// no control character but tab, no U+FEFF), else `strconv.Quote`d.
+fn quote_expr(pat: &str) -> String {
+    let plain = |c: char| c == '\t' || !(c < ' ' || c == '`' || c == '\u{7f}' || c == '\u{feff}');
+    if pat.chars().all(plain) {
+        format!("`{pat}`")
+    } else {
+        go_quote(pat)
+    }
 }
 
 /// Go's `allMatches` loop: successive non-overlapping matches (at most `n` if `n >= 0`), skipping
@@ -241,22 +253,26 @@ fn all_matches<'s>(re: &Regex, s: &'s str, n: i64) -> Vec<regex::Captures<'s>> {
 
 fn find_all(name: &str, a: &[Value], comp: Compiler) -> FuncResult {
     let [re, s, n] = fixed(name, a)?;
-    let (re, s, n) = (str_arg(re)?, str_arg(s)?, int_arg(n)?);
+    // The subject keeps its bytes that are not UTF-8 (Go's `.` matches one as U+FFFD and the
+    // match is a slice of the bytes); see `GoText`.
+    let text = GoText::of(&a[1..2]);
+    let (re, s, n) = (str_arg(re)?, text.arg(s)?, int_arg(n)?);
     let re = comp(re)?;
     if n == 0 {
         return Ok(str_list(Vec::<String>::new()));
     }
-    let found: Vec<String> = all_matches(&re, s, n)
+    let found: Vec<String> = all_matches(&re, &s, n)
         .iter()
         .filter_map(|c| c.get(0).map(|m| m.as_str().to_string()))
         .collect();
-    Ok(str_list(found))
+    Ok(text.str_list(found))
 }
 
 fn find(name: &str, a: &[Value], comp: Compiler) -> FuncResult {
     let [re, s] = fixed(name, a)?;
-    let (re, s) = (str_arg(re)?, str_arg(s)?);
-    Ok(Value::str(comp(re)?.find(s).map_or("", |m| m.as_str())))
+    let text = GoText::of(&a[1..]);
+    let (re, s) = (str_arg(re)?, text.arg(s)?);
+    Ok(text.value(comp(re)?.find(&s).map_or("", |m| m.as_str())))
 }
 
 /// Go's `Regexp.Expand` of a replacement template for one match.
@@ -308,7 +324,9 @@ fn expand(re: &Regex, caps: &regex::Captures<'_>, template: &str, out: &mut Stri
 /// Go's `replaceAll` loop (`ReplaceAllString` / `ReplaceAllLiteralString`).
 fn replace(name: &str, a: &[Value], comp: Compiler, expand_repl: bool) -> FuncResult {
     let [re, s, repl] = fixed(name, a)?;
-    let (re, s, repl) = (str_arg(re)?, str_arg(s)?, str_arg(repl)?);
+    let text = GoText::of(&a[1..]);
+    let (re, s, repl) = (str_arg(re)?, text.arg(s)?, text.arg(repl)?);
+    let (s, repl): (&str, &str) = (&s, &repl);
     let re = comp(re)?;
     let mut out = String::with_capacity(s.len());
     let (mut last_end, mut pos) = (0usize, 0usize);
@@ -335,13 +353,15 @@ fn replace(name: &str, a: &[Value], comp: Compiler, expand_repl: bool) -> FuncRe
         };
     }
     out.push_str(&s[last_end.min(s.len())..]);
-    Ok(Value::str(out))
+    Ok(text.value(out))
 }
 
 /// Go's `Regexp.Split`.
 fn split(name: &str, a: &[Value], comp: Compiler) -> FuncResult {
     let [re_v, s, n] = fixed(name, a)?;
-    let (pat, s, n) = (str_arg(re_v)?, str_arg(s)?, int_arg(n)?);
+    let text = GoText::of(&a[1..2]);
+    let (pat, s, n) = (str_arg(re_v)?, text.arg(s)?, int_arg(n)?);
+    let s: &str = &s;
     let re = comp(pat)?;
     if n == 0 {
         return Ok(str_list(Vec::<String>::new()));
@@ -365,7 +385,7 @@ fn split(name: &str, a: &[Value], comp: Compiler) -> FuncResult {
     if end != s.len() {
         parts.push(s[beg..].to_string());
     }
-    Ok(str_list(parts))
+    Ok(text.str_list(parts))
 }
 
 /// `regexp.QuoteMeta`: backslashes before `\.+*?()|[]{}^$`.
@@ -570,7 +590,7 @@ mod tests {
                 "find panics",
                 "regexFind",
                 vec![s("[a"), s("a")],
-                "regexp: Compile(\"[a\"): error parsing regexp: missing closing ]: `[a`",
+                "regexp: Compile(`[a`): error parsing regexp: missing closing ]: `[a`",
             ),
             (
                 "missing paren",

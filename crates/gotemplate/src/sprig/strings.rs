@@ -2,11 +2,13 @@
 //!
 //! Go strings are byte strings: `trunc`, `substr`, `abbrev`, `wrap`, `initials` and `nospace`
 //! index bytes, not characters, and `initials`/`nospace` even re-encode single bytes as Latin-1
-//! runes. Those quirks are kept (a cut inside a UTF-8 sequence yields U+FFFD here where Go would
-//! emit the raw byte). Case mapping follows Go's `unicode` simple (one rune to one rune) mappings,
+//! runes. Those quirks are kept, and so are bytes that are not UTF-8: the byte-wise functions
+//! work on the Go string's bytes, the others that pass such bytes through read them with
+//! [`GoText`], and only those that read runes (`upper`, `title`, the case conversions) see U+FFFD,
+//! as Go's do. Case mapping follows Go's `unicode` simple (one rune to one rune) mappings,
 //! not Rust's full ones (`ß` stays `ß` in `upper`).
 
-use super::{convert, fixed, int_arg, str_arg, str_list};
+use super::{convert, fixed, int_arg, str_arg, GoText};
 use crate::{gofmt, FuncMap, FuncResult, Value};
 use std::collections::BTreeMap;
 
@@ -15,7 +17,7 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("abbrev", abbrev);
     m.insert_simple("abbrevboth", abbrevboth);
     m.insert_simple("trunc", trunc);
-    m.insert_simple("trim", |a| map_str("trim", a, |s| s.trim().to_string()));
+    m.insert_simple("trim", |a| keep_bytes("trim", a, |s| s.trim().to_string()));
     m.insert_simple("upper", |a| {
         map_str("upper", a, |s| s.chars().map(go_upper).collect())
     });
@@ -42,8 +44,8 @@ pub(crate) fn register(m: &mut FuncMap) {
             s.strip_prefix(pre).unwrap_or(s).to_string()
         })
     });
-    m.insert_simple("nospace", |a| map_str("nospace", a, nospace));
-    m.insert_simple("initials", |a| map_str("initials", a, initials));
+    m.insert_simple("nospace", |a| byte_wise("nospace", a, nospace));
+    m.insert_simple("initials", |a| byte_wise("initials", a, initials));
     m.insert_simple("swapcase", |a| map_str("swapcase", a, swapcase));
     m.insert_simple("shuffle", |a| map_str("shuffle", a, shuffle));
     m.insert_simple("snakecase", |a| map_str("snakecase", a, |s| lower_words(s, '_')));
@@ -71,8 +73,11 @@ pub(crate) fn register(m: &mut FuncMap) {
         let [v] = fixed("toString", a)?;
         Ok(match v {
             // A string is returned as it is, bytes and all.
-            Value::BStr(_) => v.clone(),
-            _ => Value::str(convert::to_string(v)),
+            Value::Str(_) | Value::BStr(_) => v.clone(),
+            _ => {
+                let text = GoText::of(a);
+                text.value(text.strval(v))
+            }
         })
     });
     m.insert_simple("join", join);
@@ -81,7 +86,8 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("splitn", splitn);
     m.insert_simple("toStrings", |a| {
         let [v] = fixed("toStrings", a)?;
-        Ok(str_list(strslice(v)))
+        let text = GoText::of(a);
+        Ok(text.str_list(strslice(&text, v)))
     });
     m.insert_simple("sortAlpha", sort_alpha);
     m.insert_simple("fail", |a| {
@@ -96,21 +102,31 @@ fn map_str(name: &str, a: &[Value], f: impl Fn(&str) -> String) -> FuncResult {
     Ok(Value::str(f(str_arg(s)?)))
 }
 
-/// A `func(string, string) string`.
+/// A `func(string) string` that passes bytes that are not UTF-8 through (see [`GoText`]).
+fn keep_bytes(name: &str, a: &[Value], f: impl Fn(&str) -> String) -> FuncResult {
+    let [s] = fixed(name, a)?;
+    let text = GoText::of(a);
+    Ok(text.value(f(&text.arg(s)?)))
+}
+
+/// A `func(string) string` that works byte by byte (goutils'), on the Go string's own bytes.
+fn byte_wise(name: &str, a: &[Value], f: impl Fn(&[u8]) -> Value) -> FuncResult {
+    let [s] = fixed(name, a)?;
+    str_arg(s)?;
+    Ok(f(s.go_str_bytes().unwrap_or_default()))
+}
+
+/// A `func(string, string) string` that passes bytes that are not UTF-8 through.
 fn two_str(name: &str, a: &[Value], f: impl Fn(&str, &str) -> String) -> FuncResult {
     let [x, y] = fixed(name, a)?;
-    Ok(Value::str(f(str_arg(x)?, str_arg(y)?)))
+    let text = GoText::of(a);
+    Ok(text.value(f(&text.arg(x)?, &text.arg(y)?)))
 }
 
 /// A `func(string, string) bool`.
 fn two_str_bool(name: &str, a: &[Value], f: impl Fn(&str, &str) -> bool) -> FuncResult {
     let [x, y] = fixed(name, a)?;
     Ok(Value::Bool(f(str_arg(x)?, str_arg(y)?)))
-}
-
-/// Bytes back to a string; a cut through a UTF-8 sequence becomes U+FFFD.
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 // ---- Go's unicode case mapping -------------------------------------------------------------
@@ -250,18 +266,23 @@ fn swapcase(s: &str) -> String {
 /// goutils `DeleteWhiteSpace`, byte by byte: when anything is removed, every kept byte is
 /// written back as the rune of the same number (so non-ASCII text turns into Latin-1 mojibake,
 /// exactly as in Helm).
-fn nospace(s: &str) -> String {
-    if !s.bytes().any(byte_is_space) {
-        return s.to_string();
+fn nospace(s: &[u8]) -> Value {
+    if !s.iter().any(|b| byte_is_space(*b)) {
+        return Value::from_go_bytes(s.to_vec());
     }
-    s.bytes().filter(|b| !byte_is_space(*b)).map(char::from).collect()
+    Value::from(
+        s.iter()
+            .filter(|b| !byte_is_space(**b))
+            .map(|b| char::from(*b))
+            .collect::<String>(),
+    )
 }
 
 /// goutils `Initials`, byte by byte: the first byte of each whitespace-separated word, as a rune.
-fn initials(s: &str) -> String {
+fn initials(s: &[u8]) -> Value {
     let mut gap = true;
     let mut out = String::new();
-    for b in s.bytes() {
+    for &b in s {
         if byte_is_space(b) {
             gap = true;
         } else if gap {
@@ -269,7 +290,7 @@ fn initials(s: &str) -> String {
             gap = false;
         }
     }
-    out
+    Value::from(out)
 }
 
 /// A small xorshift generator for `shuffle` (Go seeds math/rand randomly too).
@@ -551,60 +572,58 @@ fn lower_words(s: &str, connector: char) -> String {
 // ---- functions with int parameters ----------------------------------------------------------
 
 /// goutils `AbbreviateFull` (byte-based); `None` for its "illegal argument" errors.
-fn abbreviate_full(s: &str, offset: i64, width: i64) -> Option<String> {
-    let b = s.as_bytes();
+fn abbreviate_full(b: &[u8], offset: i64, width: i64) -> Option<Vec<u8>> {
     let len = b.len() as i64;
-    if s.is_empty() {
-        return Some(String::new());
+    if b.is_empty() {
+        return Some(Vec::new());
     }
     if width < 4 {
         return None;
     }
     if len <= width {
-        return Some(s.to_string());
+        return Some(b.to_vec());
     }
     let mut offset = offset.min(len);
     if len - offset < width - 3 {
         offset = len - (width - 3);
     }
     if offset <= 4 {
-        return Some(lossy(&b[..(width - 3) as usize]) + "...");
+        return Some([&b[..(width - 3) as usize], b"..."].concat());
     }
     if width < 7 {
         return None;
     }
     if offset + width - 3 < len {
-        let tail = lossy(&b[offset as usize..]);
-        return Some(format!(
-            "...{}",
-            abbreviate_full(&tail, 0, width - 3).unwrap_or_default()
-        ));
+        let tail = abbreviate_full(&b[offset as usize..], 0, width - 3).unwrap_or_default();
+        return Some([b"...", &tail[..]].concat());
     }
-    Some(format!("...{}", lossy(&b[(len - (width - 3)) as usize..])))
+    Some([b"...", &b[(len - (width - 3)) as usize..]].concat())
 }
 
 fn abbrev(a: &[Value]) -> FuncResult {
     let [w, s] = fixed("abbrev", a)?;
-    let (w, s) = (int_arg(w)?, str_arg(s)?);
+    let (w, _) = (int_arg(w)?, str_arg(s)?);
     if w < 4 {
-        return Ok(Value::str(s));
+        return Ok(s.clone());
     }
-    Ok(Value::str(abbreviate_full(s, 0, w).unwrap_or_default()))
+    let b = s.go_str_bytes().unwrap_or_default();
+    Ok(Value::from_go_bytes(abbreviate_full(b, 0, w).unwrap_or_default()))
 }
 
 fn abbrevboth(a: &[Value]) -> FuncResult {
     let [l, r, s] = fixed("abbrevboth", a)?;
-    let (l, r, s) = (int_arg(l)?, int_arg(r)?, str_arg(s)?);
+    let (l, r, _) = (int_arg(l)?, int_arg(r)?, str_arg(s)?);
     if r < 4 || (l > 0 && r < 7) {
-        return Ok(Value::str(s));
+        return Ok(s.clone());
     }
-    Ok(Value::str(abbreviate_full(s, l, r).unwrap_or_default()))
+    let b = s.go_str_bytes().unwrap_or_default();
+    Ok(Value::from_go_bytes(abbreviate_full(b, l, r).unwrap_or_default()))
 }
 
 fn trunc(a: &[Value]) -> FuncResult {
     let [c, s] = fixed("trunc", a)?;
-    let (c, s) = (int_arg(c)?, str_arg(s)?);
-    let b = s.as_bytes();
+    let (c, _) = (int_arg(c)?, str_arg(s)?);
+    let b = s.go_str_bytes().unwrap_or_default();
     let len = b.len() as i64;
     // Go slices the bytes: a cut inside a character keeps its first bytes (a byte string).
     Ok(if c < 0 && len + c > 0 {
@@ -612,15 +631,15 @@ fn trunc(a: &[Value]) -> FuncResult {
     } else if c >= 0 && len > c {
         Value::from_go_bytes(b[..c as usize].to_vec())
     } else {
-        Value::str(s)
+        s.clone()
     })
 }
 
 /// `substring(start, end, s)`, with Go's slice-bounds panics as errors.
 fn substr(a: &[Value]) -> FuncResult {
     let [start, end, s] = fixed("substr", a)?;
-    let (start, end, s) = (int_arg(start)?, int_arg(end)?, str_arg(s)?);
-    let b = s.as_bytes();
+    let (start, end, _) = (int_arg(start)?, int_arg(end)?, str_arg(s)?);
+    let b = s.go_str_bytes().unwrap_or_default();
     let len = b.len() as i64;
     let oob = |what: String| format!("runtime error: slice bounds out of range {what}");
     let out = if start < 0 {
@@ -659,24 +678,27 @@ fn go_repeat(s: &str, count: i64) -> Result<String, String> {
 
 fn repeat(a: &[Value]) -> FuncResult {
     let [c, s] = fixed("repeat", a)?;
-    Ok(Value::str(go_repeat(str_arg(s)?, int_arg(c)?)?))
+    let text = GoText::of(a);
+    Ok(text.value(go_repeat(&text.arg(s)?, int_arg(c)?)?))
 }
 
 /// Longest text `indent`/`nindent` make: the bound `repeat` has (2^31 bytes).
 const MAX_INDENTED: u64 = 1 << 31;
 
 /// The length of `indent n s` (after `lead`): the pad before every line; `None` past `u64`.
-pub fn indented_len(n: u64, s: &str, lead: &str) -> Option<u64> {
-    let lines = s.bytes().filter(|&b| b == b'\n').count() as u64 + 1;
+pub fn indented_len(n: u64, s: &[u8], lead: &str) -> Option<u64> {
+    let lines = s.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
     n.checked_mul(lines)?.checked_add((s.len() + lead.len()) as u64)
 }
 
 /// Sprig's `indent` (`pad + strings.Replace(s, "\n", "\n"+pad, -1)`) after `lead`, written once
 /// at its final size. Go allocates whatever the count asks for (`indent 1000000000` of a
 /// 100-line text is 100 GB) until the process dies; past [`MAX_INDENTED`] this is an error.
-fn do_indent(name: &str, a: &[Value], lead: &str) -> Result<String, String> {
+fn do_indent(name: &str, a: &[Value], lead: &str) -> FuncResult {
     let [n, s] = fixed(name, a)?;
-    let (n, s) = (int_arg(n)?, str_arg(s)?);
+    let (n, _) = (int_arg(n)?, str_arg(s)?);
+    // The pad goes after each newline byte, so the Go string's own bytes are indented.
+    let s = s.go_str_bytes().unwrap_or_default();
     let Ok(n) = u64::try_from(n) else {
         return Err("strings: negative Repeat count".to_string());
     };
@@ -691,45 +713,44 @@ fn do_indent(name: &str, a: &[Value], lead: &str) -> Result<String, String> {
     let mut out: Vec<u8> = Vec::with_capacity(len as usize);
     out.extend_from_slice(lead.as_bytes());
     out.resize(start + n, b' ');
-    for (i, line) in s.split('\n').enumerate() {
+    for (i, line) in s.split(|&b| b == b'\n').enumerate() {
         if i > 0 {
             out.push(b'\n');
             out.extend_from_within(start..start + n);
         }
-        out.extend_from_slice(line.as_bytes());
+        out.extend_from_slice(line);
     }
-    // UTF-8 pieces joined by ASCII: the check cannot fail.
-    String::from_utf8(out).map_err(|e| e.to_string())
+    Ok(Value::from_go_bytes(out))
 }
 
 fn indent(a: &[Value]) -> FuncResult {
-    do_indent("indent", a, "").map(Value::str)
+    do_indent("indent", a, "")
 }
 
 fn nindent(a: &[Value]) -> FuncResult {
-    do_indent("nindent", a, "\n").map(Value::str)
+    do_indent("nindent", a, "\n")
 }
 
 fn replace(a: &[Value]) -> FuncResult {
     let [old, new, src] = fixed("replace", a)?;
-    Ok(Value::str(str_arg(src)?.replace(str_arg(old)?, str_arg(new)?)))
+    let text = GoText::of(a);
+    Ok(text.value(text.arg(src)?.replace(&*text.arg(old)?, &text.arg(new)?)))
 }
 
 fn plural(a: &[Value]) -> FuncResult {
     let [one, many, n] = fixed("plural", a)?;
-    let (one, many, n) = (str_arg(one)?, str_arg(many)?, int_arg(n)?);
-    Ok(Value::str(if n == 1 { one } else { many }))
+    let (_, _, n) = (str_arg(one)?, str_arg(many)?, int_arg(n)?);
+    Ok(if n == 1 { one } else { many }.clone())
 }
 
 /// goutils `WrapCustom` (byte-based): breaks at the last space within `width`; leading spaces
 /// of a new line are dropped; long words are cut only when `long_words` is set.
-fn wrap_custom(s: &str, width: i64, newline: &str, long_words: bool) -> String {
-    if s.is_empty() {
-        return String::new();
+fn wrap_custom(b: &[u8], width: i64, newline: &[u8], long_words: bool) -> Value {
+    if b.is_empty() {
+        return Value::str("");
     }
-    let nl = if newline.is_empty() { "\n" } else { newline }.as_bytes();
+    let nl = if newline.is_empty() { b"\n" } else { newline };
     let width = width.max(1) as usize;
-    let b = s.as_bytes();
     let mut off = 0;
     let mut out: Vec<u8> = Vec::new();
     while b.len() - off > width {
@@ -762,22 +783,20 @@ fn wrap_custom(s: &str, width: i64, newline: &str, long_words: bool) -> String {
         }
     }
     out.extend_from_slice(&b[off..]);
-    lossy(&out)
+    Value::from_go_bytes(out)
 }
 
 fn wrap(a: &[Value]) -> FuncResult {
     let [w, s] = fixed("wrap", a)?;
-    Ok(Value::str(wrap_custom(str_arg(s)?, int_arg(w)?, "", false)))
+    let (w, _) = (int_arg(w)?, str_arg(s)?);
+    Ok(wrap_custom(s.go_str_bytes().unwrap_or_default(), w, b"", false))
 }
 
 fn wrap_with(a: &[Value]) -> FuncResult {
     let [w, sep, s] = fixed("wrapWith", a)?;
-    Ok(Value::str(wrap_custom(
-        str_arg(s)?,
-        int_arg(w)?,
-        str_arg(sep)?,
-        true,
-    )))
+    let (_, _, w) = (str_arg(s)?, str_arg(sep)?, int_arg(w)?);
+    let bytes = |v: &Value| v.go_str_bytes().unwrap_or_default().to_vec();
+    Ok(wrap_custom(&bytes(s), w, &bytes(sep), true))
 }
 
 // ---- variadic formatting ------------------------------------------------------------------
@@ -796,43 +815,46 @@ fn quote(a: &[Value]) -> FuncResult {
 }
 
 fn squote(a: &[Value]) -> FuncResult {
+    let text = GoText::of(a);
     let parts: Vec<String> = a
         .iter()
         .filter(|v| !matches!(v, Value::Nil))
-        .map(|v| format!("'{}'", gofmt::format_v(v)))
+        .map(|v| format!("'{}'", text.fmt_v(v)))
         .collect();
-    Ok(Value::str(parts.join(" ")))
+    Ok(text.value(parts.join(" ")))
 }
 
 fn cat(a: &[Value]) -> FuncResult {
-    let parts: Vec<String> = a
+    let text = GoText::of(a);
+    let parts: Vec<_> = a
         .iter()
         .filter(|v| !matches!(v, Value::Nil))
-        .map(gofmt::format_v)
+        .map(|v| text.fmt_v(v))
         .collect();
-    Ok(Value::str(parts.join(" ")))
+    Ok(text.value(parts.join(" ")))
 }
 
 // ---- splitting and joining ----------------------------------------------------------------
 
 /// Sprig's `strslice`: a slice's non-nil elements as strings, nil as no strings, anything else
 /// as one string.
-pub(crate) fn strslice(v: &Value) -> Vec<String> {
+/// Read through `text`: the strings are stand-in text when it reads raw.
+pub(crate) fn strslice(text: &GoText, v: &Value) -> Vec<String> {
     match v {
         Value::List(l) => l
             .iter()
             .filter(|x| !matches!(x, Value::Nil))
-            .map(convert::to_string)
+            .map(|x| text.strval(x).into_owned())
             .collect(),
         Value::Bytes(b) => b.iter().map(|x| x.to_string()).collect(),
         // Any other slice type (`[]int` from `until`, `.Capabilities.APIVersions`): Sprig
         // reflects on it and takes its elements, as for a list.
         Value::Object(o) if o.kind_name() == "slice" => match o.to_plain() {
-            Some(plain @ Value::List(_)) => strslice(&plain),
+            Some(plain @ Value::List(_)) => strslice(text, &plain),
             _ => Vec::new(),
         },
         Value::Nil => Vec::new(),
-        other => vec![convert::to_string(other)],
+        other => vec![text.strval(other).into_owned()],
     }
 }
 
@@ -865,11 +887,11 @@ pub(crate) fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
     }
 }
 
-fn parts_map(parts: Vec<String>) -> Value {
+fn parts_map(text: &GoText, parts: Vec<String>) -> Value {
     let m: BTreeMap<String, Value> = parts
         .into_iter()
         .enumerate()
-        .map(|(i, p)| (format!("_{i}"), Value::str(p)))
+        .map(|(i, p)| (format!("_{i}"), text.value(p)))
         .collect();
     // Go's `split`/`splitn` return a map[string]string.
     Value::typed_map("map[string]string", m)
@@ -877,35 +899,47 @@ fn parts_map(parts: Vec<String>) -> Value {
 
 fn join(a: &[Value]) -> FuncResult {
     let [sep, v] = fixed("join", a)?;
-    Ok(Value::str(strslice(v).join(str_arg(sep)?)))
+    let text = GoText::of(a);
+    let sep = text.arg(sep)?;
+    Ok(text.value(strslice(&text, v).join(&sep)))
 }
 
 fn split(a: &[Value]) -> FuncResult {
     let [sep, s] = fixed("split", a)?;
-    Ok(parts_map(go_split(str_arg(s)?, str_arg(sep)?, -1)))
+    let text = GoText::of(a);
+    Ok(parts_map(&text, go_split(&text.arg(s)?, &text.arg(sep)?, -1)))
 }
 
 fn split_list(a: &[Value]) -> FuncResult {
     let [sep, s] = fixed("splitList", a)?;
-    Ok(str_list(go_split(str_arg(s)?, str_arg(sep)?, -1)))
+    let text = GoText::of(a);
+    Ok(text.str_list(go_split(&text.arg(s)?, &text.arg(sep)?, -1)))
 }
 
 fn splitn(a: &[Value]) -> FuncResult {
     let [sep, n, s] = fixed("splitn", a)?;
-    Ok(parts_map(go_split(str_arg(s)?, str_arg(sep)?, int_arg(n)?)))
+    let text = GoText::of(a);
+    Ok(parts_map(
+        &text,
+        go_split(&text.arg(s)?, &text.arg(sep)?, int_arg(n)?),
+    ))
 }
 
 /// `sortAlpha`: a slice's elements as sorted strings (byte order); a non-slice becomes one string.
 fn sort_alpha(a: &[Value]) -> FuncResult {
     let [v] = fixed("sortAlpha", a)?;
+    let text = GoText::of(a);
     let mut items = match v {
-        Value::List(_) | Value::Bytes(_) => strslice(v),
+        Value::List(_) | Value::Bytes(_) => strslice(&text, v),
         // A named slice type (`.Capabilities.APIVersions`) sorts as the slice it is.
-        Value::Object(o) if o.kind_name() == "slice" => strslice(&o.to_plain().unwrap_or_default()),
-        other => vec![convert::to_string(other)],
+        Value::Object(o) if o.kind_name() == "slice" => strslice(&text, &o.to_plain().unwrap_or_default()),
+        other => vec![text.strval(other).into_owned()],
     };
-    items.sort();
-    Ok(str_list(items))
+    // Go sorts by bytes; a stand-in (U+10FFxx) sorts after all text as its byte (>= 0x80)
+    // sorts after ASCII, but not after other non-ASCII text: sort the Go strings themselves.
+    let mut values: Vec<Value> = items.drain(..).map(|s| text.value(s)).collect();
+    values.sort_by(|x, y| x.go_str_bytes().cmp(&y.go_str_bytes()));
+    Ok(Value::typed_list("[]string", values))
 }
 
 #[cfg(test)]

@@ -44,6 +44,32 @@ pub(super) enum Std {
     Frac9(usize, u8),
 }
 
+/// The pattern of the ISO 8601 zones (`Z07:00` and kin): `Z` for UTC, else a numeric offset.
+macro_rules! iso_zone {
+    () => {
+        Std::Iso8601TZ
+            | Std::Iso8601SecondsTZ
+            | Std::Iso8601ShortTZ
+            | Std::Iso8601ColonTZ
+            | Std::Iso8601ColonSecondsTZ
+    };
+}
+
+/// The pattern of the zones written and read as a numeric offset (`-0700` and kin, ISO 8601's
+/// included).
+macro_rules! num_zone {
+    () => {
+        iso_zone!()
+            | Std::NumTZ
+            | Std::NumSecondsTZ
+            | Std::NumShortTZ
+            | Std::NumColonTZ
+            | Std::NumColonSecondsTZ
+    };
+}
+
+pub(super) use {iso_zone, num_zone};
+
 pub(super) fn starts_lower(s: &[u8]) -> bool {
     s.first().is_some_and(u8::is_ascii_lowercase)
 }
@@ -210,25 +236,8 @@ pub(super) fn format_time(t: &Time, layout: &str) -> String {
             Std::ZeroSecond => pad(&mut out, i64::from(c.second), 2),
             Std::PM => out.push_str(if c.hour >= 12 { "PM" } else { "AM" }),
             Std::Pm => out.push_str(if c.hour >= 12 { "pm" } else { "am" }),
-            Std::Iso8601TZ
-            | Std::Iso8601SecondsTZ
-            | Std::Iso8601ShortTZ
-            | Std::Iso8601ColonTZ
-            | Std::Iso8601ColonSecondsTZ
-                if t.offset == 0 =>
-            {
-                out.push('Z')
-            }
-            Std::Iso8601TZ
-            | Std::Iso8601SecondsTZ
-            | Std::Iso8601ShortTZ
-            | Std::Iso8601ColonTZ
-            | Std::Iso8601ColonSecondsTZ
-            | Std::NumTZ
-            | Std::NumSecondsTZ
-            | Std::NumShortTZ
-            | Std::NumColonTZ
-            | Std::NumColonSecondsTZ => {
+            iso_zone!() if t.offset == 0 => out.push('Z'),
+            num_zone!() => {
                 let colon = matches!(
                     std,
                     Std::Iso8601ColonTZ

@@ -307,26 +307,11 @@ pub(super) fn parse_inner(layout_all: &str, mut value: &str) -> Result<Time, Par
                     }
                     value = &value[2..];
                 }
-                Std::Iso8601TZ
-                | Std::Iso8601SecondsTZ
-                | Std::Iso8601ShortTZ
-                | Std::Iso8601ColonTZ
-                | Std::Iso8601ColonSecondsTZ
-                    if value.starts_with('Z') =>
-                {
+                iso_zone!() if value.starts_with('Z') => {
                     value = &value[1..];
                     utc = true;
                 }
-                Std::Iso8601TZ
-                | Std::Iso8601SecondsTZ
-                | Std::Iso8601ShortTZ
-                | Std::Iso8601ColonTZ
-                | Std::Iso8601ColonSecondsTZ
-                | Std::NumTZ
-                | Std::NumSecondsTZ
-                | Std::NumShortTZ
-                | Std::NumColonTZ
-                | Std::NumColonSecondsTZ => {
+                num_zone!() => {
                     let b = value.as_bytes();
                     let (sign, h, m, s, used) = match std {
                         Std::Iso8601ColonTZ | Std::NumColonTZ => {

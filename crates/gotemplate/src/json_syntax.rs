@@ -1,12 +1,13 @@
 //! The syntax check Go's `encoding/json` runs before decoding, with its error texts.
 //!
-//! Helm's `fromJson` and `fromJsonArray` store `json.Unmarshal`'s error in their result, so a
-//! chart can print it: the texts are part of the output. Go checks the whole input first and
+//! Sprig's `mustFromJson` returns `json.Unmarshal`'s error and Helm's `fromJson` and
+//! `fromJsonArray` store it in their result, so a chart can print it: the texts are part of the
+//! output. Go checks the whole input first and
 //! names the first offending byte and what it was looking for (`invalid character '}' looking
 //! for beginning of object key string`), or says `unexpected end of JSON input`. This is that
 //! check, written from the grammar and Go's documented messages; decoding is serde_json's.
 
-use gotemplate::gofmt;
+use crate::gofmt;
 
 /// What the checker expects next.
 #[derive(Clone, Copy, PartialEq)]
@@ -52,7 +53,7 @@ fn is_space(c: u8) -> bool {
 }
 
 /// Checks `input` as Go's `json.Valid` does; `Err` is Go's message for the first error.
-pub(crate) fn check(input: &[u8]) -> Result<(), String> {
+pub fn check(input: &[u8]) -> Result<(), String> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut i = 0;
     let mut want = Some(Want::Value);
