@@ -11,6 +11,8 @@
 //! [`Node`], with the JSON round trip's effects applied on the way, and reads scalars as `&str`
 //! without copying them: `toYaml` and `AsConfig` carry whole files (issue 16).
 
+use std::borrow::Cow;
+
 use super::parse::{resolve, Y};
 use gotemplate::gofmt::format_float_g;
 use gotemplate::json::{json_float, TooLong, CYCLE_CHECK_DEPTH, MAX_TEXT};
@@ -51,7 +53,7 @@ pub(super) fn to_yaml_pretty_within(v: &Value, limit: usize) -> Result<String, T
 /// anything, so a value that is both too long and unmarshallable gives `""`, not [`TooLong`]: past
 /// the limit the emitter stops writing, and [`unsupported`] walks what it skipped.
 fn emit_value(v: &Value, flavor: Flavor, limit: usize) -> Result<String, TooLong> {
-    match emit(v, flavor, limit) {
+    match emit(v, flavor, limit, flavor == Flavor::V2) {
         Ok(text) => Ok(trim_newline(text)),
         Err(Stop::Unsupported) => Ok(String::new()),
         Err(Stop::TooLong) if unsupported(v, flavor, 0) => Ok(String::new()),
@@ -63,7 +65,7 @@ fn emit_value(v: &Value, flavor: Flavor, limit: usize) -> Result<String, TooLong
 /// removal).
 pub fn json_to_yaml(v: &serde_json::Value) -> String {
     // JSON data we hold already in memory: its text is within a small factor of it.
-    emit(v, Flavor::V2, usize::MAX)
+    emit(v, Flavor::V2, usize::MAX, false)
         .map(trim_newline)
         .unwrap_or_default()
 }
@@ -72,7 +74,7 @@ pub fn json_to_yaml(v: &serde_json::Value) -> String {
 /// template values of the (often large) bodies first.
 pub(crate) fn str_map_to_yaml<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     let pairs: Vec<(&str, &str)> = entries.into_iter().collect();
-    let mut e = Emitter::new(Flavor::V2, MAX_TEXT);
+    let mut e = Emitter::new(Flavor::V2, MAX_TEXT, true);
     let at = At {
         mapping: false,
         depth: 0,
@@ -145,8 +147,12 @@ fn unsupported(v: &Value, flavor: Flavor, depth: usize) -> bool {
     }
     match v {
         Value::Float(f) => v2 && json_float(*f).is_none(),
+        Value::Str(s) => v2 && json_read_back(s).is_err(),
+        Value::BStr(b) => v2 && json_read_back(b.text()).is_err(),
         Value::List(l) => l.iter().any(|x| unsupported(x, flavor, depth + 1)),
-        Value::Map(m) => m.borrow().values().any(|x| unsupported(x, flavor, depth + 1)),
+        Value::Map(m) => m.borrow().iter().any(|(k, x)| {
+            (v2 && (json_read_back(k).is_err() || k.contains('\u{85}'))) || unsupported(x, flavor, depth + 1)
+        }),
         Value::Object(o) => o
             .to_plain()
             .is_some_and(|p| unsupported(&p, flavor, if v2 { depth } else { depth + 1 })),
@@ -172,15 +178,15 @@ impl Node for Value {
             Value::Int(i) | Value::Int64(i) => e.plain(&i.to_string()),
             Value::Uint64(u) => e.plain(&u.to_string()),
             // go-yaml v2 reads the JSON number back: an integral float is an int.
-            Value::Float(f) if v2 => e.number(&json_float(*f).ok_or(Unsupported)?),
+            Value::Float(f) if v2 => e.number(&json_float(*f).ok_or(Unsupported)?)?,
             Value::Float(f) => e.float(*f),
-            Value::Str(s) => e.string(s, false),
+            Value::Str(s) => e.string(s, false)?,
             // Through encoding/json (v2) each invalid byte is U+FFFD; go-yaml v3 would tag this
             // `!!binary`, not modelled.
-            Value::BStr(b) => e.string(b.text(), false),
+            Value::BStr(b) => e.string(b.text(), false)?,
             Value::Bytes(b) if v2 => {
                 use base64::Engine as _;
-                e.string(&base64::engine::general_purpose::STANDARD.encode(b), false)
+                e.string(&base64::engine::general_purpose::STANDARD.encode(b), false)?
             }
             // go-yaml v3 marshals []byte as a sequence of ints.
             Value::Bytes(b) => {
@@ -217,10 +223,10 @@ impl Node for serde_json::Value {
                 } else if let Some(u) = n.as_u64() {
                     e.plain(&u.to_string())
                 } else {
-                    e.number(&n.as_f64().and_then(json_float).ok_or(Unsupported)?)
+                    e.number(&n.as_f64().and_then(json_float).ok_or(Unsupported)?)?
                 }
             }
-            J::String(s) => e.string(s, false),
+            J::String(s) => e.string(s, false)?,
             J::Array(a) => return e.seq(a, at),
             J::Object(o) => return e.map(o.iter().map(|(k, x)| (k.as_str(), x)).collect(), at),
         }
@@ -230,9 +236,59 @@ impl Node for serde_json::Value {
 
 impl Node for str {
     fn emit(&self, e: &mut Emitter, _: At) -> Result<(), Unsupported> {
-        e.string(self, false);
-        Ok(())
+        e.string(self, false)
     }
+}
+
+/// Whether `s` has a character go-yaml's reader refuses ("control characters are not allowed")
+/// that `encoding/json` writes as it is: DEL, the C1 controls but NEL, U+FFFE and U+FFFF (it
+/// escapes those below U+0020). Helm's `toYaml` of such a string fails and gives `""`.
+fn unreadable_in_json(s: &str) -> bool {
+    // Every such character is DEL or starts with byte 0xC2 or 0xEF in UTF-8.
+    s.bytes().any(|b| matches!(b, 0x7F | 0xC2 | 0xEF))
+        && s.chars()
+            .any(|c| matches!(c, '\u{7F}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}'))
+}
+
+/// A string as go-yaml v2 reads it back from `encoding/json`'s text, or [`Unsupported`] where it
+/// fails. JSON escapes every line break but NEL (U+0085), which go-yaml reads as a line break
+/// inside the double-quoted scalar, and folds: a run of spaces and NELs becomes one space for
+/// one NEL, else a line feed for each NEL past the first (helm v3.17.2: `"a \u0085 b"` gives
+/// `a b`); `---` or `...` and a blank right after a NEL is a document marker, and fails.
+fn json_read_back(s: &str) -> Result<Cow<'_, str>, Unsupported> {
+    const NEL: char = '\u{85}';
+    if unreadable_in_json(s) {
+        return Err(Unsupported);
+    }
+    if !s.contains(NEL) {
+        return Ok(Cow::Borrowed(s));
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while !rest.is_empty() {
+        let blank = |c: char| c == ' ' || c == NEL;
+        let text_end = rest.find(blank).unwrap_or(rest.len());
+        out.push_str(&rest[..text_end]);
+        rest = &rest[text_end..];
+        let run_end = rest.find(|c| !blank(c)).unwrap_or(rest.len());
+        let (run, after) = rest.split_at(run_end);
+        match run.matches(NEL).count() {
+            0 => out.push_str(run),
+            breaks => {
+                let marker = after.starts_with("---") || after.starts_with("...");
+                if run.ends_with(NEL) && marker && after[3..].starts_with(blank) {
+                    return Err(Unsupported);
+                }
+                if breaks == 1 {
+                    out.push(' ');
+                } else {
+                    out.extend(std::iter::repeat_n('\n', breaks - 1));
+                }
+            }
+        }
+        rest = after;
+    }
+    Ok(Cow::Owned(out))
 }
 
 /// A JSON number as go-yaml v2 reads it back: int, uint64 or float64.
@@ -567,12 +623,14 @@ struct Emitter {
     best_width: usize,
     /// Most bytes to write; past it every node is skipped and [`emit`] fails.
     limit: usize,
+    /// Strings reach go-yaml as JSON text (Helm's `toYaml`), where some characters fail.
+    json_text: bool,
 }
 
 /// The YAML text of `root`, or [`Stop::TooLong`] once it passes `limit` (checked at each node: the
 /// overshoot is at most one scalar and one indentation, both bounded by the input).
-fn emit<T: Node + ?Sized>(root: &T, flavor: Flavor, limit: usize) -> Result<String, Stop> {
-    let mut e = Emitter::new(flavor, limit);
+fn emit<T: Node + ?Sized>(root: &T, flavor: Flavor, limit: usize, json_text: bool) -> Result<String, Stop> {
+    let mut e = Emitter::new(flavor, limit, json_text);
     let at = At {
         mapping: false,
         depth: 0,
@@ -582,9 +640,10 @@ fn emit<T: Node + ?Sized>(root: &T, flavor: Flavor, limit: usize) -> Result<Stri
 }
 
 impl Emitter {
-    fn new(flavor: Flavor, limit: usize) -> Emitter {
+    fn new(flavor: Flavor, limit: usize, json_text: bool) -> Emitter {
         Emitter {
             limit,
+            json_text,
             flavor,
             out: String::new(),
             column: 0,
@@ -700,16 +759,20 @@ impl Emitter {
             self.empty_flow("{", "}");
             return Ok(());
         }
+        // A NEL in a key leaves go-yaml's simple key on another line than its `:`.
+        if self.json_text && pairs.iter().any(|(k, _)| k.contains('\u{85}')) {
+            return Err(Unsupported);
+        }
         self.increase_indent(false, false);
         for (k, v) in sort_keys(pairs) {
             self.write_indent();
             let simple = !k.chars().any(is_break) && k.len() <= 128;
             if simple {
-                self.string(k, true);
+                self.string(k, true)?;
                 self.write_indicator(":", false, false, false);
             } else {
                 self.write_indicator("?", true, false, true);
-                self.string(k, false);
+                self.string(k, false)?;
                 self.write_indent();
                 self.write_indicator(":", true, false, true);
             }
@@ -741,17 +804,24 @@ impl Emitter {
     }
 
     /// A JSON number's text as go-yaml v2 reads it back and writes it.
-    fn number(&mut self, text: &str) {
+    fn number(&mut self, text: &str) -> Result<(), Unsupported> {
         match number_y(text) {
             Y::Int(i) => self.plain(&i.to_string()),
             Y::Uint(u) => self.plain(&u.to_string()),
             Y::Float(f) => self.float(f),
-            _ => self.string(text, false),
+            _ => return self.string(text, false),
         }
+        Ok(())
     }
 
     /// A string, in the style go-yaml's encoder asks for (the emitter may still change it).
-    fn string(&mut self, s: &str, simple_key: bool) {
+    fn string(&mut self, s: &str, simple_key: bool) -> Result<(), Unsupported> {
+        let s = if self.json_text {
+            json_read_back(s)?
+        } else {
+            Cow::Borrowed(s)
+        };
+        let s = s.as_ref();
         // go-yaml v3 no longer reads yes/on as booleans but still quotes them.
         let can_plain =
             resolves_to_str(s) && !is_base60_float(s) && !(self.flavor == Flavor::V3 && is_old_bool(s));
@@ -763,6 +833,7 @@ impl Emitter {
             Style::Double
         };
         self.scalar(s, style, simple_key);
+        Ok(())
     }
 
     fn scalar(&mut self, text: &str, requested: Style, simple_key: bool) {
@@ -1064,6 +1135,44 @@ mod tests {
             to_yaml(&m),
             "_a: 0\nA: 0\nAb: 0\na b: 0\na/b: 0\nab: 0\nx-y: 0\nx.y: 0"
         );
+    }
+
+    /// Helm's `toYaml` reads `encoding/json`'s text back with go-yaml, which refuses DEL, C1
+    /// controls and U+FFFE/U+FFFF written raw, and folds a raw NEL as a line break inside the
+    /// quoted scalar. Expected texts are helm v3.17.2's (`""`: the template printed nothing).
+    #[test]
+    fn json_text_read_back_like_helm() {
+        let cases: &[(&str, Value, &str)] = &[
+            ("DEL", Value::str("a\u{7f}b"), ""),
+            ("C1 control", Value::str("a\u{9f}b"), ""),
+            ("U+FFFE", Value::str("a\u{fffe}b"), ""),
+            ("NEL", Value::str("a\u{85}b"), "k: a b"),
+            ("NEL among spaces", Value::str("a \u{85}  b"), "k: a b"),
+            ("two NELs", Value::str("a\u{85}\u{85}b"), "k: |-\n  a\n  b"),
+            (
+                "three NELs, spaces",
+                Value::str("a\u{85} \u{85}\u{85} b"),
+                "k: |-\n  a\n\n  b",
+            ),
+            ("leading NEL", Value::str("\u{85}a"), "k: ' a'"),
+            ("trailing NEL", Value::str("a\u{85}"), "k: 'a '"),
+            ("document marker", Value::str("a\u{85}--- b"), ""),
+            ("document end marker", Value::str("a\u{85}... b"), ""),
+            ("dashes, no blank", Value::str("a\u{85}---b"), "k: a ---b"),
+            ("NEL in a key", map(&[("a\u{85}b", Value::Int(1))]), ""),
+            ("DEL in a key", map(&[("a\u{7f}b", Value::Int(1))]), ""),
+        ];
+        for (name, v, want) in cases {
+            assert_eq!(to_yaml(&map(&[("k", v.clone())])), *want, "{name}");
+        }
+        assert_eq!(
+            to_yaml_pretty(&Value::str("a\u{7f}b")),
+            "\"a\\x7Fb\"",
+            "no JSON in toYamlPretty"
+        );
+        let del = [("del.txt", "a\u{7f}b"), ("ok.txt", "ok")];
+        assert_eq!(str_map_to_yaml(del), "", "AsConfig of a file with DEL");
+        assert_eq!(str_map_to_yaml([("ok.txt", "ok")]), "ok.txt: ok");
     }
 
     #[test]
