@@ -4,7 +4,7 @@
 //! In Helm `files` is a Go map type (`map[string][]byte`) with methods, so templates may also `range`
 //! over it or over the result of `Glob`; [`Object::to_plain`] gives that map.
 
-use std::{collections::BTreeMap, rc::Rc};
+use std::{borrow::Cow, collections::BTreeMap, rc::Rc};
 
 use base64::Engine as _;
 
@@ -48,18 +48,19 @@ impl Files {
         }
     }
 
-    fn as_map(&self, encode: impl Fn(&[u8]) -> String) -> String {
+    fn as_map(&self, encode: impl Fn(&[u8]) -> Cow<'_, str>) -> String {
         // Helm keys by base name, so later files with the same base name win (map order is random in
-        // Go; here the sorted path order decides).
+        // Go; here the sorted path order decides). The bodies are emitted where they lie: a
+        // dashboard or rules directory is most of a chart's `.Files`.
         let mut m = BTreeMap::new();
         for (k, v) in self.files.iter() {
             let base = k.rsplit('/').next().unwrap_or(k);
-            m.insert(base.to_string(), Value::str(encode(v)));
+            m.insert(base, encode(v));
         }
         if m.is_empty() {
             return "{}".to_string();
         }
-        crate::yaml::to_yaml(&Value::map_from(m))
+        crate::yaml::emit::str_map_to_yaml(m.iter().map(|(k, v)| (*k, v.as_ref())))
     }
 
     fn lines(&self, path: &str) -> Value {
@@ -91,11 +92,16 @@ impl Object for Files {
             "AsConfig" => Some(Value::str(
                 // `toYaml` marshals through encoding/json, which writes U+FFFD for each byte
                 // that is not UTF-8.
-                self.as_map(Value::go_lossy),
+                self.as_map(|d| match std::str::from_utf8(d) {
+                    Ok(text) => Cow::Borrowed(text),
+                    Err(_) => Cow::Owned(Value::go_lossy(d)),
+                }),
             )),
-            "AsSecrets" => Some(Value::str(
-                self.as_map(|d| base64::engine::general_purpose::STANDARD.encode(d)),
-            )),
+            "AsSecrets" => {
+                Some(Value::str(self.as_map(|d| {
+                    Cow::Owned(base64::engine::general_purpose::STANDARD.encode(d))
+                })))
+            }
             // A map type: other names are key lookups.
             _ => Some(
                 self.files

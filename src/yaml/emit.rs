@@ -6,6 +6,12 @@
 //! to Go) closely, because its column bookkeeping decides where long scalars are folded (best width
 //! 80), when a string is single- or double-quoted, and which block-scalar indicators (`|`, `|-`,
 //! `|+`, `|2-`) appear. `toYamlPretty` uses go-yaml v3 directly (no JSON round trip).
+//!
+//! The emitter walks the caller's data itself (template values, JSON, `.Files` bodies) through
+//! [`Node`], with the JSON round trip's effects applied on the way, and reads scalars as `&str`
+//! without copying them: `toYaml` and `AsConfig` carry whole files (issue 16).
+
+use std::borrow::Cow;
 
 use super::parse::{resolve, Y};
 use gotemplate::gofmt::format_float_g;
@@ -25,10 +31,7 @@ pub fn to_yaml_checked(v: &Value) -> Result<String, TooLong> {
 }
 
 pub(super) fn to_yaml_within(v: &Value, limit: usize) -> Result<String, TooLong> {
-    match value_to_y(v, 0) {
-        Ok(y) => emit(&y, Flavor::V2, limit).map(trim_newline),
-        Err(_) => Ok(String::new()),
-    }
+    emit_value(v, Flavor::V2, limit)
 }
 
 /// Helm's `toYamlPretty` (go-yaml v3 encoder, indent 2, on the value itself); `""` on failure
@@ -43,22 +46,43 @@ pub fn to_yaml_pretty_checked(v: &Value) -> Result<String, TooLong> {
 }
 
 pub(super) fn to_yaml_pretty_within(v: &Value, limit: usize) -> Result<String, TooLong> {
-    match value_to_y_v3(v, 0) {
-        Some(y) => emit(&y, Flavor::V3, limit).map(trim_newline),
-        None => Ok(String::new()),
+    emit_value(v, Flavor::V3, limit)
+}
+
+/// A value's text in `flavor`; `""` where Go's marshalling fails. Go fails before it writes
+/// anything, so a value that is both too long and unmarshallable gives `""`, not [`TooLong`]: past
+/// the limit the emitter stops writing, and [`unsupported`] walks what it skipped.
+fn emit_value(v: &Value, flavor: Flavor, limit: usize) -> Result<String, TooLong> {
+    match emit(v, flavor, limit, flavor == Flavor::V2) {
+        Ok(text) => Ok(trim_newline(text)),
+        Err(Stop::Unsupported) => Ok(String::new()),
+        Err(Stop::TooLong) if unsupported(v, flavor, 0) => Ok(String::new()),
+        Err(Stop::TooLong) => Err(TooLong { limit }),
     }
 }
 
 /// Emits JSON data as YAML with the same rules as [`to_yaml`] (including the trailing newline
 /// removal).
 pub fn json_to_yaml(v: &serde_json::Value) -> String {
-    match json_to_y(v) {
-        // JSON data we hold already in memory: its text is within a small factor of it.
-        Some(y) => emit(&y, Flavor::V2, usize::MAX)
-            .map(trim_newline)
-            .unwrap_or_default(),
-        None => String::new(),
+    // JSON data we hold already in memory: its text is within a small factor of it.
+    emit(v, Flavor::V2, usize::MAX, false)
+        .map(trim_newline)
+        .unwrap_or_default()
+}
+
+/// [`to_yaml`] of a map of strings (`.Files.AsConfig`/`AsSecrets`), keys unique, without making
+/// template values of the (often large) bodies first.
+pub(crate) fn str_map_to_yaml<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let pairs: Vec<(&str, &str)> = entries.into_iter().collect();
+    let mut e = Emitter::new(Flavor::V2, MAX_TEXT, true);
+    let at = At {
+        mapping: false,
+        depth: 0,
+    };
+    if e.map(pairs, at).is_err() {
+        return String::new();
     }
+    e.finish().map(trim_newline).unwrap_or_default()
 }
 
 fn trim_newline(mut s: String) -> String {
@@ -69,56 +93,202 @@ fn trim_newline(mut s: String) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Value to the data go-yaml v2 sees after the JSON round trip.
+// What the emitter walks: each kind of data writes itself with the emitter's building blocks.
 
 /// What `json.Marshal` fails on: non-finite floats, and cycles (reported by depth).
 pub(crate) struct Unsupported;
+
+/// Why emitting stopped early.
+enum Stop {
+    Unsupported,
+    TooLong,
+}
+
+impl From<Unsupported> for Stop {
+    fn from(_: Unsupported) -> Stop {
+        Stop::Unsupported
+    }
+}
+
+/// Where a node sits: as a mapping's value (`mapping`), and how deep.
+#[derive(Clone, Copy)]
+struct At {
+    mapping: bool,
+    depth: usize,
+}
+
+impl At {
+    fn child(self, mapping: bool) -> At {
+        At {
+            mapping,
+            depth: self.depth + 1,
+        }
+    }
+}
+
+/// Data the emitter can write: as Go sees it after marshalling (for [`Flavor::V2`], after the
+/// JSON round trip).
+trait Node {
+    fn emit(&self, e: &mut Emitter, at: At) -> Result<(), Unsupported>;
+}
 
 /// Deepest nesting of collections go-yaml v2 reads (`max_flow_level`, "exceeded max depth of
 /// 10000"): `sigs.k8s.io/yaml` reads the JSON text back with it, so Helm's `toYaml` of a deeper
 /// value fails and gives `""` (helm v3.17.2: 10,000 nested maps print, 10,001 print nothing).
 const MAX_DEPTH_V2: usize = 10_000;
 
-fn value_to_y(v: &Value, depth: usize) -> Result<Y, Unsupported> {
-    // Checked once, at the first level past the threshold: a walk that would never end passes
-    // through that level inside the cycle.
-    if depth == CYCLE_CHECK_DEPTH + 1 && v.has_cycle() {
-        return Err(Unsupported);
+/// Whether Go fails to marshal `v` at `depth` (the checks [`Node::emit`] makes on the way).
+fn unsupported(v: &Value, flavor: Flavor, depth: usize) -> bool {
+    let v2 = flavor == Flavor::V2;
+    if (depth == CYCLE_CHECK_DEPTH + 1 && v.has_cycle())
+        || (v2 && depth >= MAX_DEPTH_V2 && matches!(v, Value::List(_) | Value::Map(_)))
+    {
+        return true;
     }
-    // A collection at `depth` is flow level `depth + 1` of the JSON text go-yaml reads.
-    if depth >= MAX_DEPTH_V2 && matches!(v, Value::List(_) | Value::Map(_)) {
-        return Err(Unsupported);
+    match v {
+        Value::Float(f) => v2 && json_float(*f).is_none(),
+        Value::Str(s) => v2 && json_read_back(s).is_err(),
+        Value::BStr(b) => v2 && json_read_back(b.text()).is_err(),
+        Value::List(l) => l.iter().any(|x| unsupported(x, flavor, depth + 1)),
+        Value::Map(m) => m.borrow().iter().any(|(k, x)| {
+            (v2 && (json_read_back(k).is_err() || k.contains('\u{85}'))) || unsupported(x, flavor, depth + 1)
+        }),
+        Value::Object(o) => o
+            .to_plain()
+            .is_some_and(|p| unsupported(&p, flavor, if v2 { depth } else { depth + 1 })),
+        _ => false,
     }
-    Ok(match v {
-        Value::Nil => Y::Null,
-        Value::Bool(b) => Y::Bool(*b),
-        Value::Int(i) | Value::Int64(i) => Y::Int(*i),
-        Value::Uint64(u) => Y::Uint(*u),
-        Value::Float(f) => number_y(&json_float(*f).ok_or(Unsupported)?),
-        Value::Str(s) => Y::Str(s.to_string()),
-        // The value goes through encoding/json first, which writes each invalid byte as U+FFFD.
-        Value::BStr(b) => Y::Str(b.text().to_string()),
-        Value::Bytes(b) => {
-            use base64::Engine as _;
-            Y::Str(base64::engine::general_purpose::STANDARD.encode(b))
+}
+
+impl Node for Value {
+    fn emit(&self, e: &mut Emitter, at: At) -> Result<(), Unsupported> {
+        let v2 = e.flavor == Flavor::V2;
+        // Checked once, at the first level past the threshold: a walk that would never end passes
+        // through that level inside the cycle.
+        if at.depth == CYCLE_CHECK_DEPTH + 1 && self.has_cycle() {
+            return Err(Unsupported);
         }
-        Value::List(l) => Y::Seq(
-            l.iter()
-                .map(|x| value_to_y(x, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Map(m) => Y::Map(
-            m.borrow()
-                .iter()
-                .map(|(k, x)| Ok((Y::Str(k.clone()), value_to_y(x, depth + 1)?)))
-                .collect::<Result<_, _>>()?,
-        ),
-        // The plain form stands in for the object: the same level.
-        Value::Object(o) => match o.to_plain() {
-            Some(p) => value_to_y(&p, depth)?,
-            None => Y::Map(Vec::new()),
-        },
-    })
+        // A collection at `depth` is flow level `depth + 1` of the JSON text go-yaml reads.
+        if v2 && at.depth >= MAX_DEPTH_V2 && matches!(self, Value::List(_) | Value::Map(_)) {
+            return Err(Unsupported);
+        }
+        match self {
+            Value::Nil => e.plain("null"),
+            Value::Bool(b) => e.plain(if *b { "true" } else { "false" }),
+            Value::Int(i) | Value::Int64(i) => e.plain(&i.to_string()),
+            Value::Uint64(u) => e.plain(&u.to_string()),
+            // go-yaml v2 reads the JSON number back: an integral float is an int.
+            Value::Float(f) if v2 => e.number(&json_float(*f).ok_or(Unsupported)?)?,
+            Value::Float(f) => e.float(*f),
+            Value::Str(s) => e.string(s, false)?,
+            // Through encoding/json (v2) each invalid byte is U+FFFD; go-yaml v3 would tag this
+            // `!!binary`, not modelled.
+            Value::BStr(b) => e.string(b.text(), false)?,
+            Value::Bytes(b) if v2 => {
+                use base64::Engine as _;
+                e.string(&base64::engine::general_purpose::STANDARD.encode(b), false)?
+            }
+            // go-yaml v3 marshals []byte as a sequence of ints.
+            Value::Bytes(b) => {
+                let ints: Vec<Value> = b.iter().map(|&x| Value::Int(x.into())).collect();
+                return e.seq(&ints, at);
+            }
+            Value::List(l) => return e.seq(l, at),
+            Value::Map(m) => {
+                let m = m.borrow();
+                return e.map(m.iter().map(|(k, x)| (k.as_str(), x)).collect(), at);
+            }
+            // The plain form stands in for the object: the same level after the JSON round trip.
+            Value::Object(o) => match o.to_plain() {
+                Some(p) => {
+                    let at = if v2 { at } else { at.child(at.mapping) };
+                    return e.node(&p, at);
+                }
+                None => e.empty_flow("{", "}"),
+            },
+        }
+        Ok(())
+    }
+}
+
+impl Node for serde_json::Value {
+    fn emit(&self, e: &mut Emitter, at: At) -> Result<(), Unsupported> {
+        use serde_json::Value as J;
+        match self {
+            J::Null => e.plain("null"),
+            J::Bool(b) => e.plain(if *b { "true" } else { "false" }),
+            J::Number(n) => {
+                if let Some(i) = n.as_i64() {
+                    e.plain(&i.to_string())
+                } else if let Some(u) = n.as_u64() {
+                    e.plain(&u.to_string())
+                } else {
+                    e.number(&n.as_f64().and_then(json_float).ok_or(Unsupported)?)?
+                }
+            }
+            J::String(s) => e.string(s, false)?,
+            J::Array(a) => return e.seq(a, at),
+            J::Object(o) => return e.map(o.iter().map(|(k, x)| (k.as_str(), x)).collect(), at),
+        }
+        Ok(())
+    }
+}
+
+impl Node for str {
+    fn emit(&self, e: &mut Emitter, _: At) -> Result<(), Unsupported> {
+        e.string(self, false)
+    }
+}
+
+/// Whether `s` has a character go-yaml's reader refuses ("control characters are not allowed")
+/// that `encoding/json` writes as it is: DEL, the C1 controls but NEL, U+FFFE and U+FFFF (it
+/// escapes those below U+0020). Helm's `toYaml` of such a string fails and gives `""`.
+fn unreadable_in_json(s: &str) -> bool {
+    // Every such character is DEL or starts with byte 0xC2 or 0xEF in UTF-8.
+    s.bytes().any(|b| matches!(b, 0x7F | 0xC2 | 0xEF))
+        && s.chars()
+            .any(|c| matches!(c, '\u{7F}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}'))
+}
+
+/// A string as go-yaml v2 reads it back from `encoding/json`'s text, or [`Unsupported`] where it
+/// fails. JSON escapes every line break but NEL (U+0085), which go-yaml reads as a line break
+/// inside the double-quoted scalar, and folds: a run of spaces and NELs becomes one space for
+/// one NEL, else a line feed for each NEL past the first (helm v3.17.2: `"a \u0085 b"` gives
+/// `a b`); `---` or `...` and a blank right after a NEL is a document marker, and fails.
+fn json_read_back(s: &str) -> Result<Cow<'_, str>, Unsupported> {
+    const NEL: char = '\u{85}';
+    if unreadable_in_json(s) {
+        return Err(Unsupported);
+    }
+    if !s.contains(NEL) {
+        return Ok(Cow::Borrowed(s));
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while !rest.is_empty() {
+        let blank = |c: char| c == ' ' || c == NEL;
+        let text_end = rest.find(blank).unwrap_or(rest.len());
+        out.push_str(&rest[..text_end]);
+        rest = &rest[text_end..];
+        let run_end = rest.find(|c| !blank(c)).unwrap_or(rest.len());
+        let (run, after) = rest.split_at(run_end);
+        match run.matches(NEL).count() {
+            0 => out.push_str(run),
+            breaks => {
+                let marker = after.starts_with("---") || after.starts_with("...");
+                if run.ends_with(NEL) && marker && after[3..].starts_with(blank) {
+                    return Err(Unsupported);
+                }
+                if breaks == 1 {
+                    out.push(' ');
+                } else {
+                    out.extend(std::iter::repeat_n('\n', breaks - 1));
+                }
+            }
+        }
+        rest = after;
+    }
+    Ok(Cow::Owned(out))
 }
 
 /// A JSON number as go-yaml v2 reads it back: int, uint64 or float64.
@@ -129,61 +299,21 @@ fn number_y(text: &str) -> Y {
     }
 }
 
-fn json_to_y(v: &serde_json::Value) -> Option<Y> {
-    Some(match v {
-        serde_json::Value::Null => Y::Null,
-        serde_json::Value::Bool(b) => Y::Bool(*b),
-        serde_json::Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Y::Int(i)
-            } else if let Some(u) = n.as_u64() {
-                Y::Uint(u)
-            } else {
-                number_y(&json_float(n.as_f64()?)?)
-            }
+/// Whether go-yaml's resolver reads `s` as a string (so it may be written plain). Only text
+/// starting with a sign, digit, dot or one of `yYnNtTfFoO~` can be anything else, and of those
+/// starting with a letter or `~` only the five-letter-or-shorter booleans and nulls are: the rest
+/// are decided without the resolver, which copies the text.
+fn resolves_to_str(s: &str) -> bool {
+    match s.as_bytes().first() {
+        None => false,
+        Some(b'+' | b'-' | b'0'..=b'9' | b'.') => {
+            matches!(resolve("", s), Ok((t, _)) if t.ends_with(":str"))
         }
-        serde_json::Value::String(s) => Y::Str(s.clone()),
-        serde_json::Value::Array(a) => Y::Seq(a.iter().map(json_to_y).collect::<Option<_>>()?),
-        serde_json::Value::Object(o) => Y::Map(
-            o.iter()
-                .map(|(k, x)| Some((Y::Str(k.clone()), json_to_y(x)?)))
-                .collect::<Option<_>>()?,
-        ),
-    })
-}
-
-/// The value as go-yaml v3 sees it (no JSON round trip): floats stay floats.
-fn value_to_y_v3(v: &Value, depth: usize) -> Option<Y> {
-    if depth == CYCLE_CHECK_DEPTH + 1 && v.has_cycle() {
-        return None;
+        Some(b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~') if s.len() <= 5 => {
+            matches!(resolve("", s), Ok((t, _)) if t.ends_with(":str"))
+        }
+        Some(_) => true,
     }
-    Some(match v {
-        Value::Nil => Y::Null,
-        Value::Bool(b) => Y::Bool(*b),
-        Value::Int(i) | Value::Int64(i) => Y::Int(*i),
-        Value::Uint64(u) => Y::Uint(*u),
-        Value::Float(f) => Y::Float(*f),
-        Value::Str(s) => Y::Str(s.to_string()),
-        // go-yaml v3 would tag this `!!binary`; not modelled: U+FFFD for each invalid byte.
-        Value::BStr(b) => Y::Str(b.text().to_string()),
-        // go-yaml v3 marshals []byte as a sequence of ints.
-        Value::Bytes(b) => Y::Seq(b.iter().map(|&x| Y::Int(x.into())).collect()),
-        Value::List(l) => Y::Seq(
-            l.iter()
-                .map(|x| value_to_y_v3(x, depth + 1))
-                .collect::<Option<_>>()?,
-        ),
-        Value::Map(m) => Y::Map(
-            m.borrow()
-                .iter()
-                .map(|(k, x)| Some((Y::Str(k.clone()), value_to_y_v3(x, depth + 1)?)))
-                .collect::<Option<_>>()?,
-        ),
-        Value::Object(o) => match o.to_plain() {
-            Some(p) => value_to_y_v3(&p, depth + 1)?,
-            None => Y::Map(Vec::new()),
-        },
-    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,9 +383,27 @@ pub(crate) fn key_less(a: &str, b: &str) -> bool {
     ar.len() < br.len()
 }
 
+/// Pairs in go-yaml's key order. Keys of ASCII without digits (nearly all keys of manifests)
+/// compare character by character, letters after everything else, which is a total order, so
+/// the standard library's stable sort gives what [`sort_pairs`] gives, without its allocations,
+/// and in linear time on maps already in that order (`BTreeMap`s of letters-only keys).
+fn sort_keys<'a, T: ?Sized>(mut pairs: Vec<(&'a str, &'a T)>) -> Vec<(&'a str, &'a T)> {
+    let simple = |k: &str| k.bytes().all(|b| b.is_ascii() && !b.is_ascii_digit());
+    if pairs.iter().all(|(k, _)| simple(k)) {
+        let rank = |b: u8| (b.is_ascii_alphabetic(), b);
+        pairs.sort_by(|a, b| a.0.bytes().map(rank).cmp(b.0.bytes().map(rank)));
+        pairs
+    } else {
+        sort_pairs(pairs, &key_less)
+    }
+}
+
 /// A stable merge sort by a "less" function (which need not be a total order, so the standard
 /// library's sort, which may panic on inconsistent orders, is avoided).
-fn sort_pairs<'a>(mut v: Vec<(&'a str, &'a Y)>, less: &dyn Fn(&str, &str) -> bool) -> Vec<(&'a str, &'a Y)> {
+fn sort_pairs<'a, T: ?Sized>(
+    mut v: Vec<(&'a str, &'a T)>,
+    less: &dyn Fn(&str, &str) -> bool,
+) -> Vec<(&'a str, &'a T)> {
     if v.len() <= 1 {
         return v;
     }
@@ -309,8 +457,8 @@ fn is_printable(c: char) -> bool {
     matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD) && c != '\u{FEFF}'
 }
 
-fn analyze(chars: &[char]) -> Analysis {
-    if chars.is_empty() {
+fn analyze(s: &str) -> Analysis {
+    if s.is_empty() {
         return Analysis {
             multiline: false,
             block_plain_allowed: true,
@@ -324,15 +472,17 @@ fn analyze(chars: &[char]) -> Analysis {
         (false, false, false, false);
     let (mut break_space, mut space_break) = (false, false);
     let (mut previous_space, mut previous_break) = (false, false);
-    // Compared as chars: collecting a String here copied every scalar once more (whole
-    // `.Files` dashboards through `toYaml`/`AsConfig`).
-    if chars.starts_with(&['-', '-', '-']) || chars.starts_with(&['.', '.', '.']) {
+    if s.starts_with("---") || s.starts_with("...") {
         block_indicators = true;
     }
     let mut preceded_by_ws = true;
-    let n = chars.len();
-    for (i, &c) in chars.iter().enumerate() {
-        let followed_by_ws = i + 1 >= n || matches!(chars[i + 1], ' ' | '\t');
+    let b = s.as_bytes();
+    let n = b.len();
+    // By byte offset: a space or tab after a character is the next byte, as neither is part of a
+    // longer UTF-8 sequence.
+    for (i, c) in s.char_indices() {
+        let end = i + c.len_utf8();
+        let followed_by_ws = end >= n || matches!(b[end], b' ' | b'\t');
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@'
@@ -352,14 +502,14 @@ fn analyze(chars: &[char]) -> Analysis {
         }
         if c == ' ' {
             leading_space |= i == 0;
-            trailing_space |= i + 1 == n;
+            trailing_space |= end == n;
             break_space |= previous_break;
             previous_space = true;
             previous_break = false;
         } else if is_break(c) {
             line_breaks = true;
             leading_break |= i == 0;
-            trailing_break |= i + 1 == n;
+            trailing_break |= end == n;
             space_break |= previous_space;
             previous_space = false;
             previous_break = true;
@@ -473,36 +623,61 @@ struct Emitter {
     best_width: usize,
     /// Most bytes to write; past it every node is skipped and [`emit`] fails.
     limit: usize,
+    /// Strings reach go-yaml as JSON text (Helm's `toYaml`), where some characters fail.
+    json_text: bool,
 }
 
-/// The YAML text of `root`, or [`TooLong`] once it passes `limit` (checked at each node: the
+/// The YAML text of `root`, or [`Stop::TooLong`] once it passes `limit` (checked at each node: the
 /// overshoot is at most one scalar and one indentation, both bounded by the input).
-fn emit(root: &Y, flavor: Flavor, limit: usize) -> Result<String, TooLong> {
-    let mut e = Emitter {
-        limit,
-        flavor,
-        out: String::new(),
-        column: 0,
-        indent: -1,
-        indents: Vec::new(),
-        whitespace: true,
-        indention: true,
-        best_indent: 2,
-        best_width: 80,
+fn emit<T: Node + ?Sized>(root: &T, flavor: Flavor, limit: usize, json_text: bool) -> Result<String, Stop> {
+    let mut e = Emitter::new(flavor, limit, json_text);
+    let at = At {
+        mapping: false,
+        depth: 0,
     };
-    e.node(root, false, false);
-    if e.out.len() > limit {
-        return Err(TooLong { limit });
-    }
-    // Document end (implicit).
-    e.write_indent();
-    Ok(e.out)
+    e.node(root, at)?;
+    e.finish()
 }
 
 impl Emitter {
+    fn new(flavor: Flavor, limit: usize, json_text: bool) -> Emitter {
+        Emitter {
+            limit,
+            json_text,
+            flavor,
+            out: String::new(),
+            column: 0,
+            indent: -1,
+            indents: Vec::new(),
+            whitespace: true,
+            indention: true,
+            best_indent: 2,
+            best_width: 80,
+        }
+    }
+
+    /// The text, once the root node is written.
+    fn finish(mut self) -> Result<String, Stop> {
+        if self.out.len() > self.limit {
+            return Err(Stop::TooLong);
+        }
+        // Document end (implicit).
+        self.write_indent();
+        Ok(self.out)
+    }
+
     fn put(&mut self, c: char) {
         self.out.push(c);
         self.column += 1;
+    }
+
+    /// Writes `s[*from..to]`, `chars` characters long, and moves `from` to `to`: scalars are
+    /// written in runs of characters that need nothing done, not a character at a time.
+    fn flush(&mut self, s: &str, from: &mut usize, to: usize, chars: &mut usize) {
+        self.out.push_str(&s[*from..to]);
+        self.column += *chars;
+        *chars = 0;
+        *from = to;
     }
 
     fn put_break(&mut self) {
@@ -537,8 +712,9 @@ impl Emitter {
         if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.put_break();
         }
-        while self.column < indent {
-            self.put(' ');
+        if self.column < indent {
+            self.out.extend(std::iter::repeat_n(' ', indent - self.column));
+            self.column = indent;
         }
         self.whitespace = true;
         self.indention = true;
@@ -548,100 +724,62 @@ impl Emitter {
         if need_ws && !self.whitespace {
             self.put(' ');
         }
-        for c in ind.chars() {
-            self.put(c);
-        }
+        self.out.push_str(ind);
+        self.column += ind.chars().count();
         self.whitespace = is_ws;
         self.indention = self.indention && is_indention;
     }
 
-    /// The scalar text and requested style for a value (go-yaml's encoder), `None` for collections.
-    fn scalar_of(&self, y: &Y) -> Option<(String, Style)> {
-        Some(match y {
-            Y::Null => ("null".into(), Style::Plain),
-            Y::Bool(b) => (b.to_string(), Style::Plain),
-            Y::Int(i) => (i.to_string(), Style::Plain),
-            Y::Uint(u) => (u.to_string(), Style::Plain),
-            Y::Float(f) => {
-                let s = match format_float_g(*f).as_str() {
-                    "+Inf" => ".inf".to_string(),
-                    "-Inf" => "-.inf".to_string(),
-                    "NaN" => ".nan".to_string(),
-                    s => s.to_string(),
-                };
-                (s, Style::Plain)
-            }
-            Y::Str(s) => {
-                // go-yaml v3 no longer reads yes/on as booleans but still quotes them.
-                let can_plain = matches!(resolve("", s), Ok((t, _)) if t.ends_with(":str"))
-                    && !is_base60_float(s)
-                    && !(self.flavor == Flavor::V3 && is_old_bool(s));
-                let style = if s.contains('\n') {
-                    Style::Literal
-                } else if can_plain {
-                    Style::Plain
-                } else {
-                    Style::Double
-                };
-                (s.clone(), style)
-            }
-            Y::Seq(_) | Y::Map(_) => return None,
-        })
+    fn node<T: Node + ?Sized>(&mut self, n: &T, at: At) -> Result<(), Unsupported> {
+        if self.out.len() > self.limit {
+            return Ok(());
+        }
+        n.emit(self, at)
     }
 
-    fn node(&mut self, y: &Y, mapping: bool, simple_key: bool) {
-        if self.out.len() > self.limit {
-            return;
+    fn seq<T: Node>(&mut self, items: &[T], at: At) -> Result<(), Unsupported> {
+        if items.is_empty() {
+            self.empty_flow("[", "]");
+            return Ok(());
         }
-        match y {
-            Y::Seq(items) if items.is_empty() => self.empty_flow("[", "]"),
-            Y::Map(pairs) if pairs.is_empty() => self.empty_flow("{", "}"),
-            Y::Seq(items) => {
-                let indentless = self.flavor == Flavor::V2 && mapping && !self.indention;
-                self.increase_indent(false, indentless);
-                for item in items {
-                    self.write_indent();
-                    self.write_indicator("-", true, false, true);
-                    self.node(item, false, false);
-                }
-                self.pop_indent();
-            }
-            Y::Map(pairs) => {
-                self.increase_indent(false, false);
-                let keyed: Vec<(String, &Y)> = pairs
-                    .iter()
-                    .map(|(k, v)| {
-                        let k = match k {
-                            Y::Str(s) => s.clone(),
-                            other => self.scalar_of(other).map(|x| x.0).unwrap_or_default(),
-                        };
-                        (k, v)
-                    })
-                    .collect();
-                let refs: Vec<(&str, &Y)> = keyed.iter().map(|(k, v)| (k.as_str(), *v)).collect();
-                for (k, v) in sort_pairs(refs, &key_less) {
-                    self.write_indent();
-                    let key = Y::Str(k.to_string());
-                    let simple = !k.chars().any(is_break) && k.len() <= 128;
-                    if simple {
-                        self.node(&key, true, true);
-                        self.write_indicator(":", false, false, false);
-                    } else {
-                        self.write_indicator("?", true, false, true);
-                        self.node(&key, true, false);
-                        self.write_indent();
-                        self.write_indicator(":", true, false, true);
-                    }
-                    self.node(v, true, false);
-                }
-                self.pop_indent();
-            }
-            scalar => {
-                if let Some((text, style)) = self.scalar_of(scalar) {
-                    self.scalar(&text, style, simple_key);
-                }
-            }
+        let indentless = self.flavor == Flavor::V2 && at.mapping && !self.indention;
+        self.increase_indent(false, indentless);
+        for item in items {
+            self.write_indent();
+            self.write_indicator("-", true, false, true);
+            self.node(item, at.child(false))?;
         }
+        self.pop_indent();
+        Ok(())
+    }
+
+    /// A mapping with string keys (the only keys after the JSON round trip), in go-yaml's order.
+    fn map<T: Node + ?Sized>(&mut self, pairs: Vec<(&str, &T)>, at: At) -> Result<(), Unsupported> {
+        if pairs.is_empty() {
+            self.empty_flow("{", "}");
+            return Ok(());
+        }
+        // A NEL in a key leaves go-yaml's simple key on another line than its `:`.
+        if self.json_text && pairs.iter().any(|(k, _)| k.contains('\u{85}')) {
+            return Err(Unsupported);
+        }
+        self.increase_indent(false, false);
+        for (k, v) in sort_keys(pairs) {
+            self.write_indent();
+            let simple = !k.chars().any(is_break) && k.len() <= 128;
+            if simple {
+                self.string(k, true)?;
+                self.write_indicator(":", false, false, false);
+            } else {
+                self.write_indicator("?", true, false, true);
+                self.string(k, false)?;
+                self.write_indent();
+                self.write_indicator(":", true, false, true);
+            }
+            self.node(v, at.child(true))?;
+        }
+        self.pop_indent();
+        Ok(())
     }
 
     fn empty_flow(&mut self, open: &str, close: &str) {
@@ -649,14 +787,62 @@ impl Emitter {
         self.write_indicator(close, false, false, false);
     }
 
+    /// A null, bool or integer: plain text that never needs quoting.
+    fn plain(&mut self, text: &str) {
+        self.scalar(text, Style::Plain, false);
+    }
+
+    fn float(&mut self, f: f64) {
+        let s = format_float_g(f);
+        let s = match s.as_str() {
+            "+Inf" => ".inf",
+            "-Inf" => "-.inf",
+            "NaN" => ".nan",
+            s => s,
+        };
+        self.plain(s);
+    }
+
+    /// A JSON number's text as go-yaml v2 reads it back and writes it.
+    fn number(&mut self, text: &str) -> Result<(), Unsupported> {
+        match number_y(text) {
+            Y::Int(i) => self.plain(&i.to_string()),
+            Y::Uint(u) => self.plain(&u.to_string()),
+            Y::Float(f) => self.float(f),
+            _ => return self.string(text, false),
+        }
+        Ok(())
+    }
+
+    /// A string, in the style go-yaml's encoder asks for (the emitter may still change it).
+    fn string(&mut self, s: &str, simple_key: bool) -> Result<(), Unsupported> {
+        let s = if self.json_text {
+            json_read_back(s)?
+        } else {
+            Cow::Borrowed(s)
+        };
+        let s = s.as_ref();
+        // go-yaml v3 no longer reads yes/on as booleans but still quotes them.
+        let can_plain =
+            resolves_to_str(s) && !is_base60_float(s) && !(self.flavor == Flavor::V3 && is_old_bool(s));
+        let style = if s.contains('\n') {
+            Style::Literal
+        } else if can_plain {
+            Style::Plain
+        } else {
+            Style::Double
+        };
+        self.scalar(s, style, simple_key);
+        Ok(())
+    }
+
     fn scalar(&mut self, text: &str, requested: Style, simple_key: bool) {
-        let chars: Vec<char> = text.chars().collect();
-        let a = analyze(&chars);
+        let a = analyze(text);
         let mut style = requested;
         if simple_key && a.multiline {
             style = Style::Double;
         }
-        if style == Style::Plain && (!a.block_plain_allowed || (chars.is_empty() && simple_key)) {
+        if style == Style::Plain && (!a.block_plain_allowed || (text.is_empty() && simple_key)) {
             style = Style::Single;
         }
         if style == Style::Single && !a.single_quoted_allowed {
@@ -668,99 +854,86 @@ impl Emitter {
         self.increase_indent(true, false);
         let allow_breaks = !simple_key;
         match style {
-            Style::Plain => self.write_plain(&chars, allow_breaks),
-            Style::Single => self.write_single(&chars, allow_breaks),
-            Style::Double => self.write_double(&chars, allow_breaks),
-            Style::Literal => self.write_literal(&chars),
+            Style::Plain => self.write_plain(text, allow_breaks),
+            Style::Single => self.write_single(text, allow_breaks),
+            Style::Double => self.write_double(text, allow_breaks),
+            Style::Literal => self.write_literal(text),
         }
         self.pop_indent();
     }
 
-    fn write_plain(&mut self, v: &[char], allow_breaks: bool) {
+    fn write_plain(&mut self, s: &str, allow_breaks: bool) {
         if !self.whitespace {
             self.put(' ');
         }
-        let (mut spaces, mut breaks) = (false, false);
-        for (i, &c) in v.iter().enumerate() {
-            if c == ' ' {
-                if allow_breaks && !spaces && self.column > self.best_width && v.get(i + 1) != Some(&' ') {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.write_break(c);
-                self.indention = true;
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                self.put(c);
-                self.indention = false;
-                spaces = false;
-                breaks = false;
-            }
-        }
+        self.write_quotable(s, allow_breaks, false);
         self.whitespace = false;
         self.indention = false;
     }
 
-    fn write_single(&mut self, v: &[char], allow_breaks: bool) {
+    fn write_single(&mut self, s: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let (mut spaces, mut breaks) = (false, false);
-        let n = v.len();
-        for (i, &c) in v.iter().enumerate() {
-            if c == ' ' {
-                if allow_breaks
-                    && !spaces
-                    && self.column > self.best_width
-                    && i > 0
-                    && i + 1 < n
-                    && v.get(i + 1) != Some(&' ')
-                {
-                    self.write_indent();
-                } else {
-                    self.put(c);
-                }
-                spaces = true;
-            } else if is_break(c) {
-                if !breaks && c == '\n' {
-                    self.put_break();
-                }
-                self.write_break(c);
-                self.indention = true;
-                breaks = true;
-            } else {
-                if breaks {
-                    self.write_indent();
-                }
-                if c == '\'' {
-                    self.put('\'');
-                }
-                self.put(c);
-                self.indention = false;
-                spaces = false;
-                breaks = false;
-            }
-        }
+        self.write_quotable(s, allow_breaks, true);
         self.write_indicator("'", false, false, false);
         self.whitespace = false;
         self.indention = false;
     }
 
-    fn write_double(&mut self, v: &[char], allow_breaks: bool) {
+    /// The text of a plain or single-quoted scalar (`single`: `'` doubled, and no fold at the
+    /// first or last character): folded at a space past the best width, line breaks doubled.
+    fn write_quotable(&mut self, s: &str, allow_breaks: bool, single: bool) {
+        let (mut spaces, mut breaks) = (false, false);
+        let (mut from, mut chars) = (0, 0);
+        let mut it = s.char_indices().peekable();
+        while let Some((i, c)) = it.next() {
+            if c == ' ' {
+                self.flush(s, &mut from, i, &mut chars);
+                let next = it.peek().map(|&(_, c)| c);
+                let inner = !single || (i > 0 && next.is_some());
+                if allow_breaks && !spaces && self.column > self.best_width && inner && next != Some(' ') {
+                    self.write_indent();
+                } else {
+                    self.put(c);
+                }
+                from = i + 1;
+                spaces = true;
+            } else if is_break(c) {
+                self.flush(s, &mut from, i, &mut chars);
+                if !breaks && c == '\n' {
+                    self.put_break();
+                }
+                self.write_break(c);
+                from = i + c.len_utf8();
+                self.indention = true;
+                breaks = true;
+            } else {
+                if breaks {
+                    self.write_indent();
+                }
+                if single && c == '\'' {
+                    self.flush(s, &mut from, i, &mut chars);
+                    self.put('\'');
+                }
+                chars += 1;
+                self.indention = false;
+                spaces = false;
+                breaks = false;
+            }
+        }
+        self.flush(s, &mut from, s.len(), &mut chars);
+    }
+
+    fn write_double(&mut self, s: &str, allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
         // libyaml's is_bom() looks at the start of the value, not at the current character.
-        let bom = v.first() == Some(&'\u{FEFF}');
+        let bom = s.starts_with('\u{FEFF}');
         let mut spaces = false;
-        let n = v.len();
-        for (i, &c) in v.iter().enumerate() {
+        let (mut from, mut chars) = (0, 0);
+        let mut it = s.char_indices().peekable();
+        while let Some((i, c)) = it.next() {
             if bom || !is_printable(c) || is_break(c) || c == '"' || c == '\\' {
+                self.flush(s, &mut from, i, &mut chars);
+                from = i + c.len_utf8();
                 self.put('\\');
                 let esc = match c {
                     '\0' => Some('0'),
@@ -791,16 +964,18 @@ impl Emitter {
                         } else {
                             format!("U{u:08X}")
                         };
-                        for ch in s.chars() {
-                            self.put(ch);
-                        }
+                        self.out.push_str(&s);
+                        self.column += s.len();
                     }
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > self.best_width && i > 0 && i + 1 < n {
+                self.flush(s, &mut from, i, &mut chars);
+                from = i + 1;
+                let next = it.peek().map(|&(_, c)| c);
+                if allow_breaks && !spaces && self.column > self.best_width && i > 0 && next.is_some() {
                     self.write_indent();
-                    if v.get(i + 1) == Some(&' ') {
+                    if next == Some(' ') {
                         self.put('\\');
                     }
                 } else {
@@ -808,26 +983,28 @@ impl Emitter {
                 }
                 spaces = true;
             } else {
-                self.put(c);
+                chars += 1;
                 spaces = false;
             }
         }
+        self.flush(s, &mut from, s.len(), &mut chars);
         self.write_indicator("\"", false, false, false);
         self.whitespace = false;
         self.indention = false;
     }
 
-    fn write_literal(&mut self, v: &[char]) {
+    fn write_literal(&mut self, s: &str) {
         self.write_indicator("|", true, false, false);
-        if v.first().is_some_and(|&c| c == ' ' || is_break(c)) {
+        if s.starts_with(|c| c == ' ' || is_break(c)) {
             let hint = self.best_indent.to_string();
             self.write_indicator(&hint, false, false, false);
         }
-        let chomp = match v {
-            [] => Some("-"),
-            [.., last] if !is_break(*last) => Some("-"),
-            [_] => Some("+"),
-            [.., prev, _] if is_break(*prev) => Some("+"),
+        let mut back = s.chars().rev();
+        let chomp = match (back.next(), back.next()) {
+            (None, _) => Some("-"),
+            (Some(last), _) if !is_break(last) => Some("-"),
+            (Some(_), None) => Some("+"),
+            (Some(_), Some(prev)) if is_break(prev) => Some("+"),
             _ => None,
         };
         if let Some(ch) = chomp {
@@ -837,29 +1014,26 @@ impl Emitter {
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
-        let mut i = 0;
-        while i < v.len() {
-            let c = v[i];
+        let mut rest = s;
+        while let Some(c) = rest.chars().next() {
             if is_break(c) {
                 self.write_break(c);
                 self.indention = true;
                 breaks = true;
-                i += 1;
+                rest = &rest[c.len_utf8()..];
             } else {
                 if breaks {
                     self.write_indent();
                 }
-                // A whole line at once, as `put` would write it char by char: literal blocks
-                // carry the biggest strings (files through `toYaml` and `AsConfig`).
-                let end = v[i..]
-                    .iter()
-                    .position(|&c| is_break(c))
-                    .map_or(v.len(), |p| i + p);
-                self.out.extend(&v[i..end]);
-                self.column += end - i;
+                // A whole line at once: literal blocks carry the biggest strings (files through
+                // `toYaml` and `AsConfig`).
+                let end = rest.find(is_break).unwrap_or(rest.len());
+                let line = &rest[..end];
+                self.out.push_str(line);
+                self.column += line.chars().count();
                 self.indention = false;
                 breaks = false;
-                i = end;
+                rest = &rest[end..];
             }
         }
     }
@@ -899,6 +1073,96 @@ mod tests {
         for (name, s, want) in cases {
             assert_eq!(to_yaml(&Value::map_of([("v", Value::str(*s))])), *want, "{name}");
         }
+    }
+
+    /// The scalar writers' edge cases, each under its own key (where a long line folds depends on
+    /// the key's width). Expected texts are what helm v3.17.2 printed for `toYaml` of a map of
+    /// these strings, one template per key: quoting for indicators, YAML 1.1 scalars, non-printable
+    /// and non-ASCII characters, folding at 80 columns in each style, block scalars.
+    #[test]
+    fn scalars_like_helm() {
+        let cases: &[(&str, &str, &str)] = &[
+                ("lead_dash", "- x", "lead_dash: '- x'"),
+                ("lead_q", "? x", "lead_q: '? x'"),
+                ("lead_colon", ": x", "lead_colon: ': x'"),
+                ("dash_word", "-x", "dash_word: -x"),
+                ("colon_inside", "a: b", "colon_inside: 'a: b'"),
+                ("hash_inside", "a #b", "hash_inside: 'a #b'"),
+                ("hash_glued", "a#b", "hash_glued: a#b"),
+                ("yes", "yes", "\"yes\": \"yes\""),
+                ("tilde", "~", "tilde: \"~\""),
+                ("hex", "0x1F", "hex: \"0x1F\""),
+                ("exp", "1e3", "exp: \"1e3\""),
+                ("inf", ".inf", "inf: \".inf\""),
+                ("ctrl", "a\u{1}b", "ctrl: \"a\\x01b\""),
+                ("nbsp", "a\u{a0}b", "nbsp: a\u{a0}b"),
+                ("accent", "caf\u{e9}", "accent: caf\u{e9}"),
+                ("astral", "a\u{1f600}", "astral: \"a\\U0001F600\""),
+                ("trailing_space", "abc ", "trailing_space: 'abc '"),
+                ("trailing_space_multi", "a\nb \n", "trailing_space_multi: \"a\\nb \\n\""),
+                ("multi", "line one\nline two\n", "multi: |\n  line one\n  line two"),
+                ("long_plain", "word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word", "long_plain: word word word word word word word word word word word word word word\n  word word word word word word word word word word word word word word word word\n  word word word word word word word word word word"),
+                ("long_single", "x: word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word", "long_single: 'x: word word word word word word word word word word word word word\n  word word word word word word word word word word word word word word word word\n  word word word word word word word word word word word'"),
+                ("long_double", "\tword word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word word", "long_double: \"\\tword word word word word word word word word word word word word word\n  word word word word word word word word word word word word word word word word\n  word word word word word word word word word word\""),
+                ("long_double_spaces", "\tword  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word  word", "long_double_spaces: \"\\tword  word  word  word  word  word  word  word  word  word\n  \\ word  word  word  word  word  word  word  word  word  word  word  word  word  word\n  \\ word  word  word  word  word  word  word  word  word  word  word  word  word  word\n  \\ word  word\""),
+                ("quote_fold", "'it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's it's", "quote_fold: '''it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s\n  it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s it''s\n  it''s it''s it''s it''s'"),
+                ("accent_fold", "caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9}", "accent_fold: caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9}\n  caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9} caf\u{e9}"),
+                ("cr", "a\rb", "cr: \"a\\rb\""),
+                ("lead_break", "\nabc", "lead_break: |2-\n\n  abc"),
+        ];
+        for (key, s, want) in cases {
+            assert_eq!(to_yaml(&map(&[(key, Value::str(*s))])), *want, "{key}");
+        }
+    }
+
+    /// Keys of ASCII without digits take the sort without allocations: non-letters first, then by
+    /// byte (helm v3.17.2's order for these keys).
+    #[test]
+    fn simple_keys_in_go_order() {
+        let keys = ["x.y", "ab", "A", "a b", "_a", "x-y", "Ab", "a/b"];
+        let m = map(&keys.iter().map(|k| (*k, Value::Int(0))).collect::<Vec<_>>());
+        assert_eq!(
+            to_yaml(&m),
+            "_a: 0\nA: 0\nAb: 0\na b: 0\na/b: 0\nab: 0\nx-y: 0\nx.y: 0"
+        );
+    }
+
+    /// Helm's `toYaml` reads `encoding/json`'s text back with go-yaml, which refuses DEL, C1
+    /// controls and U+FFFE/U+FFFF written raw, and folds a raw NEL as a line break inside the
+    /// quoted scalar. Expected texts are helm v3.17.2's (`""`: the template printed nothing).
+    #[test]
+    fn json_text_read_back_like_helm() {
+        let cases: &[(&str, Value, &str)] = &[
+            ("DEL", Value::str("a\u{7f}b"), ""),
+            ("C1 control", Value::str("a\u{9f}b"), ""),
+            ("U+FFFE", Value::str("a\u{fffe}b"), ""),
+            ("NEL", Value::str("a\u{85}b"), "k: a b"),
+            ("NEL among spaces", Value::str("a \u{85}  b"), "k: a b"),
+            ("two NELs", Value::str("a\u{85}\u{85}b"), "k: |-\n  a\n  b"),
+            (
+                "three NELs, spaces",
+                Value::str("a\u{85} \u{85}\u{85} b"),
+                "k: |-\n  a\n\n  b",
+            ),
+            ("leading NEL", Value::str("\u{85}a"), "k: ' a'"),
+            ("trailing NEL", Value::str("a\u{85}"), "k: 'a '"),
+            ("document marker", Value::str("a\u{85}--- b"), ""),
+            ("document end marker", Value::str("a\u{85}... b"), ""),
+            ("dashes, no blank", Value::str("a\u{85}---b"), "k: a ---b"),
+            ("NEL in a key", map(&[("a\u{85}b", Value::Int(1))]), ""),
+            ("DEL in a key", map(&[("a\u{7f}b", Value::Int(1))]), ""),
+        ];
+        for (name, v, want) in cases {
+            assert_eq!(to_yaml(&map(&[("k", v.clone())])), *want, "{name}");
+        }
+        assert_eq!(
+            to_yaml_pretty(&Value::str("a\u{7f}b")),
+            "\"a\\x7Fb\"",
+            "no JSON in toYamlPretty"
+        );
+        let del = [("del.txt", "a\u{7f}b"), ("ok.txt", "ok")];
+        assert_eq!(str_map_to_yaml(del), "", "AsConfig of a file with DEL");
+        assert_eq!(str_map_to_yaml([("ok.txt", "ok")]), "ok.txt: ok");
     }
 
     #[test]
