@@ -448,6 +448,24 @@ struct Analysis {
     block_allowed: bool,
 }
 
+/// Where the first line break of `s` is (its length if none): `\n`, `\r`, or one of the
+/// non-ASCII breaks, whose UTF-8 forms start with 0xC2 (NEL) or 0xE2 (U+2028/9); searched with
+/// memchr rather than a char at a time, as literal blocks carry whole files.
+fn line_end(s: &str) -> usize {
+    let b = s.as_bytes();
+    let ascii_break = memchr::memchr2(b'\n', b'\r', b).unwrap_or(b.len());
+    // Only the bytes before the first ASCII break are searched: linear in the line's length.
+    let mut from = 0;
+    while let Some(k) = memchr::memchr2(0xC2, 0xE2, &b[from..ascii_break]) {
+        let at = from + k;
+        if s[at..].chars().next().is_some_and(is_break) {
+            return at;
+        }
+        from = at + 1;
+    }
+    ascii_break
+}
+
 fn is_break(c: char) -> bool {
     matches!(c, '\r' | '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
@@ -455,6 +473,13 @@ fn is_break(c: char) -> bool {
 /// libyaml's `is_printable` (which, as written, rejects everything outside the BMP).
 fn is_printable(c: char) -> bool {
     matches!(c as u32, 0x0A | 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD) && c != '\u{FEFF}'
+}
+
+/// A byte that, past the first character, [`analyze`] only notes as "neither space nor break":
+/// printable ASCII other than space, `:` (an indicator before a space) and `#` (a comment after
+/// one).
+fn is_plain_ascii(b: u8) -> bool {
+    matches!(b, 0x21..=0x7E) && b != b':' && b != b'#'
 }
 
 fn analyze(s: &str) -> Analysis {
@@ -480,7 +505,17 @@ fn analyze(s: &str) -> Analysis {
     let n = b.len();
     // By byte offset: a space or tab after a character is the next byte, as neither is part of a
     // longer UTF-8 sequence.
-    for (i, c) in s.char_indices() {
+    let mut i = 0;
+    while i < n {
+        // A run of printable ASCII other than space, `:` and `#` changes nothing but the flags
+        // below, so it is skipped a byte at a time without decoding (file bodies through
+        // `toYaml`/`AsConfig` are hundreds of KB of such runs).
+        if i > 0 && is_plain_ascii(b[i]) {
+            i += b[i..].iter().position(|&c| !is_plain_ascii(c)).unwrap_or(n - i);
+            (previous_space, previous_break, preceded_by_ws) = (false, false, false);
+            continue;
+        }
+        let c = s[i..].chars().next().expect("i is a char boundary below n");
         let end = i + c.len_utf8();
         let followed_by_ws = end >= n || matches!(b[end], b' ' | b'\t');
         if i == 0 {
@@ -518,6 +553,7 @@ fn analyze(s: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_ws = matches!(c, ' ' | '\t') || is_break(c);
+        i = end;
     }
     let mut a = Analysis {
         multiline: line_breaks,
@@ -1027,7 +1063,7 @@ impl Emitter {
                 }
                 // A whole line at once: literal blocks carry the biggest strings (files through
                 // `toYaml` and `AsConfig`).
-                let end = rest.find(is_break).unwrap_or(rest.len());
+                let end = line_end(rest);
                 let line = &rest[..end];
                 self.out.push_str(line);
                 self.column += line.chars().count();
@@ -1111,7 +1147,27 @@ mod tests {
                 ("lead_break", "\nabc", "lead_break: |2-\n\n  abc"),
         ];
         for (key, s, want) in cases {
-            assert_eq!(to_yaml(&map(&[(key, Value::str(*s))])), *want, "{key}");
+            assert_eq!(to_yaml(&Value::map_of([(*key, Value::str(*s))])), *want, "{key}");
+        }
+    }
+
+    /// `line_end` finds what a char-by-char search for a break finds, ASCII or not.
+    #[test]
+    fn line_end_is_the_first_break() {
+        for s in [
+            "",
+            "abc",
+            "a\nb",
+            "a\rb",
+            "a\u{85}b",
+            "a\u{2028}b\nc",
+            "\u{a9}\u{a9}\n",
+            "\u{e2}\u{2029}",
+            "caf\u{e9}\u{2026}x\u{2029}",
+            "\u{a0}\u{85}",
+            "x\u{2030}\r",
+        ] {
+            assert_eq!(line_end(s), s.find(is_break).unwrap_or(s.len()), "{s:?}");
         }
     }
 
@@ -1120,7 +1176,7 @@ mod tests {
     #[test]
     fn simple_keys_in_go_order() {
         let keys = ["x.y", "ab", "A", "a b", "_a", "x-y", "Ab", "a/b"];
-        let m = map(&keys.iter().map(|k| (*k, Value::Int(0))).collect::<Vec<_>>());
+        let m = Value::map_of(keys.iter().map(|k| (*k, Value::Int(0))));
         assert_eq!(
             to_yaml(&m),
             "_a: 0\nA: 0\nAb: 0\na b: 0\na/b: 0\nab: 0\nx-y: 0\nx.y: 0"
@@ -1149,11 +1205,11 @@ mod tests {
             ("document marker", Value::str("a\u{85}--- b"), ""),
             ("document end marker", Value::str("a\u{85}... b"), ""),
             ("dashes, no blank", Value::str("a\u{85}---b"), "k: a ---b"),
-            ("NEL in a key", map(&[("a\u{85}b", Value::Int(1))]), ""),
-            ("DEL in a key", map(&[("a\u{7f}b", Value::Int(1))]), ""),
+            ("NEL in a key", Value::map_of([("a\u{85}b", Value::Int(1))]), ""),
+            ("DEL in a key", Value::map_of([("a\u{7f}b", Value::Int(1))]), ""),
         ];
         for (name, v, want) in cases {
-            assert_eq!(to_yaml(&map(&[("k", v.clone())])), *want, "{name}");
+            assert_eq!(to_yaml(&Value::map_of([("k", v.clone())])), *want, "{name}");
         }
         assert_eq!(
             to_yaml_pretty(&Value::str("a\u{7f}b")),
