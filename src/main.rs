@@ -44,7 +44,11 @@ fn run() -> ExitCode {
     });
     // Our own logs at -v 1+, the Kubernetes client's only from -v 4 (its errors are reported
     // once, by us, as the command's error line).
-    let level = match cli.global.verbosity {
+    let verbosity = match cli.global.debug {
+        true => cli.global.verbosity.max(4),
+        false => cli.global.verbosity,
+    };
+    let level = match verbosity {
         0 => "kubectl_chart=warn,off",
         1..=3 => "kubectl_chart=info,off",
         4..=6 => "kubectl_chart=debug,kube=debug,warn",

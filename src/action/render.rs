@@ -45,6 +45,9 @@ pub struct RenderRequest {
     /// templates, scopes, copies of the values) is left to the OS instead of freed (see
     /// [`RenderOptions::then_exit`]). Only for a one-shot command; each render leaks.
     pub then_exit: bool,
+    /// Keep every rendered file when one is not valid YAML ([`InvalidYaml::rendered`]), for
+    /// `--debug`.
+    pub keep_invalid: bool,
 }
 
 impl RenderRequest {
@@ -63,6 +66,7 @@ impl RenderRequest {
             post_render_crds: false,
             skip_schema_validation: false,
             then_exit: false,
+            keep_invalid: false,
         }
     }
 }
@@ -97,6 +101,33 @@ impl RenderedRelease {
 }
 
 /// Documents joined as Helm joins them for its manifest and for a post-renderer's stdin.
+/// A rendered file that is not valid YAML, with, for `--debug`, every file that rendered (Helm's
+/// `template --debug` prints them before the error; without it, only the error).
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct InvalidYaml {
+    /// The first file that is not YAML.
+    pub error: manifest::Error,
+    /// Every rendered file by template path, when the request kept them.
+    pub rendered: Option<BTreeMap<String, String>>,
+}
+
+impl InvalidYaml {
+    /// The rendered files as Helm's `--debug` writes them: `---`, a `# Source:` line and the
+    /// text of each file that is not blank (Helm's order is a Go map's; ours is by path).
+    pub fn rendered_text(&self) -> Option<String> {
+        let files = self.rendered.as_ref()?;
+        let mut out = String::new();
+        for (path, text) in files.iter().filter(|(_, t)| !t.trim().is_empty()) {
+            out.push_str(&format!("---\n# Source: {path}\n{text}\n"));
+        }
+        // Helm prints the whole text trimmed, with one line break.
+        out.truncate(out.trim_end().len());
+        out.push('\n');
+        Some(out)
+    }
+}
+
 fn joined_manifests(manifests: &[Manifest]) -> String {
     let mut out = String::new();
     for m in manifests {
@@ -146,17 +177,40 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
     // Render on this thread while another splits and checks each finished file: on large charts
     // the two take about as long as each other, so this nearly halves the wall time.
     let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
+    let keep = req.keep_invalid;
     let (notes, scanned) = std::thread::scope(|s| {
-        let scanner = s.spawn(
-            move || -> Result<BTreeMap<String, Vec<Manifest>>, manifest::Error> {
-                let mut out = BTreeMap::new();
-                for (path, text) in rx {
-                    let docs = manifest::scan_file(&path, &text)?;
-                    out.insert(path, docs);
+        let scanner = s.spawn(move || -> Result<BTreeMap<String, Vec<Manifest>>, InvalidYaml> {
+            let mut out = BTreeMap::new();
+            // What rendered, kept only for `--debug` (Helm prints it all when a file is not YAML).
+            let mut texts = BTreeMap::new();
+            let mut failed = None;
+            for (path, text) in rx {
+                if failed.is_none() {
+                    match manifest::scan_file(&path, &text) {
+                        Ok(docs) => {
+                            out.insert(path.clone(), docs);
+                        }
+                        Err(e) if keep => failed = Some(e),
+                        Err(error) => {
+                            return Err(InvalidYaml {
+                                error,
+                                rendered: None,
+                            })
+                        }
+                    }
                 }
-                Ok(out)
-            },
-        );
+                if keep {
+                    texts.insert(path, text);
+                }
+            }
+            match failed {
+                Some(error) => Err(InvalidYaml {
+                    error,
+                    rendered: Some(texts),
+                }),
+                None => Ok(out),
+            }
+        });
         let notes = render::render_each(&chart, &vals, &opts, req.lookup.clone(), |name, text| {
             // A closed channel means the scanner already failed; its error is reported below.
             let _ = tx.send((name, text));

@@ -10,7 +10,7 @@ use anyhow::{bail, Context as _};
 
 use super::{
     capabilities::PendingCapabilities,
-    render::{render_release, RenderRequest, RenderedRelease},
+    render::{render_release, InvalidYaml, RenderRequest, RenderedRelease},
 };
 use crate::{
     chart, manifest,
@@ -51,6 +51,9 @@ pub struct TemplateOptions {
     pub patches: super::PatchOptions,
     /// `--skip-schema-validation`.
     pub skip_schema_validation: bool,
+    /// `--debug`: when a rendered file is not valid YAML, write every rendered file before the
+    /// error, as Helm does.
+    pub debug: bool,
 }
 
 /// Renders and returns what `helm template` prints (empty when written to `output_dir`).
@@ -81,7 +84,7 @@ fn render_and_print(opts: &TemplateOptions, out: &mut dyn Write, then_exit: bool
     }
     let mut req = request(opts, caps);
     req.then_exit = then_exit;
-    let rendered = render_release(&req).map_err(debug_hint)?;
+    let rendered = render_release(&req).map_err(|e| rendered_anyway(e, out, opts.debug))?;
     let printed = print_to(opts, &rendered, out);
     if then_exit {
         std::mem::forget(rendered);
@@ -101,6 +104,7 @@ fn request(opts: &TemplateOptions, caps: Capabilities) -> RenderRequest {
     req.patches = opts.patches.clone();
     req.post_render_crds = opts.include_crds && !opts.skip_crds;
     req.skip_schema_validation = opts.skip_schema_validation;
+    req.keep_invalid = opts.debug;
     req
 }
 
@@ -111,7 +115,11 @@ fn request(opts: &TemplateOptions, caps: Capabilities) -> RenderRequest {
 ///
 /// As in Helm, `--kube-version` and `--api-versions` only apply offline: with `--validate` the
 /// server's answer is used as it is.
-pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) -> anyhow::Result<String> {
+pub async fn template_validated(
+    ctx: &super::Context,
+    opts: &TemplateOptions,
+    out: &mut dyn Write,
+) -> anyhow::Result<()> {
     check_flags(opts)?;
     let discovery = PendingCapabilities::start(ctx.cluster.clone()).await;
     if opts.kube_version.is_some() || !opts.api_versions.is_empty() {
@@ -125,7 +133,7 @@ pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) ->
         ctx.cluster.clone(),
         tokio::runtime::Handle::current(),
     ));
-    let rendered = render_release(&req).map_err(debug_hint)?;
+    let rendered = render_release(&req).map_err(|e| rendered_anyway(e, out, opts.debug))?;
     let mut problems = Vec::new();
     for m in rendered
         .manifests
@@ -173,19 +181,32 @@ pub async fn template_validated(ctx: &super::Context, opts: &TemplateOptions) ->
     if !problems.is_empty() {
         bail!("validation failed:\n- {}", problems.join("\n- "));
     }
-    printed(|out| print_to(opts, &rendered, out))
+    print_to(opts, &rendered, out)
 }
 
 /// `helm template`'s hint after an error from rendering the chart or reading what it rendered
 /// (from the point where Helm has created the release it renders), kept so that the whole error
 /// text is Helm's.
 fn debug_hint(e: anyhow::Error) -> anyhow::Error {
-    if e.downcast_ref::<crate::render::Error>().is_some()
-        || e.downcast_ref::<crate::manifest::Error>().is_some()
-    {
+    if e.downcast_ref::<crate::render::Error>().is_some() || e.downcast_ref::<InvalidYaml>().is_some() {
         anyhow::anyhow!("{e:#}\n\nUse --debug flag to render out invalid YAML")
     } else {
         e
+    }
+}
+
+/// A render's error as Helm's `template` reports it: with `--debug`, what rendered is written to
+/// `out` first when a file is not valid YAML (and Helm prints no hint then); without it, the hint.
+fn rendered_anyway(e: anyhow::Error, out: &mut dyn Write, debug: bool) -> anyhow::Error {
+    if !debug {
+        return debug_hint(e);
+    }
+    let text = e
+        .downcast_ref::<InvalidYaml>()
+        .and_then(InvalidYaml::rendered_text);
+    match text.map(|t| out.write_all(t.as_bytes())) {
+        Some(Err(io)) => io.into(),
+        _ => e,
     }
 }
 

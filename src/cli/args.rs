@@ -88,6 +88,10 @@ pub struct GlobalArgs {
         value_name = "LEVEL"
     )]
     pub verbosity: u8,
+    /// Helm's --debug: logs as with -v 4, and `template` writes out every rendered file when
+    /// one is not valid YAML.
+    #[arg(long, global = true)]
+    pub debug: bool,
 }
 
 impl GlobalArgs {

@@ -54,7 +54,6 @@ pub const REFUSED: &[Refused] = &[
         "--kube-tls-server-name",
         "set tls-server-name in the kubeconfig",
     ),
-    r(ALL, "--debug", "use -v 4 (kubectl's verbosity flag)"),
     r(
         ALL,
         "--burst-limit",

@@ -166,16 +166,15 @@ pub fn exec(global: &GlobalArgs, a: TemplateArgs, out: &mut dyn Write) -> anyhow
         output_dir: a.output_dir,
         patches,
         skip_schema_validation: a.skip_schema_validation,
+        debug: global.debug,
     };
     if !a.validate {
         // The process ends once this is printed: nothing rendered needs freeing.
         return action::template_then_exit(&opts, out);
     }
     let connect = global.connect_options()?;
-    let text = super::runtime()?.block_on(async {
+    super::runtime()?.block_on(async {
         let ctx = action::Context::connect(&connect).await?;
-        action::template_validated(&ctx, &opts).await
-    })?;
-    out.write_all(text.as_bytes())?;
-    Ok(())
+        action::template_validated(&ctx, &opts, out).await
+    })
 }

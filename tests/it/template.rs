@@ -18,6 +18,7 @@ mod patches;
 use crate::support::helm;
 
 use std::{
+    collections::BTreeSet,
     fs,
     path::PathBuf,
     process::{Command, Output},
@@ -190,6 +191,49 @@ fn chart_level_checks_match_helm() {
         };
         assert_golden(&format!("fixtures/golden/template/{stderr_golden}"), &stderr);
     }
+}
+
+/// `--debug` with a file go-yaml refuses: every rendered file is written out before the error,
+/// as helm's `template --debug` does (its order is a Go map's, so the files are compared as a
+/// set), and the error and hint are the same as without it.
+#[test]
+fn debug_writes_out_what_rendered_like_helm() {
+    let Some(helm3) = helm::find(3) else { return };
+    let args = [
+        "template",
+        "rel",
+        "fixtures/charts/lint-bad-yaml",
+        "-n",
+        "ns",
+        "--debug",
+    ];
+    let ours = run(&args);
+    let theirs = Command::new(helm3).args(args).output().expect("helm runs");
+    assert_eq!(ours.status.code(), Some(1));
+    assert_eq!(theirs.status.code(), Some(1));
+    // Helm trims the end of the whole text, so the last file (a Go map order's pick) ends
+    // differently: each file is compared trimmed.
+    let files = |out: &[u8]| -> BTreeSet<String> {
+        String::from_utf8_lossy(out)
+            .split("---\n")
+            .filter(|f| !f.is_empty())
+            .map(|f| f.trim_end().to_string())
+            .collect()
+    };
+    let ours_files = files(&ours.stdout);
+    assert_eq!(ours_files, files(&theirs.stdout));
+    assert!(
+        ours_files.iter().any(|f| f.contains("key: value: other")),
+        "{ours_files:?}"
+    );
+    // Helm's --debug follows the error line with a Go stack trace, and prints no hint.
+    let error_line = |err: &[u8]| {
+        let text = String::from_utf8_lossy(err).into_owned();
+        let at = text.find("Error: ").expect("an error line");
+        text[at..].lines().next().unwrap_or_default().to_string()
+    };
+    assert_eq!(error_line(&ours.stderr), error_line(&theirs.stderr));
+    assert!(!String::from_utf8_lossy(&ours.stderr).contains("Use --debug"));
 }
 
 #[test]
