@@ -24,7 +24,8 @@ python3 benches/gen-charts.py target/bench-charts >/dev/null
 python3 - "$runs" "$corpus" "$helm3" "$helm4" "$ours" "$@" <<'PY'
 import os, statistics, subprocess, sys, time
 runs, corpus, helm3, helm4, ours = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
-charts = {c: f"{corpus}/charts/{c}" for c in ["argo-cd", "keda", "ingress-nginx", "redis", "podinfo"]}
+# redis and podinfo render random passwords and names, so their output never equals helm's twice.
+charts = {c: f"{corpus}/charts/{c}" for c in ["argo-cd", "keda", "ingress-nginx"]}
 charts.update({c: f"target/bench-charts/{c}" for c in ["umbrella", "crd-heavy", "conditional"]})
 if len(sys.argv) > 6:
     charts = {c: charts[c] for c in sys.argv[6:]}
