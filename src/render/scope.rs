@@ -347,27 +347,21 @@ impl ReleaseInfo {
 /// `.Chart`: Helm's `chart.Metadata` struct plus `IsRoot`. Nil slices and maps stay nil (Go's zero
 /// values); `toYaml .Chart` sees the json field names with `omitempty`.
 pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
+    // Go's typed slices and maps, nil when the chart sets none (Helm prints `[]` and `map[]`
+    // for those, `len` is 0, `toJson` is `null`).
     let strs = |v: &[String]| -> Value {
-        if v.is_empty() {
-            Value::Nil
-        } else {
-            Value::list(v.iter().map(|s| Value::str(s.as_str())).collect())
-        }
+        Value::typed_list_or_nil("[]string", v.iter().map(|s| Value::str(s.as_str())).collect())
     };
-    let annotations = if m.annotations.is_empty() {
-        Value::Nil
-    } else {
-        Value::map_from(
-            m.annotations
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
-                .collect(),
-        )
-    };
-    let maintainers = if m.maintainers.is_empty() {
-        Value::Nil
-    } else {
-        Value::list(
+    let annotations = Value::typed_map_or_nil(
+        "map[string]string",
+        m.annotations
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::str(v.as_str())))
+            .collect(),
+    );
+    let maintainers = {
+        Value::typed_list_or_nil(
+            "[]*chart.Maintainer",
             m.maintainers
                 .iter()
                 .map(|x| {
@@ -382,10 +376,9 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
                 .collect(),
         )
     };
-    let dependencies = if m.dependencies.is_empty() {
-        Value::Nil
-    } else {
-        Value::list(
+    let dependencies = {
+        Value::typed_list_or_nil(
+            "[]*chart.Dependency",
             m.dependencies
                 .iter()
                 .map(|d| {
@@ -414,15 +407,15 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
     // chart.Metadata's json tags in declaration order (all `omitempty`), then the embedding
     // struct's own `IsRoot`, which has no tag.
     let text = |k: &str, v: &String| (!v.is_empty()).then(|| (k.to_string(), Value::str(v.as_str())));
-    let some = |k: &str, v: &Value| (!matches!(v, Value::Nil)).then(|| (k.to_string(), v.clone()));
+    let some = |k: &str, set: bool, v: &Value| set.then(|| (k.to_string(), v.clone()));
     let plain: Vec<(String, Value)> = [
         text("name", &m.name),
         text("home", &m.home),
-        some("sources", &strs(&m.sources)),
+        some("sources", !m.sources.is_empty(), &strs(&m.sources)),
         text("version", &m.version),
         text("description", &m.description),
-        some("keywords", &strs(&m.keywords)),
-        some("maintainers", &maintainers),
+        some("keywords", !m.keywords.is_empty(), &strs(&m.keywords)),
+        some("maintainers", !m.maintainers.is_empty(), &maintainers),
         text("icon", &m.icon),
         text("apiVersion", &m.api_version),
         text("condition", &m.condition),
@@ -430,9 +423,9 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
         text("appVersion", &m.app_version),
         m.deprecated
             .then(|| ("deprecated".to_string(), Value::Bool(true))),
-        some("annotations", &annotations),
+        some("annotations", !m.annotations.is_empty(), &annotations),
         text("kubeVersion", &m.kube_version),
-        some("dependencies", &dependencies),
+        some("dependencies", !m.dependencies.is_empty(), &dependencies),
         text("type", &m.chart_type),
         Some(("IsRoot".to_string(), Value::Bool(is_root))),
     ]

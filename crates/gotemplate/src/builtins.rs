@@ -141,10 +141,15 @@ fn length(v: &Value) -> Result<Value, String> {
         Value::Map(m) => m.borrow().len(),
         Value::Nil => return Err("reflect: call of reflect.Value.Type on zero Value".into()),
         // Named map/slice types (`.Files`, `APIVersions`) have the length of what they wrap.
-        Value::Object(o) if matches!(o.kind_name(), "map" | "slice") => match o.to_plain() {
-            Some(plain) => return length(&plain),
-            None => 0,
-        },
+        // A nil one (a struct's unset slice) has length 0, though it marshals as `null`.
+        Value::Object(o) if matches!(o.kind_name(), "map" | "slice") => {
+            match (o.as_list(), o.as_map(), o.to_plain()) {
+                (Some(l), _, _) => l.len(),
+                (_, Some(m), _) => m.borrow().len(),
+                (_, _, Some(plain)) if !matches!(plain, Value::Nil) => return length(&plain),
+                _ => 0,
+            }
+        }
         Value::Object(o) => return Err(format!("len of type {}", o.type_name())),
         other => return Err(format!("len of type {}", other.type_name())),
     };

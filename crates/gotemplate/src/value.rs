@@ -89,6 +89,8 @@ impl std::ops::Deref for ByteStr {
 pub struct TypedList {
     type_name: Rc<str>,
     items: Rc<Vec<Value>>,
+    /// Go's nil slice of this type: prints and ranges as an empty one, marshals as `null`.
+    nil: bool,
 }
 
 impl Object for TypedList {
@@ -105,7 +107,10 @@ impl Object for TypedList {
         super::gofmt::format_v(&Value::List(self.items.clone()))
     }
     fn to_plain(&self) -> Option<Value> {
-        Some(Value::List(self.items.clone()))
+        Some(match self.nil {
+            true => Value::Nil,
+            false => Value::List(self.items.clone()),
+        })
     }
     fn as_list(&self) -> Option<&Rc<Vec<Value>>> {
         Some(&self.items)
@@ -119,6 +124,8 @@ impl Object for TypedList {
 pub struct TypedMap {
     type_name: Rc<str>,
     map: Map,
+    /// Go's nil map of this type: prints, indexes and ranges as an empty one, marshals as `null`.
+    nil: bool,
 }
 
 impl Object for TypedMap {
@@ -135,7 +142,10 @@ impl Object for TypedMap {
         super::gofmt::format_v(&Value::Map(self.map.clone()))
     }
     fn to_plain(&self) -> Option<Value> {
-        Some(Value::Map(self.map.clone()))
+        Some(match self.nil {
+            true => Value::Nil,
+            false => Value::Map(self.map.clone()),
+        })
     }
     fn as_map(&self) -> Option<&Map> {
         Some(&self.map)
@@ -282,6 +292,17 @@ impl Value {
         Value::Object(Rc::new(TypedList {
             type_name: type_name.into(),
             items: Rc::new(items),
+            nil: false,
+        }))
+    }
+
+    /// [`Value::typed_list`] of `items`, or Go's nil slice of that type when there are none (a
+    /// struct field never set: `typeOf` names the type, `len` is 0, `toJson` is `null`).
+    pub fn typed_list_or_nil(type_name: impl Into<Rc<str>>, items: Vec<Value>) -> Value {
+        Value::Object(Rc::new(TypedList {
+            type_name: type_name.into(),
+            nil: items.is_empty(),
+            items: Rc::new(items),
         }))
     }
 
@@ -290,6 +311,16 @@ impl Value {
     pub fn typed_map(type_name: impl Into<Rc<str>>, items: BTreeMap<String, Value>) -> Value {
         Value::Object(Rc::new(TypedMap {
             type_name: type_name.into(),
+            map: Rc::new(RefCell::new(items)),
+            nil: false,
+        }))
+    }
+
+    /// [`Value::typed_map`] of `items`, or Go's nil map of that type when there are none.
+    pub fn typed_map_or_nil(type_name: impl Into<Rc<str>>, items: BTreeMap<String, Value>) -> Value {
+        Value::Object(Rc::new(TypedMap {
+            type_name: type_name.into(),
+            nil: items.is_empty(),
             map: Rc::new(RefCell::new(items)),
         }))
     }
