@@ -557,12 +557,14 @@ impl Store {
     /// The newest deployed revision (Helm's `Deployed`).
     pub async fn last_deployed(&self, name: &str) -> Result<Option<Release>> {
         // The whole history, not only the records stored `deployed`: a newer record marked as
-        // superseding (an uninstalled one) makes them superseded (see the module doc).
-        let history = self.stored_history(name).await?;
-        let Some(s) = history.iter().rev().find(|s| s.meta.status == Status::Deployed) else {
+        // superseding (an uninstalled one) makes them superseded (see the module doc). Its
+        // metadata only, then the one record: the bodies of every revision can be megabytes.
+        let history = self.history_without_bodies(name).await?;
+        let Some(d) = history.iter().rev().find(|s| s.meta.status == Status::Deployed) else {
             return Ok(None);
         };
-        Ok(Some(self.load(s, &self.read_key().await?).await?))
+        let s = self.stored(name, d.meta.revision).await?;
+        Ok(Some(self.load(&s, &self.read_key().await?).await?))
     }
 
     /// Who holds the lease of `name`, live or expired.
