@@ -63,16 +63,18 @@ impl Files {
         crate::yaml::emit::str_map_to_yaml(m.iter().map(|(k, v)| (*k, v.as_ref())))
     }
 
+    /// Helm's `Lines`: a Go `[]string` (as `typeOf` prints it).
     fn lines(&self, path: &str) -> Value {
         let Some(data) = self.files.get(path) else {
-            return Value::list(vec![]);
+            return Value::typed_list("[]string", vec![]);
         };
         if data.is_empty() {
-            return Value::list(vec![Value::str("")]);
+            return Value::typed_list("[]string", vec![Value::str("")]);
         }
         // Go splits the string's bytes: a file that is not UTF-8 keeps its bytes line by line.
         let s = data.strip_suffix(b"\n").unwrap_or(data);
-        Value::list(
+        Value::typed_list(
+            "[]string",
             s.split(|&b| b == b'\n')
                 .map(|l| Value::from_go_bytes(l.to_vec()))
                 .collect(),
@@ -531,10 +533,19 @@ mod tests {
     fn lines_drops_one_trailing_newline() {
         let f = Files::new([("a.txt", &b"x\ny\n"[..])]);
         assert_eq!(
-            f.lines("a.txt"),
-            Value::list(vec![Value::from("x"), Value::from("y")])
+            items(f.lines("a.txt")),
+            Some(vec![Value::from("x"), Value::from("y")])
         );
-        assert_eq!(f.lines("missing"), Value::list(vec![]));
+        assert_eq!(items(f.lines("missing")), Some(vec![]));
+        assert_eq!(f.lines("a.txt").type_name(), "[]string");
+    }
+
+    /// The items of a typed list (`Lines`' `[]string`).
+    pub(super) fn items(v: Value) -> Option<Vec<Value>> {
+        match v {
+            Value::Object(o) => o.as_list().map(|l| l.to_vec()),
+            _ => None,
+        }
     }
 }
 
@@ -556,8 +567,8 @@ mod byte_tests {
             .expect("ok");
         assert_eq!(get.go_str_bytes(), Some(bin), "Get");
         assert_eq!(
-            f.lines("files/two.dat"),
-            Value::list(vec![
+            super::tests::items(f.lines("files/two.dat")),
+            Some(vec![
                 Value::from_go_bytes(vec![0xff]),
                 Value::from_go_bytes(vec![0xc3])
             ]),
