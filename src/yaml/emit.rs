@@ -246,8 +246,7 @@ impl Node for str {
 fn unreadable_in_json(s: &str) -> bool {
     // Every such character is DEL or starts with byte 0xC2 or 0xEF in UTF-8.
     s.bytes().any(|b| matches!(b, 0x7F | 0xC2 | 0xEF))
-        && s.chars()
-            .any(|c| matches!(c, '\u{7F}'..='\u{84}' | '\u{86}'..='\u{9F}' | '\u{FFFE}' | '\u{FFFF}'))
+        && s.chars().any(|c| c >= ' ' && !super::reader::printable(c))
 }
 
 /// A string as go-yaml v2 reads it back from `encoding/json`'s text, or [`Unsupported`] where it

@@ -74,7 +74,8 @@ pub fn first_refusal(doc: &[u8]) -> Option<(usize, usize, &'static str)> {
 }
 
 /// YAML's printable set, as go-yaml checks it (tab, line breaks, NEL and the BOM included).
-fn printable(c: char) -> bool {
+/// A character go-yaml's reader accepts in a stream (YAML's printable set, NEL and BOM included).
+pub(crate) fn printable(c: char) -> bool {
     matches!(c as u32,
         0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
 }
