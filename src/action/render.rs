@@ -187,21 +187,24 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
             for (path, text) in rx {
                 if failed.is_none() {
                     match manifest::scan_file(&path, &text) {
+                        // Without `--debug` nothing is kept: no copy of every file's path.
+                        Ok(docs) if !keep => {
+                            out.insert(path, docs);
+                            continue;
+                        }
                         Ok(docs) => {
                             out.insert(path.clone(), docs);
                         }
-                        Err(e) if keep => failed = Some(e),
-                        Err(error) => {
+                        Err(error) if !keep => {
                             return Err(InvalidYaml {
                                 error,
                                 rendered: None,
                             })
                         }
+                        Err(error) => failed = Some(error),
                     }
                 }
-                if keep {
-                    texts.insert(path, text);
-                }
+                texts.insert(path, text);
             }
             match failed {
                 Some(error) => Err(InvalidYaml {
