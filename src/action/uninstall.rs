@@ -225,10 +225,18 @@ mod tests {
                 c.name.starts_with("kubectl-chart")
                     || c.method == Method::DeleteCollection
                     || (c.method == Method::List && c.gvk.kind == "Secret")
-                    || (c.method == Method::List && c.gvk.kind == "ConfigMap" && c.name.is_empty())
+                    || (c.method == Method::List
+                        && c.gvk.kind == "ConfigMap"
+                        && (c.name.is_empty() || c.name.starts_with("since ")))
             })
             .map(|c| (c.method, c.gvk.kind.as_str(), c.name.as_str()))
             .collect();
+        // The version the last write of v3 (`uninstalling`) returned.
+        let since = fake
+            .write_versions("kubectl-chart.web.v3")
+            .pop()
+            .unwrap_or_default();
+        let since = format!("since {since}");
         let (lock, v3, key) = (
             "kubectl-chart.web.lock",
             "kubectl-chart.web.v3",
@@ -244,20 +252,19 @@ mod tests {
             (Method::List, "ConfigMap", ""),  // which of the two it lacks exist (metadata)
             // (No renewal as fencing before the records go: the lease was written less than a
             // renewal interval ago, so nobody can have taken it over.)
+            // Older records, every part and the lock in one request; the newest record last,
+            // by name (no list by label, which waits for the API server's cache).
             (
                 Method::DeleteCollection,
                 "ConfigMap",
-                "owner=kubectl-chart,name=web,version,version!=3",
+                "owner=kubectl-chart,name=web,version!=3",
             ),
-            // The newest record last, with the parts and the lock.
-            (
-                Method::DeleteCollection,
-                "ConfigMap",
-                "owner=kubectl-chart,name=web",
-            ),
-            (Method::List, "ConfigMap", ""), // no record left in the namespace: the key goes
+            (Method::Delete, "ConfigMap", v3),
+            // No other release has records, as of the `uninstalling` write (from the server's
+            // cache): the key goes.
+            (Method::List, "ConfigMap", &since),
             (Method::Delete, "Secret", key),
-            (Method::List, "ConfigMap", ""), // none appeared meanwhile
+            (Method::List, "ConfigMap", ""), // none appeared meanwhile (the newest state)
         ];
         assert_eq!(store_calls, want);
         let left: Vec<String> = fake

@@ -20,7 +20,7 @@ use futures::StreamExt as _;
 use http_body_util::BodyExt;
 use kube::api::{
     DeleteParams, GetParams, ListParams, LogParams, PatchParams, PostParams, Preconditions,
-    PropagationPolicy, WatchParams,
+    PropagationPolicy, VersionMatch, WatchParams,
 };
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, Request, Resource};
 use serde_json::Value;
@@ -381,8 +381,12 @@ impl KubeCluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
         metadata_only: bool,
+        not_older_than: Option<&str>,
     ) -> Result<ObjectList> {
-        let lp = list_params(label_selector);
+        let mut lp = list_params(label_selector);
+        if let Some(rv) = not_older_than {
+            lp = lp.at(rv).matching(VersionMatch::NotOlderThan);
+        }
         let request = self.request_for(gvk, namespace, true).await?;
         let req = if metadata_only {
             request.list_metadata(&lp)
@@ -667,7 +671,7 @@ impl Cluster for KubeCluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<ObjectList> {
-        self.list_as(gvk, namespace, label_selector, false).await
+        self.list_as(gvk, namespace, label_selector, false, None).await
     }
 
     async fn list_metadata(
@@ -676,7 +680,18 @@ impl Cluster for KubeCluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<ObjectList> {
-        self.list_as(gvk, namespace, label_selector, true).await
+        self.list_as(gvk, namespace, label_selector, true, None).await
+    }
+
+    async fn list_metadata_since(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        resource_version: &str,
+    ) -> Result<ObjectList> {
+        self.list_as(gvk, namespace, label_selector, true, Some(resource_version))
+            .await
     }
 
     async fn create(&self, object: &Value, opts: &WriteOptions) -> Result<Value> {

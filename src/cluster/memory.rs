@@ -186,6 +186,17 @@ impl FakeCluster {
         self.state().calls.clone()
     }
 
+    /// The versions that creates and updates of objects named `name` returned, oldest first
+    /// (deletes left out): what a caller of the write saw as `metadata.resourceVersion`.
+    pub fn write_versions(&self, name: &str) -> Vec<String> {
+        self.state()
+            .history
+            .iter()
+            .filter(|(_, key, ev)| key.2 == name && !matches!(ev, WatchEvent::Deleted(_)))
+            .map(|(rev, _, _)| rev.to_string())
+            .collect()
+    }
+
     /// Every stored object, ordered by kind, namespace and name.
     pub fn objects(&self) -> Vec<Value> {
         self.state().objects.values().cloned().collect()
@@ -201,6 +212,34 @@ impl FakeCluster {
             None
         };
         Ok(((gvk, ns, name), info.namespaced))
+    }
+
+    /// [`Cluster::list`], logged with `logged_name` as the call's name.
+    fn list_logged_as(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        logged_name: &str,
+    ) -> Result<ObjectList> {
+        let mut st = self.state();
+        let (_, ns) = self.enter(&mut st, Method::List, gvk, namespace, logged_name, false)?;
+        let items = st
+            .objects
+            .iter()
+            .filter(|((g, n, _), o)| {
+                g == gvk
+                    && (ns.is_none() || *n == ns)
+                    && label_selector.is_none_or(|s| matches_selector(o, s))
+            })
+            .map(|(_, o)| o.clone())
+            .collect();
+        Ok(ObjectList {
+            api_version: gvk.api_version(),
+            kind: format!("{}List", gvk.kind),
+            metadata: json!({"resourceVersion": st.revision.to_string()}),
+            items,
+        })
     }
 
     /// Logs the call, resolves the namespace, and fires an injected error if one matches.
@@ -461,24 +500,25 @@ impl Cluster for FakeCluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
     ) -> Result<ObjectList> {
-        let mut st = self.state();
-        let (_, ns) = self.enter(&mut st, Method::List, gvk, namespace, "", false)?;
-        let items = st
-            .objects
-            .iter()
-            .filter(|((g, n, _), o)| {
-                g == gvk
-                    && (ns.is_none() || *n == ns)
-                    && label_selector.is_none_or(|s| matches_selector(o, s))
-            })
-            .map(|(_, o)| o.clone())
-            .collect();
-        Ok(ObjectList {
-            api_version: gvk.api_version(),
-            kind: format!("{}List", gvk.kind),
-            metadata: json!({"resourceVersion": st.revision.to_string()}),
-            items,
-        })
+        self.list_logged_as(gvk, namespace, label_selector, "")
+    }
+
+    async fn list_metadata_since(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        resource_version: &str,
+    ) -> Result<ObjectList> {
+        // Always fresh here; logged by the version it may be as old as, so a test sees which
+        // lists the real server may answer from its cache. Whole objects, as the default
+        // `list_metadata` here lists them too.
+        self.list_logged_as(
+            gvk,
+            namespace,
+            label_selector,
+            &format!("since {resource_version}"),
+        )
     }
 
     async fn create(&self, object: &Value, opts: &WriteOptions) -> Result<Value> {

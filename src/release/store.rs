@@ -920,7 +920,7 @@ impl Store {
         }
         let out = self.release_on_error(out, held).await;
         if let Err(Error::NotFound(_)) = out {
-            self.cleanup_key().await;
+            self.cleanup_key(name, None).await;
         }
         out.map(Some)
     }
@@ -951,7 +951,8 @@ impl Store {
             let _ = lock::release(&*self.driver, p.held()).await;
         }
         out?;
-        self.cleanup_key().await;
+        self.cleanup_key(&p.release.name, p.stored.version.as_deref())
+            .await;
         Ok(None)
     }
 
@@ -969,6 +970,22 @@ impl Store {
             self.renew(p).await?;
         }
         let (name, newest) = (&p.release.name, p.release.revision);
+        if matches!(parts::parse_head(&p.stored.body), Ok(None)) {
+            // The newest record has no parts (as nearly always): everything else goes in one
+            // request, then the record by name. A list by label, which a collection delete
+            // is, waits for the API server's cache to catch up with the writes of the
+            // controllers busy with the deleted objects (up to ~100 ms); a delete by name
+            // does not. Once the lock is gone another run may take the release (it finds the
+            // `uninstalling` record), as it may while the one request below deletes both.
+            self.driver
+                .delete_all_but(name, newest)
+                .await
+                .map_err(driver_err("deleting"))?;
+            return match self.driver.delete(name, newest).await {
+                Ok(()) | Err(DriverError::NotFound(_)) => Ok(()),
+                Err(e) => Err(driver_err("deleting")(e)),
+            };
+        }
         if p.older_records {
             self.driver
                 .delete_older(name, newest)
@@ -1105,15 +1122,19 @@ impl Store {
         Box::pin(self.rewrite(&created, rel, &now)).await
     }
 
-    /// After the last release of the namespace is gone (records deleted, lock given back):
-    /// delete the data key, so an uninstall leaves nothing behind, as Helm's does. Never while
-    /// another release has records (they need it); records that appear while it deletes (a
-    /// run writing at that moment) get the same key back at once.
-    async fn retire_key_if_unused(&self) -> Result<bool> {
+    /// After the last release of the namespace is gone (records of `name` deleted, lock given
+    /// back): delete the data key, so an uninstall leaves nothing behind, as Helm's does. Never
+    /// while another release has records (they need it); records that appear while it deletes
+    /// (a run writing at that moment) get the same key back at once. The first look may read
+    /// a state as old as `since`, this run's last record write (served from the API server's
+    /// cache, not after waiting for it): whatever it misses was written concurrently, and the
+    /// second look, at the newest state after the delete, is what guards those.
+    async fn retire_key_if_unused(&self, name: &str, since: Option<&str>) -> Result<bool> {
         let records = |found: std::result::Result<Vec<Stored>, DriverError>| {
             found.map(|v| !v.is_empty()).map_err(driver_err("reading"))
         };
-        if records(self.driver.query_meta(None, None).await)? {
+        let others = self.driver.others_have_records(name, since).await;
+        if others.map_err(driver_err("reading"))? {
             return Ok(false);
         }
         let Some(key) = self
@@ -1140,8 +1161,8 @@ impl Store {
 
     /// [`Store::retire_key_if_unused`] after an uninstall that succeeded: a failure only leaves
     /// the key behind, so it is reported, not raised.
-    async fn cleanup_key(&self) {
-        match self.retire_key_if_unused().await {
+    async fn cleanup_key(&self, name: &str, since: Option<&str>) {
+        match self.retire_key_if_unused(name, since).await {
             Ok(true) => tracing::debug!("deleted the data key: no release is left in the namespace"),
             Ok(false) => {}
             Err(e) => tracing::warn!("could not delete the namespace's data key: {e}"),

@@ -137,6 +137,24 @@ impl ConfigMapApi for ClusterConfigMaps {
         Ok(list.items.iter().map(from_object).collect())
     }
 
+    async fn list_metadata_since(
+        &self,
+        label_selector: &str,
+        resource_version: &str,
+    ) -> Result<Vec<ConfigMap>, DriverError> {
+        let list = self
+            .cluster
+            .list_metadata_since(
+                &cm_gvk(),
+                Some(&self.namespace),
+                Some(label_selector),
+                resource_version,
+            )
+            .await
+            .map_err(|e| map_err(label_selector, e))?;
+        Ok(list.items.iter().map(from_object).collect())
+    }
+
     async fn create(&self, cm: &ConfigMap) -> Result<ConfigMap, DriverError> {
         let v = self
             .cluster

@@ -65,6 +65,18 @@ pub trait ConfigMapApi: Send + Sync {
     /// [`ConfigMapApi::list`] without `data`: names, labels, annotations and versions only.
     async fn list_metadata(&self, label_selector: &str) -> Result<Vec<ConfigMap>, DriverError>;
 
+    /// [`ConfigMapApi::list_metadata`] of a state no older than `resource_version`, which the
+    /// server may answer from its cache (see [`crate::cluster::Cluster::list_metadata_since`]).
+    /// The default is the plain list, never older.
+    async fn list_metadata_since(
+        &self,
+        label_selector: &str,
+        resource_version: &str,
+    ) -> Result<Vec<ConfigMap>, DriverError> {
+        let _ = resource_version;
+        self.list_metadata(label_selector).await
+    }
+
     /// CREATE; `resource_version` is ignored. Returns the object as stored.
     async fn create(&self, cm: &ConfigMap) -> Result<ConfigMap, DriverError>;
 
@@ -466,6 +478,25 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
         self.api.delete_collection(&older).await
     }
 
+    async fn delete_all_but(&self, name: &str, newest: u32) -> Result<(), DriverError> {
+        // Kubernetes' `version!=N` also matches what has no `version` label: parts and the lock.
+        let rest = selector(&[("owner", Some(OWNER)), ("name", Some(name))]);
+        self.api
+            .delete_collection(&format!("{rest},version!={newest}"))
+            .await
+    }
+
+    async fn others_have_records(&self, name: &str, since: Option<&str>) -> Result<bool, DriverError> {
+        let all = record_selector(None, None);
+        let found = match since {
+            Some(v) => self.api.list_metadata_since(&all, v).await?,
+            None => self.api.list_metadata(&all).await?,
+        };
+        Ok(found
+            .iter()
+            .any(|cm| cm.labels.get("name").is_none_or(|n| n != name)))
+    }
+
     async fn delete_release(&self, name: &str) -> Result<(), DriverError> {
         // Records, parts and the lock all carry these two labels, and nothing else does.
         self.api
@@ -799,5 +830,61 @@ mod tests {
         for (case, sel, want) in cases {
             assert_eq!(matches_selector(&l, sel), want, "{case}");
         }
+    }
+
+    /// The last uninstall's two steps: everything of the release but its newest record (older
+    /// records, every part, the lock, nothing of another release) in one request, then the
+    /// newest; and the first look for other releases' records, which ignores the release's own
+    /// and may be served as of a version.
+    #[tokio::test]
+    async fn delete_all_but_the_newest_and_other_releases_records() {
+        let api = FakeConfigMapApi::new("prod");
+        let d = ConfigMapDriver::new(api.clone());
+        for (name, rev) in [("web", 1), ("web", 2), ("web", 3), ("db", 1)] {
+            d.create(&rec(name, rev, Status::Superseded)).await.unwrap();
+        }
+        d.create_part("web", 2, 1, "old part").await.unwrap();
+        d.create_part("web", 3, 1, "stray part").await.unwrap();
+        let lease = |release: &str| Lease {
+            release: release.into(),
+            holder: "x".into(),
+            host: "h".into(),
+            operation: crate::release::record::Operation::Uninstall,
+            acquired_at: Timestamp(0),
+            renewed_at: Timestamp(0),
+            ttl_secs: 60,
+        };
+        d.create_lock(&lease("web")).await.unwrap();
+        d.create_lock(&lease("db")).await.unwrap();
+        let before = api.calls().len();
+        d.delete_all_but("web", 3).await.unwrap();
+        assert_eq!(
+            api.calls()[before..],
+            ["deletecollection owner=kubectl-chart,name=web,version!=3"],
+            "one request"
+        );
+        let left: Vec<String> = api.configmaps().into_keys().collect();
+        assert_eq!(
+            left,
+            [
+                "kubectl-chart.db.lock",
+                "kubectl-chart.db.v1",
+                "kubectl-chart.web.v3"
+            ]
+        );
+        // (case, release asking, since, answer)
+        let cases: &[(&str, &str, Option<&str>, bool)] = &[
+            ("db's records are another's", "web", None, true),
+            ("as of a version", "web", Some("7"), true),
+            ("web's records are another's for db", "db", Some("7"), true),
+        ];
+        for &(case, name, since, want) in cases {
+            assert_eq!(d.others_have_records(name, since).await.unwrap(), want, "{case}");
+        }
+        d.delete("db", 1).await.unwrap();
+        assert!(
+            !d.others_have_records("web", Some("7")).await.unwrap(),
+            "only web's own record (and db's lock, not a record) are left"
+        );
     }
 }

@@ -178,6 +178,32 @@ pub trait Driver: Send + Sync {
         gone(self.delete_lock(name, None).await)
     }
 
+    /// Delete everything of `name` but record `newest` (older records, every part, the lock),
+    /// in one request where the storage allows, in no promised order: the first of the two
+    /// steps of the last uninstall of a release whose newest record has no parts. The default
+    /// deletes older records, then parts, then the lock.
+    async fn delete_all_but(&self, name: &str, newest: u32) -> Result<(), DriverError> {
+        let gone = |r: Result<(), DriverError>| match r {
+            Ok(()) | Err(DriverError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        };
+        self.delete_older(name, newest).await?;
+        for (revision, index) in self.list_parts(name, None).await? {
+            gone(self.delete_part(name, revision, index).await)?;
+        }
+        gone(self.delete_lock(name, None).await)
+    }
+
+    /// Whether a release other than `name` has records in the namespace. With `since` (a
+    /// version this run's own write returned), storage may answer from a state no older than
+    /// that write (a cache) rather than the newest: only a release deleting the data key asks,
+    /// and it looks again, at the newest state, after the delete.
+    async fn others_have_records(&self, name: &str, since: Option<&str>) -> Result<bool, DriverError> {
+        let _ = since;
+        let all = self.query_meta(None, None).await?;
+        Ok(all.iter().any(|s| s.meta.name != name))
+    }
+
     /// The lock of a release, `Ok(None)` when nobody holds or held it.
     async fn get_lock(&self, name: &str) -> Result<Option<Versioned<Lease>>, DriverError>;
 

@@ -432,15 +432,17 @@ async fn uninstall_deletes_records_only_under_a_lease_nobody_else_can_hold() {
     // (case, seconds the run stalls before deleting, another run took the lock meanwhile,
     // calls from the stall on, records left)
     type Case<'a> = (&'a str, u64, bool, &'a [&'a str], usize);
-    let all = "deletecollection owner=kubectl-chart,name=web";
-    let older = "deletecollection owner=kubectl-chart,name=web,version,version!=2";
+    // Everything but the newest record (older records, parts, the lock) in one request, then
+    // the newest by name.
+    let rest = "deletecollection owner=kubectl-chart,name=web,version!=2";
+    let newest = "delete kubectl-chart.web.v2";
     let cases: &[Case] = &[
-        ("fresh lease", 0, false, &[older, all], 0),
+        ("fresh lease", 0, false, &[rest, newest], 0),
         (
             "stale lease",
             3,
             false,
-            &["update kubectl-chart.web.lock", older, all],
+            &["update kubectl-chart.web.lock", rest, newest],
             0,
         ),
         (
