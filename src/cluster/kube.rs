@@ -25,6 +25,7 @@ use kube::api::{
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, Request, Resource};
 use serde_json::Value;
 use tokio::sync::Semaphore;
+use tracing::Instrument as _;
 
 use super::discovery::{self, Discovered, ListInfo, ServerCapabilities};
 use super::{
@@ -175,8 +176,7 @@ impl KubeCluster {
         config.read_timeout = timeout;
         config.default_retry = false;
         let namespace = config.default_namespace.clone();
-        let client =
-            kube::Client::try_from(config).map_err(|e| Error::Config(format!("building client: {e}")))?;
+        let client = super::client::build(&config)?;
         Ok(KubeCluster {
             client,
             namespace,
@@ -227,18 +227,32 @@ impl KubeCluster {
         }
     }
 
-    async fn call_once(&self, mut req: http::Request<Vec<u8>>) -> Result<Vec<u8>> {
-        let _permit = self.permits.acquire().await.map_err(|e| self.lost(&e))?;
+    /// Sends one request as this tool (user agent), logged (see [`super::client`]), and returns
+    /// the answer's head with its body unread.
+    async fn send(&self, mut req: http::Request<Vec<u8>>) -> Result<http::Response<kube::client::Body>> {
         req.headers_mut().insert(
             http::header::USER_AGENT,
             http::HeaderValue::from_static(USER_AGENT),
         );
-        let send = async {
+        let span = super::client::request_span(&req);
+        async {
+            tracing::debug!("requesting");
             let res = self
                 .client
                 .send(req.map(kube::client::Body::from))
                 .await
                 .map_err(|e| self.transport_error(e))?;
+            tracing::debug!(http.status_code = res.status().as_u16(), "answered");
+            Ok(res)
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn call_once(&self, req: http::Request<Vec<u8>>) -> Result<Vec<u8>> {
+        let _permit = self.permits.acquire().await.map_err(|e| self.lost(&e))?;
+        let send = async {
+            let res = self.send(req).await?;
             let status = res.status().as_u16();
             let retry_after = res
                 .headers()
@@ -907,16 +921,8 @@ impl KubeCluster {
 
     /// Sends a watch request and streams its events: a 410 Gone answer (the version asked is no
     /// longer kept) is an [`WatchEvent::Expired`] event, as it is inside the stream.
-    async fn open_watch(&self, mut req: http::Request<Vec<u8>>) -> Result<WatchStream<'_>> {
-        req.headers_mut().insert(
-            http::header::USER_AGENT,
-            http::HeaderValue::from_static(USER_AGENT),
-        );
-        let res = self
-            .client
-            .send(req.map(kube::client::Body::from))
-            .await
-            .map_err(|e| self.transport_error(e))?;
+    async fn open_watch(&self, req: http::Request<Vec<u8>>) -> Result<WatchStream<'_>> {
+        let res = self.send(req).await?;
         let status = res.status().as_u16();
         let body = res.into_body();
         if !(200..300).contains(&status) {

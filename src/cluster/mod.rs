@@ -13,6 +13,7 @@
 //! Start with [`Cluster`]; its doc comments state each method's contract. Only this module may
 //! `use kube::` (CI greps for it).
 
+mod client;
 mod discovery;
 mod kube;
 mod kubeconfig;
