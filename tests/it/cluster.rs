@@ -422,6 +422,59 @@ fn kubeconfig_text(kit: &Kit, current: &str, contexts: &[(&str, &str, &str, &str
     s
 }
 
+/// The client speaks HTTP/2 to the API server: requests sent at once share one TLS connection,
+/// where over HTTP/1.1 each request in flight needs one of its own (16 here, the concurrency
+/// limit). A TCP relay in front of the API server counts the connections it accepts. The first
+/// request goes alone, as a run's first request does: a burst on no connection at all may open
+/// several before the first one's ALPN answer says they can share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_share_one_http2_connection() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let kit = require_kit!();
+    let upstream = kit.server.trim_start_matches("https://").to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the relay");
+    let relay = format!("https://{}", listener.local_addr().expect("relay address"));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
+    let relaying = tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let upstream = upstream.clone();
+            tokio::spawn(async move {
+                if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                }
+            });
+        }
+    });
+    let dir = temp_dir("http2");
+    let path = dir.join("config");
+    // The kit's certificate names 127.0.0.1, whatever the port, so TLS verifies through the relay.
+    let text = kubeconfig_text(kit, "kit", &[("kit", "kit", "admin", "default")]);
+    std::fs::write(&path, text.replace(&kit.server, &relay)).expect("write kubeconfig");
+    let c = connect(&ConnectOptions {
+        kubeconfig: Some(path),
+        ..ConnectOptions::default()
+    })
+    .await;
+    c.list(&cm_gvk(), Some("default"), None)
+        .await
+        .expect("first list");
+    let gvk = cm_gvk();
+    let lists = (0..32).map(|_| c.list(&gvk, Some("kube-system"), None));
+    for (i, r) in futures::future::join_all(lists).await.into_iter().enumerate() {
+        r.unwrap_or_else(|e| panic!("list {i}: {e}"));
+    }
+    assert_eq!(
+        accepted.load(Ordering::SeqCst),
+        1,
+        "TCP connections to the API server"
+    );
+    relaying.abort();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubeconfig_files_contexts_and_namespaces() {
     let kit = require_kit!();
