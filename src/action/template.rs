@@ -84,6 +84,7 @@ fn render_and_print(opts: &TemplateOptions, out: &mut dyn Write, then_exit: bool
     }
     let mut req = request(opts, caps);
     req.then_exit = then_exit;
+    req.post_rendered_unchecked = true;
     let rendered = render_release(&req).map_err(|e| rendered_anyway(e, out, opts.debug))?;
     let printed = print_to(opts, &rendered, out);
     if then_exit {
@@ -188,7 +189,10 @@ pub async fn template_validated(
 /// (from the point where Helm has created the release it renders), kept so that the whole error
 /// text is Helm's.
 fn debug_hint(e: anyhow::Error) -> anyhow::Error {
-    if e.downcast_ref::<crate::render::Error>().is_some() || e.downcast_ref::<InvalidYaml>().is_some() {
+    if e.downcast_ref::<crate::render::Error>().is_some()
+        || e.downcast_ref::<InvalidYaml>().is_some()
+        || e.downcast_ref::<super::PostRenderFailed>().is_some()
+    {
         anyhow::anyhow!("{e:#}\n\nUse --debug flag to render out invalid YAML")
     } else {
         e
