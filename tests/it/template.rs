@@ -236,6 +236,27 @@ fn debug_writes_out_what_rendered_like_helm() {
     assert!(!String::from_utf8_lossy(&ours.stderr).contains("Use --debug"));
 }
 
+/// `--debug` after a template's own error: helm prints the release's (empty) manifest, a line
+/// break, and the error with no hint.
+#[test]
+fn debug_after_a_template_error_prints_what_helm_prints() {
+    let Some(helm3) = helm::find(3) else { return };
+    let args = [
+        "template",
+        "rel",
+        "fixtures/charts/lint-template-error",
+        "--debug",
+    ];
+    let ours = run(&args);
+    let theirs = Command::new(helm3).args(args).output().expect("helm runs");
+    assert_eq!(ours.status.code(), theirs.status.code());
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&theirs.stdout)
+    );
+    assert_eq!(ours.stdout, b"\n");
+}
+
 #[test]
 fn fixture_charts_render_like_helm() {
     for (name, args, golden) in GOLDEN_CASES {
