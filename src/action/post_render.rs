@@ -118,7 +118,7 @@ fn look_path(name: &str) -> anyhow::Result<PathBuf> {
     let found = if name.contains('/') {
         let p = PathBuf::from(name);
         match std::fs::metadata(&p) {
-            Err(e) => return Err(refused(format!("stat {name}: {}", go_errno(&e)))),
+            Err(e) => return Err(refused(format!("stat {name}: {}", crate::chart::io_text(&e)))),
             Ok(m) if m.is_dir() => return Err(refused("is a directory".into())),
             Ok(_) if !executable(&p) => return Err(refused("permission denied".into())),
             Ok(_) => p,
@@ -131,25 +131,6 @@ fn look_path(name: &str) -> anyhow::Result<PathBuf> {
             .ok_or_else(|| refused("executable file not found in $PATH".into()))?
     };
     std::path::absolute(&found).with_context(|| format!("--post-renderer: resolving {name}"))
-}
-
-/// Go's text for a failed `stat` (its syscall error strings are lower case and carry no
-/// "(os error N)").
-fn go_errno(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::NotADirectory => "not a directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        _ => {
-            let text = e.to_string();
-            let text = text.split(" (os error").next().unwrap_or(&text);
-            let mut chars = text.chars();
-            chars
-                .next()
-                .map(|c| c.to_lowercase().chain(chars).collect())
-                .unwrap_or_default()
-        }
-    }
 }
 
 /// Runs the post-renderer on `input` and returns its stdout. Its stderr is shown only in the

@@ -110,12 +110,14 @@ pub fn load_reporting(path: &Path, warn: &mut dyn FnMut(String)) -> Result<Chart
     }
 }
 
-/// Go's wording for the common I/O errors (`no such file or directory`).
-/// An io error in Go's words (`no such file or directory`), as Helm's messages carry them.
+/// An io error in Go's words (`no such file or directory`), as Helm's messages carry them: Go's
+/// syscall error texts are lower case and carry no "(os error N)".
 pub(crate) fn io_text(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "is a directory".into(),
+        std::io::ErrorKind::NotADirectory => "not a directory".into(),
         _ => e.to_string(),
     }
 }

@@ -40,11 +40,12 @@ pub(super) fn parse_values_general(text: &str, file: &str) -> Result<Value, Erro
     match root {
         Y::Null => Ok(Value::new_map()),
         Y::Map(_) => Ok(to_value(root, file)?),
+        // sigs.k8s.io/yaml's words, naming no line (and so no file: the caller names it).
         other => Err(Error::new(
-            file,
+            "",
             None,
             format!(
-                "error unmarshaling JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
                 other.json_kind()
             ),
         )),
