@@ -15,6 +15,13 @@ const PR: &str = "fixtures/patches/post-renderer";
 /// (case, chart, extra args): each run by helm and by us.
 const HELM_CASES: &[(&str, &str, &[&str])] = &[
     ("identity", DEMO, &["--post-renderer", "cat.sh"]),
+    // `helm template` never parses what the post-renderer printed: invalid YAML is printed and
+    // the exit status is 0.
+    (
+        "invalid YAML printed unread",
+        DEMO,
+        &["--post-renderer", "bad-yaml.sh"],
+    ),
     (
         "args and rewritten source comments",
         DEMO,
@@ -126,35 +133,6 @@ fn failing_post_renderer_fails_like_helm() {
         String::from_utf8_lossy(&theirs.stderr)
     );
     assert!(ours.stdout.is_empty(), "nothing printed");
-}
-
-#[test]
-fn post_rendered_text_is_printed_unread_like_helm() {
-    // `helm template` never parses what the post-renderer printed: invalid YAML is printed and
-    // the exit status is 0.
-    let Some(helm_bin) = helm::find(3) else { return };
-    let args = with_scripts(DEMO, &["--post-renderer", "bad-yaml.sh"]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let ours = run(&args);
-    let theirs = std::process::Command::new(&helm_bin)
-        .args(&args)
-        .current_dir(root())
-        .output()
-        .expect("run helm");
-    assert!(
-        theirs.status.success(),
-        "helm: {}",
-        String::from_utf8_lossy(&theirs.stderr)
-    );
-    assert!(
-        ours.status.success(),
-        "ours: {}",
-        String::from_utf8_lossy(&ours.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&ours.stdout),
-        String::from_utf8_lossy(&theirs.stdout)
-    );
 }
 
 #[test]
