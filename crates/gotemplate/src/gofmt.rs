@@ -995,8 +995,9 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             let l = o.as_list().cloned().unwrap_or_default();
             print_arg(out, &Value::List(l), verb, fl);
         }
-        // A typed map (`split`'s `map[string]string`) likewise, when its bytes are to be kept.
-        Value::Object(o) if fl.raw && o.kind_name() == "map" && o.as_map().is_some() => {
+        // A typed or named map (`split`'s `map[string]string`, `chartutil.Values`) likewise: each
+        // element with the verb (`%s` of a float in it is `%!s(float64=1)`).
+        Value::Object(o) if o.kind_name() == "map" && o.as_map().is_some() => {
             let m = o.as_map().cloned().unwrap_or_default();
             print_arg(out, &Value::Map(m), verb, fl);
         }
