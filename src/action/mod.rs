@@ -47,7 +47,7 @@ pub use list::{list, ListOptions, ListedRelease};
 pub use locate::{http_client, locate_chart, registry_client, ChartSourceOptions, LocatedChart};
 pub use package::{package, PackageOptions, PackageResult};
 pub use plan::parse_manifest_docs;
-pub use post_render::{PatchOptions, PostRenderer, DEFAULT_POST_RENDERER_TIMEOUT};
+pub use post_render::{PatchOptions, PostRenderFailed, PostRenderer, DEFAULT_POST_RENDERER_TIMEOUT};
 pub use pull::{pull, PullOptions, PullResult};
 pub use push::{push, PushOptions};
 pub use registry::{login, logout, LoginOptions};

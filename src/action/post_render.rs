@@ -105,19 +105,22 @@ fn is_executable(_: &std::fs::Metadata) -> bool {
 }
 
 /// Go's `exec.LookPath`: a path with a `/` is used as it is, a bare name is searched on `$PATH`;
-/// either must be an executable file. Returns the absolute path, as Helm runs it.
+/// either must be an executable file. Returns the absolute path, as Helm runs it. Errors are
+/// Helm's flag error around Go's (`exec: "x": permission denied`).
 fn look_path(name: &str) -> anyhow::Result<PathBuf> {
     let executable = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && is_executable(&m));
-    if name.is_empty() {
-        bail!("--post-renderer: the path is empty");
-    }
+    let refused = |why: String| {
+        anyhow::anyhow!(
+            "invalid argument {q} for \"--post-renderer\" flag: unable to find binary at {name}: exec: {q}: {why}",
+            q = gotemplate::gofmt::quote(name)
+        )
+    };
     let found = if name.contains('/') {
         let p = PathBuf::from(name);
         match std::fs::metadata(&p) {
-            Err(e) => bail!("--post-renderer: unable to find binary at {name}: {e}"),
-            Ok(_) if !executable(&p) => {
-                bail!("--post-renderer: {name} is not an executable file")
-            }
+            Err(e) => return Err(refused(format!("stat {name}: {}", crate::chart::io_text(&e)))),
+            Ok(m) if m.is_dir() => return Err(refused("is a directory".into())),
+            Ok(_) if !executable(&p) => return Err(refused("permission denied".into())),
             Ok(_) => p,
         }
     } else {
@@ -125,11 +128,7 @@ fn look_path(name: &str) -> anyhow::Result<PathBuf> {
         std::env::split_paths(&path)
             .map(|dir| dir.join(name))
             .find(|p| executable(p))
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "--post-renderer: unable to find binary at {name}: executable file not found in $PATH"
-                )
-            })?
+            .ok_or_else(|| refused("executable file not found in $PATH".into()))?
     };
     std::path::absolute(&found).with_context(|| format!("--post-renderer: resolving {name}"))
 }
@@ -138,8 +137,19 @@ fn look_path(name: &str) -> anyhow::Result<PathBuf> {
 /// error of a failed run, as Helm does.
 pub fn run_post_renderer(pr: &PostRenderer, input: &str) -> anyhow::Result<String> {
     let exe = look_path(&pr.path)?;
+    run(pr, &exe, input).map_err(|e| PostRenderFailed(format!("{e:#}")).into())
+}
+
+/// A post-renderer that was found but failed to run or exited with an error. Helm has created
+/// the release it renders by then, so `template` prints its `--debug` hint after this error (not
+/// after a post-renderer that cannot be found, a flag error in Helm).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct PostRenderFailed(String);
+
+fn run(pr: &PostRenderer, exe: &Path, input: &str) -> anyhow::Result<String> {
     let shown = exe.display().to_string();
-    let mut child = Command::new(&exe)
+    let mut child = Command::new(exe)
         .args(&pr.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

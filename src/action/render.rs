@@ -48,6 +48,10 @@ pub struct RenderRequest {
     /// Keep every rendered file when one is not valid YAML ([`InvalidYaml::rendered`]), for
     /// `--debug`.
     pub keep_invalid: bool,
+    /// The post-renderer's output is only printed (`template`): Helm's `template` never reads
+    /// it, so documents that are not YAML are printed rather than refused, and
+    /// [`RenderedRelease::manifests`] is then empty.
+    pub post_rendered_unchecked: bool,
 }
 
 impl RenderRequest {
@@ -67,6 +71,7 @@ impl RenderRequest {
             skip_schema_validation: false,
             then_exit: false,
             keep_invalid: false,
+            post_rendered_unchecked: false,
         }
     }
 }
@@ -246,7 +251,10 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
         }
         input.push_str(&joined_manifests(&manifests));
         let out = run_post_renderer(pr, &input)?;
-        manifests = split_output(pr, &out)?;
+        manifests = match split_output(pr, &out) {
+            Err(_) if req.post_rendered_unchecked => Vec::new(),
+            split => split?,
+        };
         post_rendered = Some(out);
         tracing::debug!(elapsed = ?started.elapsed(), "post-rendered");
     }

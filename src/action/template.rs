@@ -84,6 +84,7 @@ fn render_and_print(opts: &TemplateOptions, out: &mut dyn Write, then_exit: bool
     }
     let mut req = request(opts, caps);
     req.then_exit = then_exit;
+    req.post_rendered_unchecked = true;
     let rendered = render_release(&req).map_err(|e| rendered_anyway(e, out, opts.debug))?;
     let printed = print_to(opts, &rendered, out);
     if then_exit {
@@ -188,7 +189,10 @@ pub async fn template_validated(
 /// (from the point where Helm has created the release it renders), kept so that the whole error
 /// text is Helm's.
 fn debug_hint(e: anyhow::Error) -> anyhow::Error {
-    if e.downcast_ref::<crate::render::Error>().is_some() || e.downcast_ref::<InvalidYaml>().is_some() {
+    if e.downcast_ref::<crate::render::Error>().is_some()
+        || e.downcast_ref::<InvalidYaml>().is_some()
+        || e.downcast_ref::<super::PostRenderFailed>().is_some()
+    {
         anyhow::anyhow!("{e:#}\n\nUse --debug flag to render out invalid YAML")
     } else {
         e
@@ -197,13 +201,18 @@ fn debug_hint(e: anyhow::Error) -> anyhow::Error {
 
 /// A render's error as Helm's `template` reports it: with `--debug`, what rendered is written to
 /// `out` first when a file is not valid YAML (and Helm prints no hint then); without it, the hint.
+/// After any other error from where Helm has created the release (a template's, a failed
+/// post-renderer), Helm's `--debug` prints the release's empty manifest: a line break.
 fn rendered_anyway(e: anyhow::Error, out: &mut dyn Write, debug: bool) -> anyhow::Error {
     if !debug {
         return debug_hint(e);
     }
+    let released = e.downcast_ref::<crate::render::Error>().is_some()
+        || e.downcast_ref::<super::PostRenderFailed>().is_some();
     let text = e
         .downcast_ref::<InvalidYaml>()
-        .and_then(InvalidYaml::rendered_text);
+        .and_then(InvalidYaml::rendered_text)
+        .or_else(|| released.then(|| "\n".to_string()));
     match text.map(|t| out.write_all(t.as_bytes())) {
         Some(Err(io)) => io.into(),
         _ => e,

@@ -383,9 +383,7 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
                 };
             }
             "values.schema.json" => {
-                let schema: serde_json::Value = serde_json::from_slice(&f.data).map_err(|e| {
-                    Error::new(format!("cannot load values.schema.json: line {}: {e}", e.line()))
-                })?;
+                let schema = super::schema_json(&f.data);
                 chart.schema = Some((f.name.clone(), schema));
             }
             "requirements.yaml" => {

@@ -54,8 +54,10 @@ pub struct Chart {
     pub files: Vec<File>,
     /// `values.yaml` (an empty map when absent). Numbers are floats, as Helm decodes them.
     pub values: Value,
-    /// `values.schema.json`: its file name and parsed content.
-    pub schema: Option<(String, serde_json::Value)>,
+    /// `values.schema.json`: its file name and parsed content, or why it is not JSON. Helm reads
+    /// the file only to validate values against it, so a schema that is not JSON fails the
+    /// validation (and `--skip-schema-validation` renders the chart), not the load.
+    pub schema: Option<(String, Result<serde_json::Value, String>)>,
     /// Subcharts from `charts/` (directories and `.tgz`), sorted by their entry name under `charts/`.
     pub dependencies: Vec<Chart>,
     /// `crds/` files with a manifest extension (`.yaml`, `.yml`, `.json`); also present in `files`.
@@ -110,12 +112,31 @@ pub fn load_reporting(path: &Path, warn: &mut dyn FnMut(String)) -> Result<Chart
     }
 }
 
-/// Go's wording for the common I/O errors (`no such file or directory`).
-/// An io error in Go's words (`no such file or directory`), as Helm's messages carry them.
+/// `values.schema.json` as gojsonschema reads it (a `json.Decoder`): the first JSON value, what
+/// follows it unread; its error in Go's words (`EOF` for no value, `unexpected EOF` for a cut one).
+fn schema_json(data: &[u8]) -> Result<serde_json::Value, String> {
+    let first = serde_json::Deserializer::from_slice(data)
+        .into_iter::<serde_json::Value>()
+        .next();
+    match first {
+        Some(Ok(v)) => Ok(v),
+        None => Err("EOF".to_string()),
+        Some(Err(e)) => Err(match gotemplate::json_syntax::check(data) {
+            Err(m) if m == "unexpected end of JSON input" => "unexpected EOF".to_string(),
+            Err(m) => m,
+            Ok(()) => e.to_string(),
+        }),
+    }
+}
+
+/// An io error in Go's words (`no such file or directory`), as Helm's messages carry them: Go's
+/// syscall error texts are lower case and carry no "(os error N)".
 pub(crate) fn io_text(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "no such file or directory".into(),
         std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "is a directory".into(),
+        std::io::ErrorKind::NotADirectory => "not a directory".into(),
         _ => e.to_string(),
     }
 }
@@ -209,6 +230,30 @@ mod tests {
 
     fn template_names(templates: &[Template]) -> Vec<&str> {
         templates.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    #[test]
+    fn schema_json_errors_are_gojsonschemas() {
+        // helm v3.17.2's validation errors for each values.schema.json (gojsonschema reads the
+        // first value with a json.Decoder).
+        let cases: &[(&str, Result<&str, &str>)] = &[
+            (
+                "{bad",
+                Err("invalid character 'b' looking for beginning of object key string"),
+            ),
+            ("{", Err("unexpected EOF")),
+            ("", Err("EOF")),
+            ("  \n", Err("EOF")),
+            (
+                "[1,]",
+                Err("invalid character ']' looking for beginning of value"),
+            ),
+            ("{\"a\":1} x", Ok("{\"a\":1}")),
+        ];
+        for (text, want) in cases {
+            let got = schema_json(text.as_bytes()).map(|v| v.to_string());
+            assert_eq!(got.as_deref().map_err(String::as_str), *want, "{text:?}");
+        }
     }
 
     #[test]

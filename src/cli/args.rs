@@ -492,9 +492,11 @@ impl PatchArgs {
         Ok(crate::action::PatchOptions {
             patch_files: self.patch.clone(),
             set_image: self.set_image.clone(),
+            // Helm takes an empty `--post-renderer ""` as none.
             post_renderer: self
                 .post_renderer
                 .clone()
+                .filter(|path| !path.is_empty())
                 .map(|path| crate::action::PostRenderer {
                     path,
                     args: self.post_renderer_args.clone(),

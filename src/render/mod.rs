@@ -6,7 +6,7 @@
 //!   in reverse name order — so when two charts `define` the same name, the shallower (parent) wins;
 //! - each chart's templates see their own scope: `.Values` is the chart's part of the values tree,
 //!   `.Chart` its metadata, `.Files` its files; `.Release` and `.Capabilities` are shared;
-//! - each scope's `.Values` (and `.Template`) is a `chartutil.Values` ([`Values`]): a map with
+//! - each scope (`.`, `$`), its `.Values` and `.Template` are `chartutil.Values` ([`Values`]): maps with
 //!   Helm's methods (`.Values.YAML`, `.Values.Table "a.b"`...);
 //! - `tpl` parses its text as a new template named like the set's root (`gotpl`) in a copy of the
 //!   set, so its `define`s are its own and the caller's are never replaced;
@@ -195,7 +195,11 @@ pub fn render_each(
             m.borrow_mut()
                 .insert("Template".to_string(), Values::value(&Value::map_from(template)));
         }
-        let out = set.execute_bytes(name, &r.scope).map_err(|e| exec_error(&e))?;
+        // Helm's renderable holds the scope as a `chartutil.Values` (`typeOf .`, `$`, and what
+        // `include`/`tpl` pass on), while `.Subcharts` lists the same maps as plain maps.
+        let out = set
+            .execute_bytes(name, &Values::value(&r.scope))
+            .map_err(|e| exec_error(&e))?;
         let text = match String::from_utf8(out) {
             Ok(text) => strip_no_value(text),
             // Helm fails on such a manifest only after rendering every file (a later render error

@@ -10,7 +10,8 @@
 //! - functions that take `interface{}` see the named type: `typeOf` says `chartutil.Values`, and
 //!   Sprig's `dig`, which asserts `map[string]interface {}`, refuses it.
 //!
-//! Only the scope's own `.Values` is one: the maps inside it are plain maps, as are maps a
+//! Only the scope itself, its own `.Values` and `.Template` are one: the maps inside are plain maps (and
+//! `.Subcharts` lists the subcharts' scopes as plain maps), as are maps a
 //! template builds with `dict`, `merge` and friends.
 
 use std::rc::Rc;

@@ -108,14 +108,7 @@ fn read_file(path: &str) -> Result<Vec<u8>, String> {
     if path.trim() == "-" {
         return read_stream(std::io::stdin(), "stdin");
     }
-    let io_error = |op: &str, e: std::io::Error| {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file or directory".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string(),
-        };
-        format!("{op} {path}: {why}")
-    };
+    let io_error = |op: &str, e: std::io::Error| format!("{op} {path}: {}", crate::chart::io_text(&e));
     let kind = std::fs::metadata(path)
         .map_err(|e| io_error("open", e))?
         .file_type();

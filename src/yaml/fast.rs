@@ -282,6 +282,9 @@ fn entry<'a>(
     head: &mut DocHead,
 ) -> Option<Pending<'a>> {
     let (key, after) = split_key(rest)?;
+    if super::parse::key_may_not_convert(key) {
+        return None;
+    }
     let spaces = leading_spaces(after.as_bytes());
     let v = &after[spaces..];
     if v.starts_with('\t') {

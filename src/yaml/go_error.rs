@@ -11,10 +11,15 @@
 
 use super::Error;
 
+/// libyaml's scanner error for an anchor or alias name with a character it does not allow.
+const ANCHOR_NAME: &str = "did not find expected alphabetic or numeric character";
+
 /// Helm's text for `e`, an error reading `text` (one document, or a whole values file).
 pub fn go_error(text: &str, e: &Error) -> String {
-    // Go's JSON decoding messages (from our struct decoding) are already Helm's.
-    if e.message.starts_with("error unmarshaling") {
+    // Go's JSON decoding messages (from our struct decoding) are already Helm's, and so are
+    // sigs.k8s.io/yaml's conversion errors, which come after go-yaml's and name no line.
+    if e.message.starts_with("error unmarshaling") || e.message.starts_with("error converting YAML to JSON: ")
+    {
         return e.message.clone();
     }
     // go-yaml's reader refuses characters YAML does not allow (a raw U+007F from `toJson`)
@@ -88,6 +93,9 @@ fn translate(text: &str, e: &Error) -> (String, Option<usize>) {
             .chars()
             .take_while(|c| !c.is_whitespace() && !",[]{}".contains(*c))
             .collect();
+        if !super::parse::is_libyaml_anchor_name(&name) {
+            return (ANCHOR_NAME.to_string(), scanner(at));
+        }
         return (format!("unknown anchor '{name}' referenced"), None);
     }
     if m == "simple key expected ':'" {
@@ -112,6 +120,9 @@ fn translate(text: &str, e: &Error) -> (String, Option<usize>) {
     }
     if m.starts_with("invalid trailing content after ") {
         return (owned("did not find expected key"), parser(at));
+    }
+    if m.ends_with(ANCHOR_NAME) {
+        return (ANCHOR_NAME.to_string(), scanner(at));
     }
     // libyaml's "while parsing CONTEXT, PROBLEM": go-yaml prints the problem only.
     if let Some((_, problem)) = m.strip_prefix("while parsing ").and_then(|r| r.split_once(", ")) {
@@ -268,6 +279,53 @@ mod tests {
                 "a: \"\u{7f}\" b",
                 "control characters are not allowed",
             ),
+            // A `:` with no key before it (YAML 1.2 reads an empty key; libyaml refuses it).
+            (
+                "value with no key after an entry",
+                "a: b\n: c",
+                "line 1: did not find expected key",
+            ),
+            ("value with no key first", ": c", "did not find expected key"),
+            (
+                "value with no key after ? a",
+                "? a\n: b\n: c",
+                "line 2: did not find expected key",
+            ),
+            (
+                "value with no key nested",
+                "a:\n  b: 1\n  : 2",
+                "line 2: did not find expected key",
+            ),
+            (
+                "value with no key in a flow map",
+                "a: {: c}",
+                "did not find expected node content",
+            ),
+            (
+                "value with no key in a list item",
+                "- : c",
+                "did not find expected key",
+            ),
+            (
+                "flow map as a key",
+                "{a: 1}: x",
+                "invalid map key: map[interface {}]interface {}{\"a\":1}",
+            ),
+            (
+                "flow list as a nested key",
+                "m:\n  [1, 2]: x",
+                "invalid map key: []interface {}{1, 2}",
+            ),
+            (
+                "dot in an anchor",
+                "b: 1\na: &x.y 1",
+                "line 2: did not find expected alphabetic or numeric character",
+            ),
+            (
+                "dot in an alias",
+                "a: *x.y",
+                "did not find expected alphabetic or numeric character",
+            ),
         ];
         for (case, doc, want) in cases {
             // The manifest check's parser, which the lint's (`parse_documents`) words alike.
@@ -281,5 +339,39 @@ mod tests {
                 "{case}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn conversion_errors_are_sigs_yamls_with_no_line() {
+        // helm v3.17.2 on a rendered manifest holding each document.
+        let cases = [
+            (
+                "explicit empty key",
+                "? \n: c",
+                r#"unsupported map key of type: %!s(<nil>), key: <nil>, value: "c""#,
+            ),
+            (
+                "null key",
+                "a: 1\n~: {b: 2}",
+                r#"unsupported map key of type: %!s(<nil>), key: <nil>, value: map[interface {}]interface {}{"b":2}"#,
+            ),
+            (
+                "uint64 key",
+                "18446744073709551615: [1]",
+                "unsupported map key of type: uint64, key: 0xffffffffffffffff, value: []interface {}{1}",
+            ),
+        ];
+        for (case, doc, want) in cases {
+            let e = super::super::scan_head(doc, "c/templates/x.yaml").expect_err(case);
+            assert_eq!(
+                go_error(doc, &e),
+                format!("error converting YAML to JSON: {want}"),
+                "{case}"
+            );
+        }
+        assert!(
+            super::super::scan_head("? \"\"\n: c\n", "x").is_ok(),
+            "a quoted empty key converts"
+        );
     }
 }

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_saphyr::granit_parser::{Event, Options, Parser};
+use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle};
 
 use super::{parse::parse_documents, Error};
 
@@ -58,12 +58,17 @@ pub fn scan_head(text: &str, file: &str) -> Result<DocHead, Error> {
             Event::Anchor(..) | Event::Alias(_) | Event::UnresolvedAlias(_) => {
                 return full_head(text, file);
             }
-            Event::Scalar(value, _, _, tag) => {
+            Event::Scalar(value, style, _, tag) => {
                 if tag.is_some() {
                     return full_head(text, file);
                 }
                 match stack.last_mut() {
                     Some(Frame::Map { key }) => match key.take() {
+                        // A null or uint64 key fails Helm's JSON conversion, and an empty one may
+                        // be a missing key: the full decoder words those errors.
+                        None if style == ScalarStyle::Plain && super::parse::key_may_not_convert(&value) => {
+                            return full_head(text, file)
+                        }
                         None => *key = Some(value.into_owned()),
                         Some(k) => record(&mut head, &path, &k, &value),
                     },

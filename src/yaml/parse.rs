@@ -9,7 +9,7 @@
 
 use std::{collections::HashMap, rc::Rc};
 
-use serde_saphyr::granit_parser::{Event, Options, Parser, ScalarStyle, ScanError};
+use serde_saphyr::granit_parser::{Event, Marker, Options, Parser, ScalarStyle, ScanError, StructureStyle};
 
 use super::Error;
 use gotemplate::Value;
@@ -40,11 +40,12 @@ pub(super) fn parse_values_general(text: &str, file: &str) -> Result<Value, Erro
     match root {
         Y::Null => Ok(Value::new_map()),
         Y::Map(_) => Ok(to_value(root, file)?),
+        // sigs.k8s.io/yaml's words, naming no line (and so no file: the caller names it).
         other => Err(Error::new(
-            file,
+            "",
             None,
             format!(
-                "error unmarshaling JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
+                "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type map[string]interface {{}}",
                 other.json_kind()
             ),
         )),
@@ -67,7 +68,8 @@ pub fn parse_documents(text: &str, file: &str) -> Result<Vec<serde_json::Value>,
             let y = d
                 .decode(doc)
                 .map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))?;
-            to_json_value(y).map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))
+            // sigs.k8s.io/yaml's conversion errors name no line.
+            to_json_value(y).map_err(|m| conversion_error(file, m))
         })
         .collect()
 }
@@ -117,6 +119,7 @@ enum Frame {
         anchor: usize,
         line: usize,
         col: usize,
+        flow: bool,
     },
 }
 
@@ -176,6 +179,9 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
                 None
             }
             Event::Anchor(id, name) => {
+                if let Some(e) = bad_anchor_name(&name, line, col, file) {
+                    return Err(e);
+                }
                 names.insert(id, name.into_owned());
                 None
             }
@@ -198,6 +204,9 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
                 }
             },
             Event::UnresolvedAlias(name) => {
+                if let Some(e) = bad_anchor_name(&name, line, col, file) {
+                    return Err(e);
+                }
                 return Err(Error::new(
                     file,
                     Some((line, col)),
@@ -205,6 +214,15 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
                 ));
             }
             Event::Scalar(value, style, anchor, tag) => {
+                if let Some(Frame::Map { key: None, flow, .. }) = stack.last() {
+                    // The parser's empty scalars are `~` with an empty span.
+                    let empty = span.start.index() == span.end.index();
+                    if empty && style == ScalarStyle::Plain && anchor == 0 && tag.is_none() {
+                        if let Some(e) = missing_key(text, span.start, *flow, file) {
+                            return Err(e);
+                        }
+                    }
+                }
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
                 Some((
                     Rc::new(Node {
@@ -228,13 +246,14 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
                 });
                 None
             }
-            Event::MappingStart(_, anchor, _) => {
+            Event::MappingStart(style, anchor, _) => {
                 stack.push(Frame::Map {
                     pairs: Vec::new(),
                     key: None,
                     anchor,
                     line,
                     col,
+                    flow: style == StructureStyle::Flow,
                 });
                 None
             }
@@ -422,7 +441,7 @@ impl Decoder {
             }
             let key = self.decode(k)?;
             if matches!(key, Y::Map(_) | Y::Seq(_)) {
-                return Err(at(k, "invalid map key"));
+                return Err(at(k, format!("invalid map key: {}", go_syntax(&key))));
             }
             let val = self.decode(v)?;
             out.set(key, val);
@@ -781,10 +800,129 @@ pub(super) fn key_string(k: &Y) -> Result<String, String> {
             s => s.to_string(),
         },
         Y::Bool(b) => b.to_string(),
-        Y::Null => return Err("unsupported map key of type: <nil>, key: <nil>".to_string()),
+        // sigs.k8s.io/yaml formats the key's type with `%s`, which a nil type fails.
+        Y::Null => return Err("unsupported map key of type: %!s(<nil>), key: <nil>".to_string()),
         Y::Uint(u) => return Err(format!("unsupported map key of type: uint64, key: 0x{u:x}")),
-        Y::Seq(_) | Y::Map(_) => return Err("invalid map key".to_string()),
+        Y::Seq(_) | Y::Map(_) => return Err(format!("invalid map key: {}", go_syntax(k))),
     })
+}
+
+/// Whether a plain scalar map key may be one [`key_string`] refuses or a missing key (empty,
+/// null, or digits that may overflow an int64), so that a fast reader leaves it to the decoder.
+pub(super) fn key_may_not_convert(plain: &str) -> bool {
+    matches!(plain, "" | "~" | "null" | "Null" | "NULL")
+        || (plain.len() >= 18 && plain.starts_with(|c: char| c.is_ascii_digit() || c == '+'))
+}
+
+/// [`key_string`] of a key in a map, whose error names the key's value too, as sigs.k8s.io/yaml's
+/// does (`…, value: "c"`).
+fn map_key(k: &Y, v: &Y) -> Result<String, String> {
+    key_string(k).map_err(|e| match k {
+        Y::Null | Y::Uint(_) => format!("{e}, value: {}", go_syntax(v)),
+        _ => e,
+    })
+}
+
+/// Go's `%#v` of a value go-yaml v2 decoded into `interface{}` (as its errors print keys and
+/// values): maps are `map[interface {}]interface {}`, with their keys sorted as `fmt` sorts
+/// them (by value within a type; Go orders different key types by an address of the type, so
+/// the order among them here is only a fixed one).
+pub(crate) fn go_syntax(y: &Y) -> String {
+    use gotemplate::gofmt;
+    // A nil held in an element of `[]interface {}` or `map[interface {}]interface {}`.
+    let elem = |y: &Y| match y {
+        Y::Null => "interface {}(nil)".to_string(),
+        y => go_syntax(y),
+    };
+    match y {
+        Y::Null => "<nil>".to_string(),
+        Y::Bool(b) => b.to_string(),
+        Y::Int(i) => i.to_string(),
+        Y::Uint(u) => format!("0x{u:x}"),
+        Y::Float(f) => gofmt::format_float_g(*f),
+        Y::Str(s) => gofmt::quote(s),
+        Y::Seq(items) => {
+            let items: Vec<String> = items.iter().map(elem).collect();
+            format!("[]interface {{}}{{{}}}", items.join(", "))
+        }
+        Y::Map(pairs) => {
+            let rank = |y: &Y| match y {
+                Y::Null => 0,
+                Y::Bool(_) => 1,
+                Y::Int(_) => 2,
+                Y::Uint(_) => 3,
+                Y::Float(_) => 4,
+                Y::Str(_) => 5,
+                Y::Seq(_) | Y::Map(_) => 6,
+            };
+            let mut sorted: Vec<&(Y, Y)> = pairs.iter().collect();
+            sorted.sort_by(|(a, _), (b, _)| {
+                rank(a).cmp(&rank(b)).then_with(|| match (a, b) {
+                    (Y::Bool(x), Y::Bool(y)) => x.cmp(y),
+                    (Y::Int(x), Y::Int(y)) => x.cmp(y),
+                    (Y::Uint(x), Y::Uint(y)) => x.cmp(y),
+                    (Y::Float(x), Y::Float(y)) => x.total_cmp(y),
+                    (Y::Str(x), Y::Str(y)) => x.cmp(y),
+                    _ => std::cmp::Ordering::Equal,
+                })
+            });
+            let items: Vec<String> = sorted
+                .iter()
+                .map(|(k, v)| format!("{}:{}", elem(k), elem(v)))
+                .collect();
+            format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
+        }
+    }
+}
+
+/// libyaml's anchor and alias names are ASCII letters, digits, `_` and `-` (YAML 1.2, which the
+/// parser follows, allows more): its scanner error for a name with anything else.
+fn bad_anchor_name(name: &str, line: usize, col: usize, file: &str) -> Option<Error> {
+    (!is_libyaml_anchor_name(name)).then(|| {
+        Error::new(
+            file,
+            Some((line, col)),
+            "while scanning an anchor or alias, did not find expected alphabetic or numeric character",
+        )
+    })
+}
+
+/// Whether libyaml's scanner reads all of `name` as an anchor or alias name.
+pub(super) fn is_libyaml_anchor_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// libyaml wants a key before every `:` of a mapping except right after an explicit `?`, where
+/// the parser (YAML 1.2, which allows it) reads an empty key. For the empty key at `at`, go-yaml's
+/// error when it stands for a missing key: in a block mapping "did not find expected key", in a
+/// flow one "did not find expected node content" (libyaml's words, as [`scan_error`] gives them).
+fn missing_key(text: &str, at: Marker, flow: bool, file: &str) -> Option<Error> {
+    let offset = at.byte_offset().or_else(|| {
+        let line_start: usize = text
+            .split_inclusive('\n')
+            .take(at.line().saturating_sub(1))
+            .map(str::len)
+            .sum();
+        let col: usize = text[line_start..]
+            .chars()
+            .take(at.col())
+            .map(char::len_utf8)
+            .sum();
+        Some(line_start + col)
+    })?;
+    let (before, after) = (text.get(..offset)?, text.get(offset..)?);
+    if !after.starts_with(':') || before.trim_end().ends_with('?') {
+        return None;
+    }
+    let message = if flow {
+        "while parsing a node, did not find expected node content"
+    } else {
+        "while parsing a block mapping, did not find expected key"
+    };
+    Some(Error::new(file, Some((at.line(), at.col() + 1)), message))
 }
 
 fn conversion_error(file: &str, m: String) -> Error {
@@ -815,7 +953,7 @@ fn to_value(y: Y, file: &str) -> Result<Value, Error> {
         Y::Map(pairs) => {
             let mut m = std::collections::BTreeMap::new();
             for (k, v) in pairs {
-                let k = key_string(&k).map_err(|e| conversion_error(file, e))?;
+                let k = map_key(&k, &v).map_err(|e| conversion_error(file, e))?;
                 m.insert(k, to_value(v, file)?);
             }
             Value::map_from(m)
@@ -849,7 +987,7 @@ fn to_json_value(y: Y) -> Result<serde_json::Value, String> {
         Y::Map(pairs) => {
             let mut m = serde_json::Map::new();
             for (k, v) in pairs {
-                m.insert(key_string(&k)?, to_json_value(v)?);
+                m.insert(map_key(&k, &v)?, to_json_value(v)?);
             }
             serde_json::Value::Object(m)
         }

@@ -198,17 +198,16 @@ fn chart_level_checks_match_helm() {
 /// set), and the error and hint are the same as without it.
 #[test]
 fn debug_writes_out_what_rendered_like_helm() {
-    let Some(helm3) = helm::find(3) else { return };
-    let args = [
+    let Some((ours, theirs)) = ours_and_helms(&[
         "template",
         "rel",
         "fixtures/charts/lint-bad-yaml",
         "-n",
         "ns",
         "--debug",
-    ];
-    let ours = run(&args);
-    let theirs = Command::new(helm3).args(args).output().expect("helm runs");
+    ]) else {
+        return;
+    };
     assert_eq!(ours.status.code(), Some(1));
     assert_eq!(theirs.status.code(), Some(1));
     // Helm trims the end of the whole text, so the last file (a Go map order's pick) ends
@@ -234,6 +233,31 @@ fn debug_writes_out_what_rendered_like_helm() {
     };
     assert_eq!(error_line(&ours.stderr), error_line(&theirs.stderr));
     assert!(!String::from_utf8_lossy(&ours.stderr).contains("Use --debug"));
+}
+
+/// `--debug` after a template's own error: helm prints the release's (empty) manifest, a line
+/// break, and the error with no hint.
+#[test]
+fn debug_after_a_template_error_prints_what_helm_prints() {
+    let args = [
+        "template",
+        "rel",
+        "fixtures/charts/lint-template-error",
+        "--debug",
+    ];
+    let Some((ours, theirs)) = ours_and_helms(&args) else {
+        return;
+    };
+    assert_eq!(ours.status.code(), theirs.status.code());
+    assert_eq!(ours.stdout, theirs.stdout);
+    assert_eq!(ours.stdout, b"\n");
+}
+
+/// Our run and helm v3's of the same command line; `None` when helm is not installed.
+fn ours_and_helms(args: &[&str]) -> Option<(Output, Output)> {
+    let helm3 = helm::find(3)?;
+    let theirs = Command::new(helm3).args(args).output().expect("helm runs");
+    Some((run(args), theirs))
 }
 
 #[test]

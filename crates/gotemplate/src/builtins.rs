@@ -323,6 +323,15 @@ fn non_comparable(b: &Value) -> String {
     )
 }
 
+/// Whether `v` is of Go's map kind (a plain, typed or named map).
+fn is_map(v: &Value) -> bool {
+    match v {
+        Value::Map(_) => true,
+        Value::Object(o) => o.kind_name() == "map" && o.as_map().is_some(),
+        _ => false,
+    }
+}
+
 /// Whether `v` is of Go's slice kind.
 fn is_slice(v: &Value) -> bool {
     match v {
@@ -362,6 +371,9 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
                 (Value::Object(x), Value::Object(y)) => match (x.as_complex(), y.as_complex()) {
                     (Some(cx), Some(cy)) => cx == cy,
+                    // Named and typed maps (`chartutil.Values`, `map[string]string`) are not
+                    // comparable either.
+                    _ if is_map(a) && is_map(b) => return Err(non_comparable(b)),
                     _ if x.as_list().is_none() || y.as_list().is_none() => std::rc::Rc::ptr_eq(x, y),
                     // Slices are not comparable in Go, whatever their element type.
                     _ => return Err(non_comparable(b)),
@@ -372,6 +384,9 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Map(_), Value::Map(_))
                 | (Value::List(_), Value::List(_))
                 | (Value::Bytes(_), Value::Bytes(_)) => return Err(non_comparable(b)),
+                // Maps of two types are of one kind, so Go gets as far as finding the second one
+                // not comparable.
+                _ if is_map(a) && is_map(b) => return Err(non_comparable(b)),
                 // Two slices of different element types (`[]int` and `[]interface{}`) are of
                 // one kind, so Go gets as far as finding the second one not comparable.
                 _ if is_slice(a) && is_slice(b) => return Err(non_comparable(b)),

@@ -596,6 +596,13 @@ impl<'a> State<'a, '_> {
                 // A named map type: its methods first (Go looks methods up before map keys),
                 // then the map's keys, exactly as for a plain map.
                 let o = o.clone();
+                // A key given arguments fails before any argument is evaluated, as in Go: probe
+                // (with no arguments, which is cheap for every method but a failing `YAML`) that
+                // the name is a method at all before evaluating them.
+                if has_args && o.method(name, &[]).is_none() {
+                    let map = o.as_map().cloned().unwrap_or_default();
+                    return self.eval_field(dot, iface, name, node, args, fin, Value::Map(map), recv_iface);
+                }
                 let mut argv = Vec::with_capacity(args.len());
                 for a in args.iter().skip(1) {
                     argv.push(self.eval_arg(dot, iface, a)?);

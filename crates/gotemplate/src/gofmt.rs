@@ -6,7 +6,7 @@
 //! `%!s(MISSING)` and `%!(EXTRA int=1)`. Also home of Go's string quoting (`strconv.Quote`),
 //! which the template lexer and parser need too.
 
-use super::Value;
+use super::{Map, Value};
 
 /// `fmt.Sprint(args...)`: operands joined, with a space between two operands when neither is a string.
 pub fn sprint(args: &[Value]) -> String {
@@ -995,8 +995,9 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             let l = o.as_list().cloned().unwrap_or_default();
             print_arg(out, &Value::List(l), verb, fl);
         }
-        // A typed map (`split`'s `map[string]string`) likewise, when its bytes are to be kept.
-        Value::Object(o) if fl.raw && o.kind_name() == "map" && o.as_map().is_some() => {
+        // A typed or named map (`split`'s `map[string]string`, `chartutil.Values`) likewise: each
+        // element with the verb (`%s` of a float in it is `%!s(float64=1)`).
+        Value::Object(o) if o.kind_name() == "map" && o.as_map().is_some() => {
             let m = o.as_map().cloned().unwrap_or_default();
             print_arg(out, &Value::Map(m), verb, fl);
         }
@@ -1264,43 +1265,49 @@ fn go_syntax(v: &Value) -> String {
             let items: Vec<String> = b.iter().map(|x| format!("0x{x:x}")).collect();
             format!("[]byte{{{}}}", items.join(", "))
         }
-        Value::List(l) => {
-            let items: Vec<String> = l.iter().map(go_syntax).collect();
-            format!("[]interface {{}}{{{}}}", items.join(", "))
+        Value::List(l) => format!("[]interface {{}}{{{}}}", go_syntax_items(l)),
+        Value::Map(m) => format!("map[string]interface {{}}{{{}}}", go_syntax_entries(m)),
+        // A typed nil (a chart's unset `keywords`, `[]string`; `annotations`,
+        // `map[string]string`) prints as a conversion of nil.
+        Value::Object(o)
+            if (o.as_list().is_some() || o.as_map().is_some())
+                && matches!(o.to_plain(), Some(Value::Nil)) =>
+        {
+            format!("{}(nil)", o.type_name())
         }
         Value::Object(o) if o.as_list().is_some() => {
-            let items: Vec<String> = o
-                .as_list()
-                .into_iter()
-                .flat_map(|l| l.iter())
-                .map(go_syntax)
-                .collect();
-            format!("{}{{{}}}", o.type_name(), items.join(", "))
+            let items = o.as_list().map(|l| go_syntax_items(l)).unwrap_or_default();
+            format!("{}{{{items}}}", o.type_name())
         }
-        Value::Map(m) => {
-            let items: Vec<String> = m
-                .borrow()
-                .iter()
-                .map(|(k, x)| format!("{}:{}", quote(k), go_syntax(x)))
-                .collect();
-            format!("map[string]interface {{}}{{{}}}", items.join(", "))
-        }
-        // A map of a concrete value type (`split`'s `map[string]string`), under its own name.
-        Value::Object(o) if o.as_map().is_some() && o.type_name().starts_with("map[") => {
-            let items: Vec<String> = o
-                .as_map()
-                .into_iter()
-                .flat_map(|m| {
-                    m.borrow()
-                        .iter()
-                        .map(|(k, x)| format!("{}:{}", quote(k), go_syntax(x)))
-                        .collect::<Vec<_>>()
-                })
-                .collect();
-            format!("{}{{{}}}", o.type_name(), items.join(", "))
+        // A map of a concrete value type (`split`'s `map[string]string`) or a named map type
+        // (Helm's `chartutil.Values`), under its own name.
+        Value::Object(o) if o.as_map().is_some() && o.kind_name() == "map" => {
+            let items = o.as_map().map(go_syntax_entries).unwrap_or_default();
+            format!("{}{{{items}}}", o.type_name())
         }
         other => format_v(other),
     }
+}
+
+/// `%#v` of a value held in an `interface{}` slot (an element of `[]interface {}` or of
+/// `map[string]interface {}`): nil there is a typed conversion, `interface {}(nil)`.
+fn go_syntax_elem(v: &Value) -> String {
+    match v {
+        Value::Nil => "interface {}(nil)".into(),
+        v => go_syntax(v),
+    }
+}
+
+fn go_syntax_items(l: &[Value]) -> String {
+    l.iter().map(go_syntax_elem).collect::<Vec<_>>().join(", ")
+}
+
+fn go_syntax_entries(m: &Map) -> String {
+    m.borrow()
+        .iter()
+        .map(|(k, x)| format!("{}:{}", quote(k), go_syntax_elem(x)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -71,17 +71,17 @@ fn failures_are_clear_errors() {
         (
             "bare name not on PATH",
             renderer("kc-no-such-post-renderer", &[]),
-            "--post-renderer: unable to find binary at kc-no-such-post-renderer: executable file not found in $PATH".into(),
+            r#"invalid argument "kc-no-such-post-renderer" for "--post-renderer" flag: unable to find binary at kc-no-such-post-renderer: exec: "kc-no-such-post-renderer": executable file not found in $PATH"#.into(),
         ),
         (
             "missing path",
             renderer("./kc-no-such-post-renderer", &[]),
-            "--post-renderer: unable to find binary at ./kc-no-such-post-renderer: No such file or directory (os error 2)".into(),
+            r#"invalid argument "./kc-no-such-post-renderer" for "--post-renderer" flag: unable to find binary at ./kc-no-such-post-renderer: exec: "./kc-no-such-post-renderer": stat ./kc-no-such-post-renderer: no such file or directory"#.into(),
         ),
         (
             "not executable",
             renderer(&plain, &[]),
-            format!("--post-renderer: {plain} is not an executable file"),
+            format!(r#"invalid argument "{plain}" for "--post-renderer" flag: unable to find binary at {plain}: exec: "{plain}": permission denied"#),
         ),
     ];
     for (name, pr, want) in cases {

@@ -55,7 +55,11 @@ pub fn validate_schema(chart: &Chart, values: &Value) -> Result<(), Error> {
 fn validate_tree(chart: &Chart, values: &Value) -> String {
     let mut out = String::new();
     if let Some((_, schema)) = &chart.schema {
-        if let Err(e) = validate_single(schema, values) {
+        if let Err(e) = schema
+            .as_ref()
+            .map(|s| validate_single(s, values))
+            .unwrap_or_else(|e| Err(e.clone()))
+        {
             out.push_str(&format!("{}:\n{e}", chart.name()));
         }
     }

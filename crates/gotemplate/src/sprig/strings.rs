@@ -4,8 +4,8 @@
 //! index bytes, not characters, and `initials`/`nospace` even re-encode single bytes as Latin-1
 //! runes. Those quirks are kept, and so are bytes that are not UTF-8: the byte-wise functions
 //! work on the Go string's bytes, the others that pass such bytes through read them with
-//! [`GoText`], and only those that read runes (`upper`, `title`, the case conversions) see U+FFFD,
-//! as Go's do. Case mapping follows Go's `unicode` simple (one rune to one rune) mappings,
+//! [`GoText`], and only those that read runes (`upper`, `title`, `camelcase`, the words
+//! `snakecase` and `kebabcase` lower) see U+FFFD, as Go's do. Case mapping follows Go's `unicode` simple (one rune to one rune) mappings,
 //! not Rust's full ones (`ß` stays `ß` in `upper`).
 
 use super::{convert, fixed, int_arg, str_arg, GoText};
@@ -48,8 +48,12 @@ pub(crate) fn register(m: &mut FuncMap) {
     m.insert_simple("initials", |a| byte_wise("initials", a, initials));
     m.insert_simple("swapcase", |a| map_str("swapcase", a, swapcase));
     m.insert_simple("shuffle", |a| map_str("shuffle", a, shuffle));
-    m.insert_simple("snakecase", |a| map_str("snakecase", a, |s| lower_words(s, '_')));
-    m.insert_simple("kebabcase", |a| map_str("kebabcase", a, |s| lower_words(s, '-')));
+    m.insert_simple("snakecase", |a| {
+        keep_bytes("snakecase", a, |s| lower_words(s, '_'))
+    });
+    m.insert_simple("kebabcase", |a| {
+        keep_bytes("kebabcase", a, |s| lower_words(s, '-'))
+    });
     m.insert_simple("camelcase", |a| map_str("camelcase", a, pascal_case));
     m.insert_simple("wrap", wrap);
     m.insert_simple("wrapWith", wrap_with);
@@ -400,13 +404,19 @@ enum Word {
 /// Go decodes U+FFFD as `utf8.RuneError`, which xstrings skips as invalid input.
 const RUNE_ERROR: char = '\u{FFFD}';
 
+/// Whether Go decodes `c` as `utf8.RuneError`: U+FFFD itself, or the stand-in of a byte that is
+/// not UTF-8 (see [`GoText`]).
+fn is_rune_error(c: char) -> bool {
+    c == RUNE_ERROR || gofmt::is_raw_stand_in(c)
+}
+
 /// The next valid rune at the start of `s` and the bytes it took (skipped invalid runes
 /// included); `prev` again if only invalid runes are left.
 fn next_valid(s: &str, prev: char) -> (char, usize) {
     let mut size = 0;
     for c in s.chars() {
         size += c.len_utf8();
-        if c != RUNE_ERROR {
+        if !is_rune_error(c) {
             return (c, size);
         }
     }
@@ -485,14 +495,17 @@ fn next_word(s: &str) -> (Word, usize) {
     (kind, off)
 }
 
-/// Writes a word lower-cased (capital runs and connectors only; other words are copied).
+/// Writes a word lower-cased (capital runs and connectors only; other words are copied, bytes
+/// that are not UTF-8 and all, while a lowered word has them as U+FFFD, the rune Go decoded).
 fn push_lower(out: &mut String, kind: Word, word: &str, connector: char) {
     if kind != Word::Upper && kind != Word::Connector {
         out.push_str(word);
         return;
     }
     for c in word.chars() {
-        if is_connector(c) {
+        if is_rune_error(c) {
+            out.push(RUNE_ERROR);
+        } else if is_connector(c) {
             out.push(connector);
         } else if c.is_uppercase() {
             out.push(go_lower(c));
