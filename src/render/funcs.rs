@@ -344,7 +344,7 @@ fn required(a: &[Value]) -> FuncResult {
 
 fn include(call: &mut Call<'_>, a: &[Value], nesting: &RefCell<HashMap<String, usize>>) -> FuncResult {
     let (name, data) = match a {
-        [Value::Str(n), d] => (n.to_string(), d),
+        [Value::Str(n), d] => (&**n, d),
         [other, _] => {
             return Err(format!(
                 "wrong type for value; expected string; got {}",
@@ -360,16 +360,21 @@ fn include(call: &mut Call<'_>, a: &[Value], nesting: &RefCell<HashMap<String, u
     };
     {
         let mut n = nesting.borrow_mut();
-        let count = n.entry(name.clone()).or_insert(0);
-        if *count > MAX_INCLUDE_NESTING {
-            return Err(format!(
-                "rendering template has a nested reference name: {name}: unable to execute template"
-            ));
+        // Looked up before inserting: the name is copied once per helper, not once per call.
+        match n.get_mut(name) {
+            Some(count) if *count > MAX_INCLUDE_NESTING => {
+                return Err(format!(
+                    "rendering template has a nested reference name: {name}: unable to execute template"
+                ));
+            }
+            Some(count) => *count += 1,
+            None => {
+                n.insert(name.to_string(), 1);
+            }
         }
-        *count += 1;
     }
-    let out = call.execute_template(&name, data);
-    if let Some(c) = nesting.borrow_mut().get_mut(&name) {
+    let out = call.execute_template(name, data);
+    if let Some(c) = nesting.borrow_mut().get_mut(name) {
         *c -= 1;
     }
     // Go's output is bytes: a template printing `b64dec` output returns them as they are.

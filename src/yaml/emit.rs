@@ -244,8 +244,9 @@ impl Node for str {
 /// that `encoding/json` writes as it is: DEL, the C1 controls but NEL, U+FFFE and U+FFFF (it
 /// escapes those below U+0020). Helm's `toYaml` of such a string fails and gives `""`.
 fn unreadable_in_json(s: &str) -> bool {
-    // Every such character is DEL or starts with byte 0xC2 or 0xEF in UTF-8.
-    s.bytes().any(|b| matches!(b, 0x7F | 0xC2 | 0xEF))
+    // Every such character is DEL or starts with byte 0xC2 or 0xEF in UTF-8: a vectorised
+    // search for those bytes clears almost every string (whole files pass through here).
+    memchr::memchr3(0x7F, 0xC2, 0xEF, s.as_bytes()).is_some()
         && s.chars().any(|c| c >= ' ' && !super::reader::printable(c))
 }
 
@@ -256,6 +257,11 @@ fn unreadable_in_json(s: &str) -> bool {
 /// `a b`); `---` or `...` and a blank right after a NEL is a document marker, and fails.
 fn json_read_back(s: &str) -> Result<Cow<'_, str>, Unsupported> {
     const NEL: char = '\u{85}';
+    // Both NEL and the unreadable characters start with one of these bytes (see
+    // [`unreadable_in_json`]): a string without any is read back as it is, after one scan.
+    if memchr::memchr3(0x7F, 0xC2, 0xEF, s.as_bytes()).is_none() {
+        return Ok(Cow::Borrowed(s));
+    }
     if unreadable_in_json(s) {
         return Err(Unsupported);
     }
@@ -514,7 +520,11 @@ fn analyze(s: &str) -> Analysis {
             (previous_space, previous_break, preceded_by_ws) = (false, false, false);
             continue;
         }
-        let c = s[i..].chars().next().expect("i is a char boundary below n");
+        // ASCII (spaces, line feeds, `:` between the plain runs) needs no decoding.
+        let c = match b[i] {
+            a @ 0..=0x7F => char::from(a),
+            _ => s[i..].chars().next().expect("i is a char boundary below n"),
+        };
         let end = i + c.len_utf8();
         let followed_by_ws = end >= n || matches!(b[end], b' ' | b'\t');
         if i == 0 {

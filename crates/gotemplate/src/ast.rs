@@ -19,6 +19,10 @@ pub(crate) struct Tmpl {
     /// The source was bytes that are not UTF-8, held escaped ([`super::gostr::escape_bad_bytes`]):
     /// text nodes are unescaped when written.
     pub escaped: bool,
+    /// A first capacity for the output of one execution: the text between actions at the top
+    /// level plus a little per other node. `include` runs a helper into a fresh buffer each
+    /// time, and growing it from empty (8, 16, 32, … bytes) cost a copy at every step.
+    pub out_hint: usize,
 }
 
 pub(crate) enum Node {

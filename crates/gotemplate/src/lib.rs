@@ -415,13 +415,8 @@ impl Call<'_> {
         let Some(t) = self.layer.lookup(name) else {
             return Err(no_template(name, self.layer.root_name));
         };
-        if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
-            return Err(format!(
-                "template: {name}: exceeded maximum template depth ({})",
-                exec::MAX_EXEC_DEPTH
-            ));
-        }
-        let mut out = Vec::new();
+        self.check_depth(name)?;
+        let mut out = Vec::with_capacity(t.out_hint);
         exec::grow(|| exec::run(self.layer, t, data, self.depth + 1, &mut out)).map_err(|e| e.to_string())?;
         Ok(out)
     }
@@ -437,6 +432,13 @@ impl Call<'_> {
     /// `b64dec` output): bad bytes are written back as they were where Go writes them (text,
     /// raw strings).
     pub fn execute_go_bytes(&mut self, name: &str, bytes: &[u8], data: &Value) -> Result<Vec<u8>, String> {
+        // Text without a `{{` parses to one text node, which writes the text as it is: nothing
+        // to parse or run (Helm's `tpl` is handed many plain values). The depth check stays
+        // first, so such a call fails where the general path fails.
+        if memchr::memmem::find(bytes, b"{{").is_none() {
+            self.check_depth(name)?;
+            return Ok(bytes.to_vec());
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => self.execute_text(name, text, data),
             Err(_) => self.execute_source(name, Rc::new(gostr::escape_bad_bytes(bytes)), true, data),
@@ -450,12 +452,7 @@ impl Call<'_> {
         escaped: bool,
         data: &Value,
     ) -> Result<Vec<u8>, String> {
-        if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
-            return Err(format!(
-                "template: {name}: exceeded maximum template depth ({})",
-                exec::MAX_EXEC_DEPTH
-            ));
-        }
+        self.check_depth(name)?;
         let trees = parse::parse_source(name, text, self.layer.funcs, escaped).map_err(|e| e.to_string())?;
         let top = trees.iter().find(|t| t.name == name).cloned();
         let mut map = HashMap::new();
@@ -468,12 +465,23 @@ impl Call<'_> {
             root_name: self.layer.root_name,
             max_output: self.layer.max_output,
         };
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(top.as_ref().map_or(0, |t| t.out_hint));
         if let Some(t) = top {
             exec::grow(|| exec::run(&layer, &t, data, self.depth + 1, &mut out))
                 .map_err(|e| e.to_string())?;
         }
         Ok(out)
+    }
+
+    /// Whether one more level of template calls may start (Go's `maxExecDepth`).
+    fn check_depth(&self, name: &str) -> Result<(), String> {
+        if self.depth + 1 >= exec::MAX_EXEC_DEPTH {
+            return Err(format!(
+                "template: {name}: exceeded maximum template depth ({})",
+                exec::MAX_EXEC_DEPTH
+            ));
+        }
+        Ok(())
     }
 
     /// Current nesting depth of template calls.
@@ -935,6 +943,42 @@ mod tests {
                 .map(|e| e.to_string())
                 .unwrap_or_else(|| "no error".into());
             assert_eq!(&got, want, "case {name}: {text}");
+        }
+    }
+
+    /// Text without `{{` runs to itself without being parsed (`Call::execute_go_bytes`'s
+    /// shortcut), byte for byte, invalid UTF-8 included; text with one still runs.
+    #[test]
+    fn text_without_actions_runs_to_itself() {
+        let mut f = FuncMap::new();
+        f.insert_ctx("run", |c, a| {
+            let text = a[0].go_str_bytes().unwrap_or_default().to_vec();
+            c.execute_go_bytes("gotpl", &text, &a[1])
+                .map(Value::from_go_bytes)
+        });
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"", b""),
+            (b"plain text", b"plain text"),
+            (b"braces { } }} {", b"braces { } }} {"),
+            (
+                b"<no value> stays for Helm to strip",
+                b"<no value> stays for Helm to strip",
+            ),
+            (b"bad \xff byte", b"bad \xff byte"),
+            (b"\xff{{ .n }}", b"\xff3"),
+            (b"\xfe\xff", b"\xfe\xff"),
+            (b"runs {{ .n }} {{- \"x\" }}", b"runs 3x"),
+        ];
+        for (text, want) in cases {
+            let mut t = Templates::new(Rc::new(f.clone()));
+            t.parse("main", "{{ run .text . }}")
+                .unwrap_or_else(|e| panic!("{e}"));
+            let data = Value::map_from(BTreeMap::from([
+                ("text".to_string(), Value::from_go_bytes(text.to_vec())),
+                ("n".to_string(), Value::Int(3)),
+            ]));
+            let got = t.execute_bytes("main", &data).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(got, *want, "{}", String::from_utf8_lossy(text));
         }
     }
 

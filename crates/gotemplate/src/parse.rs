@@ -49,6 +49,10 @@ struct Parser<'s, 'f> {
 
 type PResult<T> = Result<T, Box<Error>>;
 
+/// Bytes counted for each top-level node but text in [`Tmpl::out_hint`]: a name, a label, a
+/// number; a guess, as Go's own buffers make one.
+const ACTION_OUT_HINT: usize = 16;
+
 /// Nesting limit for parenthesized pipelines. Go allows 10000; our parser and executor recurse
 /// on the native stack, so the limit is lower to stay far from overflow.
 const MAX_PAREN_DEPTH: usize = 1000;
@@ -181,7 +185,15 @@ impl<'s> Parser<'s, '_> {
             return Ok(());
         }
         self.tree_index.insert(name.clone(), self.trees.len());
+        let out_hint = root
+            .iter()
+            .map(|n| match n {
+                Node::Text(r) => r.len(),
+                _ => ACTION_OUT_HINT,
+            })
+            .sum();
         self.trees.push(Tmpl {
+            out_hint,
             name,
             parse_name: self.parse_name.clone(),
             text: self.text.clone(),
