@@ -103,7 +103,7 @@ pub(super) fn parse_values(text: &str) -> Option<Value> {
 }
 
 /// A scalar as a value after the JSON round trip (every number a float64).
-fn scalar_value(value: &str, style: ScalarStyle, tag: Option<&str>) -> Option<Value> {
+pub(super) fn scalar_value(value: &str, style: ScalarStyle, tag: Option<&str>) -> Option<Value> {
     // Most scalars are strings: quoted or block ones, and plain ones whose first byte no other
     // type starts with (the resolver's hint table); they skip resolution and its copy.
     let plain_text = style == ScalarStyle::Plain
