@@ -86,14 +86,8 @@ pub(super) fn parse_values(text: &str) -> Option<Value> {
 /// (go-yaml's reader set) but not a line break YAML knows (NEL, LS, PS) or a BOM. Tabs and other
 /// controls are declined; `\r` is checked per line.
 fn plain_chars(text: &str) -> bool {
-    let b = text.as_bytes();
-    // Chunks without a short cut inside vectorise; nearly every file is plain ASCII.
-    let ascii = b.chunks(64).all(|c| {
-        c.iter().fold(true, |ok, &x| {
-            ok & ((0x20..0x7F).contains(&x) | (x == b'\n') | (x == b'\r'))
-        })
-    });
-    ascii
+    // Nearly every file is plain ASCII.
+    super::reader::all_bytes(text.as_bytes(), |b| matches!(b, 0x20..=0x7E | b'\n' | b'\r'))
         || text.chars().all(|c| {
             matches!(c, '\n' | '\r' | ' '..='~')
                 || (c as u32 > 0x7F
