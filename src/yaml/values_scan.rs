@@ -26,7 +26,7 @@ use std::{borrow::Cow, collections::BTreeMap};
 use serde_saphyr::granit_parser::ScalarStyle;
 
 use super::{
-    direct::scalar_value,
+    direct::{plain_is_text, scalar_value},
     parse::{decode_scalar, key_string, Y},
 };
 use gotemplate::Value;
@@ -291,6 +291,7 @@ fn key_value(key: RawKey<'_>) -> Option<String> {
         RawKey::Quoted(k) => Some(k.into_owned()),
         // A merge key: the other paths merge.
         RawKey::Plain("<<") => None,
+        RawKey::Plain(k) if plain_is_text(k) => Some(k.to_string()),
         RawKey::Plain(k) => match decode_scalar(k, ScalarStyle::Plain, None).ok()? {
             Y::Str(s) => Some(s),
             // Null and uint64 keys are conversion errors, worded by the general path.
