@@ -214,14 +214,7 @@ fn double_quoted(text: &str) -> Option<(Cow<'_, str>, &str)> {
     loop {
         let at = from + memchr::memchr2(b'"', b'\\', &b[from..])?;
         if b[at] == b'"' {
-            let value = match out {
-                None => Cow::Borrowed(&text[1..at]),
-                Some(mut s) => {
-                    s.push_str(&text[from..at]);
-                    Cow::Owned(s)
-                }
-            };
-            return Some((value, &text[at + 1..]));
+            return Some(closed(text, out, from, at));
         }
         let s = out.get_or_insert_with(String::new);
         s.push_str(&text[from..at]);
@@ -274,15 +267,21 @@ fn single_quoted(text: &str) -> Option<(Cow<'_, str>, &str)> {
             from = at + 2;
             continue;
         }
-        let value = match out {
-            None => Cow::Borrowed(&text[1..at]),
-            Some(mut s) => {
-                s.push_str(&text[from..at]);
-                Cow::Owned(s)
-            }
-        };
-        return Some((value, &text[at + 1..]));
+        return Some(closed(text, out, from, at));
     }
+}
+
+/// A quoted scalar closed at `at`: its value (the text, or what its escapes made of it, `out`,
+/// plus the text since `from`) and what follows the quote.
+fn closed(text: &str, out: Option<String>, from: usize, at: usize) -> (Cow<'_, str>, &str) {
+    let value = match out {
+        None => Cow::Borrowed(&text[1..at]),
+        Some(mut s) => {
+            s.push_str(&text[from..at]);
+            Cow::Owned(s)
+        }
+    };
+    (value, &text[at + 1..])
 }
 
 /// A key as Helm's values hold it (go-yaml's typed key, then `sigs.k8s.io/yaml`'s string).
