@@ -365,11 +365,7 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
             "Chart.yaml" => {}
             "Chart.lock" => check_yaml(&f.data, "Chart.lock")?,
             "values.yaml" => {
-                if let Some(e) = crate::yaml::reader::reader_error(&f.data) {
-                    return Err(Error::new(format!("cannot load values.yaml: {e}")));
-                }
-                let text = String::from_utf8_lossy(&f.data);
-                let v = crate::yaml::parse_values(&text, "values.yaml")
+                let v = crate::yaml::read_values(&f.data, "values.yaml")
                     .map_err(|e| Error::new(format!("cannot load values.yaml: {e}")))?;
                 chart.values = match v {
                     Value::Nil => Value::new_map(),

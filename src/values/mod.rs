@@ -48,11 +48,7 @@ pub fn merge_user_values(opts: &ValuesOptions) -> Result<Value, Error> {
     let mut base = Value::new_map();
     for path in &opts.value_files {
         let data = read_file(path).map_err(Error::new)?;
-        if let Some(e) = crate::yaml::reader::reader_error(&data) {
-            return Err(Error::new(format!("failed to parse {path}: {e}")));
-        }
-        let text = String::from_utf8_lossy(&data);
-        let current = crate::yaml::parse_values(&text, path)
+        let current = crate::yaml::read_values(&data, path)
             .map_err(|e| Error::new(format!("failed to parse {path}: {e}")))?;
         let current = match current {
             Value::Nil => Value::new_map(),

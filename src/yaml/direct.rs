@@ -102,30 +102,23 @@ pub(super) fn parse_values(text: &str) -> Option<Value> {
     }
 }
 
+/// A plain scalar whose first byte no type but string starts with (go-yaml's resolver hint
+/// table): it is its text, with no resolution to run.
+pub(super) fn plain_is_text(value: &str) -> bool {
+    !matches!(
+        value.as_bytes().first(),
+        None | Some(
+            b'+' | b'-' | b'0'
+                ..=b'9' | b'y' | b'Y' | b'n' | b'N' | b't' | b'T' | b'f' | b'F' | b'o' | b'O' | b'~' | b'.'
+        )
+    )
+}
+
 /// A scalar as a value after the JSON round trip (every number a float64).
-fn scalar_value(value: &str, style: ScalarStyle, tag: Option<&str>) -> Option<Value> {
-    // Most scalars are strings: quoted or block ones, and plain ones whose first byte no other
-    // type starts with (the resolver's hint table); they skip resolution and its copy.
-    let plain_text = style == ScalarStyle::Plain
-        && !matches!(
-            value.as_bytes().first(),
-            None | Some(
-                b'+' | b'-' | b'0'
-                    ..=b'9'
-                        | b'y'
-                        | b'Y'
-                        | b'n'
-                        | b'N'
-                        | b't'
-                        | b'T'
-                        | b'f'
-                        | b'F'
-                        | b'o'
-                        | b'O'
-                        | b'~'
-                        | b'.'
-            )
-        );
+pub(super) fn scalar_value(value: &str, style: ScalarStyle, tag: Option<&str>) -> Option<Value> {
+    // Most scalars are strings: quoted or block ones, and plain ones that cannot resolve to
+    // another type; they skip resolution and its copy.
+    let plain_text = style == ScalarStyle::Plain && plain_is_text(value);
     if tag.is_none() && (style != ScalarStyle::Plain || plain_text) {
         return Some(Value::str(value));
     }

@@ -7,7 +7,9 @@
 //! path itself instead of using a general-purpose YAML serializer.
 //!
 //! - [`parse`]: events from `granit-parser` (re-exported by `serde-saphyr`) composed into nodes and
-//!   resolved with go-yaml v2's rules.
+//!   resolved with go-yaml v2's rules. Values files first try two faster paths that decline what
+//!   they cannot read exactly: a line scanner for block-style YAML (`values_scan`), then values
+//!   straight from the parser's events (`direct`).
 //! - [`emit`]: go-yaml v2's emitter (`toYaml`), and go-yaml v3's for `toYamlPretty`.
 //! - JSON (`toJson`, ...) is Go's `encoding/json`, not YAML: it lives in [`gotemplate::json`].
 //! - [`toml`]: BurntSushi/toml's encoder (`toToml`).
@@ -22,11 +24,12 @@ pub mod head;
 pub mod parse;
 pub mod reader;
 pub mod toml;
+mod values_scan;
 
 pub use emit::{json_to_yaml, to_yaml, to_yaml_checked, to_yaml_pretty, to_yaml_pretty_checked};
 pub use go_error::go_error;
 pub use head::{scan_head, DocHead};
-pub use parse::{parse_any, parse_documents, parse_values};
+pub use parse::{parse_any, parse_documents, parse_values, read_values};
 pub use toml::{to_toml, to_toml_checked};
 
 /// A YAML/JSON decoding error with its position (1-based line and column) when one is known.

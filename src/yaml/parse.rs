@@ -7,7 +7,7 @@
 //! `<<` merges override earlier keys. Aliases are expanded while decoding with go-yaml's own
 //! alias-ratio limit, so a "billion laughs" document fails quickly instead of exhausting memory.
 
-use std::{collections::HashMap, rc::Rc};
+use std::{borrow::Cow, collections::HashMap, rc::Rc};
 
 use serde_saphyr::granit_parser::{Event, Marker, Options, Parser, ScalarStyle, ScanError, StructureStyle};
 
@@ -25,8 +25,34 @@ const BINARY_TAG: &str = "tag:yaml.org,2002:binary";
 
 /// Helm's values decoding: the document must be a mapping (or empty); numbers become floats.
 pub fn parse_values(text: &str, file: &str) -> Result<Value, Error> {
-    // Most values files are plain maps, lists and scalars: those are built straight from the
-    // events. Aliases, merge keys, duplicate keys and every error take the general path.
+    if let Some(v) = super::values_scan::parse_values(text) {
+        return Ok(v);
+    }
+    parse_values_after_scan(text, file)
+}
+
+/// A values file's bytes as Helm reads them: go-yaml's reader check
+/// ([`super::reader::reader_error`]), then [`parse_values`]. The error is the text Helm prints
+/// after its own prefix.
+///
+/// The line scanner checks every character itself, so a file it reads needs no separate reader
+/// pass (which walks the text a character at a time).
+pub fn read_values(data: &[u8], file: &str) -> Result<Value, String> {
+    let text = std::str::from_utf8(data).ok();
+    if let Some(v) = text.and_then(super::values_scan::parse_values) {
+        return Ok(v);
+    }
+    if let Some(e) = super::reader::reader_error(data) {
+        return Err(e);
+    }
+    let text = text.map_or_else(|| String::from_utf8_lossy(data), Cow::Borrowed);
+    parse_values_after_scan(&text, file).map_err(|e| e.to_string())
+}
+
+/// [`parse_values`] past the line scanner: most other values files are plain maps, lists and
+/// scalars too, built straight from the parser's events. Aliases, merge keys, duplicate keys and
+/// every error take the general path.
+fn parse_values_after_scan(text: &str, file: &str) -> Result<Value, Error> {
     if let Some(v) = super::direct::parse_values(text) {
         return Ok(v);
     }
