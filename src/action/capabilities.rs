@@ -179,7 +179,7 @@ fn crd_versions(crd: &Json, served: &[String]) -> Vec<String> {
 pub(crate) fn crd_docs(chart: &Chart) -> anyhow::Result<Vec<Json>> {
     let mut out = Vec::new();
     for f in &chart.crds {
-        let text = String::from_utf8_lossy(&f.data);
+        let text = String::from_utf8_lossy(f.data.bytes()?);
         for v in crate::yaml::parse_documents(&text, &f.name)? {
             if v.is_object() {
                 out.push(v);

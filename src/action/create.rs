@@ -96,7 +96,7 @@ pub fn create_from_starter(name: &str, starter: &str, data_home: &Path) -> anyho
         files.push((t.name.clone(), instantiate(t.text.as_bytes(), chart_name)));
     }
     for f in &loaded.files {
-        files.push((f.name.clone(), f.data.to_vec()));
+        files.push((f.name.clone(), f.data.bytes()?.to_vec()));
     }
     for (rel, content) in &files {
         write_file(&dir.join(rel), content)?;

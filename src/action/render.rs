@@ -244,7 +244,7 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
         let mut input = String::new();
         if req.post_render_crds {
             let mut crds = Vec::new();
-            super::template::crd_objects(&chart, None, &mut crds);
+            super::template::crd_objects(&chart, None, &mut crds)?;
             for (path, text) in crds {
                 input.push_str(&format!("---\n# Source: {path}\n{text}\n"));
             }

@@ -44,13 +44,16 @@ pub fn show(opts: &ShowOptions) -> anyhow::Result<(Vec<String>, String)> {
             .ok()
             .map(|d| d.strip_prefix(b"\xEF\xBB\xBF").map(<[u8]>::to_vec).unwrap_or(d)),
     };
-    Ok((located.notices, render(&loaded, raw_values.as_deref(), opts.part)))
+    Ok((
+        located.notices,
+        render(&loaded, raw_values.as_deref(), opts.part)?,
+    ))
 }
 
 /// The README names Helm looks for, in its order, matched case-insensitively.
 const README_NAMES: [&str; 3] = ["readme.md", "readme.txt", "readme"];
 
-fn render(ch: &Chart, raw_values: Option<&[u8]>, part: ShowPart) -> String {
+fn render(ch: &Chart, raw_values: Option<&[u8]>, part: ShowPart) -> Result<String, chart::Error> {
     use ShowPart::*;
     let mut out = String::new();
     if matches!(part, Chart | All) {
@@ -80,7 +83,7 @@ fn render(ch: &Chart, raw_values: Option<&[u8]>, part: ShowPart) -> String {
             if part == All {
                 out.push_str("---\n");
             }
-            out.push_str(&String::from_utf8_lossy(&f.data));
+            out.push_str(&String::from_utf8_lossy(f.data.bytes()?));
             out.push('\n');
         }
     }
@@ -88,16 +91,16 @@ fn render(ch: &Chart, raw_values: Option<&[u8]>, part: ShowPart) -> String {
         let mut crds = Vec::new();
         collect_crds(ch, &mut crds);
         if let Some(first) = crds.first() {
-            if part == All && !first.data.starts_with(b"---") {
+            if part == All && !first.data.bytes()?.starts_with(b"---") {
                 out.push_str("---\n");
             }
             for c in crds {
-                out.push_str(&String::from_utf8_lossy(&c.data));
+                out.push_str(&String::from_utf8_lossy(c.data.bytes()?));
                 out.push('\n');
             }
         }
     }
-    out
+    Ok(out)
 }
 
 fn collect_crds<'a>(ch: &'a Chart, out: &mut Vec<&'a chart::File>) {

@@ -256,7 +256,7 @@ fn print_to(opts: &TemplateOptions, rendered: &RenderedRelease, out: &mut dyn Wr
         .as_ref()
         .map(|text| format!("{}\n", text.trim_matches(GO_SPACE)));
     if opts.include_crds && !opts.skip_crds && head.is_none() {
-        crd_objects(chart, None, &mut crds);
+        crd_objects(chart, None, &mut crds)?;
     }
     let mut docs: Vec<(&str, &str)> = crds.iter().map(|(p, t)| (p.as_str(), t.as_str())).collect();
     if head.is_none() {
@@ -308,8 +308,13 @@ fn write_docs(docs: &[(&str, &str)], out: &mut dyn Write) -> anyhow::Result<()> 
 }
 
 /// The `crds/` files of the chart and its subcharts (Helm's `CRDObjects`): `.yaml`, `.yml` and `.json`
-/// files, named by their path under the chart's full path.
-pub(super) fn crd_objects(chart: &chart::Chart, parent: Option<&str>, out: &mut Vec<(String, String)>) {
+/// files, named by their path under the chart's full path. Their bodies are read here when the
+/// loader deferred them (`template` prints them only with `--include-crds`).
+pub(super) fn crd_objects(
+    chart: &chart::Chart,
+    parent: Option<&str>,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), chart::Error> {
     let full = match parent {
         None => chart.name().to_string(),
         Some(p) => format!("{p}/charts/{}", chart.name()),
@@ -318,13 +323,14 @@ pub(super) fn crd_objects(chart: &chart::Chart, parent: Option<&str>, out: &mut 
         if [".yaml", ".yml", ".json"].iter().any(|ext| f.name.ends_with(ext)) {
             out.push((
                 format!("{full}/{}", f.name),
-                String::from_utf8_lossy(&f.data).into_owned(),
+                String::from_utf8_lossy(f.data.bytes()?).into_owned(),
             ));
         }
     }
     for dep in &chart.dependencies {
-        crd_objects(dep, Some(&full), out);
+        crd_objects(dep, Some(&full), out)?;
     }
+    Ok(())
 }
 
 /// `--show-only`: keep the documents whose template path (after the chart name) matches a pattern,

@@ -6,6 +6,7 @@
 //! [`crate::values::resolve`].
 
 pub mod archive;
+pub mod body;
 pub mod dependencies;
 pub mod helmignore;
 pub mod limits;
@@ -17,6 +18,7 @@ pub mod source;
 
 use std::{fmt, path::Path};
 
+pub use body::Body;
 pub use dependencies::{is_compatible_range, Dependency};
 pub use metadata::{Maintainer, Metadata};
 pub use source::ChartRef;
@@ -29,8 +31,9 @@ pub struct File {
     pub name: String,
     /// Shared, not owned: a chart's files (MBs of `crds/` and dashboards on big charts) are
     /// listed again in `crds`, cloned with their chart when a dependency is aliased or kept, and
-    /// handed to `.Files` as `Rc<[u8]>` values; each of those was a full copy.
-    pub data: std::rc::Rc<[u8]>,
+    /// handed to `.Files`; each of those was a full copy. Big bodies loading does not need are
+    /// read on first use ([`Body`]).
+    pub data: Body,
 }
 
 /// A file under `templates/`, its text ready to be shared with the template engine.
@@ -202,6 +205,12 @@ impl Chart {
             "An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
             missing.join(", ")
         )))
+    }
+
+    /// The first failed read of a deferred body ([`Body`]) in the chart tree, if any.
+    pub fn read_error(&self) -> Option<&Error> {
+        let mine = self.files.iter().find_map(|f| f.data.read_error());
+        mine.or_else(|| self.dependencies.iter().find_map(Chart::read_error))
     }
 
     /// Sets every subchart's `parent_path` from this chart's position in the tree.

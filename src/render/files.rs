@@ -8,17 +8,23 @@ use std::{borrow::Cow, collections::BTreeMap, rc::Rc};
 
 use base64::Engine as _;
 
+use crate::chart::Body;
 use gotemplate::{GoType, Object, Signature, Value};
 
 /// A set of chart files by path.
+///
+/// Bodies the loader deferred are read when a template first asks for them. Where a Go method
+/// returns an error (`Get`, `GetBytes`, `Lines`) a failed read is that error; where nothing can
+/// fail (`AsConfig`, a key lookup, printing) the body reads as empty and the renderer reports
+/// the failure once it is done ([`crate::render::Error::ReadFile`]).
 #[derive(Debug, Clone, Default)]
 pub struct Files {
-    files: Rc<BTreeMap<String, Rc<[u8]>>>,
+    files: Rc<BTreeMap<String, Body>>,
 }
 
 impl Files {
-    /// Files from (path, content) pairs; shared contents (`Rc<[u8]>`) are not copied.
-    pub fn new<'a, D: Into<Rc<[u8]>>>(from: impl IntoIterator<Item = (&'a str, D)>) -> Self {
+    /// Files from (path, content) pairs; bodies are shared, not copied.
+    pub fn new<'a, D: Into<Body>>(from: impl IntoIterator<Item = (&'a str, D)>) -> Self {
         Files {
             files: Rc::new(from.into_iter().map(|(n, d)| (n.to_string(), d.into())).collect()),
         }
@@ -29,8 +35,12 @@ impl Files {
         Value::Object(Rc::new(self))
     }
 
-    fn get_bytes(&self, name: &str) -> Rc<[u8]> {
-        self.files.get(name).cloned().unwrap_or_else(|| Rc::from(&[][..]))
+    /// The body of `name`, empty when there is no such file (as Helm's `Get` and `GetBytes`).
+    fn get_bytes(&self, name: &str) -> Result<&[u8], String> {
+        match self.files.get(name) {
+            None => Ok(&[]),
+            Some(body) => body.bytes().map_err(|e| e.message),
+        }
     }
 
     fn glob(&self, pattern: &str) -> Files {
@@ -55,7 +65,7 @@ impl Files {
         let mut m = BTreeMap::new();
         for (k, v) in self.files.iter() {
             let base = k.rsplit('/').next().unwrap_or(k);
-            m.insert(base, encode(v));
+            m.insert(base, encode(v.bytes_or_empty()));
         }
         if m.is_empty() {
             return "{}".to_string();
@@ -64,21 +74,22 @@ impl Files {
     }
 
     /// Helm's `Lines`: a Go `[]string` (as `typeOf` prints it).
-    fn lines(&self, path: &str) -> Value {
-        let Some(data) = self.files.get(path) else {
-            return Value::typed_list("[]string", vec![]);
+    fn lines(&self, path: &str) -> Result<Value, String> {
+        let Some(body) = self.files.get(path) else {
+            return Ok(Value::typed_list("[]string", vec![]));
         };
+        let data = body.bytes().map_err(|e| e.message)?;
         if data.is_empty() {
-            return Value::typed_list("[]string", vec![Value::str("")]);
+            return Ok(Value::typed_list("[]string", vec![Value::str("")]));
         }
         // Go splits the string's bytes: a file that is not UTF-8 keeps its bytes line by line.
         let s = data.strip_suffix(b"\n").unwrap_or(data);
-        Value::typed_list(
+        Ok(Value::typed_list(
             "[]string",
             s.split(|&b| b == b'\n')
                 .map(|l| Value::from_go_bytes(l.to_vec()))
                 .collect(),
-        )
+        ))
     }
 }
 
@@ -105,11 +116,7 @@ impl Object for Files {
                 })))
             }
             // A map type: other names are key lookups.
-            _ => Some(
-                self.files
-                    .get(name)
-                    .map_or(Value::Nil, |d| Value::Bytes(d.clone())),
-            ),
+            _ => Some(self.files.get(name).map_or(Value::Nil, bytes_value)),
         }
     }
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
@@ -126,10 +133,10 @@ impl Object for Files {
         };
         Some(match name {
             // `string(bytes)`: a binary file keeps its bytes (`.Files.Get "x" | b64enc`).
-            "Get" => arg().map(|p| Value::from_go_bytes(self.get_bytes(&p).to_vec())),
-            "GetBytes" => arg().map(|p| Value::Bytes(self.get_bytes(&p))),
+            "Get" => arg().and_then(|p| Ok(Value::from_go_bytes(self.get_bytes(&p)?.to_vec()))),
+            "GetBytes" => arg().and_then(|p| Ok(Value::Bytes(Rc::from(self.get_bytes(&p)?)))),
             "Glob" => arg().map(|p| self.glob(&p).into_value()),
-            "Lines" => arg().map(|p| self.lines(&p)),
+            "Lines" => arg().and_then(|p| self.lines(&p)),
             "AsConfig" | "AsSecrets" if args.is_empty() => return self.field(name).map(Ok),
             _ => return None,
         })
@@ -152,7 +159,7 @@ impl Object for Files {
         let inner: Vec<String> = self
             .files
             .iter()
-            .map(|(k, v)| format!("{k}:{}", gotemplate::gofmt::format_v(&Value::Bytes(v.clone()))))
+            .map(|(k, v)| format!("{k}:{}", gotemplate::gofmt::format_v(&bytes_value(v))))
             .collect();
         format!("map[{}]", inner.join(" "))
     }
@@ -160,10 +167,15 @@ impl Object for Files {
         Some(Value::map_from(
             self.files
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+                .map(|(k, v)| (k.clone(), bytes_value(v)))
                 .collect(),
         ))
     }
+}
+
+/// A body as the Go `[]byte` a template sees (a copy: values hold `Rc<[u8]>`).
+fn bytes_value(body: &Body) -> Value {
+    Value::Bytes(Rc::from(body.bytes_or_empty()))
 }
 
 /// A glob with `/` as separator, as `gobwas/glob` compiles it for `.Files.Glob`: `*` and `?` stay
@@ -533,11 +545,11 @@ mod tests {
     fn lines_drops_one_trailing_newline() {
         let f = Files::new([("a.txt", &b"x\ny\n"[..])]);
         assert_eq!(
-            items(f.lines("a.txt")),
+            items(f.lines("a.txt").unwrap()),
             Some(vec![Value::from("x"), Value::from("y")])
         );
-        assert_eq!(items(f.lines("missing")), Some(vec![]));
-        assert_eq!(f.lines("a.txt").type_name(), "[]string");
+        assert_eq!(items(f.lines("missing").unwrap()), Some(vec![]));
+        assert_eq!(f.lines("a.txt").unwrap().type_name(), "[]string");
     }
 
     /// The items of a typed list (`Lines`' `[]string`).
@@ -567,7 +579,7 @@ mod byte_tests {
             .expect("ok");
         assert_eq!(get.go_str_bytes(), Some(bin), "Get");
         assert_eq!(
-            super::tests::items(f.lines("files/two.dat")),
+            super::tests::items(f.lines("files/two.dat").unwrap()),
             Some(vec![
                 Value::from_go_bytes(vec![0xff]),
                 Value::from_go_bytes(vec![0xc3])
@@ -580,5 +592,72 @@ mod byte_tests {
             Some("bin.dat: \"\u{fffd}\u{fffd}\\0a\u{fffd}\"\ntwo.dat: |\n  \u{fffd}\n  \u{fffd}"),
             "AsConfig"
         );
+    }
+
+    /// Bodies the loader deferred are read when a template asks; a read that fails (here a
+    /// directory, which opens but does not read, as a disk error would) is the template's error
+    /// where Helm's function returns one, and the render's error where nothing can fail.
+    #[test]
+    fn deferred_bodies_are_read_when_asked_and_failed_reads_fail_the_render() {
+        use crate::{
+            chart::{Chart, File, Template},
+            render::{render, Error, NoCluster, RenderOptions},
+        };
+        let dir = std::env::temp_dir().join(format!("kc-files-deferred-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("ok.txt"), "ok\n").unwrap();
+        let open = |p: &std::path::Path| std::fs::File::open(p).unwrap();
+        let ok = Body::deferred("files/ok.txt".into(), open(&dir.join("ok.txt")), 3);
+        let broken = Body::deferred("files/broken.txt".into(), open(&dir), 10);
+        let files = Files::new([("files/ok.txt", ok.clone()), ("files/broken.txt", broken.clone())]);
+        let get = |name: &str| files.method("Get", &[Value::from(name)]).expect("Get");
+        assert_eq!(
+            get("files/ok.txt").map(|v| v.as_str().map(String::from)),
+            Ok(Some("ok\n".into()))
+        );
+        assert!(!ok.is_deferred(), "read once asked for");
+        let failed = get("files/broken.txt").unwrap_err();
+        assert!(failed.starts_with("error reading files/broken.txt: "), "{failed}");
+
+        let with_template = |text: &str| {
+            let mut chart = Chart::empty();
+            chart.metadata.name = "c".into();
+            chart.metadata.version = "1.0.0".into();
+            chart.templates.push(Template {
+                name: "templates/cm.yaml".into(),
+                text: Rc::new(text.to_string()),
+            });
+            chart.files.push(File {
+                name: "files/broken.txt".into(),
+                data: Body::deferred("files/broken.txt".into(), open(&dir), 10),
+            });
+            render(
+                &chart,
+                &Value::new_map(),
+                &RenderOptions::default(),
+                Rc::new(NoCluster),
+            )
+        };
+        let cases = [
+            (
+                "a method returns the error",
+                r#"{{ .Files.Get "files/broken.txt" }}"#,
+                "error calling Get: error reading files/broken.txt: ",
+            ),
+            (
+                "AsConfig cannot fail: the render does",
+                "{{ .Files.AsConfig }}",
+                "error reading files/broken.txt: ",
+            ),
+        ];
+        for (name, text, want) in cases {
+            let err = with_template(text).map(|_| ()).unwrap_err();
+            let shown = err.to_string();
+            assert!(shown.contains(want), "{name}: {shown}");
+            if name.starts_with("AsConfig") {
+                assert!(matches!(err, Error::ReadFile(_)), "{name}: {err:?}");
+            }
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -98,6 +98,10 @@ pub enum Error {
         /// The offending bytes (`0xff`).
         bytes: String,
     },
+    /// A chart file the loader deferred could not be read when a template asked for it where no
+    /// error can be returned (`.Files.AsConfig`, printing the files); the render fails anyway.
+    #[error("{0}")]
+    ReadFile(String),
     /// The chart's `kubeVersion` does not admit the target cluster.
     #[error("chart requires kubeVersion: {required} which is incompatible with Kubernetes {actual}")]
     KubeVersion {
@@ -227,6 +231,9 @@ pub fn render_each(
         sink(name.clone(), text);
     }
     render_handlebars(&tpls, &funcs, &mut sink)?;
+    if let Some(e) = chart.read_error() {
+        return Err(Error::ReadFile(e.message.clone()));
+    }
     if opts.then_exit {
         std::mem::forget(set);
         std::mem::forget(tpls);
