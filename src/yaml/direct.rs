@@ -43,6 +43,15 @@ pub(super) fn parse_values(text: &str) -> Option<Value> {
             // Only the first document counts (go-yaml's `Unmarshal`); an empty one is an empty map.
             Event::DocumentEnd => break,
             Event::Alias(_) | Event::UnresolvedAlias(_) => return None,
+            // An anchor's name must be one libyaml accepts (`&x.y` is refused); only the general
+            // path sees names, so an anchored node, alias or not, goes there.
+            Event::Scalar(_, _, anchor, _)
+            | Event::SequenceStart(_, anchor, _)
+            | Event::MappingStart(_, anchor, _)
+                if anchor != 0 =>
+            {
+                return None
+            }
             Event::Scalar(value, style, _, tag) => {
                 let tag = tag.map(|t| format!("{}{}", t.handle(), t.suffix()));
                 if let Some(Frame::Map { key: key @ None, .. }) = stack.last_mut() {
@@ -166,7 +175,6 @@ mod tests {
             "a:\n  b:\n    - 1\n    - {c: d, e: [f, g]}\n    - - h\n  i: {}\nj: []\n",
         ),
         ("flow", "{a: [1, 2, {b: c}], d: \"e\"}"),
-        ("anchor without alias", "a: &x {b: 1}\nc: 2\n"),
         ("later documents ignored", "a: 1\n---\n- not a map\n"),
         ("block scalar at eof", "a: |\n  x"),
     ];
@@ -174,6 +182,9 @@ mod tests {
     /// Documents only the general path can decide: the direct one must give up on them.
     const GIVE_UP: &[(&str, &str)] = &[
         ("alias", "a: &x {b: 1}\nc: *x\n"),
+        ("anchor without alias", "a: &x {b: 1}\nc: 2\n"),
+        ("anchored scalar", "a: &x 1\n"),
+        ("anchor name libyaml refuses", "a: &x.y 1\n"),
         ("merge key", "a: {b: 1}\nc:\n  <<: {d: 2}\n"),
         ("tagged merge key", "c:\n  !!merge <<: {d: 2}\n"),
         ("duplicate key", "a: 1\na: 2\n"),
@@ -202,6 +213,17 @@ mod tests {
     fn direct_values_give_up_where_the_document_decides() {
         for (name, text) in GIVE_UP {
             assert!(parse_values(text).is_none(), "{name}: direct path should give up");
+        }
+    }
+
+    /// helm v3.17.2 refuses a values.yaml whose anchor name libyaml refuses ("did not find
+    /// expected alphabetic or numeric character"), used or not; so do we, whichever path reads it.
+    #[test]
+    fn anchor_names_libyaml_refuses_fail_the_values_file() {
+        for text in ["a: &x.y 1\n", "a: &x.y {b: 1}\n", "a:\n  - &x.y [1]\n"] {
+            let got = super::super::parse::read_values(text.as_bytes(), "values.yaml");
+            let err = got.expect_err(text);
+            assert!(err.contains("values.yaml"), "{text}: {err}");
         }
     }
 
