@@ -45,7 +45,7 @@ use std::sync::{Arc, Mutex};
 use super::{
     codec::{self, CodecError, DataKey},
     driver::part_key,
-    driver::{Driver, DriverError, Stored},
+    driver::{gone, Driver, DriverError, Stored},
     lock::{self, Claim, Held, Lease, LockError, DEFAULT_TTL_SECS},
     parts::{self, Manifest},
     record::{record_key, validate_name, ChartRef, Clock, Hook, Operation, RecordMeta, Release, Status},
@@ -981,10 +981,7 @@ impl Store {
                 .delete_all_but(name, newest)
                 .await
                 .map_err(driver_err("deleting"))?;
-            return match self.driver.delete(name, newest).await {
-                Ok(()) | Err(DriverError::NotFound(_)) => Ok(()),
-                Err(e) => Err(driver_err("deleting")(e)),
-            };
+            return gone(self.driver.delete(name, newest).await).map_err(driver_err("deleting"));
         }
         if p.older_records {
             self.driver

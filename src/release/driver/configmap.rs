@@ -539,10 +539,7 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
 
     async fn delete_data_key(&self) -> Result<(), DriverError> {
         *self.key.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        match self.api.delete_secret(KEY_SECRET).await {
-            Ok(()) | Err(DriverError::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        }
+        super::gone(self.api.delete_secret(KEY_SECRET).await)
     }
 
     async fn restore_data_key(&self, key: &DataKey) -> Result<(), DriverError> {

@@ -59,6 +59,15 @@ pub struct Versioned<T> {
     pub version: String,
 }
 
+/// A delete whose object is already gone did what it was asked: [`DriverError::NotFound`] is
+/// success, any other error stays.
+pub(crate) fn gone(deleted: Result<(), DriverError>) -> Result<(), DriverError> {
+    match deleted {
+        Err(DriverError::NotFound(_)) => Ok(()),
+        other => other,
+    }
+}
+
 /// What went wrong in storage. The first three are the outcomes the store reacts to; anything
 /// else is passed through as text from the layer below.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -153,10 +162,7 @@ pub trait Driver: Send + Sync {
             if s.meta.revision == newest {
                 continue;
             }
-            match self.delete(name, s.meta.revision).await {
-                Ok(()) | Err(DriverError::NotFound(_)) => {}
-                Err(e) => return Err(e),
-            }
+            gone(self.delete(name, s.meta.revision).await)?;
         }
         Ok(())
     }
@@ -165,17 +171,10 @@ pub trait Driver: Send + Sync {
     /// by a run that died) and its lock, whoever holds it, in one request where the storage
     /// allows, in no promised order. The default deletes records, then parts, then the lock.
     async fn delete_release(&self, name: &str) -> Result<(), DriverError> {
-        let gone = |r: Result<(), DriverError>| match r {
-            Ok(()) | Err(DriverError::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        };
         for s in self.query_meta(Some(name), None).await? {
             gone(self.delete(name, s.meta.revision).await)?;
         }
-        for (revision, index) in self.list_parts(name, None).await? {
-            gone(self.delete_part(name, revision, index).await)?;
-        }
-        gone(self.delete_lock(name, None).await)
+        self.delete_parts_and_lock(name).await
     }
 
     /// Delete everything of `name` but record `newest` (older records, every part, the lock),
@@ -183,11 +182,13 @@ pub trait Driver: Send + Sync {
     /// steps of the last uninstall of a release whose newest record has no parts. The default
     /// deletes older records, then parts, then the lock.
     async fn delete_all_but(&self, name: &str, newest: u32) -> Result<(), DriverError> {
-        let gone = |r: Result<(), DriverError>| match r {
-            Ok(()) | Err(DriverError::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
-        };
         self.delete_older(name, newest).await?;
+        self.delete_parts_and_lock(name).await
+    }
+
+    /// Every part of `name` (referenced or left behind) and its lock, one by one: the tail of
+    /// the defaults of [`Driver::delete_release`] and [`Driver::delete_all_but`].
+    async fn delete_parts_and_lock(&self, name: &str) -> Result<(), DriverError> {
         for (revision, index) in self.list_parts(name, None).await? {
             gone(self.delete_part(name, revision, index).await)?;
         }
