@@ -59,6 +59,15 @@ impl Body {
         }
     }
 
+    /// The contents as an owned buffer: the very one they were read into when nothing else
+    /// shares it (a template's text moves into its `String`), a copy otherwise.
+    pub fn into_vec(self) -> Result<Vec<u8>, Error> {
+        match self.0 {
+            Repr::Read(b) => Ok(Vec::from(b)),
+            Repr::Deferred(d) => d.get().map(|b| b.to_vec()),
+        }
+    }
+
     /// [`Body::bytes`] for callers that cannot fail (`.Files.AsConfig`, printing a value): empty
     /// when the read fails. The error stays with the body ([`Body::read_error`]), and the
     /// renderer reports it once rendering is done.

@@ -127,7 +127,7 @@ fn read_dir_within(
     warn: &mut dyn FnMut(String),
     budget: &mut Budget,
     defer: Defer,
-) -> Result<Vec<(String, Data)>, Error> {
+) -> Result<Vec<(String, Body)>, Error> {
     let ignore_path = dir.join(helmignore::HELM_IGNORE);
     let mut rules = if ignore_path.is_file() {
         let text =
@@ -260,36 +260,6 @@ enum Fetched {
     Open(fs::File, u64),
 }
 
-/// A file's body on its way into a chart.
-enum Data {
-    /// Read at load, byte order mark dropped.
-    Read(Vec<u8>),
-    Deferred(Body),
-}
-
-impl Data {
-    fn bytes(&self) -> Result<&[u8], Error> {
-        match self {
-            Data::Read(v) => Ok(v),
-            Data::Deferred(b) => b.bytes(),
-        }
-    }
-
-    fn into_vec(self) -> Result<Vec<u8>, Error> {
-        match self {
-            Data::Read(v) => Ok(v),
-            Data::Deferred(b) => b.bytes().map(<[u8]>::to_vec),
-        }
-    }
-
-    fn into_body(self) -> Body {
-        match self {
-            Data::Read(v) => Body::from(v),
-            Data::Deferred(b) => b,
-        }
-    }
-}
-
 /// Reads the files the walk found, in walk order, on two threads when there are many: on big
 /// charts (MBs of `crds/` and dashboards) reading is most of loading, and nothing else runs yet.
 /// The first failing file in walk order is the error, as when reading one by one. Each file's
@@ -301,7 +271,7 @@ fn read_all(
     budget: &mut Budget,
     top: &str,
     defer: Defer,
-) -> Result<Vec<(String, Data)>, Error> {
+) -> Result<Vec<(String, Body)>, Error> {
     // Shared by both threads: what the chart may still hold, and how many bodies may wait.
     let left = AtomicU64::new(budget.bytes_left());
     let may_wait = AtomicUsize::new(MAX_DEFERRED);
@@ -374,8 +344,8 @@ fn read_all(
         .zip(results)
         .map(|(f, r)| {
             let data = match r.expect("every file was read")? {
-                Fetched::Bytes(data) => Data::Read(data),
-                Fetched::Open(file, size) => Data::Deferred(Body::deferred(f.name.clone(), file, size)),
+                Fetched::Bytes(data) => Body::from(data),
+                Fetched::Open(file, size) => Body::deferred(f.name.clone(), file, size),
             };
             Ok((f.name, data))
         })
@@ -445,7 +415,7 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
 struct Pending {
     full: String,
     start: usize,
-    data: Data,
+    data: Body,
 }
 
 impl Pending {
@@ -460,7 +430,7 @@ impl Pending {
     }
 
     /// The file's name in its chart, and its body.
-    fn into_parts(self) -> (String, Data) {
+    fn into_parts(self) -> (String, Body) {
         let name = if self.start == 0 {
             self.full
         } else {
@@ -475,7 +445,7 @@ impl From<BufferedFile> for Pending {
         Pending {
             full: f.name,
             start: 0,
-            data: Data::Read(f.data),
+            data: Body::from(f.data),
         }
     }
 }
@@ -535,19 +505,13 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
                     .map_err(|e| Error::new(format!("cannot load requirements.yaml: {e}")))?;
                 chart.requirements = Some(md.dependencies.clone());
                 if md.api_version == "v1" {
-                    chart.files.push(File {
-                        name,
-                        data: data.into_body(),
-                    });
+                    chart.files.push(File { name, data });
                 }
             }
             "requirements.lock" => {
                 check_yaml(data.bytes()?, "requirements.lock")?;
                 if metadata.as_ref().is_some_and(|m| m.api_version == "v1") {
-                    chart.files.push(File {
-                        name,
-                        data: data.into_body(),
-                    });
+                    chart.files.push(File { name, data });
                 }
             }
             _ if name.starts_with("templates/") => {
@@ -559,10 +523,7 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
                     text: std::rc::Rc::new(text),
                 })
             }
-            _ => chart.files.push(File {
-                name,
-                data: data.into_body(),
-            }),
+            _ => chart.files.push(File { name, data }),
         }
     }
 
