@@ -1,25 +1,17 @@
 //! The HTTP client under [`super::KubeCluster`]: kube's own layers (server URL, credentials,
-//! impersonation headers) over a hyper client that speaks HTTP/2 to the API server when it offers
-//! it (ALPN `h2`, which every kube-apiserver does over TLS), HTTP/1.1 otherwise.
-//!
-//! Why not kube's `Client::try_from(Config)`: its stack offers only HTTP/1.1, where every request
-//! in flight needs a connection of its own, so a wave of concurrent deletes opens (and
-//! TLS-handshakes) one connection per object (15 for the ConfigMaps of a 30-object uninstall),
-//! and the API server pays for each handshake while it deletes. Over HTTP/2 one connection
-//! carries every request and watch of a run, as client-go's does for Helm and kubectl. The TLS
-//! configuration is kube's own (`ConfigExt::rustls_client_config`: CA, client certificates,
-//! exec credentials, `insecure-skip-tls-verify`), so nothing about trust changes.
+//! impersonation headers) over [`crate::net::multiplexed`]'s connections, which speak HTTP/2 to
+//! the API server when it offers it (see there why), HTTP/1.1 otherwise. The TLS configuration
+//! is kube's own (`ConfigExt::rustls_client_config`: CA, client certificates, exec credentials,
+//! `insecure-skip-tls-verify`), so nothing about trust differs from kube's client.
 //!
 //! Every request is logged at debug level (`-v 4`) as an `HTTP` span carrying `http.method` and
 //! `http.url`, `requesting` when it goes and `answered` with its status, as kube's stack logged
 //! them (the kill-9 sweep dates writes from these lines).
 
-use hyper_rustls::FixedServerNameResolver;
-use hyper_util::client::legacy::{connect::HttpConnector, Client as HyperClient};
-use hyper_util::rt::TokioExecutor;
 use kube::client::{Body, ConfigExt as _};
 
 use super::Error;
+use crate::net::multiplexed;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -31,36 +23,21 @@ pub(super) fn build(config: &kube::Config) -> Result<kube::Client, Error> {
         return kube::Client::try_from(config.clone()).map_err(|e| bad(&e));
     }
     let tls = config.rustls_client_config().map_err(|e| bad(&e))?;
-    let mut tcp = HttpConnector::new();
-    // The URL's scheme decides (https_or_http below), not the TCP connector.
-    tcp.enforce_http(false);
-    // Many streams share one connection: without it, a small frame written while an earlier
-    // one awaits its ACK waits for it (Nagle against delayed ACKs, ~40 ms a time). Go's
-    // client and server set it too.
-    tcp.set_nodelay(true);
-    let mut https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_or_http();
-    if let Some(name) = &config.tls_server_name {
-        let name = rustls::pki_types::ServerName::try_from(name.clone()).map_err(|e| bad(&e))?;
-        https = https.with_server_name_resolver(FixedServerNameResolver::new(name));
-    }
-    // ALPN offers h2 and http/1.1; the server picks.
-    let https = https.enable_all_versions().wrap_connector(tcp);
-    let mut connector = hyper_timeout::TimeoutConnector::new(https);
-    connector.set_connect_timeout(config.connect_timeout);
-    // Over HTTP/2 this bounds the silence of the whole connection, which is never longer than
-    // that of any one request on it; a watch ends itself before it (see `watch_all`).
-    connector.set_read_timeout(config.read_timeout);
-    connector.set_write_timeout(config.write_timeout);
-    let hyper: HyperClient<_, Body> = HyperClient::builder(TokioExecutor::new()).build(connector);
+    let timeouts = multiplexed::Timeouts {
+        connect: config.connect_timeout,
+        // A watch ends itself before it (see `watch_all`).
+        read: config.read_timeout,
+        write: config.write_timeout,
+    };
+    let transport =
+        multiplexed::client::<Body>(tls, config.tls_server_name.as_deref(), timeouts).map_err(|e| bad(&e))?;
     let service = tower::ServiceBuilder::new()
         .layer(config.base_uri_layer())
         .option_layer(config.auth_layer().map_err(|e| bad(&e))?)
         .layer(config.extra_headers_layer().map_err(|e| bad(&e))?)
         // The credentials layer fails with a boxed error; both arms of it must agree.
         .map_err(BoxError::from)
-        .service(hyper);
+        .service(transport);
     Ok(kube::Client::new(service, config.default_namespace.clone()))
 }
 

@@ -15,6 +15,7 @@
 //!
 //! Start with [`Client::new`] and [`Client::send`].
 
+pub mod multiplexed;
 pub mod policy;
 mod tls;
 
