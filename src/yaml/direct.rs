@@ -33,7 +33,9 @@ pub(super) fn parse_values(text: &str) -> Option<Value> {
     let mut opts = Options::default();
     // As the general path reads: libyaml adds no line feed to a block scalar ending the input.
     opts.block_scalar_eof_without_line_feed = true;
-    let parser = Parser::new_from_str_with_options(text, opts);
+    // go-yaml reads NEL as a line break; the parser, as text.
+    let text = super::reader::libyaml_breaks(text);
+    let parser = Parser::new_from_str_with_options(&text, opts);
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Value> = None;
     for ev in parser {

@@ -47,7 +47,9 @@ pub fn scan_head(text: &str, file: &str) -> Result<DocHead, Error> {
     let mut stack: Vec<Frame> = Vec::new();
     // Path of map keys from the root to the current container (None for unnamed keys and seqs).
     let mut path: Vec<Option<String>> = Vec::new();
-    for ev in Parser::new_from_str_with_options(text, opts) {
+    // go-yaml reads NEL as a line break; the parser, as text.
+    let broken = super::reader::libyaml_breaks(text);
+    for ev in Parser::new_from_str_with_options(&broken, opts) {
         let (event, span) = ev.map_err(|e| {
             let m = e.marker();
             Error::new(file, Some((m.line(), m.col() + 1)), e.info())

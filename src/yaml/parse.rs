@@ -175,7 +175,9 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
     // Helm reads values that deep; the parser's defaults stop at 256.
     opts.flow_nesting_limit = MAX_DEPTH;
     opts.block_nesting_limit = MAX_DEPTH;
-    let parser = Parser::new_from_str_with_options(text, opts);
+    // go-yaml reads NEL as a line break; the parser, as text.
+    let text = super::reader::libyaml_breaks(text);
+    let parser = Parser::new_from_str_with_options(&text, opts);
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut anchors: HashMap<usize, Rc<Node>> = HashMap::new();
@@ -244,7 +246,7 @@ fn compose(text: &str, file: &str, first_only: bool) -> Result<Vec<Rc<Node>>, Er
                     // The parser's empty scalars are `~` with an empty span.
                     let empty = span.start.index() == span.end.index();
                     if empty && style == ScalarStyle::Plain && anchor == 0 && tag.is_none() {
-                        if let Some(e) = missing_key(text, span.start, *flow, file) {
+                        if let Some(e) = missing_key(&text, span.start, *flow, file) {
                             return Err(e);
                         }
                     }
@@ -1149,6 +1151,41 @@ mod tests {
         assert!(e.message.contains("excessive aliasing"), "{e}");
         // Small documents with a few aliases are fine.
         assert!(parse_values("a: &a [1]\nb: *a\nc: *a\n", "f").is_ok());
+    }
+
+    /// go-yaml (YAML 1.1) reads NEL as a line break everywhere, the parser under ours (YAML 1.2)
+    /// as text. Each `want` is what helm v3.17.2 gave for the values file (`toJson .Values`); the
+    /// fuzzer found the first (a comment ended by a NEL).
+    #[test]
+    fn nel_is_a_line_break_as_in_go_yaml() {
+        let table = [
+            ("comment", "# c\u{85}a: 1\n", r#"{"a":1}"#),
+            ("plain", "a: x\u{85}b: y\n", r#"{"a":"x","b":true}"#),
+            ("plain folded", "a: x\u{85} y\n", r#"{"a":"x y"}"#),
+            ("double-quoted", "a: \"x\u{85}y\"\n", r#"{"a":"x y"}"#),
+            ("single-quoted, two", "a: 'x\u{85}\u{85}y'\n", r#"{"a":"x\ny"}"#),
+            ("literal", "a: |\n  x\u{85}  y\n", r#"{"a":"x\ny\n"}"#),
+            ("folded", "a: >\n  x\u{85}  y\n", r#"{"a":"x y\n"}"#),
+            ("NEL then LF", "a: |\n  x\u{85}\n  y\n", r#"{"a":"x\n\ny\n"}"#),
+            (
+                "CR then NEL: two breaks",
+                "a: x\r\u{85}b: y\n",
+                r#"{"a":"x","b":true}"#,
+            ),
+        ];
+        for (name, text, want) in table {
+            for (path, v) in [
+                ("parse_values", parse_values(text, "v.yaml")),
+                ("general", parse_values_general(text, "v.yaml")),
+            ] {
+                let v = v.unwrap_or_else(|e| panic!("{name} ({path}): {e}"));
+                assert_eq!(gotemplate::json::to_json(&v), want, "{name} ({path})");
+            }
+            let doc = &parse_documents(text, "m.yaml").unwrap()[0];
+            assert_eq!(doc.to_string(), want, "{name} (manifest)");
+        }
+        // Helm: a string document, not a map.
+        assert!(parse_values("k\u{85}: v\n", "v.yaml").is_err());
     }
 
     #[test]
