@@ -59,7 +59,8 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
     };
     let last = open.release();
     let objects = parse_manifest_docs(&last.manifest, "recorded manifest")?;
-    let plan = plan_uninstall(ctx, &opts.release, &ctx.namespace, objects).await?;
+    // The live objects as of no older than the `uninstalling` write (see `plan_uninstall`).
+    let plan = plan_uninstall(ctx, &opts.release, &ctx.namespace, objects, open.written_at()).await?;
     let hooks = recorded_hooks(&last.hooks);
     let work = PlanWork {
         ctx,
@@ -248,8 +249,10 @@ mod tests {
             // The history, once: ever Helm's? (no: no take-over), recovery, the newest record.
             (Method::List, "ConfigMap", ""),
             (Method::Patch, "ConfigMap", v3), // uninstalling; v1 and v2 not rewritten
-            (Method::List, "ConfigMap", ""),  // the live objects, one LIST per kind
-            (Method::List, "ConfigMap", ""),  // which of the two it lacks exist (metadata)
+            // The live objects, one LIST per kind, and which of the two it lacks exist
+            // (metadata): both as of the `uninstalling` write, from the server's cache.
+            (Method::List, "ConfigMap", &since),
+            (Method::List, "ConfigMap", &since),
             // (No renewal as fencing before the records go: the lease was written less than a
             // renewal interval ago, so nobody can have taken it over.)
             // Older records, every part and the lock in one request; the newest record last,

@@ -503,6 +503,22 @@ impl Cluster for FakeCluster {
         self.list_logged_as(gvk, namespace, label_selector, "")
     }
 
+    async fn list_since(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        resource_version: &str,
+    ) -> Result<ObjectList> {
+        // Always fresh here; logged by the version it may be as old as (see below).
+        self.list_logged_as(
+            gvk,
+            namespace,
+            label_selector,
+            &format!("since {resource_version}"),
+        )
+    }
+
     async fn list_metadata_since(
         &self,
         gvk: &Gvk,

@@ -489,6 +489,20 @@ pub trait Cluster: Send + Sync {
         Ok(list)
     }
 
+    /// [`Cluster::list`] of a state no older than `resource_version` (one this run's own write
+    /// returned), where a consistent list is not needed: see [`Cluster::list_metadata_since`].
+    /// The default is the plain list, never older.
+    async fn list_since(
+        &self,
+        gvk: &Gvk,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+        resource_version: &str,
+    ) -> Result<ObjectList> {
+        let _ = resource_version;
+        self.list(gvk, namespace, label_selector).await
+    }
+
     /// [`Cluster::list_metadata`] of a state no older than `resource_version` (one this run's
     /// own write returned), where a consistent list is not needed: the API server answers it
     /// from its cache as soon as the cache holds that write, where a plain list waits for the

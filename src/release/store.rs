@@ -262,6 +262,12 @@ impl Pending {
         self.held().took_over
     }
 
+    /// The storage version of the record as written (`None` for storage without versions):
+    /// later reads may ask for a state no older than it.
+    pub fn written_at(&self) -> Option<&str> {
+        self.stored.version.as_deref()
+    }
+
     /// How often to call [`Store::renew`] while working.
     pub fn renew_every_secs(&self) -> i64 {
         self.held().renew_every_secs()
@@ -977,6 +983,9 @@ impl Store {
             // controllers busy with the deleted objects (up to ~100 ms); a delete by name
             // does not. Once the lock is gone another run may take the release (it finds the
             // `uninstalling` record), as it may while the one request below deletes both.
+            // (Its list cannot be read from the cache by version, as other lists here are:
+            // kube-apiserver 1.32 takes a collection delete's `resourceVersion` as every
+            // item's delete precondition too, and answers 409 for the lock.)
             self.driver
                 .delete_all_but(name, newest)
                 .await
