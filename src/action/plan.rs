@@ -282,7 +282,7 @@ async fn list_group(
     let forbidden = |e: &crate::cluster::Error| e.code() == Some(403);
     let selector = Some(MANAGED_BY_HELM_SELECTOR);
     let listed = match since {
-        Some(v) => cluster.list_since(gvk, ns, selector, v).await,
+        Some(v) => cluster.list_since(gvk, ns, selector, v, false).await,
         None => cluster.list(gvk, ns, selector).await,
     };
     let mut items = match listed {
@@ -304,7 +304,7 @@ async fn list_group(
     // Names only (no selector: an object that exists without our label must be found, to be
     // adopted or refused), so everyone else's objects cost their metadata, not their data.
     let existing = match since {
-        Some(v) => cluster.list_metadata_since(gvk, ns, None, v).await,
+        Some(v) => cluster.list_since(gvk, ns, None, v, true).await,
         None => cluster.list_metadata(gvk, ns, None).await,
     };
     match existing {

@@ -711,20 +711,16 @@ impl Cluster for KubeCluster {
         namespace: Option<&str>,
         label_selector: Option<&str>,
         resource_version: &str,
+        metadata_only: bool,
     ) -> Result<ObjectList> {
-        self.list_as(gvk, namespace, label_selector, false, Some(resource_version))
-            .await
-    }
-
-    async fn list_metadata_since(
-        &self,
-        gvk: &Gvk,
-        namespace: Option<&str>,
-        label_selector: Option<&str>,
-        resource_version: &str,
-    ) -> Result<ObjectList> {
-        self.list_as(gvk, namespace, label_selector, true, Some(resource_version))
-            .await
+        self.list_as(
+            gvk,
+            namespace,
+            label_selector,
+            metadata_only,
+            Some(resource_version),
+        )
+        .await
     }
 
     async fn create(&self, object: &Value, opts: &WriteOptions) -> Result<Value> {

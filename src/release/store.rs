@@ -1066,7 +1066,8 @@ impl Store {
         unlocked.map_err(driver_err("deleting"))
     }
 
-    /// Deletes every record of `p`'s release, their parts and the lock, in two requests at most:
+    /// Deletes every record of `p`'s release, their parts and the lock (unless `keep_lock`: the
+    /// caller deletes it later), in two requests at most:
     /// the older records first, then the rest with the newest record. Until the newest goes it
     /// supersedes whatever older ones a kill left ([`RecordMeta::supersedes`]), so history never
     /// reads one of them deployed; whatever a kill leaves of the second, the rerun deletes

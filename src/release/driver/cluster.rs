@@ -144,11 +144,12 @@ impl ConfigMapApi for ClusterConfigMaps {
     ) -> Result<Vec<ConfigMap>, DriverError> {
         let list = self
             .cluster
-            .list_metadata_since(
+            .list_since(
                 &cm_gvk(),
                 Some(&self.namespace),
                 Some(label_selector),
                 resource_version,
+                true,
             )
             .await
             .map_err(|e| map_err(label_selector, e))?;

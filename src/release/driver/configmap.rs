@@ -66,7 +66,7 @@ pub trait ConfigMapApi: Send + Sync {
     async fn list_metadata(&self, label_selector: &str) -> Result<Vec<ConfigMap>, DriverError>;
 
     /// [`ConfigMapApi::list_metadata`] of a state no older than `resource_version`, which the
-    /// server may answer from its cache (see [`crate::cluster::Cluster::list_metadata_since`]).
+    /// server may answer from its cache (see [`crate::cluster::Cluster::list_since`]).
     /// The default is the plain list, never older.
     async fn list_metadata_since(
         &self,

@@ -220,7 +220,8 @@ pub trait Driver: Send + Sync {
     /// Whether a release other than `name` has records in the namespace. With `since` (a
     /// version this run's own write returned), storage may answer from a state no older than
     /// that write (a cache) rather than the newest: only a release deleting the data key asks,
-    /// and it looks again, at the newest state, after the delete.
+    /// and it looks again after the delete ([`Driver::records_after_lock_gone`], else at the
+    /// newest state).
     async fn others_have_records(&self, name: &str, since: Option<&str>) -> Result<bool, DriverError> {
         let _ = since;
         let all = self.query_meta(None, None).await?;
