@@ -215,7 +215,7 @@ async fn read_live(ctx: &Context, heads: Vec<(Gvk, String, String)>) -> anyhow::
         })
         .collect();
     let mut live: Prefetched = keys.iter().map(|k| (k.clone(), None)).collect();
-    for (key, object) in fetch_live(ctx, keys).await? {
+    for (key, object) in fetch_live(ctx, keys, None).await? {
         live.insert(key, Some(object));
     }
     Ok(live)

@@ -121,23 +121,37 @@ pub(crate) async fn plan_with_intents(
 /// Live objects are read with one LIST per kind and namespace instead of one GET per object (306
 /// requests for 300 objects otherwise): the deletes need them only to honour `keep` and to refuse
 /// deleting an object another release took over.
+///
+/// `since`: the version the `uninstalling` write returned. The lists ask for a state no older
+/// than it, which the API server answers from its watch cache at once; a list without a version
+/// waits until the cache has caught up with the newest write to etcd of any kind (up to ~100 ms
+/// while controllers write). That is safe: every write that finished before this run started
+/// (an annotation `helm.sh/resource-policy: keep` added, an object adopted by another release)
+/// finished before that write and is seen. Only a write racing the uninstall can be missed, and
+/// a consistent list misses it as well when it lands between the list and the delete.
 pub async fn plan_uninstall(
     ctx: &Context,
     release: &str,
     namespace: &str,
     original: Vec<Value>,
+    since: Option<&str>,
 ) -> anyhow::Result<Plan> {
-    Ok(plan_inner(
-        ctx,
-        release,
-        namespace,
-        Vec::new(),
-        original,
-        Prefetched::new(),
-        false,
+    let docs: Vec<&Value> = original.iter().collect();
+    let scopes = scopes(ctx, &docs).await?;
+    let mut keys = std::collections::BTreeSet::new();
+    for doc in &original {
+        keys.extend(key_of(doc, &scopes, namespace)?);
+    }
+    let keys: Vec<Key> = keys.into_iter().collect();
+    let mut live: Prefetched = keys.iter().map(|k| (k.clone(), None)).collect();
+    for (key, object) in fetch_live(ctx, keys, since).await? {
+        live.insert(key, Some(object));
+    }
+    Ok(
+        plan_inner(ctx, release, namespace, Vec::new(), original, live, false)
+            .await?
+            .0,
     )
-    .await?
-    .0)
 }
 
 /// Lists ask only for what a Helm-compatible tool manages, as every object we apply is stamped so:
@@ -185,7 +199,15 @@ fn without_managed_fields(mut live: Value) -> Value {
 /// requests for a 30-object chart, now 3); an install, which mostly finds nothing, learns that
 /// from the two lists per kind; an uninstall finds everything in the first. A kind the user may
 /// read but not list (403 on the LIST) is read by name, as every kind used to be.
-pub(crate) async fn fetch_live(ctx: &Context, keys: Vec<Key>) -> anyhow::Result<Vec<(Key, Value)>> {
+///
+/// `since`: lists may read a state no older than this version (the caller's own last write,
+/// see [`plan_uninstall`]); `None` asks for the newest. Reads by name are always the newest
+/// (the API server reads them from etcd, with no wait).
+pub(crate) async fn fetch_live(
+    ctx: &Context,
+    keys: Vec<Key>,
+    since: Option<&str>,
+) -> anyhow::Result<Vec<(Key, Value)>> {
     let mut found = Vec::with_capacity(keys.len());
     let mut singles: Vec<Key> = Vec::new();
     let mut groups: BTreeMap<(Gvk, Option<String>), Vec<String>> = BTreeMap::new();
@@ -203,8 +225,9 @@ pub(crate) async fn fetch_live(ctx: &Context, keys: Vec<Key>) -> anyhow::Result<
             continue;
         }
         let cluster = ctx.cluster.clone();
+        let since = since.map(str::to_string);
         set.spawn(async move {
-            let got = list_group(&*cluster, &gvk, ns.as_deref(), names).await;
+            let got = list_group(&*cluster, &gvk, ns.as_deref(), names, since.as_deref()).await;
             (gvk, ns, got)
         });
     }
@@ -247,6 +270,7 @@ async fn list_group(
     gvk: &Gvk,
     ns: Option<&str>,
     names: Vec<String>,
+    since: Option<&str>,
 ) -> crate::cluster::Result<(Vec<(String, Value)>, Vec<String>)> {
     let by_name = |items: Vec<Value>| -> HashMap<String, Value> {
         items
@@ -256,7 +280,12 @@ async fn list_group(
     };
     // Allowed to read objects by name but not to list them (a narrow Role): GETs, as before.
     let forbidden = |e: &crate::cluster::Error| e.code() == Some(403);
-    let mut items = match cluster.list(gvk, ns, Some(MANAGED_BY_HELM_SELECTOR)).await {
+    let selector = Some(MANAGED_BY_HELM_SELECTOR);
+    let listed = match since {
+        Some(v) => cluster.list_since(gvk, ns, selector, v, false).await,
+        None => cluster.list(gvk, ns, selector).await,
+    };
+    let mut items = match listed {
         Ok(list) => by_name(list.items),
         Err(e) if forbidden(&e) => return Ok((Vec::new(), names)),
         Err(e) => return Err(e),
@@ -274,7 +303,11 @@ async fn list_group(
     }
     // Names only (no selector: an object that exists without our label must be found, to be
     // adopted or refused), so everyone else's objects cost their metadata, not their data.
-    match cluster.list_metadata(gvk, ns, None).await {
+    let existing = match since {
+        Some(v) => cluster.list_since(gvk, ns, None, v, true).await,
+        None => cluster.list_metadata(gvk, ns, None).await,
+    };
+    match existing {
         Ok(list) => {
             let existing = by_name(list.items);
             missing.retain(|n| existing.contains_key(n));
@@ -346,7 +379,7 @@ async fn plan_inner(
         }
     }
     drop(prefetched);
-    live_objects.extend(fetch_live(ctx, to_read).await?);
+    live_objects.extend(fetch_live(ctx, to_read, None).await?);
     for ((_, ns, _), live) in live_objects {
         let r = ObjectRef::of(&live, ns.as_deref())?;
         inputs.live(r, live)?;
@@ -473,7 +506,7 @@ mod tests {
             };
             fake.inject(Method::List, None, forbidden);
             let ctx = Context::with_cluster(fake.clone(), None);
-            let got = fetch_live(&ctx, vec![key("a"), key("b")])
+            let got = fetch_live(&ctx, vec![key("a"), key("b")], None)
                 .await
                 .expect("falls back");
             assert_eq!(got.len(), 1, "forbidden list: a found by GET");
@@ -495,7 +528,7 @@ mod tests {
             }
             let ctx = Context::with_cluster(fake.clone(), None);
             let before = fake.calls().len();
-            let got = fetch_live(&ctx, keys).await.expect(case);
+            let got = fetch_live(&ctx, keys, None).await.expect(case);
             let calls = &fake.calls()[before..];
             let n_lists = calls.iter().filter(|c| c.method == Method::List).count();
             let mut got_names: Vec<&str> = calls

@@ -268,6 +268,11 @@ impl<'a> Open<'a> {
         self.pending.release()
     }
 
+    /// The storage version of the pending revision's record as written ([`Open::release`]).
+    pub(crate) fn written_at(&self) -> Option<&str> {
+        self.pending.written_at()
+    }
+
     /// Sets the hooks once the revision is open (an uninstall reads them from it).
     pub(crate) fn hooks(mut self, hooks: Vec<manifest::Hook>, no_hooks: bool) -> Self {
         self.txn = self.txn.hooks(hooks, no_hooks);

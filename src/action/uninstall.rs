@@ -59,7 +59,8 @@ pub async fn uninstall(ctx: &Context, opts: &UninstallOptions) -> anyhow::Result
     };
     let last = open.release();
     let objects = parse_manifest_docs(&last.manifest, "recorded manifest")?;
-    let plan = plan_uninstall(ctx, &opts.release, &ctx.namespace, objects).await?;
+    // The live objects as of no older than the `uninstalling` write (see `plan_uninstall`).
+    let plan = plan_uninstall(ctx, &opts.release, &ctx.namespace, objects, open.written_at()).await?;
     let hooks = recorded_hooks(&last.hooks);
     let work = PlanWork {
         ctx,
@@ -224,6 +225,7 @@ mod tests {
             .filter(|c| {
                 c.name.starts_with("kubectl-chart")
                     || c.method == Method::DeleteCollection
+                    || c.method == Method::WatchList
                     || (c.method == Method::List && c.gvk.kind == "Secret")
                     || (c.method == Method::List
                         && c.gvk.kind == "ConfigMap"
@@ -248,23 +250,28 @@ mod tests {
             // The history, once: ever Helm's? (no: no take-over), recovery, the newest record.
             (Method::List, "ConfigMap", ""),
             (Method::Patch, "ConfigMap", v3), // uninstalling; v1 and v2 not rewritten
-            (Method::List, "ConfigMap", ""),  // the live objects, one LIST per kind
-            (Method::List, "ConfigMap", ""),  // which of the two it lacks exist (metadata)
+            // The live objects, one LIST per kind, and which of the two it lacks exist
+            // (metadata): both as of the `uninstalling` write, from the server's cache.
+            (Method::List, "ConfigMap", &since),
+            (Method::List, "ConfigMap", &since),
+            // No other release has records, as of the `uninstalling` write (from the server's
+            // cache): the key will go, before the lock.
+            (Method::List, "ConfigMap", &since),
             // (No renewal as fencing before the records go: the lease was written less than a
             // renewal interval ago, so nobody can have taken it over.)
-            // Older records, every part and the lock in one request; the newest record last,
+            // Older records and every part in one request, the lock left out; the newest record
             // by name (no list by label, which waits for the API server's cache).
             (
                 Method::DeleteCollection,
                 "ConfigMap",
-                "owner=kubectl-chart,name=web,version!=3",
+                "owner=kubectl-chart,name=web,version!=3,!lock",
             ),
             (Method::Delete, "ConfigMap", v3),
-            // No other release has records, as of the `uninstalling` write (from the server's
-            // cache): the key goes.
-            (Method::List, "ConfigMap", &since),
             (Method::Delete, "Secret", key),
-            (Method::List, "ConfigMap", ""), // none appeared meanwhile (the newest state)
+            (Method::Delete, "ConfigMap", lock),
+            // No record appeared before the lock went: the watch from the `uninstalling`
+            // write up to the lock's delete says so (a list would wait for the cache).
+            (Method::WatchList, "ConfigMap", ""),
         ];
         assert_eq!(store_calls, want);
         let left: Vec<String> = fake

@@ -386,7 +386,6 @@ impl KubeCluster {
         }
     }
 
-    /// The URL builder for one resource in one namespace (or cluster-wide).
     /// One LIST of `gvk`: whole objects, or only their metadata with `metadata_only` (the
     /// server's `PartialObjectMetadataList`, which callers see under the kind they listed).
     async fn list_as(
@@ -397,10 +396,7 @@ impl KubeCluster {
         metadata_only: bool,
         not_older_than: Option<&str>,
     ) -> Result<ObjectList> {
-        let mut lp = list_params(label_selector);
-        if let Some(rv) = not_older_than {
-            lp = lp.at(rv).matching(VersionMatch::NotOlderThan);
-        }
+        let lp = list_params_at(label_selector, not_older_than);
         let request = self.request_for(gvk, namespace, true).await?;
         let req = if metadata_only {
             request.list_metadata(&lp)
@@ -540,6 +536,18 @@ fn delete_params(opts: &DeleteOptions) -> DeleteParams {
             uid: None,
         }),
         ..DeleteParams::default()
+    }
+}
+
+/// [`list_params`], of a state no older than `not_older_than` when given
+/// (`resourceVersionMatch=NotOlderThan`: the API server answers from its watch cache as soon as
+/// the cache holds that version, where a list without a version waits for the cache to catch
+/// up with the newest write to etcd, of any kind).
+fn list_params_at(label_selector: Option<&str>, not_older_than: Option<&str>) -> ListParams {
+    let lp = list_params(label_selector);
+    match not_older_than {
+        Some(rv) => lp.at(rv).matching(VersionMatch::NotOlderThan),
+        None => lp,
     }
 }
 
@@ -697,15 +705,22 @@ impl Cluster for KubeCluster {
         self.list_as(gvk, namespace, label_selector, true, None).await
     }
 
-    async fn list_metadata_since(
+    async fn list_since(
         &self,
         gvk: &Gvk,
         namespace: Option<&str>,
         label_selector: Option<&str>,
         resource_version: &str,
+        metadata_only: bool,
     ) -> Result<ObjectList> {
-        self.list_as(gvk, namespace, label_selector, true, Some(resource_version))
-            .await
+        self.list_as(
+            gvk,
+            namespace,
+            label_selector,
+            metadata_only,
+            Some(resource_version),
+        )
+        .await
     }
 
     async fn create(&self, object: &Value, opts: &WriteOptions) -> Result<Value> {

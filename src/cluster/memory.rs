@@ -503,16 +503,18 @@ impl Cluster for FakeCluster {
         self.list_logged_as(gvk, namespace, label_selector, "")
     }
 
-    async fn list_metadata_since(
+    async fn list_since(
         &self,
         gvk: &Gvk,
         namespace: Option<&str>,
         label_selector: Option<&str>,
         resource_version: &str,
+        metadata_only: bool,
     ) -> Result<ObjectList> {
         // Always fresh here; logged by the version it may be as old as, so a test sees which
-        // lists the real server may answer from its cache. Whole objects, as the default
-        // `list_metadata` here lists them too.
+        // lists the real server may answer from its cache. Whole objects even for metadata, as
+        // the default `list_metadata` here lists them too.
+        let _ = metadata_only;
         self.list_logged_as(
             gvk,
             namespace,

@@ -489,20 +489,25 @@ pub trait Cluster: Send + Sync {
         Ok(list)
     }
 
-    /// [`Cluster::list_metadata`] of a state no older than `resource_version` (one this run's
-    /// own write returned), where a consistent list is not needed: the API server answers it
-    /// from its cache as soon as the cache holds that write, where a plain list waits for the
-    /// cache to catch up with the newest write to any kind (up to ~100 ms while controllers
-    /// write, as after an uninstall's deletes). The default is the plain list, never older.
-    async fn list_metadata_since(
+    /// [`Cluster::list`] (with `metadata_only`, [`Cluster::list_metadata`]) of a state no older
+    /// than `resource_version` (one this run's own write returned), where a consistent list is
+    /// not needed: the API server answers it from its cache as soon as the cache holds that
+    /// write, where a plain list waits for the cache to catch up with the newest write to any
+    /// kind (up to ~100 ms while controllers write, as after an uninstall's deletes). The
+    /// default is the plain list, never older.
+    async fn list_since(
         &self,
         gvk: &Gvk,
         namespace: Option<&str>,
         label_selector: Option<&str>,
         resource_version: &str,
+        metadata_only: bool,
     ) -> Result<ObjectList> {
         let _ = resource_version;
-        self.list_metadata(gvk, namespace, label_selector).await
+        match metadata_only {
+            true => self.list_metadata(gvk, namespace, label_selector).await,
+            false => self.list(gvk, namespace, label_selector).await,
+        }
     }
 
     /// Creates `object` (kind, name and namespace from the object itself); returns what the server

@@ -226,6 +226,16 @@ impl BeginOptions {
     }
 }
 
+/// What the end of an uninstall does with the namespace's data key.
+enum KeyPlan<'a> {
+    /// Another release has records: the key stays.
+    Keep,
+    /// No other release had records as of this version: the key goes before the lock.
+    RetireBeforeLock(&'a str),
+    /// After the records and the lock, the key goes if no release has records.
+    Cleanup,
+}
+
 /// A revision this run opened and holds the lease for. Finish it with [`Store::mark_deployed`],
 /// [`Store::mark_failed`] or [`Store::finish_uninstall`]; dropping it leaves the record pending
 /// until the lease expires and the next run recovers it.
@@ -260,6 +270,12 @@ impl Pending {
     /// The dead run's lease this run took over, if it took one over.
     pub fn took_over(&self) -> Option<Lease> {
         self.held().took_over
+    }
+
+    /// The storage version of the record as written (`None` for storage without versions):
+    /// later reads may ask for a state no older than it.
+    pub fn written_at(&self) -> Option<&str> {
+        self.stored.version.as_deref()
     }
 
     /// How often to call [`Store::renew`] while working.
@@ -945,23 +961,118 @@ impl Store {
             .await;
             return self.finish(out, p.held()).await;
         }
-        let out = self.delete_release(&p).await;
+        let since = p.stored.version.as_deref();
+        let name = p.release.name.as_str();
+        // Whether other releases have records decides, before anything goes, whether the key
+        // goes too, and so when the lock does: with the key, the lock goes last (see
+        // `retire_key_then_lock`); without, it goes with the older records. The look may read
+        // a state as old as the `uninstalling` write, and ignores this release's own records:
+        // whatever it misses was written after that write, and the look after the key's
+        // delete is what guards those. A release whose newest record has parts, or storage
+        // without versions, keeps the order of before: records, lock, then the key.
+        let no_parts = matches!(parts::parse_head(&p.stored.body), Ok(None));
+        let key_plan = match since {
+            Some(v) if no_parts => match self.driver.others_have_records(name, Some(v)).await {
+                Ok(false) => KeyPlan::RetireBeforeLock(v),
+                Ok(true) => KeyPlan::Keep,
+                Err(e) => {
+                    tracing::warn!("could not delete the namespace's data key: {e}");
+                    KeyPlan::Keep
+                }
+            },
+            _ => KeyPlan::Cleanup,
+        };
+        let lock_last = matches!(key_plan, KeyPlan::RetireBeforeLock(_));
+        let out = self.delete_release(&p, lock_last).await;
         if out.is_err() {
             // The lock may still be ours: give it back (its expiry would repair that too).
             let _ = lock::release(&*self.driver, p.held()).await;
         }
         out?;
-        self.cleanup_key(&p.release.name, p.stored.version.as_deref())
-            .await;
+        match key_plan {
+            KeyPlan::RetireBeforeLock(v) => self.retire_key_then_lock(&p, v).await?,
+            KeyPlan::Cleanup => self.cleanup_key(name, since).await,
+            KeyPlan::Keep => {}
+        }
         Ok(None)
     }
 
-    /// Deletes every record of `p`'s release, their parts and the lock, in two requests at most:
+    /// The end of the last uninstall in a namespace, once every record of `p`'s release is
+    /// gone and no other release had records as of `since` (the `uninstalling` write): the
+    /// data key goes, then the lock (at the version this run holds), then storage's log of
+    /// writes from `since` up to the lock's delete says whether a record appeared meanwhile,
+    /// and if one did the key is put back.
+    ///
+    /// Why the lock goes last: the look after the key's delete must see every record created
+    /// before that delete (a writer whose record came after it finds the key gone when it
+    /// checks, and puts it back itself). A list without a version waits for the API server's
+    /// cache of ConfigMaps to catch up with the newest write of any kind (up to ~100 ms), and
+    /// a list "not older than" the key's delete waits as long: that cache learns of a Secret's
+    /// revision only from etcd's progress notifications. The lock's delete is a ConfigMap
+    /// write after the key's, which the watch of ConfigMaps carries at once: every record
+    /// written before it is in the log before it. The delete is conditional on the version
+    /// this run holds, so the delete the log shows is this one (a lock deleted or replaced by
+    /// anyone else fails it, and the look is a list instead).
+    ///
+    /// A kill before the lock's delete leaves the lock (and, before the key's, the key): the
+    /// rerun takes the lock over after one lease, finds no record, and deletes both.
+    async fn retire_key_then_lock(&self, p: &Pending, since: &str) -> Result<()> {
+        let name = p.release.name.as_str();
+        let key = self
+            .driver
+            .data_key(false)
+            .await
+            .map_err(driver_err("reading the data key of"))?;
+        let key_gone = match &key {
+            Some(_) => match self.driver.delete_data_key().await {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::warn!("could not delete the namespace's data key: {e}");
+                    false
+                }
+            },
+            None => false,
+        };
+        let held = p.held();
+        let unlocked = self.driver.delete_lock(name, Some(&held.version)).await;
+        let deleted_it = unlocked.is_ok();
+        // Gone already, or changed by a run that took it over: not this run's to report, as
+        // `lock::release` says.
+        let unlocked = match unlocked {
+            Err(DriverError::NotFound(_) | DriverError::Conflict(_)) => Ok(()),
+            other => other,
+        };
+        let (Some(key), true) = (key, key_gone) else {
+            return unlocked.map_err(driver_err("deleting"));
+        };
+        let seen = match deleted_it {
+            true => self.driver.records_after_lock_gone(name, since).await,
+            false => Ok(None),
+        };
+        let records = match seen {
+            Ok(Some(found)) => Ok(found),
+            // The log could not say: the newest state, as a list without a version reads it.
+            Ok(None) | Err(_) => self.driver.query_meta(None, None).await.map(|v| !v.is_empty()),
+        };
+        match records {
+            Ok(false) => tracing::debug!("deleted the data key: no release is left in the namespace"),
+            Ok(true) | Err(_) => {
+                // A record appeared (or nothing could say none did): it needs the key.
+                if let Err(e) = self.driver.restore_data_key(&key).await {
+                    tracing::warn!("could not restore the namespace's data key: {e}");
+                }
+            }
+        }
+        unlocked.map_err(driver_err("deleting"))
+    }
+
+    /// Deletes every record of `p`'s release, their parts and the lock (unless `keep_lock`: the
+    /// caller deletes it later), in two requests at most:
     /// the older records first, then the rest with the newest record. Until the newest goes it
     /// supersedes whatever older ones a kill left ([`RecordMeta::supersedes`]), so history never
     /// reads one of them deployed; whatever a kill leaves of the second, the rerun deletes
     /// (records and lock through the usual takeover, parts when it finds no record).
-    async fn delete_release(&self, p: &Pending) -> Result<()> {
+    async fn delete_release(&self, p: &Pending, keep_lock: bool) -> Result<()> {
         // Fencing: a run whose lease was taken over must not delete anything. A lease written
         // less than a renewal interval ago cannot have been (see `Held::fresh`); an older one
         // is renewed first. Either way nobody else can hold the lock while the deletes land, so
@@ -977,8 +1088,11 @@ impl Store {
             // controllers busy with the deleted objects (up to ~100 ms); a delete by name
             // does not. Once the lock is gone another run may take the release (it finds the
             // `uninstalling` record), as it may while the one request below deletes both.
+            // (Its list cannot be read from the cache by version, as other lists here are:
+            // kube-apiserver 1.32 takes a collection delete's `resourceVersion` as every
+            // item's delete precondition too, and answers 409 for the lock.)
             self.driver
-                .delete_all_but(name, newest)
+                .delete_all_but(name, newest, keep_lock)
                 .await
                 .map_err(driver_err("deleting"))?;
             return gone(self.driver.delete(name, newest).await).map_err(driver_err("deleting"));

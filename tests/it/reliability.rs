@@ -107,6 +107,15 @@ impl Env {
         c
     }
 
+    /// Starts a run in the background, its output captured.
+    fn spawn(&self, args: &[&str]) -> std::process::Child {
+        self.cmd(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn kubectl-chart")
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         self.cmd(args).output().expect("run kubectl-chart")
     }
@@ -266,18 +275,8 @@ async fn two_applies_at_once_one_proceeds_the_other_names_the_holder() {
     );
     let chart = chart.to_str().expect("utf-8 path");
     let args = ["apply", "slow", chart, "--wait", "--timeout", "60s"];
-    let a = env
-        .cmd(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn a");
-    let b = env
-        .cmd(&args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn b");
+    let a = env.spawn(&args);
+    let b = env.spawn(&args);
     let (pa, pb) = (a.id(), b.id());
     let (oa, ob) = (a.wait_with_output().expect("a"), b.wait_with_output().expect("b"));
     let (winner, loser, winner_pid) = match (oa.status.success(), ob.status.success()) {
@@ -311,6 +310,95 @@ async fn two_applies_at_once_one_proceeds_the_other_names_the_holder() {
     let (ours, key) = ours_left(&*admin, &ns.name).await;
     assert!(ours.is_empty(), "left behind: {ours:?}");
     assert!(!key, "the key Secret is left behind");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The last uninstall in a namespace deletes the key Secret; an install of another release
+/// racing it must never be left with records the key no longer decrypts. First the worst case,
+/// made certain by the fault proxy holding the key's DELETE back: the whole install (its
+/// record, and its own check of the key after it) lands after the uninstall's look for other
+/// releases and before the key goes, so only the uninstall's look after the delete can put
+/// the key back. Then rounds that start the install a little later each against the
+/// uninstall's end, so its record lands before, between or after those deletes. Fails if a
+/// record is left without its key (`status` cannot read it) or if anything of ours is left
+/// once both releases are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_uninstall_racing_an_install_never_strands_its_records() {
+    let Some(kit) = crate::support::k8s::kit() else {
+        return;
+    };
+    let admin = kit.admin().await;
+    let ns = TestNamespace::new(admin.clone(), "kc-keyrace").await;
+    let env = Env::new(kit, &ns.name);
+    let dir = temp_dir("keyrace");
+    let chart = write_chart(
+        &dir,
+        "one",
+        &[(
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  k: v\n"
+                .to_string(),
+        )],
+    );
+    let chart = chart.to_str().expect("utf-8 path");
+    let check = |ctx: &str, b: &str| {
+        // Reads and decrypts b's record: the key it was written with is the namespace's.
+        let status = env.run(&["status", b]);
+        assert!(
+            status.status.success(),
+            "{ctx}: b's record cannot be read: {}",
+            text(&status.stderr)
+        );
+        env.ok(&["uninstall", b]);
+    };
+
+    // The worst case: the key's DELETE held back 3 s by the proxy.
+    let proxy = FaultProxy::start(kit);
+    proxy.add_rule(Rule::new(
+        "DELETE",
+        &format!("/namespaces/{}/secrets/kubectl-chart-key", ns.name),
+        &[1],
+        Fault::Latency(Duration::from_secs(3)),
+    ));
+    env.ok(&["install", "a", chart]);
+    let uninstall = env
+        .via(proxy.kubeconfig(&dir, &ns.name))
+        .spawn(&["uninstall", "a"]);
+    // Its records gone (the lock stays until after the key): the key's DELETE is on its way.
+    let records = "owner=kubectl-chart,name=a,version";
+    let started = std::time::Instant::now();
+    while !configmaps(&*admin, &ns.name, Some(records)).await.is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "a's records never went"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    env.ok(&["install", "b", chart]);
+    let out = uninstall.wait_with_output().expect("the uninstall");
+    assert!(out.status.success(), "held back: {}", text(&out.stderr));
+    assert!(
+        proxy.log().iter().any(|r| r.fault.is_some()),
+        "the key's DELETE was not held back: {:?}",
+        proxy.log()
+    );
+    check("held back", "b");
+
+    // Staggers (ms) of the install against the uninstall's start; a run takes 0.1-0.4 s here.
+    for (round, delay) in [0u64, 40, 80, 120, 160, 200].into_iter().enumerate() {
+        env.ok(&["install", "a", chart]);
+        let b = format!("b{round}");
+        let uninstall = env.spawn(&["uninstall", "a"]);
+        std::thread::sleep(Duration::from_millis(delay));
+        let install = env.run(&["install", &b, chart]);
+        let uninstall = uninstall.wait_with_output().expect("the uninstall");
+        let ctx = format!("round {round} (install {delay} ms after the uninstall)");
+        assert!(uninstall.status.success(), "{ctx}: {}", text(&uninstall.stderr));
+        assert!(install.status.success(), "{ctx}: {}", text(&install.stderr));
+        check(&ctx, &b);
+        let (ours, key) = ours_left(&*admin, &ns.name).await;
+        assert!(ours.is_empty() && !key, "{ctx}: left behind: {ours:?}, key {key}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use super::{configmap::ConfigMap, ConfigMapApi, DriverError, Observed};
-use crate::cluster::{Cluster, DeleteOptions, Error as ClusterError, Gvk, Patch, WriteOptions};
+use crate::cluster::{Cluster, DeleteOptions, Error as ClusterError, Gvk, Patch, WatchEvent, WriteOptions};
 
 /// The field manager our writes are recorded under.
 const FIELD_MANAGER: &str = "kubectl-chart";
@@ -144,11 +144,12 @@ impl ConfigMapApi for ClusterConfigMaps {
     ) -> Result<Vec<ConfigMap>, DriverError> {
         let list = self
             .cluster
-            .list_metadata_since(
+            .list_since(
                 &cm_gvk(),
                 Some(&self.namespace),
                 Some(label_selector),
                 resource_version,
+                true,
             )
             .await
             .map_err(|e| map_err(label_selector, e))?;
@@ -227,6 +228,42 @@ impl ConfigMapApi for ClusterConfigMaps {
             .wait_for_change(&cm_gvk(), Some(&self.namespace), name, version, within)
             .await
             .map_err(|e| map_err(name, e))
+    }
+
+    async fn writes_until_deleted(
+        &self,
+        version: &str,
+        name: &str,
+        within: std::time::Duration,
+    ) -> Result<Option<Vec<(ConfigMap, bool)>>, DriverError> {
+        use futures::StreamExt as _;
+        // A watch from `version` replays every write since, from the API server's cache, in
+        // etcd's order. Anything short of the delete (the version no longer kept, an error,
+        // the stream ending first) is "cannot say": the caller then lists.
+        let Ok(mut events) = self
+            .cluster
+            .watch(&cm_gvk(), Some(&self.namespace), version, within)
+            .await
+        else {
+            return Ok(None);
+        };
+        let mut writes = Vec::new();
+        while let Some(event) = events.next().await {
+            let (object, deleted) = match event {
+                Ok(WatchEvent::Added(o) | WatchEvent::Modified(o)) => (o, false),
+                Ok(WatchEvent::Deleted(o)) => (o, true),
+                Ok(WatchEvent::Bookmark(_)) => continue,
+                Ok(WatchEvent::Expired) | Err(_) => return Ok(None),
+            };
+            let mut cm = from_object(&object);
+            // Labels say what it is; bodies of records are not kept.
+            cm.data.clear();
+            if deleted && cm.name == name {
+                return Ok(Some(writes));
+            }
+            writes.push((cm, deleted));
+        }
+        Ok(None)
     }
 
     async fn delete_secret(&self, name: &str) -> Result<(), DriverError> {
@@ -347,5 +384,89 @@ mod tests {
             ..updated
         };
         assert!(matches!(api.update(&gone).await, Err(DriverError::NotFound(_))));
+    }
+
+    /// The last uninstall's look after deleting the key, from the log of writes between its
+    /// `uninstalling` write and its lock's delete: a record any release wrote before the lock
+    /// went (and did not delete) needs the key; nothing else does. Fails if a record written
+    /// in that window could be missed, or if the look answers without seeing the lock go.
+    #[tokio::test(start_paused = true)]
+    async fn the_last_uninstall_sees_every_record_written_before_its_lock_went() {
+        use super::super::{configmap::ConfigMapDriver, Driver};
+        let labels =
+            |name: &str, extra: (&str, &str)| map(&[("owner", "kubectl-chart"), ("name", name), extra]);
+        let cm = |name: &str, labels: BTreeMap<String, String>| ConfigMap {
+            name: name.into(),
+            labels,
+            annotations: BTreeMap::new(),
+            data: map(&[("release", "body")]),
+            resource_version: None,
+        };
+        #[derive(Clone, Copy)]
+        enum Step {
+            Create(&'static str, &'static str, (&'static str, &'static str)),
+            Delete(&'static str),
+            DeleteLock,
+        }
+        use Step::*;
+        const DB_RECORD: Step = Create("kubectl-chart.db.v1", "db", ("version", "1"));
+        let cases: &[(&str, &[Step], Option<bool>)] = &[
+            ("nothing written", &[DeleteLock], Some(false)),
+            ("another release's record", &[DB_RECORD, DeleteLock], Some(true)),
+            (
+                "a record written and deleted again",
+                &[DB_RECORD, Delete("kubectl-chart.db.v1"), DeleteLock],
+                Some(false),
+            ),
+            (
+                "another release's lock alone needs no key",
+                &[
+                    Create("kubectl-chart.db.lock", "db", ("lock", "true")),
+                    DeleteLock,
+                ],
+                Some(false),
+            ),
+            (
+                "this release's own record, deleted before",
+                &[Delete("kubectl-chart.web.v1"), DeleteLock],
+                Some(false),
+            ),
+            // Its writer checks the key after its create and puts it back itself.
+            (
+                "a record after the lock went",
+                &[DeleteLock, DB_RECORD],
+                Some(false),
+            ),
+            ("the lock's delete never seen", &[DB_RECORD], None),
+        ];
+        for &(case, steps, want) in cases {
+            let fake = Arc::new(FakeCluster::new("prod"));
+            let api = ClusterConfigMaps::new(fake.clone(), "prod");
+            let driver = ConfigMapDriver::new(ClusterConfigMaps::new(fake.clone(), "prod"));
+            api.create(&cm("kubectl-chart.web.v1", labels("web", ("version", "1"))))
+                .await
+                .expect("record");
+            let lock = api
+                .create(&cm("kubectl-chart.web.lock", labels("web", ("lock", "true"))))
+                .await
+                .expect("lock");
+            let since = lock.resource_version.expect("version");
+            for step in steps {
+                match *step {
+                    Create(name, release, extra) => {
+                        api.create(&cm(name, labels(release, extra))).await.expect(case);
+                    }
+                    Delete(name) => api.delete(name, None).await.expect(case),
+                    DeleteLock => api.delete("kubectl-chart.web.lock", None).await.expect(case),
+                }
+            }
+            let got = driver.records_after_lock_gone("web", &since).await.expect(case);
+            assert_eq!(got, want, "{case}");
+        }
+        // A version the log no longer keeps (here: one it cannot read): cannot say.
+        let fake = Arc::new(FakeCluster::new("prod"));
+        let driver = ConfigMapDriver::new(ClusterConfigMaps::new(fake, "prod"));
+        let got = driver.records_after_lock_gone("web", "not-a-version").await;
+        assert_eq!(got.expect("no error"), None, "an unknown version");
     }
 }

@@ -66,7 +66,7 @@ pub trait ConfigMapApi: Send + Sync {
     async fn list_metadata(&self, label_selector: &str) -> Result<Vec<ConfigMap>, DriverError>;
 
     /// [`ConfigMapApi::list_metadata`] of a state no older than `resource_version`, which the
-    /// server may answer from its cache (see [`crate::cluster::Cluster::list_metadata_since`]).
+    /// server may answer from its cache (see [`crate::cluster::Cluster::list_since`]).
     /// The default is the plain list, never older.
     async fn list_metadata_since(
         &self,
@@ -119,6 +119,21 @@ pub trait ConfigMapApi: Send + Sync {
         })
     }
 
+    /// The ConfigMaps written (created, changed or deleted) after `version`, in the order
+    /// storage wrote them, up to the delete of `name`: each with its labels as last written
+    /// (no `data`) and whether the write deleted it. `Ok(None)` when storage cannot say: it
+    /// keeps no log of writes (the default), no longer keeps `version`, or `name`'s delete did
+    /// not come within `within`.
+    async fn writes_until_deleted(
+        &self,
+        version: &str,
+        name: &str,
+        within: std::time::Duration,
+    ) -> Result<Option<Vec<(ConfigMap, bool)>>, DriverError> {
+        let _ = (version, name, within);
+        Ok(None)
+    }
+
     /// Watch a ConfigMap last seen at `version` for at most `within` (see
     /// [`crate::cluster::Cluster::wait_for_change`]). The default polls [`ConfigMapApi::get`].
     async fn wait_for_change(
@@ -165,7 +180,14 @@ pub mod keys {
     pub const PART_OF_VERSION: &str = "part-of-version";
     /// Label of a record part: its index.
     pub const PART_INDEX: &str = "part";
+    /// Label of a lock (value `"true"`), so a collection delete can leave it out (`!lock`).
+    pub const LOCK: &str = "lock";
 }
+
+/// How long the last uninstall of a namespace waits to see its own delete of the lock in the
+/// log of writes ([`Driver::records_after_lock_gone`]); the API server's watch sends it within
+/// milliseconds, so this is only a bound on a server that does not.
+const LOCK_GONE_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How many times (every 100 ms) a run that finds records but no key waits for it to come back.
 const KEY_RESTORE_POLLS: usize = 30;
@@ -319,6 +341,7 @@ fn lock_configmap(lease: &Lease, version: Option<&str>) -> Result<ConfigMap, Dri
         labels: BTreeMap::from([
             ("owner".to_string(), OWNER.to_string()),
             ("name".to_string(), lease.release.clone()),
+            (keys::LOCK.to_string(), "true".to_string()),
         ]),
         annotations: BTreeMap::new(),
         data: BTreeMap::from([(keys::LEASE.to_string(), json)]),
@@ -478,12 +501,38 @@ impl<A: ConfigMapApi> Driver for ConfigMapDriver<A> {
         self.api.delete_collection(&older).await
     }
 
-    async fn delete_all_but(&self, name: &str, newest: u32) -> Result<(), DriverError> {
+    async fn delete_all_but(&self, name: &str, newest: u32, keep_lock: bool) -> Result<(), DriverError> {
         // Kubernetes' `version!=N` also matches what has no `version` label: parts and the lock.
+        // The lock this run holds carries the `lock` label (every lock write sets it), so
+        // `!lock` leaves it out.
         let rest = selector(&[("owner", Some(OWNER)), ("name", Some(name))]);
+        let keep = if keep_lock { ",!lock" } else { "" };
         self.api
-            .delete_collection(&format!("{rest},version!={newest}"))
+            .delete_collection(&format!("{rest},version!={newest}{keep}"))
             .await
+    }
+
+    async fn records_after_lock_gone(&self, name: &str, since: &str) -> Result<Option<bool>, DriverError> {
+        let Some(writes) = self
+            .api
+            .writes_until_deleted(since, &lock_key(name), LOCK_GONE_WITHIN)
+            .await?
+        else {
+            return Ok(None);
+        };
+        // A record is there once the lock is gone when its last write in the log was not its
+        // delete. One the log does not name was not written since `since`: as the caller's
+        // look at that state found no record of another release, it is this release's own,
+        // deleted before the key (whose delete would be in the log).
+        let mut present: BTreeMap<&str, bool> = BTreeMap::new();
+        for (cm, deleted) in &writes {
+            let record =
+                cm.labels.get("owner").is_some_and(|o| o == OWNER) && cm.labels.contains_key("version");
+            if record {
+                present.insert(&cm.name, !deleted);
+            }
+        }
+        Ok(Some(present.values().any(|&p| p)))
     }
 
     async fn others_have_records(&self, name: &str, since: Option<&str>) -> Result<bool, DriverError> {
@@ -854,7 +903,7 @@ mod tests {
         d.create_lock(&lease("web")).await.unwrap();
         d.create_lock(&lease("db")).await.unwrap();
         let before = api.calls().len();
-        d.delete_all_but("web", 3).await.unwrap();
+        d.delete_all_but("web", 3, false).await.unwrap();
         assert_eq!(
             api.calls()[before..],
             ["deletecollection owner=kubectl-chart,name=web,version!=3"],

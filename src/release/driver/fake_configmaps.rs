@@ -87,7 +87,11 @@ pub(super) fn matches_selector(labels: &BTreeMap<String, String>, sel: &str) -> 
             Some((k, v)) => labels.get(k).is_none_or(|x| x != v),
             None => match term.split_once('=') {
                 Some((k, v)) => labels.get(k).is_some_and(|x| x == v),
-                None => labels.contains_key(term),
+                // `!k`: the label is absent.
+                None => match term.strip_prefix('!') {
+                    Some(k) => !labels.contains_key(k),
+                    None => labels.contains_key(term),
+                },
             },
         })
 }

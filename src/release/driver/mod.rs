@@ -177,28 +177,51 @@ pub trait Driver: Send + Sync {
         self.delete_parts_and_lock(name).await
     }
 
-    /// Delete everything of `name` but record `newest` (older records, every part, the lock),
-    /// in one request where the storage allows, in no promised order: the first of the two
-    /// steps of the last uninstall of a release whose newest record has no parts. The default
-    /// deletes older records, then parts, then the lock.
-    async fn delete_all_but(&self, name: &str, newest: u32) -> Result<(), DriverError> {
+    /// Delete everything of `name` but record `newest` (older records, every part, the lock
+    /// unless `keep_lock`), in one request where the storage allows, in no promised order: the
+    /// first of the two steps of the last uninstall of a release whose newest record has no
+    /// parts. The default deletes older records, then parts, then the lock.
+    async fn delete_all_but(&self, name: &str, newest: u32, keep_lock: bool) -> Result<(), DriverError> {
         self.delete_older(name, newest).await?;
-        self.delete_parts_and_lock(name).await
+        self.delete_parts(name).await?;
+        if keep_lock {
+            return Ok(());
+        }
+        gone(self.delete_lock(name, None).await)
     }
 
     /// Every part of `name` (referenced or left behind) and its lock, one by one: the tail of
-    /// the defaults of [`Driver::delete_release`] and [`Driver::delete_all_but`].
+    /// the default of [`Driver::delete_release`].
     async fn delete_parts_and_lock(&self, name: &str) -> Result<(), DriverError> {
+        self.delete_parts(name).await?;
+        gone(self.delete_lock(name, None).await)
+    }
+
+    /// Every part of `name` (referenced or left behind), one by one.
+    async fn delete_parts(&self, name: &str) -> Result<(), DriverError> {
         for (revision, index) in self.list_parts(name, None).await? {
             gone(self.delete_part(name, revision, index).await)?;
         }
-        gone(self.delete_lock(name, None).await)
+        Ok(())
+    }
+
+    /// After this run deleted the data key and then the lock of `name`, in that order: whether
+    /// any release's record exists once the lock is gone, read from what storage says was
+    /// written since `since` (a version this run's own write returned before both deletes,
+    /// when no other release had records) up to the lock's delete, which came after the key's.
+    /// `Ok(None)`: storage cannot tell (it has no such log, no longer keeps `since`, or the
+    /// lock's delete was not seen soon); the caller then lists records at the newest state.
+    /// The default cannot tell.
+    async fn records_after_lock_gone(&self, name: &str, since: &str) -> Result<Option<bool>, DriverError> {
+        let _ = (name, since);
+        Ok(None)
     }
 
     /// Whether a release other than `name` has records in the namespace. With `since` (a
     /// version this run's own write returned), storage may answer from a state no older than
     /// that write (a cache) rather than the newest: only a release deleting the data key asks,
-    /// and it looks again, at the newest state, after the delete.
+    /// and it looks again after the delete ([`Driver::records_after_lock_gone`], else at the
+    /// newest state).
     async fn others_have_records(&self, name: &str, since: Option<&str>) -> Result<bool, DriverError> {
         let _ = since;
         let all = self.query_meta(None, None).await?;

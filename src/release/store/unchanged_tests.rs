@@ -432,17 +432,18 @@ async fn uninstall_deletes_records_only_under_a_lease_nobody_else_can_hold() {
     // (case, seconds the run stalls before deleting, another run took the lock meanwhile,
     // calls from the stall on, records left)
     type Case<'a> = (&'a str, u64, bool, &'a [&'a str], usize);
-    // Everything but the newest record (older records, parts, the lock) in one request, then
-    // the newest by name.
-    let rest = "deletecollection owner=kubectl-chart,name=web,version!=2";
+    // Everything but the newest record and the lock (older records, parts) in one request,
+    // then the newest by name; the namespace's last release: the key, then the lock, last.
+    let rest = "deletecollection owner=kubectl-chart,name=web,version!=2,!lock";
     let newest = "delete kubectl-chart.web.v2";
+    let lock = "delete kubectl-chart.web.lock";
     let cases: &[Case] = &[
-        ("fresh lease", 0, false, &[rest, newest], 0),
+        ("fresh lease", 0, false, &[rest, newest, lock], 0),
         (
             "stale lease",
             3,
             false,
-            &["update kubectl-chart.web.lock", rest, newest],
+            &["update kubectl-chart.web.lock", rest, newest, lock],
             0,
         ),
         (
