@@ -36,11 +36,58 @@ fn runs_with_args_and_returns_stdout() {
         "sed -e \"s/replicas: 1/replicas: $1/\" && echo \"# $2\"",
     );
     let out = run_post_renderer(&renderer(&sed, &["3", "--flag"]), "kind: A\nreplicas: 1\n").unwrap();
-    assert_eq!(out, "kind: A\nreplicas: 3\n# --flag\n");
+    assert_eq!(out, b"kind: A\nreplicas: 3\n# --flag\n");
     // A large input: the renderer writes while it still reads, which must not deadlock.
     let cat = script(&dir, "cat.sh", "cat");
     let big = "a: 1\n".repeat(200_000);
-    assert_eq!(run_post_renderer(&renderer(&cat, &[]), &big).unwrap(), big);
+    assert_eq!(
+        run_post_renderer(&renderer(&cat, &[]), &big).unwrap(),
+        big.as_bytes()
+    );
+    // Bytes that are not UTF-8 come back as they were printed (Helm's template prints them).
+    let latin1 = script(&dir, "latin1.sh", "cat >/dev/null; printf 'name: caf\\351\\n'");
+    assert_eq!(
+        run_post_renderer(&renderer(&latin1, &[]), "a: 1\n").unwrap(),
+        b"name: caf\xe9\n"
+    );
+}
+
+#[test]
+fn output_that_is_not_utf8_names_its_document_and_line() {
+    let pr = renderer("kustomize", &[]);
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("first line", b"\xff", "document 1, line 1"),
+        ("in a comment", b"a: 1\n# caf\xe9\n", "document 1, line 2"),
+        (
+            "third document, after a leading separator",
+            b"---\na: 1\n---\nb: 2\n---\nc: caf\xe9\n",
+            "document 3, line 6",
+        ),
+        (
+            "first byte of a document",
+            b"a: 1\n---\n\xff",
+            "document 2, line 3",
+        ),
+        (
+            "truncated sequence at the end",
+            b"a: 1\nb: \xc3",
+            "document 1, line 2",
+        ),
+    ];
+    for (name, out, at) in cases {
+        let err = decode_output(&pr, out.to_vec()).expect_err(name);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "post-renderer kustomize printed bytes that are not UTF-8 ({at} of its output); nothing was applied"
+            ),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        decode_output(&pr, b"a: caf\xc3\xa9\n".to_vec()).unwrap(),
+        "a: café\n"
+    );
 }
 
 #[test]

@@ -37,6 +37,23 @@ const HELM_CASES: &[(&str, &str, &[&str])] = &[
         DEMO,
         &["--post-renderer", "cat.sh", "--no-hooks"],
     ),
+    // Output that is not UTF-8 is printed byte for byte, with `--show-only` too: Helm handles it
+    // as a Go string (bytes) and parses none of it in `template`.
+    (
+        "bytes that are not UTF-8",
+        DEMO,
+        &["--post-renderer", "latin1.sh"],
+    ),
+    (
+        "bytes that are not UTF-8, show-only",
+        DEMO,
+        &[
+            "--post-renderer",
+            "latin1.sh",
+            "--show-only",
+            "templates/service.yaml",
+        ],
+    ),
     (
         "show-only finds source comments it kept",
         DEMO,
@@ -101,11 +118,17 @@ fn post_renderer_output_matches_helm() {
             "{name}: {}",
             String::from_utf8_lossy(&ours.stderr)
         );
-        let (ours, theirs) = (
-            String::from_utf8_lossy(&ours.stdout),
-            String::from_utf8_lossy(&theirs.stdout),
+        assert_eq!(
+            std::str::from_utf8(&theirs.stdout).is_err(),
+            name.contains("not UTF-8"),
+            "{name}: the case prints what its name says"
         );
-        if ours != theirs {
+        // Bytes, not text: some cases print bytes that are not UTF-8.
+        if ours.stdout != theirs.stdout {
+            let (ours, theirs) = (
+                String::from_utf8_lossy(&ours.stdout),
+                String::from_utf8_lossy(&theirs.stdout),
+            );
             let diff = similar::TextDiff::from_lines(theirs.as_ref(), ours.as_ref())
                 .unified_diff()
                 .header("helm", "ours")
