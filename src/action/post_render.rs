@@ -67,10 +67,26 @@ impl PatchOptions {
 pub struct PostRenderer {
     /// As given: a path, or a name looked up on `$PATH`.
     pub path: String,
+    /// Where [`PostRenderer::find`] found it: absolute, as Helm runs it.
+    pub exe: PathBuf,
     /// `--post-renderer-args`, in order.
     pub args: Vec<String>,
     /// `--post-renderer-timeout`.
     pub timeout: Duration,
+}
+
+impl PostRenderer {
+    /// Finds the executable (see [`look_path`]) while the flags are read, as Helm does: a
+    /// post-renderer that is missing or not executable is a flag error, reported before any chart
+    /// is fetched or rendered.
+    pub fn find(path: String, args: Vec<String>, timeout: Duration) -> anyhow::Result<PostRenderer> {
+        Ok(PostRenderer {
+            exe: look_path(&path)?,
+            path,
+            args,
+            timeout,
+        })
+    }
 }
 
 /// The built-in merge keys (`diff::MergeKeys::builtin`) as strategic merge needs them.
@@ -137,20 +153,18 @@ fn look_path(name: &str) -> anyhow::Result<PathBuf> {
 /// not UTF-8 are not an error here (`template` prints them; [`decode_output`] refuses them where
 /// the output is parsed). Its stderr is shown only in the error of a failed run, as Helm does.
 pub fn run_post_renderer(pr: &PostRenderer, input: &str) -> anyhow::Result<Vec<u8>> {
-    let exe = look_path(&pr.path)?;
-    run(pr, &exe, input).map_err(|e| PostRenderFailed(format!("{e:#}")).into())
+    run(pr, input).map_err(|e| PostRenderFailed(format!("{e:#}")).into())
 }
 
 /// A post-renderer that was found but failed to run or exited with an error. Helm has created
-/// the release it renders by then, so `template` prints its `--debug` hint after this error (not
-/// after a post-renderer that cannot be found, a flag error in Helm).
+/// the release it renders by then, so `template` prints its `--debug` hint after this error.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct PostRenderFailed(String);
 
-fn run(pr: &PostRenderer, exe: &Path, input: &str) -> anyhow::Result<Vec<u8>> {
-    let shown = exe.display().to_string();
-    let mut child = Command::new(exe)
+fn run(pr: &PostRenderer, input: &str) -> anyhow::Result<Vec<u8>> {
+    let shown = pr.exe.display().to_string();
+    let mut child = Command::new(&pr.exe)
         .args(&pr.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -158,6 +158,49 @@ fn failing_post_renderer_fails_like_helm() {
     assert!(ours.stdout.is_empty(), "nothing printed");
 }
 
+/// A post-renderer that is missing or not executable is a flag error in Helm, found while it reads
+/// its flags: reported before whatever is wrong with the chart or the values, as Helm reports it.
+#[test]
+fn bad_post_renderer_is_reported_before_chart_errors_like_helm() {
+    let Some(helm_bin) = helm::find(3) else { return };
+    let not_executable = root().join(PR).join("README.md");
+    assert!(not_executable.is_file(), "{}", not_executable.display());
+    let cases: &[(&str, &[&str])] = &[
+        ("missing chart", &["fixtures/charts/no-such-chart"]),
+        ("values fail the schema", &["fixtures/charts/bad-schema"]),
+        ("dependencies missing", &["fixtures/charts/missing-dep"]),
+        ("template fails", &[DEMO, "--set", "secret.password=null"]),
+        ("bad --set", &[DEMO, "--set", "a={"]),
+    ];
+    for renderer in [
+        "./kc-no-such-post-renderer",
+        &not_executable.display().to_string(),
+    ] {
+        for (name, chart_args) in cases {
+            let mut args = vec!["template", "web"];
+            args.extend_from_slice(chart_args);
+            args.extend(["--post-renderer", renderer]);
+            let ours = run(&args);
+            let theirs = std::process::Command::new(&helm_bin)
+                .args(&args)
+                .current_dir(root())
+                .output()
+                .expect("run helm");
+            let (ours_err, theirs_err) = (
+                String::from_utf8_lossy(&ours.stderr),
+                String::from_utf8_lossy(&theirs.stderr),
+            );
+            assert!(
+                theirs_err.contains("for \"--post-renderer\" flag"),
+                "{name}: helm reports the post-renderer: {theirs_err}"
+            );
+            assert!(!ours.status.success(), "{name} ({renderer}): succeeded");
+            assert_eq!(ours_err, theirs_err, "{name} ({renderer})");
+            assert!(ours.stdout.is_empty(), "{name}: printed something");
+        }
+    }
+}
+
 #[test]
 fn bad_post_renderers_are_clear_errors() {
     let script = |s: &str| root().join(PR).join(s).display().to_string();
