@@ -272,6 +272,23 @@ impl Object for Struct {
     fn fields(&self) -> Vec<(String, Value)> {
         self.fields.clone()
     }
+    fn comparable(&self) -> bool {
+        // A pointer compares by address; a struct only when every field's type has `==` (the
+        // chart metadata's slices and maps make `.Chart` one that has not).
+        self.kind_name() == "ptr" || self.fields.iter().all(|(_, v)| v.go_comparable())
+    }
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        if self.kind_name() == "ptr" {
+            return std::ptr::addr_eq(self as *const Struct, other as *const dyn Object);
+        }
+        let theirs = other.fields();
+        self.fields.len() == theirs.len()
+            && self
+                .fields
+                .iter()
+                .zip(&theirs)
+                .all(|((_, a), (_, b))| a.go_identical(b))
+    }
 }
 
 /// `chartutil.VersionSet`: a list of API versions with a `Has` method.

@@ -323,22 +323,31 @@ fn non_comparable(b: &Value) -> String {
     )
 }
 
-/// Whether `v` is of Go's map kind (a plain, typed or named map).
-fn is_map(v: &Value) -> bool {
-    match v {
-        Value::Map(_) => true,
-        Value::Object(o) => o.kind_name() == "map" && o.as_map().is_some(),
-        _ => false,
+/// Go's `eq` on two values that are neither numbers, strings nor bools (nil, maps, slices,
+/// structs, pointers), in Go's order: kinds that differ (unless one is nil) are an error, then a
+/// nil equals only a nil, then a type without `==` is an error (`.Files`, `.Chart`), then Go's
+/// `==` (pointers by identity, structs field by field).
+fn eq_other_kinds(a: &Value, b: &Value) -> Result<bool, String> {
+    let (ka, kb) = (a.kind_name(), b.kind_name());
+    if ka != kb && ka != "invalid" && kb != "invalid" {
+        return Err(format!(
+            "non-comparable types {}: {}, {}: {}",
+            gofmt::sprintf("%s", std::slice::from_ref(a)),
+            a.type_name(),
+            b.type_name(),
+            gofmt::format_v(b)
+        ));
     }
-}
-
-/// Whether `v` is of Go's slice kind.
-fn is_slice(v: &Value) -> bool {
-    match v {
-        Value::List(_) | Value::Bytes(_) => true,
-        Value::Object(o) => o.as_list().is_some(),
-        _ => false,
+    if a.go_is_nil() || b.go_is_nil() {
+        return Ok(a.go_is_nil() == b.go_is_nil());
     }
+    if !b.go_comparable() {
+        if b.has_cycle() {
+            return Err(format!("non-comparable type {}, {CYCLE}", b.type_name()));
+        }
+        return Err(non_comparable(b));
+    }
+    Ok(a.go_identical(b))
 }
 
 /// Go's `eq`: true if `a` equals any of `bs`.
@@ -368,37 +377,12 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Str(_) | Value::BStr(_), Value::Str(_) | Value::BStr(_)) => {
                     a.go_str_bytes() == b.go_str_bytes()
                 }
-                (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
-                (Value::Object(x), Value::Object(y)) => match (x.as_complex(), y.as_complex()) {
-                    (Some(cx), Some(cy)) => cx == cy,
-                    // Named and typed maps (`chartutil.Values`, `map[string]string`) are not
-                    // comparable either.
-                    _ if is_map(a) && is_map(b) => return Err(non_comparable(b)),
-                    _ if x.as_list().is_none() || y.as_list().is_none() => std::rc::Rc::ptr_eq(x, y),
-                    // Slices are not comparable in Go, whatever their element type.
-                    _ => return Err(non_comparable(b)),
-                },
-                (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_)) if b.has_cycle() => {
-                    return Err(format!("non-comparable type {}, {CYCLE}", b.type_name()));
+                (Value::Object(x), Value::Object(y))
+                    if x.as_complex().is_some() && y.as_complex().is_some() =>
+                {
+                    x.as_complex() == y.as_complex()
                 }
-                (Value::Map(_), Value::Map(_))
-                | (Value::List(_), Value::List(_))
-                | (Value::Bytes(_), Value::Bytes(_)) => return Err(non_comparable(b)),
-                // Maps of two types are of one kind, so Go gets as far as finding the second one
-                // not comparable.
-                _ if is_map(a) && is_map(b) => return Err(non_comparable(b)),
-                // Two slices of different element types (`[]int` and `[]interface{}`) are of
-                // one kind, so Go gets as far as finding the second one not comparable.
-                _ if is_slice(a) && is_slice(b) => return Err(non_comparable(b)),
-                _ => {
-                    return Err(format!(
-                        "non-comparable types {}: {}, {}: {}",
-                        gofmt::sprintf("%s", std::slice::from_ref(a)),
-                        a.type_name(),
-                        b.type_name(),
-                        gofmt::format_v(b)
-                    ));
-                }
+                _ => eq_other_kinds(a, b)?,
             }
         };
         if truth {

@@ -1005,6 +1005,11 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             let (re, im) = o.as_complex().unwrap_or_default();
             fmt_complex(out, re, im, verb, fl, v);
         }
+        // A map type that holds its entries otherwise (Helm's `.Files`, path to `[]byte`): the
+        // map it marshals as, element by element with the verb (`%s` prints each body as text).
+        Value::Object(o) if o.kind_name() == "map" && verb != 'T' && o.to_plain().is_some() => {
+            print_arg(out, &o.to_plain().unwrap_or_default(), verb, fl);
+        }
         // A struct prints field by field, each with the verb (`%q` quotes each, `%+v` names
         // them), as Go's `printValue` does; a pointer to one at the top as `&{...}`.
         Value::Object(o)

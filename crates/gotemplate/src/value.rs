@@ -115,6 +115,9 @@ impl Object for TypedList {
     fn as_list(&self) -> Option<&Rc<Vec<Value>>> {
         Some(&self.items)
     }
+    fn is_nil(&self) -> bool {
+        self.nil
+    }
 }
 
 /// A Go map with string keys whose values are of one concrete type (Sprig's `split` returns a
@@ -146,6 +149,9 @@ impl Object for TypedMap {
             true => Value::Nil,
             false => Value::Map(self.map.clone()),
         })
+    }
+    fn is_nil(&self) -> bool {
+        self.nil
     }
     fn as_map(&self) -> Option<&Map> {
         Some(&self.map)
@@ -210,6 +216,22 @@ pub trait Object {
     /// `1+2i`): `eq` compares those by value and `if` tests them against zero.
     fn as_complex(&self) -> Option<(f64, f64)> {
         None
+    }
+    /// Whether Go's `==` is defined on its type: `eq` refuses the others (`.Files`,
+    /// `.Capabilities.APIVersions`). Maps and slices are not comparable; pointers are, and so are
+    /// structs unless a field is not ([`Value::go_comparable`]).
+    fn comparable(&self) -> bool {
+        !matches!(self.kind_name(), "map" | "slice" | "func")
+    }
+    /// Whether it is Go's nil of its type (a nil slice or map): `eq` compares such a value as
+    /// nil, before asking whether its type is comparable.
+    fn is_nil(&self) -> bool {
+        false
+    }
+    /// Go's `==` with a value of the same comparable type: by default pointer identity, as for
+    /// Go's pointers; a struct compares its fields.
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        std::ptr::addr_eq(self as *const Self, other as *const dyn Object)
     }
 }
 
@@ -433,6 +455,34 @@ impl Value {
         }
     }
 
+    /// Whether Go's `==` is defined on the value's type (maps and slices have none).
+    pub fn go_comparable(&self) -> bool {
+        match self {
+            Value::Bytes(_) | Value::List(_) | Value::Map(_) => false,
+            Value::Object(o) => o.comparable(),
+            _ => true,
+        }
+    }
+
+    /// Whether the value is Go's nil: untyped, or a nil slice or map of some type.
+    pub fn go_is_nil(&self) -> bool {
+        match self {
+            Value::Nil => true,
+            Value::Object(o) => o.is_nil(),
+            _ => false,
+        }
+    }
+
+    /// Go's `==` on two interface values whose types are comparable ([`Value::go_comparable`]):
+    /// false across types, else equal values (pointers by identity, structs field by field).
+    pub fn go_identical(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Object(x), Value::Object(y)) => x.type_name() == y.type_name() && x.go_eq(&**y),
+            (Value::Object(_), _) | (_, Value::Object(_)) => false,
+            _ => self.type_name() == other.type_name() && self == other,
+        }
+    }
+
     /// Go's type name, as Sprig's `typeOf` prints it (`%T`).
     pub fn type_name(&self) -> &str {
         match self {
@@ -621,5 +671,34 @@ mod tests {
         // reflect.DeepEqual tells them apart.
         assert_ne!(int, int64);
         assert!(!Value::Int64(0).truthy());
+    }
+
+    #[test]
+    fn go_comparability_and_nil() {
+        let nil_list = Value::typed_list_or_nil("[]string", vec![]);
+        let list = Value::typed_list("[]string", vec![Value::str("a")]);
+        let nil_map = Value::typed_map_or_nil("map[string]string", BTreeMap::new());
+        // (case, value, comparable, nil): Go's `==` exists on the type; Go's nil of the type.
+        let cases = [
+            ("untyped nil", Value::Nil, true, true),
+            ("string", Value::str("a"), true, false),
+            ("[]interface{}", Value::list(vec![]), false, false),
+            ("[]byte", Value::Bytes(Rc::from(&b"x"[..])), false, false),
+            ("map", Value::map_from(BTreeMap::new()), false, false),
+            ("nil []string", nil_list.clone(), false, true),
+            ("set []string", list.clone(), false, false),
+            ("nil map[string]string", nil_map, false, true),
+        ];
+        for (case, v, comparable, nil) in cases {
+            assert_eq!(v.go_comparable(), comparable, "{case}");
+            assert_eq!(v.go_is_nil(), nil, "{case}");
+        }
+        // Go's interface `==`: types must match (an int is not an int64), then values.
+        assert!(Value::Int(1).go_identical(&Value::Int(1)));
+        assert!(!Value::Int(1).go_identical(&Value::Int64(1)));
+        assert!(!Value::str("1").go_identical(&Value::Int(1)));
+        // An object compares by identity unless its type says otherwise.
+        assert!(list.go_identical(&list.clone()));
+        assert!(!list.go_identical(&Value::typed_list("[]string", vec![Value::str("a")])));
     }
 }
