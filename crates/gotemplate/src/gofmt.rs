@@ -1266,10 +1266,7 @@ fn go_syntax(v: &Value) -> String {
         Value::Float(f) => format_float_g(*f),
         // Go's %#v prints unsigned integers in hex.
         Value::Uint64(u) => format!("0x{u:x}"),
-        Value::Bytes(b) => {
-            let items: Vec<String> = b.iter().map(|x| format!("0x{x:x}")).collect();
-            format!("[]byte{{{}}}", items.join(", "))
-        }
+        Value::Bytes(b) => bytes_literal("[]byte", b),
         Value::List(l) => format!("[]interface {{}}{{{}}}", go_syntax_items(l)),
         Value::Map(m) => format!("map[string]interface {{}}{{{}}}", go_syntax_entries(m)),
         // A typed nil (a chart's unset `keywords`, `[]string`; `annotations`,
@@ -1290,6 +1287,28 @@ fn go_syntax(v: &Value) -> String {
             let items = o.as_map().map(go_syntax_entries).unwrap_or_default();
             format!("{}{{{items}}}", o.type_name())
         }
+        // A slice or map type that holds its elements otherwise (`chartutil.VersionSet`,
+        // `engine.files`): the slice or map it marshals as, under its own type.
+        Value::Object(o) if matches!(o.kind_name(), "slice" | "map") => match o.to_plain() {
+            Some(Value::List(l)) => format!("{}{{{}}}", o.type_name(), go_syntax_items(&l)),
+            Some(Value::Map(m)) => format!("{}{{{}}}", o.type_name(), go_syntax_entries(&m)),
+            _ => format_v(v),
+        },
+        // A struct as a composite literal of its type, each field named; a pointer to one as
+        // `&T{…}` (as at the top: nested pointers print their address in Go, which no output
+        // can match).
+        Value::Object(o) if matches!(o.kind_name(), "struct" | "ptr") && !o.fields().is_empty() => {
+            let (amp, name) = match o.type_name().strip_prefix('*') {
+                Some(name) if o.kind_name() == "ptr" => ("&", name),
+                _ => ("", o.type_name()),
+            };
+            let fields: Vec<String> = o
+                .fields()
+                .iter()
+                .map(|(k, x)| format!("{k}:{}", go_syntax_nested(x)))
+                .collect();
+            format!("{amp}{name}{{{}}}", fields.join(", "))
+        }
         other => format_v(other),
     }
 }
@@ -1299,8 +1318,23 @@ fn go_syntax(v: &Value) -> String {
 fn go_syntax_elem(v: &Value) -> String {
     match v {
         Value::Nil => "interface {}(nil)".into(),
+        v => go_syntax_nested(v),
+    }
+}
+
+/// `%#v` of a value inside another: Go names a nested `[]byte` by its reflected type,
+/// `[]uint8` (only a top-level argument is `[]byte`).
+fn go_syntax_nested(v: &Value) -> String {
+    match v {
+        Value::Bytes(b) => bytes_literal("[]uint8", b),
         v => go_syntax(v),
     }
+}
+
+/// `%#v` of a byte slice named `type_name`: each byte in hex.
+fn bytes_literal(type_name: &str, b: &[u8]) -> String {
+    let items: Vec<String> = b.iter().map(|x| format!("0x{x:x}")).collect();
+    format!("{type_name}{{{}}}", items.join(", "))
 }
 
 fn go_syntax_items(l: &[Value]) -> String {

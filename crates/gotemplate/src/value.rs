@@ -217,6 +217,12 @@ pub trait Object {
     fn as_complex(&self) -> Option<(f64, f64)> {
         None
     }
+    /// Whether field `name` embeds a struct whose fields are promoted to this one (Go's
+    /// `struct { chart.Metadata; IsRoot bool }`): readers that flatten a struct into data
+    /// (handlebars) merge them.
+    fn is_embedded(&self, _field: &str) -> bool {
+        false
+    }
     /// Whether Go's `==` is defined on its type: `eq` refuses the others (`.Files`,
     /// `.Capabilities.APIVersions`). Maps and slices are not comparable; pointers are, and so are
     /// structs unless a field is not ([`Value::go_comparable`]).
