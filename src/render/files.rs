@@ -116,8 +116,20 @@ impl Object for Files {
                 })))
             }
             // A map type: other names are key lookups.
-            _ => Some(self.files.get(name).map_or(Value::Nil, bytes_value)),
+            _ => self.map_index(name),
         }
+    }
+    fn go_len(&self) -> Option<usize> {
+        Some(self.files.len())
+    }
+    fn map_index(&self, key: &str) -> Option<Value> {
+        // A missing key is the element type's zero value, an empty `[]byte` (`quote` prints
+        // `""` for it, where it skips a nil).
+        Some(
+            self.files
+                .get(key)
+                .map_or_else(|| Value::Bytes(Rc::from(&[][..])), bytes_value),
+        )
     }
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let arg = || match args {

@@ -256,6 +256,13 @@ impl Object for Struct {
             .map(|(_, v)| v)
             .or_else(|| self.methods.get(name))
             .cloned()
+            // Its `String()` method, callable by name (on a field or a variable alike: both
+            // are addressable, so Go finds the pointer-receiver method).
+            .or_else(|| {
+                (name == "String")
+                    .then(|| self.string.as_deref().map(Value::str))
+                    .flatten()
+            })
             .or_else(|| {
                 // Promoted from an embedded struct, as Go's selector finds them.
                 self.fields
@@ -348,6 +355,9 @@ impl Object for VersionSet {
     }
     fn go_string(&self) -> String {
         format!("[{}]", self.0.join(" "))
+    }
+    fn go_len(&self) -> Option<usize> {
+        Some(self.0.len())
     }
     fn to_plain(&self) -> Option<Value> {
         Some(Value::list(

@@ -143,11 +143,14 @@ fn length(v: &Value) -> Result<Value, String> {
         // Named map/slice types (`.Files`, `APIVersions`) have the length of what they wrap.
         // A nil one (a struct's unset slice) has length 0, though it marshals as `null`.
         Value::Object(o) if matches!(o.kind_name(), "map" | "slice") => {
-            match (o.as_list(), o.as_map(), o.to_plain()) {
+            match (o.as_list(), o.as_map(), o.go_len()) {
                 (Some(l), _, _) => l.len(),
                 (_, Some(m), _) => m.borrow().len(),
-                (_, _, Some(plain)) if !matches!(plain, Value::Nil) => return length(&plain),
-                _ => 0,
+                (_, _, Some(n)) => n,
+                _ => match o.to_plain() {
+                    Some(plain) if !matches!(plain, Value::Nil) => return length(&plain),
+                    _ => 0,
+                },
             }
         }
         Value::Object(o) => return Err(format!("len of type {}", o.type_name())),
@@ -186,13 +189,22 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         if let Some(m) = map_object(&cur) {
             cur = Value::Map(m);
         }
-        // A typed slice (`[]int`) indexes like a list.
+        // A typed slice (`[]int`) indexes like a list, a slice type holding its elements
+        // otherwise (`chartutil.VersionSet`) like the list it marshals as.
         if let Value::Object(o) = &cur {
             if let Some(l) = o.as_list() {
                 cur = Value::List(l.clone());
+            } else if o.kind_name() == "slice" && o.go_len().is_some() {
+                cur = o.to_plain().unwrap_or_default();
             }
         }
         cur = match &cur {
+            // A map type holding its entries otherwise (`.Files`): one entry, not a copy of all.
+            Value::Object(o) if o.kind_name() == "map" && o.go_len().is_some() => match i {
+                Value::Str(k) => o.map_index(k).unwrap_or_default(),
+                Value::Nil => return Err("value is nil; should be of type string".into()),
+                other => return Err(format!("value has type {}; should be string", other.type_name())),
+            },
             Value::List(l) => {
                 let x = index_arg(i, l.len())?;
                 l.get(x)

@@ -217,6 +217,17 @@ pub trait Object {
     fn as_complex(&self) -> Option<(f64, f64)> {
         None
     }
+    /// For a map or slice type that holds its entries otherwise (Helm's `.Files`, path to
+    /// `[]byte`; `chartutil.VersionSet`): how many, so `len`, `if` and `empty` need not build
+    /// [`Object::to_plain`].
+    fn go_len(&self) -> Option<usize> {
+        None
+    }
+    /// For such a map type, `index`'s answer for `key`: the entry, or the element type's zero
+    /// value when there is none (`index .Files "missing"` is an empty `[]byte`).
+    fn map_index(&self, _key: &str) -> Option<Value> {
+        None
+    }
     /// Whether field `name` embeds a struct whose fields are promoted to this one (Go's
     /// `struct { chart.Metadata; IsRoot bool }`): readers that flatten a struct into data
     /// (handlebars) merge them.
@@ -370,7 +381,7 @@ impl Value {
                 (Some(m), _, _) => !m.borrow().is_empty(),
                 (_, Some((re, im)), _) => re != 0.0 || im != 0.0,
                 (_, _, Some(l)) => !l.is_empty(),
-                _ => true,
+                _ => o.go_len() != Some(0),
             },
         }
     }
