@@ -118,6 +118,15 @@ fn translate(text: &str, e: &Error) -> (String, Option<usize>) {
         };
         return (owned(message), parser(at));
     }
+    if m == "':' may not precede any of `[{` in flow mapping" {
+        // `{a:{b: c}}` (a Go struct printed with %v): go-yaml reads the plain scalar `a:` and
+        // then finds a collection where the enclosing one's separator or end should be.
+        let message = match enclosing_open(text, e) {
+            Some('[') => "did not find expected ',' or ']'",
+            _ => "did not find expected ',' or '}'",
+        };
+        return (owned(message), parser(at));
+    }
     if m.starts_with("invalid trailing content after ") {
         return (owned("did not find expected key"), parser(at));
     }
@@ -160,6 +169,32 @@ fn innermost_open(from: &str, text: &str, e: &Error) -> Option<char> {
     open.pop()
 }
 
+/// The flow collection open at the error's position, reading the text up to it; quoted
+/// scalars are skipped.
+fn enclosing_open(text: &str, e: &Error) -> Option<char> {
+    let line = e.line.unwrap_or(1).saturating_sub(1);
+    let col = e.col.unwrap_or(1).saturating_sub(1);
+    let before = text.lines().take(line + 1).enumerate().flat_map(|(i, l)| {
+        let upto = if i == line { col } else { usize::MAX };
+        l.chars().take(upto).chain(std::iter::once('\n'))
+    });
+    let mut open = Vec::new();
+    let mut quote = None;
+    for c in before {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '[' | '{') => open.push(c),
+            (None, ']' | '}') => {
+                open.pop();
+            }
+            _ => {}
+        }
+    }
+    open.pop()
+}
+
 /// The text of the error's line from its column on.
 fn line_from<'a>(text: &'a str, e: &Error) -> &'a str {
     let line = text
@@ -187,6 +222,23 @@ mod tests {
                 "list under a map",
                 "a: 1\n- b",
                 "line 1: did not find expected key",
+            ),
+            // A Go struct printed with %v (`{Name:x Deps:[]}`): a plain scalar `a:` then a
+            // collection where the enclosing one's separator should be.
+            (
+                "struct printed into a flow mapping",
+                "x: {a:{b: c}}",
+                "did not find expected ',' or '}'",
+            ),
+            (
+                "struct printed into a flow sequence",
+                "x:\n  y: [1,\n   a:{b}]",
+                "line 2: did not find expected ',' or ']'",
+            ),
+            (
+                "brackets in quotes do not count",
+                "x: [\"{\", a:{b}]",
+                "did not find expected ',' or ']'",
             ),
             (
                 "tab indentation",
