@@ -338,16 +338,10 @@ fn show_only(all: &[u8], patterns: &[String]) -> anyhow::Result<Vec<u8>> {
         let pat = pat.replace('\\', "/");
         let mut found = false;
         for d in &docs {
-            let Some(rest) = d
-                .split(|&b| b == b'\n')
-                .find_map(|l| l.strip_prefix(b"# Source: "))
-            else {
+            let Some(path) = source_path(d) else {
                 continue;
             };
-            let Some(slash) = rest.iter().position(|&b| b == b'/') else {
-                continue;
-            };
-            if path_match(&pat, &rest[slash + 1..]) {
+            if path_match(&pat, path) {
                 out.extend_from_slice(b"---\n");
                 out.extend_from_slice(d);
                 out.push(b'\n');
@@ -359,6 +353,19 @@ fn show_only(all: &[u8], patterns: &[String]) -> anyhow::Result<Vec<u8>> {
         }
     }
     Ok(out)
+}
+
+/// The template path a document names, as Helm's `# Source: [^/]+/(.+)` finds it: the first
+/// `# Source: ` anywhere in the document (not only at a line's start) followed by a chart name,
+/// a `/` and a path, which runs to the end of its line (a `\r` included).
+fn source_path(doc: &[u8]) -> Option<&[u8]> {
+    const MARK: &[u8] = b"# Source: ";
+    memchr::memmem::find_iter(doc, MARK).find_map(|at| {
+        let rest = &doc[at + MARK.len()..];
+        let slash = rest.iter().position(|&b| b == b'/').filter(|&i| i > 0)?;
+        let path = rest[slash + 1..].split(|&b| b == b'\n').next()?;
+        (!path.is_empty()).then_some(path)
+    })
 }
 
 /// Go's `filepath.Match`: `*` and `?` within a segment, `[...]` classes; the whole path must match.
@@ -426,7 +433,40 @@ fn write_output_dir(dir: &Path, docs: &[(&str, &str)]) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::path_match;
+    use super::{path_match, source_path};
+
+    #[test]
+    fn source_path_is_found_as_helms_regexp_finds_it() {
+        // (case, document, path): what `# Source: [^/]+/(.+)` captures in Go.
+        let cases: [(&str, &[u8], Option<&[u8]>); 7] = [
+            (
+                "at the top",
+                b"# Source: c/templates/a.yaml\nx: 1",
+                Some(b"templates/a.yaml"),
+            ),
+            (
+                "after text on a line",
+                b"a: b # Source: c/t/a.yaml\n",
+                Some(b"t/a.yaml"),
+            ),
+            (
+                "the first of two",
+                b"# Source: c/a.yaml\n# Source: c/b.yaml",
+                Some(b"a.yaml"),
+            ),
+            ("\\r kept", b"# Source: c/a.yaml\r\nx: 1", Some(b"a.yaml\r")),
+            (
+                "no chart name: the next one",
+                b"# Source: /a\n# Source: c/b",
+                Some(b"b"),
+            ),
+            ("chart name across a line break", b"# Source: c\nd/e", Some(b"e")),
+            ("no path", b"# Source: c/\nx: 1", None),
+        ];
+        for (name, doc, want) in cases {
+            assert_eq!(source_path(doc), want, "{name}");
+        }
+    }
 
     #[test]
     fn show_only_patterns_match_like_filepath_match() {

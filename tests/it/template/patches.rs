@@ -65,6 +65,16 @@ const HELM_CASES: &[(&str, &str, &[&str])] = &[
         ],
     ),
     (
+        "show-only finds a source comment in mid-line",
+        DEMO,
+        &[
+            "--post-renderer",
+            "source-mid-line.sh",
+            "--show-only",
+            "templates/service.yaml",
+        ],
+    ),
+    (
         "crds go through it first",
         ALLKINDS,
         &[
