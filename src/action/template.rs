@@ -438,7 +438,8 @@ mod tests {
     #[test]
     fn source_path_is_found_as_helms_regexp_finds_it() {
         // (case, document, path): what `# Source: [^/]+/(.+)` captures in Go.
-        let cases: [(&str, &[u8], Option<&[u8]>); 7] = [
+        type Case = (&'static str, &'static [u8], Option<&'static [u8]>);
+        let cases: [Case; 7] = [
             (
                 "at the top",
                 b"# Source: c/templates/a.yaml\nx: 1",

@@ -152,9 +152,14 @@ fn innermost_open(from: &str, text: &str, e: &Error) -> Option<char> {
         .lines()
         .skip(e.line.unwrap_or(1))
         .flat_map(|l| std::iter::once('\n').chain(l.chars()));
+    last_open(from.chars().chain(after))
+}
+
+/// The innermost flow collection still open after `chars`; quoted scalars are skipped.
+fn last_open(chars: impl Iterator<Item = char>) -> Option<char> {
     let mut open = Vec::new();
     let mut quote = None;
-    for c in from.chars().chain(after) {
+    for c in chars {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
@@ -169,30 +174,14 @@ fn innermost_open(from: &str, text: &str, e: &Error) -> Option<char> {
     open.pop()
 }
 
-/// The flow collection open at the error's position, reading the text up to it; quoted
-/// scalars are skipped.
+/// The flow collection open at the error's position, reading the text up to it.
 fn enclosing_open(text: &str, e: &Error) -> Option<char> {
     let line = e.line.unwrap_or(1).saturating_sub(1);
     let col = e.col.unwrap_or(1).saturating_sub(1);
-    let before = text.lines().take(line + 1).enumerate().flat_map(|(i, l)| {
+    last_open(text.lines().take(line + 1).enumerate().flat_map(|(i, l)| {
         let upto = if i == line { col } else { usize::MAX };
         l.chars().take(upto).chain(std::iter::once('\n'))
-    });
-    let mut open = Vec::new();
-    let mut quote = None;
-    for c in before {
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '[' | '{') => open.push(c),
-            (None, ']' | '}') => {
-                open.pop();
-            }
-            _ => {}
-        }
-    }
-    open.pop()
+    }))
 }
 
 /// The text of the error's line from its column on.

@@ -88,6 +88,15 @@ const HELM_CASES: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// helm run from the crate root, as `run` runs ours.
+fn run_helm(helm_bin: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(helm_bin)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run helm")
+}
+
 /// Arguments with the post-renderer script made absolute (helm resolves a bare name on PATH).
 fn with_scripts(chart: &str, args: &[&str]) -> Vec<String> {
     let mut out = vec![
@@ -113,11 +122,7 @@ fn post_renderer_output_matches_helm() {
         let args = with_scripts(chart, args);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let ours = run(&args);
-        let theirs = std::process::Command::new(&helm_bin)
-            .args(&args)
-            .current_dir(root())
-            .output()
-            .expect("run helm");
+        let theirs = run_helm(&helm_bin, &args);
         assert!(
             theirs.status.success(),
             "{name}: helm failed: {}",
@@ -154,11 +159,7 @@ fn failing_post_renderer_fails_like_helm() {
     let args = with_scripts(DEMO, &["--post-renderer", "fail.sh"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let ours = run(&args);
-    let theirs = std::process::Command::new(&helm_bin)
-        .args(&args)
-        .current_dir(root())
-        .output()
-        .expect("run helm");
+    let theirs = run_helm(&helm_bin, &args);
     assert!(!ours.status.success() && !theirs.status.success());
     // The error and Helm's hint about --debug after it.
     assert_eq!(
@@ -191,11 +192,7 @@ fn bad_post_renderer_is_reported_before_chart_errors_like_helm() {
             args.extend_from_slice(chart_args);
             args.extend(["--post-renderer", renderer]);
             let ours = run(&args);
-            let theirs = std::process::Command::new(&helm_bin)
-                .args(&args)
-                .current_dir(root())
-                .output()
-                .expect("run helm");
+            let theirs = run_helm(&helm_bin, &args);
             let (ours_err, theirs_err) = (
                 String::from_utf8_lossy(&ours.stderr),
                 String::from_utf8_lossy(&theirs.stderr),
