@@ -87,7 +87,7 @@ impl Files {
         Ok(Value::typed_list(
             "[]string",
             s.split(|&b| b == b'\n')
-                .map(|l| Value::from_go_bytes(l.to_vec()))
+                .map(|l| Value::from_go_slice(l))
                 .collect(),
         ))
     }
@@ -145,7 +145,7 @@ impl Object for Files {
         };
         Some(match name {
             // `string(bytes)`: a binary file keeps its bytes (`.Files.Get "x" | b64enc`).
-            "Get" => arg().and_then(|p| Ok(Value::from_go_bytes(self.get_bytes(&p)?.to_vec()))),
+            "Get" => arg().and_then(|p| Ok(Value::from_go_slice(self.get_bytes(&p)?))),
             "GetBytes" => arg().and_then(|p| Ok(Value::Bytes(Rc::from(self.get_bytes(&p)?)))),
             "Glob" => arg().map(|p| self.glob(&p).into_value()),
             "Lines" => arg().and_then(|p| self.lines(&p)),

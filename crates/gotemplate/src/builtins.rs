@@ -290,9 +290,9 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         Value::Str(s) => match s.get(a..b) {
             Some(sub) => Value::str(sub),
             // Cut inside a character: Go keeps the bytes.
-            None => Value::from_go_bytes(s.as_bytes()[a..b].to_vec()),
+            None => Value::from_go_slice(&s.as_bytes()[a..b]),
         },
-        Value::BStr(bs) => Value::from_go_bytes(bs[a..b].to_vec()),
+        Value::BStr(bs) => Value::from_go_slice(&bs[a..b]),
         Value::List(l) => Value::list(l[a..b].to_vec()),
         Value::Bytes(bs) => Value::Bytes(bs[a..b].into()),
         _ => Value::Nil,

@@ -388,6 +388,15 @@ impl Value {
 
     /// A Go string from bytes: a `Str` when they are valid UTF-8 (always, in practice), else a
     /// [`Value::BStr`] that keeps them.
+    pub fn from_go_slice(b: &[u8]) -> Value {
+        match std::str::from_utf8(b) {
+            // One copy, straight into the shared string (through a `Vec` it would be two).
+            Ok(s) => Value::str(s),
+            Err(_) => Value::from_go_bytes(b.to_vec()),
+        }
+    }
+
+    /// [`Value::from_go_slice`] of bytes already owned: their buffer when they are not UTF-8.
     pub fn from_go_bytes(b: Vec<u8>) -> Value {
         match String::from_utf8(b) {
             Ok(s) => Value::str(s),
