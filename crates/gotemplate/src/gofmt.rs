@@ -669,9 +669,20 @@ struct Flags {
     prec: Option<usize>,
     /// Strings that are not UTF-8 print as [`raw_text`] (for [`sprintf_value`]), not with U+FFFD.
     raw: bool,
+    /// Printing an element of a slice, map or struct (Go's `depth > 0`), where a pointer is no
+    /// longer followed.
+    nested: bool,
 }
 
 impl Flags {
+    /// The flags for an element of the value being printed.
+    fn nested(&self) -> Flags {
+        Flags {
+            nested: true,
+            ..*self
+        }
+    }
+
     /// Go's `fmt.pad`: width counts runes; zero padding only on the left.
     fn pad(&self, out: &mut String, s: &str) {
         let Some(w) = self.wid else {
@@ -969,24 +980,26 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             }
         },
         Value::List(l) => {
+            let inner = fl.nested();
             out.push('[');
             for (k, x) in l.iter().enumerate() {
                 if k > 0 {
                     out.push(' ');
                 }
-                print_arg(out, x, verb, fl);
+                print_arg(out, x, verb, &inner);
             }
             out.push(']');
         }
         Value::Map(m) => {
+            let inner = fl.nested();
             out.push_str("map[");
             for (k, (key, x)) in m.borrow().iter().enumerate() {
                 if k > 0 {
                     out.push(' ');
                 }
-                print_arg(out, &Value::str(key.as_str()), verb, fl);
+                print_arg(out, &Value::str(key.as_str()), verb, &inner);
                 out.push(':');
-                print_arg(out, x, verb, fl);
+                print_arg(out, x, verb, &inner);
             }
             out.push(']');
         }
@@ -1016,8 +1029,15 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             if matches!(o.kind_name(), "struct" | "ptr") && !o.fields().is_empty() && verb != 'T' =>
         {
             if o.kind_name() == "ptr" {
+                // Inside another value Go prints a pointer's address for the integer verbs
+                // and `%v` (which no output can match: ours prints what it points to), and
+                // reports other verbs as bad, showing the pointer followed once.
+                if fl.nested && !matches!(verb, 'v' | 'p' | 'b' | 'o' | 'd' | 'x' | 'X') {
+                    return bad_verb(out, v, verb);
+                }
                 out.push('&');
             }
+            let inner = fl.nested();
             out.push('{');
             for (k, (name, x)) in o.fields().iter().enumerate() {
                 if k > 0 {
@@ -1027,7 +1047,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
                     out.push_str(name);
                     out.push(':');
                 }
-                print_arg(out, x, verb, fl);
+                print_arg(out, x, verb, &inner);
             }
             out.push('}');
         }
