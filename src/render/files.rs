@@ -86,9 +86,7 @@ impl Files {
         let s = data.strip_suffix(b"\n").unwrap_or(data);
         Ok(Value::typed_list(
             "[]string",
-            s.split(|&b| b == b'\n')
-                .map(|l| Value::from_go_slice(l))
-                .collect(),
+            s.split(|&b| b == b'\n').map(Value::from_go_slice).collect(),
         ))
     }
 }
