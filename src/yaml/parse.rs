@@ -65,7 +65,7 @@ pub(super) fn parse_values_general(text: &str, file: &str) -> Result<Value, Erro
     let root = first_document(text, file)?;
     match root {
         Y::Null => Ok(Value::new_map()),
-        Y::Map(_) => Ok(to_value(root, file)?),
+        Y::Map(_) => Ok(to_value(root)?),
         // sigs.k8s.io/yaml's words, naming no line (and so no file: the caller names it).
         other => Err(Error::new(
             "",
@@ -81,7 +81,7 @@ pub(super) fn parse_values_general(text: &str, file: &str) -> Result<Value, Erro
 /// Like [`parse_values`] but any top-level type is accepted (`fromYaml`, `fromJson`).
 pub fn parse_any(text: &str, file: &str) -> Result<Value, Error> {
     let root = first_document(text, file)?;
-    to_value(root, file)
+    to_value(root)
 }
 
 /// Every document of a stream as JSON data; integers stay integers, keys keep document order.
@@ -958,7 +958,7 @@ fn conversion_error(m: String) -> Error {
 }
 
 /// The JSON round trip of Helm's values: every number becomes a float64.
-fn to_value(y: Y, file: &str) -> Result<Value, Error> {
+fn to_value(y: Y) -> Result<Value, Error> {
     Ok(match y {
         Y::Null => Value::Nil,
         Y::Bool(b) => Value::Bool(b),
@@ -972,17 +972,12 @@ fn to_value(y: Y, file: &str) -> Result<Value, Error> {
         }
         Y::Float(f) => Value::Float(f),
         Y::Str(s) => Value::str(s),
-        Y::Seq(items) => Value::list(
-            items
-                .into_iter()
-                .map(|i| to_value(i, file))
-                .collect::<Result<_, _>>()?,
-        ),
+        Y::Seq(items) => Value::list(items.into_iter().map(to_value).collect::<Result<_, _>>()?),
         Y::Map(pairs) => {
             let mut m = std::collections::BTreeMap::new();
             for (k, v) in pairs {
                 let k = map_key(&k, &v).map_err(conversion_error)?;
-                m.insert(k, to_value(v, file)?);
+                m.insert(k, to_value(v)?);
             }
             Value::map_from(m)
         }
