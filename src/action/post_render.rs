@@ -67,10 +67,26 @@ impl PatchOptions {
 pub struct PostRenderer {
     /// As given: a path, or a name looked up on `$PATH`.
     pub path: String,
+    /// Where [`PostRenderer::find`] found it: absolute, as Helm runs it.
+    pub exe: PathBuf,
     /// `--post-renderer-args`, in order.
     pub args: Vec<String>,
     /// `--post-renderer-timeout`.
     pub timeout: Duration,
+}
+
+impl PostRenderer {
+    /// Finds the executable (see [`look_path`]) while the flags are read, as Helm does: a
+    /// post-renderer that is missing or not executable is a flag error, reported before any chart
+    /// is fetched or rendered.
+    pub fn find(path: String, args: Vec<String>, timeout: Duration) -> anyhow::Result<PostRenderer> {
+        Ok(PostRenderer {
+            exe: look_path(&path)?,
+            path,
+            args,
+            timeout,
+        })
+    }
 }
 
 /// The built-in merge keys (`diff::MergeKeys::builtin`) as strategic merge needs them.
@@ -133,23 +149,22 @@ fn look_path(name: &str) -> anyhow::Result<PathBuf> {
     std::path::absolute(&found).with_context(|| format!("--post-renderer: resolving {name}"))
 }
 
-/// Runs the post-renderer on `input` and returns its stdout. Its stderr is shown only in the
-/// error of a failed run, as Helm does.
-pub fn run_post_renderer(pr: &PostRenderer, input: &str) -> anyhow::Result<String> {
-    let exe = look_path(&pr.path)?;
-    run(pr, &exe, input).map_err(|e| PostRenderFailed(format!("{e:#}")).into())
+/// Runs the post-renderer on `input` and returns its stdout, verbatim: as in Helm, bytes that are
+/// not UTF-8 are not an error here (`template` prints them; [`decode_output`] refuses them where
+/// the output is parsed). Its stderr is shown only in the error of a failed run, as Helm does.
+pub fn run_post_renderer(pr: &PostRenderer, input: &str) -> anyhow::Result<Vec<u8>> {
+    run(pr, input).map_err(|e| PostRenderFailed(format!("{e:#}")).into())
 }
 
 /// A post-renderer that was found but failed to run or exited with an error. Helm has created
-/// the release it renders by then, so `template` prints its `--debug` hint after this error (not
-/// after a post-renderer that cannot be found, a flag error in Helm).
+/// the release it renders by then, so `template` prints its `--debug` hint after this error.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct PostRenderFailed(String);
 
-fn run(pr: &PostRenderer, exe: &Path, input: &str) -> anyhow::Result<String> {
-    let shown = exe.display().to_string();
-    let mut child = Command::new(exe)
+fn run(pr: &PostRenderer, input: &str) -> anyhow::Result<Vec<u8>> {
+    let shown = pr.exe.display().to_string();
+    let mut child = Command::new(&pr.exe)
         .args(&pr.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -202,12 +217,28 @@ fn run(pr: &PostRenderer, exe: &Path, input: &str) -> anyhow::Result<String> {
         };
         bail!("error while running post render on files: error while running command {shown}. error output:\n{stderr}: {how}");
     }
-    let out = out_reader
+    out_reader
         .join()
         .expect("stdout reader panicked")
-        .context("reading the post-renderer's output")?;
-    String::from_utf8(out)
-        .map_err(|_| anyhow::anyhow!("post-renderer {shown} printed output that is not UTF-8"))
+        .context("reading the post-renderer's output")
+}
+
+/// The post-renderer's output as text, for the verbs that parse it. Helm's YAML reader refuses
+/// bytes that are not UTF-8 anywhere in a document (comments too: `yaml: invalid trailing UTF-8
+/// octet`); the error here names the document and line of the first one.
+pub fn decode_output(pr: &PostRenderer, out: Vec<u8>) -> anyhow::Result<String> {
+    String::from_utf8(out).map_err(|e| {
+        let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        // The documents before it, the bad byte's own counted by a stand-in for it (else a bad
+        // byte right after a separator would be counted in the document before).
+        let document = manifest::split_document_bytes(&[before, b"?"].concat()).len();
+        anyhow::anyhow!(
+            "post-renderer {} printed bytes that are not UTF-8 (document {document}, line {line} of \
+             its output); nothing was applied",
+            pr.path
+        )
+    })
 }
 
 /// The post-renderer's output as manifests in install order, each document checked to be YAML.

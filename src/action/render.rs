@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, path::PathBuf, rc::Rc};
 
-use super::post_render::{run_post_renderer, split_output, BuiltinLists, PatchOptions};
+use super::post_render::{decode_output, run_post_renderer, split_output, BuiltinLists, PatchOptions};
 use crate::{
     chart::{self, Chart},
     manifest::{self, Hook, Manifest},
@@ -91,15 +91,16 @@ pub struct RenderedRelease {
     /// The top chart's NOTES.txt, rendered.
     pub notes: Option<String>,
     /// The post-renderer's output, verbatim: Helm's release manifest when one ran (`manifests`
-    /// are then its documents).
-    pub post_rendered: Option<String>,
+    /// are then its documents). UTF-8, unless the request was
+    /// [`post_rendered_unchecked`](RenderRequest::post_rendered_unchecked).
+    pub post_rendered: Option<Vec<u8>>,
 }
 
 impl RenderedRelease {
     /// The manifest text as Helm records it (`---\n# Source: …` documents).
     pub fn manifest_text(&self) -> String {
         if let Some(text) = &self.post_rendered {
-            return text.clone();
+            return String::from_utf8_lossy(text).into_owned();
         }
         joined_manifests(&self.manifests)
     }
@@ -251,9 +252,17 @@ pub fn render_release(req: &RenderRequest) -> anyhow::Result<RenderedRelease> {
         }
         input.push_str(&joined_manifests(&manifests));
         let out = run_post_renderer(pr, &input)?;
-        manifests = match split_output(pr, &out) {
-            Err(_) if req.post_rendered_unchecked => Vec::new(),
-            split => split?,
+        let out = if req.post_rendered_unchecked {
+            // Printed as it is, bytes that are not UTF-8 included, as `helm template` does.
+            manifests = std::str::from_utf8(&out)
+                .ok()
+                .and_then(|text| split_output(pr, text).ok())
+                .unwrap_or_default();
+            out
+        } else {
+            let text = decode_output(pr, out)?;
+            manifests = split_output(pr, &text)?;
+            text.into_bytes()
         };
         post_rendered = Some(out);
         tracing::debug!(elapsed = ?started.elapsed(), "post-rendered");

@@ -254,7 +254,7 @@ fn print_to(opts: &TemplateOptions, rendered: &RenderedRelease, out: &mut dyn Wr
     // trimmed, then a line break, then the hooks).
     let head = post_rendered
         .as_ref()
-        .map(|text| format!("{}\n", text.trim_matches(GO_SPACE)));
+        .map(|text| gotemplate::gostr::trim_space_bytes(text));
     if opts.include_crds && !opts.skip_crds && head.is_none() {
         crd_objects(chart, None, &mut crds)?;
     }
@@ -275,25 +275,21 @@ fn print_to(opts: &TemplateOptions, rendered: &RenderedRelease, out: &mut dyn Wr
         return write_output_dir(dir, &docs);
     }
     let write = |out: &mut dyn Write| -> anyhow::Result<()> {
-        if let Some(h) = &head {
-            out.write_all(h.as_bytes())?;
+        if let Some(h) = head {
+            out.write_all(h)?;
+            out.write_all(b"\n")?;
         }
         write_docs(&docs, out)
     };
     if opts.show_only.is_empty() {
         return write(out);
     }
-    let all = printed(write)?;
-    out.write_all(show_only(&all, &opts.show_only)?.as_bytes())?;
+    // Bytes, not text: a post-renderer's output need not be UTF-8, and Helm prints it as it is.
+    let mut all = Vec::new();
+    write(&mut all)?;
+    out.write_all(&show_only(&all, &opts.show_only)?)?;
     Ok(())
 }
-
-/// Go's `strings.TrimSpace` set (ASCII whitespace and the Unicode spaces Go counts).
-const GO_SPACE: &[char] = &[
-    ' ', '\t', '\n', '\r', '\x0b', '\x0c', '\u{85}', '\u{a0}', '\u{1680}', '\u{2000}', '\u{2001}',
-    '\u{2002}', '\u{2003}', '\u{2004}', '\u{2005}', '\u{2006}', '\u{2007}', '\u{2008}', '\u{2009}',
-    '\u{200a}', '\u{2028}', '\u{2029}', '\u{202f}', '\u{205f}', '\u{3000}',
-];
 
 /// Documents as `helm template` prints them: `---`, a `# Source:` line, the text.
 fn write_docs(docs: &[(&str, &str)], out: &mut dyn Write) -> anyhow::Result<()> {
@@ -335,23 +331,20 @@ pub(super) fn crd_objects(
 
 /// `--show-only`: keep the documents whose template path (after the chart name) matches a pattern,
 /// in the order of the patterns, as Helm does; a pattern matching nothing is an error.
-fn show_only(all: &str, patterns: &[String]) -> anyhow::Result<String> {
-    let docs = manifest::split_documents(all);
-    let mut out = String::new();
+fn show_only(all: &[u8], patterns: &[String]) -> anyhow::Result<Vec<u8>> {
+    let docs = manifest::split_document_bytes(all);
+    let mut out = Vec::new();
     for pat in patterns {
         let pat = pat.replace('\\', "/");
         let mut found = false;
         for d in &docs {
-            let Some(rest) = d.lines().find_map(|l| l.strip_prefix("# Source: ")) else {
-                continue;
-            };
-            let Some((_, path)) = rest.split_once('/') else {
+            let Some(path) = source_path(d) else {
                 continue;
             };
             if path_match(&pat, path) {
-                out.push_str("---\n");
-                out.push_str(d);
-                out.push('\n');
+                out.extend_from_slice(b"---\n");
+                out.extend_from_slice(d);
+                out.push(b'\n');
                 found = true;
             }
         }
@@ -362,8 +355,21 @@ fn show_only(all: &str, patterns: &[String]) -> anyhow::Result<String> {
     Ok(out)
 }
 
+/// The template path a document names, as Helm's `# Source: [^/]+/(.+)` finds it: the first
+/// `# Source: ` anywhere in the document (not only at a line's start) followed by a chart name,
+/// a `/` and a path, which runs to the end of its line (a `\r` included).
+fn source_path(doc: &[u8]) -> Option<&[u8]> {
+    const MARK: &[u8] = b"# Source: ";
+    memchr::memmem::find_iter(doc, MARK).find_map(|at| {
+        let rest = &doc[at + MARK.len()..];
+        let slash = rest.iter().position(|&b| b == b'/').filter(|&i| i > 0)?;
+        let path = rest[slash + 1..].split(|&b| b == b'\n').next()?;
+        (!path.is_empty()).then_some(path)
+    })
+}
+
 /// Go's `filepath.Match`: `*` and `?` within a segment, `[...]` classes; the whole path must match.
-fn path_match(pattern: &str, path: &str) -> bool {
+fn path_match(pattern: &str, path: &[u8]) -> bool {
     fn go(p: &[u8], s: &[u8]) -> bool {
         match p.first() {
             None => s.is_empty(),
@@ -398,7 +404,7 @@ fn path_match(pattern: &str, path: &str) -> bool {
             Some(&c) => s.first() == Some(&c) && go(&p[1..], &s[1..]),
         }
     }
-    go(pattern.as_bytes(), path.as_bytes())
+    go(pattern.as_bytes(), path)
 }
 
 /// `--output-dir`: one file per template path, documents of the same path appended (Helm's writeToFile).
@@ -427,7 +433,41 @@ fn write_output_dir(dir: &Path, docs: &[(&str, &str)]) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::path_match;
+    use super::{path_match, source_path};
+
+    #[test]
+    fn source_path_is_found_as_helms_regexp_finds_it() {
+        // (case, document, path): what `# Source: [^/]+/(.+)` captures in Go.
+        type Case = (&'static str, &'static [u8], Option<&'static [u8]>);
+        let cases: [Case; 7] = [
+            (
+                "at the top",
+                b"# Source: c/templates/a.yaml\nx: 1",
+                Some(b"templates/a.yaml"),
+            ),
+            (
+                "after text on a line",
+                b"a: b # Source: c/t/a.yaml\n",
+                Some(b"t/a.yaml"),
+            ),
+            (
+                "the first of two",
+                b"# Source: c/a.yaml\n# Source: c/b.yaml",
+                Some(b"a.yaml"),
+            ),
+            ("\\r kept", b"# Source: c/a.yaml\r\nx: 1", Some(b"a.yaml\r")),
+            (
+                "no chart name: the next one",
+                b"# Source: /a\n# Source: c/b",
+                Some(b"b"),
+            ),
+            ("chart name across a line break", b"# Source: c\nd/e", Some(b"e")),
+            ("no path", b"# Source: c/\nx: 1", None),
+        ];
+        for (name, doc, want) in cases {
+            assert_eq!(source_path(doc), want, "{name}");
+        }
+    }
 
     #[test]
     fn show_only_patterns_match_like_filepath_match() {
@@ -444,7 +484,7 @@ mod tests {
             ("no prefix match", "templates", "templates/a.yaml", false),
         ];
         for (name, p, s, want) in cases {
-            assert_eq!(path_match(p, s), want, "{name}");
+            assert_eq!(path_match(p, s.as_bytes()), want, "{name}");
         }
     }
 }

@@ -479,7 +479,7 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
         let (name, data) = f.into_parts();
         match name.as_str() {
             "Chart.yaml" => {}
-            "Chart.lock" => check_yaml(data.bytes()?, "Chart.lock")?,
+            "Chart.lock" => check_lock(data.bytes()?, "Chart.lock")?,
             "values.yaml" => {
                 let v = crate::yaml::read_values(data.bytes()?, "values.yaml")
                     .map_err(|e| Error::new(format!("cannot load values.yaml: {e}")))?;
@@ -509,7 +509,7 @@ fn load_files_within(files: Vec<Pending>, budget: &mut Budget) -> Result<Chart, 
                 }
             }
             "requirements.lock" => {
-                check_yaml(data.bytes()?, "requirements.lock")?;
+                check_lock(data.bytes()?, "requirements.lock")?;
                 if metadata.as_ref().is_some_and(|m| m.api_version == "v1") {
                     chart.files.push(File { name, data });
                 }
@@ -580,8 +580,48 @@ fn parse_yaml_doc(data: &[u8], file: &str) -> Result<serde_json::Value, Error> {
     Ok(docs.into_iter().next().unwrap_or(serde_json::Value::Null))
 }
 
-fn check_yaml(data: &[u8], file: &str) -> Result<(), Error> {
-    parse_yaml_doc(data, file).map(|_| ())
+/// Helm decodes `Chart.lock` (and `requirements.lock`) into its `chart.Lock` while it loads the
+/// chart, so a lock file of the wrong shape fails the load with encoding/json's error: the first
+/// mismatch in the keys' sorted order (sigs.k8s.io/yaml hands json a map). The entries of
+/// `dependencies` and the `generated` time are not checked here.
+fn check_lock(data: &[u8], file: &str) -> Result<(), Error> {
+    use super::dependencies::json_kind;
+    use serde_json::Value as Json;
+    let mismatch = |what: String| {
+        Error::new(format!(
+            "cannot load {file}: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {what}"
+        ))
+    };
+    let map = match parse_yaml_doc(data, file)? {
+        Json::Object(map) => map,
+        Json::Null => return Ok(()),
+        other => {
+            return Err(mismatch(format!(
+                "{} into Go value of type chart.Lock",
+                json_kind(&other)
+            )))
+        }
+    };
+    let mut fields: Vec<(&String, &Json)> = map.iter().collect();
+    fields.sort_by_key(|(k, _)| *k);
+    for (key, v) in fields {
+        // encoding/json matches field names without regard to case.
+        let key = key.to_ascii_lowercase();
+        let wanted = match (key.as_str(), v) {
+            // sigs.k8s.io/yaml hands a string field any scalar as a string.
+            (_, Json::Null)
+            | ("dependencies", Json::Array(_))
+            | ("digest", Json::String(_) | Json::Number(_) | Json::Bool(_)) => continue,
+            ("dependencies", _) => "[]*chart.Dependency",
+            ("digest", _) => "string",
+            _ => continue,
+        };
+        return Err(mismatch(format!(
+            "{} into Go struct field Lock.{key} of type {wanted}",
+            json_kind(v)
+        )));
+    }
+    Ok(())
 }
 
 fn go_json_kind(v: &Value) -> &'static str {
@@ -1015,5 +1055,61 @@ mod tests {
             assert_eq!(got, Err(want), "{}", path.display());
         }
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn lock_files_of_the_wrong_shape_fail_the_load_as_in_helm() {
+        const PREFIX: &str = "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal";
+        // (case, file, contents, helm v3.17.2's error after "cannot load FILE: PREFIX ", or None)
+        let cases: &[(&str, &str, &str, Option<&str>)] = &[
+            (
+                "a string",
+                "Chart.lock",
+                "lock\n",
+                Some("string into Go value of type chart.Lock"),
+            ),
+            (
+                "a list",
+                "requirements.lock",
+                "- a\n",
+                Some("array into Go value of type chart.Lock"),
+            ),
+            ("empty", "Chart.lock", "", None),
+            ("null", "Chart.lock", "~\n", None),
+            (
+                "a number as the digest is a string",
+                "Chart.lock",
+                "digest: 1\n",
+                None,
+            ),
+            (
+                "a list as the digest",
+                "Chart.lock",
+                "digest: [1]\n",
+                Some("array into Go struct field Lock.digest of type string"),
+            ),
+            (
+                "keys in sorted order, matched without case",
+                "Chart.lock",
+                "Digest: [1]\nDEPENDENCIES: 1\n",
+                Some("number into Go struct field Lock.dependencies of type []*chart.Dependency"),
+            ),
+            ("well formed", "Chart.lock", "digest: x\ndependencies: []\n", None),
+        ];
+        for (name, file, text, want) in cases {
+            let files = vec![
+                BufferedFile {
+                    name: "Chart.yaml".into(),
+                    data: b"apiVersion: v2\nname: c\nversion: 1.0.0\n".to_vec(),
+                },
+                BufferedFile {
+                    name: file.to_string(),
+                    data: text.as_bytes().to_vec(),
+                },
+            ];
+            let got = load_files(files).err().map(|e| e.to_string());
+            let want = want.map(|w| format!("cannot load {file}: {PREFIX} {w}"));
+            assert_eq!(got, want, "{name}");
+        }
     }
 }

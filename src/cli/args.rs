@@ -489,19 +489,19 @@ impl PatchArgs {
             Some(t) => parse_duration(t)?,
             None => crate::action::DEFAULT_POST_RENDERER_TIMEOUT,
         };
+        // Helm takes an empty `--post-renderer ""` as none.
+        let post_renderer = match self.post_renderer.clone().filter(|path| !path.is_empty()) {
+            Some(path) => Some(crate::action::PostRenderer::find(
+                path,
+                self.post_renderer_args.clone(),
+                timeout,
+            )?),
+            None => None,
+        };
         Ok(crate::action::PatchOptions {
             patch_files: self.patch.clone(),
             set_image: self.set_image.clone(),
-            // Helm takes an empty `--post-renderer ""` as none.
-            post_renderer: self
-                .post_renderer
-                .clone()
-                .filter(|path| !path.is_empty())
-                .map(|path| crate::action::PostRenderer {
-                    path,
-                    args: self.post_renderer_args.clone(),
-                    timeout,
-                }),
+            post_renderer,
         })
     }
 }

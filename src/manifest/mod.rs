@@ -81,8 +81,8 @@ pub const HOOK_DELETE_ANNOTATION: &str = "helm.sh/hook-delete-policy";
 /// Helm's separator, `(?:^|\s*\n)---\s*` in Go's RE2, where `\s` is ASCII whitespace; spelled out
 /// as a class here, because the `regex` crate's `\s` is Unicode (also matching U+00A0 and friends)
 /// and compiling its tables costs more than the whole split on most charts.
-static SEPARATOR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*").expect("static regex"));
+const SEPARATOR_PATTERN: &str = r"(?:^|[\t\n\f\r ]*\n)---[\t\n\f\r ]*";
+static SEPARATOR: LazyLock<Regex> = LazyLock::new(|| Regex::new(SEPARATOR_PATTERN).expect("static regex"));
 
 /// Helm's `SplitManifests`: documents of one file, trimmed, empty ones dropped.
 pub fn split_documents(text: &str) -> Vec<&str> {
@@ -90,6 +90,19 @@ pub fn split_documents(text: &str) -> Vec<&str> {
         .split(text.trim())
         .filter(|d| !d.is_empty())
         .map(str::trim)
+        .collect()
+}
+
+/// [`split_documents`] of bytes that need not be UTF-8: a post-renderer's output, which Helm's
+/// `template --show-only` splits as a Go string (trimmed with Go's `strings.TrimSpace`).
+pub fn split_document_bytes(text: &[u8]) -> Vec<&[u8]> {
+    static SEPARATOR_BYTES: LazyLock<regex::bytes::Regex> =
+        LazyLock::new(|| regex::bytes::Regex::new(SEPARATOR_PATTERN).expect("static regex"));
+    let trim = gotemplate::gostr::trim_space_bytes;
+    SEPARATOR_BYTES
+        .split(trim(text))
+        .filter(|d| !d.is_empty())
+        .map(trim)
         .collect()
 }
 
@@ -283,6 +296,16 @@ mod tests {
         ];
         for (name, input, want) in cases {
             assert_eq!(split_documents(input), *want, "{name}");
+            let bytes: Vec<&[u8]> = want.iter().map(|d| d.as_bytes()).collect();
+            assert_eq!(split_document_bytes(input.as_bytes()), bytes, "{name} as bytes");
         }
+    }
+
+    #[test]
+    fn split_bytes_that_are_not_utf8() {
+        // A post-renderer's Latin-1 output: the bad bytes stay in their documents, verbatim.
+        let input: &[u8] = b"\n---\nname: caf\xe9\n---\n\xff\n";
+        let want: &[&[u8]] = &[b"name: caf\xe9", b"\xff"];
+        assert_eq!(split_document_bytes(input), want);
     }
 }

@@ -86,9 +86,7 @@ impl Files {
         let s = data.strip_suffix(b"\n").unwrap_or(data);
         Ok(Value::typed_list(
             "[]string",
-            s.split(|&b| b == b'\n')
-                .map(|l| Value::from_go_bytes(l.to_vec()))
-                .collect(),
+            s.split(|&b| b == b'\n').map(Value::from_go_slice).collect(),
         ))
     }
 }
@@ -116,8 +114,20 @@ impl Object for Files {
                 })))
             }
             // A map type: other names are key lookups.
-            _ => Some(self.files.get(name).map_or(Value::Nil, bytes_value)),
+            _ => self.map_index(name),
         }
+    }
+    fn go_len(&self) -> Option<usize> {
+        Some(self.files.len())
+    }
+    fn map_index(&self, key: &str) -> Option<Value> {
+        // A missing key is the element type's zero value, an empty `[]byte` (`quote` prints
+        // `""` for it, where it skips a nil).
+        Some(
+            self.files
+                .get(key)
+                .map_or_else(|| Value::Bytes(Rc::from(&[][..])), bytes_value),
+        )
     }
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         let arg = || match args {
@@ -133,7 +143,7 @@ impl Object for Files {
         };
         Some(match name {
             // `string(bytes)`: a binary file keeps its bytes (`.Files.Get "x" | b64enc`).
-            "Get" => arg().and_then(|p| Ok(Value::from_go_bytes(self.get_bytes(&p)?.to_vec()))),
+            "Get" => arg().and_then(|p| Ok(Value::from_go_slice(self.get_bytes(&p)?))),
             "GetBytes" => arg().and_then(|p| Ok(Value::Bytes(Rc::from(self.get_bytes(&p)?)))),
             "Glob" => arg().map(|p| self.glob(&p).into_value()),
             "Lines" => arg().and_then(|p| self.lines(&p)),

@@ -355,8 +355,17 @@ fn to_context(v: &Value) -> Json {
                 o.to_plain()
                     .map_or(Json::Object(Default::default()), |p| to_context(&p))
             } else {
-                let map: BTreeMap<String, Json> =
-                    fields.iter().map(|(k, v)| (k.clone(), to_context(v))).collect();
+                let mut map: BTreeMap<String, Json> = BTreeMap::new();
+                for (k, v) in &fields {
+                    let value = to_context(v);
+                    // An embedded struct's fields read as the embedding one's (`Chart.Name`).
+                    if let (true, Json::Object(promoted)) = (o.is_embedded(k), &value) {
+                        for (pk, pv) in promoted {
+                            map.entry(pk.clone()).or_insert_with(|| pv.clone());
+                        }
+                    }
+                    map.insert(k.clone(), value);
+                }
                 Json::Object(map.into_iter().collect())
             }
         }
@@ -385,6 +394,32 @@ mod tests {
             false,
         );
         chart.render(FILE, text, &scope).map_err(|e| e.to_string())
+    }
+
+    /// `.Chart` embeds its metadata (`struct { chart.Metadata; IsRoot bool }`): handlebars sees
+    /// the promoted fields at the top, as Go's selectors do, and the embedded struct by name.
+    #[test]
+    fn embedded_chart_metadata_reads_flat() {
+        let meta = crate::chart::Metadata {
+            name: "web".into(),
+            version: "1.0.0".into(),
+            ..Default::default()
+        };
+        let ctx = to_context(&super::super::chart_value(&meta, true));
+        let cases = [
+            ("/Name", Json::from("web")),
+            ("/Version", Json::from("1.0.0")),
+            ("/IsRoot", Json::from(true)),
+            ("/Metadata/Name", Json::from("web")),
+        ];
+        for (pointer, want) in cases {
+            assert_eq!(ctx.pointer(pointer), Some(&want), "{pointer}");
+        }
+        assert_eq!(
+            ctx.pointer("/Metadata/IsRoot"),
+            None,
+            "IsRoot is not the metadata's"
+        );
     }
 
     /// Issue 20: handlebars partials including each other overflowed the stack. A loop of

@@ -182,6 +182,9 @@ pub struct Struct {
     /// What `toYaml`/`toJson` see, in encoding/json's order (Go marshals a struct's fields in
     /// declaration order, under their json tags, which differ from field names).
     plain: Option<Vec<(String, Value)>>,
+    /// The fields that embed a struct (Go's `struct { chart.Metadata; … }`): their fields are
+    /// promoted, so `.Chart.Name` reaches `.Chart.Metadata.Name`.
+    embedded: Vec<String>,
 }
 
 impl Struct {
@@ -193,7 +196,13 @@ impl Struct {
             methods: BTreeMap::new(),
             string: None,
             plain: None,
+            embedded: Vec::new(),
         }
+    }
+    /// Embeds a struct as a field named after its type (after the ones already there).
+    pub fn embed(mut self, name: &str, v: Struct) -> Self {
+        self.embedded.push(name.to_string());
+        self.field(name, v.into_value())
     }
     /// Adds a field (after the ones already there).
     pub fn field(mut self, name: &str, v: Value) -> Self {
@@ -247,6 +256,26 @@ impl Object for Struct {
             .map(|(_, v)| v)
             .or_else(|| self.methods.get(name))
             .cloned()
+            // Its `String()` method, callable by name (on a field or a variable alike: both
+            // are addressable, so Go finds the pointer-receiver method).
+            .or_else(|| {
+                (name == "String")
+                    .then(|| self.string.as_deref().map(Value::str))
+                    .flatten()
+            })
+            .or_else(|| {
+                // Promoted from an embedded struct, as Go's selector finds them.
+                self.fields
+                    .iter()
+                    .filter(|(k, _)| self.embedded.contains(k))
+                    .find_map(|(_, v)| match v {
+                        Value::Object(o) => o.field(name),
+                        _ => None,
+                    })
+            })
+    }
+    fn is_embedded(&self, field: &str) -> bool {
+        self.embedded.iter().any(|k| k == field)
     }
     fn go_string(&self) -> String {
         // Go prints a struct as {v1 v2 ...} in field declaration order.
@@ -271,6 +300,23 @@ impl Object for Struct {
     }
     fn fields(&self) -> Vec<(String, Value)> {
         self.fields.clone()
+    }
+    fn comparable(&self) -> bool {
+        // A pointer compares by address; a struct only when every field's type has `==` (the
+        // chart metadata's slices and maps make `.Chart` one that has not).
+        self.kind_name() == "ptr" || self.fields.iter().all(|(_, v)| v.go_comparable())
+    }
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        if self.kind_name() == "ptr" {
+            return std::ptr::addr_eq(self as *const Struct, other as *const dyn Object);
+        }
+        let theirs = other.fields();
+        self.fields.len() == theirs.len()
+            && self
+                .fields
+                .iter()
+                .zip(&theirs)
+                .all(|((_, a), (_, b))| a.go_identical(b))
     }
 }
 
@@ -309,6 +355,9 @@ impl Object for VersionSet {
     }
     fn go_string(&self) -> String {
         format!("[{}]", self.0.join(" "))
+    }
+    fn go_len(&self) -> Option<usize> {
+        Some(self.0.len())
     }
     fn to_plain(&self) -> Option<Value> {
         Some(Value::list(
@@ -404,8 +453,8 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
                 .collect(),
         )
     };
-    // chart.Metadata's json tags in declaration order (all `omitempty`), then the embedding
-    // struct's own `IsRoot`, which has no tag.
+    // chart.Metadata's json tags in declaration order (all `omitempty`); the embedding struct
+    // adds its own `IsRoot`, which has no tag, after them.
     let text = |k: &str, v: &String| (!v.is_empty()).then(|| (k.to_string(), Value::str(v.as_str())));
     let some = |k: &str, set: bool, v: &Value| set.then(|| (k.to_string(), v.clone()));
     let plain: Vec<(String, Value)> = [
@@ -427,14 +476,11 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
         text("kubeVersion", &m.kube_version),
         some("dependencies", !m.dependencies.is_empty(), &dependencies),
         text("type", &m.chart_type),
-        Some(("IsRoot".to_string(), Value::Bool(is_root))),
     ]
     .into_iter()
     .flatten()
     .collect();
-    // Helm 3.17 hands templates an anonymous struct embedding the metadata (recAllTpls), which
-    // is what `typeOf .Chart` and `%T` print.
-    Struct::new("struct { chart.Metadata; IsRoot bool }")
+    let metadata = Struct::new("chart.Metadata")
         .field("Name", Value::str(m.name.as_str()))
         .field("Home", Value::str(m.home.as_str()))
         .field("Sources", strs(&m.sources))
@@ -452,6 +498,13 @@ pub fn chart_value(m: &Metadata, is_root: bool) -> Value {
         .field("KubeVersion", Value::str(m.kube_version.as_str()))
         .field("Dependencies", dependencies)
         .field("Type", Value::str(m.chart_type.as_str()))
+        .plain(plain.clone());
+    let mut plain = plain;
+    plain.push(("IsRoot".to_string(), Value::Bool(is_root)));
+    // Helm 3.17 hands templates an anonymous struct embedding the metadata (recAllTpls), which
+    // is what `typeOf .Chart` and `%T` print, and what fmt prints as `{{name …} true}`.
+    Struct::new("struct { chart.Metadata; IsRoot bool }")
+        .embed("Metadata", metadata)
         .field("IsRoot", Value::Bool(is_root))
         .plain(plain)
         .into_value()

@@ -118,6 +118,15 @@ fn translate(text: &str, e: &Error) -> (String, Option<usize>) {
         };
         return (owned(message), parser(at));
     }
+    if m == "':' may not precede any of `[{` in flow mapping" {
+        // `{a:{b: c}}` (a Go struct printed with %v): go-yaml reads the plain scalar `a:` and
+        // then finds a collection where the enclosing one's separator or end should be.
+        let message = match enclosing_open(text, e) {
+            Some('[') => "did not find expected ',' or ']'",
+            _ => "did not find expected ',' or '}'",
+        };
+        return (owned(message), parser(at));
+    }
     if m.starts_with("invalid trailing content after ") {
         return (owned("did not find expected key"), parser(at));
     }
@@ -143,9 +152,14 @@ fn innermost_open(from: &str, text: &str, e: &Error) -> Option<char> {
         .lines()
         .skip(e.line.unwrap_or(1))
         .flat_map(|l| std::iter::once('\n').chain(l.chars()));
+    last_open(from.chars().chain(after))
+}
+
+/// The innermost flow collection still open after `chars`; quoted scalars are skipped.
+fn last_open(chars: impl Iterator<Item = char>) -> Option<char> {
     let mut open = Vec::new();
     let mut quote = None;
-    for c in from.chars().chain(after) {
+    for c in chars {
         match (quote, c) {
             (Some(q), c) if c == q => quote = None,
             (Some(_), _) => {}
@@ -158,6 +172,16 @@ fn innermost_open(from: &str, text: &str, e: &Error) -> Option<char> {
         }
     }
     open.pop()
+}
+
+/// The flow collection open at the error's position, reading the text up to it.
+fn enclosing_open(text: &str, e: &Error) -> Option<char> {
+    let line = e.line.unwrap_or(1).saturating_sub(1);
+    let col = e.col.unwrap_or(1).saturating_sub(1);
+    last_open(text.lines().take(line + 1).enumerate().flat_map(|(i, l)| {
+        let upto = if i == line { col } else { usize::MAX };
+        l.chars().take(upto).chain(std::iter::once('\n'))
+    }))
 }
 
 /// The text of the error's line from its column on.
@@ -187,6 +211,23 @@ mod tests {
                 "list under a map",
                 "a: 1\n- b",
                 "line 1: did not find expected key",
+            ),
+            // A Go struct printed with %v (`{Name:x Deps:[]}`): a plain scalar `a:` then a
+            // collection where the enclosing one's separator should be.
+            (
+                "struct printed into a flow mapping",
+                "x: {a:{b: c}}",
+                "did not find expected ',' or '}'",
+            ),
+            (
+                "struct printed into a flow sequence",
+                "x:\n  y: [1,\n   a:{b}]",
+                "line 2: did not find expected ',' or ']'",
+            ),
+            (
+                "brackets in quotes do not count",
+                "x: [\"{\", a:{b}]",
+                "did not find expected ',' or ']'",
             ),
             (
                 "tab indentation",

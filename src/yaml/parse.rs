@@ -65,7 +65,7 @@ pub(super) fn parse_values_general(text: &str, file: &str) -> Result<Value, Erro
     let root = first_document(text, file)?;
     match root {
         Y::Null => Ok(Value::new_map()),
-        Y::Map(_) => Ok(to_value(root, file)?),
+        Y::Map(_) => Ok(to_value(root)?),
         // sigs.k8s.io/yaml's words, naming no line (and so no file: the caller names it).
         other => Err(Error::new(
             "",
@@ -81,7 +81,7 @@ pub(super) fn parse_values_general(text: &str, file: &str) -> Result<Value, Erro
 /// Like [`parse_values`] but any top-level type is accepted (`fromYaml`, `fromJson`).
 pub fn parse_any(text: &str, file: &str) -> Result<Value, Error> {
     let root = first_document(text, file)?;
-    to_value(root, file)
+    to_value(root)
 }
 
 /// Every document of a stream as JSON data; integers stay integers, keys keep document order.
@@ -95,7 +95,7 @@ pub fn parse_documents(text: &str, file: &str) -> Result<Vec<serde_json::Value>,
                 .decode(doc)
                 .map_err(|m| Error::new(file, Some((doc.line, doc.col)), m))?;
             // sigs.k8s.io/yaml's conversion errors name no line.
-            to_json_value(y).map_err(|m| conversion_error(file, m))
+            to_json_value(y).map_err(conversion_error)
         })
         .collect()
 }
@@ -953,36 +953,33 @@ fn missing_key(text: &str, at: Marker, flow: bool, file: &str) -> Option<Error> 
     Some(Error::new(file, Some((at.line(), at.col() + 1)), message))
 }
 
-fn conversion_error(file: &str, m: String) -> Error {
-    Error::new(file, None, format!("error converting YAML to JSON: {m}"))
+/// sigs.k8s.io/yaml's conversion errors name no line, and so no file either: the caller names
+/// it (`cannot load values.yaml: error converting YAML to JSON: …`, as Helm prints).
+fn conversion_error(m: String) -> Error {
+    Error::new("", None, format!("error converting YAML to JSON: {m}"))
 }
 
 /// The JSON round trip of Helm's values: every number becomes a float64.
-fn to_value(y: Y, file: &str) -> Result<Value, Error> {
+fn to_value(y: Y) -> Result<Value, Error> {
     Ok(match y {
         Y::Null => Value::Nil,
         Y::Bool(b) => Value::Bool(b),
         Y::Int(i) => Value::Float(i as f64),
         Y::Uint(u) => Value::Float(u as f64),
         Y::Float(f) if !f.is_finite() => {
-            return Err(conversion_error(
-                file,
-                format!("json: unsupported value: {}", go_nonfinite(f)),
-            ))
+            return Err(conversion_error(format!(
+                "json: unsupported value: {}",
+                go_nonfinite(f)
+            )))
         }
         Y::Float(f) => Value::Float(f),
         Y::Str(s) => Value::str(s),
-        Y::Seq(items) => Value::list(
-            items
-                .into_iter()
-                .map(|i| to_value(i, file))
-                .collect::<Result<_, _>>()?,
-        ),
+        Y::Seq(items) => Value::list(items.into_iter().map(to_value).collect::<Result<_, _>>()?),
         Y::Map(pairs) => {
             let mut m = std::collections::BTreeMap::new();
             for (k, v) in pairs {
-                let k = map_key(&k, &v).map_err(|e| conversion_error(file, e))?;
-                m.insert(k, to_value(v, file)?);
+                let k = map_key(&k, &v).map_err(conversion_error)?;
+                m.insert(k, to_value(v)?);
             }
             Value::map_from(m)
         }
@@ -1122,9 +1119,11 @@ mod tests {
             parse_values("a: 1", "f").unwrap(),
             "first doc only"
         );
-        assert!(
-            parse_values("v: .inf", "f").is_err(),
-            "json: unsupported value: +Inf"
+        // A conversion error names no line, and so no file: the caller names the file, as
+        // Helm's `cannot load values.yaml: error converting YAML to JSON: …` does.
+        assert_eq!(
+            parse_values("v: .inf", "f").unwrap_err().to_string(),
+            "error converting YAML to JSON: json: unsupported value: +Inf"
         );
     }
 

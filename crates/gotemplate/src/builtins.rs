@@ -143,11 +143,14 @@ fn length(v: &Value) -> Result<Value, String> {
         // Named map/slice types (`.Files`, `APIVersions`) have the length of what they wrap.
         // A nil one (a struct's unset slice) has length 0, though it marshals as `null`.
         Value::Object(o) if matches!(o.kind_name(), "map" | "slice") => {
-            match (o.as_list(), o.as_map(), o.to_plain()) {
+            match (o.as_list(), o.as_map(), o.go_len()) {
                 (Some(l), _, _) => l.len(),
                 (_, Some(m), _) => m.borrow().len(),
-                (_, _, Some(plain)) if !matches!(plain, Value::Nil) => return length(&plain),
-                _ => 0,
+                (_, _, Some(n)) => n,
+                _ => match o.to_plain() {
+                    Some(plain) if !matches!(plain, Value::Nil) => return length(&plain),
+                    _ => 0,
+                },
             }
         }
         Value::Object(o) => return Err(format!("len of type {}", o.type_name())),
@@ -186,13 +189,22 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         if let Some(m) = map_object(&cur) {
             cur = Value::Map(m);
         }
-        // A typed slice (`[]int`) indexes like a list.
+        // A typed slice (`[]int`) indexes like a list, a slice type holding its elements
+        // otherwise (`chartutil.VersionSet`) like the list it marshals as.
         if let Value::Object(o) = &cur {
             if let Some(l) = o.as_list() {
                 cur = Value::List(l.clone());
+            } else if o.kind_name() == "slice" && o.go_len().is_some() {
+                cur = o.to_plain().unwrap_or_default();
             }
         }
         cur = match &cur {
+            // A map type holding its entries otherwise (`.Files`): one entry, not a copy of all.
+            Value::Object(o) if o.kind_name() == "map" && o.go_len().is_some() => match i {
+                Value::Str(k) => o.map_index(k).unwrap_or_default(),
+                Value::Nil => return Err("value is nil; should be of type string".into()),
+                other => return Err(format!("value has type {}; should be string", other.type_name())),
+            },
             Value::List(l) => {
                 let x = index_arg(i, l.len())?;
                 l.get(x)
@@ -278,9 +290,9 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
         Value::Str(s) => match s.get(a..b) {
             Some(sub) => Value::str(sub),
             // Cut inside a character: Go keeps the bytes.
-            None => Value::from_go_bytes(s.as_bytes()[a..b].to_vec()),
+            None => Value::from_go_slice(&s.as_bytes()[a..b]),
         },
-        Value::BStr(bs) => Value::from_go_bytes(bs[a..b].to_vec()),
+        Value::BStr(bs) => Value::from_go_slice(&bs[a..b]),
         Value::List(l) => Value::list(l[a..b].to_vec()),
         Value::Bytes(bs) => Value::Bytes(bs[a..b].into()),
         _ => Value::Nil,
@@ -323,22 +335,31 @@ fn non_comparable(b: &Value) -> String {
     )
 }
 
-/// Whether `v` is of Go's map kind (a plain, typed or named map).
-fn is_map(v: &Value) -> bool {
-    match v {
-        Value::Map(_) => true,
-        Value::Object(o) => o.kind_name() == "map" && o.as_map().is_some(),
-        _ => false,
+/// Go's `eq` on two values that are neither numbers, strings nor bools (nil, maps, slices,
+/// structs, pointers), in Go's order: kinds that differ (unless one is nil) are an error, then a
+/// nil equals only a nil, then a type without `==` is an error (`.Files`, `.Chart`), then Go's
+/// `==` (pointers by identity, structs field by field).
+fn eq_other_kinds(a: &Value, b: &Value) -> Result<bool, String> {
+    let (ka, kb) = (a.kind_name(), b.kind_name());
+    if ka != kb && ka != "invalid" && kb != "invalid" {
+        return Err(format!(
+            "non-comparable types {}: {}, {}: {}",
+            gofmt::sprintf("%s", std::slice::from_ref(a)),
+            a.type_name(),
+            b.type_name(),
+            gofmt::format_v(b)
+        ));
     }
-}
-
-/// Whether `v` is of Go's slice kind.
-fn is_slice(v: &Value) -> bool {
-    match v {
-        Value::List(_) | Value::Bytes(_) => true,
-        Value::Object(o) => o.as_list().is_some(),
-        _ => false,
+    if a.go_is_nil() || b.go_is_nil() {
+        return Ok(a.go_is_nil() == b.go_is_nil());
     }
+    if !b.go_comparable() {
+        if b.has_cycle() {
+            return Err(format!("non-comparable type {}, {CYCLE}", b.type_name()));
+        }
+        return Err(non_comparable(b));
+    }
+    Ok(a.go_identical(b))
 }
 
 /// Go's `eq`: true if `a` equals any of `bs`.
@@ -368,37 +389,12 @@ pub(crate) fn eq(a: &Value, bs: &[Value]) -> Result<bool, String> {
                 (Value::Str(_) | Value::BStr(_), Value::Str(_) | Value::BStr(_)) => {
                     a.go_str_bytes() == b.go_str_bytes()
                 }
-                (Value::Nil, _) | (_, Value::Nil) => matches!(a, Value::Nil) == matches!(b, Value::Nil),
-                (Value::Object(x), Value::Object(y)) => match (x.as_complex(), y.as_complex()) {
-                    (Some(cx), Some(cy)) => cx == cy,
-                    // Named and typed maps (`chartutil.Values`, `map[string]string`) are not
-                    // comparable either.
-                    _ if is_map(a) && is_map(b) => return Err(non_comparable(b)),
-                    _ if x.as_list().is_none() || y.as_list().is_none() => std::rc::Rc::ptr_eq(x, y),
-                    // Slices are not comparable in Go, whatever their element type.
-                    _ => return Err(non_comparable(b)),
-                },
-                (Value::Map(_), Value::Map(_)) | (Value::List(_), Value::List(_)) if b.has_cycle() => {
-                    return Err(format!("non-comparable type {}, {CYCLE}", b.type_name()));
+                (Value::Object(x), Value::Object(y))
+                    if x.as_complex().is_some() && y.as_complex().is_some() =>
+                {
+                    x.as_complex() == y.as_complex()
                 }
-                (Value::Map(_), Value::Map(_))
-                | (Value::List(_), Value::List(_))
-                | (Value::Bytes(_), Value::Bytes(_)) => return Err(non_comparable(b)),
-                // Maps of two types are of one kind, so Go gets as far as finding the second one
-                // not comparable.
-                _ if is_map(a) && is_map(b) => return Err(non_comparable(b)),
-                // Two slices of different element types (`[]int` and `[]interface{}`) are of
-                // one kind, so Go gets as far as finding the second one not comparable.
-                _ if is_slice(a) && is_slice(b) => return Err(non_comparable(b)),
-                _ => {
-                    return Err(format!(
-                        "non-comparable types {}: {}, {}: {}",
-                        gofmt::sprintf("%s", std::slice::from_ref(a)),
-                        a.type_name(),
-                        b.type_name(),
-                        gofmt::format_v(b)
-                    ));
-                }
+                _ => eq_other_kinds(a, b)?,
             }
         };
         if truth {

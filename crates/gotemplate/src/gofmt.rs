@@ -669,9 +669,20 @@ struct Flags {
     prec: Option<usize>,
     /// Strings that are not UTF-8 print as [`raw_text`] (for [`sprintf_value`]), not with U+FFFD.
     raw: bool,
+    /// Printing an element of a slice, map or struct (Go's `depth > 0`), where a pointer is no
+    /// longer followed.
+    nested: bool,
 }
 
 impl Flags {
+    /// The flags for an element of the value being printed.
+    fn nested(&self) -> Flags {
+        Flags {
+            nested: true,
+            ..*self
+        }
+    }
+
     /// Go's `fmt.pad`: width counts runes; zero padding only on the left.
     fn pad(&self, out: &mut String, s: &str) {
         let Some(w) = self.wid else {
@@ -969,24 +980,26 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             }
         },
         Value::List(l) => {
+            let inner = fl.nested();
             out.push('[');
             for (k, x) in l.iter().enumerate() {
                 if k > 0 {
                     out.push(' ');
                 }
-                print_arg(out, x, verb, fl);
+                print_arg(out, x, verb, &inner);
             }
             out.push(']');
         }
         Value::Map(m) => {
+            let inner = fl.nested();
             out.push_str("map[");
             for (k, (key, x)) in m.borrow().iter().enumerate() {
                 if k > 0 {
                     out.push(' ');
                 }
-                print_arg(out, &Value::str(key.as_str()), verb, fl);
+                print_arg(out, &Value::str(key.as_str()), verb, &inner);
                 out.push(':');
-                print_arg(out, x, verb, fl);
+                print_arg(out, x, verb, &inner);
             }
             out.push(']');
         }
@@ -1005,14 +1018,26 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
             let (re, im) = o.as_complex().unwrap_or_default();
             fmt_complex(out, re, im, verb, fl, v);
         }
+        // A map type that holds its entries otherwise (Helm's `.Files`, path to `[]byte`): the
+        // map it marshals as, element by element with the verb (`%s` prints each body as text).
+        Value::Object(o) if o.kind_name() == "map" && verb != 'T' && o.to_plain().is_some() => {
+            print_arg(out, &o.to_plain().unwrap_or_default(), verb, fl);
+        }
         // A struct prints field by field, each with the verb (`%q` quotes each, `%+v` names
         // them), as Go's `printValue` does; a pointer to one at the top as `&{...}`.
         Value::Object(o)
             if matches!(o.kind_name(), "struct" | "ptr") && !o.fields().is_empty() && verb != 'T' =>
         {
             if o.kind_name() == "ptr" {
+                // Inside another value Go prints a pointer's address for the integer verbs
+                // and `%v` (which no output can match: ours prints what it points to), and
+                // reports other verbs as bad, showing the pointer followed once.
+                if fl.nested && !matches!(verb, 'v' | 'p' | 'b' | 'o' | 'd' | 'x' | 'X') {
+                    return bad_verb(out, v, verb);
+                }
                 out.push('&');
             }
+            let inner = fl.nested();
             out.push('{');
             for (k, (name, x)) in o.fields().iter().enumerate() {
                 if k > 0 {
@@ -1022,7 +1047,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, fl: &Flags) {
                     out.push_str(name);
                     out.push(':');
                 }
-                print_arg(out, x, verb, fl);
+                print_arg(out, x, verb, &inner);
             }
             out.push('}');
         }
@@ -1261,10 +1286,7 @@ fn go_syntax(v: &Value) -> String {
         Value::Float(f) => format_float_g(*f),
         // Go's %#v prints unsigned integers in hex.
         Value::Uint64(u) => format!("0x{u:x}"),
-        Value::Bytes(b) => {
-            let items: Vec<String> = b.iter().map(|x| format!("0x{x:x}")).collect();
-            format!("[]byte{{{}}}", items.join(", "))
-        }
+        Value::Bytes(b) => bytes_literal("[]byte", b),
         Value::List(l) => format!("[]interface {{}}{{{}}}", go_syntax_items(l)),
         Value::Map(m) => format!("map[string]interface {{}}{{{}}}", go_syntax_entries(m)),
         // A typed nil (a chart's unset `keywords`, `[]string`; `annotations`,
@@ -1285,6 +1307,28 @@ fn go_syntax(v: &Value) -> String {
             let items = o.as_map().map(go_syntax_entries).unwrap_or_default();
             format!("{}{{{items}}}", o.type_name())
         }
+        // A slice or map type that holds its elements otherwise (`chartutil.VersionSet`,
+        // `engine.files`): the slice or map it marshals as, under its own type.
+        Value::Object(o) if matches!(o.kind_name(), "slice" | "map") => match o.to_plain() {
+            Some(Value::List(l)) => format!("{}{{{}}}", o.type_name(), go_syntax_items(&l)),
+            Some(Value::Map(m)) => format!("{}{{{}}}", o.type_name(), go_syntax_entries(&m)),
+            _ => format_v(v),
+        },
+        // A struct as a composite literal of its type, each field named; a pointer to one as
+        // `&T{…}` (as at the top: nested pointers print their address in Go, which no output
+        // can match).
+        Value::Object(o) if matches!(o.kind_name(), "struct" | "ptr") && !o.fields().is_empty() => {
+            let (amp, name) = match o.type_name().strip_prefix('*') {
+                Some(name) if o.kind_name() == "ptr" => ("&", name),
+                _ => ("", o.type_name()),
+            };
+            let fields: Vec<String> = o
+                .fields()
+                .iter()
+                .map(|(k, x)| format!("{k}:{}", go_syntax_nested(x)))
+                .collect();
+            format!("{amp}{name}{{{}}}", fields.join(", "))
+        }
         other => format_v(other),
     }
 }
@@ -1294,8 +1338,23 @@ fn go_syntax(v: &Value) -> String {
 fn go_syntax_elem(v: &Value) -> String {
     match v {
         Value::Nil => "interface {}(nil)".into(),
+        v => go_syntax_nested(v),
+    }
+}
+
+/// `%#v` of a value inside another: Go names a nested `[]byte` by its reflected type,
+/// `[]uint8` (only a top-level argument is `[]byte`).
+fn go_syntax_nested(v: &Value) -> String {
+    match v {
+        Value::Bytes(b) => bytes_literal("[]uint8", b),
         v => go_syntax(v),
     }
+}
+
+/// `%#v` of a byte slice named `type_name`: each byte in hex.
+fn bytes_literal(type_name: &str, b: &[u8]) -> String {
+    let items: Vec<String> = b.iter().map(|x| format!("0x{x:x}")).collect();
+    format!("{type_name}{{{}}}", items.join(", "))
 }
 
 fn go_syntax_items(l: &[Value]) -> String {

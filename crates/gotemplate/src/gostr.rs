@@ -158,6 +158,27 @@ pub fn bad_bytes_as_replacement(text: &str) -> String {
         .collect()
 }
 
+/// Go's `strings.TrimSpace` on a Go string's bytes: leading and trailing white space (Go's
+/// `unicode.IsSpace`, the same set as Rust's `char::is_whitespace`) removed. Bytes that are not
+/// UTF-8 read as U+FFFD, which is not space, so trimming stops at them as it does in Go.
+pub fn trim_space_bytes(b: &[u8]) -> &[u8] {
+    let mut start = 0;
+    for chunk in b.utf8_chunks() {
+        let kept = chunk.valid().trim_start();
+        start += chunk.valid().len() - kept.len();
+        if !kept.is_empty() || !chunk.invalid().is_empty() {
+            break;
+        }
+    }
+    let rest = &b[start..];
+    // Only the last chunk can end in trailing space: any other ends in a bad byte.
+    let trailing = match rest.utf8_chunks().last() {
+        Some(last) if last.invalid().is_empty() => last.valid().len() - last.valid().trim_end().len(),
+        _ => 0,
+    };
+    &rest[..rest.len() - trailing]
+}
+
 /// `url.QueryEscape`.
 pub fn query_escape(s: &str) -> String {
     query_escape_bytes(s.as_bytes())
@@ -199,6 +220,23 @@ mod tests {
         ];
         for (input, want) in cases {
             assert_eq!(path_clean(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn trim_space_bytes_table() {
+        // What Go's strings.TrimSpace returns; 0xE9 alone is not UTF-8 and stops the trim.
+        let cases: [(&str, &[u8], &[u8]); 7] = [
+            ("empty", b"", b""),
+            ("all space", b" \t\n\r\x0b\x0c ", b""),
+            ("unicode spaces", "\u{a0}\u{3000}x\u{85}\u{2029}".as_bytes(), b"x"),
+            ("bad bytes kept at the edges", b"\xe9 a \xe9", b"\xe9 a \xe9"),
+            ("space around bad bytes", b" \n\xe9a\xe9\n ", b"\xe9a\xe9"),
+            ("truncated sequence at the end", b" a\xc3", b"a\xc3"),
+            ("space between bad bytes", b"\xff \xfe", b"\xff \xfe"),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(trim_space_bytes(input), want, "{name}");
         }
     }
 

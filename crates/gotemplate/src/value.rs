@@ -115,6 +115,9 @@ impl Object for TypedList {
     fn as_list(&self) -> Option<&Rc<Vec<Value>>> {
         Some(&self.items)
     }
+    fn is_nil(&self) -> bool {
+        self.nil
+    }
 }
 
 /// A Go map with string keys whose values are of one concrete type (Sprig's `split` returns a
@@ -146,6 +149,9 @@ impl Object for TypedMap {
             true => Value::Nil,
             false => Value::Map(self.map.clone()),
         })
+    }
+    fn is_nil(&self) -> bool {
+        self.nil
     }
     fn as_map(&self) -> Option<&Map> {
         Some(&self.map)
@@ -210,6 +216,39 @@ pub trait Object {
     /// `1+2i`): `eq` compares those by value and `if` tests them against zero.
     fn as_complex(&self) -> Option<(f64, f64)> {
         None
+    }
+    /// For a map or slice type that holds its entries otherwise (Helm's `.Files`, path to
+    /// `[]byte`; `chartutil.VersionSet`): how many, so `len`, `if` and `empty` need not build
+    /// [`Object::to_plain`].
+    fn go_len(&self) -> Option<usize> {
+        None
+    }
+    /// For such a map type, `index`'s answer for `key`: the entry, or the element type's zero
+    /// value when there is none (`index .Files "missing"` is an empty `[]byte`).
+    fn map_index(&self, _key: &str) -> Option<Value> {
+        None
+    }
+    /// Whether field `name` embeds a struct whose fields are promoted to this one (Go's
+    /// `struct { chart.Metadata; IsRoot bool }`): readers that flatten a struct into data
+    /// (handlebars) merge them.
+    fn is_embedded(&self, _field: &str) -> bool {
+        false
+    }
+    /// Whether Go's `==` is defined on its type: `eq` refuses the others (`.Files`,
+    /// `.Capabilities.APIVersions`). Maps and slices are not comparable; pointers are, and so are
+    /// structs unless a field is not ([`Value::go_comparable`]).
+    fn comparable(&self) -> bool {
+        !matches!(self.kind_name(), "map" | "slice" | "func")
+    }
+    /// Whether it is Go's nil of its type (a nil slice or map): `eq` compares such a value as
+    /// nil, before asking whether its type is comparable.
+    fn is_nil(&self) -> bool {
+        false
+    }
+    /// Go's `==` with a value of the same comparable type: by default pointer identity, as for
+    /// Go's pointers; a struct compares its fields.
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        std::ptr::addr_eq(self as *const Self, other as *const dyn Object)
     }
 }
 
@@ -342,13 +381,22 @@ impl Value {
                 (Some(m), _, _) => !m.borrow().is_empty(),
                 (_, Some((re, im)), _) => re != 0.0 || im != 0.0,
                 (_, _, Some(l)) => !l.is_empty(),
-                _ => true,
+                _ => o.go_len() != Some(0),
             },
         }
     }
 
     /// A Go string from bytes: a `Str` when they are valid UTF-8 (always, in practice), else a
     /// [`Value::BStr`] that keeps them.
+    pub fn from_go_slice(b: &[u8]) -> Value {
+        match std::str::from_utf8(b) {
+            // One copy, straight into the shared string (through a `Vec` it would be two).
+            Ok(s) => Value::str(s),
+            Err(_) => Value::from_go_bytes(b.to_vec()),
+        }
+    }
+
+    /// [`Value::from_go_slice`] of bytes already owned: their buffer when they are not UTF-8.
     pub fn from_go_bytes(b: Vec<u8>) -> Value {
         match String::from_utf8(b) {
             Ok(s) => Value::str(s),
@@ -430,6 +478,34 @@ impl Value {
             Value::Bytes(_) | Value::List(_) => "slice",
             Value::Map(_) => "map",
             Value::Object(o) => o.kind_name(),
+        }
+    }
+
+    /// Whether Go's `==` is defined on the value's type (maps and slices have none).
+    pub fn go_comparable(&self) -> bool {
+        match self {
+            Value::Bytes(_) | Value::List(_) | Value::Map(_) => false,
+            Value::Object(o) => o.comparable(),
+            _ => true,
+        }
+    }
+
+    /// Whether the value is Go's nil: untyped, or a nil slice or map of some type.
+    pub fn go_is_nil(&self) -> bool {
+        match self {
+            Value::Nil => true,
+            Value::Object(o) => o.is_nil(),
+            _ => false,
+        }
+    }
+
+    /// Go's `==` on two interface values whose types are comparable ([`Value::go_comparable`]):
+    /// false across types, else equal values (pointers by identity, structs field by field).
+    pub fn go_identical(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Object(x), Value::Object(y)) => x.type_name() == y.type_name() && x.go_eq(&**y),
+            (Value::Object(_), _) | (_, Value::Object(_)) => false,
+            _ => self.type_name() == other.type_name() && self == other,
         }
     }
 
@@ -621,5 +697,34 @@ mod tests {
         // reflect.DeepEqual tells them apart.
         assert_ne!(int, int64);
         assert!(!Value::Int64(0).truthy());
+    }
+
+    #[test]
+    fn go_comparability_and_nil() {
+        let nil_list = Value::typed_list_or_nil("[]string", vec![]);
+        let list = Value::typed_list("[]string", vec![Value::str("a")]);
+        let nil_map = Value::typed_map_or_nil("map[string]string", BTreeMap::new());
+        // (case, value, comparable, nil): Go's `==` exists on the type; Go's nil of the type.
+        let cases = [
+            ("untyped nil", Value::Nil, true, true),
+            ("string", Value::str("a"), true, false),
+            ("[]interface{}", Value::list(vec![]), false, false),
+            ("[]byte", Value::Bytes(Rc::from(&b"x"[..])), false, false),
+            ("map", Value::map_from(BTreeMap::new()), false, false),
+            ("nil []string", nil_list.clone(), false, true),
+            ("set []string", list.clone(), false, false),
+            ("nil map[string]string", nil_map, false, true),
+        ];
+        for (case, v, comparable, nil) in cases {
+            assert_eq!(v.go_comparable(), comparable, "{case}");
+            assert_eq!(v.go_is_nil(), nil, "{case}");
+        }
+        // Go's interface `==`: types must match (an int is not an int64), then values.
+        assert!(Value::Int(1).go_identical(&Value::Int(1)));
+        assert!(!Value::Int(1).go_identical(&Value::Int64(1)));
+        assert!(!Value::str("1").go_identical(&Value::Int(1)));
+        // An object compares by identity unless its type says otherwise.
+        assert!(list.go_identical(&list.clone()));
+        assert!(!list.go_identical(&Value::typed_list("[]string", vec![Value::str("a")])));
     }
 }

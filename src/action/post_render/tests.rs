@@ -20,9 +20,16 @@ fn script(dir: &Path, name: &str, body: &str) -> String {
 }
 
 fn renderer(path: &str, args: &[&str]) -> PostRenderer {
+    let args = args.iter().map(|s| s.to_string()).collect();
+    PostRenderer::find(path.to_string(), args, Duration::from_secs(60)).expect("found")
+}
+
+/// A post-renderer that is never run (for the checks of its output), named as given.
+fn unrun(path: &str) -> PostRenderer {
     PostRenderer {
         path: path.to_string(),
-        args: args.iter().map(|s| s.to_string()).collect(),
+        exe: PathBuf::from(path),
+        args: Vec::new(),
         timeout: Duration::from_secs(60),
     }
 }
@@ -36,11 +43,58 @@ fn runs_with_args_and_returns_stdout() {
         "sed -e \"s/replicas: 1/replicas: $1/\" && echo \"# $2\"",
     );
     let out = run_post_renderer(&renderer(&sed, &["3", "--flag"]), "kind: A\nreplicas: 1\n").unwrap();
-    assert_eq!(out, "kind: A\nreplicas: 3\n# --flag\n");
+    assert_eq!(out, b"kind: A\nreplicas: 3\n# --flag\n");
     // A large input: the renderer writes while it still reads, which must not deadlock.
     let cat = script(&dir, "cat.sh", "cat");
     let big = "a: 1\n".repeat(200_000);
-    assert_eq!(run_post_renderer(&renderer(&cat, &[]), &big).unwrap(), big);
+    assert_eq!(
+        run_post_renderer(&renderer(&cat, &[]), &big).unwrap(),
+        big.as_bytes()
+    );
+    // Bytes that are not UTF-8 come back as they were printed (Helm's template prints them).
+    let latin1 = script(&dir, "latin1.sh", "cat >/dev/null; printf 'name: caf\\351\\n'");
+    assert_eq!(
+        run_post_renderer(&renderer(&latin1, &[]), "a: 1\n").unwrap(),
+        b"name: caf\xe9\n"
+    );
+}
+
+#[test]
+fn output_that_is_not_utf8_names_its_document_and_line() {
+    let pr = unrun("kustomize");
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("first line", b"\xff", "document 1, line 1"),
+        ("in a comment", b"a: 1\n# caf\xe9\n", "document 1, line 2"),
+        (
+            "third document, after a leading separator",
+            b"---\na: 1\n---\nb: 2\n---\nc: caf\xe9\n",
+            "document 3, line 6",
+        ),
+        (
+            "first byte of a document",
+            b"a: 1\n---\n\xff",
+            "document 2, line 3",
+        ),
+        (
+            "truncated sequence at the end",
+            b"a: 1\nb: \xc3",
+            "document 1, line 2",
+        ),
+    ];
+    for (name, out, at) in cases {
+        let err = decode_output(&pr, out.to_vec()).expect_err(name);
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "post-renderer kustomize printed bytes that are not UTF-8 ({at} of its output); nothing was applied"
+            ),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        decode_output(&pr, b"a: caf\xc3\xa9\n".to_vec()).unwrap(),
+        "a: café\n"
+    );
 }
 
 #[test]
@@ -52,8 +106,6 @@ fn failures_are_clear_errors() {
         "cat >/dev/null; echo 'boom on stderr' >&2; exit 3",
     );
     let hang = script(&dir, "hang.sh", "exec sleep 30");
-    std::fs::write(dir.join("plain.txt"), "not executable").unwrap();
-    let plain = dir.join("plain.txt").display().to_string();
     let cases: Vec<(&str, PostRenderer, String)> = vec![
         (
             "non-zero exit carries stderr, as Helm",
@@ -68,24 +120,43 @@ fn failures_are_clear_errors() {
             },
             format!("error while running post render on files: {hang} did not finish within 200ms (--post-renderer-timeout); it was killed and nothing was applied"),
         ),
+    ];
+    for (name, pr, want) in cases {
+        let err = run_post_renderer(&pr, "a: 1\n").expect_err(name);
+        assert_eq!(format!("{err:#}"), want, "{name}");
+    }
+}
+
+#[test]
+fn missing_or_not_executable_is_a_flag_error() {
+    let dir = scratch("find");
+    std::fs::write(dir.join("plain.txt"), "not executable").unwrap();
+    let plain = dir.join("plain.txt").display().to_string();
+    let dir_path = dir.display().to_string();
+    let cases: Vec<(&str, String, String)> = vec![
         (
             "bare name not on PATH",
-            renderer("kc-no-such-post-renderer", &[]),
+            "kc-no-such-post-renderer".into(),
             r#"invalid argument "kc-no-such-post-renderer" for "--post-renderer" flag: unable to find binary at kc-no-such-post-renderer: exec: "kc-no-such-post-renderer": executable file not found in $PATH"#.into(),
         ),
         (
             "missing path",
-            renderer("./kc-no-such-post-renderer", &[]),
+            "./kc-no-such-post-renderer".into(),
             r#"invalid argument "./kc-no-such-post-renderer" for "--post-renderer" flag: unable to find binary at ./kc-no-such-post-renderer: exec: "./kc-no-such-post-renderer": stat ./kc-no-such-post-renderer: no such file or directory"#.into(),
         ),
         (
             "not executable",
-            renderer(&plain, &[]),
+            plain.clone(),
             format!(r#"invalid argument "{plain}" for "--post-renderer" flag: unable to find binary at {plain}: exec: "{plain}": permission denied"#),
         ),
+        (
+            "a directory",
+            dir_path.clone(),
+            format!(r#"invalid argument "{dir_path}" for "--post-renderer" flag: unable to find binary at {dir_path}: exec: "{dir_path}": is a directory"#),
+        ),
     ];
-    for (name, pr, want) in cases {
-        let err = run_post_renderer(&pr, "a: 1\n").expect_err(name);
+    for (name, path, want) in cases {
+        let err = PostRenderer::find(path, Vec::new(), Duration::from_secs(1)).expect_err(name);
         assert_eq!(format!("{err:#}"), want, "{name}");
     }
 }
@@ -99,7 +170,7 @@ fn bare_names_are_looked_up_on_path() {
 
 #[test]
 fn output_is_split_checked_and_sorted() {
-    let pr = renderer("kustomize", &[]);
+    let pr = unrun("kustomize");
     let out = "---\n# Source: c/templates/deploy.yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns\n";
     let docs = split_output(&pr, out).unwrap();
     let got: Vec<(&str, &str)> = docs

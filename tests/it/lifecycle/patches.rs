@@ -202,6 +202,7 @@ async fn issue_22_patches_are_recorded_and_bad_ones_write_nothing() {
     let hang = script("hang.sh");
     let fail = script("fail.sh");
     let bad_yaml = script("bad-yaml.sh");
+    let latin1 = script("latin1.sh");
     let bad: Vec<(&str, Vec<&str>, &str)> = vec![
         (
             "target matches nothing",
@@ -217,6 +218,12 @@ async fn issue_22_patches_are_recorded_and_bad_ones_write_nothing() {
             "post-renderer prints invalid YAML",
             vec!["--post-renderer", &bad_yaml],
             "printed invalid YAML",
+        ),
+        // Helm fails too, before writing (`yaml: invalid trailing UTF-8 octet`).
+        (
+            "post-renderer prints bytes that are not UTF-8",
+            vec!["--post-renderer", &latin1],
+            "printed bytes that are not UTF-8 (document 1, line 6 of its output)",
         ),
         (
             "post-renderer hangs",

@@ -37,12 +37,39 @@ const HELM_CASES: &[(&str, &str, &[&str])] = &[
         DEMO,
         &["--post-renderer", "cat.sh", "--no-hooks"],
     ),
+    // Output that is not UTF-8 is printed byte for byte, with `--show-only` too: Helm handles it
+    // as a Go string (bytes) and parses none of it in `template`.
+    (
+        "bytes that are not UTF-8",
+        DEMO,
+        &["--post-renderer", "latin1.sh"],
+    ),
+    (
+        "bytes that are not UTF-8, show-only",
+        DEMO,
+        &[
+            "--post-renderer",
+            "latin1.sh",
+            "--show-only",
+            "templates/service.yaml",
+        ],
+    ),
     (
         "show-only finds source comments it kept",
         DEMO,
         &[
             "--post-renderer",
             "cat.sh",
+            "--show-only",
+            "templates/service.yaml",
+        ],
+    ),
+    (
+        "show-only finds a source comment in mid-line",
+        DEMO,
+        &[
+            "--post-renderer",
+            "source-mid-line.sh",
             "--show-only",
             "templates/service.yaml",
         ],
@@ -60,6 +87,15 @@ const HELM_CASES: &[(&str, &str, &[&str])] = &[
         ],
     ),
 ];
+
+/// helm run from the crate root, as `run` runs ours.
+fn run_helm(helm_bin: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(helm_bin)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("run helm")
+}
 
 /// Arguments with the post-renderer script made absolute (helm resolves a bare name on PATH).
 fn with_scripts(chart: &str, args: &[&str]) -> Vec<String> {
@@ -86,11 +122,7 @@ fn post_renderer_output_matches_helm() {
         let args = with_scripts(chart, args);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let ours = run(&args);
-        let theirs = std::process::Command::new(&helm_bin)
-            .args(&args)
-            .current_dir(root())
-            .output()
-            .expect("run helm");
+        let theirs = run_helm(&helm_bin, &args);
         assert!(
             theirs.status.success(),
             "{name}: helm failed: {}",
@@ -101,11 +133,17 @@ fn post_renderer_output_matches_helm() {
             "{name}: {}",
             String::from_utf8_lossy(&ours.stderr)
         );
-        let (ours, theirs) = (
-            String::from_utf8_lossy(&ours.stdout),
-            String::from_utf8_lossy(&theirs.stdout),
+        assert_eq!(
+            std::str::from_utf8(&theirs.stdout).is_err(),
+            name.contains("not UTF-8"),
+            "{name}: the case prints what its name says"
         );
-        if ours != theirs {
+        // Bytes, not text: some cases print bytes that are not UTF-8.
+        if ours.stdout != theirs.stdout {
+            let (ours, theirs) = (
+                String::from_utf8_lossy(&ours.stdout),
+                String::from_utf8_lossy(&theirs.stdout),
+            );
             let diff = similar::TextDiff::from_lines(theirs.as_ref(), ours.as_ref())
                 .unified_diff()
                 .header("helm", "ours")
@@ -121,11 +159,7 @@ fn failing_post_renderer_fails_like_helm() {
     let args = with_scripts(DEMO, &["--post-renderer", "fail.sh"]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let ours = run(&args);
-    let theirs = std::process::Command::new(&helm_bin)
-        .args(&args)
-        .current_dir(root())
-        .output()
-        .expect("run helm");
+    let theirs = run_helm(&helm_bin, &args);
     assert!(!ours.status.success() && !theirs.status.success());
     // The error and Helm's hint about --debug after it.
     assert_eq!(
@@ -133,6 +167,45 @@ fn failing_post_renderer_fails_like_helm() {
         String::from_utf8_lossy(&theirs.stderr)
     );
     assert!(ours.stdout.is_empty(), "nothing printed");
+}
+
+/// A post-renderer that is missing or not executable is a flag error in Helm, found while it reads
+/// its flags: reported before whatever is wrong with the chart or the values, as Helm reports it.
+#[test]
+fn bad_post_renderer_is_reported_before_chart_errors_like_helm() {
+    let Some(helm_bin) = helm::find(3) else { return };
+    let not_executable = root().join(PR).join("README.md");
+    assert!(not_executable.is_file(), "{}", not_executable.display());
+    let cases: &[(&str, &[&str])] = &[
+        ("missing chart", &["fixtures/charts/no-such-chart"]),
+        ("values fail the schema", &["fixtures/charts/bad-schema"]),
+        ("dependencies missing", &["fixtures/charts/missing-dep"]),
+        ("template fails", &[DEMO, "--set", "secret.password=null"]),
+        ("bad --set", &[DEMO, "--set", "a={"]),
+    ];
+    for renderer in [
+        "./kc-no-such-post-renderer",
+        &not_executable.display().to_string(),
+    ] {
+        for (name, chart_args) in cases {
+            let mut args = vec!["template", "web"];
+            args.extend_from_slice(chart_args);
+            args.extend(["--post-renderer", renderer]);
+            let ours = run(&args);
+            let theirs = run_helm(&helm_bin, &args);
+            let (ours_err, theirs_err) = (
+                String::from_utf8_lossy(&ours.stderr),
+                String::from_utf8_lossy(&theirs.stderr),
+            );
+            assert!(
+                theirs_err.contains("for \"--post-renderer\" flag"),
+                "{name}: helm reports the post-renderer: {theirs_err}"
+            );
+            assert!(!ours.status.success(), "{name} ({renderer}): succeeded");
+            assert_eq!(ours_err, theirs_err, "{name} ({renderer})");
+            assert!(ours.stdout.is_empty(), "{name}: printed something");
+        }
+    }
 }
 
 #[test]

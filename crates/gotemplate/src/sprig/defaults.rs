@@ -39,7 +39,9 @@ pub(crate) fn empty(v: &Value) -> bool {
         Value::List(l) => l.is_empty(),
         Value::Map(m) => m.borrow().is_empty(),
         Value::Object(o) => {
-            o.as_map().is_some_and(|m| m.borrow().is_empty()) || o.as_list().is_some_and(|l| l.is_empty())
+            o.as_map().is_some_and(|m| m.borrow().is_empty())
+                || o.as_list().is_some_and(|l| l.is_empty())
+                || o.go_len() == Some(0)
         }
     }
 }

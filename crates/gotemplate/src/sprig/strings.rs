@@ -272,7 +272,7 @@ fn swapcase(s: &str) -> String {
 /// exactly as in Helm).
 fn nospace(s: &[u8]) -> Value {
     if !s.iter().any(|b| byte_is_space(*b)) {
-        return Value::from_go_bytes(s.to_vec());
+        return Value::from_go_slice(s);
     }
     Value::from(
         s.iter()
@@ -640,9 +640,9 @@ fn trunc(a: &[Value]) -> FuncResult {
     let len = b.len() as i64;
     // Go slices the bytes: a cut inside a character keeps its first bytes (a byte string).
     Ok(if c < 0 && len + c > 0 {
-        Value::from_go_bytes(b[(len + c) as usize..].to_vec())
+        Value::from_go_slice(&b[(len + c) as usize..])
     } else if c >= 0 && len > c {
-        Value::from_go_bytes(b[..c as usize].to_vec())
+        Value::from_go_slice(&b[..c as usize])
     } else {
         s.clone()
     })

@@ -22,7 +22,12 @@ pub fn time_of(v: &Value) -> Option<Time> {
     if o.type_name() != "time.Time" {
         return None;
     }
-    let Some(Value::List(parts)) = o.field(HIDDEN) else {
+    from_hidden(&o.field(HIDDEN)?)
+}
+
+/// The `time.Time` from its hidden member's parts.
+fn from_hidden(parts: &Value) -> Option<Time> {
+    let Value::List(parts) = parts else {
         return None;
     };
     let int = |i: usize| match parts.get(i) {
@@ -45,6 +50,12 @@ impl Object for TimeValue {
 
     fn kind_name(&self) -> &str {
         "struct"
+    }
+
+    /// Go's `==` on `time.Time` compares its fields: the same instant in the same zone (and the
+    /// same monotonic reading, so two `now`s differ) is equal, whichever call made it.
+    fn go_eq(&self, other: &dyn Object) -> bool {
+        other.field(HIDDEN).and_then(|parts| from_hidden(&parts)).as_ref() == Some(&self.0)
     }
 
     fn field(&self, name: &str) -> Option<Value> {
