@@ -90,6 +90,23 @@ pub(crate) fn printable(c: char) -> bool {
         0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
 }
 
+/// `text` with every NEL (U+0085) a line feed, as go-yaml reads it: libyaml (YAML 1.1) takes NEL
+/// for a line break wherever it meets one (ending a plain scalar, a comment or a line of a
+/// block scalar, folded in a quoted one) and hands it on as `\n`, while the YAML 1.2 parser
+/// behind ours takes it for text. A CR before a NEL is a break of its own there (only CR LF is
+/// one), so it becomes a line feed too rather than pairing with the NEL's.
+///
+/// LS and PS (U+2028/9) are line breaks to libyaml as well but are kept in the text they break,
+/// so no rewriting of the input can give its results; they are left as text (see the tests).
+pub(crate) fn libyaml_breaks(text: &str) -> std::borrow::Cow<'_, str> {
+    const NEL: &str = "\u{85}";
+    // NEL's UTF-8 form starts with 0xC2, which nearly every file lacks.
+    if memchr::memchr(0xC2, text.as_bytes()).is_none() || !text.contains(NEL) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(text.replace("\r\u{85}", "\n\n").replace(NEL, "\n"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,21 +167,4 @@ mod tests {
             assert_eq!(got, want, "{name}");
         }
     }
-}
-
-/// `text` with every NEL (U+0085) a line feed, as go-yaml reads it: libyaml (YAML 1.1) takes NEL
-/// for a line break wherever it meets one (ending a plain scalar, a comment or a line of a
-/// block scalar, folded in a quoted one) and hands it on as `\n`, while the YAML 1.2 parser
-/// behind ours takes it for text. A CR before a NEL is a break of its own there (only CR LF is
-/// one), so it becomes a line feed too rather than pairing with the NEL's.
-///
-/// LS and PS (U+2028/9) are line breaks to libyaml as well but are kept in the text they break,
-/// so no rewriting of the input can give its results; they are left as text (see the tests).
-pub(crate) fn libyaml_breaks(text: &str) -> std::borrow::Cow<'_, str> {
-    const NEL: &str = "\u{85}";
-    // NEL's UTF-8 form starts with 0xC2, which nearly every file lacks.
-    if memchr::memchr(0xC2, text.as_bytes()).is_none() || !text.contains(NEL) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    std::borrow::Cow::Owned(text.replace("\r\u{85}", "\n\n").replace(NEL, "\n"))
 }
