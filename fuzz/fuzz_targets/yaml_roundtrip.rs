@@ -16,6 +16,27 @@ fn has_nan(v: &Value) -> bool {
     }
 }
 
+/// Whether a string of `v` (key or value) holds a character Helm's `toYaml` does not keep:
+/// DEL, a C1 control (NEL is folded into a space or line feed, the others make `toYaml` print
+/// nothing), U+FFFE or U+FFFF (see `yaml::emit`'s `unreadable_in_json` and `json_read_back`;
+/// checked against helm v3.17.2). Such values do not come back from their `toYaml`, in Helm too.
+/// Nor do LS and PS (U+2028/9) in a block scalar, which go-yaml reads as line breaks (ending the
+/// block when the next line is not indented) and our parser as text (`yaml::reader`'s
+/// `libyaml_breaks` says why they are left): `toYaml` itself prints what Helm prints. Nor does a
+/// key `<<` that was no merge key (quoted or tagged): go-yaml writes it plain, a merge key then.
+fn has_unkept_char(v: &Value) -> bool {
+    let odd = |s: &str| {
+        s.chars()
+            .any(|c| matches!(c, '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{fffe}' | '\u{ffff}'))
+    };
+    match v {
+        Value::Str(s) => odd(s),
+        Value::List(l) => l.iter().any(has_unkept_char),
+        Value::Map(m) => m.borrow().iter().any(|(k, v)| odd(k) || &**k == "<<" || has_unkept_char(v)),
+        _ => false,
+    }
+}
+
 /// Nesting of a value; serde_json, our JSON checker, stops at 128 levels.
 fn depth(v: &Value) -> usize {
     match v {
@@ -39,7 +60,7 @@ fuzz_target!(|data: &[u8]| {
     let emitted = yaml::to_yaml(&v) + "\n";
     let back = yaml::parse_values(&emitted, "emitted.yaml")
         .unwrap_or_else(|e| panic!("toYaml output does not decode: {e}\n{emitted}"));
-    if !has_nan(&v) {
+    if !has_nan(&v) && !has_unkept_char(&v) {
         assert!(back == v, "round trip changed the values:\n{emitted}");
     }
     let json = json::to_json(&v);

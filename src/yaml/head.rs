@@ -209,5 +209,17 @@ mod tests {
         assert!(e.line.is_some(), "{e}");
         let e = scan_head("? [a, b]\n: c\nkind: X\n", "f.yaml").expect_err("complex key");
         assert!(e.message.contains("invalid map key"), "{e}");
+        // A merge key whose value is not a map, on both fast readers (block, then flow); helm
+        // v3.17.2: "map merge requires map or sequence of maps as the value". The fuzzer found it.
+        for text in [
+            "kind: X
+a:
+  <<: 1
+",
+            "{kind: X, a: {<<: 1}}",
+        ] {
+            let e = scan_head(text, "f.yaml").expect_err(text);
+            assert!(e.message.contains("map merge requires map"), "{text}: {e}");
+        }
     }
 }

@@ -836,9 +836,10 @@ pub(super) fn key_string(k: &Y) -> Result<String, String> {
 }
 
 /// Whether a plain scalar map key may be one [`key_string`] refuses or a missing key (empty,
-/// null, or digits that may overflow an int64), so that a fast reader leaves it to the decoder.
+/// null, or digits that may overflow an int64), or is a merge key (`<<`, whose value must be a
+/// map or a list of maps), so that a fast reader leaves it to the decoder.
 pub(super) fn key_may_not_convert(plain: &str) -> bool {
-    matches!(plain, "" | "~" | "null" | "Null" | "NULL")
+    matches!(plain, "" | "~" | "null" | "Null" | "NULL" | "<<")
         || (plain.len() >= 18 && plain.starts_with(|c: char| c.is_ascii_digit() || c == '+'))
 }
 
