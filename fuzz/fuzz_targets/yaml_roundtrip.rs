@@ -58,10 +58,13 @@ fuzz_target!(|data: &[u8]| {
     // `toYaml` trims the line feed go-yaml ends with, as Helm does; without it a literal block
     // ending the output reads back one line break short (in Helm too), so it is put back here.
     let emitted = yaml::to_yaml(&v) + "\n";
-    let back = yaml::parse_values(&emitted, "emitted.yaml")
-        .unwrap_or_else(|e| panic!("toYaml output does not decode: {e}\n{emitted}"));
-    if !has_nan(&v) && !has_unkept_char(&v) {
-        assert!(back == v, "round trip changed the values:\n{emitted}");
+    // Such values may not even read back (an LS in a block scalar), in Helm too.
+    if !has_unkept_char(&v) {
+        let back = yaml::parse_values(&emitted, "emitted.yaml")
+            .unwrap_or_else(|e| panic!("toYaml output does not decode: {e}\n{emitted}"));
+        if !has_nan(&v) {
+            assert!(back == v, "round trip changed the values:\n{emitted}");
+        }
     }
     let json = json::to_json(&v);
     if depth(&v) < 120 {
