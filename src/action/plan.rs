@@ -96,11 +96,17 @@ pub(crate) async fn plan_against_cluster(
     prefetched: Prefetched,
 ) -> anyhow::Result<Plan> {
     // No intents: `diff` never sends whole objects from this plan.
-    Ok(
-        plan_inner(ctx, release, namespace, desired, original, prefetched, false)
-            .await?
-            .0,
+    Ok(plan_inner(
+        ctx,
+        release,
+        namespace,
+        desired,
+        original,
+        Reads::ahead(prefetched),
+        false,
     )
+    .await?
+    .0)
 }
 
 /// [`plan_against_cluster`], plus the desired objects as they will be sent (namespaced and
@@ -114,7 +120,16 @@ pub(crate) async fn plan_with_intents(
     original: Vec<Value>,
     prefetched: Prefetched,
 ) -> anyhow::Result<(Plan, BTreeMap<ObjectRef, Value>)> {
-    plan_inner(ctx, release, namespace, desired, original, prefetched, true).await
+    plan_inner(
+        ctx,
+        release,
+        namespace,
+        desired,
+        original,
+        Reads::ahead(prefetched),
+        true,
+    )
+    .await
 }
 
 /// The plan of `uninstall`: every object of the last revision (`original`) against the cluster.
@@ -136,22 +151,37 @@ pub async fn plan_uninstall(
     original: Vec<Value>,
     since: Option<&str>,
 ) -> anyhow::Result<Plan> {
-    let docs: Vec<&Value> = original.iter().collect();
-    let scopes = scopes(ctx, &docs).await?;
-    let mut keys = std::collections::BTreeSet::new();
-    for doc in &original {
-        keys.extend(key_of(doc, &scopes, namespace)?);
-    }
-    let keys: Vec<Key> = keys.into_iter().collect();
-    let mut live: Prefetched = keys.iter().map(|k| (k.clone(), None)).collect();
-    for (key, object) in fetch_live(ctx, keys, since).await? {
-        live.insert(key, Some(object));
-    }
-    Ok(
-        plan_inner(ctx, release, namespace, Vec::new(), original, live, false)
-            .await?
-            .0,
+    Ok(plan_inner(
+        ctx,
+        release,
+        namespace,
+        Vec::new(),
+        original,
+        Reads {
+            prefetched: Prefetched::new(),
+            since,
+        },
+        false,
     )
+    .await?
+    .0)
+}
+
+/// How [`plan_inner`] has the live objects: those read ahead, and for the others, the oldest
+/// state its lists may read ([`fetch_live`]'s `since`).
+struct Reads<'a> {
+    prefetched: Prefetched,
+    since: Option<&'a str>,
+}
+
+impl Reads<'_> {
+    /// Objects read ahead; the rest read at the newest state.
+    fn ahead(prefetched: Prefetched) -> Self {
+        Reads {
+            prefetched,
+            since: None,
+        }
+    }
 }
 
 /// Lists ask only for what a Helm-compatible tool manages, as every object we apply is stamped so:
@@ -327,9 +357,13 @@ async fn plan_inner(
     namespace: &str,
     mut desired: Vec<Value>,
     mut original: Vec<Value>,
-    mut prefetched: Prefetched,
+    reads: Reads<'_>,
     with_intents: bool,
 ) -> anyhow::Result<(Plan, BTreeMap<ObjectRef, Value>)> {
+    let Reads {
+        mut prefetched,
+        since,
+    } = reads;
     let all: Vec<&Value> = desired.iter().chain(original.iter()).collect();
     let scopes = scopes(ctx, &all).await?;
     let namespaced = |doc: &Value| Gvk::of(doc).ok().and_then(|g| scopes.get(&g).copied().flatten());
@@ -379,7 +413,7 @@ async fn plan_inner(
         }
     }
     drop(prefetched);
-    live_objects.extend(fetch_live(ctx, to_read, None).await?);
+    live_objects.extend(fetch_live(ctx, to_read, since).await?);
     for ((_, ns, _), live) in live_objects {
         let r = ObjectRef::of(&live, ns.as_deref())?;
         inputs.live(r, live)?;
