@@ -24,7 +24,7 @@ mod view;
 pub use mask::{mask_patch, mask_secret_pair, SECRET_MASK};
 pub use merge_keys::{Gvk, ListType, MergeKeys};
 pub use plan::{plan, Action, Change, Inputs, ObjectRef, Plan};
-pub use three_way::{predict, three_way_patch, ThreeWay};
+pub use three_way::{predict, strip_nulls, three_way_patch, ThreeWay};
 pub use view::{render, render_order, Color, OrderStep, OutputKind, ViewOptions};
 
 /// Annotation that keeps an object when it leaves the chart (Helm's `resource-policy`,

@@ -398,7 +398,7 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
 
 /// A copy without `null` map values: a `null` in a manifest means "absent", which is what the API
 /// server stores for it.
-pub(crate) fn strip_nulls(v: &Value) -> Value {
+pub fn strip_nulls(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
